@@ -1,0 +1,3 @@
+from tpsim.cli import main
+
+raise SystemExit(main())

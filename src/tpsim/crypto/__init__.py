@@ -1,0 +1,1 @@
+"""Canonical JSON, challenge derivation, FIDO/WebAuthn and GENERIC verification, software authenticator."""

@@ -1,0 +1,1 @@
+"""The switch: HTTP edge, router, participant registry, delivery and journal."""

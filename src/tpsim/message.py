@@ -1,0 +1,83 @@
+"""The one value that crosses the router, and what a simulated role hands back.
+
+A ``Message`` is an FSPIOP / Third Party HTTP request as data: method, path (starting at
+the service, e.g. ``/thirdpartyRequests/transactions/{ID}``), headers and the JSON body
+exactly as on the wire (a ``dict`` from ``json.loads`` or from
+``model.model_dump(mode="json", by_alias=True, exclude_none=True)``).
+
+Simulated roles are sans-IO: ``handle(message) -> Effects`` and ``on_timer(key) ->
+Effects``. The hub delivers ``Effects.messages`` through the router in order and
+schedules ``Effects.timers`` on its clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+SOURCE = "FSPIOP-Source"
+DESTINATION = "FSPIOP-Destination"
+
+Headers = CIMultiDictProxy[str]
+
+
+def make_headers(values: Mapping[str, str] | None = None) -> Headers:
+    """Case-insensitive, read-only headers from a plain mapping."""
+    return CIMultiDictProxy(CIMultiDict(values or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    method: str
+    path: str
+    headers: Headers
+    body: dict[str, Any] | None = None
+
+    @property
+    def source(self) -> str:
+        return self.headers.get(SOURCE, "")
+
+    @property
+    def destination(self) -> str | None:
+        return self.headers.get(DESTINATION) or None
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """Ask the hub to call ``on_timer(key)`` at ``at``; a new timer with the same key replaces it."""
+
+    key: str
+    at: datetime
+
+
+@dataclass(slots=True)
+class Effects:
+    """What a role wants done after handling a message: send, schedule, cancel."""
+
+    messages: list[Message] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    cancel: list[str] = field(default_factory=list)
+
+    def extend(self, other: Effects) -> Effects:
+        self.messages.extend(other.messages)
+        self.timers.extend(other.timers)
+        self.cancel.extend(other.cancel)
+        return self
+
+
+class SimulatedRole(Protocol):
+    """A participant played by tpsim, delivered to in-process.
+
+    ``handle`` may raise an ``FspiopError``; the router then sends the ``PUT …/error``
+    callback for the message to its source, from this participant.
+    """
+
+    fsp_id: str
+
+    def handle(self, message: Message) -> Effects: ...
+
+    def on_timer(self, key: str) -> Effects: ...

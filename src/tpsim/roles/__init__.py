@@ -1,0 +1,1 @@
+"""Simulated participants: payer/payee DFSP, ALS, auth-service. Sans-IO state machines."""

@@ -1,0 +1,1 @@
+"""The wire: headers, media types, routes and pydantic models of FSPIOP and Third Party bodies."""
