@@ -1,0 +1,98 @@
+"""The ``tpsim`` command line.
+
+    tpsim serve [--config FILE] [--host H] [--port P] [--pisp-url URL] [--log-json]
+    tpsim config check FILE
+    tpsim credential new|attest|sign|challenge …   (software authenticator; see README)
+
+Exit codes: 0 success, 1 failure of the thing asked for, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from tpsim import __version__
+from tpsim.config import Config, load_config
+from tpsim.crypto.cli import add_credential_commands
+from tpsim.errors import ConfigError
+from tpsim.roles.context import origin_policy
+from tpsim.roles.state import SchemeState
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4040
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tpsim", description="Mojaloop Third Party API simulator"
+    )
+    parser.add_argument("--version", action="version", version=f"tpsim {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the switch API (and the admin API)")
+    serve.add_argument("--config", help="config file (YAML); default: the built-in config")
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument("--pisp-url", help="endpoint of the external PISP(s), e.g. http://127.0.0.1:5000")
+    serve.add_argument("--log-json", action="store_true", help="log JSON lines")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--access-log", action="store_true", help="log every HTTP request (slower)")
+    serve.set_defaults(handler=_serve)
+
+    config = commands.add_parser("config", help="work with config files")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = config_commands.add_parser("check", help="validate a config file")
+    check.add_argument("file")
+    check.set_defaults(handler=_check_config)
+
+    add_credential_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except ConfigError as exc:
+        print(f"tpsim: config error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = _load(args.file, None)
+    print(
+        f"{args.file}: OK ({len(config.participants)} participants, {len(config.parties)} parties,"
+        f" {len(config.accounts)} accounts, {len(config.consents)} consents)"
+    )
+    return 0
+
+
+def _load(path: str | None, pisp_url: str | None) -> Config:
+    """Load the config and verify its consents' credentials (both are config errors)."""
+    config = load_config(path, pisp_url=pisp_url)
+    try:
+        SchemeState.from_config(config, origin_policy(config))
+    except ConfigError as exc:
+        raise ConfigError(str(exc), file=path or "<built-in default config>") from None
+    return config
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tpsim.hub.server import serve
+    from tpsim.logging import configure_logging
+
+    configure_logging(json_logs=args.log_json, level=args.log_level)
+    config = _load(args.config, args.pisp_url)
+    try:
+        asyncio.run(serve(config, host=args.host, port=args.port, access_log=args.access_log))
+    except OSError as exc:
+        print(f"tpsim: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,259 @@
+"""The config file: participants, parties, accounts, consents and behaviour.
+
+YAML, snake_case keys, validated by the pydantic models below. ``load_config`` turns
+every problem into a ``ConfigError`` naming the file, the key path and what is wrong,
+so ``tpsim serve`` exits 2 with a message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tpsim.errors import ConfigError, Profile
+from tpsim.hub.registry import Kind
+
+FspIdStr = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\s/]+$")]
+AddressStr = Annotated[
+    str, Field(min_length=1, max_length=1023, pattern=r"^([0-9A-Za-z_~\-\.]+[0-9A-Za-z_~\-])$")
+]
+_AMOUNT = re.compile(r"^([0]|([1-9][0-9]{0,17}))([.][0-9]{0,3}[1-9])?$")
+_CORRELATION_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _amount(value: object) -> str:
+    text = str(value)
+    try:
+        Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not _AMOUNT.match(text):
+        raise ValueError(
+            f"{text!r} is not an FSPIOP Amount (digits, up to 4 decimals, no trailing zeros,"
+            " e.g. '100' or '0.5'); write it as a quoted string"
+        )
+    return text
+
+
+class HubConfig(_Strict):
+    name: FspIdStr = "switch"
+
+
+class ParticipantConfig(_Strict):
+    fsp_id: FspIdStr
+    kind: Kind
+    simulated: bool = False
+    endpoint: str | None = None
+
+    @model_validator(mode="after")
+    def _simulated_or_endpoint(self) -> ParticipantConfig:
+        if self.kind is Kind.HUB:
+            raise ValueError("kind 'hub' is reserved for the switch itself (see hub.name)")
+        if self.simulated == (self.endpoint is not None):
+            raise ValueError("give either 'simulated: true' or 'endpoint: URL', not both or neither")
+        if self.endpoint is not None and not re.match(r"^https?://[^/\s]+", self.endpoint):
+            raise ValueError(f"endpoint {self.endpoint!r} must be an http:// or https:// URL")
+        if self.simulated and self.kind is Kind.PISP:
+            raise ValueError("tpsim does not simulate a PISP behind the switch yet: give endpoint")
+        return self
+
+
+class PartyConfig(_Strict):
+    party_id_type: Literal[
+        "MSISDN", "EMAIL", "PERSONAL_ID", "BUSINESS", "DEVICE", "ACCOUNT_ID", "IBAN", "ALIAS"
+    ] = "MSISDN"
+    party_identifier: Annotated[str, Field(min_length=1, max_length=128)]
+    party_sub_id_or_type: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    fsp_id: FspIdStr
+    name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    first_name: str | None = None
+    middle_name: str | None = None
+    last_name: str | None = None
+    date_of_birth: str | None = None
+    merchant_classification_code: str | None = None
+    account: AddressStr | None = Field(
+        default=None, description="account credited when this party is paid"
+    )
+
+
+class AccountConfig(_Strict):
+    address: AddressStr
+    fsp_id: FspIdStr
+    owner: Annotated[str, Field(min_length=1, max_length=128)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    balance: str = "0"
+    nickname: Annotated[str, Field(min_length=1, max_length=128)] = "Account"
+
+    _balance = field_validator("balance", mode="before")(_amount)
+
+
+class ScopeConfig(_Strict):
+    address: AddressStr
+    actions: list[Literal["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER", "ACCOUNTS_STATEMENT"]] = (
+        Field(min_length=1, max_length=32)
+    )
+
+
+class CredentialConfig(_Strict):
+    type: Literal["FIDO", "GENERIC"]
+    public_key_pem: str | None = None
+    credential_id: str | None = Field(
+        default=None, description="FIDO credential id, base64url (optional with a PEM)"
+    )
+    sign_count: int = Field(default=0, ge=0)
+    fido_attestation: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CredentialConfig:
+        if (self.public_key_pem is None) == (self.fido_attestation is None):
+            raise ValueError("give either 'public_key_pem' or 'fido_attestation'")
+        if self.fido_attestation is not None and self.type != "FIDO":
+            raise ValueError("'fido_attestation' needs type FIDO")
+        return self
+
+
+class ConsentConfig(_Strict):
+    consent_id: Annotated[str, Field(pattern=_CORRELATION_ID)]
+    pisp: FspIdStr
+    dfsp: FspIdStr
+    scopes: list[ScopeConfig] = Field(min_length=1, max_length=256)
+    status: Literal["ISSUED", "REVOKED"] = "ISSUED"
+    credential: CredentialConfig
+
+
+class FeeConfig(_Strict):
+    fee: str = "0"
+    commission: str = "0"
+
+    _fee = field_validator("fee", "commission", mode="before")(_amount)
+
+
+class FidoPolicyConfig(_Strict):
+    allowed_origins: list[str] = Field(default_factory=list)
+    rp_id: str | None = None
+
+
+class BehaviourConfig(_Strict):
+    profile: Profile = Profile.SPEC
+    challenge: Annotated[str, Field(min_length=1)] = "quote"
+    authorization_timeout_s: float = Field(default=100.0, gt=0)
+    delivery_timeout_s: float = Field(default=10.0, gt=0)
+    quote_expiry_s: float = Field(default=60.0, gt=0)
+    payee_fees: FeeConfig = FeeConfig()
+    fido: FidoPolicyConfig = FidoPolicyConfig()
+
+
+class JournalConfig(_Strict):
+    max_entries: int = Field(default=10_000, ge=1)
+    jsonl: str | None = None
+
+
+class Config(_Strict):
+    hub: HubConfig = HubConfig()
+    participants: list[ParticipantConfig] = Field(default_factory=list)
+    parties: list[PartyConfig] = Field(default_factory=list)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    consents: list[ConsentConfig] = Field(default_factory=list)
+    behaviour: BehaviourConfig = BehaviourConfig()
+    journal: JournalConfig = JournalConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        ids = [p.fsp_id for p in self.participants]
+        _unique(ids, "participants", "fsp_id")
+        if self.hub.name in ids:
+            raise ValueError(f"participant {self.hub.name!r} has the hub's name")
+        _unique([a.address for a in self.accounts], "accounts", "address")
+        _unique([c.consent_id for c in self.consents], "consents", "consent_id")
+        known = set(ids)
+        for i, account in enumerate(self.accounts):
+            _known(account.fsp_id, known, f"accounts.{i}.fsp_id")
+        for i, party in enumerate(self.parties):
+            _known(party.fsp_id, known, f"parties.{i}.fsp_id")
+        for i, consent in enumerate(self.consents):
+            _known(consent.pisp, known, f"consents.{i}.pisp")
+            _known(consent.dfsp, known, f"consents.{i}.dfsp")
+        return self
+
+    def participant(self, fsp_id: str) -> ParticipantConfig | None:
+        return next((p for p in self.participants if p.fsp_id == fsp_id), None)
+
+    def ids(self, kind: Kind) -> list[str]:
+        """The fspIds of the participants of ``kind``, in the order declared."""
+        return [p.fsp_id for p in self.participants if p.kind is kind]
+
+
+def _unique(values: list[str], section: str, key: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise ValueError(f"{section}.{i}.{key}: {value!r} is declared twice")
+        seen.add(value)
+
+
+def _known(fsp_id: str, known: set[str], where: str) -> None:
+    if fsp_id not in known:
+        raise ValueError(f"{where}: {fsp_id!r} is not one of the participants {sorted(known)}")
+
+
+def parse_config(data: object, *, file: str = "<config>") -> Config:
+    """Validate a config mapping; every problem becomes a ``ConfigError`` with its key path."""
+    if not isinstance(data, dict):
+        raise ConfigError("the config must be a YAML mapping", file=file)
+    try:
+        return Config.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_describe(exc), file=file) from None
+
+
+def load_config(path: str | Path | None = None, *, pisp_url: str | None = None) -> Config:
+    """Load ``path`` (or the built-in default config); ``pisp_url`` overrides external PISPs' endpoint."""
+    if path is None:
+        text = resources.files("tpsim").joinpath("fixtures/default.yaml").read_text("utf-8")
+        name = "<built-in default config>"
+    else:
+        name = str(path)
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the file: {exc.strerror}", file=name) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {exc}", file=name) from None
+    config = parse_config(data if data is not None else {}, file=name)
+    return with_pisp_url(config, pisp_url) if pisp_url else config
+
+
+def with_pisp_url(config: Config, url: str) -> Config:
+    """The config with every external PISP's endpoint set to ``url``."""
+    participants = [
+        p.model_copy(update={"endpoint": url}) if p.kind is Kind.PISP and not p.simulated else p
+        for p in config.participants
+    ]
+    data = config.model_dump(mode="json")
+    data["participants"] = [p.model_dump(mode="json") for p in participants]
+    return parse_config(data, file="--pisp-url")
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    problems = []
+    for error in exc.errors()[:10]:
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
+    more = exc.error_count() - len(problems)
+    if more > 0:
+        problems.append(f"… and {more} more")
+    return "; ".join(problems)

@@ -1,0 +1,128 @@
+"""The admin API under ``/admin/`` and ``GET /health`` (documented in the README).
+
+    GET    /health                      200 {"status": "OK"} once the scheme is loaded
+    GET    /admin/journal               ?correlationId=…&since=SEQ&limit=N → {"entries": […]}
+    DELETE /admin/journal               forget the journal
+    GET    /admin/config                the config in force (JSON)
+    PUT    /admin/fixtures              replace the config (YAML or JSON body); 400 says why not
+    POST   /admin/reset                 rebuild the state from the config in force, clear the journal
+    GET    /admin/accounts              balances of every account
+    GET    /admin/consents              consents as the DFSPs and the auth-service hold them
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from tpsim.config import parse_config
+from tpsim.errors import ConfigError
+from tpsim.hub.edge import SIMULATION
+from tpsim.roles.common import format_amount
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "OK"})
+
+
+async def get_journal(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATION]
+    query = request.query
+    try:
+        since = int(query.get("since", "0"))
+        limit = int(query["limit"]) if "limit" in query else None
+    except ValueError:
+        return _problem(400, "since and limit must be whole numbers")
+    entries = sim.journal.entries(
+        correlation_id=query.get("correlationId"), since=since, limit=limit
+    )
+    return web.json_response({"entries": [e.to_json() for e in entries]})
+
+
+async def clear_journal(request: web.Request) -> web.Response:
+    request.app[SIMULATION].journal.clear()
+    return web.Response(status=204)
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return web.json_response(request.app[SIMULATION].config.model_dump(mode="json"))
+
+
+async def put_fixtures(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATION]
+    text = await request.text()
+    try:
+        data = yaml.safe_load(text)  # JSON is YAML too
+    except yaml.YAMLError as exc:
+        return _problem(400, f"the body is neither YAML nor JSON: {exc}")
+    try:
+        sim.load(parse_config(data, file="PUT /admin/fixtures"))
+    except ConfigError as exc:
+        return _problem(400, str(exc))
+    return web.json_response({"status": "loaded"})
+
+
+async def reset(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATION]
+    sim.reset()
+    sim.journal.clear()
+    return web.json_response({"status": "reset"})
+
+
+async def get_accounts(request: web.Request) -> web.Response:
+    accounts = request.app[SIMULATION].state.accounts.values()
+    return web.json_response(
+        {
+            "accounts": [
+                {
+                    "address": a.address,
+                    "fspId": a.fsp_id,
+                    "owner": a.owner,
+                    "currency": a.currency,
+                    "balance": format_amount(a.balance),
+                }
+                for a in accounts
+            ]
+        }
+    )
+
+
+async def get_consents(request: web.Request) -> web.Response:
+    state = request.app[SIMULATION].state
+    consents: list[dict[str, Any]] = []
+    for c in state.consents.values():
+        auth = state.auth_consents.get(c.consent_id)
+        consents.append(
+            {
+                "consentId": c.consent_id,
+                "pisp": c.pisp,
+                "dfsp": c.dfsp,
+                "scopes": c.scopes,
+                "status": c.status,
+                "credential": None
+                if auth is None
+                else {
+                    "credentialType": auth.credential.credential_type,
+                    "signCount": auth.credential.sign_count,
+                    "status": auth.status,
+                },
+            }
+        )
+    return web.json_response({"consents": consents})
+
+
+def _problem(status: int, detail: str) -> web.Response:
+    return web.json_response({"error": detail}, status=status)
+
+
+def add_admin_routes(app: web.Application) -> None:
+    app.router.add_get("/health", health)
+    app.router.add_get("/admin/journal", get_journal)
+    app.router.add_delete("/admin/journal", clear_journal)
+    app.router.add_get("/admin/config", get_config)
+    app.router.add_put("/admin/fixtures", put_fixtures)
+    app.router.add_post("/admin/reset", reset)
+    app.router.add_get("/admin/accounts", get_accounts)
+    app.router.add_get("/admin/consents", get_consents)

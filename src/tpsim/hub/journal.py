@@ -1,0 +1,151 @@
+"""The journal: every hop a message makes through the switch, bounded and queryable.
+
+Scenario assertions, reports and the admin API read it. Entries are kept in a ring of
+``max_entries`` (the oldest drop off) with a per-correlation-id index; an optional JSONL
+sink keeps everything on disk.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+from tpsim.message import Message
+
+# Body fields that tie a message to a conversation; a transfer's messages all carry the
+# transactionRequestId, a linking conversation's the consentRequestId or consentId.
+_CORRELATION_FIELDS = (
+    "transactionRequestId",
+    "authorizationRequestId",
+    "verificationRequestId",
+    "transactionId",
+    "quoteId",
+    "transferId",
+    "consentRequestId",
+    "consentId",
+)
+
+
+class Hop(StrEnum):
+    RECEIVED = "received"  # arrived at the HTTP edge
+    DELIVERED = "delivered"  # handed to a simulated participant in-process
+    SENT = "sent"  # sent over HTTP to an external participant
+    DROPPED = "dropped"  # could not be delivered and no error callback applies
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    seq: int
+    at: str
+    hop: Hop
+    method: str
+    path: str
+    source: str
+    destination: str | None
+    headers: dict[str, str]
+    body: dict[str, Any] | None
+    correlation_ids: list[str]
+    status: int | None = None
+    duration_ms: float | None = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def correlation_ids(path_id: str | None, body: Mapping[str, Any] | None) -> list[str]:
+    """The ids that tie a message to conversations: its path id plus the known body ids."""
+    ids: list[str] = [path_id] if path_id else []
+    if body:
+        for name in _CORRELATION_FIELDS:
+            value = body.get(name)
+            if isinstance(value, str) and value not in ids:
+                ids.append(value)
+    return ids
+
+
+class Journal:
+    """Bounded in-memory record of hops, with an optional JSONL file sink."""
+
+    def __init__(self, max_entries: int = 10_000, sink: Path | None = None) -> None:
+        self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
+        self._seq = itertools.count(1)
+        self._sink: IO[str] | None = None
+        if sink is not None:
+            self._sink = sink.open("a", encoding="utf-8")
+        self._listeners: list[Any] = []
+
+    def record(
+        self,
+        hop: Hop,
+        message: Message,
+        *,
+        at: datetime,
+        path_id: str | None = None,
+        status: int | None = None,
+        duration_ms: float | None = None,
+        error: str | None = None,
+    ) -> JournalEntry:
+        """Append one hop and return it."""
+        entry = JournalEntry(
+            seq=next(self._seq),
+            at=at.isoformat(timespec="milliseconds"),
+            hop=hop,
+            method=message.method,
+            path=message.path,
+            source=message.source,
+            destination=message.destination,
+            headers=dict(message.headers),
+            body=message.body,
+            correlation_ids=correlation_ids(path_id, message.body),
+            status=status,
+            duration_ms=None if duration_ms is None else round(duration_ms, 3),
+            error=error,
+        )
+        self._entries.append(entry)
+        if self._sink is not None:
+            self._sink.write(json.dumps(entry.to_json(), separators=(",", ":")) + "\n")
+            self._sink.flush()
+        for listener in self._listeners:
+            listener(entry)
+        return entry
+
+    def subscribe(self, listener: Any) -> None:
+        """Call ``listener(entry)`` for every new entry (scenario runners wait on this)."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Any) -> None:
+        self._listeners.remove(listener)
+
+    def entries(
+        self,
+        *,
+        correlation_id: str | None = None,
+        since: int = 0,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """Entries with ``seq > since``, optionally only those tied to ``correlation_id``."""
+        selected: Iterable[JournalEntry] = (e for e in self._entries if e.seq > since)
+        if correlation_id is not None:
+            selected = (e for e in selected if correlation_id in e.correlation_ids)
+        result = list(selected)
+        return result if limit is None else result[-limit:]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,43 @@
+"""Running the application until SIGINT / SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+from aiohttp import web
+from aiohttp.log import access_logger
+
+from tpsim.config import Config
+from tpsim.hub.app import create_app
+from tpsim.hub.simulation import Simulation
+
+log = structlog.get_logger("tpsim")
+
+
+async def serve(config: Config, *, host: str, port: int, access_log: bool = False) -> None:
+    """Serve ``config``'s scheme on ``host:port`` until interrupted."""
+    sim = Simulation(config)
+    runner = web.AppRunner(create_app(sim), access_log=access_logger if access_log else None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        external = {p.fsp_id: p.endpoint for p in config.participants if p.endpoint}
+        log.info(
+            "tpsim is serving",
+            url=f"http://{host}:{port}",
+            hub=config.hub.name,
+            profile=config.behaviour.profile.value,
+            challenge=config.behaviour.challenge,
+            external=external,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("tpsim is stopping")
+    finally:
+        await runner.cleanup()

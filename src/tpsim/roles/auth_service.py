@@ -1,0 +1,204 @@
+"""The hub auth-service (digest §6): credential registration and signature verification.
+
+    POST /consents (from a DFSP)            verify the attestation / GENERIC signature over the
+                                            consent challenge → POST /participants/CONSENT/{ID}
+                                            to the ALS → on its PUT, PUT /consents/{ID} VERIFIED
+    POST /thirdpartyRequests/verifications  verify the FIDO assertion or GENERIC signature over
+                                            the challenge → PUT …/verifications/{ID} VERIFIED
+
+Unlike Mojaloop's auth-service, this one verifies GENERIC credentials, stores the FIDO
+sign counter after every verification (so a replayed assertion is refused) and applies
+the configured origin allowlist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tpsim.crypto.challenge import consent_challenge
+from tpsim.crypto.fido import RegisteredCredential, verify_assertion, verify_attestation
+from tpsim.crypto.generic import generic_credential, verify_generic
+from tpsim.errors import (
+    AuthServiceConsentNotValid,
+    CryptoError,
+    FspiopError,
+    IdNotFound,
+    InvalidConsentCredential,
+    InvalidTransactionSignature,
+    ThirdPartyError,
+)
+from tpsim.message import Effects, Message
+from tpsim.roles.common import error_callback, new_message
+from tpsim.roles.context import RoleContext
+from tpsim.roles.dispatch import HandlerTable, dispatch
+from tpsim.roles.state import AuthConsent
+
+
+class ConsentRegistrationFailed(ThirdPartyError):
+    """The ALS would not record the auth-service as the consent's owner."""
+
+    code, reference_code = "6000", "7200"
+    description = "Generic Thirdparty account linking error"
+
+
+@dataclass(slots=True)
+class PendingRegistration:
+    request: Message
+    consent: AuthConsent
+
+
+class AuthService:
+    """A simulated hub auth-service participant."""
+
+    def __init__(self, ctx: RoleContext) -> None:
+        self.ctx = ctx
+        self.fsp_id = ctx.fsp_id
+        self._pending: dict[str, PendingRegistration] = {}
+        self._verifications: dict[str, Message] = {}
+        self._handlers = self._handler_table()
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def handle(self, message: Message) -> Effects:
+        return dispatch(self._handlers, message, fsp_id=self.fsp_id)
+
+    def on_timer(self, key: str) -> Effects:
+        return Effects()
+
+    def _handler_table(self) -> HandlerTable:
+        return {
+            ("POST", "/consents"): self.post_consent,
+            ("PUT", "/participants/{Type}/{ID}"): self.put_participant,
+            ("PUT", "/participants/{Type}/{ID}/error"): self.put_participant_error,
+            ("POST", "/thirdpartyRequests/verifications"): self.post_verification,
+            ("GET", "/thirdpartyRequests/verifications/{ID}"): self.get_verification,
+        }
+
+    # -- registration ------------------------------------------------------------------
+
+    def post_consent(self, message: Message, params: dict[str, str]) -> Effects:
+        body = message.body or {}
+        consent_id = body["consentId"]
+        scopes = [{"address": s["address"], "actions": s["actions"]} for s in body["scopes"]]
+        challenge = consent_challenge(consent_id, scopes)
+        credential = self._register(body["credential"], challenge)
+        self._pending[consent_id] = PendingRegistration(
+            message, AuthConsent(consent_id, message.source, scopes, credential)
+        )
+        oracle = new_message(
+            "POST",
+            f"/participants/CONSENT/{consent_id}",
+            source=self.fsp_id,
+            destination=self.ctx.hub_name,
+            body={"fspId": self.fsp_id},
+            now=self.ctx.clock.now(),
+        )
+        return Effects(messages=[oracle])
+
+    def _register(self, credential: dict[str, Any], challenge: str) -> RegisteredCredential:
+        try:
+            if credential["credentialType"] == "FIDO":
+                return verify_attestation(
+                    credential["fidoPayload"], challenge=challenge, policy=self.ctx.origin_policy
+                )
+            generic = credential["genericPayload"]
+            return generic_credential(generic["publicKey"], generic["signature"], challenge)
+        except KeyError as exc:
+            raise InvalidConsentCredential(
+                f"the {credential.get('credentialType')} credential has no {exc.args[0]}",
+                field=f"credential.{exc.args[0]}",
+            ) from None
+        except CryptoError as exc:
+            raise InvalidConsentCredential(exc.detail, extensions={"check": exc.check}) from None
+
+    def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
+        pending = self._pending.pop(params["ID"], None)
+        if pending is None:
+            return Effects()
+        consent = pending.consent
+        self.ctx.state.auth_consents[consent.consent_id] = consent
+        request = pending.request.body or {}
+        verified = dict(request["credential"], status="VERIFIED")
+        reply = new_message(
+            "PUT",
+            f"/consents/{consent.consent_id}",
+            source=self.fsp_id,
+            destination=pending.request.source,
+            body={"scopes": request["scopes"], "credential": verified},
+            now=self.ctx.clock.now(),
+        )
+        return Effects(messages=[reply])
+
+    def put_participant_error(self, message: Message, params: dict[str, str]) -> Effects:
+        pending = self._pending.pop(params["ID"], None)
+        if pending is None:
+            return Effects()
+        info = (message.body or {}).get("errorInformation", {})
+        error = ConsentRegistrationFailed(
+            f"the ALS refused to register consent {params['ID']}:"
+            f" {info.get('errorCode')} {info.get('errorDescription')}"
+        )
+        return self._reply_error(pending.request, error)
+
+    # -- verification ------------------------------------------------------------------
+
+    def post_verification(self, message: Message, params: dict[str, str]) -> Effects:
+        body = message.body or {}
+        try:
+            self._verify(body)
+        except FspiopError as exc:
+            effects = self._reply_error(message, exc)
+            self._verifications[body["verificationRequestId"]] = effects.messages[0]
+            return effects
+        reply = new_message(
+            "PUT",
+            f"/thirdpartyRequests/verifications/{body['verificationRequestId']}",
+            source=self.fsp_id,
+            destination=message.source,
+            body={"authenticationResponse": "VERIFIED"},
+            now=self.ctx.clock.now(),
+        )
+        self._verifications[body["verificationRequestId"]] = reply
+        return Effects(messages=[reply])
+
+    def _verify(self, body: dict[str, Any]) -> None:
+        consent = self.ctx.state.auth_consents.get(body["consentId"])
+        if consent is None or consent.status != "ISSUED":
+            state = "unknown" if consent is None else consent.status
+            raise AuthServiceConsentNotValid(
+                f"consent {body['consentId']} is {state} at {self.fsp_id}", field="consentId"
+            )
+        credential = consent.credential
+        kind = body["signedPayloadType"]
+        if kind != credential.credential_type:
+            raise InvalidTransactionSignature(
+                f"consent {consent.consent_id} holds a {credential.credential_type}"
+                f" credential, the request is signed with {kind}",
+                field="signedPayloadType",
+            )
+        try:
+            if kind == "FIDO":
+                count = verify_assertion(
+                    body["fidoSignedPayload"],
+                    challenge=body["challenge"],
+                    credential=credential,
+                    policy=self.ctx.origin_policy,
+                )
+                consent.credential = credential.with_sign_count(count)
+            else:
+                verify_generic(credential.public_key_pem, body["genericSignedPayload"], body["challenge"])
+        except CryptoError as exc:
+            raise InvalidTransactionSignature(exc.detail, extensions={"check": exc.check}) from None
+
+    def get_verification(self, message: Message, params: dict[str, str]) -> Effects:
+        stored = self._verifications.get(params["ID"])
+        if stored is None:
+            raise IdNotFound(f"{self.fsp_id} has no verification request {params['ID']}")
+        return Effects(messages=[stored])
+
+    def _reply_error(self, request: Message, error: FspiopError) -> Effects:
+        callback = error_callback(
+            request, error, sender=self.fsp_id, profile=self.ctx.profile, now=self.ctx.clock.now()
+        )
+        return Effects(messages=[callback] if callback else [])

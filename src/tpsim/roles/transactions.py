@@ -1,0 +1,531 @@
+"""The payer DFSP's Third Party transaction (transfer patterns §3; digest §4.4).
+
+    POST /thirdpartyRequests/transactions        validate → PUT {RECEIVED} → POST /quotes
+    PUT /quotes/{ID}                             → POST /thirdpartyRequests/authorizations
+    PUT /thirdpartyRequests/authorizations/{ID}  ACCEPTED → POST …/verifications (auth-service)
+                                                 REJECTED → PATCH REJECTED (spec) | error (reference)
+    PUT /thirdpartyRequests/verifications/{ID}   → debit, POST /transfers
+    PUT /transfers/{ID} COMMITTED                → PATCH {ACCEPTED, COMPLETED}
+
+Every step is one transition of ``TRANSITIONS``; terminal states are final and are
+checked only in ``advance``. Any failure sends ``PUT …/transactions/{ID}/error`` once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from tpsim.crypto.challenge import transaction_challenge
+from tpsim.errors import (
+    AuthorizationFailed,
+    AuthorizationTimedOut,
+    ClientError,
+    ConsentNotValid,
+    ConsentOfAnotherPisp,
+    DownstreamFailure,
+    FspiopError,
+    InsufficientFunds,
+    ModifiedRequest,
+    PayeeFspNotFound,
+    PayerPermissionError,
+    PayerUnsupportedCurrency,
+    Profile,
+    ServerError,
+    TransactionRequestExpired,
+    TransactionRequestInvalid,
+    TransactionRequestNotFound,
+    TransferFailed,
+    UnknownThirdPartyLink,
+    UserRejected,
+    ValidationError,
+    VerificationFailed,
+)
+from tpsim.hub.registry import Kind
+from tpsim.message import Effects, Message, Timer
+from tpsim.roles.common import format_amount, format_datetime, new_message, parse_datetime
+from tpsim.roles.context import RoleContext
+from tpsim.roles.state import Account
+
+
+class TxState(StrEnum):
+    QUOTING = "QUOTING"
+    AUTHORIZING = "AUTHORIZING"
+    VERIFYING = "VERIFYING"
+    TRANSFERRING = "TRANSFERRING"
+    COMPLETED = "COMPLETED"
+    REJECTED = "REJECTED"
+    FAILED = "FAILED"
+
+
+class TxEvent(StrEnum):
+    QUOTED = "quoted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    VERIFIED = "verified"
+    COMMITTED = "committed"
+    FAILED = "failed"
+
+
+TRANSITIONS: dict[tuple[TxState, TxEvent], TxState] = {
+    (TxState.QUOTING, TxEvent.QUOTED): TxState.AUTHORIZING,
+    (TxState.QUOTING, TxEvent.FAILED): TxState.FAILED,
+    (TxState.AUTHORIZING, TxEvent.ACCEPTED): TxState.VERIFYING,
+    (TxState.AUTHORIZING, TxEvent.REJECTED): TxState.REJECTED,
+    (TxState.AUTHORIZING, TxEvent.FAILED): TxState.FAILED,
+    (TxState.VERIFYING, TxEvent.VERIFIED): TxState.TRANSFERRING,
+    (TxState.VERIFYING, TxEvent.FAILED): TxState.FAILED,
+    (TxState.TRANSFERRING, TxEvent.COMMITTED): TxState.COMPLETED,
+    (TxState.TRANSFERRING, TxEvent.FAILED): TxState.FAILED,
+}
+TERMINAL = frozenset({TxState.COMPLETED, TxState.REJECTED, TxState.FAILED})
+
+# What GET /thirdpartyRequests/transactions/{ID} reports for each internal state.
+REQUEST_STATE = {
+    TxState.QUOTING: "RECEIVED",
+    TxState.AUTHORIZING: "PENDING",
+    TxState.VERIFYING: "PENDING",
+    TxState.TRANSFERRING: "ACCEPTED",
+    TxState.COMPLETED: "ACCEPTED",
+    TxState.REJECTED: "REJECTED",
+    TxState.FAILED: "REJECTED",
+}
+
+
+class TransactionStateError(ClientError):
+    """A message arrived that the transaction's current state does not accept."""
+
+
+@dataclass(slots=True)
+class Transaction:
+    request_id: str
+    pisp: str
+    request: dict[str, Any]
+    transaction_id: str
+    state: TxState = TxState.QUOTING
+    consent_id: str = ""
+    payer_address: str = ""
+    quote_id: str = ""
+    quote: dict[str, Any] = field(default_factory=dict)
+    authorization_id: str = ""
+    challenge: str = ""
+    verification_id: str = ""
+    debited: Decimal = Decimal(0)
+    last_callback: Message | None = None
+
+    def advance(self, event: TxEvent) -> None:
+        """Apply ``event`` or raise: terminal states are final, unknown moves are refused."""
+        if self.state in TERMINAL:
+            raise TransactionStateError(
+                f"transaction request {self.request_id} is already {self.state.value}"
+            )
+        target = TRANSITIONS.get((self.state, event))
+        if target is None:
+            raise TransactionStateError(
+                f"transaction request {self.request_id} is {self.state.value};"
+                f" a '{event.value}' message is not expected now"
+            )
+        self.state = target
+
+
+class PayerDfsp:
+    """Third Party transactions of one simulated (payer) DFSP."""
+
+    def __init__(self, ctx: RoleContext) -> None:
+        self.ctx = ctx
+        self._by_request: dict[str, Transaction] = {}
+        self._by_quote: dict[str, Transaction] = {}
+        self._by_authorization: dict[str, Transaction] = {}
+        self._by_verification: dict[str, Transaction] = {}
+        self._by_transfer: dict[str, Transaction] = {}
+
+    # -- POST / GET /thirdpartyRequests/transactions ----------------------------------
+
+    def post_transaction(self, message: Message, params: dict[str, str]) -> Effects:
+        body = message.body or {}
+        request_id = body["transactionRequestId"]
+        existing = self._by_request.get(request_id)
+        if existing is not None:
+            return self._duplicate(existing, message)
+        tx = Transaction(request_id, message.source, body, self.ctx.ids.new_id())
+        self._by_request[request_id] = tx
+        try:
+            account = self._validate(tx)
+        except FspiopError as exc:
+            return self._fail(tx, exc)
+        tx.quote_id = self.ctx.ids.new_id()
+        self._by_quote[tx.quote_id] = tx
+        now = self.ctx.clock.now()
+        received = self._transaction_message(
+            "PUT",
+            tx,
+            {"transactionId": tx.transaction_id, "transactionRequestState": "RECEIVED"},
+        )
+        quote = new_message(
+            "POST",
+            "/quotes",
+            source=self.ctx.fsp_id,
+            destination=body["payee"]["partyIdInfo"]["fspId"],
+            body=self._quote_request(tx, account),
+            now=now,
+        )
+        return Effects(messages=[received, quote])
+
+    def get_transaction(self, message: Message, params: dict[str, str]) -> Effects:
+        tx = self._by_request.get(params["ID"])
+        if tx is None or tx.pisp != message.source:
+            # A transaction of another PISP is reported as unknown: its existence is not theirs to see.
+            raise TransactionRequestNotFound(
+                f"{self.ctx.fsp_id} has no transaction request {params['ID']} from"
+                f" {message.source}"
+            )
+        reply: dict[str, Any] = {"transactionRequestState": REQUEST_STATE[tx.state]}
+        if tx.transaction_id:
+            reply["transactionId"] = tx.transaction_id
+        return Effects(messages=[self._transaction_message("PUT", tx, reply)])
+
+    def _duplicate(self, tx: Transaction, message: Message) -> Effects:
+        """FSPIOP §3.2.5: same body → resend the final callback (or ignore in flight)."""
+        if message.source != tx.pisp or message.body != tx.request:
+            raise ModifiedRequest(
+                f"transaction request {tx.request_id} was already received with a different"
+                " body; use a new transactionRequestId"
+            )
+        if tx.state in TERMINAL and tx.last_callback is not None:
+            return Effects(messages=[tx.last_callback])
+        return Effects()
+
+    def _validate(self, tx: Transaction) -> Account:
+        body = tx.request
+        expiration = parse_datetime(body["expiration"])
+        if expiration is None:
+            raise ValidationError(
+                f"{body['expiration']!r} is not a date-time such as 2030-01-01T00:00:00.000Z",
+                field="expiration",
+            )
+        if expiration <= self.ctx.clock.now():
+            raise TransactionRequestExpired(f"the request expired at {body['expiration']}")
+        if not body["payee"]["partyIdInfo"].get("fspId"):
+            raise PayeeFspNotFound(
+                "payee.partyIdInfo.fspId is required to route the quote: look the payee"
+                " up with GET /parties first",
+                field="payee.partyIdInfo.fspId",
+            )
+        payer = body["payer"]
+        if payer["partyIdType"] != "THIRD_PARTY_LINK":
+            raise TransactionRequestInvalid(
+                f"payer.partyIdType must be THIRD_PARTY_LINK, not {payer['partyIdType']}",
+                field="payer.partyIdType",
+            )
+        address = payer["partyIdentifier"]
+        consent = self.ctx.state.consent_for_link(self.ctx.fsp_id, address)
+        if consent is None:
+            raise UnknownThirdPartyLink(
+                f"no consent at {self.ctx.fsp_id} links THIRD_PARTY_LINK {address}",
+                field="payer.partyIdentifier",
+            )
+        if consent.pisp != tx.pisp:
+            raise ConsentOfAnotherPisp(
+                f"consent {consent.consent_id} was granted to another PISP, not {tx.pisp}",
+                field="payer.partyIdentifier",
+            )
+        if consent.status != "ISSUED":
+            raise ConsentNotValid(
+                f"consent {consent.consent_id} is {consent.status}", field="payer.partyIdentifier"
+            )
+        if not consent.grants(address, "ACCOUNTS_TRANSFER"):
+            raise PayerPermissionError(
+                f"consent {consent.consent_id} does not grant ACCOUNTS_TRANSFER on {address}",
+                field="payer.partyIdentifier",
+            )
+        account = self.ctx.state.accounts.get(address)
+        if account is None or account.fsp_id != self.ctx.fsp_id:
+            raise UnknownThirdPartyLink(
+                f"{self.ctx.fsp_id} holds no account {address}", field="payer.partyIdentifier"
+            )
+        amount = body["amount"]
+        if amount["currency"] != account.currency:
+            raise PayerUnsupportedCurrency(
+                f"account {address} is in {account.currency}, not {amount['currency']}",
+                field="amount.currency",
+            )
+        if body["amountType"] == "SEND" and Decimal(amount["amount"]) > account.balance:
+            raise InsufficientFunds(
+                f"account {address} holds {format_amount(account.balance)} {account.currency}",
+                field="amount.amount",
+            )
+        tx.consent_id = consent.consent_id
+        tx.payer_address = address
+        return account
+
+    def _quote_request(self, tx: Transaction, account: Account) -> dict[str, Any]:
+        body = tx.request
+        return {
+            "quoteId": tx.quote_id,
+            "transactionId": tx.transaction_id,
+            "transactionRequestId": tx.request_id,
+            "payee": body["payee"],
+            "payer": {
+                "partyIdInfo": {
+                    "partyIdType": "ACCOUNT_ID",
+                    "partyIdentifier": account.address[:128],
+                    "fspId": self.ctx.fsp_id,
+                }
+            },
+            "amountType": body["amountType"],
+            "amount": body["amount"],
+            "transactionType": body["transactionType"],
+        }
+
+    # -- PUT /quotes → POST /thirdpartyRequests/authorizations -----------------------
+
+    def put_quote(self, message: Message, params: dict[str, str]) -> Effects:
+        tx = self._find(self._by_quote, params["ID"], "quote")
+        tx.advance(TxEvent.QUOTED)
+        quote = message.body or {}
+        tx.quote = quote
+        transfer = Decimal(quote["transferAmount"]["amount"])
+        account = self.ctx.state.accounts[tx.payer_address]
+        if transfer > account.balance:
+            return self._fail(
+                tx,
+                InsufficientFunds(
+                    f"the quoted transfer of {format_amount(transfer)} {account.currency}"
+                    f" exceeds the {format_amount(account.balance)} held in {account.address}",
+                    field="amount.amount",
+                ),
+            )
+        tx.authorization_id = self.ctx.ids.new_id()
+        self._by_authorization[tx.authorization_id] = tx
+        auth_body = self._authorization_request(tx, quote)
+        tx.challenge = transaction_challenge(
+            self.ctx.config.behaviour.challenge, quote=quote, authorization_request=auth_body
+        )
+        auth_body["challenge"] = tx.challenge
+        request = new_message(
+            "POST",
+            "/thirdpartyRequests/authorizations",
+            source=self.ctx.fsp_id,
+            destination=tx.pisp,
+            body=auth_body,
+            now=self.ctx.clock.now(),
+        )
+        return Effects(messages=[request], timers=[Timer(self._timer_key(tx), self._deadline(tx))])
+
+    def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
+        tx = self._find(self._by_quote, params["ID"], "quote")
+        return self._fail(tx, _downstream(DownstreamFailure, "the payee DFSP's quote", message))
+
+    def _authorization_request(self, tx: Transaction, quote: dict[str, Any]) -> dict[str, Any]:
+        transfer = quote["transferAmount"]
+        receive = quote.get("payeeReceiveAmount", transfer)
+        fees = max(Decimal(transfer["amount"]) - Decimal(receive["amount"]), Decimal(0))
+        expiry = parse_datetime(quote["expiration"]) or self.ctx.clock.now()
+        request_expiry = parse_datetime(tx.request["expiration"]) or expiry
+        return {
+            "authorizationRequestId": tx.authorization_id,
+            "transactionRequestId": tx.request_id,
+            "transferAmount": transfer,
+            "payeeReceiveAmount": receive,
+            "fees": {"currency": transfer["currency"], "amount": format_amount(fees)},
+            "payer": tx.request["payer"],
+            "payee": tx.request["payee"],
+            "transactionType": tx.request["transactionType"],
+            "expiration": format_datetime(min(expiry, request_expiry)),
+        }
+
+    def _deadline(self, tx: Transaction) -> datetime:
+        timeout = timedelta(seconds=self.ctx.config.behaviour.authorization_timeout_s)
+        deadline = self.ctx.clock.now() + timeout
+        expiry = parse_datetime(tx.request["expiration"])
+        return deadline if expiry is None else min(deadline, expiry)
+
+    @staticmethod
+    def _timer_key(tx: Transaction) -> str:
+        return f"authorization:{tx.request_id}"
+
+    def on_timer(self, key: str) -> Effects:
+        tx = self._by_request.get(key.removeprefix("authorization:"))
+        if tx is None or tx.state is not TxState.AUTHORIZING:
+            return Effects()
+        expiry = parse_datetime(tx.request["expiration"])
+        if expiry is not None and expiry <= self.ctx.clock.now():
+            error: FspiopError = TransactionRequestExpired(
+                f"the request expired at {tx.request['expiration']} before the PISP authorized it"
+            )
+        else:
+            seconds = self.ctx.config.behaviour.authorization_timeout_s
+            error = AuthorizationTimedOut(
+                f"no PUT /thirdpartyRequests/authorizations/{tx.authorization_id} within {seconds:g} s"
+            )
+        return self._fail(tx, error)
+
+    # -- PUT /thirdpartyRequests/authorizations → verification -----------------------
+
+    def put_authorization(self, message: Message, params: dict[str, str]) -> Effects:
+        tx = self._find(self._by_authorization, params["ID"], "authorization request")
+        self._check_pisp(tx, message)
+        body = message.body or {}
+        cancel = [self._timer_key(tx)]
+        if body["responseType"] == "REJECTED":
+            tx.advance(TxEvent.REJECTED)
+            if self.ctx.profile is Profile.REFERENCE:
+                effects = self._to_pisp(tx, self._error(tx, UserRejected("user rejected")))
+            else:
+                patch = {"transactionRequestState": "REJECTED", "transactionState": "REJECTED"}
+                effects = self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
+            effects.cancel.extend(cancel)
+            return effects
+        tx.advance(TxEvent.ACCEPTED)
+        signed = body["signedPayload"]
+        tx.verification_id = self.ctx.ids.new_id()
+        self._by_verification[tx.verification_id] = tx
+        verification: dict[str, Any] = {
+            "verificationRequestId": tx.verification_id,
+            "challenge": tx.challenge,
+            "consentId": tx.consent_id,
+            "signedPayloadType": signed["signedPayloadType"],
+        }
+        for name in ("fidoSignedPayload", "genericSignedPayload"):
+            if name in signed:
+                verification[name] = signed[name]
+        request = new_message(
+            "POST",
+            "/thirdpartyRequests/verifications",
+            source=self.ctx.fsp_id,
+            destination=self._auth_service(),
+            body=verification,
+            now=self.ctx.clock.now(),
+        )
+        return Effects(messages=[request], cancel=cancel)
+
+    def put_authorization_error(self, message: Message, params: dict[str, str]) -> Effects:
+        tx = self._find(self._by_authorization, params["ID"], "authorization request")
+        self._check_pisp(tx, message)
+        effects = self._fail(tx, _downstream(AuthorizationFailed, "the PISP", message))
+        effects.cancel.append(self._timer_key(tx))
+        return effects
+
+    def _auth_service(self) -> str:
+        services = self.ctx.config.ids(Kind.AUTH_SERVICE)
+        if not services:
+            raise ServerError("no auth-service participant is configured to verify signatures")
+        return services[0]
+
+    # -- PUT /thirdpartyRequests/verifications → transfer ----------------------------
+
+    def put_verification(self, message: Message, params: dict[str, str]) -> Effects:
+        tx = self._find(self._by_verification, params["ID"], "verification request")
+        tx.advance(TxEvent.VERIFIED)
+        transfer = tx.quote["transferAmount"]
+        amount = Decimal(transfer["amount"])
+        account = self.ctx.state.accounts[tx.payer_address]
+        if amount > account.balance:
+            return self._fail(
+                tx,
+                InsufficientFunds(
+                    f"account {account.address} no longer holds {format_amount(amount)}"
+                    f" {account.currency}"
+                ),
+            )
+        # Reserve the funds now; a transfer that fails gives them back (see _fail).
+        account.balance -= amount
+        tx.debited = amount
+        self._by_transfer[tx.transaction_id] = tx
+        request = new_message(
+            "POST",
+            "/transfers",
+            source=self.ctx.fsp_id,
+            destination=tx.request["payee"]["partyIdInfo"]["fspId"],
+            body={
+                "transferId": tx.transaction_id,
+                "payeeFsp": tx.request["payee"]["partyIdInfo"]["fspId"],
+                "payerFsp": self.ctx.fsp_id,
+                "amount": transfer,
+                "ilpPacket": tx.quote["ilpPacket"],
+                "condition": tx.quote["condition"],
+                "expiration": tx.quote["expiration"],
+            },
+            now=self.ctx.clock.now(),
+        )
+        return Effects(messages=[request])
+
+    def put_verification_error(self, message: Message, params: dict[str, str]) -> Effects:
+        tx = self._find(self._by_verification, params["ID"], "verification request")
+        return self._fail(tx, _downstream(VerificationFailed, "the auth-service", message))
+
+    # -- PUT /transfers → PATCH ------------------------------------------------------
+
+    def put_transfer(self, message: Message, params: dict[str, str]) -> Effects:
+        tx = self._find(self._by_transfer, params["ID"], "transfer")
+        state = (message.body or {}).get("transferState")
+        if state != "COMMITTED":
+            return self._fail(tx, TransferFailed(f"the payee DFSP's transfer is {state}"))
+        tx.advance(TxEvent.COMMITTED)
+        patch = {
+            "transactionRequestState": "ACCEPTED",
+            "transactionState": "COMPLETED",
+            "completedTimestamp": format_datetime(self.ctx.clock.now()),
+        }
+        return self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
+
+    def put_transfer_error(self, message: Message, params: dict[str, str]) -> Effects:
+        tx = self._find(self._by_transfer, params["ID"], "transfer")
+        return self._fail(tx, _downstream(TransferFailed, "the payee DFSP's transfer", message))
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _find(self, index: dict[str, Transaction], key: str, what: str) -> Transaction:
+        tx = index.get(key)
+        if tx is None:
+            raise TransactionRequestNotFound(f"{self.ctx.fsp_id} sent no {what} {key}")
+        return tx
+
+    def _check_pisp(self, tx: Transaction, message: Message) -> None:
+        if message.source != tx.pisp:
+            raise TransactionRequestNotFound(
+                f"authorization request {tx.authorization_id} was sent to {tx.pisp},"
+                f" not {message.source}"
+            )
+
+    def _fail(self, tx: Transaction, error: FspiopError) -> Effects:
+        """Move to FAILED, give back reserved funds, tell the PISP once."""
+        tx.advance(TxEvent.FAILED)
+        if tx.debited:
+            self.ctx.state.accounts[tx.payer_address].balance += tx.debited
+            tx.debited = Decimal(0)
+        return self._to_pisp(tx, self._error(tx, error))
+
+    def _to_pisp(self, tx: Transaction, message: Message) -> Effects:
+        tx.last_callback = message
+        return Effects(messages=[message])
+
+    def _transaction_message(self, method: str, tx: Transaction, body: dict[str, Any]) -> Message:
+        return new_message(
+            method,
+            f"/thirdpartyRequests/transactions/{tx.request_id}",
+            source=self.ctx.fsp_id,
+            destination=tx.pisp,
+            body=body,
+            now=self.ctx.clock.now(),
+        )
+
+    def _error(self, tx: Transaction, error: FspiopError) -> Message:
+        return new_message(
+            "PUT",
+            f"/thirdpartyRequests/transactions/{tx.request_id}/error",
+            source=self.ctx.fsp_id,
+            destination=tx.pisp,
+            body=error.error_information(self.ctx.profile),
+            now=self.ctx.clock.now(),
+        )
+
+
+def _downstream(kind: type[FspiopError], who: str, message: Message) -> FspiopError:
+    """A failure reported by ``who`` in an error callback, keeping its code and text."""
+    info = (message.body or {}).get("errorInformation", {})
+    code, text = info.get("errorCode", "?"), info.get("errorDescription", "")
+    return kind(f"{who} answered {code}: {text}", extensions={"downstreamErrorCode": str(code)})

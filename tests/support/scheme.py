@@ -1,0 +1,164 @@
+"""An isolated tpsim on an ephemeral loopback port with a test PISP, for end-to-end tests.
+
+``Scheme`` starts the test PISP's HTTP server, loads the built-in default config with
+that PISP's endpoint (plus any overrides), and serves tpsim with a ``ManualClock`` so
+that expiry and timeouts fire when the test says so. On teardown every body tpsim sent
+is validated against the official OpenAPI (when the bundles are present).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestServer
+
+from tests.support.openapi import OpenApiValidator, missing_bundles, spec_dir
+from tests.support.pisp import TestPisp, future_expiration
+from tpsim.clock import ManualClock, SequentialIds
+from tpsim.config import Config, load_config, parse_config
+from tpsim.crypto.authenticator import SoftwareAuthenticator
+from tpsim.hub.app import create_app
+from tpsim.hub.journal import Hop
+from tpsim.hub.registry import Kind
+from tpsim.hub.simulation import Simulation
+
+REPO = Path(__file__).resolve().parents[2]
+CREDENTIALS = REPO / "fixtures" / "credentials"
+
+FIDO_CONSENT = "8e34f91d-d078-4077-8263-2c047876fcf6"
+GENERIC_CONSENT = "3f6c1a52-7b1e-4c8e-9a34-5d2b8f0e6a71"
+FIDO_ACCOUNT = "dfspa.alice.chequing"
+GENERIC_ACCOUNT = "dfspa.alice.savings"
+BOB_MSISDN = "16135551212"
+
+
+def default_config_data() -> dict[str, Any]:
+    return load_config().model_dump(mode="json")
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` applied: mappings merge, everything else replaces."""
+    result = copy.deepcopy(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+@dataclass
+class Scheme:
+    overrides: dict[str, Any] = field(default_factory=dict)
+    pisp: TestPisp = field(default_factory=TestPisp)
+    clock: ManualClock = field(default_factory=lambda: ManualClock(datetime.now(UTC)))
+    sim: Simulation | None = None
+    url: str = ""
+    fido: SoftwareAuthenticator = field(
+        default_factory=lambda: SoftwareAuthenticator.from_json(
+            (CREDENTIALS / "alice-fido.json").read_text()
+        )
+    )
+    generic: SoftwareAuthenticator = field(
+        default_factory=lambda: SoftwareAuthenticator.from_json(
+            (CREDENTIALS / "alice-generic.json").read_text()
+        )
+    )
+    _server: TestServer | None = None
+
+    async def start(self) -> Scheme:
+        pisp_url = await self.pisp.start()
+        data = merge(default_config_data(), self.overrides)
+        for participant in data["participants"]:
+            if participant["kind"] == "pisp" and participant.get("endpoint"):
+                participant["endpoint"] = pisp_url
+        config: Config = parse_config(data)
+        self.sim = Simulation(config, clock=self.clock, ids=SequentialIds())
+        self._server = TestServer(create_app(self.sim), host="127.0.0.1")
+        await self._server.start_server()
+        self.url = str(self._server.make_url("")).rstrip("/")
+        self.pisp.tpsim_url = self.url
+        return self
+
+    async def close(self) -> None:
+        if self._server is not None:
+            await self._server.close()
+        await self.pisp.close()
+
+    async def settle(self) -> None:
+        """Wait until tpsim has delivered everything it is working on."""
+        assert self.sim is not None
+        await self.sim.router.drain()
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+    def balance(self, address: str) -> str:
+        assert self.sim is not None
+        return format(self.sim.state.accounts[address].balance.normalize(), "f")
+
+    def sent_by_tpsim(self) -> list[dict[str, Any]]:
+        """Every message a simulated participant (or the switch) sent, from the journal."""
+        assert self.sim is not None
+        simulated = {p.fsp_id for p in self.sim.router.registry if p.kind is not Kind.PISP}
+        hops = (Hop.DELIVERED, Hop.SENT)
+        return [
+            e.to_json()
+            for e in self.sim.journal.entries()
+            if e.hop in hops and e.source in simulated
+        ]
+
+    def validate_sent_bodies(self) -> int:
+        """Validate every body tpsim sent against the official OpenAPI; returns the count."""
+        directory = spec_dir()
+        if missing_bundles(directory):
+            return 0
+        assert self.sim is not None
+        validator = _validator(directory)
+        kinds = {p.fsp_id: p.kind for p in self.sim.router.registry}
+        count = 0
+        for entry in self.sent_by_tpsim():
+            kind = kinds.get(entry["destination"] or "", Kind.HUB)
+            role = {Kind.PISP: "pisp", Kind.DFSP: "dfsp", Kind.AUTH_SERVICE: "auth"}.get(kind, "hub")
+            validator.validate_sent(entry, role)
+            count += 1
+        return count
+
+
+_VALIDATORS: dict[Path, OpenApiValidator] = {}
+
+
+def _validator(directory: Path) -> OpenApiValidator:
+    if directory not in _VALIDATORS:
+        _VALIDATORS[directory] = OpenApiValidator(directory)
+    return _VALIDATORS[directory]
+
+
+def transaction_request(
+    request_id: str,
+    *,
+    payer: str = FIDO_ACCOUNT,
+    amount: str = "100",
+    currency: str = "USD",
+    amount_type: str = "SEND",
+    payee_fsp: str | None = "dfspb",
+    payee_msisdn: str = BOB_MSISDN,
+    expiration: str | None = None,
+) -> dict[str, Any]:
+    """A ``POST /thirdpartyRequests/transactions`` body as a PISP sends it."""
+    payee_id: dict[str, Any] = {"partyIdType": "MSISDN", "partyIdentifier": payee_msisdn}
+    if payee_fsp is not None:
+        payee_id["fspId"] = payee_fsp
+    return {
+        "transactionRequestId": request_id,
+        "payee": {"partyIdInfo": payee_id, "name": "Bob Babirye"},
+        "payer": {"partyIdType": "THIRD_PARTY_LINK", "partyIdentifier": payer, "fspId": "dfspa"},
+        "amountType": amount_type,
+        "amount": {"currency": currency, "amount": amount},
+        "transactionType": {"scenario": "TRANSFER", "initiator": "PAYER", "initiatorType": "CONSUMER"},
+        "expiration": expiration or future_expiration(300),
+    }
