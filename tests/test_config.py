@@ -1,0 +1,102 @@
+"""Config files: every mistake is a ConfigError naming the file, the key path and the problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.scheme import default_config_data, merge
+from tpsim.config import load_config, parse_config
+from tpsim.errors import ConfigError, Profile
+from tpsim.hub.simulation import Simulation
+
+DEFAULT = default_config_data()
+
+
+def with_participants(*extra: dict[str, Any]) -> dict[str, Any]:
+    return {"participants": [*DEFAULT["participants"], *extra]}
+
+
+INVALID: list[tuple[str, dict[str, Any], str]] = [
+    ("unknown key", {"behavior": {}}, "behavior: Extra inputs are not permitted"),
+    (
+        "both simulated and endpoint",
+        with_participants({"fsp_id": "x", "kind": "dfsp", "simulated": True, "endpoint": "http://a"}),
+        "participants.4: give either 'simulated: true' or 'endpoint: URL'",
+    ),
+    (
+        "bad endpoint",
+        with_participants({"fsp_id": "x", "kind": "dfsp", "endpoint": "ftp://a"}),
+        "must be an http:// or https:// URL",
+    ),
+    (
+        "unknown kind",
+        with_participants({"fsp_id": "x", "kind": "bank", "simulated": True}),
+        "participants.4.kind",
+    ),
+    (
+        "duplicate participant",
+        with_participants({"fsp_id": "dfspa", "kind": "dfsp", "simulated": True}),
+        "participants.4.fsp_id: 'dfspa' is declared twice",
+    ),
+    ("bad profile", {"behaviour": {"profile": "strict"}}, "behaviour.profile"),
+    (
+        "amount with trailing zeros",
+        {"behaviour": {"payee_fees": {"fee": "1.50"}}},
+        "is not an FSPIOP Amount",
+    ),
+    (
+        "account at an unknown DFSP",
+        {"accounts": [{"address": "a.b", "fsp_id": "nobody", "owner": "u", "currency": "USD"}]},
+        "accounts.0.fsp_id: 'nobody' is not one of the participants",
+    ),
+    (
+        "consent id not a UUID",
+        {"consents": [{**DEFAULT["consents"][0], "consent_id": "123"}]},
+        "consents.0.consent_id",
+    ),
+    (
+        "credential without key",
+        {"consents": [{**DEFAULT["consents"][0], "credential": {"type": "FIDO"}}]},
+        "give either 'public_key_pem' or 'fido_attestation'",
+    ),
+    ("negative timeout", {"behaviour": {"authorization_timeout_s": 0}}, "authorization_timeout_s"),
+]
+
+
+@pytest.mark.parametrize(("case", "overrides", "message"), INVALID, ids=[c[0] for c in INVALID])
+def test_invalid_config_names_key_path(case: str, overrides: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(merge(DEFAULT, overrides), file="scheme.yaml")
+    assert str(error.value).startswith("scheme.yaml: ")
+    assert message in str(error.value)
+
+
+def test_unusable_public_key_is_a_config_error() -> None:
+    consent = merge(DEFAULT["consents"][0], {"credential": {"public_key_pem": "not a key"}})
+    config = parse_config(merge(DEFAULT, {"consents": [consent]}))
+    with pytest.raises(ConfigError, match=r"consents\.0\.credential"):
+        Simulation(config)
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("hub: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match="cannot read the file"):
+        load_config("/nonexistent/tpsim.yaml")
+
+
+def test_default_config_and_pisp_url() -> None:
+    config = load_config(pisp_url="http://127.0.0.1:6123")
+    assert config.hub.name == "switch"
+    assert config.behaviour.profile is Profile.SPEC
+    assert config.behaviour.challenge == "quote"
+    assert config.participant("pispa").endpoint == "http://127.0.0.1:6123"  # type: ignore[union-attr]
+    assert [p.fsp_id for p in config.participants if p.simulated] == ["dfspa", "dfspb", "central-auth"]
