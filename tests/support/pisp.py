@@ -4,8 +4,10 @@ tpsim sends it, and a client that sends FSPIOP requests to tpsim with correct he
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +16,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tpsim.errors import FspiopError
 from tpsim.wire.headers import build_headers, format_http_date
 from tpsim.wire.routes import match
 
@@ -90,19 +93,33 @@ class TestPisp:
         headers: dict[str, str | None] | None = None,
         raw: bytes | None = None,
     ) -> SentResponse:
-        """Send a request as this PISP; ``headers`` overrides (None removes a header)."""
-        resource = match(method, path)[0].resource
+        """Send a request as this PISP; ``headers`` overrides (None removes a header).
+
+        A path or method tpsim does not serve gets Third Party media types, so tests can
+        send unknown URIs and wrong methods too."""
+        try:
+            resource = match(method, path)[0].resource
+        except FspiopError:
+            resource = "thirdparty"
         sent = build_headers(method, resource, self.fsp_id, destination, datetime.now(UTC))
         if body is None and raw is None:
             sent.pop("Content-Type", None)
+        removed: list[str] = []
         for name, value in (headers or {}).items():
             sent.pop(name, None)
             if value is not None:
                 sent[name] = value
+            else:
+                removed.append(name)
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         assert self._session is not None
+        # aiohttp would add its own Accept and Content-Type where a test removed them.
         async with self._session.request(
-            method, self.tpsim_url + path, data=data, headers=sent
+            method,
+            self.tpsim_url + path,
+            data=None if data is None else io.BytesIO(data),
+            headers=sent,
+            skip_auto_headers=removed,
         ) as response:
             text = await response.text()
             return SentResponse(response.status, json.loads(text) if text else None)
@@ -110,18 +127,33 @@ class TestPisp:
     # -- waiting -------------------------------------------------------------------
 
     async def wait_for(
-        self, method: str, path: str, *, timeout: float = 5.0, start: int = 0
+        self,
+        method: str,
+        path: str,
+        *,
+        timeout: float = 5.0,
+        start: int = 0,
+        where: Callable[[Received], bool] | None = None,
     ) -> Received:
         """The first callback at or after index ``start`` with ``method`` whose path matches
-        the regular expression ``path`` entirely."""
+        the regular expression ``path`` entirely (and that satisfies ``where``, if given)."""
         pattern = re.compile(path)
+
+        def wanted(item: Received) -> bool:
+            if item.method != method or not pattern.fullmatch(item.path):
+                return False
+            return where is None or where(item)
+
+        return await self.wait_until(wanted, timeout=timeout, start=start)
+
+    async def wait_until(
+        self, wanted: Callable[[Received], bool], *, timeout: float = 5.0, start: int = 0
+    ) -> Received:
+        """The first callback at or after index ``start`` for which ``wanted`` is true."""
         assert self._arrived is not None
 
         def found() -> Received | None:
-            for item in self.received[start:]:
-                if item.method == method and pattern.fullmatch(item.path):
-                    return item
-            return None
+            return next((item for item in self.received[start:] if wanted(item)), None)
 
         async with self._arrived:
             await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), timeout)

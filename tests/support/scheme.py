@@ -1,7 +1,8 @@
 """An isolated tpsim on an ephemeral loopback port with a test PISP, for end-to-end tests.
 
 ``Scheme`` starts the test PISP's HTTP server, loads the built-in default config with
-that PISP's endpoint (plus any overrides), and serves tpsim with a ``ManualClock`` so
+that PISP's endpoint (plus any overrides; every other external PISP of the config gets a
+recording ``TestPisp`` of its own, in ``pisps``), and serves tpsim with a ``ManualClock`` so
 that expiry and timeouts fire when the test says so. On teardown every body tpsim sent
 is validated against the official OpenAPI (when the bundles are present).
 """
@@ -55,6 +56,7 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 class Scheme:
     overrides: dict[str, Any] = field(default_factory=dict)
     pisp: TestPisp = field(default_factory=TestPisp)
+    pisps: dict[str, TestPisp] = field(default_factory=dict)
     clock: ManualClock = field(default_factory=lambda: ManualClock(datetime.now(UTC)))
     sim: Simulation | None = None
     url: str = ""
@@ -71,23 +73,31 @@ class Scheme:
     _server: TestServer | None = None
 
     async def start(self) -> Scheme:
-        pisp_url = await self.pisp.start()
+        self.pisps[self.pisp.fsp_id] = self.pisp
+        urls = {self.pisp.fsp_id: await self.pisp.start()}
         data = merge(default_config_data(), self.overrides)
         for participant in data["participants"]:
-            if participant["kind"] == "pisp" and participant.get("endpoint"):
-                participant["endpoint"] = pisp_url
+            fsp_id = participant["fsp_id"]
+            if participant["kind"] != "pisp" or not participant.get("endpoint"):
+                continue
+            if fsp_id not in urls:
+                self.pisps[fsp_id] = TestPisp(fsp_id=fsp_id)
+                urls[fsp_id] = await self.pisps[fsp_id].start()
+            participant["endpoint"] = urls[fsp_id]
         config: Config = parse_config(data)
         self.sim = Simulation(config, clock=self.clock, ids=SequentialIds())
         self._server = TestServer(create_app(self.sim), host="127.0.0.1")
         await self._server.start_server()
         self.url = str(self._server.make_url("")).rstrip("/")
-        self.pisp.tpsim_url = self.url
+        for pisp in self.pisps.values():
+            pisp.tpsim_url = self.url
         return self
 
     async def close(self) -> None:
         if self._server is not None:
             await self._server.close()
-        await self.pisp.close()
+        for pisp in self.pisps.values():
+            await pisp.close()
 
     async def settle(self) -> None:
         """Wait until tpsim has delivered everything it is working on."""
@@ -123,7 +133,9 @@ class Scheme:
         count = 0
         for entry in self.sent_by_tpsim():
             kind = kinds.get(entry["destination"] or "", Kind.HUB)
-            role = {Kind.PISP: "pisp", Kind.DFSP: "dfsp", Kind.AUTH_SERVICE: "auth"}.get(kind, "hub")
+            role = {Kind.PISP: "pisp", Kind.DFSP: "dfsp", Kind.AUTH_SERVICE: "auth"}.get(
+                kind, "hub"
+            )
             validator.validate_sent(entry, role)
             count += 1
         return count
@@ -159,6 +171,10 @@ def transaction_request(
         "payer": {"partyIdType": "THIRD_PARTY_LINK", "partyIdentifier": payer, "fspId": "dfspa"},
         "amountType": amount_type,
         "amount": {"currency": currency, "amount": amount},
-        "transactionType": {"scenario": "TRANSFER", "initiator": "PAYER", "initiatorType": "CONSUMER"},
+        "transactionType": {
+            "scenario": "TRANSFER",
+            "initiator": "PAYER",
+            "initiatorType": "CONSUMER",
+        },
         "expiration": expiration or future_expiration(300),
     }

@@ -72,10 +72,17 @@ async def _read_body(request: web.Request) -> bytes | None:
         )
     if not request.body_exists:
         return None
-    data = await request.content.read(MAX_BODY_BYTES + 1)
+    # StreamReader.read(n) returns what is buffered, not n bytes: a body that arrives in
+    # several TCP segments (or chunks) must be read until EOF, stopping past the limit.
+    data = bytearray()
+    while len(data) <= MAX_BODY_BYTES:
+        chunk = await request.content.read(MAX_BODY_BYTES + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
     if len(data) > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", field="Content-Length")
-    return data or None
+    return bytes(data) or None
 
 
 def _decode_json(raw: bytes | None) -> dict[str, Any] | None:

@@ -42,6 +42,24 @@ class ConsentRegistrationFailed(ThirdPartyError):
     description = "Generic Thirdparty account linking error"
 
 
+class ConsentAlreadyRegistered(ThirdPartyError):
+    """POST /consents for a consentId the auth-service already holds (or is registering).
+
+    Replacing the credential would let any DFSP take over another's consent; the reference
+    cannot store the duplicate and answers 2000 (digest §6.1).
+    """
+
+    code, reference_code = "6104", "2000"
+    description = "Consent is already registered"
+
+
+class UnknownConsent(AuthServiceConsentNotValid):
+    """Verification against a consent the auth-service does not hold; the reference fails
+    to load it and answers 2000, not the 2001 of a REVOKED consent (digest §6.2)."""
+
+    reference_code = "2000"
+
+
 @dataclass(slots=True)
 class PendingRegistration:
     request: Message
@@ -80,6 +98,12 @@ class AuthService:
     def post_consent(self, message: Message, params: dict[str, str]) -> Effects:
         body = message.body or {}
         consent_id = body["consentId"]
+        if consent_id in self.ctx.state.auth_consents or consent_id in self._pending:
+            raise ConsentAlreadyRegistered(
+                f"consent {consent_id} is already registered at {self.fsp_id};"
+                " a new credential needs a new consentId",
+                field="consentId",
+            )
         scopes = [{"address": s["address"], "actions": s["actions"]} for s in body["scopes"]]
         challenge = consent_challenge(consent_id, scopes)
         credential = self._register(body["credential"], challenge)
@@ -149,25 +173,30 @@ class AuthService:
             self._verify(body)
         except FspiopError as exc:
             effects = self._reply_error(message, exc)
+        else:
+            reply = new_message(
+                "PUT",
+                f"/thirdpartyRequests/verifications/{body['verificationRequestId']}",
+                source=self.fsp_id,
+                destination=message.source,
+                body={"authenticationResponse": "VERIFIED"},
+                now=self.ctx.clock.now(),
+            )
+            effects = Effects(messages=[reply])
+        if effects.messages:
             self._verifications[body["verificationRequestId"]] = effects.messages[0]
-            return effects
-        reply = new_message(
-            "PUT",
-            f"/thirdpartyRequests/verifications/{body['verificationRequestId']}",
-            source=self.fsp_id,
-            destination=message.source,
-            body={"authenticationResponse": "VERIFIED"},
-            now=self.ctx.clock.now(),
-        )
-        self._verifications[body["verificationRequestId"]] = reply
-        return Effects(messages=[reply])
+        return effects
 
     def _verify(self, body: dict[str, Any]) -> None:
         consent = self.ctx.state.auth_consents.get(body["consentId"])
-        if consent is None or consent.status != "ISSUED":
-            state = "unknown" if consent is None else consent.status
+        if consent is None:
+            raise UnknownConsent(
+                f"consent {body['consentId']} is unknown at {self.fsp_id}", field="consentId"
+            )
+        if consent.status != "ISSUED":
             raise AuthServiceConsentNotValid(
-                f"consent {body['consentId']} is {state} at {self.fsp_id}", field="consentId"
+                f"consent {body['consentId']} is {consent.status} at {self.fsp_id}",
+                field="consentId",
             )
         credential = consent.credential
         kind = body["signedPayloadType"]
@@ -187,14 +216,17 @@ class AuthService:
                 )
                 consent.credential = credential.with_sign_count(count)
             else:
-                verify_generic(credential.public_key_pem, body["genericSignedPayload"], body["challenge"])
+                verify_generic(credential, body["genericSignedPayload"], body["challenge"])
         except CryptoError as exc:
             raise InvalidTransactionSignature(exc.detail, extensions={"check": exc.check}) from None
 
     def get_verification(self, message: Message, params: dict[str, str]) -> Effects:
         stored = self._verifications.get(params["ID"])
-        if stored is None:
-            raise IdNotFound(f"{self.fsp_id} has no verification request {params['ID']}")
+        if stored is None or stored.destination != message.source:
+            # Only the DFSP that asked for a verification may read its result.
+            raise IdNotFound(
+                f"{self.fsp_id} has no verification request {params['ID']} from {message.source}"
+            )
         return Effects(messages=[stored])
 
     def _reply_error(self, request: Message, error: FspiopError) -> Effects:

@@ -3,7 +3,8 @@
     POST /thirdpartyRequests/transactions        validate → PUT {RECEIVED} → POST /quotes
     PUT /quotes/{ID}                             → POST /thirdpartyRequests/authorizations
     PUT /thirdpartyRequests/authorizations/{ID}  ACCEPTED → POST …/verifications (auth-service)
-                                                 REJECTED → PATCH REJECTED (spec) | error (reference)
+                                                 REJECTED → PATCH REJECTED (spec)
+                                                          | error (reference)
     PUT /thirdpartyRequests/verifications/{ID}   → debit, POST /transfers
     PUT /transfers/{ID} COMMITTED                → PATCH {ACCEPTED, COMPLETED}
 
@@ -34,6 +35,7 @@ from tpsim.errors import (
     PayerPermissionError,
     PayerUnsupportedCurrency,
     Profile,
+    QuoteExpired,
     ServerError,
     TransactionRequestExpired,
     TransactionRequestInvalid,
@@ -177,10 +179,10 @@ class PayerDfsp:
     def get_transaction(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._by_request.get(params["ID"])
         if tx is None or tx.pisp != message.source:
-            # A transaction of another PISP is reported as unknown: its existence is not theirs to see.
+            # A transaction of another PISP is reported as unknown: its existence is not
+            # theirs to see.
             raise TransactionRequestNotFound(
-                f"{self.ctx.fsp_id} has no transaction request {params['ID']} from"
-                f" {message.source}"
+                f"{self.ctx.fsp_id} has no transaction request {params['ID']} from {message.source}"
             )
         reply: dict[str, Any] = {"transactionRequestState": REQUEST_STATE[tx.state]}
         if tx.transaction_id:
@@ -338,10 +340,14 @@ class PayerDfsp:
         }
 
     def _deadline(self, tx: Transaction) -> datetime:
+        """When to stop waiting for the PISP: the timeout, or earlier when the request or
+        the quote expires (the authorization request announced the earlier expiration)."""
         timeout = timedelta(seconds=self.ctx.config.behaviour.authorization_timeout_s)
         deadline = self.ctx.clock.now() + timeout
-        expiry = parse_datetime(tx.request["expiration"])
-        return deadline if expiry is None else min(deadline, expiry)
+        for expiry in (_expiry(tx.request), _expiry(tx.quote)):
+            if expiry is not None:
+                deadline = min(deadline, expiry)
+        return deadline
 
     @staticmethod
     def _timer_key(tx: Transaction) -> str:
@@ -351,15 +357,21 @@ class PayerDfsp:
         tx = self._by_request.get(key.removeprefix("authorization:"))
         if tx is None or tx.state is not TxState.AUTHORIZING:
             return Effects()
-        expiry = parse_datetime(tx.request["expiration"])
-        if expiry is not None and expiry <= self.ctx.clock.now():
+        now = self.ctx.clock.now()
+        request_expiry, quote_expiry = _expiry(tx.request), _expiry(tx.quote)
+        if request_expiry is not None and request_expiry <= now:
             error: FspiopError = TransactionRequestExpired(
                 f"the request expired at {tx.request['expiration']} before the PISP authorized it"
+            )
+        elif quote_expiry is not None and quote_expiry <= now:
+            error = QuoteExpired(
+                f"the quote expired at {tx.quote['expiration']} before the PISP authorized it"
             )
         else:
             seconds = self.ctx.config.behaviour.authorization_timeout_s
             error = AuthorizationTimedOut(
-                f"no PUT /thirdpartyRequests/authorizations/{tx.authorization_id} within {seconds:g} s"
+                f"no PUT /thirdpartyRequests/authorizations/{tx.authorization_id}"
+                f" within {seconds:g} s"
             )
         return self._fail(tx, error)
 
@@ -404,8 +416,13 @@ class PayerDfsp:
 
     def put_authorization_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find(self._by_authorization, params["ID"], "authorization request")
-        self._check_pisp(tx, message)
-        effects = self._fail(tx, _downstream(AuthorizationFailed, "the PISP", message))
+        # The switch sends this callback itself when it cannot deliver the authorization
+        # request to the PISP (DESIGN.md "The switch"); waiting for the timeout is pointless.
+        from_switch = message.source == self.ctx.hub_name
+        if not from_switch:
+            self._check_pisp(tx, message)
+        who = "the switch" if from_switch else "the PISP"
+        effects = self._fail(tx, _downstream(AuthorizationFailed, who, message))
         effects.cancel.append(self._timer_key(tx))
         return effects
 
@@ -522,6 +539,12 @@ class PayerDfsp:
             body=error.error_information(self.ctx.profile),
             now=self.ctx.clock.now(),
         )
+
+
+def _expiry(body: dict[str, Any]) -> datetime | None:
+    """The ``expiration`` of a request or quote body, None when absent or unparseable."""
+    value = body.get("expiration")
+    return parse_datetime(value) if isinstance(value, str) else None
 
 
 def _downstream(kind: type[FspiopError], who: str, message: Message) -> FspiopError:
