@@ -18,14 +18,22 @@ DESIGN.md "Compatibility knobs" and the digest §7).
         │   │                           TooManyElements 3103, PayloadTooLarge 3104,
         │   │                           CanonicalJsonError 3100
         │   ├── CryptoError 3105         a signature or credential check failed (.check)
-        │   ├── ModifiedRequest 3106
+        │   ├── ModifiedRequest 3106, TransactionStateError 3000 (a message the state refuses)
         │   ├── IdNotFound 3200 ── PartyNotFound 3204, PayeeFspNotFound 3203,
         │   │                      TransactionRequestNotFound 3206, ...
         │   └── ExpiredError 3300 ── TransactionRequestExpired 3301
-        ├── PayerError                   4xxx  (InsufficientFunds 4001, PayerUnsupportedCurrency 4103,
+        ├── PayerError                   4xxx  (InsufficientFunds 4001,
+        │                                       PayerUnsupportedCurrency 4103,
         │                                       PayerPermissionError 4300)
         ├── PayeeError                   5xxx  (PayeeRejectedQuote 5101, ...)
-        └── ThirdPartyError              6xxx (spec) / 7xxx (reference)
+        └── ThirdPartyError              6xxx (spec) / 7xxx (reference): one leaf per failure
+            ├── transactions: UnknownThirdPartyLink, ConsentNotValid, ConsentOfAnotherPisp,
+            │   TransactionRequestInvalid, DownstreamFailure, AuthorizationFailed,
+            │   AuthorizationTimedOut, UserRejected, VerificationFailed, TransferFailed
+            ├── auth-service: InvalidTransactionSignature, InvalidConsentCredential,
+            │   AuthServiceConsentNotValid ── UnknownConsent, ConsentAlreadyRegistered,
+            │   ConsentRegistrationFailed
+            └── linking: UnsupportedScopes, InvalidAuthToken, BadCallbackUri, NoAccountsFound
 
 Roles raise these; the router turns a raised ``FspiopError`` into the ``PUT …/error``
 callback for the request that caused it, and the HTTP edge turns one raised during
@@ -225,6 +233,12 @@ class ModifiedRequest(ClientError):
     code, http_status, description = "3106", 400, "Modified request"
 
 
+class TransactionStateError(ClientError):
+    """A message arrived that a conversation's current state does not accept."""
+
+    code, http_status, description = "3000", 400, "Generic client error"
+
+
 class IdNotFound(ClientError):
     code, http_status, description = "3200", 404, "Generic ID not found"
 
@@ -401,3 +415,28 @@ class BadCallbackUri(ThirdPartyError):
 class NoAccountsFound(ThirdPartyError):
     code, reference_code = "6205", "7202"
     description = "No accounts found"
+
+
+class ConsentRegistrationFailed(ThirdPartyError):
+    """The ALS would not record the auth-service as the consent's owner."""
+
+    code, reference_code = "6000", "7200"
+    description = "Generic Thirdparty account linking error"
+
+
+class ConsentAlreadyRegistered(ThirdPartyError):
+    """POST /consents for a consentId the auth-service already holds (or is registering).
+
+    Replacing the credential would let any DFSP take over another's consent; the reference
+    cannot store the duplicate and answers 2000 (digest §6.1).
+    """
+
+    code, reference_code = "6104", "2000"
+    description = "Consent is already registered"
+
+
+class UnknownConsent(AuthServiceConsentNotValid):
+    """Verification against a consent the auth-service does not hold; the reference fails
+    to load it and answers 2000, not the 2001 of a REVOKED consent (digest §6.2)."""
+
+    reference_code = "2000"

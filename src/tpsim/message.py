@@ -36,6 +36,9 @@ class Message:
     path: str
     headers: Headers
     body: dict[str, Any] | None = None
+    # Ids of the conversation the sender knows this message belongs to; journaled, never
+    # sent (e.g. the transactionRequestId of a verification request).
+    related: tuple[str, ...] = ()
 
     @property
     def source(self) -> str:

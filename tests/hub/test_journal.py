@@ -46,3 +46,23 @@ def test_jsonl_sink_keeps_every_hop(tmp_path: Path) -> None:
     assert lines[0]["hop"] == "sent"
     assert lines[0]["duration_ms"] == 1.235
     assert lines[0]["headers"]["FSPIOP-Source"] == "pispa"
+
+
+def test_ids_seen_together_link_a_conversation() -> None:
+    journal = Journal()
+    headers = make_headers({"FSPIOP-Source": "dfspa", "FSPIOP-Destination": "dfspb"})
+    quote = {"quoteId": "q-1", "transactionId": "t-1", "transactionRequestId": "r-1"}
+    journal.record(Hop.DELIVERED, Message("POST", "/quotes", headers, quote), at=AT)
+    journal.record(Hop.DELIVERED, Message("PUT", "/quotes/q-1", headers, {}), at=AT, path_id="q-1")
+    verification = {"verificationRequestId": "v-1", "consentId": "c-1"}
+    journal.record(
+        Hop.DELIVERED,
+        Message("POST", "/thirdpartyRequests/verifications", headers, verification, ("r-1",)),
+        at=AT,
+    )
+    journal.record(Hop.DELIVERED, message("r-2"), at=AT)  # another transfer, same consent c-1
+    paths = [e.path for e in journal.entries(correlation_id="r-1")]
+    assert paths == ["/quotes", "/quotes/q-1", "/thirdpartyRequests/verifications"]
+    # The consent finds both transfers' messages, but does not merge their conversations.
+    assert len(journal.entries(correlation_id="c-1")) == 2
+    assert len(journal.entries(correlation_id="r-2")) == 1

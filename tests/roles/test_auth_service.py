@@ -522,11 +522,6 @@ async def test_yubikey_vector_a_assertion_verifies_once(start: Start) -> None:
     assert extensions(again)["check"] == "counter"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/admin.py lists only consents a simulated DFSP holds, not ones registered "
-    "with central-auth by an external DFSP",
-)
 async def test_admin_lists_a_consent_registered_by_an_external_dfsp(start: Start) -> None:
     dfsp = await start()
     consent_id = uid("listed")

@@ -90,24 +90,31 @@ async def get_accounts(request: web.Request) -> web.Response:
 
 
 async def get_consents(request: web.Request) -> web.Response:
+    """Consents as the DFSPs hold them, joined with what the auth-service holds.
+
+    A consent registered at the auth-service by an external DFSP has no DFSP-side record
+    here: it is listed with ``pisp`` and ``status`` null.
+    """
     state = request.app[SIMULATION].state
     consents: list[dict[str, Any]] = []
-    for c in state.consents.values():
-        auth = state.auth_consents.get(c.consent_id)
+    for consent_id in dict.fromkeys([*state.consents, *state.auth_consents]):
+        dfsp_side = state.consents.get(consent_id)
+        auth = state.auth_consents.get(consent_id)
+        credential = None
+        if auth is not None:
+            credential = {
+                "credentialType": auth.credential.credential_type,
+                "signCount": auth.credential.sign_count,
+                "status": auth.status,
+            }
         consents.append(
             {
-                "consentId": c.consent_id,
-                "pisp": c.pisp,
-                "dfsp": c.dfsp,
-                "scopes": c.scopes,
-                "status": c.status,
-                "credential": None
-                if auth is None
-                else {
-                    "credentialType": auth.credential.credential_type,
-                    "signCount": auth.credential.sign_count,
-                    "status": auth.status,
-                },
+                "consentId": consent_id,
+                "pisp": dfsp_side.pisp if dfsp_side else None,
+                "dfsp": dfsp_side.dfsp if dfsp_side else auth.dfsp if auth else None,
+                "scopes": dfsp_side.scopes if dfsp_side else auth.scopes if auth else [],
+                "status": dfsp_side.status if dfsp_side else None,
+                "credential": credential,
             }
         )
     return web.json_response({"consents": consents})

@@ -19,9 +19,10 @@ from typing import IO, Any
 
 from tpsim.message import Message
 
-# Body fields that tie a message to a conversation; a transfer's messages all carry the
-# transactionRequestId, a linking conversation's the consentRequestId or consentId.
-_CORRELATION_FIELDS = (
+# Body fields that tie a message to a conversation; ids that appear together in one message
+# are linked, so that a query by transactionRequestId also finds the quote, the
+# authorization, the verification and the transfer of that transaction.
+_LINKING_FIELDS = (
     "transactionRequestId",
     "authorizationRequestId",
     "verificationRequestId",
@@ -29,8 +30,10 @@ _CORRELATION_FIELDS = (
     "quoteId",
     "transferId",
     "consentRequestId",
-    "consentId",
 )
+# A consent outlives its conversations: messages are found by their consentId, but a
+# consentId never links the conversations it appears in (every transfer of a consent).
+_TAGGING_FIELDS = ("consentId",)
 
 
 class Hop(StrEnum):
@@ -55,21 +58,27 @@ class JournalEntry:
     status: int | None = None
     duration_ms: float | None = None
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    linked: list[str] = field(default_factory=list, repr=False)  # ids this hop links
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        del data["linked"]
+        return data
 
 
-def correlation_ids(path_id: str | None, body: Mapping[str, Any] | None) -> list[str]:
-    """The ids that tie a message to conversations: its path id plus the known body ids."""
-    ids: list[str] = [path_id] if path_id else []
-    if body:
-        for name in _CORRELATION_FIELDS:
-            value = body.get(name)
-            if isinstance(value, str) and value not in ids:
-                ids.append(value)
-    return ids
+def correlation_ids(
+    path_id: str | None, body: Mapping[str, Any] | None, related: Iterable[str] = ()
+) -> tuple[list[str], list[str]]:
+    """(all ids tying a message to conversations, the subset that links them together)."""
+    linking: list[str] = [path_id] if path_id else []
+    linking.extend(i for i in related if i not in linking)
+    tags: list[str] = []
+    for names, into in ((_LINKING_FIELDS, linking), (_TAGGING_FIELDS, tags)):
+        for name in names:
+            value = (body or {}).get(name)
+            if isinstance(value, str) and value not in linking and value not in tags:
+                into.append(value)
+    return linking + tags, linking
 
 
 class Journal:
@@ -82,6 +91,7 @@ class Journal:
         if sink is not None:
             self._sink = sink.open("a", encoding="utf-8")
         self._listeners: list[Any] = []
+        self._parent: dict[str, str] = {}  # union-find over linked correlation ids
 
     def record(
         self,
@@ -95,6 +105,7 @@ class Journal:
         error: str | None = None,
     ) -> JournalEntry:
         """Append one hop and return it."""
+        ids, linking = correlation_ids(path_id, message.body, message.related)
         entry = JournalEntry(
             seq=next(self._seq),
             at=at.isoformat(timespec="milliseconds"),
@@ -105,12 +116,14 @@ class Journal:
             destination=message.destination,
             headers=dict(message.headers),
             body=message.body,
-            correlation_ids=correlation_ids(path_id, message.body),
+            correlation_ids=ids,
+            linked=linking,
             status=status,
             duration_ms=None if duration_ms is None else round(duration_ms, 3),
             error=error,
         )
         self._entries.append(entry)
+        self._link(linking)
         if self._sink is not None:
             self._sink.write(json.dumps(entry.to_json(), separators=(",", ":")) + "\n")
             self._sink.flush()
@@ -135,12 +148,41 @@ class Journal:
         """Entries with ``seq > since``, optionally only those tied to ``correlation_id``."""
         selected: Iterable[JournalEntry] = (e for e in self._entries if e.seq > since)
         if correlation_id is not None:
-            selected = (e for e in selected if correlation_id in e.correlation_ids)
+            root = self._find(correlation_id)
+            selected = (
+                e for e in selected if any(self._find(i) == root for i in e.correlation_ids)
+            )
         result = list(selected)
         return result if limit is None else result[-limit:]
 
     def clear(self) -> None:
         self._entries.clear()
+        self._parent.clear()
+
+    def _find(self, key: str) -> str:
+        parent = self._parent.get(key, key)
+        while parent != key:
+            grandparent = self._parent.get(parent, parent)
+            self._parent[key] = grandparent
+            key, parent = parent, grandparent
+        return key
+
+    def _link(self, ids: list[str]) -> None:
+        if len(self._parent) > 8 * (self._entries.maxlen or 10_000):
+            self._relink()  # forget links of entries that have left the ring
+        if len(ids) < 2:
+            return
+        root = self._find(ids[0])
+        for other in ids[1:]:
+            other_root = self._find(other)
+            if other_root != root:
+                self._parent[other_root] = root
+
+    def _relink(self) -> None:
+        self._parent.clear()
+        for entry in self._entries:
+            if len(entry.linked) > 1:
+                self._link(entry.linked)
 
     def close(self) -> None:
         if self._sink is not None:

@@ -11,6 +11,7 @@ role's ``PUT …/{ID}/error`` back to the source.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Coroutine
 from typing import Any
 
@@ -86,10 +87,11 @@ class Router:
     # -- routing --------------------------------------------------------------------
 
     async def _send(self, message: Message) -> None:
+        resolved = _resolve(message)
         target = message.destination or self.hub_name
         participant = self.registry.get(target)
         if participant is None:
-            self._record(Hop.DROPPED, message, error=f"unknown destination {target!r}")
+            self._record(Hop.DROPPED, message, resolved, error=f"unknown destination {target!r}")
             await self._reject_from_hub(
                 message,
                 DestinationFspError(
@@ -99,37 +101,35 @@ class Router:
             )
             return
         if isinstance(participant, Simulated):
-            await self._deliver_in_process(participant, message)
+            await self._deliver_in_process(participant, message, resolved)
         else:
-            await self._deliver_http(participant, message)
+            await self._deliver_http(participant, message, resolved)
 
-    async def _deliver_in_process(self, participant: Simulated, message: Message) -> None:
-        route = _route_of(message)
-        status = route.sync_status if route else 202
+    async def _deliver_in_process(
+        self, participant: Simulated, message: Message, resolved: Resolved
+    ) -> None:
+        status = resolved[0].sync_status if resolved else 202
         try:
             effects = participant.role.handle(message)
         except FspiopError as exc:
-            self._record(Hop.DELIVERED, message, status=status, error=exc.detail)
+            self._record(Hop.DELIVERED, message, resolved, status=status, error=exc.detail)
             await self._reject(message, exc, sender=participant.fsp_id)
             return
-        self._record(Hop.DELIVERED, message, status=status)
+        self._record(Hop.DELIVERED, message, resolved, status=status)
         await self._apply(participant.fsp_id, effects)
 
-    async def _deliver_http(self, participant: External, message: Message) -> None:
-        outgoing = Message(
-            message.method,
-            message.path,
-            make_headers(
-                wire_headers.forward_headers(
-                    message.headers, message.method, self.clock.now(), hub_name=self.hub_name
-                )
-            ),
-            message.body,
+    async def _deliver_http(
+        self, participant: External, message: Message, resolved: Resolved
+    ) -> None:
+        forwarded = wire_headers.forward_headers(
+            message.headers, message.method, self.clock.now(), hub_name=self.hub_name
         )
+        outgoing = dataclasses.replace(message, headers=make_headers(forwarded))
         result = await self.delivery.deliver(participant.endpoint, outgoing)
         self._record(
             Hop.SENT,
             outgoing,
+            resolved,
             status=result.status,
             duration_ms=result.elapsed_ms,
             error=result.error if not result.ok else None,
@@ -215,17 +215,13 @@ class Router:
         self,
         hop: Hop,
         message: Message,
+        resolved: Resolved,
         *,
         status: int | None = None,
         duration_ms: float | None = None,
         error: str | None = None,
     ) -> None:
-        route = _route_of(message)
-        path_id = None
-        if route is not None:
-            path_id = routes.correlation_id(
-                route, routes.match(message.method, message.path)[1], message.body
-            )
+        path_id = None if resolved is None else routes.correlation_id(*resolved, message.body)
         self.journal.record(
             hop,
             message,
@@ -242,8 +238,12 @@ class Router:
         task.add_done_callback(self._tasks.discard)
 
 
-def _route_of(message: Message) -> routes.Route | None:
+Resolved = tuple[routes.Route, dict[str, str]] | None
+
+
+def _resolve(message: Message) -> Resolved:
+    """The message's route and path parameters (None for a path tpsim does not serve)."""
     try:
-        return routes.match(message.method, message.path)[0]
+        return routes.match(message.method, message.path)
     except FspiopError:
         return None

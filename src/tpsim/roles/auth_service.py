@@ -21,43 +21,20 @@ from tpsim.crypto.fido import RegisteredCredential, verify_assertion, verify_att
 from tpsim.crypto.generic import generic_credential, verify_generic
 from tpsim.errors import (
     AuthServiceConsentNotValid,
+    ConsentAlreadyRegistered,
+    ConsentRegistrationFailed,
     CryptoError,
     FspiopError,
     IdNotFound,
     InvalidConsentCredential,
     InvalidTransactionSignature,
-    ThirdPartyError,
+    UnknownConsent,
 )
 from tpsim.message import Effects, Message
 from tpsim.roles.common import error_callback, new_message
 from tpsim.roles.context import RoleContext
 from tpsim.roles.dispatch import HandlerTable, dispatch
 from tpsim.roles.state import AuthConsent
-
-
-class ConsentRegistrationFailed(ThirdPartyError):
-    """The ALS would not record the auth-service as the consent's owner."""
-
-    code, reference_code = "6000", "7200"
-    description = "Generic Thirdparty account linking error"
-
-
-class ConsentAlreadyRegistered(ThirdPartyError):
-    """POST /consents for a consentId the auth-service already holds (or is registering).
-
-    Replacing the credential would let any DFSP take over another's consent; the reference
-    cannot store the duplicate and answers 2000 (digest §6.1).
-    """
-
-    code, reference_code = "6104", "2000"
-    description = "Consent is already registered"
-
-
-class UnknownConsent(AuthServiceConsentNotValid):
-    """Verification against a consent the auth-service does not hold; the reference fails
-    to load it and answers 2000, not the 2001 of a REVOKED consent (digest §6.2)."""
-
-    reference_code = "2000"
 
 
 @dataclass(slots=True)

@@ -20,11 +20,12 @@ def new_message(
     destination: str | None,
     body: dict[str, Any] | None,
     now: datetime,
+    related: tuple[str, ...] = (),
 ) -> Message:
     """A message as tpsim sends it: the route's media type, Date, FSPIOP-Source/Destination."""
     route, _ = routes.match(method, path)
     headers = wire_headers.build_headers(method, route.resource, source, destination, now)
-    return Message(method, path, make_headers(headers), body)
+    return Message(method, path, make_headers(headers), body, related)
 
 
 def error_callback(

@@ -24,7 +24,6 @@ from tpsim.crypto.challenge import transaction_challenge
 from tpsim.errors import (
     AuthorizationFailed,
     AuthorizationTimedOut,
-    ClientError,
     ConsentNotValid,
     ConsentOfAnotherPisp,
     DownstreamFailure,
@@ -40,6 +39,7 @@ from tpsim.errors import (
     TransactionRequestExpired,
     TransactionRequestInvalid,
     TransactionRequestNotFound,
+    TransactionStateError,
     TransferFailed,
     UnknownThirdPartyLink,
     UserRejected,
@@ -95,10 +95,6 @@ REQUEST_STATE = {
     TxState.REJECTED: "REJECTED",
     TxState.FAILED: "REJECTED",
 }
-
-
-class TransactionStateError(ClientError):
-    """A message arrived that the transaction's current state does not accept."""
 
 
 @dataclass(slots=True)
@@ -411,6 +407,7 @@ class PayerDfsp:
             destination=self._auth_service(),
             body=verification,
             now=self.ctx.clock.now(),
+            related=(tx.request_id,),
         )
         return Effects(messages=[request], cancel=cancel)
 
