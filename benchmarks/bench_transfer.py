@@ -76,19 +76,34 @@ def make_config(pisp_url: str, workers: int) -> tuple[dict[str, Any], list[Softw
         authenticators.append(auth)
         address = f"dfspa.bench.{i}"
         accounts.append(
-            {"address": address, "fsp_id": "dfspa", "owner": f"user{i}", "currency": "USD",
-             "balance": "100000000"}
+            {
+                "address": address,
+                "fsp_id": "dfspa",
+                "owner": f"user{i}",
+                "currency": "USD",
+                "balance": "100000000",
+            }
         )
         credential: dict[str, Any] = {"type": kind, "public_key_pem": auth.public_key_pem}
         if auth.credential_id_b64url:
             credential["credential_id"] = auth.credential_id_b64url
         consents.append(
-            {"consent_id": str(uuid.uuid4()), "pisp": "pispa", "dfsp": "dfspa",
-             "scopes": [{"address": address, "actions": ["ACCOUNTS_TRANSFER"]}],
-             "credential": credential}
+            {
+                "consent_id": str(uuid.uuid4()),
+                "pisp": "pispa",
+                "dfsp": "dfspa",
+                "scopes": [{"address": address, "actions": ["ACCOUNTS_TRANSFER"]}],
+                "credential": credential,
+            }
         )
     accounts.append(
-        {"address": "dfspb.bob", "fsp_id": "dfspb", "owner": "bob", "currency": "USD", "balance": "0"}
+        {
+            "address": "dfspb.bob",
+            "fsp_id": "dfspb",
+            "owner": "bob",
+            "currency": "USD",
+            "balance": "0",
+        }
     )
     config = {
         "participants": [
@@ -97,9 +112,7 @@ def make_config(pisp_url: str, workers: int) -> tuple[dict[str, Any], list[Softw
             {"fsp_id": "dfspb", "kind": "dfsp", "simulated": True},
             {"fsp_id": "central-auth", "kind": "auth-service", "simulated": True},
         ],
-        "parties": [
-            {"party_identifier": "16135551212", "fsp_id": "dfspb", "account": "dfspb.bob"}
-        ],
+        "parties": [{"party_identifier": "16135551212", "fsp_id": "dfspb", "account": "dfspb.bob"}],
         "accounts": accounts,
         "consents": consents,
         "journal": {"max_entries": 1000},
@@ -108,7 +121,11 @@ def make_config(pisp_url: str, workers: int) -> tuple[dict[str, Any], list[Softw
 
 
 async def transfer(
-    session: aiohttp.ClientSession, tpsim: str, pisp: Pisp, auth: SoftwareAuthenticator, address: str
+    session: aiohttp.ClientSession,
+    tpsim: str,
+    pisp: Pisp,
+    auth: SoftwareAuthenticator,
+    address: str,
 ) -> float:
     request_id = str(uuid.uuid4())
     started = time.perf_counter()
@@ -118,26 +135,42 @@ async def transfer(
     expiration = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     body = {
         "transactionRequestId": request_id,
-        "payee": {"partyIdInfo": {"partyIdType": "MSISDN", "partyIdentifier": "16135551212",
-                                  "fspId": "dfspb"}},
+        "payee": {
+            "partyIdInfo": {
+                "partyIdType": "MSISDN",
+                "partyIdentifier": "16135551212",
+                "fspId": "dfspb",
+            }
+        },
         "payer": {"partyIdType": "THIRD_PARTY_LINK", "partyIdentifier": address, "fspId": "dfspa"},
         "amountType": "SEND",
         "amount": {"currency": "USD", "amount": "1"},
-        "transactionType": {"scenario": "TRANSFER", "initiator": "PAYER", "initiatorType": "CONSUMER"},
+        "transactionType": {
+            "scenario": "TRANSFER",
+            "initiator": "PAYER",
+            "initiatorType": "CONSUMER",
+        },
         "expiration": expiration,
     }
     await send(session, tpsim, "POST", "/thirdpartyRequests/transactions", body)
     request = await asyncio.wait_for(authorization, 30)
     if auth.credential_type == "FIDO":
-        signed = {"signedPayloadType": "FIDO", "fidoSignedPayload": auth.assertion(request["challenge"])}
+        signed = {
+            "signedPayloadType": "FIDO",
+            "fidoSignedPayload": auth.assertion(request["challenge"]),
+        }
     else:
-        signed = {"signedPayloadType": "GENERIC",
-                  "genericSignedPayload": auth.generic_signature(request["challenge"])}
+        signed = {
+            "signedPayloadType": "GENERIC",
+            "genericSignedPayload": auth.generic_signature(request["challenge"]),
+        }
     path = f"/thirdpartyRequests/authorizations/{request['authorizationRequestId']}"
     await send(session, tpsim, "PUT", path, {"responseType": "ACCEPTED", "signedPayload": signed})
     done, _ = await asyncio.wait([final, error], timeout=30, return_when=asyncio.FIRST_COMPLETED)
     if error in done or not done:
-        raise RuntimeError(f"transfer {request_id} failed: {error.result() if error in done else 'timeout'}")
+        raise RuntimeError(
+            f"transfer {request_id} failed: {error.result() if error in done else 'timeout'}"
+        )
     for future in (final, error):
         future.cancel()
     pisp.waiting.pop(("PUT", f"/thirdpartyRequests/transactions/{request_id}/error"), None)
@@ -145,7 +178,9 @@ async def transfer(
     return time.perf_counter() - started
 
 
-async def send(session: aiohttp.ClientSession, base: str, method: str, path: str, body: Any) -> None:
+async def send(
+    session: aiohttp.ClientSession, base: str, method: str, path: str, body: Any
+) -> None:
     headers = build_headers(method, "thirdparty", "pispa", "dfspa", datetime.now(UTC))
     async with session.request(method, base + path, data=json.dumps(body), headers=headers) as r:
         if r.status >= 300:
@@ -197,12 +232,24 @@ async def main(transfers: int, concurrency: int) -> None:
         path = Path(tmp) / "bench.yaml"
         path.write_text(yaml.safe_dump(config))
         server = subprocess.Popen(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "tpsim", "serve", "--config", str(path), "--port", str(tpsim_port),
-             "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "tpsim",
+                "serve",
+                "--config",
+                str(path),
+                "--port",
+                str(tpsim_port),
+                "--log-level",
+                "warning",
+            ],
             env={**os.environ},
         )
         try:
-            await run(pisp, authenticators, f"http://127.0.0.1:{tpsim_port}", transfers, concurrency)
+            await run(
+                pisp, authenticators, f"http://127.0.0.1:{tpsim_port}", transfers, concurrency
+            )
         finally:
             server.terminate()
             server.wait(10)
@@ -210,7 +257,11 @@ async def main(transfers: int, concurrency: int) -> None:
 
 
 async def run(
-    pisp: Pisp, authenticators: list[SoftwareAuthenticator], tpsim: str, transfers: int, concurrency: int
+    pisp: Pisp,
+    authenticators: list[SoftwareAuthenticator],
+    tpsim: str,
+    transfers: int,
+    concurrency: int,
 ) -> None:
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -240,13 +291,20 @@ async def run(
 
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"complete transfers: {done} in {elapsed:.2f} s at concurrency {concurrency}")
-    print(f"  throughput: {done / elapsed:.0f} transfers/s "
-          f"(each = 2 requests from the PISP + 3 callbacks to it, over HTTP)")
+    print(
+        f"  throughput: {done / elapsed:.0f} transfers/s "
+        f"(each = 2 requests from the PISP + 3 callbacks to it, over HTTP)"
+    )
     for flow, values in latencies.items():
         if values:
-            print(f"  {flow:7s} n={len(values):5d}  p50 {statistics.median(values) * 1000:6.1f} ms"
-                  f"  p99 {percentile(values, 0.99) * 1000:6.1f} ms")
-    print(f"raw aiohttp POST->202 on this machine, same client, concurrency {concurrency}: {raw:.0f} req/s")
+            print(
+                f"  {flow:7s} n={len(values):5d}  p50 {statistics.median(values) * 1000:6.1f} ms"
+                f"  p99 {percentile(values, 0.99) * 1000:6.1f} ms"
+            )
+    print(
+        f"raw aiohttp POST->202 on this machine, same client,"
+        f" concurrency {concurrency}: {raw:.0f} req/s"
+    )
 
 
 if __name__ == "__main__":

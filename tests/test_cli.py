@@ -45,7 +45,13 @@ def _free_port() -> int:
 async def test_serve_starts_on_default_config_and_answers_health() -> None:
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tpsim", "serve", "--port", str(port), "--log-json",
+        sys.executable,
+        "-m",
+        "tpsim",
+        "serve",
+        "--port",
+        str(port),
+        "--log-json",
         stderr=subprocess.PIPE,
     )
     try:
@@ -71,7 +77,12 @@ async def test_serve_with_invalid_config_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "scheme.yaml"
     path.write_text("behaviour:\n  profile: strict\n")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tpsim", "serve", "--config", str(path),
+        sys.executable,
+        "-m",
+        "tpsim",
+        "serve",
+        "--config",
+        str(path),
         stderr=subprocess.PIPE,
     )
     _, stderr = await process.communicate()

@@ -23,7 +23,9 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("unknown key", {"behavior": {}}, "behavior: Extra inputs are not permitted"),
     (
         "both simulated and endpoint",
-        with_participants({"fsp_id": "x", "kind": "dfsp", "simulated": True, "endpoint": "http://a"}),
+        with_participants(
+            {"fsp_id": "x", "kind": "dfsp", "simulated": True, "endpoint": "http://a"}
+        ),
         "participants.4: give either 'simulated: true' or 'endpoint: URL'",
     ),
     (
@@ -99,4 +101,8 @@ def test_default_config_and_pisp_url() -> None:
     assert config.behaviour.profile is Profile.SPEC
     assert config.behaviour.challenge == "quote"
     assert config.participant("pispa").endpoint == "http://127.0.0.1:6123"  # type: ignore[union-attr]
-    assert [p.fsp_id for p in config.participants if p.simulated] == ["dfspa", "dfspb", "central-auth"]
+    assert [p.fsp_id for p in config.participants if p.simulated] == [
+        "dfspa",
+        "dfspb",
+        "central-auth",
+    ]

@@ -26,9 +26,7 @@ DEFAULT_PORT = 4040
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="tpsim", description="Mojaloop Third Party API simulator"
-    )
+    parser = argparse.ArgumentParser(prog="tpsim", description="Mojaloop Third Party API simulator")
     parser.add_argument("--version", action="version", version=f"tpsim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -36,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="config file (YAML); default: the built-in config")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    serve.add_argument("--pisp-url", help="endpoint of the external PISP(s), e.g. http://127.0.0.1:5000")
+    serve.add_argument(
+        "--pisp-url", help="endpoint of the external PISP(s), e.g. http://127.0.0.1:5000"
+    )
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.add_argument("--access-log", action="store_true", help="log every HTTP request (slower)")

@@ -90,7 +90,10 @@ class UuidIds:
 
 
 class SequentialIds:
-    """Deterministic, schema-valid UUIDv4-shaped ids for tests: ``00000000-0000-4000-8000-000000000001`` …"""
+    """Deterministic, schema-valid UUIDv4-shaped ids for tests.
+
+    ``00000000-0000-4000-8000-000000000001``, ``…-000000000002`` and so on.
+    """
 
     def __init__(self) -> None:
         self._counter = itertools.count(1)

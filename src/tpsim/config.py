@@ -61,7 +61,9 @@ class ParticipantConfig(_Strict):
         if self.kind is Kind.HUB:
             raise ValueError("kind 'hub' is reserved for the switch itself (see hub.name)")
         if self.simulated == (self.endpoint is not None):
-            raise ValueError("give either 'simulated: true' or 'endpoint: URL', not both or neither")
+            raise ValueError(
+                "give either 'simulated: true' or 'endpoint: URL', not both or neither"
+            )
         if self.endpoint is not None and not re.match(r"^https?://[^/\s]+", self.endpoint):
             raise ValueError(f"endpoint {self.endpoint!r} must be an http:// or https:// URL")
         if self.simulated and self.kind is Kind.PISP:
@@ -218,7 +220,10 @@ def parse_config(data: object, *, file: str = "<config>") -> Config:
 
 
 def load_config(path: str | Path | None = None, *, pisp_url: str | None = None) -> Config:
-    """Load ``path`` (or the built-in default config); ``pisp_url`` overrides external PISPs' endpoint."""
+    """Load ``path`` (or the built-in default config).
+
+    ``pisp_url`` overrides the endpoint of every external PISP.
+    """
     if path is None:
         text = resources.files("tpsim").joinpath("fixtures/default.yaml").read_text("utf-8")
         name = "<built-in default config>"

@@ -20,7 +20,9 @@ def configure_logging(*, json_logs: bool = False, level: str = "info") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info if json_logs else structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info
+            if json_logs
+            else structlog.processors.StackInfoRenderer(),
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

@@ -51,7 +51,7 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Timer:
-    """Ask the hub to call ``on_timer(key)`` at ``at``; a new timer with the same key replaces it."""
+    """Ask the hub to call ``on_timer(key)`` at ``at``; a new one with the same key replaces it."""
 
     key: str
     at: datetime

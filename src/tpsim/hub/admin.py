@@ -1,13 +1,13 @@
 """The admin API under ``/admin/`` and ``GET /health`` (documented in the README).
 
-    GET    /health                      200 {"status": "OK"} once the scheme is loaded
-    GET    /admin/journal               ?correlationId=…&since=SEQ&limit=N → {"entries": […]}
-    DELETE /admin/journal               forget the journal
-    GET    /admin/config                the config in force (JSON)
-    PUT    /admin/fixtures              replace the config (YAML or JSON body); 400 says why not
-    POST   /admin/reset                 rebuild the state from the config in force, clear the journal
-    GET    /admin/accounts              balances of every account
-    GET    /admin/consents              consents as the DFSPs and the auth-service hold them
+GET    /health                      200 {"status": "OK"} once the scheme is loaded
+GET    /admin/journal               ?correlationId=…&since=SEQ&limit=N → {"entries": […]}
+DELETE /admin/journal               forget the journal
+GET    /admin/config                the config in force (JSON)
+PUT    /admin/fixtures              replace the config (YAML or JSON body); 400 says why not
+POST   /admin/reset                 rebuild the state from the config in force, clear the journal
+GET    /admin/accounts              balances of every account
+GET    /admin/consents              consents as the DFSPs and the auth-service hold them
 """
 
 from __future__ import annotations

@@ -194,7 +194,11 @@ class Router:
     ) -> None:
         """Send ``PUT …/error`` for ``message`` back to its source, if one applies."""
         callback = error_callback(
-            message, error, sender=sender or self.hub_name, profile=self.profile, now=self.clock.now()
+            message,
+            error,
+            sender=sender or self.hub_name,
+            profile=self.profile,
+            now=self.clock.now(),
         )
         if callback is None:
             log.warning(

@@ -71,7 +71,9 @@ class Simulation:
                 registry.add(External(p.fsp_id, p.kind, p.endpoint))
                 continue
             ctx = self._context(p.fsp_id, config, state)
-            role: SimulatedRole = AuthService(ctx) if p.kind is Kind.AUTH_SERVICE else SimulatedDfsp(ctx)
+            role: SimulatedRole = (
+                AuthService(ctx) if p.kind is Kind.AUTH_SERVICE else SimulatedDfsp(ctx)
+            )
             registry.add(Simulated(p.fsp_id, p.kind, role))
         return registry
 
@@ -83,4 +85,3 @@ class Simulation:
         await self.router.drain()
         await self.delivery.close()
         self.journal.close()
-
