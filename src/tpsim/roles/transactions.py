@@ -285,17 +285,9 @@ class PayerDfsp:
         tx.advance(TxEvent.QUOTED)
         quote = message.body or {}
         tx.quote = quote
-        transfer = Decimal(quote["transferAmount"]["amount"])
-        account = self.ctx.state.accounts[tx.payer_address]
-        if transfer > account.balance:
-            return self._fail(
-                tx,
-                InsufficientFunds(
-                    f"the quoted transfer of {format_amount(transfer)} {account.currency}"
-                    f" exceeds the {format_amount(account.balance)} held in {account.address}",
-                    field="amount.amount",
-                ),
-            )
+        shortfall = self._shortfall(tx, Decimal(quote["transferAmount"]["amount"]))
+        if shortfall is not None:
+            return self._fail(tx, shortfall)
         tx.authorization_id = self.ctx.ids.new_id()
         self._by_authorization[tx.authorization_id] = tx
         auth_body = self._authorization_request(tx, quote)
@@ -436,15 +428,11 @@ class PayerDfsp:
         tx.advance(TxEvent.VERIFIED)
         transfer = tx.quote["transferAmount"]
         amount = Decimal(transfer["amount"])
+        # Checked again: another transfer may have spent the funds since the quote.
+        shortfall = self._shortfall(tx, amount)
+        if shortfall is not None:
+            return self._fail(tx, shortfall)
         account = self.ctx.state.accounts[tx.payer_address]
-        if amount > account.balance:
-            return self._fail(
-                tx,
-                InsufficientFunds(
-                    f"account {account.address} no longer holds {format_amount(amount)}"
-                    f" {account.currency}"
-                ),
-            )
         # Reserve the funds now; a transfer that fails gives them back (see _fail).
         account.balance -= amount
         tx.debited = amount
@@ -497,6 +485,17 @@ class PayerDfsp:
         if tx is None:
             raise TransactionRequestNotFound(f"{self.ctx.fsp_id} sent no {what} {key}")
         return tx
+
+    def _shortfall(self, tx: Transaction, amount: Decimal) -> InsufficientFunds | None:
+        """The error to send when the payer's account cannot cover ``amount`` (fees included)."""
+        account = self.ctx.state.accounts[tx.payer_address]
+        if amount <= account.balance:
+            return None
+        return InsufficientFunds(
+            f"the transfer of {format_amount(amount)} {account.currency} exceeds the"
+            f" {format_amount(account.balance)} held in {account.address}",
+            field="amount.amount",
+        )
 
     def _check_pisp(self, tx: Transaction, message: Message) -> None:
         if message.source != tx.pisp:
