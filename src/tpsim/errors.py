@@ -28,7 +28,7 @@ DESIGN.md "Compatibility knobs" and the digest §7).
         ├── PayeeError                   5xxx  (PayeeRejectedQuote 5101, ...)
         └── ThirdPartyError              6xxx (spec) / 7xxx (reference): one leaf per failure
             ├── transactions: UnknownThirdPartyLink, ConsentNotValid, ConsentOfAnotherPisp,
-            │   TransactionRequestInvalid, DownstreamFailure, AuthorizationFailed,
+            │   TransactionRequestInvalid, DownstreamFailure, PispNotReached, AuthorizationFailed,
             │   AuthorizationTimedOut, UserRejected, VerificationFailed, TransferFailed
             ├── auth-service: InvalidTransactionSignature, InvalidConsentCredential,
             │   AuthServiceConsentNotValid ── UnknownConsent, ConsentAlreadyRegistered,
@@ -352,6 +352,13 @@ class DownstreamFailure(ThirdPartyError):
 class TransferFailed(ThirdPartyError):
     code, reference_code = "6003", "7108"
     description = "Transaction request transfer failed"
+
+
+class PispNotReached(ThirdPartyError):
+    """The switch could not deliver a transaction callback to the PISP."""
+
+    code, reference_code = "6000", "7102"
+    description = "Transaction request PUT update send to PISP failed"
 
 
 class AuthorizationFailed(ThirdPartyError):

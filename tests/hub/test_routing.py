@@ -124,17 +124,19 @@ async def test_pisp_answering_500_is_journaled_and_the_switch_keeps_serving(
     refused = [(e.method, e.path, e.status) for e in journal if e.hop is Hop.SENT]
     assert refused == [
         ("PUT", f"{TX}/{REQUEST_ID}", 500),
-        ("POST", AUTHZ, 500),
         ("PUT", f"{TX}/{REQUEST_ID}/error", 500),
     ]
-    # The switch told the payer DFSP each time a callback could not be delivered …
+    # The switch told the payer DFSP that its callback could not be delivered …
     told = [e for e in journal if e.source == "switch" and e.destination == "dfspa"]
-    assert [e.body["errorInformation"]["errorCode"] for e in told] == ["1001", "1001"]  # type: ignore[index]
-    # … and the payer DFSP gave up on the authorization at once instead of timing out.
+    assert [e.body["errorInformation"]["errorCode"] for e in told] == ["1001"]  # type: ignore[index]
+    # … and the payer DFSP stopped the transfer (the reference's 7102) instead of asking a
+    # PISP it cannot reach for an authorization; the payee's quote is then refused.
     (failure,) = [
         e for e in journal if e.path == f"{TX}/{REQUEST_ID}/error" and e.source == "dfspa"
     ]
     assert failure.body["errorInformation"]["errorCode"] == "6000"  # type: ignore[index]
+    assert not any(e.path == AUTHZ for e in journal)
+    assert any(e.path.endswith("/error") and e.destination == "dfspb" for e in journal)
     assert scheme.balance("dfspa.alice.chequing") == "1000"
 
     pisp.respond_with = None
@@ -142,3 +144,16 @@ async def test_pisp_answering_500_is_journaled_and_the_switch_keeps_serving(
         assert health.status == 200
     patch = await complete_transfer(scheme, "c8a5d4b2-1f3e-4a6b-9c7d-2e8f0a1b3c4d")
     assert patch.body is not None and patch.body["transactionState"] == "COMPLETED"
+
+
+async def test_undeliverable_authorization_request_fails_the_transfer_at_once(
+    scheme: Scheme,
+) -> None:
+    pisp = scheme.pisp
+    pisp.refuse[("POST", AUTHZ)] = 503
+    await request_transfer(scheme, REQUEST_ID)
+    error = await wait_error(pisp, f"{TX}/{REQUEST_ID}")
+    # No timeout needed: the switch's 1001 for the authorization request ends the transfer.
+    assert error.error_code == "6000"
+    assert "the switch answered 1001" in error.body["errorInformation"]["errorDescription"]  # type: ignore[index]
+    assert scheme.balance("dfspa.alice.chequing") == "1000"

@@ -43,11 +43,13 @@ class SentResponse:
 
 @dataclass
 class TestPisp:
-    """``fsp_id`` as registered in tpsim; ``respond_with`` overrides the sync status."""
+    """``fsp_id`` as registered in tpsim; ``respond_with`` overrides the sync status of
+    every callback, ``refuse`` (method, path) → status only of the ones it names."""
 
     fsp_id: str = "pispa"
     received: list[Received] = field(default_factory=list)
     respond_with: int | None = None
+    refuse: dict[tuple[str, str], int] = field(default_factory=dict)
     tpsim_url: str = ""
     _server: TestServer | None = None
     _session: aiohttp.ClientSession | None = None
@@ -77,8 +79,9 @@ class TestPisp:
         assert self._arrived is not None
         async with self._arrived:
             self._arrived.notify_all()
-        if self.respond_with is not None:
-            return web.Response(status=self.respond_with)
+        status = self.refuse.get((request.method, request.path), self.respond_with)
+        if status is not None:
+            return web.Response(status=status)
         return web.Response(status=202 if request.method in ("POST", "GET", "DELETE") else 200)
 
     # -- sending -------------------------------------------------------------------

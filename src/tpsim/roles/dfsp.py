@@ -20,8 +20,8 @@ class SimulatedDfsp:
         self._handlers: HandlerTable = {
             ("POST", "/thirdpartyRequests/transactions"): payer.post_transaction,
             ("GET", "/thirdpartyRequests/transactions/{ID}"): payer.get_transaction,
+            ("PUT", "/thirdpartyRequests/transactions/{ID}/error"): payer.put_transaction_error,
             ("PUT", "/quotes/{ID}"): payer.put_quote,
-            ("PUT", "/quotes/{ID}/error"): payer.put_quote_error,
             ("PUT", "/thirdpartyRequests/authorizations/{ID}"): payer.put_authorization,
             ("PUT", "/thirdpartyRequests/authorizations/{ID}/error"): payer.put_authorization_error,
             ("PUT", "/thirdpartyRequests/verifications/{ID}"): payer.put_verification,
@@ -31,8 +31,15 @@ class SimulatedDfsp:
             ("GET", "/parties/{Type}/{ID}"): payee.get_party,
             ("GET", "/parties/{Type}/{ID}/{SubId}"): payee.get_party,
             ("POST", "/quotes"): payee.post_quote,
+            # PUT /quotes/{ID}/error reaches whichever side did not send the quote request.
+            ("PUT", "/quotes/{ID}/error"): self._quote_error,
             ("POST", "/transfers"): payee.post_transfer,
         }
+
+    def _quote_error(self, message: Message, params: dict[str, str]) -> Effects:
+        if self.payee.issued(params["ID"]):
+            return self.payee.put_quote_error(message, params)
+        return self.payer.put_quote_error(message, params)
 
     def handle(self, message: Message) -> Effects:
         return dispatch(self._handlers, message, fsp_id=self.fsp_id)

@@ -188,6 +188,17 @@ class PayeeDfsp:
         )
         return Effects(messages=[reply])
 
+    def issued(self, quote_id: str) -> bool:
+        """Whether this DFSP issued the (still open) quote ``quote_id``."""
+        return any(q.quote_id == quote_id for q in self._quotes_by_condition.values())
+
+    def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
+        """The payer DFSP could not use our quote (its transaction failed): forget it."""
+        for condition, quote in list(self._quotes_by_condition.items()):
+            if quote.quote_id == params["ID"]:
+                del self._quotes_by_condition[condition]
+        return Effects()
+
     def _price(self, amount: Decimal, amount_type: str) -> tuple[Decimal, Decimal]:
         """(transferAmount, payeeReceiveAmount) under the configured fee and commission."""
         fee = Decimal(self.behaviour.payee_fees.fee)

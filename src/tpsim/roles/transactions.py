@@ -33,6 +33,7 @@ from tpsim.errors import (
     PayeeFspNotFound,
     PayerPermissionError,
     PayerUnsupportedCurrency,
+    PispNotReached,
     Profile,
     QuoteExpired,
     ServerError,
@@ -412,6 +413,23 @@ class PayerDfsp:
             self._check_pisp(tx, message)
         who = "the switch" if from_switch else "the PISP"
         effects = self._fail(tx, _downstream(AuthorizationFailed, who, message))
+        effects.cancel.append(self._timer_key(tx))
+        return effects
+
+    def put_transaction_error(self, message: Message, params: dict[str, str]) -> Effects:
+        """The switch could not deliver a transaction callback to the PISP (digest §1).
+
+        Like the reference DFSP (7102), stop the transfer rather than move money the PISP
+        cannot hear about; anything else sending this callback is refused.
+        """
+        tx = self._find(self._by_request, params["ID"], "transaction request")
+        if message.source != self.ctx.hub_name:
+            raise TransactionRequestNotFound(
+                f"only the switch reports failed deliveries of transaction request {tx.request_id}"
+            )
+        if tx.state in TERMINAL:
+            return Effects()  # the PISP already has (or cannot receive) the final word
+        effects = self._fail(tx, _downstream(PispNotReached, "the switch", message))
         effects.cancel.append(self._timer_key(tx))
         return effects
 
