@@ -90,7 +90,6 @@ class Journal:
         self._sink: IO[str] | None = None
         if sink is not None:
             self._sink = sink.open("a", encoding="utf-8")
-        self._listeners: list[Any] = []
         self._parent: dict[str, str] = {}  # union-find over linked correlation ids
 
     def record(
@@ -127,16 +126,7 @@ class Journal:
         if self._sink is not None:
             self._sink.write(json.dumps(entry.to_json(), separators=(",", ":")) + "\n")
             self._sink.flush()
-        for listener in self._listeners:
-            listener(entry)
         return entry
-
-    def subscribe(self, listener: Any) -> None:
-        """Call ``listener(entry)`` for every new entry (scenario runners wait on this)."""
-        self._listeners.append(listener)
-
-    def unsubscribe(self, listener: Any) -> None:
-        self._listeners.remove(listener)
 
     def entries(
         self,
