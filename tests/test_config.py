@@ -65,6 +65,52 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "give either 'public_key_pem' or 'fido_attestation'",
     ),
     ("negative timeout", {"behaviour": {"authorization_timeout_s": 0}}, "authorization_timeout_s"),
+    (
+        "nickname that is no FSPIOP Name",
+        {"accounts": [{**DEFAULT["accounts"][0], "nickname": "Alice (main)"}]},
+        "accounts.0.nickname: 'Alice (main)' is not an FSPIOP Name",
+    ),
+    (
+        "user at an unknown DFSP",
+        {"users": [{"user_id": "carol", "fsp_id": "nobody"}]},
+        "users.0.fsp_id: 'nobody' is not one of the participants",
+    ),
+    (
+        "user declared twice",
+        {"users": [{"user_id": "carol", "fsp_id": "dfspa"}] * 2},
+        "users.1.user_id: 'dfspa/carol' is declared twice",
+    ),
+    (
+        "unknown channel",
+        {"behaviour": {"linking": {"auth_channels": ["SMS"]}}},
+        "behaviour.linking.auth_channels.0",
+    ),
+    (
+        "channel twice",
+        {"behaviour": {"linking": {"auth_channels": ["OTP", "OTP"]}}},
+        "behaviour.linking.auth_channels: list each channel once",
+    ),
+    (
+        "user's channels empty",
+        {"users": [{"user_id": "carol", "fsp_id": "dfspa", "auth_channels": []}]},
+        "users.0.auth_channels",
+    ),
+    (
+        "fixed OTP a PISP cannot send",
+        {"behaviour": {"linking": {"otp": {"fixed": "12 34"}}}},
+        "behaviour.linking.otp.fixed",
+    ),
+    ("no attempts", {"behaviour": {"linking": {"max_attempts": 0}}}, "linking.max_attempts"),
+    (
+        "allowlist entry without a scheme",
+        {"behaviour": {"linking": {"callback_uri_allowlist": ["pisp.example/cb"]}}},
+        "behaviour.linking.callback_uri_allowlist.0",
+    ),
+    (
+        "public URL that is not http",
+        {"behaviour": {"linking": {"web": {"public_url": "ftp://tpsim"}}}},
+        "behaviour.linking.web.public_url: 'ftp://tpsim' must be an http:// or https:// URL",
+    ),
 ]
 
 

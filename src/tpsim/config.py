@@ -1,4 +1,4 @@
-"""The config file: participants, parties, accounts, consents and behaviour.
+"""The config file: participants, parties, accounts, users, consents and behaviour.
 
 YAML, snake_case keys, validated by the pydantic models below. ``load_config`` turns
 every problem into a ``ConfigError`` naming the file, the key path and what is wrong,
@@ -26,6 +26,11 @@ AddressStr = Annotated[
 ]
 _AMOUNT = re.compile(r"^([0]|([1-9][0-9]{0,17}))([.][0-9]{0,3}[1-9])?$")
 _CORRELATION_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+# The FSPIOP ``Name`` of an account nickname (PUT /accounts/{ID}).
+_NICKNAME = r"^[A-Za-z0-9_ .,'-]*[A-Za-z0-9_.,'-][A-Za-z0-9_ .,'-]*$"
+ScopeActionStr = Literal["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER", "ACCOUNTS_STATEMENT"]
+AuthChannel = Literal["WEB", "OTP"]
+UserIdStr = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\s/?#]+$")]
 
 
 class _Strict(BaseModel):
@@ -92,19 +97,37 @@ class PartyConfig(_Strict):
 class AccountConfig(_Strict):
     address: AddressStr
     fsp_id: FspIdStr
-    owner: Annotated[str, Field(min_length=1, max_length=128)]
+    owner: UserIdStr
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     balance: str = "0"
-    nickname: Annotated[str, Field(min_length=1, max_length=128)] = "Account"
+    nickname: Annotated[str, Field(max_length=128)] = "Account"
 
     _balance = field_validator("balance", mode="before")(_amount)
+
+    @field_validator("nickname")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        # Sent as accountNickname (FSPIOP Name) in PUT /accounts/{ID}.
+        if not re.match(_NICKNAME, value):
+            raise ValueError(
+                f"{value!r} is not an FSPIOP Name: letters, digits, _ .,'- and spaces, not blank"
+            )
+        return value
+
+
+class UserConfig(_Strict):
+    """A user of a simulated DFSP (the ``owner`` of accounts), for linking."""
+
+    user_id: UserIdStr
+    fsp_id: FspIdStr
+    name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    auth_channels: list[AuthChannel] | None = Field(default=None, min_length=1)
+    password: Annotated[str, Field(min_length=1)] | None = None
 
 
 class ScopeConfig(_Strict):
     address: AddressStr
-    actions: list[Literal["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER", "ACCOUNTS_STATEMENT"]] = (
-        Field(min_length=1, max_length=32)
-    )
+    actions: list[ScopeActionStr] = Field(min_length=1, max_length=32)
 
 
 class CredentialConfig(_Strict):
@@ -146,6 +169,46 @@ class FidoPolicyConfig(_Strict):
     rp_id: str | None = None
 
 
+class OtpConfig(_Strict):
+    # A PISP sends the OTP as an ``authToken`` (BinaryString), so it must be one.
+    fixed: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
+    ttl_s: float = Field(default=300.0, gt=0)
+
+
+class WebLoginConfig(_Strict):
+    # The simulated users' password on the login page: a sandbox value, not a secret.
+    password: Annotated[str, Field(min_length=1)] = "tpsim"  # noqa: S105
+    secret_ttl_s: float = Field(default=300.0, gt=0)
+    public_url: str | None = None
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
+            raise ValueError(f"{value!r} must be an http:// or https:// URL")
+        return value.rstrip("/") if value is not None else None
+
+
+class LinkingConfig(_Strict):
+    auth_channels: list[AuthChannel] = Field(default=["WEB", "OTP"], min_length=1, max_length=2)
+    scope_actions: list[ScopeActionStr] = Field(
+        default=["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER"], min_length=1
+    )
+    callback_uri_allowlist: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:")]] = (
+        Field(default_factory=list)
+    )
+    max_attempts: int = Field(default=3, ge=1)
+    otp: OtpConfig = OtpConfig()
+    web: WebLoginConfig = WebLoginConfig()
+
+    @field_validator("auth_channels")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("list each channel once, in order of preference")
+        return value
+
+
 class BehaviourConfig(_Strict):
     profile: Profile = Profile.SPEC
     challenge: Annotated[str, Field(min_length=1)] = "quote"
@@ -154,6 +217,7 @@ class BehaviourConfig(_Strict):
     quote_expiry_s: float = Field(default=60.0, gt=0)
     payee_fees: FeeConfig = FeeConfig()
     fido: FidoPolicyConfig = FidoPolicyConfig()
+    linking: LinkingConfig = LinkingConfig()
 
 
 class JournalConfig(_Strict):
@@ -166,6 +230,7 @@ class Config(_Strict):
     participants: list[ParticipantConfig] = Field(default_factory=list)
     parties: list[PartyConfig] = Field(default_factory=list)
     accounts: list[AccountConfig] = Field(default_factory=list)
+    users: list[UserConfig] = Field(default_factory=list)
     consents: list[ConsentConfig] = Field(default_factory=list)
     behaviour: BehaviourConfig = BehaviourConfig()
     journal: JournalConfig = JournalConfig()
@@ -183,6 +248,9 @@ class Config(_Strict):
             _known(account.fsp_id, known, f"accounts.{i}.fsp_id")
         for i, party in enumerate(self.parties):
             _known(party.fsp_id, known, f"parties.{i}.fsp_id")
+        for i, user in enumerate(self.users):
+            _known(user.fsp_id, known, f"users.{i}.fsp_id")
+        _unique([f"{u.fsp_id}/{u.user_id}" for u in self.users], "users", "user_id")
         for i, consent in enumerate(self.consents):
             _known(consent.pisp, known, f"consents.{i}.pisp")
             _known(consent.dfsp, known, f"consents.{i}.dfsp")
@@ -190,6 +258,9 @@ class Config(_Strict):
 
     def participant(self, fsp_id: str) -> ParticipantConfig | None:
         return next((p for p in self.participants if p.fsp_id == fsp_id), None)
+
+    def user(self, fsp_id: str, user_id: str) -> UserConfig | None:
+        return next((u for u in self.users if (u.fsp_id, u.user_id) == (fsp_id, user_id)), None)
 
     def ids(self, kind: Kind) -> list[str]:
         """The fspIds of the participants of ``kind``, in the order declared."""

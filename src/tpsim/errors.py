@@ -8,6 +8,8 @@ DESIGN.md "Compatibility knobs" and the digest §7).
     TpsimError
     ├── ConfigError                      exit code 2, never on the wire
     ├── ScenarioError                    exit code 2, never on the wire
+    ├── LoginRefused                     the login page refuses the user's input (an HTML
+    │                                    page with its status, never on the wire)
     └── FspiopError                      code + http status (+ reference code)
         ├── CommunicationError           1xxx  (DestinationCommunicationError 1001)
         ├── ServerError                  2xxx  (GenericServerError, InternalServerError,
@@ -20,7 +22,8 @@ DESIGN.md "Compatibility knobs" and the digest §7).
         │   ├── CryptoError 3105         a signature or credential check failed (.check)
         │   ├── ModifiedRequest 3106, TransactionStateError 3000 (a message the state refuses)
         │   ├── IdNotFound 3200 ── PartyNotFound 3204, PayeeFspNotFound 3203,
-        │   │                      TransactionRequestNotFound 3206, ...
+        │   │                      TransactionRequestNotFound 3206, ConsentRequestNotFound,
+        │   │                      ConsentNotFound, ...
         │   └── ExpiredError 3300 ── TransactionRequestExpired 3301
         ├── PayerError                   4xxx  (InsufficientFunds 4001,
         │                                       PayerUnsupportedCurrency 4103,
@@ -33,7 +36,8 @@ DESIGN.md "Compatibility knobs" and the digest §7).
             ├── auth-service: InvalidTransactionSignature, InvalidConsentCredential,
             │   AuthServiceConsentNotValid ── UnknownConsent, ConsentAlreadyRegistered,
             │   ConsentRegistrationFailed
-            └── linking: UnsupportedScopes, InvalidAuthToken, BadCallbackUri, NoAccountsFound
+            └── linking: UnsupportedScopes, InvalidAuthToken, BadCallbackUri, NoAccountsFound,
+                UnsupportedAuthChannels, ConsentNotGranted, CredentialNotVerified
 
 Roles raise these; the router turns a raised ``FspiopError`` into the ``PUT …/error``
 callback for the request that caused it, and the HTTP edge turns one raised during
@@ -69,6 +73,15 @@ class ConfigError(TpsimError):
 
 class ScenarioError(TpsimError):
     """A scenario file is invalid (runner usage error, exit code 2)."""
+
+
+class LoginRefused(TpsimError):
+    """The simulated DFSP's login page refuses what the user entered; ``http_status`` is the
+    status of the page that says so (401 wrong password, 400 nothing chosen, 409 closed)."""
+
+    def __init__(self, message: str, *, http_status: int = 400) -> None:
+        self.http_status = http_status
+        super().__init__(message)
 
 
 class FspiopError(TpsimError):
@@ -264,6 +277,14 @@ class TransactionRequestNotFound(IdNotFound):
     code, http_status, description = "3206", 404, "Transaction request ID not found"
 
 
+class ConsentRequestNotFound(IdNotFound):
+    code, http_status, description = "3200", 404, "Consent request ID not found"
+
+
+class ConsentNotFound(IdNotFound):
+    code, http_status, description = "3200", 404, "Consent ID not found"
+
+
 class TransferNotFound(IdNotFound):
     code, http_status, description = "3208", 404, "Transfer ID not found"
 
@@ -422,6 +443,29 @@ class BadCallbackUri(ThirdPartyError):
 class NoAccountsFound(ThirdPartyError):
     code, reference_code = "6205", "7202"
     description = "No accounts found"
+
+
+class UnsupportedAuthChannels(ThirdPartyError):
+    """None of the consent request's ``authChannels`` is one the DFSP offers the user; the
+    spec has no code of its own for it, so it is the catch-all of linking patterns §5.2."""
+
+    code, reference_code = "6104", "7203"
+    description = "FSP does not support any requested authentication channels"
+
+
+class ConsentNotGranted(ThirdPartyError):
+    """The user denied the consent request on the DFSP's login page."""
+
+    code, reference_code = "6102", "7200"
+    description = "Consent not granted"
+
+
+class CredentialNotVerified(ThirdPartyError):
+    """What the DFSP reports to the PISP when the auth-service did not verify the credential
+    (the auth-service's own code is in the ``downstreamErrorCode`` extension)."""
+
+    code, reference_code = "6200", "7213"
+    description = "Invalid consent credential"
 
 
 class ConsentRegistrationFailed(ThirdPartyError):

@@ -7,7 +7,9 @@ exactly as on the wire (a ``dict`` from ``json.loads`` or from
 
 Simulated roles are sans-IO: ``handle(message) -> Effects`` and ``on_timer(key) ->
 Effects``. The hub delivers ``Effects.messages`` through the router in order and
-schedules ``Effects.timers`` on its clock.
+schedules ``Effects.timers`` on its clock. ``Effects.out_of_band`` are what a DFSP tells
+its user outside the API (an OTP "by SMS", the redirect of its login page): journaled,
+never delivered.
 """
 
 from __future__ import annotations
@@ -59,16 +61,18 @@ class Timer:
 
 @dataclass(slots=True)
 class Effects:
-    """What a role wants done after handling a message: send, schedule, cancel."""
+    """What a role wants done after handling a message: send, schedule, cancel, note."""
 
     messages: list[Message] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     cancel: list[str] = field(default_factory=list)
+    out_of_band: list[Message] = field(default_factory=list)
 
     def extend(self, other: Effects) -> Effects:
         self.messages.extend(other.messages)
         self.timers.extend(other.timers)
         self.cancel.extend(other.cancel)
+        self.out_of_band.extend(other.out_of_band)
         return self
 
 

@@ -29,6 +29,7 @@ from tests.support.dfsp import (
     uid,
 )
 from tests.support.flows import error_code, extensions
+from tests.support.linking import admin
 from tests.support.overrides import with_consent, with_participant
 from tests.support.pisp import Received, TestPisp
 from tests.support.scheme import FIDO_ACCOUNT, FIDO_CONSENT, GENERIC_CONSENT, Scheme
@@ -459,6 +460,44 @@ async def test_verification_against_invalid_consent_is_refused(
         received, VERIFICATIONS, request_id, expected_code(profile, "6103", reference_code)
     )
     assert state in description(received)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("how", ["admin", "DELETE"])
+async def test_verification_after_the_dfsp_revoked_the_consent(
+    start: Start, profile: str, how: str
+) -> None:
+    # dfspa is the consent's authority: its revocation reaches the auth-service's record
+    # (PATCH /consents/{ID} REVOKED), which then refuses any verification (digest §6.2).
+    dfsp = await start(profile=profile)
+    scheme = dfsp.scheme
+    request_id = uid(f"after-revocation-{how}")
+    if how == "admin":
+        status, body = await admin(scheme, "POST", f"/admin/consents/{FIDO_CONSENT}/revoke")
+        assert status == 200, body
+    else:
+        sent = await scheme.pisp.send("DELETE", f"{CONSENTS}/{FIDO_CONSENT}", destination="dfspa")
+        assert sent.status == 202
+    await scheme.pisp.wait_for("PATCH", f"{CONSENTS}/{FIDO_CONSENT}")
+
+    received = await verify_with(dfsp, scheme.fido, FIDO_CONSENT, request_id)
+
+    assert_error(received, VERIFICATIONS, request_id, expected_code(profile, "6103", "2001"))
+    assert "REVOKED" in description(received)
+
+
+async def test_revocation_from_another_dfsp_is_refused(start: Start) -> None:
+    dfsp = await start()
+    sent = await dfsp.server.send(
+        "PATCH",
+        f"{CONSENTS}/{FIDO_CONSENT}",
+        {"status": "REVOKED", "revokedAt": "2030-01-01T00:00:00.000Z"},
+        destination=AUTH_ID,
+    )
+    assert sent.status == 200
+    refused = await dfsp.outcome(CONSENTS, FIDO_CONSENT)
+    assert_error(refused, CONSENTS, FIDO_CONSENT, "6103")
+    assert sim_of(dfsp).state.auth_consents[FIDO_CONSENT].status == "ISSUED"
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -51,6 +51,7 @@ class TestPisp:
     respond_with: int | None = None
     refuse: dict[tuple[str, str], int] = field(default_factory=dict)
     tpsim_url: str = ""
+    url: str = ""  # where this PISP listens (set by start)
     _server: TestServer | None = None
     _session: aiohttp.ClientSession | None = None
     _arrived: asyncio.Condition | None = None
@@ -64,7 +65,8 @@ class TestPisp:
         await self._server.start_server()
         self._session = aiohttp.ClientSession()
         self._arrived = asyncio.Condition()
-        return str(self._server.make_url("")).rstrip("/")
+        self.url = str(self._server.make_url("")).rstrip("/")
+        return self.url
 
     async def close(self) -> None:
         if self._session is not None:

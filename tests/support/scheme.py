@@ -89,6 +89,7 @@ class Scheme:
         self._server = TestServer(create_app(self.sim), host="127.0.0.1")
         await self._server.start_server()
         self.url = str(self._server.make_url("")).rstrip("/")
+        self.sim.site.url = self.url
         for pisp in self.pisps.values():
             pisp.tpsim_url = self.url
         return self

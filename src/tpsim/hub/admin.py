@@ -8,6 +8,10 @@ PUT    /admin/fixtures              replace the config (YAML or JSON body); 400 
 POST   /admin/reset                 rebuild the state from the config in force, clear the journal
 GET    /admin/accounts              balances of every account
 GET    /admin/consents              consents as the DFSPs and the auth-service hold them
+POST   /admin/consents/{ID}/revoke  the user revokes a consent at its (simulated) DFSP: both
+                                    the DFSP's and the auth-service's records become REVOKED
+                                    and the PISP gets PATCH /consents/{ID} REVOKED
+GET    /admin/otp/{consentRequestId}  the OTP a simulated DFSP sent its user ?fspId=…
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ import yaml
 from aiohttp import web
 
 from tpsim.config import parse_config
-from tpsim.errors import ConfigError
+from tpsim.errors import ConfigError, FspiopError
 from tpsim.hub.edge import SIMULATION
-from tpsim.roles.common import format_amount
+from tpsim.roles.common import format_amount, format_datetime
 
 
 async def health(request: web.Request) -> web.Response:
@@ -120,6 +124,44 @@ async def get_consents(request: web.Request) -> web.Response:
     return web.json_response({"consents": consents})
 
 
+async def revoke_consent(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATION]
+    consent_id = request.match_info["consent_id"]
+    holder = next((d for d in sim.dfsps.values() if d.linking.holds(consent_id)), None)
+    if holder is None:
+        return _problem(404, f"no DFSP simulated by tpsim holds consent {consent_id}")
+    try:
+        effects = holder.linking.revoke(consent_id)
+    except FspiopError as exc:
+        return _problem(409, exc.detail)
+    sim.router.submit_effects(holder.fsp_id, effects)
+    revoked_at = holder.linking.revoked_at(consent_id)
+    return web.json_response(
+        {
+            "consentId": consent_id,
+            "fspId": holder.fsp_id,
+            "status": "REVOKED",
+            "revokedAt": format_datetime(revoked_at) if revoked_at else None,
+        }
+    )
+
+
+async def get_otp(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATION]
+    request_id = request.match_info["request_id"]
+    wanted = request.query.get("fspId")
+    found = [
+        otp
+        for fsp_id, dfsp in sim.dfsps.items()
+        if wanted in (None, fsp_id) and (otp := dfsp.consent_requests.otp(request_id))
+    ]
+    if not found:
+        return _problem(404, f"no simulated DFSP sent an OTP for consent request {request_id}")
+    if len(found) > 1:
+        return _problem(409, f"several DFSPs hold consent request {request_id}: add ?fspId=")
+    return web.json_response(found[0])
+
+
 def _problem(status: int, detail: str) -> web.Response:
     return web.json_response({"error": detail}, status=status)
 
@@ -133,3 +175,5 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_post("/admin/reset", reset)
     app.router.add_get("/admin/accounts", get_accounts)
     app.router.add_get("/admin/consents", get_consents)
+    app.router.add_post("/admin/consents/{consent_id}/revoke", revoke_consent)
+    app.router.add_get("/admin/otp/{request_id}", get_otp)

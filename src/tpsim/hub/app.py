@@ -1,4 +1,5 @@
-"""The aiohttp application: admin routes, ``/health``, and the FSPIOP edge for everything else."""
+"""The aiohttp application: admin routes, ``/health``, the simulated DFSPs' login page, and the
+FSPIOP edge for everything else."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from aiohttp import web
 
 from tpsim.hub.admin import add_admin_routes
 from tpsim.hub.edge import MAX_BODY_BYTES, SIMULATION, handle_fspiop
+from tpsim.hub.login import add_login_routes
 from tpsim.hub.simulation import Simulation
 
 
@@ -15,6 +17,7 @@ def create_app(sim: Simulation) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES * 2)
     app[SIMULATION] = sim
     add_admin_routes(app)
+    add_login_routes(app)
     app.router.add_route("*", "/{tail:.*}", handle_fspiop)
 
     async def close(app: web.Application) -> None:

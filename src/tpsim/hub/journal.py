@@ -41,6 +41,7 @@ class Hop(StrEnum):
     DELIVERED = "delivered"  # handed to a simulated participant in-process
     SENT = "sent"  # sent over HTTP to an external participant
     DROPPED = "dropped"  # could not be delivered and no error callback applies
+    OUT_OF_BAND = "out-of-band"  # told to a simulated user outside the API (an OTP by SMS)
 
 
 @dataclass(slots=True)

@@ -74,6 +74,11 @@ class Router:
             log.exception("routing failed", method=message.method, path=message.path)
             await self._reject(message, InternalServerError("tpsim failed to process the message"))
 
+    def submit_effects(self, fsp_id: str, effects: Effects) -> None:
+        """Apply, in the background, what simulated ``fsp_id`` wants done outside a message
+        (its login page was used, the admin API revoked a consent)."""
+        self._spawn(self._apply(fsp_id, effects))
+
     async def drain(self) -> None:
         """Wait until every background delivery has finished (tests, shutdown)."""
         while self._tasks:
@@ -151,6 +156,8 @@ class Router:
         await self._reject_from_hub(message, error)
 
     async def _apply(self, fsp_id: str, effects: Effects) -> None:
+        for note in effects.out_of_band:
+            self.journal.record(Hop.OUT_OF_BAND, note, at=self.clock.now())
         for key in effects.cancel:
             handle = self._timers.pop((fsp_id, key), None)
             if handle is not None:

@@ -24,10 +24,12 @@ async def serve(config: Config, *, host: str, port: int, access_log: bool = Fals
     try:
         site = web.TCPSite(runner, host, port)
         await site.start()
+        sim.site.url = f"http://{_browser_host(host)}:{port}"
         external = {p.fsp_id: p.endpoint for p in config.participants if p.endpoint}
         log.info(
             "tpsim is serving",
             url=f"http://{host}:{port}",
+            login_pages=config.behaviour.linking.web.public_url or sim.site.url,
             hub=config.hub.name,
             profile=config.behaviour.profile.value,
             challenge=config.behaviour.challenge,
@@ -41,3 +43,10 @@ async def serve(config: Config, *, host: str, port: int, access_log: bool = Fals
         log.info("tpsim is stopping")
     finally:
         await runner.cleanup()
+
+
+def _browser_host(host: str) -> str:
+    """A host a browser on this machine can open for the address served on."""
+    if host in ("0.0.0.0", "", "::"):  # noqa: S104 - comparing, not binding
+        return "localhost"
+    return f"[{host}]" if ":" in host else host

@@ -12,7 +12,7 @@ from tpsim.hub.registry import External, Kind, Registry, Simulated
 from tpsim.hub.router import Router
 from tpsim.message import SimulatedRole
 from tpsim.roles.auth_service import AuthService
-from tpsim.roles.context import RoleContext, origin_policy
+from tpsim.roles.context import RoleContext, Site, origin_policy
 from tpsim.roles.dfsp import SimulatedDfsp
 from tpsim.roles.hub_services import HubServices
 from tpsim.roles.state import SchemeState
@@ -22,7 +22,8 @@ class Simulation:
     """One scheme: the config, its state, the roles that play it and the router between them.
 
     ``load`` swaps in a new config (admin API); ``reset`` rebuilds the state from the
-    current one. The journal, clock, id generator and HTTP client survive both.
+    current one. The journal, clock, id generator, HTTP client and ``site`` (the URL users'
+    browsers reach tpsim at, set by whoever starts the server) survive both.
     """
 
     def __init__(
@@ -35,6 +36,8 @@ class Simulation:
     ) -> None:
         self.clock = clock or SystemClock()
         self.ids = ids or UuidIds()
+        self.site = Site()
+        self.dfsps: dict[str, SimulatedDfsp] = {}
         sink = Path(config.journal.jsonl) if config.journal.jsonl else None
         self.journal = journal or Journal(config.journal.max_entries, sink)
         self.delivery = HttpDelivery(config.behaviour.delivery_timeout_s)
@@ -57,13 +60,15 @@ class Simulation:
         self.router.cancel_timers()
         self.router.hub_name = config.hub.name
         self.router.profile = config.behaviour.profile
-        self.router.registry = self._registry(config, state)
+        self.router.registry, self.dfsps = self._registry(config, state)
 
     def reset(self) -> None:
         self.load(self.config)
 
-    def _registry(self, config: Config, state: SchemeState) -> Registry:
-        registry = Registry()
+    def _registry(
+        self, config: Config, state: SchemeState
+    ) -> tuple[Registry, dict[str, SimulatedDfsp]]:
+        registry, dfsps = Registry(), {}
         hub_ctx = self._context(config.hub.name, config, state)
         registry.add(Simulated(config.hub.name, Kind.HUB, HubServices(hub_ctx)))
         for p in config.participants:
@@ -71,14 +76,16 @@ class Simulation:
                 registry.add(External(p.fsp_id, p.kind, p.endpoint))
                 continue
             ctx = self._context(p.fsp_id, config, state)
-            role: SimulatedRole = (
-                AuthService(ctx) if p.kind is Kind.AUTH_SERVICE else SimulatedDfsp(ctx)
-            )
+            role: SimulatedRole
+            if p.kind is Kind.AUTH_SERVICE:
+                role = AuthService(ctx)
+            else:
+                role = dfsps[p.fsp_id] = SimulatedDfsp(ctx)
             registry.add(Simulated(p.fsp_id, p.kind, role))
-        return registry
+        return registry, dfsps
 
     def _context(self, fsp_id: str, config: Config, state: SchemeState) -> RoleContext:
-        return RoleContext(fsp_id, config.hub.name, config, state, self.clock, self.ids)
+        return RoleContext(fsp_id, config.hub.name, config, state, self.clock, self.ids, self.site)
 
     async def close(self) -> None:
         self.router.cancel_timers()

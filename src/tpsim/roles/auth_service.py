@@ -5,6 +5,8 @@
                                             to the ALS → on its PUT, PUT /consents/{ID} VERIFIED
     POST /thirdpartyRequests/verifications  verify the FIDO assertion or GENERIC signature over
                                             the challenge → PUT …/verifications/{ID} VERIFIED
+    PATCH /consents/{ID} REVOKED            the registering DFSP revoked it: later verifications
+                                            are refused (linking patterns §4.1)
 
 Unlike Mojaloop's auth-service, this one verifies GENERIC credentials, stores the FIDO
 sign counter after every verification (so a replayed assertion is refused) and applies
@@ -64,6 +66,7 @@ class AuthService:
     def _handler_table(self) -> HandlerTable:
         return {
             ("POST", "/consents"): self.post_consent,
+            ("PATCH", "/consents/{ID}"): self.patch_consent,
             ("PUT", "/participants/{Type}/{ID}"): self.put_participant,
             ("PUT", "/participants/{Type}/{ID}/error"): self.put_participant_error,
             ("POST", "/thirdpartyRequests/verifications"): self.post_verification,
@@ -141,6 +144,16 @@ class AuthService:
             f" {info.get('errorCode')} {info.get('errorDescription')}"
         )
         return self._reply_error(pending.request, error)
+
+    def patch_consent(self, message: Message, params: dict[str, str]) -> Effects:
+        consent = self.ctx.state.auth_consents.get(params["ID"])
+        if consent is None or consent.dfsp != message.source:
+            raise UnknownConsent(
+                f"{self.fsp_id} holds no consent {params['ID']} registered by {message.source}"
+            )
+        if (message.body or {}).get("status") == "REVOKED":
+            consent.status = "REVOKED"
+        return Effects()
 
     # -- verification ------------------------------------------------------------------
 

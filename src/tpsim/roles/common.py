@@ -55,6 +55,13 @@ def error_callback(
     )
 
 
+def downstream_error(kind: type[FspiopError], who: str, message: Message) -> FspiopError:
+    """A failure reported by ``who`` in an error callback, keeping its code and text."""
+    info = (message.body or {}).get("errorInformation", {})
+    code, text = info.get("errorCode", "?"), info.get("errorDescription", "")
+    return kind(f"{who} answered {code}: {text}", extensions={"downstreamErrorCode": str(code)})
+
+
 def format_amount(value: Decimal) -> str:
     """An FSPIOP ``Amount`` string: no exponent, no trailing zeros (``100``, ``0.5``)."""
     text = format(value.normalize(), "f")

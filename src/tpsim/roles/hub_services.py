@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from tpsim.errors import IdNotFound, PartyNotFound
+from tpsim.errors import IdNotFound, PartyNotFound, ValidationError
 from tpsim.hub.registry import Kind
 from tpsim.message import DESTINATION, Effects, Message
 from tpsim.roles.common import new_message
@@ -57,7 +57,15 @@ class HubServices:
         return Effects(messages=[Message("GET", message.path, CIMultiDictProxy(headers))])
 
     def get_services(self, message: Message, params: dict[str, str]) -> Effects:
-        kind = SERVICE_KINDS[params["ServiceType"]]
+        kind = SERVICE_KINDS.get(params["ServiceType"])
+        if kind is None:
+            raise ValidationError(
+                f"{params['ServiceType']!r} is not a ServiceType; use one of"
+                f" {', '.join(SERVICE_KINDS)}",
+                field="ServiceType",
+            )
+        # Every DFSP of the scheme offers Third Party services: the simulated ones link
+        # accounts themselves, and an external DFSP is in the scheme to be tested doing so.
         providers = self.ctx.config.ids(kind)
         return self._reply(message, {"providers": providers})
 

@@ -39,6 +39,9 @@ class Consent:
     scopes: list[dict[str, Any]]
     status: str = "ISSUED"
     revoked_at: datetime | None = None
+    # The VerifiedCredential as the DFSP reports it (GET /consents/{ID}); None for a consent
+    # seeded from a bare public key.
+    credential: dict[str, Any] | None = None
 
     def grants(self, address: str, action: str) -> bool:
         return any(s["address"] == address and action in s["actions"] for s in self.scopes)
@@ -80,7 +83,9 @@ class SchemeState:
         auth = config.ids(Kind.AUTH_SERVICE)
         for i, c in enumerate(config.consents):
             scopes = [s.model_dump(mode="json") for s in c.scopes]
-            state.consents[c.consent_id] = Consent(c.consent_id, c.pisp, c.dfsp, scopes, c.status)
+            state.consents[c.consent_id] = Consent(
+                c.consent_id, c.pisp, c.dfsp, scopes, c.status, credential=_reported(c)
+            )
             credential = _credential(c, i, policy)
             state.auth_consents[c.consent_id] = AuthConsent(
                 c.consent_id, c.dfsp, scopes, credential, c.status
@@ -91,15 +96,29 @@ class SchemeState:
                 state.oracle[("THIRD_PARTY_LINK", scope["address"])] = c.dfsp
         return state
 
-    def consent_for_link(self, dfsp: str, address: str) -> Consent | None:
-        """The consent of ``dfsp`` whose scopes cover the THIRD_PARTY_LINK ``address``."""
-        for consent in self.consents.values():
-            if consent.dfsp == dfsp and any(s["address"] == address for s in consent.scopes):
-                return consent
-        return None
+    def consent_for_link(self, dfsp: str, address: str, pisp: str) -> Consent | None:
+        """The consent of ``dfsp`` whose scopes cover the THIRD_PARTY_LINK ``address``.
+
+        An address linked more than once (relinked after a revocation, or to several PISPs)
+        resolves to ``pisp``'s consent before another PISP's, an ISSUED one before a
+        REVOKED one, and the newest of equals.
+        """
+        candidates = [
+            (c.pisp == pisp, c.status == "ISSUED", order, c)
+            for order, c in enumerate(self.consents.values())
+            if c.dfsp == dfsp and any(s["address"] == address for s in c.scopes)
+        ]
+        return max(candidates, key=lambda item: item[:3])[3] if candidates else None
 
     def find_party(self, id_type: str, identifier: str, sub_id: str | None) -> PartyConfig | None:
         return self.parties.get((id_type, identifier, sub_id))
+
+
+def _reported(consent: ConsentConfig) -> dict[str, Any] | None:
+    attestation = consent.credential.fido_attestation
+    if attestation is None:
+        return None
+    return {"credentialType": "FIDO", "status": "VERIFIED", "fidoPayload": attestation}
 
 
 def _credential(consent: ConsentConfig, index: int, policy: OriginPolicy) -> RegisteredCredential:

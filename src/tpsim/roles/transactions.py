@@ -49,7 +49,13 @@ from tpsim.errors import (
 )
 from tpsim.hub.registry import Kind
 from tpsim.message import Effects, Message, Timer
-from tpsim.roles.common import format_amount, format_datetime, new_message, parse_datetime
+from tpsim.roles.common import (
+    downstream_error,
+    format_amount,
+    format_datetime,
+    new_message,
+    parse_datetime,
+)
 from tpsim.roles.context import RoleContext
 from tpsim.roles.state import Account
 
@@ -220,7 +226,7 @@ class PayerDfsp:
                 field="payer.partyIdType",
             )
         address = payer["partyIdentifier"]
-        consent = self.ctx.state.consent_for_link(self.ctx.fsp_id, address)
+        consent = self.ctx.state.consent_for_link(self.ctx.fsp_id, address, tx.pisp)
         if consent is None:
             raise UnknownThirdPartyLink(
                 f"no consent at {self.ctx.fsp_id} links THIRD_PARTY_LINK {address}",
@@ -308,7 +314,9 @@ class PayerDfsp:
 
     def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find(self._by_quote, params["ID"], "quote")
-        return self._fail(tx, _downstream(DownstreamFailure, "the payee DFSP's quote", message))
+        return self._fail(
+            tx, downstream_error(DownstreamFailure, "the payee DFSP's quote", message)
+        )
 
     def _authorization_request(self, tx: Transaction, quote: dict[str, Any]) -> dict[str, Any]:
         transfer = quote["transferAmount"]
@@ -412,7 +420,7 @@ class PayerDfsp:
         if not from_switch:
             self._check_pisp(tx, message)
         who = "the switch" if from_switch else "the PISP"
-        effects = self._fail(tx, _downstream(AuthorizationFailed, who, message))
+        effects = self._fail(tx, downstream_error(AuthorizationFailed, who, message))
         effects.cancel.append(self._timer_key(tx))
         return effects
 
@@ -429,7 +437,7 @@ class PayerDfsp:
             )
         if tx.state in TERMINAL:
             return Effects()  # the PISP already has (or cannot receive) the final word
-        effects = self._fail(tx, _downstream(PispNotReached, "the switch", message))
+        effects = self._fail(tx, downstream_error(PispNotReached, "the switch", message))
         effects.cancel.append(self._timer_key(tx))
         return effects
 
@@ -475,7 +483,7 @@ class PayerDfsp:
 
     def put_verification_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find(self._by_verification, params["ID"], "verification request")
-        return self._fail(tx, _downstream(VerificationFailed, "the auth-service", message))
+        return self._fail(tx, downstream_error(VerificationFailed, "the auth-service", message))
 
     # -- PUT /transfers → PATCH ------------------------------------------------------
 
@@ -494,7 +502,9 @@ class PayerDfsp:
 
     def put_transfer_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find(self._by_transfer, params["ID"], "transfer")
-        return self._fail(tx, _downstream(TransferFailed, "the payee DFSP's transfer", message))
+        return self._fail(
+            tx, downstream_error(TransferFailed, "the payee DFSP's transfer", message)
+        )
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -559,10 +569,3 @@ def _expiry(body: dict[str, Any]) -> datetime | None:
     """The ``expiration`` of a request or quote body, None when absent or unparseable."""
     value = body.get("expiration")
     return parse_datetime(value) if isinstance(value, str) else None
-
-
-def _downstream(kind: type[FspiopError], who: str, message: Message) -> FspiopError:
-    """A failure reported by ``who`` in an error callback, keeping its code and text."""
-    info = (message.body or {}).get("errorInformation", {})
-    code, text = info.get("errorCode", "?"), info.get("errorDescription", "")
-    return kind(f"{who} answered {code}: {text}", extensions={"downstreamErrorCode": str(code)})
