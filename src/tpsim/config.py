@@ -30,7 +30,7 @@ _CORRELATION_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-
 _NICKNAME = r"^[A-Za-z0-9_ .,'-]*[A-Za-z0-9_.,'-][A-Za-z0-9_ .,'-]*$"
 ScopeActionStr = Literal["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER", "ACCOUNTS_STATEMENT"]
 AuthChannel = Literal["WEB", "OTP"]
-UserIdStr = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\s/?#]+$")]
+UserIdStr = Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class _Strict(BaseModel):
