@@ -34,7 +34,6 @@ from tpsim.errors import (
     InvalidAuthToken,
     LoginRefused,
     ModifiedRequest,
-    TransactionStateError,
     UnsupportedAuthChannels,
     UnsupportedScopes,
 )
@@ -42,6 +41,7 @@ from tpsim.message import Effects, Message, make_headers
 from tpsim.roles.callback_uri import callback_uri_problem, with_query
 from tpsim.roles.common import format_datetime, new_message
 from tpsim.roles.context import RoleContext
+from tpsim.roles.machine import next_state
 from tpsim.roles.state import Account
 
 Grant = Callable[[str, str, list[dict[str, Any]]], Effects]
@@ -105,19 +105,15 @@ class ConsentRequest:
 
     def advance(self, event: CrEvent) -> None:
         """Apply ``event`` or raise: a closed request re-raises the error that closed it."""
-        if self.state in TERMINAL:
-            if self.ended is not None:
-                raise copy.copy(self.ended)
-            raise TransactionStateError(
-                f"consent request {self.request_id} is already {self.state.value}"
-            )
-        target = TRANSITIONS.get((self.state, event))
-        if target is None:
-            raise TransactionStateError(
-                f"consent request {self.request_id} is {self.state.value};"
-                f" '{event.value}' is not expected now"
-            )
-        self.state = target
+        ended = copy.copy(self.ended) if self.ended is not None else None
+        self.state = next_state(
+            TRANSITIONS,
+            TERMINAL,
+            self.state,
+            event,
+            what=f"consent request {self.request_id}",
+            ended=ended,
+        )
 
 
 @dataclass(frozen=True, slots=True)

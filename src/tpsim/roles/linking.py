@@ -41,6 +41,7 @@ from tpsim.hub.registry import Kind
 from tpsim.message import Effects, Message
 from tpsim.roles.common import downstream_error, format_datetime, new_message
 from tpsim.roles.context import RoleContext
+from tpsim.roles.machine import next_state
 from tpsim.roles.state import Consent
 
 
@@ -90,17 +91,10 @@ class Link:
 
     def advance(self, event: LinkEvent) -> None:
         """Apply ``event`` or raise: a terminal link re-raises the error that ended it."""
-        if self.state in TERMINAL:
-            if self.ended is not None:
-                raise copy.copy(self.ended)
-            raise TransactionStateError(f"consent {self.consent_id} is {self.state.value}")
-        target = TRANSITIONS.get((self.state, event))
-        if target is None:
-            raise TransactionStateError(
-                f"consent {self.consent_id} is {self.state.value};"
-                f" a '{event.value}' message is not expected now"
-            )
-        self.state = target
+        ended = copy.copy(self.ended) if self.ended is not None else None
+        self.state = next_state(
+            TRANSITIONS, TERMINAL, self.state, event, what=f"consent {self.consent_id}", ended=ended
+        )
 
 
 class Linking:

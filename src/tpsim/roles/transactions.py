@@ -40,7 +40,6 @@ from tpsim.errors import (
     TransactionRequestExpired,
     TransactionRequestInvalid,
     TransactionRequestNotFound,
-    TransactionStateError,
     TransferFailed,
     UnknownThirdPartyLink,
     UserRejected,
@@ -57,6 +56,7 @@ from tpsim.roles.common import (
     parse_datetime,
 )
 from tpsim.roles.context import RoleContext
+from tpsim.roles.machine import next_state
 from tpsim.roles.state import Account
 
 
@@ -123,17 +123,9 @@ class Transaction:
 
     def advance(self, event: TxEvent) -> None:
         """Apply ``event`` or raise: terminal states are final, unknown moves are refused."""
-        if self.state in TERMINAL:
-            raise TransactionStateError(
-                f"transaction request {self.request_id} is already {self.state.value}"
-            )
-        target = TRANSITIONS.get((self.state, event))
-        if target is None:
-            raise TransactionStateError(
-                f"transaction request {self.request_id} is {self.state.value};"
-                f" a '{event.value}' message is not expected now"
-            )
-        self.state = target
+        self.state = next_state(
+            TRANSITIONS, TERMINAL, self.state, event, what=f"transaction request {self.request_id}"
+        )
 
 
 class PayerDfsp:
