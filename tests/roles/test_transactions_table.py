@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tpsim.errors import ClientError
-from tpsim.roles.transactions import TERMINAL, TRANSITIONS, Transaction, TxEvent, TxState
+from tpsim.roles.transaction_state import TERMINAL, TRANSITIONS, Transaction, TxEvent, TxState
 
 HAPPY = [TxEvent.QUOTED, TxEvent.ACCEPTED, TxEvent.VERIFIED, TxEvent.COMMITTED]
 

@@ -8,16 +8,14 @@
     PUT /thirdpartyRequests/verifications/{ID}   → debit, POST /transfers
     PUT /transfers/{ID} COMMITTED                → PATCH {ACCEPTED, COMPLETED}
 
-Every step is one transition of ``TRANSITIONS``; terminal states are final and are
-checked only in ``advance``. Any failure sends ``PUT …/transactions/{ID}/error`` once.
+Every step is one transition of the table in ``roles/transaction_state.py``; terminal
+states are final. Any failure sends ``PUT …/transactions/{ID}/error`` once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from tpsim.crypto.challenge import transaction_challenge
@@ -56,76 +54,14 @@ from tpsim.roles.common import (
     parse_datetime,
 )
 from tpsim.roles.context import RoleContext
-from tpsim.roles.machine import next_state
 from tpsim.roles.state import Account
-
-
-class TxState(StrEnum):
-    QUOTING = "QUOTING"
-    AUTHORIZING = "AUTHORIZING"
-    VERIFYING = "VERIFYING"
-    TRANSFERRING = "TRANSFERRING"
-    COMPLETED = "COMPLETED"
-    REJECTED = "REJECTED"
-    FAILED = "FAILED"
-
-
-class TxEvent(StrEnum):
-    QUOTED = "quoted"
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    VERIFIED = "verified"
-    COMMITTED = "committed"
-    FAILED = "failed"
-
-
-TRANSITIONS: dict[tuple[TxState, TxEvent], TxState] = {
-    (TxState.QUOTING, TxEvent.QUOTED): TxState.AUTHORIZING,
-    (TxState.QUOTING, TxEvent.FAILED): TxState.FAILED,
-    (TxState.AUTHORIZING, TxEvent.ACCEPTED): TxState.VERIFYING,
-    (TxState.AUTHORIZING, TxEvent.REJECTED): TxState.REJECTED,
-    (TxState.AUTHORIZING, TxEvent.FAILED): TxState.FAILED,
-    (TxState.VERIFYING, TxEvent.VERIFIED): TxState.TRANSFERRING,
-    (TxState.VERIFYING, TxEvent.FAILED): TxState.FAILED,
-    (TxState.TRANSFERRING, TxEvent.COMMITTED): TxState.COMPLETED,
-    (TxState.TRANSFERRING, TxEvent.FAILED): TxState.FAILED,
-}
-TERMINAL = frozenset({TxState.COMPLETED, TxState.REJECTED, TxState.FAILED})
-
-# What GET /thirdpartyRequests/transactions/{ID} reports for each internal state.
-REQUEST_STATE = {
-    TxState.QUOTING: "RECEIVED",
-    TxState.AUTHORIZING: "PENDING",
-    TxState.VERIFYING: "PENDING",
-    TxState.TRANSFERRING: "ACCEPTED",
-    TxState.COMPLETED: "ACCEPTED",
-    TxState.REJECTED: "REJECTED",
-    TxState.FAILED: "REJECTED",
-}
-
-
-@dataclass(slots=True)
-class Transaction:
-    request_id: str
-    pisp: str
-    request: dict[str, Any]
-    transaction_id: str
-    state: TxState = TxState.QUOTING
-    consent_id: str = ""
-    payer_address: str = ""
-    quote_id: str = ""
-    quote: dict[str, Any] = field(default_factory=dict)
-    authorization_id: str = ""
-    challenge: str = ""
-    verification_id: str = ""
-    debited: Decimal = Decimal(0)
-    last_callback: Message | None = None
-
-    def advance(self, event: TxEvent) -> None:
-        """Apply ``event`` or raise: terminal states are final, unknown moves are refused."""
-        self.state = next_state(
-            TRANSITIONS, TERMINAL, self.state, event, what=f"transaction request {self.request_id}"
-        )
+from tpsim.roles.transaction_state import (
+    REQUEST_STATE,
+    TERMINAL,
+    Transaction,
+    TxEvent,
+    TxState,
+)
 
 
 class PayerDfsp:
