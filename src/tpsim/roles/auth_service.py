@@ -33,7 +33,7 @@ from tpsim.errors import (
     UnknownConsent,
 )
 from tpsim.message import Effects, Message
-from tpsim.roles.common import error_callback, new_message
+from tpsim.roles.common import error_callback
 from tpsim.roles.context import RoleContext
 from tpsim.roles.dispatch import HandlerTable, dispatch
 from tpsim.roles.state import AuthConsent
@@ -90,13 +90,11 @@ class AuthService:
         self._pending[consent_id] = PendingRegistration(
             message, AuthConsent(consent_id, message.source, scopes, credential)
         )
-        oracle = new_message(
+        oracle = self.ctx.message(
             "POST",
             f"/participants/CONSENT/{consent_id}",
-            source=self.fsp_id,
-            destination=self.ctx.hub_name,
+            to=self.ctx.hub_name,
             body={"fspId": self.fsp_id},
-            now=self.ctx.clock.now(),
         )
         return Effects(messages=[oracle])
 
@@ -124,13 +122,11 @@ class AuthService:
         self.ctx.state.auth_consents[consent.consent_id] = consent
         request = pending.request.body or {}
         verified = dict(request["credential"], status="VERIFIED")
-        reply = new_message(
+        reply = self.ctx.message(
             "PUT",
             f"/consents/{consent.consent_id}",
-            source=self.fsp_id,
-            destination=pending.request.source,
+            to=pending.request.source,
             body={"scopes": request["scopes"], "credential": verified},
-            now=self.ctx.clock.now(),
         )
         return Effects(messages=[reply])
 
@@ -164,13 +160,11 @@ class AuthService:
         except FspiopError as exc:
             effects = self._reply_error(message, exc)
         else:
-            reply = new_message(
+            reply = self.ctx.message(
                 "PUT",
                 f"/thirdpartyRequests/verifications/{body['verificationRequestId']}",
-                source=self.fsp_id,
-                destination=message.source,
+                to=message.source,
                 body={"authenticationResponse": "VERIFIED"},
-                now=self.ctx.clock.now(),
             )
             effects = Effects(messages=[reply])
         if effects.messages:

@@ -39,7 +39,7 @@ from tpsim.errors import (
 )
 from tpsim.message import Effects, Message, make_headers
 from tpsim.roles.callback_uri import callback_uri_problem, with_query
-from tpsim.roles.common import format_datetime, new_message
+from tpsim.roles.common import format_datetime
 from tpsim.roles.context import RoleContext
 from tpsim.roles.machine import next_state
 from tpsim.roles.state import Account
@@ -368,21 +368,10 @@ class ConsentRequests:
         }
         if req.channel == "WEB":
             body["authUri"] = f"{self.ctx.public_url}/login/{self.ctx.fsp_id}/{req.request_id}"
-        return self._message("PUT", f"/consentRequests/{req.request_id}", body, req.pisp)
+        return self.ctx.message("PUT", f"/consentRequests/{req.request_id}", to=req.pisp, body=body)
 
     def _error(self, req: ConsentRequest, error: FspiopError) -> Message:
-        body = error.error_information(self.ctx.profile)
-        return self._message("PUT", f"/consentRequests/{req.request_id}/error", body, req.pisp)
-
-    def _message(self, method: str, path: str, body: dict[str, Any], to: str) -> Message:
-        return new_message(
-            method,
-            path,
-            source=self.ctx.fsp_id,
-            destination=to,
-            body=body,
-            now=self.ctx.clock.now(),
-        )
+        return self.ctx.error(f"/consentRequests/{req.request_id}", error, to=req.pisp)
 
     def _note(self, req: ConsentRequest, kind: str, body: dict[str, Any]) -> Message:
         """What the DFSP tells its user outside the API (journaled, never sent)."""

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tpsim.clock import Clock, IdGenerator
 from tpsim.config import Config
 from tpsim.crypto.fido import OriginPolicy
-from tpsim.errors import Profile
+from tpsim.errors import FspiopError, Profile, ServerError
+from tpsim.hub.registry import Kind
+from tpsim.message import Message
+from tpsim.roles.common import new_message
 from tpsim.roles.state import SchemeState
 
 
@@ -41,6 +45,39 @@ class RoleContext:
     @property
     def origin_policy(self) -> OriginPolicy:
         return origin_policy(self.config)
+
+    def message(
+        self,
+        method: str,
+        path: str,
+        *,
+        to: str | None,
+        body: dict[str, Any] | None,
+        related: tuple[str, ...] = (),
+    ) -> Message:
+        """A message from this participant, dated now (see ``common.new_message``)."""
+        return new_message(
+            method,
+            path,
+            source=self.fsp_id,
+            destination=to,
+            body=body,
+            now=self.clock.now(),
+            related=related,
+        )
+
+    def error(self, path: str, error: FspiopError, *, to: str) -> Message:
+        """``PUT {path}/error`` with ``error`` in this scheme's profile."""
+        return self.message(
+            "PUT", f"{path}/error", to=to, body=error.error_information(self.profile)
+        )
+
+    def auth_service(self) -> str:
+        """The participant that verifies credentials and signatures (the first configured)."""
+        services = self.config.ids(Kind.AUTH_SERVICE)
+        if not services:
+            raise ServerError("no auth-service participant is configured to verify signatures")
+        return services[0]
 
 
 def origin_policy(config: Config) -> OriginPolicy:

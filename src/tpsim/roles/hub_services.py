@@ -14,7 +14,6 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from tpsim.errors import IdNotFound, PartyNotFound, ValidationError
 from tpsim.hub.registry import Kind
 from tpsim.message import DESTINATION, Effects, Message
-from tpsim.roles.common import new_message
 from tpsim.roles.context import RoleContext
 from tpsim.roles.dispatch import HandlerTable, dispatch
 
@@ -81,12 +80,5 @@ class HubServices:
         return self._reply(message, {"fspId": fsp_id})
 
     def _reply(self, message: Message, body: dict[str, object]) -> Effects:
-        reply = new_message(
-            "PUT",
-            message.path,
-            source=self.fsp_id,
-            destination=message.source,
-            body=dict(body),
-            now=self.ctx.clock.now(),
-        )
+        reply = self.ctx.message("PUT", message.path, to=message.source, body=dict(body))
         return Effects(messages=[reply])

@@ -33,13 +33,11 @@ from tpsim.errors import (
     FspiopError,
     NoAccountsFound,
     NotImplementedYet,
-    ServerError,
     TransactionStateError,
     UnsupportedScopes,
 )
-from tpsim.hub.registry import Kind
 from tpsim.message import Effects, Message
-from tpsim.roles.common import downstream_error, format_datetime, new_message
+from tpsim.roles.common import downstream_error, format_datetime
 from tpsim.roles.context import RoleContext
 from tpsim.roles.machine import next_state
 from tpsim.roles.state import Consent
@@ -127,7 +125,9 @@ class Linking:
         ]
         if not accounts:
             raise NoAccountsFound(f"{self.ctx.fsp_id} has no user {user} with accounts")
-        reply = self._message("PUT", f"/accounts/{user}", message.source, {"accounts": accounts})
+        reply = self.ctx.message(
+            "PUT", f"/accounts/{user}", to=message.source, body={"accounts": accounts}
+        )
         return Effects(messages=[reply])
 
     # -- grant: POST /consents → PISP --------------------------------------------------
@@ -142,7 +142,7 @@ class Linking:
             "scopes": scopes,
             "status": "ISSUED",
         }
-        return Effects(messages=[self._message("POST", "/consents", pisp, body)])
+        return Effects(messages=[self.ctx.message("POST", "/consents", to=pisp, body=body)])
 
     # -- PUT /consents/{ID}: the PISP's credential, the auth-service's verdict ----------
 
@@ -157,7 +157,7 @@ class Linking:
                 " send PUT /consents/{ID} with the scopes of POST /consents, unchanged",
                 field="scopes",
             )
-        auth_service = self._auth_service()
+        auth_service = self.ctx.auth_service()
         link.advance(LinkEvent.CREDENTIAL)
         link.credential, link.auth_service = body["credential"], auth_service
         # ConsentsPostRequestAUTH without consentRequestId: with it the body would match
@@ -168,7 +168,9 @@ class Linking:
             "credential": link.credential,
             "status": "ISSUED",
         }
-        return Effects(messages=[self._message("POST", "/consents", auth_service, register)])
+        return Effects(
+            messages=[self.ctx.message("POST", "/consents", to=auth_service, body=register)]
+        )
 
     def _verified(self, message: Message, consent_id: str) -> Effects:
         link = self._links.get(consent_id)
@@ -187,11 +189,11 @@ class Linking:
         for address in link.pending:
             self._awaiting.setdefault(address, []).append(link.consent_id)
             effects.messages.append(
-                self._message(
+                self.ctx.message(
                     "POST",
                     f"/participants/THIRD_PARTY_LINK/{address}",
-                    self.ctx.hub_name,
-                    {"fspId": self.ctx.fsp_id},
+                    to=self.ctx.hub_name,
+                    body={"fspId": self.ctx.fsp_id},
                     related=(link.consent_id,),
                 )
             )
@@ -227,7 +229,9 @@ class Linking:
             return Effects()
         link.advance(LinkEvent.LINKED)
         patch = {"credential": {"status": "VERIFIED"}}
-        return Effects(messages=[self._message("PATCH", self._path(link), link.pisp, patch)])
+        return Effects(
+            messages=[self.ctx.message("PATCH", self._path(link), to=link.pisp, body=patch)]
+        )
 
     # -- GET / DELETE /consents/{ID}, revocation -------------------------------------
 
@@ -243,7 +247,9 @@ class Linking:
             )
         credential = self._reported_credential(link)
         body = {"status": "ISSUED", "scopes": link.scopes, "credential": credential}
-        return Effects(messages=[self._message("PUT", self._path(link), link.pisp, body)])
+        return Effects(
+            messages=[self.ctx.message("PUT", self._path(link), to=link.pisp, body=body)]
+        )
 
     def _reported_credential(self, link: Link) -> dict[str, Any]:
         if link.state is not LinkState.ACTIVE:
@@ -292,7 +298,7 @@ class Linking:
     def _revocation(self, link: Link, destination: str) -> Message:
         assert link.revoked_at is not None  # noqa: S101 - set whenever REVOKED
         body = {"status": "REVOKED", "revokedAt": format_datetime(link.revoked_at)}
-        return self._message("PATCH", self._path(link), destination, body)
+        return self.ctx.message("PATCH", self._path(link), to=destination, body=body)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -303,38 +309,12 @@ class Linking:
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {consent_id} of {pisp}")
         return link
 
-    def _auth_service(self) -> str:
-        services = self.ctx.config.ids(Kind.AUTH_SERVICE)
-        if not services:
-            raise ServerError("no auth-service participant is configured to verify credentials")
-        return services[0]
-
     @staticmethod
     def _path(link: Link) -> str:
         return f"/consents/{link.consent_id}"
 
     def _error(self, link: Link, error: FspiopError) -> Message:
-        body = error.error_information(self.ctx.profile)
-        return self._message("PUT", f"{self._path(link)}/error", link.pisp, body)
-
-    def _message(
-        self,
-        method: str,
-        path: str,
-        destination: str,
-        body: dict[str, Any],
-        *,
-        related: tuple[str, ...] = (),
-    ) -> Message:
-        return new_message(
-            method,
-            path,
-            source=self.ctx.fsp_id,
-            destination=destination,
-            body=body,
-            now=self.ctx.clock.now(),
-            related=related,
-        )
+        return self.ctx.error(self._path(link), error, to=link.pisp)
 
 
 def _addresses(scopes: list[dict[str, Any]]) -> str:

@@ -26,7 +26,7 @@ from tpsim.errors import (
     QuoteExpired,
 )
 from tpsim.message import Effects, Message
-from tpsim.roles.common import format_amount, format_datetime, new_message, parse_datetime
+from tpsim.roles.common import format_amount, format_datetime, parse_datetime
 from tpsim.roles.context import RoleContext
 
 
@@ -92,13 +92,8 @@ class PayeeDfsp:
                 f"{params['Type']} {params['ID']} is not a party of {self.ctx.fsp_id}",
                 field="partyIdentifier",
             )
-        reply = new_message(
-            "PUT",
-            message.path,
-            source=self.ctx.fsp_id,
-            destination=message.source,
-            body={"party": party_body(party)},
-            now=self.ctx.clock.now(),
+        reply = self.ctx.message(
+            "PUT", message.path, to=message.source, body={"party": party_body(party)}
         )
         return Effects(messages=[reply])
 
@@ -140,13 +135,8 @@ class PayeeDfsp:
         self._quotes_by_condition[condition] = IssuedQuote(
             body["quoteId"], party, currency, transfer, receive, fulfilment, expiration
         )
-        reply = new_message(
-            "PUT",
-            f"/quotes/{body['quoteId']}",
-            source=self.ctx.fsp_id,
-            destination=message.source,
-            body=reply_body,
-            now=now,
+        reply = self.ctx.message(
+            "PUT", f"/quotes/{body['quoteId']}", to=message.source, body=reply_body
         )
         return Effects(messages=[reply])
 
@@ -174,17 +164,15 @@ class PayeeDfsp:
         account = self.ctx.state.accounts.get(quote.payee.account or "")
         if account is not None:
             account.balance += quote.receive_amount
-        reply = new_message(
+        reply = self.ctx.message(
             "PUT",
             f"/transfers/{body['transferId']}",
-            source=self.ctx.fsp_id,
-            destination=message.source,
+            to=message.source,
             body={
                 "fulfilment": quote.fulfilment,
                 "completedTimestamp": format_datetime(now),
                 "transferState": "COMMITTED",
             },
-            now=now,
         )
         return Effects(messages=[reply])
 

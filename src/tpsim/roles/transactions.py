@@ -34,7 +34,6 @@ from tpsim.errors import (
     PispNotReached,
     Profile,
     QuoteExpired,
-    ServerError,
     TransactionRequestExpired,
     TransactionRequestInvalid,
     TransactionRequestNotFound,
@@ -44,13 +43,11 @@ from tpsim.errors import (
     ValidationError,
     VerificationFailed,
 )
-from tpsim.hub.registry import Kind
 from tpsim.message import Effects, Message, Timer
 from tpsim.roles.common import (
     downstream_error,
     format_amount,
     format_datetime,
-    new_message,
     parse_datetime,
 )
 from tpsim.roles.context import RoleContext
@@ -91,19 +88,16 @@ class PayerDfsp:
             return self._fail(tx, exc)
         tx.quote_id = self.ctx.ids.new_id()
         self._by_quote[tx.quote_id] = tx
-        now = self.ctx.clock.now()
         received = self._transaction_message(
             "PUT",
             tx,
             {"transactionId": tx.transaction_id, "transactionRequestState": "RECEIVED"},
         )
-        quote = new_message(
+        quote = self.ctx.message(
             "POST",
             "/quotes",
-            source=self.ctx.fsp_id,
-            destination=body["payee"]["partyIdInfo"]["fspId"],
+            to=body["payee"]["partyIdInfo"]["fspId"],
             body=self._quote_request(tx, account),
-            now=now,
         )
         return Effects(messages=[received, quote])
 
@@ -230,13 +224,8 @@ class PayerDfsp:
             self.ctx.config.behaviour.challenge, quote=quote, authorization_request=auth_body
         )
         auth_body["challenge"] = tx.challenge
-        request = new_message(
-            "POST",
-            "/thirdpartyRequests/authorizations",
-            source=self.ctx.fsp_id,
-            destination=tx.pisp,
-            body=auth_body,
-            now=self.ctx.clock.now(),
+        request = self.ctx.message(
+            "POST", "/thirdpartyRequests/authorizations", to=tx.pisp, body=auth_body
         )
         return Effects(messages=[request], timers=[Timer(self._timer_key(tx), self._deadline(tx))])
 
@@ -329,13 +318,11 @@ class PayerDfsp:
         for name in ("fidoSignedPayload", "genericSignedPayload"):
             if name in signed:
                 verification[name] = signed[name]
-        request = new_message(
+        request = self.ctx.message(
             "POST",
             "/thirdpartyRequests/verifications",
-            source=self.ctx.fsp_id,
-            destination=self._auth_service(),
+            to=self.ctx.auth_service(),
             body=verification,
-            now=self.ctx.clock.now(),
             related=(tx.request_id,),
         )
         return Effects(messages=[request], cancel=cancel)
@@ -369,12 +356,6 @@ class PayerDfsp:
         effects.cancel.append(self._timer_key(tx))
         return effects
 
-    def _auth_service(self) -> str:
-        services = self.ctx.config.ids(Kind.AUTH_SERVICE)
-        if not services:
-            raise ServerError("no auth-service participant is configured to verify signatures")
-        return services[0]
-
     # -- PUT /thirdpartyRequests/verifications → transfer ----------------------------
 
     def put_verification(self, message: Message, params: dict[str, str]) -> Effects:
@@ -391,11 +372,10 @@ class PayerDfsp:
         account.balance -= amount
         tx.debited = amount
         self._by_transfer[tx.transaction_id] = tx
-        request = new_message(
+        request = self.ctx.message(
             "POST",
             "/transfers",
-            source=self.ctx.fsp_id,
-            destination=tx.request["payee"]["partyIdInfo"]["fspId"],
+            to=tx.request["payee"]["partyIdInfo"]["fspId"],
             body={
                 "transferId": tx.transaction_id,
                 "payeeFsp": tx.request["payee"]["partyIdInfo"]["fspId"],
@@ -405,7 +385,6 @@ class PayerDfsp:
                 "condition": tx.quote["condition"],
                 "expiration": tx.quote["expiration"],
             },
-            now=self.ctx.clock.now(),
         )
         return Effects(messages=[request])
 
@@ -473,24 +452,13 @@ class PayerDfsp:
         return Effects(messages=[message])
 
     def _transaction_message(self, method: str, tx: Transaction, body: dict[str, Any]) -> Message:
-        return new_message(
-            method,
-            f"/thirdpartyRequests/transactions/{tx.request_id}",
-            source=self.ctx.fsp_id,
-            destination=tx.pisp,
-            body=body,
-            now=self.ctx.clock.now(),
+        return self.ctx.message(
+            method, f"/thirdpartyRequests/transactions/{tx.request_id}", to=tx.pisp, body=body
         )
 
     def _error(self, tx: Transaction, error: FspiopError) -> Message:
-        return new_message(
-            "PUT",
-            f"/thirdpartyRequests/transactions/{tx.request_id}/error",
-            source=self.ctx.fsp_id,
-            destination=tx.pisp,
-            body=error.error_information(self.ctx.profile),
-            now=self.ctx.clock.now(),
-        )
+        path = f"/thirdpartyRequests/transactions/{tx.request_id}"
+        return self.ctx.error(path, error, to=tx.pisp)
 
 
 def _expiry(body: dict[str, Any]) -> datetime | None:
