@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.support.scheme import default_config_data, merge
+from tests.support.scheme import default_config_data
 from tpsim.config import load_config, parse_config
+from tpsim.config import overlay as merge
 from tpsim.errors import ConfigError, Profile
 from tpsim.hub.simulation import Simulation
 

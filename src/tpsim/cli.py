@@ -2,6 +2,8 @@
 
     tpsim serve [--config FILE] [--host H] [--port P] [--pisp-url URL] [--log-json]
     tpsim config check FILE
+    tpsim run SCENARIO_OR_DIR… [--junit F] [--json F] [--html F] [--server URL] [--jobs N]
+    tpsim run --schema                                      (the scenario file JSON Schema)
     tpsim credential new|attest|sign|challenge …   (software authenticator; see README)
 
 Exit codes: 0 success, 1 failure of the thing asked for, 2 usage or config error.
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from tpsim import __version__
 from tpsim.config import Config, load_config
 from tpsim.crypto.cli import add_credential_commands
-from tpsim.errors import ConfigError
+from tpsim.errors import ConfigError, ScenarioError
 from tpsim.roles.context import origin_policy
 from tpsim.roles.state import SchemeState
 
@@ -48,6 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file")
     check.set_defaults(handler=_check_config)
 
+    run = commands.add_parser("run", help="run scenario files (exit 0 passed, 1 failed, 2 usage)")
+    run.add_argument("paths", nargs="*", metavar="SCENARIO_OR_DIR", help="files or directories")
+    run.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    run.add_argument("--json", metavar="FILE", help="write a JSON report")
+    run.add_argument("--html", metavar="FILE", help="write an HTML report with sequence diagrams")
+    run.add_argument("--server", metavar="URL", help="run against this running tpsim instead")
+    run.add_argument("--jobs", type=int, default=4, help="scenarios run at once (default 4)")
+    run.add_argument("--config", help="base config the scenarios overlay (default: built-in)")
+    run.add_argument("--spec-dir", help="the official OpenAPI bundles (default $TPSIM_SPEC_DIR)")
+    run.add_argument("--schema", action="store_true", help="print the scenario JSON Schema")
+    run.set_defaults(handler=_run)
+
     add_credential_commands(commands)
     return parser
 
@@ -59,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except ConfigError as exc:
         print(f"tpsim: config error: {exc}", file=sys.stderr)
+        return 2
+    except ScenarioError as exc:
+        print(f"tpsim: scenario error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -96,3 +113,41 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"tpsim: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from tpsim.scenario import reports
+    from tpsim.scenario.console import Console
+    from tpsim.scenario.model import scenario_json_schema
+    from tpsim.scenario.runner import RunOptions, execute, prepare
+
+    if args.schema:
+        print(json.dumps(scenario_json_schema(), indent=2))
+        return 0
+    if not args.paths:
+        raise ScenarioError("name at least one scenario file or directory")
+    if args.jobs < 1:
+        raise ScenarioError("--jobs must be at least 1")
+    options = RunOptions(
+        server=args.server,
+        jobs=args.jobs,
+        config=args.config,
+        spec_dir=Path(args.spec_dir) if args.spec_dir else None,
+    )
+    cells, validator = prepare(args.paths, options)
+    console = Console(len(cells))
+    options.on_start, options.on_done = console.started, console.finished
+    result = asyncio.run(execute(cells, validator, options))
+    console.summary(result)
+    written = (
+        (args.junit, reports.write_junit),
+        (args.json, reports.write_json),
+        (args.html, reports.write_html),
+    )
+    for path, write in written:
+        if path:
+            write(result, Path(path))
+    return 0 if result.passed else 1

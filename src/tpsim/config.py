@@ -7,7 +7,9 @@ so ``tpsim serve`` exits 2 with a message instead of a traceback.
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
@@ -310,6 +312,18 @@ def load_config(path: str | Path | None = None, *, pisp_url: str | None = None) 
         raise ConfigError(f"not valid YAML: {exc}", file=name) from None
     config = parse_config(data if data is not None else {}, file=name)
     return with_pisp_url(config, pisp_url) if pisp_url else config
+
+
+def overlay(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` applied: mappings merge key by key, anything else (lists
+    included) replaces."""
+    result = copy.deepcopy(dict(base))
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(result.get(key), Mapping):
+            result[key] = overlay(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
 
 
 def with_pisp_url(config: Config, url: str) -> Config:

@@ -33,7 +33,8 @@ from tests.support.overrides import (
     with_second_pisp,
 )
 from tests.support.pisp import future_expiration
-from tests.support.scheme import FIDO_ACCOUNT, Scheme, merge
+from tests.support.scheme import FIDO_ACCOUNT, Scheme
+from tpsim.config import overlay as merge
 
 REQUEST_ID = "b51ec534-ee48-4575-b6a9-ead2955b8069"
 BOB = "dfspb.bob.chequing"

@@ -1,5 +1,6 @@
-"""Config overrides for ``make_scheme``: lists replace wholesale in ``merge``, so these
-build the whole list from the default config with one entry changed or added."""
+"""Config overrides for ``make_scheme``: lists replace wholesale in
+``tpsim.config.overlay``, so these build the whole list from the default config with one
+entry changed or added."""
 
 from __future__ import annotations
 

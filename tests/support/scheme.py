@@ -9,7 +9,6 @@ is validated against the official OpenAPI (when the bundles are present).
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,15 +16,15 @@ from typing import Any
 
 from aiohttp.test_utils import TestServer
 
-from tests.support.openapi import OpenApiValidator, missing_bundles, spec_dir
 from tests.support.pisp import TestPisp, future_expiration
 from tpsim.clock import ManualClock, SequentialIds
-from tpsim.config import Config, load_config, parse_config
+from tpsim.config import Config, load_config, overlay, parse_config
 from tpsim.crypto.authenticator import SoftwareAuthenticator
 from tpsim.hub.app import create_app
 from tpsim.hub.journal import Hop
 from tpsim.hub.registry import Kind
 from tpsim.hub.simulation import Simulation
+from tpsim.wire.openapi import OpenApiValidator, missing_bundles, spec_dir
 
 REPO = Path(__file__).resolve().parents[2]
 CREDENTIALS = REPO / "fixtures" / "credentials"
@@ -39,17 +38,6 @@ BOB_MSISDN = "16135551212"
 
 def default_config_data() -> dict[str, Any]:
     return load_config().model_dump(mode="json")
-
-
-def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides`` applied: mappings merge, everything else replaces."""
-    result = copy.deepcopy(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merge(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
 
 
 @dataclass
@@ -75,7 +63,7 @@ class Scheme:
     async def start(self) -> Scheme:
         self.pisps[self.pisp.fsp_id] = self.pisp
         urls = {self.pisp.fsp_id: await self.pisp.start()}
-        data = merge(default_config_data(), self.overrides)
+        data = overlay(default_config_data(), self.overrides)
         for participant in data["participants"]:
             fsp_id = participant["fsp_id"]
             if participant["kind"] != "pisp" or not participant.get("endpoint"):

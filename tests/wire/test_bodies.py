@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from tests.support.bodies import ERROR_EXAMPLE, EXAMPLES, Body, fido_assertion, scopes
-from tests.support.openapi import BUNDLES, OpenApiValidator
 from tpsim.errors import ValidationError
 from tpsim.wire import models as m
+from tpsim.wire.openapi import BUNDLES, OpenApiValidator
 from tpsim.wire.routes import ROUTES, ROUTES_BY_NAME, Route, expand, parse_body
 
 PARAMS = {"ID": "x1", "Type": "MSISDN", "SubId": "s1", "ServiceType": "PISP"}

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from tests.support.bodies import EXAMPLES, Body
-from tests.support.openapi import OpenApiValidator
 from tpsim.errors import (
     FspiopError,
     MalformedSyntax,
@@ -16,6 +15,7 @@ from tpsim.errors import (
     TooManyElements,
     ValidationError,
 )
+from tpsim.wire.openapi import OpenApiValidator
 from tpsim.wire.routes import ROUTES_BY_NAME, parse_body
 
 DELETE = object()

@@ -7,8 +7,14 @@ from pathlib import Path
 import pytest
 
 from tests.support.bodies import ERROR_EXAMPLE, fido_assertion
-from tests.support.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
 from tpsim.message import Message, make_headers
+from tpsim.wire.openapi import (
+    ENV_VAR,
+    OpenApiValidator,
+    SchemaViolation,
+    missing_bundles,
+    spec_dir,
+)
 
 TX = "/thirdpartyRequests/transactions/b51ec534-ee48-4575-b6a9-ead2955b8069"
 
@@ -21,7 +27,7 @@ def test_spec_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 def test_validate_lists_every_violation(openapi: OpenApiValidator) -> None:
     body = {"errorInformation": {"errorCode": "0100", "errorDescription": ""}}
-    with pytest.raises(AssertionError) as caught:
+    with pytest.raises(SchemaViolation) as caught:
         openapi.validate("pisp", "PUT", f"{TX}/error", body)
     text = str(caught.value)
     assert "errorInformation/errorCode" in text and "[pattern]" in text
@@ -30,7 +36,7 @@ def test_validate_lists_every_violation(openapi: OpenApiValidator) -> None:
 
 def test_one_of_failures_say_why_each_variant_failed(openapi: OpenApiValidator) -> None:
     body = {"responseType": "ACCEPTED", "signedPayload": {"signedPayloadType": "FIDO"}}
-    with pytest.raises(AssertionError, match=r"(?s)\[oneOf\].*fidoSignedPayload"):
+    with pytest.raises(SchemaViolation, match=r"(?s)\[oneOf\].*fidoSignedPayload"):
         openapi.validate("dfsp", "PUT", "/thirdpartyRequests/authorizations/a1", body)
 
 
@@ -48,7 +54,7 @@ def test_person_name_pattern_is_evaluated_like_javascript(
     if valid:
         openapi.validate("fspiop", "PUT", "/parties/MSISDN/1", {"party": party})
     else:
-        with pytest.raises(AssertionError, match="firstName"):
+        with pytest.raises(SchemaViolation, match="firstName"):
             openapi.validate("fspiop", "PUT", "/parties/MSISDN/1", {"party": party})
 
 
@@ -75,11 +81,11 @@ def test_validate_sent_chooses_the_bundle(openapi: OpenApiValidator) -> None:
     }
     openapi.validate_sent(verification, "auth")
     openapi.validate_sent({"method": "GET", "path": "/services/PISP"}, "hub")
-    with pytest.raises(AssertionError, match="fspiop-rest"):
+    with pytest.raises(SchemaViolation, match="fspiop-rest"):
         openapi.validate_sent(
             {"method": "PUT", "path": "/parties/MSISDN/1", "body": {"party": {}}}, "pisp"
         )
-    with pytest.raises(AssertionError, match="no bundle"):
+    with pytest.raises(SchemaViolation, match="no bundle"):
         openapi.validate_sent({"method": "POST", "path": "/nowhere", "body": {}}, "dfsp")
-    with pytest.raises(AssertionError, match="takes no body"):
+    with pytest.raises(SchemaViolation, match="takes no body"):
         openapi.validate("pisp", "GET", "/accounts/u1", {"x": 1})

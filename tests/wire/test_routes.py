@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.openapi import OpenApiValidator
 from tpsim.errors import MethodNotAllowed, MissingElement, UnknownUri
+from tpsim.wire.openapi import OpenApiValidator
 from tpsim.wire.routes import (
     ROUTES,
     ROUTES_BY_NAME,

@@ -1,6 +1,8 @@
 """Validate bodies against the official OpenAPI bundles, independently of tpsim's models.
 
-The bundles are found in ``$TPSIM_SPEC_DIR``, by default ``<repo>/../shared/spec``. Request
+The test suite checks every body tpsim sends with it, and the scenario runner checks every
+message a participant under test sends (conformance mode). The bundles are not shipped
+with tpsim: they are found in ``$TPSIM_SPEC_DIR``, by default ``<checkout>/../shared/spec``. Request
 bodies are checked with ``jsonschema`` (Draft 4, the JSON Schema dialect OpenAPI 3.0 is
 based on) with the bundle registered as one resource, so the bundles' internal ``$ref``s -
 including the ``#/paths/~1accounts~1%7BID%7D~1error/...`` pointers of the PISP/DFSP
@@ -15,6 +17,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,9 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tpsim.errors import TpsimError
+
+CHECKOUT = Path(__file__).resolve().parents[3]
 ENV_VAR = "TPSIM_SPEC_DIR"
 BUNDLES: dict[str, str] = {
     "pisp": "thirdparty-pisp-api.yaml",
@@ -39,9 +44,9 @@ ROLE_BUNDLE = {"pisp": "pisp", "dfsp": "dfsp", "auth": "dfsp", "hub": "pisp"}
 
 
 def spec_dir() -> Path:
-    """Where the bundles are looked for: ``$TPSIM_SPEC_DIR`` or ``<repo>/../shared/spec``."""
+    """Where the bundles are looked for: ``$TPSIM_SPEC_DIR`` or ``<checkout>/../shared/spec``."""
     configured = os.environ.get(ENV_VAR)
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "spec"
+    return Path(configured) if configured else CHECKOUT.parent / "shared" / "spec"
 
 
 def missing_bundles(directory: Path) -> list[str]:
@@ -95,10 +100,33 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
         yield SchemaError(f"{instance!r} does not match {pattern!r}")
 
 
-_Validator = validators.extend(Draft4Validator, {"pattern": _pattern})
+_Validator = validators.extend(Draft4Validator, {"pattern": _pattern})  # type: ignore[no-untyped-call]
 
 
 # --- the validator ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaProblem:
+    """One rule a body breaks: where (a JSON path, or ``(body)``), the keyword, the text."""
+
+    field: str
+    rule: str
+    message: str
+    depth: int = 0  # > 0: why one variant of a oneOf/anyOf above failed
+
+    def __str__(self) -> str:
+        return f"{'    ' * self.depth}{self.field}: {self.message} [{self.rule}]"
+
+
+class SchemaViolation(TpsimError):
+    """A body (or a message) the official OpenAPI does not allow; ``problems`` lists why."""
+
+    def __init__(self, summary: str, problems: list[SchemaProblem] | None = None) -> None:
+        self.summary = summary
+        self.problems = problems or []
+        listing = "".join(f"\n  - {p}" for p in self.problems)
+        super().__init__(f"{summary}:{listing}" if self.problems else summary)
 
 
 class OpenApiValidator:
@@ -134,22 +162,23 @@ class OpenApiValidator:
         return None if best is None else best[1]
 
     def validate(self, bundle: str, method: str, path: str, body: object) -> None:
-        """Raise ``AssertionError`` listing every violation of the operation's request body."""
+        """Raise ``SchemaViolation`` listing every violation of the operation's request body."""
         template = self.template_for(bundle, path)
         operation = self._operation(bundle, method, template)
-        if operation is None:
-            raise AssertionError(f"{bundle} bundle has no operation {method.upper()} {path}")
+        if operation is None or template is None:
+            raise SchemaViolation(f"{bundle} bundle has no operation {method.upper()} {path}")
         if "requestBody" not in operation:
             if body is not None:
-                raise AssertionError(f"{method.upper()} {template} takes no body; got {body!r}")
+                raise SchemaViolation(
+                    f"{method.upper()} {template} takes no body; got {body!r}",
+                    [SchemaProblem("(body)", "requestBody", "this operation takes no body")],
+                )
             return
-        assert template is not None
         validator = self._validator(bundle, method.lower(), template)
         problems = list(_describe(validator.iter_errors(body)))
         if problems:
-            listing = "\n".join(f"  - {p}" for p in problems)
-            raise AssertionError(
-                f"{method.upper()} {path} violates {BUNDLES[bundle]} ({template}):\n{listing}"
+            raise SchemaViolation(
+                f"{method.upper()} {path} violates {BUNDLES[bundle]} ({template})", problems
             )
 
     def validate_sent(self, message: object, receiver_role: str) -> None:
@@ -171,7 +200,10 @@ class OpenApiValidator:
             if self._operation(bundle, method, self.template_for(bundle, path)) is not None:
                 self.validate(bundle, method, path, body)
                 return
-        raise AssertionError(f"no bundle has an operation {method} {path}")
+        raise SchemaViolation(
+            f"no bundle has an operation {method} {path}",
+            [SchemaProblem("(path)", "paths", f"the API has no operation {method} {path}")],
+        )
 
     def _operation(self, bundle: str, method: str, template: str | None) -> dict[str, Any] | None:
         if template is None:
@@ -201,12 +233,12 @@ class OpenApiValidator:
         return f"{pointer}/content/application~1json/schema"
 
 
-def _describe(errors: Iterator[SchemaError], prefix: str = "") -> Iterator[str]:
+def _describe(errors: Iterator[SchemaError], depth: int = 0) -> Iterator[SchemaProblem]:
     for error in errors:
         where = "/".join(str(p) for p in error.absolute_path) or "(body)"
-        yield f"{prefix}{where}: {error.message} [{error.validator}]"
+        yield SchemaProblem(where, str(error.validator), error.message, depth)
         if error.context:  # oneOf / anyOf: say why each variant failed
-            yield from _describe(iter(error.context), prefix=prefix + "    ")
+            yield from _describe(iter(error.context), depth + 1)
 
 
 def _parts(message: object) -> tuple[str, str, object]:

@@ -1,0 +1,98 @@
+"""Conformance checks of an external participant under test (sans-IO, over the journal).
+
+Every message it sent is validated against the official OpenAPI (when the bundles are
+available) and must have been accepted by tpsim's edge (headers, media types, Date,
+FSPIOP-Source…); every callback tpsim sent it must have been answered with the status the
+API requires. Each breach is a ``Violation`` naming the field and the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tpsim.errors import FspiopError
+from tpsim.scenario.expectations import describe
+from tpsim.scenario.results import Failure, FailureKind, Violation
+from tpsim.wire import routes
+from tpsim.wire.openapi import OpenApiValidator, SchemaViolation
+
+# The bundle that describes a message, by the kind of its receiver.
+_RECEIVER_ROLE = {"pisp": "pisp", "dfsp": "dfsp", "auth-service": "auth", "hub": "hub"}
+
+
+def violations(
+    journal: Iterable[dict[str, Any]],
+    participant: str,
+    kinds: Mapping[str, str],
+    validator: OpenApiValidator | None,
+) -> list[Violation]:
+    """What ``participant`` did against the API, in journal order."""
+    found: list[Violation] = []
+    for entry in journal:
+        if entry["hop"] == "received" and entry["source"] == participant:
+            found += _sent_by(entry, kinds, validator)
+        elif entry["hop"] == "sent" and entry.get("destination") == participant:
+            found += _answered_by(entry)
+    return found
+
+
+def _sent_by(
+    entry: dict[str, Any], kinds: Mapping[str, str], validator: OpenApiValidator | None
+) -> list[Violation]:
+    found: list[Violation] = []
+    status = entry.get("status") or 0
+    if status >= 400:
+        found.append(
+            _violation(entry, "(message)", "accepted by the switch", f"{status}: {entry['error']}")
+        )
+    if validator is None:
+        return found
+    destination = entry["headers"].get("FSPIOP-Destination") or ""
+    role = _RECEIVER_ROLE.get(kinds.get(destination, "hub"), "hub")
+    try:
+        validator.validate_sent(entry, role)
+    except SchemaViolation as exc:
+        if not exc.problems:
+            found.append(_violation(entry, "(message)", "openapi", exc.summary))
+        for problem in exc.problems:
+            field = problem.field if problem.depth == 0 else f"{problem.field} (a oneOf variant)"
+            found.append(_violation(entry, field, problem.rule, problem.message))
+    return found
+
+
+def _answered_by(entry: dict[str, Any]) -> list[Violation]:
+    try:
+        required = routes.match(entry["method"], entry["path"])[0].sync_status
+    except FspiopError:
+        return []
+    status = entry.get("status")
+    if status == required:
+        return []
+    got = f"answered {status}" if status is not None else f"did not answer ({entry['error']})"
+    return [_violation(entry, "(answer)", "status", f"{got}; the API requires {required}")]
+
+
+def _violation(entry: dict[str, Any], field: str, rule: str, message: str) -> Violation:
+    return Violation(entry["seq"], entry["method"], entry["path"], field, rule, message)
+
+
+def failures(found: list[Violation], journal: list[dict[str, Any]]) -> list[Failure]:
+    """One failure per message with violations."""
+    by_seq: dict[int, list[Violation]] = {}
+    for violation in found:
+        by_seq.setdefault(violation.seq, []).append(violation)
+    entries = {e["seq"]: e for e in journal}
+    result = []
+    for seq, listed in by_seq.items():
+        first = listed[0]
+        problems = "\n".join(f"  - {v.field}: {v.message} [{v.rule}]" for v in listed)
+        result.append(
+            Failure(
+                FailureKind.CONFORMANCE,
+                f"{first.method} {first.path} breaks the API: {first.field}: {first.message}",
+                expected="a message the Third Party API allows",
+                actual=f"{describe(entries[seq]) if seq in entries else seq}\n{problems}",
+            )
+        )
+    return result

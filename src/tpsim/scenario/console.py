@@ -1,0 +1,62 @@
+"""``tpsim run``'s terminal output: progress while scenarios run, then a summary that says,
+for each failure, what was expected and what arrived."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tpsim.scenario.results import Outcome, RunResult, ScenarioResult
+
+_MARK = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.ERROR: "ERROR"}
+_COLOUR = {Outcome.PASSED: "32", Outcome.FAILED: "31", Outcome.ERROR: "33"}
+
+
+class Console:
+    def __init__(self, total: int, stream: TextIO = sys.stdout) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream
+        self.tty = stream.isatty()
+
+    def _paint(self, outcome: Outcome, text: str) -> str:
+        return f"\033[{_COLOUR[outcome]}m{text}\033[0m" if self.tty else text
+
+    def started(self, title: str) -> None:
+        if self.tty:
+            self.stream.write(f"\r\033[K[{self.done}/{self.total}] running {title[:60]}…")
+            self.stream.flush()
+
+    def finished(self, result: ScenarioResult) -> None:
+        self.done += 1
+        mark = self._paint(result.outcome, f"{_MARK.get(result.outcome, '?'):5}")
+        line = f"[{self.done}/{self.total}] {mark} {result.title} ({result.duration_s:.2f} s)"
+        self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
+        self.stream.flush()
+
+    def summary(self, run: RunResult) -> None:
+        write = self.stream.write
+        for result in run.scenarios:
+            if result.outcome is Outcome.PASSED:
+                continue
+            write(f"\n{self._paint(result.outcome, _MARK[result.outcome])} {result.title}")
+            write(f"  ({result.file})\n")
+            for failure in result.failures:
+                step = f"{failure.step}: " if failure.step else ""
+                write(f"  [{failure.kind}] {step}{failure.message}\n")
+                if failure.expected:
+                    write(_indent("expected: ", failure.expected))
+                if failure.actual:
+                    write(_indent("actual:   ", failure.actual))
+        counts = [
+            f"{run.count(o)} {o.value}"
+            for o in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)
+            if run.count(o) or o is Outcome.PASSED
+        ]
+        write(f"\n{len(run.scenarios)} scenarios: {', '.join(counts)} in {run.duration_s:.1f} s\n")
+
+
+def _indent(label: str, text: str) -> str:
+    lines = text.splitlines() or [""]
+    pad = " " * (4 + len(label))
+    return f"    {label}{lines[0]}\n" + "".join(f"{pad}{line}\n" for line in lines[1:])

@@ -1,0 +1,266 @@
+"""Matching journal entries against a step's expected messages (sans-IO).
+
+A *message* is a journal entry that reached (or tried to reach) its receiver: a hop
+``delivered``, ``sent`` or ``dropped``, or a ``received`` one that tpsim's edge rejected
+(it goes no further). An expected message is *addressed* to an entry when the method, the
+path template and the sender/receiver fit; it *matches* when its body, error code, headers
+and status hold too. What a step waited for and did not get is either not received at all
+(``NOT_RECEIVED``) or received but different (``ASSERTION``, with what differed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tpsim.scenario.model import ExpectMessage
+from tpsim.scenario.results import Failure, FailureKind
+
+MESSAGE_HOPS = ("delivered", "sent", "dropped")
+_REGEX_PREFIX = "re:"
+
+
+def is_message(entry: dict[str, Any]) -> bool:
+    if entry["hop"] in MESSAGE_HOPS:
+        return True
+    return entry["hop"] == "received" and (entry.get("status") or 0) >= 400
+
+
+def path_fits(template: str, path: str) -> bool:
+    """``{…}`` segments of ``template`` match any one non-empty segment of ``path``."""
+    wanted, actual = template.split("/"), path.split("?", 1)[0].split("/")
+    if len(wanted) != len(actual):
+        return False
+    return all(
+        bool(seg) if part.startswith("{") and part.endswith("}") else part == seg
+        for part, seg in zip(wanted, actual, strict=True)
+    )
+
+
+def addressed(expected: ExpectMessage, entry: dict[str, Any], pisp_id: str) -> bool:
+    if entry["method"] != expected.method or not path_fits(expected.path, entry["path"]):
+        return False
+    if expected.from_ is not None and entry["source"] != expected.from_:
+        return False
+    receiver = expected.to if expected.to is not None or expected.from_ else pisp_id
+    return receiver is None or _receiver(entry) == receiver
+
+
+def _receiver(entry: dict[str, Any]) -> str | None:
+    if entry["hop"] == "received":  # rejected at the edge: it never left the switch
+        return str(entry["headers"].get("FSPIOP-Destination") or "") or None
+    destination = entry.get("destination")
+    return str(destination) if destination else None
+
+
+def differences(expected: ExpectMessage, entry: dict[str, Any]) -> list[str]:
+    """Why an addressed entry does not match (empty: it matches)."""
+    found: list[str] = []
+    body = entry.get("body")
+    if expected.body is not None:
+        found += contained(expected.body, body, "body")
+    if expected.error is not None:
+        code = error_code(body)
+        if code != expected.error:
+            found.append(f"errorCode: expected {expected.error}, got {code or 'no error'}")
+    if expected.headers is not None:
+        headers = {k.lower(): v for k, v in entry["headers"].items()}
+        for name, value in expected.headers.items():
+            actual = headers.get(name.lower())
+            if not _scalar_fits(value, actual):
+                found.append(f"header {name}: expected {value!r}, got {actual!r}")
+    status = entry.get("status")
+    if expected.status is not None and status != expected.status:
+        found.append(f"status: expected {expected.status}, got {status}")
+    elif expected.status is None and entry["hop"] == "received":
+        found.append(f"tpsim rejected it with {status}: {entry.get('error') or ''}".rstrip(": "))
+    elapsed = entry.get("duration_ms")
+    if expected.answered_within is not None and (
+        elapsed is None or elapsed > expected.answered_within * 1000
+    ):
+        found.append(
+            f"answered in {elapsed} ms, over the {expected.answered_within * 1000:g} ms allowed"
+        )
+    return found
+
+
+def contained(expected: Any, actual: Any, where: str) -> list[str]:
+    """Where ``actual`` does not contain ``expected`` (mappings: a subset; lists: the same
+    length, item by item; strings ``re:…``: a regular expression; scalars: equal as text)."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{where}: expected a mapping, got {_short(actual)}"]
+        problems: list[str] = []
+        for key, value in expected.items():
+            if key not in actual:
+                problems.append(f"{where}.{key}: missing (expected {_short(value)})")
+            else:
+                problems += contained(value, actual[key], f"{where}.{key}")
+        return problems
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(actual) != len(expected):
+            return [f"{where}: expected {_short(expected)}, got {_short(actual)}"]
+        return [
+            problem
+            for index, (want, got) in enumerate(zip(expected, actual, strict=True))
+            for problem in contained(want, got, f"{where}[{index}]")
+        ]
+    if _scalar_fits(expected, actual):
+        return []
+    return [f"{where}: expected {_short(expected)}, got {_short(actual)}"]
+
+
+def _scalar_fits(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, str) and expected.startswith(_REGEX_PREFIX):
+        return actual is not None and re.fullmatch(expected[3:], str(actual)) is not None
+    if expected is None or actual is None or isinstance(expected, bool):
+        return bool(expected == actual)
+    return str(expected) == str(actual)
+
+
+def error_code(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    code = (body.get("errorInformation") or {}).get("errorCode")
+    return None if code is None else str(code)
+
+
+@dataclass(slots=True)
+class Assignment:
+    """Which entry each expected message took (``None``: not yet)."""
+
+    entries: list[dict[str, Any] | None]
+
+    @property
+    def complete(self) -> bool:
+        return all(e is not None for e in self.entries)
+
+
+def assign(
+    expected: Sequence[ExpectMessage],
+    entries: Sequence[dict[str, Any]],
+    *,
+    pisp_id: str,
+    ordered: bool,
+    consumed: set[int],
+) -> Assignment:
+    """Each expected message takes the earliest matching entry no other has taken (after
+    the previous one's, when ``ordered``)."""
+    taken = set(consumed)
+    chosen: list[dict[str, Any] | None] = []
+    after = 0
+    for wanted in expected:
+        found = next(
+            (
+                e
+                for e in entries
+                if e["seq"] not in taken
+                and (not ordered or e["seq"] > after)
+                and addressed(wanted, e, pisp_id)
+                and not differences(wanted, e)
+            ),
+            None,
+        )
+        chosen.append(found)
+        if found is not None:
+            taken.add(found["seq"])
+            after = found["seq"]
+    return Assignment(chosen)
+
+
+def explain_missing(
+    wanted: ExpectMessage,
+    entries: Sequence[dict[str, Any]],
+    *,
+    pisp_id: str,
+    consumed: set[int],
+    waited_s: float,
+    step: str,
+) -> Failure:
+    """The failure for an expected message that no entry matched."""
+    expected = describe_expectation(wanted, pisp_id)
+    near = [e for e in entries if e["seq"] not in consumed and addressed(wanted, e, pisp_id)]
+    if near:
+        closest = near[0]
+        if not differences(wanted, closest):
+            return Failure(
+                FailureKind.ASSERTION,
+                f"{wanted.label} arrived out of order",
+                step,
+                expected=f"{expected}, after the messages listed before it",
+                actual=describe(closest),
+            )
+        problems = differences(wanted, closest)
+        return Failure(
+            FailureKind.ASSERTION,
+            f"{wanted.label} arrived but differs: {problems[0]}",
+            step,
+            expected=expected,
+            actual=describe(closest) + "\n" + "\n".join(f"  - {p}" for p in problems),
+        )
+    others = [e for e in entries if e["seq"] not in consumed]
+    seen = "\n".join(describe(e) for e in others[-10:]) or "no messages at all"
+    return Failure(
+        FailureKind.NOT_RECEIVED,
+        f"{wanted.label} not received within {waited_s:.1f} s",
+        step,
+        expected=expected,
+        actual=f"not received (waited {waited_s:.1f} s); arrived meanwhile:\n{seen}",
+        waited_s=round(waited_s, 3),
+    )
+
+
+def unwanted(
+    wanted: ExpectMessage, entries: Iterable[dict[str, Any]], *, pisp_id: str, step: str
+) -> Failure | None:
+    """The failure for an ``absent`` expectation that a message matched."""
+    for entry in entries:
+        if addressed(wanted, entry, pisp_id) and not differences(wanted, entry):
+            return Failure(
+                FailureKind.ASSERTION,
+                f"{wanted.label} arrived but must not",
+                step,
+                expected=f"no {describe_expectation(wanted, pisp_id)}",
+                actual=describe(entry),
+            )
+    return None
+
+
+def describe_expectation(wanted: ExpectMessage, pisp_id: str) -> str:
+    parts = [wanted.label]
+    if wanted.from_:
+        parts.append(f"from {wanted.from_}")
+    receiver = wanted.to if wanted.to is not None or wanted.from_ else pisp_id
+    if receiver:
+        parts.append(f"to {receiver}")
+    if wanted.error:
+        parts.append(f"with errorCode {wanted.error}")
+    if wanted.body:
+        parts.append(f"with body containing {_short(wanted.body)}")
+    if wanted.status is not None:
+        parts.append(f"answered {wanted.status}")
+    return " ".join(parts)
+
+
+def describe(entry: dict[str, Any]) -> str:
+    """One line for a journal entry: ``#12 PUT /path dfspa → pispa [200] errorCode 6205``."""
+    receiver = _receiver(entry) or "switch"
+    line = f"#{entry['seq']} {entry['method']} {entry['path']} {entry['source']} → {receiver}"
+    if entry.get("status") is not None:
+        line += f" [{entry['status']}]"
+    code = error_code(entry.get("body"))
+    if code:
+        line += f" errorCode {code}"
+    if entry.get("error"):
+        line += f" ({entry['error']})"
+    if entry.get("body") is not None and not code:
+        line += f" {_short(entry['body'], 300)}"
+    return line
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = json.dumps(value, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

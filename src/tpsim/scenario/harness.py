@@ -1,0 +1,277 @@
+"""What a scenario runs against: the tpsim under it and the built-in PISP.
+
+``InProcessTpsim`` serves a fresh ``Simulation`` on an ephemeral loopback port for one
+scenario (``tpsim run``'s default); ``RemoteTpsim`` drives a running tpsim through its admin
+API (``--server URL``). Both answer the same questions: the journal since a sequence
+number (optionally one conversation's), and admin calls.
+
+``BuiltinPisp`` is the PISP scenario steps act as: an HTTP server that answers tpsim's
+callbacks as the API requires (and receives the login page's redirect at ``/callback``),
+and a client that sends FSPIOP requests with correct headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import aiohttp
+from aiohttp import web
+
+from tpsim.config import Config
+from tpsim.errors import FspiopError, TpsimError
+from tpsim.hub.app import create_app
+from tpsim.hub.simulation import Simulation
+from tpsim.wire import routes
+from tpsim.wire.headers import build_headers
+
+LOOPBACK = "127.0.0.1"
+
+
+class HarnessError(TpsimError):
+    """tpsim (or the network between) failed the runner: the scenario errors, not fails."""
+
+
+@dataclass(slots=True)
+class Answer:
+    """The synchronous HTTP answer to something a step sent."""
+
+    status: int
+    body: Any
+    elapsed_ms: float
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Target(Protocol):
+    """The tpsim a scenario runs against."""
+
+    url: str
+
+    async def entries(
+        self, *, since: int = 0, correlation_id: str | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    async def last_seq(self) -> int: ...
+
+    async def admin(self, method: str, path: str, body: Any = None) -> Answer: ...
+
+    async def settle(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+async def http_request(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    *,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    skip: list[str] | None = None,
+) -> Answer:
+    started = asyncio.get_running_loop().time()
+    try:
+        async with session.request(
+            method,
+            url,
+            data=None if data is None else io.BytesIO(data),
+            headers=headers,
+            skip_auto_headers=skip or [],
+            allow_redirects=False,
+        ) as response:
+            text = await response.text()
+            received = dict(response.headers)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise HarnessError(f"{method} {url}: {exc or type(exc).__name__}") from None
+    elapsed = (asyncio.get_running_loop().time() - started) * 1000
+    try:
+        body: Any = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        body = text
+    return Answer(response.status, body, elapsed, received)
+
+
+class _AdminClient:
+    url: str
+    session: aiohttp.ClientSession
+
+    async def admin(self, method: str, path: str, body: Any = None) -> Answer:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data is not None else None
+        return await http_request(self.session, method, self.url + path, data=data, headers=headers)
+
+
+class InProcessTpsim(_AdminClient):
+    """A fresh tpsim for one scenario, on an ephemeral loopback port."""
+
+    def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
+        self.sim = Simulation(config)
+        self.session = session
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> InProcessTpsim:
+        self._runner = web.AppRunner(create_app(self.sim), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, LOOPBACK, 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = self.sim.site.url = f"http://{LOOPBACK}:{port}"
+        return self
+
+    async def entries(
+        self, *, since: int = 0, correlation_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        found = self.sim.journal.entries(correlation_id=correlation_id, since=since)
+        return [e.to_json() for e in found]
+
+    async def last_seq(self) -> int:
+        last = self.sim.journal.entries(limit=1)
+        return last[0].seq if last else 0
+
+    async def settle(self) -> None:
+        await self.sim.router.drain()
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.sim.close()
+
+
+class RemoteTpsim(_AdminClient):
+    """A running tpsim (``--server URL``): fixtures go through ``PUT /admin/fixtures``."""
+
+    def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
+        self.url = url.rstrip("/")
+        self.session = session
+
+    async def load(self, config: Config) -> None:
+        answer = await self.admin("PUT", "/admin/fixtures", config.model_dump(mode="json"))
+        if answer.status != 200:
+            raise HarnessError(f"{self.url} refused the scenario's fixtures: {answer.body}")
+        await self.admin("DELETE", "/admin/journal")
+
+    async def entries(
+        self, *, since: int = 0, correlation_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        query = f"?since={since}" + (f"&correlationId={correlation_id}" if correlation_id else "")
+        answer = await self.admin("GET", "/admin/journal" + query)
+        if answer.status != 200 or not isinstance(answer.body, dict):
+            raise HarnessError(f"{self.url}/admin/journal answered {answer.status}")
+        entries: list[dict[str, Any]] = answer.body["entries"]
+        return entries
+
+    async def last_seq(self) -> int:
+        answer = await self.admin("GET", "/admin/journal?limit=1")
+        entries = answer.body.get("entries", []) if isinstance(answer.body, dict) else []
+        return int(entries[-1]["seq"]) if entries else 0
+
+    async def settle(self) -> None:
+        await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass
+class BuiltinPisp:
+    """The PISP steps act as (``fsp_id`` in the scheme)."""
+
+    session: aiohttp.ClientSession
+    fsp_id: str = "pispa"
+    tpsim_url: str = ""
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> BuiltinPisp:
+        app = web.Application()
+        app.router.add_get("/callback", self._on_redirect)  # the login page's redirect
+        app.router.add_route("*", "/{tail:.*}", self._on_callback)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, LOOPBACK, 0).start()
+        self.url = f"http://{LOOPBACK}:{self._runner.addresses[0][1]}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _on_callback(self, request: web.Request) -> web.Response:
+        await request.read()  # tpsim's journal records what arrived
+        try:
+            status = routes.match(request.method, request.path)[0].sync_status
+        except FspiopError:
+            status = 404
+        return web.Response(status=status)
+
+    async def _on_redirect(self, request: web.Request) -> web.Response:
+        return web.Response(status=200, text="tpsim built-in PISP: redirect received")
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        destination: str | None = None,
+        source: str | None = None,
+        headers: dict[str, str | None] | None = None,
+        raw: str | None = None,
+    ) -> Answer:
+        """Send as this PISP; ``headers`` override (None removes one)."""
+        try:
+            resource = routes.match(method, path)[0].resource
+        except FspiopError:
+            resource = "thirdparty"
+        sent = build_headers(
+            method, resource, source or self.fsp_id, destination, datetime.now(UTC)
+        )
+        if body is None and raw is None:
+            sent.pop("Content-Type", None)
+        removed: list[str] = []
+        for name, value in (headers or {}).items():
+            sent = {k: v for k, v in sent.items() if k.lower() != name.lower()}
+            if value is None:
+                removed.append(name)
+            else:
+                sent[name] = value
+        data = raw.encode() if raw is not None else None
+        if data is None and body is not None:
+            data = json.dumps(body).encode()
+        return await http_request(
+            self.session, method, self.tpsim_url + path, data=data, headers=sent, skip=removed
+        )
+
+    async def login(
+        self, auth_uri: str, *, password: str, decision: str, accounts: list[str] | None
+    ) -> tuple[Answer, dict[str, str] | None]:
+        """Open the DFSP's login page, submit it and follow its redirect: returns the last
+        answer and the redirect's query parameters (None when there was no redirect)."""
+        page = await http_request(self.session, "GET", auth_uri)
+        if page.status != 200:
+            return page, None
+        chosen = accounts if accounts is not None else _ACCOUNT.findall(str(page.body))
+        form = [("password", password), ("decision", decision)]
+        form += [("account", a) for a in chosen]
+        submitted = await http_request(
+            self.session,
+            "POST",
+            auth_uri,
+            data=urlencode(form).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        location = submitted.headers.get("Location")
+        if submitted.status != 303 or location is None:
+            return submitted, None
+        followed = await http_request(self.session, "GET", location)
+        return followed, dict(parse_qsl(urlsplit(location).query))
+
+
+_ACCOUNT = re.compile(r'name="account" value="([^"]+)"')

@@ -1,0 +1,245 @@
+"""Finding, reading and validating scenario files.
+
+Every problem is a ``ScenarioError`` that names the file, the line and the key path
+(``scenarios/x.yaml:12: steps[1].initiate_transfer.amount: …``): the runner exits 2.
+Fragments (``include``) are expanded here, with their parameters substituted, so a
+scenario is validated whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tpsim.errors import ScenarioError
+from tpsim.scenario.model import AnyStep, Fragment, ScenarioHead, Steps
+from tpsim.scenario.variables import VariableError, Variables
+
+SUFFIXES = (".yaml", ".yml")
+MAX_INCLUDE_DEPTH = 8
+_PARAMETER = re.compile(r"\$\{(\w+)\}")
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a piece of a scenario was written: its file and the line of each key path."""
+
+    file: str
+    lines: Mapping[KeyPath, int]
+
+    def line(self, path: KeyPath) -> int | None:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+    def error(self, path: KeyPath, problem: str) -> ScenarioError:
+        line = self.line(path)
+        where = f"{self.file}:{line}" if line is not None else self.file
+        return ScenarioError(
+            f"{where}: {format_path(path)}: {problem}" if path else f"{where}: {problem}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedScenario:
+    """A scenario file with its fragments included; its steps are checked per cell."""
+
+    path: Path
+    scenario: ScenarioHead
+    origins: list[tuple[Source, KeyPath]]  # where each step (after includes) was written
+
+    def steps(self, variables: Variables) -> list[AnyStep]:
+        """The steps with ``variables`` (the cell's) written in, checked."""
+        try:
+            resolved = variables.resolve(self.scenario.steps, partial=True)
+        except VariableError as exc:
+            raise ScenarioError(f"{self.path}: {exc}") from None
+        try:
+            steps: list[AnyStep] = Steps.model_validate({"steps": resolved}).steps  # type: ignore[assignment]
+        except ValidationError as exc:
+            raise _first_error(exc, self.origins[0][0], self.origins) from None
+        return steps
+
+
+def find_scenarios(arguments: Sequence[str]) -> list[Path]:
+    """The scenario files named, and those under the directories named (recursively, in
+    name order). Files and directories whose names start with ``_`` or ``.`` are skipped in
+    directories: fragments live there."""
+    found: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.suffix in SUFFIXES
+                and p.is_file()
+                and not any(part[0] in "_." for part in p.relative_to(path).parts)
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ScenarioError(f"{argument}: no such file or directory")
+    if not found:
+        raise ScenarioError(f"no scenario files (*.yaml) in {', '.join(arguments)}")
+    return found
+
+
+def load_scenario(path: Path) -> LoadedScenario:
+    data, source = read_yaml(path)
+    if not isinstance(data, dict):
+        raise source.error((), "a scenario file must be a YAML mapping with name and steps")
+    steps = data.get("steps")
+    origins: list[tuple[Source, KeyPath]] = []
+    if isinstance(steps, list):
+        data = dict(data)
+        data["steps"] = list(_expand(steps, path, source, ("steps",), origins, depth=0))
+    try:
+        scenario = ScenarioHead.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(exc, source, origins) from None
+    return LoadedScenario(path, scenario, origins)
+
+
+def read_yaml(path: Path) -> tuple[Any, Source]:
+    """The YAML document in ``path`` and the line of each of its key paths."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{where}: not valid YAML: {problem}") from None
+    lines: dict[KeyPath, int] = {}
+    if node is not None:
+        _record_lines(node, (), lines)
+    return data, Source(str(path), lines)
+
+
+def _record_lines(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, str(key.value))
+            lines[child] = key.start_mark.line + 1
+            _record_lines(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record_lines(item, (*path, index), lines)
+
+
+def _expand(
+    steps: list[Any],
+    path: Path,
+    source: Source,
+    at: KeyPath,
+    origins: list[tuple[Source, KeyPath]],
+    *,
+    depth: int,
+) -> Iterable[Any]:
+    """``steps`` with every ``include`` replaced by the fragment's steps; ``origins``
+    gets where each resulting step was written."""
+    for index, step in enumerate(steps):
+        where = (*at, index)
+        if not (isinstance(step, dict) and "include" in step):
+            origins.append((source, where))
+            yield step
+            continue
+        if depth >= MAX_INCLUDE_DEPTH:
+            raise source.error(where, f"includes nest deeper than {MAX_INCLUDE_DEPTH}: a cycle?")
+        unknown = set(step) - {"include", "with"}
+        if unknown or not isinstance(step["include"], str):
+            raise source.error(where, "an include step is {include: FILE, with: {…}} only")
+        fragment_path = (path.parent / step["include"]).resolve()
+        if not fragment_path.is_file():
+            raise source.error((*where, "include"), f"no fragment file {fragment_path}")
+        data, fragment_source = read_yaml(fragment_path)
+        try:
+            fragment = Fragment.model_validate(data)
+        except ValidationError as exc:
+            raise _first_error(exc, fragment_source, []) from None
+        given = step.get("with") or {}
+        if not isinstance(given, dict):
+            raise source.error((*where, "with"), "with must be a mapping of parameters")
+        unknown_params = set(given) - set(fragment.parameters)
+        if unknown_params:
+            known = ", ".join(fragment.parameters) or "none"
+            raise source.error(
+                (*where, "with"),
+                f"the fragment has no parameter {', '.join(sorted(unknown_params))}"
+                f" (parameters: {known})",
+            )
+        values = {**fragment.parameters, **given}
+        raw_steps = _substitute(fragment.steps, values)
+        yield from _expand(
+            raw_steps, fragment_path, fragment_source, ("steps",), origins, depth=depth + 1
+        )
+
+
+def _substitute(value: Any, parameters: Mapping[str, Any]) -> Any:
+    """``${name}`` of the fragment's parameters replaced; other references are left."""
+    if isinstance(value, str):
+        whole = _PARAMETER.fullmatch(value)
+        if whole is not None and whole.group(1) in parameters:
+            return parameters[whole.group(1)]
+        return _PARAMETER.sub(
+            lambda m: str(parameters[m.group(1)]) if m.group(1) in parameters else m.group(0),
+            value,
+        )
+    if isinstance(value, dict):
+        return {key: _substitute(item, parameters) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute(item, parameters) for item in value]
+    return value
+
+
+def _first_error(
+    exc: ValidationError, source: Source, origins: list[tuple[Source, KeyPath]]
+) -> ScenarioError:
+    """The first validation problem, located in the file (or fragment) that holds it."""
+    error = exc.errors()[0]
+    loc = _clean(error["loc"])
+    if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int) and loc[1] < len(origins):
+        step_source, step_path = origins[loc[1]]
+        return step_source.error((*step_path, *loc[2:]), _problem(error))
+    return source.error(loc, _problem(error))
+
+
+def _clean(loc: tuple[int | str, ...]) -> KeyPath:
+    """pydantic's location without the tags of tagged unions (``x.x.amount`` → ``x.amount``)."""
+    cleaned: list[str | int] = []
+    for part in loc:
+        if cleaned and part == cleaned[-1] and isinstance(part, str):
+            continue
+        cleaned.append(part)
+    return tuple(cleaned)
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    message = str(error["msg"])
+    if error["type"] == "extra_forbidden":
+        return "unknown key (a typo?)"
+    if error["type"] == "missing":
+        return "required key missing"
+    return message
+
+
+def format_path(path: KeyPath) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text

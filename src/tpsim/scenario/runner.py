@@ -1,0 +1,440 @@
+"""Running scenarios: ``run(paths, options) -> RunResult``.
+
+Every file is loaded and every matrix cell's config is built and checked before anything
+runs, so a broken scenario stops the run with a ``ScenarioError`` (exit 2) rather than
+half-way. Then cells run concurrently (at most ``jobs``), each against its own in-process
+tpsim on an ephemeral port, or one at a time against ``--server``. A step that fails ends
+its scenario; the steps after it are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tpsim.config import Config, load_config, overlay, parse_config
+from tpsim.crypto.authenticator import SoftwareAuthenticator
+from tpsim.errors import ConfigError, ScenarioError, TpsimError
+from tpsim.roles.context import origin_policy
+from tpsim.roles.state import SchemeState
+from tpsim.scenario import conformance
+from tpsim.scenario.actions import ACTIONS, Sent, balance_problems
+from tpsim.scenario.expectations import assign, error_code, explain_missing, unwanted
+from tpsim.scenario.harness import BuiltinPisp, HarnessError, InProcessTpsim, RemoteTpsim, Target
+from tpsim.scenario.loader import LoadedScenario, find_scenarios, load_scenario
+from tpsim.scenario.model import ACTIONS as PARAMS
+from tpsim.scenario.model import AnyStep, Expect, ExpectMessage, PispUnderTest
+from tpsim.scenario.results import (
+    Failure,
+    FailureKind,
+    Outcome,
+    Participant,
+    RunResult,
+    ScenarioResult,
+    StepResult,
+)
+from tpsim.scenario.session import POLL_S, Session, StepFailed
+from tpsim.scenario.variables import VariableError, Variables
+from tpsim.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
+
+PLACEHOLDER_ENDPOINT = "http://127.0.0.1:9"  # replaced by the built-in PISP's address
+BUILTIN_CREDENTIALS = ("alice-fido", "alice-generic")
+
+
+@dataclass(slots=True)
+class RunOptions:
+    server: str | None = None  # a running tpsim; None: one in-process tpsim per scenario
+    jobs: int = 4
+    config: str | None = None  # the base config; None: the built-in default
+    spec_dir: Path | None = None  # the OpenAPI bundles; None: $TPSIM_SPEC_DIR or default
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    on_start: Callable[[str], None] | None = None
+    on_done: Callable[[ScenarioResult], None] | None = None
+
+
+@dataclass(slots=True)
+class Cell:
+    """One scenario (or matrix cell) ready to run."""
+
+    loaded: LoadedScenario
+    values: dict[str, Any]  # matrix cell
+    variables: Variables
+    pisp: PispUnderTest
+    config: Config
+    steps: list[AnyStep]
+
+    @property
+    def name(self) -> str:
+        return str(self.variables.resolve(self.loaded.scenario.name, partial=True))
+
+    @property
+    def title(self) -> str:
+        name = self.name
+        if not self.values:
+            return name
+        return f"{name} [{', '.join(f'{k}={v}' for k, v in self.values.items())}]"
+
+
+def prepare(paths: list[str], options: RunOptions) -> tuple[list[Cell], OpenApiValidator | None]:
+    """Load and check everything; ``ScenarioError`` names the first problem."""
+    base = _base_config(options.config)
+    cells = [
+        _cell(loaded, values, base, options.env)
+        for loaded in (load_scenario(p) for p in find_scenarios(paths))
+        for values in loaded.scenario.matrix_cells()
+    ]
+    validator = None
+    if any(c.pisp.endpoint and c.pisp.checks for c in cells):
+        directory = options.spec_dir or spec_dir()
+        missing = missing_bundles(directory)
+        if missing:
+            raise ScenarioError(
+                f"conformance scenarios check messages against the official OpenAPI, but"
+                f" {', '.join(missing)} are not in {directory}: pass --spec-dir DIR or set"
+                f" {ENV_VAR}"
+            )
+        validator = OpenApiValidator(directory)
+    return cells, validator
+
+
+def _base_config(path: str | None) -> dict[str, Any]:
+    try:
+        return load_config(path).model_dump(mode="json")
+    except ConfigError as exc:
+        raise ScenarioError(f"base config: {exc}") from None
+
+
+def _cell(
+    loaded: LoadedScenario, values: dict[str, Any], base: dict[str, Any], env: Mapping[str, str]
+) -> Cell:
+    scenario, file = loaded.scenario, str(loaded.path)
+    variables = Variables(values, env)
+    try:
+        for name, value in scenario.variables.items():
+            if name not in values:
+                variables.set(name, variables.resolve(value))
+        pisp = PispUnderTest.model_validate(
+            variables.resolve(scenario.pisp.model_dump(exclude_unset=True))
+        )
+        data = overlay(base, variables.resolve(scenario.config))
+    except VariableError as exc:
+        raise ScenarioError(f"{file}: {exc}") from None
+    _set_pisp(data, pisp.fsp_id, pisp.endpoint or PLACEHOLDER_ENDPOINT)
+    try:
+        config = parse_config(data, file=f"{file} (config)")
+        SchemeState.from_config(config, origin_policy(config))
+    except ConfigError as exc:
+        raise ScenarioError(f"{file}: config: {exc}") from None
+    return Cell(loaded, values, variables, pisp, config, loaded.steps(variables))
+
+
+def _set_pisp(data: dict[str, Any], fsp_id: str, endpoint: str) -> None:
+    for participant in data.setdefault("participants", []):
+        if participant.get("fsp_id") == fsp_id:
+            participant.pop("simulated", None)
+            participant["endpoint"] = endpoint
+            return
+    data["participants"].append({"fsp_id": fsp_id, "kind": "pisp", "endpoint": endpoint})
+
+
+async def run(paths: list[str], options: RunOptions) -> RunResult:
+    """Prepare and execute the scenarios in ``paths``."""
+    cells, validator = prepare(paths, options)
+    return await execute(cells, validator, options)
+
+
+async def execute(
+    cells: list[Cell], validator: OpenApiValidator | None, options: RunOptions
+) -> RunResult:
+    started, clock = datetime.now(UTC), time.monotonic()
+    limit = asyncio.Semaphore(1 if options.server else max(1, options.jobs))
+    async with aiohttp.ClientSession() as http:
+
+        async def bounded(cell: Cell) -> ScenarioResult:
+            async with limit:
+                if options.on_start:
+                    options.on_start(cell.title)
+                result = await run_cell(cell, options, validator, http)
+                if options.on_done:
+                    options.on_done(result)
+                return result
+
+        results = await asyncio.gather(*(bounded(c) for c in cells))
+    return RunResult(list(results), started.isoformat(timespec="seconds"), time.monotonic() - clock)
+
+
+async def run_cell(
+    cell: Cell, options: RunOptions, validator: OpenApiValidator | None, http: Any
+) -> ScenarioResult:
+    scenario = cell.loaded.scenario
+    started, clock = datetime.now(UTC), time.monotonic()
+    result = ScenarioResult(
+        name=cell.name,
+        file=str(cell.loaded.path),
+        outcome=Outcome.PASSED,
+        duration_s=0.0,
+        started_at=started.isoformat(timespec="milliseconds"),
+        description=scenario.description,
+        tags=list(scenario.tags),
+        cell=dict(cell.values),
+    )
+    pisp = BuiltinPisp(http, cell.pisp.fsp_id)
+    target: Target | None = None
+    try:
+        if cell.pisp.endpoint is None:
+            await pisp.start()
+        config = cell.config
+        if cell.pisp.endpoint is None:
+            data = config.model_dump(mode="json")
+            _set_pisp(data, pisp.fsp_id, pisp.url)
+            config = parse_config(data)
+        target = await _start_target(config, options, http)
+        pisp.tpsim_url = target.url
+        session = Session(target, pisp, cell.variables, cell.pisp.api)
+        session.since = await target.last_seq()
+        _builtin_signers(session, config)
+        result.participants = [
+            Participant(p.fsp_id, p.kind.value, p.endpoint is None) for p in config.participants
+        ]
+        result.participants.insert(0, Participant(config.hub.name, "hub", True))
+        await _run_steps(session, cell.steps, result)
+        await target.settle()
+        result.journal = await target.entries(since=session.since)
+        if cell.pisp.endpoint is not None and cell.pisp.checks:
+            kinds = {p.fsp_id: p.kind for p in result.participants}
+            found = conformance.violations(result.journal, pisp.fsp_id, kinds, validator)
+            result.violations = found
+            result.failures += conformance.failures(found, result.journal)
+    except (HarnessError, OSError, TpsimError) as exc:
+        result.failures.append(Failure(FailureKind.ERROR, f"could not run: {exc}"))
+    finally:
+        if target is not None:
+            await target.close()
+        await pisp.close()
+    result.duration_s = round(time.monotonic() - clock, 3)
+    result.outcome = _outcome(result.failures)
+    return result
+
+
+async def _start_target(config: Config, options: RunOptions, http: Any) -> Target:
+    if options.server is None:
+        return await InProcessTpsim(config, http).start()
+    remote = RemoteTpsim(options.server, http)
+    await remote.load(config)
+    return remote
+
+
+def _builtin_signers(session: Session, config: Config) -> None:
+    """The built-in test credentials, and the accounts of the config's consents they sign."""
+    folder = resources.files("tpsim").joinpath("fixtures/credentials")
+    by_key: dict[str, str] = {}
+    for name in BUILTIN_CREDENTIALS:
+        text = folder.joinpath(f"{name}.json").read_text("utf-8")
+        authenticator = SoftwareAuthenticator.from_json(text, source=name)
+        session.authenticators[name] = authenticator
+        by_key["".join(authenticator.public_key_pem.split())] = name
+    for consent in config.consents:
+        pem = consent.credential.public_key_pem
+        signer = by_key.get("".join(pem.split())) if pem else None
+        if signer is not None and consent.pisp == session.pisp_id:
+            for scope in consent.scopes:
+                session.signers[scope.address] = signer
+
+
+def _outcome(failures: list[Failure]) -> Outcome:
+    if any(f.kind is FailureKind.ERROR for f in failures):
+        return Outcome.ERROR
+    return Outcome.FAILED if failures else Outcome.PASSED
+
+
+# --- steps --------------------------------------------------------------------------------
+
+
+async def _run_steps(session: Session, steps: list[Any], result: ScenarioResult) -> None:
+    failed = False
+    for index, step in enumerate(steps, start=1):
+        label = f"{index}. {step.name or step.action}"
+        if failed:
+            result.steps.append(StepResult(index, label, step.action, Outcome.SKIPPED, 0.0))
+            continue
+        session.step = label
+        clock = time.monotonic()
+        step_result = StepResult(index, label, step.action, Outcome.PASSED, 0.0)
+        try:
+            await _run_step(session, step, step_result)
+        except StepFailed as exc:
+            step_result.failures.append(exc.failure)
+        except (VariableError, ConfigError) as exc:
+            step_result.failures.append(Failure(FailureKind.ERROR, str(exc), label))
+        step_result.duration_s = round(time.monotonic() - clock, 3)
+        step_result.outcome = Outcome.FAILED if step_result.failures else Outcome.PASSED
+        if any(f.kind is FailureKind.ERROR for f in step_result.failures):
+            step_result.outcome = Outcome.ERROR
+        result.steps.append(step_result)
+        result.failures += step_result.failures
+        failed = bool(step_result.failures)
+
+
+async def _run_step(session: Session, step: AnyStep, result: StepResult) -> None:
+    started = asyncio.get_running_loop().time()
+    variables = session.variables
+    params_model = PARAMS[step.action]
+    params = params_model.model_validate(
+        variables.resolve(step.params.model_dump(by_alias=True, exclude_unset=False))
+    )
+    sent = await ACTIONS[step.action](session, params, step.expect.within)
+    # Resolved after the action: expectations may name what it set (${transfer}…).
+    expect = Expect.model_validate(variables.resolve(step.expect.model_dump(by_alias=True)))
+    result.sent = sent.messages
+    result.failures += _answer_failures(session.step, sent, expect)
+    if step.action == "check_balances" and sent.answer is not None:
+        wanted = {**getattr(params, "balances", {}), **(expect.balances or {})}
+        problems = balance_problems(wanted, sent.answer)
+        if problems:
+            result.failures.append(
+                Failure(
+                    FailureKind.ASSERTION,
+                    f"balances differ: {problems[0]}",
+                    session.step,
+                    expected=", ".join(f"{a} = {v}" for a, v in wanted.items()),
+                    actual="\n".join(problems),
+                )
+            )
+    if result.failures:
+        return
+    deadline = started + expect.within
+    result.failures += await _await_messages(session, expect, sent.correlation, deadline)
+
+
+def _answer_failures(step: str, sent: Sent, expect: Expect) -> list[Failure]:
+    """The synchronous answer: status, error code, time; and a WEB login's redirect."""
+    failures: list[Failure] = []
+    answer = sent.answer
+    if expect.redirect is not None:
+        got = sent.redirect or {}
+        wrong = {k: got.get(k) for k, v in expect.redirect.items() if got.get(k) != v}
+        if wrong:
+            failures.append(
+                Failure(
+                    FailureKind.ASSERTION,
+                    "the login page redirected with other parameters",
+                    step,
+                    expected=str(expect.redirect),
+                    actual=str(sent.redirect),
+                )
+            )
+    if answer is None:
+        return failures
+    label = f"{sent.messages[0]['method']} {sent.messages[0]['path']}" if sent.messages else ""
+    wanted = expect.status if expect.status is not None else sent.required_status
+    if wanted is not None and answer.status != wanted:
+        failures.append(
+            Failure(
+                FailureKind.ASSERTION,
+                f"{label} was answered {answer.status}, expected {wanted}",
+                step,
+                expected=f"{wanted}",
+                actual=f"{answer.status} {_text(answer.body)}",
+            )
+        )
+    if expect.error is not None and error_code(answer.body) != expect.error:
+        failures.append(
+            Failure(
+                FailureKind.ASSERTION,
+                f"{label} was answered with errorCode {error_code(answer.body)},"
+                f" expected {expect.error}",
+                step,
+                expected=f"errorCode {expect.error}",
+                actual=f"{answer.status} {_text(answer.body)}",
+            )
+        )
+    if expect.answered_within is not None and answer.elapsed_ms > expect.answered_within * 1000:
+        failures.append(
+            Failure(
+                FailureKind.ASSERTION,
+                f"{label} was answered in {answer.elapsed_ms:.0f} ms",
+                step,
+                expected=f"an answer within {expect.answered_within * 1000:g} ms",
+                actual=f"{answer.elapsed_ms:.0f} ms",
+            )
+        )
+    return failures
+
+
+def _text(body: Any) -> str:
+    text = str(body) if body is not None else ""
+    return text if len(text) < 500 else text[:499] + "…"
+
+
+async def _await_messages(
+    session: Session, expect: Expect, correlation: str | None, deadline: float
+) -> list[Failure]:
+    """Wait until every expected message has arrived (or the deadline passes); then make
+    sure the ``absent`` ones did not arrive before the deadline."""
+    expected = expect.expected_messages
+    present = [m for m in expected if not m.absent]
+    groups: dict[str | None, list[ExpectMessage]] = {}
+    for message in present:
+        groups.setdefault(message.correlation or correlation, []).append(message)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while True:
+        seen = {key: await session.messages(key) for key in groups}
+        assignments = {
+            key: assign(
+                listed,
+                seen[key],
+                pisp_id=session.pisp_id,
+                ordered=expect.ordered,
+                consumed=session.consumed,
+            )
+            for key, listed in groups.items()
+        }
+        if all(a.complete for a in assignments.values()) or loop.time() >= deadline:
+            break
+        await asyncio.sleep(POLL_S)
+    failures: list[Failure] = []
+    for key, listed in groups.items():
+        for wanted, entry in zip(listed, assignments[key].entries, strict=True):
+            if entry is None:
+                failures.append(
+                    explain_missing(
+                        wanted,
+                        seen[key],
+                        pisp_id=session.pisp_id,
+                        consumed=session.consumed,
+                        waited_s=loop.time() - started,
+                        step=session.step,
+                    )
+                )
+                continue
+            session.consumed.add(entry["seq"])
+            if wanted.save:
+                session.variables.set(wanted.save, _saved(entry))
+    absent = [m for m in expected if m.absent]
+    if absent and not failures:
+        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        for wanted in absent:
+            entries = [
+                e
+                for e in await session.messages(wanted.correlation or correlation)
+                if e["seq"] not in session.consumed
+            ]
+            problem = unwanted(wanted, entries, pisp_id=session.pisp_id, step=session.step)
+            if problem is not None:
+                failures.append(problem)
+    return failures
+
+
+def _saved(entry: dict[str, Any]) -> dict[str, Any]:
+    keys = ("seq", "method", "path", "source", "destination", "headers", "body", "status")
+    return {key: entry.get(key) for key in keys}

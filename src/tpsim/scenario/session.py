@@ -1,0 +1,87 @@
+"""One running scenario (one matrix cell): its tpsim, its PISP, its variables, and the
+journal entries its expectations have already taken."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tpsim.crypto.authenticator import SoftwareAuthenticator
+from tpsim.scenario.expectations import is_message, path_fits
+from tpsim.scenario.harness import BuiltinPisp, Target
+from tpsim.scenario.results import Failure, FailureKind
+from tpsim.scenario.variables import Variables
+
+POLL_S = 0.02
+
+
+class StepFailed(Exception):  # noqa: N818 - control flow inside the runner, not an error type
+    """Ends a step with ``failure`` (raised by actions and waits)."""
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+        super().__init__(failure.message)
+
+
+@dataclass
+class Session:
+    target: Target
+    pisp: BuiltinPisp
+    variables: Variables
+    api_url: str | None  # the external PISP's own API (conformance mode)
+    authenticators: dict[str, SoftwareAuthenticator] = field(default_factory=dict)
+    signers: dict[str, str] = field(default_factory=dict)  # account address → authenticator
+    payers: dict[str, str] = field(default_factory=dict)  # transactionRequestId → account
+    consumed: set[int] = field(default_factory=set)  # journal entries expectations took
+    since: int = 0  # the journal's last seq before the scenario started
+    step: str = ""  # the label of the running step
+
+    @property
+    def pisp_id(self) -> str:
+        return self.pisp.fsp_id
+
+    async def messages(self, correlation: str | None = None) -> list[dict[str, Any]]:
+        """The scenario's messages so far (of one conversation, when given)."""
+        entries = await self.target.entries(since=self.since, correlation_id=correlation)
+        return [e for e in entries if is_message(e)]
+
+    async def await_message(
+        self,
+        method: str,
+        template: str,
+        *,
+        correlation: str,
+        within: float,
+        what: str,
+        where: Callable[[dict[str, Any]], bool] = lambda entry: True,
+    ) -> dict[str, Any]:
+        """The first message to the PISP that a step needs in order to act (the
+        authorization request to sign, the consent to register…), waited for; it stays
+        available to expectations."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            for entry in await self.messages(correlation):
+                if (
+                    entry["method"] == method
+                    and path_fits(template, entry["path"])
+                    and entry.get("destination") == self.pisp_id
+                    and where(entry)
+                ):
+                    return entry
+            waited = loop.time() - started
+            if waited >= within:
+                raise StepFailed(
+                    Failure(
+                        FailureKind.NOT_RECEIVED,
+                        f"{what}: {method} {template} not received within {waited:.1f} s",
+                        self.step,
+                        expected=f"{method} {template} to {self.pisp_id} (conversation"
+                        f" {correlation})",
+                        actual=f"not received (waited {waited:.1f} s)",
+                        waited_s=round(waited, 3),
+                    )
+                )
+            await asyncio.sleep(POLL_S)
