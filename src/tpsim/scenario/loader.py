@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from tpsim.errors import ScenarioError
-from tpsim.scenario.model import AnyStep, Fragment, ScenarioHead, Steps
+from tpsim.scenario.model import ACTIONS, AnyStep, Fragment, ScenarioHead, Steps
 from tpsim.scenario.variables import VariableError, Variables
 
 SUFFIXES = (".yaml", ".yml")
@@ -220,13 +220,17 @@ def _first_error(
 
 
 def _clean(loc: tuple[int | str, ...]) -> KeyPath:
-    """pydantic's location without the tags of tagged unions (``x.x.amount`` → ``x.amount``)."""
-    cleaned: list[str | int] = []
-    for part in loc:
-        if cleaned and part == cleaned[-1] and isinstance(part, str):
-            continue
-        cleaned.append(part)
-    return tuple(cleaned)
+    """pydantic's location without the tag it inserts after a step's index (the action)."""
+    return tuple(
+        part
+        for i, part in enumerate(loc)
+        if not (
+            i >= 2
+            and loc[i - 2] == "steps"
+            and isinstance(loc[i - 1], int)
+            and (part in ACTIONS or part == "include")
+        )
+    )
 
 
 def _problem(error: Mapping[str, Any]) -> str:

@@ -200,6 +200,7 @@ async def run_cell(
         target = await _start_target(config, options, http)
         pisp.tpsim_url = target.url
         session = Session(target, pisp, cell.variables, cell.pisp.api)
+        session.variables.set("tpsim_url", target.url)
         session.since = await target.last_seq()
         _builtin_signers(session, config)
         result.participants = [

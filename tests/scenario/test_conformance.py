@@ -1,0 +1,107 @@
+"""Conformance mode: a scenario drives a PISP that is not tpsim's through its own API and
+states what it must send and answer; every message it sends is checked against the
+official OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.scenario.test_loader import write
+from tests.support.external_pisp import ExternalPisp
+from tpsim.errors import ScenarioError
+from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
+from tpsim.scenario.runner import RunOptions, run
+from tpsim.wire.openapi import OpenApiValidator
+
+SCENARIO = """\
+name: the PISP approves a transfer it started
+pisp: {endpoint: "${env.PISP_URL}", api: "${env.PISP_URL}"}
+steps:
+  - trigger:
+      path: /transfer
+      body: {switch: "${tpsim_url}"}
+    expect: {status: 200, answered_within: 2s}
+  - name: the PISP answers the authorization request, signed
+    wait:
+    expect:
+      within: 2s
+      messages:
+        - method: POST
+          path: /thirdpartyRequests/authorizations
+          status: 202
+          answered_within: 1s
+        - method: PUT
+          from: pispa
+          path: /thirdpartyRequests/authorizations/{ID}
+          headers: {FSPIOP-Destination: dfspa}
+        - method: PATCH
+          path: /thirdpartyRequests/transactions/{ID}
+          body: {transactionState: COMPLETED}
+"""
+
+Conform = Callable[[str], Awaitable[ScenarioResult]]
+
+
+@pytest.fixture
+async def conform(tmp_path: Path, openapi: OpenApiValidator) -> AsyncIterator[Conform]:
+    started: list[ExternalPisp] = []
+
+    async def against(behaviour: str) -> ScenarioResult:
+        pisp = await ExternalPisp(behaviour).start()
+        started.append(pisp)
+        path = write(tmp_path, f"{behaviour}.yaml", SCENARIO)
+        options = RunOptions(env={"PISP_URL": pisp.url}, spec_dir=openapi.directory)
+        (result,) = (await run([str(path)], options)).scenarios
+        return result
+
+    yield against
+    for pisp in started:
+        await pisp.close()
+
+
+async def test_a_conforming_pisp_passes(conform: Conform) -> None:
+    result = await conform("good")
+    assert result.outcome is Outcome.PASSED, result.failures
+    assert result.violations == []
+
+
+async def test_a_schema_violation_is_listed_with_field_and_rule(conform: Conform) -> None:
+    result = await conform("schema")
+    assert result.outcome is Outcome.FAILED
+    found = {(v.field, v.rule) for v in result.violations}
+    # The body is a oneOf (ACCEPTED with a signedPayload, or REJECTED): neither variant fits.
+    assert ("(body)", "oneOf") in found
+    assert ("responseType (a oneOf variant)", "enum") in found
+    assert ("(message)", "accepted by the switch") in found  # tpsim's edge refused it: 3100
+    kinds = {f.kind for f in result.failures}
+    assert FailureKind.CONFORMANCE in kinds
+    # The refused answer never reached the DFSP, so the PISP's PUT is reported as sent but
+    # refused, and the transfer never completes.
+    put = next(f for f in result.failures if "PUT /thirdpartyRequests/authorizations" in f.message)
+    assert put.kind is FailureKind.ASSERTION and "rejected it with 400" in put.message
+
+
+async def test_a_missing_callback_is_reported_as_not_received(conform: Conform) -> None:
+    result = await conform("silent")
+    failure, completed = result.failures  # no answer, so no transfer either
+    assert failure.kind is completed.kind is FailureKind.NOT_RECEIVED
+    assert "PUT /thirdpartyRequests/authorizations/{ID} not received within 2" in failure.message
+    assert failure.expected == "PUT /thirdpartyRequests/authorizations/{ID} from pispa"
+
+
+async def test_wrong_answers_to_callbacks_are_violations(conform: Conform) -> None:
+    result = await conform("rude")
+    assert ("(answer)", "status") in {(v.field, v.rule) for v in result.violations}
+    assert any("answered 500; the API requires 200" in v.message for v in result.violations)
+    # tpsim's payer DFSP stops a transfer whose PISP it cannot reach.
+    assert result.outcome is Outcome.FAILED
+
+
+async def test_conformance_needs_the_openapi_bundles(tmp_path: Path) -> None:
+    path = write(tmp_path, "c.yaml", SCENARIO)
+    options = RunOptions(env={"PISP_URL": "http://127.0.0.1:9"}, spec_dir=tmp_path)
+    with pytest.raises(ScenarioError, match="pass --spec-dir DIR or set TPSIM_SPEC_DIR"):
+        await run([str(path)], options)

@@ -1,0 +1,201 @@
+"""Loading scenario files: every mistake is a ScenarioError naming the file, the line and the
+key path; includes, matrices and directory discovery."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tpsim.errors import ScenarioError
+from tpsim.scenario.loader import find_scenarios, load_scenario
+from tpsim.scenario.model import InitiateTransferStep, scenario_json_schema
+from tpsim.scenario.variables import Variables
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def load_error(path: Path, variables: Variables | None = None) -> str:
+    with pytest.raises(ScenarioError) as caught:
+        loaded = load_scenario(path)
+        loaded.steps(variables or Variables())
+    return str(caught.value)
+
+
+def test_a_valid_scenario_loads_with_its_steps(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "ok.yaml",
+        """\
+        name: a transfer
+        tags: [transfer]
+        steps:
+          - initiate_transfer: {amount: 5}
+            expect:
+              messages: ["PUT /thirdpartyRequests/transactions/{ID}"]
+              within: 1.5s
+          - approve:
+        """,
+    )
+    loaded = load_scenario(path)
+    first, second = loaded.steps(Variables())
+    assert isinstance(first, InitiateTransferStep)
+    assert first.initiate_transfer.amount == "5"
+    assert first.expect.within == 1.5
+    assert first.expect.expected_messages[0].method == "PUT"
+    assert second.action == "approve"
+
+
+def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.yaml", "name: x\nsteps:\n  - send: {method: GET\n")
+    assert load_error(path).startswith(f"{path}:4: not valid YAML")
+
+
+def test_an_unknown_key_names_line_and_key_path(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "typo.yaml",
+        """\
+        name: typo
+        steps:
+          - discover:
+          - initiate_transfer:
+              amount: "5"
+              amont: "6"
+        """,
+    )
+    assert load_error(path) == f"{path}:6: steps[1].initiate_transfer.amont: unknown key (a typo?)"
+
+
+def test_a_step_without_an_action_lists_the_actions(tmp_path: Path) -> None:
+    path = write(tmp_path, "none.yaml", "name: n\nsteps:\n  - expect: {status: 202}\n")
+    message = load_error(path)
+    assert message.startswith(f"{path}:3: steps[0]: a step names exactly one action")
+    assert "initiate_transfer" in message and "include" in message
+
+
+def test_a_bad_duration_says_how_to_write_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "d.yaml", "name: d\nsteps:\n  - wait:\n    expect: {within: soon}\n")
+    message = load_error(path)
+    assert f"{path}:4: steps[0].expect.within" in message and "2s, 500ms" in message
+
+
+def test_missing_name_and_steps_are_reported(tmp_path: Path) -> None:
+    assert "name: required key missing" in load_error(write(tmp_path, "a.yaml", "steps: []\n"))
+    assert "a scenario file must be a YAML mapping" in load_error(
+        write(tmp_path, "b.yaml", "- just a list\n")
+    )
+
+
+def test_matrix_values_are_checked_in_each_cell(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "m.yaml",
+        """\
+        name: channels
+        matrix: {channel: [WEB, SMS]}
+        steps:
+          - request_consent:
+              user: carol
+              accounts: [dfspa.carol.chequing]
+              channels: ["${channel}"]
+        """,
+    )
+    loaded = load_scenario(path)
+    assert loaded.scenario.matrix_cells() == [{"channel": "WEB"}, {"channel": "SMS"}]
+    loaded.steps(Variables({"channel": "WEB"}))
+    message = load_error(path, Variables({"channel": "SMS"}))
+    assert f"{path}:7: steps[0].request_consent.channels[0]" in message
+
+
+def test_matrix_as_a_list_of_cells(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "m.yaml",
+        """\
+        name: codes
+        matrix:
+          - {profile: spec, code: "6103"}
+          - {profile: reference, code: "7101"}
+        steps: [{wait: {}}]
+        """,
+    )
+    assert load_scenario(path).scenario.matrix_cells()[1] == {
+        "profile": "reference",
+        "code": "7101",
+    }
+
+
+def test_include_substitutes_parameters_and_locates_errors_in_the_fragment(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        "_fragments/pay.yaml",
+        """\
+        parameters: {amount: "1", payer: dfspa.alice.chequing}
+        steps:
+          - initiate_transfer: {amount: "${amount}", payer: "${payer}"}
+          - approve: {transfer: "${transfer}"}
+        """,
+    )
+    path = write(
+        tmp_path,
+        "s.yaml",
+        """\
+        name: includes
+        steps:
+          - include: _fragments/pay.yaml
+            with: {amount: "7"}
+          - discover:
+        """,
+    )
+    steps = load_scenario(path).steps(Variables())
+    assert [s.action for s in steps] == ["initiate_transfer", "approve", "discover"]
+    assert steps[0].initiate_transfer.amount == "7"  # type: ignore[union-attr]
+    assert steps[1].approve.transfer == "${transfer}"  # type: ignore[union-attr]
+
+    write(tmp_path, "_fragments/bad.yaml", "steps:\n  - approve: {nope: 1}\n")
+    bad = write(tmp_path, "t.yaml", "name: t\nsteps:\n  - include: _fragments/bad.yaml\n")
+    fragment = tmp_path / "_fragments" / "bad.yaml"
+    assert load_error(bad) == f"{fragment}:2: steps[0].approve.nope: unknown key (a typo?)"
+
+
+def test_include_mistakes(tmp_path: Path) -> None:
+    write(tmp_path, "_f.yaml", "parameters: {a: 1}\nsteps: [{wait: {}}]\n")
+    unknown = write(tmp_path, "u.yaml", "name: u\nsteps:\n  - include: _f.yaml\n    with: {b: 2}\n")
+    assert "the fragment has no parameter b (parameters: a)" in load_error(unknown)
+    missing = write(tmp_path, "m.yaml", "name: m\nsteps:\n  - include: nowhere.yaml\n")
+    assert f"{missing}:3: steps[0].include: no fragment file" in load_error(missing)
+    write(tmp_path, "_loop.yaml", "steps:\n  - include: _loop.yaml\n")
+    loop = write(tmp_path, "l.yaml", "name: l\nsteps:\n  - include: _loop.yaml\n")
+    assert "a cycle?" in load_error(loop)
+
+
+def test_directories_skip_fragments_and_hidden_files(tmp_path: Path) -> None:
+    write(tmp_path, "b.yaml", "name: b\nsteps: [{wait: {}}]\n")
+    write(tmp_path, "sub/a.yml", "name: a\nsteps: [{wait: {}}]\n")
+    write(tmp_path, "_fragments/f.yaml", "steps: [{wait: {}}]\n")
+    write(tmp_path, "_skip.yaml", "steps: [{wait: {}}]\n")
+    write(tmp_path, ".hidden/x.yaml", "steps: [{wait: {}}]\n")
+    write(tmp_path, "notes.txt", "not a scenario")
+    found = find_scenarios([str(tmp_path)])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["b.yaml", "sub/a.yml"]
+    with pytest.raises(ScenarioError, match="no such file or directory"):
+        find_scenarios([str(tmp_path / "absent")])
+    with pytest.raises(ScenarioError, match="no scenario files"):
+        find_scenarios([str(write(tmp_path, "empty/notes.txt", "").parent)])
+
+
+def test_the_published_schema_describes_every_action() -> None:
+    schema = scenario_json_schema()
+    text = str(schema)
+    assert schema["$schema"].endswith("2020-12/schema")
+    for action in ("initiate_transfer", "register_credential", "revoke_consent", "trigger"):
+        assert action in text
