@@ -100,6 +100,15 @@ async def test_wrong_answers_to_callbacks_are_violations(conform: Conform) -> No
     assert result.outcome is Outcome.FAILED
 
 
+async def test_a_date_far_from_the_switch_clock_is_a_violation(conform: Conform) -> None:
+    result = await conform("stale")
+    dates = [v for v in result.violations if (v.field, v.rule) == ("Date", "header")]
+    assert len(dates) == 2  # the transaction request and the authorization
+    assert "3600 s away from the time it arrived (at most 300 s)" in dates[0].message
+    assert result.outcome is Outcome.FAILED
+    assert {f.kind for f in result.failures} == {FailureKind.CONFORMANCE}
+
+
 async def test_conformance_needs_the_openapi_bundles(tmp_path: Path) -> None:
     path = write(tmp_path, "c.yaml", SCENARIO)
     options = RunOptions(env={"PISP_URL": "http://127.0.0.1:9"}, spec_dir=tmp_path)

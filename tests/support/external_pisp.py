@@ -9,7 +9,8 @@ answers. ``behaviour`` makes it misbehave in one way:
 - ``schema``: its ``PUT /thirdpartyRequests/authorizations/{ID}`` breaks the OpenAPI
   (``responseType: accepted``, lower case);
 - ``silent``: it never answers the authorization request;
-- ``rude``: it answers tpsim's callbacks with 500.
+- ``rude``: it answers tpsim's callbacks with 500;
+- ``stale``: its clock is an hour behind (the ``Date`` header).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -92,7 +93,8 @@ class ExternalPisp:
         await self._send("PUT", path, answer, headers["FSPIOP-Source"])
 
     async def _send(self, method: str, path: str, body: dict[str, Any], to: str) -> int:
-        headers = build_headers(method, "thirdparty", self.fsp_id, to, datetime.now(UTC))
+        now = datetime.now(UTC) - (timedelta(hours=1) if self.behaviour == "stale" else timedelta())
+        headers = build_headers(method, "thirdparty", self.fsp_id, to, now)
         assert self._session is not None
         async with self._session.request(
             method, self.switch + path, data=json.dumps(body), headers=headers

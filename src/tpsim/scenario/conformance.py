@@ -3,20 +3,24 @@
 Every message it sent is validated against the official OpenAPI (when the bundles are
 available) and must have been accepted by tpsim's edge (headers, media types, Date,
 FSPIOP-Source…); every callback tpsim sent it must have been answered with the status the
-API requires. Each breach is a ``Violation`` naming the field and the rule.
+API requires, and its ``Date`` headers must be within ``MAX_CLOCK_SKEW`` of tpsim's clock.
+Each breach is a ``Violation`` naming the field and the rule.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from tpsim.errors import FspiopError
 from tpsim.scenario.expectations import describe
 from tpsim.scenario.results import Failure, FailureKind, Violation
 from tpsim.wire import routes
+from tpsim.wire.headers import parse_http_date
 from tpsim.wire.openapi import OpenApiValidator, SchemaViolation
 
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 # The bundle that describes a message, by the kind of its receiver.
 _RECEIVER_ROLE = {"pisp": "pisp", "dfsp": "dfsp", "auth-service": "auth", "hub": "hub"}
 
@@ -46,6 +50,7 @@ def _sent_by(
         found.append(
             _violation(entry, "(message)", "accepted by the switch", f"{status}: {entry['error']}")
         )
+    found += _date(entry)
     if validator is None:
         return found
     destination = entry["headers"].get("FSPIOP-Destination") or ""
@@ -59,6 +64,25 @@ def _sent_by(
             field = problem.field if problem.depth == 0 else f"{problem.field} (a oneOf variant)"
             found.append(_violation(entry, field, problem.rule, problem.message))
     return found
+
+
+def _date(entry: dict[str, Any]) -> list[Violation]:
+    try:
+        sent = parse_http_date(entry["headers"].get("Date"))
+    except FspiopError:
+        return []  # the edge refused the message for it: already a violation
+    skew = abs(sent - datetime.fromisoformat(entry["at"]))
+    if skew <= MAX_CLOCK_SKEW:
+        return []
+    return [
+        _violation(
+            entry,
+            "Date",
+            "header",
+            f"{entry['headers']['Date']} is {skew.total_seconds():.0f} s away from the time it"
+            f" arrived (at most {MAX_CLOCK_SKEW.total_seconds():.0f} s)",
+        )
+    ]
 
 
 def _answered_by(entry: dict[str, Any]) -> list[Violation]:
