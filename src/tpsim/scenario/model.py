@@ -34,13 +34,11 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    field_validator,
     model_validator,
 )
 
 from tpsim.crypto.broken import Broken
 
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, None: 1.0}
@@ -69,6 +67,16 @@ Duration = Annotated[
 ]
 
 
+def _as_text(value: Any) -> Any:
+    """YAML reads ``6201`` and ``100`` as numbers; error codes and amounts are text."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_as_text)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -91,7 +99,7 @@ class ExpectMessage(_Model):
     body: dict[str, Any] | None = Field(
         None, description="must be contained in the body; a string 're:…' is a regex"
     )
-    error: str | None = Field(None, description="errorInformation.errorCode of the body")
+    error: Text | None = Field(None, description="errorInformation.errorCode of the body")
     headers: dict[str, str] | None = Field(None, description="must be among the headers")
     status: int | None = Field(None, description="the receiver's synchronous HTTP answer")
     answered_within: Duration | None = Field(
@@ -109,11 +117,6 @@ class ExpectMessage(_Model):
             return {"method": method.upper(), "path": path.strip()}
         return value
 
-    @field_validator("error", mode="before")
-    @classmethod
-    def _code_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
-
     @property
     def label(self) -> str:
         return f"{self.method} {self.path}"
@@ -123,7 +126,7 @@ class Expect(_Model):
     """What a step expects: the synchronous answer, then messages within a deadline."""
 
     status: int | None = Field(None, description="synchronous answer; default per action")
-    error: str | None = Field(None, description="errorCode of a synchronous error answer")
+    error: Text | None = Field(None, description="errorCode of a synchronous error answer")
     answered_within: Duration | None = Field(None, description="the synchronous answer's time")
     messages: list[ExpectMessage | str] = Field(default_factory=list)
     ordered: bool = Field(False, description="messages must arrive in the listed order")
@@ -131,12 +134,7 @@ class Expect(_Model):
     redirect: dict[str, str] | None = Field(
         None, description="authenticate (WEB): the login page's redirect query parameters"
     )
-    balances: dict[str, str] | None = Field(None, description="check_balances: address → amount")
-
-    @field_validator("error", mode="before")
-    @classmethod
-    def _code_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) else value
+    balances: dict[str, Text] | None = Field(None, description="check_balances: address → amount")
 
     @property
     def expected_messages(self) -> list[ExpectMessage]:
@@ -225,16 +223,11 @@ class InitiateTransfer(_Model):
     payer: str = Field("dfspa.alice.chequing", description="the linked account address")
     dfsp: str = "dfspa"
     payee: Payee = Payee()
-    amount: str = "100"
+    amount: Text = "100"
     currency: str = "USD"
     amount_type: Literal["SEND", "RECEIVE"] = "SEND"
     expiration: str = Field("5m", description="a duration from now, or a timestamp")
     body: dict[str, Any] | None = Field(None, description="send this body instead")
-
-    @field_validator("amount", mode="before")
-    @classmethod
-    def _amount_as_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int | float) else value
 
 
 class Approve(_Model):
@@ -298,14 +291,7 @@ class Wait(_Model):
 class CheckBalances(_Model):
     """Read ``GET /admin/accounts`` and compare (``expect.balances`` or the mapping here)."""
 
-    balances: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("balances", mode="before")
-    @classmethod
-    def _amounts_as_text(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: str(v) if isinstance(v, int | float) else v for k, v in value.items()}
-        return value
+    balances: dict[str, Text] = Field(default_factory=dict)
 
 
 class Trigger(_Model):
