@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from tpsim.scenario.reports.text import failure_lines
 from tpsim.scenario.results import Outcome, RunResult, ScenarioResult
 
 _MARK = {Outcome.PASSED: "PASS", Outcome.FAILED: "FAIL", Outcome.ERROR: "ERROR"}
@@ -42,21 +43,12 @@ class Console:
             write(f"\n{self._paint(result.outcome, _MARK[result.outcome])} {result.title}")
             write(f"  ({result.file})\n")
             for failure in result.failures:
-                step = f"{failure.step}: " if failure.step else ""
-                write(f"  [{failure.kind}] {step}{failure.message}\n")
-                if failure.expected:
-                    write(_indent("expected: ", failure.expected))
-                if failure.actual:
-                    write(_indent("actual:   ", failure.actual))
+                write("".join(f"  {line}\n" for line in failure_lines(failure)))
         counts = [
             f"{run.count(o)} {o.value}"
             for o in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)
             if run.count(o) or o is Outcome.PASSED
         ]
-        write(f"\n{len(run.scenarios)} scenarios: {', '.join(counts)} in {run.duration_s:.1f} s\n")
-
-
-def _indent(label: str, text: str) -> str:
-    lines = text.splitlines() or [""]
-    pad = " " * (4 + len(label))
-    return f"    {label}{lines[0]}\n" + "".join(f"{pad}{line}\n" for line in lines[1:])
+        total = len(run.scenarios)
+        noun = "scenario" if total == 1 else "scenarios"
+        write(f"\n{total} {noun}: {', '.join(counts)} in {run.duration_s:.1f} s\n")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from tpsim.scenario.reports._common import clean, seconds
 from tpsim.scenario.reports.sequence import sequence_svg
+from tpsim.scenario.reports.text import clean, seconds
 from tpsim.scenario.results import Failure, Outcome, RunResult, ScenarioResult, StepResult
 
 _STYLE = """

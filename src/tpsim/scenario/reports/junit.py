@@ -10,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 
-from tpsim.scenario.reports._common import (
+from tpsim.scenario.reports.text import (
     clean,
     failure_lines,
     hub_id,

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from tpsim.scenario.reports._common import clean, ellipsize_middle, hub_id, shorten
+from tpsim.scenario.reports.text import clean, ellipsize_middle, hub_id, shorten
 from tpsim.scenario.results import ScenarioResult
 
 MAX_ARROWS = 500
