@@ -5,7 +5,6 @@ official OpenAPI."""
 from __future__ import annotations
 
 import re
-
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
