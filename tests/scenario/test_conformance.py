@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.scenario.test_loader import write
 from tests.support.external_pisp import ExternalPisp
+from tests.support.scenarios import write
 from tpsim.errors import ScenarioError
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
 from tpsim.scenario.runner import RunOptions, run

@@ -3,22 +3,15 @@ key path; includes, matrices and directory discovery."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
+from tests.support.scenarios import write
 from tpsim.errors import ScenarioError
 from tpsim.scenario.loader import find_scenarios, load_scenario
 from tpsim.scenario.model import InitiateTransferStep, scenario_json_schema
 from tpsim.scenario.variables import Variables
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 def load_error(path: Path, variables: Variables | None = None) -> str:

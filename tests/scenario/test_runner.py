@@ -11,7 +11,7 @@ import pytest
 import xmlschema
 from aiohttp.test_utils import TestServer
 
-from tests.scenario.test_loader import write
+from tests.support.scenarios import write
 from tpsim.cli import main
 from tpsim.config import load_config
 from tpsim.hub.app import create_app
@@ -191,6 +191,14 @@ async def test_a_scenario_against_a_running_tpsim(tmp_path: Path) -> None:
     finally:
         await server.close()
     assert result.outcome is Outcome.PASSED, result.failures
+
+
+async def test_an_unreachable_server_is_an_error_not_a_failure(tmp_path: Path) -> None:
+    result = await run_one(tmp_path, TRANSFER, server="http://127.0.0.1:9")
+    assert result.outcome is Outcome.ERROR
+    (failure,) = result.failures
+    assert failure.kind is FailureKind.ERROR
+    assert failure.message.startswith("could not run: PUT http://127.0.0.1:9/admin/fixtures")
 
 
 async def test_matrix_cells_are_separate_results(tmp_path: Path) -> None:
