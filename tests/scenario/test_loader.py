@@ -10,7 +10,7 @@ import pytest
 from tests.support.scenarios import write
 from tpsim.errors import ScenarioError
 from tpsim.scenario.loader import find_scenarios, load_scenario
-from tpsim.scenario.model import InitiateTransferStep, scenario_json_schema
+from tpsim.scenario.model import Approve, Expect, InitiateTransfer, scenario_json_schema
 from tpsim.scenario.variables import Variables
 
 
@@ -38,11 +38,29 @@ def test_a_valid_scenario_loads_with_its_steps(tmp_path: Path) -> None:
     )
     loaded = load_scenario(path)
     first, second = loaded.steps(Variables())
-    assert isinstance(first, InitiateTransferStep)
-    assert first.initiate_transfer.amount == "5"
-    assert first.expect.within == 1.5
-    assert first.expect.expected_messages[0].method == "PUT"
-    assert second.action == "approve"
+    assert (first.action, second.action) == ("initiate_transfer", "approve")
+    assert first.check(InitiateTransfer, first.params, first.action).amount == "5"
+    expect = first.check(Expect, first.expect, "expect")
+    assert expect.within == 1.5
+    assert expect.expected_messages[0].method == "PUT"
+
+
+def test_a_reference_to_what_a_step_sets_is_checked_when_the_step_runs(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "later.yaml",
+        """\
+        name: replay
+        steps:
+          - approve:
+              payload: "${earlier.body.signedPayload}"
+        """,
+    )
+    (step,) = load_scenario(path).steps(Variables())
+    assert step.params == {"payload": "${earlier.body.signedPayload}"}
+    with pytest.raises(ScenarioError) as caught:
+        step.check(Approve, {"payload": "not a mapping"}, step.action)
+    assert str(caught.value).startswith(f"{path}:4: steps[0].approve.payload: ")
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
@@ -151,8 +169,8 @@ def test_include_substitutes_parameters_and_locates_errors_in_the_fragment(
     )
     steps = load_scenario(path).steps(Variables())
     assert [s.action for s in steps] == ["initiate_transfer", "approve", "discover"]
-    assert steps[0].initiate_transfer.amount == "7"  # type: ignore[union-attr]
-    assert steps[1].approve.transfer == "${transfer}"  # type: ignore[union-attr]
+    assert steps[0].params == {"amount": "7", "payer": "dfspa.alice.chequing"}
+    assert steps[1].params == {"transfer": "${transfer}"}
 
     write(tmp_path, "_fragments/bad.yaml", "steps:\n  - approve: {nope: 1}\n")
     bad = write(tmp_path, "t.yaml", "name: t\nsteps:\n  - include: _fragments/bad.yaml\n")

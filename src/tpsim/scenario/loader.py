@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from tpsim.errors import ScenarioError
-from tpsim.scenario.model import ACTIONS, AnyStep, Fragment, ScenarioHead, Steps
-from tpsim.scenario.variables import VariableError, Variables
+from tpsim.scenario.model import ACTIONS, Fragment, ScenarioHead, Steps
+from tpsim.scenario.variables import VariableError, Variables, is_reference
 
 SUFFIXES = (".yaml", ".yml")
 MAX_INCLUDE_DEPTH = 8
@@ -50,6 +50,29 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """A step of one cell, checked, with the cell's variables written in. References that
+    steps set (``${transfer}``, saved messages…) are resolved when it runs: ``params`` just
+    before its action, ``expect`` just after."""
+
+    action: str
+    name: str | None
+    params: dict[str, Any]
+    expect: dict[str, Any]
+    source: Source  # where it was written, for errors found when it runs
+    at: KeyPath
+
+    def check(self, model: type[BaseModel], value: Any, key: str) -> Any:
+        """``value`` validated as ``model`` (``ScenarioError`` located at ``key``)."""
+        try:
+            return model.model_validate(value)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = (*self.at, key, *_clean(error["loc"]))
+            raise self.source.error(where, _problem(error)) from None
+
+
+@dataclass(frozen=True, slots=True)
 class LoadedScenario:
     """A scenario file with its fragments included; its steps are checked per cell."""
 
@@ -57,17 +80,33 @@ class LoadedScenario:
     scenario: ScenarioHead
     origins: list[tuple[Source, KeyPath]]  # where each step (after includes) was written
 
-    def steps(self, variables: Variables) -> list[AnyStep]:
-        """The steps with ``variables`` (the cell's) written in, checked."""
+    def steps(self, variables: Variables) -> list[PlannedStep]:
+        """The steps with ``variables`` (the cell's) written in, checked: a value that is one
+        reference to what a step will set is checked when the step runs."""
         try:
             resolved = variables.resolve(self.scenario.steps, partial=True)
         except VariableError as exc:
             raise ScenarioError(f"{self.path}: {exc}") from None
         try:
-            steps: list[AnyStep] = Steps.model_validate({"steps": resolved}).steps  # type: ignore[assignment]
+            Steps.model_validate({"steps": resolved})
         except ValidationError as exc:
-            raise _first_error(exc, self.origins[0][0], self.origins) from None
-        return steps
+            errors = [e for e in exc.errors() if not is_reference(e.get("input"))]
+            if errors:
+                raise _located(errors[0], self.origins) from None
+        planned = []
+        for raw, (source, at) in zip(resolved, self.origins, strict=True):
+            action = next(key for key in raw if key in ACTIONS)
+            planned.append(
+                PlannedStep(
+                    action,
+                    raw.get("name"),
+                    raw[action] or {},
+                    raw.get("expect") or {},
+                    source,
+                    at,
+                )
+            )
+        return planned
 
 
 def find_scenarios(arguments: Sequence[str]) -> list[Path]:
@@ -211,12 +250,17 @@ def _first_error(
     exc: ValidationError, source: Source, origins: list[tuple[Source, KeyPath]]
 ) -> ScenarioError:
     """The first validation problem, located in the file (or fragment) that holds it."""
-    error = exc.errors()[0]
+    return _located(exc.errors()[0], origins, source)
+
+
+def _located(
+    error: Any, origins: list[tuple[Source, KeyPath]], source: Source | None = None
+) -> ScenarioError:
     loc = _clean(error["loc"])
     if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int) and loc[1] < len(origins):
         step_source, step_path = origins[loc[1]]
         return step_source.error((*step_path, *loc[2:]), _problem(error))
-    return source.error(loc, _problem(error))
+    return (source or origins[0][0]).error(loc, _problem(error))
 
 
 def _clean(loc: tuple[int | str, ...]) -> KeyPath:

@@ -30,9 +30,9 @@ from tpsim.scenario import conformance
 from tpsim.scenario.actions import ACTIONS, Sent, balance_problems
 from tpsim.scenario.expectations import assign, error_code, explain_missing, unwanted
 from tpsim.scenario.harness import BuiltinPisp, HarnessError, InProcessTpsim, RemoteTpsim, Target
-from tpsim.scenario.loader import LoadedScenario, find_scenarios, load_scenario
+from tpsim.scenario.loader import LoadedScenario, PlannedStep, find_scenarios, load_scenario
 from tpsim.scenario.model import ACTIONS as PARAMS
-from tpsim.scenario.model import AnyStep, Expect, ExpectMessage, PispUnderTest
+from tpsim.scenario.model import Expect, ExpectMessage, PispUnderTest
 from tpsim.scenario.results import (
     Failure,
     FailureKind,
@@ -70,7 +70,7 @@ class Cell:
     variables: Variables
     pisp: PispUnderTest
     config: Config
-    steps: list[AnyStep]
+    steps: list[PlannedStep]
 
     @property
     def name(self) -> str:
@@ -260,7 +260,7 @@ def _outcome(failures: list[Failure]) -> Outcome:
 # --- steps --------------------------------------------------------------------------------
 
 
-async def _run_steps(session: Session, steps: list[Any], result: ScenarioResult) -> None:
+async def _run_steps(session: Session, steps: list[PlannedStep], result: ScenarioResult) -> None:
     failed = False
     for index, step in enumerate(steps, start=1):
         label = f"{index}. {step.name or step.action}"
@@ -274,7 +274,7 @@ async def _run_steps(session: Session, steps: list[Any], result: ScenarioResult)
             await _run_step(session, step, step_result)
         except StepFailed as exc:
             step_result.failures.append(exc.failure)
-        except (VariableError, ConfigError) as exc:
+        except (VariableError, ConfigError, ScenarioError) as exc:
             step_result.failures.append(Failure(FailureKind.ERROR, str(exc), label))
         step_result.duration_s = round(time.monotonic() - clock, 3)
         step_result.outcome = Outcome.FAILED if step_result.failures else Outcome.PASSED
@@ -285,16 +285,18 @@ async def _run_steps(session: Session, steps: list[Any], result: ScenarioResult)
         failed = bool(step_result.failures)
 
 
-async def _run_step(session: Session, step: AnyStep, result: StepResult) -> None:
+async def _run_step(session: Session, step: PlannedStep, result: StepResult) -> None:
     started = asyncio.get_running_loop().time()
-    variables = session.variables
-    params_model = PARAMS[step.action]
-    params = params_model.model_validate(
-        variables.resolve(step.params.model_dump(by_alias=True, exclude_unset=False))
-    )
-    sent = await ACTIONS[step.action](session, params, step.expect.within)
+    resolve = session.variables.resolve
+    model = PARAMS[step.action]
+    params = step.check(model, resolve(step.params), step.action)
+    # Defaults may be references too (approve's transfer is ${transfer}).
+    params = step.check(model, resolve(params.model_dump(by_alias=True)), step.action)
+    timing = {"within": resolve(step.expect["within"])} if "within" in step.expect else {}
+    within = step.check(Expect, timing, "expect").within
+    sent = await ACTIONS[step.action](session, params, within)
     # Resolved after the action: expectations may name what it set (${transfer}…).
-    expect = Expect.model_validate(variables.resolve(step.expect.model_dump(by_alias=True)))
+    expect: Expect = step.check(Expect, resolve(step.expect), "expect")
     result.sent = sent.messages
     result.failures += _answer_failures(session.step, sent, expect)
     if step.action == "check_balances" and sent.answer is not None:

@@ -41,7 +41,10 @@ class Variables:
         if isinstance(value, str):
             return self._string(value, partial)
         if isinstance(value, Mapping):
-            return {key: self.resolve(item, partial=partial) for key, item in value.items()}
+            return {
+                str(self.resolve(key, partial=partial)): self.resolve(item, partial=partial)
+                for key, item in value.items()
+            }
         if isinstance(value, list):
             return [self.resolve(item, partial=partial) for item in value]
         return value
@@ -96,3 +99,11 @@ def _field(value: Any, part: str, where: str) -> Any:
             return value[int(part)]
         raise VariableError(f"${{{where}}}: the list has {len(value)} items")
     raise VariableError(f"${{{where}}}: {type(value).__name__} value has no field {part!r}")
+
+
+def is_reference(value: object) -> bool:
+    """Whether ``value`` is a string that is exactly one ``${…}`` reference."""
+    if not isinstance(value, str):
+        return False
+    whole = _REFERENCE.fullmatch(value)
+    return whole is not None and whole.group(1) is not None
