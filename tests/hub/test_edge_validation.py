@@ -286,3 +286,13 @@ async def test_a_burst_of_garbage_leaves_the_switch_serving(scheme: Scheme) -> N
     patch = await complete_transfer(scheme, REQUEST_ID)
     assert patch.body is not None
     assert patch.body["transactionState"] == "COMPLETED"
+
+
+async def test_a_refused_request_is_journaled_in_its_conversation(scheme: Scheme) -> None:
+    # The id of PUT /thirdpartyRequests/authorizations/{ID} is only in its path.
+    auth_id = "0f6d1a3e-2b4c-4d5e-8f90-a1b2c3d4e5f6"
+    sent = await scheme.pisp.send("PUT", f"{AUTHZ}/{auth_id}", {"responseType": "MAYBE"})
+    assert sent.status == 400
+    assert scheme.sim is not None
+    (entry,) = scheme.sim.journal.entries(correlation_id=auth_id)
+    assert (entry.hop, entry.status, entry.correlation_ids) == ("received", 400, [auth_id])

@@ -269,3 +269,31 @@ def test_cli_usage_errors_exit_2_with_the_location(
 def test_cli_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "--schema"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "Scenario"
+
+
+async def test_the_builtin_pisp_can_answer_callbacks_wrongly(tmp_path: Path) -> None:
+    text = """\
+    name: the PISP refuses RECEIVED
+    pisp:
+      answers: [{method: PUT, path: "/thirdpartyRequests/transactions/{ID}", status: 500}]
+    config:
+      participants:  # a second PISP, answered by the built-in one
+        - {fsp_id: pispa, kind: pisp, endpoint: "http://127.0.0.1:9"}
+        - {fsp_id: pispb, kind: pisp, endpoint: "${pisp_url}"}
+        - {fsp_id: dfspa, kind: dfsp, simulated: true}
+        - {fsp_id: dfspb, kind: dfsp, simulated: true}
+        - {fsp_id: central-auth, kind: auth-service, simulated: true}
+    steps:
+      - initiate_transfer:
+        expect:
+          messages:
+            - {method: PUT, path: "/thirdpartyRequests/transactions/{ID}", status: 500}
+            - {method: PUT, path: "/thirdpartyRequests/transactions/{ID}/error", error: "6000"}
+      - send: {method: GET, path: /services/THIRD_PARTY_DFSP, source: pispb}
+        expect:
+          status: 202
+          messages:
+            - {method: PUT, path: /services/THIRD_PARTY_DFSP, to: pispb, status: 200}
+    """
+    result = await run_one(tmp_path, text)
+    assert result.outcome is Outcome.PASSED, result.failures

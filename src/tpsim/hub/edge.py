@@ -39,19 +39,20 @@ async def handle_fspiop(request: web.Request) -> web.Response:
     """Validate, answer synchronously, and hand the message to the router."""
     sim = request.app[SIMULATION]
     body: dict[str, Any] | None = None
+    matched: tuple[routes.Route, dict[str, str]] | None = None
     try:
-        route, params = routes.match(request.method, request.path)
+        matched = route, params = routes.match(request.method, request.path)
         body = _decode_json(await _read_body(request))
         _check_headers(request, route, sim)
         if route.body is not None:
             # Validated only: roles read the body exactly as it was on the wire.
             routes.parse_body(route, body)
     except FspiopError as exc:
-        return _reject(request, sim, exc, body)
+        return _reject(request, sim, exc, body, matched)
     except Exception:  # a validator bug must still not answer without a coded body
         log.exception("validation failed unexpectedly", path=request.path)
         error = InternalServerError("tpsim could not validate this request")
-        return _reject(request, sim, error, body)
+        return _reject(request, sim, error, body, matched)
     message = Message(request.method, request.path, make_headers(dict(request.headers)), body)
     sim.journal.record(
         Hop.RECEIVED,
@@ -124,14 +125,23 @@ def _required(headers: Any, name: str) -> str:
 
 
 def _reject(
-    request: web.Request, sim: Simulation, error: FspiopError, body: dict[str, Any] | None
+    request: web.Request,
+    sim: Simulation,
+    error: FspiopError,
+    body: dict[str, Any] | None,
+    matched: tuple[routes.Route, dict[str, str]] | None,
 ) -> web.Response:
+    """Answer with the coded error and journal the refused request in its conversation."""
     info = error.error_information(sim.config.behaviour.profile)
     message = Message(request.method, request.path, make_headers(dict(request.headers)), body)
+    path_id = None
+    if matched is not None:
+        path_id = routes.correlation_id(*matched, body)
     sim.journal.record(
         Hop.RECEIVED,
         message,
         at=sim.clock.now(),
+        path_id=path_id,
         status=error.http_status,
         error=info["errorInformation"]["errorDescription"],
     )

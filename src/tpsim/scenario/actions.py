@@ -104,13 +104,15 @@ async def request_consent(session: Session, params: model.RequestConsent, within
 async def authenticate(session: Session, params: model.Authenticate, within: float) -> Sent:
     request_id = params.consent_request
     path = f"/consentRequests/{request_id}"
+    if params.token is not None:  # the user types something: nothing to wait for
+        body = {"authToken": params.token}
+        return await send(session, "PATCH", path, body, destination=params.dfsp or "dfspa")
     answer = await session.await_message(
         "PUT", path, correlation=request_id, within=within, what="authenticate"
     )
-    dfsp = str(answer["source"])
-    token = params.token
+    dfsp = params.dfsp or str(answer["source"])
     redirect: dict[str, str] | None = None
-    if token is None and (answer["body"] or {}).get("authChannels") == ["WEB"]:
+    if (answer["body"] or {}).get("authChannels") == ["WEB"]:
         login, redirect = await session.pisp.login(
             answer["body"]["authUri"],
             password=params.password,
@@ -130,7 +132,7 @@ async def authenticate(session: Session, params: model.Authenticate, within: flo
         if "secret" not in redirect:  # the user denied: the PISP has nothing to send
             return Sent(redirect=redirect, correlation=request_id)
         token = redirect["secret"]
-    elif token is None:
+    else:
         otp = await session.target.admin("GET", f"/admin/otp/{request_id}?fspId={dfsp}")
         if otp.status != 200:
             raise StepFailed(

@@ -21,6 +21,8 @@ from tpsim.scenario.results import Failure, FailureKind
 
 MESSAGE_HOPS = ("delivered", "sent", "dropped")
 _REGEX_PREFIX = "re:"
+ABSENT = "<absent>"  # as an expected value: the key must not be there
+ANY = "<any>"  # as an expected value: the key must be there, with any value
 
 
 def is_message(entry: dict[str, Any]) -> bool:
@@ -70,7 +72,7 @@ def differences(expected: ExpectMessage, entry: dict[str, Any]) -> list[str]:
         headers = {k.lower(): v for k, v in entry["headers"].items()}
         for name, value in expected.headers.items():
             actual = headers.get(name.lower())
-            if not _scalar_fits(value, actual):
+            if not scalar_fits(value, actual):
                 found.append(f"header {name}: expected {value!r}, got {actual!r}")
     status = entry.get("status")
     if expected.status is not None and status != expected.status:
@@ -88,16 +90,20 @@ def differences(expected: ExpectMessage, entry: dict[str, Any]) -> list[str]:
 
 
 def contained(expected: Any, actual: Any, where: str) -> list[str]:
-    """Where ``actual`` does not contain ``expected`` (mappings: a subset; lists: the same
-    length, item by item; strings ``re:…``: a regular expression; scalars: equal as text)."""
+    """Where ``actual`` does not contain ``expected`` (mappings: a subset, ``<absent>`` for a
+    key that must not be there, ``<any>`` for one that must; lists: the same length, item
+    by item; strings ``re:…``: a regular expression; scalars: equal as text)."""
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return [f"{where}: expected a mapping, got {_short(actual)}"]
         problems: list[str] = []
         for key, value in expected.items():
-            if key not in actual:
+            if value == ABSENT:
+                if key in actual:
+                    problems.append(f"{where}.{key}: must be absent, got {_short(actual[key])}")
+            elif key not in actual:
                 problems.append(f"{where}.{key}: missing (expected {_short(value)})")
-            else:
+            elif value != ANY:
                 problems += contained(value, actual[key], f"{where}.{key}")
         return problems
     if isinstance(expected, list):
@@ -108,12 +114,12 @@ def contained(expected: Any, actual: Any, where: str) -> list[str]:
             for index, (want, got) in enumerate(zip(expected, actual, strict=True))
             for problem in contained(want, got, f"{where}[{index}]")
         ]
-    if _scalar_fits(expected, actual):
+    if scalar_fits(expected, actual):
         return []
     return [f"{where}: expected {_short(expected)}, got {_short(actual)}"]
 
 
-def _scalar_fits(expected: Any, actual: Any) -> bool:
+def scalar_fits(expected: Any, actual: Any) -> bool:
     if isinstance(expected, str) and expected.startswith(_REGEX_PREFIX):
         return actual is not None and re.fullmatch(expected[3:], str(actual)) is not None
     if expected is None or actual is None or isinstance(expected, bool):

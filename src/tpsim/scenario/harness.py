@@ -28,6 +28,8 @@ from tpsim.config import Config
 from tpsim.errors import FspiopError, TpsimError
 from tpsim.hub.app import create_app
 from tpsim.hub.simulation import Simulation
+from tpsim.scenario.expectations import path_fits
+from tpsim.scenario.model import PispAnswer
 from tpsim.wire import routes
 from tpsim.wire.headers import build_headers
 
@@ -185,6 +187,7 @@ class BuiltinPisp:
 
     session: aiohttp.ClientSession
     fsp_id: str = "pispa"
+    answers: list[PispAnswer] = field(default_factory=list)  # status overrides
     tpsim_url: str = ""
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -205,6 +208,9 @@ class BuiltinPisp:
 
     async def _on_callback(self, request: web.Request) -> web.Response:
         await request.read()  # tpsim's journal records what arrived
+        for answer in self.answers:
+            if answer.method == request.method and path_fits(answer.path, request.path):
+                return web.Response(status=answer.status)
         try:
             status = routes.match(request.method, request.path)[0].sync_status
         except FspiopError:

@@ -183,7 +183,10 @@ class Authenticate(_Model):
     decision: Literal["approve", "deny"] = "approve"
     password: str = "tpsim"  # noqa: S105 - the simulated users' password
     accounts: list[str] | None = Field(None, description="WEB: accounts ticked; default all")
-    token: str | None = Field(None, description="send this authToken instead of the real one")
+    token: str | None = Field(
+        None, description="send this authToken at once, without waiting for the DFSP's answer"
+    )
+    dfsp: str | None = Field(None, description="default: the DFSP that answered, else dfspa")
 
 
 class RegisterCredential(_Model):
@@ -469,6 +472,14 @@ AnyStep = (
 # --- the scenario ---------------------------------------------------------------------------
 
 
+class PispAnswer(_Model):
+    """How the built-in PISP answers the callbacks that fit ``method`` and ``path``."""
+
+    method: Method
+    path: str = Field(description="template: a {…} segment matches any one segment")
+    status: int = Field(ge=100, le=599)
+
+
 class PispUnderTest(_Model):
     """Who plays the PISP: tpsim's built-in PISP, or (``endpoint`` set) an external PISP under
     test, which makes this a conformance scenario."""
@@ -477,6 +488,10 @@ class PispUnderTest(_Model):
     endpoint: str | None = Field(None, description="the external PISP's FSPIOP endpoint")
     api: str | None = Field(None, description="base URL of the external PISP's own API")
     checks: bool = Field(True, description="check its messages against the OpenAPI + headers")
+    answers: list[PispAnswer] = Field(
+        default_factory=list,
+        description="built-in PISP: answer these callbacks with another status (e.g. 500)",
+    )
 
 
 class _ScenarioHead(_Model):

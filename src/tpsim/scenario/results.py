@@ -89,15 +89,20 @@ class ScenarioResult:
 
     @property
     def title(self) -> str:
-        """``name``, or ``name [k=v, …]`` for a matrix cell: unique within a run."""
-        if not self.cell:
-            return self.name
-        return f"{self.name} [{', '.join(f'{k}={v}' for k, v in self.cell.items())}]"
+        return cell_title(self.name, self.cell)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["title"] = self.title
         return data
+
+
+def cell_title(name: str, cell: dict[str, Any]) -> str:
+    """``name``, or ``name [k=v, …]`` for a matrix cell (a mapping or list value is ``…``)."""
+    if not cell:
+        return name
+    shown = (f"{k}={v if isinstance(v, str | int | float) else '…'}" for k, v in cell.items())
+    return f"{name} [{', '.join(shown)}]"
 
 
 @dataclass(slots=True)

@@ -1,0 +1,48 @@
+"""Matching a body against what a step expects."""
+
+from __future__ import annotations
+
+from tpsim.scenario.expectations import contained, path_fits
+
+BODY = {
+    "transactionRequestState": "RECEIVED",
+    "transactionId": "b51ec534-ee48-4575-b6a9-ead2955b8069",
+    "extensionList": {"extension": [{"key": "k", "value": "v"}]},
+}
+
+
+def test_a_subset_matches_and_every_difference_is_named() -> None:
+    assert contained({"transactionRequestState": "RECEIVED"}, BODY, "body") == []
+    assert contained({"transactionId": "re:[0-9a-f-]{36}"}, BODY, "body") == []
+    assert contained({"transactionRequestState": "ACCEPTED", "x": 1}, BODY, "body") == [
+        'body.transactionRequestState: expected "ACCEPTED", got "RECEIVED"',
+        "body.x: missing (expected 1)",
+    ]
+
+
+def test_lists_match_item_by_item_with_the_same_length() -> None:
+    assert contained({"extensionList": {"extension": [{"key": "k"}]}}, BODY, "body") == []
+    assert contained({"extensionList": {"extension": []}}, BODY, "body") == [
+        'body.extensionList.extension: expected [], got [{"key":"k","value":"v"}]'
+    ]
+
+
+def test_absent_and_any() -> None:
+    assert contained({"authUri": "<absent>", "transactionId": "<any>"}, BODY, "body") == []
+    assert contained({"transactionId": "<absent>", "authUri": "<any>"}, BODY, "body") == [
+        'body.transactionId: must be absent, got "b51ec534-ee48-4575-b6a9-ead2955b8069"',
+        'body.authUri: missing (expected "<any>")',
+    ]
+
+
+def test_scalars_compare_as_text() -> None:
+    assert contained({"code": 6201}, {"code": "6201"}, "body") == []
+    assert contained({"ok": True}, {"ok": "True"}, "body") != []
+
+
+def test_path_templates() -> None:
+    assert path_fits("/thirdpartyRequests/transactions/{ID}", "/thirdpartyRequests/transactions/1")
+    assert not path_fits(
+        "/thirdpartyRequests/transactions/{ID}", "/thirdpartyRequests/transactions/1/error"
+    )
+    assert not path_fits("/consents/{ID}", "/consents/")
