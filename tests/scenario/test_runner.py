@@ -16,6 +16,7 @@ from tpsim.cli import main
 from tpsim.config import load_config
 from tpsim.hub.app import create_app
 from tpsim.hub.simulation import Simulation
+from tpsim.scenario import actions
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
 from tpsim.scenario.runner import RunOptions, run
 
@@ -297,3 +298,19 @@ async def test_the_builtin_pisp_can_answer_callbacks_wrongly(tmp_path: Path) -> 
     """
     result = await run_one(tmp_path, text)
     assert result.outcome is Outcome.PASSED, result.failures
+
+
+async def test_a_bug_in_an_action_is_an_error_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*args: object) -> None:
+        raise KeyError("authUri")
+
+    monkeypatch.setitem(actions.ACTIONS, "discover", broken)
+    write(tmp_path, "a.yaml", "name: a\nsteps:\n  - discover:\n")
+    write(tmp_path, "b.yaml", TRANSFER)
+    result = await run([str(tmp_path)], RunOptions())
+    errored, passed = result.scenarios
+    assert errored.outcome is Outcome.ERROR
+    assert errored.failures[0].message == "tpsim's runner failed: KeyError('authUri')"
+    assert passed.outcome is Outcome.PASSED

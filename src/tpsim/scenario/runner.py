@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import structlog
 
 from tpsim.config import Config, load_config, overlay, parse_config
 from tpsim.crypto.authenticator import SoftwareAuthenticator
@@ -52,6 +53,8 @@ from tpsim.scenario.results import (
 from tpsim.scenario.session import POLL_S, Session, StepFailed
 from tpsim.scenario.variables import VariableError, Variables
 from tpsim.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
+
+log = structlog.get_logger("tpsim.run")
 
 PLACEHOLDER_ENDPOINT = "http://127.0.0.1:9"  # replaced by the built-in PISP's address
 BUILTIN_CREDENTIALS = ("alice-fido", "alice-generic")
@@ -189,7 +192,10 @@ async def execute(
 
 
 async def run_cell(
-    cell: Cell, options: RunOptions, validator: OpenApiValidator | None, http: Any
+    cell: Cell,
+    options: RunOptions,
+    validator: OpenApiValidator | None,
+    http: aiohttp.ClientSession,
 ) -> ScenarioResult:
     scenario = cell.loaded.scenario
     started, clock = datetime.now(UTC), time.monotonic()
@@ -232,6 +238,9 @@ async def run_cell(
             result.failures += conformance.failures(found, result.journal)
     except (HarnessError, OSError, TpsimError) as exc:
         result.failures.append(Failure(FailureKind.ERROR, f"could not run: {exc}"))
+    except Exception as exc:  # a bug of the runner: report it, run the other scenarios
+        log.exception("the scenario runner failed", scenario=cell.title)
+        result.failures.append(Failure(FailureKind.ERROR, f"tpsim's runner failed: {exc!r}"))
     finally:
         if target is not None:
             await target.close()
@@ -241,7 +250,7 @@ async def run_cell(
     return result
 
 
-async def _start_target(config: Config, options: RunOptions, http: Any) -> Target:
+async def _start_target(config: Config, options: RunOptions, http: aiohttp.ClientSession) -> Target:
     if options.server is None:
         return await InProcessTpsim(config, http).start()
     remote = RemoteTpsim(options.server, http)
@@ -289,8 +298,12 @@ async def _run_steps(session: Session, steps: list[PlannedStep], result: Scenari
             await _run_step(session, step, step_result)
         except StepFailed as exc:
             step_result.failures.append(exc.failure)
-        except (VariableError, ConfigError, ScenarioError) as exc:
+        except (VariableError, ConfigError, ScenarioError, HarnessError) as exc:
             step_result.failures.append(Failure(FailureKind.ERROR, str(exc), label))
+        except Exception as exc:  # a bug of the runner, not a verdict on tpsim
+            log.exception("a scenario step failed unexpectedly", step=label)
+            message = f"tpsim's runner failed: {exc!r}"
+            step_result.failures.append(Failure(FailureKind.ERROR, message, label))
         step_result.duration_s = round(time.monotonic() - clock, 3)
         step_result.outcome = Outcome.FAILED if step_result.failures else Outcome.PASSED
         if any(f.kind is FailureKind.ERROR for f in step_result.failures):
