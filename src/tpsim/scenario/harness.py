@@ -54,6 +54,7 @@ class Target(Protocol):
     """The tpsim a scenario runs against."""
 
     url: str
+    poll_s: float  # how often expectations look at the journal again
 
     async def entries(
         self, *, since: int = 0, correlation_id: str | None = None
@@ -112,6 +113,8 @@ class _AdminClient:
 class InProcessTpsim(_AdminClient):
     """A fresh tpsim for one scenario, on an ephemeral loopback port."""
 
+    poll_s = 0.005  # reading the journal in-process costs next to nothing
+
     def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
         self.sim = Simulation(config)
         self.session = session
@@ -148,6 +151,8 @@ class InProcessTpsim(_AdminClient):
 
 class RemoteTpsim(_AdminClient):
     """A running tpsim (``--server URL``): fixtures go through ``PUT /admin/fixtures``."""
+
+    poll_s = 0.05  # each look is a GET /admin/journal
 
     def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
         self.url = url.rstrip("/")

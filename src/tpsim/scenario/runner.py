@@ -50,7 +50,7 @@ from tpsim.scenario.results import (
     StepResult,
     cell_title,
 )
-from tpsim.scenario.session import POLL_S, Session, StepFailed
+from tpsim.scenario.session import Session, StepFailed
 from tpsim.scenario.variables import VariableError, Variables
 from tpsim.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
 
@@ -431,7 +431,7 @@ async def _await_messages(
         }
         if all(a.complete for a in assignments.values()) or loop.time() >= deadline:
             break
-        await asyncio.sleep(POLL_S)
+        await asyncio.sleep(session.target.poll_s)
     failures: list[Failure] = []
     for key, listed in groups.items():
         for wanted, entry in zip(listed, assignments[key].entries, strict=True):

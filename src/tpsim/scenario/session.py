@@ -14,7 +14,6 @@ from tpsim.scenario.harness import BuiltinPisp, Target
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.variables import Variables
 
-POLL_S = 0.02
 
 
 class StepFailed(Exception):  # noqa: N818 - control flow inside the runner, not an error type
@@ -84,4 +83,4 @@ class Session:
                         waited_s=round(waited, 3),
                     )
                 )
-            await asyncio.sleep(POLL_S)
+            await asyncio.sleep(self.target.poll_s)
