@@ -393,3 +393,23 @@ async def test_undeliverable_answers_are_accepted(
     (report,) = [e for e in scheme.sim.journal.entries() if e.path == f"{answer}/error"]
     assert (report.hop, report.source, report.destination) == (Hop.DELIVERED, "switch", "dfspa")
     assert report.error is None  # the DFSP took note; nothing to undo
+
+
+async def test_a_pisp_that_misses_the_verified_patch_keeps_its_consent(scheme: Scheme) -> None:
+    authenticator = new_authenticator("FIDO")
+    grant = await grant_consent(scheme, uid("missed-patch"), addresses=[CAROL_SAVINGS])
+    consent_id = (grant.body or {})["consentId"]
+    scheme.pisp.refuse[("PATCH", f"/consents/{consent_id}")] = 503
+    outcome = await register(scheme, grant, authenticator)
+    assert outcome.method == "PATCH"  # sent, and answered 503: the switch reports 1001
+    await scheme.settle()
+    assert scheme.sim is not None
+    (report,) = [
+        e
+        for e in scheme.sim.journal.entries()
+        if e.path == f"/consents/{consent_id}/error" and e.hop is Hop.DELIVERED
+    ]
+    assert (report.source, report.destination) == ("switch", "dfspa")
+    assert report.error is None  # taken as it is, not refused as a bad report
+    final = await pay(scheme, uid("missed-patch-pay"), CAROL_SAVINGS, authenticator)
+    assert final.method == "PATCH", final.body

@@ -206,6 +206,8 @@ class Linking:
         hub = self.ctx.hub_name
         if link is None or message.source not in (link.pisp, link.auth_service, hub):
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {params['ID']}")
+        if message.source == hub and (link.state is LinkState.ACTIVE or link.state in TERMINAL):
+            return Effects()  # the PISP missed the final PATCH: the consent stands as it is
         registering = link.state is LinkState.REGISTERING
         link.advance(LinkEvent.REFUSED)
         who = {link.auth_service: "the auth-service", link.pisp: link.pisp}.get(

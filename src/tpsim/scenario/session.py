@@ -15,7 +15,6 @@ from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.variables import Variables
 
 
-
 class StepFailed(Exception):  # noqa: N818 - control flow inside the runner, not an error type
     """Ends a step with ``failure`` (raised by actions and waits)."""
 
