@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from tests.support.scenarios import write
 from tpsim.errors import ScenarioError
 from tpsim.scenario.loader import find_scenarios, load_scenario
-from tpsim.scenario.model import Approve, Expect, InitiateTransfer, scenario_json_schema
+from tpsim.scenario.model import (
+    Approve,
+    Expect,
+    InitiateTransfer,
+    PispUnderTest,
+    scenario_json_schema,
+)
 from tpsim.scenario.variables import Variables
 
 
@@ -42,7 +49,7 @@ def test_a_valid_scenario_loads_with_its_steps(tmp_path: Path) -> None:
     assert first.check(InitiateTransfer, first.params, first.action).amount == "5"
     expect = first.check(Expect, first.expect, "expect")
     assert expect.within == 1.5
-    assert expect.expected_messages[0].method == "PUT"
+    assert expect.messages[0].method == "PUT"
 
 
 def test_a_reference_to_what_a_step_sets_is_checked_when_the_step_runs(tmp_path: Path) -> None:
@@ -210,3 +217,41 @@ def test_the_published_schema_describes_every_action() -> None:
     assert schema["$schema"].endswith("2020-12/schema")
     for action in ("initiate_transfer", "register_credential", "revoke_consent", "trigger"):
         assert action in text
+
+
+def test_the_schema_takes_the_message_shorthand_and_mappings() -> None:
+    validator = jsonschema.Draft202012Validator(scenario_json_schema())
+    scenario = {
+        "name": "s",
+        "steps": [
+            {
+                "initiate_transfer": {"amount": "1"},
+                "expect": {"messages": ["PUT /x/{ID}", {"method": "POST", "path": "/y"}]},
+            }
+        ],
+    }
+    assert list(validator.iter_errors(scenario)) == []
+    scenario["steps"][0]["expect"]["messages"] = ["FETCH /x"]  # type: ignore[index]
+    assert list(validator.iter_errors(scenario)) != []
+
+
+def test_pisp_settings_take_matrix_values(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "p.yaml",
+        """\
+        name: p
+        matrix: {status: [500, "five hundred"]}
+        pisp:
+          answers: [{method: PUT, path: "/x/{ID}", status: "${status}"}]
+        steps: [{wait: {}}]
+        """,
+    )
+    loaded = load_scenario(path)
+    pisp = loaded.check(
+        PispUnderTest, Variables({"status": 500}).resolve(loaded.scenario.pisp), "pisp"
+    )
+    assert pisp.answers[0].status == 500
+    with pytest.raises(ScenarioError, match=rf"{path}:4: pisp.answers\[0\].status"):
+        bad = Variables({"status": "five hundred"}).resolve(loaded.scenario.pisp)
+        loaded.check(PispUnderTest, bad, "pisp")

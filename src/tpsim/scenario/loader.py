@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,6 +26,7 @@ MAX_INCLUDE_DEPTH = 8
 _PARAMETER = re.compile(r"\$\{(\w+)\}")
 
 KeyPath = tuple[str | int, ...]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +63,9 @@ class PlannedStep:
     source: Source  # where it was written, for errors found when it runs
     at: KeyPath
 
-    def check(self, model: type[BaseModel], value: Any, key: str) -> Any:
-        """``value`` validated as ``model`` (``ScenarioError`` located at ``key``)."""
-        try:
-            return model.model_validate(value)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = (*self.at, key, *_clean(error["loc"]))
-            raise self.source.error(where, _problem(error)) from None
+    def check(self, model: type[ModelT], value: Any, key: str) -> ModelT:
+        """``value`` (the step's ``key``, resolved) validated as ``model``."""
+        return validated(model, value, self.source, (*self.at, key))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +74,12 @@ class LoadedScenario:
 
     path: Path
     scenario: ScenarioHead
+    source: Source
     origins: list[tuple[Source, KeyPath]]  # where each step (after includes) was written
+
+    def check(self, model: type[ModelT], value: Any, key: str) -> ModelT:
+        """``value`` (the file's ``key``, with a cell's variables in) validated as ``model``."""
+        return validated(model, value, self.source, (key,))
 
     def steps(self, variables: Variables) -> list[PlannedStep]:
         """The steps with ``variables`` (the cell's) written in, checked: a value that is one
@@ -107,6 +108,15 @@ class LoadedScenario:
                 )
             )
         return planned
+
+
+def validated(model: type[ModelT], value: Any, source: Source, at: KeyPath) -> ModelT:
+    """``value`` validated as ``model``; a ``ScenarioError`` located under ``at`` if not."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise source.error((*at, *_clean(error["loc"])), _problem(error)) from None
 
 
 def find_scenarios(arguments: Sequence[str]) -> list[Path]:
@@ -146,7 +156,7 @@ def load_scenario(path: Path) -> LoadedScenario:
         scenario = ScenarioHead.model_validate(data)
     except ValidationError as exc:
         raise _first_error(exc, source, origins) from None
-    return LoadedScenario(path, scenario, origins)
+    return LoadedScenario(path, scenario, source, origins)
 
 
 def read_yaml(path: Path) -> tuple[Any, Source]:

@@ -33,9 +33,12 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    GetJsonSchemaHandler,
     Tag,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from tpsim.crypto.broken import Broken
 
@@ -117,6 +120,13 @@ class ExpectMessage(_Model):
             return {"method": method.upper(), "path": path.strip()}
         return value
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        shorthand = {"type": "string", "pattern": "^(GET|POST|PUT|PATCH|DELETE) /"}
+        return {"anyOf": [{**shorthand, "examples": ["PUT /consents/{ID}"]}, handler(core_schema)]}
+
     @property
     def label(self) -> str:
         return f"{self.method} {self.path}"
@@ -128,20 +138,15 @@ class Expect(_Model):
     status: int | None = Field(None, description="synchronous answer; default per action")
     error: Text | None = Field(None, description="errorCode of a synchronous error answer")
     answered_within: Duration | None = Field(None, description="the synchronous answer's time")
-    messages: list[ExpectMessage | str] = Field(default_factory=list)
+    messages: list[ExpectMessage] = Field(
+        default_factory=list, description='each a mapping, or "METHOD /path" for short'
+    )
     ordered: bool = Field(False, description="messages must arrive in the listed order")
     within: Duration = Field(5.0, description="deadline for messages, from the step's start")
     redirect: dict[str, str] | None = Field(
         None, description="authenticate (WEB): the login page's redirect query parameters"
     )
     balances: dict[str, Text] | None = Field(None, description="check_balances: address → amount")
-
-    @property
-    def expected_messages(self) -> list[ExpectMessage]:
-        return [
-            m if isinstance(m, ExpectMessage) else ExpectMessage.model_validate(m)
-            for m in self.messages
-        ]
 
 
 # --- actions ------------------------------------------------------------------------------
@@ -501,7 +506,6 @@ class _ScenarioHead(_Model):
     config: dict[str, Any] = Field(
         default_factory=dict, description="overlay on the base config: mappings merge"
     )
-    pisp: PispUnderTest = Field(default_factory=PispUnderTest)
     variables: dict[str, Any] = Field(default_factory=dict)
     matrix: dict[str, list[Any]] | list[dict[str, Any]] | None = Field(
         None, description="a mapping of lists (every combination) or a list of mappings"
@@ -522,13 +526,16 @@ class _ScenarioHead(_Model):
 class Scenario(_ScenarioHead):
     """A scenario file."""
 
+    pisp: PispUnderTest = Field(default_factory=PispUnderTest)
     steps: list[Step] = Field(min_length=1)
 
 
 class ScenarioHead(_ScenarioHead):
-    """A scenario file before its steps are checked: they are, once per matrix cell, after
-    the cell's variables are written into them (so ``${…}`` may stand for any value)."""
+    """A scenario file before its steps and ``pisp`` are checked: they are, once per matrix
+    cell, after the cell's variables are written into them (so ``${…}`` may stand for any
+    value)."""
 
+    pisp: dict[str, Any] = Field(default_factory=dict)
     steps: list[Any] = Field(min_length=1)
 
 

@@ -129,9 +129,7 @@ def _cell(
         for name, value in scenario.variables.items():
             if name not in values:
                 variables.set(name, variables.resolve(value))
-        pisp = PispUnderTest.model_validate(
-            variables.resolve(scenario.pisp.model_dump(exclude_unset=True))
-        )
+        pisp = loaded.check(PispUnderTest, variables.resolve(scenario.pisp), "pisp")
         # ${pisp_url} in the config is the built-in PISP's, known once it listens.
         in_config = Variables({**variables.values, "pisp_url": PLACEHOLDER_ENDPOINT}, env)
         data = overlay(base, in_config.resolve(scenario.config))
@@ -410,7 +408,7 @@ async def _await_messages(
 ) -> list[Failure]:
     """Wait until every expected message has arrived (or the deadline passes); then make
     sure the ``absent`` ones did not arrive before the deadline."""
-    expected = expect.expected_messages
+    expected = expect.messages
     present = [m for m in expected if not m.absent]
     groups: dict[str | None, list[ExpectMessage]] = {}
     for message in present:
