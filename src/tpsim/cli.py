@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=4, help="scenarios run at once (default 4)")
     run.add_argument("--config", help="base config the scenarios overlay (default: built-in)")
     run.add_argument("--spec-dir", help="the official OpenAPI bundles (default $TPSIM_SPEC_DIR)")
+    run.add_argument(
+        "--check-sent",
+        action="store_true",
+        help="also check every body tpsim sends against the OpenAPI (needs the bundles)",
+    )
     run.add_argument("--schema", action="store_true", help="print the scenario JSON Schema")
     run.set_defaults(handler=_run)
 
@@ -136,6 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         config=args.config,
         spec_dir=Path(args.spec_dir) if args.spec_dir else None,
+        check_sent=args.check_sent,
     )
     cells, validator = prepare(args.paths, options)
     console = Console(len(cells))

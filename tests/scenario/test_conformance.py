@@ -13,6 +13,7 @@ import pytest
 from tests.support.external_pisp import ExternalPisp
 from tests.support.scenarios import write
 from tpsim.errors import ScenarioError
+from tpsim.scenario.conformance import failures, sent_by_tpsim
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
 from tpsim.scenario.runner import RunOptions, run
 from tpsim.wire.openapi import OpenApiValidator
@@ -118,3 +119,25 @@ async def test_conformance_needs_the_openapi_bundles(tmp_path: Path) -> None:
     options = RunOptions(env={"PISP_URL": "http://127.0.0.1:9"}, spec_dir=tmp_path)
     with pytest.raises(ScenarioError, match="pass --spec-dir DIR or set TPSIM_SPEC_DIR"):
         await run([str(path)], options)
+
+
+def test_check_sent_flags_a_body_tpsim_should_not_have_sent(openapi: OpenApiValidator) -> None:
+    entry = {
+        "seq": 7,
+        "at": "2026-01-01T00:00:00.000+00:00",
+        "hop": "sent",
+        "method": "PUT",
+        "path": "/thirdpartyRequests/transactions/b51ec534-ee48-4575-b6a9-ead2955b8069",
+        "source": "dfspa",
+        "destination": "pispa",
+        "headers": {},
+        "body": {"transactionRequestState": "SOMEWHERE"},
+        "status": 200,
+    }
+    kinds = {"dfspa": "dfsp", "pispa": "pisp"}
+    (found,) = sent_by_tpsim([entry], kinds, {"dfspa"}, openapi)
+    assert (found.seq, found.field, found.rule) == (7, "transactionRequestState", "enum")
+    assert sent_by_tpsim([entry], kinds, set(), openapi) == []  # only tpsim's own messages
+    (failure,) = failures([found], [entry], by_tpsim=True)
+    assert failure.kind is FailureKind.ERROR
+    assert "tpsim sent a body that breaks the API: transactionRequestState" in failure.message

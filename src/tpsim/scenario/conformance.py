@@ -51,19 +51,45 @@ def _sent_by(
             _violation(entry, "(message)", "accepted by the switch", f"{status}: {entry['error']}")
         )
     found += _date(entry)
-    if validator is None:
-        return found
-    destination = entry["headers"].get("FSPIOP-Destination") or ""
-    role = _RECEIVER_ROLE.get(kinds.get(destination, "hub"), "hub")
+    if validator is not None:
+        destination = entry["headers"].get("FSPIOP-Destination") or ""
+        found += _schema(entry, kinds.get(destination, "hub"), validator)
+    return found
+
+
+def sent_by_tpsim(
+    journal: Iterable[dict[str, Any]],
+    kinds: Mapping[str, str],
+    simulated: set[str],
+    validator: OpenApiValidator,
+) -> list[Violation]:
+    """Bodies tpsim's ``simulated`` participants sent that the official OpenAPI does not
+    allow (``tpsim run --check-sent``: a check of tpsim itself)."""
+    found: list[Violation] = []
+    for entry in journal:
+        if entry["hop"] in ("delivered", "sent") and entry["source"] in simulated:
+            found += _schema(entry, kinds.get(entry.get("destination") or "", "hub"), validator)
+    return found
+
+
+def _schema(
+    entry: dict[str, Any], receiver_kind: str, validator: OpenApiValidator
+) -> list[Violation]:
     try:
-        validator.validate_sent(entry, role)
+        validator.validate_sent(entry, _RECEIVER_ROLE.get(receiver_kind, "hub"))
     except SchemaViolation as exc:
         if not exc.problems:
-            found.append(_violation(entry, "(message)", "openapi", exc.summary))
-        for problem in exc.problems:
-            field = problem.field if problem.depth == 0 else f"{problem.field} (a oneOf variant)"
-            found.append(_violation(entry, field, problem.rule, problem.message))
-    return found
+            return [_violation(entry, "(message)", "openapi", exc.summary)]
+        return [
+            _violation(
+                entry,
+                problem.field if problem.depth == 0 else f"{problem.field} (a oneOf variant)",
+                problem.rule,
+                problem.message,
+            )
+            for problem in exc.problems
+        ]
+    return []
 
 
 def _date(entry: dict[str, Any]) -> list[Violation]:
@@ -101,8 +127,11 @@ def _violation(entry: dict[str, Any], field: str, rule: str, message: str) -> Vi
     return Violation(entry["seq"], entry["method"], entry["path"], field, rule, message)
 
 
-def failures(found: list[Violation], journal: list[dict[str, Any]]) -> list[Failure]:
-    """One failure per message with violations."""
+def failures(
+    found: list[Violation], journal: list[dict[str, Any]], *, by_tpsim: bool = False
+) -> list[Failure]:
+    """One failure per message with violations (``by_tpsim``: an error of tpsim itself,
+    not a verdict on the participant under test)."""
     by_seq: dict[int, list[Violation]] = {}
     for violation in found:
         by_seq.setdefault(violation.seq, []).append(violation)
@@ -111,10 +140,11 @@ def failures(found: list[Violation], journal: list[dict[str, Any]]) -> list[Fail
     for seq, listed in by_seq.items():
         first = listed[0]
         problems = "\n".join(f"  - {v.field}: {v.message} [{v.rule}]" for v in listed)
+        who = "tpsim sent a body that breaks the API" if by_tpsim else "breaks the API"
         result.append(
             Failure(
-                FailureKind.CONFORMANCE,
-                f"{first.method} {first.path} breaks the API: {first.field}: {first.message}",
+                FailureKind.ERROR if by_tpsim else FailureKind.CONFORMANCE,
+                f"{first.method} {first.path} {who}: {first.field}: {first.message}",
                 expected="a message the Third Party API allows",
                 actual=f"{describe(entries[seq]) if seq in entries else seq}\n{problems}",
             )

@@ -66,6 +66,7 @@ class RunOptions:
     jobs: int = 4
     config: str | None = None  # the base config; None: the built-in default
     spec_dir: Path | None = None  # the OpenAPI bundles; None: $TPSIM_SPEC_DIR or default
+    check_sent: bool = False  # check every body tpsim sends against the OpenAPI too
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     on_start: Callable[[str], None] | None = None
     on_done: Callable[[ScenarioResult], None] | None = None
@@ -100,12 +101,13 @@ def prepare(paths: list[str], options: RunOptions) -> tuple[list[Cell], OpenApiV
         for values in loaded.scenario.matrix_cells()
     ]
     validator = None
-    if any(c.pisp.endpoint and c.pisp.checks for c in cells):
+    if options.check_sent or any(c.pisp.endpoint and c.pisp.checks for c in cells):
         directory = options.spec_dir or spec_dir()
         missing = missing_bundles(directory)
         if missing:
             raise ScenarioError(
-                f"conformance scenarios check messages against the official OpenAPI, but"
+                f"conformance scenarios and --check-sent check messages against the official"
+                f" OpenAPI, but"
                 f" {', '.join(missing)} are not in {directory}: pass --spec-dir DIR or set"
                 f" {ENV_VAR}"
             )
@@ -229,11 +231,15 @@ async def run_cell(
         await _run_steps(session, cell.steps, result)
         await target.settle()
         result.journal = await target.entries(since=session.since)
+        kinds = {p.fsp_id: p.kind for p in result.participants}
         if cell.pisp.endpoint is not None and cell.pisp.checks:
-            kinds = {p.fsp_id: p.kind for p in result.participants}
             found = conformance.violations(result.journal, pisp.fsp_id, kinds, validator)
             result.violations = found
             result.failures += conformance.failures(found, result.journal)
+        if options.check_sent and validator is not None:
+            simulated = {p.fsp_id for p in result.participants if p.simulated}
+            wrong = conformance.sent_by_tpsim(result.journal, kinds, simulated, validator)
+            result.failures += conformance.failures(wrong, result.journal, by_tpsim=True)
     except (HarnessError, OSError, TpsimError) as exc:
         result.failures.append(Failure(FailureKind.ERROR, f"could not run: {exc}"))
     except Exception as exc:  # a bug of the runner: report it, run the other scenarios
