@@ -3,8 +3,6 @@ driven with real HTTP requests; and once in a headless browser when one is insta
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 from html import escape
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,6 +10,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import MakeScheme
+from tests.support.browser import CHROMIUM, needs_browser
 from tests.support.flows import error_code
 from tests.support.linking import (
     CAROL,
@@ -187,22 +186,8 @@ async def web_login_status(answer: Received) -> int:
 
 # --- a real browser, when one is installed --------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-MISSING = [
-    name
-    for name, present in (
-        ("Debian's chromium", CHROMIUM is not None),
-        ("the playwright package", importlib.util.find_spec("playwright") is not None),
-    )
-    if not present
-]
 
-
-@pytest.mark.skipif(
-    bool(MISSING),
-    reason=f"optional: {' and '.join(MISSING)} not installed; the tests above drive the same"
-    " page over plain HTTP",
-)
+@needs_browser("the tests above drive the same page over plain HTTP")
 async def test_login_in_a_headless_browser(scheme: Scheme) -> None:  # pragma: no cover
     from playwright.async_api import async_playwright
 

@@ -3,10 +3,8 @@ JSON, and the self-contained HTML page with its sequence diagrams, also in a rea
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import Any
 import pytest
 import xmlschema
 
+from tests.support.browser import CHROMIUM, needs_browser
 from tpsim.scenario.reports import write_html, write_json, write_junit
 from tpsim.scenario.reports.sequence import sequence_svg
 from tpsim.scenario.results import (
@@ -482,22 +481,8 @@ def test_html_sections_open_when_not_passed_and_show_the_details(page: Path) -> 
 
 # --- in a real browser, when one is installed -------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-MISSING = [
-    name
-    for name, present in (
-        ("Debian's chromium", CHROMIUM is not None),
-        ("the playwright package", importlib.util.find_spec("playwright") is not None),
-    )
-    if not present
-]
 
-
-@pytest.mark.skipif(
-    bool(MISSING),
-    reason=f"optional: {' and '.join(MISSING)} not installed; the tests above check the page's"
-    " markup",
-)
+@needs_browser("the tests above check the page's markup")
 async def test_report_renders_in_a_headless_browser(page: Path, tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
