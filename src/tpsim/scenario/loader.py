@@ -155,7 +155,7 @@ def load_scenario(path: Path) -> LoadedScenario:
     try:
         scenario = ScenarioHead.model_validate(data)
     except ValidationError as exc:
-        raise _first_error(exc, source, origins) from None
+        raise _located(exc.errors()[0], origins, source) from None
     return LoadedScenario(path, scenario, source, origins)
 
 
@@ -220,7 +220,7 @@ def _expand(
         try:
             fragment = Fragment.model_validate(data)
         except ValidationError as exc:
-            raise _first_error(exc, fragment_source, []) from None
+            raise _located(exc.errors()[0], [], fragment_source) from None
         given = step.get("with") or {}
         if not isinstance(given, dict):
             raise source.error((*where, "with"), "with must be a mapping of parameters")
@@ -256,16 +256,11 @@ def _substitute(value: Any, parameters: Mapping[str, Any]) -> Any:
     return value
 
 
-def _first_error(
-    exc: ValidationError, source: Source, origins: list[tuple[Source, KeyPath]]
-) -> ScenarioError:
-    """The first validation problem, located in the file (or fragment) that holds it."""
-    return _located(exc.errors()[0], origins, source)
-
-
 def _located(
     error: Any, origins: list[tuple[Source, KeyPath]], source: Source | None = None
 ) -> ScenarioError:
+    """A validation problem, located in the file (or fragment) that holds it: a step's in
+    the file it was written in (``origins``), anything else in ``source``."""
     loc = _clean(error["loc"])
     if len(loc) >= 2 and loc[0] == "steps" and isinstance(loc[1], int) and loc[1] < len(origins):
         step_source, step_path = origins[loc[1]]

@@ -332,17 +332,11 @@ ACTIONS: dict[str, type[_Model]] = {
 
 
 class _Step(_Model):
+    """The keys every step has besides its action (the schema of a step; the runner reads
+    steps as ``loader.PlannedStep``)."""
+
     name: str | None = Field(None, description="shown in reports instead of the action")
     expect: Expect = Field(default_factory=Expect)
-
-    @property
-    def action(self) -> str:
-        return next(name for name in ACTIONS if name in type(self).model_fields)
-
-    @property
-    def params(self) -> _Model:
-        value: _Model = getattr(self, self.action)
-        return value
 
 
 class DiscoverStep(_Step):
@@ -417,8 +411,6 @@ def _which_action(value: Any) -> str | None:
     if isinstance(value, dict):
         named = [k for k in value if k in ACTIONS or k == "include"]
         return named[0] if len(named) == 1 else None
-    if isinstance(value, BaseModel):
-        return getattr(value, "action", "include")
     return None
 
 
@@ -455,23 +447,6 @@ Step = Annotated[
     ],
     BeforeValidator(_empty_params),
 ]
-AnyStep = (
-    DiscoverStep
-    | ListAccountsStep
-    | RequestConsentStep
-    | AuthenticateStep
-    | RegisterCredentialStep
-    | LookupPartyStep
-    | InitiateTransferStep
-    | ApproveStep
-    | RejectStep
-    | GetTransactionStep
-    | RevokeConsentStep
-    | SendStep
-    | WaitStep
-    | CheckBalancesStep
-    | TriggerStep
-)
 
 
 # --- the scenario ---------------------------------------------------------------------------
