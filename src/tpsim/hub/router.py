@@ -80,9 +80,17 @@ class Router:
         self._spawn(self._apply(fsp_id, effects))
 
     async def drain(self) -> None:
-        """Wait until every background delivery has finished (tests, shutdown)."""
+        """Wait until every background delivery has finished (tests, shutdown).
+
+        Each round takes the tasks out of the set before awaiting them, so the loop ends
+        without relying on their done-callbacks: since Python 3.12 ``gather`` over tasks
+        that are all done returns without yielding to the loop, and those callbacks would
+        never get to run.
+        """
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            tasks = list(self._tasks)
+            self._tasks.difference_update(tasks)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def cancel_timers(self) -> None:
         for handle in self._timers.values():
