@@ -16,10 +16,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tpsim.crypto.authenticator import SoftwareAuthenticator
-from tpsim.crypto.challenge import consent_challenge, transaction_challenge
-from tpsim.crypto.fido import OriginPolicy, verify_assertion, verify_attestation
-from tpsim.crypto.generic import generic_credential, verify_generic
+from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.auth.challenge import consent_challenge, transaction_challenge
+from tpsim.auth.fido import OriginPolicy, verify_assertion, verify_attestation
+from tpsim.auth.generic import generic_credential, verify_generic
 
 VECTORS = Path(__file__).resolve().parent.parent / "tests" / "vectors"
 POLICY = OriginPolicy(allowed_origins=("http://localhost:8080",))

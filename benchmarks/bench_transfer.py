@@ -1,4 +1,4 @@
-"""Throughput of complete Third Party transfers through tpsim, measured from an external PISP.
+"""Throughput and CPU cost of complete Third Party transfers through tpsim, from an external PISP.
 
 tpsim runs as its own process (``tpsim serve``) on a loopback port; this script plays
 the PISP: an aiohttp server that receives tpsim's callbacks and a keep-alive client that
@@ -7,10 +7,22 @@ its own consent and credential (a FIDO counter must increase, so one credential 
 sign concurrent transfers out of order). Every transfer is complete: POST transactions →
 PUT RECEIVED + POST authorizations → signed PUT authorizations → PATCH COMPLETED.
 
-For scale, the same run also measures the raw aiohttp request rate on this machine: a
+Each run starts a fresh tpsim server, runs ``--warmup`` transfers that are not measured,
+then times ``--transfers`` transfers. For the timed phase it reports throughput, p50/p99
+latency per credential type, and the CPU time (user + system, all threads, read from
+``/proc/<pid>/stat``) per transfer of the tpsim server process and, for context, of this
+PISP process. Wall-clock numbers swing on a shared machine; CPU time per transfer is the
+steadier measure. ``--repeat N`` does N runs and prints the medians.
+
+``--tpsim-src DIR`` makes the server import tpsim from ``DIR`` (prepended to its
+PYTHONPATH; the server reports the ``tpsim.__file__`` it imported and the run fails if
+that is not under ``DIR``), so two versions of tpsim can be compared with the same PISP.
+
+For scale, the script finally measures the raw aiohttp request rate on this machine: a
 trivial POST → 202 handler driven by the same client at the same concurrency.
 
     python benchmarks/bench_transfer.py [--transfers 2000] [--concurrency 20]
+        [--warmup 300] [--repeat 1] [--tpsim-src DIR]
 """
 
 from __future__ import annotations
@@ -28,6 +40,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -211,105 +224,3 @@ async def raw_rate(session: aiohttp.ClientSession, total: int, concurrency: int)
     elapsed = time.perf_counter() - started
     await runner.cleanup()
     return per_worker * concurrency / elapsed
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def main(transfers: int, concurrency: int) -> None:
-    pisp = Pisp()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", pisp.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    pisp_port, tpsim_port = free_port(), free_port()
-    await web.TCPSite(runner, "127.0.0.1", pisp_port).start()
-
-    config, authenticators = make_config(f"http://127.0.0.1:{pisp_port}", concurrency)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.yaml"
-        path.write_text(yaml.safe_dump(config))
-        server = subprocess.Popen(  # noqa: S603 - our own CLI
-            [
-                sys.executable,
-                "-m",
-                "tpsim",
-                "serve",
-                "--config",
-                str(path),
-                "--port",
-                str(tpsim_port),
-                "--log-level",
-                "warning",
-            ],
-            env={**os.environ},
-        )
-        try:
-            await run(
-                pisp, authenticators, f"http://127.0.0.1:{tpsim_port}", transfers, concurrency
-            )
-        finally:
-            server.terminate()
-            server.wait(10)
-            await runner.cleanup()
-
-
-async def run(
-    pisp: Pisp,
-    authenticators: list[SoftwareAuthenticator],
-    tpsim: str,
-    transfers: int,
-    concurrency: int,
-) -> None:
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        for _ in range(100):
-            try:
-                async with session.get(tpsim + "/health") as r:
-                    if r.status == 200:
-                        break
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.1)
-        latencies: dict[str, list[float]] = {"FIDO": [], "GENERIC": []}
-        per_worker = max(1, transfers // concurrency)
-
-        async def worker(i: int) -> None:
-            auth = authenticators[i]
-            for _ in range(per_worker):
-                latency = await transfer(session, tpsim, pisp, auth, f"dfspa.bench.{i}")
-                latencies[auth.credential_type].append(latency)
-
-        for i in range(concurrency):  # warm-up: one transfer per worker
-            await transfer(session, tpsim, pisp, authenticators[i], f"dfspa.bench.{i}")
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        elapsed = time.perf_counter() - started
-        done = sum(len(v) for v in latencies.values())
-        raw = await raw_rate(session, 20_000, concurrency)
-
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"complete transfers: {done} in {elapsed:.2f} s at concurrency {concurrency}")
-    print(
-        f"  throughput: {done / elapsed:.0f} transfers/s "
-        f"(each = 2 requests from the PISP + 3 callbacks to it, over HTTP)"
-    )
-    for flow, values in latencies.items():
-        if values:
-            print(
-                f"  {flow:7s} n={len(values):5d}  p50 {statistics.median(values) * 1000:6.1f} ms"
-                f"  p99 {percentile(values, 0.99) * 1000:6.1f} ms"
-            )
-    print(
-        f"raw aiohttp POST->202 on this machine, same client,"
-        f" concurrency {concurrency}: {raw:.0f} req/s"
-    )
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--transfers", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=20)
-    args = parser.parse_args()
-    asyncio.run(main(args.transfers, args.concurrency))

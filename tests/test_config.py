@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from tests.support.scheme import default_config_data
-from tpsim.config import load_config, parse_config
+from tpsim.config import Profile, load_config, parse_config
 from tpsim.config import overlay as merge
-from tpsim.errors import ConfigError, Profile
-from tpsim.hub.simulation import Simulation
+from tpsim.errors import ConfigError
+from tpsim.serve.simulation import Simulation
 
 DEFAULT = default_config_data()
 

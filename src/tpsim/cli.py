@@ -17,11 +17,11 @@ import sys
 from collections.abc import Sequence
 
 from tpsim import __version__
+from tpsim.auth.cli import add_credential_commands
 from tpsim.config import Config, load_config
-from tpsim.crypto.cli import add_credential_commands
 from tpsim.errors import ConfigError, ScenarioError
-from tpsim.roles.context import origin_policy
-from tpsim.roles.state import SchemeState
+from tpsim.mojaloop.roles.context import origin_policy
+from tpsim.mojaloop.roles.state import SchemeState
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4040
@@ -107,8 +107,8 @@ def _load(path: str | None, pisp_url: str | None) -> Config:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from tpsim.hub.server import serve
     from tpsim.logging import configure_logging
+    from tpsim.serve.server import serve
 
     configure_logging(json_logs=args.log_json, level=args.log_level)
     config = _load(args.config, args.pisp_url)

@@ -11,6 +11,7 @@ import copy
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,8 +20,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tpsim.errors import ConfigError, Profile
-from tpsim.hub.registry import Kind
+from tpsim.errors import ConfigError
 
 FspIdStr = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\s/]+$")]
 AddressStr = Annotated[
@@ -33,6 +33,23 @@ _NICKNAME = r"^[A-Za-z0-9_ .,'-]*[A-Za-z0-9_.,'-][A-Za-z0-9_ .,'-]*$"
 ScopeActionStr = Literal["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER", "ACCOUNTS_STATEMENT"]
 AuthChannel = Literal["WEB", "OTP"]
 UserIdStr = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class Profile(StrEnum):
+    """Which error codes and rejection behaviour the Mojaloop dialect uses (DESIGN.md
+    ``behaviour.profile``): the written spec's, or Mojaloop's reference implementation's."""
+
+    SPEC = "spec"
+    REFERENCE = "reference"
+
+
+class Kind(StrEnum):
+    """What a configured participant is."""
+
+    PISP = "pisp"
+    DFSP = "dfsp"
+    AUTH_SERVICE = "auth-service"
+    HUB = "hub"
 
 
 class _Strict(BaseModel):

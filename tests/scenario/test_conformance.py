@@ -13,10 +13,10 @@ import pytest
 from tests.support.external_pisp import ExternalPisp
 from tests.support.scenarios import write
 from tpsim.errors import ScenarioError
+from tpsim.mojaloop.wire.openapi import OpenApiValidator
 from tpsim.scenario.conformance import failures, sent_by_tpsim
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
 from tpsim.scenario.runner import RunOptions, run
-from tpsim.wire.openapi import OpenApiValidator
 
 SCENARIO = """\
 name: the PISP approves a transfer it started

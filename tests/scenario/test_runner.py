@@ -14,11 +14,11 @@ from aiohttp.test_utils import TestServer
 from tests.support.scenarios import write
 from tpsim.cli import main
 from tpsim.config import load_config
-from tpsim.hub.app import create_app
-from tpsim.hub.simulation import Simulation
 from tpsim.scenario import actions
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
 from tpsim.scenario.runner import RunOptions, run
+from tpsim.serve.app import create_app
+from tpsim.serve.simulation import Simulation
 
 JUNIT_XSD = Path(__file__).parent / "data" / "junit.xsd"
 

@@ -1,6 +1,6 @@
 """Representative valid bodies for every route that carries one, as plain JSON dicts.
 
-``EXAMPLES`` maps a route name (``tpsim.wire.routes``) to ``(label, factory)`` pairs; a
+``EXAMPLES`` maps a route name (``tpsim.mojaloop.wire.routes``) to ``(label, factory)`` pairs; a
 factory returns a fresh dict each call so tests may mutate it. The FIDO payloads are sized
 like a security key's (64-byte credential id, fido-u2f attestation) but are not signed.
 """

@@ -21,8 +21,8 @@ import aiohttp
 
 from tests.support.pisp import Received, TestPisp
 from tests.support.scheme import Scheme
-from tpsim.crypto.authenticator import SoftwareAuthenticator
-from tpsim.crypto.challenge import consent_challenge
+from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.auth.challenge import consent_challenge
 
 DFSP_ID = "dfspx"
 AUTH_ID = "central-auth"

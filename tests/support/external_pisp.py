@@ -28,8 +28,8 @@ from aiohttp.test_utils import TestServer
 
 from tests.support.pisp import future_expiration
 from tests.support.scheme import CREDENTIALS, transaction_request
-from tpsim.crypto.authenticator import SoftwareAuthenticator
-from tpsim.wire.headers import build_headers
+from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.mojaloop.wire.headers import build_headers
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tpsim.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
+from tpsim.mojaloop.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
 
 
 @pytest.fixture(scope="session")

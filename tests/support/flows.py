@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from tests.support.pisp import Received, SentResponse, TestPisp
 from tests.support.scheme import Scheme, transaction_request
-from tpsim.crypto.broken import Broken
-from tpsim.hub.journal import Hop
+from tpsim.auth.broken import Broken
+from tpsim.journal import Hop
 
 TX = "/thirdpartyRequests/transactions"
 AUTHZ = "/thirdpartyRequests/authorizations"

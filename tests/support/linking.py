@@ -31,7 +31,7 @@ from tests.support.flows import (
 )
 from tests.support.pisp import Received, TestPisp
 from tests.support.scheme import Scheme
-from tpsim.crypto.authenticator import SoftwareAuthenticator
+from tpsim.auth.authenticator import SoftwareAuthenticator
 
 CONSENT_REQUESTS = "/consentRequests"
 CONSENTS = "/consents"

@@ -16,9 +16,9 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tpsim.errors import FspiopError
-from tpsim.wire.headers import build_headers, format_http_date
-from tpsim.wire.routes import match
+from tpsim.mojaloop.errors import FspiopError
+from tpsim.mojaloop.wire.headers import build_headers, format_http_date
+from tpsim.mojaloop.wire.routes import match
 
 
 @dataclass

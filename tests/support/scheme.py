@@ -17,14 +17,13 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 
 from tests.support.pisp import TestPisp, future_expiration
-from tpsim.clock import ManualClock, SequentialIds
-from tpsim.config import Config, load_config, overlay, parse_config
-from tpsim.crypto.authenticator import SoftwareAuthenticator
-from tpsim.hub.app import create_app
-from tpsim.hub.journal import Hop
-from tpsim.hub.registry import Kind
-from tpsim.hub.simulation import Simulation
-from tpsim.wire.openapi import OpenApiValidator, missing_bundles, spec_dir
+from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.config import Config, Kind, load_config, overlay, parse_config
+from tpsim.core.clock import ManualClock, SequentialIds
+from tpsim.journal import Hop
+from tpsim.mojaloop.wire.openapi import OpenApiValidator, missing_bundles, spec_dir
+from tpsim.serve.app import create_app
+from tpsim.serve.simulation import Simulation
 
 REPO = Path(__file__).resolve().parents[2]
 CREDENTIALS = REPO / "fixtures" / "credentials"

@@ -16,16 +16,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from tpsim.crypto.authenticator import SoftwareAuthenticator
-from tpsim.crypto.challenge import consent_challenge
-from tpsim.errors import FspiopError
-from tpsim.hub.journal import correlation_ids
+from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.auth.challenge import consent_challenge
+from tpsim.journal import correlation_ids
+from tpsim.mojaloop.errors import FspiopError
+from tpsim.mojaloop.wire import routes
 from tpsim.scenario import model
 from tpsim.scenario.harness import Answer, http_request
 from tpsim.scenario.model import parse_duration
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
-from tpsim.wire import routes
 
 TX = "/thirdpartyRequests/transactions"
 AUTHZ = "/thirdpartyRequests/authorizations"

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from tpsim.errors import FspiopError
+from tpsim.mojaloop.errors import FspiopError
+from tpsim.mojaloop.wire import routes
+from tpsim.mojaloop.wire.headers import parse_http_date
+from tpsim.mojaloop.wire.openapi import OpenApiValidator, SchemaViolation
 from tpsim.scenario.expectations import describe
 from tpsim.scenario.results import Failure, FailureKind, Violation
-from tpsim.wire import routes
-from tpsim.wire.headers import parse_http_date
-from tpsim.wire.openapi import OpenApiValidator, SchemaViolation
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 # The bundle that describes a message, by the kind of its receiver.

@@ -25,13 +25,14 @@ import aiohttp
 from aiohttp import web
 
 from tpsim.config import Config
-from tpsim.errors import FspiopError, TpsimError
-from tpsim.hub.app import create_app
-from tpsim.hub.simulation import Simulation
+from tpsim.errors import TpsimError
+from tpsim.mojaloop.errors import FspiopError
+from tpsim.mojaloop.wire import routes
+from tpsim.mojaloop.wire.headers import build_headers
 from tpsim.scenario.expectations import path_fits
 from tpsim.scenario.model import PispAnswer
-from tpsim.wire import routes
-from tpsim.wire.headers import build_headers
+from tpsim.serve.app import create_app
+from tpsim.serve.simulation import Simulation
 
 LOOPBACK = "127.0.0.1"
 

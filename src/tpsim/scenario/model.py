@@ -40,7 +40,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-from tpsim.crypto.broken import Broken
+from tpsim.auth.broken import Broken
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$")

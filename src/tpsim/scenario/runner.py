@@ -22,11 +22,12 @@ from typing import Any
 import aiohttp
 import structlog
 
+from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.config import Config, load_config, overlay, parse_config
-from tpsim.crypto.authenticator import SoftwareAuthenticator
 from tpsim.errors import ConfigError, ScenarioError, TpsimError
-from tpsim.roles.context import origin_policy
-from tpsim.roles.state import SchemeState
+from tpsim.mojaloop.roles.context import origin_policy
+from tpsim.mojaloop.roles.state import SchemeState
+from tpsim.mojaloop.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
 from tpsim.scenario import conformance
 from tpsim.scenario.actions import ACTIONS, Sent, balance_problems
 from tpsim.scenario.expectations import (
@@ -52,7 +53,6 @@ from tpsim.scenario.results import (
 )
 from tpsim.scenario.session import Session, StepFailed
 from tpsim.scenario.variables import VariableError, Variables
-from tpsim.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
 
 log = structlog.get_logger("tpsim.run")
 

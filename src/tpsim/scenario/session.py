@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from tpsim.crypto.authenticator import SoftwareAuthenticator
+from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.scenario.expectations import is_message, path_fits
 from tpsim.scenario.harness import BuiltinPisp, Target
 from tpsim.scenario.results import Failure, FailureKind

@@ -1,0 +1,147 @@
+"""A registered credential: what the auth-service keeps after a consent is linked."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+from tpsim.auth.errors import CryptoError
+from tpsim.auth.keys import (
+    COSE_ALGORITHM,
+    KeyType,
+    PublicKey,
+    key_type_of,
+    load_public_key,
+    public_key_pem,
+)
+
+CredentialType = Literal["FIDO", "GENERIC"]
+MAX_SIGN_COUNT = 2**32 - 1
+
+# COSE (RFC 9053) key parameters: kty 1 = OKP, 2 = EC2, 3 = RSA; crv 1 = P-256,
+# 6 = Ed25519, 8 = secp256k1.
+_EC2_CURVES: dict[int, tuple[int, int, ec.EllipticCurve]] = {
+    -7: (2, 1, ec.SECP256R1()),
+    -47: (2, 8, ec.SECP256K1()),
+}
+
+
+@dataclass(frozen=True)
+class RegisteredCredential:
+    """A verified credential: public key (SPKI PEM), counter and how it was attested.
+
+    ``credential_id`` is None for GENERIC credentials and for FIDO credentials seeded
+    from a bare PEM (then assertions are not pinned to an id). ``attestation_type`` is
+    ``none``/``self``/``basic``/``attca``/``anonca`` and ``trusted`` is True when an x5c
+    chain was verified against a configured root, False when there was a chain but no
+    roots to check it against (the reference only warns), None when there was no chain.
+    Constructing one parses the PEM, so a bad key fails here with a ``CryptoError``.
+    """
+
+    credential_type: CredentialType
+    credential_id: bytes | None
+    public_key_pem: str
+    sign_count: int = 0
+    fmt: str | None = None
+    attestation_type: str | None = None
+    trusted: bool | None = None
+    public_key: PublicKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.credential_type not in ("FIDO", "GENERIC"):
+            raise CryptoError(
+                "credential_type",
+                "credential type must be FIDO or GENERIC",
+                actual=str(self.credential_type),
+            )
+        if not 0 <= self.sign_count <= MAX_SIGN_COUNT:
+            raise CryptoError("counter", f"sign count must be 0..{MAX_SIGN_COUNT}")
+        object.__setattr__(self, "public_key", load_public_key(self.public_key_pem))
+
+    @classmethod
+    def from_public_key_pem(
+        cls,
+        pem: str,
+        *,
+        credential_type: CredentialType = "FIDO",
+        credential_id: bytes | None = None,
+        sign_count: int = 0,
+    ) -> RegisteredCredential:
+        """Seed a credential from a PEM (or base64 DER) public key, e.g. from a config file."""
+        normalized = public_key_pem(load_public_key(pem))
+        return cls(credential_type, credential_id, normalized, sign_count)
+
+    def with_sign_count(self, sign_count: int) -> RegisteredCredential:
+        """A copy with the counter ``verify_assertion`` returned."""
+        return dataclasses.replace(self, sign_count=sign_count)
+
+    @property
+    def key_type(self) -> KeyType:
+        """The key type (``p256``, ``secp256k1``, ``rsa``, ``ed25519``)."""
+        return key_type_of(self.public_key)
+
+    @property
+    def cose_algorithm(self) -> int:
+        """The COSE algorithm id signatures are checked with (-7, -47, -257 or -8)."""
+        return COSE_ALGORITHM[self.key_type]
+
+
+def cose_public_key(cose: Mapping[Any, Any]) -> PublicKey:
+    """Convert a COSE_Key from attested credential data into a public key.
+
+    Accepts ES256 (P-256), ES256K (secp256k1), RS256 and EdDSA (Ed25519) — the
+    algorithms ``verify_assertion`` can check. Raises ``CryptoError`` check ``key_type``
+    when the algorithm is another one or the parameters do not fit it.
+    """
+    alg, kty = cose.get(3), cose.get(1)
+    try:
+        if alg in _EC2_CURVES:
+            want_kty, want_crv, curve = _EC2_CURVES[alg]
+            _expect(kty == want_kty and cose.get(-1) == want_crv, alg, "EC2 key on its curve")
+            x, y = _coordinate(cose.get(-2)), _coordinate(cose.get(-3))
+            return ec.EllipticCurvePublicNumbers(x, y, curve).public_key()
+        if alg == -257:
+            _expect(kty == 3, alg, "an RSA key")
+            n, e = _integer(cose.get(-1)), _integer(cose.get(-2))
+            return _checked(rsa.RSAPublicNumbers(e, n).public_key())
+        if alg == -8:
+            _expect(kty == 1 and cose.get(-1) == 6, alg, "an Ed25519 OKP key")
+            return ed25519.Ed25519PublicKey.from_public_bytes(_raw(cose.get(-2)))
+    except (ValueError, TypeError) as exc:
+        raise CryptoError(
+            "key_type", f"credential public key (alg {alg}) is invalid: {exc}"
+        ) from exc
+    raise CryptoError(
+        "key_type",
+        "credential algorithm is not supported",
+        expected="ES256 (-7), ES256K (-47), RS256 (-257) or EdDSA (-8)",
+        actual=str(alg),
+    )
+
+
+def _expect(condition: bool, alg: object, what: str) -> None:
+    if not condition:
+        raise CryptoError("key_type", f"COSE alg {alg} needs {what}; the key parameters differ")
+
+
+def _coordinate(value: object) -> int:
+    return int.from_bytes(_raw(value, 32), "big")
+
+
+def _integer(value: object) -> int:
+    return int.from_bytes(_raw(value), "big")
+
+
+def _raw(value: object, size: int | None = None) -> bytes:
+    if not isinstance(value, bytes) or (size is not None and len(value) != size):
+        raise ValueError(f"expected {size or 'some'} bytes, got {type(value).__name__}")
+    return value
+
+
+def _checked(key: rsa.RSAPublicKey) -> rsa.RSAPublicKey:
+    key_type_of(key)  # size
+    return key

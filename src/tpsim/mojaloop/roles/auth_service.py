@@ -1,0 +1,220 @@
+"""The hub auth-service (digest §6): credential registration and signature verification.
+
+    POST /consents (from a DFSP)            verify the attestation / GENERIC signature over the
+                                            consent challenge → POST /participants/CONSENT/{ID}
+                                            to the ALS → on its PUT, PUT /consents/{ID} VERIFIED
+    POST /thirdpartyRequests/verifications  verify the FIDO assertion or GENERIC signature over
+                                            the challenge → PUT …/verifications/{ID} VERIFIED
+    PATCH /consents/{ID} REVOKED            the registering DFSP revoked it: later verifications
+                                            are refused (linking patterns §4.1)
+
+Unlike Mojaloop's auth-service, this one verifies GENERIC credentials, stores the FIDO
+sign counter after every verification (so a replayed assertion is refused) and applies
+the configured origin allowlist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from tpsim.auth.challenge import consent_challenge
+from tpsim.auth.errors import CryptoError
+from tpsim.auth.fido import RegisteredCredential, verify_assertion, verify_attestation
+from tpsim.auth.generic import generic_credential, verify_generic
+from tpsim.mojaloop.errors import (
+    AuthServiceConsentNotValid,
+    ConsentAlreadyRegistered,
+    ConsentRegistrationFailed,
+    FspiopError,
+    IdNotFound,
+    InvalidConsentCredential,
+    InvalidTransactionSignature,
+    UnknownConsent,
+)
+from tpsim.mojaloop.message import Effects, Message
+from tpsim.mojaloop.roles.common import error_callback
+from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
+from tpsim.mojaloop.roles.state import AuthConsent
+
+
+@dataclass(slots=True)
+class PendingRegistration:
+    request: Message
+    consent: AuthConsent
+
+
+class AuthService:
+    """A simulated hub auth-service participant."""
+
+    def __init__(self, ctx: RoleContext) -> None:
+        self.ctx = ctx
+        self.fsp_id = ctx.fsp_id
+        self._pending: dict[str, PendingRegistration] = {}
+        self._verifications: dict[str, Message] = {}
+        self._handlers = self._handler_table()
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def handle(self, message: Message) -> Effects:
+        return dispatch(self._handlers, message, fsp_id=self.fsp_id)
+
+    def on_timer(self, key: str) -> Effects:
+        return Effects()
+
+    def _handler_table(self) -> HandlerTable:
+        return {
+            ("POST", "/consents"): self.post_consent,
+            ("PATCH", "/consents/{ID}"): self.patch_consent,
+            ("PUT", "/participants/{Type}/{ID}"): self.put_participant,
+            ("PUT", "/participants/{Type}/{ID}/error"): self.put_participant_error,
+            ("POST", "/thirdpartyRequests/verifications"): self.post_verification,
+            ("GET", "/thirdpartyRequests/verifications/{ID}"): self.get_verification,
+        }
+
+    # -- registration ------------------------------------------------------------------
+
+    def post_consent(self, message: Message, params: dict[str, str]) -> Effects:
+        body = message.body or {}
+        consent_id = body["consentId"]
+        if consent_id in self.ctx.state.auth_consents or consent_id in self._pending:
+            raise ConsentAlreadyRegistered(
+                f"consent {consent_id} is already registered at {self.fsp_id};"
+                " a new credential needs a new consentId",
+                field="consentId",
+            )
+        scopes = [{"address": s["address"], "actions": s["actions"]} for s in body["scopes"]]
+        challenge = consent_challenge(consent_id, scopes)
+        credential = self._register(body["credential"], challenge)
+        self._pending[consent_id] = PendingRegistration(
+            message, AuthConsent(consent_id, message.source, scopes, credential)
+        )
+        oracle = self.ctx.message(
+            "POST",
+            f"/participants/CONSENT/{consent_id}",
+            to=self.ctx.hub_name,
+            body={"fspId": self.fsp_id},
+        )
+        return Effects(messages=[oracle])
+
+    def _register(self, credential: dict[str, Any], challenge: str) -> RegisteredCredential:
+        try:
+            if credential["credentialType"] == "FIDO":
+                return verify_attestation(
+                    credential["fidoPayload"], challenge=challenge, policy=self.ctx.origin_policy
+                )
+            generic = credential["genericPayload"]
+            return generic_credential(generic["publicKey"], generic["signature"], challenge)
+        except KeyError as exc:
+            raise InvalidConsentCredential(
+                f"the {credential.get('credentialType')} credential has no {exc.args[0]}",
+                field=f"credential.{exc.args[0]}",
+            ) from None
+        except CryptoError as exc:
+            raise InvalidConsentCredential(exc.detail, extensions={"check": exc.check}) from None
+
+    def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
+        pending = self._pending.pop(params["ID"], None)
+        if pending is None:
+            return Effects()
+        consent = pending.consent
+        self.ctx.state.auth_consents[consent.consent_id] = consent
+        request = pending.request.body or {}
+        verified = dict(request["credential"], status="VERIFIED")
+        reply = self.ctx.message(
+            "PUT",
+            f"/consents/{consent.consent_id}",
+            to=pending.request.source,
+            body={"scopes": request["scopes"], "credential": verified},
+        )
+        return Effects(messages=[reply])
+
+    def put_participant_error(self, message: Message, params: dict[str, str]) -> Effects:
+        pending = self._pending.pop(params["ID"], None)
+        if pending is None:
+            return Effects()
+        info = (message.body or {}).get("errorInformation", {})
+        error = ConsentRegistrationFailed(
+            f"the ALS refused to register consent {params['ID']}:"
+            f" {info.get('errorCode')} {info.get('errorDescription')}"
+        )
+        return self._reply_error(pending.request, error)
+
+    def patch_consent(self, message: Message, params: dict[str, str]) -> Effects:
+        consent = self.ctx.state.auth_consents.get(params["ID"])
+        if consent is None or consent.dfsp != message.source:
+            raise UnknownConsent(
+                f"{self.fsp_id} holds no consent {params['ID']} registered by {message.source}"
+            )
+        if (message.body or {}).get("status") == "REVOKED":
+            consent.status = "REVOKED"
+        return Effects()
+
+    # -- verification ------------------------------------------------------------------
+
+    def post_verification(self, message: Message, params: dict[str, str]) -> Effects:
+        body = message.body or {}
+        try:
+            self._verify(body)
+        except FspiopError as exc:
+            effects = self._reply_error(message, exc)
+        else:
+            reply = self.ctx.message(
+                "PUT",
+                f"/thirdpartyRequests/verifications/{body['verificationRequestId']}",
+                to=message.source,
+                body={"authenticationResponse": "VERIFIED"},
+            )
+            effects = Effects(messages=[reply])
+        if effects.messages:
+            self._verifications[body["verificationRequestId"]] = effects.messages[0]
+        return effects
+
+    def _verify(self, body: dict[str, Any]) -> None:
+        consent = self.ctx.state.auth_consents.get(body["consentId"])
+        if consent is None:
+            raise UnknownConsent(
+                f"consent {body['consentId']} is unknown at {self.fsp_id}", field="consentId"
+            )
+        if consent.status != "ISSUED":
+            raise AuthServiceConsentNotValid(
+                f"consent {body['consentId']} is {consent.status} at {self.fsp_id}",
+                field="consentId",
+            )
+        credential = consent.credential
+        kind = body["signedPayloadType"]
+        if kind != credential.credential_type:
+            raise InvalidTransactionSignature(
+                f"consent {consent.consent_id} holds a {credential.credential_type}"
+                f" credential, the request is signed with {kind}",
+                field="signedPayloadType",
+            )
+        try:
+            if kind == "FIDO":
+                count = verify_assertion(
+                    body["fidoSignedPayload"],
+                    challenge=body["challenge"],
+                    credential=credential,
+                    policy=self.ctx.origin_policy,
+                )
+                consent.credential = credential.with_sign_count(count)
+            else:
+                verify_generic(credential, body["genericSignedPayload"], body["challenge"])
+        except CryptoError as exc:
+            raise InvalidTransactionSignature(exc.detail, extensions={"check": exc.check}) from None
+
+    def get_verification(self, message: Message, params: dict[str, str]) -> Effects:
+        stored = self._verifications.get(params["ID"])
+        if stored is None or stored.destination != message.source:
+            # Only the DFSP that asked for a verification may read its result.
+            raise IdNotFound(
+                f"{self.fsp_id} has no verification request {params['ID']} from {message.source}"
+            )
+        return Effects(messages=[stored])
+
+    def _reply_error(self, request: Message, error: FspiopError) -> Effects:
+        callback = error_callback(
+            request, error, sender=self.fsp_id, profile=self.ctx.profile, now=self.ctx.clock.now()
+        )
+        return Effects(messages=[callback] if callback else [])

@@ -1,0 +1,384 @@
+"""A simulated DFSP's consent requests (linking patterns §3.3-3.4, §5.2-5.3; digest §2.2, §4.5).
+
+    POST  /consentRequests       scopes, callbackUri and channels checked → PUT
+                                 /consentRequests/{ID} WEB (authUri: tpsim's login page) or
+                                 OTP (sent "by SMS": journaled out-of-band, admin API)
+    login page (hub/login.py)    approve → a secret in the redirect to the callbackUri;
+                                 deny → PUT /consentRequests/{ID}/error 6102 at once
+    PATCH /consentRequests/{ID}  the right authToken in time → grant (POST /consents,
+                                 roles/linking.py); wrong → 6203 with the attempts left;
+                                 expired or too many → 6203 and the request is closed
+    GET   /consentRequests/{ID}  PUT /consentRequests/{ID} as it stands, or its error
+
+Every step is one transition of ``TRANSITIONS``; terminal states are final and checked only
+in ``ConsentRequest.advance``, which re-raises the error that ended the request.
+"""
+
+from __future__ import annotations
+
+import copy
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from tpsim.config import LinkingConfig, UserConfig
+from tpsim.core.machine import next_state
+from tpsim.errors import LoginRefused
+from tpsim.mojaloop.errors import (
+    BadCallbackUri,
+    ConsentNotGranted,
+    ConsentRequestNotFound,
+    FspiopError,
+    InvalidAuthToken,
+    ModifiedRequest,
+    UnsupportedAuthChannels,
+    UnsupportedScopes,
+)
+from tpsim.mojaloop.message import Effects, Message, make_headers
+from tpsim.mojaloop.roles.callback_uri import callback_uri_problem, with_query
+from tpsim.mojaloop.roles.common import format_datetime
+from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.roles.state import Account
+
+Grant = Callable[[str, str, list[dict[str, Any]]], Effects]
+
+
+class CrState(StrEnum):
+    RECEIVED = "RECEIVED"
+    AUTHENTICATING = "AUTHENTICATING"  # WEB: waiting for the user on the login page
+    AWAITING_PATCH = "AWAITING_PATCH"  # an OTP or web secret waits for PATCH
+    GRANTED = "GRANTED"
+    DENIED = "DENIED"
+    FAILED = "FAILED"  # the token expired, or too many wrong ones
+    REJECTED = "REJECTED"  # refused on arrival
+
+
+class CrEvent(StrEnum):
+    WEB = "web"
+    OTP = "otp"
+    INVALID = "invalid"
+    APPROVED = "approved"
+    DENIED = "denied"
+    REFUSED = "refused"
+    ACCEPTED = "accepted"
+    LOCKED = "locked"
+    EXPIRED = "expired"
+
+
+TRANSITIONS: dict[tuple[CrState, CrEvent], CrState] = {
+    (CrState.RECEIVED, CrEvent.WEB): CrState.AUTHENTICATING,
+    (CrState.RECEIVED, CrEvent.OTP): CrState.AWAITING_PATCH,
+    (CrState.RECEIVED, CrEvent.INVALID): CrState.REJECTED,
+    (CrState.AUTHENTICATING, CrEvent.APPROVED): CrState.AWAITING_PATCH,
+    (CrState.AUTHENTICATING, CrEvent.DENIED): CrState.DENIED,
+    (CrState.AUTHENTICATING, CrEvent.REFUSED): CrState.AUTHENTICATING,
+    (CrState.AUTHENTICATING, CrEvent.LOCKED): CrState.FAILED,
+    (CrState.AWAITING_PATCH, CrEvent.REFUSED): CrState.AWAITING_PATCH,
+    (CrState.AWAITING_PATCH, CrEvent.ACCEPTED): CrState.GRANTED,
+    (CrState.AWAITING_PATCH, CrEvent.LOCKED): CrState.FAILED,
+    (CrState.AWAITING_PATCH, CrEvent.EXPIRED): CrState.FAILED,
+}
+TERMINAL = frozenset({CrState.GRANTED, CrState.DENIED, CrState.FAILED, CrState.REJECTED})
+
+
+@dataclass(slots=True)
+class ConsentRequest:
+    request_id: str
+    pisp: str
+    body: dict[str, Any]  # POST /consentRequests as received
+    scopes: list[dict[str, Any]]  # as requested, then as the user approved them
+    state: CrState = CrState.RECEIVED
+    channel: str | None = None
+    token: str | None = None  # the OTP or web secret the PATCH must carry
+    expires_at: datetime | None = None
+    attempts: int = 0
+    last_callback: Message | None = None  # resent to a duplicate POST
+    ended: FspiopError | None = None
+
+    @property
+    def user_id(self) -> str:
+        return str(self.body["userId"])
+
+    def advance(self, event: CrEvent) -> None:
+        """Apply ``event`` or raise: a closed request re-raises the error that closed it."""
+        ended = copy.copy(self.ended) if self.ended is not None else None
+        self.state = next_state(
+            TRANSITIONS,
+            TERMINAL,
+            self.state,
+            event,
+            what=f"consent request {self.request_id}",
+            ended=ended,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoginView:
+    """What the login page shows: who asks whom for which accounts."""
+
+    request_id: str
+    dfsp: str
+    pisp: str
+    user_id: str
+    user_name: str
+    state: CrState
+    accounts: list[tuple[dict[str, Any], Account | None]]  # (scope, the account)
+
+
+class ConsentRequests:
+    """Consent requests of one simulated DFSP; ``grant`` issues the consent."""
+
+    def __init__(self, ctx: RoleContext, grant: Grant) -> None:
+        self.ctx = ctx
+        self._grant = grant
+        self._requests: dict[str, ConsentRequest] = {}
+
+    @property
+    def _settings(self) -> LinkingConfig:
+        return self.ctx.config.behaviour.linking
+
+    # -- POST / GET /consentRequests --------------------------------------------------
+
+    def post(self, message: Message, params: dict[str, str]) -> Effects:
+        body = message.body or {}
+        existing = self._requests.get(body["consentRequestId"])
+        if existing is not None:
+            return self._duplicate(existing, message)
+        req = ConsentRequest(body["consentRequestId"], message.source, body, list(body["scopes"]))
+        self._requests[req.request_id] = req
+        try:
+            channel = self._check(req)
+        except FspiopError as exc:
+            req.advance(CrEvent.INVALID)
+            return self._end(req, exc)
+        req.channel = channel
+        if channel == "WEB":
+            req.advance(CrEvent.WEB)
+            return self._answer(req)
+        req.advance(CrEvent.OTP)
+        req.token = self._settings.otp.fixed or f"{secrets.randbelow(10**6):06d}"
+        req.expires_at = self.ctx.clock.now() + timedelta(seconds=self._settings.otp.ttl_s)
+        effects = self._answer(req)
+        effects.out_of_band.append(self._note(req, "SMS", {"otp": req.token}))
+        return effects
+
+    def get(self, message: Message, params: dict[str, str]) -> Effects:
+        req = self._own(params["ID"], message.source)
+        if req.ended is not None:
+            return Effects(messages=[self._error(req, req.ended)])
+        return Effects(messages=[self._put(req)])
+
+    def _duplicate(self, req: ConsentRequest, message: Message) -> Effects:
+        """FSPIOP §3.2.5: the same request again gets the last callback again."""
+        if message.source != req.pisp or message.body != req.body:
+            raise ModifiedRequest(
+                f"consent request {req.request_id} was already received with a different"
+                " body; use a new consentRequestId"
+            )
+        return Effects(messages=[req.last_callback] if req.last_callback else [])
+
+    def _check(self, req: ConsentRequest) -> str:
+        """The channel to authenticate over, or the coded reason to refuse the request."""
+        mine = {
+            a.address
+            for a in self.ctx.state.accounts.values()
+            if a.fsp_id == self.ctx.fsp_id and a.owner == req.user_id
+        }
+        supported = self._settings.scope_actions
+        for i, scope in enumerate(req.scopes):
+            if scope["address"] not in mine:
+                raise UnsupportedScopes(
+                    f"{scope['address']} is not an account of {req.user_id} at {self.ctx.fsp_id}",
+                    field=f"scopes.{i}.address",
+                )
+            refused = [a for a in scope["actions"] if a not in supported]
+            if refused:
+                raise UnsupportedScopes(
+                    f"{self.ctx.fsp_id} does not grant {', '.join(refused)};"
+                    f" it grants {', '.join(supported)}",
+                    field=f"scopes.{i}.actions",
+                )
+        problem = callback_uri_problem(
+            req.body["callbackUri"], self._settings.callback_uri_allowlist
+        )
+        if problem is not None:
+            raise BadCallbackUri(problem, field="callbackUri")
+        offered = self._channels(req.user_id)
+        channel = next((c for c in offered if c in req.body["authChannels"]), None)
+        if channel is None:
+            raise UnsupportedAuthChannels(
+                f"{self.ctx.fsp_id} authenticates {req.user_id} over {', '.join(offered)} only",
+                field="authChannels",
+            )
+        return channel
+
+    def _channels(self, user_id: str) -> list[str]:
+        user = self._user(user_id)
+        if user is not None and user.auth_channels:
+            return list(user.auth_channels)
+        return list(self._settings.auth_channels)
+
+    # -- PATCH /consentRequests/{ID} ----------------------------------------------------
+
+    def patch(self, message: Message, params: dict[str, str]) -> Effects:
+        req = self._own(params["ID"], message.source)
+        event, error = self._judge(req, (message.body or {})["authToken"])
+        req.advance(event)
+        if event is CrEvent.ACCEPTED:
+            return self._grant(req.pisp, req.request_id, req.scopes)
+        assert error is not None  # noqa: S101 - every other verdict carries its error
+        req.attempts += 1
+        if event is CrEvent.REFUSED:
+            return Effects(messages=[self._error(req, error)])
+        return self._end(req, error)
+
+    def _judge(self, req: ConsentRequest, token: str) -> tuple[CrEvent, InvalidAuthToken | None]:
+        what = "OTP" if req.channel == "OTP" else "secret"
+        if req.token is not None and req.expires_at is not None:
+            if self.ctx.clock.now() >= req.expires_at:
+                return CrEvent.EXPIRED, InvalidAuthToken(
+                    f"the {what} expired at {format_datetime(req.expires_at)};"
+                    " start again with a new consent request",
+                    field="authToken",
+                )
+            if hmac.compare_digest(token.encode(), req.token.encode()):
+                return CrEvent.ACCEPTED, None
+        why = f"wrong {what}" if req.token is not None else "the user has not signed in yet"
+        left = self._settings.max_attempts - req.attempts - 1
+        if left <= 0:
+            closed = f"{why}, {self._settings.max_attempts} times: the consent request is closed"
+            return CrEvent.LOCKED, InvalidAuthToken(closed, field="authToken")
+        return CrEvent.REFUSED, InvalidAuthToken(
+            f"{why}; {left} attempt(s) left", field="authToken"
+        )
+
+    # -- the login page ------------------------------------------------------------------
+
+    def login_view(self, request_id: str) -> LoginView:
+        req = self._find(request_id)
+        user = self._user(req.user_id)
+        accounts = self.ctx.state.accounts
+        return LoginView(
+            request_id=req.request_id,
+            dfsp=self.ctx.fsp_id,
+            pisp=req.pisp,
+            user_id=req.user_id,
+            user_name=(user.name if user and user.name else req.user_id),
+            state=req.state,
+            accounts=[(s, accounts.get(s["address"])) for s in req.scopes],
+        )
+
+    def approve(self, request_id: str, password: str, addresses: list[str]) -> tuple[str, Effects]:
+        """The user signed in and approved ``addresses``: the redirect URL and what to journal."""
+        req = self._open(request_id)
+        expected = self._password(req.user_id)
+        if not hmac.compare_digest(password.encode(), expected.encode()):
+            raise LoginRefused("wrong password", http_status=401)
+        chosen = [s for s in req.scopes if s["address"] in addresses]
+        if not chosen:
+            raise LoginRefused("choose at least one account to link", http_status=400)
+        req.advance(CrEvent.APPROVED)
+        req.scopes = chosen
+        req.token = secrets.token_urlsafe(24)
+        req.expires_at = self.ctx.clock.now() + timedelta(seconds=self._settings.web.secret_ttl_s)
+        url = with_query(
+            req.body["callbackUri"], {"consentRequestId": req.request_id, "secret": req.token}
+        )
+        return url, Effects(out_of_band=[self._note(req, "REDIRECT", {"location": url})])
+
+    def deny(self, request_id: str) -> tuple[str, Effects]:
+        """The user denied: the request ends and the PISP is told at once (6102)."""
+        req = self._open(request_id)
+        req.advance(CrEvent.DENIED)
+        effects = self._end(req, ConsentNotGranted("the user denied the consent request"))
+        url = with_query(
+            req.body["callbackUri"], {"consentRequestId": req.request_id, "error": "access_denied"}
+        )
+        effects.out_of_band.append(self._note(req, "REDIRECT", {"location": url}))
+        return url, effects
+
+    def _open(self, request_id: str) -> ConsentRequest:
+        req = self._find(request_id)
+        if req.state is not CrState.AUTHENTICATING:
+            raise LoginRefused(
+                f"consent request {request_id} is not waiting for a sign-in (it is"
+                f" {req.state.value})",
+                http_status=409,
+            )
+        return req
+
+    def _password(self, user_id: str) -> str:
+        user = self._user(user_id)
+        return user.password if user and user.password else self._settings.web.password
+
+    # -- the admin API -----------------------------------------------------------------
+
+    def otp(self, request_id: str) -> dict[str, Any] | None:
+        """The OTP of an OTP consent request as the user received it (None otherwise)."""
+        req = self._requests.get(request_id)
+        if req is None or req.channel != "OTP" or req.expires_at is None:
+            return None
+        return {
+            "consentRequestId": req.request_id,
+            "fspId": self.ctx.fsp_id,
+            "userId": req.user_id,
+            "otp": req.token,
+            "expiresAt": format_datetime(req.expires_at),
+            "attemptsLeft": max(self._settings.max_attempts - req.attempts, 0),
+            "state": req.state.value,
+        }
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _find(self, request_id: str) -> ConsentRequest:
+        req = self._requests.get(request_id)
+        if req is None:
+            raise ConsentRequestNotFound(f"{self.ctx.fsp_id} has no consent request {request_id}")
+        return req
+
+    def _own(self, request_id: str, pisp: str) -> ConsentRequest:
+        req = self._requests.get(request_id)
+        if req is None or req.pisp != pisp:
+            raise ConsentRequestNotFound(
+                f"{self.ctx.fsp_id} has no consent request {request_id} from {pisp}"
+            )
+        return req
+
+    def _user(self, user_id: str) -> UserConfig | None:
+        return self.ctx.config.user(self.ctx.fsp_id, user_id)
+
+    def _answer(self, req: ConsentRequest) -> Effects:
+        req.last_callback = self._put(req)
+        return Effects(messages=[req.last_callback])
+
+    def _end(self, req: ConsentRequest, error: FspiopError) -> Effects:
+        req.ended = error
+        req.last_callback = self._error(req, error)
+        return Effects(messages=[req.last_callback])
+
+    def _put(self, req: ConsentRequest) -> Message:
+        body: dict[str, Any] = {
+            "scopes": req.scopes,
+            "authChannels": [req.channel],
+            "callbackUri": req.body["callbackUri"],
+        }
+        if req.channel == "WEB":
+            body["authUri"] = f"{self.ctx.public_url}/login/{self.ctx.fsp_id}/{req.request_id}"
+        return self.ctx.message("PUT", f"/consentRequests/{req.request_id}", to=req.pisp, body=body)
+
+    def _error(self, req: ConsentRequest, error: FspiopError) -> Message:
+        return self.ctx.error(f"/consentRequests/{req.request_id}", error, to=req.pisp)
+
+    def _note(self, req: ConsentRequest, kind: str, body: dict[str, Any]) -> Message:
+        """What the DFSP tells its user outside the API (journaled, never sent)."""
+        headers = make_headers(
+            {"FSPIOP-Source": self.ctx.fsp_id, "FSPIOP-Destination": req.user_id}
+        )
+        note = {"consentRequestId": req.request_id, **body}
+        if req.expires_at is not None:
+            note["expiresAt"] = format_datetime(req.expires_at)
+        return Message(kind, f"/users/{req.user_id}", headers, note)

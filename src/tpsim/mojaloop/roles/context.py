@@ -1,0 +1,85 @@
+"""What every simulated role is given: who it is, the scheme's state, time and ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tpsim.auth.fido import OriginPolicy
+from tpsim.config import Config, Kind, Profile
+from tpsim.core.clock import Clock, IdGenerator
+from tpsim.mojaloop.errors import FspiopError, ServerError
+from tpsim.mojaloop.message import Message
+from tpsim.mojaloop.roles.common import new_message
+from tpsim.mojaloop.roles.state import SchemeState
+
+
+@dataclass(slots=True)
+class Site:
+    """Where users' browsers reach tpsim (its login page): the address it serves on, set
+    once it listens, unless ``behaviour.linking.web.public_url`` says otherwise."""
+
+    url: str = "http://127.0.0.1:4040"
+
+
+@dataclass(slots=True)
+class RoleContext:
+    fsp_id: str
+    hub_name: str
+    config: Config
+    state: SchemeState
+    clock: Clock
+    ids: IdGenerator
+    site: Site = field(default_factory=Site)
+
+    @property
+    def profile(self) -> Profile:
+        return self.config.behaviour.profile
+
+    @property
+    def public_url(self) -> str:
+        """The base URL of tpsim's pages as a user's browser reaches them."""
+        return self.config.behaviour.linking.web.public_url or self.site.url
+
+    @property
+    def origin_policy(self) -> OriginPolicy:
+        return origin_policy(self.config)
+
+    def message(
+        self,
+        method: str,
+        path: str,
+        *,
+        to: str | None,
+        body: dict[str, Any] | None,
+        related: tuple[str, ...] = (),
+    ) -> Message:
+        """A message from this participant, dated now (see ``common.new_message``)."""
+        return new_message(
+            method,
+            path,
+            source=self.fsp_id,
+            destination=to,
+            body=body,
+            now=self.clock.now(),
+            related=related,
+        )
+
+    def error(self, path: str, error: FspiopError, *, to: str) -> Message:
+        """``PUT {path}/error`` with ``error`` in this scheme's profile."""
+        return self.message(
+            "PUT", f"{path}/error", to=to, body=error.error_information(self.profile)
+        )
+
+    def auth_service(self) -> str:
+        """The participant that verifies credentials and signatures (the first configured)."""
+        services = self.config.ids(Kind.AUTH_SERVICE)
+        if not services:
+            raise ServerError("no auth-service participant is configured to verify signatures")
+        return services[0]
+
+
+def origin_policy(config: Config) -> OriginPolicy:
+    """The FIDO origin / rpId policy of ``behaviour.fido``."""
+    fido = config.behaviour.fido
+    return OriginPolicy(allowed_origins=tuple(fido.allowed_origins), rp_id=fido.rp_id)

@@ -1,0 +1,74 @@
+"""A simulated DFSP: payer (Third Party transactions), payee (parties, quotes, transfers) and
+account linking (accounts, consent requests, consents)."""
+
+from __future__ import annotations
+
+from tpsim.mojaloop.message import Effects, Message
+from tpsim.mojaloop.roles.consent_requests import ConsentRequests
+from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
+from tpsim.mojaloop.roles.linking import Linking
+from tpsim.mojaloop.roles.payee import PayeeDfsp
+from tpsim.mojaloop.roles.transactions import PayerDfsp
+
+
+class SimulatedDfsp:
+    """One DFSP played by tpsim; routes each message to the part that handles it."""
+
+    def __init__(self, ctx: RoleContext) -> None:
+        self.fsp_id = ctx.fsp_id
+        self.payer = PayerDfsp(ctx)
+        self.payee = PayeeDfsp(ctx)
+        self.linking = Linking(ctx)
+        self.consent_requests = ConsentRequests(ctx, grant=self.linking.grant)
+        payer, payee, linking, requests = (
+            self.payer,
+            self.payee,
+            self.linking,
+            self.consent_requests,
+        )
+        self._handlers: HandlerTable = {
+            ("POST", "/thirdpartyRequests/transactions"): payer.post_transaction,
+            ("GET", "/thirdpartyRequests/transactions/{ID}"): payer.get_transaction,
+            ("PUT", "/thirdpartyRequests/transactions/{ID}/error"): payer.put_transaction_error,
+            ("PUT", "/quotes/{ID}"): payer.put_quote,
+            ("PUT", "/thirdpartyRequests/authorizations/{ID}"): payer.put_authorization,
+            ("PUT", "/thirdpartyRequests/authorizations/{ID}/error"): payer.put_authorization_error,
+            ("PUT", "/thirdpartyRequests/verifications/{ID}"): payer.put_verification,
+            ("PUT", "/thirdpartyRequests/verifications/{ID}/error"): payer.put_verification_error,
+            ("PUT", "/transfers/{ID}"): payer.put_transfer,
+            ("PUT", "/transfers/{ID}/error"): payer.put_transfer_error,
+            ("GET", "/parties/{Type}/{ID}"): payee.get_party,
+            ("GET", "/parties/{Type}/{ID}/{SubId}"): payee.get_party,
+            ("POST", "/quotes"): payee.post_quote,
+            # PUT /quotes/{ID}/error reaches whichever side did not send the quote request.
+            ("PUT", "/quotes/{ID}/error"): self._quote_error,
+            ("POST", "/transfers"): payee.post_transfer,
+            ("GET", "/accounts/{ID}"): linking.get_accounts,
+            ("PUT", "/accounts/{ID}/error"): self._undelivered,
+            ("PUT", "/consentRequests/{ID}/error"): self._undelivered,
+            ("POST", "/consentRequests"): requests.post,
+            ("GET", "/consentRequests/{ID}"): requests.get,
+            ("PATCH", "/consentRequests/{ID}"): requests.patch,
+            ("GET", "/consents/{ID}"): linking.get_consent,
+            ("PUT", "/consents/{ID}"): linking.put_consent,
+            ("PUT", "/consents/{ID}/error"): linking.put_consent_error,
+            ("DELETE", "/consents/{ID}"): linking.delete_consent,
+            ("PUT", "/participants/{Type}/{ID}"): linking.put_participant,
+        }
+
+    def _quote_error(self, message: Message, params: dict[str, str]) -> Effects:
+        if self.payee.issued(params["ID"]):
+            return self.payee.put_quote_error(message, params)
+        return self.payer.put_quote_error(message, params)
+
+    def _undelivered(self, message: Message, params: dict[str, str]) -> Effects:
+        # The switch could not deliver an answer the PISP may simply ask for again (GET);
+        # the journal holds the failure, and nothing here needs undoing.
+        return Effects()
+
+    def handle(self, message: Message) -> Effects:
+        return dispatch(self._handlers, message, fsp_id=self.fsp_id)
+
+    def on_timer(self, key: str) -> Effects:
+        return self.payer.on_timer(key)

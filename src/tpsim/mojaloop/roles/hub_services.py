@@ -1,0 +1,84 @@
+"""What the switch answers itself: the ALS (parties, participants) and /services.
+
+``GET /parties`` carries no FSPIOP-Destination: the ALS finds the payee DFSP from the
+party fixtures (or its oracle) and forwards the request there, as Mojaloop's ALS does;
+the DFSP's ``PUT /parties`` then goes straight to the PISP. ``/participants`` is the
+oracle (``CONSENT`` and ``THIRD_PARTY_LINK`` registrations); ``/services`` lists the
+participants offering a service.
+"""
+
+from __future__ import annotations
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from tpsim.config import Kind
+from tpsim.mojaloop.errors import IdNotFound, PartyNotFound, ValidationError
+from tpsim.mojaloop.message import DESTINATION, Effects, Message
+from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
+
+SERVICE_KINDS = {
+    "THIRD_PARTY_DFSP": Kind.DFSP,
+    "PISP": Kind.PISP,
+    "AUTH_SERVICE": Kind.AUTH_SERVICE,
+}
+
+
+class HubServices:
+    """The switch's own services, registered in the router under the hub's name."""
+
+    def __init__(self, ctx: RoleContext) -> None:
+        self.ctx = ctx
+        self.fsp_id = ctx.hub_name
+        self._handlers: HandlerTable = {
+            ("GET", "/parties/{Type}/{ID}"): self.get_party,
+            ("GET", "/parties/{Type}/{ID}/{SubId}"): self.get_party,
+            ("GET", "/services/{ServiceType}"): self.get_services,
+            ("POST", "/participants/{Type}/{ID}"): self.post_participant,
+            ("GET", "/participants/{Type}/{ID}"): self.get_participant,
+        }
+
+    def handle(self, message: Message) -> Effects:
+        return dispatch(self._handlers, message, fsp_id=self.fsp_id)
+
+    def on_timer(self, key: str) -> Effects:
+        return Effects()
+
+    def get_party(self, message: Message, params: dict[str, str]) -> Effects:
+        id_type, identifier, sub_id = params["Type"], params["ID"], params.get("SubId")
+        party = self.ctx.state.find_party(id_type, identifier, sub_id)
+        owner = party.fsp_id if party else self.ctx.state.oracle.get((id_type, identifier))
+        if owner is None:
+            suffix = f"/{sub_id}" if sub_id else ""
+            raise PartyNotFound(f"no DFSP has registered {id_type} {identifier}{suffix}")
+        headers = CIMultiDict(message.headers)
+        headers[DESTINATION] = owner
+        return Effects(messages=[Message("GET", message.path, CIMultiDictProxy(headers))])
+
+    def get_services(self, message: Message, params: dict[str, str]) -> Effects:
+        kind = SERVICE_KINDS.get(params["ServiceType"])
+        if kind is None:
+            raise ValidationError(
+                f"{params['ServiceType']!r} is not a ServiceType; use one of"
+                f" {', '.join(SERVICE_KINDS)}",
+                field="ServiceType",
+            )
+        # Every DFSP of the scheme offers Third Party services: the simulated ones link
+        # accounts themselves, and an external DFSP is in the scheme to be tested doing so.
+        providers = self.ctx.config.ids(kind)
+        return self._reply(message, {"providers": providers})
+
+    def post_participant(self, message: Message, params: dict[str, str]) -> Effects:
+        fsp_id = (message.body or {})["fspId"]
+        self.ctx.state.oracle[(params["Type"], params["ID"])] = fsp_id
+        return self._reply(message, {"fspId": fsp_id})
+
+    def get_participant(self, message: Message, params: dict[str, str]) -> Effects:
+        fsp_id = self.ctx.state.oracle.get((params["Type"], params["ID"]))
+        if fsp_id is None:
+            raise IdNotFound(f"the oracle has no {params['Type']} {params['ID']}")
+        return self._reply(message, {"fspId": fsp_id})
+
+    def _reply(self, message: Message, body: dict[str, object]) -> Effects:
+        reply = self.ctx.message("PUT", message.path, to=message.source, body=dict(body))
+        return Effects(messages=[reply])

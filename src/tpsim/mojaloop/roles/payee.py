@@ -1,0 +1,213 @@
+"""The payee side of a simulated DFSP: parties, FSPIOP quotes and transfers.
+
+Answers ``GET /parties`` from the party fixtures, prices ``POST /quotes`` with the
+configured fee and commission, and credits the payee's account on ``POST /transfers``
+whose condition matches a quote it issued. The ILP packet is ours to define (the PISP
+never sees it): base64url of the quote terms; the fulfilment is an HMAC of the packet.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from tpsim.config import BehaviourConfig, PartyConfig
+from tpsim.mojaloop.errors import (
+    ClientError,
+    PartyNotFound,
+    PayeeRejectedQuote,
+    PayeeUnsupportedCurrency,
+    QuoteExpired,
+)
+from tpsim.mojaloop.message import Effects, Message
+from tpsim.mojaloop.roles.common import format_amount, format_datetime, parse_datetime
+from tpsim.mojaloop.roles.context import RoleContext
+
+
+def party_body(party: PartyConfig) -> dict[str, Any]:
+    """The FSPIOP ``Party`` for a party fixture."""
+    id_info: dict[str, Any] = {
+        "partyIdType": party.party_id_type,
+        "partyIdentifier": party.party_identifier,
+        "fspId": party.fsp_id,
+    }
+    if party.party_sub_id_or_type:
+        id_info["partySubIdOrType"] = party.party_sub_id_or_type
+    body: dict[str, Any] = {"partyIdInfo": id_info}
+    if party.merchant_classification_code:
+        body["merchantClassificationCode"] = party.merchant_classification_code
+    if party.name:
+        body["name"] = party.name
+    names = {
+        k: v
+        for k, v in (
+            ("firstName", party.first_name),
+            ("middleName", party.middle_name),
+            ("lastName", party.last_name),
+        )
+        if v
+    }
+    personal: dict[str, Any] = {}
+    if names:
+        personal["complexName"] = names
+    if party.date_of_birth:
+        personal["dateOfBirth"] = party.date_of_birth
+    if personal:
+        body["personalInfo"] = personal
+    return body
+
+
+@dataclass(slots=True)
+class IssuedQuote:
+    quote_id: str
+    payee: PartyConfig
+    currency: str
+    transfer_amount: Decimal
+    receive_amount: Decimal
+    fulfilment: str
+    expires_at_iso: str
+
+
+class PayeeDfsp:
+    """Payee behaviour of one simulated DFSP."""
+
+    def __init__(self, ctx: RoleContext) -> None:
+        self.ctx = ctx
+        self._quotes_by_condition: dict[str, IssuedQuote] = {}
+
+    @property
+    def behaviour(self) -> BehaviourConfig:
+        return self.ctx.config.behaviour
+
+    def get_party(self, message: Message, params: dict[str, str]) -> Effects:
+        party = self.ctx.state.find_party(params["Type"], params["ID"], params.get("SubId"))
+        if party is None or party.fsp_id != self.ctx.fsp_id:
+            raise PartyNotFound(
+                f"{params['Type']} {params['ID']} is not a party of {self.ctx.fsp_id}",
+                field="partyIdentifier",
+            )
+        reply = self.ctx.message(
+            "PUT", message.path, to=message.source, body={"party": party_body(party)}
+        )
+        return Effects(messages=[reply])
+
+    def post_quote(self, message: Message, params: dict[str, str]) -> Effects:
+        body = message.body or {}
+        info = body["payee"]["partyIdInfo"]
+        party = self.ctx.state.find_party(
+            info["partyIdType"], info["partyIdentifier"], info.get("partySubIdOrType")
+        )
+        if party is None or party.fsp_id != self.ctx.fsp_id:
+            raise PartyNotFound(
+                f"{info['partyIdType']} {info['partyIdentifier']} is not a party of"
+                f" {self.ctx.fsp_id}",
+                field="payee.partyIdInfo",
+            )
+        currency = body["amount"]["currency"]
+        account = self.ctx.state.accounts.get(party.account or "")
+        if account is not None and account.currency != currency:
+            raise PayeeUnsupportedCurrency(
+                f"the payee's account is in {account.currency}, the quote asks for {currency}",
+                field="amount.currency",
+            )
+        transfer, receive = self._price(Decimal(body["amount"]["amount"]), body["amountType"])
+        now = self.ctx.clock.now()
+        expiration = format_datetime(now + timedelta(seconds=self.behaviour.quote_expiry_s))
+        packet = _ilp_packet(body["quoteId"], body["transactionId"], currency, transfer)
+        secret = hmac.new(self.ctx.fsp_id.encode(), packet.encode(), hashlib.sha256).digest()
+        fulfilment, condition = _b64url(secret), _b64url(hashlib.sha256(secret).digest())
+        fees = self.behaviour.payee_fees
+        reply_body: dict[str, Any] = {
+            "transferAmount": {"currency": currency, "amount": format_amount(transfer)},
+            "payeeReceiveAmount": {"currency": currency, "amount": format_amount(receive)},
+            "payeeFspFee": {"currency": currency, "amount": fees.fee},
+            "payeeFspCommission": {"currency": currency, "amount": fees.commission},
+            "expiration": expiration,
+            "ilpPacket": packet,
+            "condition": condition,
+        }
+        self._quotes_by_condition[condition] = IssuedQuote(
+            body["quoteId"], party, currency, transfer, receive, fulfilment, expiration
+        )
+        reply = self.ctx.message(
+            "PUT", f"/quotes/{body['quoteId']}", to=message.source, body=reply_body
+        )
+        return Effects(messages=[reply])
+
+    def post_transfer(self, message: Message, params: dict[str, str]) -> Effects:
+        body = message.body or {}
+        quote = self._quotes_by_condition.get(body["condition"])
+        if quote is None:
+            raise ClientError(
+                f"{self.ctx.fsp_id} issued no quote with this condition", field="condition"
+            )
+        amount = body["amount"]
+        if amount["currency"] != quote.currency or Decimal(amount["amount"]) != (
+            quote.transfer_amount
+        ):
+            raise ClientError(
+                f"the transfer amount {amount['amount']} {amount['currency']} differs from"
+                f" the quoted {format_amount(quote.transfer_amount)} {quote.currency}",
+                field="amount",
+            )
+        expires = parse_datetime(quote.expires_at_iso)
+        now = self.ctx.clock.now()
+        if expires is not None and expires <= now:
+            raise QuoteExpired(f"quote {quote.quote_id} expired at {quote.expires_at_iso}")
+        del self._quotes_by_condition[body["condition"]]
+        account = self.ctx.state.accounts.get(quote.payee.account or "")
+        if account is not None:
+            account.balance += quote.receive_amount
+        reply = self.ctx.message(
+            "PUT",
+            f"/transfers/{body['transferId']}",
+            to=message.source,
+            body={
+                "fulfilment": quote.fulfilment,
+                "completedTimestamp": format_datetime(now),
+                "transferState": "COMMITTED",
+            },
+        )
+        return Effects(messages=[reply])
+
+    def issued(self, quote_id: str) -> bool:
+        """Whether this DFSP issued the (still open) quote ``quote_id``."""
+        return any(q.quote_id == quote_id for q in self._quotes_by_condition.values())
+
+    def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
+        """The payer DFSP could not use our quote (its transaction failed): forget it."""
+        for condition, quote in list(self._quotes_by_condition.items()):
+            if quote.quote_id == params["ID"]:
+                del self._quotes_by_condition[condition]
+        return Effects()
+
+    def _price(self, amount: Decimal, amount_type: str) -> tuple[Decimal, Decimal]:
+        """(transferAmount, payeeReceiveAmount) under the configured fee and commission."""
+        fee = Decimal(self.behaviour.payee_fees.fee)
+        commission = Decimal(self.behaviour.payee_fees.commission)
+        if amount_type == "SEND":
+            transfer, receive = amount, amount - fee + commission
+        else:
+            transfer, receive = amount + fee - commission, amount
+        if receive <= 0 or transfer <= 0:
+            raise PayeeRejectedQuote(
+                f"fees of {fee} leave nothing to transfer for {format_amount(amount)}",
+                field="amount",
+            )
+        return transfer, receive
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _ilp_packet(quote_id: str, transaction_id: str, currency: str, amount: Decimal) -> str:
+    terms = {"quoteId": quote_id, "transactionId": transaction_id, "currency": currency}
+    terms["amount"] = format_amount(amount)
+    return _b64url(json.dumps(terms, sort_keys=True, separators=(",", ":")).encode())

@@ -1,0 +1,150 @@
+"""Validate a body with a cached ``TypeAdapter`` and turn pydantic's complaint into a coded error.
+
+The first error pydantic reports decides the code; its location becomes ``field`` as a dotted
+path (``payee.partyIdInfo.fspId``, list indexes as ``scopes.0.address``) and the detail states
+the rule that was broken. Codes follow Mojaloop's mapping of OpenAPI keywords
+(central-services-error-handling): ``required`` → 3102, a wrong JSON type → 3101, too many
+array items → 3103, everything else (pattern, enum, length, additionalProperties) → 3100.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import pydantic
+from pydantic import TypeAdapter
+from pydantic_core import ErrorDetails
+
+from tpsim.mojaloop.errors import MalformedSyntax, MissingElement, TooManyElements, ValidationError
+from tpsim.mojaloop.wire.models.common import (
+    MISSING_PAYLOAD,
+    ONE_OF_ERROR,
+    PATTERN_RULES,
+    VARIANT_TAGS,
+)
+
+__all__ = ["to_fspiop_error", "validate"]
+
+T = TypeVar("T")
+
+_JSON_TYPES = {
+    "string_type": "a JSON string",
+    "str_type": "a JSON string",
+    "dict_type": "a JSON object",
+    "model_type": "a JSON object",
+    "model_attributes_type": "a JSON object",
+    "list_type": "a JSON array",
+}
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def validate(adapter: TypeAdapter[T], body: object) -> T:
+    """``adapter.validate_python(body)``, raising a ``mojaloop.errors.ValidationError`` subclass."""
+    try:
+        return adapter.validate_python(body)
+    except pydantic.ValidationError as exc:
+        raise to_fspiop_error(exc) from None
+
+
+def to_fspiop_error(exc: pydantic.ValidationError) -> ValidationError:
+    """The coded error for the first problem pydantic found (the others go in extensions)."""
+    details = exc.errors(include_url=False)
+    error = _translate(details[0])
+    others = [f"{_field(d['loc']) or 'body'}: {d['type']}" for d in details[1:4]]
+    if others:
+        extra = f" (+{len(details) - 4} more)" if len(details) > 4 else ""
+        error.extensions["otherErrors"] = "; ".join(others) + extra
+    return error
+
+
+def _translate(detail: ErrorDetails) -> ValidationError:
+    kind, field = detail["type"], _field(detail["loc"])
+    ctx: Mapping[str, Any] = detail.get("ctx") or {}
+    value = detail.get("input")
+    if kind == "missing":
+        return MissingElement("missing mandatory element", field=field)
+    if kind == MISSING_PAYLOAD:
+        return MissingElement(detail["msg"], field=_join(field, str(ctx["field"])))
+    if kind == ONE_OF_ERROR:
+        return _one_of_error(field, value, str(ctx["checks"]))
+    if kind in _JSON_TYPES:
+        return MalformedSyntax(f"must be {_JSON_TYPES[kind]}, got {_json_type(value)}", field=field)
+    if kind == "too_long":
+        return TooManyElements(
+            f"has {ctx['actual_length']} items; at most {ctx['max_length']} allowed", field=field
+        )
+    return ValidationError(_rule(kind, ctx, value, detail["msg"]), field=field)
+
+
+def _rule(kind: str, ctx: Mapping[str, Any], value: object, message: str) -> str:
+    if kind == "extra_forbidden":
+        return "not allowed: additionalProperties is false"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx["pattern"])
+        name, rule = PATTERN_RULES.get(pattern, ("the pattern", pattern))
+        return f"must match {name}: {rule}; got {_shown(value)}"
+    if kind in ("enum", "literal_error"):
+        allowed = ", ".join(_QUOTED.findall(str(ctx["expected"])))
+        return f"must be one of: {allowed}; got {_shown(value)}"
+    if kind == "string_too_short":
+        return f"is {len(str(value))} characters; at least {ctx['min_length']} required"
+    if kind == "string_too_long":
+        return f"is {len(str(value))} characters; at most {ctx['max_length']} allowed"
+    if kind == "too_short":
+        return f"has {ctx['actual_length']} items; at least {ctx['min_length']} required"
+    return message
+
+
+def _one_of_error(field: str | None, body: object, checks: str) -> ValidationError:
+    """Name the field that fails to select a ``oneOf`` variant (see ``common.one_of``)."""
+    for check in filter(None, checks.split(";")):
+        path, _, allowed = check.partition("=")
+        node, walked = body, field
+        for key in path.split("."):
+            if not isinstance(node, Mapping):
+                return MalformedSyntax(
+                    f"must be a JSON object, got {_json_type(node)}", field=walked
+                )
+            walked = _join(walked, key)
+            if key not in node:
+                return MissingElement(
+                    "missing mandatory element (selects the oneOf variant)", field=walked
+                )
+            node = node[key]
+        options = allowed.split("|")
+        if node not in options:
+            return ValidationError(
+                f"must be one of: {', '.join(options)}; got {_shown(node)}",
+                field=walked,
+            )
+    return ValidationError("matches no variant of the oneOf", field=field)
+
+
+def _field(loc: tuple[int | str, ...]) -> str | None:
+    parts = [str(part) for part in loc if part not in VARIANT_TAGS]
+    return ".".join(parts) or None
+
+
+def _join(field: str | None, key: str) -> str:
+    return f"{field}.{key}" if field else key
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, Mapping) else type(value).__name__

@@ -1,0 +1,27 @@
+"""The aiohttp application: admin routes, ``/health``, the simulated DFSPs' login page, and the
+FSPIOP edge for everything else."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from tpsim.serve.admin import add_admin_routes
+from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, handle_fspiop
+from tpsim.serve.login import add_login_routes
+from tpsim.serve.simulation import Simulation
+
+
+def create_app(sim: Simulation) -> web.Application:
+    """An application serving ``sim``; closing the app closes the simulation."""
+    # The edge enforces the FSPIOP size limit itself (3104); leave aiohttp room above it.
+    app = web.Application(client_max_size=MAX_BODY_BYTES * 2)
+    app[SIMULATION] = sim
+    add_admin_routes(app)
+    add_login_routes(app)
+    app.router.add_route("*", "/{tail:.*}", handle_fspiop)
+
+    async def close(app: web.Application) -> None:
+        await sim.close()
+
+    app.on_cleanup.append(close)
+    return app
