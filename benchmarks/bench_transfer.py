@@ -38,17 +38,17 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 import yaml
 from aiohttp import web
 
-from tpsim.crypto.authenticator import SoftwareAuthenticator
-from tpsim.wire.headers import build_headers
+from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.mojaloop.wire.headers import build_headers
 
 
 def free_port() -> int:
@@ -84,7 +84,7 @@ class Pisp:
 def make_config(pisp_url: str, workers: int) -> tuple[dict[str, Any], list[SoftwareAuthenticator]]:
     accounts, consents, authenticators = [], [], []
     for i in range(workers):
-        kind = "FIDO" if i % 2 == 0 else "GENERIC"
+        kind: Literal["FIDO", "GENERIC"] = "FIDO" if i % 2 == 0 else "GENERIC"
         auth = SoftwareAuthenticator.create(credential_type=kind)
         authenticators.append(auth)
         address = f"dfspa.bench.{i}"
@@ -224,3 +224,236 @@ async def raw_rate(session: aiohttp.ClientSession, total: int, concurrency: int)
     elapsed = time.perf_counter() - started
     await runner.cleanup()
     return per_worker * concurrency / elapsed
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+# Run as ``python -P -c BOOTSTRAP REPORT_FILE serve ...``: imports tpsim, writes the
+# tpsim.__file__ it got to REPORT_FILE, then runs tpsim exactly as ``python -m tpsim``.
+BOOTSTRAP = """\
+import runpy, sys
+import tpsim
+with open(sys.argv[1], "w") as report:
+    report.write(tpsim.__file__ or "")
+sys.argv = ["tpsim", *sys.argv[2:]]
+runpy.run_module("tpsim", run_name="__main__", alter_sys=True)
+"""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads, from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # fields[0] is field 3 (state)
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 utime, 15 stime
+
+
+@dataclass(frozen=True)
+class RunResult:
+    tpsim_file: str
+    transfers: int
+    elapsed: float
+    server_cpu: float
+    client_cpu: float
+    latencies: dict[str, list[float]]
+
+    @property
+    def throughput(self) -> float:
+        return self.transfers / self.elapsed
+
+    @property
+    def server_ms(self) -> float:
+        return self.server_cpu / self.transfers * 1000
+
+    @property
+    def client_ms(self) -> float:
+        return self.client_cpu / self.transfers * 1000
+
+
+def start_server(
+    config: Path, port: int, report: Path, tpsim_src: Path | None
+) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    if tpsim_src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(tpsim_src), *filter(None, [env.get("PYTHONPATH")])]
+        )
+    return subprocess.Popen(  # noqa: S603 - our own CLI
+        [
+            sys.executable,
+            "-P",  # no cwd ahead of PYTHONPATH
+            "-c",
+            BOOTSTRAP,
+            str(report),
+            "serve",
+            "--config",
+            str(config),
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+
+
+async def wait_healthy(
+    session: aiohttp.ClientSession, tpsim: str, server: subprocess.Popen[bytes]
+) -> None:
+    for _ in range(200):
+        if server.poll() is not None:
+            raise RuntimeError(f"tpsim server exited with code {server.returncode}")
+        try:
+            async with session.get(tpsim + "/health") as r:
+                if r.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"tpsim server at {tpsim} not healthy after 20 s")
+
+
+async def measure(
+    session: aiohttp.ClientSession,
+    pisp: Pisp,
+    pisp_url: str,
+    transfers: int,
+    warmup: int,
+    concurrency: int,
+    tpsim_src: Path | None,
+) -> RunResult:
+    """One run: a fresh tpsim server, ``warmup`` unmeasured transfers, then the timed ones."""
+    config, authenticators = make_config(pisp_url, concurrency)
+    port = free_port()
+    tpsim = f"http://127.0.0.1:{port}"
+
+    async def worker(i: int, count: int, latencies: dict[str, list[float]]) -> None:
+        auth = authenticators[i]
+        for _ in range(count):
+            latency = await transfer(session, tpsim, pisp, auth, f"dfspa.bench.{i}")
+            latencies[auth.credential_type].append(latency)
+
+    async def phase(per_worker: int) -> dict[str, list[float]]:
+        latencies: dict[str, list[float]] = {"FIDO": [], "GENERIC": []}
+        await asyncio.gather(*(worker(i, per_worker, latencies) for i in range(concurrency)))
+        return latencies
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path, report = Path(tmp) / "bench.yaml", Path(tmp) / "tpsim-file"
+        config_path.write_text(yaml.safe_dump(config))
+        server = start_server(config_path, port, report, tpsim_src)
+        try:
+            await wait_healthy(session, tpsim, server)
+            tpsim_file = report.read_text()
+            if tpsim_src is not None and not Path(tpsim_file).resolve().is_relative_to(tpsim_src):
+                raise RuntimeError(f"server imported tpsim from {tpsim_file}, not {tpsim_src}")
+            await phase(-(-warmup // concurrency))
+            server_before, client_before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+            started = time.perf_counter()
+            latencies = await phase(max(1, transfers // concurrency))
+            elapsed = time.perf_counter() - started
+            # tpsim may still be handling the PISP's responses to the last callbacks.
+            await asyncio.sleep(0.2)
+            server_cpu = cpu_seconds(server.pid) - server_before
+            client_cpu = cpu_seconds(os.getpid()) - client_before
+        finally:
+            server.terminate()
+            server.wait(10)
+    done = sum(len(v) for v in latencies.values())
+    return RunResult(tpsim_file, done, elapsed, server_cpu, client_cpu, latencies)
+
+
+def report_run(n: int, repeat: int, result: RunResult, warmup: int, concurrency: int) -> None:
+    print(f"run {n}/{repeat}: server imported tpsim from {result.tpsim_file}")
+    print(
+        f"  {result.transfers} transfers in {result.elapsed:.2f} s at concurrency {concurrency}"
+        f" (after {warmup} warm-up): {result.throughput:.0f} transfers/s"
+    )
+    print(
+        f"  CPU per transfer: server {result.server_ms:.3f} ms ({result.server_cpu:.2f} s),"
+        f" client/PISP {result.client_ms:.3f} ms ({result.client_cpu:.2f} s)"
+    )
+    for flow, values in result.latencies.items():
+        if values:
+            print(
+                f"  {flow:7s} n={len(values):5d}  p50 {statistics.median(values) * 1000:6.1f} ms"
+                f"  p99 {percentile(values, 0.99) * 1000:6.1f} ms"
+            )
+
+
+async def main(
+    transfers: int, warmup: int, concurrency: int, repeat: int, tpsim_src: Path | None
+) -> None:
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]},"
+        f" CPU time from /proc/<pid>/stat in 1/{CLOCK_TICKS} s ticks"
+    )
+    print(
+        f"server tpsim source: {tpsim_src or 'as installed'}; each transfer = 2 requests"
+        " from the PISP + 3 callbacks to it, over HTTP"
+    )
+    pisp = Pisp()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", pisp.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    pisp_port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", pisp_port).start()
+    results: list[RunResult] = []
+    try:
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for n in range(1, repeat + 1):
+                result = await measure(
+                    session,
+                    pisp,
+                    f"http://127.0.0.1:{pisp_port}",
+                    transfers,
+                    warmup,
+                    concurrency,
+                    tpsim_src,
+                )
+                results.append(result)
+                report_run(n, repeat, result, warmup, concurrency)
+            raw = await raw_rate(session, 20_000, concurrency)
+    finally:
+        await runner.cleanup()
+
+    print(
+        f"median of {repeat} run(s): server CPU"
+        f" {statistics.median(r.server_ms for r in results):.3f} ms/transfer"
+        f" (runs: {', '.join(f'{r.server_ms:.3f}' for r in results)}),"
+        f" client/PISP CPU {statistics.median(r.client_ms for r in results):.3f} ms/transfer,"
+        f" {statistics.median(r.throughput for r in results):.0f} transfers/s"
+    )
+    print(
+        f"raw aiohttp POST->202 on this machine, same client,"
+        f" concurrency {concurrency}: {raw:.0f} req/s"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--transfers", type=int, default=2000, help="timed transfers per run")
+    parser.add_argument(
+        "--warmup", type=int, default=300, help="unmeasured transfers before each timed phase"
+    )
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--repeat", type=int, default=1, help="runs, each with a fresh server")
+    parser.add_argument(
+        "--tpsim-src",
+        type=Path,
+        metavar="DIR",
+        help="make the server import tpsim from DIR (a directory holding tpsim/)",
+    )
+    args = parser.parse_args()
+    if args.repeat < 1 or args.transfers < 1 or args.concurrency < 1 or args.warmup < 0:
+        parser.error("--repeat, --transfers and --concurrency must be >= 1, --warmup >= 0")
+    src: Path | None = args.tpsim_src.resolve() if args.tpsim_src else None
+    if src is not None and not (src / "tpsim" / "__init__.py").is_file():
+        parser.error(f"--tpsim-src {args.tpsim_src}: no tpsim/__init__.py there")
+    asyncio.run(main(args.transfers, args.warmup, args.concurrency, args.repeat, src))
