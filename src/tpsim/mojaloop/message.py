@@ -10,6 +10,11 @@ Effects``. The hub delivers ``Effects.messages`` through the router in order and
 schedules ``Effects.timers`` on its clock. ``Effects.out_of_band`` are what a DFSP tells
 its user outside the API (an OTP "by SMS", the redirect of its login page): journaled,
 never delivered.
+
+A message knows its ``route`` (matched once, where it was built: the edge or
+``roles.common.new_message``) and its path ``params``; ``model()`` is the body as its typed
+wire model, parsed once (the edge already parsed it). ``body`` stays the exact JSON for
+what needs the bytes as sent: challenges, duplicate checks, the journal.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from multidict import CIMultiDict, CIMultiDictProxy
+
+from tpsim.mojaloop.wire.routes import Route, parse_body
 
 SOURCE = "FSPIOP-Source"
 DESTINATION = "FSPIOP-Destination"
@@ -32,6 +39,9 @@ def make_headers(values: Mapping[str, str] | None = None) -> Headers:
     return CIMultiDictProxy(CIMultiDict(values or {}))
 
 
+_UNPARSED: Any = object()
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     method: str
@@ -41,6 +51,22 @@ class Message:
     # Ids of the conversation the sender knows this message belongs to; journaled, never
     # sent (e.g. the transactionRequestId of a verification request).
     related: tuple[str, ...] = ()
+    # The route this message matched (None: a path tpsim does not serve, or a note to a
+    # user), its path parameters, and the body's wire model once parsed.
+    route: Route | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    parsed: Any = field(default=_UNPARSED, compare=False, repr=False)
+
+    def model(self) -> Any:
+        """The body as the route's typed wire model (``None`` for a route without a body).
+
+        Parsed on first use and kept; a body that breaks its schema raises the coded
+        ``ValidationError`` of ``routes.parse_body``.
+        """
+        if self.parsed is _UNPARSED:
+            value = None if self.route is None else parse_body(self.route, self.body)
+            object.__setattr__(self, "parsed", value)
+        return self.parsed
 
     @property
     def source(self) -> str:

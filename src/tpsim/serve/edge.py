@@ -44,16 +44,23 @@ async def handle_fspiop(request: web.Request) -> web.Response:
         matched = route, params = routes.match(request.method, request.path)
         body = _decode_json(await _read_body(request))
         _check_headers(request, route, sim)
-        if route.body is not None:
-            # Validated only: roles read the body exactly as it was on the wire.
-            routes.parse_body(route, body)
+        # Roles read the typed model; the body stays as it was on the wire beside it.
+        model = routes.parse_body(route, body)
     except FspiopError as exc:
         return _reject(request, sim, exc, body, matched)
     except Exception:  # a validator bug must still not answer without a coded body
         log.exception("validation failed unexpectedly", path=request.path)
         error = InternalServerError("tpsim could not validate this request")
         return _reject(request, sim, error, body, matched)
-    message = Message(request.method, request.path, make_headers(dict(request.headers)), body)
+    message = Message(
+        request.method,
+        request.path,
+        make_headers(dict(request.headers)),
+        body,
+        route=route,
+        params=params,
+        parsed=model,
+    )
     sim.journal.record(
         Hop.RECEIVED,
         message,

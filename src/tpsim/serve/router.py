@@ -101,11 +101,10 @@ class Router:
     # -- routing --------------------------------------------------------------------
 
     async def _send(self, message: Message) -> None:
-        resolved = _resolve(message)
         target = message.destination or self.hub_name
         participant = self.registry.get(target)
         if participant is None:
-            self._record(Hop.DROPPED, message, resolved, error=f"unknown destination {target!r}")
+            self._record(Hop.DROPPED, message, error=f"unknown destination {target!r}")
             await self._reject_from_hub(
                 message,
                 DestinationFspError(
@@ -115,27 +114,23 @@ class Router:
             )
             return
         if isinstance(participant, Simulated):
-            await self._deliver_in_process(participant, message, resolved)
+            await self._deliver_in_process(participant, message)
         else:
-            await self._deliver_http(participant, message, resolved)
+            await self._deliver_http(participant, message)
 
-    async def _deliver_in_process(
-        self, participant: Simulated, message: Message, resolved: Resolved
-    ) -> None:
-        status = resolved[0].sync_status if resolved else 202
+    async def _deliver_in_process(self, participant: Simulated, message: Message) -> None:
+        status = message.route.sync_status if message.route else 202
         try:
             effects = participant.role.handle(message)
         except TpsimError as exc:
             error = coded(exc)
-            self._record(Hop.DELIVERED, message, resolved, status=status, error=error.detail)
+            self._record(Hop.DELIVERED, message, status=status, error=error.detail)
             await self._reject(message, error, sender=participant.fsp_id)
             return
-        self._record(Hop.DELIVERED, message, resolved, status=status)
+        self._record(Hop.DELIVERED, message, status=status)
         await self._apply(participant.fsp_id, effects)
 
-    async def _deliver_http(
-        self, participant: External, message: Message, resolved: Resolved
-    ) -> None:
+    async def _deliver_http(self, participant: External, message: Message) -> None:
         forwarded = wire_headers.forward_headers(
             message.headers, message.method, self.clock.now(), hub_name=self.hub_name
         )
@@ -144,7 +139,6 @@ class Router:
         self._record(
             Hop.SENT,
             outgoing,
-            resolved,
             status=result.status,
             duration_ms=result.elapsed_ms,
             error=result.error if not result.ok else None,
@@ -236,13 +230,15 @@ class Router:
         self,
         hop: Hop,
         message: Message,
-        resolved: Resolved,
         *,
         status: int | None = None,
         duration_ms: float | None = None,
         error: str | None = None,
     ) -> None:
-        path_id = None if resolved is None else routes.correlation_id(*resolved, message.body)
+        route = message.route
+        path_id = (
+            None if route is None else routes.correlation_id(route, message.params, message.body)
+        )
         self.journal.record(
             hop,
             message,
@@ -257,14 +253,3 @@ class Router:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-Resolved = tuple[routes.Route, dict[str, str]] | None
-
-
-def _resolve(message: Message) -> Resolved:
-    """The message's route and path parameters (None for a path tpsim does not serve)."""
-    try:
-        return routes.match(message.method, message.path)
-    except FspiopError:
-        return None

@@ -24,9 +24,9 @@ def new_message(
     related: tuple[str, ...] = (),
 ) -> Message:
     """A message as tpsim sends it: the route's media type, Date, FSPIOP-Source/Destination."""
-    route, _ = routes.match(method, path)
+    route, params = routes.match(method, path)
     headers = wire_headers.build_headers(method, route.resource, source, destination, now)
-    return Message(method, path, make_headers(headers), body, related)
+    return Message(method, path, make_headers(headers), body, related, route, params)
 
 
 def error_callback(
@@ -37,9 +37,8 @@ def error_callback(
     None when no error callback applies: ``message`` is itself an error callback, has no
     source, or would be answered to its own sender.
     """
-    try:
-        route, params = routes.match(message.method, message.path)
-    except FspiopError:
+    route, params = message.route, message.params
+    if route is None:
         return None
     if route.is_error_callback or not message.source or message.source == sender:
         return None

@@ -9,6 +9,8 @@ participants offering a service.
 
 from __future__ import annotations
 
+import dataclasses
+
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from tpsim.config import Kind
@@ -53,7 +55,8 @@ class HubServices:
             raise PartyNotFound(f"no DFSP has registered {id_type} {identifier}{suffix}")
         headers = CIMultiDict(message.headers)
         headers[DESTINATION] = owner
-        return Effects(messages=[Message("GET", message.path, CIMultiDictProxy(headers))])
+        forwarded = dataclasses.replace(message, headers=CIMultiDictProxy(headers))
+        return Effects(messages=[forwarded])
 
     def get_services(self, message: Message, params: dict[str, str]) -> Effects:
         kind = SERVICE_KINDS.get(params["ServiceType"])
