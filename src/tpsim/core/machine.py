@@ -7,6 +7,7 @@ a terminal state is final and an unexpected event is refused.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import TypeVar
@@ -28,13 +29,14 @@ def next_state(
 ) -> State:
     """The state ``event`` leads to from ``state``, or the refusal.
 
-    A terminal state refuses everything: with ``ended`` (a copy of the error that ended
+    A terminal state refuses everything: with a copy of ``ended`` (the error that ended
     the resource, so late messages learn why) or with a final ``StateRefused``; an event
     the table does not list from ``state`` is a ``StateRefused`` too.
     """
     if state in terminal:
         if ended is not None:
-            raise ended
+            # A copy: raising the stored error itself would chain every earlier traceback.
+            raise copy.copy(ended)
         raise StateRefused(what, state.value, event.value, final=True)
     target = table.get((state, event))
     if target is None:
