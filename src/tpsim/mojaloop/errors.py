@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 
 from tpsim.auth.errors import CanonicalJsonError, CryptoError, MissingInput
 from tpsim.config import Profile
-from tpsim.core.errors import StateRefused, TpsimError
+from tpsim.core.errors import KeyReused, StateRefused, TpsimError
 
 
 class FspiopError(TpsimError):
@@ -443,4 +443,6 @@ def coded(error: TpsimError) -> FspiopError:
         return ValidationError(error.detail, field=error.field)
     if isinstance(error, StateRefused):
         return TransactionStateError(str(error))
+    if isinstance(error, KeyReused):
+        return ModifiedRequest(f"{error}; use a new id")
     return InternalServerError(str(error))
