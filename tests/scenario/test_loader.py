@@ -11,13 +11,8 @@ import pytest
 from tests.support.scenarios import write
 from tpsim.errors import ScenarioError
 from tpsim.scenario.loader import find_scenarios, load_scenario
-from tpsim.scenario.model import (
-    Approve,
-    Expect,
-    InitiateTransfer,
-    PispUnderTest,
-    scenario_json_schema,
-)
+from tpsim.scenario.model import Expect, PispUnderTest, scenario_json_schema
+from tpsim.scenario.mojaloop.params import Approve, InitiateTransfer
 from tpsim.scenario.variables import Variables
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from tests.support.scenarios import write
 from tpsim.cli import main
 from tpsim.config import load_config
-from tpsim.scenario import actions
+from tpsim.scenario.model import ACTIONS
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
 from tpsim.scenario.runner import RunOptions, run
 from tpsim.serve.app import create_app
@@ -306,7 +307,7 @@ async def test_a_bug_in_an_action_is_an_error_and_the_run_goes_on(
     async def broken(*args: object) -> None:
         raise KeyError("authUri")
 
-    monkeypatch.setitem(actions.ACTIONS, "discover", broken)
+    monkeypatch.setitem(ACTIONS.specs, "discover", replace(ACTIONS["discover"], run=broken))
     write(tmp_path, "a.yaml", "name: a\nsteps:\n  - discover:\n")
     write(tmp_path, "b.yaml", TRANSFER)
     result = await run([str(tmp_path)], RunOptions())

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tpsim.scenario.model import ExpectMessage
+from tpsim.scenario.base import ExpectMessage
 from tpsim.scenario.results import Failure, FailureKind
 
 MESSAGE_HOPS = ("delivered", "sent", "dropped")

@@ -29,8 +29,8 @@ from tpsim.errors import TpsimError
 from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.wire import routes
 from tpsim.mojaloop.wire.headers import build_headers
+from tpsim.scenario.base import PispAnswer
 from tpsim.scenario.expectations import path_fits
-from tpsim.scenario.model import PispAnswer
 from tpsim.serve.app import create_app
 from tpsim.serve.simulation import Simulation
 

@@ -29,7 +29,7 @@ from tpsim.mojaloop.roles.context import origin_policy
 from tpsim.mojaloop.roles.state import SchemeState
 from tpsim.mojaloop.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
 from tpsim.scenario import conformance
-from tpsim.scenario.actions import ACTIONS, Sent, balance_problems
+from tpsim.scenario.actions import CheckBalances, balance_problems
 from tpsim.scenario.expectations import (
     assign,
     contained,
@@ -39,8 +39,8 @@ from tpsim.scenario.expectations import (
 )
 from tpsim.scenario.harness import BuiltinPisp, HarnessError, InProcessTpsim, RemoteTpsim, Target
 from tpsim.scenario.loader import LoadedScenario, PlannedStep, find_scenarios, load_scenario
-from tpsim.scenario.model import ACTIONS as PARAMS
-from tpsim.scenario.model import Expect, ExpectMessage, PispUnderTest
+from tpsim.scenario.model import ACTIONS, Expect, ExpectMessage, PispUnderTest
+from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import (
     Failure,
     FailureKind,
@@ -320,19 +320,20 @@ async def _run_steps(session: Session, steps: list[PlannedStep], result: Scenari
 async def _run_step(session: Session, step: PlannedStep, result: StepResult) -> None:
     started = asyncio.get_running_loop().time()
     resolve = session.variables.resolve
-    model = PARAMS[step.action]
+    action = ACTIONS[step.action]
+    model = action.params
     params = step.check(model, resolve(step.params), step.action)
     # Defaults may be references too (approve's transfer is ${transfer}).
     params = step.check(model, resolve(params.model_dump(by_alias=True)), step.action)
     timing = {"within": resolve(step.expect["within"])} if "within" in step.expect else {}
     within = step.check(Expect, timing, "expect").within
-    sent = await ACTIONS[step.action](session, params, within)
+    sent = await action.run(session, params, within)
     # Resolved after the action: expectations may name what it set (${transfer}…).
     expect: Expect = step.check(Expect, resolve(step.expect), "expect")
     result.sent = sent.messages
     result.failures += _answer_failures(session.step, sent, expect)
-    if step.action == "check_balances" and sent.answer is not None:
-        wanted = {**getattr(params, "balances", {}), **(expect.balances or {})}
+    if isinstance(params, CheckBalances) and sent.answer is not None:
+        wanted = {**params.balances, **(expect.balances or {})}
         problems = balance_problems(wanted, sent.answer)
         if problems:
             result.failures.append(

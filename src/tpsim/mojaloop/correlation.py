@@ -1,0 +1,64 @@
+"""How the journal ties FSPIOP messages into conversations (registered for ``Message``).
+
+The path id of a message (``routes.correlation_id``) is passed by whoever records it; this
+reads the rest from the body: ids that appear together in one message link their
+conversations, so a query by transactionRequestId also finds the quote, the authorization,
+the verification and the transfer of that transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tpsim.journal import Exchange, Reading, register_dialect
+from tpsim.mojaloop.message import Message
+
+DIALECT = "mojaloop"
+# A simulated DFSP's note that its login page sent the user's browser to ``location``
+# (roles/consent_requests.py).
+REDIRECT = "REDIRECT"
+
+# Body fields that tie a message to a conversation, in the order they are listed.
+_LINKING_FIELDS = (
+    "transactionRequestId",
+    "authorizationRequestId",
+    "verificationRequestId",
+    "transactionId",
+    "quoteId",
+    "transferId",
+    "consentRequestId",
+)
+# A consent outlives its conversations: messages are found by their consentId, but a
+# consentId never links the conversations it appears in (every transfer of a consent).
+_TAGGING_FIELD = "consentId"
+_NOTHING = Reading()
+
+
+def read_body(body: Mapping[str, Any] | None, method: str = "") -> Reading:
+    """The conversation ids an FSPIOP body carries, and a login redirect's location."""
+    if not body:
+        return _NOTHING
+    # Plain loops: this runs for every hop of every message (see benchmarks/).
+    links = []
+    for name in _LINKING_FIELDS:
+        value = body.get(name)
+        if isinstance(value, str):
+            links.append(value)
+    consent = body.get(_TAGGING_FIELD)
+    tags = (consent,) if isinstance(consent, str) else ()
+    location = body.get("location") if method == REDIRECT else None
+    return Reading(tuple(links), tags, location if isinstance(location, str) else None)
+
+
+def read(message: Exchange) -> Reading:
+    return read_body(message.body, message.method)
+
+
+def first_id(body: Mapping[str, Any] | None) -> str | None:
+    """The id a body is best known by (its first linking id, else its consentId)."""
+    reading = read_body(body)
+    return next(iter(reading.links + reading.tags), None)
+
+
+register_dialect(Message, DIALECT, read)
