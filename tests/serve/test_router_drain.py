@@ -15,18 +15,14 @@ from tpsim.core.clock import ManualClock
 from tpsim.journal import Journal
 from tpsim.mojaloop.message import Effects
 from tpsim.mojaloop.registry import Registry
-from tpsim.serve.delivery import HttpDelivery
+from tpsim.mojaloop.switch import Switch
 from tpsim.serve.router import Router
+from tpsim.serve.transports import Recording, Transports
 
 
 def _router() -> Router:
-    return Router(
-        hub_name="switch",
-        registry=Registry(),
-        journal=Journal(),
-        clock=ManualClock(),
-        delivery=HttpDelivery(),
-    )
+    switch = Switch(Registry(), "switch", ManualClock())
+    return Router(switch, journal=Journal(), transports=Transports(lambda _: Recording()))
 
 
 @pytest.mark.timeout(5)

@@ -1,7 +1,9 @@
 """Who takes part in the scheme, and how a message reaches each of them.
 
 A participant is either *simulated* (a ``SimulatedRole`` delivered to in-process) or
-*external* (an HTTP endpoint). The router never special-cases which roles are which.
+*external* (an HTTP endpoint). Which transport carries a message to each is decided once,
+by ``serve.transports.Transports``; the switch and the router never ask which roles are
+which (the switch only asks whether a participant is external, to transform headers).
 """
 
 from __future__ import annotations
@@ -47,6 +49,11 @@ class Registry:
 
     def __iter__(self) -> Iterator[Participant]:
         return iter(self._by_id.values())
+
+    def role(self, fsp_id: str) -> SimulatedRole | None:
+        """The role playing ``fsp_id`` if tpsim simulates it (whose timers to fire)."""
+        participant = self._by_id.get(fsp_id)
+        return participant.role if isinstance(participant, Simulated) else None
 
     def ids(self, kind: Kind) -> list[str]:
         """The fspIds of every participant of ``kind``, in registration order."""

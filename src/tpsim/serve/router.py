@@ -1,40 +1,38 @@
-"""The switch's router: header routing by ``FSPIOP-Destination``, as Mojaloop's
-thirdparty-api-svc does it (the body is never inspected for routing).
+"""The switch's asyncio driver: it carries out what ``mojaloop.switch.Switch`` decides.
 
-``send`` journals a message, finds the participant and delivers it: in-process to a
-simulated role (whose ``Effects`` are applied in order), over HTTP to an external one.
-A message that cannot be delivered is answered with the switch's ``PUT …/{ID}/error``
-back to its source, from the hub. A coded error raised by a simulated role becomes that
-role's ``PUT …/{ID}/error`` back to the source.
+``send`` asks the switch where a message goes, delivers it through the participant's
+``Transport`` (``serve.transports``), journals every hop and follows up as the switch says:
+a simulated role's ``Effects`` are applied in order (out-of-band notes, timers, then its
+messages), a failed delivery is answered with an error callback. The router owns the
+tasks and the roles' timers; every decision about a message is the switch's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Coroutine
-from typing import Any
+from datetime import datetime
+from typing import Any, assert_never
 
 import structlog
 
 from tpsim.config import Profile
 from tpsim.core.clock import Clock, TimerHandle
-from tpsim.errors import TpsimError
+from tpsim.core.errors import TpsimError
 from tpsim.journal import Hop, Journal
-from tpsim.mojaloop.errors import (
-    ClientError,
-    DestinationCommunicationError,
-    DestinationFspError,
-    FspiopError,
-    InternalServerError,
-    coded,
+from tpsim.mojaloop.errors import InternalServerError
+from tpsim.mojaloop.message import Effects, Message
+from tpsim.mojaloop.registry import Registry
+from tpsim.mojaloop.switch import (
+    Apply,
+    Deliver,
+    ErrorCallback,
+    Record,
+    Step,
+    Switch,
+    Unanswered,
 )
-from tpsim.mojaloop.message import Effects, Message, make_headers
-from tpsim.mojaloop.registry import External, Registry, Simulated
-from tpsim.mojaloop.roles.common import error_callback
-from tpsim.mojaloop.wire import headers as wire_headers
-from tpsim.mojaloop.wire import routes
-from tpsim.serve.delivery import HttpDelivery
+from tpsim.serve.transports import TransportFactory
 
 log = structlog.get_logger("tpsim.router")
 
@@ -42,24 +40,33 @@ log = structlog.get_logger("tpsim.router")
 class Router:
     """Delivers messages between participants and owns the roles' timers."""
 
-    def __init__(
-        self,
-        *,
-        hub_name: str,
-        registry: Registry,
-        journal: Journal,
-        clock: Clock,
-        delivery: HttpDelivery,
-        profile: Profile = Profile.SPEC,
-    ) -> None:
-        self.hub_name = hub_name
-        self.registry = registry
+    def __init__(self, switch: Switch, *, journal: Journal, transports: TransportFactory) -> None:
+        self.switch = switch
         self.journal = journal
-        self.clock = clock
-        self.delivery = delivery
-        self.profile = profile
+        self.transports = transports
         self._timers: dict[tuple[str, str], TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def registry(self) -> Registry:
+        return self.switch.registry
+
+    @property
+    def hub_name(self) -> str:
+        return self.switch.hub_name
+
+    @property
+    def profile(self) -> Profile:
+        return self.switch.profile
+
+    @property
+    def clock(self) -> Clock:
+        return self.switch.clock
+
+    def load(self, switch: Switch) -> None:
+        """Route by ``switch`` from now on (a new scheme); the old scheme's timers end."""
+        self.cancel_timers()
+        self.switch = switch
 
     # -- entry points ---------------------------------------------------------------
 
@@ -73,7 +80,8 @@ class Router:
             await self._send(message)
         except Exception:  # a bug in a role must not take the switch down
             log.exception("routing failed", method=message.method, path=message.path)
-            await self._reject(message, InternalServerError("tpsim failed to process the message"))
+            failure = InternalServerError("tpsim failed to process the message")
+            await self._run(self.switch.reject(message, failure))
 
     def submit_effects(self, fsp_id: str, effects: Effects) -> None:
         """Apply, in the background, what simulated ``fsp_id`` wants done outside a message
@@ -98,66 +106,36 @@ class Router:
             handle.cancel()
         self._timers.clear()
 
-    # -- routing --------------------------------------------------------------------
+    # -- carrying out the switch's steps --------------------------------------------
 
     async def _send(self, message: Message) -> None:
-        target = message.destination or self.hub_name
-        participant = self.registry.get(target)
-        if participant is None:
-            self._record(Hop.DROPPED, message, error=f"unknown destination {target!r}")
-            await self._reject_from_hub(
-                message,
-                DestinationFspError(
-                    f"FSPIOP-Destination {target!r} is not a participant of this scheme",
-                    field="FSPIOP-Destination",
-                ),
-            )
-            return
-        if isinstance(participant, Simulated):
-            await self._deliver_in_process(participant, message)
-        else:
-            await self._deliver_http(participant, message)
+        await self._run(self.switch.route(message))
 
-    async def _deliver_in_process(self, participant: Simulated, message: Message) -> None:
-        status = message.route.sync_status if message.route else 202
-        try:
-            effects = participant.role.handle(message)
-        except TpsimError as exc:
-            error = coded(exc)
-            self._record(Hop.DELIVERED, message, status=status, error=error.detail)
-            await self._reject(message, error, sender=participant.fsp_id)
-            return
-        self._record(Hop.DELIVERED, message, status=status)
-        await self._apply(participant.fsp_id, effects)
+    async def _run(self, steps: list[Step]) -> None:
+        for step in steps:
+            match step:
+                case Deliver():
+                    await self._deliver(step)
+                case Record():
+                    self._record(step)
+                case Apply(fsp_id, effects):
+                    await self._apply(fsp_id, effects)
+                case ErrorCallback(callback):
+                    await self._send(callback)
+                case Unanswered(message, error, reason):
+                    log.warning(
+                        reason,
+                        method=message.method,
+                        path=message.path,
+                        code=error.code_for(self.profile),
+                        detail=error.detail,
+                    )
+                case _:
+                    assert_never(step)
 
-    async def _deliver_http(self, participant: External, message: Message) -> None:
-        forwarded = wire_headers.forward_headers(
-            message.headers, message.method, self.clock.now(), hub_name=self.hub_name
-        )
-        outgoing = dataclasses.replace(message, headers=make_headers(forwarded))
-        result = await self.delivery.deliver(participant.endpoint, outgoing)
-        self._record(
-            Hop.SENT,
-            outgoing,
-            status=result.status,
-            duration_ms=result.elapsed_ms,
-            error=result.error if not result.ok else None,
-        )
-        if result.ok:
-            return
-        if result.status is None:
-            error: FspiopError = DestinationCommunicationError(
-                f"{participant.fsp_id} at {participant.endpoint}: {result.error}"
-            )
-        elif 400 <= result.status < 500:
-            error = ClientError(
-                f"{participant.fsp_id} answered {result.status}: {result.body or ''}".strip()
-            )
-        else:
-            error = DestinationCommunicationError(
-                f"{participant.fsp_id} answered {result.status}: {result.body or ''}".strip()
-            )
-        await self._reject_from_hub(message, error)
+    async def _deliver(self, step: Deliver) -> None:
+        result = await self.transports(step.participant).deliver(step.message)
+        await self._run(self.switch.settle(step, result))
 
     async def _apply(self, fsp_id: str, effects: Effects) -> None:
         for note in effects.out_of_band:
@@ -171,9 +149,20 @@ class Router:
         for outgoing in effects.messages:
             await self._send(outgoing)
 
+    def _record(self, step: Record) -> None:
+        self.journal.record(
+            step.hop,
+            step.message,
+            at=self.clock.now(),
+            path_id=step.path_id,
+            status=step.status,
+            duration_ms=step.duration_ms,
+            error=step.error,
+        )
+
     # -- timers ---------------------------------------------------------------------
 
-    def _schedule(self, fsp_id: str, key: str, at: Any) -> None:
+    def _schedule(self, fsp_id: str, key: str, at: datetime) -> None:
         previous = self._timers.pop((fsp_id, key), None)
         if previous is not None:
             previous.cancel()
@@ -185,69 +174,15 @@ class Router:
         self._timers[(fsp_id, key)] = self.clock.call_at(at, fire)
 
     async def _fire(self, fsp_id: str, key: str) -> None:
-        participant = self.registry.get(fsp_id)
-        if not isinstance(participant, Simulated):
+        role = self.registry.role(fsp_id)
+        if role is None:  # the scheme was reloaded without this participant
             return
         try:
-            effects = participant.role.on_timer(key)
+            effects = role.on_timer(key)
         except TpsimError:
             log.exception("timer failed", participant=fsp_id, key=key)
             return
         await self._apply(fsp_id, effects)
-
-    # -- errors ---------------------------------------------------------------------
-
-    async def _reject_from_hub(self, message: Message, error: FspiopError) -> None:
-        await self._reject(message, error, sender=self.hub_name)
-
-    async def _reject(
-        self, message: Message, error: FspiopError, *, sender: str | None = None
-    ) -> None:
-        """Send ``PUT …/error`` for ``message`` back to its source, if one applies."""
-        callback = error_callback(
-            message,
-            error,
-            sender=sender or self.hub_name,
-            profile=self.profile,
-            now=self.clock.now(),
-        )
-        if callback is None:
-            log.warning(
-                "no error callback applies",
-                method=message.method,
-                path=message.path,
-                code=error.code_for(self.profile),
-                detail=error.detail,
-            )
-            return
-        if self.registry.get(callback.destination) is None:
-            return  # the source is unknown: nobody to tell
-        await self._send(callback)
-
-    # -- bookkeeping ----------------------------------------------------------------
-
-    def _record(
-        self,
-        hop: Hop,
-        message: Message,
-        *,
-        status: int | None = None,
-        duration_ms: float | None = None,
-        error: str | None = None,
-    ) -> None:
-        route = message.route
-        path_id = (
-            None if route is None else routes.correlation_id(route, message.params, message.body)
-        )
-        self.journal.record(
-            hop,
-            message,
-            at=self.clock.now(),
-            path_id=path_id,
-            status=status,
-            duration_ms=duration_ms,
-            error=error,
-        )
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -14,17 +14,20 @@ from tpsim.mojaloop.roles.context import RoleContext, Site, origin_policy
 from tpsim.mojaloop.roles.dfsp import SimulatedDfsp
 from tpsim.mojaloop.roles.hub_services import HubServices
 from tpsim.mojaloop.roles.state import SchemeState
+from tpsim.mojaloop.switch import Switch
 from tpsim.serve.clock import SystemClock
-from tpsim.serve.delivery import HttpDelivery
 from tpsim.serve.router import Router
+from tpsim.serve.transports import HttpClient, TransportFactory, Transports
 
 
 class Simulation:
     """One scheme: the config, its state, the roles that play it and the router between them.
 
     ``load`` swaps in a new config (admin API); ``reset`` rebuilds the state from the
-    current one. The journal, clock, id generator, HTTP client and ``site`` (the URL users'
-    browsers reach tpsim at, set by whoever starts the server) survive both.
+    current one. The journal, clock, id generator, HTTP client, transports and ``site``
+    (the URL users' browsers reach tpsim at, set by whoever starts the server) survive both.
+    ``transports`` defaults to in-process for simulated participants and HTTP for external
+    ones; tests pass ``Transports(lambda participant: recording)`` to need no socket.
     """
 
     def __init__(
@@ -34,6 +37,7 @@ class Simulation:
         clock: Clock | None = None,
         ids: IdGenerator | None = None,
         journal: Journal | None = None,
+        transports: TransportFactory | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.ids = ids or UuidIds()
@@ -41,27 +45,22 @@ class Simulation:
         self.dfsps: dict[str, SimulatedDfsp] = {}
         sink = Path(config.journal.jsonl) if config.journal.jsonl else None
         self.journal = journal or Journal(config.journal.max_entries, sink)
-        self.delivery = HttpDelivery(config.behaviour.delivery_timeout_s)
+        self.http = HttpClient(config.behaviour.delivery_timeout_s)
         self.config = config
         self.state = SchemeState()
         self.router = Router(
-            hub_name=config.hub.name,
-            registry=Registry(),
+            self._switch(config, Registry()),
             journal=self.journal,
-            clock=self.clock,
-            delivery=self.delivery,
-            profile=config.behaviour.profile,
+            transports=transports or Transports.http(self.http),
         )
         self.load(config)
 
     def load(self, config: Config) -> None:
         """Replace the scheme with ``config``'s (raises ``ConfigError`` and keeps the old one)."""
         state = SchemeState.from_config(config, origin_policy(config))
+        registry, self.dfsps = self._registry(config, state)
         self.config, self.state = config, state
-        self.router.cancel_timers()
-        self.router.hub_name = config.hub.name
-        self.router.profile = config.behaviour.profile
-        self.router.registry, self.dfsps = self._registry(config, state)
+        self.router.load(self._switch(config, registry))
 
     def reset(self) -> None:
         self.load(self.config)
@@ -85,11 +84,14 @@ class Simulation:
             registry.add(Simulated(p.fsp_id, p.kind, role))
         return registry, dfsps
 
+    def _switch(self, config: Config, registry: Registry) -> Switch:
+        return Switch(registry, config.hub.name, self.clock, config.behaviour.profile)
+
     def _context(self, fsp_id: str, config: Config, state: SchemeState) -> RoleContext:
         return RoleContext(fsp_id, config.hub.name, config, state, self.clock, self.ids, self.site)
 
     async def close(self) -> None:
         self.router.cancel_timers()
         await self.router.drain()
-        await self.delivery.close()
+        await self.http.close()
         self.journal.close()

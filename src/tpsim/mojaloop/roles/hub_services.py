@@ -18,6 +18,7 @@ from tpsim.mojaloop.errors import IdNotFound, PartyNotFound, ValidationError
 from tpsim.mojaloop.message import DESTINATION, Effects, Message
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
+from tpsim.mojaloop.wire.models import ParticipantsTypeIDSubIDPostRequest
 
 SERVICE_KINDS = {
     "THIRD_PARTY_DFSP": Kind.DFSP,
@@ -72,7 +73,9 @@ class HubServices:
         return self._reply(message, {"providers": providers})
 
     def post_participant(self, message: Message, params: dict[str, str]) -> Effects:
-        fsp_id = (message.body or {})["fspId"]
+        # A later registration of the same id replaces the earlier one (a relinked account).
+        request: ParticipantsTypeIDSubIDPostRequest = message.model()
+        fsp_id = request.fspId
         self.ctx.state.oracle[(params["Type"], params["ID"])] = fsp_id
         return self._reply(message, {"fspId": fsp_id})
 

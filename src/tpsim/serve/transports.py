@@ -1,0 +1,157 @@
+"""How a message reaches a participant: one ``Transport`` interface, three implementations.
+
+As httpx has one transport interface (``handle_async_request``) with interchangeable
+implementations, tpsim has ``Transport.deliver(message) -> DeliveryResult``:
+
+- ``InProcess(role)`` hands the message to a simulated role (httpx's ``ASGITransport``);
+- ``Http(endpoint, client)`` sends it over the scheme's one keep-alive ``HttpClient``;
+- ``Recording(handler)`` keeps what it got and answers with ``handler`` (httpx's
+  ``MockTransport``), so router tests need no socket.
+
+``Transports`` picks one per participant: simulated ones in-process, external ones through
+``remote`` (HTTP in production). A transport never raises for the participant's trouble:
+it reports it as a ``DeliveryResult`` for the switch to judge.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import aiohttp
+
+from tpsim.core.errors import TpsimError
+from tpsim.mojaloop.message import Message, SimulatedRole
+from tpsim.mojaloop.registry import External, Participant, Simulated
+from tpsim.mojaloop.switch import Answered, DeliveryResult, Handled, Raised, Unreachable
+
+__all__ = [
+    "DeliveryResult",
+    "Http",
+    "HttpClient",
+    "InProcess",
+    "Recording",
+    "Transport",
+    "TransportFactory",
+    "Transports",
+]
+
+
+class Transport(Protocol):
+    """Carries a message to one participant and reports how it went."""
+
+    async def deliver(self, message: Message) -> DeliveryResult: ...
+
+
+TransportFactory = Callable[[Participant], Transport]
+
+
+class InProcess:
+    """Delivers to a simulated role: its ``Effects``, or the coded error it raised.
+
+    Only ``TpsimError`` is a refusal; anything else is a bug and propagates to the router.
+    """
+
+    def __init__(self, role: SimulatedRole) -> None:
+        self.role = role
+
+    async def deliver(self, message: Message) -> DeliveryResult:
+        try:
+            return Handled(self.role.handle(message))
+        except TpsimError as exc:
+            return Raised(exc)
+
+
+class HttpClient:
+    """The scheme's one keep-alive client session, opened on first use; never raises for
+    network trouble."""
+
+    def __init__(self, timeout_s: float = 10.0) -> None:
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, connector=connector, auto_decompress=False
+            )
+        return self._session
+
+    async def send(self, endpoint: str, message: Message) -> Answered | Unreachable:
+        """``message.method`` to ``endpoint + message.path``; the status or the failure."""
+        url = endpoint.rstrip("/") + message.path
+        data = None if message.body is None else json.dumps(message.body, separators=(",", ":"))
+        started = time.perf_counter()
+        try:
+            async with self._client().request(
+                message.method, url, data=data, headers=dict(message.headers)
+            ) as response:
+                text = await response.text(errors="replace")
+                return Answered(response.status, _since(started), text[:2000] or None)
+        except TimeoutError:
+            return Unreachable(f"no answer from {url} within the timeout", _since(started))
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            return Unreachable(f"cannot reach {url}: {exc}", _since(started))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class Http:
+    """Delivers to an external participant at ``endpoint`` over the shared ``client``."""
+
+    def __init__(self, endpoint: str, client: HttpClient) -> None:
+        self.endpoint = endpoint
+        self.client = client
+
+    async def deliver(self, message: Message) -> DeliveryResult:
+        return await self.client.send(self.endpoint, message)
+
+
+Handler = Callable[[Message], DeliveryResult | Awaitable[DeliveryResult]]
+
+
+def accept(message: Message) -> DeliveryResult:
+    """What a well-behaved FSPIOP participant answers: ``202 Accepted``."""
+    return Answered(202)
+
+
+class Recording:
+    """Keeps every message in ``received`` and answers with ``handler`` (sync or async;
+    ``202 Accepted`` by default)."""
+
+    def __init__(self, handler: Handler = accept) -> None:
+        self.handler = handler
+        self.received: list[Message] = []
+
+    async def deliver(self, message: Message) -> DeliveryResult:
+        self.received.append(message)
+        result = self.handler(message)
+        return await result if inspect.isawaitable(result) else result
+
+
+class Transports:
+    """The transport for each participant: in-process for a simulated one, ``remote`` for an
+    external one (``Transports.http(client)`` in production, a ``Recording`` in tests)."""
+
+    def __init__(self, remote: Callable[[External], Transport]) -> None:
+        self.remote = remote
+
+    @classmethod
+    def http(cls, client: HttpClient) -> Transports:
+        return cls(lambda participant: Http(participant.endpoint, client))
+
+    def __call__(self, participant: Participant) -> Transport:
+        if isinstance(participant, Simulated):
+            return InProcess(participant.role)
+        return self.remote(participant)
+
+
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

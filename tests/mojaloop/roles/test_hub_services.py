@@ -1,0 +1,200 @@
+"""The hub's own services, socket-free: the ALS (parties, its oracle) and ``/services``.
+
+Messages reach the hub without an ``FSPIOP-Destination`` (as Mojaloop's ALS gets them);
+the tests hand them to the hub's role and read the ``Effects`` it returns: the lookup
+forwarded to the party's DFSP, or the hub's ``PUT`` answer to the sender. Every refusal is
+a table row with its FSPIOP code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.roles import Roles
+from tpsim.mojaloop.errors import FspiopError
+from tpsim.mojaloop.message import Effects, Message
+
+HUB = "switch"
+BOB = ("MSISDN", "16135551212")
+ALICE_CHEQUING = "dfspa.alice.chequing"  # linked in the default config (consent 8e34f91d…)
+FIDO_CONSENT = "8e34f91d-d078-4077-8263-2c047876fcf6"
+CAROL_CHEQUING = "dfspa.carol.chequing"  # not linked yet
+
+
+@pytest.fixture
+def roles() -> Roles:
+    return Roles.build()
+
+
+def ask(
+    roles: Roles,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    source: str = "pispa",
+) -> Effects:
+    """What the hub does with ``method path`` from ``source`` (no FSPIOP-Destination)."""
+    message = roles.message(method, path, body, source=source)
+    effects: Effects = roles.role(HUB).handle(message)
+    return effects
+
+
+def only(effects: Effects) -> Message:
+    assert (effects.timers, effects.cancel, effects.out_of_band) == ([], [], [])
+    [message] = effects.messages
+    return message
+
+
+def refusal(roles: Roles, method: str, path: str, body: dict[str, Any] | None = None) -> str:
+    with pytest.raises(FspiopError) as raised:
+        ask(roles, method, path, body)
+    return raised.value.code
+
+
+def reply(roles: Roles, method: str, path: str, **kwargs: Any) -> tuple[str, str, Any]:
+    """The hub's answer: (path, destination, body), checked to be a PUT from the hub."""
+    answer = only(ask(roles, method, path, **kwargs))
+    assert (answer.method, answer.source) == ("PUT", HUB)
+    assert answer.route is not None and answer.route.method == "PUT"
+    assert answer.destination is not None
+    return answer.path, answer.destination, answer.body
+
+
+# --- the ALS: GET /parties is forwarded to the DFSP that holds the party ----------------
+
+
+@pytest.mark.parametrize(
+    ("path", "owner"),
+    [
+        pytest.param(f"/parties/{BOB[0]}/{BOB[1]}", "dfspb", id="party fixture"),
+        pytest.param(
+            f"/parties/THIRD_PARTY_LINK/{ALICE_CHEQUING}", "dfspa", id="oracle: THIRD_PARTY_LINK"
+        ),
+        pytest.param(f"/parties/CONSENT/{FIDO_CONSENT}", "central-auth", id="oracle: CONSENT"),
+    ],
+)
+def test_a_party_lookup_is_forwarded_to_its_dfsp(roles: Roles, path: str, owner: str) -> None:
+    lookup = roles.message("GET", path, source="pispa")
+    forwarded = only(roles.role(HUB).handle(lookup))
+
+    assert forwarded.destination == owner
+    assert (forwarded.method, forwarded.path, forwarded.source) == ("GET", path, "pispa")
+    assert (forwarded.route, forwarded.params) == (lookup.route, lookup.params)
+    # Only FSPIOP-Destination is added; the PISP's own headers go on as it sent them.
+    assert {k: v for k, v in forwarded.headers.items() if k != "FSPIOP-Destination"} == dict(
+        lookup.headers
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "description"),
+    [
+        ("/parties/MSISDN/19995550000", "no DFSP has registered MSISDN 19995550000"),
+        ("/parties/EMAIL/bob@example.com", "no DFSP has registered EMAIL bob@example.com"),
+        (f"/parties/{BOB[0]}/{BOB[1]}/work", f"no DFSP has registered MSISDN {BOB[1]}/work"),
+        ("/parties/CONSENT/unknown", "no DFSP has registered CONSENT unknown"),
+    ],
+)
+def test_an_unknown_party_is_3204(roles: Roles, path: str, description: str) -> None:
+    with pytest.raises(FspiopError) as raised:
+        ask(roles, "GET", path)
+    assert (raised.value.code, raised.value.detail) == ("3204", description)
+
+
+# --- the oracle: /participants ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "fsp_id"),
+    [
+        pytest.param(f"/participants/CONSENT/{FIDO_CONSENT}", "central-auth", id="CONSENT"),
+        pytest.param(
+            f"/participants/THIRD_PARTY_LINK/{ALICE_CHEQUING}", "dfspa", id="THIRD_PARTY_LINK"
+        ),
+    ],
+)
+def test_the_oracle_answers_who_holds_an_id(roles: Roles, path: str, fsp_id: str) -> None:
+    assert reply(roles, "GET", path) == (path, "pispa", {"fspId": fsp_id})
+
+
+def test_a_registration_is_confirmed_and_then_found(roles: Roles) -> None:
+    path = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
+    assert refusal(roles, "GET", path) == "3200"
+
+    confirmed = reply(roles, "POST", path, body={"fspId": "dfspa"}, source="dfspa")
+
+    assert confirmed == (path, "dfspa", {"fspId": "dfspa"})
+    assert roles.sim.state.oracle[("THIRD_PARTY_LINK", CAROL_CHEQUING)] == "dfspa"
+    assert reply(roles, "GET", path) == (path, "pispa", {"fspId": "dfspa"})
+    forwarded = only(ask(roles, "GET", f"/parties/THIRD_PARTY_LINK/{CAROL_CHEQUING}"))
+    assert forwarded.destination == "dfspa"
+
+
+def test_the_auth_service_registers_a_consent(roles: Roles) -> None:
+    consent = "1b1e4c2a-4a07-4c1e-9e2f-0c1b8f1e9a01"
+    path = f"/participants/CONSENT/{consent}"
+
+    confirmed = reply(roles, "POST", path, body={"fspId": "central-auth"}, source="central-auth")
+
+    assert confirmed == (path, "central-auth", {"fspId": "central-auth"})
+    assert reply(roles, "GET", path) == (path, "pispa", {"fspId": "central-auth"})
+
+
+def test_a_later_registration_replaces_the_earlier_one(roles: Roles) -> None:
+    path = f"/participants/THIRD_PARTY_LINK/{ALICE_CHEQUING}"
+    reply(roles, "POST", path, body={"fspId": "dfspb"}, source="dfspb")
+    assert reply(roles, "GET", path) == (path, "pispa", {"fspId": "dfspb"})
+
+
+# --- /services ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "providers"),
+    [
+        ("THIRD_PARTY_DFSP", ["dfspa", "dfspb"]),
+        ("PISP", ["pispa"]),
+        ("AUTH_SERVICE", ["central-auth"]),
+    ],
+)
+def test_services_lists_the_participants_offering_one(
+    roles: Roles, service: str, providers: list[str]
+) -> None:
+    path = f"/services/{service}"
+    assert reply(roles, "GET", path) == (path, "pispa", {"providers": providers})
+
+
+def test_a_bad_service_type_names_the_good_ones(roles: Roles) -> None:
+    with pytest.raises(FspiopError) as raised:
+        ask(roles, "GET", "/services/BANK")
+    assert (raised.value.code, raised.value.field) == ("3100", "ServiceType")
+    assert raised.value.detail == (
+        "'BANK' is not a ServiceType; use one of THIRD_PARTY_DFSP, PISP, AUTH_SERVICE"
+    )
+
+
+# --- what the hub does not serve ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "code"),
+    [
+        pytest.param("GET", "/participants/CONSENT/unknown", None, "3200", id="unknown id"),
+        pytest.param(
+            "POST", f"/participants/MSISDN/{BOB[1]}/work", {"fspId": "dfspb"}, "2002", id="SubId"
+        ),
+        pytest.param("GET", f"/participants/MSISDN/{BOB[1]}/work", None, "2002", id="GET SubId"),
+        pytest.param("PUT", "/services/PISP", {"providers": []}, "2002", id="a callback"),
+    ],
+)
+def test_refusals(
+    roles: Roles, method: str, path: str, body: dict[str, Any] | None, code: str
+) -> None:
+    assert refusal(roles, method, path, body) == code
+
+
+def test_the_hub_sets_no_timers(roles: Roles) -> None:
+    assert roles.role(HUB).on_timer("anything") == Effects()
