@@ -78,4 +78,4 @@ class Roles:
         return result
 
     def balance(self, address: str) -> str:
-        return format(self.sim.state.accounts[address].balance, "f")
+        return format(self.sim.state.bank.ledger.available(address), "f")

@@ -97,7 +97,7 @@ class Scheme:
 
     def balance(self, address: str) -> str:
         assert self.sim is not None
-        return format(self.sim.state.accounts[address].balance.normalize(), "f")
+        return format(self.sim.state.bank.ledger.available(address).normalize(), "f")
 
     def sent_by_tpsim(self) -> list[dict[str, Any]]:
         """Every message a simulated participant (or the switch) sent, from the journal."""

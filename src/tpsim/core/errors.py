@@ -3,12 +3,23 @@
     TpsimError                  root of every error tpsim raises on purpose
     ├── StateRefused            a resource's state machine refuses an event (``.final``:
     │                           the resource has ended)
-    └── KeyReused               an idempotency key comes again with another request
+    ├── KeyReused               an idempotency key comes again with another request
+    └── BankRefused             the simulated bank refuses an operation (``.reason``)
+        ├── UnknownAccount      no account has that address or alias
+        ├── AliasTaken          an address or alias already names another account
+        ├── CurrencyMismatch    the account is held in another currency
+        ├── InvalidAmount       an amount that is not a positive number
+        ├── InsufficientFunds   the account's available balance does not cover it
+        ├── UnknownReservation  a hold that does not exist or has already ended
+        └── UnknownPayment      no payment intent has that id
 
 Each dialect renders a refusal in its own format and code (``mojaloop.errors.coded``).
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import ClassVar
 
 
 class TpsimError(Exception):
@@ -33,3 +44,66 @@ class KeyReused(TpsimError):
     def __init__(self, key: str) -> None:
         self.key = key
         super().__init__(f"{key} was already used for a different request")
+
+
+class BankRefused(TpsimError):
+    """The simulated bank refuses an operation; ``reason`` names why in no protocol's words
+    (``insufficient-funds``…), and the attributes say what a dialect needs to word it."""
+
+    reason: ClassVar[str] = "refused"
+
+
+class UnknownAccount(BankRefused):
+    reason = "unknown-account"
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+        super().__init__(f"no account is named {account}")
+
+
+class AliasTaken(BankRefused):
+    reason = "alias-taken"
+
+    def __init__(self, alias: str, account: str) -> None:
+        self.alias, self.account = alias, account
+        super().__init__(f"{alias} already names account {account}")
+
+
+class CurrencyMismatch(BankRefused):
+    reason = "currency-mismatch"
+
+    def __init__(self, account: str, held: str, given: str) -> None:
+        self.account, self.held, self.given = account, held, given
+        super().__init__(f"account {account} is held in {held}, not {given}")
+
+
+class InvalidAmount(BankRefused):
+    reason = "invalid-amount"
+
+    def __init__(self, amount: Decimal) -> None:
+        self.amount = amount
+        super().__init__(f"{amount} is not a positive amount")
+
+
+class InsufficientFunds(BankRefused):
+    reason = "insufficient-funds"
+
+    def __init__(self, account: str, needed: Decimal, available: Decimal) -> None:
+        self.account, self.needed, self.available = account, needed, available
+        super().__init__(f"account {account} has {available} available, {needed} is needed")
+
+
+class UnknownReservation(BankRefused):
+    reason = "unknown-reservation"
+
+    def __init__(self, reservation: int) -> None:
+        self.reservation = reservation
+        super().__init__(f"reservation {reservation} does not exist or has ended")
+
+
+class UnknownPayment(BankRefused):
+    reason = "unknown-payment"
+
+    def __init__(self, intent_id: str) -> None:
+        self.intent_id = intent_id
+        super().__init__(f"no payment intent {intent_id}")

@@ -77,7 +77,9 @@ async def reset(request: web.Request) -> web.Response:
 
 
 async def get_accounts(request: web.Request) -> web.Response:
-    accounts = request.app[SIMULATION].state.accounts.values()
+    """Every account with its available balance: funds reserved for a transfer under way
+    are already gone from it (``core.ledger``)."""
+    bank = request.app[SIMULATION].state.bank
     return web.json_response(
         {
             "accounts": [
@@ -86,9 +88,9 @@ async def get_accounts(request: web.Request) -> web.Response:
                     "fspId": a.fsp_id,
                     "owner": a.owner,
                     "currency": a.currency,
-                    "balance": format_amount(a.balance),
+                    "balance": format_amount(bank.ledger.available(a.address)),
                 }
-                for a in accounts
+                for a in bank.accounts.values()
             ]
         }
     )

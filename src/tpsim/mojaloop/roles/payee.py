@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,8 +26,14 @@ from tpsim.mojaloop.errors import (
     QuoteExpired,
 )
 from tpsim.mojaloop.message import Effects, Message
-from tpsim.mojaloop.roles.common import format_amount, format_datetime, parse_datetime
+from tpsim.mojaloop.roles.common import format_amount, format_datetime
 from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.wire.models import (
+    AmountType,
+    QuotesPostRequest,
+    TransfersPostRequest,
+    TransferState,
+)
 
 
 def party_body(party: PartyConfig) -> dict[str, Any]:
@@ -63,15 +69,18 @@ def party_body(party: PartyConfig) -> dict[str, Any]:
     return body
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class IssuedQuote:
+    """A quote this DFSP gave, until the transfer that uses it (or its error) arrives."""
+
     quote_id: str
     payee: PartyConfig
     currency: str
     transfer_amount: Decimal
     receive_amount: Decimal
     fulfilment: str
-    expires_at_iso: str
+    expires_at: datetime
+    expiration: str  # expires_at as the quote said it
 
 
 class PayeeDfsp:
@@ -98,28 +107,30 @@ class PayeeDfsp:
         return Effects(messages=[reply])
 
     def post_quote(self, message: Message, params: dict[str, str]) -> Effects:
-        body = message.body or {}
-        info = body["payee"]["partyIdInfo"]
+        request: QuotesPostRequest = message.model()
+        info = request.payee.partyIdInfo
         party = self.ctx.state.find_party(
-            info["partyIdType"], info["partyIdentifier"], info.get("partySubIdOrType")
+            info.partyIdType.value, info.partyIdentifier, info.partySubIdOrType
         )
         if party is None or party.fsp_id != self.ctx.fsp_id:
             raise PartyNotFound(
-                f"{info['partyIdType']} {info['partyIdentifier']} is not a party of"
+                f"{info.partyIdType.value} {info.partyIdentifier} is not a party of"
                 f" {self.ctx.fsp_id}",
                 field="payee.partyIdInfo",
             )
-        currency = body["amount"]["currency"]
+        currency = request.amount.currency
         account = self.ctx.state.accounts.get(party.account or "")
         if account is not None and account.currency != currency:
             raise PayeeUnsupportedCurrency(
                 f"the payee's account is in {account.currency}, the quote asks for {currency}",
                 field="amount.currency",
             )
-        transfer, receive = self._price(Decimal(body["amount"]["amount"]), body["amountType"])
-        now = self.ctx.clock.now()
-        expiration = format_datetime(now + timedelta(seconds=self.behaviour.quote_expiry_s))
-        packet = _ilp_packet(body["quoteId"], body["transactionId"], currency, transfer)
+        transfer, receive = self._price(Decimal(request.amount.amount), request.amountType)
+        expires_at = _whole_ms(
+            self.ctx.clock.now() + timedelta(seconds=self.behaviour.quote_expiry_s)
+        )
+        expiration = format_datetime(expires_at)
+        packet = _ilp_packet(request.quoteId, request.transactionId, currency, transfer)
         secret = hmac.new(self.ctx.fsp_id.encode(), packet.encode(), hashlib.sha256).digest()
         fulfilment, condition = _b64url(secret), _b64url(hashlib.sha256(secret).digest())
         fees = self.behaviour.payee_fees
@@ -133,45 +144,55 @@ class PayeeDfsp:
             "condition": condition,
         }
         self._quotes_by_condition[condition] = IssuedQuote(
-            body["quoteId"], party, currency, transfer, receive, fulfilment, expiration
+            request.quoteId,
+            party,
+            currency,
+            transfer,
+            receive,
+            fulfilment,
+            expires_at,
+            expiration,
         )
         reply = self.ctx.message(
-            "PUT", f"/quotes/{body['quoteId']}", to=message.source, body=reply_body
+            "PUT", f"/quotes/{request.quoteId}", to=message.source, body=reply_body
         )
         return Effects(messages=[reply])
 
     def post_transfer(self, message: Message, params: dict[str, str]) -> Effects:
-        body = message.body or {}
-        quote = self._quotes_by_condition.get(body["condition"])
+        request: TransfersPostRequest = message.model()
+        quote = self._quotes_by_condition.get(request.condition)
         if quote is None:
             raise ClientError(
                 f"{self.ctx.fsp_id} issued no quote with this condition", field="condition"
             )
-        amount = body["amount"]
-        if amount["currency"] != quote.currency or Decimal(amount["amount"]) != (
-            quote.transfer_amount
-        ):
+        amount = request.amount
+        if amount.currency != quote.currency or Decimal(amount.amount) != quote.transfer_amount:
             raise ClientError(
-                f"the transfer amount {amount['amount']} {amount['currency']} differs from"
+                f"the transfer amount {amount.amount} {amount.currency} differs from"
                 f" the quoted {format_amount(quote.transfer_amount)} {quote.currency}",
                 field="amount",
             )
-        expires = parse_datetime(quote.expires_at_iso)
         now = self.ctx.clock.now()
-        if expires is not None and expires <= now:
-            raise QuoteExpired(f"quote {quote.quote_id} expired at {quote.expires_at_iso}")
-        del self._quotes_by_condition[body["condition"]]
+        if quote.expires_at <= now:
+            raise QuoteExpired(f"quote {quote.quote_id} expired at {quote.expiration}")
+        del self._quotes_by_condition[request.condition]
         account = self.ctx.state.accounts.get(quote.payee.account or "")
         if account is not None:
-            account.balance += quote.receive_amount
+            self.ctx.state.bank.ledger.credit(
+                account.address,
+                quote.receive_amount,
+                currency=quote.currency,
+                ref=request.transferId,
+                at=now,
+            )
         reply = self.ctx.message(
             "PUT",
-            f"/transfers/{body['transferId']}",
+            f"/transfers/{request.transferId}",
             to=message.source,
             body={
                 "fulfilment": quote.fulfilment,
                 "completedTimestamp": format_datetime(now),
-                "transferState": "COMMITTED",
+                "transferState": TransferState.COMMITTED.value,
             },
         )
         return Effects(messages=[reply])
@@ -187,11 +208,11 @@ class PayeeDfsp:
                 del self._quotes_by_condition[condition]
         return Effects()
 
-    def _price(self, amount: Decimal, amount_type: str) -> tuple[Decimal, Decimal]:
+    def _price(self, amount: Decimal, amount_type: AmountType) -> tuple[Decimal, Decimal]:
         """(transferAmount, payeeReceiveAmount) under the configured fee and commission."""
         fee = Decimal(self.behaviour.payee_fees.fee)
         commission = Decimal(self.behaviour.payee_fees.commission)
-        if amount_type == "SEND":
+        if amount_type is AmountType.SEND:
             transfer, receive = amount, amount - fee + commission
         else:
             transfer, receive = amount + fee - commission, amount
@@ -201,6 +222,11 @@ class PayeeDfsp:
                 field="amount",
             )
         return transfer, receive
+
+
+def _whole_ms(moment: datetime) -> datetime:
+    """``moment`` as an FSPIOP DateTime says it: to the millisecond."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _b64url(data: bytes) -> str:

@@ -1,20 +1,49 @@
-"""The payer DFSP's Third Party transaction as data: states, events, the transition table.
+"""The payer DFSP's Third Party transaction: a core payment intent, in Mojaloop's words.
 
-    QUOTING ─quoted→ AUTHORIZING ─accepted→ VERIFYING ─verified→ TRANSFERRING ─committed→ COMPLETED
-    AUTHORIZING ─rejected→ REJECTED;   any live state ─failed→ FAILED
+Its lifecycle is the core ``PaymentIntent`` (``core.payment``: one table, with the strong
+authentication sub-state of ``core.sca``); this module says which core step each message
+is, and what Mojaloop calls the states (the names refusals and callbacks use):
 
-``roles/transactions.py`` drives it; ``roles/machine.next_state`` applies it.
+    Mojaloop state   core intent (authentication)       GET reports
+    QUOTING          RECEIVED                           RECEIVED
+    AUTHORIZING      AUTHORISING (CHALLENGED)           PENDING
+    VERIFYING        AUTHORISING (VERIFYING)            PENDING
+    TRANSFERRING     AUTHORISED, EXECUTING              ACCEPTED
+    COMPLETED        SETTLED                            ACCEPTED
+    REJECTED         REJECTED                           REJECTED
+    FAILED           FAILED, EXPIRED, CANCELLED         REJECTED
+
+    event      message                                   core step
+    quoted     PUT /quotes/{ID}                          start SCA: challenge the PISP's user
+    accepted   PUT …/authorizations/{ID} ACCEPTED         SCA submit (FIDO or GENERIC)
+    rejected   PUT …/authorizations/{ID} REJECTED         SCA decline → REJECTED
+    verified   PUT …/verifications/{ID}                  SCA prove → AUTHORISED
+    reserved   (the debit is reserved)                   execute → EXECUTING
+    committed  PUT /transfers/{ID} COMMITTED              settle: the debit is committed
+    expired    the authorization timer                   SCA expire → EXPIRED
+    failed     any error                                 fail: the debit is released
+
+``advance`` applies an event; a refusal names the Mojaloop state and event
+("transaction request X is AUTHORIZING; a 'quoted' message is not expected now").
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from tpsim.core.machine import next_state
-from tpsim.mojaloop.message import Message
+from tpsim.core.errors import StateRefused
+from tpsim.core.payment import PaymentEvent, PaymentIntent, Payments, PaymentState
+from tpsim.core.sca import Authentication, ScaEvent, ScaMethod, ScaState
+from tpsim.mojaloop.wire.models import (
+    QuotesIDPutResponse,
+    ThirdpartyRequestsTransactionsPostRequest,
+    TransactionRequestState,
+)
 
 
 class TxState(StrEnum):
@@ -32,54 +61,108 @@ class TxEvent(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     VERIFIED = "verified"
+    RESERVED = "reserved"
     COMMITTED = "committed"
+    EXPIRED = "expired"
     FAILED = "failed"
 
 
-TRANSITIONS: dict[tuple[TxState, TxEvent], TxState] = {
-    (TxState.QUOTING, TxEvent.QUOTED): TxState.AUTHORIZING,
-    (TxState.QUOTING, TxEvent.FAILED): TxState.FAILED,
-    (TxState.AUTHORIZING, TxEvent.ACCEPTED): TxState.VERIFYING,
-    (TxState.AUTHORIZING, TxEvent.REJECTED): TxState.REJECTED,
-    (TxState.AUTHORIZING, TxEvent.FAILED): TxState.FAILED,
-    (TxState.VERIFYING, TxEvent.VERIFIED): TxState.TRANSFERRING,
-    (TxState.VERIFYING, TxEvent.FAILED): TxState.FAILED,
-    (TxState.TRANSFERRING, TxEvent.COMMITTED): TxState.COMPLETED,
-    (TxState.TRANSFERRING, TxEvent.FAILED): TxState.FAILED,
+_P = PaymentState
+_NAMES: dict[PaymentState, TxState] = {
+    _P.RECEIVED: TxState.QUOTING,
+    _P.AUTHORISING: TxState.AUTHORIZING,
+    _P.AUTHORISED: TxState.TRANSFERRING,
+    _P.EXECUTING: TxState.TRANSFERRING,
+    _P.SETTLED: TxState.COMPLETED,
+    _P.REJECTED: TxState.REJECTED,
+    _P.FAILED: TxState.FAILED,
+    _P.EXPIRED: TxState.FAILED,
+    _P.CANCELLED: TxState.FAILED,
 }
-TERMINAL = frozenset({TxState.COMPLETED, TxState.REJECTED, TxState.FAILED})
 
-# What GET /thirdpartyRequests/transactions/{ID} reports for each internal state.
-REQUEST_STATE = {
-    TxState.QUOTING: "RECEIVED",
-    TxState.AUTHORIZING: "PENDING",
-    TxState.VERIFYING: "PENDING",
-    TxState.TRANSFERRING: "ACCEPTED",
-    TxState.COMPLETED: "ACCEPTED",
-    TxState.REJECTED: "REJECTED",
-    TxState.FAILED: "REJECTED",
+# What GET /thirdpartyRequests/transactions/{ID} reports for each state.
+REQUEST_STATE: dict[TxState, TransactionRequestState] = {
+    TxState.QUOTING: TransactionRequestState.RECEIVED,
+    TxState.AUTHORIZING: TransactionRequestState.PENDING,
+    TxState.VERIFYING: TransactionRequestState.PENDING,
+    TxState.TRANSFERRING: TransactionRequestState.ACCEPTED,
+    TxState.COMPLETED: TransactionRequestState.ACCEPTED,
+    TxState.REJECTED: TransactionRequestState.REJECTED,
+    TxState.FAILED: TransactionRequestState.REJECTED,
+}
+
+
+def tx_state(intent: PaymentIntent) -> TxState:
+    """The Mojaloop name of ``intent``'s state (the table in the module docstring)."""
+    if intent.sca is not None and intent.sca.state is ScaState.VERIFYING:
+        if intent.state is PaymentState.AUTHORISING:
+            return TxState.VERIFYING
+    return _NAMES[intent.state]
+
+
+class Step(NamedTuple):
+    """What a step may need: when it happens, the debit to reserve, the SCA method."""
+
+    at: datetime | None = None
+    debit: Decimal | None = None
+    method: ScaMethod | None = None
+
+
+# Each event as the core call that applies it to the intent ``i``.
+STEPS: dict[TxEvent, Callable[[Payments, str, Step], PaymentIntent]] = {
+    TxEvent.QUOTED: lambda p, i, s: p.start_sca(i, Authentication(max_attempts=1)),
+    TxEvent.ACCEPTED: lambda p, i, s: p.authenticate(i, ScaEvent.SUBMIT, method=s.method),
+    TxEvent.REJECTED: lambda p, i, s: p.authenticate(i, ScaEvent.DECLINE, at=s.at),
+    TxEvent.VERIFIED: lambda p, i, s: p.authenticate(i, ScaEvent.PROVE, at=s.at),
+    TxEvent.RESERVED: lambda p, i, s: p.execute(i, debit=s.debit, at=s.at),
+    TxEvent.COMMITTED: lambda p, i, s: p.settle(i, at=s.at),
+    TxEvent.EXPIRED: lambda p, i, s: p.authenticate(i, ScaEvent.EXPIRE, at=s.at),
+    TxEvent.FAILED: lambda p, i, s: p.end(i, PaymentEvent.FAIL, at=s.at),
 }
 
 
 @dataclass(slots=True)
 class Transaction:
+    """One transaction request at the payer DFSP: the Mojaloop ids and bodies of its
+    conversation; its state is the payment intent ``transaction_id`` in the core bank.
+
+    ``request`` and ``quote`` are the bodies exactly as received (forwarded objects stay
+    byte-identical, the challenge hashes the quote); ``model`` and ``quote_model`` the same
+    bodies typed.
+    """
+
     request_id: str
     pisp: str
     request: dict[str, Any]
+    model: ThirdpartyRequestsTransactionsPostRequest
     transaction_id: str
-    state: TxState = TxState.QUOTING
+    request_expiry: datetime | None = None
     consent_id: str = ""
     payer_address: str = ""
     quote_id: str = ""
     quote: dict[str, Any] = field(default_factory=dict)
+    quote_model: QuotesIDPutResponse | None = None
+    quote_expiry: datetime | None = None
     authorization_id: str = ""
     challenge: str = ""
     verification_id: str = ""
-    debited: Decimal = Decimal(0)
-    last_callback: Message | None = None
 
-    def advance(self, event: TxEvent) -> None:
-        """Apply ``event`` or raise: terminal states are final, unknown moves are refused."""
-        self.state = next_state(
-            TRANSITIONS, TERMINAL, self.state, event, what=f"transaction request {self.request_id}"
-        )
+    @property
+    def what(self) -> str:
+        return f"transaction request {self.request_id}"
+
+
+def state_of(payments: Payments, tx: Transaction) -> TxState:
+    return tx_state(payments.get(tx.transaction_id))
+
+
+def advance(payments: Payments, tx: Transaction, event: TxEvent, step: Step) -> PaymentIntent:
+    """Apply ``event`` to ``tx``'s intent, or refuse it in Mojaloop's words.
+
+    A ledger refusal (``InsufficientFunds`` when reserving) passes through unchanged.
+    """
+    before = state_of(payments, tx)
+    try:
+        return STEPS[event](payments, tx.transaction_id, step)
+    except StateRefused as refused:
+        raise StateRefused(tx.what, before.value, event.value, final=refused.final) from None

@@ -5,10 +5,11 @@
     PUT /thirdpartyRequests/authorizations/{ID}  ACCEPTED → POST …/verifications (auth-service)
                                                  REJECTED → PATCH REJECTED (spec)
                                                           | error (reference)
-    PUT /thirdpartyRequests/verifications/{ID}   → debit, POST /transfers
-    PUT /transfers/{ID} COMMITTED                → PATCH {ACCEPTED, COMPLETED}
+    PUT /thirdpartyRequests/verifications/{ID}   → reserve the debit, POST /transfers
+    PUT /transfers/{ID} COMMITTED                → commit the debit, PATCH {ACCEPTED, COMPLETED}
 
-Every step is one transition of the table in ``roles/transaction_state.py``; terminal
+Each transaction is a core payment intent (``roles/transaction_state.py`` maps every step
+onto it); the debit is reserved, committed and released through the core ledger. Terminal
 states are final. Any failure sends ``PUT …/transactions/{ID}/error`` once.
 """
 
@@ -20,6 +21,12 @@ from typing import Any
 
 from tpsim.auth.challenge import transaction_challenge
 from tpsim.config import Profile
+from tpsim.core import errors as refusals
+from tpsim.core.bank import Account
+from tpsim.core.idempotency import Idempotency
+from tpsim.core.ledger import Ledger
+from tpsim.core.payment import PaymentIntent, Payments
+from tpsim.core.sca import ScaMethod
 from tpsim.mojaloop.errors import (
     AuthorizationFailed,
     AuthorizationTimedOut,
@@ -44,6 +51,7 @@ from tpsim.mojaloop.errors import (
     VerificationFailed,
 )
 from tpsim.mojaloop.message import Effects, Message, Timer
+from tpsim.mojaloop.roles import transaction_bodies as bodies
 from tpsim.mojaloop.roles.common import (
     downstream_error,
     format_amount,
@@ -51,13 +59,28 @@ from tpsim.mojaloop.roles.common import (
     parse_datetime,
 )
 from tpsim.mojaloop.roles.context import RoleContext
-from tpsim.mojaloop.roles.state import Account
 from tpsim.mojaloop.roles.transaction_state import (
     REQUEST_STATE,
-    TERMINAL,
+    Step,
     Transaction,
     TxEvent,
     TxState,
+    advance,
+    state_of,
+)
+from tpsim.mojaloop.wire.models import (
+    AmountType,
+    ConsentStatus,
+    PartyIdType,
+    QuotesIDPutResponse,
+    ScopeAction,
+    ThirdpartyRequestsAuthorizationsIDPutResponse,
+    ThirdpartyRequestsAuthorizationsIDPutResponseRejected,
+    ThirdpartyRequestsTransactionsPostRequest,
+    TransactionRequestState,
+    TransactionState,
+    TransfersIDPutResponse,
+    TransferState,
 )
 
 
@@ -66,22 +89,37 @@ class PayerDfsp:
 
     def __init__(self, ctx: RoleContext) -> None:
         self.ctx = ctx
+        # FSPIOP §3.2.5: a request seen before, by transactionRequestId → its last callback.
+        self._seen: Idempotency[Message] = Idempotency()
         self._by_request: dict[str, Transaction] = {}
         self._by_quote: dict[str, Transaction] = {}
         self._by_authorization: dict[str, Transaction] = {}
         self._by_verification: dict[str, Transaction] = {}
         self._by_transfer: dict[str, Transaction] = {}
 
+    @property
+    def payments(self) -> Payments:
+        return self.ctx.state.bank.payments
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.ctx.state.bank.ledger
+
     # -- POST / GET /thirdpartyRequests/transactions ----------------------------------
 
     def post_transaction(self, message: Message, params: dict[str, str]) -> Effects:
-        body = message.body or {}
-        request_id = body["transactionRequestId"]
-        existing = self._by_request.get(request_id)
-        if existing is not None:
-            return self._duplicate(existing, message)
-        tx = Transaction(request_id, message.source, body, self.ctx.ids.new_id())
-        self._by_request[request_id] = tx
+        request: ThirdpartyRequestsTransactionsPostRequest = message.model()
+        request_id = request.transactionRequestId
+        try:
+            repeat = self._seen.check(request_id, (message.source, message.body))
+        except refusals.KeyReused:
+            raise ModifiedRequest(
+                f"transaction request {request_id} was already received with a different"
+                " body; use a new transactionRequestId"
+            ) from None
+        if repeat is not None:  # the same again: the final callback again, or nothing yet
+            return Effects(messages=[repeat.answer] if repeat.answer else [])
+        tx = self._receive(message, request)
         try:
             account = self._validate(tx)
         except FspiopError as exc:
@@ -91,13 +129,16 @@ class PayerDfsp:
         received = self._transaction_message(
             "PUT",
             tx,
-            {"transactionId": tx.transaction_id, "transactionRequestState": "RECEIVED"},
+            {
+                "transactionId": tx.transaction_id,
+                "transactionRequestState": TransactionRequestState.RECEIVED.value,
+            },
         )
         quote = self.ctx.message(
             "POST",
             "/quotes",
-            to=body["payee"]["partyIdInfo"]["fspId"],
-            body=self._quote_request(tx, account),
+            to=request.payee.partyIdInfo.fspId,
+            body=bodies.quote_request(tx, payer_fsp=self.ctx.fsp_id, account=account.address),
         )
         return Effects(messages=[received, quote])
 
@@ -109,45 +150,61 @@ class PayerDfsp:
             raise TransactionRequestNotFound(
                 f"{self.ctx.fsp_id} has no transaction request {params['ID']} from {message.source}"
             )
-        reply: dict[str, Any] = {"transactionRequestState": REQUEST_STATE[tx.state]}
+        state = REQUEST_STATE[state_of(self.payments, tx)]
+        reply: dict[str, Any] = {"transactionRequestState": state.value}
         if tx.transaction_id:
             reply["transactionId"] = tx.transaction_id
         return Effects(messages=[self._transaction_message("PUT", tx, reply)])
 
-    def _duplicate(self, tx: Transaction, message: Message) -> Effects:
-        """FSPIOP §3.2.5: same body → resend the final callback (or ignore in flight)."""
-        if message.source != tx.pisp or message.body != tx.request:
-            raise ModifiedRequest(
-                f"transaction request {tx.request_id} was already received with a different"
-                " body; use a new transactionRequestId"
+    def _receive(
+        self, message: Message, request: ThirdpartyRequestsTransactionsPostRequest
+    ) -> Transaction:
+        """A new transaction and its payment intent (RECEIVED), before any check."""
+        payee = request.payee.partyIdInfo
+        tx = Transaction(
+            request.transactionRequestId,
+            message.source,
+            message.body or {},
+            request,
+            self.ctx.ids.new_id(),
+            request_expiry=parse_datetime(request.expiration),
+        )
+        self._by_request[tx.request_id] = tx
+        self.payments.receive(
+            PaymentIntent(
+                tx.transaction_id,
+                debtor=request.payer.partyIdentifier,
+                creditor=f"{payee.partyIdType.value} {payee.partyIdentifier}",
+                amount=Decimal(request.amount.amount),
+                currency=request.amount.currency,
+                created_at=self.ctx.clock.now(),
+                expires_at=tx.request_expiry,
             )
-        if tx.state in TERMINAL and tx.last_callback is not None:
-            return Effects(messages=[tx.last_callback])
-        return Effects()
+        )
+        return tx
 
     def _validate(self, tx: Transaction) -> Account:
-        body = tx.request
-        expiration = parse_datetime(body["expiration"])
-        if expiration is None:
+        request = tx.model
+        if tx.request_expiry is None:
             raise ValidationError(
-                f"{body['expiration']!r} is not a date-time such as 2030-01-01T00:00:00.000Z",
+                f"{request.expiration!r} is not a date-time such as 2030-01-01T00:00:00.000Z",
                 field="expiration",
             )
-        if expiration <= self.ctx.clock.now():
-            raise TransactionRequestExpired(f"the request expired at {body['expiration']}")
-        if not body["payee"]["partyIdInfo"].get("fspId"):
+        if tx.request_expiry <= self.ctx.clock.now():
+            raise TransactionRequestExpired(f"the request expired at {request.expiration}")
+        if not request.payee.partyIdInfo.fspId:
             raise PayeeFspNotFound(
                 "payee.partyIdInfo.fspId is required to route the quote: look the payee"
                 " up with GET /parties first",
                 field="payee.partyIdInfo.fspId",
             )
-        payer = body["payer"]
-        if payer["partyIdType"] != "THIRD_PARTY_LINK":
+        payer = request.payer
+        if payer.partyIdType is not PartyIdType.THIRD_PARTY_LINK:
             raise TransactionRequestInvalid(
-                f"payer.partyIdType must be THIRD_PARTY_LINK, not {payer['partyIdType']}",
+                f"payer.partyIdType must be THIRD_PARTY_LINK, not {payer.partyIdType.value}",
                 field="payer.partyIdType",
             )
-        address = payer["partyIdentifier"]
+        address = payer.partyIdentifier
         consent = self.ctx.state.consent_for_link(self.ctx.fsp_id, address, tx.pisp)
         if consent is None:
             raise UnknownThirdPartyLink(
@@ -159,11 +216,11 @@ class PayerDfsp:
                 f"consent {consent.consent_id} was granted to another PISP, not {tx.pisp}",
                 field="payer.partyIdentifier",
             )
-        if consent.status != "ISSUED":
+        if consent.status != ConsentStatus.ISSUED:
             raise ConsentNotValid(
                 f"consent {consent.consent_id} is {consent.status}", field="payer.partyIdentifier"
             )
-        if not consent.grants(address, "ACCOUNTS_TRANSFER"):
+        if not consent.grants(address, ScopeAction.ACCOUNTS_TRANSFER):
             raise PayerPermissionError(
                 f"consent {consent.consent_id} does not grant ACCOUNTS_TRANSFER on {address}",
                 field="payer.partyIdentifier",
@@ -173,55 +230,39 @@ class PayerDfsp:
             raise UnknownThirdPartyLink(
                 f"{self.ctx.fsp_id} holds no account {address}", field="payer.partyIdentifier"
             )
-        amount = body["amount"]
-        if amount["currency"] != account.currency:
+        amount = request.amount
+        if amount.currency != account.currency:
             raise PayerUnsupportedCurrency(
-                f"account {address} is in {account.currency}, not {amount['currency']}",
+                f"account {address} is in {account.currency}, not {amount.currency}",
                 field="amount.currency",
             )
-        if body["amountType"] == "SEND" and Decimal(amount["amount"]) > account.balance:
+        available = self.ledger.available(address)
+        if request.amountType is AmountType.SEND and Decimal(amount.amount) > available:
             raise InsufficientFunds(
-                f"account {address} holds {format_amount(account.balance)} {account.currency}",
+                f"account {address} holds {format_amount(available)} {account.currency}",
                 field="amount.amount",
             )
         tx.consent_id = consent.consent_id
         tx.payer_address = address
         return account
 
-    def _quote_request(self, tx: Transaction, account: Account) -> dict[str, Any]:
-        body = tx.request
-        return {
-            "quoteId": tx.quote_id,
-            "transactionId": tx.transaction_id,
-            "transactionRequestId": tx.request_id,
-            "payee": body["payee"],
-            "payer": {
-                "partyIdInfo": {
-                    "partyIdType": "ACCOUNT_ID",
-                    "partyIdentifier": account.address[:128],
-                    "fspId": self.ctx.fsp_id,
-                }
-            },
-            "amountType": body["amountType"],
-            "amount": body["amount"],
-            "transactionType": body["transactionType"],
-        }
-
     # -- PUT /quotes → POST /thirdpartyRequests/authorizations -----------------------
 
     def put_quote(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find(self._by_quote, params["ID"], "quote")
-        tx.advance(TxEvent.QUOTED)
-        quote = message.body or {}
-        tx.quote = quote
-        shortfall = self._shortfall(tx, Decimal(quote["transferAmount"]["amount"]))
-        if shortfall is not None:
-            return self._fail(tx, shortfall)
+        self._advance(tx, TxEvent.QUOTED)
+        quote: QuotesIDPutResponse = message.model()
+        tx.quote, tx.quote_model = message.body or {}, quote
+        tx.quote_expiry = parse_datetime(quote.expiration)
+        try:
+            self.ledger.check_funds(tx.payer_address, Decimal(quote.transferAmount.amount))
+        except refusals.InsufficientFunds as refusal:
+            return self._fail(tx, self._no_funds(refusal))
         tx.authorization_id = self.ctx.ids.new_id()
         self._by_authorization[tx.authorization_id] = tx
-        auth_body = self._authorization_request(tx, quote)
+        auth_body = bodies.authorization_request(tx, now=self.ctx.clock.now())
         tx.challenge = transaction_challenge(
-            self.ctx.config.behaviour.challenge, quote=quote, authorization_request=auth_body
+            self.ctx.config.behaviour.challenge, quote=tx.quote, authorization_request=auth_body
         )
         auth_body["challenge"] = tx.challenge
         request = self.ctx.message(
@@ -235,30 +276,12 @@ class PayerDfsp:
             tx, downstream_error(DownstreamFailure, "the payee DFSP's quote", message)
         )
 
-    def _authorization_request(self, tx: Transaction, quote: dict[str, Any]) -> dict[str, Any]:
-        transfer = quote["transferAmount"]
-        receive = quote.get("payeeReceiveAmount", transfer)
-        fees = max(Decimal(transfer["amount"]) - Decimal(receive["amount"]), Decimal(0))
-        expiry = parse_datetime(quote["expiration"]) or self.ctx.clock.now()
-        request_expiry = parse_datetime(tx.request["expiration"]) or expiry
-        return {
-            "authorizationRequestId": tx.authorization_id,
-            "transactionRequestId": tx.request_id,
-            "transferAmount": transfer,
-            "payeeReceiveAmount": receive,
-            "fees": {"currency": transfer["currency"], "amount": format_amount(fees)},
-            "payer": tx.request["payer"],
-            "payee": tx.request["payee"],
-            "transactionType": tx.request["transactionType"],
-            "expiration": format_datetime(min(expiry, request_expiry)),
-        }
-
     def _deadline(self, tx: Transaction) -> datetime:
         """When to stop waiting for the PISP: the timeout, or earlier when the request or
         the quote expires (the authorization request announced the earlier expiration)."""
         timeout = timedelta(seconds=self.ctx.config.behaviour.authorization_timeout_s)
         deadline = self.ctx.clock.now() + timeout
-        for expiry in (_expiry(tx.request), _expiry(tx.quote)):
+        for expiry in (tx.request_expiry, tx.quote_expiry):
             if expiry is not None:
                 deadline = min(deadline, expiry)
         return deadline
@@ -269,17 +292,16 @@ class PayerDfsp:
 
     def on_timer(self, key: str) -> Effects:
         tx = self._by_request.get(key.removeprefix("authorization:"))
-        if tx is None or tx.state is not TxState.AUTHORIZING:
+        if tx is None or state_of(self.payments, tx) is not TxState.AUTHORIZING:
             return Effects()
         now = self.ctx.clock.now()
-        request_expiry, quote_expiry = _expiry(tx.request), _expiry(tx.quote)
-        if request_expiry is not None and request_expiry <= now:
+        if tx.request_expiry is not None and tx.request_expiry <= now:
             error: FspiopError = TransactionRequestExpired(
-                f"the request expired at {tx.request['expiration']} before the PISP authorized it"
+                f"the request expired at {tx.model.expiration} before the PISP authorized it"
             )
-        elif quote_expiry is not None and quote_expiry <= now:
+        elif tx.quote_model is not None and tx.quote_expiry is not None and tx.quote_expiry <= now:
             error = QuoteExpired(
-                f"the quote expired at {tx.quote['expiration']} before the PISP authorized it"
+                f"the quote expired at {tx.quote_model.expiration} before the PISP authorized it"
             )
         else:
             seconds = self.ctx.config.behaviour.authorization_timeout_s
@@ -287,45 +309,41 @@ class PayerDfsp:
                 f"no PUT /thirdpartyRequests/authorizations/{tx.authorization_id}"
                 f" within {seconds:g} s"
             )
-        return self._fail(tx, error)
+        return self._fail(tx, error, TxEvent.EXPIRED)
 
     # -- PUT /thirdpartyRequests/authorizations → verification -----------------------
 
     def put_authorization(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find(self._by_authorization, params["ID"], "authorization request")
         self._check_pisp(tx, message)
-        body = message.body or {}
+        answer: ThirdpartyRequestsAuthorizationsIDPutResponse = message.model()
         cancel = [self._timer_key(tx)]
-        if body["responseType"] == "REJECTED":
-            tx.advance(TxEvent.REJECTED)
-            if self.ctx.profile is Profile.REFERENCE:
-                effects = self._to_pisp(tx, self._error(tx, UserRejected("user rejected")))
-            else:
-                patch = {"transactionRequestState": "REJECTED", "transactionState": "REJECTED"}
-                effects = self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
-            effects.cancel.extend(cancel)
-            return effects
-        tx.advance(TxEvent.ACCEPTED)
-        signed = body["signedPayload"]
+        if isinstance(answer, ThirdpartyRequestsAuthorizationsIDPutResponseRejected):
+            return self._rejected(tx).extend(Effects(cancel=cancel))
+        signed_type = answer.signedPayload.signedPayloadType
+        self._advance(tx, TxEvent.ACCEPTED, method=ScaMethod(signed_type.value))
         tx.verification_id = self.ctx.ids.new_id()
         self._by_verification[tx.verification_id] = tx
-        verification: dict[str, Any] = {
-            "verificationRequestId": tx.verification_id,
-            "challenge": tx.challenge,
-            "consentId": tx.consent_id,
-            "signedPayloadType": signed["signedPayloadType"],
-        }
-        for name in ("fidoSignedPayload", "genericSignedPayload"):
-            if name in signed:
-                verification[name] = signed[name]
+        signed = (message.body or {})["signedPayload"]
         request = self.ctx.message(
             "POST",
             "/thirdpartyRequests/verifications",
             to=self.ctx.auth_service(),
-            body=verification,
+            body=bodies.verification_request(tx, signed_type, signed),
             related=(tx.request_id,),
         )
         return Effects(messages=[request], cancel=cancel)
+
+    def _rejected(self, tx: Transaction) -> Effects:
+        """The user rejected the transaction: spec PATCH REJECTED, or the reference error."""
+        self._advance(tx, TxEvent.REJECTED)
+        if self.ctx.profile is Profile.REFERENCE:
+            return self._to_pisp(tx, self._error(tx, UserRejected("user rejected")))
+        patch = {
+            "transactionRequestState": TransactionRequestState.REJECTED.value,
+            "transactionState": TransactionState.REJECTED.value,
+        }
+        return self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
 
     def put_authorization_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find(self._by_authorization, params["ID"], "authorization request")
@@ -350,7 +368,7 @@ class PayerDfsp:
             raise TransactionRequestNotFound(
                 f"only the switch reports failed deliveries of transaction request {tx.request_id}"
             )
-        if tx.state in TERMINAL:
+        if self.payments.get(tx.transaction_id).finalised:
             return Effects()  # the PISP already has (or cannot receive) the final word
         effects = self._fail(tx, downstream_error(PispNotReached, "the switch", message))
         effects.cancel.append(self._timer_key(tx))
@@ -360,31 +378,21 @@ class PayerDfsp:
 
     def put_verification(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find(self._by_verification, params["ID"], "verification request")
-        tx.advance(TxEvent.VERIFIED)
-        transfer = tx.quote["transferAmount"]
-        amount = Decimal(transfer["amount"])
-        # Checked again: another transfer may have spent the funds since the quote.
-        shortfall = self._shortfall(tx, amount)
-        if shortfall is not None:
-            return self._fail(tx, shortfall)
-        account = self.ctx.state.accounts[tx.payer_address]
-        # Reserve the funds now; a transfer that fails gives them back (see _fail).
-        account.balance -= amount
-        tx.debited = amount
+        self._advance(tx, TxEvent.VERIFIED)
+        assert tx.quote_model is not None  # noqa: S101 - verified after the quote
+        debit = Decimal(tx.quote_model.transferAmount.amount)
+        # Reserved now (another transfer may have spent the funds since the quote): a
+        # transfer that fails gives them back (see _fail).
+        try:
+            self._advance(tx, TxEvent.RESERVED, debit=debit)
+        except refusals.InsufficientFunds as refusal:
+            return self._fail(tx, self._no_funds(refusal))
         self._by_transfer[tx.transaction_id] = tx
         request = self.ctx.message(
             "POST",
             "/transfers",
-            to=tx.request["payee"]["partyIdInfo"]["fspId"],
-            body={
-                "transferId": tx.transaction_id,
-                "payeeFsp": tx.request["payee"]["partyIdInfo"]["fspId"],
-                "payerFsp": self.ctx.fsp_id,
-                "amount": transfer,
-                "ilpPacket": tx.quote["ilpPacket"],
-                "condition": tx.quote["condition"],
-                "expiration": tx.quote["expiration"],
-            },
+            to=tx.model.payee.partyIdInfo.fspId,
+            body=bodies.transfer_request(tx, payer_fsp=self.ctx.fsp_id),
         )
         return Effects(messages=[request])
 
@@ -396,13 +404,14 @@ class PayerDfsp:
 
     def put_transfer(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find(self._by_transfer, params["ID"], "transfer")
-        state = (message.body or {}).get("transferState")
-        if state != "COMMITTED":
+        transfer: TransfersIDPutResponse = message.model()
+        if transfer.transferState is not TransferState.COMMITTED:
+            state = transfer.transferState.value
             return self._fail(tx, TransferFailed(f"the payee DFSP's transfer is {state}"))
-        tx.advance(TxEvent.COMMITTED)
+        self._advance(tx, TxEvent.COMMITTED)
         patch = {
-            "transactionRequestState": "ACCEPTED",
-            "transactionState": "COMPLETED",
+            "transactionRequestState": TransactionRequestState.ACCEPTED.value,
+            "transactionState": TransactionState.COMPLETED.value,
             "completedTimestamp": format_datetime(self.ctx.clock.now()),
         }
         return self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
@@ -421,14 +430,22 @@ class PayerDfsp:
             raise TransactionRequestNotFound(f"{self.ctx.fsp_id} sent no {what} {key}")
         return tx
 
-    def _shortfall(self, tx: Transaction, amount: Decimal) -> InsufficientFunds | None:
-        """The error to send when the payer's account cannot cover ``amount`` (fees included)."""
-        account = self.ctx.state.accounts[tx.payer_address]
-        if amount <= account.balance:
-            return None
+    def _advance(
+        self,
+        tx: Transaction,
+        event: TxEvent,
+        *,
+        debit: Decimal | None = None,
+        method: ScaMethod | None = None,
+    ) -> None:
+        advance(self.payments, tx, event, Step(self.ctx.clock.now(), debit, method))
+
+    def _no_funds(self, refusal: refusals.InsufficientFunds) -> InsufficientFunds:
+        """The error to send when the payer's account cannot cover a transfer (fees included)."""
+        currency = self.ctx.state.accounts[refusal.account].currency
         return InsufficientFunds(
-            f"the transfer of {format_amount(amount)} {account.currency} exceeds the"
-            f" {format_amount(account.balance)} held in {account.address}",
+            f"the transfer of {format_amount(refusal.needed)} {currency} exceeds the"
+            f" {format_amount(refusal.available)} held in {refusal.account}",
             field="amount.amount",
         )
 
@@ -439,16 +456,16 @@ class PayerDfsp:
                 f" not {message.source}"
             )
 
-    def _fail(self, tx: Transaction, error: FspiopError) -> Effects:
-        """Move to FAILED, give back reserved funds, tell the PISP once."""
-        tx.advance(TxEvent.FAILED)
-        if tx.debited:
-            self.ctx.state.accounts[tx.payer_address].balance += tx.debited
-            tx.debited = Decimal(0)
+    def _fail(
+        self, tx: Transaction, error: FspiopError, event: TxEvent = TxEvent.FAILED
+    ) -> Effects:
+        """End the transaction (the core gives reserved funds back), tell the PISP once."""
+        self._advance(tx, event)
         return self._to_pisp(tx, self._error(tx, error))
 
     def _to_pisp(self, tx: Transaction, message: Message) -> Effects:
-        tx.last_callback = message
+        """The final callback: sent now, and again to a duplicate of the request."""
+        self._seen.answer(tx.request_id, message)
         return Effects(messages=[message])
 
     def _transaction_message(self, method: str, tx: Transaction, body: dict[str, Any]) -> Message:
@@ -459,9 +476,3 @@ class PayerDfsp:
     def _error(self, tx: Transaction, error: FspiopError) -> Message:
         path = f"/thirdpartyRequests/transactions/{tx.request_id}"
         return self.ctx.error(path, error, to=tx.pisp)
-
-
-def _expiry(body: dict[str, Any]) -> datetime | None:
-    """The ``expiration`` of a request or quote body, None when absent or unparseable."""
-    value = body.get("expiration")
-    return parse_datetime(value) if isinstance(value, str) else None

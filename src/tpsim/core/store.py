@@ -1,0 +1,96 @@
+"""The state store: every change to the simulated bank's state goes through it.
+
+The bank's state is four kinds of small records, each written whole:
+
+    Account         added once (config or fixtures), never changed
+    User            added once
+    Posting         appended, never changed: the ledger's history (balances and open
+                    reservations are derived from it, see ``core.ledger``)
+    PaymentIntent   replaced whole on every transition (``core.payment``)
+
+so that an SQLite implementation is one small write per change (an ``INSERT`` of a posting,
+an ``INSERT OR REPLACE`` of an intent, in WAL mode) and a restart rebuilds the derived
+state by reading the postings back. ``MemoryStore`` is the in-memory implementation tpsim
+runs with today. Stores are synchronous, like the roles that use them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from tpsim.core.bank import Account, User
+    from tpsim.core.ledger import Posting
+    from tpsim.core.payment import PaymentIntent
+
+
+class Store(Protocol):
+    """Where the simulated bank keeps its records (see the module docstring)."""
+
+    def add_account(self, account: Account) -> None:
+        """Keep ``account``; its address is not held yet (``core.bank.Accounts`` checks)."""
+        ...
+
+    def account(self, address: str) -> Account | None:
+        """The account with this address (not an alias), None when there is none."""
+        ...
+
+    def accounts(self) -> Iterable[Account]:
+        """Every account, in the order they were added."""
+        ...
+
+    def add_user(self, user: User) -> None: ...
+
+    def user(self, fsp_id: str, user_id: str) -> User | None: ...
+
+    def append(self, posting: Posting) -> None:
+        """Keep ``posting`` after every earlier one (its ``seq`` is the next number)."""
+        ...
+
+    def postings(self) -> Sequence[Posting]:
+        """Every posting, oldest first."""
+        ...
+
+    def put_intent(self, intent: PaymentIntent) -> None:
+        """Keep ``intent``, replacing the record with the same ``intent_id``."""
+        ...
+
+    def intent(self, intent_id: str) -> PaymentIntent | None: ...
+
+
+class MemoryStore:
+    """The bank's records in dictionaries and a list: lost when the process ends."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[str, Account] = {}
+        self._users: dict[tuple[str, str], User] = {}
+        self._postings: list[Posting] = []
+        self._intents: dict[str, PaymentIntent] = {}
+
+    def add_account(self, account: Account) -> None:
+        self._accounts[account.address] = account
+
+    def account(self, address: str) -> Account | None:
+        return self._accounts.get(address)
+
+    def accounts(self) -> Iterable[Account]:
+        return self._accounts.values()
+
+    def add_user(self, user: User) -> None:
+        self._users[(user.fsp_id, user.user_id)] = user
+
+    def user(self, fsp_id: str, user_id: str) -> User | None:
+        return self._users.get((fsp_id, user_id))
+
+    def append(self, posting: Posting) -> None:
+        self._postings.append(posting)
+
+    def postings(self) -> Sequence[Posting]:
+        return self._postings
+
+    def put_intent(self, intent: PaymentIntent) -> None:
+        self._intents[intent.intent_id] = intent
+
+    def intent(self, intent_id: str) -> PaymentIntent | None:
+        return self._intents.get(intent_id)
