@@ -30,6 +30,7 @@ from tpsim.mojaloop.errors import (
     IdNotFound,
     InvalidConsentCredential,
     InvalidTransactionSignature,
+    MissingElement,
     UnknownConsent,
 )
 from tpsim.mojaloop.message import Effects, Message
@@ -37,6 +38,25 @@ from tpsim.mojaloop.roles.common import error_callback
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
 from tpsim.mojaloop.roles.state import AuthConsent
+from tpsim.mojaloop.wire.models.common import ErrorInformationObject, PartyIdType
+from tpsim.mojaloop.wire.models.linking import (
+    ConsentsIDPatchResponseRevoked,
+    ConsentsPostRequestAUTH,
+    ConsentStatus,
+    CredentialStatus,
+    CredentialType,
+    SignedCredential,
+)
+from tpsim.mojaloop.wire.models.transfer import (
+    AuthenticationResponse,
+    ThirdpartyRequestsVerificationsPostRequestFIDO,
+    ThirdpartyRequestsVerificationsPostRequestGeneric,
+)
+
+Verification = (
+    ThirdpartyRequestsVerificationsPostRequestFIDO
+    | ThirdpartyRequestsVerificationsPostRequestGeneric
+)
 
 
 @dataclass(slots=True)
@@ -76,41 +96,50 @@ class AuthService:
     # -- registration ------------------------------------------------------------------
 
     def post_consent(self, message: Message, params: dict[str, str]) -> Effects:
-        body = message.body or {}
-        consent_id = body["consentId"]
+        request = message.model()
+        if not isinstance(request, ConsentsPostRequestAUTH):
+            # The PISP's variant (no credential) has nothing for an auth-service to verify.
+            raise MissingElement(
+                f"POST /consents to {self.fsp_id} registers a credential: add the credential"
+                " (ConsentsPostRequestAUTH)",
+                field="credential",
+            )
+        consent_id = request.consentId
         if consent_id in self.ctx.state.auth_consents or consent_id in self._pending:
             raise ConsentAlreadyRegistered(
                 f"consent {consent_id} is already registered at {self.fsp_id};"
                 " a new credential needs a new consentId",
                 field="consentId",
             )
-        scopes = [{"address": s["address"], "actions": s["actions"]} for s in body["scopes"]]
+        sent = message.body or {}
+        # The challenge is over the scopes exactly as sent (digest §6.1).
+        scopes = [{"address": s["address"], "actions": s["actions"]} for s in sent["scopes"]]
         challenge = consent_challenge(consent_id, scopes)
-        credential = self._register(body["credential"], challenge)
+        credential = self._register(request.credential, sent["credential"], challenge)
         self._pending[consent_id] = PendingRegistration(
             message, AuthConsent(consent_id, message.source, scopes, credential)
         )
         oracle = self.ctx.message(
             "POST",
-            f"/participants/CONSENT/{consent_id}",
+            f"/participants/{PartyIdType.CONSENT.value}/{consent_id}",
             to=self.ctx.hub_name,
             body={"fspId": self.fsp_id},
         )
         return Effects(messages=[oracle])
 
-    def _register(self, credential: dict[str, Any], challenge: str) -> RegisteredCredential:
+    def _register(
+        self, credential: SignedCredential, sent: dict[str, Any], challenge: str
+    ) -> RegisteredCredential:
+        """The credential proved over ``challenge``: a FIDO attestation (checked on its
+        bytes as ``sent``) or a GENERIC key with its signature."""
         try:
-            if credential["credentialType"] == "FIDO":
+            if credential.credentialType is CredentialType.FIDO:
                 return verify_attestation(
-                    credential["fidoPayload"], challenge=challenge, policy=self.ctx.origin_policy
+                    sent["fidoPayload"], challenge=challenge, policy=self.ctx.origin_policy
                 )
-            generic = credential["genericPayload"]
-            return generic_credential(generic["publicKey"], generic["signature"], challenge)
-        except KeyError as exc:
-            raise InvalidConsentCredential(
-                f"the {credential.get('credentialType')} credential has no {exc.args[0]}",
-                field=f"credential.{exc.args[0]}",
-            ) from None
+            generic = credential.genericPayload
+            assert generic is not None  # noqa: S101 - SignedCredential requires it for GENERIC
+            return generic_credential(generic.publicKey, generic.signature, challenge)
         except CryptoError as exc:
             raise InvalidConsentCredential(exc.detail, extensions={"check": exc.check}) from None
 
@@ -120,13 +149,14 @@ class AuthService:
             return Effects()
         consent = pending.consent
         self.ctx.state.auth_consents[consent.consent_id] = consent
-        request = pending.request.body or {}
-        verified = dict(request["credential"], status="VERIFIED")
+        # Scopes and credential as the DFSP sent them (digest §4.5).
+        sent = pending.request.body or {}
+        verified = dict(sent["credential"], status=CredentialStatus.VERIFIED.value)
         reply = self.ctx.message(
             "PUT",
             f"/consents/{consent.consent_id}",
             to=pending.request.source,
-            body={"scopes": request["scopes"], "credential": verified},
+            body={"scopes": sent["scopes"], "credential": verified},
         )
         return Effects(messages=[reply])
 
@@ -134,10 +164,11 @@ class AuthService:
         pending = self._pending.pop(params["ID"], None)
         if pending is None:
             return Effects()
-        info = (message.body or {}).get("errorInformation", {})
+        report: ErrorInformationObject = message.model()
+        info = report.errorInformation
         error = ConsentRegistrationFailed(
             f"the ALS refused to register consent {params['ID']}:"
-            f" {info.get('errorCode')} {info.get('errorDescription')}"
+            f" {info.errorCode} {info.errorDescription}"
         )
         return self._reply_error(pending.request, error)
 
@@ -147,62 +178,69 @@ class AuthService:
             raise UnknownConsent(
                 f"{self.fsp_id} holds no consent {params['ID']} registered by {message.source}"
             )
-        if (message.body or {}).get("status") == "REVOKED":
-            consent.status = "REVOKED"
+        if isinstance(message.model(), ConsentsIDPatchResponseRevoked):
+            consent.status = ConsentStatus.REVOKED
         return Effects()
 
     # -- verification ------------------------------------------------------------------
 
     def post_verification(self, message: Message, params: dict[str, str]) -> Effects:
-        body = message.body or {}
+        request: Verification = message.model()
+        request_id = request.verificationRequestId
         try:
-            self._verify(body)
+            self._verify(request, message.body or {})
         except FspiopError as exc:
             effects = self._reply_error(message, exc)
         else:
             reply = self.ctx.message(
                 "PUT",
-                f"/thirdpartyRequests/verifications/{body['verificationRequestId']}",
+                f"/thirdpartyRequests/verifications/{request_id}",
                 to=message.source,
-                body={"authenticationResponse": "VERIFIED"},
+                body={"authenticationResponse": AuthenticationResponse.VERIFIED.value},
             )
             effects = Effects(messages=[reply])
         if effects.messages:
-            self._verifications[body["verificationRequestId"]] = effects.messages[0]
+            self._verifications[request_id] = effects.messages[0]
         return effects
 
-    def _verify(self, body: dict[str, Any]) -> None:
-        consent = self.ctx.state.auth_consents.get(body["consentId"])
-        if consent is None:
-            raise UnknownConsent(
-                f"consent {body['consentId']} is unknown at {self.fsp_id}", field="consentId"
-            )
-        if consent.status != "ISSUED":
-            raise AuthServiceConsentNotValid(
-                f"consent {body['consentId']} is {consent.status} at {self.fsp_id}",
-                field="consentId",
-            )
+    def _verify(self, request: Verification, sent: dict[str, Any]) -> None:
+        consent = self._verifiable(request.consentId)
         credential = consent.credential
-        kind = body["signedPayloadType"]
+        kind = request.signedPayloadType
         if kind != credential.credential_type:
             raise InvalidTransactionSignature(
                 f"consent {consent.consent_id} holds a {credential.credential_type}"
-                f" credential, the request is signed with {kind}",
+                f" credential, the request is signed with {kind.value}",
                 field="signedPayloadType",
             )
         try:
-            if kind == "FIDO":
+            if isinstance(request, ThirdpartyRequestsVerificationsPostRequestFIDO):
+                # Checked on the assertion as sent: its bytes are what the authenticator signed.
                 count = verify_assertion(
-                    body["fidoSignedPayload"],
-                    challenge=body["challenge"],
+                    sent["fidoSignedPayload"],
+                    challenge=request.challenge,
                     credential=credential,
                     policy=self.ctx.origin_policy,
                 )
                 consent.credential = credential.with_sign_count(count)
             else:
-                verify_generic(credential, body["genericSignedPayload"], body["challenge"])
+                verify_generic(credential, request.genericSignedPayload, request.challenge)
         except CryptoError as exc:
             raise InvalidTransactionSignature(exc.detail, extensions={"check": exc.check}) from None
+
+    def _verifiable(self, consent_id: str) -> AuthConsent:
+        """The consent a signature may be verified against: registered here, not revoked."""
+        consent = self.ctx.state.auth_consents.get(consent_id)
+        if consent is None:
+            raise UnknownConsent(
+                f"consent {consent_id} is unknown at {self.fsp_id}", field="consentId"
+            )
+        if consent.status != ConsentStatus.ISSUED:
+            raise AuthServiceConsentNotValid(
+                f"consent {consent_id} is {consent.status} at {self.fsp_id}",
+                field="consentId",
+            )
+        return consent
 
     def get_verification(self, message: Message, params: dict[str, str]) -> Effects:
         stored = self._verifications.get(params["ID"])

@@ -11,12 +11,12 @@
     GET   /consentRequests/{ID}  PUT /consentRequests/{ID} as it stands, or its error
 
 Every step is one transition of ``TRANSITIONS``; terminal states are final and checked only
-in ``ConsentRequest.advance``, which re-raises the error that ended the request.
+in ``ConsentRequest.advance``, which re-raises the error that ended the request. A repeated
+``POST`` is answered from ``core.idempotency`` (FSPIOP §3.2.5).
 """
 
 from __future__ import annotations
 
-import copy
 import hmac
 import secrets
 from collections.abc import Callable
@@ -26,6 +26,8 @@ from enum import StrEnum
 from typing import Any
 
 from tpsim.config import LinkingConfig, UserConfig
+from tpsim.core.errors import KeyReused
+from tpsim.core.idempotency import Idempotency
 from tpsim.core.machine import next_state
 from tpsim.errors import LoginRefused
 from tpsim.mojaloop.errors import (
@@ -43,6 +45,11 @@ from tpsim.mojaloop.roles.callback_uri import callback_uri_problem, with_query
 from tpsim.mojaloop.roles.common import format_datetime
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.state import Account
+from tpsim.mojaloop.wire.models.linking import (
+    ConsentRequestChannelType,
+    ConsentRequestsIDPatchRequest,
+    ConsentRequestsPostRequest,
+)
 
 Grant = Callable[[str, str, list[dict[str, Any]]], Effects]
 
@@ -89,30 +96,34 @@ TERMINAL = frozenset({CrState.GRANTED, CrState.DENIED, CrState.FAILED, CrState.R
 class ConsentRequest:
     request_id: str
     pisp: str
-    body: dict[str, Any]  # POST /consentRequests as received
-    scopes: list[dict[str, Any]]  # as requested, then as the user approved them
+    request: ConsentRequestsPostRequest  # POST /consentRequests as received
+    # As sent (echoed byte for byte in PUT /consentRequests/{ID}), then as the user approved
+    # them: the scopes the consent is granted for and the credential signs.
+    scopes: list[dict[str, Any]]
     state: CrState = CrState.RECEIVED
-    channel: str | None = None
+    channel: ConsentRequestChannelType | None = None
     token: str | None = None  # the OTP or web secret the PATCH must carry
     expires_at: datetime | None = None
     attempts: int = 0
-    last_callback: Message | None = None  # resent to a duplicate POST
     ended: FspiopError | None = None
 
     @property
     def user_id(self) -> str:
-        return str(self.body["userId"])
+        return self.request.userId
+
+    @property
+    def callback_uri(self) -> str:
+        return self.request.callbackUri
 
     def advance(self, event: CrEvent) -> None:
         """Apply ``event`` or raise: a closed request re-raises the error that closed it."""
-        ended = copy.copy(self.ended) if self.ended is not None else None
         self.state = next_state(
             TRANSITIONS,
             TERMINAL,
             self.state,
             event,
             what=f"consent request {self.request_id}",
-            ended=ended,
+            ended=self.ended,
         )
 
 
@@ -136,6 +147,8 @@ class ConsentRequests:
         self.ctx = ctx
         self._grant = grant
         self._requests: dict[str, ConsentRequest] = {}
+        # (source, body as sent) of each request id, and the last callback it was given.
+        self._seen: Idempotency[Message] = Idempotency()
 
     @property
     def _settings(self) -> LinkingConfig:
@@ -144,11 +157,12 @@ class ConsentRequests:
     # -- POST / GET /consentRequests --------------------------------------------------
 
     def post(self, message: Message, params: dict[str, str]) -> Effects:
-        body = message.body or {}
-        existing = self._requests.get(body["consentRequestId"])
-        if existing is not None:
-            return self._duplicate(existing, message)
-        req = ConsentRequest(body["consentRequestId"], message.source, body, list(body["scopes"]))
+        request: ConsentRequestsPostRequest = message.model()
+        repeated = self._repeated(request.consentRequestId, message)
+        if repeated is not None:
+            return repeated
+        scopes = list((message.body or {})["scopes"])
+        req = ConsentRequest(request.consentRequestId, message.source, request, scopes)
         self._requests[req.request_id] = req
         try:
             channel = self._check(req)
@@ -156,7 +170,7 @@ class ConsentRequests:
             req.advance(CrEvent.INVALID)
             return self._end(req, exc)
         req.channel = channel
-        if channel == "WEB":
+        if channel is ConsentRequestChannelType.WEB:
             req.advance(CrEvent.WEB)
             return self._answer(req)
         req.advance(CrEvent.OTP)
@@ -172,49 +186,52 @@ class ConsentRequests:
             return Effects(messages=[self._error(req, req.ended)])
         return Effects(messages=[self._put(req)])
 
-    def _duplicate(self, req: ConsentRequest, message: Message) -> Effects:
-        """FSPIOP §3.2.5: the same request again gets the last callback again."""
-        if message.source != req.pisp or message.body != req.body:
+    def _repeated(self, request_id: str, message: Message) -> Effects | None:
+        """FSPIOP §3.2.5: the same request again gets the last callback again; another
+        request under the same id is refused. None for a request not seen before."""
+        try:
+            seen = self._seen.check(request_id, (message.source, message.body))
+        except KeyReused:
             raise ModifiedRequest(
-                f"consent request {req.request_id} was already received with a different"
+                f"consent request {request_id} was already received with a different"
                 " body; use a new consentRequestId"
-            )
-        return Effects(messages=[req.last_callback] if req.last_callback else [])
+            ) from None
+        if seen is None:
+            return None
+        return Effects(messages=[seen.answer] if seen.answer else [])
 
-    def _check(self, req: ConsentRequest) -> str:
+    def _check(self, req: ConsentRequest) -> ConsentRequestChannelType:
         """The channel to authenticate over, or the coded reason to refuse the request."""
-        mine = {
-            a.address
-            for a in self.ctx.state.accounts.values()
-            if a.fsp_id == self.ctx.fsp_id and a.owner == req.user_id
-        }
+        self._check_scopes(req)
+        problem = callback_uri_problem(req.callback_uri, self._settings.callback_uri_allowlist)
+        if problem is not None:
+            raise BadCallbackUri(problem, field="callbackUri")
+        offered = self._channels(req.user_id)
+        channel = next((c for c in offered if c in req.request.authChannels), None)
+        if channel is None:
+            raise UnsupportedAuthChannels(
+                f"{self.ctx.fsp_id} authenticates {req.user_id} over {', '.join(offered)} only",
+                field="authChannels",
+            )
+        return ConsentRequestChannelType(channel)
+
+    def _check_scopes(self, req: ConsentRequest) -> None:
+        """Every scope names an account of the user here and actions this DFSP grants."""
+        mine = {a.address for a in self.ctx.state.accounts.held_by(self.ctx.fsp_id, req.user_id)}
         supported = self._settings.scope_actions
-        for i, scope in enumerate(req.scopes):
-            if scope["address"] not in mine:
+        for i, scope in enumerate(req.request.scopes):
+            if scope.address not in mine:
                 raise UnsupportedScopes(
-                    f"{scope['address']} is not an account of {req.user_id} at {self.ctx.fsp_id}",
+                    f"{scope.address} is not an account of {req.user_id} at {self.ctx.fsp_id}",
                     field=f"scopes.{i}.address",
                 )
-            refused = [a for a in scope["actions"] if a not in supported]
+            refused = [a.value for a in scope.actions if a not in supported]
             if refused:
                 raise UnsupportedScopes(
                     f"{self.ctx.fsp_id} does not grant {', '.join(refused)};"
                     f" it grants {', '.join(supported)}",
                     field=f"scopes.{i}.actions",
                 )
-        problem = callback_uri_problem(
-            req.body["callbackUri"], self._settings.callback_uri_allowlist
-        )
-        if problem is not None:
-            raise BadCallbackUri(problem, field="callbackUri")
-        offered = self._channels(req.user_id)
-        channel = next((c for c in offered if c in req.body["authChannels"]), None)
-        if channel is None:
-            raise UnsupportedAuthChannels(
-                f"{self.ctx.fsp_id} authenticates {req.user_id} over {', '.join(offered)} only",
-                field="authChannels",
-            )
-        return channel
 
     def _channels(self, user_id: str) -> list[str]:
         user = self._user(user_id)
@@ -226,7 +243,8 @@ class ConsentRequests:
 
     def patch(self, message: Message, params: dict[str, str]) -> Effects:
         req = self._own(params["ID"], message.source)
-        event, error = self._judge(req, (message.body or {})["authToken"])
+        patch: ConsentRequestsIDPatchRequest = message.model()
+        event, error = self._judge(req, patch.authToken)
         req.advance(event)
         if event is CrEvent.ACCEPTED:
             return self._grant(req.pisp, req.request_id, req.scopes)
@@ -237,7 +255,7 @@ class ConsentRequests:
         return self._end(req, error)
 
     def _judge(self, req: ConsentRequest, token: str) -> tuple[CrEvent, InvalidAuthToken | None]:
-        what = "OTP" if req.channel == "OTP" else "secret"
+        what = "OTP" if req.channel is ConsentRequestChannelType.OTP else "secret"
         if req.token is not None and req.expires_at is not None:
             if self.ctx.clock.now() >= req.expires_at:
                 return CrEvent.EXPIRED, InvalidAuthToken(
@@ -286,7 +304,7 @@ class ConsentRequests:
         req.token = secrets.token_urlsafe(24)
         req.expires_at = self.ctx.clock.now() + timedelta(seconds=self._settings.web.secret_ttl_s)
         url = with_query(
-            req.body["callbackUri"], {"consentRequestId": req.request_id, "secret": req.token}
+            req.callback_uri, {"consentRequestId": req.request_id, "secret": req.token}
         )
         return url, Effects(out_of_band=[self._note(req, "REDIRECT", {"location": url})])
 
@@ -296,7 +314,7 @@ class ConsentRequests:
         req.advance(CrEvent.DENIED)
         effects = self._end(req, ConsentNotGranted("the user denied the consent request"))
         url = with_query(
-            req.body["callbackUri"], {"consentRequestId": req.request_id, "error": "access_denied"}
+            req.callback_uri, {"consentRequestId": req.request_id, "error": "access_denied"}
         )
         effects.out_of_band.append(self._note(req, "REDIRECT", {"location": url}))
         return url, effects
@@ -320,7 +338,9 @@ class ConsentRequests:
     def otp(self, request_id: str) -> dict[str, Any] | None:
         """The OTP of an OTP consent request as the user received it (None otherwise)."""
         req = self._requests.get(request_id)
-        if req is None or req.channel != "OTP" or req.expires_at is None:
+        if req is None or req.expires_at is None:
+            return None
+        if req.channel is not ConsentRequestChannelType.OTP:
             return None
         return {
             "consentRequestId": req.request_id,
@@ -352,21 +372,25 @@ class ConsentRequests:
         return self.ctx.config.user(self.ctx.fsp_id, user_id)
 
     def _answer(self, req: ConsentRequest) -> Effects:
-        req.last_callback = self._put(req)
-        return Effects(messages=[req.last_callback])
+        return self._last(req, self._put(req))
 
     def _end(self, req: ConsentRequest, error: FspiopError) -> Effects:
         req.ended = error
-        req.last_callback = self._error(req, error)
-        return Effects(messages=[req.last_callback])
+        return self._last(req, self._error(req, error))
+
+    def _last(self, req: ConsentRequest, callback: Message) -> Effects:
+        """Send ``callback``, the one a repeat of the POST gets from now on."""
+        self._seen.answer(req.request_id, callback)
+        return Effects(messages=[callback])
 
     def _put(self, req: ConsentRequest) -> Message:
+        assert req.channel is not None  # noqa: S101 - chosen before the first PUT
         body: dict[str, Any] = {
             "scopes": req.scopes,
-            "authChannels": [req.channel],
-            "callbackUri": req.body["callbackUri"],
+            "authChannels": [req.channel.value],
+            "callbackUri": req.callback_uri,
         }
-        if req.channel == "WEB":
+        if req.channel is ConsentRequestChannelType.WEB:
             body["authUri"] = f"{self.ctx.public_url}/login/{self.ctx.fsp_id}/{req.request_id}"
         return self.ctx.message("PUT", f"/consentRequests/{req.request_id}", to=req.pisp, body=body)
 

@@ -14,19 +14,16 @@
     GET /consents/{ID}                       PUT /consents/{ID} as it stands (owner only)
 
 The DFSP is the consent's authority (linking patterns §4.1): it revokes and tells the
-auth-service, whose record then refuses verifications. Every step is one transition of
-``TRANSITIONS``; terminal states are final and checked only in ``Link.advance``.
+auth-service, whose record then refuses verifications. Each consent is one record
+(``roles/consent_state.py``), published in ``SchemeState.consents`` once verified; every
+step is one transition of its table, and terminal states are final (``Consent.advance``).
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from tpsim.core.machine import next_state
 from tpsim.mojaloop.errors import (
     ConsentNotFound,
     ConsentNotValid,
@@ -39,60 +36,19 @@ from tpsim.mojaloop.errors import (
 )
 from tpsim.mojaloop.message import Effects, Message
 from tpsim.mojaloop.roles.common import downstream_error, format_datetime
+from tpsim.mojaloop.roles.consent_state import TERMINAL, Consent, LinkEvent, LinkState
 from tpsim.mojaloop.roles.context import RoleContext
-from tpsim.mojaloop.roles.state import Consent
+from tpsim.mojaloop.wire.models.common import PartyIdType
+from tpsim.mojaloop.wire.models.linking import (
+    ConsentsIDPutResponseVerified,
+    ConsentStatus,
+    CredentialStatus,
+)
 
-
-class LinkState(StrEnum):
-    ISSUED = "ISSUED"  # granted; waiting for the PISP's credential
-    REGISTERING = "REGISTERING"  # credential sent to the auth-service
-    LINKING = "LINKING"  # verified; THIRD_PARTY_LINKs being registered with the ALS
-    ACTIVE = "ACTIVE"  # linked: transfers may use it
-    REVOKED = "REVOKED"
-    FAILED = "FAILED"
-
-
-class LinkEvent(StrEnum):
-    CREDENTIAL = "credential"
-    VERIFIED = "verified"
-    LINKED = "linked"
-    REFUSED = "refused"
-    REVOKED = "revoked"
-
-
-TRANSITIONS: dict[tuple[LinkState, LinkEvent], LinkState] = {
-    (LinkState.ISSUED, LinkEvent.CREDENTIAL): LinkState.REGISTERING,
-    (LinkState.ISSUED, LinkEvent.REFUSED): LinkState.FAILED,
-    (LinkState.ISSUED, LinkEvent.REVOKED): LinkState.REVOKED,
-    (LinkState.REGISTERING, LinkEvent.VERIFIED): LinkState.LINKING,
-    (LinkState.REGISTERING, LinkEvent.REFUSED): LinkState.FAILED,
-    (LinkState.LINKING, LinkEvent.LINKED): LinkState.ACTIVE,
-    (LinkState.ACTIVE, LinkEvent.REVOKED): LinkState.REVOKED,
-}
-TERMINAL = frozenset({LinkState.REVOKED, LinkState.FAILED})
-
-
-@dataclass(slots=True)
-class Link:
-    """One consent as its DFSP links it (seeded consents start ACTIVE or REVOKED)."""
-
-    consent_id: str
-    pisp: str
-    scopes: list[dict[str, Any]]
-    consent_request_id: str | None = None
-    state: LinkState = LinkState.ISSUED
-    credential: dict[str, Any] | None = None  # the SignedCredential the PISP sent
-    auth_service: str = ""
-    pending: list[str] = field(default_factory=list)  # addresses the ALS has not confirmed
-    revoked_at: datetime | None = None
-    ended: FspiopError | None = None  # what every later message about it is told
-
-    def advance(self, event: LinkEvent) -> None:
-        """Apply ``event`` or raise: a terminal link re-raises the error that ended it."""
-        ended = copy.copy(self.ended) if self.ended is not None else None
-        self.state = next_state(
-            TRANSITIONS, TERMINAL, self.state, event, what=f"consent {self.consent_id}", ended=ended
-        )
+# The consent record and its table live in consent_state.py; ``Link`` is the name the
+# linking tests know the record by.
+Link = Consent
+__all__ = ["TERMINAL", "Consent", "Link", "LinkEvent", "LinkState", "Linking"]
 
 
 class Linking:
@@ -100,19 +56,20 @@ class Linking:
 
     def __init__(self, ctx: RoleContext) -> None:
         self.ctx = ctx
-        self._links: dict[str, Link] = {}
+        # Every consent of this DFSP in any state: the same records that, once verified,
+        # are published in ctx.state.consents.
+        self._consents: dict[str, Consent] = {}
         self._awaiting: dict[str, list[str]] = {}  # address → consents awaiting its ALS PUT
         for consent in ctx.state.consents.values():
             if consent.dfsp == ctx.fsp_id:
-                self._links[consent.consent_id] = self._seeded(consent)
+                self._adopt(consent)
 
-    def _seeded(self, consent: Consent) -> Link:
-        link = Link(consent.consent_id, consent.pisp, consent.scopes, state=LinkState.ACTIVE)
-        if consent.status == "REVOKED":
-            link.state = LinkState.REVOKED
-            link.revoked_at = consent.revoked_at or self.ctx.clock.now()
-            link.ended = self._revoked_error(link)
-        return link
+    def _adopt(self, seeded: Consent) -> None:
+        """Take charge of a consent seeded from the config (ACTIVE or already REVOKED)."""
+        self._consents[seeded.consent_id] = seeded
+        if seeded.state is LinkState.REVOKED and seeded.ended is None:
+            seeded.revoked_at = seeded.revoked_at or self.ctx.clock.now()
+            seeded.ended = self._revoked_error(seeded)
 
     # -- GET /accounts/{ID} -----------------------------------------------------------
 
@@ -120,8 +77,7 @@ class Linking:
         user = params["ID"]
         accounts = [
             {"accountNickname": a.nickname, "address": a.address, "currency": a.currency}
-            for a in self.ctx.state.accounts.values()
-            if a.fsp_id == self.ctx.fsp_id and a.owner == user
+            for a in self.ctx.state.accounts.held_by(self.ctx.fsp_id, user)
         ]
         if not accounts:
             raise NoAccountsFound(f"{self.ctx.fsp_id} has no user {user} with accounts")
@@ -134,67 +90,74 @@ class Linking:
 
     def grant(self, pisp: str, consent_request_id: str, scopes: list[dict[str, Any]]) -> Effects:
         """Issue a consent for an authenticated consent request (linking patterns §3.5)."""
-        link = Link(self.ctx.ids.new_id(), pisp, scopes, consent_request_id)
-        self._links[link.consent_id] = link
+        consent = Consent(
+            self.ctx.ids.new_id(),
+            pisp,
+            scopes,
+            consent_request_id=consent_request_id,
+            dfsp=self.ctx.fsp_id,
+        )
+        self._consents[consent.consent_id] = consent
         body = {
-            "consentId": link.consent_id,
+            "consentId": consent.consent_id,
             "consentRequestId": consent_request_id,
             "scopes": scopes,
-            "status": "ISSUED",
+            "status": ConsentStatus.ISSUED.value,
         }
         return Effects(messages=[self.ctx.message("POST", "/consents", to=pisp, body=body)])
 
     # -- PUT /consents/{ID}: the PISP's credential, the auth-service's verdict ----------
 
     def put_consent(self, message: Message, params: dict[str, str]) -> Effects:
-        body = message.body or {}
-        if body.get("credential", {}).get("status") == "VERIFIED":
+        if isinstance(message.model(), ConsentsIDPutResponseVerified):
             return self._verified(message, params["ID"])
-        link = self._own(params["ID"], message.source)
-        if body["scopes"] != link.scopes:
+        consent = self._own(params["ID"], message.source)
+        sent = message.body or {}
+        # Compared as sent: the credential signs a challenge over exactly the granted scopes.
+        if sent["scopes"] != consent.scopes:
             raise UnsupportedScopes(
-                f"consent {link.consent_id} was granted for {_addresses(link.scopes)};"
+                f"consent {consent.consent_id} was granted for {_addresses(consent.scopes)};"
                 " send PUT /consents/{ID} with the scopes of POST /consents, unchanged",
                 field="scopes",
             )
         auth_service = self.ctx.auth_service()
-        link.advance(LinkEvent.CREDENTIAL)
-        link.credential, link.auth_service = body["credential"], auth_service
+        consent.advance(LinkEvent.CREDENTIAL)
+        # Forwarded as sent: the auth-service verifies the attestation's exact bytes.
+        consent.signed, consent.auth_service = sent["credential"], auth_service
         # ConsentsPostRequestAUTH without consentRequestId: with it the body would match
         # both oneOf variants (wire/models/linking.py), and the reference omits it.
         register = {
-            "consentId": link.consent_id,
-            "scopes": link.scopes,
-            "credential": link.credential,
-            "status": "ISSUED",
+            "consentId": consent.consent_id,
+            "scopes": consent.scopes,
+            "credential": consent.signed,
+            "status": ConsentStatus.ISSUED.value,
         }
         return Effects(
             messages=[self.ctx.message("POST", "/consents", to=auth_service, body=register)]
         )
 
     def _verified(self, message: Message, consent_id: str) -> Effects:
-        link = self._links.get(consent_id)
-        if link is None or message.source != link.auth_service:
+        consent = self._consents.get(consent_id)
+        if consent is None or message.source != consent.auth_service:
             raise ConsentNotFound(
                 f"{self.ctx.fsp_id} did not ask {message.source} to verify consent {consent_id}:"
                 " only that auth-service reports it VERIFIED"
             )
-        link.advance(LinkEvent.VERIFIED)
-        verified = dict(link.credential or {}, status="VERIFIED")
-        self.ctx.state.consents[link.consent_id] = Consent(
-            link.consent_id, link.pisp, self.ctx.fsp_id, link.scopes, credential=verified
-        )
-        link.pending = list(dict.fromkeys(s["address"] for s in link.scopes))
+        consent.advance(LinkEvent.VERIFIED)
+        consent.credential = dict(consent.signed or {}, status=CredentialStatus.VERIFIED.value)
+        # Published: from now on the payer side finds it by its THIRD_PARTY_LINKs.
+        self.ctx.state.consents[consent.consent_id] = consent
+        consent.pending = list(dict.fromkeys(s["address"] for s in consent.scopes))
         effects = Effects()
-        for address in link.pending:
-            self._awaiting.setdefault(address, []).append(link.consent_id)
+        for address in consent.pending:
+            self._awaiting.setdefault(address, []).append(consent.consent_id)
             effects.messages.append(
                 self.ctx.message(
                     "POST",
-                    f"/participants/THIRD_PARTY_LINK/{address}",
+                    f"/participants/{PartyIdType.THIRD_PARTY_LINK.value}/{address}",
                     to=self.ctx.hub_name,
                     body={"fspId": self.ctx.fsp_id},
-                    related=(link.consent_id,),
+                    related=(consent.consent_id,),
                 )
             )
         return effects
@@ -202,67 +165,73 @@ class Linking:
     def put_consent_error(self, message: Message, params: dict[str, str]) -> Effects:
         """A failure reported on a consent: the auth-service refused the credential (the PISP
         is told), or the PISP - or the switch, unable to reach someone - abandoned it."""
-        link = self._links.get(params["ID"])
+        consent = self._consents.get(params["ID"])
         hub = self.ctx.hub_name
-        if link is None or message.source not in (link.pisp, link.auth_service, hub):
+        if consent is None or message.source not in (consent.pisp, consent.auth_service, hub):
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {params['ID']}")
-        if message.source == hub and (link.state is LinkState.ACTIVE or link.state in TERMINAL):
+        if message.source == hub and (
+            consent.state is LinkState.ACTIVE or consent.state in TERMINAL
+        ):
             return Effects()  # the PISP missed the final PATCH: the consent stands as it is
-        registering = link.state is LinkState.REGISTERING
-        link.advance(LinkEvent.REFUSED)
-        who = {link.auth_service: "the auth-service", link.pisp: link.pisp}.get(
+        registering = consent.state is LinkState.REGISTERING
+        consent.advance(LinkEvent.REFUSED)
+        who = {consent.auth_service: "the auth-service", consent.pisp: consent.pisp}.get(
             message.source, "the switch"
         )
-        if message.source == link.auth_service or (message.source == hub and registering):
-            link.ended = downstream_error(CredentialNotVerified, who, message)
-            return Effects(messages=[self._error(link, link.ended)])
-        link.ended = downstream_error(ConsentNotValid, f"abandoned: {who}", message)
+        if message.source == consent.auth_service or (message.source == hub and registering):
+            consent.ended = downstream_error(CredentialNotVerified, who, message)
+            return Effects(messages=[self._error(consent, consent.ended)])
+        consent.ended = downstream_error(ConsentNotValid, f"abandoned: {who}", message)
         return Effects()
 
     # -- PUT /participants/THIRD_PARTY_LINK/{address} → PATCH VERIFIED -----------------
 
     def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
-        waiting = self._awaiting.get(params["ID"]) if params["Type"] == "THIRD_PARTY_LINK" else None
-        if not waiting:
+        if params["Type"] != PartyIdType.THIRD_PARTY_LINK:
             return Effects()  # nothing of ours: the ALS confirms, we need not answer
-        link = self._links[waiting.pop(0)]
-        link.pending.remove(params["ID"])
-        if link.pending:
+        waiting = self._awaiting.get(params["ID"])
+        if not waiting:
             return Effects()
-        link.advance(LinkEvent.LINKED)
-        patch = {"credential": {"status": "VERIFIED"}}
+        consent = self._consents[waiting.pop(0)]
+        consent.pending.remove(params["ID"])
+        if consent.pending:
+            return Effects()
+        consent.advance(LinkEvent.LINKED)
+        patch = {"credential": {"status": CredentialStatus.VERIFIED.value}}
         return Effects(
-            messages=[self.ctx.message("PATCH", self._path(link), to=link.pisp, body=patch)]
+            messages=[self.ctx.message("PATCH", _path(consent), to=consent.pisp, body=patch)]
         )
 
     # -- GET / DELETE /consents/{ID}, revocation -------------------------------------
 
     def get_consent(self, message: Message, params: dict[str, str]) -> Effects:
-        link = self._own(params["ID"], message.source)
-        if link.state is LinkState.REVOKED:
-            return Effects(messages=[self._revocation(link, link.pisp)])
-        if link.ended is not None:
-            return Effects(messages=[self._error(link, link.ended)])
-        if link.state is LinkState.ISSUED:
+        consent = self._own(params["ID"], message.source)
+        if consent.state is LinkState.REVOKED:
+            return Effects(messages=[self._revocation(consent, consent.pisp)])
+        if consent.ended is not None:
+            return Effects(messages=[self._error(consent, consent.ended)])
+        if consent.state is LinkState.ISSUED:
             raise TransactionStateError(
-                f"consent {link.consent_id} has no credential yet: send PUT /consents/{{ID}}"
+                f"consent {consent.consent_id} has no credential yet: send PUT /consents/{{ID}}"
             )
-        credential = self._reported_credential(link)
-        body = {"status": "ISSUED", "scopes": link.scopes, "credential": credential}
+        body = {
+            "status": ConsentStatus.ISSUED.value,
+            "scopes": consent.scopes,
+            "credential": self._reported_credential(consent),
+        }
         return Effects(
-            messages=[self.ctx.message("PUT", self._path(link), to=link.pisp, body=body)]
+            messages=[self.ctx.message("PUT", _path(consent), to=consent.pisp, body=body)]
         )
 
-    def _reported_credential(self, link: Link) -> dict[str, Any]:
-        if link.state is not LinkState.ACTIVE:
-            return dict(link.credential or {})  # still PENDING
-        published = self.ctx.state.consents.get(link.consent_id)
-        if published is None or published.credential is None:
+    def _reported_credential(self, consent: Consent) -> dict[str, Any]:
+        if consent.state is not LinkState.ACTIVE:
+            return dict(consent.signed or {})  # still PENDING
+        if consent.credential is None:
             raise NotImplementedYet(
-                f"consent {link.consent_id} was configured with a bare public key;"
+                f"consent {consent.consent_id} was configured with a bare public key;"
                 f" {self.ctx.fsp_id} holds no credential payload to report"
             )
-        return published.credential
+        return consent.credential
 
     def delete_consent(self, message: Message, params: dict[str, str]) -> Effects:
         return self.revoke(self._own(params["ID"], message.source).consent_id)
@@ -270,53 +239,60 @@ class Linking:
     def revoke(self, consent_id: str) -> Effects:
         """Revoke ``consent_id`` (the PISP's DELETE, or the user / DFSP via the admin API):
         tell the auth-service holding it, then the PISP (linking patterns §4.1)."""
-        link = self._links.get(consent_id)
-        if link is None:
+        consent = self._consents.get(consent_id)
+        if consent is None:
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {consent_id}")
-        link.advance(LinkEvent.REVOKED)
-        link.revoked_at = self.ctx.clock.now()
-        link.ended = self._revoked_error(link)
-        published = self.ctx.state.consents.get(consent_id)
-        if published is not None:
-            published.status, published.revoked_at = "REVOKED", link.revoked_at
+        # Only a linked consent's credential is held by an auth-service; an ISSUED one
+        # never reached it.
+        registered = consent.state is LinkState.ACTIVE
+        consent.advance(LinkEvent.REVOKED)
+        consent.revoked_at = self.ctx.clock.now()
+        consent.ended = self._revoked_error(consent)
         effects = Effects()
-        holder = self.ctx.state.oracle.get(("CONSENT", consent_id))
-        if holder is not None and published is not None:
-            effects.messages.append(self._revocation(link, holder))
-        effects.messages.append(self._revocation(link, link.pisp))
+        holder = self.ctx.state.oracle.get((PartyIdType.CONSENT.value, consent_id))
+        if holder is not None and registered:
+            effects.messages.append(self._revocation(consent, holder))
+        effects.messages.append(self._revocation(consent, consent.pisp))
         return effects
 
+    def consent(self, consent_id: str) -> Consent | None:
+        """This DFSP's record of ``consent_id``, in whatever state (None: not one of ours)."""
+        return self._consents.get(consent_id)
+
     def holds(self, consent_id: str) -> bool:
-        return consent_id in self._links
+        return consent_id in self._consents
 
     def revoked_at(self, consent_id: str) -> datetime | None:
-        link = self._links.get(consent_id)
-        return None if link is None else link.revoked_at
+        consent = self._consents.get(consent_id)
+        return None if consent is None else consent.revoked_at
 
-    def _revoked_error(self, link: Link) -> FspiopError:
-        when = format_datetime(link.revoked_at) if link.revoked_at else "an earlier time"
-        return ConsentNotValid(f"consent {link.consent_id} was revoked at {when}")
+    def _revoked_error(self, consent: Consent) -> FspiopError:
+        when = format_datetime(consent.revoked_at) if consent.revoked_at else "an earlier time"
+        return ConsentNotValid(f"consent {consent.consent_id} was revoked at {when}")
 
-    def _revocation(self, link: Link, destination: str) -> Message:
-        assert link.revoked_at is not None  # noqa: S101 - set whenever REVOKED
-        body = {"status": "REVOKED", "revokedAt": format_datetime(link.revoked_at)}
-        return self.ctx.message("PATCH", self._path(link), to=destination, body=body)
+    def _revocation(self, consent: Consent, destination: str) -> Message:
+        assert consent.revoked_at is not None  # noqa: S101 - set whenever REVOKED
+        body = {
+            "status": ConsentStatus.REVOKED.value,
+            "revokedAt": format_datetime(consent.revoked_at),
+        }
+        return self.ctx.message("PATCH", _path(consent), to=destination, body=body)
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _own(self, consent_id: str, pisp: str) -> Link:
-        link = self._links.get(consent_id)
-        if link is None or link.pisp != pisp:
+    def _own(self, consent_id: str, pisp: str) -> Consent:
+        consent = self._consents.get(consent_id)
+        if consent is None or consent.pisp != pisp:
             # Another PISP's consent is reported as unknown: its existence is not theirs.
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {consent_id} of {pisp}")
-        return link
+        return consent
 
-    @staticmethod
-    def _path(link: Link) -> str:
-        return f"/consents/{link.consent_id}"
+    def _error(self, consent: Consent, error: FspiopError) -> Message:
+        return self.ctx.error(_path(consent), error, to=consent.pisp)
 
-    def _error(self, link: Link, error: FspiopError) -> Message:
-        return self.ctx.error(self._path(link), error, to=link.pisp)
+
+def _path(consent: Consent) -> str:
+    return f"/consents/{consent.consent_id}"
 
 
 def _addresses(scopes: list[dict[str, Any]]) -> str:

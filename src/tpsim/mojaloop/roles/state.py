@@ -7,7 +7,6 @@ admin API loads fixtures. Each simulated role only touches the records of its ow
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,35 +14,11 @@ from tpsim.auth.b64 import decode
 from tpsim.auth.challenge import consent_challenge
 from tpsim.auth.fido import OriginPolicy, RegisteredCredential, verify_attestation
 from tpsim.config import Config, ConsentConfig, CredentialConfig, Kind, PartyConfig
+from tpsim.core.bank import Account as Account  # the roles name the account type from here
+from tpsim.core.bank import Accounts, Bank
 from tpsim.errors import ConfigError, TpsimError
-
-
-@dataclass(slots=True)
-class Account:
-    address: str
-    fsp_id: str
-    owner: str
-    currency: str
-    balance: Decimal
-    nickname: str
-
-
-@dataclass(slots=True)
-class Consent:
-    """A consent as its DFSP knows it (the DFSP side of account linking)."""
-
-    consent_id: str
-    pisp: str
-    dfsp: str
-    scopes: list[dict[str, Any]]
-    status: str = "ISSUED"
-    revoked_at: datetime | None = None
-    # The VerifiedCredential as the DFSP reports it (GET /consents/{ID}); None for a consent
-    # seeded from a bare public key.
-    credential: dict[str, Any] | None = None
-
-    def grants(self, address: str, action: str) -> bool:
-        return any(s["address"] == address and action in s["actions"] for s in self.scopes)
+from tpsim.mojaloop.roles.consent_state import SEEDED, Consent
+from tpsim.mojaloop.wire.models.linking import ConsentStatus, CredentialStatus, CredentialType
 
 
 @dataclass(slots=True)
@@ -54,7 +29,7 @@ class AuthConsent:
     dfsp: str
     scopes: list[dict[str, Any]]
     credential: RegisteredCredential
-    status: str = "ISSUED"
+    status: ConsentStatus = ConsentStatus.ISSUED
 
 
 PartyKey = tuple[str, str, str | None]
@@ -62,7 +37,8 @@ PartyKey = tuple[str, str, str | None]
 
 @dataclass(slots=True)
 class SchemeState:
-    accounts: dict[str, Account] = field(default_factory=dict)
+    # The simulated banks' accounts, users, ledger and payment intents (``core.bank``).
+    bank: Bank = field(default_factory=Bank)
     parties: dict[PartyKey, PartyConfig] = field(default_factory=dict)
     consents: dict[str, Consent] = field(default_factory=dict)
     auth_consents: dict[str, AuthConsent] = field(default_factory=dict)
@@ -74,26 +50,36 @@ class SchemeState:
         """Seed the state from fixtures; a FIDO attestation in a consent is verified here."""
         state = cls()
         for a in config.accounts:
-            state.accounts[a.address] = Account(
-                a.address, a.fsp_id, a.owner, a.currency, Decimal(a.balance), a.nickname
-            )
+            account = Account(a.address, a.fsp_id, a.owner, a.currency, a.nickname)
+            state.bank.open_account(account, Decimal(a.balance))
         for p in config.parties:
             state.parties[(p.party_id_type, p.party_identifier, p.party_sub_id_or_type)] = p
         auth = config.ids(Kind.AUTH_SERVICE)
         for i, c in enumerate(config.consents):
             scopes = [s.model_dump(mode="json") for s in c.scopes]
+            status = ConsentStatus(c.status)
             state.consents[c.consent_id] = Consent(
-                c.consent_id, c.pisp, c.dfsp, scopes, c.status, credential=_reported(c)
+                c.consent_id,
+                c.pisp,
+                scopes,
+                dfsp=c.dfsp,
+                state=SEEDED[status],
+                credential=_reported(c),
             )
             credential = _credential(c, i, policy)
             state.auth_consents[c.consent_id] = AuthConsent(
-                c.consent_id, c.dfsp, scopes, credential, c.status
+                c.consent_id, c.dfsp, scopes, credential, status
             )
             if auth:
                 state.oracle[("CONSENT", c.consent_id)] = auth[0]
             for scope in scopes:
                 state.oracle[("THIRD_PARTY_LINK", scope["address"])] = c.dfsp
         return state
+
+    @property
+    def accounts(self) -> Accounts:
+        """The accounts by address (``accounts.find`` also takes an alias)."""
+        return self.bank.accounts
 
     def consent_for_link(self, dfsp: str, address: str, pisp: str) -> Consent | None:
         """The consent of ``dfsp`` whose scopes cover the THIRD_PARTY_LINK ``address``.
@@ -117,7 +103,11 @@ def _reported(consent: ConsentConfig) -> dict[str, Any] | None:
     attestation = consent.credential.fido_attestation
     if attestation is None:
         return None
-    return {"credentialType": "FIDO", "status": "VERIFIED", "fidoPayload": attestation}
+    return {
+        "credentialType": CredentialType.FIDO.value,
+        "status": CredentialStatus.VERIFIED.value,
+        "fidoPayload": attestation,
+    }
 
 
 def _credential(consent: ConsentConfig, index: int, policy: OriginPolicy) -> RegisteredCredential:
