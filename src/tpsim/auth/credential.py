@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import copy as _copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -76,8 +76,15 @@ class RegisteredCredential:
         return cls(credential_type, credential_id, normalized, sign_count)
 
     def with_sign_count(self, sign_count: int) -> RegisteredCredential:
-        """A copy with the counter ``verify_assertion`` returned."""
-        return dataclasses.replace(self, sign_count=sign_count)
+        """A copy with the counter ``verify_assertion`` returned.
+
+        The parsed key is shared with this one: ``dataclasses.replace`` would parse the
+        PEM again on every verification (a tenth of a transfer's CPU)."""
+        if not 0 <= sign_count <= MAX_SIGN_COUNT:
+            raise CryptoError("counter", f"sign count must be 0..{MAX_SIGN_COUNT}")
+        copy = _copy.copy(self)
+        object.__setattr__(copy, "sign_count", sign_count)
+        return copy
 
     @property
     def key_type(self) -> KeyType:

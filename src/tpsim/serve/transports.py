@@ -142,15 +142,25 @@ class Transports:
 
     def __init__(self, remote: Callable[[External], Transport]) -> None:
         self.remote = remote
+        # One transport per participant, made on its first delivery; a reloaded scheme's
+        # participant (a new object under the same fspId) replaces its entry.
+        self._made: dict[str, tuple[Participant, Transport]] = {}
 
     @classmethod
     def http(cls, client: HttpClient) -> Transports:
         return cls(lambda participant: Http(participant.endpoint, client))
 
     def __call__(self, participant: Participant) -> Transport:
+        made = self._made.get(participant.fsp_id)
+        if made is not None and made[0] is participant:
+            return made[1]
+        transport: Transport
         if isinstance(participant, Simulated):
-            return InProcess(participant.role)
-        return self.remote(participant)
+            transport = InProcess(participant.role)
+        else:
+            transport = self.remote(participant)
+        self._made[participant.fsp_id] = (participant, transport)
+        return transport
 
 
 def _since(started: float) -> float:

@@ -11,6 +11,7 @@ several types.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -151,6 +152,12 @@ def _version_ok(resource: str, version: str) -> bool:
 def format_http_date(dt: datetime) -> str:
     """RFC 7231 IMF-fixdate (``Thu, 24 Jan 2019 10:23:12 GMT``); naive values are UTC."""
     utc = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    return _http_date(utc.replace(microsecond=0))
+
+
+# Every message tpsim sends carries a Date of one-second resolution: most share theirs.
+@functools.lru_cache(maxsize=16)
+def _http_date(utc: datetime) -> str:
     return (
         f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
         f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} GMT"
@@ -164,6 +171,12 @@ def parse_http_date(value: str | None) -> datetime:
     """
     if not value:
         raise MissingElement("Date header is required", field="Date")
+    return _parsed_http_date(value)
+
+
+# A busy PISP sends many requests within one second, each with the same Date.
+@functools.lru_cache(maxsize=64)
+def _parsed_http_date(value: str) -> datetime:
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
