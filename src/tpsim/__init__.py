@@ -1,3 +1,3 @@
 """tpsim: a Mojaloop Third Party API simulator (switch, DFSPs, ALS, auth-service in one process)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

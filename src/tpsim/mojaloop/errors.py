@@ -35,7 +35,7 @@ DESIGN.md "Compatibility knobs" and the digest §7). Neutral refusals (``core.er
             └── linking: UnsupportedScopes, InvalidAuthToken, BadCallbackUri, NoAccountsFound,
                 UnsupportedAuthChannels, ConsentNotGranted, CredentialNotVerified
 
-Roles raise these (or neutral refusals); the router turns a raised error into the
+Roles raise these (or neutral refusals); the switch turns a raised error into the
 ``PUT …/error`` callback for the request that caused it, and the HTTP edge turns one
 raised during validation into a synchronous error response.
 """

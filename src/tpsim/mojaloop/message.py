@@ -105,7 +105,7 @@ class Effects:
 class SimulatedRole(Protocol):
     """A participant played by tpsim, delivered to in-process.
 
-    ``handle`` may raise an ``FspiopError``; the router then sends the ``PUT …/error``
+    ``handle`` may raise a ``TpsimError``; the switch then sends the ``PUT …/error``
     callback for the message to its source, from this participant.
     """
 

@@ -3,7 +3,7 @@
     POST  /consentRequests       scopes, callbackUri and channels checked → PUT
                                  /consentRequests/{ID} WEB (authUri: tpsim's login page) or
                                  OTP (sent "by SMS": journaled out-of-band, admin API)
-    login page (hub/login.py)    approve → a secret in the redirect to the callbackUri;
+    login page (roles/psu.py)    approve → a secret in the redirect to the callbackUri;
                                  deny → PUT /consentRequests/{ID}/error 6102 at once
     PATCH /consentRequests/{ID}  the right authToken in time → grant (POST /consents,
                                  roles/linking.py); wrong → 6203 with the attempts left;
