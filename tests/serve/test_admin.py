@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 import yaml
 
-from tests.support.flows import AUTHZ, TX, complete_transfer
+from tests.conftest import MakeScheme
+from tests.support.flows import (
+    AUTHZ,
+    TX,
+    complete_transfer,
+    error_code,
+    run_until_authorization,
+    wait_error,
+)
 from tests.support.scheme import FIDO_ACCOUNT, Scheme, default_config_data
 
 REQUEST_ID = "b51ec534-ee48-4575-b6a9-ead2955b8069"
@@ -146,3 +155,39 @@ async def test_consents_show_the_sign_counter(scheme: Scheme) -> None:
     by_id = {c["consentId"]: c for c in body["consents"]}
     fido = by_id["8e34f91d-d078-4077-8263-2c047876fcf6"]
     assert fido["credential"] == {"credentialType": "FIDO", "signCount": 1, "status": "ISSUED"}
+
+
+async def test_advancing_the_clock_fires_the_authorization_timeout(
+    make_scheme: MakeScheme,
+) -> None:
+    scheme = await make_scheme(behaviour={"authorization_timeout_s": 30})
+    await run_until_authorization(scheme, REQUEST_ID)
+    before = scheme.clock.now()
+
+    status, body = await admin(scheme, "POST", "/admin/clock/advance", '{"seconds": 30}')
+    assert status == 200
+    assert body["now"].startswith((before + timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M"))
+    error = await wait_error(scheme.pisp, f"{TX}/{REQUEST_ID}")
+    assert error_code(error) == "2004"
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ("not json", "must be JSON"),
+        ("[]", "must be a number"),
+        ('{"seconds": "60"}', "must be a number"),
+        ('{"seconds": true}', "must be a number"),
+        ('{"seconds": -1}', "time only moves on"),
+        ('{"seconds": 1e300}', "between 0 and"),
+        ('{"seconds": NaN}', "between 0 and"),
+    ],
+)
+async def test_advancing_the_clock_refuses_what_is_not_a_forward_step(
+    scheme: Scheme, data: str, words: str
+) -> None:
+    before = scheme.clock.now()
+    status, body = await admin(scheme, "POST", "/admin/clock/advance", data)
+    assert status == 400
+    assert words in body["error"]
+    assert scheme.clock.now() == before

@@ -28,6 +28,11 @@ class Clock(Protocol):
 
     def call_at(self, when: datetime, callback: Callable[[], None]) -> TimerHandle: ...
 
+    def advance(self, seconds: float) -> None:
+        """Move time forward (the admin API's ``POST /admin/clock/advance``); timers that
+        fall due run."""
+        ...
+
 
 @dataclass(order=True)
 class _Scheduled:

@@ -12,10 +12,13 @@ POST   /admin/consents/{ID}/revoke  the user revokes a consent at its (simulated
                                     the DFSP's and the auth-service's records become REVOKED
                                     and the PISP gets PATCH /consents/{ID} REVOKED
 GET    /admin/otp/{consentRequestId}  the OTP a simulated DFSP sent its user ?fspId=…
+POST   /admin/clock/advance         {"seconds": N}: move the simulated clock forward; expiries
+                                    and timeouts that fall due fire → {"now": …}
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -165,6 +168,25 @@ async def get_otp(request: web.Request) -> web.Response:
     return web.json_response(found[0])
 
 
+# Ten years: far enough for any expiry or schedule, near enough for datetime arithmetic.
+MAX_ADVANCE_S = 10 * 366 * 86_400
+
+
+async def advance_clock(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATION]
+    try:
+        body = await request.json()
+    except ValueError:
+        return _problem(400, 'the body must be JSON: {"seconds": N}')
+    seconds = body.get("seconds") if isinstance(body, dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return _problem(400, 'seconds must be a number: {"seconds": 60}')
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE_S:
+        return _problem(400, f"seconds must be between 0 and {MAX_ADVANCE_S} (time only moves on)")
+    sim.clock.advance(float(seconds))
+    return web.json_response({"now": format_datetime(sim.clock.now())})
+
+
 def _problem(status: int, detail: str) -> web.Response:
     return web.json_response({"error": detail}, status=status)
 
@@ -180,3 +202,4 @@ def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/admin/consents", get_consents)
     app.router.add_post("/admin/consents/{consent_id}/revoke", revoke_consent)
     app.router.add_get("/admin/otp/{request_id}", get_otp)
+    app.router.add_post("/admin/clock/advance", advance_clock)
