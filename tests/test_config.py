@@ -108,6 +108,21 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "behaviour.linking.callback_uri_allowlist.0",
     ),
     (
+        "IBAN with wrong check digits",
+        {"accounts": [{**DEFAULT["accounts"][0], "iban": "DE88370400440532013000"}]},
+        "accounts.0.iban: 'DE88370400440532013000' is not an IBAN: its check",
+    ),
+    (
+        "IBAN of the wrong shape",
+        {"accounts": [{**DEFAULT["accounts"][0], "iban": "12345"}]},
+        "accounts.0.iban: '12345' is not an IBAN: 2 letters",
+    ),
+    (
+        "sort code and account number of the wrong length",
+        {"accounts": [{**DEFAULT["accounts"][0], "sort_code_account_number": "1234"}]},
+        "accounts.0.sort_code_account_number",
+    ),
+    (
         "public URL that is not http",
         {"behaviour": {"linking": {"web": {"public_url": "ftp://tpsim"}}}},
         "behaviour.linking.web.public_url: 'ftp://tpsim' must be an http:// or https:// URL",
@@ -153,3 +168,26 @@ def test_default_config_and_pisp_url() -> None:
         "dfspb",
         "central-auth",
     ]
+
+
+def test_account_aliases_find_the_account() -> None:
+    accounts = [
+        {**DEFAULT["accounts"][0], "iban": "de89 3704 0044 0532 0130 00"},
+        {**DEFAULT["accounts"][1], "sort_code_account_number": "40400112345678"},
+    ]
+    sim = Simulation(parse_config(merge(DEFAULT, {"accounts": accounts})))
+    bank = sim.state.bank
+    by_iban = bank.accounts.find("DE89370400440532013000")  # stored in electronic form
+    by_sort_code = bank.accounts.find("40400112345678")
+    assert by_iban is not None and by_iban.address == accounts[0]["address"]
+    assert by_sort_code is not None and by_sort_code.address == accounts[1]["address"]
+
+
+def test_an_alias_naming_two_accounts_is_a_config_error() -> None:
+    accounts = [
+        {**DEFAULT["accounts"][0], "iban": "DE89370400440532013000"},
+        {**DEFAULT["accounts"][1], "iban": "DE89370400440532013000"},
+    ]
+    config = parse_config(merge(DEFAULT, {"accounts": accounts}))
+    with pytest.raises(ConfigError, match=r"accounts\.1: DE89370400440532013000 already names"):
+        Simulation(config)

@@ -120,8 +120,17 @@ class AccountConfig(_Strict):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     balance: str = "0"
     nickname: Annotated[str, Field(max_length=128)] = "Account"
+    # Aliases PSD2 dialects name the account by (DESIGN.md "Accounts"); each must be unique.
+    iban: str | None = None
+    # UK.OBIE.SortCodeAccountNumber: the 6-digit sort code, then the 8-digit account number.
+    sort_code_account_number: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
 
     _balance = field_validator("balance", mode="before")(_amount)
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str | None) -> str | None:
+        return None if value is None else check_iban(value)
 
     @field_validator("nickname")
     @classmethod
@@ -132,6 +141,21 @@ class AccountConfig(_Strict):
                 f"{value!r} is not an FSPIOP Name: letters, digits, _ .,'- and spaces, not blank"
             )
         return value
+
+
+def check_iban(value: str) -> str:
+    """``value`` as an IBAN in its electronic form (no spaces, upper case), or the
+    ``ValueError`` saying why it is not one (ISO 13616: country, check digits, mod 97)."""
+    iban = value.replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", iban):
+        raise ValueError(
+            f"{value!r} is not an IBAN: 2 letters, 2 check digits, then 11 to 30 letters or"
+            " digits (e.g. DE89370400440532013000)"
+        )
+    digits = "".join(str(int(c, 36)) for c in iban[4:] + iban[:4])
+    if int(digits) % 97 != 1:
+        raise ValueError(f"{value!r} is not an IBAN: its check digits are wrong (mod 97)")
+    return iban
 
 
 class UserConfig(_Strict):

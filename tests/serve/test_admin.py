@@ -191,3 +191,15 @@ async def test_advancing_the_clock_refuses_what_is_not_a_forward_step(
     assert status == 400
     assert words in body["error"]
     assert scheme.clock.now() == before
+
+
+async def test_accounts_show_their_aliases(make_scheme: MakeScheme) -> None:
+    accounts = default_config_data()["accounts"]
+    accounts[0] = dict(accounts[0], iban="GB82WEST12345698765432")
+    accounts[1] = dict(accounts[1], sort_code_account_number="40400112345678")
+    scheme = await make_scheme(accounts=accounts)
+    _, body = await admin(scheme, "GET", "/admin/accounts")
+    shown = {a["address"]: a for a in body["accounts"]}
+    assert shown[accounts[0]["address"]]["iban"] == "GB82WEST12345698765432"
+    assert shown[accounts[1]["address"]]["sortCodeAccountNumber"] == "40400112345678"
+    assert "iban" not in shown[accounts[2]["address"]]

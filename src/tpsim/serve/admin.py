@@ -25,6 +25,7 @@ import yaml
 from aiohttp import web
 
 from tpsim.config import parse_config
+from tpsim.core.bank import Account
 from tpsim.errors import ConfigError, TpsimError
 from tpsim.mojaloop.errors import coded
 from tpsim.mojaloop.roles.common import format_amount, format_datetime
@@ -92,11 +93,17 @@ async def get_accounts(request: web.Request) -> web.Response:
                     "owner": a.owner,
                     "currency": a.currency,
                     "balance": format_amount(bank.ledger.available(a.address)),
+                    **_aliases(a),
                 }
                 for a in bank.accounts.values()
             ]
         }
     )
+
+
+def _aliases(account: Account) -> dict[str, str]:
+    named = {"iban": account.iban, "sortCodeAccountNumber": account.sort_code_account_number}
+    return {key: value for key, value in named.items() if value}
 
 
 async def get_consents(request: web.Request) -> web.Response:

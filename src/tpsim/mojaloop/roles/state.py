@@ -16,6 +16,7 @@ from tpsim.auth.fido import OriginPolicy, RegisteredCredential, verify_attestati
 from tpsim.config import Config, ConsentConfig, CredentialConfig, Kind, PartyConfig
 from tpsim.core.bank import Account as Account  # the roles name the account type from here
 from tpsim.core.bank import Accounts, Bank
+from tpsim.core.errors import AliasTaken
 from tpsim.errors import ConfigError, TpsimError
 from tpsim.mojaloop.roles.consent_state import SEEDED, Consent
 from tpsim.mojaloop.wire.models.linking import ConsentStatus, CredentialStatus, CredentialType
@@ -49,9 +50,20 @@ class SchemeState:
     def from_config(cls, config: Config, policy: OriginPolicy) -> SchemeState:
         """Seed the state from fixtures; a FIDO attestation in a consent is verified here."""
         state = cls()
-        for a in config.accounts:
-            account = Account(a.address, a.fsp_id, a.owner, a.currency, a.nickname)
-            state.bank.open_account(account, Decimal(a.balance))
+        for i, a in enumerate(config.accounts):
+            account = Account(
+                a.address,
+                a.fsp_id,
+                a.owner,
+                a.currency,
+                a.nickname,
+                iban=a.iban,
+                sort_code_account_number=a.sort_code_account_number,
+            )
+            try:
+                state.bank.open_account(account, Decimal(a.balance))
+            except AliasTaken as exc:
+                raise ConfigError(str(exc), path=f"accounts.{i}") from None
         for p in config.parties:
             state.parties[(p.party_id_type, p.party_identifier, p.party_sub_id_or_type)] = p
         auth = config.ids(Kind.AUTH_SERVICE)
