@@ -58,8 +58,7 @@ class RegisteredCredential:
                 "credential type must be FIDO or GENERIC",
                 actual=str(self.credential_type),
             )
-        if not 0 <= self.sign_count <= MAX_SIGN_COUNT:
-            raise CryptoError("counter", f"sign count must be 0..{MAX_SIGN_COUNT}")
+        _check_sign_count(self.sign_count)
         object.__setattr__(self, "public_key", load_public_key(self.public_key_pem))
 
     @classmethod
@@ -80,8 +79,7 @@ class RegisteredCredential:
 
         The parsed key is shared with this one: ``dataclasses.replace`` would parse the
         PEM again on every verification (a tenth of a transfer's CPU)."""
-        if not 0 <= sign_count <= MAX_SIGN_COUNT:
-            raise CryptoError("counter", f"sign count must be 0..{MAX_SIGN_COUNT}")
+        _check_sign_count(sign_count)
         copy = _copy.copy(self)
         object.__setattr__(copy, "sign_count", sign_count)
         return copy
@@ -152,3 +150,8 @@ def _raw(value: object, size: int | None = None) -> bytes:
 def _checked(key: rsa.RSAPublicKey) -> rsa.RSAPublicKey:
     key_type_of(key)  # size
     return key
+
+
+def _check_sign_count(sign_count: int) -> None:
+    if not 0 <= sign_count <= MAX_SIGN_COUNT:
+        raise CryptoError("counter", f"sign count must be 0..{MAX_SIGN_COUNT}")

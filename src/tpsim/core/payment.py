@@ -120,8 +120,8 @@ class PaymentIntent:
         Only an AUTHORISING intent has an authentication: in any other state the intent
         refuses the event, as it refuses an SCA step.
         """
-        try:
-            self.moved(PaymentEvent.SCA_STEP)
+        try:  # only checked: the table says whether an SCA step may happen now
+            next_state(TRANSITIONS, TERMINAL, self.state, PaymentEvent.SCA_STEP, what=self.what)
         except StateRefused as refused:
             raise StateRefused(
                 self.what, self.state.value, event.value, final=refused.final

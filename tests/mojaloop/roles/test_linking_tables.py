@@ -7,7 +7,7 @@ import pytest
 from tpsim.core.errors import StateRefused
 from tpsim.mojaloop.errors import ConsentNotValid, FspiopError, InvalidAuthToken
 from tpsim.mojaloop.roles import consent_requests as cr
-from tpsim.mojaloop.roles import linking
+from tpsim.mojaloop.roles import consent_state as links
 from tpsim.mojaloop.roles.callback_uri import callback_uri_problem, with_query
 
 # --- consent requests -------------------------------------------------------------------------
@@ -74,39 +74,39 @@ def test_only_the_login_page_approves_or_denies() -> None:
 # --- consents ----------------------------------------------------------------------------------
 
 
-def link(state: linking.LinkState) -> linking.Link:
-    consent = linking.Link("be433b9e-9473-4b7d-bdd5-ac5b42463afb", "pispa", [])
+def link(state: links.LinkState) -> links.Consent:
+    consent = links.Consent("be433b9e-9473-4b7d-bdd5-ac5b42463afb", "pispa", [])
     consent.state = state
     return consent
 
 
 def test_consent_is_linked_in_order() -> None:
-    consent = link(linking.LinkState.ISSUED)
-    for event in (linking.LinkEvent.CREDENTIAL, linking.LinkEvent.VERIFIED):
+    consent = link(links.LinkState.ISSUED)
+    for event in (links.LinkEvent.CREDENTIAL, links.LinkEvent.VERIFIED):
         consent.advance(event)
-    consent.advance(linking.LinkEvent.LINKED)
-    assert consent.state is linking.LinkState.ACTIVE
+    consent.advance(links.LinkEvent.LINKED)
+    assert consent.state is links.LinkState.ACTIVE
 
 
-@pytest.mark.parametrize("state", [linking.LinkState.ISSUED, linking.LinkState.ACTIVE])
-def test_revocable_states(state: linking.LinkState) -> None:
+@pytest.mark.parametrize("state", [links.LinkState.ISSUED, links.LinkState.ACTIVE])
+def test_revocable_states(state: links.LinkState) -> None:
     consent = link(state)
-    consent.advance(linking.LinkEvent.REVOKED)
-    assert consent.state is linking.LinkState.REVOKED
+    consent.advance(links.LinkEvent.REVOKED)
+    assert consent.state is links.LinkState.REVOKED
 
 
-@pytest.mark.parametrize("state", [linking.LinkState.REGISTERING, linking.LinkState.LINKING])
+@pytest.mark.parametrize("state", [links.LinkState.REGISTERING, links.LinkState.LINKING])
 def test_no_revocation_while_the_credential_is_being_registered(
-    state: linking.LinkState,
+    state: links.LinkState,
 ) -> None:
     # The auth-service's answer is on its way; revoking now would leave its record ISSUED.
     with pytest.raises(StateRefused, match="is not expected now"):
-        link(state).advance(linking.LinkEvent.REVOKED)
+        link(state).advance(links.LinkEvent.REVOKED)
 
 
-@pytest.mark.parametrize("state", sorted(linking.TERMINAL))
-@pytest.mark.parametrize("event", list(linking.LinkEvent))
-def test_ended_consents_are_final(state: linking.LinkState, event: linking.LinkEvent) -> None:
+@pytest.mark.parametrize("state", sorted(links.TERMINAL))
+@pytest.mark.parametrize("event", list(links.LinkEvent))
+def test_ended_consents_are_final(state: links.LinkState, event: links.LinkEvent) -> None:
     consent = link(state)
     consent.ended = ConsentNotValid("consent was revoked")
     with pytest.raises(FspiopError, match="revoked"):

@@ -80,6 +80,11 @@ class Consent:
             return ConsentStatus.REVOKED
         return ConsentStatus.ISSUED
 
+    @property
+    def finalised(self) -> bool:
+        """Whether the consent has ended (revoked or failed): no event moves it any more."""
+        return self.state in TERMINAL
+
     def grants(self, address: str, action: str) -> bool:
         return any(s["address"] == address and action in s["actions"] for s in self.scopes)
 

@@ -36,7 +36,7 @@ from tpsim.mojaloop.errors import (
 )
 from tpsim.mojaloop.message import Effects, Message
 from tpsim.mojaloop.roles.common import downstream_error, format_datetime
-from tpsim.mojaloop.roles.consent_state import TERMINAL, Consent, LinkEvent, LinkState
+from tpsim.mojaloop.roles.consent_state import Consent, LinkEvent, LinkState
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.wire.models.common import PartyIdType
 from tpsim.mojaloop.wire.models.linking import (
@@ -44,11 +44,6 @@ from tpsim.mojaloop.wire.models.linking import (
     ConsentStatus,
     CredentialStatus,
 )
-
-# The consent record and its table live in consent_state.py; ``Link`` is the name the
-# linking tests know the record by.
-Link = Consent
-__all__ = ["TERMINAL", "Consent", "Link", "LinkEvent", "LinkState", "Linking"]
 
 
 class Linking:
@@ -169,9 +164,7 @@ class Linking:
         hub = self.ctx.hub_name
         if consent is None or message.source not in (consent.pisp, consent.auth_service, hub):
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {params['ID']}")
-        if message.source == hub and (
-            consent.state is LinkState.ACTIVE or consent.state in TERMINAL
-        ):
+        if message.source == hub and (consent.state is LinkState.ACTIVE or consent.finalised):
             return Effects()  # the PISP missed the final PATCH: the consent stands as it is
         registering = consent.state is LinkState.REGISTERING
         consent.advance(LinkEvent.REFUSED)

@@ -161,8 +161,9 @@ def advance(payments: Payments, tx: Transaction, event: TxEvent, step: Step) -> 
 
     A ledger refusal (``InsufficientFunds`` when reserving) passes through unchanged.
     """
-    before = state_of(payments, tx)
     try:
         return STEPS[event](payments, tx.transaction_id, step)
     except StateRefused as refused:
-        raise StateRefused(tx.what, before.value, event.value, final=refused.final) from None
+        # A refused step leaves the intent as it was: its state is the one refused in.
+        state = state_of(payments, tx)
+        raise StateRefused(tx.what, state.value, event.value, final=refused.final) from None
