@@ -258,6 +258,9 @@ class BehaviourConfig(_Strict):
     authorization_timeout_s: float = Field(default=100.0, gt=0)
     delivery_timeout_s: float = Field(default=10.0, gt=0)
     quote_expiry_s: float = Field(default=60.0, gt=0)
+    # How long an ended conversation (a transaction, a consent request, a verification, a
+    # payment intent) is kept to answer late duplicates and GETs before it is forgotten.
+    retention_s: float = Field(default=300.0, ge=0)
     payee_fees: FeeConfig = FeeConfig()
     fido: FidoPolicyConfig = FidoPolicyConfig()
     linking: LinkingConfig = LinkingConfig()

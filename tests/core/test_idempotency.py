@@ -8,6 +8,8 @@ import pytest
 
 from tpsim.core.errors import KeyReused
 from tpsim.core.idempotency import Idempotency, Repeat
+from tpsim.core.records import Records
+from tpsim.core.store import MemoryStore
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -46,12 +48,26 @@ def test_keys_are_per_scope() -> None:
     assert seen.check("k", 2, scope="tpp-b") is None
 
 
-def test_an_expired_key_is_forgotten() -> None:
-    seen: Idempotency[str] = Idempotency()
-    seen.check("k", 1, now=NOW, expires_at=NOW + timedelta(hours=24))
+def test_a_key_is_forgotten_its_retention_after_its_window_started() -> None:
+    a_day = Records(MemoryStore(), "k", retention=timedelta(hours=24))
+    seen: Idempotency[str] = Idempotency(a_day)
+    seen.check("k", 1, now=NOW)
+    seen.end("k", at=NOW)  # a fixed window (UK: 24 hours from first seen)
     with pytest.raises(KeyReused):
         seen.check("k", 2, now=NOW + timedelta(hours=23))
     assert seen.check("k", 2, now=NOW + timedelta(hours=24)) is None
+
+
+def test_an_answered_key_is_forgotten_its_retention_after_the_answer() -> None:
+    seen: Idempotency[str] = Idempotency(
+        Records(MemoryStore(), "k", retention=timedelta(minutes=5))
+    )
+    seen.check("k", 1, now=NOW)
+    assert seen.check("k", 1, now=NOW + timedelta(hours=1)) == Repeat(None)  # in flight: kept
+    seen.answer("k", "done", at=NOW + timedelta(hours=1))
+    assert seen.check("k", 1, now=NOW + timedelta(hours=1, minutes=4)) == Repeat("done")
+    assert seen.check("k", 2, now=NOW + timedelta(hours=1, minutes=5)) is None
+    assert len(seen) == 1
 
 
 def test_answering_an_unknown_key_does_nothing() -> None:

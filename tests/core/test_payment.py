@@ -9,15 +9,11 @@ import pytest
 from tpsim.core.bank import Account, Bank
 from tpsim.core.errors import InsufficientFunds, StateRefused, UnknownPayment
 from tpsim.core.ledger import PostingKind
-from tpsim.core.payment import (
-    TERMINAL,
-    TRANSITIONS,
-    PaymentEvent,
-    PaymentIntent,
-    PaymentState,
-)
+from tpsim.core.payment import PaymentEvent, PaymentIntent, PaymentState
 from tpsim.core.sca import Authentication, ScaEvent, ScaMethod, ScaState
 from tpsim.core.settlement import SettlementOutcome, SettlementResult
+from tpsim.core.states import PAYMENT_TERMINAL as TERMINAL
+from tpsim.core.states import PAYMENT_TRANSITIONS as TRANSITIONS
 
 S, E = PaymentState, PaymentEvent
 ALICE = "dfspa.alice"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tpsim.core.errors import StateRefused
-from tpsim.core.sca import TERMINAL, TRANSITIONS, Authentication, ScaEvent, ScaMethod, ScaState
+from tpsim.core.sca import Authentication, ScaEvent, ScaMethod, ScaState
+from tpsim.core.states import SCA_TERMINAL as TERMINAL
+from tpsim.core.states import SCA_TRANSITIONS as TRANSITIONS
 
 S, E = ScaState, ScaEvent
 WHAT = "authentication of payment p1"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tpsim.core.errors import AliasTaken, UnknownAccount
@@ -105,13 +105,14 @@ class Accounts(Mapping[str, Account]):
 
 
 class Bank:
-    """Accounts, users, the ledger and payment intents over one ``store``."""
+    """Accounts, users, the ledger and payment intents over one ``store``; an ended payment
+    is kept ``retention`` (None: for ever)."""
 
-    def __init__(self, store: Store | None = None) -> None:
+    def __init__(self, store: Store | None = None, *, retention: timedelta | None = None) -> None:
         self.store: Store = store or MemoryStore()
         self.accounts = Accounts(self.store)
         self.ledger = Ledger(self.store)
-        self.payments = Payments(self.store, self.ledger)
+        self.payments = Payments(self.store, self.ledger, retention=retention)
 
     def open_account(
         self, account: Account, balance: Decimal = Decimal(0), *, at: datetime | None = None

@@ -10,11 +10,13 @@ digest of it, the sender…); the store only remembers and compares.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from tpsim.core.errors import KeyReused
+from tpsim.core.records import Records
+from tpsim.core.store import MemoryStore
 
 A = TypeVar("A")
 
@@ -27,53 +29,57 @@ class Repeat(Generic[A]):
     answer: A | None
 
 
-@dataclass(slots=True)
-class _Entry(Generic[A]):
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[A]):
+    """What is remembered of a request: what makes it "the same", and the answer given."""
+
     fingerprint: object
-    answer: A | None
-    expires_at: datetime | None
+    answer: A | None = None
 
 
 class Idempotency(Generic[A]):
-    """Requests by (scope, key): their fingerprint and the answer given to them."""
+    """Requests by (scope, key), as ``records`` (by default in a store of their own): each
+    forgotten the records' retention after it ended (``answer(…, at=)`` or ``end``)."""
 
-    def __init__(self) -> None:
-        self._entries: dict[tuple[str, str], _Entry[A]] = {}
+    def __init__(self, records: Records[Entry[A]] | None = None) -> None:
+        self._entries = records if records is not None else Records(MemoryStore(), "seen")
 
     def check(
-        self,
-        key: str,
-        fingerprint: object,
-        *,
-        scope: str = "",
-        now: datetime | None = None,
-        expires_at: datetime | None = None,
+        self, key: str, fingerprint: object, *, scope: str = "", now: datetime | None = None
     ) -> Repeat[A] | None:
-        """None for a request not seen before (remembered from now on, until ``expires_at``);
-        a ``Repeat`` for the same request again; ``KeyReused`` when ``key`` was used with
-        another fingerprint. An entry past its expiry (at ``now``) is forgotten."""
-        entry = self._entries.get((scope, key))
-        if entry is not None and _expired(entry, now):
-            entry = None
+        """None for a request not seen before (remembered from now on); a ``Repeat`` for
+        the same request again; ``KeyReused`` when ``key`` was used with another
+        fingerprint. Requests whose retention has passed at ``now`` are forgotten first."""
+        if now is not None:
+            self._entries.sweep(now)
+        name = _name(scope, key)
+        entry = self._entries.get(name)
         if entry is None:
-            self._entries[(scope, key)] = _Entry(fingerprint, None, expires_at)
+            self._entries.put(name, Entry(fingerprint))
             return None
         if entry.fingerprint != fingerprint:
             raise KeyReused(key)
         return Repeat(entry.answer)
 
-    def answer(self, key: str, answer: A, *, scope: str = "") -> None:
-        """Remember ``answer`` as what a repeat of ``key`` gets (replacing an earlier one)."""
-        entry = self._entries.get((scope, key))
-        if entry is not None:
-            entry.answer = answer
+    def answer(self, key: str, answer: A, *, scope: str = "", at: datetime | None = None) -> None:
+        """Remember ``answer`` as what a repeat of ``key`` gets (replacing an earlier one);
+        with ``at``, the request ended then (see ``end``)."""
+        name = _name(scope, key)
+        entry = self._entries.get(name)
+        if entry is None:
+            return
+        self._entries.put(name, replace(entry, answer=answer))
+        if at is not None:
+            self._entries.end(name, at=at)
 
-    def clear(self) -> None:
-        self._entries.clear()
+    def end(self, key: str, *, scope: str = "", at: datetime) -> None:
+        """Count the key's retention from ``at`` (its final answer, or, for a fixed window
+        such as UK Open Banking's 24 hours, when it was first seen)."""
+        self._entries.end(_name(scope, key), at=at)
 
     def __len__(self) -> int:
         return len(self._entries)
 
 
-def _expired(entry: _Entry[A], now: datetime | None) -> bool:
-    return entry.expires_at is not None and now is not None and entry.expires_at <= now
+def _name(scope: str, key: str) -> str:
+    return f"{scope}\x1f{key}"

@@ -1,9 +1,6 @@
 """Payment intents: one payment from a debtor's account, its lifecycle and the money it moves.
 
-    RECEIVED ─start-sca→ AUTHORISING ─sca-proved→ AUTHORISED ─execute→ EXECUTING ─settle→ SETTLED
-                         (sca-step: the authentication moved, nothing decided yet)
-    RECEIVED, AUTHORISING, AUTHORISED ─reject→ REJECTED  ─expire→ EXPIRED  ─cancel→ CANCELLED
-    any state not ended ─fail→ FAILED
+Its states, events and transition table are in ``core.states`` (with every other table).
 
 Every dialect maps its own resource onto this one table: the Mojaloop payer DFSP's
 transaction request (QUOTING is RECEIVED, AUTHORIZING/VERIFYING are AUTHORISING,
@@ -14,72 +11,35 @@ authentication (``core.sca``); the authentication's outcome moves the intent
 
 ``Payments`` applies the transitions and moves the money with them: ``execute`` reserves
 the debit, ``settle`` commits it, every other ending releases it. Intents are records in
-the store, replaced whole on each transition.
+the store (``core.records``), replaced whole on each transition; an ended intent is dropped
+once the bank's retention has passed (counted from the ``at`` of its ending step, or from
+its creation when none is given).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
 from tpsim.core.errors import StateRefused, UnknownPayment
 from tpsim.core.ledger import Ledger, Reservation
-from tpsim.core.machine import next_state
-from tpsim.core.sca import Authentication, ScaEvent, ScaMethod, ScaState
+from tpsim.core.records import Records
+from tpsim.core.sca import Authentication
+from tpsim.core.states import (
+    PAYMENT_TERMINAL,
+    PAYMENT_TRANSITIONS,
+    SCA_OUTCOME,
+    PaymentEvent,
+    PaymentState,
+    ScaEvent,
+    ScaMethod,
+    next_state,
+)
+
+__all__ = ["PaymentEvent", "PaymentIntent", "PaymentState", "Payments"]
 from tpsim.core.settlement import SettlementOutcome, SettlementResult
 from tpsim.core.store import Store
-
-
-class PaymentState(StrEnum):
-    RECEIVED = "RECEIVED"
-    AUTHORISING = "AUTHORISING"
-    AUTHORISED = "AUTHORISED"
-    EXECUTING = "EXECUTING"
-    SETTLED = "SETTLED"
-    REJECTED = "REJECTED"
-    FAILED = "FAILED"
-    EXPIRED = "EXPIRED"
-    CANCELLED = "CANCELLED"
-
-
-class PaymentEvent(StrEnum):
-    START_SCA = "start-sca"
-    SCA_STEP = "sca-step"
-    SCA_PROVED = "sca-proved"
-    EXECUTE = "execute"
-    SETTLE = "settle"
-    REJECT = "reject"
-    FAIL = "fail"
-    EXPIRE = "expire"
-    CANCEL = "cancel"
-
-
-_S, _E = PaymentState, PaymentEvent
-_BEFORE_EXECUTION = (_S.RECEIVED, _S.AUTHORISING, _S.AUTHORISED)
-
-TRANSITIONS: dict[tuple[PaymentState, PaymentEvent], PaymentState] = {
-    (_S.RECEIVED, _E.START_SCA): _S.AUTHORISING,
-    (_S.AUTHORISING, _E.SCA_STEP): _S.AUTHORISING,
-    (_S.AUTHORISING, _E.SCA_PROVED): _S.AUTHORISED,
-    (_S.AUTHORISED, _E.EXECUTE): _S.EXECUTING,
-    (_S.EXECUTING, _E.SETTLE): _S.SETTLED,
-    **{(state, _E.REJECT): _S.REJECTED for state in _BEFORE_EXECUTION},
-    **{(state, _E.EXPIRE): _S.EXPIRED for state in _BEFORE_EXECUTION},
-    **{(state, _E.CANCEL): _S.CANCELLED for state in _BEFORE_EXECUTION},
-    **{(state, _E.FAIL): _S.FAILED for state in (*_BEFORE_EXECUTION, _S.EXECUTING)},
-}
-TERMINAL = frozenset({_S.SETTLED, _S.REJECTED, _S.FAILED, _S.EXPIRED, _S.CANCELLED})
-
-# What the authentication's state, after an event, does to the intent.
-SCA_OUTCOME: dict[ScaState, PaymentEvent] = {
-    ScaState.CHALLENGED: _E.SCA_STEP,
-    ScaState.VERIFYING: _E.SCA_STEP,
-    ScaState.PROVED: _E.SCA_PROVED,
-    ScaState.REFUSED: _E.REJECT,
-    ScaState.EXPIRED: _E.EXPIRE,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,16 +62,22 @@ class PaymentIntent:
     @property
     def finalised(self) -> bool:
         """Whether the outcome is known for good: no event moves the intent any more."""
-        return self.state in TERMINAL
+        return self.state in PAYMENT_TERMINAL
 
     @property
     def what(self) -> str:
         return f"payment {self.intent_id}"
 
+    def _next(self, event: PaymentEvent) -> PaymentState:
+        return next_state(PAYMENT_TRANSITIONS, PAYMENT_TERMINAL, self.state, event, what=self.what)
+
     def moved(self, event: PaymentEvent) -> PaymentIntent:
         """This intent after ``event``, or the ``StateRefused`` of the table."""
         return replace(
-            self, state=next_state(TRANSITIONS, TERMINAL, self.state, event, what=self.what)
+            self,
+            state=next_state(
+                PAYMENT_TRANSITIONS, PAYMENT_TERMINAL, self.state, event, what=self.what
+            ),
         )
 
     def authenticated(self, event: ScaEvent, *, method: ScaMethod | None = None) -> PaymentIntent:
@@ -121,7 +87,13 @@ class PaymentIntent:
         refuses the event, as it refuses an SCA step.
         """
         try:  # only checked: the table says whether an SCA step may happen now
-            next_state(TRANSITIONS, TERMINAL, self.state, PaymentEvent.SCA_STEP, what=self.what)
+            next_state(
+                PAYMENT_TRANSITIONS,
+                PAYMENT_TERMINAL,
+                self.state,
+                PaymentEvent.SCA_STEP,
+                what=self.what,
+            )
         except StateRefused as refused:
             raise StateRefused(
                 self.what, self.state.value, event.value, final=refused.final
@@ -134,11 +106,12 @@ class PaymentIntent:
 class Payments:
     """The payment intents in ``store``; the money each moves goes through ``ledger``."""
 
-    def __init__(self, store: Store, ledger: Ledger) -> None:
-        self._store, self._ledger = store, ledger
+    def __init__(self, store: Store, ledger: Ledger, *, retention: timedelta | None = None) -> None:
+        self._intents: Records[PaymentIntent] = Records(store, "intent", retention=retention)
+        self._ledger = ledger
 
     def get(self, intent_id: str) -> PaymentIntent:
-        intent = self._store.intent(intent_id)
+        intent = self._intents.get(intent_id)
         if intent is None:
             raise UnknownPayment(intent_id)
         return intent
@@ -146,8 +119,9 @@ class Payments:
     def receive(self, intent: PaymentIntent) -> PaymentIntent:
         """Keep a new intent (RECEIVED, its ``intent_id`` not used before); the dialect has
         checked what it needs to first, or ends it at once."""
-        self._store.put_intent(intent)
-        return intent
+        if intent.created_at is not None:
+            self._intents.sweep(intent.created_at)
+        return self._put(intent)
 
     def start_sca(self, intent_id: str, authentication: Authentication) -> PaymentIntent:
         """The payment asks for authorisation: a challenge was issued."""
@@ -164,7 +138,7 @@ class Payments:
     ) -> PaymentIntent:
         """``event`` happened to the payment's authentication (see ``SCA_OUTCOME``)."""
         intent = self.get(intent_id).authenticated(event, method=method)
-        return self._released(intent, at) if intent.finalised else self._put(intent)
+        return self._released(intent, at) if intent.finalised else self._put(intent, at)
 
     def execute(
         self, intent_id: str, *, debit: Decimal | None = None, at: datetime | None = None
@@ -176,11 +150,11 @@ class Payments:
         executing = intent.moved(PaymentEvent.EXECUTE)
         amount = intent.amount if debit is None else debit
         if amount == 0:
-            return self._put(executing)
+            return self._put(executing, at)
         reservation = self._ledger.reserve(
             intent.debtor, amount, currency=intent.currency, ref=intent.intent_id, at=at
         )
-        return self._put(replace(executing, reservation=reservation))
+        return self._put(replace(executing, reservation=reservation), at)
 
     def settle(self, intent_id: str, *, at: datetime | None = None) -> PaymentIntent:
         """The money reached the creditor: commit the reservation."""
@@ -188,7 +162,7 @@ class Payments:
         settled = intent.moved(PaymentEvent.SETTLE)
         if intent.reservation is not None:
             self._ledger.commit(intent.reservation, at=at)
-        return self._put(settled)
+        return self._put(settled, at)
 
     def end(
         self, intent_id: str, event: PaymentEvent, *, at: datetime | None = None
@@ -208,11 +182,17 @@ class Payments:
         """Keep ``intent``, which just ended unsettled, giving its reserved funds back."""
         if intent.reservation is not None:
             self._ledger.release(intent.reservation, at=at)
-        return self._put(intent)
+        return self._put(intent, at)
 
-    def _put(self, intent: PaymentIntent) -> PaymentIntent:
-        self._store.put_intent(intent)
+    def _put(self, intent: PaymentIntent, at: datetime | None = None) -> PaymentIntent:
+        """Keep ``intent``; once it has ended, it is dropped after the retention."""
+        self._intents.put(intent.intent_id, intent)
+        ended = at or intent.created_at
+        if intent.finalised and ended is not None:  # (an intent never dated is kept)
+            self._intents.end(intent.intent_id, at=ended)
         return intent
 
 
-_ENDINGS = frozenset({_E.REJECT, _E.FAIL, _E.EXPIRE, _E.CANCEL})
+_ENDINGS = frozenset(
+    {PaymentEvent.REJECT, PaymentEvent.FAIL, PaymentEvent.EXPIRE, PaymentEvent.CANCEL}
+)

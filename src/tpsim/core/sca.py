@@ -1,10 +1,6 @@
 """Strong customer authentication of a payment: the sub-state of an AUTHORISING intent.
 
-    CHALLENGED ─submit→ VERIFYING ─prove→ PROVED
-        │                  ├─disprove→ CHALLENGED   (attempts left: the user may try again)
-        │                  └─refuse──→ REFUSED      (no attempts left, or refused outright)
-        ├─decline→ REFUSED                          (the user says no)
-        └─expire─→ EXPIRED      (also from VERIFYING)
+(its table, with every other one, in ``core.states``)
 
 A challenge is issued when the payment starts its authorisation (``core.payment``); the
 user (or their PISP / TPP) submits a proof — a FIDO assertion, a GENERIC signature, an
@@ -18,46 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 
-from tpsim.core.machine import next_state
+from tpsim.core.states import (
+    SCA_TERMINAL,
+    SCA_TRANSITIONS,
+    ScaEvent,
+    ScaMethod,
+    ScaState,
+    next_state,
+)
 
-
-class ScaMethod(StrEnum):
-    FIDO = "FIDO"
-    GENERIC = "GENERIC"
-    OTP = "OTP"
-    REDIRECT = "REDIRECT"  # a password on the bank's own page, reached by redirect
-    DECOUPLED = "DECOUPLED"  # approved in the bank's app, out of band
-
-
-class ScaState(StrEnum):
-    CHALLENGED = "CHALLENGED"
-    VERIFYING = "VERIFYING"
-    PROVED = "PROVED"
-    REFUSED = "REFUSED"
-    EXPIRED = "EXPIRED"
-
-
-class ScaEvent(StrEnum):
-    SUBMIT = "submit"
-    PROVE = "prove"
-    DISPROVE = "disprove"
-    REFUSE = "refuse"
-    DECLINE = "decline"
-    EXPIRE = "expire"
-
-
-TRANSITIONS: dict[tuple[ScaState, ScaEvent], ScaState] = {
-    (ScaState.CHALLENGED, ScaEvent.SUBMIT): ScaState.VERIFYING,
-    (ScaState.CHALLENGED, ScaEvent.DECLINE): ScaState.REFUSED,
-    (ScaState.CHALLENGED, ScaEvent.EXPIRE): ScaState.EXPIRED,
-    (ScaState.VERIFYING, ScaEvent.PROVE): ScaState.PROVED,
-    (ScaState.VERIFYING, ScaEvent.DISPROVE): ScaState.CHALLENGED,
-    (ScaState.VERIFYING, ScaEvent.REFUSE): ScaState.REFUSED,
-    (ScaState.VERIFYING, ScaEvent.EXPIRE): ScaState.EXPIRED,
-}
-TERMINAL = frozenset({ScaState.PROVED, ScaState.REFUSED, ScaState.EXPIRED})
+__all__ = ["Authentication", "ScaEvent", "ScaMethod", "ScaState"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +52,7 @@ class Authentication:
         """
         if event is ScaEvent.DISPROVE and self.attempts_left == 0:
             event = ScaEvent.REFUSE
-        state = next_state(TRANSITIONS, TERMINAL, self.state, event, what=what)
+        state = next_state(SCA_TRANSITIONS, SCA_TERMINAL, self.state, event, what=what)
         if event is not ScaEvent.SUBMIT:
             return replace(self, state=state)
         return replace(self, state=state, attempts=self.attempts + 1, method=method or self.method)

@@ -1,12 +1,14 @@
 """The state store: every change to the simulated bank's state goes through it.
 
-The bank's state is four kinds of small records, each written whole:
+The state is a few kinds of small records, each written whole:
 
     Account         added once (config or fixtures), never changed
     User            added once
     Posting         appended, never changed: the ledger's history (balances and open
                     reservations are derived from it, see ``core.ledger``)
-    PaymentIntent   replaced whole on every transition (``core.payment``)
+    records         by kind and key (``core.records``), replaced whole, dropped once their
+                    retention has passed: payment intents (kind "intent", replaced on every
+                    transition, ``core.payment``) and each dialect's own records
 
 so that an SQLite implementation is one small write per change (an ``INSERT`` of a posting,
 an ``INSERT OR REPLACE`` of an intent, in WAL mode) and a restart rebuilds the derived
@@ -22,7 +24,6 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from tpsim.core.bank import Account, User
     from tpsim.core.ledger import Posting
-    from tpsim.core.payment import PaymentIntent
 
 
 class Store(Protocol):
@@ -52,11 +53,19 @@ class Store(Protocol):
         """Every posting, oldest first."""
         ...
 
-    def put_intent(self, intent: PaymentIntent) -> None:
-        """Keep ``intent``, replacing the record with the same ``intent_id``."""
+    def put_record(self, kind: str, key: str, record: object) -> None:
+        """Keep a dialect's ``record`` of ``kind`` under ``key``, replacing the one there."""
         ...
 
-    def intent(self, intent_id: str) -> PaymentIntent | None: ...
+    def get_record(self, kind: str, key: str) -> object | None: ...
+
+    def drop_record(self, kind: str, key: str) -> None:
+        """Forget the record (nothing happens when there is none)."""
+        ...
+
+    def records(self, kind: str) -> Iterable[object]:
+        """Every record of ``kind``, in the order they were first kept."""
+        ...
 
 
 class MemoryStore:
@@ -66,7 +75,7 @@ class MemoryStore:
         self._accounts: dict[str, Account] = {}
         self._users: dict[tuple[str, str], User] = {}
         self._postings: list[Posting] = []
-        self._intents: dict[str, PaymentIntent] = {}
+        self._records: dict[str, dict[str, object]] = {}
 
     def add_account(self, account: Account) -> None:
         self._accounts[account.address] = account
@@ -89,8 +98,24 @@ class MemoryStore:
     def postings(self) -> Sequence[Posting]:
         return self._postings
 
-    def put_intent(self, intent: PaymentIntent) -> None:
-        self._intents[intent.intent_id] = intent
+    def put_record(self, kind: str, key: str, record: object) -> None:
+        records = self._records.get(kind)
+        if records is None:
+            records = self._records[kind] = {}
+        records[key] = record
 
-    def intent(self, intent_id: str) -> PaymentIntent | None:
-        return self._intents.get(intent_id)
+    def get_record(self, kind: str, key: str) -> object | None:
+        records = self._records.get(kind)
+        return None if records is None else records.get(key)
+
+    def drop_record(self, kind: str, key: str) -> None:
+        records = self._records.get(kind)
+        if records is not None:
+            records.pop(key, None)
+
+    def records(self, kind: str) -> Iterable[object]:
+        return self._records.get(kind, {}).values()
+
+    def counts(self) -> dict[str, int]:
+        """How many records of each kind are kept (for the admin API and tests)."""
+        return {kind: len(records) for kind, records in self._records.items() if records}

@@ -32,7 +32,13 @@ from tests.support.flows import error_code, extensions
 from tests.support.linking import admin
 from tests.support.overrides import with_consent, with_participant
 from tests.support.pisp import Received, TestPisp
-from tests.support.scheme import FIDO_ACCOUNT, FIDO_CONSENT, GENERIC_CONSENT, Scheme
+from tests.support.scheme import (
+    FIDO_ACCOUNT,
+    FIDO_CONSENT,
+    GENERIC_CONSENT,
+    Scheme,
+    default_config_data,
+)
 from tpsim.auth.authenticator import DEFAULT_ORIGIN, SoftwareAuthenticator
 from tpsim.auth.credential import CredentialType
 from tpsim.journal import Hop, JournalEntry
@@ -68,15 +74,26 @@ async def dfsp_server() -> AsyncIterator[tuple[TestPisp, str]]:
 
 @pytest.fixture
 def start(dfsp_server: tuple[TestPisp, str], make_scheme: MakeScheme) -> Start:
-    """Start the default scheme plus ``dfspx``; ``profile`` and ``fido`` go to behaviour."""
+    """Start the default scheme plus ``dfspx``; ``profile`` and ``fido`` go to behaviour.
+
+    The seeded consents are registered by ``owner``: ``dfspx`` by default, since only the
+    DFSP that registered a consent may have signatures verified against it."""
     server, url = dfsp_server
 
     async def start_scheme(
-        *, profile: str = "spec", fido: dict[str, Any] | None = None, **overrides: Any
+        *,
+        profile: str = "spec",
+        fido: dict[str, Any] | None = None,
+        owner: str = DFSP_ID,
+        **overrides: Any,
     ) -> ExternalDfsp:
         behaviour = {"profile": profile, **(fido or {})}
         participants = with_participant(DFSP_ID, "dfsp", url)
-        scheme = await make_scheme(**participants, behaviour=behaviour, **overrides)
+        consents = overrides.pop("consents", default_config_data()["consents"])
+        consents = [dict(c, dfsp=owner) for c in consents]
+        scheme = await make_scheme(
+            **participants, behaviour=behaviour, consents=consents, **overrides
+        )
         server.tpsim_url = scheme.url
         return ExternalDfsp(scheme, server)
 
@@ -319,7 +336,7 @@ async def test_invalid_credential_is_refused(
 async def test_registered_consent_is_not_replaced(start: Start, profile: str) -> None:
     # Another credential for dfspa's consent must not take it over (the reference
     # auth-service fails to store a duplicate consent and answers 2000).
-    dfsp = await start(profile=profile)
+    dfsp = await start(profile=profile, owner="dfspa")
     intruder = SoftwareAuthenticator.create()
     consent_scopes = [
         {"address": FIDO_ACCOUNT, "actions": ["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER"]}
@@ -330,10 +347,22 @@ async def test_registered_consent_is_not_replaced(start: Start, profile: str) ->
     assert_error(received, CONSENTS, FIDO_CONSENT, expected_code(profile, "6104", "2000"))
     assert sim_of(dfsp).state.auth_consents[FIDO_CONSENT].dfsp == "dfspa"
     refused = await verify_with(dfsp, intruder, FIDO_CONSENT, uid("intruder"))
-    assert_error(refused, VERIFICATIONS, uid("intruder"), expected_code(profile, "6201", "7105"))
-    assert_verified(
-        await verify_with(dfsp, dfsp.scheme.fido, FIDO_CONSENT, uid("alice")), uid("alice")
-    )
+    assert_error(refused, VERIFICATIONS, uid("intruder"), expected_code(profile, "6103", "2000"))
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+async def test_a_dfsp_cannot_verify_against_another_dfsps_consent(
+    start: Start, profile: str
+) -> None:
+    # FIDO_CONSENT is dfspa's; the signature is alice's own, but the DFSP asking is not hers:
+    # to that DFSP the consent does not exist.
+    dfsp = await start(profile=profile, owner="dfspa")
+    assert sim_of(dfsp).state.auth_consents[FIDO_CONSENT].dfsp == "dfspa"  # not dfspx
+
+    received = await verify_with(dfsp, dfsp.scheme.fido, FIDO_CONSENT, uid("alice"))
+
+    assert_error(received, VERIFICATIONS, uid("alice"), expected_code(profile, "6103", "2000"))
+    assert "unknown" in description(received)
 
 
 # --- verification: POST /thirdpartyRequests/verifications → PUT …/{ID} VERIFIED --------------
@@ -468,10 +497,10 @@ async def test_verification_after_the_dfsp_revoked_the_consent(
     start: Start, profile: str, how: str
 ) -> None:
     # dfspa is the consent's authority: its revocation reaches the auth-service's record
-    # (PATCH /consents/{ID} REVOKED), which then refuses any verification (digest §6.2).
-    dfsp = await start(profile=profile)
+    # (PATCH /consents/{ID} REVOKED), which then refuses any verification (digest §6.2;
+    # the refusal itself: test_auth_service_unit.test_revoked_consent_is_refused).
+    dfsp = await start(profile=profile, owner="dfspa")
     scheme = dfsp.scheme
-    request_id = uid(f"after-revocation-{how}")
     if how == "admin":
         status, body = await admin(scheme, "POST", f"/admin/consents/{FIDO_CONSENT}/revoke")
         assert status == 200, body
@@ -480,14 +509,11 @@ async def test_verification_after_the_dfsp_revoked_the_consent(
         assert sent.status == 202
     await scheme.pisp.wait_for("PATCH", f"{CONSENTS}/{FIDO_CONSENT}")
 
-    received = await verify_with(dfsp, scheme.fido, FIDO_CONSENT, request_id)
-
-    assert_error(received, VERIFICATIONS, request_id, expected_code(profile, "6103", "2001"))
-    assert "REVOKED" in description(received)
+    assert sim_of(dfsp).state.auth_consents[FIDO_CONSENT].status == "REVOKED"
 
 
 async def test_revocation_from_another_dfsp_is_refused(start: Start) -> None:
-    dfsp = await start()
+    dfsp = await start(owner="dfspa")
     sent = await dfsp.server.send(
         "PATCH",
         f"{CONSENTS}/{FIDO_CONSENT}",

@@ -102,14 +102,18 @@ def verify(
     broken: str | None = None,
     challenge: str = CHALLENGE,
 ) -> Message:
-    """``POST /thirdpartyRequests/verifications``: the answer."""
+    """``POST /thirdpartyRequests/verifications`` from the DFSP that registered the consent
+    (``dfspx`` for an unknown one): the answer."""
     body = {
         "verificationRequestId": request_id,
         "challenge": challenge,
         "consentId": consent_id,
         **signed(authenticator, challenge, broken),
     }
-    return send(roles, "POST", VERIFICATIONS, body)
+    consent = roles.sim.state.auth_consents.get(consent_id)
+    source = DFSP_ID if consent is None else consent.dfsp
+    [answer] = exchange(roles, "POST", VERIFICATIONS, body, to=AUTH_ID, source=source).messages
+    return answer
 
 
 def assert_verified(answer: Message, request_id: str) -> None:
@@ -325,7 +329,7 @@ def test_replayed_assertion_is_refused(profile: str) -> None:
             "consentId": FIDO_CONSENT,
             **assertion,
         }
-        answer = send(roles, "POST", VERIFICATIONS, body)
+        [answer] = exchange(roles, "POST", VERIFICATIONS, body, to=AUTH_ID, source="dfspa").messages
     assert_refused(
         answer,
         f"{VERIFICATIONS}/{uid('unit-twice')}",
@@ -403,9 +407,8 @@ def test_get_verification_resends_the_stored_answer() -> None:
     )
 
     for first, request_id in ((verified, uid("unit-good")), (refused, uid("unit-bad"))):
-        again = send(roles, "GET", f"{VERIFICATIONS}/{request_id}")
+        path = f"{VERIFICATIONS}/{request_id}"
+        [again] = exchange(roles, "GET", path, to=AUTH_ID, source="dfspa").messages
         assert (again.path, again.body) == (first.path, first.body)
-    [other] = exchange(
-        roles, "GET", f"{VERIFICATIONS}/{uid('unit-good')}", to=AUTH_ID, source="dfspa"
-    ).messages
-    assert_refused(other, f"{VERIFICATIONS}/{uid('unit-good')}", "3200")  # not dfspa's request
+    other = send(roles, "GET", f"{VERIFICATIONS}/{uid('unit-good')}")
+    assert_refused(other, f"{VERIFICATIONS}/{uid('unit-good')}", "3200")  # not dfspx's request

@@ -38,7 +38,8 @@ from tests.support.roles import Roles
 from tpsim.errors import LoginRefused
 from tpsim.mojaloop.errors import ConsentRequestNotFound
 from tpsim.mojaloop.message import Message
-from tpsim.mojaloop.roles.consent_requests import ConsentRequests, CrState
+from tpsim.mojaloop.roles.consent_requests import ConsentRequests
+from tpsim.mojaloop.roles.states import CrState
 
 REQUEST_ID = uid("unit-consent-request")
 PATH = f"{CONSENT_REQUESTS}/{REQUEST_ID}"

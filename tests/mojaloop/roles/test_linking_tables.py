@@ -9,11 +9,14 @@ from tpsim.mojaloop.errors import ConsentNotValid, FspiopError, InvalidAuthToken
 from tpsim.mojaloop.roles import consent_requests as cr
 from tpsim.mojaloop.roles import consent_state as links
 from tpsim.mojaloop.roles.callback_uri import callback_uri_problem, with_query
+from tpsim.mojaloop.roles.states import CONSENT_REQUEST_TERMINAL as CR_TERMINAL
+from tpsim.mojaloop.roles.states import CONSENT_REQUEST_TRANSITIONS as CR_TRANSITIONS
+from tpsim.mojaloop.roles.states import LINK_TERMINAL, CrEvent, CrState, LinkEvent, LinkState
 
 # --- consent requests -------------------------------------------------------------------------
 
 
-def request(state: cr.CrState) -> cr.ConsentRequest:
+def request(state: CrState) -> cr.ConsentRequest:
     req = cr.ConsentRequest("6988c34f-055b-4ed5-b223-b10c8a2e2329", "pispa", {}, [])
     req.state = state
     return req
@@ -22,24 +25,33 @@ def request(state: cr.CrState) -> cr.ConsentRequest:
 @pytest.mark.parametrize(
     ("path", "final"),
     [
-        ([cr.CrEvent.WEB, cr.CrEvent.APPROVED, cr.CrEvent.ACCEPTED], cr.CrState.GRANTED),
-        ([cr.CrEvent.OTP, cr.CrEvent.REFUSED, cr.CrEvent.ACCEPTED], cr.CrState.GRANTED),
-        ([cr.CrEvent.WEB, cr.CrEvent.DENIED], cr.CrState.DENIED),
-        ([cr.CrEvent.OTP, cr.CrEvent.EXPIRED], cr.CrState.FAILED),
-        ([cr.CrEvent.WEB, cr.CrEvent.REFUSED, cr.CrEvent.LOCKED], cr.CrState.FAILED),
-        ([cr.CrEvent.INVALID], cr.CrState.REJECTED),
+        (
+            [CrEvent.WEB, CrEvent.APPROVED, CrEvent.ACCEPTED],
+            CrState.GRANTED,
+        ),
+        (
+            [CrEvent.OTP, CrEvent.REFUSED, CrEvent.ACCEPTED],
+            CrState.GRANTED,
+        ),
+        ([CrEvent.WEB, CrEvent.DENIED], CrState.DENIED),
+        ([CrEvent.OTP, CrEvent.EXPIRED], CrState.FAILED),
+        (
+            [CrEvent.WEB, CrEvent.REFUSED, CrEvent.LOCKED],
+            CrState.FAILED,
+        ),
+        ([CrEvent.INVALID], CrState.REJECTED),
     ],
 )
-def test_consent_request_paths(path: list[cr.CrEvent], final: cr.CrState) -> None:
-    req = request(cr.CrState.RECEIVED)
+def test_consent_request_paths(path: list[CrEvent], final: CrState) -> None:
+    req = request(CrState.RECEIVED)
     for event in path:
         req.advance(event)
     assert req.state is final
 
 
-@pytest.mark.parametrize("state", sorted(cr.TERMINAL))
-@pytest.mark.parametrize("event", list(cr.CrEvent))
-def test_closed_requests_are_final(state: cr.CrState, event: cr.CrEvent) -> None:
+@pytest.mark.parametrize("state", sorted(CR_TERMINAL))
+@pytest.mark.parametrize("event", list(CrEvent))
+def test_closed_requests_are_final(state: CrState, event: CrEvent) -> None:
     req = request(state)
     with pytest.raises(StateRefused, match=f"already {state.value}"):
         req.advance(event)
@@ -54,12 +66,12 @@ def test_closed_requests_are_final(state: cr.CrState, event: cr.CrEvent) -> None
     ("state", "event"),
     [
         (s, e)
-        for s in cr.CrState
-        for e in cr.CrEvent
-        if s not in cr.TERMINAL and (s, e) not in cr.TRANSITIONS
+        for s in CrState
+        for e in CrEvent
+        if s not in CR_TERMINAL and (s, e) not in CR_TRANSITIONS
     ],
 )
-def test_unexpected_request_events_are_refused(state: cr.CrState, event: cr.CrEvent) -> None:
+def test_unexpected_request_events_are_refused(state: CrState, event: CrEvent) -> None:
     req = request(state)
     with pytest.raises(StateRefused, match="is not expected now"):
         req.advance(event)
@@ -67,46 +79,46 @@ def test_unexpected_request_events_are_refused(state: cr.CrState, event: cr.CrEv
 
 
 def test_only_the_login_page_approves_or_denies() -> None:
-    sources = {s for (s, e) in cr.TRANSITIONS if e in (cr.CrEvent.APPROVED, cr.CrEvent.DENIED)}
-    assert sources == {cr.CrState.AUTHENTICATING}
+    sources = {s for (s, e) in CR_TRANSITIONS if e in (CrEvent.APPROVED, CrEvent.DENIED)}
+    assert sources == {CrState.AUTHENTICATING}
 
 
 # --- consents ----------------------------------------------------------------------------------
 
 
-def link(state: links.LinkState) -> links.Consent:
+def link(state: LinkState) -> links.Consent:
     consent = links.Consent("be433b9e-9473-4b7d-bdd5-ac5b42463afb", "pispa", [])
     consent.state = state
     return consent
 
 
 def test_consent_is_linked_in_order() -> None:
-    consent = link(links.LinkState.ISSUED)
-    for event in (links.LinkEvent.CREDENTIAL, links.LinkEvent.VERIFIED):
+    consent = link(LinkState.ISSUED)
+    for event in (LinkEvent.CREDENTIAL, LinkEvent.VERIFIED):
         consent.advance(event)
-    consent.advance(links.LinkEvent.LINKED)
-    assert consent.state is links.LinkState.ACTIVE
+    consent.advance(LinkEvent.LINKED)
+    assert consent.state is LinkState.ACTIVE
 
 
-@pytest.mark.parametrize("state", [links.LinkState.ISSUED, links.LinkState.ACTIVE])
-def test_revocable_states(state: links.LinkState) -> None:
+@pytest.mark.parametrize("state", [LinkState.ISSUED, LinkState.ACTIVE])
+def test_revocable_states(state: LinkState) -> None:
     consent = link(state)
-    consent.advance(links.LinkEvent.REVOKED)
-    assert consent.state is links.LinkState.REVOKED
+    consent.advance(LinkEvent.REVOKED)
+    assert consent.state is LinkState.REVOKED
 
 
-@pytest.mark.parametrize("state", [links.LinkState.REGISTERING, links.LinkState.LINKING])
+@pytest.mark.parametrize("state", [LinkState.REGISTERING, LinkState.LINKING])
 def test_no_revocation_while_the_credential_is_being_registered(
-    state: links.LinkState,
+    state: LinkState,
 ) -> None:
     # The auth-service's answer is on its way; revoking now would leave its record ISSUED.
     with pytest.raises(StateRefused, match="is not expected now"):
-        link(state).advance(links.LinkEvent.REVOKED)
+        link(state).advance(LinkEvent.REVOKED)
 
 
-@pytest.mark.parametrize("state", sorted(links.TERMINAL))
-@pytest.mark.parametrize("event", list(links.LinkEvent))
-def test_ended_consents_are_final(state: links.LinkState, event: links.LinkEvent) -> None:
+@pytest.mark.parametrize("state", sorted(LINK_TERMINAL))
+@pytest.mark.parametrize("event", list(LinkEvent))
+def test_ended_consents_are_final(state: LinkState, event: LinkEvent) -> None:
     consent = link(state)
     consent.ended = ConsentNotValid("consent was revoked")
     with pytest.raises(FspiopError, match="revoked"):

@@ -43,7 +43,8 @@ from tests.support.scheme import FIDO_ACCOUNT, FIDO_CONSENT, GENERIC_CONSENT
 from tpsim.core.errors import StateRefused
 from tpsim.mojaloop.errors import ConsentNotFound, ConsentNotValid
 from tpsim.mojaloop.message import Message
-from tpsim.mojaloop.roles.consent_state import Consent, LinkState
+from tpsim.mojaloop.roles.consent_state import Consent
+from tpsim.mojaloop.roles.states import LinkState
 
 REQUEST_ID = uid("unit-linking")
 AUTH, HUB = "central-auth", "switch"

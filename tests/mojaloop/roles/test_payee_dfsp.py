@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
+from tests.support.overrides import with_account
 from tests.support.roles import Roles
 from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.message import Effects, Message
 
 BOB = "dfspb.bob.chequing"
+BOB_IBAN = "GB33BUKB20201555555555"
 MSISDN = "16135551212"
 QUOTE_ID = "7c23e80c-d078-4077-8263-2c047876fcf6"
 TRANSACTION_ID = "a8323bc6-c228-4df2-ae82-e5a997baf899"
@@ -124,6 +126,23 @@ def test_a_party_is_answered_from_the_fixtures() -> None:
 )
 def test_an_unknown_party_is_3204(path: str) -> None:
     assert refusal(build(), "GET", path).code == "3204"
+
+
+@pytest.mark.parametrize(("id_type", "identifier"), [("ACCOUNT_ID", BOB), ("IBAN", BOB_IBAN)])
+def test_an_account_is_a_party_by_its_address_or_iban(id_type: str, identifier: str) -> None:
+    # No party fixture names it: the account itself is the payee (a settlement names the
+    # creditor this way), its bank the one that holds it.
+    roles = Roles.build(**with_account(BOB, iban=BOB_IBAN))
+    answer = only(ask(roles, "GET", f"/parties/{id_type}/{identifier}", source="pispa"))
+    party = (answer.body or {})["party"]
+    assert party["partyIdInfo"] == {
+        "partyIdType": id_type,
+        "partyIdentifier": identifier,
+        "fspId": "dfspb",
+    }
+    quote = quote_request()
+    quote["payee"] = {"partyIdInfo": {"partyIdType": id_type, "partyIdentifier": identifier}}
+    assert only(ask(roles, "POST", "/quotes", quote)).path == f"/quotes/{QUOTE_ID}"
 
 
 def test_a_party_of_another_dfsp_is_not_answered() -> None:

@@ -22,6 +22,7 @@ from tpsim.auth.challenge import consent_challenge
 from tpsim.auth.errors import CryptoError
 from tpsim.auth.fido import RegisteredCredential, verify_assertion, verify_attestation
 from tpsim.auth.generic import generic_credential, verify_generic
+from tpsim.core.records import Records
 from tpsim.mojaloop.errors import (
     AuthServiceConsentNotValid,
     ConsentAlreadyRegistered,
@@ -71,8 +72,10 @@ class AuthService:
     def __init__(self, ctx: RoleContext) -> None:
         self.ctx = ctx
         self.fsp_id = ctx.fsp_id
-        self._pending: dict[str, PendingRegistration] = {}
-        self._verifications: dict[str, Message] = {}
+        # Registrations awaiting the ALS; each verification's answer (for GET and
+        # duplicates), forgotten the retention after it was given.
+        self._pending: Records[PendingRegistration] = ctx.records("registrations")
+        self._verifications: Records[Message] = ctx.records("verifications")
         self._handlers = self._handler_table()
 
     # -- dispatch ----------------------------------------------------------------------
@@ -116,8 +119,11 @@ class AuthService:
         scopes = [{"address": s["address"], "actions": s["actions"]} for s in sent["scopes"]]
         challenge = consent_challenge(consent_id, scopes)
         credential = self._register(request.credential, sent["credential"], challenge)
-        self._pending[consent_id] = PendingRegistration(
-            message, AuthConsent(consent_id, message.source, scopes, credential)
+        self._pending.put(
+            consent_id,
+            PendingRegistration(
+                message, AuthConsent(consent_id, message.source, scopes, credential)
+            ),
         )
         oracle = self.ctx.message(
             "POST",
@@ -144,7 +150,7 @@ class AuthService:
             raise InvalidConsentCredential(exc.detail, extensions={"check": exc.check}) from None
 
     def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
-        pending = self._pending.pop(params["ID"], None)
+        pending = self._pending.pop(params["ID"])
         if pending is None:
             return Effects()
         consent = pending.consent
@@ -161,7 +167,7 @@ class AuthService:
         return Effects(messages=[reply])
 
     def put_participant_error(self, message: Message, params: dict[str, str]) -> Effects:
-        pending = self._pending.pop(params["ID"], None)
+        pending = self._pending.pop(params["ID"])
         if pending is None:
             return Effects()
         report: ErrorInformationObject = message.model()
@@ -188,7 +194,7 @@ class AuthService:
         request: Verification = message.model()
         request_id = request.verificationRequestId
         try:
-            self._verify(request, message.body or {})
+            self._verify(request, message.body or {}, requester=message.source)
         except FspiopError as exc:
             effects = self._reply_error(message, exc)
         else:
@@ -200,11 +206,12 @@ class AuthService:
             )
             effects = Effects(messages=[reply])
         if effects.messages:
-            self._verifications[request_id] = effects.messages[0]
+            self._verifications.put(request_id, effects.messages[0])
+            self._verifications.end(request_id, at=self.ctx.clock.now())
         return effects
 
-    def _verify(self, request: Verification, sent: dict[str, Any]) -> None:
-        consent = self._verifiable(request.consentId)
+    def _verify(self, request: Verification, sent: dict[str, Any], *, requester: str) -> None:
+        consent = self._verifiable(request.consentId, requester)
         credential = consent.credential
         kind = request.signedPayloadType
         if kind != credential.credential_type:
@@ -228,12 +235,15 @@ class AuthService:
         except CryptoError as exc:
             raise InvalidTransactionSignature(exc.detail, extensions={"check": exc.check}) from None
 
-    def _verifiable(self, consent_id: str) -> AuthConsent:
-        """The consent a signature may be verified against: registered here, not revoked."""
+    def _verifiable(self, consent_id: str, requester: str) -> AuthConsent:
+        """The consent a signature may be verified against: registered here by the DFSP
+        asking (another DFSP's consent is reported as unknown: not theirs to use or see),
+        not revoked."""
         consent = self.ctx.state.auth_consents.get(consent_id)
-        if consent is None:
+        if consent is None or consent.dfsp != requester:
             raise UnknownConsent(
-                f"consent {consent_id} is unknown at {self.fsp_id}", field="consentId"
+                f"consent {consent_id} is unknown at {self.fsp_id} for {requester}",
+                field="consentId",
             )
         if consent.status != ConsentStatus.ISSUED:
             raise AuthServiceConsentNotValid(

@@ -10,9 +10,9 @@
                                  expired or too many → 6203 and the request is closed
     GET   /consentRequests/{ID}  PUT /consentRequests/{ID} as it stands, or its error
 
-Every step is one transition of ``TRANSITIONS``; terminal states are final and checked only
-in ``ConsentRequest.advance``, which re-raises the error that ended the request. A repeated
-``POST`` is answered from ``core.idempotency`` (FSPIOP §3.2.5).
+Every step is one transition of its table (``roles/states.py``); terminal states are final
+and checked only in ``ConsentRequest.advance``, which re-raises the error that ended the
+request. A repeated ``POST`` is answered from ``core.idempotency`` (FSPIOP §3.2.5).
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
-from tpsim.config import LinkingConfig, UserConfig
+from tpsim.config import LinkingConfig
+from tpsim.core.bank import User
 from tpsim.core.errors import KeyReused
 from tpsim.core.idempotency import Idempotency
-from tpsim.core.machine import next_state
+from tpsim.core.records import Records
+from tpsim.core.states import next_state
 from tpsim.errors import LoginRefused
 from tpsim.mojaloop.errors import (
     BadCallbackUri,
@@ -45,6 +46,12 @@ from tpsim.mojaloop.roles.callback_uri import callback_uri_problem, with_query
 from tpsim.mojaloop.roles.common import format_datetime
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.state import Account
+from tpsim.mojaloop.roles.states import (
+    CONSENT_REQUEST_TERMINAL,
+    CONSENT_REQUEST_TRANSITIONS,
+    CrEvent,
+    CrState,
+)
 from tpsim.mojaloop.wire.models.linking import (
     ConsentRequestChannelType,
     ConsentRequestsIDPatchRequest,
@@ -52,44 +59,6 @@ from tpsim.mojaloop.wire.models.linking import (
 )
 
 Grant = Callable[[str, str, list[dict[str, Any]]], Effects]
-
-
-class CrState(StrEnum):
-    RECEIVED = "RECEIVED"
-    AUTHENTICATING = "AUTHENTICATING"  # WEB: waiting for the user on the login page
-    AWAITING_PATCH = "AWAITING_PATCH"  # an OTP or web secret waits for PATCH
-    GRANTED = "GRANTED"
-    DENIED = "DENIED"
-    FAILED = "FAILED"  # the token expired, or too many wrong ones
-    REJECTED = "REJECTED"  # refused on arrival
-
-
-class CrEvent(StrEnum):
-    WEB = "web"
-    OTP = "otp"
-    INVALID = "invalid"
-    APPROVED = "approved"
-    DENIED = "denied"
-    REFUSED = "refused"
-    ACCEPTED = "accepted"
-    LOCKED = "locked"
-    EXPIRED = "expired"
-
-
-TRANSITIONS: dict[tuple[CrState, CrEvent], CrState] = {
-    (CrState.RECEIVED, CrEvent.WEB): CrState.AUTHENTICATING,
-    (CrState.RECEIVED, CrEvent.OTP): CrState.AWAITING_PATCH,
-    (CrState.RECEIVED, CrEvent.INVALID): CrState.REJECTED,
-    (CrState.AUTHENTICATING, CrEvent.APPROVED): CrState.AWAITING_PATCH,
-    (CrState.AUTHENTICATING, CrEvent.DENIED): CrState.DENIED,
-    (CrState.AUTHENTICATING, CrEvent.REFUSED): CrState.AUTHENTICATING,
-    (CrState.AUTHENTICATING, CrEvent.LOCKED): CrState.FAILED,
-    (CrState.AWAITING_PATCH, CrEvent.REFUSED): CrState.AWAITING_PATCH,
-    (CrState.AWAITING_PATCH, CrEvent.ACCEPTED): CrState.GRANTED,
-    (CrState.AWAITING_PATCH, CrEvent.LOCKED): CrState.FAILED,
-    (CrState.AWAITING_PATCH, CrEvent.EXPIRED): CrState.FAILED,
-}
-TERMINAL = frozenset({CrState.GRANTED, CrState.DENIED, CrState.FAILED, CrState.REJECTED})
 
 
 @dataclass(slots=True)
@@ -118,8 +87,8 @@ class ConsentRequest:
     def advance(self, event: CrEvent) -> None:
         """Apply ``event`` or raise: a closed request re-raises the error that closed it."""
         self.state = next_state(
-            TRANSITIONS,
-            TERMINAL,
+            CONSENT_REQUEST_TRANSITIONS,
+            CONSENT_REQUEST_TERMINAL,
             self.state,
             event,
             what=f"consent request {self.request_id}",
@@ -146,9 +115,10 @@ class ConsentRequests:
     def __init__(self, ctx: RoleContext, grant: Grant) -> None:
         self.ctx = ctx
         self._grant = grant
-        self._requests: dict[str, ConsentRequest] = {}
+        # Forgotten the retention after they end, or after their OTP or secret expired.
+        self._requests: Records[ConsentRequest] = ctx.records("consent-requests")
         # (source, body as sent) of each request id, and the last callback it was given.
-        self._seen: Idempotency[Message] = Idempotency()
+        self._seen: Idempotency[Message] = Idempotency(ctx.records("consent-requests-seen"))
 
     @property
     def _settings(self) -> LinkingConfig:
@@ -163,7 +133,7 @@ class ConsentRequests:
             return repeated
         scopes = list((message.body or {})["scopes"])
         req = ConsentRequest(request.consentRequestId, message.source, request, scopes)
-        self._requests[req.request_id] = req
+        self._requests.put(req.request_id, req)
         try:
             channel = self._check(req)
         except FspiopError as exc:
@@ -176,6 +146,7 @@ class ConsentRequests:
         req.advance(CrEvent.OTP)
         req.token = self._settings.otp.fixed or f"{secrets.randbelow(10**6):06d}"
         req.expires_at = self.ctx.clock.now() + timedelta(seconds=self._settings.otp.ttl_s)
+        self._forget(req, at=req.expires_at)
         effects = self._answer(req)
         effects.out_of_band.append(self._note(req, "SMS", {"otp": req.token}))
         return effects
@@ -190,7 +161,9 @@ class ConsentRequests:
         """FSPIOP §3.2.5: the same request again gets the last callback again; another
         request under the same id is refused. None for a request not seen before."""
         try:
-            seen = self._seen.check(request_id, (message.source, message.body))
+            seen = self._seen.check(
+                request_id, (message.source, message.body), now=self.ctx.clock.now()
+            )
         except KeyReused:
             raise ModifiedRequest(
                 f"consent request {request_id} was already received with a different"
@@ -235,8 +208,8 @@ class ConsentRequests:
 
     def _channels(self, user_id: str) -> list[str]:
         user = self._user(user_id)
-        if user is not None and user.auth_channels:
-            return list(user.auth_channels)
+        if user is not None and user.channels:
+            return list(user.channels)
         return list(self._settings.auth_channels)
 
     # -- PATCH /consentRequests/{ID} ----------------------------------------------------
@@ -247,6 +220,7 @@ class ConsentRequests:
         event, error = self._judge(req, patch.authToken)
         req.advance(event)
         if event is CrEvent.ACCEPTED:
+            self._forget(req, at=self.ctx.clock.now())
             return self._grant(req.pisp, req.request_id, req.scopes)
         assert error is not None  # noqa: S101 - every other verdict carries its error
         req.attempts += 1
@@ -303,6 +277,7 @@ class ConsentRequests:
         req.scopes = chosen
         req.token = secrets.token_urlsafe(24)
         req.expires_at = self.ctx.clock.now() + timedelta(seconds=self._settings.web.secret_ttl_s)
+        self._forget(req, at=req.expires_at)
         url = with_query(
             req.callback_uri, {"consentRequestId": req.request_id, "secret": req.token}
         )
@@ -368,8 +343,8 @@ class ConsentRequests:
             )
         return req
 
-    def _user(self, user_id: str) -> UserConfig | None:
-        return self.ctx.config.user(self.ctx.fsp_id, user_id)
+    def _user(self, user_id: str) -> User | None:
+        return self.ctx.state.bank.user(self.ctx.fsp_id, user_id)
 
     def _answer(self, req: ConsentRequest) -> Effects:
         return self._last(req, self._put(req))
@@ -379,9 +354,18 @@ class ConsentRequests:
         return self._last(req, self._error(req, error))
 
     def _last(self, req: ConsentRequest, callback: Message) -> Effects:
-        """Send ``callback``, the one a repeat of the POST gets from now on."""
+        """Send ``callback``, the one a repeat of the POST gets from now on; a request
+        that has ended is forgotten once the retention has passed."""
         self._seen.answer(req.request_id, callback)
+        if req.state in CONSENT_REQUEST_TERMINAL:
+            self._forget(req, at=self.ctx.clock.now())
         return Effects(messages=[callback])
+
+    def _forget(self, req: ConsentRequest, *, at: datetime) -> None:
+        """Forget ``req`` (and the POST that made it) the retention after ``at``: when it
+        ended, or when its OTP or secret expires unused."""
+        self._seen.end(req.request_id, at=at)
+        self._requests.end(req.request_id, at=at)
 
     def _put(self, req: ConsentRequest) -> Message:
         assert req.channel is not None  # noqa: S101 - chosen before the first PUT

@@ -1,7 +1,4 @@
-"""A consent as its simulated DFSP holds it: states, events, the transition table, the record.
-
-    ISSUED ─credential→ REGISTERING ─verified→ LINKING ─linked→ ACTIVE
-    ISSUED | REGISTERING ─refused→ FAILED;   ISSUED | ACTIVE ─revoked→ REVOKED
+"""A consent as its simulated DFSP holds it (its states and table: ``roles/states.py``).
 
 There is one record per consent. ``roles/linking.py`` drives it and keeps every consent of
 its DFSP; from the credential's verification on (or from the start, for a consent seeded
@@ -14,44 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from tpsim.core.machine import next_state
+from tpsim.core.states import next_state
 from tpsim.mojaloop.errors import FspiopError
+from tpsim.mojaloop.roles.states import (
+    LINK_TERMINAL,
+    LINK_TRANSITIONS,
+    LinkEvent,
+    LinkState,
+)
 from tpsim.mojaloop.wire.models.linking import ConsentStatus
-
-
-class LinkState(StrEnum):
-    ISSUED = "ISSUED"  # granted; waiting for the PISP's credential
-    REGISTERING = "REGISTERING"  # credential sent to the auth-service
-    LINKING = "LINKING"  # verified; THIRD_PARTY_LINKs being registered with the ALS
-    ACTIVE = "ACTIVE"  # linked: transfers may use it
-    REVOKED = "REVOKED"
-    FAILED = "FAILED"
-
-
-class LinkEvent(StrEnum):
-    CREDENTIAL = "credential"
-    VERIFIED = "verified"
-    LINKED = "linked"
-    REFUSED = "refused"
-    REVOKED = "revoked"
-
-
-TRANSITIONS: dict[tuple[LinkState, LinkEvent], LinkState] = {
-    (LinkState.ISSUED, LinkEvent.CREDENTIAL): LinkState.REGISTERING,
-    (LinkState.ISSUED, LinkEvent.REFUSED): LinkState.FAILED,
-    (LinkState.ISSUED, LinkEvent.REVOKED): LinkState.REVOKED,
-    (LinkState.REGISTERING, LinkEvent.VERIFIED): LinkState.LINKING,
-    (LinkState.REGISTERING, LinkEvent.REFUSED): LinkState.FAILED,
-    (LinkState.LINKING, LinkEvent.LINKED): LinkState.ACTIVE,
-    (LinkState.ACTIVE, LinkEvent.REVOKED): LinkState.REVOKED,
-}
-TERMINAL = frozenset({LinkState.REVOKED, LinkState.FAILED})
-
-# A consent seeded from the config is already linked, or already revoked.
-SEEDED = {ConsentStatus.ISSUED: LinkState.ACTIVE, ConsentStatus.REVOKED: LinkState.REVOKED}
 
 
 @dataclass(slots=True)
@@ -83,7 +53,7 @@ class Consent:
     @property
     def finalised(self) -> bool:
         """Whether the consent has ended (revoked or failed): no event moves it any more."""
-        return self.state in TERMINAL
+        return self.state in LINK_TERMINAL
 
     def grants(self, address: str, action: str) -> bool:
         return any(s["address"] == address and action in s["actions"] for s in self.scopes)
@@ -91,8 +61,8 @@ class Consent:
     def advance(self, event: LinkEvent) -> None:
         """Apply ``event`` or raise: an ended consent re-raises the error that ended it."""
         self.state = next_state(
-            TRANSITIONS,
-            TERMINAL,
+            LINK_TRANSITIONS,
+            LINK_TERMINAL,
             self.state,
             event,
             what=f"consent {self.consent_id}",

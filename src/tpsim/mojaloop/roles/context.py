@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from tpsim.auth.fido import OriginPolicy
 from tpsim.config import Config, Kind, Profile
 from tpsim.core.clock import Clock, IdGenerator
+from tpsim.core.records import Records
 from tpsim.mojaloop.errors import FspiopError, ServerError
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.common import new_message
@@ -44,6 +46,13 @@ class RoleContext:
     @property
     def origin_policy(self) -> OriginPolicy:
         return origin_policy(self.config)
+
+    def records(self, kind: str) -> Records[Any]:
+        """This participant's records of ``kind`` in the scheme's store, forgotten
+        ``behaviour.retention_s`` after they end."""
+        retention = timedelta(seconds=self.config.behaviour.retention_s)
+        store, name = self.state.bank.store, f"{self.fsp_id}/{kind}"
+        return Records(store, name, retention=retention, clock=self.clock)
 
     def message(
         self,

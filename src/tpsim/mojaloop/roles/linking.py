@@ -36,8 +36,9 @@ from tpsim.mojaloop.errors import (
 )
 from tpsim.mojaloop.message import Effects, Message
 from tpsim.mojaloop.roles.common import downstream_error, format_datetime
-from tpsim.mojaloop.roles.consent_state import Consent, LinkEvent, LinkState
+from tpsim.mojaloop.roles.consent_state import Consent
 from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.roles.states import LinkEvent, LinkState
 from tpsim.mojaloop.wire.models.common import PartyIdType
 from tpsim.mojaloop.wire.models.linking import (
     ConsentsIDPutResponseVerified,

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from tpsim.config import BehaviourConfig, PartyConfig
+from tpsim.core.records import Records
 from tpsim.mojaloop.errors import (
     ClientError,
     PartyNotFound,
@@ -79,6 +80,7 @@ class IssuedQuote:
     transfer_amount: Decimal
     receive_amount: Decimal
     fulfilment: str
+    condition: str  # SHA-256 of the fulfilment: the key a transfer names the quote by
     expires_at: datetime
     expiration: str  # expires_at as the quote said it
 
@@ -88,7 +90,9 @@ class PayeeDfsp:
 
     def __init__(self, ctx: RoleContext) -> None:
         self.ctx = ctx
-        self._quotes_by_condition: dict[str, IssuedQuote] = {}
+        # Open quotes by condition (their quote id an alias): forgotten when the transfer
+        # or the quote's error arrives, or the retention after the quote expired.
+        self._quotes: Records[IssuedQuote] = ctx.records("quotes")
 
     @property
     def behaviour(self) -> BehaviourConfig:
@@ -143,16 +147,22 @@ class PayeeDfsp:
             "ilpPacket": packet,
             "condition": condition,
         }
-        self._quotes_by_condition[condition] = IssuedQuote(
-            request.quoteId,
-            party,
-            currency,
-            transfer,
-            receive,
-            fulfilment,
-            expires_at,
-            expiration,
+        self._quotes.put(
+            condition,
+            IssuedQuote(
+                request.quoteId,
+                party,
+                currency,
+                transfer,
+                receive,
+                fulfilment,
+                condition,
+                expires_at,
+                expiration,
+            ),
         )
+        self._quotes.alias(request.quoteId, condition)
+        self._quotes.end(condition, at=expires_at)
         reply = self.ctx.message(
             "PUT", f"/quotes/{request.quoteId}", to=message.source, body=reply_body
         )
@@ -160,7 +170,7 @@ class PayeeDfsp:
 
     def post_transfer(self, message: Message, params: dict[str, str]) -> Effects:
         request: TransfersPostRequest = message.model()
-        quote = self._quotes_by_condition.get(request.condition)
+        quote = self._quotes.get(request.condition)
         if quote is None:
             raise ClientError(
                 f"{self.ctx.fsp_id} issued no quote with this condition", field="condition"
@@ -175,7 +185,7 @@ class PayeeDfsp:
         now = self.ctx.clock.now()
         if quote.expires_at <= now:
             raise QuoteExpired(f"quote {quote.quote_id} expired at {quote.expiration}")
-        del self._quotes_by_condition[request.condition]
+        self._quotes.drop(request.condition)
         account = self.ctx.state.accounts.get(quote.payee.account or "")
         if account is not None:
             self.ctx.state.bank.ledger.credit(
@@ -199,13 +209,13 @@ class PayeeDfsp:
 
     def issued(self, quote_id: str) -> bool:
         """Whether this DFSP issued the (still open) quote ``quote_id``."""
-        return any(q.quote_id == quote_id for q in self._quotes_by_condition.values())
+        return self._quotes.find(quote_id) is not None
 
     def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
         """The payer DFSP could not use our quote (its transaction failed): forget it."""
-        for condition, quote in list(self._quotes_by_condition.items()):
-            if quote.quote_id == params["ID"]:
-                del self._quotes_by_condition[condition]
+        quote = self._quotes.find(params["ID"])
+        if quote is not None:
+            self._quotes.drop(quote.condition)
         return Effects()
 
     def _price(self, amount: Decimal, amount_type: AmountType) -> tuple[Decimal, Decimal]:

@@ -17,7 +17,8 @@ from tpsim.auth.psu import PsuAccount, PsuView, UnknownJourney
 from tpsim.errors import LoginRefused
 from tpsim.mojaloop.errors import ConsentRequestNotFound
 from tpsim.mojaloop.message import Effects
-from tpsim.mojaloop.roles.consent_requests import ConsentRequests, CrState, LoginView
+from tpsim.mojaloop.roles.consent_requests import ConsentRequests, LoginView
+from tpsim.mojaloop.roles.states import CrState
 
 WHAT = "consent request"
 

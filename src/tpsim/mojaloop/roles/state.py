@@ -7,6 +7,7 @@ admin API loads fixtures. Each simulated role only touches the records of its ow
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -15,10 +16,11 @@ from tpsim.auth.challenge import consent_challenge
 from tpsim.auth.fido import OriginPolicy, RegisteredCredential, verify_attestation
 from tpsim.config import Config, ConsentConfig, CredentialConfig, Kind, PartyConfig
 from tpsim.core.bank import Account as Account  # the roles name the account type from here
-from tpsim.core.bank import Accounts, Bank
+from tpsim.core.bank import Accounts, Bank, User
 from tpsim.core.errors import AliasTaken
 from tpsim.errors import ConfigError, TpsimError
-from tpsim.mojaloop.roles.consent_state import SEEDED, Consent
+from tpsim.mojaloop.roles.consent_state import Consent
+from tpsim.mojaloop.roles.states import SEEDED
 from tpsim.mojaloop.wire.models.linking import ConsentStatus, CredentialStatus, CredentialType
 
 
@@ -49,7 +51,7 @@ class SchemeState:
     @classmethod
     def from_config(cls, config: Config, policy: OriginPolicy) -> SchemeState:
         """Seed the state from fixtures; a FIDO attestation in a consent is verified here."""
-        state = cls()
+        state = cls(Bank(retention=timedelta(seconds=config.behaviour.retention_s)))
         for i, a in enumerate(config.accounts):
             account = Account(
                 a.address,
@@ -64,6 +66,9 @@ class SchemeState:
                 state.bank.open_account(account, Decimal(a.balance))
             except AliasTaken as exc:
                 raise ConfigError(str(exc), path=f"accounts.{i}") from None
+        for u in config.users:
+            channels = None if u.auth_channels is None else tuple(u.auth_channels)
+            state.bank.add_user(User(u.user_id, u.fsp_id, u.name, u.password, channels))
         for p in config.parties:
             state.parties[(p.party_id_type, p.party_identifier, p.party_sub_id_or_type)] = p
         auth = config.ids(Kind.AUTH_SERVICE)
@@ -108,7 +113,20 @@ class SchemeState:
         return max(candidates, key=lambda item: item[:3])[3] if candidates else None
 
     def find_party(self, id_type: str, identifier: str, sub_id: str | None) -> PartyConfig | None:
-        return self.parties.get((id_type, identifier, sub_id))
+        """The party fixture, else for ACCOUNT_ID or IBAN the account it names (by address
+        or alias) as a party of the account's bank."""
+        party = self.parties.get((id_type, identifier, sub_id))
+        if party is not None or sub_id is not None or id_type not in ("ACCOUNT_ID", "IBAN"):
+            return party
+        account = self.accounts.find(identifier)
+        if account is None:
+            return None
+        return PartyConfig(
+            party_id_type=id_type,
+            party_identifier=identifier,
+            fsp_id=account.fsp_id,
+            account=account.address,
+        )
 
 
 def _reported(consent: ConsentConfig) -> dict[str, Any] | None:

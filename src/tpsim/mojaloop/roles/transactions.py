@@ -26,6 +26,7 @@ from tpsim.core.bank import Account
 from tpsim.core.idempotency import Idempotency
 from tpsim.core.ledger import Ledger
 from tpsim.core.payment import PaymentIntent, Payments
+from tpsim.core.records import Records
 from tpsim.core.sca import ScaMethod
 from tpsim.mojaloop.errors import (
     AuthorizationFailed,
@@ -90,12 +91,10 @@ class PayerDfsp:
     def __init__(self, ctx: RoleContext) -> None:
         self.ctx = ctx
         # FSPIOP §3.2.5: a request seen before, by transactionRequestId → its last callback.
-        self._seen: Idempotency[Message] = Idempotency()
-        self._by_request: dict[str, Transaction] = {}
-        self._by_quote: dict[str, Transaction] = {}
-        self._by_authorization: dict[str, Transaction] = {}
-        self._by_verification: dict[str, Transaction] = {}
-        self._by_transfer: dict[str, Transaction] = {}
+        self._seen: Idempotency[Message] = Idempotency(ctx.records("transaction-requests-seen"))
+        # By transactionRequestId; the quote, authorization, verification and transfer ids
+        # of its conversation are aliases ("quote:{ID}", …). Forgotten with the retention.
+        self._txs: Records[Transaction] = ctx.records("transactions")
 
     @property
     def payments(self) -> Payments:
@@ -111,7 +110,9 @@ class PayerDfsp:
         request: ThirdpartyRequestsTransactionsPostRequest = message.model()
         request_id = request.transactionRequestId
         try:
-            repeat = self._seen.check(request_id, (message.source, message.body))
+            repeat = self._seen.check(
+                request_id, (message.source, message.body), now=self.ctx.clock.now()
+            )
         except refusals.KeyReused:
             raise ModifiedRequest(
                 f"transaction request {request_id} was already received with a different"
@@ -125,7 +126,7 @@ class PayerDfsp:
         except FspiopError as exc:
             return self._fail(tx, exc)
         tx.quote_id = self.ctx.ids.new_id()
-        self._by_quote[tx.quote_id] = tx
+        self._txs.alias(f"quote:{tx.quote_id}", tx.request_id)
         received = self._transaction_message(
             "PUT",
             tx,
@@ -143,7 +144,7 @@ class PayerDfsp:
         return Effects(messages=[received, quote])
 
     def get_transaction(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._by_request.get(params["ID"])
+        tx = self._txs.get(params["ID"])
         if tx is None or tx.pisp != message.source:
             # A transaction of another PISP is reported as unknown: its existence is not
             # theirs to see.
@@ -169,7 +170,7 @@ class PayerDfsp:
             self.ctx.ids.new_id(),
             request_expiry=parse_datetime(request.expiration),
         )
-        self._by_request[tx.request_id] = tx
+        self._txs.put(tx.request_id, tx)
         self.payments.receive(
             PaymentIntent(
                 tx.transaction_id,
@@ -249,7 +250,7 @@ class PayerDfsp:
     # -- PUT /quotes → POST /thirdpartyRequests/authorizations -----------------------
 
     def put_quote(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find(self._by_quote, params["ID"], "quote")
+        tx = self._find("quote", params["ID"])
         self._advance(tx, TxEvent.QUOTED)
         quote: QuotesIDPutResponse = message.model()
         tx.quote, tx.quote_model = message.body or {}, quote
@@ -259,7 +260,7 @@ class PayerDfsp:
         except refusals.InsufficientFunds as refusal:
             return self._fail(tx, self._no_funds(refusal))
         tx.authorization_id = self.ctx.ids.new_id()
-        self._by_authorization[tx.authorization_id] = tx
+        self._txs.alias(f"authorization:{tx.authorization_id}", tx.request_id)
         auth_body = bodies.authorization_request(tx, now=self.ctx.clock.now())
         tx.challenge = transaction_challenge(
             self.ctx.config.behaviour.challenge, quote=tx.quote, authorization_request=auth_body
@@ -271,7 +272,7 @@ class PayerDfsp:
         return Effects(messages=[request], timers=[Timer(self._timer_key(tx), self._deadline(tx))])
 
     def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find(self._by_quote, params["ID"], "quote")
+        tx = self._find("quote", params["ID"])
         return self._fail(
             tx, downstream_error(DownstreamFailure, "the payee DFSP's quote", message)
         )
@@ -291,7 +292,7 @@ class PayerDfsp:
         return f"authorization:{tx.request_id}"
 
     def on_timer(self, key: str) -> Effects:
-        tx = self._by_request.get(key.removeprefix("authorization:"))
+        tx = self._txs.get(key.removeprefix("authorization:"))
         if tx is None or state_of(self.payments, tx) is not TxState.AUTHORIZING:
             return Effects()
         now = self.ctx.clock.now()
@@ -314,7 +315,7 @@ class PayerDfsp:
     # -- PUT /thirdpartyRequests/authorizations → verification -----------------------
 
     def put_authorization(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find(self._by_authorization, params["ID"], "authorization request")
+        tx = self._find("authorization", params["ID"])
         self._check_pisp(tx, message)
         answer: ThirdpartyRequestsAuthorizationsIDPutResponse = message.model()
         cancel = [self._timer_key(tx)]
@@ -323,7 +324,7 @@ class PayerDfsp:
         signed_type = answer.signedPayload.signedPayloadType
         self._advance(tx, TxEvent.ACCEPTED, method=ScaMethod(signed_type.value))
         tx.verification_id = self.ctx.ids.new_id()
-        self._by_verification[tx.verification_id] = tx
+        self._txs.alias(f"verification:{tx.verification_id}", tx.request_id)
         signed = (message.body or {})["signedPayload"]
         request = self.ctx.message(
             "POST",
@@ -346,7 +347,7 @@ class PayerDfsp:
         return self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
 
     def put_authorization_error(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find(self._by_authorization, params["ID"], "authorization request")
+        tx = self._find("authorization", params["ID"])
         # The switch sends this callback itself when it cannot deliver the authorization
         # request to the PISP (DESIGN.md "The switch"); waiting for the timeout is pointless.
         from_switch = message.source == self.ctx.hub_name
@@ -363,7 +364,7 @@ class PayerDfsp:
         Like the reference DFSP (7102), stop the transfer rather than move money the PISP
         cannot hear about; anything else sending this callback is refused.
         """
-        tx = self._find(self._by_request, params["ID"], "transaction request")
+        tx = self._find("transaction", params["ID"])
         if message.source != self.ctx.hub_name:
             raise TransactionRequestNotFound(
                 f"only the switch reports failed deliveries of transaction request {tx.request_id}"
@@ -377,7 +378,7 @@ class PayerDfsp:
     # -- PUT /thirdpartyRequests/verifications → transfer ----------------------------
 
     def put_verification(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find(self._by_verification, params["ID"], "verification request")
+        tx = self._find("verification", params["ID"])
         self._advance(tx, TxEvent.VERIFIED)
         assert tx.quote_model is not None  # noqa: S101 - verified after the quote
         debit = Decimal(tx.quote_model.transferAmount.amount)
@@ -387,7 +388,7 @@ class PayerDfsp:
             self._advance(tx, TxEvent.RESERVED, debit=debit)
         except refusals.InsufficientFunds as refusal:
             return self._fail(tx, self._no_funds(refusal))
-        self._by_transfer[tx.transaction_id] = tx
+        self._txs.alias(f"transfer:{tx.transaction_id}", tx.request_id)
         request = self.ctx.message(
             "POST",
             "/transfers",
@@ -397,13 +398,13 @@ class PayerDfsp:
         return Effects(messages=[request])
 
     def put_verification_error(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find(self._by_verification, params["ID"], "verification request")
+        tx = self._find("verification", params["ID"])
         return self._fail(tx, downstream_error(VerificationFailed, "the auth-service", message))
 
     # -- PUT /transfers → PATCH ------------------------------------------------------
 
     def put_transfer(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find(self._by_transfer, params["ID"], "transfer")
+        tx = self._find("transfer", params["ID"])
         transfer: TransfersIDPutResponse = message.model()
         if transfer.transferState is not TransferState.COMMITTED:
             state = transfer.transferState.value
@@ -417,17 +418,18 @@ class PayerDfsp:
         return self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
 
     def put_transfer_error(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find(self._by_transfer, params["ID"], "transfer")
+        tx = self._find("transfer", params["ID"])
         return self._fail(
             tx, downstream_error(TransferFailed, "the payee DFSP's transfer", message)
         )
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _find(self, index: dict[str, Transaction], key: str, what: str) -> Transaction:
-        tx = index.get(key)
+    def _find(self, kind: str, key: str) -> Transaction:
+        """The transaction whose ``kind`` id is ``key`` (``transaction``: its request id)."""
+        tx = self._txs.get(key) if kind == "transaction" else self._txs.find(f"{kind}:{key}")
         if tx is None:
-            raise TransactionRequestNotFound(f"{self.ctx.fsp_id} sent no {what} {key}")
+            raise TransactionRequestNotFound(f"{self.ctx.fsp_id} sent no {_WHAT[kind]} {key}")
         return tx
 
     def _advance(
@@ -464,8 +466,11 @@ class PayerDfsp:
         return self._to_pisp(tx, self._error(tx, error))
 
     def _to_pisp(self, tx: Transaction, message: Message) -> Effects:
-        """The final callback: sent now, and again to a duplicate of the request."""
-        self._seen.answer(tx.request_id, message)
+        """The final callback: sent now, and again to a duplicate of the request until the
+        transaction is forgotten."""
+        now = self.ctx.clock.now()
+        self._seen.answer(tx.request_id, message, at=now)
+        self._txs.end(tx.request_id, at=now)
         return Effects(messages=[message])
 
     def _transaction_message(self, method: str, tx: Transaction, body: dict[str, Any]) -> Message:
@@ -476,3 +481,12 @@ class PayerDfsp:
     def _error(self, tx: Transaction, error: FspiopError) -> Message:
         path = f"/thirdpartyRequests/transactions/{tx.request_id}"
         return self.ctx.error(path, error, to=tx.pisp)
+
+
+_WHAT = {
+    "transaction": "transaction request",
+    "quote": "quote",
+    "authorization": "authorization request",
+    "verification": "verification request",
+    "transfer": "transfer",
+}

@@ -1,4 +1,4 @@
-"""``core.machine.next_state``: the one place a table is applied and terminal states are final."""
+"""``core.states.next_state``: the one place a table is applied and terminal states are final."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from enum import StrEnum
 import pytest
 
 from tpsim.core.errors import StateRefused
-from tpsim.core.machine import next_state
+from tpsim.core.states import next_state
 
 
 class S(StrEnum):

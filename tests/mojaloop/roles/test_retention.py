@@ -1,0 +1,88 @@
+"""Ended conversations are forgotten after ``behaviour.retention_s``, not kept for ever.
+
+A sandbox that runs for weeks must not grow per transfer (hardening issue, item 2: ~8 kB
+kept per transfer, 499 MB after 50,000). Until the retention has passed, a duplicate of a
+request still gets its final callback again and GET still answers (FSPIOP §3.2.5); after
+it, every record of the conversation is gone: the payer's transaction and its ids, its
+payment intent, the duplicate check, the payee's quote, the auth-service's verification.
+"""
+
+from __future__ import annotations
+
+from tests.mojaloop.roles.test_payer_dfsp import FIDO_PAYLOAD, SECOND_ID, Flow, build, refused
+from tests.support.pisp import future_expiration
+from tests.support.roles import START
+from tpsim.core.store import MemoryStore
+from tpsim.mojaloop.errors import TransactionRequestNotFound
+
+RETENTION_S = 120
+
+
+def completed(flow: Flow) -> Flow:
+    flow.until_authorization(expiration=future_expiration(60, now=flow.roles.clock.now()))
+    flow.authorize(FIDO_PAYLOAD)
+    flow.verified()
+    flow.transfer()
+    assert flow.outcome().method == "PATCH"
+    return flow
+
+
+def kept(flow: Flow) -> dict[str, int]:
+    """The records the scheme keeps beyond accounts and postings, by kind."""
+    store = flow.roles.sim.state.bank.store
+    assert isinstance(store, MemoryStore)
+    return store.counts()
+
+
+def test_until_the_retention_passes_a_duplicate_gets_the_final_callback_again() -> None:
+    flow = completed(build(behaviour={"retention_s": RETENTION_S}))
+    final = flow.outcome()
+    flow.roles.clock.advance(RETENTION_S - 1)
+
+    [again] = flow.request(expiration=future_expiration(60, now=START)).messages
+
+    assert (again.method, again.path, again.body) == (final.method, final.path, final.body)
+    assert flow.get() == "ACCEPTED"
+
+
+def test_after_the_retention_every_record_of_the_transfer_is_gone() -> None:
+    flow = completed(build(behaviour={"retention_s": RETENTION_S}))
+    assert kept(flow)  # the transaction, its ids, intent, verification…
+    flow.roles.clock.advance(RETENTION_S)
+
+    # The next transfer to end sweeps what is due (no timer: a quiet scheme costs nothing).
+    second = completed(Flow(flow.roles, request_id=SECOND_ID))
+
+    error = refused(lambda: flow.get())
+    assert isinstance(error, TransactionRequestNotFound)
+    assert sum(kept(second).values()) == sum(kept(completed_alone()).values())
+
+
+def completed_alone() -> Flow:
+    """What one completed transfer keeps within its retention, on a fresh scheme."""
+    return completed(Flow(build(behaviour={"retention_s": RETENTION_S}).roles, SECOND_ID))
+
+
+def test_a_request_after_the_retention_is_a_new_request() -> None:
+    flow = completed(build(behaviour={"retention_s": RETENTION_S}))
+    flow.roles.clock.advance(RETENTION_S)
+    expiration = future_expiration(60, now=flow.roles.clock.now())
+    [received, quote] = flow.request(expiration=expiration).messages  # a new transaction
+    assert (received.body or {})["transactionRequestState"] == "RECEIVED"
+    assert quote.path == "/quotes"
+
+
+def test_a_transaction_still_in_flight_is_never_forgotten() -> None:
+    flow = build(behaviour={"retention_s": 0})
+    flow.until_authorization()
+    completed(Flow(flow.roles, request_id=SECOND_ID))  # ends, sweeps with retention 0
+    assert flow.get() == "PENDING"
+
+
+def test_the_default_retention_is_minutes() -> None:
+    flow = completed(build())
+    flow.roles.clock.advance(299)
+    assert flow.get() == "ACCEPTED"
+    flow.roles.clock.advance(1)
+    completed(Flow(flow.roles, request_id=SECOND_ID))
+    assert isinstance(refused(lambda: flow.get()), TransactionRequestNotFound)
