@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from tpsim.config import Config, load_config, overlay, parse_config
 from tpsim.core.clock import ManualClock, SequentialIds
+from tpsim.core.payment import PaymentIntent, Payments
+from tpsim.core.sca import Authentication, ScaEvent, ScaMethod
 from tpsim.mojaloop.message import Effects, Message
 from tpsim.mojaloop.roles.common import new_message
 from tpsim.serve.simulation import Simulation
@@ -79,3 +82,25 @@ class Roles:
 
     def balance(self, address: str) -> str:
         return format(self.sim.state.bank.ledger.available(address), "f")
+
+
+def executing(
+    payments: Payments,
+    intent_id: str,
+    *,
+    debtor: str,
+    creditor: str,
+    amount: str,
+    currency: str = "USD",
+    at: datetime | None = None,
+) -> PaymentIntent:
+    """A payment taken through the core API as a dialect takes one (received, its user's
+    strong authentication proved, executed): EXECUTING, its debit reserved, ready for the
+    settlement port."""
+    payments.receive(
+        PaymentIntent(intent_id, debtor, creditor, Decimal(amount), currency, created_at=at)
+    )
+    payments.start_sca(intent_id, Authentication())
+    payments.authenticate(intent_id, ScaEvent.SUBMIT, method=ScaMethod.OTP, at=at)
+    payments.authenticate(intent_id, ScaEvent.PROVE, at=at)
+    return payments.execute(intent_id, at=at)

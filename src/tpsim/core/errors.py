@@ -11,7 +11,8 @@
         ├── InvalidAmount       an amount that is not a positive number
         ├── InsufficientFunds   the account's available balance does not cover it
         ├── UnknownReservation  a hold that does not exist or has already ended
-        └── UnknownPayment      no payment intent has that id
+        ├── UnknownPayment      no payment intent has that id
+        └── UnknownBank         a settlement's debtor bank is not simulated by tpsim
 
 Each dialect renders a refusal in its own format and code (``mojaloop.errors.coded``).
 """
@@ -107,3 +108,18 @@ class UnknownPayment(BankRefused):
     def __init__(self, intent_id: str) -> None:
         self.intent_id = intent_id
         super().__init__(f"no payment intent {intent_id}")
+
+
+class UnknownBank(BankRefused):
+    """A settlement names, as the debtor's bank, a bank tpsim does not simulate (one
+    unknown to the scheme, or an external participant): only a simulated bank holds the
+    reserved debit and can send the money on (``core.settlement``)."""
+
+    reason = "unknown-bank"
+
+    def __init__(self, bank: str) -> None:
+        self.bank = bank
+        super().__init__(
+            f"{bank} is not a bank tpsim simulates; a settlement starts at the simulated"
+            " bank that holds the debtor's account"
+        )

@@ -17,6 +17,7 @@ from tpsim.mojaloop.roles.state import SchemeState
 from tpsim.mojaloop.switch import Switch
 from tpsim.serve.clock import SystemClock
 from tpsim.serve.router import Router
+from tpsim.serve.settlement import SwitchSettlement
 from tpsim.serve.transports import HttpClient, TransportFactory, Transports
 
 
@@ -25,7 +26,10 @@ class Simulation:
 
     ``load`` swaps in a new config (admin API); ``reset`` rebuilds the state from the
     current one. The journal, clock, id generator, HTTP client, transports and ``site``
-    (the URL users' browsers reach tpsim at, set by whoever starts the server) survive both.
+    (the URL users' browsers reach tpsim at, set by whoever starts the server) survive both,
+    as does ``settlement`` (the core settlement port, by quote and transfer through the
+    switch, ``serve.settlement``) with its listeners; settlements in flight end with the
+    scheme they started in.
     ``transports`` defaults to in-process for simulated participants and HTTP for external
     ones; tests pass ``Transports(lambda participant: recording)`` to need no socket.
     """
@@ -53,6 +57,7 @@ class Simulation:
             journal=self.journal,
             transports=transports or Transports.http(self.http),
         )
+        self.settlement = SwitchSettlement(lambda: self.dfsps, self.router)
         self.load(config)
 
     def load(self, config: Config) -> None:
@@ -80,7 +85,7 @@ class Simulation:
             if p.kind is Kind.AUTH_SERVICE:
                 role = AuthService(ctx)
             else:
-                role = dfsps[p.fsp_id] = SimulatedDfsp(ctx)
+                role = dfsps[p.fsp_id] = SimulatedDfsp(ctx, settled=self.settlement.report)
             registry.add(Simulated(p.fsp_id, p.kind, role))
         return registry, dfsps
 

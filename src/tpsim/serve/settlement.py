@@ -1,0 +1,60 @@
+"""The core settlement port, implemented through tpsim's Mojaloop switch.
+
+A dialect hands ``Simulation.settlement`` a ``SettlementRequest`` for an EXECUTING intent;
+the debtor's simulated DFSP (``mojaloop.roles.settlement.Settler``) starts the quote and
+transfer, and the router carries its messages as if that DFSP had sent them, so every hop
+is journaled like any other. The outcome is applied to the intent by the settler and then
+reported to whoever ``listen``s (a dialect that must tell its TPP, a scenario).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import structlog
+
+from tpsim.core.errors import UnknownBank
+from tpsim.core.settlement import SettlementRequest, SettlementResult
+from tpsim.mojaloop.roles.dfsp import SimulatedDfsp
+from tpsim.mojaloop.roles.settlement import Listener
+from tpsim.serve.router import Router
+
+log = structlog.get_logger("tpsim.settlement")
+
+
+class SwitchSettlement:
+    """``core.settlement.Settlement`` by quote and transfer through the switch.
+
+    ``banks`` gives the scheme's simulated DFSPs as they are now (a ``Simulation.load``
+    replaces them), so this object, and its listeners, outlive a reload.
+    """
+
+    def __init__(self, banks: Callable[[], Mapping[str, SimulatedDfsp]], router: Router) -> None:
+        self._banks, self._router = banks, router
+        self._listeners: list[Listener] = []
+
+    def submit(self, request: SettlementRequest) -> None:
+        """Start settling ``request`` in the background (call it on the running loop).
+
+        Refused at once with ``UnknownBank`` when ``from_bank`` is not a simulated DFSP,
+        and as ``Settler.start`` refuses (an unknown intent, one not EXECUTING, one being
+        settled already); the outcome comes later, to the listeners.
+        """
+        bank = self._banks().get(request.from_bank)
+        if bank is None:
+            raise UnknownBank(request.from_bank)
+        effects = bank.settler.start(request)
+        self._router.submit_effects(bank.fsp_id, effects)
+
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener`` with every settlement's outcome, once it is applied."""
+        self._listeners.append(listener)
+
+    def report(self, result: SettlementResult) -> None:
+        """Tell every listener; one that fails is logged, since the intent has already
+        concluded and a listener's bug must not turn into an error callback."""
+        for listener in list(self._listeners):
+            try:
+                listener(result)
+            except Exception:
+                log.exception("settlement listener failed", intent=result.intent_id)
