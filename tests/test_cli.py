@@ -89,3 +89,30 @@ async def test_serve_with_invalid_config_exits_2(tmp_path: Path) -> None:
     assert process.returncode == 2
     assert b"behaviour.profile" in stderr
     assert b"Traceback" not in stderr
+
+
+def _latin1_config(folder: Path) -> Path:
+    path = folder / "latin1.yaml"
+    path.write_bytes("hub:\n  name: caf\xe9\n".encode("latin-1"))
+    return path
+
+
+def test_config_check_of_a_file_that_is_not_utf8_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _latin1_config(tmp_path)
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"tpsim: config error: {path}: not UTF-8 text: byte 0xe9 at offset 16" in err
+    assert "Traceback" not in err
+
+
+async def test_serve_with_a_config_that_is_not_utf8_exits_2(tmp_path: Path) -> None:
+    path = _latin1_config(tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tpsim", "serve", "--config", str(path), stderr=subprocess.PIPE
+    )
+    _, stderr = await process.communicate()
+    assert process.returncode == 2
+    assert b"not UTF-8 text: byte 0xe9 at offset 16; save it as UTF-8" in stderr
+    assert b"Traceback" not in stderr

@@ -127,6 +127,24 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         {"behaviour": {"linking": {"web": {"public_url": "ftp://tpsim"}}}},
         "behaviour.linking.web.public_url: 'ftp://tpsim' must be an http:// or https:// URL",
     ),
+    (
+        "endpoint with a query string",
+        with_participants({"fsp_id": "x", "kind": "dfsp", "endpoint": "http://a/?x=1"}),
+        "participants.4.endpoint: endpoint 'http://a/?x=1' must not have a query string",
+    ),
+    (
+        "endpoint with user info",
+        with_participants({"fsp_id": "x", "kind": "dfsp", "endpoint": "http://u:p@a/"}),
+        "participants.4.endpoint: endpoint 'http://u:p@a/' must not carry a user name",
+    ),
+    (
+        "endpoint without a host",
+        with_participants({"fsp_id": "x", "kind": "dfsp", "endpoint": "https:///x"}),
+        "participants.4.endpoint: endpoint 'https:///x' needs a host",
+    ),
+    ("header timeout of zero", {"server": {"header_timeout_s": 0}}, "server.header_timeout_s"),
+    ("idle timeout of a day", {"server": {"idle_timeout_s": 86400}}, "server.idle_timeout_s"),
+    ("no connections", {"server": {"max_connections": 0}}, "server.max_connections"),
 ]
 
 
@@ -150,6 +168,35 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
     path.write_text("hub: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["http://127.0.0.1:5000", "https://pisp.example/api/v1/", "http://[::1]:8080", "HTTP://a"],
+)
+def test_a_plain_http_base_url_is_an_endpoint(endpoint: str) -> None:
+    config = parse_config(with_participants({"fsp_id": "x", "kind": "dfsp", "endpoint": endpoint}))
+    assert config.participant("x").endpoint == endpoint  # type: ignore[union-attr]
+
+
+def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("hub:\n  name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin1\.yaml: not UTF-8 text: byte 0xe9 at offset 16"):
+        load_config(path)
+
+
+def test_a_file_nested_too_deep_is_a_config_error_not_a_recursion_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.yaml"
+    path.write_text("hub: " + "[" * 1000 + "]" * 1000)
+    with pytest.raises(ConfigError, match=r"nested more than 64 levels deep \(line 1, column"):
+        load_config(path)
+
+
+def test_connection_limits_default_within_a_minute() -> None:
+    limits = load_config().server
+    assert limits.header_timeout_s <= 60 and limits.idle_timeout_s <= 60
+    assert limits.max_connections < 1024  # the usual open-file limit, shared with deliveries
 
 
 def test_missing_file() -> None:

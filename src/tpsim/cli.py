@@ -1,18 +1,23 @@
 """The ``tpsim`` command line.
 
-    tpsim serve [--config FILE] [--host H] [--port P] [--pisp-url URL] [--log-json]
+    tpsim serve [--config FILE] [--host H] [--port P] [--pisp-url URL] [--admin-token T]
+                [--log-json]
     tpsim config check FILE
     tpsim run SCENARIO_OR_DIR… [--junit F] [--json F] [--html F] [--server URL] [--jobs N]
+              [--admin-token T]
     tpsim run --schema                                      (the scenario file JSON Schema)
     tpsim credential new|attest|sign|challenge …   (software authenticator; see README)
 
 Exit codes: 0 success, 1 failure of the thing asked for, 2 usage or config error.
+``--admin-token`` defaults to ``$TPSIM_ADMIN_TOKEN`` (an environment variable keeps the
+token out of the process list).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +30,7 @@ from tpsim.mojaloop.roles.state import SchemeState
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4040
+ADMIN_TOKEN_ENV = "TPSIM_ADMIN_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     serve.add_argument(
         "--pisp-url", help="endpoint of the external PISP(s), e.g. http://127.0.0.1:5000"
+    )
+    serve.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help=f"Bearer token the admin API requires (default ${ADMIN_TOKEN_ENV}); without one,"
+        " none on loopback, and a generated one (printed at start) on any other address",
     )
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
@@ -56,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", metavar="FILE", help="write a JSON report")
     run.add_argument("--html", metavar="FILE", help="write an HTML report with sequence diagrams")
     run.add_argument("--server", metavar="URL", help="run against this running tpsim instead")
+    run.add_argument(
+        "--admin-token",
+        metavar="TOKEN",
+        help=f"the --server's admin token (default ${ADMIN_TOKEN_ENV})",
+    )
     run.add_argument("--jobs", type=int, default=4, help="scenarios run at once (default 4)")
     run.add_argument("--config", help="base config the scenarios overlay (default: built-in)")
     run.add_argument("--spec-dir", help="the official OpenAPI bundles (default $TPSIM_SPEC_DIR)")
@@ -112,12 +129,28 @@ def _serve(args: argparse.Namespace) -> int:
 
     configure_logging(json_logs=args.log_json, level=args.log_level)
     config = _load(args.config, args.pisp_url)
+    token = _admin_token(args)
     try:
-        asyncio.run(serve(config, host=args.host, port=args.port, access_log=args.access_log))
+        asyncio.run(
+            serve(
+                config,
+                host=args.host,
+                port=args.port,
+                access_log=args.access_log,
+                admin_token=token,
+            )
+        )
     except OSError as exc:
         print(f"tpsim: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def _admin_token(args: argparse.Namespace) -> str | None:
+    """``--admin-token``, else ``$TPSIM_ADMIN_TOKEN``; empty counts as not given (so
+    ``TPSIM_ADMIN_TOKEN: ${TPSIM_ADMIN_TOKEN:-}`` in a compose file means "none")."""
+    token: str | None = args.admin_token or os.environ.get(ADMIN_TOKEN_ENV)
+    return token or None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -138,6 +171,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ScenarioError("--jobs must be at least 1")
     options = RunOptions(
         server=args.server,
+        admin_token=_admin_token(args),
         jobs=args.jobs,
         config=args.config,
         spec_dir=Path(args.spec_dir) if args.spec_dir else None,

@@ -15,6 +15,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import pydantic
 import yaml
@@ -80,6 +81,11 @@ class ParticipantConfig(_Strict):
     simulated: bool = False
     endpoint: str | None = None
 
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        return None if value is None else check_endpoint(value)
+
     @model_validator(mode="after")
     def _simulated_or_endpoint(self) -> ParticipantConfig:
         if self.kind is Kind.HUB:
@@ -88,11 +94,37 @@ class ParticipantConfig(_Strict):
             raise ValueError(
                 "give either 'simulated: true' or 'endpoint: URL', not both or neither"
             )
-        if self.endpoint is not None and not re.match(r"^https?://[^/\s]+", self.endpoint):
-            raise ValueError(f"endpoint {self.endpoint!r} must be an http:// or https:// URL")
         if self.simulated and self.kind is Kind.PISP:
             raise ValueError("tpsim does not simulate a PISP behind the switch yet: give endpoint")
         return self
+
+
+def check_endpoint(value: str) -> str:
+    """``value`` if it is a participant's base URL, or the ``ValueError`` saying why not.
+
+    The switch sends the participant's messages under this URL and reports its error
+    answers back to the sender, so anything else than a plain http(s) base URL would let a
+    config (``PUT /admin/fixtures`` included) make tpsim call, and reflect, other services:
+    no other scheme, a host, no user info, no query string, no fragment.
+    """
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(f"endpoint {value!r} must not contain spaces or control characters")
+    try:
+        url = urlsplit(value)
+        url.port  # noqa: B018 - parses the port: ValueError when it is not one
+    except ValueError as exc:
+        raise ValueError(f"endpoint {value!r} has no valid host and port: {exc}") from None
+    if url.scheme not in ("http", "https"):
+        raise ValueError(f"endpoint {value!r} must be an http:// or https:// URL")
+    if not url.hostname:
+        raise ValueError(f"endpoint {value!r} needs a host, e.g. http://127.0.0.1:5000")
+    if "@" in url.netloc:
+        raise ValueError(f"endpoint {value!r} must not carry a user name or password")
+    if "?" in value:
+        raise ValueError(f"endpoint {value!r} must not have a query string: give a base URL")
+    if "#" in value:
+        raise ValueError(f"endpoint {value!r} must not have a fragment (#…): give a base URL")
+    return value
 
 
 class PartyConfig(_Strict):
@@ -271,6 +303,19 @@ class JournalConfig(_Strict):
     jsonl: str | None = None
 
 
+class ServerConfig(_Strict):
+    """How ``tpsim serve`` treats connections, so that clients that connect and send nothing,
+    trickle their headers or hold idle connections cannot use up the process's file
+    descriptors. Read when the server starts: ``PUT /admin/fixtures`` does not change it."""
+
+    # From accept to the end of the first request's headers.
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    # From an answer to the end of the next request's headers on a kept-alive connection.
+    idle_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    # Well under the common 1024 open-file limit, which outgoing deliveries share.
+    max_connections: int = Field(default=512, ge=1)
+
+
 class Config(_Strict):
     hub: HubConfig = HubConfig()
     participants: list[ParticipantConfig] = Field(default_factory=list)
@@ -280,6 +325,7 @@ class Config(_Strict):
     consents: list[ConsentConfig] = Field(default_factory=list)
     behaviour: BehaviourConfig = BehaviourConfig()
     journal: JournalConfig = JournalConfig()
+    server: ServerConfig = ServerConfig()
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -336,24 +382,82 @@ def parse_config(data: object, *, file: str = "<config>") -> Config:
         raise ConfigError(_describe(exc), file=file) from None
 
 
+# Far deeper than any config (about 8 levels); the YAML composer recurses once per level.
+MAX_YAML_DEPTH = 64
+
+
+class YamlRefused(ConfigError):
+    """A config's bytes are no YAML document tpsim reads; ``code`` says why: ``NOT_UTF8``,
+    ``NOT_YAML`` or ``TOO_DEEP`` (the admin API answers ``FIXTURES_<code>``)."""
+
+    def __init__(self, message: str, *, code: str, file: str) -> None:
+        super().__init__(message, file=file)
+        self.code = code
+
+
+def read_yaml(raw: bytes, *, file: str) -> Any:
+    """The YAML (or JSON: JSON is YAML) document in ``raw``, decoded as UTF-8.
+
+    Raises ``YamlRefused`` rather than ``UnicodeDecodeError`` or ``RecursionError``: nesting
+    is bounded while the document is composed, before any object is built from it.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlRefused(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}; save it as UTF-8",
+            code="NOT_UTF8",
+            file=file,
+        ) from None
+    try:
+        return yaml.load(text, Loader=_DepthBoundedLoader)  # noqa: S506 - a SafeLoader
+    except _TooDeep as exc:
+        raise YamlRefused(str(exc), code="TOO_DEEP", file=file) from None
+    except yaml.YAMLError as exc:
+        raise YamlRefused(f"not valid YAML (nor JSON): {exc}", code="NOT_YAML", file=file) from None
+
+
+class _TooDeep(Exception):
+    pass
+
+
+class _DepthBoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents nested deeper than ``MAX_YAML_DEPTH``."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+                mark = event.start_mark or self.get_mark()
+                raise _TooDeep(
+                    f"nested more than {MAX_YAML_DEPTH} levels deep (line {mark.line + 1},"
+                    f" column {mark.column + 1})"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load_config(path: str | Path | None = None, *, pisp_url: str | None = None) -> Config:
     """Load ``path`` (or the built-in default config).
 
     ``pisp_url`` overrides the endpoint of every external PISP.
     """
     if path is None:
-        text = resources.files("tpsim").joinpath("fixtures/default.yaml").read_text("utf-8")
+        raw = resources.files("tpsim").joinpath("fixtures/default.yaml").read_bytes()
         name = "<built-in default config>"
     else:
         name = str(path)
         try:
-            text = Path(path).read_text("utf-8")
+            raw = Path(path).read_bytes()
         except OSError as exc:
             raise ConfigError(f"cannot read the file: {exc.strerror}", file=name) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", file=name) from None
+    data = read_yaml(raw, file=name)
     config = parse_config(data if data is not None else {}, file=name)
     return with_pisp_url(config, pisp_url) if pisp_url else config
 

@@ -1,4 +1,9 @@
-"""Structured logs (structlog): human-readable by default, JSON lines with ``--log-json``."""
+"""Structured logs (structlog): human-readable by default, JSON lines with ``--log-json``.
+
+The standard library's loggers (aiohttp's access log and "Error handling request", asyncio)
+go through the same processors and renderer as tpsim's own events, so ``--log-json`` gives
+JSON lines only, each with ``logger`` naming where a stdlib record came from.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,9 @@ import logging
 import sys
 
 import structlog
+
+# Marks the handler configure_logging installs, so that a second call replaces it.
+_OURS = "_tpsim_handler"
 
 
 def configure_logging(*, json_logs: bool = False, level: str = "info") -> None:
@@ -15,20 +23,32 @@ def configure_logging(*, json_logs: bool = False, level: str = "info") -> None:
         if json_logs
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info
+        if json_logs
+        else structlog.processors.StackInfoRenderer(),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info
-            if json_logs
-            else structlog.processors.StackInfoRenderer(),
-            renderer,
-        ],
+        processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(name)s %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    setattr(handler, _OURS, True)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())

@@ -19,6 +19,7 @@ from tests.support.linking import (
     CONSENTS,
     authenticate,
     form_accounts,
+    form_token,
     request_consent,
     uid,
     wait_grant,
@@ -49,6 +50,12 @@ async def get(url: str) -> tuple[int, str, dict[str, str]]:
     async with aiohttp.ClientSession() as session:
         async with session.get(url) as response:
             return response.status, await response.text(), dict(response.headers)
+
+
+async def token(url: str) -> tuple[str, str]:
+    """The form's token, as the page hands it to whoever opens it."""
+    _, page, _ = await get(url)
+    return ("csrf", form_token(page))
 
 
 async def test_form_shows_who_asks_for_which_accounts(scheme: Scheme) -> None:
@@ -95,7 +102,7 @@ async def test_app_scheme_callback_is_not_followed(make_scheme: MakeScheme) -> N
     answer = await web_request(scheme, callback="pisp-app://callback")
     auth_uri = (answer.body or {})["authUri"]
     data = [("password", "tpsim"), ("decision", "approve"), ("account", CAROL_SAVINGS)]
-    status, _, location = await post(auth_uri, data)
+    status, _, location = await post(auth_uri, [*data, await token(auth_uri)])
     assert status == 303 and location is not None
     assert location.startswith("pisp-app://callback?consentRequestId=")
     assert set(parse_qs(urlsplit(location).query)) == {"consentRequestId", "secret"}
@@ -119,7 +126,7 @@ async def test_refused_input_shows_the_form_again(
     answer = await web_request(scheme)
     auth_uri = (answer.body or {})["authUri"]
 
-    got, page, location = await post(auth_uri, data)
+    got, page, location = await post(auth_uri, [*data, await token(auth_uri)])
     assert (got, location) == (status, None)
     assert 'role="alert"' in page and escape(message) in page
     assert form_accounts(page) == [CAROL_CHEQUING, CAROL_SAVINGS]
@@ -152,10 +159,12 @@ async def test_only_a_request_waiting_for_sign_in_is_shown(scheme: Scheme) -> No
 
     answer = await web_request(scheme)
     auth_uri = (answer.body or {})["authUri"]
-    await web_login(answer)
+    login = await web_login(answer)
     status, page, _ = await get(auth_uri)
     assert status == 409 and "AWAITING_PATCH" in page
-    assert (await post(auth_uri, [("decision", "deny")]))[0] == 409
+    assert (await post(auth_uri, [("decision", "deny"), ("csrf", form_token(login.form))]))[
+        0
+    ] == 409
 
 
 async def test_otp_request_has_no_login_page(scheme: Scheme) -> None:
@@ -176,11 +185,12 @@ async def test_denial_is_final(scheme: Scheme) -> None:
     assert login.params["error"] == "access_denied"
     denied = await wait_grant(scheme, REQUEST_ID)
     assert error_code(denied) == "6102"
-    assert (await web_login_status(answer)) == 409
+    assert (await web_login_status(answer, form_token(login.form))) == 409
 
 
-async def web_login_status(answer: Received) -> int:
-    status, _, _ = await post((answer.body or {})["authUri"], [("decision", "approve")])
+async def web_login_status(answer: Received, csrf: str) -> int:
+    data = [("decision", "approve"), ("csrf", csrf)]
+    status, _, _ = await post((answer.body or {})["authUri"], data)
     return status
 
 

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from tests.support.linking import form_token
 from tpsim.auth.psu import PsuAccount, PsuJourney, PsuView, UnknownJourney
 from tpsim.config import load_config
 from tpsim.errors import LoginRefused
@@ -80,12 +81,19 @@ async def test_the_view_is_drawn(pages: tuple[Client, Payment]) -> None:
     assert 'value="DE02100100109307118603" checked> Girokonto (EUR)' in page
 
 
+async def token(client: Client) -> tuple[str, str]:
+    """The form's token, which every POST must carry (cross-site request forgery)."""
+    page = await (await client.get("/login/dfspa/xs2a/a-1")).text()
+    return ("csrf", form_token(page))
+
+
 async def test_decisions_reach_the_journey_and_redirect(pages: tuple[Client, Payment]) -> None:
     client, payment = pages
+    csrf = await token(client)
     form = [("user", "psu-1"), ("password", "pw"), ("decision", "approve"), ("account", "DE02")]
-    approved = await client.post("/login/dfspa/xs2a/a-1", data=form, allow_redirects=False)
+    approved = await client.post("/login/dfspa/xs2a/a-1", data=[*form, csrf], allow_redirects=False)
     denied = await client.post(
-        "/login/dfspa/xs2a/a-1", data={"decision": "deny"}, allow_redirects=False
+        "/login/dfspa/xs2a/a-1", data=[("decision", "deny"), csrf], allow_redirects=False
     )
     assert (approved.status, approved.headers["Location"]) == (
         303,
@@ -97,7 +105,8 @@ async def test_decisions_reach_the_journey_and_redirect(pages: tuple[Client, Pay
 
 async def test_refusals_and_unknown_journeys(pages: tuple[Client, Payment]) -> None:
     client, payment = pages
-    wrong = await client.post("/login/dfspa/xs2a/a-1", data={"decision": "approve"})
+    data = [("decision", "approve"), await token(client)]
+    wrong = await client.post("/login/dfspa/xs2a/a-1", data=data)
     assert wrong.status == 401 and 'role="alert">wrong password' in await wrong.text()
     unknown = await client.get("/login/dfspa/xs2a/a-2")
     assert unknown.status == 404

@@ -127,6 +127,13 @@ def form_accounts(form: str) -> list[str]:
     return re.findall(r'name="account" value="([^"]+)"', form)
 
 
+def form_token(form: str) -> str:
+    """The login form's token (``csrf``), which a submission must carry."""
+    found = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert found is not None, form
+    return found.group(1)
+
+
 async def web_login(
     answer: Received,
     *,
@@ -140,7 +147,7 @@ async def web_login(
         async with session.get(auth_uri) as page:
             assert page.status == 200, await page.text()
             form = await page.text()
-        data = [("password", password), ("decision", decision)]
+        data = [("password", password), ("decision", decision), ("csrf", form_token(form))]
         data += [("account", a) for a in (form_accounts(form) if accounts is None else accounts)]
         async with session.post(auth_uri, data=data, allow_redirects=False) as submitted:
             location = submitted.headers.get("Location")

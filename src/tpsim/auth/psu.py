@@ -53,8 +53,10 @@ class PsuJourney(Protocol):
     """One thing a user is asked to approve at a simulated bank.
 
     ``approve`` and ``deny`` return the URL the user's browser is sent to (303) or raise
-    ``LoginRefused`` (wrong user or password, nothing chosen, no longer open); either
-    decision is final for the journey. Every method may raise ``UnknownJourney``.
+    ``LoginRefused`` (401 wrong user or password, 400 nothing chosen, 409 no longer open);
+    either decision is final for the journey. Every method may raise ``UnknownJourney``.
+    The page counts the 401s of a journey and, after ``serve.pages.MAX_WRONG_PASSWORDS``,
+    ends it with ``deny``: a journey needs no attempt counting of its own.
     """
 
     def view(self) -> PsuView: ...

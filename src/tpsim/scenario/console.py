@@ -14,11 +14,12 @@ _COLOUR = {Outcome.PASSED: "32", Outcome.FAILED: "31", Outcome.ERROR: "33"}
 
 
 class Console:
-    def __init__(self, total: int, stream: TextIO = sys.stdout) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
         self.total = total
         self.done = 0
-        self.stream = stream
-        self.tty = stream.isatty()
+        # sys.stdout as it is now, not as it was at import (pytest's capsys replaces it).
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty()
 
     def _paint(self, outcome: Outcome, text: str) -> str:
         return f"\033[{_COLOUR[outcome]}m{text}\033[0m" if self.tty else text

@@ -104,11 +104,16 @@ async def http_request(
 class _AdminClient:
     url: str
     session: aiohttp.ClientSession
+    admin_token: str | None = None  # sent as a Bearer token on every admin call
 
     async def admin(self, method: str, path: str, body: Any = None) -> Answer:
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json"} if data is not None else None
-        return await http_request(self.session, method, self.url + path, data=data, headers=headers)
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        if self.admin_token:
+            headers["Authorization"] = f"Bearer {self.admin_token}"
+        return await http_request(
+            self.session, method, self.url + path, data=data, headers=headers or None
+        )
 
 
 class InProcessTpsim(_AdminClient):
@@ -155,9 +160,12 @@ class RemoteTpsim(_AdminClient):
 
     poll_s = 0.05  # each look is a GET /admin/journal
 
-    def __init__(self, url: str, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, url: str, session: aiohttp.ClientSession, *, admin_token: str | None = None
+    ) -> None:
         self.url = url.rstrip("/")
         self.session = session
+        self.admin_token = admin_token
 
     async def load(self, config: Config) -> None:
         answer = await self.admin("PUT", "/admin/fixtures", config.model_dump(mode="json"))
@@ -272,6 +280,7 @@ class BuiltinPisp:
         chosen = accounts if accounts is not None else _ACCOUNT.findall(str(page.body))
         form = [("password", password), ("decision", decision)]
         form += [("account", a) for a in chosen]
+        form += [("csrf", token) for token in _CSRF.findall(str(page.body))[:1]]
         submitted = await http_request(
             self.session,
             "POST",
@@ -287,3 +296,4 @@ class BuiltinPisp:
 
 
 _ACCOUNT = re.compile(r'name="account" value="([^"]+)"')
+_CSRF = re.compile(r'name="csrf" value="([^"]+)"')  # the form's token (serve/pages.py)

@@ -63,6 +63,7 @@ BUILTIN_CREDENTIALS = ("alice-fido", "alice-generic")
 @dataclass(slots=True)
 class RunOptions:
     server: str | None = None  # a running tpsim; None: one in-process tpsim per scenario
+    admin_token: str | None = None  # the running tpsim's admin token (Bearer)
     jobs: int = 4
     config: str | None = None  # the base config; None: the built-in default
     spec_dir: Path | None = None  # the OpenAPI bundles; None: $TPSIM_SPEC_DIR or default
@@ -257,7 +258,7 @@ async def run_cell(
 async def _start_target(config: Config, options: RunOptions, http: aiohttp.ClientSession) -> Target:
     if options.server is None:
         return await InProcessTpsim(config, http).start()
-    remote = RemoteTpsim(options.server, http)
+    remote = RemoteTpsim(options.server, http, admin_token=options.admin_token)
     await remote.load(config)
     return remote
 

@@ -4,7 +4,8 @@ GET    /health                      200 {"status": "OK"} once the scheme is load
 GET    /admin/journal               ?correlationId=…&since=SEQ&limit=N → {"entries": […]}
 DELETE /admin/journal               forget the journal
 GET    /admin/config                the config in force (JSON)
-PUT    /admin/fixtures              replace the config (YAML or JSON body); 400 says why not
+PUT    /admin/fixtures              replace the config (UTF-8 YAML or JSON, at most 1 MiB); a
+                                    coded 400 (413 too large) says why not
 POST   /admin/reset                 rebuild the state from the config in force, clear the journal
 GET    /admin/accounts              balances of every account
 GET    /admin/consents              consents as the DFSPs and the auth-service hold them
@@ -14,22 +15,95 @@ POST   /admin/consents/{ID}/revoke  the user revokes a consent at its (simulated
 GET    /admin/otp/{consentRequestId}  the OTP a simulated DFSP sent its user ?fspId=…
 POST   /admin/clock/advance         {"seconds": N}: move the simulated clock forward; expiries
                                     and timeouts that fall due fire → {"now": …}
+
+A refusal is ``{"error": "<what to fix>"}``, with a ``"code"`` where a client may act on it.
+Every ``/admin/`` route needs ``Authorization: Bearer <token>`` when the app has an
+``ADMIN_TOKEN`` (401 ``ADMIN_TOKEN_REQUIRED`` / ``ADMIN_TOKEN_INVALID`` otherwise);
+``admin_token_for`` decides when it has one. ``/health`` stays open.
 """
 
 from __future__ import annotations
 
+import functools
+import hmac
+import ipaddress
 import math
+import secrets
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import yaml
-from aiohttp import web
+from aiohttp import hdrs, web
 
-from tpsim.config import parse_config
+from tpsim.config import YamlRefused, parse_config, read_yaml
 from tpsim.core.bank import Account
 from tpsim.errors import ConfigError, TpsimError
 from tpsim.mojaloop.errors import coded
 from tpsim.mojaloop.roles.common import format_amount, format_datetime
 from tpsim.serve.edge import SIMULATION
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ADMIN_TOKEN = web.AppKey("admin_token", str)
+
+_HOW = (
+    "send 'Authorization: Bearer <token>' with the token tpsim serve was given"
+    " (--admin-token or TPSIM_ADMIN_TOKEN) or, if it was given none, the one it printed when"
+    " it started; tpsim run takes --admin-token too"
+)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a server bound to ``host`` is reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback  # 127.0.0.0/8, ::1
+    except ValueError:
+        return False  # another name, or "" / 0.0.0.0 / :: (every interface)
+
+
+def admin_token_for(host: str, configured: str | None) -> str | None:
+    """The token the admin API requires when served on ``host``: the configured one, else
+    none on loopback (``curl localhost:4040/admin/…`` keeps working), else a fresh random
+    one that the caller must print, since another machine could reach the API."""
+    if configured:
+        return configured
+    return None if is_loopback(host) else secrets.token_urlsafe(32)
+
+
+def admin_only(handler: Handler) -> Handler:
+    """``handler``, answering 401 instead when the app has an ``ADMIN_TOKEN`` that the
+    request does not bear. Wrapping each admin route costs nothing on the FSPIOP path."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        expected = request.app.get(ADMIN_TOKEN)
+        if expected is None:
+            return await handler(request)
+        header = request.headers.get(hdrs.AUTHORIZATION)
+        if header is None:
+            return _unauthorized("ADMIN_TOKEN_REQUIRED", f"the admin API needs a token: {_HOW}")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not _same(given.strip(), expected):
+            return _unauthorized("ADMIN_TOKEN_INVALID", f"the admin token is not valid: {_HOW}")
+        return await handler(request)
+
+    return guarded
+
+
+def _same(given: str, expected: str) -> bool:
+    """Compare in constant time, so the answer's timing does not tell how much matched."""
+    encoded = given.encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(encoded, expected.encode("utf-8", "surrogateescape"))
+
+
+def _unauthorized(code: str, detail: str) -> web.Response:
+    challenge = 'Bearer realm="tpsim admin"'
+    if code == "ADMIN_TOKEN_INVALID":
+        challenge += ', error="invalid_token"'  # RFC 6750 §3
+    response = _problem(401, detail, code=code)
+    response.headers[hdrs.WWW_AUTHENTICATE] = challenge
+    return response
 
 
 async def health(request: web.Request) -> web.Response:
@@ -59,18 +133,39 @@ async def get_config(request: web.Request) -> web.Response:
     return web.json_response(request.app[SIMULATION].config.model_dump(mode="json"))
 
 
+# The built-in config is 4 KB; a scheme a thousand times larger is still a fixture.
+MAX_FIXTURES_BYTES = 1_048_576
+
+
 async def put_fixtures(request: web.Request) -> web.Response:
     sim = request.app[SIMULATION]
-    text = await request.text()
+    raw = await _read_at_most(request, MAX_FIXTURES_BYTES)
+    if raw is None:
+        return _problem(
+            413,
+            f"the fixtures must be at most {MAX_FIXTURES_BYTES} bytes of YAML or JSON",
+            code="FIXTURES_TOO_LARGE",
+        )
+    where = "PUT /admin/fixtures"
     try:
-        data = yaml.safe_load(text)  # JSON is YAML too
-    except yaml.YAMLError as exc:
-        return _problem(400, f"the body is neither YAML nor JSON: {exc}")
-    try:
-        sim.load(parse_config(data, file="PUT /admin/fixtures"))
+        sim.load(parse_config(read_yaml(raw, file=where), file=where))
+    except YamlRefused as exc:
+        return _problem(400, str(exc), code=f"FIXTURES_{exc.code}")
     except ConfigError as exc:
-        return _problem(400, str(exc))
+        return _problem(400, str(exc), code="FIXTURES_INVALID")
     return web.json_response({"status": "loaded"})
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None as soon as it proves longer than ``limit`` (chunked bodies too)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -194,19 +289,27 @@ async def advance_clock(request: web.Request) -> web.Response:
     return web.json_response({"now": format_datetime(sim.clock.now())})
 
 
-def _problem(status: int, detail: str) -> web.Response:
-    return web.json_response({"error": detail}, status=status)
+def _problem(status: int, detail: str, *, code: str | None = None) -> web.Response:
+    body = {"error": detail} if code is None else {"error": detail, "code": code}
+    return web.json_response(body, status=status)
+
+
+ADMIN_ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "/admin/journal", get_journal),
+    ("DELETE", "/admin/journal", clear_journal),
+    ("GET", "/admin/config", get_config),
+    ("PUT", "/admin/fixtures", put_fixtures),
+    ("POST", "/admin/reset", reset),
+    ("GET", "/admin/accounts", get_accounts),
+    ("GET", "/admin/consents", get_consents),
+    ("POST", "/admin/consents/{consent_id}/revoke", revoke_consent),
+    ("GET", "/admin/otp/{request_id}", get_otp),
+    ("POST", "/admin/clock/advance", advance_clock),
+]
 
 
 def add_admin_routes(app: web.Application) -> None:
+    """``/health`` (open) and every admin route, each behind ``admin_only``."""
     app.router.add_get("/health", health)
-    app.router.add_get("/admin/journal", get_journal)
-    app.router.add_delete("/admin/journal", clear_journal)
-    app.router.add_get("/admin/config", get_config)
-    app.router.add_put("/admin/fixtures", put_fixtures)
-    app.router.add_post("/admin/reset", reset)
-    app.router.add_get("/admin/accounts", get_accounts)
-    app.router.add_get("/admin/consents", get_consents)
-    app.router.add_post("/admin/consents/{consent_id}/revoke", revoke_consent)
-    app.router.add_get("/admin/otp/{request_id}", get_otp)
-    app.router.add_post("/admin/clock/advance", advance_clock)
+    for method, path, handler in ADMIN_ROUTES:
+        app.router.add_route(method, path, admin_only(handler))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from tpsim.serve.admin import add_admin_routes
-from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, handle_fspiop
+from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, expect_handler, handle_fspiop
 from tpsim.serve.login import add_login_routes
 from tpsim.serve.simulation import Simulation
 
@@ -18,7 +18,7 @@ def create_app(sim: Simulation) -> web.Application:
     app[SIMULATION] = sim
     add_admin_routes(app)
     add_login_routes(app)
-    app.router.add_route("*", "/{tail:.*}", handle_fspiop)
+    app.router.add_route("*", "/{tail:.*}", handle_fspiop, expect_handler=expect_handler)
 
     async def close(app: web.Application) -> None:
         await sim.close()

@@ -4,16 +4,19 @@ Validation runs in the order the FSPIOP API describes (URI, method, size, header
 and each failure is answered synchronously with its error code and an
 ``errorInformation`` body naming the field and the rule. An accepted message is
 answered with the route's status (202 for requests, 200 for callbacks) and routed in
-the background. No client input ever produces a 500.
+the background. No client input ever produces a 500: a body aiohttp cannot decode (a
+broken gzip or deflate ``Content-Encoding``) is 3101, and an ``Expect`` header other than
+``100-continue`` is 3100 in the same ``errorInformation`` format (``expect_handler``), not
+aiohttp's plain text. (What aiohttp's HTTP parser refuses before a request exists, a bad
+request line, header or chunk size, it answers itself in plain text.)
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import structlog
-from aiohttp import web
+from aiohttp import HttpVersion11, hdrs, web
 
 from tpsim.journal import Hop
 from tpsim.mojaloop.errors import (
@@ -27,6 +30,7 @@ from tpsim.mojaloop.errors import (
 from tpsim.mojaloop.message import DESTINATION, SOURCE, Message, make_headers
 from tpsim.mojaloop.wire import headers as wire_headers
 from tpsim.mojaloop.wire import routes
+from tpsim.mojaloop.wire.validation import decode_body
 from tpsim.serve.simulation import Simulation
 
 log = structlog.get_logger("tpsim.edge")
@@ -42,7 +46,8 @@ async def handle_fspiop(request: web.Request) -> web.Response:
     matched: tuple[routes.Route, dict[str, str]] | None = None
     try:
         matched = route, params = routes.match(request.method, request.path)
-        body = _decode_json(await _read_body(request))
+        raw = await _read_body(request)
+        body = None if raw is None else decode_body(raw)
         _check_headers(request, route, sim)
         # Roles read the typed model; the body stays as it was on the wire beside it.
         model = routes.parse_body(route, body)
@@ -84,7 +89,10 @@ async def _read_body(request: web.Request) -> bytes | None:
     # several TCP segments (or chunks) must be read until EOF, stopping past the limit.
     data = bytearray()
     while len(data) <= MAX_BODY_BYTES:
-        chunk = await request.content.read(MAX_BODY_BYTES + 1 - len(data))
+        try:
+            chunk = await request.content.read(MAX_BODY_BYTES + 1 - len(data))
+        except web.RequestPayloadError as exc:  # aiohttp could not undo the content coding
+            raise MalformedSyntax(f"the body could not be read: {exc.__cause__ or exc}") from None
         if not chunk:
             break
         data += chunk
@@ -93,16 +101,21 @@ async def _read_body(request: web.Request) -> bytes | None:
     return bytes(data) or None
 
 
-def _decode_json(raw: bytes | None) -> dict[str, Any] | None:
-    if raw is None:
+async def expect_handler(request: web.Request) -> web.StreamResponse | None:
+    """aiohttp's ``Expect`` handling (RFC 9110 §10.1.1) with its refusal as a coded error.
+
+    aiohttp runs this before the handler and outside any middleware; its own one answers an
+    unknown expectation with a plain-text 417.
+    """
+    expect = request.headers.get(hdrs.EXPECT, "")
+    if request.version != HttpVersion11:
+        return None  # HTTP/1.0 has no 100 (Continue): the client sends the body anyway
+    if expect.lower() == "100-continue":
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        request.writer.output_size = 0  # the 100 is not part of the answer's size
         return None
-    try:
-        value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedSyntax(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise MalformedSyntax(f"the body must be a JSON object, not {type(value).__name__}")
-    return value
+    error = ValidationError(f"only 100-continue can be expected; got {expect!r}", field="Expect")
+    return _reject(request, request.app[SIMULATION], error, None, None)
 
 
 def _check_headers(request: web.Request, route: routes.Route, sim: Simulation) -> None:

@@ -4,7 +4,9 @@
     POST /login/{fspId}/{consentRequestId}   decision=approve (password, account…) → 303 to
                                              the callbackUri with ?consentRequestId=…&secret=…
                                              decision=deny → 303 with ?…&error=access_denied
-                                             (the PISP also gets PUT …/error 6102)
+                                             (the PISP also gets PUT …/error 6102); the
+                                             5th wrong password denies it the same way
+                                             every POST carries the form's csrf token
 
 One mount of the PSU page family (``serve/pages.py``) over Mojaloop's consent requests
 (``mojaloop/roles/psu.py``).

@@ -1,39 +1,95 @@
 """The PSU page family: a simulated bank's page where a user signs in, picks accounts and
 approves or denies what a PISP / TPP asks, for any dialect's ``PsuJourney``.
 
-    GET  {path}   the form: who asks what, the accounts to choose from
+    GET  {path}   the form: who asks what, the accounts to choose from, the form's token
     POST {path}   decision=approve (password, account…, optional user) → 303 to the
                   journey's redirect; decision=deny → 303 to its redirect
-                  refused input → the form again with the reason (401, 400);
-                  a journey that no longer waits → 409; an unknown one → 404
+                  a form that cannot be read → 400 (413 when too large) saying why;
+                  an unknown journey → 404; a journey that no longer waits → 409;
+                  without the page's token (``csrf``) → 403, nothing decided;
+                  refused input → the form again with the reason (401, 400); the
+                  ``MAX_WRONG_PASSWORDS``-th wrong password denies the journey → 403
 
 A dialect mounts the family at its own path with ``{fsp_id}`` and ``{journey_id}`` and a
-``JourneyFinder`` (``add_psu_pages``). Everything shown is escaped; the pages are never
-cached.
+``JourneyFinder`` (``add_psu_pages``). Everything shown is escaped; no page is cached,
+framed by another site (clickjacking) or named in a ``Referer``.
+
+The token is an HMAC of the journey under a key drawn when the family is mounted, so a
+page of another site, which cannot read this one (same-origin policy), cannot submit it
+for the user (cross-site request forgery). Only a form with the token counts towards the
+wrong passwords, so another site cannot lock a user out either.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import secrets
+from base64 import urlsafe_b64encode
 from collections.abc import Callable
 from html import escape
 from importlib import resources
 from string import Template
+from urllib.parse import parse_qsl
 
 from aiohttp import web
-from aiohttp.web_request import FileField
-from multidict import MultiDictProxy
+from multidict import MultiDict
 
 from tpsim.auth.psu import PsuJourney, PsuView, UnknownJourney
 from tpsim.errors import LoginRefused
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.simulation import Simulation
 
+__all__ = ["CSRF_FIELD", "MAX_WRONG_PASSWORDS", "JourneyFinder", "PsuPages", "add_psu_pages"]
+
 _PAGE = Template(resources.files("tpsim.serve").joinpath("login.html").read_text("utf-8"))
-_NO_STORE = {"Cache-Control": "no-store"}
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    # The page needs its own inline style and nothing else; frame-ancestors is what current
+    # browsers obey instead of X-Frame-Options.
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",  # the URL names the journey
+}
+_FORM_TYPE = "application/x-www-form-urlencoded"  # what the page's <form> sends
+_MAX_FORM_FIELDS = 100
+
+CSRF_FIELD = "csrf"
+MAX_WRONG_PASSWORDS = 5
 
 # (the simulation, fspId, the journey's id) → the journey, or ``UnknownJourney``.
 JourneyFinder = Callable[[Simulation, str, str], PsuJourney]
-Form = MultiDictProxy[str | bytes | bytearray | FileField]
+JourneyKey = tuple[str, str]  # (fspId, the journey's id), as in the page's path
+Form = MultiDict[str]
+
+
+class SignInGuard:
+    """Per journey: the form's token, and the wrong passwords entered so far."""
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._wrong: dict[JourneyKey, int] = {}
+
+    def token(self, journey: JourneyKey) -> str:
+        mac = hmac.new(self._key, json.dumps(journey).encode(), hashlib.sha256)
+        return urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+    def genuine(self, journey: JourneyKey, sent: str | None) -> bool:
+        """Whether ``sent`` is the token of ``journey``'s form (compared in constant time)."""
+        expected = self.token(journey).encode()
+        return sent is not None and hmac.compare_digest(sent.encode(), expected)
+
+    def wrong_password(self, journey: JourneyKey) -> int:
+        """Count one more wrong password for ``journey``: the attempts it has left."""
+        self._wrong[journey] = self._wrong.get(journey, 0) + 1
+        return MAX_WRONG_PASSWORDS - self._wrong[journey]
+
+    def forget(self, journey: JourneyKey) -> None:
+        """The journey is decided: its count goes."""
+        self._wrong.pop(journey, None)
 
 
 class PsuPages:
@@ -41,20 +97,30 @@ class PsuPages:
 
     def __init__(self, find: JourneyFinder) -> None:
         self._find = find
+        self._guard = SignInGuard()
 
     async def show(self, request: web.Request) -> web.Response:
         try:
             view = self._journey(request).view()
         except UnknownJourney as exc:
             return _unknown(exc)
-        return _form(view)
+        return _form(view, self._guard.token(_key(request)))
 
     async def submit(self, request: web.Request) -> web.Response:
-        form = await request.post()
         try:
+            form = await _read_form(request)
             journey = self._journey(request)
         except UnknownJourney as exc:
             return _unknown(exc)
+        except LoginRefused as exc:
+            content = f"<p>{escape(str(exc))}</p>"
+            return _page("The form could not be read", content, status=exc.http_status)
+        key = _key(request)
+        if not self._guard.genuine(key, form.get(CSRF_FIELD)):
+            return _page("Form not accepted", _NOT_FROM_THIS_PAGE, status=403)
+        return self._decide(key, journey, form)
+
+    def _decide(self, key: JourneyKey, journey: PsuJourney, form: Form) -> web.Response:
         try:
             location = _decide(journey, form)
         except UnknownJourney as exc:
@@ -62,12 +128,33 @@ class PsuPages:
         except LoginRefused as exc:
             if exc.http_status == 409:
                 return _page("Nothing to approve", f"<p>{escape(str(exc))}</p>", status=409)
-            return _form(journey.view(), error=str(exc), status=exc.http_status)
-        return web.Response(status=303, headers={"Location": location, **_NO_STORE})
+            if exc.http_status == 401:
+                return self._wrong_password(key, journey, str(exc))
+            token = self._guard.token(key)
+            return _form(journey.view(), token, error=str(exc), status=exc.http_status)
+        self._guard.forget(key)
+        return _redirect(location)
+
+    def _wrong_password(self, key: JourneyKey, journey: PsuJourney, reason: str) -> web.Response:
+        """The form again with the attempts left; the last one denies the journey, as the
+        user's Deny would (the requester is told), and says so."""
+        left = self._guard.wrong_password(key)
+        view = journey.view()
+        if left > 0:
+            error = f"{reason}; {left} attempt(s) left"
+            return _form(view, self._guard.token(key), error=error, status=401)
+        location = journey.deny()
+        self._guard.forget(key)
+        content = (
+            f"<p>{MAX_WRONG_PASSWORDS} wrong passwords: {escape(view.bank)} has denied this"
+            f" request, and {escape(view.requester)} is told so.</p>"
+            f'<p><a href="{escape(location)}">Back to {escape(view.requester)}</a></p>'
+        )
+        return _page("Too many wrong passwords", content, status=403, bank=view.bank)
 
     def _journey(self, request: web.Request) -> PsuJourney:
-        info = request.match_info
-        return self._find(request.app[SIMULATION], info["fsp_id"], info["journey_id"])
+        fsp_id, journey_id = _key(request)
+        return self._find(request.app[SIMULATION], fsp_id, journey_id)
 
 
 def add_psu_pages(app: web.Application, path: str, find: JourneyFinder) -> None:
@@ -77,27 +164,55 @@ def add_psu_pages(app: web.Application, path: str, find: JourneyFinder) -> None:
     app.router.add_post(path, pages.submit)
 
 
+_NOT_FROM_THIS_PAGE = (
+    "<p>The form was not sent from this bank's page (its token is missing or wrong), so"
+    " nothing was decided. Open the page again and submit it from there.</p>"
+)
+
+
+def _key(request: web.Request) -> JourneyKey:
+    return request.match_info["fsp_id"], request.match_info["journey_id"]
+
+
+async def _read_form(request: web.Request) -> Form:
+    """The fields of the form as the page's own form sends them (URL-encoded UTF-8, the
+    page's charset), or ``LoginRefused`` (400; 413 when too large) saying what is wrong."""
+    if request.content_type != _FORM_TYPE:
+        raise LoginRefused(
+            f"send the form as {_FORM_TYPE}, as this page does, not {request.content_type}"
+        )
+    try:
+        data = await request.read()  # at most the application's client_max_size
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise LoginRefused(f"the form is too large: {exc.text}", http_status=413) from None
+    except web.RequestPayloadError as exc:
+        raise LoginRefused(f"the form could not be read: {exc.__cause__ or exc}") from None
+    try:
+        fields = parse_qsl(
+            data.decode(), keep_blank_values=True, errors="strict", max_num_fields=_MAX_FORM_FIELDS
+        )
+    except ValueError as exc:  # not UTF-8 (UnicodeDecodeError), or too many fields
+        raise LoginRefused(f"the form is not URL-encoded UTF-8 form data: {exc}") from None
+    return MultiDict(fields)
+
+
 def _decide(journey: PsuJourney, form: Form) -> str:
     decision = form.get("decision")
     if decision == "deny":
         return journey.deny()
     if decision != "approve":
         raise LoginRefused("choose Approve or Deny", http_status=400)
-    user, password = _text(form, "user"), _text(form, "password")
-    accounts = [v for v in form.getall("account", []) if isinstance(v, str)]
-    return journey.approve(user, password or "", accounts)
-
-
-def _text(form: Form, name: str) -> str | None:
-    value = form.get(name)
-    return value if isinstance(value, str) else None
+    accounts = form.getall("account", [])
+    return journey.approve(form.get("user"), form.get("password") or "", accounts)
 
 
 def _unknown(exc: UnknownJourney) -> web.Response:
     return _page(f"Unknown {exc.what}", f"<p>{escape(str(exc))}</p>", status=404)
 
 
-def _form(view: PsuView, *, error: str | None = None, status: int = 200) -> web.Response:
+def _form(
+    view: PsuView, token: str, *, error: str | None = None, status: int = 200
+) -> web.Response:
     if view.closed is not None:
         content = f"<p>{escape(view.closed)}</p>"
         return _page("Nothing to approve", content, status=409, bank=view.bank)
@@ -110,6 +225,7 @@ def _form(view: PsuView, *, error: str | None = None, status: int = 200) -> web.
     content = (
         f"<p><strong>{escape(view.requester)}</strong> {escape(view.purpose)}</p>{alert}"
         '<form method="post">'
+        f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'
         f"<p>Signing in as <strong>{escape(view.user_name)}</strong>"
         f" ({escape(view.user_id)})</p>"
         '<label>Password <input type="password" name="password"'
@@ -122,7 +238,11 @@ def _form(view: PsuView, *, error: str | None = None, status: int = 200) -> web.
     return _page(f"Sign in to {view.bank}", content, status=status, bank=view.bank)
 
 
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location, **_HEADERS})
+
+
 def _page(heading: str, content: str, *, status: int, bank: str | None = None) -> web.Response:
     title = f"{bank}: {heading}" if bank else heading
     html = _PAGE.substitute(title=escape(title), heading=escape(heading), content=content)
-    return web.Response(text=html, content_type="text/html", status=status, headers=_NO_STORE)
+    return web.Response(text=html, content_type="text/html", status=status, headers=_HEADERS)

@@ -3,17 +3,26 @@
 Linking patterns §5.2 (6204 Bad callbackUri) leaves the rule to the DFSP; its example
 refuses a plain ``http://`` URI. With ``behaviour.linking.callback_uri_allowlist`` empty,
 tpsim trusts ``https://``, app schemes (``pisp-app://callback``) and ``http://`` on a
-loopback host only; with entries, only URIs of an entry's scheme and host whose path starts
-with the entry's path.
+loopback host only; with entries, only URIs of an entry's scheme, host and port (default
+ports filled in) whose path lies under the entry's path segment by segment: ``…/cb`` allows
+``…/cb`` and ``…/cb/done``, not ``…/cbevil``.
+
+A path a browser would rewrite before following the redirect is refused whatever the
+policy, so that the URI checked is the URI followed: ``..`` segments, backslashes (read as
+``/``) and percent-encoded dots, slashes and backslashes (RFC 3986 §5.2.4, WHATWG URL).
+``.`` segments are dropped before matching, as a browser drops them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 # Schemes a browser would not hand to a PISP (or would run as code).
 _NEVER = frozenset({"javascript", "data", "file", "vbscript", "blob", "about"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ENCODED_DOT_OR_SLASH = re.compile(r"%(?:2e|2f|5c)", re.IGNORECASE)
 
 
 def callback_uri_problem(uri: str, allowlist: Sequence[str]) -> str | None:
@@ -22,12 +31,15 @@ def callback_uri_problem(uri: str, allowlist: Sequence[str]) -> str | None:
         return "a callbackUri must not contain spaces or control characters"
     try:
         parts = urlsplit(uri)
-        host = parts.hostname
+        host, _ = parts.hostname, parts.port  # an invalid port raises here
     except ValueError as exc:
         return f"{uri!r} is not a URI: {exc}"
     scheme = parts.scheme.lower()
     if not scheme:
         return f"{uri!r} is not an absolute URI (scheme://…)"
+    problem = _path_problem(parts.path)
+    if problem is not None:
+        return f"{uri}: {problem}"
     if allowlist:
         if any(_within(parts, entry) for entry in allowlist):
             return None
@@ -47,13 +59,36 @@ def with_query(uri: str, params: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
+def _path_problem(path: str) -> str | None:
+    """What in ``path`` a browser would rewrite (so that another path is followed), if any."""
+    if "\\" in path:
+        return "the path must not contain backslashes (browsers read them as /)"
+    if _ENCODED_DOT_OR_SLASH.search(path):
+        return "the path must not percent-encode dots, slashes or backslashes (%2E, %2F, %5C)"
+    if ".." in path.split("/"):
+        return "the path must not contain '..' segments"
+    return None
+
+
 def _within(parts: SplitResult, entry: str) -> bool:
+    """Same scheme, user info, host and port as ``entry``, and a path under its path."""
     allowed = urlsplit(entry)
-    same_origin = (parts.scheme.lower(), parts.netloc.lower()) == (
-        allowed.scheme.lower(),
-        allowed.netloc.lower(),
-    )
-    return same_origin and parts.path.startswith(allowed.path)
+    if _origin(parts) != _origin(allowed):
+        return False
+    prefix = _segments(allowed.path)
+    while prefix and not prefix[-1]:  # "/cb/" and "/cb" both mean the segment cb
+        prefix.pop()
+    return _segments(parts.path)[: len(prefix)] == prefix
+
+
+def _origin(parts: SplitResult) -> tuple[str, str | None, str | None, str | None, int | None]:
+    scheme = parts.scheme.lower()
+    port = parts.port if parts.port is not None else _DEFAULT_PORTS.get(scheme)
+    return scheme, parts.username, parts.password, parts.hostname, port
+
+
+def _segments(path: str) -> list[str]:
+    return [segment for segment in path.split("/") if segment != "."]
 
 
 def _loopback(host: str | None) -> bool:

@@ -53,6 +53,8 @@ _HOP_BY_HOP = frozenset(
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _EXAMPLE_DATE = "Thu, 24 Jan 2019 10:23:12 GMT"
+# The year of an RFC 5322 date: four digits, not part of a time (10:23) or a zone (+0100).
+_YEAR = re.compile(r"(?<![\d:+-])[1-9]\d{3}(?![\d:])")
 
 
 def media_type(resource: str, version: str | None = None) -> str:
@@ -165,9 +167,12 @@ def _http_date(utc: datetime) -> str:
 
 
 def parse_http_date(value: str | None) -> datetime:
-    """The aware UTC datetime of an HTTP ``Date`` (IMF-fixdate or any RFC 5322 date).
+    """The aware UTC datetime of an HTTP ``Date``: an RFC 7231 IMF-fixdate, or an RFC 5322
+    date with a four-digit year and an explicit zone (``+0100``, ``UTC``).
 
-    Raises ``MissingElement`` when absent and ``ValidationError(field="Date")`` otherwise.
+    Raises ``MissingElement`` when absent and ``ValidationError(field="Date")`` otherwise, for
+    a date without a zone (``-0000`` is RFC 5322's "zone unknown") and for a year that is not
+    four digits from 1000 on (``email.utils`` reads ``0000`` to ``0099`` as 2000 to 2099).
     """
     if not value:
         raise MissingElement("Date header is required", field="Date")
@@ -180,10 +185,23 @@ def _parsed_http_date(value: str) -> datetime:
     try:
         parsed = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
-        raise ValidationError(
-            f"must be an HTTP date like {_EXAMPLE_DATE!r}; got {value!r}", field="Date"
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        raise _bad_date(value, "no date") from None
+    if parsed.tzinfo is None:
+        raise _bad_date(value, "no time zone")
+    year = _YEAR.search(value)
+    if year is None or int(year.group()) != parsed.year:
+        raise _bad_date(value, "no four-digit year (1000-9999)")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 31 Dec 9999 at a negative offset is past the last datetime
+        raise _bad_date(value, "a date out of range") from None
+
+
+def _bad_date(value: str, why: str) -> ValidationError:
+    return ValidationError(
+        f"{why} in {value!r}; send an RFC 7231 IMF-fixdate like {_EXAMPLE_DATE!r}",
+        field="Date",
+    )
 
 
 def build_headers(

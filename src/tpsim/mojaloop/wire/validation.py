@@ -1,4 +1,11 @@
-"""Validate a body with a cached ``TypeAdapter`` and turn pydantic's complaint into a coded error.
+"""Decode a body safely, validate it with a cached ``TypeAdapter`` and turn pydantic's complaint
+into a coded error.
+
+``decode_body`` refuses (3101) what ``json.loads`` would accept but a client must not be able to
+send: nesting deeper than ``MAX_JSON_DEPTH`` (deep bodies end in a ``RecursionError`` while
+decoding, copying or validating them), numbers longer than ``MAX_NUMBER_CHARS`` characters
+(``int()`` refuses 4,300 digits and is quadratic below that) and ``NaN`` / ``Infinity``, which
+JSON (RFC 8259 §6) does not have.
 
 The first error pydantic reports decides the code; its location becomes ``field`` as a dotted
 path (``payee.partyIdInfo.fspId``, list indexes as ``scopes.0.address``) and the detail states
@@ -9,8 +16,9 @@ array items → 3103, everything else (pattern, enum, length, additionalProperti
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import pydantic
@@ -25,7 +33,7 @@ from tpsim.mojaloop.wire.models.common import (
     VARIANT_TAGS,
 )
 
-__all__ = ["to_fspiop_error", "validate"]
+__all__ = ["MAX_JSON_DEPTH", "MAX_NUMBER_CHARS", "decode_body", "to_fspiop_error", "validate"]
 
 T = TypeVar("T")
 
@@ -38,6 +46,77 @@ _JSON_TYPES = {
     "list_type": "a JSON array",
 }
 _QUOTED = re.compile(r"'([^']*)'")
+
+# The deepest official body (POST /quotes, PUT /parties, POST /thirdpartyRequests/…) nests 6
+# arrays and objects; 32 leaves room for extension data and stays far below any recursion
+# limit of the decoder, pydantic, the journal or ``copy.deepcopy``.
+MAX_JSON_DEPTH = 32
+# No FSPIOP number comes near this (amounts are strings); a float needs at most ~25.
+MAX_NUMBER_CHARS = 100
+
+
+def decode_body(raw: bytes) -> dict[str, Any]:
+    """The JSON object ``raw`` holds, or ``MalformedSyntax`` (3101) naming what is wrong.
+
+    Costs what ``json.loads`` costs on an ordinary body: the depth walk only runs when ``raw``
+    holds more brackets than ``MAX_JSON_DEPTH``, and the number hooks only see numbers.
+    """
+    try:
+        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+    except RecursionError:
+        raise _too_deep() from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedSyntax(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise MalformedSyntax(f"the body must be a JSON object, not {type(value).__name__}")
+    # Brackets inside strings count too: this is an upper bound on the depth, so a body with
+    # fewer brackets than the limit cannot nest deeper than it.
+    brackets = raw.count(b"{") + raw.count(b"[")
+    if brackets > MAX_JSON_DEPTH and _nests_deeper(value, MAX_JSON_DEPTH):
+        raise _too_deep()
+    return value
+
+
+def _nests_deeper(value: dict[str, Any], limit: int) -> bool:
+    """Whether ``value`` nests more than ``limit`` arrays and objects (walked without recursion)."""
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _too_deep() -> MalformedSyntax:
+    return MalformedSyntax(
+        f"the body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep;"
+        f" at most {MAX_JSON_DEPTH} are accepted"
+    )
+
+
+def _number(convert: Callable[[str], int | float]) -> Callable[[str], int | float]:
+    """A ``json`` number hook that refuses numbers longer than ``MAX_NUMBER_CHARS``."""
+
+    def parse(text: str) -> int | float:
+        if len(text) > MAX_NUMBER_CHARS:
+            raise MalformedSyntax(
+                f"a number in the body has {len(text)} characters;"
+                f" at most {MAX_NUMBER_CHARS} are accepted"
+            )
+        return convert(text)
+
+    return parse
+
+
+def _no_constant(name: str) -> None:
+    raise MalformedSyntax(f"the body is not valid JSON: {name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(
+    parse_int=_number(int), parse_float=_number(float), parse_constant=_no_constant
+)
 
 
 def validate(adapter: TypeAdapter[T], body: object) -> T:
