@@ -22,7 +22,8 @@ SHARED = frozenset({"core", "errors", "auth", "config", "journal"})
 ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset(),
     "errors": frozenset({"core"}),
-    "journal": frozenset({"core"}),
+    "journal": frozenset({"core", "journal_sink"}),
+    "journal_sink": frozenset(),
     "auth": frozenset({"core", "errors"}),
     "config": frozenset({"core", "errors"}),
     "logging": frozenset(),

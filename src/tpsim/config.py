@@ -300,7 +300,20 @@ class BehaviourConfig(_Strict):
 
 class JournalConfig(_Strict):
     max_entries: int = Field(default=10_000, ge=1)
+    # The ring's bound in bytes (bodies counted as they arrived), and the largest accepted
+    # body an entry keeps whole (a larger one keeps its first 4 kB as text).
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=4096)
     jsonl: str | None = None
+
+    @model_validator(mode="after")
+    def _body_fits(self) -> JournalConfig:
+        if self.max_body_bytes > self.max_bytes:
+            raise ValueError(
+                f"max_body_bytes ({self.max_body_bytes}) must not exceed max_bytes"
+                f" ({self.max_bytes}): one entry would fill the journal"
+            )
+        return self
 
 
 class ServerConfig(_Strict):

@@ -1,7 +1,19 @@
 """The journal: every hop a message makes through tpsim, in any dialect, bounded and queryable.
 
-Scenario assertions, reports and the admin API read it. Entries are kept in a ring of
-``max_entries`` (the oldest drop off); an optional JSONL sink keeps everything on disk.
+Scenario assertions, reports and the admin API read it. The ring keeps at most
+``max_entries`` entries and ``max_bytes`` (the oldest drop off). An entry counts its JSONL
+line's length when a sink writes one, else a fixed part plus its body's size as it arrived
+(the bytes the edge read, or its ``Content-Length``: nothing is walked per entry); a body
+tpsim built counts a fixed size, its wire models bounding every field. What any client
+sends is bounded too: a refused request keeps its body up to ``REFUSED_BODY_BYTES``, an
+accepted one up to ``max_body_bytes``; past that the entry has ``body: null``,
+``body_truncated``, ``body_bytes`` (the whole size) and its first ``EXCERPT_BYTES`` as text
+in ``body_excerpt``. A message forwarded with the body it arrived with shares its fate.
+
+The optional JSONL sink is written by a background thread, so a slow or full disk neither
+blocks the event loop nor fails a request: lines wait in a queue bounded in bytes (past it
+they are dropped and counted, with one warning); the first error writing the file
+(``ENOSPC``…) is logged once with its path, and hops then stay in memory only.
 
 Each entry is protocol-neutral: the ``dialect`` that spoke, its ``conversation``, the
 ``hop`` and its ``direction`` relative to tpsim, ``method`` and ``path`` (and, for a browser
@@ -22,13 +34,27 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections import deque
+import logging
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
+
+from tpsim.journal_sink import open_sink
+
+log = logging.getLogger("tpsim.journal")
+
+MAX_BYTES = 64 * 1024 * 1024  # the ring's default bound in bytes
+MAX_BODY_BYTES = 1024 * 1024  # the default largest accepted body an entry keeps whole
+REFUSED_BODY_BYTES = 4096  # the largest body a refused request keeps whole
+EXCERPT_BYTES = 4096  # what an entry keeps, as text, of a body it does not keep whole
+SINK_QUEUE_BYTES = 16 * 1024 * 1024  # JSONL lines waiting for the writer thread, at most
+_ENTRY_BYTES = 1024  # an entry beside its body: fields, ids, headers
+_BUILT_BODY_BYTES = 1024  # a body tpsim built (small by construction) or as small
+_IN_FLIGHT = 1024  # received bodies remembered until the hop that forwards them
 
 
 class Exchange(Protocol):
@@ -136,12 +162,25 @@ class JournalEntry:
     conversation: str | None = None
     direction: Direction = Direction.INTERNAL
     redirect: str | None = None
+    # A body not kept whole (too big, or not a JSON object): its size and first bytes.
+    body_bytes: int | None = None
+    body_truncated: bool = False
+    body_excerpt: str | None = None
     linked: list[str] = field(default_factory=list, repr=False)  # ids this hop links
+    size: int = field(default=0, repr=False)  # bytes counted against the ring's bound
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["linked"]
+        del data["linked"], data["size"]
         return data
+
+    def _line(self) -> str:
+        """The JSONL line: ``to_json`` without its deep copy, since it is dumped at once."""
+        data = {name: getattr(self, name) for name in _JSON_FIELDS}
+        return json.dumps(data, separators=(",", ":")) + "\n"
+
+
+_JSON_FIELDS = tuple(f.name for f in fields(JournalEntry) if f.repr)
 
 
 def correlation_ids(
@@ -160,17 +199,84 @@ def correlation_ids(
     return linking + tags, linking
 
 
-class Journal:
-    """Bounded in-memory record of hops, with an optional JSONL file sink."""
+class _Kept(NamedTuple):
+    """What an entry keeps of a message's body: the body, or only an excerpt of it."""
 
-    def __init__(self, max_entries: int = 10_000, sink: Path | None = None) -> None:
-        self._entries: deque[JournalEntry] = deque(maxlen=max_entries)
+    body: dict[str, Any] | None
+    size: int  # the whole body's bytes, counted against the ring's bound
+    excerpt: str | None = None  # set when the body is not kept whole
+    truncated: bool = False  # the excerpt is not all of it
+
+    @property
+    def cost(self) -> int:
+        """What the kept body costs the ring when no JSONL line measures it."""
+        return self.size if self.excerpt is None else len(self.excerpt)
+
+
+def _arrived_size(
+    body: dict[str, Any] | None, headers: Mapping[str, str], raw: bytes | None
+) -> int:
+    """A received body's size without walking it: the bytes read, else the Content-Length
+    the edge read it by; only a request that had neither is measured as JSON."""
+    if raw is not None:
+        return len(raw)
+    if body is None:
+        return 0
+    length = headers.get("Content-Length", "")
+    if length.isdigit():
+        return int(length)
+    return len(json.dumps(body, separators=(",", ":")))
+
+
+def _cut(body: dict[str, Any] | None, raw: bytes | None, size: int) -> _Kept:
+    """The body as an excerpt: its first ``EXCERPT_BYTES`` as text (the bytes as they
+    arrived when the caller has them, else its JSON)."""
+    data = raw if raw is not None else json.dumps(body, separators=(",", ":")).encode()
+    excerpt = data[:EXCERPT_BYTES].decode("utf-8", "replace")
+    return _Kept(None, size, excerpt, len(data) > EXCERPT_BYTES)
+
+
+class Journal:
+    """Bounded in-memory record of hops, with an optional JSONL file sink (the module's
+    docstring says what the bounds count); ``sink_queue_bytes`` bounds the JSONL lines
+    waiting for the writer thread."""
+
+    def __init__(
+        self,
+        max_entries: int = 10_000,
+        sink: Path | None = None,
+        *,
+        max_bytes: int = MAX_BYTES,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        sink_queue_bytes: int = SINK_QUEUE_BYTES,
+    ) -> None:
+        self._entries: deque[JournalEntry] = deque()
+        self._bytes = 0
+        self._max_entries, self._max_bytes = max_entries, max_bytes
+        self._max_body_bytes = max_body_bytes
+        self._sink_queue_bytes = sink_queue_bytes
+        self._sink = open_sink(sink, sink_queue_bytes)
+        self._sink_dropped = 0  # by sinks already closed
         self._seq = itertools.count(1)
-        self._sink: IO[str] | None = None
-        if sink is not None:
-            self._sink = sink.open("a", encoding="utf-8")
         self._parent: dict[str, str] = {}  # union-find over linked correlation ids
         self._born: dict[str, int] = {}  # seq an id was first linked at: the oldest names
+        # Accepted bodies (by id, the body pinned so the id stays its) and what was kept of
+        # them, until the hop that forwards the same object is recorded.
+        self._in_flight: OrderedDict[int, tuple[dict[str, Any], _Kept]] = OrderedDict()
+        self._in_flight_bytes = 0
+
+    def reconfigure(
+        self, *, max_entries: int, max_bytes: int, max_body_bytes: int, sink: Path | None
+    ) -> None:
+        """Apply new bounds and sink (fixtures loaded through the admin API): the oldest
+        entries past the new bounds drop off now; a new sink path closes (flushing) the
+        old file and appends to the new one, the same path keeps writing where it was."""
+        self._max_entries, self._max_bytes = max_entries, max_bytes
+        self._max_body_bytes = max_body_bytes
+        self._trim()
+        if sink != (self._sink.path if self._sink is not None else None):
+            self.close()
+            self._sink = open_sink(sink, self._sink_queue_bytes)
 
     def record(
         self,
@@ -185,12 +291,17 @@ class Journal:
         dialect: str | None = None,
         direction: Direction | None = None,
         reading: Reading | None = None,
+        raw: bytes | None = None,
     ) -> JournalEntry:
         """Append one hop and return it.
 
         ``dialect`` and ``reading`` default to what the dialect registered for the
         message's type; ``direction`` to the hop's (received: in; sent and out-of-band:
-        out; delivered and dropped: internal).
+        out; delivered and dropped: internal). ``raw``: the body's bytes as they arrived
+        (the edge has them), which size the entry and give the excerpt of a body not kept
+        whole; a body that is not a JSON object is kept only as that excerpt. A received
+        hop with an ``error`` is a refused request: it keeps its body whole only up to
+        ``REFUSED_BODY_BYTES``.
         """
         known = dialect_of(message) or _UNKNOWN
         if reading is None:
@@ -198,6 +309,11 @@ class Journal:
         ids, linking = correlation_ids(path_id, reading, message.related)
         seq = next(self._seq)
         conversation = self._link(linking, seq) or (ids[0] if ids else None)
+        # Only a received hop, or one that may forward a received body, needs a look.
+        kept = (
+            self._keep(hop, message, raw, error) if hop is Hop.RECEIVED or self._in_flight else None
+        )
+        body = message.body if kept is None else kept.body
         entry = JournalEntry(
             seq=seq,
             at=at.isoformat(timespec="milliseconds"),
@@ -207,7 +323,7 @@ class Journal:
             source=message.source,
             destination=message.destination,
             headers=dict(message.headers),
-            body=message.body,
+            body=body,
             correlation_ids=ids,
             linked=linking,
             status=status,
@@ -218,11 +334,67 @@ class Journal:
             direction=direction or _DIRECTION[hop],
             redirect=reading.redirect,
         )
-        self._entries.append(entry)
-        if self._sink is not None:
-            self._sink.write(json.dumps(entry.to_json(), separators=(",", ":")) + "\n")
-            self._sink.flush()
+        if kept is not None and kept.excerpt is not None:
+            entry.body_bytes, entry.body_truncated = kept.size, kept.truncated
+            entry.body_excerpt = kept.excerpt
+        self._append(entry, kept)
         return entry
+
+    def _keep(
+        self, hop: Hop, message: Exchange, raw: bytes | None, error: str | None
+    ) -> _Kept | None:
+        """What the entry keeps of the body and its size, or None for the body kept whole
+        and counted as small (a body tpsim built, or one that arrived no bigger)."""
+        body = message.body
+        if hop is not Hop.RECEIVED:
+            pinned = self._in_flight.pop(id(body), None)
+            if pinned is None:
+                return None
+            self._in_flight_bytes -= pinned[1].size
+            return pinned[1]
+        size = _arrived_size(body, message.headers, raw)
+        if (body is not None and size <= _BUILT_BODY_BYTES) or (body is None and raw is None):
+            return None
+        refused = error is not None
+        limit = REFUSED_BODY_BYTES if refused else self._max_body_bytes
+        kept = _Kept(body, size) if body is not None and size <= limit else _cut(body, raw, size)
+        if body is not None and not refused:
+            self._pin(body, kept)
+        return kept
+
+    def _pin(self, body: dict[str, Any], kept: _Kept) -> None:
+        """Remember an accepted body until the hop forwarding it. A hop that never comes
+        must not pin memory: past ``_IN_FLIGHT`` bodies or ``max_bytes`` of them the oldest
+        are forgotten (their forwards count as bodies tpsim built); the newest stays."""
+        pinned = self._in_flight
+        pinned[id(body)] = (body, kept)
+        self._in_flight_bytes += kept.size
+        while len(pinned) > 1 and (
+            len(pinned) > _IN_FLIGHT or self._in_flight_bytes > self._max_bytes
+        ):
+            self._in_flight_bytes -= pinned.popitem(last=False)[1][1].size
+
+    def _append(self, entry: JournalEntry, kept: _Kept | None) -> None:
+        if self._sink is not None:
+            line = entry._line()
+            self._sink.put(line)
+            entry.size = len(line)
+        else:
+            entry.size = _ENTRY_BYTES + (_BUILT_BODY_BYTES if kept is None else kept.cost)
+        self._entries.append(entry)
+        self._bytes += entry.size
+        if len(self._entries) > self._max_entries:  # a full ring: one in, one out
+            self._bytes -= self._entries.popleft().size
+        if self._bytes > self._max_bytes:
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop the oldest entries until both bounds hold (the newest always stays)."""
+        entries = self._entries
+        while len(entries) > 1 and (
+            len(entries) > self._max_entries or self._bytes > self._max_bytes
+        ):
+            self._bytes -= entries.popleft().size
 
     def entries(
         self,
@@ -241,8 +413,21 @@ class Journal:
         result = list(selected)
         return result if limit is None else result[-limit:]
 
+    @property
+    def size_bytes(self) -> int:
+        """The bytes the entries in memory count against ``max_bytes``."""
+        return self._bytes
+
+    @property
+    def sink_dropped(self) -> int:
+        """Hops a JSONL sink did not write (its queue was full, or the file failed)."""
+        return self._sink_dropped + (0 if self._sink is None else self._sink.dropped)
+
     def clear(self) -> None:
         self._entries.clear()
+        self._bytes = 0
+        self._in_flight.clear()
+        self._in_flight_bytes = 0
         self._parent.clear()
         self._born.clear()
 
@@ -256,7 +441,7 @@ class Journal:
 
     def _link(self, ids: list[str], seq: int) -> str | None:
         """Link ``ids`` into one conversation and return its name."""
-        if len(self._born) > 8 * (self._entries.maxlen or 10_000):
+        if len(self._born) > 8 * self._max_entries:
             self._relink()  # forget links of entries that have left the ring
         return self._union(ids, seq)
 
@@ -286,8 +471,10 @@ class Journal:
             self._union(entry.linked, entry.seq)
 
     def close(self) -> None:
+        """Write what the sink has queued and close it; the entries stay readable."""
         if self._sink is not None:
             self._sink.close()
+            self._sink_dropped += self._sink.dropped
             self._sink = None
 
     def __len__(self) -> int:

@@ -28,6 +28,9 @@ from tpsim.mojaloop.message import Message, SimulatedRole
 from tpsim.mojaloop.registry import External, Participant, Simulated
 from tpsim.mojaloop.switch import Answered, DeliveryResult, Handled, Raised, Unreachable
 
+# The most of a failed delivery's answer (or error) the switch is told, and so reports.
+REASON_CHARS = 200
+
 __all__ = [
     "DeliveryResult",
     "Http",
@@ -67,9 +70,16 @@ class InProcess:
 
 class HttpClient:
     """The scheme's one keep-alive client session, opened on first use; never raises for
-    network trouble."""
+    network trouble.
+
+    Each message is sent exactly once: aiohttp resends an idempotent request (a PUT
+    callback) on a fresh connection when the peer closed the reused keep-alive one, which
+    would deliver a callback twice while the journal shows one send; that retry is off,
+    and a dropped connection is reported as the failed delivery it is.
+    """
 
     def __init__(self, timeout_s: float = 10.0) -> None:
+        self._timeout_s = timeout_s
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
@@ -79,23 +89,42 @@ class HttpClient:
             self._session = aiohttp.ClientSession(
                 timeout=self._timeout, connector=connector, auto_decompress=False
             )
+            # No public option turns the retry off (aio-libs/aiohttp#10790); this is the
+            # switch aiohttp's own TestClient uses (aiohttp/test_utils.py).
+            self._session._retry_connection = False
         return self._session
 
+    # Signs what tpsim's own participants send (FSPIOP-Signature and the headers Mojaloop
+    # sends with it): (method, path, headers, body bytes) -> headers to add; the scheme's
+    # ``mojaloop.wire.jws.Keyring.signature_headers``, set by the simulation.
+    signer: Callable[[str, str, dict[str, str], bytes | None], dict[str, str]] | None = None
+
     async def send(self, endpoint: str, message: Message) -> Answered | Unreachable:
-        """``message.method`` to ``endpoint + message.path``; the status or the failure."""
+        """``message.method`` to ``endpoint + message.path``: the status and a short reason,
+        or why it was not answered. The reason is at most ``REASON_CHARS`` of the answer's
+        text on one line, never the whole body: it reaches the error callback's
+        errorDescription, and tpsim must not reflect what an endpoint serves."""
         url = endpoint.rstrip("/") + message.path
-        data = None if message.body is None else json.dumps(message.body, separators=(",", ":"))
+        data = None
+        if message.body is not None:
+            data = json.dumps(message.body, separators=(",", ":")).encode()
+        headers = dict(message.headers)
+        if self.signer is not None:  # over the very bytes sent
+            headers.update(self.signer(message.method, message.path, headers, data))
         started = time.perf_counter()
         try:
             async with self._client().request(
-                message.method, url, data=data, headers=dict(message.headers)
+                message.method, url, data=data, headers=headers
             ) as response:
-                text = await response.text(errors="replace")
-                return Answered(response.status, _since(started), text[:2000] or None)
+                # Only the start of the body is read: a reason needs no more, and an
+                # endpoint streaming without end must not fill tpsim's memory.
+                text = await response.content.read(REASON_CHARS * 4)
+                reason = _reason(text.decode("utf-8", "replace")) or None
+                return Answered(response.status, _since(started), reason)
         except TimeoutError:
-            return Unreachable(f"no answer from {url} within the timeout", _since(started))
+            return Unreachable(f"no answer within {self._timeout_s:g} s", _since(started))
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            return Unreachable(f"cannot reach {url}: {exc}", _since(started))
+            return Unreachable(_reason(f"{type(exc).__name__}: {exc}"), _since(started))
 
     async def close(self) -> None:
         if self._session is not None:
@@ -161,6 +190,12 @@ class Transports:
             transport = self.remote(participant)
         self._made[participant.fsp_id] = (participant, transport)
         return transport
+
+
+def _reason(text: str) -> str:
+    """``text`` on one line, cut to ``REASON_CHARS``."""
+    line = " ".join(text.split())
+    return line if len(line) <= REASON_CHARS else line[: REASON_CHARS - 1] + "…"
 
 
 def _since(started: float) -> float:
