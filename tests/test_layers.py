@@ -25,7 +25,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "journal": frozenset({"core", "journal_sink"}),
     "journal_sink": frozenset(),
     "auth": frozenset({"core", "errors"}),
-    "config": frozenset({"core", "errors"}),
+    "config": frozenset({"core", "errors", "auth"}),
     "logging": frozenset(),
     **{dialect: SHARED for dialect in DIALECTS},
     "serve": SHARED | DIALECTS,

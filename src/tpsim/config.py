@@ -21,6 +21,7 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tpsim.auth.jws_keys import jws_private_key, jws_public_key
 from tpsim.errors import ConfigError
 
 FspIdStr = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\s/]+$")]
@@ -73,6 +74,15 @@ def _amount(value: object) -> str:
 
 class HubConfig(_Strict):
     name: FspIdStr = "switch"
+    # Signs what the switch itself sends over HTTP (FSPIOP-Signature; see jws_private_key).
+    jws_private_key_pem: str | None = None
+
+    @field_validator("jws_private_key_pem")
+    @classmethod
+    def _jws_private_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            jws_private_key(value)
+        return value
 
 
 class ParticipantConfig(_Strict):
@@ -80,11 +90,45 @@ class ParticipantConfig(_Strict):
     kind: Kind
     simulated: bool = False
     endpoint: str | None = None
+    # FSPIOP-Signature: an external participant's public key (its requests but GETs must
+    # then be signed), or a simulated one's private key (what it sends over HTTP is signed).
+    jws_public_key_pem: str | None = None
+    jws_private_key_pem: str | None = None
 
     @field_validator("endpoint")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
         return None if value is None else check_endpoint(value)
+
+    @field_validator("jws_public_key_pem")
+    @classmethod
+    def _jws_public_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            jws_public_key(value)
+        return value
+
+    @field_validator("jws_private_key_pem")
+    @classmethod
+    def _jws_private_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            jws_private_key(value)
+        return value
+
+    @model_validator(mode="after")
+    def _jws_key_side(self) -> ParticipantConfig:
+        # tpsim verifies what comes from outside and signs what it sends itself: it never
+        # holds an external participant's private key, nor checks its own signatures.
+        if self.jws_public_key_pem is not None and self.simulated:
+            raise ValueError(
+                "jws_public_key_pem is for an external participant (endpoint) whose requests"
+                " tpsim checks; give a simulated one jws_private_key_pem to sign with"
+            )
+        if self.jws_private_key_pem is not None and not self.simulated:
+            raise ValueError(
+                "jws_private_key_pem is for a simulated participant, which tpsim signs for;"
+                " give an external one jws_public_key_pem (keep its private key to yourself)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _simulated_or_endpoint(self) -> ParticipantConfig:

@@ -7,7 +7,10 @@ number (optionally one conversation's), and admin calls.
 
 ``BuiltinPisp`` is the PISP scenario steps act as: an HTTP server that answers tpsim's
 callbacks as the API requires (and receives the login page's redirect at ``/callback``),
-and a client that sends FSPIOP requests with correct headers.
+and a client that sends FSPIOP requests with correct headers. Given ``jws_key`` it signs
+what it sends (``FSPIOP-Signature``, as a Mojaloop PISP would); given ``jws_trust`` (the
+public half of tpsim's keyring) it checks tpsim's signatures and answers a callback whose
+signature fails with 400 and 3105, which the journal shows on the ``sent`` hop.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import aiohttp
 from aiohttp import web
 
+from tpsim.auth.jws_keys import JwsPrivateKey
 from tpsim.config import Config
 from tpsim.errors import TpsimError
-from tpsim.mojaloop.errors import FspiopError
-from tpsim.mojaloop.wire import routes
+from tpsim.mojaloop.errors import FspiopError, InvalidSignature
+from tpsim.mojaloop.wire import jws, routes
 from tpsim.mojaloop.wire.headers import build_headers
 from tpsim.scenario.base import PispAnswer
 from tpsim.scenario.expectations import path_fits
@@ -202,6 +206,8 @@ class BuiltinPisp:
     session: aiohttp.ClientSession
     fsp_id: str = "pispa"
     answers: list[PispAnswer] = field(default_factory=list)  # status overrides
+    jws_key: JwsPrivateKey | None = None  # signs every request but GETs
+    jws_trust: jws.Keyring = field(default_factory=jws.Keyring)  # checks tpsim's callbacks
     tpsim_url: str = ""
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -221,7 +227,11 @@ class BuiltinPisp:
             await self._runner.cleanup()
 
     async def _on_callback(self, request: web.Request) -> web.Response:
-        await request.read()  # tpsim's journal records what arrived
+        data = await request.read()  # tpsim's journal records what arrived
+        try:
+            self.jws_trust.check(request.method, request.raw_path, request.headers, data or None)
+        except InvalidSignature as exc:
+            return web.json_response(exc.error_information(), status=exc.http_status)
         for answer in self.answers:
             if answer.method == request.method and path_fits(answer.path, request.path):
                 return web.Response(status=answer.status)
@@ -245,7 +255,8 @@ class BuiltinPisp:
         headers: dict[str, str | None] | None = None,
         raw: str | None = None,
     ) -> Answer:
-        """Send as this PISP; ``headers`` override (None removes one)."""
+        """Send as this PISP; ``headers`` override (None removes one). With ``jws_key`` the
+        request is signed as sent, unless ``headers`` set or remove FSPIOP-Signature."""
         try:
             resource = routes.match(method, path)[0].resource
         except FspiopError:
@@ -265,6 +276,9 @@ class BuiltinPisp:
         data = raw.encode() if raw is not None else None
         if data is None and body is not None:
             data = json.dumps(body).encode()
+        overridden = {name.lower() for name in headers or {}}
+        if self.jws_key is not None and jws.SIGNATURE.lower() not in overridden:
+            sent.update(jws.signature_headers(method, path, sent, data, self.jws_key))
         return await http_request(
             self.session, method, self.tpsim_url + path, data=data, headers=sent, skip=removed
         )

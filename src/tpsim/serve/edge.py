@@ -2,7 +2,10 @@
 
 Validation runs in the order the FSPIOP API describes (URI, method, size, headers, body)
 and each failure is answered synchronously with its error code and an
-``errorInformation`` body naming the field and the rule. An accepted message is
+``errorInformation`` body naming the field and the rule. After the headers comes the
+sender (``_check_sender``): nobody outside speaks as a participant tpsim plays (3100), and
+a source configured with a public key signs its requests (``FSPIOP-Signature``, 3105
+otherwise) over the exact bytes received. An accepted message is
 answered with the route's status (202 for requests, 200 for callbacks) and routed in
 the background. No client input ever produces a 500: a body aiohttp cannot decode (a
 broken gzip or deflate ``Content-Encoding``) is 3101, and an ``Expect`` header other than
@@ -28,8 +31,10 @@ from tpsim.mojaloop.errors import (
     ValidationError,
 )
 from tpsim.mojaloop.message import DESTINATION, SOURCE, Message, make_headers
+from tpsim.mojaloop.registry import Simulated
 from tpsim.mojaloop.wire import headers as wire_headers
 from tpsim.mojaloop.wire import routes
+from tpsim.mojaloop.wire.jws import Keyring
 from tpsim.mojaloop.wire.validation import decode_body
 from tpsim.serve.simulation import Simulation
 
@@ -49,6 +54,7 @@ async def handle_fspiop(request: web.Request) -> web.Response:
         raw = await _read_body(request)
         body = None if raw is None else decode_body(raw)
         _check_headers(request, route, sim)
+        _check_sender(request, raw, sim)
         # Roles read the typed model; the body stays as it was on the wire beside it.
         model = routes.parse_body(route, body)
     except FspiopError as exc:
@@ -135,6 +141,24 @@ def _check_headers(request: web.Request, route: routes.Route, sim: Simulation) -
         )
     if route.destination_required:
         _required(headers, DESTINATION)
+
+
+def _check_sender(request: web.Request, raw: bytes | None, sim: Simulation) -> None:
+    """What makes ``FSPIOP-Source`` more than a claim (README "Who may speak as whom").
+
+    No request from outside may speak as a participant tpsim plays (a simulated DFSP or
+    auth-service, or the switch): only tpsim sends their messages, in-process or over its
+    own HTTP client. A source with a configured public key must sign every request but GETs
+    (``mojaloop.wire.jws``): 3105 otherwise. Any other source is trusted as sent.
+    """
+    source = request.headers[SOURCE]
+    if isinstance(sim.router.registry.get(source), Simulated):
+        raise ValidationError(
+            f"{source!r} is played by tpsim itself: no request from outside may carry its"
+            " fspId; send as your own participant",
+            field=SOURCE,
+        )
+    Keyring.of(sim.config).check(request.method, request.raw_path, request.headers, raw)
 
 
 def _required(headers: Any, name: str) -> str:
