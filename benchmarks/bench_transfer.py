@@ -18,11 +18,14 @@ steadier measure. ``--repeat N`` does N runs and prints the medians.
 PYTHONPATH; the server reports the ``tpsim.__file__`` it imported and the run fails if
 that is not under ``DIR``), so two versions of tpsim can be compared with the same PISP.
 
+``--state`` serves with ``tpsim serve --state FILE`` (a new SQLite file in the run's
+temporary directory): the CPU per transfer then includes writing the state durably.
+
 For scale, the script finally measures the raw aiohttp request rate on this machine: a
 trivial POST → 202 handler driven by the same client at the same concurrency.
 
     python benchmarks/bench_transfer.py [--transfers 2000] [--concurrency 20]
-        [--warmup 300] [--repeat 1] [--tpsim-src DIR]
+        [--warmup 300] [--repeat 1] [--tpsim-src DIR] [--state]
 """
 
 from __future__ import annotations
@@ -133,20 +136,10 @@ def make_config(pisp_url: str, workers: int) -> tuple[dict[str, Any], list[Softw
     return config, authenticators
 
 
-async def transfer(
-    session: aiohttp.ClientSession,
-    tpsim: str,
-    pisp: Pisp,
-    auth: SoftwareAuthenticator,
-    address: str,
-) -> float:
-    request_id = str(uuid.uuid4())
-    started = time.perf_counter()
-    authorization = pisp.expect("POST", "authorization:" + request_id)
-    final = pisp.expect("PATCH", f"/thirdpartyRequests/transactions/{request_id}")
-    error = pisp.expect("PUT", f"/thirdpartyRequests/transactions/{request_id}/error")
+def transaction_body(request_id: str, address: str) -> dict[str, Any]:
+    """``POST /thirdpartyRequests/transactions``: 1 USD from ``address`` to Bob at dfspb."""
     expiration = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    body = {
+    return {
         "transactionRequestId": request_id,
         "payee": {
             "partyIdInfo": {
@@ -165,8 +158,13 @@ async def transfer(
         },
         "expiration": expiration,
     }
-    await send(session, tpsim, "POST", "/thirdpartyRequests/transactions", body)
-    request = await asyncio.wait_for(authorization, 30)
+
+
+def authorization_answer(
+    auth: SoftwareAuthenticator, request: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The path and body of the PISP's ``PUT /thirdpartyRequests/authorizations/{ID}``
+    for the authorization ``request``: accepted, its challenge signed by ``auth``."""
     if auth.credential_type == "FIDO":
         signed = {
             "signedPayloadType": "FIDO",
@@ -178,7 +176,25 @@ async def transfer(
             "genericSignedPayload": auth.generic_signature(request["challenge"]),
         }
     path = f"/thirdpartyRequests/authorizations/{request['authorizationRequestId']}"
-    await send(session, tpsim, "PUT", path, {"responseType": "ACCEPTED", "signedPayload": signed})
+    return path, {"responseType": "ACCEPTED", "signedPayload": signed}
+
+
+async def transfer(
+    session: aiohttp.ClientSession,
+    tpsim: str,
+    pisp: Pisp,
+    auth: SoftwareAuthenticator,
+    address: str,
+) -> float:
+    request_id = str(uuid.uuid4())
+    started = time.perf_counter()
+    authorization = pisp.expect("POST", "authorization:" + request_id)
+    final = pisp.expect("PATCH", f"/thirdpartyRequests/transactions/{request_id}")
+    error = pisp.expect("PUT", f"/thirdpartyRequests/transactions/{request_id}/error")
+    body = transaction_body(request_id, address)
+    await send(session, tpsim, "POST", "/thirdpartyRequests/transactions", body)
+    request = await asyncio.wait_for(authorization, 30)
+    await send(session, tpsim, "PUT", *authorization_answer(auth, request))
     done, _ = await asyncio.wait([final, error], timeout=30, return_when=asyncio.FIRST_COMPLETED)
     if error in done or not done:
         raise RuntimeError(
@@ -275,8 +291,9 @@ class RunResult:
 
 
 def start_server(
-    config: Path, port: int, report: Path, tpsim_src: Path | None
+    config: Path, port: int, report: Path, tpsim_src: Path | None, state: Path | None = None
 ) -> subprocess.Popen[bytes]:
+    """``tpsim serve`` of ``config`` on ``port`` (with ``--state state`` when given)."""
     env = dict(os.environ)
     if tpsim_src is not None:
         env["PYTHONPATH"] = os.pathsep.join(
@@ -296,6 +313,7 @@ def start_server(
             str(port),
             "--log-level",
             "warning",
+            *(["--state", str(state)] if state is not None else []),
         ],
         env=env,
     )
@@ -325,6 +343,7 @@ async def measure(
     warmup: int,
     concurrency: int,
     tpsim_src: Path | None,
+    state: bool = False,
 ) -> RunResult:
     """One run: a fresh tpsim server, ``warmup`` unmeasured transfers, then the timed ones."""
     config, authenticators = make_config(pisp_url, concurrency)
@@ -345,7 +364,8 @@ async def measure(
     with tempfile.TemporaryDirectory() as tmp:
         config_path, report = Path(tmp) / "bench.yaml", Path(tmp) / "tpsim-file"
         config_path.write_text(yaml.safe_dump(config))
-        server = start_server(config_path, port, report, tpsim_src)
+        state_file = Path(tmp) / "state.db" if state else None
+        server = start_server(config_path, port, report, tpsim_src, state_file)
         try:
             await wait_healthy(session, tpsim, server)
             tpsim_file = report.read_text()
@@ -386,7 +406,12 @@ def report_run(n: int, repeat: int, result: RunResult, warmup: int, concurrency:
 
 
 async def main(
-    transfers: int, warmup: int, concurrency: int, repeat: int, tpsim_src: Path | None
+    transfers: int,
+    warmup: int,
+    concurrency: int,
+    repeat: int,
+    tpsim_src: Path | None,
+    state: bool = False,
 ) -> None:
     print(
         f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]},"
@@ -394,7 +419,8 @@ async def main(
     )
     print(
         f"server tpsim source: {tpsim_src or 'as installed'}; each transfer = 2 requests"
-        " from the PISP + 3 callbacks to it, over HTTP"
+        " from the PISP + 3 callbacks to it, over HTTP; state"
+        f" {'in an SQLite file (--state)' if state else 'in memory'}"
     )
     pisp = Pisp()
     app = web.Application()
@@ -416,6 +442,7 @@ async def main(
                     warmup,
                     concurrency,
                     tpsim_src,
+                    state,
                 )
                 results.append(result)
                 report_run(n, repeat, result, warmup, concurrency)
@@ -450,10 +477,13 @@ if __name__ == "__main__":
         metavar="DIR",
         help="make the server import tpsim from DIR (a directory holding tpsim/)",
     )
+    parser.add_argument(
+        "--state", action="store_true", help="serve with --state (a new SQLite file per run)"
+    )
     args = parser.parse_args()
     if args.repeat < 1 or args.transfers < 1 or args.concurrency < 1 or args.warmup < 0:
         parser.error("--repeat, --transfers and --concurrency must be >= 1, --warmup >= 0")
     src: Path | None = args.tpsim_src.resolve() if args.tpsim_src else None
     if src is not None and not (src / "tpsim" / "__init__.py").is_file():
         parser.error(f"--tpsim-src {args.tpsim_src}: no tpsim/__init__.py there")
-    asyncio.run(main(args.transfers, args.warmup, args.concurrency, args.repeat, src))
+    asyncio.run(main(args.transfers, args.warmup, args.concurrency, args.repeat, src, args.state))

@@ -1,7 +1,7 @@
 """The ``tpsim`` command line.
 
     tpsim serve [--config FILE] [--host H] [--port P] [--pisp-url URL] [--admin-token T]
-                [--log-json]
+                [--state FILE] [--log-json]
     tpsim config check FILE
     tpsim run SCENARIO_OR_DIR… [--junit F] [--json F] [--html F] [--server URL] [--jobs N]
               [--admin-token T]
@@ -20,6 +20,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tpsim import __version__
 from tpsim.auth.cli import add_credential_commands
@@ -50,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help=f"Bearer token the admin API requires (default ${ADMIN_TOKEN_ENV}); without one,"
         " none on loopback, and a generated one (printed at start) on any other address",
+    )
+    serve.add_argument(
+        "--state",
+        metavar="FILE",
+        help="keep the scheme's state in this SQLite file across restarts (created when"
+        " missing; default: in memory, a restart starts from the config)",
     )
     serve.add_argument("--log-json", action="store_true", help="log JSON lines")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
@@ -138,6 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
                 port=args.port,
                 access_log=args.access_log,
                 admin_token=token,
+                state=Path(args.state) if args.state else None,
             )
         )
     except OSError as exc:

@@ -12,6 +12,18 @@ answer a late duplicate or a GET, not forever (a sandbox that runs for weeks mus
 per payment). ``retention=None`` keeps ended records. With a ``clock``, what is due is
 dropped whenever a record is kept or ended; without one, when the owner calls ``sweep``.
 No timer is needed, and a quiet system costs nothing.
+
+Everything ``Records`` knows lives in the store, so a ``Records`` made over a store that
+outlived a restart (``core.sqlite_store``) carries on where the last one stopped:
+
+    kind            key     record
+    {kind}          key     the record
+    {kind}#alias    alias   (key, alias): the record it finds (and, read back, what to drop
+                            with the record)
+    {kind}#due      key     (due, key): when the ended record is dropped (the heap of what
+                            is due is rebuilt from these)
+
+Both are plain tuples: the cheapest values to write.
 """
 
 from __future__ import annotations
@@ -42,9 +54,19 @@ class Records(Generic[R]):
     ) -> None:
         self._store, self.kind, self.retention, self._clock = store, kind, retention, clock
         self._alias_kind = f"{kind}#alias"
+        self._due_kind = f"{kind}#due"
         self._aliases: dict[str, list[str]] = {}  # key → its aliases, to drop them with it
-        self._due: list[tuple[datetime, int, str]] = []  # a heap: ended records by due time
+        for key, alias in cast("Iterator[tuple[str, str]]", iter(store.records(self._alias_kind))):
+            self._aliases.setdefault(key, []).append(alias)
         self._order = itertools.count()
+        # A heap: ended records by due time.
+        self._due: list[tuple[datetime, int, str]] = [
+            (due, next(self._order), key)
+            for due, key in cast(
+                "Iterator[tuple[datetime, str]]", iter(store.records(self._due_kind))
+            )
+        ]
+        heapq.heapify(self._due)
 
     def put(self, key: str, record: R) -> None:
         """Keep ``record`` under ``key`` (replacing the record kept there)."""
@@ -56,14 +78,21 @@ class Records(Generic[R]):
         """The record with this key, or None."""
         return cast("R | None", self._store.get_record(self.kind, key))
 
+    def __getitem__(self, key: str) -> R:
+        """The record with this key, or ``KeyError``."""
+        record = self.get(key)
+        if record is None:
+            raise KeyError(key)
+        return record
+
     def find(self, alias: str) -> R | None:
         """The record ``alias`` was given to (``alias``), or None."""
-        key = self._store.get_record(self._alias_kind, alias)
-        return None if key is None else self.get(cast(str, key))
+        found = self._store.get_record(self._alias_kind, alias)
+        return None if found is None else self.get(cast("tuple[str, str]", found)[0])
 
     def alias(self, alias: str, key: str) -> None:
         """``alias`` finds the record ``key`` from now on (until it is dropped)."""
-        self._store.put_record(self._alias_kind, alias, key)
+        self._store.put_record(self._alias_kind, alias, (key, alias))
         self._aliases.setdefault(key, []).append(alias)
 
     def __contains__(self, key: str) -> bool:
@@ -77,17 +106,25 @@ class Records(Generic[R]):
 
     def end(self, key: str, *, at: datetime) -> None:
         """The record's conversation ended (or will end) at ``at``: drop it ``retention``
-        later."""
+        later (the earliest such time, when it ends more than once)."""
         if self.retention is not None:
-            heapq.heappush(self._due, (at + self.retention, next(self._order), key))
+            due = at + self.retention
+            kept = self._due_at(key)
+            if kept is None or due < kept:
+                self._store.put_record(self._due_kind, key, (due, key))
+            heapq.heappush(self._due, (due, next(self._order), key))
         if self._clock is not None:
             self.sweep(self._clock.now())
 
     def sweep(self, now: datetime) -> None:
         """Drop every record whose retention has passed at ``now``."""
-        due = self._due
-        while due and due[0][0] <= now:
-            self.drop(heapq.heappop(due)[2])
+        heap = self._due
+        while heap and heap[0][0] <= now:
+            key = heapq.heappop(heap)[2]
+            due = self._due_at(key)
+            # A record dropped (and perhaps kept again) since it ended is not due any more.
+            if due is not None and due <= now:
+                self.drop(key)
 
     def pop(self, key: str) -> R | None:
         """The record ``key``, forgotten now (None when there is none)."""
@@ -99,5 +136,11 @@ class Records(Generic[R]):
     def drop(self, key: str) -> None:
         """Forget the record ``key`` and its aliases now."""
         self._store.drop_record(self.kind, key)
+        if self._due_at(key) is not None:
+            self._store.drop_record(self._due_kind, key)
         for alias in self._aliases.pop(key, ()):
             self._store.drop_record(self._alias_kind, alias)
+
+    def _due_at(self, key: str) -> datetime | None:
+        found = self._store.get_record(self._due_kind, key)
+        return None if found is None else cast("tuple[datetime, str]", found)[0]

@@ -10,10 +10,11 @@ The state is a few kinds of small records, each written whole:
                     retention has passed: payment intents (kind "intent", replaced on every
                     transition, ``core.payment``) and each dialect's own records
 
-so that an SQLite implementation is one small write per change (an ``INSERT`` of a posting,
-an ``INSERT OR REPLACE`` of an intent, in WAL mode) and a restart rebuilds the derived
-state by reading the postings back. ``MemoryStore`` is the in-memory implementation tpsim
-runs with today. Stores are synchronous, like the roles that use them.
+so that an SQLite store writes one small row per change (an ``INSERT`` of a posting, an
+upsert of an intent, in WAL mode) and a restart rebuilds the derived state by reading the
+postings back. ``MemoryStore`` keeps everything in memory (lost when the process ends);
+``core.sqlite_store.SqliteStore`` also writes it to a file (``tpsim serve --state PATH``).
+Stores are synchronous, like the roles that use them.
 """
 
 from __future__ import annotations
@@ -76,6 +77,13 @@ class MemoryStore:
         self._users: dict[tuple[str, str], User] = {}
         self._postings: list[Posting] = []
         self._records: dict[str, dict[str, object]] = {}
+
+    def adopt(self, source: MemoryStore) -> None:
+        """Hold what ``source`` holds from now on, the same objects (how a state seeded in
+        memory moves into a ``core.sqlite_store.SqliteStore``)."""
+        self._accounts, self._users = dict(source._accounts), dict(source._users)
+        self._postings = list(source._postings)
+        self._records = {kind: dict(held) for kind, held in source._records.items()}
 
     def add_account(self, account: Account) -> None:
         self._accounts[account.address] = account

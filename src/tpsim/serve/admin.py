@@ -209,7 +209,8 @@ async def get_consents(request: web.Request) -> web.Response:
     """
     state = request.app[SIMULATION].state
     consents: list[dict[str, Any]] = []
-    for consent_id in dict.fromkeys([*state.consents, *state.auth_consents]):
+    held = [*state.consents, *state.auth_consents]
+    for consent_id in dict.fromkeys(c.consent_id for c in held):
         dfsp_side = state.consents.get(consent_id)
         auth = state.auth_consents.get(consent_id)
         credential = None

@@ -5,14 +5,22 @@
 a simulated role's ``Effects`` are applied in order (out-of-band notes, timers, then its
 messages), a failed delivery is answered with an error callback. The router owns the
 tasks and the roles' timers; every decision about a message is the switch's.
+
+With a durable state (``--state``, ``Durability``) the router also says when to write it:
+a message from outside is kept before the edge answers it (``accept``) and forgotten once
+delivered; what simulated roles changed is committed before any message leaves the
+process (an HTTP delivery), and when a task's work ends. So a ``kill -9`` loses no message
+the edge acknowledged, and nobody outside hears of a change that was not written. In-process
+hops between two commits are written together: a role handles a message without awaiting
+anything, so whatever a crash cuts off is a whole number of hops, never half of one.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from datetime import datetime
-from typing import Any, assert_never
+from typing import Any, Protocol, assert_never
 
 import structlog
 
@@ -22,7 +30,7 @@ from tpsim.core.errors import TpsimError
 from tpsim.journal import Hop, Journal
 from tpsim.mojaloop.errors import InternalServerError
 from tpsim.mojaloop.message import Effects, Message
-from tpsim.mojaloop.registry import Registry
+from tpsim.mojaloop.registry import Registry, Simulated
 from tpsim.mojaloop.switch import (
     Apply,
     Deliver,
@@ -37,13 +45,52 @@ from tpsim.serve.transports import TransportFactory
 log = structlog.get_logger("tpsim.router")
 
 
+class Durability(Protocol):
+    """Where the router makes the scheme's state durable (``serve.simulation`` gives one
+    over the ``--state`` file)."""
+
+    def accept(self, message: Message) -> str | None:
+        """Keep ``message``, just arrived from outside, before its sender is answered; the
+        receipt to hand ``handled`` (None: nothing was kept)."""
+        ...
+
+    def handled(self, receipt: str) -> None:
+        """The message of ``receipt`` was delivered: forget it with the next commit."""
+        ...
+
+    def commit(self) -> None:
+        """Write every change since the last commit, now."""
+        ...
+
+
+class Volatile:
+    """State in memory only (no ``--state``): nothing to keep, nothing to write."""
+
+    def accept(self, message: Message) -> str | None:
+        return None
+
+    def handled(self, receipt: str) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+
 class Router:
     """Delivers messages between participants and owns the roles' timers."""
 
-    def __init__(self, switch: Switch, *, journal: Journal, transports: TransportFactory) -> None:
+    def __init__(
+        self,
+        switch: Switch,
+        *,
+        journal: Journal,
+        transports: TransportFactory,
+        durable: Durability | None = None,
+    ) -> None:
         self.switch = switch
         self.journal = journal
         self.transports = transports
+        self.durable: Durability = durable or Volatile()
         self._timers: dict[tuple[str, str], TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -63,30 +110,44 @@ class Router:
     def clock(self) -> Clock:
         return self.switch.clock
 
-    def load(self, switch: Switch) -> None:
-        """Route by ``switch`` from now on (a new scheme); the old scheme's timers end."""
+    def load(self, switch: Switch, durable: Durability | None = None) -> None:
+        """Route by ``switch`` from now on (a new scheme, whose state ``durable`` writes);
+        the old scheme's timers end."""
         self.cancel_timers()
         self.switch = switch
+        self.durable = durable or Volatile()
 
     # -- entry points ---------------------------------------------------------------
 
-    def submit(self, message: Message) -> None:
-        """Route ``message`` in the background (the edge has already answered)."""
-        self._spawn(self.send(message))
+    def submit(self, message: Message, *, receipt: str | None = None) -> None:
+        """Route ``message`` in the background; it is kept first (``Durability.accept``),
+        since the edge answers as soon as this returns. ``receipt``: it was kept already
+        (a message replayed after a restart)."""
+        if receipt is None:
+            receipt = self._accept(message)
+        self._spawn(self.send(message, receipt=receipt))
 
-    async def send(self, message: Message) -> None:
-        """Deliver ``message`` and everything it causes; never raises."""
+    async def send(self, message: Message, *, receipt: str | None = None) -> None:
+        """Deliver ``message`` and everything it causes; never raises. ``receipt``: the
+        kept message to forget once delivered."""
+        await self._committed(self._send_safely(message, receipt))
+
+    async def _send_safely(self, message: Message, receipt: str | None) -> None:
         try:
-            await self._send(message)
+            await self._run(self.switch.route(message), receipt)
         except Exception:  # a bug in a role must not take the switch down
             log.exception("routing failed", method=message.method, path=message.path)
+            if receipt is not None:  # not to be replayed: it would fail again
+                self.durable.handled(receipt)
             failure = InternalServerError("tpsim failed to process the message")
             await self._run(self.switch.reject(message, failure))
 
     def submit_effects(self, fsp_id: str, effects: Effects) -> None:
         """Apply, in the background, what simulated ``fsp_id`` wants done outside a message
-        (its login page was used, the admin API revoked a consent)."""
-        self._spawn(self._apply(fsp_id, effects))
+        (its login page was used, the admin API revoked a consent); what it changed to
+        decide them is committed first."""
+        self._commit()
+        self._spawn(self._committed(self._apply(fsp_id, effects)))
 
     async def drain(self) -> None:
         """Wait until every background delivery has finished (tests, shutdown).
@@ -111,11 +172,14 @@ class Router:
     async def _send(self, message: Message) -> None:
         await self._run(self.switch.route(message))
 
-    async def _run(self, steps: list[Step]) -> None:
+    async def _run(self, steps: list[Step], receipt: str | None = None) -> None:
+        """Carry out ``steps``; ``receipt`` is forgotten with the first delivery (or at the
+        end, when nothing was delivered)."""
         for step in steps:
             match step:
                 case Deliver():
-                    await self._deliver(step)
+                    await self._deliver(step, receipt)
+                    receipt = None
                 case Record():
                     self._record(step)
                 case Apply(fsp_id, effects):
@@ -132,9 +196,15 @@ class Router:
                     )
                 case _:
                     assert_never(step)
+        if receipt is not None:
+            self.durable.handled(receipt)
 
-    async def _deliver(self, step: Deliver) -> None:
+    async def _deliver(self, step: Deliver, receipt: str | None = None) -> None:
+        if not isinstance(step.participant, Simulated):
+            self._commit()  # the message leaves the process: what it tells must be written
         result = await self.transports(step.participant).deliver(step.message)
+        if receipt is not None:
+            self.durable.handled(receipt)
         await self._run(self.switch.settle(step, result))
 
     async def _apply(self, fsp_id: str, effects: Effects) -> None:
@@ -182,7 +252,31 @@ class Router:
         except TpsimError:
             log.exception("timer failed", participant=fsp_id, key=key)
             return
-        await self._apply(fsp_id, effects)
+        await self._committed(self._apply(fsp_id, effects))
+
+    async def _committed(self, work: Awaitable[None]) -> None:
+        """``work`` (a task's), then commit what it changed in-process since it last sent
+        something out of the process."""
+        try:
+            await work
+        finally:
+            self._commit()
+
+    def _accept(self, message: Message) -> str | None:
+        """``Durability.accept``; a failure is logged and the message routed all the same."""
+        try:
+            return self.durable.accept(message)
+        except Exception:
+            log.exception("the message could not be kept", method=message.method, path=message.path)
+            return None
+
+    def _commit(self) -> None:
+        """Write the state's changes; a failure is logged, and what was not written stays
+        to be written with the next commit (the scheme runs on in memory meanwhile)."""
+        try:
+            self.durable.commit()
+        except Exception:
+            log.exception("the state could not be written to its file")
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)

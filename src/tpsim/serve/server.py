@@ -22,6 +22,7 @@ import re
 import signal
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -45,10 +46,12 @@ async def serve(
     port: int,
     access_log: bool = False,
     admin_token: str | None = None,
+    state: Path | None = None,
 ) -> None:
     """Serve ``config``'s scheme on ``host:port`` until interrupted; the admin API needs
-    ``admin_token``, or on a non-loopback ``host`` without one a generated token (logged)."""
-    sim = Simulation(config)
+    ``admin_token``, or on a non-loopback ``host`` without one a generated token (logged).
+    ``state``: the SQLite file the scheme's state lives in (None: in memory)."""
+    sim = Simulation(config, state=state)
     app = create_app(sim)
     token = admin_token_for(host, admin_token)
     if token is not None:
@@ -72,8 +75,10 @@ async def serve(
             profile=config.behaviour.profile.value,
             challenge=config.behaviour.challenge,
             external=external,
+            state=str(state) if state else "in memory",
             **_admin_fields(token, generated=token is not None and token != admin_token),
         )
+        sim.resume()  # what a restart left unfinished, now that callbacks can be answered
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)

@@ -1,22 +1,39 @@
-"""Wiring a config into a running scheme: state, simulated roles, registry and router."""
+"""Wiring a config into a running scheme: state, simulated roles, registry and router.
+
+With ``state`` (``tpsim serve --state PATH``) the scheme's state lives in an SQLite file
+(``core.sqlite_store``): seeded from the config when the file is new, read back from it
+after a restart (the config still gives participants, parties and behaviour). The router
+writes it (``StateFile`` is its ``Durability``) before any message leaves the process, and
+keeps each message from outside, from before the edge acknowledges it until it has been
+delivered. What a restart finds unfinished is done once the server is up (``resume``):
+each transaction that was in flight ends with its error callback (or completes, when the
+payee had already been credited), then each message acknowledged but not yet delivered is
+delivered. Timers, the journal and the clock's offset are not kept.
+"""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from tpsim.config import Config, Kind
 from tpsim.core.clock import Clock, IdGenerator, UuidIds
+from tpsim.core.sqlite_store import SqliteStore, StateFileError
+from tpsim.core.store import MemoryStore
+from tpsim.errors import ConfigError
 from tpsim.journal import Journal
-from tpsim.mojaloop.message import SimulatedRole
+from tpsim.mojaloop.message import Effects, Message, SimulatedRole
 from tpsim.mojaloop.registry import External, Registry, Simulated
 from tpsim.mojaloop.roles.auth_service import AuthService
 from tpsim.mojaloop.roles.context import RoleContext, Site, origin_policy
 from tpsim.mojaloop.roles.dfsp import SimulatedDfsp
 from tpsim.mojaloop.roles.hub_services import HubServices
-from tpsim.mojaloop.roles.state import SchemeState
+from tpsim.mojaloop.roles.state import PICKLING, SchemeState
 from tpsim.mojaloop.switch import Switch
 from tpsim.serve.clock import SystemClock
-from tpsim.serve.router import Router
+from tpsim.serve.router import Durability, Router, Volatile
 from tpsim.serve.settlement import SwitchSettlement
 from tpsim.serve.transports import HttpClient, TransportFactory, Transports
 
@@ -32,6 +49,8 @@ class Simulation:
     scheme they started in.
     ``transports`` defaults to in-process for simulated participants and HTTP for external
     ones; tests pass ``Transports(lambda participant: recording)`` to need no socket.
+    ``state``: the SQLite file the state lives in (module docstring); ``load`` and ``reset``
+    start it afresh from the config.
     """
 
     def __init__(
@@ -42,6 +61,7 @@ class Simulation:
         ids: IdGenerator | None = None,
         journal: Journal | None = None,
         transports: TransportFactory | None = None,
+        state: str | Path | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
         self.ids = ids or UuidIds()
@@ -58,17 +78,57 @@ class Simulation:
             transports=transports or Transports.http(self.http),
         )
         self.settlement = SwitchSettlement(lambda: self.dfsps, self.router)
-        self.load(config)
+        self.file = None if state is None else _open(Path(state))
+        self.unfinished = Unfinished()
+        try:
+            if self.file is not None and SchemeState.seeded(self.file):
+                self._restore(config, self.file)
+            else:
+                self.load(config)
+        except BaseException:
+            if self.file is not None:
+                self.file.close()
+            raise
 
     def load(self, config: Config) -> None:
-        """Replace the scheme with ``config``'s (raises ``ConfigError`` and keeps the old one)."""
-        state = SchemeState.from_config(config, origin_policy(config))
-        registry, self.dfsps = self._registry(config, state)
-        self.config, self.state = config, state
-        self.router.load(self._switch(config, registry))
+        """Replace the scheme with ``config``'s, its state seeded afresh (raises
+        ``ConfigError`` and keeps the old one)."""
+        seed = MemoryStore()  # checked whole before the file changes
+        state = SchemeState.from_config(config, origin_policy(config), seed)
+        if self.file is not None:
+            self.file = self.file.renewed(seed)
+            state = SchemeState.restore(config, self.file, where=str(self.file.path))
+        self._install(config, state)
+        self.unfinished = Unfinished()
 
     def reset(self) -> None:
         self.load(self.config)
+
+    def _restore(self, config: Config, file: SqliteStore) -> None:
+        """The scheme over the state ``file`` kept; what it left unfinished is ended now
+        (transactions in flight, funds released) and told at ``resume``."""
+        self._install(config, SchemeState.restore(config, file, where=str(file.path)))
+        recovered = [(fsp_id, dfsp.payer.recover()) for fsp_id, dfsp in self.dfsps.items()]
+        kept = cast("list[tuple[str, Message]]", list(file.records(StateFile.INBOX)))
+        self.unfinished = Unfinished([r for r in recovered if r[1].messages], kept)
+        file.flush()
+
+    def resume(self) -> None:
+        """Send what a restart left unfinished (once the server is up, so callbacks can be
+        answered): the error callbacks of the transactions that were in flight, then the
+        messages accepted but not delivered before tpsim stopped."""
+        unfinished, self.unfinished = self.unfinished, Unfinished()
+        for fsp_id, effects in unfinished.recovered:
+            self.router.submit_effects(fsp_id, effects)
+        for receipt, message in unfinished.accepted:
+            self.router.submit(message, receipt=receipt)
+
+    def _install(self, config: Config, state: SchemeState) -> None:
+        registry, self.dfsps = self._registry(config, state)
+        self.config, self.state = config, state
+        durable: Durability = Volatile() if self.file is None else StateFile(self.file)
+        self.router.load(self._switch(config, registry), durable)
+        durable.commit()
 
     def _registry(
         self, config: Config, state: SchemeState
@@ -100,3 +160,46 @@ class Simulation:
         await self.router.drain()
         await self.http.close()
         self.journal.close()
+        if self.file is not None:
+            self.file.close()
+
+
+@dataclass(slots=True)
+class Unfinished:
+    """What a restart found unfinished: the effects of ending each DFSP's transactions in
+    flight (``PayerDfsp.recover``), and the messages accepted but not delivered, with their
+    receipts."""
+
+    recovered: list[tuple[str, Effects]] = field(default_factory=list)
+    accepted: list[tuple[str, Message]] = field(default_factory=list)
+
+
+class StateFile:
+    """The router's ``Durability`` over the ``--state`` file: a message from outside is kept
+    (kind ``inbox``, committed at once) until delivered; a commit is a ``flush``."""
+
+    INBOX = "inbox"
+
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def accept(self, message: Message) -> str:
+        receipt = uuid.uuid4().hex
+        self._store.put_record(self.INBOX, receipt, (receipt, message))
+        self._store.flush()
+        return receipt
+
+    def handled(self, receipt: str) -> None:
+        self._store.drop_record(self.INBOX, receipt)
+
+    def commit(self) -> None:
+        self._store.flush()
+
+
+def _open(path: Path) -> SqliteStore:
+    """The state file at ``path`` (created when missing), or the ``ConfigError`` saying why
+    it cannot be used."""
+    try:
+        return SqliteStore(path, reducers=PICKLING)
+    except StateFileError as exc:
+        raise ConfigError(str(exc)) from None

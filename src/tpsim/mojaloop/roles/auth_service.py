@@ -154,7 +154,7 @@ class AuthService:
         if pending is None:
             return Effects()
         consent = pending.consent
-        self.ctx.state.auth_consents[consent.consent_id] = consent
+        self.ctx.state.auth_consents.put(consent.consent_id, consent)
         # Scopes and credential as the DFSP sent them (digest §4.5).
         sent = pending.request.body or {}
         verified = dict(sent["credential"], status=CredentialStatus.VERIFIED.value)

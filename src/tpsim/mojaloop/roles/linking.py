@@ -15,8 +15,11 @@
 
 The DFSP is the consent's authority (linking patterns §4.1): it revokes and tells the
 auth-service, whose record then refuses verifications. Each consent is one record
-(``roles/consent_state.py``), published in ``SchemeState.consents`` once verified; every
-step is one transition of its table, and terminal states are final (``Consent.advance``).
+(``roles/consent_state.py``) in the scheme's store: this DFSP's own records (kind
+``{fspId}/pending-consents``) until verified, then moved to ``SchemeState.consents``, where
+the payer side finds it; every step is one transition of its table, and terminal states
+are final (``Consent.advance``). The ALS registrations a verified consent still awaits are
+its ``pending`` addresses, so nothing about a consent lives outside the store.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from tpsim.core.records import Records
 from tpsim.mojaloop.errors import (
     ConsentNotFound,
     ConsentNotValid,
@@ -52,20 +56,18 @@ class Linking:
 
     def __init__(self, ctx: RoleContext) -> None:
         self.ctx = ctx
-        # Every consent of this DFSP in any state: the same records that, once verified,
-        # are published in ctx.state.consents.
-        self._consents: dict[str, Consent] = {}
-        self._awaiting: dict[str, list[str]] = {}  # address → consents awaiting its ALS PUT
-        for consent in ctx.state.consents.values():
+        # This DFSP's consents until verified; from then on in ctx.state.consents.
+        self._pending: Records[Consent] = ctx.records("pending-consents")
+        for consent in list(ctx.state.consents):
             if consent.dfsp == ctx.fsp_id:
                 self._adopt(consent)
 
     def _adopt(self, seeded: Consent) -> None:
         """Take charge of a consent seeded from the config (ACTIVE or already REVOKED)."""
-        self._consents[seeded.consent_id] = seeded
         if seeded.state is LinkState.REVOKED and seeded.ended is None:
             seeded.revoked_at = seeded.revoked_at or self.ctx.clock.now()
             seeded.ended = self._revoked_error(seeded)
+            self.ctx.state.consents.put(seeded.consent_id, seeded)
 
     # -- GET /accounts/{ID} -----------------------------------------------------------
 
@@ -93,7 +95,7 @@ class Linking:
             consent_request_id=consent_request_id,
             dfsp=self.ctx.fsp_id,
         )
-        self._consents[consent.consent_id] = consent
+        self._pending.put(consent.consent_id, consent)
         body = {
             "consentId": consent.consent_id,
             "consentRequestId": consent_request_id,
@@ -133,7 +135,7 @@ class Linking:
         )
 
     def _verified(self, message: Message, consent_id: str) -> Effects:
-        consent = self._consents.get(consent_id)
+        consent = self.consent(consent_id)
         if consent is None or message.source != consent.auth_service:
             raise ConsentNotFound(
                 f"{self.ctx.fsp_id} did not ask {message.source} to verify consent {consent_id}:"
@@ -141,12 +143,12 @@ class Linking:
             )
         consent.advance(LinkEvent.VERIFIED)
         consent.credential = dict(consent.signed or {}, status=CredentialStatus.VERIFIED.value)
-        # Published: from now on the payer side finds it by its THIRD_PARTY_LINKs.
-        self.ctx.state.consents[consent.consent_id] = consent
         consent.pending = list(dict.fromkeys(s["address"] for s in consent.scopes))
+        # Published: from now on the payer side finds it by its THIRD_PARTY_LINKs.
+        self._pending.drop(consent.consent_id)
+        self.ctx.state.consents.put(consent.consent_id, consent)
         effects = Effects()
         for address in consent.pending:
-            self._awaiting.setdefault(address, []).append(consent.consent_id)
             effects.messages.append(
                 self.ctx.message(
                     "POST",
@@ -161,7 +163,7 @@ class Linking:
     def put_consent_error(self, message: Message, params: dict[str, str]) -> Effects:
         """A failure reported on a consent: the auth-service refused the credential (the PISP
         is told), or the PISP - or the switch, unable to reach someone - abandoned it."""
-        consent = self._consents.get(params["ID"])
+        consent = self.consent(params["ID"])
         hub = self.ctx.hub_name
         if consent is None or message.source not in (consent.pisp, consent.auth_service, hub):
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {params['ID']}")
@@ -183,11 +185,12 @@ class Linking:
     def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
         if params["Type"] != PartyIdType.THIRD_PARTY_LINK:
             return Effects()  # nothing of ours: the ALS confirms, we need not answer
-        waiting = self._awaiting.get(params["ID"])
-        if not waiting:
+        address = params["ID"]
+        consent = self._awaiting(address)
+        if consent is None:
             return Effects()
-        consent = self._consents[waiting.pop(0)]
-        consent.pending.remove(params["ID"])
+        consent.pending.remove(address)
+        self.ctx.state.consents.put(consent.consent_id, consent)  # changed: keep it again
         if consent.pending:
             return Effects()
         consent.advance(LinkEvent.LINKED)
@@ -233,7 +236,7 @@ class Linking:
     def revoke(self, consent_id: str) -> Effects:
         """Revoke ``consent_id`` (the PISP's DELETE, or the user / DFSP via the admin API):
         tell the auth-service holding it, then the PISP (linking patterns §4.1)."""
-        consent = self._consents.get(consent_id)
+        consent = self.consent(consent_id)
         if consent is None:
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {consent_id}")
         # Only a linked consent's credential is held by an auth-service; an ISSUED one
@@ -251,14 +254,27 @@ class Linking:
 
     def consent(self, consent_id: str) -> Consent | None:
         """This DFSP's record of ``consent_id``, in whatever state (None: not one of ours)."""
-        return self._consents.get(consent_id)
+        pending = self._pending.get(consent_id)
+        if pending is not None:
+            return pending
+        published = self.ctx.state.consents.get(consent_id)
+        return published if published is not None and published.dfsp == self.ctx.fsp_id else None
 
     def holds(self, consent_id: str) -> bool:
-        return consent_id in self._consents
+        return self.consent(consent_id) is not None
 
     def revoked_at(self, consent_id: str) -> datetime | None:
-        consent = self._consents.get(consent_id)
+        consent = self.consent(consent_id)
         return None if consent is None else consent.revoked_at
+
+    def _awaiting(self, address: str) -> Consent | None:
+        """The consent verified first of those still awaiting the ALS's confirmation of
+        ``address`` (each registration is confirmed in the order it was sent)."""
+        for consent in self.ctx.state.consents:
+            linking = consent.state is LinkState.LINKING and consent.dfsp == self.ctx.fsp_id
+            if linking and address in consent.pending:
+                return consent
+        return None
 
     def _revoked_error(self, consent: Consent) -> FspiopError:
         when = format_datetime(consent.revoked_at) if consent.revoked_at else "an earlier time"
@@ -275,7 +291,7 @@ class Linking:
     # -- helpers -----------------------------------------------------------------------
 
     def _own(self, consent_id: str, pisp: str) -> Consent:
-        consent = self._consents.get(consent_id)
+        consent = self.consent(consent_id)
         if consent is None or consent.pisp != pisp:
             # Another PISP's consent is reported as unknown: its existence is not theirs.
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {consent_id} of {pisp}")

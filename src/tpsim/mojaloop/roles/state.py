@@ -1,15 +1,30 @@
 """The scheme's data that simulated participants share: accounts, parties, consents, oracle.
 
-Built from the config (``SchemeState.from_config``) and replaced as a whole when the
-admin API loads fixtures. Each simulated role only touches the records of its own fspId.
+Everything but the parties (config only) is in the bank's store (``core.store``): the
+accounts, users and ledger, and as records (``core.records``) the DFSPs' published consents
+(kind ``consents``), the auth-service's (``auth-consents``, with the sign counter of each
+verified credential) and the ALS oracle (``oracle``). Seeded from the config
+(``SchemeState.from_config``, which also keeps the config's ``fingerprint``), or, after a
+restart with ``--state``, read back from the store (``SchemeState.restore``). Each
+simulated role only touches the records of its own fspId.
+
+``PICKLING`` says how the store's file (``core.sqlite_store``) keeps what pickle cannot
+take whole: a message (its read-only headers, its route) and a registered credential (its
+loaded key object); and a transaction without its typed bodies, parsed again when read
+back (its exact bodies are kept: pickling the models too doubled the cost of each write).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from tpsim.auth.b64 import decode
 from tpsim.auth.challenge import consent_challenge
@@ -18,13 +33,22 @@ from tpsim.config import Config, ConsentConfig, CredentialConfig, Kind, PartyCon
 from tpsim.core.bank import Account as Account  # the roles name the account type from here
 from tpsim.core.bank import Accounts, Bank, User
 from tpsim.core.errors import AliasTaken
+from tpsim.core.records import Records
+from tpsim.core.store import MemoryStore, Store
 from tpsim.errors import ConfigError, TpsimError
+from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.consent_state import Consent
 from tpsim.mojaloop.roles.states import SEEDED
+from tpsim.mojaloop.roles.transaction_state import Transaction
+from tpsim.mojaloop.wire.models import (
+    QuotesIDPutResponse,
+    ThirdpartyRequestsTransactionsPostRequest,
+)
 from tpsim.mojaloop.wire.models.linking import ConsentStatus, CredentialStatus, CredentialType
+from tpsim.mojaloop.wire.routes import ROUTES_BY_NAME
 
 
-@dataclass(slots=True)
+@dataclasses.dataclass(slots=True)
 class AuthConsent:
     """A consent as the auth-service holds it: who registered it and the verified credential."""
 
@@ -37,21 +61,57 @@ class AuthConsent:
 
 PartyKey = tuple[str, str, str | None]
 
+SEED = ("scheme", "seed")  # (kind, key) of the fingerprint of the config the store was seeded from
 
-@dataclass(slots=True)
+
+class Oracle:
+    """The ALS oracle: (partyIdType, identifier) → the fspId that registered it, for CONSENT
+    and THIRD_PARTY_LINK; a later registration replaces an earlier one."""
+
+    def __init__(self, records: Records[str]) -> None:
+        self._records = records
+
+    def get(self, key: tuple[str, str]) -> str | None:
+        return self._records.get(_oracle_key(key))
+
+    def __getitem__(self, key: tuple[str, str]) -> str:
+        return self._records[_oracle_key(key)]
+
+    def __setitem__(self, key: tuple[str, str], fsp_id: str) -> None:
+        self._records.put(_oracle_key(key), fsp_id)
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return _oracle_key(key) in self._records
+
+
+def _oracle_key(key: tuple[str, str]) -> str:
+    id_type, identifier = key
+    return f"{id_type}/{identifier}"  # a partyIdType never holds "/"
+
+
 class SchemeState:
-    # The simulated banks' accounts, users, ledger and payment intents (``core.bank``).
-    bank: Bank = field(default_factory=Bank)
-    parties: dict[PartyKey, PartyConfig] = field(default_factory=dict)
-    consents: dict[str, Consent] = field(default_factory=dict)
-    auth_consents: dict[str, AuthConsent] = field(default_factory=dict)
-    # The ALS oracle: (partyIdType, identifier) -> fspId, for CONSENT and THIRD_PARTY_LINK.
-    oracle: dict[tuple[str, str], str] = field(default_factory=dict)
+    """The scheme's shared data over ``bank``'s store, and the config's ``parties``."""
+
+    def __init__(
+        self, bank: Bank | None = None, parties: dict[PartyKey, PartyConfig] | None = None
+    ) -> None:
+        # The simulated banks' accounts, users, ledger and payment intents (``core.bank``).
+        self.bank = bank if bank is not None else Bank()
+        self.parties = parties if parties is not None else {}
+        store = self.bank.store
+        # The DFSPs' consents once verified (or seeded): where the payer side finds them.
+        self.consents: Records[Consent] = Records(store, "consents")
+        self.auth_consents: Records[AuthConsent] = Records(store, "auth-consents")
+        self.oracle = Oracle(Records(store, "oracle"))
 
     @classmethod
-    def from_config(cls, config: Config, policy: OriginPolicy) -> SchemeState:
-        """Seed the state from fixtures; a FIDO attestation in a consent is verified here."""
-        state = cls(Bank(retention=timedelta(seconds=config.behaviour.retention_s)))
+    def from_config(
+        cls, config: Config, policy: OriginPolicy, store: Store | None = None
+    ) -> SchemeState:
+        """Seed the state from fixtures (into ``store``, by default a new one); a FIDO
+        attestation in a consent is verified here."""
+        store = store if store is not None else MemoryStore()
+        state = cls(Bank(store, retention=_retention(config)), _parties(config))
         for i, a in enumerate(config.accounts):
             account = Account(
                 a.address,
@@ -69,29 +129,50 @@ class SchemeState:
         for u in config.users:
             channels = None if u.auth_channels is None else tuple(u.auth_channels)
             state.bank.add_user(User(u.user_id, u.fsp_id, u.name, u.password, channels))
-        for p in config.parties:
-            state.parties[(p.party_id_type, p.party_identifier, p.party_sub_id_or_type)] = p
         auth = config.ids(Kind.AUTH_SERVICE)
         for i, c in enumerate(config.consents):
             scopes = [s.model_dump(mode="json") for s in c.scopes]
             status = ConsentStatus(c.status)
-            state.consents[c.consent_id] = Consent(
+            state.consents.put(
                 c.consent_id,
-                c.pisp,
-                scopes,
-                dfsp=c.dfsp,
-                state=SEEDED[status],
-                credential=_reported(c),
+                Consent(
+                    c.consent_id,
+                    c.pisp,
+                    scopes,
+                    dfsp=c.dfsp,
+                    state=SEEDED[status],
+                    credential=_reported(c),
+                ),
             )
             credential = _credential(c, i, policy)
-            state.auth_consents[c.consent_id] = AuthConsent(
-                c.consent_id, c.dfsp, scopes, credential, status
+            state.auth_consents.put(
+                c.consent_id, AuthConsent(c.consent_id, c.dfsp, scopes, credential, status)
             )
             if auth:
                 state.oracle[("CONSENT", c.consent_id)] = auth[0]
             for scope in scopes:
                 state.oracle[("THIRD_PARTY_LINK", scope["address"])] = c.dfsp
+        store.put_record(*SEED, fingerprint(config))
         return state
+
+    @classmethod
+    def restore(cls, config: Config, store: Store, *, where: str) -> SchemeState:
+        """The state kept in ``store`` (``where`` names it), which was seeded from
+        ``config``'s accounts, users and consents; the parties are ``config``'s."""
+        if store.get_record(*SEED) != fingerprint(config):
+            raise ConfigError(
+                "this state was seeded from other accounts, users or consents than this"
+                " config's (another config, or fixtures loaded with PUT /admin/fixtures):"
+                " serve it with that config, or give --state a new file to start afresh"
+                " from this one",
+                file=where,
+            )
+        return cls(Bank(store, retention=_retention(config)), _parties(config))
+
+    @staticmethod
+    def seeded(store: Store) -> bool:
+        """Whether ``store`` holds a scheme's state (it was seeded from a config)."""
+        return store.get_record(*SEED) is not None
 
     @property
     def accounts(self) -> Accounts:
@@ -107,7 +188,7 @@ class SchemeState:
         """
         candidates = [
             (c.pisp == pisp, c.status == "ISSUED", order, c)
-            for order, c in enumerate(self.consents.values())
+            for order, c in enumerate(self.consents)
             if c.dfsp == dfsp and any(s["address"] == address for s in c.scopes)
         ]
         return max(candidates, key=lambda item: item[:3])[3] if candidates else None
@@ -127,6 +208,80 @@ class SchemeState:
             fsp_id=account.fsp_id,
             account=account.address,
         )
+
+
+def fingerprint(config: Config) -> str:
+    """What identifies the seed of ``config`` (its accounts, users and consents): a state
+    kept from another seed does not belong to it."""
+    seed = config.model_dump(mode="json", include={"accounts", "users", "consents"})
+    return hashlib.sha256(json.dumps(seed, sort_keys=True).encode()).hexdigest()
+
+
+def _retention(config: Config) -> timedelta:
+    return timedelta(seconds=config.behaviour.retention_s)
+
+
+def _parties(config: Config) -> dict[PartyKey, PartyConfig]:
+    return {
+        (p.party_id_type, p.party_identifier, p.party_sub_id_or_type): p for p in config.parties
+    }
+
+
+# -- how the state file keeps what pickle cannot take whole ------------------------------
+
+
+def rebuilt_message(
+    method: str,
+    path: str,
+    headers: list[tuple[str, str]],
+    body: dict[str, Any] | None,
+    related: tuple[str, ...],
+    route: str | None,
+    params: dict[str, str],
+) -> Message:
+    """A message as ``_reduce_message`` kept it: its route found again by name, its body
+    parsed again when first asked (state files name this function: keep its name)."""
+    found = None if route is None else ROUTES_BY_NAME[route]
+    return Message(
+        method, path, CIMultiDictProxy(CIMultiDict(headers)), body, related, found, params
+    )
+
+
+def _reduce_message(message: Message) -> tuple[Any, ...]:
+    route = None if message.route is None else message.route.name
+    headers = list(message.headers.items())
+    fields = (message.body, message.related, route, dict(message.params))
+    return rebuilt_message, (message.method, message.path, headers, *fields)
+
+
+def _reduce_credential(credential: RegisteredCredential) -> tuple[Any, ...]:
+    # Its constructor loads the key again from the PEM.
+    fields = dataclasses.fields(credential)
+    return RegisteredCredential, tuple(getattr(credential, f.name) for f in fields if f.init)
+
+
+def rebuilt_transaction(fields: dict[str, Any]) -> Transaction:
+    """A transaction as ``_reduce_transaction`` kept it, its bodies parsed again (state
+    files name this function: keep its name)."""
+    model = ThirdpartyRequestsTransactionsPostRequest.model_validate(fields["request"])
+    quoted = fields["quote"]
+    quote = QuotesIDPutResponse.model_validate(quoted) if quoted else None
+    return Transaction(**fields, model=model, quote_model=quote)
+
+
+def _reduce_transaction(tx: Transaction) -> tuple[Any, ...]:
+    typed = ("model", "quote_model")
+    fields = {f.name: getattr(tx, f.name) for f in _TX_FIELDS if f.name not in typed}
+    return rebuilt_transaction, (fields,)
+
+
+_TX_FIELDS = dataclasses.fields(Transaction)
+
+PICKLING: Mapping[type, Callable[[Any], tuple[Any, ...]]] = {
+    Message: _reduce_message,
+    RegisteredCredential: _reduce_credential,
+    Transaction: _reduce_transaction,
+}
 
 
 def _reported(consent: ConsentConfig) -> dict[str, Any] | None:

@@ -11,6 +11,9 @@
 Each transaction is a core payment intent (``roles/transaction_state.py`` maps every step
 onto it); the debit is reserved, committed and released through the core ledger. Terminal
 states are final. Any failure sends ``PUT …/transactions/{ID}/error`` once.
+
+After a restart with ``--state``, ``recover`` ends every transaction that was in flight:
+its timer and the messages under way died with the process.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from tpsim.config import Profile
 from tpsim.core import errors as refusals
 from tpsim.core.bank import Account
 from tpsim.core.idempotency import Idempotency
-from tpsim.core.ledger import Ledger
-from tpsim.core.payment import PaymentIntent, Payments
+from tpsim.core.ledger import Ledger, PostingKind
+from tpsim.core.payment import PaymentIntent, Payments, PaymentState
 from tpsim.core.records import Records
 from tpsim.core.sca import ScaMethod
 from tpsim.mojaloop.errors import (
@@ -36,6 +39,7 @@ from tpsim.mojaloop.errors import (
     DownstreamFailure,
     FspiopError,
     InsufficientFunds,
+    InternalServerError,
     ModifiedRequest,
     PayeeFspNotFound,
     PayerPermissionError,
@@ -409,6 +413,10 @@ class PayerDfsp:
         if transfer.transferState is not TransferState.COMMITTED:
             state = transfer.transferState.value
             return self._fail(tx, TransferFailed(f"the payee DFSP's transfer is {state}"))
+        return self._completed(tx)
+
+    def _completed(self, tx: Transaction) -> Effects:
+        """The transfer is committed: commit the debit, tell the PISP it is COMPLETED."""
         self._advance(tx, TxEvent.COMMITTED)
         patch = {
             "transactionRequestState": TransactionRequestState.ACCEPTED.value,
@@ -422,6 +430,28 @@ class PayerDfsp:
         return self._fail(
             tx, downstream_error(TransferFailed, "the payee DFSP's transfer", message)
         )
+
+    # -- after a restart -------------------------------------------------------------
+
+    def recover(self) -> Effects:
+        """End each transaction in flight when tpsim stopped (``--state``): its timer and
+        messages died with the process. It fails with 2001 (tpsim's own error: the PISP may
+        send a new request) and its funds go back, unless the payee DFSP (simulated, same
+        ledger) had credited it: then only ``PUT /transfers`` was lost, and it completes."""
+        credited = {p.ref for p in self.ledger.postings() if p.kind is PostingKind.CREDIT}
+        effects = Effects()
+        for tx in list(self._txs):
+            try:
+                intent = self.payments.get(tx.transaction_id)
+            except refusals.UnknownPayment:  # ended and forgotten
+                continue
+            if intent.state is PaymentState.EXECUTING and tx.transaction_id in credited:
+                effects.extend(self._completed(tx))
+            elif not intent.finalised:
+                state = state_of(self.payments, tx).value
+                error = InternalServerError(f"tpsim restarted while {tx.what} was {state}")
+                effects.extend(self._fail(tx, error))
+        return effects
 
     # -- helpers ---------------------------------------------------------------------
 
