@@ -337,6 +337,8 @@ class BehaviourConfig(_Strict):
     # How long an ended conversation (a transaction, a consent request, a verification, a
     # payment intent) is kept to answer late duplicates and GETs before it is forgotten.
     retention_s: float = Field(default=300.0, ge=0)
+    # …and at most this many ended ones of each kind per participant (the oldest go first).
+    retention_max: int = Field(default=2000, ge=1)
     payee_fees: FeeConfig = FeeConfig()
     fido: FidoPolicyConfig = FidoPolicyConfig()
     linking: LinkingConfig = LinkingConfig()
@@ -369,6 +371,8 @@ class ServerConfig(_Strict):
     header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
     # From an answer to the end of the next request's headers on a kept-alive connection.
     idle_timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    # From the end of a request's headers to the end of its body (edge, admin API, pages).
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     # Well under the common 1024 open-file limit, which outgoing deliveries share.
     max_connections: int = Field(default=512, ge=1)
 

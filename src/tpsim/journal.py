@@ -265,6 +265,11 @@ class Journal:
         self._in_flight: OrderedDict[int, tuple[dict[str, Any], _Kept]] = OrderedDict()
         self._in_flight_bytes = 0
 
+    @property
+    def sink_path(self) -> Path | None:
+        """The JSONL file being written, if any."""
+        return None if self._sink is None else self._sink.path
+
     def reconfigure(
         self, *, max_entries: int, max_bytes: int, max_body_bytes: int, sink: Path | None
     ) -> None:

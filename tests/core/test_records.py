@@ -97,3 +97,39 @@ def test_kinds_are_apart_in_one_store() -> None:
     mine.put("t1", "a")
     assert theirs.get("t1") is None
     assert store.counts() == {"dfspa/transactions": 1}
+
+
+def test_a_key_kept_again_after_it_was_dropped_is_not_dropped_by_its_old_ending() -> None:
+    # A consent request id reused once the first request was forgotten: the first one's
+    # later due time (its OTP's expiry) must not drop the second.
+    clock = ManualClock(NOW)
+    things: Records[str] = Records(MemoryStore(), "things", retention=MINUTE, clock=clock)
+    things.put("x", "first")
+    things.end("x", at=NOW + 10 * MINUTE)  # when its OTP would expire
+    things.end("x", at=NOW)  # it ended sooner: granted
+    clock.advance(60)
+    things.put("x", "second")  # dropped at NOW + 1 min; the id is used again
+    clock.advance(11 * 60)
+    things.put("y", "other")  # sweeps: the first request's expiry is long past
+    assert things.get("x") == "second"
+
+
+def test_an_alias_given_to_another_record_stays_when_the_first_is_dropped() -> None:
+    _, things = records()
+    things.put("c1", "first quote")
+    things.alias("Q", "c1")
+    things.put("c2", "second quote")
+    things.alias("Q", "c2")  # the same quote id, quoted again
+    things.drop("c1")
+    assert things.find("Q") == "second quote"
+
+
+def test_at_most_max_ended_records_are_kept_the_soonest_due_dropped_first() -> None:
+    store = MemoryStore()
+    things: Records[str] = Records(store, "things", retention=timedelta(days=1), max_ended=2)
+    things.put("open", "still going")
+    for i in range(4):
+        things.put(f"t{i}", f"ended {i}")
+        things.end(f"t{i}", at=NOW + i * MINUTE)
+    assert [things.get(f"t{i}") for i in range(4)] == [None, None, "ended 2", "ended 3"]
+    assert things.get("open") == "still going"  # only ended records count

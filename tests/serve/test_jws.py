@@ -87,14 +87,14 @@ Start = Callable[..., Awaitable[Scheme]]
 
 @pytest.fixture
 async def start() -> AsyncIterator[Start]:
-    """Start schemes with a ``RawPisp`` as pispa, tpsim signing with its configured keys."""
+    """Start schemes with a ``RawPisp`` as pispa; tpsim signs with its configured keys (the
+    simulation wires the signer itself)."""
     started: list[Scheme] = []
 
     async def run(**overrides: Any) -> Scheme:
         scheme = await Scheme(overrides=overrides, pisp=RawPisp()).start()
         started.append(scheme)
         assert scheme.sim is not None
-        scheme.sim.http.signer = jws.Keyring.of(scheme.sim.config).signature_headers
         return scheme
 
     yield run
@@ -408,7 +408,6 @@ async def test_the_builtin_pisp_signs_and_accepts_tpsims_signed_callbacks(
 ) -> None:
     scheme, pisp = builtin
     assert scheme.sim is not None
-    scheme.sim.http.signer = jws.Keyring.of(scheme.sim.config).signature_headers
     pisp.jws_trust = jws.Keyring.of(scheme.sim.config).public()
 
     answer = await pisp.send("DELETE", CONSENT, destination="dfspa")

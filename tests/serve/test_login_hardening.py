@@ -102,7 +102,7 @@ async def test_a_form_too_large_is_a_413_page(scheme: Scheme) -> None:
     auth_uri = await web_request(scheme)
     body = b"password=" + b"x" * (10 * 1024 * 1024 + 1)
     status, page, _ = await call("POST", auth_uri, data=body, **{"Content-Type": URLENCODED})
-    assert status == 413 and "the form is too large" in page
+    assert status == 413 and "the form could not be read: the body" in page
 
 
 # --- framing, referrers -----------------------------------------------------------------------

@@ -106,13 +106,19 @@ class Accounts(Mapping[str, Account]):
 
 class Bank:
     """Accounts, users, the ledger and payment intents over one ``store``; an ended payment
-    is kept ``retention`` (None: for ever)."""
+    is kept ``retention`` (None: for ever), and at most ``max_ended`` ended ones."""
 
-    def __init__(self, store: Store | None = None, *, retention: timedelta | None = None) -> None:
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        retention: timedelta | None = None,
+        max_ended: int | None = None,
+    ) -> None:
         self.store: Store = store or MemoryStore()
         self.accounts = Accounts(self.store)
         self.ledger = Ledger(self.store)
-        self.payments = Payments(self.store, self.ledger, retention=retention)
+        self.payments = Payments(self.store, self.ledger, retention=retention, max_ended=max_ended)
 
     def open_account(
         self, account: Account, balance: Decimal = Decimal(0), *, at: datetime | None = None

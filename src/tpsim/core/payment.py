@@ -106,8 +106,17 @@ class PaymentIntent:
 class Payments:
     """The payment intents in ``store``; the money each moves goes through ``ledger``."""
 
-    def __init__(self, store: Store, ledger: Ledger, *, retention: timedelta | None = None) -> None:
-        self._intents: Records[PaymentIntent] = Records(store, "intent", retention=retention)
+    def __init__(
+        self,
+        store: Store,
+        ledger: Ledger,
+        *,
+        retention: timedelta | None = None,
+        max_ended: int | None = None,
+    ) -> None:
+        self._intents: Records[PaymentIntent] = Records(
+            store, "intent", retention=retention, max_ended=max_ended
+        )
         self._ledger = ledger
 
     def get(self, intent_id: str) -> PaymentIntent:

@@ -9,7 +9,9 @@ A record is found by its key or by any alias given to it (a transaction by its r
 its quote id, its transfer id…). Once the conversation it belongs to has ended, ``end``
 says so and the record (with its aliases) is dropped ``retention`` later: long enough to
 answer a late duplicate or a GET, not forever (a sandbox that runs for weeks must not grow
-per payment). ``retention=None`` keeps ended records. With a ``clock``, what is due is
+per payment); and at most ``max_ended`` ended records are kept, the soonest due dropped
+first, so a burst of payments faster than the retention cannot grow memory either.
+``retention=None`` keeps ended records. With a ``clock``, what is due is
 dropped whenever a record is kept or ended; without one, when the owner calls ``sweep``.
 No timer is needed, and a quiet system costs nothing.
 
@@ -50,9 +52,11 @@ class Records(Generic[R]):
         kind: str,
         *,
         retention: timedelta | None = None,
+        max_ended: int | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._store, self.kind, self.retention, self._clock = store, kind, retention, clock
+        self.max_ended = max_ended
         self._alias_kind = f"{kind}#alias"
         self._due_kind = f"{kind}#due"
         self._aliases: dict[str, list[str]] = {}  # key → its aliases, to drop them with it
@@ -67,6 +71,7 @@ class Records(Generic[R]):
             )
         ]
         heapq.heapify(self._due)
+        self._ended = len(self._due)  # records with a due time (the heap may hold stale ones)
 
     def put(self, key: str, record: R) -> None:
         """Keep ``record`` under ``key`` (replacing the record kept there)."""
@@ -91,7 +96,13 @@ class Records(Generic[R]):
         return None if found is None else self.get(cast("tuple[str, str]", found)[0])
 
     def alias(self, alias: str, key: str) -> None:
-        """``alias`` finds the record ``key`` from now on (until it is dropped)."""
+        """``alias`` finds the record ``key`` from now on (until it is dropped), and no
+        longer the record it found before."""
+        before = self._store.get_record(self._alias_kind, alias)
+        if before is not None:
+            previous = cast("tuple[str, str]", before)[0]
+            if previous != key and alias in self._aliases.get(previous, ()):
+                self._aliases[previous].remove(alias)
         self._store.put_record(self._alias_kind, alias, (key, alias))
         self._aliases.setdefault(key, []).append(alias)
 
@@ -112,9 +123,12 @@ class Records(Generic[R]):
             kept = self._due_at(key)
             if kept is None or due < kept:
                 self._store.put_record(self._due_kind, key, (due, key))
+                self._ended += kept is None
             heapq.heappush(self._due, (due, next(self._order), key))
         if self._clock is not None:
             self.sweep(self._clock.now())
+        if self.max_ended is not None:
+            self._trim(self.max_ended)
 
     def sweep(self, now: datetime) -> None:
         """Drop every record whose retention has passed at ``now``."""
@@ -124,6 +138,14 @@ class Records(Generic[R]):
             due = self._due_at(key)
             # A record dropped (and perhaps kept again) since it ended is not due any more.
             if due is not None and due <= now:
+                self.drop(key)
+
+    def _trim(self, most: int) -> None:
+        """Drop the soonest-due ended records until at most ``most`` are left."""
+        heap = self._due
+        while self._ended > most and heap:
+            when, _, key = heapq.heappop(heap)
+            if self._due_at(key) == when:  # not a stale entry
                 self.drop(key)
 
     def pop(self, key: str) -> R | None:
@@ -138,8 +160,11 @@ class Records(Generic[R]):
         self._store.drop_record(self.kind, key)
         if self._due_at(key) is not None:
             self._store.drop_record(self._due_kind, key)
+            self._ended -= 1
         for alias in self._aliases.pop(key, ()):
-            self._store.drop_record(self._alias_kind, alias)
+            found = self._store.get_record(self._alias_kind, alias)
+            if found is not None and cast("tuple[str, str]", found)[0] == key:
+                self._store.drop_record(self._alias_kind, alias)
 
     def _due_at(self, key: str) -> datetime | None:
         found = self._store.get_record(self._due_kind, key)

@@ -27,10 +27,12 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
+import json
 import math
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 
@@ -39,6 +41,7 @@ from tpsim.core.bank import Account
 from tpsim.errors import ConfigError, TpsimError
 from tpsim.mojaloop.errors import coded
 from tpsim.mojaloop.roles.common import format_amount, format_datetime
+from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -79,7 +82,8 @@ def admin_only(handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
         expected = request.app.get(ADMIN_TOKEN)
         if expected is None:
-            return await handler(request)
+            refused = _from_a_browser_elsewhere(request)
+            return refused if refused is not None else await handler(request)
         header = request.headers.get(hdrs.AUTHORIZATION)
         if header is None:
             return _unauthorized("ADMIN_TOKEN_REQUIRED", f"the admin API needs a token: {_HOW}")
@@ -89,6 +93,27 @@ def admin_only(handler: Handler) -> Handler:
         return await handler(request)
 
     return guarded
+
+
+def _from_a_browser_elsewhere(request: web.Request) -> web.Response | None:
+    """Without a token (tpsim on loopback), the 403 for a request that a web page of
+    another site made the user's browser send, or None.
+
+    Loopback keeps other machines out, not the pages the developer's browser opens: a
+    page may send a simple cross-site POST (resetting the scheme, moving its clock), and a
+    DNS-rebound name may read answers. So the Host must be a loopback name or address, and
+    a browser request that says it comes from elsewhere (``Origin``, ``Sec-Fetch-Site``)
+    is refused. curl and tpsim's own clients send neither.
+    """
+    host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
+    if not is_loopback(host):
+        return _problem(403, f"the admin API answers on a loopback address, not {host!r}")
+    site = request.headers.get("Sec-Fetch-Site", "none")
+    origin = request.headers.get(hdrs.ORIGIN)
+    foreign = origin is not None and not is_loopback(urlsplit(origin).hostname or "")
+    if foreign or site not in ("none", "same-origin", "same-site"):
+        return _problem(403, "the admin API does not answer requests made by other sites")
+    return None
 
 
 def _same(given: str, expected: str) -> bool:
@@ -130,7 +155,12 @@ async def clear_journal(request: web.Request) -> web.Response:
 
 
 async def get_config(request: web.Request) -> web.Response:
-    return web.json_response(request.app[SIMULATION].config.model_dump(mode="json"))
+    """The config in force; signing keys are shown as set, never as themselves."""
+    config = request.app[SIMULATION].config.model_dump(mode="json")
+    for holder in (config["hub"], *config["participants"]):
+        if holder.get("jws_private_key_pem"):
+            holder["jws_private_key_pem"] = "<set>"
+    return web.json_response(config)
 
 
 # The built-in config is 4 KB; a scheme a thousand times larger is still a fixture.
@@ -139,13 +169,16 @@ MAX_FIXTURES_BYTES = 1_048_576
 
 async def put_fixtures(request: web.Request) -> web.Response:
     sim = request.app[SIMULATION]
-    raw = await _read_at_most(request, MAX_FIXTURES_BYTES)
-    if raw is None:
-        return _problem(
-            413,
-            f"the fixtures must be at most {MAX_FIXTURES_BYTES} bytes of YAML or JSON",
-            code="FIXTURES_TOO_LARGE",
-        )
+    try:
+        raw = await read_at_most(request, MAX_FIXTURES_BYTES, sim.config.server.body_timeout_s)
+    except BodyRefused as exc:
+        if exc.status == 413:
+            return _problem(
+                413,
+                f"the fixtures must be at most {MAX_FIXTURES_BYTES} bytes of YAML or JSON",
+                code="FIXTURES_TOO_LARGE",
+            )
+        return _problem(exc.status, exc.detail, code="FIXTURES_UNREADABLE")
     where = "PUT /admin/fixtures"
     try:
         sim.load(parse_config(read_yaml(raw, file=where), file=where))
@@ -154,18 +187,6 @@ async def put_fixtures(request: web.Request) -> web.Response:
     except ConfigError as exc:
         return _problem(400, str(exc), code="FIXTURES_INVALID")
     return web.json_response({"status": "loaded"})
-
-
-async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it proves longer than ``limit`` (chunked bodies too)."""
-    if request.content_length is not None and request.content_length > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.content.iter_any():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 async def reset(request: web.Request) -> web.Response:
@@ -278,8 +299,11 @@ MAX_ADVANCE_S = 10 * 366 * 86_400
 async def advance_clock(request: web.Request) -> web.Response:
     sim = request.app[SIMULATION]
     try:
-        body = await request.json()
-    except ValueError:
+        raw = await read_at_most(request, MAX_ADVANCE_BODY, sim.config.server.body_timeout_s)
+        body = json.loads(raw)
+    except BodyRefused as exc:
+        return _problem(exc.status, exc.detail)
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
         return _problem(400, 'the body must be JSON: {"seconds": N}')
     seconds = body.get("seconds") if isinstance(body, dict) else None
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
@@ -288,6 +312,9 @@ async def advance_clock(request: web.Request) -> web.Response:
         return _problem(400, f"seconds must be between 0 and {MAX_ADVANCE_S} (time only moves on)")
     sim.clock.advance(float(seconds))
     return web.json_response({"now": format_datetime(sim.clock.now())})
+
+
+MAX_ADVANCE_BODY = 1024  # {"seconds": N} and nothing much else
 
 
 def _problem(status: int, detail: str, *, code: str | None = None) -> web.Response:

@@ -36,6 +36,7 @@ from tpsim.mojaloop.wire import headers as wire_headers
 from tpsim.mojaloop.wire import routes
 from tpsim.mojaloop.wire.jws import Keyring
 from tpsim.mojaloop.wire.validation import decode_body
+from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.simulation import Simulation
 
 log = structlog.get_logger("tpsim.edge")
@@ -51,7 +52,7 @@ async def handle_fspiop(request: web.Request) -> web.Response:
     matched: tuple[routes.Route, dict[str, str]] | None = None
     try:
         matched = route, params = routes.match(request.method, request.path)
-        raw = await _read_body(request)
+        raw = await _read_body(request, sim)
         body = None if raw is None else decode_body(raw)
         _check_headers(request, route, sim)
         _check_sender(request, raw, sim)
@@ -83,28 +84,16 @@ async def handle_fspiop(request: web.Request) -> web.Response:
     return web.Response(status=route.sync_status)
 
 
-async def _read_body(request: web.Request) -> bytes | None:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(
-            f"the body is {request.content_length} bytes; at most {MAX_BODY_BYTES} are accepted",
-            field="Content-Length",
-        )
+async def _read_body(request: web.Request, sim: Simulation) -> bytes | None:
     if not request.body_exists:
         return None
-    # StreamReader.read(n) returns what is buffered, not n bytes: a body that arrives in
-    # several TCP segments (or chunks) must be read until EOF, stopping past the limit.
-    data = bytearray()
-    while len(data) <= MAX_BODY_BYTES:
-        try:
-            chunk = await request.content.read(MAX_BODY_BYTES + 1 - len(data))
-        except web.RequestPayloadError as exc:  # aiohttp could not undo the content coding
-            raise MalformedSyntax(f"the body could not be read: {exc.__cause__ or exc}") from None
-        if not chunk:
-            break
-        data += chunk
-    if len(data) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body exceeds {MAX_BODY_BYTES} bytes", field="Content-Length")
-    return bytes(data) or None
+    timeout = sim.config.server.body_timeout_s
+    try:
+        return await read_at_most(request, MAX_BODY_BYTES, timeout) or None
+    except BodyRefused as exc:
+        if exc.status == 413:
+            raise PayloadTooLarge(exc.detail, field="Content-Length") from None
+        raise MalformedSyntax(exc.detail) from None
 
 
 async def expect_handler(request: web.Request) -> web.StreamResponse | None:

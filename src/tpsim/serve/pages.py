@@ -38,6 +38,7 @@ from multidict import MultiDict
 
 from tpsim.auth.psu import PsuJourney, PsuView, UnknownJourney
 from tpsim.errors import LoginRefused
+from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.simulation import Simulation
 
@@ -56,6 +57,7 @@ _HEADERS = {
 }
 _FORM_TYPE = "application/x-www-form-urlencoded"  # what the page's <form> sends
 _MAX_FORM_FIELDS = 100
+_MAX_FORM_BYTES = 64 * 1024  # a password, a few accounts and the token
 
 CSRF_FIELD = "csrf"
 MAX_WRONG_PASSWORDS = 5
@@ -181,12 +183,13 @@ async def _read_form(request: web.Request) -> Form:
         raise LoginRefused(
             f"send the form as {_FORM_TYPE}, as this page does, not {request.content_type}"
         )
+    timeout = request.app[SIMULATION].config.server.body_timeout_s
     try:
-        data = await request.read()  # at most the application's client_max_size
-    except web.HTTPRequestEntityTooLarge as exc:
-        raise LoginRefused(f"the form is too large: {exc.text}", http_status=413) from None
-    except web.RequestPayloadError as exc:
-        raise LoginRefused(f"the form could not be read: {exc.__cause__ or exc}") from None
+        data = await read_at_most(request, _MAX_FORM_BYTES, timeout)
+    except BodyRefused as exc:
+        raise LoginRefused(
+            f"the form could not be read: {exc.detail}", http_status=exc.status
+        ) from None
     try:
         fields = parse_qsl(
             data.decode(), keep_blank_values=True, errors="strict", max_num_fields=_MAX_FORM_FIELDS

@@ -32,6 +32,7 @@ from tpsim.mojaloop.roles.dfsp import SimulatedDfsp
 from tpsim.mojaloop.roles.hub_services import HubServices
 from tpsim.mojaloop.roles.state import PICKLING, SchemeState
 from tpsim.mojaloop.switch import Switch
+from tpsim.mojaloop.wire.jws import Keyring
 from tpsim.serve.clock import SystemClock
 from tpsim.serve.router import Durability, Router, Volatile
 from tpsim.serve.settlement import SwitchSettlement
@@ -67,8 +68,13 @@ class Simulation:
         self.ids = ids or UuidIds()
         self.site = Site()
         self.dfsps: dict[str, SimulatedDfsp] = {}
-        sink = Path(config.journal.jsonl) if config.journal.jsonl else None
-        self.journal = journal or Journal(config.journal.max_entries, sink)
+        bounds = config.journal
+        self.journal = journal or Journal(
+            bounds.max_entries,
+            _sink(config),
+            max_bytes=bounds.max_bytes,
+            max_body_bytes=bounds.max_body_bytes,
+        )
         self.http = HttpClient(config.behaviour.delivery_timeout_s)
         self.config = config
         self.state = SchemeState()
@@ -108,7 +114,10 @@ class Simulation:
         """The scheme over the state ``file`` kept; what it left unfinished is ended now
         (transactions in flight, funds released) and told at ``resume``."""
         self._install(config, SchemeState.restore(config, file, where=str(file.path)))
-        recovered = [(fsp_id, dfsp.payer.recover()) for fsp_id, dfsp in self.dfsps.items()]
+        recovered = [
+            (fsp_id, dfsp.payer.recover().extend(dfsp.settler.recover()))
+            for fsp_id, dfsp in self.dfsps.items()
+        ]
         kept = cast("list[tuple[str, Message]]", list(file.records(StateFile.INBOX)))
         self.unfinished = Unfinished([r for r in recovered if r[1].messages], kept)
         file.flush()
@@ -125,7 +134,19 @@ class Simulation:
 
     def _install(self, config: Config, state: SchemeState) -> None:
         registry, self.dfsps = self._registry(config, state)
+        if config.journal != self.config.journal:
+            # Fixtures change the journal's bounds, never its file: an admin client must
+            # not make tpsim append to a file of its choosing.
+            bounds = config.journal
+            self.journal.reconfigure(
+                max_entries=bounds.max_entries,
+                max_bytes=bounds.max_bytes,
+                max_body_bytes=bounds.max_body_bytes,
+                sink=self.journal.sink_path,
+            )
         self.config, self.state = config, state
+        # What tpsim's participants and the switch send over HTTP is signed with their keys.
+        self.http.signer = Keyring.of(config).signature_headers
         durable: Durability = Volatile() if self.file is None else StateFile(self.file)
         self.router.load(self._switch(config, registry), durable)
         durable.commit()
@@ -194,6 +215,10 @@ class StateFile:
 
     def commit(self) -> None:
         self._store.flush()
+
+
+def _sink(config: Config) -> Path | None:
+    return Path(config.journal.jsonl) if config.journal.jsonl else None
 
 
 def _open(path: Path) -> SqliteStore:

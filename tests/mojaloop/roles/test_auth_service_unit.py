@@ -412,3 +412,14 @@ def test_get_verification_resends_the_stored_answer() -> None:
         assert (again.path, again.body) == (first.path, first.body)
     other = send(roles, "GET", f"{VERIFICATIONS}/{uid('unit-good')}")
     assert_refused(other, f"{VERIFICATIONS}/{uid('unit-good')}", "3200")  # not dfspx's request
+
+
+def test_another_dfsp_reusing_a_verification_id_does_not_replace_the_first_answer() -> None:
+    roles = build()
+    request_id = uid("unit-shared-id")
+    verified = verify(roles, request_id, FIDO_CONSENT, alice("FIDO"))  # dfspa's consent
+    verify(roles, request_id, uid("unit-not-dfspx-consent"), alice("FIDO"))  # dfspx, refused
+
+    path = f"{VERIFICATIONS}/{request_id}"
+    [again] = exchange(roles, "GET", path, to=AUTH_ID, source="dfspa").messages
+    assert (again.path, again.body) == (verified.path, verified.body)

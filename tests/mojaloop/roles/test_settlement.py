@@ -19,7 +19,7 @@ import pytest
 from tests.support.linking_roles import deliver, error_code
 from tests.support.roles import START, Roles, executing
 from tpsim.core.errors import StateRefused, UnknownPayment
-from tpsim.core.payment import PaymentState
+from tpsim.core.payment import PaymentEvent, PaymentState
 from tpsim.core.settlement import SettlementOutcome, SettlementRequest, SettlementResult
 from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.message import Effects, Message, Timer
@@ -478,3 +478,32 @@ def test_a_settler_only_settles_its_own_banks_payments() -> None:
     other = SettlementRequest(INTENT, "dfspb", ALICE, "dfspa", BOB_MSISDN, Decimal(100), "USD")
     with pytest.raises(TypeError, match="dfspa cannot settle a payment of dfspb"):
         flow.dfspa.settler.start(other)  # serve.settlement picks the settler by from_bank
+
+
+# --- restarts and intents ended elsewhere ------------------------------------------------
+
+
+def test_after_a_restart_a_settlement_under_way_fails_and_gives_the_funds_back() -> None:
+    flow = settlement()
+    until_transfer(flow)  # the transfer was sent; its answer died with the process
+
+    effects = flow.dfspa.settler.recover()
+
+    assert effects.cancel == [f"settlement:{INTENT}"]
+    assert_failed(flow, "tpsim restarted while the settlement was under way")
+
+
+def test_an_intent_ended_meanwhile_is_reported_as_it_ended() -> None:
+    # The dialect failed the payment while its settlement was under way; the creditor's
+    # answer comes later: the listener hears the truth, nothing raises, records go.
+    flow = settlement()
+    transfer = until_transfer(flow)
+    flow.roles.sim.state.bank.payments.end(INTENT, PaymentEvent.FAIL, at=START)
+    [answer] = flow.deliver(transfer).messages
+
+    flow.deliver(answer)
+
+    [heard] = flow.heard
+    assert heard.outcome is SettlementOutcome.FAILED
+    assert "could not take the outcome" in heard.reason
+    assert not flow.dfspa.settler.owns_transfer(flow.transfer_id)

@@ -206,8 +206,10 @@ class AuthService:
             )
             effects = Effects(messages=[reply])
         if effects.messages:
-            self._verifications.put(request_id, effects.messages[0])
-            self._verifications.end(request_id, at=self.ctx.clock.now())
+            # By asker and id: another DFSP using the same id keeps its own answer.
+            key = f"{message.source} {request_id}"
+            self._verifications.put(key, effects.messages[0])
+            self._verifications.end(key, at=self.ctx.clock.now())
         return effects
 
     def _verify(self, request: Verification, sent: dict[str, Any], *, requester: str) -> None:
@@ -253,7 +255,7 @@ class AuthService:
         return consent
 
     def get_verification(self, message: Message, params: dict[str, str]) -> Effects:
-        stored = self._verifications.get(params["ID"])
+        stored = self._verifications.get(f"{message.source} {params['ID']}")
         if stored is None or stored.destination != message.source:
             # Only the DFSP that asked for a verification may read its result.
             raise IdNotFound(

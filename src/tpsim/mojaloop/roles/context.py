@@ -52,7 +52,8 @@ class RoleContext:
         ``behaviour.retention_s`` after they end."""
         retention = timedelta(seconds=self.config.behaviour.retention_s)
         store, name = self.state.bank.store, f"{self.fsp_id}/{kind}"
-        return Records(store, name, retention=retention, clock=self.clock)
+        most = self.config.behaviour.retention_max
+        return Records(store, name, retention=retention, max_ended=most, clock=self.clock)
 
     def message(
         self,

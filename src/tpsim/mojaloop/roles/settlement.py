@@ -29,7 +29,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from tpsim.core.errors import StateRefused
+from tpsim.core.errors import StateRefused, UnknownPayment
 from tpsim.core.payment import PaymentEvent, Payments
 from tpsim.core.records import Records
 from tpsim.core.settlement import SettlementOutcome, SettlementRequest, SettlementResult
@@ -299,14 +299,30 @@ class Settler:
     def _conclude(
         self, settling: Settling, outcome: SettlementOutcome, reason: str = ""
     ) -> Effects:
-        """Drop the records, apply the outcome to the intent, tell the listener."""
+        """Apply the outcome to the intent, tell the listener, drop the records.
+
+        An intent that ended meanwhile by another way (its dialect failed or cancelled it)
+        refuses the outcome: the listener is told how the intent actually ended."""
         request = settling.request
-        self._settling.drop(request.intent_id)
         result = SettlementResult(request.intent_id, outcome, reason)
-        self.payments.conclude(result, at=self.ctx.clock.now())
+        try:
+            self.payments.conclude(result, at=self.ctx.clock.now())
+        except (StateRefused, UnknownPayment) as refused:
+            why = f"the payment could not take the outcome: {refused}"
+            result = SettlementResult(request.intent_id, SettlementOutcome.FAILED, why)
+        self._settling.drop(request.intent_id)
         if self._report is not None:
             self._report(result)
         return Effects(cancel=[_timer_key(settling)])
+
+    def recover(self) -> Effects:
+        """After a restart: every settlement still under way fails (its timer died with
+        the process), its funds released and its listener told."""
+        effects = Effects()
+        for settling in list(self._settling):
+            reason = "tpsim restarted while the settlement was under way"
+            effects = effects.extend(self._conclude(settling, SettlementOutcome.FAILED, reason))
+        return effects
 
     def _message(self, method: str, path: str, settling: Settling, body: dict[str, Any]) -> Message:
         """A message to the creditor's bank, tied in the journal to the intent's id."""

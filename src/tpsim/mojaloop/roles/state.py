@@ -111,7 +111,10 @@ class SchemeState:
         """Seed the state from fixtures (into ``store``, by default a new one); a FIDO
         attestation in a consent is verified here."""
         store = store if store is not None else MemoryStore()
-        state = cls(Bank(store, retention=_retention(config)), _parties(config))
+        state = cls(
+            Bank(store, retention=_retention(config), max_ended=config.behaviour.retention_max),
+            _parties(config),
+        )
         for i, a in enumerate(config.accounts):
             account = Account(
                 a.address,
@@ -167,7 +170,10 @@ class SchemeState:
                 " from this one",
                 file=where,
             )
-        return cls(Bank(store, retention=_retention(config)), _parties(config))
+        return cls(
+            Bank(store, retention=_retention(config), max_ended=config.behaviour.retention_max),
+            _parties(config),
+        )
 
     @staticmethod
     def seeded(store: Store) -> bool:
