@@ -8,11 +8,12 @@ reservation is committed; anything else: the payment fails and the funds go back
 
 ``submit`` only accepts the request and returns at once: core is synchronous and sans-IO,
 so the port implementation does its own I/O. The Mojaloop package implements it through
-tpsim's switch, as a DFSP would: ``POST /quotes`` to the creditor's bank (found from
-``to_bank``, or by ``GET /parties/{Type}/{ID}`` for an MSISDN), then ``POST /transfers``
-with the quote's condition; ``PUT /transfers/{ID}`` COMMITTED is ``SETTLED``, an error
-callback or ABORTED is ``FAILED`` with the reason. ``serve/`` builds that implementation
-and hands it to the dialects that need one, so no dialect imports another.
+tpsim's switch, as a DFSP would: ``POST /quotes`` to ``to_bank`` naming the creditor (an
+MSISDN, an IBAN or an account address; the creditor's bank resolves it among its parties
+and accounts), then ``POST /transfers`` with the quote's condition; ``PUT /transfers/{ID}``
+COMMITTED is ``SETTLED``, an error callback, ABORTED or no answer by the deadline is
+``FAILED`` with the reason. ``serve/`` builds that implementation and hands it to the
+dialects that need one, so no dialect imports another.
 """
 
 from __future__ import annotations

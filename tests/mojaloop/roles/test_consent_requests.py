@@ -435,3 +435,16 @@ def test_otp_of_a_web_request_is_not_shown() -> None:
     post(roles, "WEB")
     assert requests_of(roles).otp(REQUEST_ID) is None
     assert requests_of(roles).otp(uid("never-sent")) is None
+
+
+def test_a_web_request_the_user_never_opens_is_forgotten_in_time() -> None:
+    # Without an end, every abandoned WEB request (and its duplicate check) was kept for
+    # ever: now it goes the retention after the login page's time (web.secret_ttl_s).
+    roles = Roles.build(behaviour={"retention_s": 10, "linking": {"web": {"secret_ttl_s": 60}}})
+    post(roles, "WEB")
+    roles.clock.advance(60 + 10)
+    other = request_body(uid("unit-other-request"), channels=("OTP",))
+    exchange(roles, "POST", CONSENT_REQUESTS, other, source=PISP)  # keeping a record sweeps
+
+    with pytest.raises(ConsentRequestNotFound):
+        requests_of(roles).login_view(REQUEST_ID)

@@ -462,7 +462,7 @@ def test_a_rejection_is_a_patch_under_the_spec() -> None:
     [patch] = effects.messages
     assert hop(patch) == ("PATCH", f"{TX}/{REQUEST_ID}", "pispa")
     assert patch.body == {"transactionRequestState": "REJECTED", "transactionState": "REJECTED"}
-    assert effects.cancel == [f"authorization:{REQUEST_ID}"]
+    assert f"authorization:{REQUEST_ID}" in effects.cancel
     assert (posted(flow), flow.get()) == ([], "REJECTED")
 
 
@@ -472,7 +472,7 @@ def test_a_rejection_is_an_error_under_the_reference_profile() -> None:
     effects = flow.reject()
     [error] = effects.messages
     assert (error.path, error_code(error)) == (f"{TX}/{REQUEST_ID}/error", "7300")
-    assert effects.cancel == [f"authorization:{REQUEST_ID}"]
+    assert f"authorization:{REQUEST_ID}" in effects.cancel
     assert (posted(flow), flow.get()) == ([], "REJECTED")
 
 

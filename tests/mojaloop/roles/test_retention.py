@@ -9,7 +9,17 @@ payment intent, the duplicate check, the payee's quote, the auth-service's verif
 
 from __future__ import annotations
 
-from tests.mojaloop.roles.test_payer_dfsp import FIDO_PAYLOAD, SECOND_ID, Flow, build, refused
+from datetime import timedelta
+
+from tests.mojaloop.roles.test_payer_dfsp import (
+    FIDO_PAYLOAD,
+    SECOND_ID,
+    TX,
+    Flow,
+    build,
+    posted,
+    refused,
+)
 from tests.support.pisp import future_expiration
 from tests.support.roles import START
 from tpsim.core.store import MemoryStore
@@ -86,3 +96,43 @@ def test_the_default_retention_is_minutes() -> None:
     flow.roles.clock.advance(1)
     completed(Flow(flow.roles, request_id=SECOND_ID))
     assert isinstance(refused(lambda: flow.get()), TransactionRequestNotFound)
+
+
+# --- no transaction waits for ever (review: stuck in QUOTING or TRANSFERRING) ------------
+
+
+def test_a_quote_never_answered_fails_the_transaction_at_its_deadline() -> None:
+    flow = build()
+    [_, _quote] = (effects := flow.request()).messages  # dfspb never answers the quote
+    [timer] = effects.timers
+    assert timer.key == f"quote:{flow.request_id}"
+    assert timer.at == START + timedelta(seconds=60)  # quote_expiry_s, before the expiration
+
+    failed = flow.roles.role("dfspa").on_timer(timer.key)
+
+    [error] = failed.messages
+    assert error.path == f"{TX}/{flow.request_id}/error"
+    assert (error.body or {})["errorInformation"]["errorCode"] == "6003"
+    assert "no PUT /quotes/" in (error.body or {})["errorInformation"]["errorDescription"]
+    assert flow.get() == "REJECTED"
+
+
+def test_a_transfer_never_answered_fails_and_gives_the_reserved_funds_back() -> None:
+    flow = build()
+    flow.until_authorization()
+    flow.authorize(FIDO_PAYLOAD)
+    [timer] = flow.verified().timers  # the POST /transfers is never answered
+    assert timer.key == f"transfer:{flow.request_id}"
+
+    failed = flow.roles.role("dfspa").on_timer(timer.key)
+
+    [error] = failed.messages
+    assert "no PUT /transfers/" in (error.body or {})["errorInformation"]["errorDescription"]
+    assert posted(flow) == [("RESERVE", "100"), ("RELEASE", "100")]
+    assert flow.get() == "REJECTED"
+
+
+def test_a_timer_that_fires_after_the_answer_does_nothing() -> None:
+    flow = completed(build())
+    for wait in ("quote", "authorization", "transfer"):
+        assert flow.roles.role("dfspa").on_timer(f"{wait}:{flow.request_id}").messages == []

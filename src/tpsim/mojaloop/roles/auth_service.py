@@ -125,6 +125,8 @@ class AuthService:
                 message, AuthConsent(consent_id, message.source, scopes, credential)
             ),
         )
+        # An ALS that never answers does not keep the registration beyond the retention.
+        self._pending.end(consent_id, at=self.ctx.clock.now())
         oracle = self.ctx.message(
             "POST",
             f"/participants/{PartyIdType.CONSENT.value}/{consent_id}",

@@ -142,6 +142,9 @@ class ConsentRequests:
         req.channel = channel
         if channel is ConsentRequestChannelType.WEB:
             req.advance(CrEvent.WEB)
+            # A user who never comes to the login page does not keep the request for ever.
+            waits = timedelta(seconds=self._settings.web.secret_ttl_s)
+            self._forget(req, at=self.ctx.clock.now() + waits)
             return self._answer(req)
         req.advance(CrEvent.OTP)
         req.token = self._settings.otp.fixed or f"{secrets.randbelow(10**6):06d}"

@@ -18,7 +18,6 @@ its timer and the messages under way died with the process.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +32,6 @@ from tpsim.core.records import Records
 from tpsim.core.sca import ScaMethod
 from tpsim.mojaloop.errors import (
     AuthorizationFailed,
-    AuthorizationTimedOut,
     ConsentNotValid,
     ConsentOfAnotherPisp,
     DownstreamFailure,
@@ -45,7 +43,6 @@ from tpsim.mojaloop.errors import (
     PayerPermissionError,
     PayerUnsupportedCurrency,
     PispNotReached,
-    QuoteExpired,
     TransactionRequestExpired,
     TransactionRequestInvalid,
     TransactionRequestNotFound,
@@ -57,6 +54,7 @@ from tpsim.mojaloop.errors import (
 )
 from tpsim.mojaloop.message import Effects, Message, Timer
 from tpsim.mojaloop.roles import transaction_bodies as bodies
+from tpsim.mojaloop.roles import transaction_timers as timers
 from tpsim.mojaloop.roles.common import (
     downstream_error,
     format_amount,
@@ -69,7 +67,6 @@ from tpsim.mojaloop.roles.transaction_state import (
     Step,
     Transaction,
     TxEvent,
-    TxState,
     advance,
     state_of,
 )
@@ -145,7 +142,7 @@ class PayerDfsp:
             to=request.payee.partyIdInfo.fspId,
             body=bodies.quote_request(tx, payer_fsp=self.ctx.fsp_id, account=account.address),
         )
-        return Effects(messages=[received, quote])
+        return Effects(messages=[received, quote], timers=[self._timer("quote", tx)])
 
     def get_transaction(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._txs.get(params["ID"])
@@ -273,48 +270,29 @@ class PayerDfsp:
         request = self.ctx.message(
             "POST", "/thirdpartyRequests/authorizations", to=tx.pisp, body=auth_body
         )
-        return Effects(messages=[request], timers=[Timer(self._timer_key(tx), self._deadline(tx))])
+        return Effects(
+            messages=[request],
+            timers=[self._timer("authorization", tx)],
+            cancel=[timers.key("quote", tx)],
+        )
 
     def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find("quote", params["ID"])
-        return self._fail(
-            tx, downstream_error(DownstreamFailure, "the payee DFSP's quote", message)
-        )
+        error = downstream_error(DownstreamFailure, "the payee DFSP's quote", message)
+        return self._fail(tx, error)
 
-    def _deadline(self, tx: Transaction) -> datetime:
-        """When to stop waiting for the PISP: the timeout, or earlier when the request or
-        the quote expires (the authorization request announced the earlier expiration)."""
-        timeout = timedelta(seconds=self.ctx.config.behaviour.authorization_timeout_s)
-        deadline = self.ctx.clock.now() + timeout
-        for expiry in (tx.request_expiry, tx.quote_expiry):
-            if expiry is not None:
-                deadline = min(deadline, expiry)
-        return deadline
-
-    @staticmethod
-    def _timer_key(tx: Transaction) -> str:
-        return f"authorization:{tx.request_id}"
+    def _timer(self, wait: str, tx: Transaction) -> Timer:
+        return timers.timer(wait, tx, now=self.ctx.clock.now(), behaviour=self.ctx.config.behaviour)
 
     def on_timer(self, key: str) -> Effects:
-        tx = self._txs.get(key.removeprefix("authorization:"))
-        if tx is None or state_of(self.payments, tx) is not TxState.AUTHORIZING:
+        """A wait ran out (``transaction_timers``): the transaction fails, if it still waits."""
+        wait, _, request_id = key.partition(":")
+        tx = self._txs.get(request_id)
+        if tx is None or state_of(self.payments, tx) is not timers.WAITING.get(wait):
             return Effects()
-        now = self.ctx.clock.now()
-        if tx.request_expiry is not None and tx.request_expiry <= now:
-            error: FspiopError = TransactionRequestExpired(
-                f"the request expired at {tx.model.expiration} before the PISP authorized it"
-            )
-        elif tx.quote_model is not None and tx.quote_expiry is not None and tx.quote_expiry <= now:
-            error = QuoteExpired(
-                f"the quote expired at {tx.quote_model.expiration} before the PISP authorized it"
-            )
-        else:
-            seconds = self.ctx.config.behaviour.authorization_timeout_s
-            error = AuthorizationTimedOut(
-                f"no PUT /thirdpartyRequests/authorizations/{tx.authorization_id}"
-                f" within {seconds:g} s"
-            )
-        return self._fail(tx, error, TxEvent.EXPIRED)
+        now, behaviour = self.ctx.clock.now(), self.ctx.config.behaviour
+        error, event = timers.expired(wait, tx, now=now, behaviour=behaviour)
+        return self._fail(tx, error, event)
 
     # -- PUT /thirdpartyRequests/authorizations → verification -----------------------
 
@@ -322,7 +300,7 @@ class PayerDfsp:
         tx = self._find("authorization", params["ID"])
         self._check_pisp(tx, message)
         answer: ThirdpartyRequestsAuthorizationsIDPutResponse = message.model()
-        cancel = [self._timer_key(tx)]
+        cancel = [timers.key("authorization", tx)]
         if isinstance(answer, ThirdpartyRequestsAuthorizationsIDPutResponseRejected):
             return self._rejected(tx).extend(Effects(cancel=cancel))
         signed_type = answer.signedPayload.signedPayloadType
@@ -358,9 +336,7 @@ class PayerDfsp:
         if not from_switch:
             self._check_pisp(tx, message)
         who = "the switch" if from_switch else "the PISP"
-        effects = self._fail(tx, downstream_error(AuthorizationFailed, who, message))
-        effects.cancel.append(self._timer_key(tx))
-        return effects
+        return self._fail(tx, downstream_error(AuthorizationFailed, who, message))
 
     def put_transaction_error(self, message: Message, params: dict[str, str]) -> Effects:
         """The switch could not deliver a transaction callback to the PISP (digest §1).
@@ -375,9 +351,7 @@ class PayerDfsp:
             )
         if self.payments.get(tx.transaction_id).finalised:
             return Effects()  # the PISP already has (or cannot receive) the final word
-        effects = self._fail(tx, downstream_error(PispNotReached, "the switch", message))
-        effects.cancel.append(self._timer_key(tx))
-        return effects
+        return self._fail(tx, downstream_error(PispNotReached, "the switch", message))
 
     # -- PUT /thirdpartyRequests/verifications → transfer ----------------------------
 
@@ -399,7 +373,7 @@ class PayerDfsp:
             to=tx.model.payee.partyIdInfo.fspId,
             body=bodies.transfer_request(tx, payer_fsp=self.ctx.fsp_id),
         )
-        return Effects(messages=[request])
+        return Effects(messages=[request], timers=[self._timer("transfer", tx)])
 
     def put_verification_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find("verification", params["ID"])
@@ -427,9 +401,8 @@ class PayerDfsp:
 
     def put_transfer_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find("transfer", params["ID"])
-        return self._fail(
-            tx, downstream_error(TransferFailed, "the payee DFSP's transfer", message)
-        )
+        error = downstream_error(TransferFailed, "the payee DFSP's transfer", message)
+        return self._fail(tx, error)
 
     # -- after a restart -------------------------------------------------------------
 
@@ -497,11 +470,11 @@ class PayerDfsp:
 
     def _to_pisp(self, tx: Transaction, message: Message) -> Effects:
         """The final callback: sent now, and again to a duplicate of the request until the
-        transaction is forgotten."""
+        transaction is forgotten; it waits for nothing any more."""
         now = self.ctx.clock.now()
         self._seen.answer(tx.request_id, message, at=now)
         self._txs.end(tx.request_id, at=now)
-        return Effects(messages=[message])
+        return Effects(messages=[message], cancel=[timers.key(w, tx) for w in timers.WAITING])
 
     def _transaction_message(self, method: str, tx: Transaction, body: dict[str, Any]) -> Message:
         return self.ctx.message(

@@ -1,0 +1,85 @@
+"""When the payer DFSP stops waiting, and what it tells the PISP then.
+
+A transaction waits three times, each with its own timer (``Timer("{wait}:{request id}")``):
+
+    wait            for                                    until
+    quote           PUT /quotes from the payee DFSP        quote_expiry_s, or the request's
+                                                           expiration if sooner
+    authorization   PUT …/authorizations from the PISP     authorization_timeout_s, or the
+                                                           request's or quote's expiration
+    transfer        PUT /transfers from the payee DFSP     the quote's expiration (the
+                                                           transfer's), or quote_expiry_s
+
+A timer that fires while the transaction still waits for that answer fails it (the debit
+reserved for the transfer goes back), so no transaction is left in flight for ever; a timer
+that fires after the answer came does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tpsim.config import BehaviourConfig
+from tpsim.mojaloop.errors import (
+    AuthorizationTimedOut,
+    DownstreamFailure,
+    FspiopError,
+    QuoteExpired,
+    TransactionRequestExpired,
+    TransferFailed,
+)
+from tpsim.mojaloop.message import Timer
+from tpsim.mojaloop.roles.common import format_datetime
+from tpsim.mojaloop.roles.transaction_state import Transaction, TxEvent, TxState
+
+WAITING = {
+    "quote": TxState.QUOTING,
+    "authorization": TxState.AUTHORIZING,
+    "transfer": TxState.TRANSFERRING,
+}
+
+
+def key(wait: str, tx: Transaction) -> str:
+    return f"{wait}:{tx.request_id}"
+
+
+def timer(wait: str, tx: Transaction, *, now: datetime, behaviour: BehaviourConfig) -> Timer:
+    """The timer of ``wait`` (a key of ``WAITING``), starting ``now``."""
+    quote_wait = now + timedelta(seconds=behaviour.quote_expiry_s)
+    if wait == "quote":
+        deadline = _soonest(quote_wait, tx.request_expiry)
+    elif wait == "authorization":
+        timeout = now + timedelta(seconds=behaviour.authorization_timeout_s)
+        deadline = _soonest(timeout, tx.request_expiry, tx.quote_expiry)
+    else:
+        deadline = tx.quote_expiry or quote_wait
+    return Timer(key(wait, tx), deadline)
+
+
+def expired(
+    wait: str, tx: Transaction, *, now: datetime, behaviour: BehaviourConfig
+) -> tuple[FspiopError, TxEvent]:
+    """What the PISP is told when ``wait`` ran out, and the event that ends the transaction."""
+    payee = tx.model.payee.partyIdInfo.fspId
+    if wait == "quote":
+        text = f"no PUT /quotes/{tx.quote_id} from {payee} by {format_datetime(now)}"
+        return DownstreamFailure(text), TxEvent.FAILED
+    if wait == "transfer":
+        text = f"no PUT /transfers/{tx.transaction_id} from {payee} by {format_datetime(now)}"
+        return TransferFailed(text), TxEvent.FAILED
+    if tx.request_expiry is not None and tx.request_expiry <= now:
+        return TransactionRequestExpired(
+            f"the request expired at {tx.model.expiration} before the PISP authorized it"
+        ), TxEvent.EXPIRED
+    if tx.quote_model is not None and tx.quote_expiry is not None and tx.quote_expiry <= now:
+        return QuoteExpired(
+            f"the quote expired at {tx.quote_model.expiration} before the PISP authorized it"
+        ), TxEvent.EXPIRED
+    seconds = behaviour.authorization_timeout_s
+    return AuthorizationTimedOut(
+        f"no PUT /thirdpartyRequests/authorizations/{tx.authorization_id} within {seconds:g} s"
+    ), TxEvent.EXPIRED
+
+
+def _soonest(first: datetime, *others: datetime | None) -> datetime:
+    return min([first, *(other for other in others if other is not None)])
