@@ -32,13 +32,13 @@ from typing import Any
 
 import aiohttp
 import yaml
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_transfer import (  # noqa: E402 - the sibling benchmark's PISP and server helpers
     Pisp,
     free_port,
     make_config,
+    serve_pisp,
     start_server,
     transfer,
     wait_healthy,
@@ -112,12 +112,7 @@ async def refuse(session: aiohttp.ClientSession, tpsim: str, count: int, mb: int
 async def main(args: argparse.Namespace) -> None:
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     pisp = Pisp()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", pisp.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    pisp_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", pisp_port).start()
+    runner, pisp_port = await serve_pisp(pisp.handle)
     config, authenticators = make_config(f"http://127.0.0.1:{pisp_port}", args.concurrency)
     config["journal"] = {}  # tpsim's default journal size
     if args.retention_s is not None:

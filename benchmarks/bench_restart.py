@@ -52,6 +52,7 @@ from bench_transfer import (  # noqa: E402 - the sibling benchmark's PISP and se
     free_port,
     make_config,
     send,
+    serve_pisp,
     start_server,
     transaction_body,
     wait_healthy,
@@ -204,12 +205,7 @@ async def balances(session: aiohttp.ClientSession, tpsim: str) -> dict[str, Deci
 async def main(transfers: int, kill_after: int, concurrency: int, settle: float) -> int:
     run = Run()
     pisp = RecordingPisp(run)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", pisp.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    pisp_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", pisp_port).start()
+    runner, pisp_port = await serve_pisp(pisp.handle)
     config, authenticators = make_config(f"http://127.0.0.1:{pisp_port}", concurrency)
     try:
         with tempfile.TemporaryDirectory() as tmp:

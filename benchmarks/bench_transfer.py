@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,6 +83,20 @@ class Pisp:
         if future is not None and not future.done():
             future.set_result(body)
         return web.Response(status=202 if request.method == "POST" else 200)
+
+
+async def serve_pisp(
+    handle: Callable[[web.Request], Awaitable[web.Response]],
+) -> tuple[web.AppRunner, int]:
+    """An aiohttp server on a free loopback port answering every request with ``handle``:
+    the PISP's callback endpoint (stop it with ``runner.cleanup()``)."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, port
 
 
 def make_config(pisp_url: str, workers: int) -> tuple[dict[str, Any], list[SoftwareAuthenticator]]:
@@ -423,12 +438,7 @@ async def main(
         f" {'in an SQLite file (--state)' if state else 'in memory'}"
     )
     pisp = Pisp()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", pisp.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    pisp_port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", pisp_port).start()
+    runner, pisp_port = await serve_pisp(pisp.handle)
     results: list[RunResult] = []
     try:
         connector = aiohttp.TCPConnector(limit=0)
