@@ -17,7 +17,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "tpsim"
 
 DIALECTS = frozenset({"mojaloop", "obie", "xs2a", "stet"})
-SHARED = frozenset({"core", "errors", "auth", "config", "journal"})
+SHARED = frozenset({"core", "errors", "auth", "config", "config_yaml", "journal"})
 # What each top-level part of tpsim may import of tpsim (beside itself).
 ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset(),
@@ -25,7 +25,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "journal": frozenset({"core", "journal_sink"}),
     "journal_sink": frozenset(),
     "auth": frozenset({"core", "errors"}),
-    "config": frozenset({"core", "errors", "auth"}),
+    "config": frozenset({"core", "errors", "auth", "config_yaml"}),
+    "config_yaml": frozenset({"core", "errors"}),
     "logging": frozenset(),
     **{dialect: SHARED for dialect in DIALECTS},
     "serve": SHARED | DIALECTS,

@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import pydantic
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tpsim.auth.jws_keys import jws_private_key, jws_public_key
+from tpsim.config_yaml import read_yaml
 from tpsim.errors import ConfigError
 
 FspIdStr = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\s/]+$")]
@@ -441,67 +441,6 @@ def parse_config(data: object, *, file: str = "<config>") -> Config:
         return Config.model_validate(data)
     except pydantic.ValidationError as exc:
         raise ConfigError(_describe(exc), file=file) from None
-
-
-# Far deeper than any config (about 8 levels); the YAML composer recurses once per level.
-MAX_YAML_DEPTH = 64
-
-
-class YamlRefused(ConfigError):
-    """A config's bytes are no YAML document tpsim reads; ``code`` says why: ``NOT_UTF8``,
-    ``NOT_YAML`` or ``TOO_DEEP`` (the admin API answers ``FIXTURES_<code>``)."""
-
-    def __init__(self, message: str, *, code: str, file: str) -> None:
-        super().__init__(message, file=file)
-        self.code = code
-
-
-def read_yaml(raw: bytes, *, file: str) -> Any:
-    """The YAML (or JSON: JSON is YAML) document in ``raw``, decoded as UTF-8.
-
-    Raises ``YamlRefused`` rather than ``UnicodeDecodeError`` or ``RecursionError``: nesting
-    is bounded while the document is composed, before any object is built from it.
-    """
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlRefused(
-            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start}; save it as UTF-8",
-            code="NOT_UTF8",
-            file=file,
-        ) from None
-    try:
-        return yaml.load(text, Loader=_DepthBoundedLoader)  # noqa: S506 - a SafeLoader
-    except _TooDeep as exc:
-        raise YamlRefused(str(exc), code="TOO_DEEP", file=file) from None
-    except yaml.YAMLError as exc:
-        raise YamlRefused(f"not valid YAML (nor JSON): {exc}", code="NOT_YAML", file=file) from None
-
-
-class _TooDeep(Exception):
-    pass
-
-
-class _DepthBoundedLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing documents nested deeper than ``MAX_YAML_DEPTH``."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
-                mark = event.start_mark or self.get_mark()
-                raise _TooDeep(
-                    f"nested more than {MAX_YAML_DEPTH} levels deep (line {mark.line + 1},"
-                    f" column {mark.column + 1})"
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
 
 
 def load_config(path: str | Path | None = None, *, pisp_url: str | None = None) -> Config:

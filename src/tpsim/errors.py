@@ -2,7 +2,7 @@
 
     TpsimError (core.errors)     root of every error tpsim raises on purpose
     ├── ConfigError              exit code 2 (serve, config check) or 400 (admin API)
-    │   └── YamlRefused (config)  bytes that are no YAML tpsim reads (``.code``: NOT_UTF8,
+    │   └── YamlRefused (config_yaml)  bytes that are no YAML tpsim reads (``.code``: NOT_UTF8,
     │                            NOT_YAML, TOO_DEEP)
     ├── ScenarioError            exit code 2 (tpsim run)
     └── LoginRefused             a PSU page refuses what the user entered (an HTML page)

@@ -15,7 +15,7 @@ import yaml
 
 from tests.support.flows import complete_transfer
 from tests.support.scheme import Scheme, default_config_data
-from tpsim.config import MAX_YAML_DEPTH
+from tpsim.config_yaml import MAX_YAML_DEPTH
 from tpsim.serve.admin import MAX_FIXTURES_BYTES
 
 REQUEST_ID = "b51ec534-ee48-4575-b6a9-ead2955b8069"

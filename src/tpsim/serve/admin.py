@@ -36,7 +36,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import hdrs, web
 
-from tpsim.config import YamlRefused, parse_config, read_yaml
+from tpsim.config import parse_config
+from tpsim.config_yaml import YamlRefused, read_yaml
 from tpsim.core.bank import Account
 from tpsim.errors import ConfigError, TpsimError
 from tpsim.mojaloop.errors import coded
