@@ -24,7 +24,7 @@ from tests.support.linking import (
     web_login,
 )
 from tests.support.scheme import Scheme
-from tpsim.serve.pages import MAX_WRONG_PASSWORDS
+from tpsim.auth.psu import MAX_WRONG_PASSWORDS
 
 REQUEST_ID = uid("hardened-login")
 FRAMING = {

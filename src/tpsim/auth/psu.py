@@ -66,6 +66,18 @@ class PsuJourney(Protocol):
     def deny(self) -> str: ...
 
 
+MAX_WRONG_PASSWORDS = 5
+
+
+class WrongPassword(LoginRefused):
+    """A wrong password: ``left`` attempts remain. At none the journey has ended (its
+    requester is told, as for a denial) and the user goes back to ``redirect``."""
+
+    def __init__(self, detail: str, *, left: int, redirect: str | None = None) -> None:
+        self.left, self.redirect = left, redirect
+        super().__init__(detail, http_status=401)
+
+
 class UnknownJourney(LoginRefused):
     """The bank has no such ``what`` (a consent request…): ``detail`` says which."""
 

@@ -7,8 +7,9 @@ approves or denies what a PISP / TPP asks, for any dialect's ``PsuJourney``.
                   a form that cannot be read → 400 (413 when too large) saying why;
                   an unknown journey → 404; a journey that no longer waits → 409;
                   without the page's token (``csrf``) → 403, nothing decided;
-                  refused input → the form again with the reason (401, 400); the
-                  ``MAX_WRONG_PASSWORDS``-th wrong password denies the journey → 403
+                  refused input → the form again with the reason (401, 400); a wrong
+                  password that ends the journey (``auth.psu.WrongPassword`` with a
+                  redirect: the journey counts them) → 403 with the way back
 
 A dialect mounts the family at its own path with ``{fsp_id}`` and ``{journey_id}`` and a
 ``JourneyFinder`` (``add_psu_pages``). Everything shown is escaped; no page is cached,
@@ -36,13 +37,13 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict
 
-from tpsim.auth.psu import PsuJourney, PsuView, UnknownJourney
+from tpsim.auth.psu import PsuJourney, PsuView, UnknownJourney, WrongPassword
 from tpsim.errors import LoginRefused
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.simulation import Simulation
 
-__all__ = ["CSRF_FIELD", "MAX_WRONG_PASSWORDS", "JourneyFinder", "PsuPages", "add_psu_pages"]
+__all__ = ["CSRF_FIELD", "JourneyFinder", "PsuPages", "add_psu_pages"]
 
 _PAGE = Template(resources.files("tpsim.serve").joinpath("login.html").read_text("utf-8"))
 _HEADERS = {
@@ -60,7 +61,6 @@ _MAX_FORM_FIELDS = 100
 _MAX_FORM_BYTES = 64 * 1024  # a password, a few accounts and the token
 
 CSRF_FIELD = "csrf"
-MAX_WRONG_PASSWORDS = 5
 
 # (the simulation, fspId, the journey's id) → the journey, or ``UnknownJourney``.
 JourneyFinder = Callable[[Simulation, str, str], PsuJourney]
@@ -69,11 +69,10 @@ Form = MultiDict[str]
 
 
 class SignInGuard:
-    """Per journey: the form's token, and the wrong passwords entered so far."""
+    """The form's token per journey: an HMAC under a key drawn when the pages are mounted."""
 
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
-        self._wrong: dict[JourneyKey, int] = {}
 
     def token(self, journey: JourneyKey) -> str:
         mac = hmac.new(self._key, json.dumps(journey).encode(), hashlib.sha256)
@@ -83,15 +82,6 @@ class SignInGuard:
         """Whether ``sent`` is the token of ``journey``'s form (compared in constant time)."""
         expected = self.token(journey).encode()
         return sent is not None and hmac.compare_digest(sent.encode(), expected)
-
-    def wrong_password(self, journey: JourneyKey) -> int:
-        """Count one more wrong password for ``journey``: the attempts it has left."""
-        self._wrong[journey] = self._wrong.get(journey, 0) + 1
-        return MAX_WRONG_PASSWORDS - self._wrong[journey]
-
-    def forget(self, journey: JourneyKey) -> None:
-        """The journey is decided: its count goes."""
-        self._wrong.pop(journey, None)
 
 
 class PsuPages:
@@ -124,35 +114,18 @@ class PsuPages:
 
     def _decide(self, key: JourneyKey, journey: PsuJourney, form: Form) -> web.Response:
         try:
+            view = journey.view()  # as it was asked: a locked-out page still names both
             location = _decide(journey, form)
         except UnknownJourney as exc:
             return _unknown(exc)
         except LoginRefused as exc:
             if exc.http_status == 409:
                 return _page("Nothing to approve", f"<p>{escape(str(exc))}</p>", status=409)
-            if exc.http_status == 401:
-                return self._wrong_password(key, journey, str(exc))
+            if isinstance(exc, WrongPassword) and exc.redirect is not None:
+                return _locked_out(view, exc)
             token = self._guard.token(key)
-            return _form(journey.view(), token, error=str(exc), status=exc.http_status)
-        self._guard.forget(key)
+            return _form(view, token, error=str(exc), status=exc.http_status)
         return _redirect(location)
-
-    def _wrong_password(self, key: JourneyKey, journey: PsuJourney, reason: str) -> web.Response:
-        """The form again with the attempts left; the last one denies the journey, as the
-        user's Deny would (the requester is told), and says so."""
-        left = self._guard.wrong_password(key)
-        view = journey.view()
-        if left > 0:
-            error = f"{reason}; {left} attempt(s) left"
-            return _form(view, self._guard.token(key), error=error, status=401)
-        location = journey.deny()
-        self._guard.forget(key)
-        content = (
-            f"<p>{MAX_WRONG_PASSWORDS} wrong passwords: {escape(view.bank)} has denied this"
-            f" request, and {escape(view.requester)} is told so.</p>"
-            f'<p><a href="{escape(location)}">Back to {escape(view.requester)}</a></p>'
-        )
-        return _page("Too many wrong passwords", content, status=403, bank=view.bank)
 
     def _journey(self, request: web.Request) -> PsuJourney:
         fsp_id, journey_id = _key(request)
@@ -207,6 +180,18 @@ def _decide(journey: PsuJourney, form: Form) -> str:
         raise LoginRefused("choose Approve or Deny", http_status=400)
     accounts = form.getall("account", [])
     return journey.approve(form.get("user"), form.get("password") or "", accounts)
+
+
+def _locked_out(view: PsuView, exc: WrongPassword) -> web.Response:
+    """The page after the last wrong password allowed: the journey has ended (the
+    requester is told, as for a denial), with the way back."""
+    assert exc.redirect is not None  # noqa: S101 - only a closing refusal comes here
+    content = (
+        f"<p>{escape(str(exc))}: {escape(view.bank)} has denied this request, and"
+        f" {escape(view.requester)} is told so.</p>"
+        f'<p><a href="{escape(exc.redirect)}">Back to {escape(view.requester)}</a></p>'
+    )
+    return _page("Too many wrong passwords", content, status=403, bank=view.bank)
 
 
 def _unknown(exc: UnknownJourney) -> web.Response:

@@ -35,10 +35,11 @@ from tests.support.linking_roles import (
     sign_in,
 )
 from tests.support.roles import Roles
+from tpsim.auth.psu import MAX_WRONG_PASSWORDS, WrongPassword
 from tpsim.errors import LoginRefused
 from tpsim.mojaloop.errors import ConsentRequestNotFound
 from tpsim.mojaloop.message import Message
-from tpsim.mojaloop.roles.consent_requests import ConsentRequests
+from tpsim.mojaloop.roles.consent_requests import ConsentRequests, PasswordsExhausted
 from tpsim.mojaloop.roles.states import CrState
 
 REQUEST_ID = uid("unit-consent-request")
@@ -448,3 +449,22 @@ def test_a_web_request_the_user_never_opens_is_forgotten_in_time() -> None:
 
     with pytest.raises(ConsentRequestNotFound):
         requests_of(roles).login_view(REQUEST_ID)
+
+
+def test_the_last_wrong_password_allowed_closes_the_request_as_a_denial() -> None:
+    # The request counts the wrong passwords (not the page): the count is in its record,
+    # kept with --state and gone with a reset.
+    roles = build()
+    post(roles, "WEB")
+    for left in range(MAX_WRONG_PASSWORDS - 1, 0, -1):
+        with pytest.raises(WrongPassword) as wrong:
+            sign_in(roles, REQUEST_ID, [CAROL_CHEQUING], password="guess")
+        assert (wrong.value.left, wrong.value.redirect) == (left, None)
+
+    with pytest.raises(PasswordsExhausted) as closed:
+        sign_in(roles, REQUEST_ID, [CAROL_CHEQUING], password="guess")
+
+    assert "error=access_denied" in (closed.value.redirect or "")
+    [told] = closed.value.effects.messages
+    assert (told.path, error_code(told)) == (f"{PATH}/error", "6102")
+    assert state_of(roles) is CrState.FAILED

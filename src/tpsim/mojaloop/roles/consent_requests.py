@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tpsim.auth.psu import MAX_WRONG_PASSWORDS, WrongPassword
 from tpsim.config import LinkingConfig
 from tpsim.core.bank import User
 from tpsim.core.errors import KeyReused
@@ -74,6 +75,7 @@ class ConsentRequest:
     token: str | None = None  # the OTP or web secret the PATCH must carry
     expires_at: datetime | None = None
     attempts: int = 0
+    wrong_passwords: int = 0  # on the login page (``auth.psu.MAX_WRONG_PASSWORDS``)
     ended: FspiopError | None = None
 
     @property
@@ -107,6 +109,15 @@ class LoginView:
     user_name: str
     state: CrState
     accounts: list[tuple[dict[str, Any], Account | None]]  # (scope, the account)
+
+
+class PasswordsExhausted(WrongPassword):
+    """The last wrong password allowed: the request is closed; ``effects`` tell the PISP."""
+
+    def __init__(self, redirect: str, effects: Effects) -> None:
+        detail = f"{MAX_WRONG_PASSWORDS} wrong passwords: the request is denied"
+        super().__init__(detail, left=0, redirect=redirect)
+        self.effects = effects
 
 
 class ConsentRequests:
@@ -272,7 +283,7 @@ class ConsentRequests:
         req = self._open(request_id)
         expected = self._password(req.user_id)
         if not hmac.compare_digest(password.encode(), expected.encode()):
-            raise LoginRefused("wrong password", http_status=401)
+            raise self._wrong_password(req)
         chosen = [s for s in req.scopes if s["address"] in addresses]
         if not chosen:
             raise LoginRefused("choose at least one account to link", http_status=400)
@@ -286,11 +297,30 @@ class ConsentRequests:
         )
         return url, Effects(out_of_band=[self._note(req, "REDIRECT", {"location": url})])
 
+    def _wrong_password(self, req: ConsentRequest) -> WrongPassword:
+        """Count a wrong password; the last one allowed closes the request as a denial
+        would (the PISP gets 6102), the refusal carrying the redirect and its effects."""
+        req.wrong_passwords += 1
+        left = MAX_WRONG_PASSWORDS - req.wrong_passwords
+        self._requests.put(req.request_id, req)
+        if left > 0:
+            return WrongPassword(f"wrong password; {left} attempt(s) left", left=left)
+        url, effects = self._closed(
+            req, CrEvent.LOCKED, f"{MAX_WRONG_PASSWORDS} wrong passwords on the login page"
+        )
+        return PasswordsExhausted(url, effects)
+
     def deny(self, request_id: str) -> tuple[str, Effects]:
         """The user denied: the request ends and the PISP is told at once (6102)."""
-        req = self._open(request_id)
-        req.advance(CrEvent.DENIED)
-        effects = self._end(req, ConsentNotGranted("the user denied the consent request"))
+        return self._closed(
+            self._open(request_id), CrEvent.DENIED, "the user denied the consent request"
+        )
+
+    def _closed(self, req: ConsentRequest, event: CrEvent, why: str) -> tuple[str, Effects]:
+        """End ``req`` at the login page (denied, or too many wrong passwords): the PISP is
+        told at once (6102), the browser goes back with ``error=access_denied``."""
+        req.advance(event)
+        effects = self._end(req, ConsentNotGranted(why))
         url = with_query(
             req.callback_uri, {"consentRequestId": req.request_id, "error": "access_denied"}
         )

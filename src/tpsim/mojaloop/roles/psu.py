@@ -17,7 +17,7 @@ from tpsim.auth.psu import PsuAccount, PsuView, UnknownJourney
 from tpsim.errors import LoginRefused
 from tpsim.mojaloop.errors import ConsentRequestNotFound
 from tpsim.mojaloop.message import Effects
-from tpsim.mojaloop.roles.consent_requests import ConsentRequests, LoginView
+from tpsim.mojaloop.roles.consent_requests import ConsentRequests, LoginView, PasswordsExhausted
 from tpsim.mojaloop.roles.states import CrState
 
 WHAT = "consent request"
@@ -44,7 +44,11 @@ class ConsentRequestJourney:
             expected = self._requests.login_view(self._id).user_id
             if user is not None and user != expected:
                 raise LoginRefused(f"wrong user: sign in as {expected}", http_status=401)
-            url, effects = self._requests.approve(self._id, password, list(accounts))
+            try:
+                url, effects = self._requests.approve(self._id, password, list(accounts))
+            except PasswordsExhausted as closed:
+                self._submit(closed.effects)  # the PISP is told, as for a denial
+                raise
         self._submit(effects)
         return url
 
