@@ -133,3 +133,32 @@ def test_at_most_max_ended_records_are_kept_the_soonest_due_dropped_first() -> N
         things.end(f"t{i}", at=NOW + i * MINUTE)
     assert [things.get(f"t{i}") for i in range(4)] == [None, None, "ended 2", "ended 3"]
     assert things.get("open") == "still going"  # only ended records count
+
+
+def test_the_last_ending_decides_when_a_record_goes() -> None:
+    # A WEB consent request ends at the login page's expiry; approved, at its secret's.
+    clock = ManualClock(NOW)
+    things: Records[str] = Records(MemoryStore(), "things", retention=MINUTE, clock=clock)
+    things.put("x", "waiting for the user")
+    things.end("x", at=NOW + MINUTE)
+    clock.advance(50)
+    things.end("x", at=NOW + 10 * MINUTE)  # re-armed later
+    clock.advance(5 * 60)
+    things.put("y", "sweeps")
+    assert things.get("x") == "waiting for the user"
+
+
+def test_the_cap_never_drops_a_record_whose_end_is_still_ahead() -> None:
+    # An open quote is ended at its expiry when issued: it is live until then.
+    clock = ManualClock(NOW)
+    things: Records[str] = Records(
+        MemoryStore(), "quotes", retention=MINUTE, max_ended=1, clock=clock
+    )
+    for quote in ("q1", "q2", "q3"):
+        things.put(quote, f"open {quote}")
+        things.end(quote, at=NOW + 10 * MINUTE)
+    assert [things.get(q) for q in ("q1", "q2", "q3")] == ["open q1", "open q2", "open q3"]
+    things.put("done", "ended")
+    things.end("done", at=NOW)  # over the cap: what has ended goes first, the live stay
+    assert things.get("done") is None
+    assert [things.get(q) for q in ("q1", "q2", "q3")] == ["open q1", "open q2", "open q3"]

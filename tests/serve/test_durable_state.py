@@ -21,7 +21,15 @@ import pytest
 from pydantic import BaseModel
 
 from tests.core.test_sqlite_store import crash_image
-from tests.support.linking_roles import credential_put, deliver, exchange, grant_consent, link
+from tests.support.linking import CAROL_CHEQUING
+from tests.support.linking_roles import (
+    credential_put,
+    deliver,
+    exchange,
+    grant_consent,
+    link,
+    request_body,
+)
 from tests.support.pisp import future_expiration
 from tests.support.roles import Roles, executing
 from tests.support.scheme import (
@@ -32,13 +40,15 @@ from tests.support.scheme import (
     transaction_request,
 )
 from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.auth.psu import WrongPassword
 from tpsim.config import Config, load_config, overlay, parse_config
 from tpsim.core.clock import ManualClock
-from tpsim.core.settlement import SettlementRequest
+from tpsim.core.settlement import SettlementOutcome, SettlementRequest, SettlementResult
 from tpsim.core.sqlite_store import SqliteStore
 from tpsim.errors import ConfigError
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.common import new_message
+from tpsim.mojaloop.roles.psu import consent_request_journey
 from tpsim.mojaloop.roles.state import PICKLING
 from tpsim.mojaloop.switch import DeliveryResult
 from tpsim.serve.simulation import Simulation
@@ -331,3 +341,57 @@ async def test_a_state_file_seeded_from_other_accounts_is_refused(start: Start) 
 
     with pytest.raises(ConfigError, match="seeded from other accounts, users or consents"):
         start(crash_image(tpsim.path), other)
+
+
+async def test_wrong_passwords_counted_before_a_crash_still_count_after_it(start: Start) -> None:
+    # Review: a wrong password changed the request's count without a commit, so a kill -9
+    # gave the user fresh attempts.
+    before = start()
+    request_id = "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c09"
+    body = request_body(request_id, channels=("WEB",))
+    before.sim.router.submit(
+        new_message(
+            "POST",
+            "/consentRequests",
+            source="pispa",
+            destination="dfspa",
+            body=body,
+            now=before.clock.now(),
+        )
+    )
+    await before.sim.router.drain()
+    requests = before.sim.dfsps["dfspa"].consent_requests
+    journey = consent_request_journey(
+        requests, "dfspa", request_id, lambda e: before.sim.router.submit_effects("dfspa", e)
+    )
+    for _ in range(2):
+        with pytest.raises(WrongPassword):
+            journey.approve(None, "guess", [CAROL_CHEQUING])
+    await before.sim.router.drain()  # and then: kill -9
+
+    after = start(crash_image(before.path))
+    await after.restarted()
+
+    record = after.sim.dfsps["dfspa"].consent_requests._requests.get(request_id)
+    assert record is not None and record.wrong_passwords == 2
+
+
+async def test_a_settlement_under_way_at_a_crash_fails_and_its_listener_hears_it(
+    start: Start,
+) -> None:
+    before = start()
+    payments = before.sim.state.bank.payments
+    executing(payments, "p-1", debtor=FIDO_ACCOUNT, creditor=BOB_MSISDN, amount="10", at=START)
+    request = SettlementRequest(
+        "p-1", "dfspa", FIDO_ACCOUNT, "dfspb", BOB_MSISDN, Decimal(10), "USD"
+    )
+    before.sim.dfsps["dfspa"].settler.start(request)  # its quote never leaves: kill -9
+    before.file.flush()
+
+    after = start(crash_image(before.path))
+    heard: list[SettlementResult] = []
+    after.sim.settlement.listen(heard.append)  # listening once the server is built…
+    await after.restarted()  # …hears what the restart ended
+
+    assert [(r.intent_id, r.outcome) for r in heard] == [("p-1", SettlementOutcome.FAILED)]
+    assert after.available(FIDO_ACCOUNT) == before.available(FIDO_ACCOUNT) + 10

@@ -9,8 +9,9 @@ A record is found by its key or by any alias given to it (a transaction by its r
 its quote id, its transfer id…). Once the conversation it belongs to has ended, ``end``
 says so and the record (with its aliases) is dropped ``retention`` later: long enough to
 answer a late duplicate or a GET, not forever (a sandbox that runs for weeks must not grow
-per payment); and at most ``max_ended`` ended records are kept, the soonest due dropped
-first, so a burst of payments faster than the retention cannot grow memory either.
+per payment); and when more than ``max_ended`` records wait to be dropped (ended, or with
+their end ahead, such as an open quote's expiry), the soonest due that have ended go first,
+so a burst faster than the retention cannot grow memory either (a live record stays).
 ``retention=None`` keeps ended records. With a ``clock``, what is due is
 dropped whenever a record is kept or ended; without one, when the owner calls ``sweep``.
 No timer is needed, and a quiet system costs nothing.
@@ -116,19 +117,21 @@ class Records(Generic[R]):
         return sum(1 for _ in self._store.records(self.kind))
 
     def end(self, key: str, *, at: datetime) -> None:
-        """The record's conversation ended (or will end) at ``at``: drop it ``retention``
-        later (the earliest such time, when it ends more than once)."""
+        """The record's conversation ended at ``at``, or will end then (an expiry ahead):
+        drop it ``retention`` later. The last call decides: a wait re-armed moves the time
+        (a consent request approved gets its secret's expiry), the final ending replaces
+        an expiry."""
         if self.retention is not None:
             due = at + self.retention
-            kept = self._due_at(key)
-            if kept is None or due < kept:
-                self._store.put_record(self._due_kind, key, (due, key))
-                self._ended += kept is None
+            if self._due_at(key) is None:
+                self._ended += 1
+            self._store.put_record(self._due_kind, key, (due, key))
             heapq.heappush(self._due, (due, next(self._order), key))
-        if self._clock is not None:
-            self.sweep(self._clock.now())
+        now = None if self._clock is None else self._clock.now()
+        if now is not None:
+            self.sweep(now)
         if self.max_ended is not None:
-            self._trim(self.max_ended)
+            self._trim(self.max_ended, now)
 
     def sweep(self, now: datetime) -> None:
         """Drop every record whose retention has passed at ``now``."""
@@ -140,13 +143,21 @@ class Records(Generic[R]):
             if due is not None and due <= now:
                 self.drop(key)
 
-    def _trim(self, most: int) -> None:
-        """Drop the soonest-due ended records until at most ``most`` are left."""
+    def _trim(self, most: int, now: datetime | None) -> None:
+        """Drop the soonest-due records that have ended until at most ``most`` are kept;
+        one whose end is still ahead at ``now`` (an open quote's expiry) is live and
+        stays. Ended records are due before live ones, so the heap's order serves both."""
         heap = self._due
+        horizon = None if now is None or self.retention is None else now + self.retention
         while self._ended > most and heap:
-            when, _, key = heapq.heappop(heap)
-            if self._due_at(key) == when:  # not a stale entry
-                self.drop(key)
+            when, _, key = heap[0]
+            if self._due_at(key) != when:  # stale: dropped, or ended again since
+                heapq.heappop(heap)
+                continue
+            if horizon is not None and when > horizon:
+                break
+            heapq.heappop(heap)
+            self.drop(key)
 
     def pop(self, key: str) -> R | None:
         """The record ``key``, forgotten now (None when there is none)."""

@@ -111,7 +111,8 @@ def _from_a_browser_elsewhere(request: web.Request) -> web.Response | None:
         return _problem(403, f"the admin API answers on a loopback address, not {host!r}")
     site = request.headers.get("Sec-Fetch-Site", "none")
     origin = request.headers.get(hdrs.ORIGIN)
-    foreign = origin is not None and not is_loopback(urlsplit(origin).hostname or "")
+    # Another local port is another site too (a dev server on localhost:3000).
+    foreign = origin is not None and urlsplit(origin).netloc != request.host
     if foreign or site not in ("none", "same-origin", "same-site"):
         return _problem(403, "the admin API does not answer requests made by other sites")
     return None

@@ -32,6 +32,9 @@ class SwitchSettlement:
     def __init__(self, banks: Callable[[], Mapping[str, SimulatedDfsp]], router: Router) -> None:
         self._banks, self._router = banks, router
         self._listeners: list[Listener] = []
+        # Outcomes reached before anyone could listen (a restart's recovery, done while the
+        # simulation is built): told at ``release``, once the server is up.
+        self._held: list[SettlementResult] | None = None
 
     def submit(self, request: SettlementRequest) -> None:
         """Start settling ``request`` in the background (call it on the running loop).
@@ -53,8 +56,21 @@ class SwitchSettlement:
     def report(self, result: SettlementResult) -> None:
         """Tell every listener; one that fails is logged, since the intent has already
         concluded and a listener's bug must not turn into an error callback."""
+        if self._held is not None:
+            self._held.append(result)
+            return
         for listener in list(self._listeners):
             try:
                 listener(result)
             except Exception:
                 log.exception("settlement listener failed", intent=result.intent_id)
+
+    def hold(self) -> None:
+        """Keep outcomes back from the listeners until ``release``."""
+        self._held = []
+
+    def release(self) -> None:
+        """Tell the listeners every outcome held back, in order."""
+        held, self._held = self._held or [], None
+        for result in held:
+            self.report(result)

@@ -114,6 +114,7 @@ class Simulation:
         """The scheme over the state ``file`` kept; what it left unfinished is ended now
         (transactions in flight, funds released) and told at ``resume``."""
         self._install(config, SchemeState.restore(config, file, where=str(file.path)))
+        self.settlement.hold()  # nobody listens yet: told at resume
         recovered = [
             (fsp_id, dfsp.payer.recover().extend(dfsp.settler.recover()))
             for fsp_id, dfsp in self.dfsps.items()
@@ -127,6 +128,7 @@ class Simulation:
         answered): the error callbacks of the transactions that were in flight, then the
         messages accepted but not delivered before tpsim stopped."""
         unfinished, self.unfinished = self.unfinished, Unfinished()
+        self.settlement.release()
         for fsp_id, effects in unfinished.recovered:
             self.router.submit_effects(fsp_id, effects)
         for receipt, message in unfinished.accepted:

@@ -117,22 +117,36 @@ def test_a_quote_never_answered_fails_the_transaction_at_its_deadline() -> None:
     assert flow.get() == "REJECTED"
 
 
-def test_a_transfer_never_answered_fails_and_gives_the_reserved_funds_back() -> None:
+def test_a_verification_never_answered_fails_the_transaction_before_money_moves() -> None:
+    # An external auth-service that accepts the request and never calls back.
     flow = build()
     flow.until_authorization()
-    flow.authorize(FIDO_PAYLOAD)
-    [timer] = flow.verified().timers  # the POST /transfers is never answered
-    assert timer.key == f"transfer:{flow.request_id}"
+    [timer] = flow.authorize(FIDO_PAYLOAD).timers
+    assert timer.key == f"verification:{flow.request_id}"
 
     failed = flow.roles.role("dfspa").on_timer(timer.key)
 
     [error] = failed.messages
-    assert "no PUT /transfers/" in (error.body or {})["errorInformation"]["errorDescription"]
-    assert posted(flow) == [("RESERVE", "100"), ("RELEASE", "100")]
-    assert flow.get() == "REJECTED"
+    text = (error.body or {})["errorInformation"]["errorDescription"]
+    assert "no PUT /thirdpartyRequests/verifications/" in text
+    assert (posted(flow), flow.get()) == ([], "REJECTED")
+
+
+def test_a_sent_transfer_waits_for_the_payees_answer_however_late() -> None:
+    # No timer once the transfer is sent: failing it (the debit back) while the payee may
+    # still commit it would create money. A late COMMITTED completes it.
+    flow = build()
+    flow.until_authorization()
+    flow.authorize(FIDO_PAYLOAD)
+    assert flow.verified().timers == []
+    [committed] = flow.deliver(flow.last("POST", "/transfers")).messages  # in time
+    flow.roles.clock.advance(3600)  # …but its answer is late
+    flow.deliver(committed)
+    assert flow.outcome().method == "PATCH"
+    assert posted(flow) == [("RESERVE", "100"), ("COMMIT", "100")]
 
 
 def test_a_timer_that_fires_after_the_answer_does_nothing() -> None:
     flow = completed(build())
-    for wait in ("quote", "authorization", "transfer"):
+    for wait in ("quote", "authorization", "verification"):
         assert flow.roles.role("dfspa").on_timer(f"{wait}:{flow.request_id}").messages == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from tpsim.auth.psu import PsuAccount, PsuView, UnknownJourney
+from tpsim.auth.psu import PsuAccount, PsuView, UnknownJourney, WrongPassword
 from tpsim.errors import LoginRefused
 from tpsim.mojaloop.errors import ConsentRequestNotFound
 from tpsim.mojaloop.message import Effects
@@ -48,6 +48,11 @@ class ConsentRequestJourney:
                 url, effects = self._requests.approve(self._id, password, list(accounts))
             except PasswordsExhausted as closed:
                 self._submit(closed.effects)  # the PISP is told, as for a denial
+                raise
+            except WrongPassword:
+                # Nothing to send, but the count changed: written (--state) before the
+                # page says how many attempts are left.
+                self._submit(Effects())
                 raise
         self._submit(effects)
         return url

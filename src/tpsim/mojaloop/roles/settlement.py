@@ -302,7 +302,7 @@ class Settler:
         """Apply the outcome to the intent, tell the listener, drop the records.
 
         An intent that ended meanwhile by another way (its dialect failed or cancelled it)
-        refuses the outcome: the listener is told how the intent actually ended."""
+        refuses the outcome: the listener is told FAILED, with the refusal as the reason."""
         request = settling.request
         result = SettlementResult(request.intent_id, outcome, reason)
         try:

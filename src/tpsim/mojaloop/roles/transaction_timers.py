@@ -1,18 +1,21 @@
 """When the payer DFSP stops waiting, and what it tells the PISP then.
 
-A transaction waits three times, each with its own timer (``Timer("{wait}:{request id}")``):
+Before any money moves, a transaction waits three times, each with its own timer
+(``Timer("{wait}:{request id}")``):
 
     wait            for                                    until
     quote           PUT /quotes from the payee DFSP        quote_expiry_s, or the request's
                                                            expiration if sooner
     authorization   PUT …/authorizations from the PISP     authorization_timeout_s, or the
                                                            request's or quote's expiration
-    transfer        PUT /transfers from the payee DFSP     the quote's expiration (the
-                                                           transfer's), or quote_expiry_s
+    verification    PUT …/verifications from the           authorization_timeout_s, or the
+                    auth-service                           request's expiration
 
-A timer that fires while the transaction still waits for that answer fails it (the debit
-reserved for the transfer goes back), so no transaction is left in flight for ever; a timer
-that fires after the answer came does nothing.
+A timer that fires while the transaction still waits for that answer fails it; one that
+fires after the answer came does nothing. Once the transfer is sent there is no timer: the
+payee DFSP may commit it up to its expiration and its answer may arrive later still, so
+failing it here (giving the debit back) could create money; the transaction waits for the
+payee's answer, as a Mojaloop payer DFSP waits for the hub's.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from tpsim.mojaloop.errors import (
     FspiopError,
     QuoteExpired,
     TransactionRequestExpired,
-    TransferFailed,
+    VerificationFailed,
 )
 from tpsim.mojaloop.message import Timer
 from tpsim.mojaloop.roles.common import format_datetime
@@ -35,7 +38,7 @@ from tpsim.mojaloop.roles.transaction_state import Transaction, TxEvent, TxState
 WAITING = {
     "quote": TxState.QUOTING,
     "authorization": TxState.AUTHORIZING,
-    "transfer": TxState.TRANSFERRING,
+    "verification": TxState.VERIFYING,
 }
 
 
@@ -48,11 +51,10 @@ def timer(wait: str, tx: Transaction, *, now: datetime, behaviour: BehaviourConf
     quote_wait = now + timedelta(seconds=behaviour.quote_expiry_s)
     if wait == "quote":
         deadline = _soonest(quote_wait, tx.request_expiry)
-    elif wait == "authorization":
-        timeout = now + timedelta(seconds=behaviour.authorization_timeout_s)
-        deadline = _soonest(timeout, tx.request_expiry, tx.quote_expiry)
     else:
-        deadline = tx.quote_expiry or quote_wait
+        timeout = now + timedelta(seconds=behaviour.authorization_timeout_s)
+        expiries = (tx.request_expiry, tx.quote_expiry if wait == "authorization" else None)
+        deadline = _soonest(timeout, *expiries)
     return Timer(key(wait, tx), deadline)
 
 
@@ -64,9 +66,9 @@ def expired(
     if wait == "quote":
         text = f"no PUT /quotes/{tx.quote_id} from {payee} by {format_datetime(now)}"
         return DownstreamFailure(text), TxEvent.FAILED
-    if wait == "transfer":
-        text = f"no PUT /transfers/{tx.transaction_id} from {payee} by {format_datetime(now)}"
-        return TransferFailed(text), TxEvent.FAILED
+    if wait == "verification":
+        path = f"/thirdpartyRequests/verifications/{tx.verification_id}"
+        return VerificationFailed(f"no PUT {path} by {format_datetime(now)}"), TxEvent.FAILED
     if tx.request_expiry is not None and tx.request_expiry <= now:
         return TransactionRequestExpired(
             f"the request expired at {tx.model.expiration} before the PISP authorized it"

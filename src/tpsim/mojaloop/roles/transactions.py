@@ -315,7 +315,7 @@ class PayerDfsp:
             body=bodies.verification_request(tx, signed_type, signed),
             related=(tx.request_id,),
         )
-        return Effects(messages=[request], cancel=cancel)
+        return Effects(messages=[request], cancel=cancel, timers=[self._timer("verification", tx)])
 
     def _rejected(self, tx: Transaction) -> Effects:
         """The user rejected the transaction: spec PATCH REJECTED, or the reference error."""
@@ -373,7 +373,7 @@ class PayerDfsp:
             to=tx.model.payee.partyIdInfo.fspId,
             body=bodies.transfer_request(tx, payer_fsp=self.ctx.fsp_id),
         )
-        return Effects(messages=[request], timers=[self._timer("transfer", tx)])
+        return Effects(messages=[request], cancel=[timers.key("verification", tx)])
 
     def put_verification_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find("verification", params["ID"])
