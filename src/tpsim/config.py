@@ -58,6 +58,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _signing_key(value: str | None) -> str | None:
+    """A ``jws_private_key_pem`` tpsim can sign ``FSPIOP-Signature`` with (or None)."""
+    if value is not None:
+        jws_private_key(value)
+    return value
+
+
+def _checking_key(value: str | None) -> str | None:
+    """A ``jws_public_key_pem`` tpsim can check ``FSPIOP-Signature`` with (or None)."""
+    if value is not None:
+        jws_public_key(value)
+    return value
+
+
 def _amount(value: object) -> str:
     text = str(value)
     try:
@@ -77,12 +91,7 @@ class HubConfig(_Strict):
     # Signs what the switch itself sends over HTTP (FSPIOP-Signature; see jws_private_key).
     jws_private_key_pem: str | None = None
 
-    @field_validator("jws_private_key_pem")
-    @classmethod
-    def _jws_private_key(cls, value: str | None) -> str | None:
-        if value is not None:
-            jws_private_key(value)
-        return value
+    _jws_private_key = field_validator("jws_private_key_pem")(_signing_key)
 
 
 class ParticipantConfig(_Strict):
@@ -100,19 +109,8 @@ class ParticipantConfig(_Strict):
     def _endpoint(cls, value: str | None) -> str | None:
         return None if value is None else check_endpoint(value)
 
-    @field_validator("jws_public_key_pem")
-    @classmethod
-    def _jws_public_key(cls, value: str | None) -> str | None:
-        if value is not None:
-            jws_public_key(value)
-        return value
-
-    @field_validator("jws_private_key_pem")
-    @classmethod
-    def _jws_private_key(cls, value: str | None) -> str | None:
-        if value is not None:
-            jws_private_key(value)
-        return value
+    _jws_public_key = field_validator("jws_public_key_pem")(_checking_key)
+    _jws_private_key = field_validator("jws_private_key_pem")(_signing_key)
 
     @model_validator(mode="after")
     def _jws_key_side(self) -> ParticipantConfig:
