@@ -1,31 +1,44 @@
-"""Throughput and CPU cost of complete Third Party transfers through tpsim, from an external PISP.
+"""Throughput and CPU cost of complete Third Party transfers through tpsim, from an external
+PISP, beside a null switch doing the same HTTP and nothing else.
 
 tpsim runs as its own process (``tpsim serve``) on a loopback port; this script plays
 the PISP: an aiohttp server that receives tpsim's callbacks and a keep-alive client that
-sends the requests. Each of ``--concurrency`` workers runs transfers back to back with
-its own consent and credential (a FIDO counter must increase, so one credential cannot
-sign concurrent transfers out of order). Every transfer is complete: POST transactions →
+sends the requests. Each of the concurrent workers runs transfers back to back with its
+own consent and credential (a FIDO counter must increase, so one credential cannot sign
+concurrent transfers out of order). Every transfer is complete: POST transactions →
 PUT RECEIVED + POST authorizations → signed PUT authorizations → PATCH COMPLETED.
 
-Each run starts a fresh tpsim server, runs ``--warmup`` transfers that are not measured,
-then times ``--transfers`` transfers. For the timed phase it reports throughput, p50/p99
-latency per credential type, and the CPU time (user + system, all threads, read from
-``/proc/<pid>/stat``) per transfer of the tpsim server process and, for context, of this
-PISP process. Wall-clock numbers swing on a shared machine; CPU time per transfer is the
-steadier measure. ``--repeat N`` does N runs and prints the medians.
+The **null switch** (``benchmarks/null_switch.py``, its own process too) answers the same
+two requests at once and sends the same three callbacks over one keep-alive aiohttp
+session, with no validation, state or crypto: the HTTP floor any aiohttp switch pays. The
+PISP is the same for both, and signs the null switch's fixed challenge exactly as it signs
+tpsim's (FIDO assertion or GENERIC signature), so its work is identical; signing is
+client-side and counts in neither server's CPU.
+
+For each concurrency level of ``--concurrency-levels`` (default 1,20,100) and each of
+``--repeat`` rounds, the script measures tpsim and the null switch side by side (the order
+alternates between rounds), each in a fresh server process: ``--warmup`` transfers that
+are not measured, then ``--transfers`` timed ones. For the timed phase it reports the CPU
+time (user + system, all threads, read from ``/proc/<pid>/stat``) per transfer of the
+server process and, for context, of this PISP process, the throughput and p50/p99 latency;
+then per level the medians and the ratio tpsim/null of server CPU per transfer (the median
+of the per-round ratios). Wall-clock numbers swing on a shared machine; CPU time per
+transfer, and the ratio of two measured side by side, are the steadier measures.
 
 ``--tpsim-src DIR`` makes the server import tpsim from ``DIR`` (prepended to its
 PYTHONPATH; the server reports the ``tpsim.__file__`` it imported and the run fails if
 that is not under ``DIR``), so two versions of tpsim can be compared with the same PISP.
 
 ``--state`` serves with ``tpsim serve --state FILE`` (a new SQLite file in the run's
-temporary directory): the CPU per transfer then includes writing the state durably.
+temporary directory): tpsim's CPU per transfer then includes writing the state durably
+(the null switch keeps none, so the ratio grows by that cost).
 
-For scale, the script finally measures the raw aiohttp request rate on this machine: a
-trivial POST → 202 handler driven by the same client at the same concurrency.
+For scale, the script finally measures the raw aiohttp request rate on this machine at
+each level: a trivial POST → 202 handler driven by the same client.
 
-    python benchmarks/bench_transfer.py [--transfers 2000] [--concurrency 20]
-        [--warmup 300] [--repeat 1] [--tpsim-src DIR] [--state]
+    python benchmarks/bench_transfer.py [--transfers 2000] [--warmup 300]
+        [--concurrency-levels 1,20,100 | --concurrency N] [--repeat 1]
+        [--tpsim-src DIR] [--state]
 """
 
 from __future__ import annotations
@@ -283,8 +296,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 utime, 15 stime
 
 
+TARGETS = ("tpsim", "null")
+NULL_SWITCH = Path(__file__).resolve().with_name("null_switch.py")
+
+
 @dataclass(frozen=True)
 class RunResult:
+    target: str
     tpsim_file: str
     transfers: int
     elapsed: float
@@ -303,6 +321,18 @@ class RunResult:
     @property
     def client_ms(self) -> float:
         return self.client_cpu / self.transfers * 1000
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.all_latencies) * 1000
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile(self.all_latencies, 0.99) * 1000
+
+    @property
+    def all_latencies(self) -> list[float]:
+        return [v for values in self.latencies.values() for v in values]
 
 
 def start_server(
@@ -334,20 +364,27 @@ def start_server(
     )
 
 
+def start_null_switch(port: int, pisp_url: str) -> subprocess.Popen[bytes]:
+    """``benchmarks/null_switch.py`` on ``port``, calling back ``pisp_url``."""
+    return subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, str(NULL_SWITCH), "--port", str(port), "--pisp-url", pisp_url]
+    )
+
+
 async def wait_healthy(
-    session: aiohttp.ClientSession, tpsim: str, server: subprocess.Popen[bytes]
+    session: aiohttp.ClientSession, url: str, server: subprocess.Popen[bytes], name: str = "tpsim"
 ) -> None:
     for _ in range(200):
         if server.poll() is not None:
-            raise RuntimeError(f"tpsim server exited with code {server.returncode}")
+            raise RuntimeError(f"{name} server exited with code {server.returncode}")
         try:
-            async with session.get(tpsim + "/health") as r:
+            async with session.get(url + "/health") as r:
                 if r.status == 200:
                     return
         except aiohttp.ClientError:
             pass
         await asyncio.sleep(0.1)
-    raise RuntimeError(f"tpsim server at {tpsim} not healthy after 20 s")
+    raise RuntimeError(f"{name} server at {url} not healthy after 20 s")
 
 
 async def measure(
@@ -359,16 +396,18 @@ async def measure(
     concurrency: int,
     tpsim_src: Path | None,
     state: bool = False,
+    target: str = "tpsim",
 ) -> RunResult:
-    """One run: a fresh tpsim server, ``warmup`` unmeasured transfers, then the timed ones."""
+    """One run against ``target`` (``tpsim`` or ``null``): a fresh server process,
+    ``warmup`` unmeasured transfers, then the timed ones."""
     config, authenticators = make_config(pisp_url, concurrency)
     port = free_port()
-    tpsim = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}"
 
     async def worker(i: int, count: int, latencies: dict[str, list[float]]) -> None:
         auth = authenticators[i]
         for _ in range(count):
-            latency = await transfer(session, tpsim, pisp, auth, f"dfspa.bench.{i}")
+            latency = await transfer(session, base, pisp, auth, f"dfspa.bench.{i}")
             latencies[auth.credential_type].append(latency)
 
     async def phase(per_worker: int) -> dict[str, list[float]]:
@@ -377,21 +416,28 @@ async def measure(
         return latencies
 
     with tempfile.TemporaryDirectory() as tmp:
-        config_path, report = Path(tmp) / "bench.yaml", Path(tmp) / "tpsim-file"
-        config_path.write_text(yaml.safe_dump(config))
-        state_file = Path(tmp) / "state.db" if state else None
-        server = start_server(config_path, port, report, tpsim_src, state_file)
+        tpsim_file = ""
+        if target == "tpsim":
+            config_path, report = Path(tmp) / "bench.yaml", Path(tmp) / "tpsim-file"
+            config_path.write_text(yaml.safe_dump(config))
+            state_file = Path(tmp) / "state.db" if state else None
+            server = start_server(config_path, port, report, tpsim_src, state_file)
+        else:
+            server = start_null_switch(port, pisp_url)
         try:
-            await wait_healthy(session, tpsim, server)
-            tpsim_file = report.read_text()
-            if tpsim_src is not None and not Path(tpsim_file).resolve().is_relative_to(tpsim_src):
-                raise RuntimeError(f"server imported tpsim from {tpsim_file}, not {tpsim_src}")
+            await wait_healthy(session, base, server, target)
+            if target == "tpsim":
+                tpsim_file = report.read_text()
+                if tpsim_src is not None and not Path(tpsim_file).resolve().is_relative_to(
+                    tpsim_src
+                ):
+                    raise RuntimeError(f"server imported tpsim from {tpsim_file}, not {tpsim_src}")
             await phase(-(-warmup // concurrency))
             server_before, client_before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
             started = time.perf_counter()
             latencies = await phase(max(1, transfers // concurrency))
             elapsed = time.perf_counter() - started
-            # tpsim may still be handling the PISP's responses to the last callbacks.
+            # The server may still be handling the PISP's responses to the last callbacks.
             await asyncio.sleep(0.2)
             server_cpu = cpu_seconds(server.pid) - server_before
             client_cpu = cpu_seconds(os.getpid()) - client_before
@@ -399,78 +445,168 @@ async def measure(
             server.terminate()
             server.wait(10)
     done = sum(len(v) for v in latencies.values())
-    return RunResult(tpsim_file, done, elapsed, server_cpu, client_cpu, latencies)
+    return RunResult(target, tpsim_file, done, elapsed, server_cpu, client_cpu, latencies)
 
 
 def report_run(n: int, repeat: int, result: RunResult, warmup: int, concurrency: int) -> None:
-    print(f"run {n}/{repeat}: server imported tpsim from {result.tpsim_file}")
+    name = "tpsim" if result.target == "tpsim" else "null switch"
     print(
-        f"  {result.transfers} transfers in {result.elapsed:.2f} s at concurrency {concurrency}"
-        f" (after {warmup} warm-up): {result.throughput:.0f} transfers/s"
+        f"  run {n}/{repeat} {name:11s} {result.transfers} transfers in {result.elapsed:.2f} s"
+        f" (after {warmup} warm-up): {result.throughput:.0f} transfers/s;"
+        f" CPU/transfer server {result.server_ms:.3f} ms ({result.server_cpu:.2f} s),"
+        f" PISP {result.client_ms:.3f} ms"
     )
+    flows = [
+        f"{flow} n={len(values)} p50 {statistics.median(values) * 1000:.1f}"
+        f" p99 {percentile(values, 0.99) * 1000:.1f}"
+        for flow, values in result.latencies.items()
+        if values
+    ]
     print(
-        f"  CPU per transfer: server {result.server_ms:.3f} ms ({result.server_cpu:.2f} s),"
-        f" client/PISP {result.client_ms:.3f} ms ({result.client_cpu:.2f} s)"
+        f"    latency all p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms"
+        f" ({'; '.join(flows)})"
     )
-    for flow, values in result.latencies.items():
-        if values:
-            print(
-                f"  {flow:7s} n={len(values):5d}  p50 {statistics.median(values) * 1000:6.1f} ms"
-                f"  p99 {percentile(values, 0.99) * 1000:6.1f} ms"
+
+
+@dataclass(frozen=True)
+class LevelSummary:
+    concurrency: int
+    runs: dict[str, list[RunResult]]
+    raw: float
+
+    def median(self, target: str, field: str) -> float:
+        return statistics.median(getattr(r, field) for r in self.runs[target])
+
+    @property
+    def ratio(self) -> float:
+        """Median of the per-round ratios tpsim/null of server CPU per transfer."""
+        return statistics.median(
+            t.server_ms / n.server_ms if n.server_ms else float("inf")
+            for t, n in zip(self.runs["tpsim"], self.runs["null"], strict=True)
+        )
+
+
+def print_summary(levels: list[LevelSummary], repeat: int) -> None:
+    print()
+    print(
+        f"summary (median of {repeat} run(s) per cell; CPU = server process user+system"
+        " per timed transfer; ratio = median of per-round tpsim/null CPU ratios)"
+    )
+    rows = [
+        (
+            "concurrency",
+            "tpsim CPU ms/tr",
+            "null CPU ms/tr",
+            "tpsim/null",
+            "tpsim tr/s",
+            "null tr/s",
+            "tpsim p50/p99 ms",
+            "null p50/p99 ms",
+            "PISP CPU ms/tr t/n",
+            "raw req/s",
+        )
+    ]
+    for s in levels:
+        rows.append(
+            (
+                str(s.concurrency),
+                f"{s.median('tpsim', 'server_ms'):.3f}",
+                f"{s.median('null', 'server_ms'):.3f}",
+                f"{s.ratio:.2f}x",
+                f"{s.median('tpsim', 'throughput'):.0f}",
+                f"{s.median('null', 'throughput'):.0f}",
+                f"{s.median('tpsim', 'p50_ms'):.1f} / {s.median('tpsim', 'p99_ms'):.1f}",
+                f"{s.median('null', 'p50_ms'):.1f} / {s.median('null', 'p99_ms'):.1f}",
+                f"{s.median('tpsim', 'client_ms'):.2f} / {s.median('null', 'client_ms'):.2f}",
+                f"{s.raw:.0f}",
             )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
 
 
 async def main(
     transfers: int,
     warmup: int,
-    concurrency: int,
+    levels: list[int],
     repeat: int,
     tpsim_src: Path | None,
     state: bool = False,
 ) -> None:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]},"
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+        f" ({sys.implementation.name}), load average {load} at start;"
         f" CPU time from /proc/<pid>/stat in 1/{CLOCK_TICKS} s ticks"
     )
     print(
-        f"server tpsim source: {tpsim_src or 'as installed'}; each transfer = 2 requests"
-        " from the PISP + 3 callbacks to it, over HTTP; state"
-        f" {'in an SQLite file (--state)' if state else 'in memory'}"
+        f"tpsim source: {tpsim_src or 'as installed'}; state"
+        f" {'in an SQLite file (--state)' if state else 'in memory'}; each transfer = 2"
+        " requests from the PISP + 3 callbacks to it, over HTTP on loopback"
+    )
+    print(
+        "null switch: benchmarks/null_switch.py, answers at once and sends the same 3"
+        " callbacks; no validation, state or crypto. The PISP signs its fixed challenge like"
+        " tpsim's (client-side: in neither server's CPU)"
+    )
+    print(
+        f"per level: {repeat} round(s) of tpsim and null switch side by side (order"
+        f" alternating), each a fresh server, {warmup} warm-up + {transfers} timed transfers"
+    )
+    print(
+        "note: wall-clock figures (transfers/s, latency) swing with the load of a shared"
+        " machine; trust the server CPU per transfer and the tpsim/null ratio measured side"
+        " by side"
     )
     pisp = Pisp()
     runner, pisp_port = await serve_pisp(pisp.handle)
-    results: list[RunResult] = []
+    pisp_url = f"http://127.0.0.1:{pisp_port}"
+    summaries: list[LevelSummary] = []
     try:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
-            for n in range(1, repeat + 1):
-                result = await measure(
-                    session,
-                    pisp,
-                    f"http://127.0.0.1:{pisp_port}",
-                    transfers,
-                    warmup,
-                    concurrency,
-                    tpsim_src,
-                    state,
+            for concurrency in levels:
+                print(f"concurrency {concurrency}:")
+                runs: dict[str, list[RunResult]] = {target: [] for target in TARGETS}
+                for n in range(1, repeat + 1):
+                    order = TARGETS if n % 2 else TARGETS[::-1]
+                    for target in order:
+                        result = await measure(
+                            session,
+                            pisp,
+                            pisp_url,
+                            transfers,
+                            warmup,
+                            concurrency,
+                            tpsim_src,
+                            state,
+                            target,
+                        )
+                        runs[target].append(result)
+                        if target == "tpsim" and n == 1:
+                            print(f"  server imported tpsim from {result.tpsim_file}")
+                        report_run(n, repeat, result, warmup, concurrency)
+                raw = await raw_rate(session, 5_000, concurrency)
+                summary = LevelSummary(concurrency, runs, raw)
+                summaries.append(summary)
+                print(
+                    f"  => server CPU tpsim {summary.median('tpsim', 'server_ms'):.3f} ms/transfer"
+                    f" (runs: {', '.join(f'{r.server_ms:.3f}' for r in runs['tpsim'])}),"
+                    f" null {summary.median('null', 'server_ms'):.3f} ms/transfer"
+                    f" (runs: {', '.join(f'{r.server_ms:.3f}' for r in runs['null'])}),"
+                    f" ratio {summary.ratio:.2f}x; raw aiohttp POST->202: {raw:.0f} req/s"
                 )
-                results.append(result)
-                report_run(n, repeat, result, warmup, concurrency)
-            raw = await raw_rate(session, 20_000, concurrency)
     finally:
         await runner.cleanup()
+    print_summary(summaries, repeat)
 
-    print(
-        f"median of {repeat} run(s): server CPU"
-        f" {statistics.median(r.server_ms for r in results):.3f} ms/transfer"
-        f" (runs: {', '.join(f'{r.server_ms:.3f}' for r in results)}),"
-        f" client/PISP CPU {statistics.median(r.client_ms for r in results):.3f} ms/transfer,"
-        f" {statistics.median(r.throughput for r in results):.0f} transfers/s"
-    )
-    print(
-        f"raw aiohttp POST->202 on this machine, same client,"
-        f" concurrency {concurrency}: {raw:.0f} req/s"
-    )
+
+def parse_levels(text: str) -> list[int]:
+    levels = [int(part) for part in text.split(",") if part.strip()]
+    if not levels or min(levels) < 1:
+        raise ValueError(text)
+    return levels
 
 
 if __name__ == "__main__":
@@ -479,8 +615,21 @@ if __name__ == "__main__":
     parser.add_argument(
         "--warmup", type=int, default=300, help="unmeasured transfers before each timed phase"
     )
-    parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--repeat", type=int, default=1, help="runs, each with a fresh server")
+    parser.add_argument(
+        "--concurrency-levels",
+        type=parse_levels,
+        default=[1, 20, 100],
+        metavar="N,N,...",
+        help="concurrent workers, one level after another (default 1,20,100)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="a single concurrency level (overrides --concurrency-levels)",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds per level, each with fresh servers"
+    )
     parser.add_argument(
         "--tpsim-src",
         type=Path,
@@ -491,9 +640,12 @@ if __name__ == "__main__":
         "--state", action="store_true", help="serve with --state (a new SQLite file per run)"
     )
     args = parser.parse_args()
-    if args.repeat < 1 or args.transfers < 1 or args.concurrency < 1 or args.warmup < 0:
+    levels: list[int] = (
+        [args.concurrency] if args.concurrency is not None else args.concurrency_levels
+    )
+    if args.repeat < 1 or args.transfers < 1 or min(levels) < 1 or args.warmup < 0:
         parser.error("--repeat, --transfers and --concurrency must be >= 1, --warmup >= 0")
     src: Path | None = args.tpsim_src.resolve() if args.tpsim_src else None
     if src is not None and not (src / "tpsim" / "__init__.py").is_file():
         parser.error(f"--tpsim-src {args.tpsim_src}: no tpsim/__init__.py there")
-    asyncio.run(main(args.transfers, args.warmup, args.concurrency, args.repeat, src, args.state))
+    asyncio.run(main(args.transfers, args.warmup, levels, args.repeat, src, args.state))
