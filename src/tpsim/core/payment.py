@@ -26,6 +26,7 @@ from tpsim.core.errors import StateRefused, UnknownPayment
 from tpsim.core.ledger import Ledger, Reservation
 from tpsim.core.records import Records
 from tpsim.core.sca import Authentication
+from tpsim.core.settlement import SettlementOutcome, SettlementResult
 from tpsim.core.states import (
     PAYMENT_TERMINAL,
     PAYMENT_TRANSITIONS,
@@ -36,10 +37,9 @@ from tpsim.core.states import (
     ScaMethod,
     next_state,
 )
+from tpsim.core.store import Store
 
 __all__ = ["PaymentEvent", "PaymentIntent", "PaymentState", "Payments"]
-from tpsim.core.settlement import SettlementOutcome, SettlementResult
-from tpsim.core.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +73,7 @@ class PaymentIntent:
 
     def moved(self, event: PaymentEvent) -> PaymentIntent:
         """This intent after ``event``, or the ``StateRefused`` of the table."""
-        return replace(
-            self,
-            state=next_state(
-                PAYMENT_TRANSITIONS, PAYMENT_TERMINAL, self.state, event, what=self.what
-            ),
-        )
+        return replace(self, state=self._next(event))
 
     def authenticated(self, event: ScaEvent, *, method: ScaMethod | None = None) -> PaymentIntent:
         """This intent after ``event`` happened to its authentication (``SCA_OUTCOME``).
@@ -87,13 +82,7 @@ class PaymentIntent:
         refuses the event, as it refuses an SCA step.
         """
         try:  # only checked: the table says whether an SCA step may happen now
-            next_state(
-                PAYMENT_TRANSITIONS,
-                PAYMENT_TERMINAL,
-                self.state,
-                PaymentEvent.SCA_STEP,
-                what=self.what,
-            )
+            self._next(PaymentEvent.SCA_STEP)
         except StateRefused as refused:
             raise StateRefused(
                 self.what, self.state.value, event.value, final=refused.final
