@@ -17,7 +17,9 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "tpsim"
 
 DIALECTS = frozenset({"mojaloop", "obie", "xs2a", "stet"})
-SHARED = frozenset({"core", "errors", "auth", "config", "config_yaml", "journal"})
+SHARED = frozenset(
+    {"core", "errors", "auth", "config", "config_psd2", "config_yaml", "journal", "specs"}
+)
 # What each top-level part of tpsim may import of tpsim (beside itself).
 ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset(),
@@ -25,7 +27,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "journal": frozenset({"core", "journal_sink"}),
     "journal_sink": frozenset(),
     "auth": frozenset({"core", "errors"}),
-    "config": frozenset({"core", "errors", "auth", "config_yaml"}),
+    "config": frozenset({"core", "errors", "auth", "config_psd2", "config_rules", "config_yaml"}),
+    "config_psd2": frozenset(),
+    "config_rules": frozenset({"core"}),
+    "specs": frozenset({"core", "errors"}),
     "config_yaml": frozenset({"core", "errors"}),
     "logging": frozenset(),
     **{dialect: SHARED for dialect in DIALECTS},

@@ -5,7 +5,9 @@
     │   └── YamlRefused (config_yaml)  bytes that are no YAML tpsim reads (``.code``: NOT_UTF8,
     │                            NOT_YAML, TOO_DEEP)
     ├── ScenarioError            exit code 2 (tpsim run)
-    └── LoginRefused             a PSU page refuses what the user entered (an HTML page)
+    ├── LoginRefused             a PSU page refuses what the user entered (an HTML page)
+    └── SpecError (specs.schema) a bundled OpenAPI tpsim cannot use (unknown name, a
+                                 pattern with no Python form)
 
 Dialect errors live with their dialect (``mojaloop.errors``: FSPIOP codes); refusals of
 the simulated bank in ``core.errors``, failed proofs of identity in ``auth.errors``.

@@ -4,6 +4,8 @@
     ├── StateRefused            a resource's state machine refuses an event (``.final``:
     │                           the resource has ended)
     ├── KeyReused               an idempotency key comes again with another request
+    ├── MalformedBody           a request body is not a JSON object tpsim reads
+    │                           (``.reason``; ``core.json_body``)
     └── BankRefused             the simulated bank refuses an operation (``.reason``)
         ├── UnknownAccount      no account has that address or alias
         ├── AliasTaken          an address or alias already names another account
@@ -45,6 +47,16 @@ class KeyReused(TpsimError):
     def __init__(self, key: str) -> None:
         self.key = key
         super().__init__(f"{key} was already used for a different request")
+
+
+class MalformedBody(TpsimError):
+    """A request body is not a JSON object tpsim will read (``core.json_body``); ``reason``
+    names why in no protocol's words (``not-json``, ``too-deep``…) and the message says
+    what is wrong and what to send."""
+
+    def __init__(self, reason: str, text: str) -> None:
+        self.reason = reason
+        super().__init__(text)
 
 
 class BankRefused(TpsimError):

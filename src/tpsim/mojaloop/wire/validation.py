@@ -16,15 +16,16 @@ array items → 3103, everything else (pattern, enum, length, additionalProperti
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import pydantic
 from pydantic import TypeAdapter
 from pydantic_core import ErrorDetails
 
+from tpsim.core.errors import MalformedBody
+from tpsim.core.json_body import decode_object, json_type
 from tpsim.mojaloop.errors import MalformedSyntax, MissingElement, TooManyElements, ValidationError
 from tpsim.mojaloop.wire.models.common import (
     MISSING_PAYLOAD,
@@ -58,65 +59,20 @@ MAX_NUMBER_CHARS = 100
 def decode_body(raw: bytes) -> dict[str, Any]:
     """The JSON object ``raw`` holds, or ``MalformedSyntax`` (3101) naming what is wrong.
 
-    Costs what ``json.loads`` costs on an ordinary body: the depth walk only runs when ``raw``
-    holds more brackets than ``MAX_JSON_DEPTH``, and the number hooks only see numbers.
+    ``core.json_body`` reads it, as this edge always has: bytes as ``json.loads`` reads them
+    (UTF-8, -16 or -32) and a key named twice keeping its last value, as ``JSON.parse`` does
+    in Mojaloop's Node.js services.
     """
     try:
-        value = _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
-    except RecursionError:
-        raise _too_deep() from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedSyntax(f"the body is not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise MalformedSyntax(f"the body must be a JSON object, not {type(value).__name__}")
-    # Brackets inside strings count too: this is an upper bound on the depth, so a body with
-    # fewer brackets than the limit cannot nest deeper than it.
-    brackets = raw.count(b"{") + raw.count(b"[")
-    if brackets > MAX_JSON_DEPTH and _nests_deeper(value, MAX_JSON_DEPTH):
-        raise _too_deep()
-    return value
-
-
-def _nests_deeper(value: dict[str, Any], limit: int) -> bool:
-    """Whether ``value`` nests more than ``limit`` arrays and objects (walked without recursion)."""
-    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
-def _too_deep() -> MalformedSyntax:
-    return MalformedSyntax(
-        f"the body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep;"
-        f" at most {MAX_JSON_DEPTH} are accepted"
-    )
-
-
-def _number(convert: Callable[[str], int | float]) -> Callable[[str], int | float]:
-    """A ``json`` number hook that refuses numbers longer than ``MAX_NUMBER_CHARS``."""
-
-    def parse(text: str) -> int | float:
-        if len(text) > MAX_NUMBER_CHARS:
-            raise MalformedSyntax(
-                f"a number in the body has {len(text)} characters;"
-                f" at most {MAX_NUMBER_CHARS} are accepted"
-            )
-        return convert(text)
-
-    return parse
-
-
-def _no_constant(name: str) -> None:
-    raise MalformedSyntax(f"the body is not valid JSON: {name} is not a JSON number")
-
-
-_DECODER = json.JSONDecoder(
-    parse_int=_number(int), parse_float=_number(float), parse_constant=_no_constant
-)
+        return decode_object(
+            raw,
+            max_depth=MAX_JSON_DEPTH,
+            max_number_chars=MAX_NUMBER_CHARS,
+            encoding="detect",
+            duplicate_keys="last",
+        )
+    except MalformedBody as exc:
+        raise MalformedSyntax(str(exc)) from None
 
 
 def validate(adapter: TypeAdapter[T], body: object) -> T:
@@ -149,7 +105,7 @@ def _translate(detail: ErrorDetails) -> ValidationError:
     if kind == ONE_OF_ERROR:
         return _one_of_error(field, value, str(ctx["checks"]))
     if kind in _JSON_TYPES:
-        return MalformedSyntax(f"must be {_JSON_TYPES[kind]}, got {_json_type(value)}", field=field)
+        return MalformedSyntax(f"must be {_JSON_TYPES[kind]}, got {json_type(value)}", field=field)
     if kind == "too_long":
         return TooManyElements(
             f"has {ctx['actual_length']} items; at most {ctx['max_length']} allowed", field=field
@@ -184,7 +140,7 @@ def _one_of_error(field: str | None, body: object, checks: str) -> ValidationErr
         for key in path.split("."):
             if not isinstance(node, Mapping):
                 return MalformedSyntax(
-                    f"must be a JSON object, got {_json_type(node)}", field=walked
+                    f"must be a JSON object, got {json_type(node)}", field=walked
                 )
             walked = _join(walked, key)
             if key not in node:
@@ -213,17 +169,3 @@ def _join(field: str | None, key: str) -> str:
 def _shown(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object" if isinstance(value, Mapping) else type(value).__name__

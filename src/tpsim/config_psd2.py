@@ -1,0 +1,210 @@
+"""The PSD2 part of the config: TPPs, the PSD2 defaults and each simulated bank's profile.
+
+    tpps:                        who may call the PSD2 dialects (stands in for the eIDAS
+      - client_id: tpp-one       certificate and the directory registration)
+        client_secret: secret
+        name: Example TPP
+        redirect_uris: [https://tpp.example/cb]
+    behaviour:
+      psd2:                      the defaults of every simulated bank
+        headless: true           sim_decision=… on SCA links, the admin decision endpoint
+        otp: "123456"            the embedded / decoupled OTP (TAN)
+        max_attempts: 3          wrong passwords or OTPs before an authorisation fails
+        decoupled_approval_delay_s: null   approve decoupled SCA after N s (null: wait)
+    participants:
+      - fsp_id: dfspa
+        psd2:                    this bank's overrides, and its per-dialect profiles
+          otp: "999999"
+          xs2a: {sca_approaches_supported: [REDIRECT, EMBEDDED]}
+
+``Psd2Settings.of(config, fsp_id)`` gives a bank's settings with its overrides applied. The
+XS2A profile's keys are adorsys's ``bank_profile.yml`` names in snake_case, so users of the
+adorsys sandbox recognise them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "CLIENT_ID_PATTERN",
+    "Psd2Behaviour",
+    "Psd2ParticipantConfig",
+    "Psd2Settings",
+    "TppConfig",
+    "Xs2aProfile",
+    "redirect_allowed",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ScaApproach = Literal["REDIRECT", "EMBEDDED", "DECOUPLED", "OAUTH"]
+PaymentService = Literal["payments", "periodic-payments", "bulk-payments"]
+SEPA_PRODUCTS = ["sepa-credit-transfers", "instant-sepa-credit-transfers"]
+_OTP = r"^[A-Za-z0-9]{1,64}$"
+#: A TPP's client id: visible ASCII (the XS2A ``TPP-Client-ID`` header checks it too).
+CLIENT_ID_PATTERN = r"^[\x21-\x7e]+$"
+
+
+def _redirect_uri(value: str) -> str:
+    """A redirect URI a TPP registers: absolute, no fragment (RFC 6749 §3.1.2)."""
+    url = urlsplit(value)
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*$", url.scheme or "") or not (url.netloc or url.path):
+        raise ValueError(f"{value!r} is not an absolute URI (e.g. https://tpp.example/cb)")
+    if url.fragment or "#" in value:
+        raise ValueError(f"{value!r} must not have a fragment (RFC 6749 §3.1.2)")
+    if any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} must not contain spaces")
+    return value
+
+
+class TppConfig(_Strict):
+    client_id: Annotated[str, Field(min_length=1, max_length=128, pattern=CLIENT_ID_PATTERN)]
+    client_secret: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    name: Annotated[str, Field(min_length=1, max_length=140)]
+    redirect_uris: list[Annotated[str, Field(max_length=2048)]] = Field(min_length=1, max_length=32)
+    # Public keys (a JWK Set) for signed request objects and message signatures.
+    jwks: dict[str, Any] | None = None
+
+    @field_validator("redirect_uris")
+    @classmethod
+    def _uris(cls, value: list[str]) -> list[str]:
+        return [_redirect_uri(uri) for uri in value]
+
+
+def redirect_allowed(tpp: TppConfig, uri: str) -> bool:
+    """Whether ``uri`` is one of ``tpp``'s redirect URIs (DESIGN.md "TPPs"): the same scheme
+    and host (and port), and a path under one of theirs by whole segments; its own query is
+    the TPP's business. Control characters and spaces are never allowed (``urlsplit``
+    would drop a CR or LF before the path is compared)."""
+    if re.search(r"[\x00-\x20\x7f-\x9f]", uri):
+        return False
+    try:
+        given = urlsplit(uri)
+        given.port  # noqa: B018 - a port that is no number: not allowed
+    except ValueError:
+        return False
+    for registered in tpp.redirect_uris:
+        mine = urlsplit(registered)
+        if (given.scheme.lower(), given.netloc.lower()) != (
+            mine.scheme.lower(),
+            mine.netloc.lower(),
+        ):
+            continue
+        prefix = mine.path.rstrip("/")
+        if given.path == prefix or given.path.startswith(prefix + "/") or not prefix:
+            return True
+    return False
+
+
+class Xs2aScaMethod(_Strict):
+    """An embedded SCA method the bank offers (``authenticationType`` as the spec spells it)."""
+
+    authentication_method_id: Annotated[str, Field(min_length=1, max_length=35)]
+    authentication_type: Literal["SMS_OTP", "CHIP_OTP", "PHOTO_OTP", "PUSH_OTP", "SMTP_OTP"]
+    name: Annotated[str, Field(max_length=70)] | None = None
+
+
+def _default_methods() -> list[Xs2aScaMethod]:
+    return [
+        Xs2aScaMethod(authentication_method_id="sms", authentication_type="SMS_OTP", name="SMS"),
+        Xs2aScaMethod(authentication_method_id="push", authentication_type="PUSH_OTP", name="App"),
+    ]
+
+
+def _all_products() -> dict[PaymentService, list[str]]:
+    return {
+        "payments": list(SEPA_PRODUCTS),
+        "periodic-payments": list(SEPA_PRODUCTS),
+        "bulk-payments": list(SEPA_PRODUCTS),
+    }
+
+
+class Xs2aProfile(_Strict):
+    """A bank's XS2A profile: adorsys ``bank_profile.yml`` keys in snake_case."""
+
+    sca_approaches_supported: list[ScaApproach] = Field(
+        default=["REDIRECT", "EMBEDDED", "DECOUPLED"], min_length=1
+    )
+    start_authorisation_mode: Literal["auto", "implicit", "explicit"] = "auto"
+    authorisation_confirmation_request_mandated: bool = False
+    payment_cancellation_authorisation_mandated: bool = False
+    redirect_url_expiration_time_ms: int = Field(default=600_000, gt=0)
+    not_confirmed_payment_expiration_time_ms: int = Field(default=86_400_000, gt=0)
+    authorisation_expiration_time_ms: int = Field(default=86_400_000, gt=0)
+    supported_payment_type_and_product_matrix: dict[PaymentService, list[str]] = Field(
+        default_factory=_all_products
+    )
+    sca_methods: list[Xs2aScaMethod] = Field(default_factory=_default_methods, min_length=1)
+    # Not adorsys keys: the code a finalised payment's cancellation is refused with (the
+    # seed's FORMAT_ERROR, or current adorsys's RESOURCE_BLOCKED), and the opt-in that
+    # answers a repeated X-Request-ID with the first 201 (not Berlin Group behaviour).
+    finalised_cancel_code: Literal["FORMAT_ERROR", "RESOURCE_BLOCKED"] = "FORMAT_ERROR"
+    idempotent_x_request_id: bool = False
+
+    @field_validator("sca_approaches_supported")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("list each approach once, in order of preference")
+        return value
+
+    @field_validator("supported_payment_type_and_product_matrix")
+    @classmethod
+    def _products(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for service, products in value.items():
+            unknown = sorted(set(products) - set(SEPA_PRODUCTS))
+            if unknown:
+                raise ValueError(
+                    f"{service}: tpsim plays the products {SEPA_PRODUCTS}, not {unknown}"
+                )
+        return value
+
+
+class Psd2Behaviour(_Strict):
+    headless: bool = True
+    otp: Annotated[str, Field(pattern=_OTP)] = "123456"
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    decoupled_approval_delay_s: float | None = Field(default=None, ge=0)
+    strict_signatures: bool = False
+    # The built-in sandbox personas (core.rules.sandbox_rules) after the configured rules.
+    sandbox_rules: bool = True
+
+
+class Psd2ParticipantConfig(_Strict):
+    """A simulated bank's own PSD2 settings: any ``behaviour.psd2`` key, and its profiles."""
+
+    headless: bool | None = None
+    otp: Annotated[str, Field(pattern=_OTP)] | None = None
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    decoupled_approval_delay_s: float | None = Field(default=None, ge=0)
+    strict_signatures: bool | None = None
+    xs2a: Xs2aProfile = Xs2aProfile()
+
+
+@dataclass(frozen=True, slots=True)
+class Psd2Settings:
+    """One bank's PSD2 settings: the defaults with its overrides applied."""
+
+    headless: bool
+    otp: str
+    max_attempts: int
+    decoupled_approval_delay_s: float | None
+    strict_signatures: bool
+    sandbox_rules: bool
+    xs2a: Xs2aProfile
+
+    @classmethod
+    def of(cls, defaults: Psd2Behaviour, own: Psd2ParticipantConfig | None) -> Psd2Settings:
+        own = own or Psd2ParticipantConfig()
+        overrides = own.model_dump(exclude={"xs2a"}, exclude_none=True)
+        merged = {**defaults.model_dump(), **overrides}
+        return cls(**merged, xs2a=own.xs2a)
