@@ -1,0 +1,377 @@
+"""The simulated banks' OAuth 2.0 / OpenID Connect authorisation server, sans-IO.
+
+One implementation for every dialect that authorises through OAuth (UK Open Banking,
+Berlin Group's OAuth SCA approach, STET): it knows clients, codes, tokens, PKCE and
+id_tokens, never a payment. What a request is for (its *intent*: a payment, a consent) is
+read by the dialect's ``IntentReader``; what the user is shown and decides goes through
+the dialect's ``IntentApproval``, which ``OAuthJourney`` turns into a PSU page journey.
+
+    authorize(query)        → PendingAuthorization  (a record, until the user decides)
+    grant(pending, psu)     → the client's redirect URL with code (+ id_token) and state
+    refuse(pending)         → the client's redirect URL with error=access_denied
+    token(form, header)     → the JSON of RFC 6749 5.1
+    access(token)           → AccessToken: what a resource server needs to know
+
+Modules: ``oauth_request`` (reading an authorisation request), ``oauth_tokens`` (the token
+endpoint), ``oauth_client_auth``, ``oauth_pkce``, ``oauth_jose`` (keys, id_tokens, request
+objects, all through joserfc), ``oauth_records`` (what is kept, bounded), ``oauth_model``.
+
+Errors:
+
+    TpsimError (core.errors)
+    ├── OAuthError              ``error`` (an RFC code), ``description``, ``status``,
+    │   │                       ``redirect``, ``www_authenticate``
+    │   │   authorization endpoint (RFC 6749 4.1.2.1, OIDC Core 3.1.2.6): invalid_request,
+    │   │   unsupported_response_type, invalid_scope, access_denied, invalid_request_object,
+    │   │   request_uri_not_supported; ``redirect`` None until the client's redirect URI
+    │   │   is trusted (the page shows it, 400), then the URL that carries it (302)
+    │   │   token endpoint (RFC 6749 5.2): invalid_request, invalid_client (401 with
+    │   │   WWW-Authenticate), invalid_grant, unauthorized_client, unsupported_grant_type,
+    │   │   invalid_scope
+    │   └── PendingClosed       no such pending authorisation (404), or expired or decided (409)
+    ├── TokenRefused            a bearer token a resource server must refuse (each dialect
+    │   │                       gives it its code: XS2A TOKEN_UNKNOWN / TOKEN_EXPIRED, UK 401)
+    │   ├── TokenUnknown        never issued, revoked, or forgotten
+    │   └── TokenExpired        past its ``expires_at``
+    ├── ConfigError (tpsim.errors)   a client's jwks that is no JWK Set (at construction)
+    └── LoginRefused (tpsim.errors)  ``OAuthJourney``: what the PSU page shows (auth.psu)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tpsim.auth.oauth_errors import (
+    ErrorCode,
+    OAuthError,
+    PendingClosed,
+    TokenExpired,
+    TokenRefused,
+    TokenUnknown,
+)
+from tpsim.auth.oauth_jose import REQUEST_OBJECT_ALGS, SigningKey
+from tpsim.auth.oauth_model import (
+    HYBRID,
+    AccessToken,
+    AuthorizationParameters,
+    CodeGrant,
+    Grant,
+    IntentReader,
+    OAuthClient,
+    PendingAuthorization,
+    TokenKind,
+    intent_from_claims,
+    intent_from_scope,
+)
+from tpsim.auth.oauth_pkce import METHODS
+from tpsim.auth.oauth_records import OAuthRecords, key_of, new_secret
+from tpsim.auth.oauth_request import Registered, read_authorization
+from tpsim.auth.oauth_tokens import Lifetimes, TokenEndpoint
+from tpsim.auth.psu import PsuView, UnknownJourney, WrongPassword
+from tpsim.errors import LoginRefused
+
+if TYPE_CHECKING:
+    from tpsim.core.clock import Clock, IdGenerator
+    from tpsim.core.store import Store
+
+__all__ = [
+    "AccessToken",
+    "AuthorizationParameters",
+    "AuthorizationServer",
+    "IntentApproval",
+    "IntentReader",
+    "OAuthClient",
+    "OAuthError",
+    "OAuthJourney",
+    "PendingAuthorization",
+    "PendingClosed",
+    "TokenExpired",
+    "TokenKind",
+    "TokenRefused",
+    "TokenUnknown",
+    "intent_from_claims",
+    "intent_from_scope",
+]
+
+# What the bank's clients may ask for: UK (payments, accounts, fundsconfirmations), STET
+# (pisp, aisp, cbpii); openid for an id_token. The first after openid is the default of
+# a client_credentials request that names none. Berlin Group's PIS:{paymentId} is per
+# request and not listed.
+DEFAULT_SCOPES = ("openid", "payments", "accounts", "fundsconfirmations", "pisp", "aisp", "cbpii")
+_CLAIMS = "iss sub aud exp iat auth_time nonce acr openbanking_intent_id c_hash s_hash".split()
+
+
+class AuthorizationServer:
+    """One simulated bank's authorisation server (see the module docstring).
+
+    ``issuer`` names the server: its records' namespace in ``store``, and the ``iss`` of
+    its id_tokens unless ``authorize`` is told the issuer a request was made at (served
+    under several bases, each base is an issuer, OIDC Discovery 4.3). ``intent`` reads a
+    request's intent unless ``authorize`` is given its own reader. ``key`` signs its
+    id_tokens (a new PS256 key by default; give the old one to keep a published JWK Set
+    valid across a reset). Codes, tokens and pending requests are records kept until they
+    expire and ``retention_s`` after, at most ``max_ended`` of each kind once ended
+    (``core.records``).
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        clients: Iterable[OAuthClient],
+        store: Store,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        code_ttl_s: int = 60,
+        access_ttl_s: int = 3600,
+        refresh_ttl_s: int = 86400,
+        pending_ttl_s: int = 600,
+        pkce_required: bool = False,
+        intent: IntentReader | None = None,
+        scopes: Sequence[str] = DEFAULT_SCOPES,
+        key: SigningKey | None = None,
+        retention_s: float = 300,
+        max_ended: int = 2000,
+    ) -> None:
+        self.issuer, self.scopes = issuer, tuple(scopes)
+        self._registered = {c.client_id: Registered.of(c) for c in clients}
+        self._clock, self._ids = clock, ids
+        self._pkce_required, self._intent = pkce_required, intent
+        self._lifetimes = Lifetimes(code_ttl_s, access_ttl_s, refresh_ttl_s, pending_ttl_s)
+        retention = timedelta(seconds=retention_s)
+        self._records = OAuthRecords(
+            store, f"oauth:{issuer}", clock, retention=retention, max_ended=max_ended
+        )
+        self.key = key or SigningKey()
+        self._tokens = TokenEndpoint(
+            {client_id: r.client for client_id, r in self._registered.items()},
+            self._records,
+            self.key,
+            clock,
+            lifetimes=self._lifetimes,
+            client_scopes=[s for s in self.scopes if s != "openid"],
+            realm=issuer,
+        )
+
+    def jwks(self) -> dict[str, Any]:
+        """The public JWK Set its id_tokens verify with (``{base}/jwks``)."""
+        return self.key.jwks()
+
+    def metadata(self, base_url: str) -> dict[str, Any]:
+        """The discovery document (OIDC Discovery 3, RFC 8414 2) of the server served at
+        ``base_url``, which is its issuer (OIDC Discovery 4.3)."""
+        return {
+            "issuer": base_url,
+            "authorization_endpoint": f"{base_url}/authorize",
+            "token_endpoint": f"{base_url}/token",
+            "jwks_uri": f"{base_url}/jwks",
+            "response_types_supported": ["code", HYBRID],
+            "response_modes_supported": ["query", "fragment"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "code_challenge_methods_supported": list(METHODS),
+            "scopes_supported": list(self.scopes),
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [self.key.alg],
+            "request_object_signing_alg_values_supported": [*REQUEST_OBJECT_ALGS, "none"],
+            "request_parameter_supported": True,
+            "request_uri_parameter_supported": False,
+            "claims_parameter_supported": True,
+            "claims_supported": list(_CLAIMS),
+            "acr_values_supported": ["urn:openbanking:psd2:sca"],
+        }
+
+    def authorize(
+        self,
+        params: Mapping[str, str],
+        *,
+        intent: IntentReader | None = None,
+        issuer: str | None = None,
+        repeated: Collection[str] = (),
+    ) -> PendingAuthorization:
+        """Check an authorisation request (its query ``params``; ``repeated``: the names
+        it sent twice) and keep it until the user decides, or raise ``OAuthError``. With
+        a reader (``intent``, else the server's), a request that names no intent is
+        refused."""
+        now = self._clock.now()
+        request = read_authorization(
+            params, self._registered, now=now, repeated=repeated, pkce_required=self._pkce_required
+        )
+        reader = intent or self._intent
+        intent_id = None if reader is None else reader(request)
+        if reader is not None and intent_id is None:
+            raise request.target.error(
+                "invalid_request",
+                "the request does not name the payment or consent it authorises (e.g. scope"
+                " PIS:{paymentId}, or the openbanking_intent_id claim)",
+            )
+        pending = PendingAuthorization(
+            self._ids.new_id(),
+            request.client_id,
+            self._registered[request.client_id].client.name,
+            request,
+            intent_id,
+            issuer or self.issuer,
+            now + timedelta(seconds=self._lifetimes.pending_s),
+        )
+        self._records.keep(self._records.pending, pending.id, pending, pending.expires_at)
+        return pending
+
+    def pending(self, pending_id: str) -> PendingAuthorization:
+        """The authorisation request ``pending_id``, decided or not, or ``PendingClosed``
+        (unknown)."""
+        found = self._records.pending.get(pending_id)
+        if found is None:
+            raise PendingClosed(pending_id, "unknown")
+        return found
+
+    def waiting(self, pending_id: str) -> PendingAuthorization:
+        """The authorisation request ``pending_id`` if it still waits for a decision, or
+        ``PendingClosed`` saying why not."""
+        found = self.pending(pending_id)
+        closed = found.closed(self._clock.now())
+        if closed is not None:
+            raise PendingClosed(pending_id, closed)
+        return found
+
+    def grant(self, pending_id: str, psu_id: str, *, accounts: Sequence[str] = ()) -> str:
+        """The user ``psu_id`` approved (with ``accounts``): a code for the client, and
+        the URL that brings it back (with an id_token in the hybrid flow)."""
+        pending = self._decide(pending_id, "granted")
+        params, now = pending.params, self._clock.now()
+        grant = Grant(
+            self._ids.new_id(),
+            pending.client_id,
+            psu_id,
+            pending.intent_id,
+            " ".join(params.scope),
+            tuple(accounts),
+            pending.issuer,
+            now,
+            params.nonce,
+        )
+        code, until = new_secret(), now + timedelta(seconds=self._lifetimes.code_s)
+        record = CodeGrant(
+            grant,
+            params.redirect_uri,
+            params.redirect_uri_given,
+            params.code_challenge,
+            params.code_challenge_method,
+            until,
+        )
+        self._records.keep(self._records.codes, key_of(code), record, until)
+        answer = {"code": code}
+        if params.response_type == HYBRID:
+            answer["id_token"] = self.key.id_token(
+                issuer=pending.issuer,
+                subject=psu_id,
+                audience=pending.client_id,
+                now=now,
+                lifetime_s=self._lifetimes.access_s,
+                auth_time=now,
+                nonce=params.nonce,
+                intent_id=pending.intent_id,
+                code=code,
+                state=params.state,
+            )
+        return params.target.url(answer)
+
+    def refuse(
+        self,
+        pending_id: str,
+        *,
+        error: ErrorCode = "access_denied",
+        description: str = "the user denied the request",
+    ) -> str:
+        """The request is refused (by the user, or by the bank: ``error``): the URL that
+        tells the client."""
+        pending = self._decide(pending_id, "refused")
+        return pending.params.target.error_url(error, description)
+
+    def token(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
+        """The token endpoint (``oauth_tokens``): the JSON answer, or ``OAuthError``."""
+        return self._tokens.token(form, authorization)
+
+    def access(self, token: str) -> AccessToken:
+        """What a bearer token allows, or ``TokenUnknown`` / ``TokenExpired``."""
+        return self._tokens.access(token)
+
+    def _decide(self, pending_id: str, decision: str) -> PendingAuthorization:
+        """Record the one decision a pending request gets."""
+        decided = replace(self.waiting(pending_id), decision=decision)
+        self._records.pending.put(pending_id, decided)
+        self._records.pending.end(pending_id, at=self._clock.now())
+        return decided
+
+
+class IntentApproval(Protocol):
+    """How a dialect shows a pending authorisation's intent to the user and applies the
+    decision (it knows the payment; the server does not). Each method may raise
+    ``UnknownJourney``; ``approve`` returns the PSU's id or raises ``LoginRefused`` /
+    ``WrongPassword`` (the dialect counts them, and at the last one ends the intent as a
+    denial would). ``password`` None is a headless decision (``sim_decision``): no
+    password is checked."""
+
+    def view(self, intent_id: str) -> PsuView: ...
+
+    def approve(
+        self, intent_id: str, user: str | None, password: str | None, accounts: Sequence[str]
+    ) -> str: ...
+
+    def deny(self, intent_id: str) -> None: ...
+
+
+class OAuthJourney:
+    """The PSU page journey (``auth.psu.PsuJourney``) of one pending authorisation: the
+    dialect's ``approval`` decides the intent, then the server answers the client."""
+
+    def __init__(
+        self, server: AuthorizationServer, pending_id: str, approval: IntentApproval
+    ) -> None:
+        self._server, self._id, self._approval = server, pending_id, approval
+
+    def view(self) -> PsuView:
+        view = self._approval.view(self._intent(self._pending()))
+        try:
+            self._server.waiting(self._id)
+        except PendingClosed as exc:
+            return replace(view, closed=view.closed or exc.description)
+        return view
+
+    def approve(self, user: str | None, password: str | None, accounts: Sequence[str]) -> str:
+        intent = self._intent(self._waiting())
+        try:
+            psu_id = self._approval.approve(intent, user, password, accounts)
+        except WrongPassword as exc:
+            if exc.left > 0 or exc.redirect is not None:
+                raise
+            redirect = self._server.refuse(self._id, description="too many wrong passwords")
+            raise WrongPassword(str(exc), left=0, redirect=redirect) from None
+        return self._server.grant(self._id, psu_id, accounts=accounts)
+
+    def deny(self) -> str:
+        self._approval.deny(self._intent(self._waiting()))
+        return self._server.refuse(self._id)
+
+    def _pending(self) -> PendingAuthorization:
+        try:
+            return self._server.pending(self._id)
+        except PendingClosed as exc:
+            raise UnknownJourney("authorisation", exc.description) from None
+
+    def _waiting(self) -> PendingAuthorization:
+        self._pending()  # an unknown one is the page's 404, a closed one its 409
+        try:
+            return self._server.waiting(self._id)
+        except PendingClosed as exc:
+            raise LoginRefused(exc.description, http_status=409) from None
+
+    def _intent(self, pending: PendingAuthorization) -> str:
+        if pending.intent_id is None:
+            raise UnknownJourney(
+                "authorisation", f"authorisation {self._id} names no payment or consent to show"
+            )
+        return pending.intent_id
