@@ -21,7 +21,10 @@ import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tpsim.auth.jws_keys import jws_private_key, jws_public_key
+from tpsim.config_psd2 import Psd2Behaviour, Psd2ParticipantConfig, Psd2Settings, TppConfig
+from tpsim.config_rules import RuleList, build_rules
 from tpsim.config_yaml import read_yaml
+from tpsim.core.rules import Rules
 from tpsim.errors import ConfigError
 
 FspIdStr = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\s/]+$")]
@@ -103,6 +106,8 @@ class ParticipantConfig(_Strict):
     # then be signed), or a simulated one's private key (what it sends over HTTP is signed).
     jws_public_key_pem: str | None = None
     jws_private_key_pem: str | None = None
+    # A simulated bank's PSD2 settings (config_psd2): overrides of behaviour.psd2, profiles.
+    psd2: Psd2ParticipantConfig | None = None
 
     @field_validator("endpoint")
     @classmethod
@@ -138,6 +143,8 @@ class ParticipantConfig(_Strict):
             )
         if self.simulated and self.kind is Kind.PISP:
             raise ValueError("tpsim does not simulate a PISP behind the switch yet: give endpoint")
+        if self.psd2 is not None and not (self.simulated and self.kind is Kind.DFSP):
+            raise ValueError("psd2 settings are for a simulated dfsp: tpsim plays its bank")
         return self
 
 
@@ -340,6 +347,7 @@ class BehaviourConfig(_Strict):
     payee_fees: FeeConfig = FeeConfig()
     fido: FidoPolicyConfig = FidoPolicyConfig()
     linking: LinkingConfig = LinkingConfig()
+    psd2: Psd2Behaviour = Psd2Behaviour()
 
 
 class JournalConfig(_Strict):
@@ -382,6 +390,8 @@ class Config(_Strict):
     accounts: list[AccountConfig] = Field(default_factory=list)
     users: list[UserConfig] = Field(default_factory=list)
     consents: list[ConsentConfig] = Field(default_factory=list)
+    tpps: list[TppConfig] = Field(default_factory=list, max_length=1000)
+    rules: RuleList = Field(default_factory=list)
     behaviour: BehaviourConfig = BehaviourConfig()
     journal: JournalConfig = JournalConfig()
     server: ServerConfig = ServerConfig()
@@ -405,6 +415,7 @@ class Config(_Strict):
         for i, consent in enumerate(self.consents):
             _known(consent.pisp, known, f"consents.{i}.pisp")
             _known(consent.dfsp, known, f"consents.{i}.dfsp")
+        _unique([t.client_id for t in self.tpps], "tpps", "client_id")
         return self
 
     def participant(self, fsp_id: str) -> ParticipantConfig | None:
@@ -412,6 +423,20 @@ class Config(_Strict):
 
     def user(self, fsp_id: str, user_id: str) -> UserConfig | None:
         return next((u for u in self.users if (u.fsp_id, u.user_id) == (fsp_id, user_id)), None)
+
+    def rulebook(self) -> Rules:
+        """The rules applied: ``rules:`` in order, then the sandbox personas while
+        ``behaviour.psd2.sandbox_rules``."""
+        return build_rules(self.rules, sandbox=self.behaviour.psd2.sandbox_rules)
+
+    def tpp(self, client_id: str) -> TppConfig | None:
+        return next((t for t in self.tpps if t.client_id == client_id), None)
+
+    def psd2(self, fsp_id: str) -> Psd2Settings:
+        """The PSD2 settings of simulated bank ``fsp_id``: ``behaviour.psd2`` with its own."""
+        participant = self.participant(fsp_id)
+        own = participant.psd2 if participant is not None else None
+        return Psd2Settings.of(self.behaviour.psd2, own)
 
     def ids(self, kind: Kind) -> list[str]:
         """The fspIds of the participants of ``kind``, in the order declared."""

@@ -24,6 +24,7 @@ from tpsim.journal import Hop
 from tpsim.mojaloop.wire.openapi import OpenApiValidator, missing_bundles, spec_dir
 from tpsim.serve.app import create_app
 from tpsim.serve.simulation import Simulation
+from tpsim.specs import Spec
 
 REPO = Path(__file__).resolve().parents[2]
 CREDENTIALS = REPO / "fixtures" / "credentials"
@@ -107,14 +108,41 @@ class Scheme:
         return [
             e.to_json()
             for e in self.sim.journal.entries()
-            if e.hop in hops and e.source in simulated
+            if e.hop in hops and e.source in simulated and e.dialect in (None, "mojaloop")
         ]
+
+    def xs2a_answers(self) -> list[dict[str, Any]]:
+        """Every XS2A answer tpsim sent a TPP, from the journal."""
+        assert self.sim is not None
+        return [
+            e.to_json()
+            for e in self.sim.journal.entries()
+            if e.hop is Hop.SENT and e.dialect == "xs2a"
+        ]
+
+    def validate_xs2a_answers(self) -> int:
+        """Validate every XS2A answer against the official XS2A OpenAPI (shipped in the
+        package); returns the count."""
+        spec = Spec.load("xs2a")
+        count = 0
+        for entry in self.xs2a_answers():
+            path = "/" + entry["path"].split("?")[0].split("/", 3)[3]  # /xs2a/{fspId}/v1/… → /v1/…
+            operation = spec.operation(entry["method"], path)
+            if operation is None:  # a method or path the spec has not: a coded refusal
+                assert entry["status"] in (404, 405), entry
+                assert entry["body"]["tppMessages"][0]["category"] == "ERROR", entry
+                continue
+            problems = operation.check_response(entry["status"], entry["body"], entry["headers"])
+            assert not problems, f"{entry['method']} {path} → {entry['status']}: {problems}"
+            count += 1
+        return count
 
     def validate_sent_bodies(self) -> int:
         """Validate every body tpsim sent against the official OpenAPI; returns the count."""
+        count = self.validate_xs2a_answers()
         directory = spec_dir()
         if missing_bundles(directory):
-            return 0
+            return count
         assert self.sim is not None
         validator = _validator(directory)
         kinds = {p.fsp_id: p.kind for p in self.sim.router.registry}

@@ -108,13 +108,13 @@ def _from_a_browser_elsewhere(request: web.Request) -> web.Response | None:
     """
     host = request.host.rsplit(":", 1)[0] if not request.host.endswith("]") else request.host
     if not is_loopback(host):
-        return _problem(403, f"the admin API answers on a loopback address, not {host!r}")
+        return problem(403, f"the admin API answers on a loopback address, not {host!r}")
     site = request.headers.get("Sec-Fetch-Site", "none")
     origin = request.headers.get(hdrs.ORIGIN)
     # Another local port is another site too (a dev server on localhost:3000).
     foreign = origin is not None and urlsplit(origin).netloc != request.host
     if foreign or site not in ("none", "same-origin", "same-site"):
-        return _problem(403, "the admin API does not answer requests made by other sites")
+        return problem(403, "the admin API does not answer requests made by other sites")
     return None
 
 
@@ -128,7 +128,7 @@ def _unauthorized(code: str, detail: str) -> web.Response:
     challenge = 'Bearer realm="tpsim admin"'
     if code == "ADMIN_TOKEN_INVALID":
         challenge += ', error="invalid_token"'  # RFC 6750 §3
-    response = _problem(401, detail, code=code)
+    response = problem(401, detail, code=code)
     response.headers[hdrs.WWW_AUTHENTICATE] = challenge
     return response
 
@@ -144,7 +144,7 @@ async def get_journal(request: web.Request) -> web.Response:
         since = int(query.get("since", "0"))
         limit = int(query["limit"]) if "limit" in query else None
     except ValueError:
-        return _problem(400, "since and limit must be whole numbers")
+        return problem(400, "since and limit must be whole numbers")
     entries = sim.journal.entries(
         correlation_id=query.get("correlationId"), since=since, limit=limit
     )
@@ -175,19 +175,19 @@ async def put_fixtures(request: web.Request) -> web.Response:
         raw = await read_at_most(request, MAX_FIXTURES_BYTES, sim.config.server.body_timeout_s)
     except BodyRefused as exc:
         if exc.status == 413:
-            return _problem(
+            return problem(
                 413,
                 f"the fixtures must be at most {MAX_FIXTURES_BYTES} bytes of YAML or JSON",
                 code="FIXTURES_TOO_LARGE",
             )
-        return _problem(exc.status, exc.detail, code="FIXTURES_UNREADABLE")
+        return problem(exc.status, exc.detail, code="FIXTURES_UNREADABLE")
     where = "PUT /admin/fixtures"
     try:
         sim.load(parse_config(read_yaml(raw, file=where), file=where))
     except YamlRefused as exc:
-        return _problem(400, str(exc), code=f"FIXTURES_{exc.code}")
+        return problem(400, str(exc), code=f"FIXTURES_{exc.code}")
     except ConfigError as exc:
-        return _problem(400, str(exc), code="FIXTURES_INVALID")
+        return problem(400, str(exc), code="FIXTURES_INVALID")
     return web.json_response({"status": "loaded"})
 
 
@@ -261,11 +261,11 @@ async def revoke_consent(request: web.Request) -> web.Response:
     consent_id = request.match_info["consent_id"]
     holder = next((d for d in sim.dfsps.values() if d.linking.holds(consent_id)), None)
     if holder is None:
-        return _problem(404, f"no DFSP simulated by tpsim holds consent {consent_id}")
+        return problem(404, f"no DFSP simulated by tpsim holds consent {consent_id}")
     try:
         effects = holder.linking.revoke(consent_id)
     except TpsimError as exc:
-        return _problem(409, coded(exc).detail)
+        return problem(409, coded(exc).detail)
     sim.router.submit_effects(holder.fsp_id, effects)
     revoked_at = holder.linking.revoked_at(consent_id)
     return web.json_response(
@@ -288,9 +288,9 @@ async def get_otp(request: web.Request) -> web.Response:
         if wanted in (None, fsp_id) and (otp := dfsp.consent_requests.otp(request_id))
     ]
     if not found:
-        return _problem(404, f"no simulated DFSP sent an OTP for consent request {request_id}")
+        return problem(404, f"no simulated DFSP sent an OTP for consent request {request_id}")
     if len(found) > 1:
-        return _problem(409, f"several DFSPs hold consent request {request_id}: add ?fspId=")
+        return problem(409, f"several DFSPs hold consent request {request_id}: add ?fspId=")
     return web.json_response(found[0])
 
 
@@ -304,14 +304,14 @@ async def advance_clock(request: web.Request) -> web.Response:
         raw = await read_at_most(request, MAX_ADVANCE_BODY, sim.config.server.body_timeout_s)
         body = json.loads(raw)
     except BodyRefused as exc:
-        return _problem(exc.status, exc.detail)
+        return problem(exc.status, exc.detail)
     except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
-        return _problem(400, 'the body must be JSON: {"seconds": N}')
+        return problem(400, 'the body must be JSON: {"seconds": N}')
     seconds = body.get("seconds") if isinstance(body, dict) else None
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-        return _problem(400, 'seconds must be a number: {"seconds": 60}')
+        return problem(400, 'seconds must be a number: {"seconds": 60}')
     if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE_S:
-        return _problem(400, f"seconds must be between 0 and {MAX_ADVANCE_S} (time only moves on)")
+        return problem(400, f"seconds must be between 0 and {MAX_ADVANCE_S} (time only moves on)")
     sim.clock.advance(float(seconds))
     return web.json_response({"now": format_datetime(sim.clock.now())})
 
@@ -319,7 +319,7 @@ async def advance_clock(request: web.Request) -> web.Response:
 MAX_ADVANCE_BODY = 1024  # {"seconds": N} and nothing much else
 
 
-def _problem(status: int, detail: str, *, code: str | None = None) -> web.Response:
+def problem(status: int, detail: str, *, code: str | None = None) -> web.Response:
     body = {"error": detail} if code is None else {"error": detail, "code": code}
     return web.json_response(body, status=status)
 
@@ -338,8 +338,11 @@ ADMIN_ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
-def add_admin_routes(app: web.Application) -> None:
-    """``/health`` (open) and every admin route, each behind ``admin_only``."""
+def add_admin_routes(
+    app: web.Application, more: list[tuple[str, str, Handler]] | None = None
+) -> None:
+    """``/health`` (open) and every admin route (``more``: a dialect's), each behind
+    ``admin_only``."""
     app.router.add_get("/health", health)
-    for method, path, handler in ADMIN_ROUTES:
+    for method, path, handler in [*ADMIN_ROUTES, *(more or [])]:
         app.router.add_route(method, path, admin_only(handler))

@@ -1,14 +1,16 @@
-"""The aiohttp application: admin routes, ``/health``, the simulated DFSPs' login page, and the
-FSPIOP edge for everything else."""
+"""The aiohttp application: admin routes, ``/health``, the simulated DFSPs' login pages, the
+PSD2 dialects' bases (``/xs2a/{fspId}/…``), and the FSPIOP edge for everything else."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 from tpsim.serve.admin import add_admin_routes
+from tpsim.serve.admin_psd2 import PSD2_ADMIN_ROUTES
 from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, expect_handler, handle_fspiop
 from tpsim.serve.login import add_login_routes
 from tpsim.serve.simulation import Simulation
+from tpsim.serve.xs2a import add_xs2a_routes
 
 
 def create_app(sim: Simulation) -> web.Application:
@@ -16,8 +18,9 @@ def create_app(sim: Simulation) -> web.Application:
     # The edge enforces the FSPIOP size limit itself (3104); leave aiohttp room above it.
     app = web.Application(client_max_size=MAX_BODY_BYTES * 2)
     app[SIMULATION] = sim
-    add_admin_routes(app)
+    add_admin_routes(app, PSD2_ADMIN_ROUTES)
     add_login_routes(app)
+    add_xs2a_routes(app)
     app.router.add_route("*", "/{tail:.*}", handle_fspiop, expect_handler=expect_handler)
 
     async def close(app: web.Application) -> None:

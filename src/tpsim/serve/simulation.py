@@ -34,6 +34,7 @@ from tpsim.mojaloop.roles.state import PICKLING, SchemeState
 from tpsim.mojaloop.switch import Switch
 from tpsim.mojaloop.wire.jws import Keyring
 from tpsim.serve.clock import SystemClock
+from tpsim.serve.psd2 import Psd2
 from tpsim.serve.router import Durability, Router, Volatile
 from tpsim.serve.settlement import SwitchSettlement
 from tpsim.serve.transports import HttpClient, TransportFactory, Transports
@@ -84,6 +85,7 @@ class Simulation:
             transports=transports or Transports.http(self.http),
         )
         self.settlement = SwitchSettlement(lambda: self.dfsps, self.router)
+        self._psd2: Psd2 | None = None
         self.file = None if state is None else _open(Path(state))
         self.unfinished = Unfinished()
         try:
@@ -110,6 +112,12 @@ class Simulation:
     def reset(self) -> None:
         self.load(self.config)
 
+    @property
+    def psd2(self) -> Psd2:
+        """The PSD2 dialects of the scheme in force (``serve.psd2``)."""
+        assert self._psd2 is not None  # noqa: S101 - installed by __init__ (load or restore)
+        return self._psd2
+
     def _restore(self, config: Config, file: SqliteStore) -> None:
         """The scheme over the state ``file`` kept; what it left unfinished is ended now
         (transactions in flight, funds released) and told at ``resume``."""
@@ -129,6 +137,7 @@ class Simulation:
         messages accepted but not delivered before tpsim stopped."""
         unfinished, self.unfinished = self.unfinished, Unfinished()
         self.settlement.release()
+        self.psd2.arm()  # future-dated and periodic payments kept in the state file
         for fsp_id, effects in unfinished.recovered:
             self.router.submit_effects(fsp_id, effects)
         for receipt, message in unfinished.accepted:
@@ -147,6 +156,11 @@ class Simulation:
                 sink=self.journal.sink_path,
             )
         self.config, self.state = config, state
+        if self._psd2 is not None:
+            self._psd2.close()
+        self._psd2 = Psd2(
+            config, state.bank, clock=self.clock, ids=self.ids, settlement=self.settlement
+        )
         # What tpsim's participants and the switch send over HTTP is signed with their keys.
         self.http.signer = Keyring.of(config).signature_headers
         durable: Durability = Volatile() if self.file is None else StateFile(self.file)
@@ -180,6 +194,7 @@ class Simulation:
 
     async def close(self) -> None:
         self.router.cancel_timers()
+        self.psd2.close()
         await self.router.drain()
         await self.http.close()
         self.journal.close()

@@ -1,0 +1,170 @@
+"""The admin API of the PSD2 dialects (DESIGN.md "Headless SCA", "Admin"):
+
+POST /admin/psd2/authorisations/{id}/decision  {"decision": "approve"|"deny", "psu": …,
+                                    "otp": …} (all but decision optional): the PSU decides
+                                    in their app (decoupled) or headless for any approach →
+                                    200 {"redirect": URL or null, "status": scaStatus}
+GET  /admin/psd2/intents/{id}       a payment's full state: its dialect resource, its
+                                    authorisations and its core intents
+POST /admin/psd2/intents/{id}/status  {"status": "RJCT"|"CANC"|"ACSC", "reason": …}: the
+                                    bank decides (BG's "direct ASPSP update")
+
+``{id}`` is the dialect's handle: an XS2A ``authorisationId`` / ``paymentId``. Refusals
+are ``{"error": …}`` like the rest of the admin API (404 unknown, 409 not now).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from tpsim.core.payment import PaymentIntent
+from tpsim.errors import TpsimError
+from tpsim.mojaloop.roles.common import format_amount, format_datetime
+from tpsim.serve.admin import Handler, problem
+from tpsim.serve.body import BodyRefused, read_at_most
+from tpsim.serve.edge import SIMULATION
+from tpsim.serve.simulation import Simulation
+from tpsim.xs2a.api import Xs2aApi
+from tpsim.xs2a.resources import Xs2aPayment
+
+MAX_BODY = 4096
+
+
+async def decide(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATION]
+    authorisation_id = request.match_info["authorisation_id"]
+    body = await _body(request, sim)
+    if isinstance(body, web.Response):
+        return body
+    decision = body.get("decision")
+    if decision not in ("approve", "deny"):
+        return problem(400, 'decision is "approve" or "deny"')
+    psu, otp = body.get("psu"), body.get("otp")
+    if not all(v is None or isinstance(v, str) for v in (psu, otp)):
+        return problem(400, "psu and otp are strings")
+    found = next(
+        (
+            (api, auth)
+            for api in sim.psd2.xs2a.values()
+            if (auth := api.auths.find(authorisation_id))
+        ),
+        None,
+    )
+    if found is None:
+        return problem(404, f"no simulated bank has an authorisation {authorisation_id}")
+    api, _ = found
+    if otp is not None and not secrets.compare_digest(otp.encode(), api.bank.settings.otp.encode()):
+        return problem(400, "otp is not the bank's OTP (behaviour.psd2.otp)", code="OTP_WRONG")
+    try:
+        if decision == "approve":
+            outcome = api.auths.approve(authorisation_id, psu, None)
+        else:
+            outcome = api.auths.deny(authorisation_id)
+    except TpsimError as exc:
+        return problem(409, str(exc))
+    finally:
+        sim.psd2.arm()
+    return web.json_response({"redirect": outcome.redirect, "status": outcome.sca_status.value})
+
+
+async def get_intent(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATION]
+    found = _payment(sim, request.match_info["intent_id"])
+    if found is None:
+        return problem(404, f"no PSD2 payment {request.match_info['intent_id']}")
+    api, payment = found
+    return web.json_response(_state(api, payment))
+
+
+async def force_status(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATION]
+    found = _payment(sim, request.match_info["intent_id"])
+    if found is None:
+        return problem(404, f"no PSD2 payment {request.match_info['intent_id']}")
+    body = await _body(request, sim)
+    if isinstance(body, web.Response):
+        return body
+    status, reason = body.get("status"), body.get("reason")
+    if status not in ("RJCT", "CANC", "ACSC") or not (reason is None or isinstance(reason, str)):
+        return problem(400, 'status is "RJCT", "CANC" or "ACSC"; reason, if given, a string')
+    api, payment = found
+    try:
+        payment = api.bank.force(payment, status, reason)
+    except TpsimError as exc:
+        return problem(409, str(exc))
+    finally:
+        sim.psd2.arm()
+    return web.json_response(_state(api, payment))
+
+
+def _payment(sim: Simulation, payment_id: str) -> tuple[Xs2aApi, Xs2aPayment] | None:
+    for api in sim.psd2.xs2a.values():
+        payment = api.bank.payments.get(payment_id)
+        if payment is not None:
+            return api, api.bank.fresh(payment)
+    return None
+
+
+def _state(api: Xs2aApi, payment: Xs2aPayment) -> dict[str, Any]:
+    auths = [api.auths.find(a) for a in (*payment.authorisations, *payment.cancellations)]
+    return {
+        "dialect": "xs2a",
+        "bank": payment.bank,
+        "paymentId": payment.payment_id,
+        "paymentService": payment.service.value,
+        "paymentProduct": payment.product,
+        "tpp": payment.tpp.tpp,
+        "approach": payment.approach.value,
+        "transactionStatus": api.bank.transaction_status(payment).value,
+        "reason": payment.reason,
+        "rule": payment.rule,
+        "createdAt": format_datetime(payment.created_at),
+        "authorisations": [
+            {
+                "authorisationId": a.authorisation_id,
+                "cancellation": a.cancellation,
+                "approach": a.approach.value,
+                "scaStatus": a.sca_status.value,
+                "psuId": a.psu_id,
+                "attempts": a.attempts,
+            }
+            for a in auths
+            if a is not None
+        ],
+        "intents": [_intent(i) for i in api.bank.intents(payment)],
+    }
+
+
+def _intent(intent: PaymentIntent) -> dict[str, Any]:
+    return {
+        "intentId": intent.intent_id,
+        "state": intent.state.value,
+        "debtor": intent.debtor,
+        "creditor": intent.creditor,
+        "amount": format_amount(intent.amount),
+        "currency": intent.currency,
+    }
+
+
+async def _body(request: web.Request, sim: Simulation) -> dict[str, Any] | web.Response:
+    try:
+        raw = await read_at_most(request, MAX_BODY, sim.config.server.body_timeout_s)
+        body = json.loads(raw)
+    except BodyRefused as exc:
+        return problem(exc.status, exc.detail)
+    except (ValueError, RecursionError):
+        return problem(400, "the body must be a JSON object")
+    if not isinstance(body, dict):
+        return problem(400, "the body must be a JSON object")
+    return body
+
+
+PSD2_ADMIN_ROUTES: list[tuple[str, str, Handler]] = [
+    ("POST", "/admin/psd2/authorisations/{authorisation_id}/decision", decide),
+    ("GET", "/admin/psd2/intents/{intent_id}", get_intent),
+    ("POST", "/admin/psd2/intents/{intent_id}/status", force_status),
+]

@@ -1,0 +1,317 @@
+"""The simulated banks' OAuth 2.0 / OIDC authorisation server over HTTP (the server itself
+is ``auth.oauth``), mounted under a dialect's base (``/xs2a/{fsp_id}``, ``/obie/{fsp_id}``):
+
+    GET  {base}/.well-known/openid-configuration     the discovery document (OIDC
+    GET  {base}/.well-known/oauth-authorization-server   Discovery 4, RFC 8414 3): the same
+    GET  {base}/jwks                                 the bank's public signing keys
+    POST {base}/token                                RFC 6749 5.1 JSON; every refusal the
+                                                     JSON of 5.2; never cached
+    GET  {base}/authorize                            checks the request, then 302 to the
+                                                     PSU page, or (headless) straight back
+
+Every refusal is an OAuth error: before the client's redirect URI is trusted, a plain-text
+page that says what is wrong (400); after, a 302 to the client with ``error``,
+``error_description`` and ``state``. An intent the dialect does not know or that no longer
+waits is refused that way too (``invalid_request``). A bank with no server here is a 404
+with the JSON error on every route.
+
+Headless SCA (DESIGN.md): while the bank's ``psd2.headless`` is on, ``sim_decision=approve``
+or ``deny`` (with optional ``sim_psu`` and ``sim_account``, repeatable) on ``/authorize``
+decides at once and answers the final 302, no HTML. An approval the dialect refuses
+(unknown PSU, account…) goes back to the client as ``access_denied`` saying why.
+Otherwise the browser goes to the PSU page family (``serve.pages``) at
+``/login/{fsp_id}/oauth/{pending id}``, shared by every mount; the page finds its mount
+by the issuer the request was made at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from urllib.parse import parse_qsl, quote
+
+from aiohttp import web
+from multidict import MultiMapping
+
+from tpsim.auth.oauth import (
+    AuthorizationServer,
+    IntentApproval,
+    IntentReader,
+    OAuthError,
+    OAuthJourney,
+    PendingAuthorization,
+    PendingClosed,
+)
+from tpsim.auth.psu import PsuJourney, UnknownJourney, WrongPassword
+from tpsim.core.errors import TpsimError
+from tpsim.errors import LoginRefused
+from tpsim.serve.body import BodyRefused, read_at_most
+from tpsim.serve.edge import SIMULATION
+from tpsim.serve.pages import add_psu_pages
+from tpsim.serve.simulation import Simulation
+
+__all__ = [
+    "PAGE_PATH",
+    "OAuthFinder",
+    "UnknownAuthorizationServer",
+    "add_oauth_routes",
+]
+
+PAGE_PATH = "/login/{fsp_id}/oauth/{journey_id}"
+# (the simulation, fspId) → the bank's server and the mount's dialect, or
+# ``UnknownAuthorizationServer``.
+OAuthFinder = Callable[[Simulation, str], tuple[AuthorizationServer, IntentApproval]]
+
+_FORM_TYPE = "application/x-www-form-urlencoded"  # RFC 6749 4.1.3
+_MAX_FORM_BYTES = 16 * 1024  # a code, a verifier, a redirect URI, a refresh token
+_MAX_FORM_FIELDS = 50
+_SIM = frozenset({"sim_decision", "sim_psu", "sim_account"})
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 5.1
+_REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+class UnknownAuthorizationServer(TpsimError):
+    """``fsp_id`` is no bank whose authorisation server is mounted here (404)."""
+
+    def __init__(self, fsp_id: str) -> None:
+        self.fsp_id = fsp_id
+        super().__init__(f"{fsp_id} is not a bank tpsim simulates with an authorisation server")
+
+
+@dataclass(frozen=True, slots=True)
+class _Mount:
+    base: str  # the route prefix, with {fsp_id}
+    find: OAuthFinder
+    intent: IntentReader | None
+
+    def issuer(self, sim: Simulation, fsp_id: str) -> str:
+        """The issuer of bank ``fsp_id`` at this base, as a browser reaches it."""
+        return _public_url(sim) + self.base.replace("{fsp_id}", quote(fsp_id, safe=""))
+
+
+def _public_url(sim: Simulation) -> str:
+    """Where users' browsers reach tpsim (as the login pages say, ``serve.server``)."""
+    return (sim.config.behaviour.linking.web.public_url or sim.site.url).rstrip("/")
+
+
+@dataclass(slots=True)
+class _Mounts:
+    all: list[_Mount] = field(default_factory=list)
+
+
+_MOUNTS = web.AppKey("tpsim_oauth_mounts", _Mounts)
+
+
+def add_oauth_routes(
+    app: web.Application, base: str, find: OAuthFinder, *, intent: IntentReader | None = None
+) -> None:
+    """Serve the authorisation server of each bank ``find`` knows under ``base`` (a prefix
+    with ``{fsp_id}``); ``intent`` reads what a request authorises, for this mount's
+    dialect (else the server's own reader). The PSU pages are mounted with the first."""
+    mounts = app.get(_MOUNTS)
+    if mounts is None:
+        mounts = app[_MOUNTS] = _Mounts()
+        add_psu_pages(app, PAGE_PATH, partial(_journey, mounts))
+    mount = _Mount(base, find, intent)
+    mounts.all.append(mount)
+    routes = _Routes(mount)
+    app.router.add_get(f"{base}/.well-known/openid-configuration", routes.discovery)
+    app.router.add_get(f"{base}/.well-known/oauth-authorization-server", routes.discovery)
+    app.router.add_get(f"{base}/jwks", routes.jwks)
+    app.router.add_post(f"{base}/token", routes.token)
+    app.router.add_get(f"{base}/authorize", routes.authorize)
+
+
+@dataclass(frozen=True, slots=True)
+class _Headless:
+    """A decision made on the authorisation URL itself (``sim_decision``)."""
+
+    approve: bool
+    psu: str | None
+    accounts: list[str]
+
+
+class _Routes:
+    """The handlers of one mount."""
+
+    def __init__(self, mount: _Mount) -> None:
+        self._mount = mount
+
+    async def discovery(self, request: web.Request) -> web.Response:
+        sim, fsp_id = request.app[SIMULATION], request.match_info["fsp_id"]
+        try:
+            server, _ = self._mount.find(sim, fsp_id)
+        except UnknownAuthorizationServer as exc:
+            return _unknown_bank(exc)
+        return web.json_response(server.metadata(self._mount.issuer(sim, fsp_id)))
+
+    async def jwks(self, request: web.Request) -> web.Response:
+        try:
+            server, _ = self._mount.find(request.app[SIMULATION], request.match_info["fsp_id"])
+        except UnknownAuthorizationServer as exc:
+            return _unknown_bank(exc)
+        return web.json_response(server.jwks())
+
+    async def token(self, request: web.Request) -> web.Response:
+        sim = request.app[SIMULATION]
+        try:
+            server, _ = self._mount.find(sim, request.match_info["fsp_id"])
+            form = await _read_form(request, sim.config.server.body_timeout_s)
+            answer = server.token(form, request.headers.get("Authorization"))
+        except UnknownAuthorizationServer as exc:
+            return _unknown_bank(exc)
+        except OAuthError as exc:
+            return _json_error(exc)
+        return web.json_response(answer, headers=_NO_STORE)
+
+    async def authorize(self, request: web.Request) -> web.Response:
+        sim, fsp_id = request.app[SIMULATION], request.match_info["fsp_id"]
+        try:
+            server, approval = self._mount.find(sim, fsp_id)
+        except UnknownAuthorizationServer as exc:
+            return _unknown_bank(exc)
+        params, repeated = _single_values(request.query)
+        try:
+            headless = _headless(request.query, sim.config.psd2(fsp_id).headless)
+            pending = server.authorize(
+                params,
+                intent=self._mount.intent,
+                issuer=self._mount.issuer(sim, fsp_id),
+                repeated=repeated,
+            )
+            page = _public_url(sim) + PAGE_PATH.format(
+                fsp_id=quote(fsp_id, safe=""), journey_id=quote(pending.id, safe="")
+            )
+            location = _next(server, approval, pending, headless, page)
+        except OAuthError as exc:
+            if exc.redirect is None:
+                return _error_page(exc)
+            location = exc.redirect
+        return web.Response(status=302, headers={"Location": location, **_REDIRECT_HEADERS})
+
+
+def _next(
+    server: AuthorizationServer,
+    approval: IntentApproval,
+    pending: PendingAuthorization,
+    headless: _Headless | None,
+    page: str,
+) -> str:
+    """Where the browser goes once the request is accepted: the PSU ``page``, or with a
+    headless decision the client's redirect URI."""
+    refusal = _intent_refusal(approval, pending)
+    if refusal is not None:
+        return server.refuse(pending.id, error="invalid_request", description=refusal)
+    if headless is None:
+        return page
+    journey = OAuthJourney(server, pending.id, approval)
+    try:
+        if headless.approve:
+            return journey.approve(headless.psu, None, headless.accounts)
+        return journey.deny()
+    except LoginRefused as exc:
+        if isinstance(exc, WrongPassword) and exc.redirect is not None:
+            return exc.redirect
+        return server.refuse(pending.id, description=str(exc))
+
+
+def _intent_refusal(approval: IntentApproval, pending: PendingAuthorization) -> str | None:
+    """Why the dialect cannot ask the user about the request's intent, or None."""
+    if pending.intent_id is None:
+        return "the request does not name the payment or consent it authorises"
+    try:
+        return approval.view(pending.intent_id).closed
+    except UnknownJourney as exc:
+        return str(exc)
+
+
+def _headless(query: MultiMapping[str], enabled: bool) -> _Headless | None:
+    """The headless decision on the URL, or None (none given, or headless is off: then
+    the page asks the user, as it would without it)."""
+    decision = query.get("sim_decision")
+    if decision is None or not enabled:
+        return None
+    if decision not in ("approve", "deny"):
+        raise OAuthError(
+            "invalid_request", f"sim_decision must be approve or deny, not {decision!r}"
+        )
+    accounts = [a for a in query.getall("sim_account", []) if a]
+    return _Headless(decision == "approve", query.get("sim_psu") or None, accounts)
+
+
+def _single_values(query: MultiMapping[str]) -> tuple[dict[str, str], set[str]]:
+    """The request's parameters (blank ones are omitted, RFC 6749 3.1; tpsim's own
+    ``sim_*`` are not OAuth's) and the names sent more than once."""
+    params: dict[str, str] = {}
+    repeated: set[str] = set()
+    for name, value in query.items():
+        if name in _SIM or not value:
+            continue
+        if name in params:
+            repeated.add(name)
+        params.setdefault(name, value)
+    return params, repeated
+
+
+def _journey(mounts: _Mounts, sim: Simulation, fsp_id: str, journey_id: str) -> PsuJourney:
+    """The PSU page's journey: the pending authorisation ``journey_id`` of bank
+    ``fsp_id``, with the dialect of the mount it was asked at."""
+    for mount in mounts.all:
+        try:
+            server, approval = mount.find(sim, fsp_id)
+            pending = server.pending(journey_id)
+        except (UnknownAuthorizationServer, PendingClosed):
+            continue
+        if pending.issuer == mount.issuer(sim, fsp_id):
+            return OAuthJourney(server, journey_id, approval)
+    raise UnknownJourney("authorisation", f"{fsp_id} has no OAuth authorisation {journey_id}")
+
+
+async def _read_form(request: web.Request, timeout_s: float) -> dict[str, str]:
+    """A token request's form (RFC 6749 3.2: form-encoded, each parameter once, a blank
+    one omitted), or ``OAuthError`` invalid_request saying what is wrong."""
+    if request.content_type != _FORM_TYPE:
+        raise OAuthError(
+            "invalid_request",
+            f"send the token request as {_FORM_TYPE} (RFC 6749 4.1.3), not {request.content_type}",
+        )
+    try:
+        data = await read_at_most(request, _MAX_FORM_BYTES, timeout_s)
+    except BodyRefused as exc:
+        raise OAuthError(
+            "invalid_request", f"the form could not be read: {exc.detail}", status=exc.status
+        ) from None
+    try:
+        fields = parse_qsl(data.decode(), errors="strict", max_num_fields=_MAX_FORM_FIELDS)
+    except ValueError as exc:  # not UTF-8 (UnicodeDecodeError), or too many fields
+        raise OAuthError(
+            "invalid_request", f"the body is not URL-encoded UTF-8 form data: {exc}"
+        ) from None
+    form: dict[str, str] = {}
+    for name, value in fields:
+        if name in form:
+            raise OAuthError("invalid_request", f"send each parameter once (RFC 6749 3.2): {name}")
+        form[name] = value
+    return form
+
+
+def _json_error(exc: OAuthError) -> web.Response:
+    headers = dict(_NO_STORE)
+    if exc.www_authenticate is not None:
+        headers["WWW-Authenticate"] = exc.www_authenticate
+    return web.json_response(exc.body(), status=exc.status, headers=headers)
+
+
+def _unknown_bank(exc: UnknownAuthorizationServer) -> web.Response:
+    return _json_error(OAuthError("invalid_request", str(exc), status=404))
+
+
+def _error_page(exc: OAuthError) -> web.Response:
+    """What the user sees when the client cannot be told (RFC 6749 4.1.2.1): plain text,
+    so nothing the request carried can become markup."""
+    text = (
+        "This authorisation request cannot be answered, and the application that sent you"
+        f" here cannot be told.\n\n{exc.error}: {exc.description}\n"
+    )
+    return web.Response(text=text, status=exc.status, headers=_REDIRECT_HEADERS)

@@ -1,0 +1,223 @@
+"""The Berlin Group XS2A edge: ``/xs2a/{fspId}/v1/…`` for every simulated bank, and the
+bank's SCA page ``/login/{fspId}/xs2a/{authorisationId}``.
+
+Each request is read (bounded in size and time), handed to the bank's ``Xs2aApi``
+(sans-IO) and answered with what it says; the request and the answer are journaled as two
+hops of dialect ``xs2a`` linked by the payment's and authorisation's ids. Anything else
+under ``/xs2a/{fspId}/`` is a coded 404 ``RESOURCE_UNKNOWN``, never FSPIOP's error.
+
+The SCA page is the PSU page family (``serve.pages``). While the bank's
+``behaviour.psd2.headless`` is on, ``?sim_decision=approve|deny`` (``sim_psu`` optional)
+decides without HTML and answers the final 302 to the TPP at once (DESIGN.md "Headless
+SCA"); each browser redirect is journaled with its ``redirect`` URL.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from tpsim.auth.oauth import AuthorizationServer, IntentApproval
+from tpsim.auth.oauth_model import intent_from_scope
+from tpsim.auth.psu import PsuJourney, UnknownJourney
+from tpsim.errors import LoginRefused
+from tpsim.journal import Direction, Hop
+from tpsim.serve.body import BodyRefused, read_at_most
+from tpsim.serve.edge import SIMULATION
+from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
+from tpsim.serve.pages import PsuPages
+from tpsim.serve.simulation import Simulation
+from tpsim.xs2a.api import Answer, ApiRequest, Xs2aApi, refusal
+from tpsim.xs2a.errors import FormatError, InternalError, ResourceUnknown
+from tpsim.xs2a.journal import Xs2aHop
+from tpsim.xs2a.journey import OAuthApproval, RedirectJourney
+
+log = structlog.get_logger("tpsim.xs2a")
+
+MAX_BODY_BYTES = 512 * 1024  # a bulk of 100 payments is well under this
+_JSON = "application/json"
+
+
+async def handle_xs2a(request: web.Request) -> web.Response:
+    """One XS2A request: never a traceback, always a coded answer."""
+    sim = request.app[SIMULATION]
+    fsp_id = request.match_info["fsp_id"]
+    api = sim.psd2.xs2a.get(fsp_id)
+    raw = b""
+    if api is None:
+        answer = refusal(_no_bank(sim, fsp_id), request.headers)
+    else:
+        try:
+            raw = await read_at_most(request, MAX_BODY_BYTES, sim.config.server.body_timeout_s)
+            answer = _handle(api, request, raw)
+        except BodyRefused as exc:
+            answer = refusal(
+                FormatError(f"the body could not be read: {exc.detail}"), request.headers
+            )
+        sim.psd2.arm()
+    _journal(sim, request, raw, answer, fsp_id)
+    if answer.body is None:
+        return web.Response(status=answer.status, headers=answer.headers)
+    return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+
+def _handle(api: Xs2aApi, request: web.Request, raw: bytes) -> Answer:
+    tail = request.match_info.get("tail", "")
+    segments = tuple(part for part in tail.split("/") if part)
+    site = _site(request)
+    try:
+        return api.handle(ApiRequest(request.method, segments, request.headers, raw, site))
+    except Exception:  # a bug must still answer in the dialect's format
+        log.exception("XS2A request failed unexpectedly", path=request.path)
+        return refusal(InternalError("tpsim failed on this request; see its log"), request.headers)
+
+
+async def unknown_xs2a(request: web.Request) -> web.Response:
+    """Anything under ``/xs2a/{fspId}/`` that is no XS2A resource."""
+    error = ResourceUnknown(
+        f"no XS2A resource at {request.path}: the PIS API is under"
+        f" /xs2a/{request.match_info['fsp_id']}/v1/"
+    )
+    answer = refusal(error, request.headers)
+    return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+
+def _no_bank(sim: Simulation, fsp_id: str) -> ResourceUnknown:
+    banks = ", ".join(sorted(sim.psd2.xs2a)) or "none"
+    return ResourceUnknown(
+        f"{fsp_id} is not a bank tpsim simulates (simulated banks: {banks})", path="fspId"
+    )
+
+
+def _site(request: web.Request) -> str:
+    """The URL the caller reached tpsim at (or ``web.public_url``), for absolute links."""
+    configured = request.app[SIMULATION].config.behaviour.linking.web.public_url
+    return configured or str(request.url.origin())
+
+
+def _journal(
+    sim: Simulation, request: web.Request, raw: bytes, answer: Answer, fsp_id: str
+) -> None:
+    related = tuple(i for i in (answer.payment_id, answer.authorisation_id) if i)
+    tpp = request.headers.get("TPP-Client-ID", "tpp")
+    body = _json_or_none(raw)
+    now = sim.clock.now()
+    received = Xs2aHop(
+        request.method, request.path_qs, dict(request.headers), body, tpp, fsp_id, related
+    )
+    error = None if answer.status < 400 else _first_code(answer.body)
+    sim.journal.record(Hop.RECEIVED, received, at=now, raw=raw or None, error=error)
+    answered = Xs2aHop(
+        request.method, request.path_qs, answer.headers, answer.body, fsp_id, tpp, related
+    )
+    sim.journal.record(Hop.SENT, answered, at=now, status=answer.status, direction=Direction.OUT)
+
+
+def _json_or_none(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw) if raw.strip() else None
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _first_code(body: dict[str, Any] | None) -> str | None:
+    messages = (body or {}).get("tppMessages") or [{}]
+    code = messages[0].get("code")
+    return str(code) if code else None
+
+
+# -- the bank's SCA page ------------------------------------------------------------------
+
+
+def redirect_journey(sim: Simulation, fsp_id: str, journey_id: str) -> PsuJourney:
+    return _journey(sim, fsp_id, journey_id)
+
+
+def _journey(sim: Simulation, fsp_id: str, journey_id: str) -> RedirectJourney:
+    api = sim.psd2.xs2a.get(fsp_id)
+    if api is None:
+        raise UnknownJourney("bank", f"{fsp_id} is not a bank tpsim simulates")
+    return RedirectJourney(api.auths, journey_id)
+
+
+class Xs2aPages:
+    """The SCA page of a redirect authorisation, with its headless switch."""
+
+    def __init__(self) -> None:
+        self._pages = PsuPages(redirect_journey)
+
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        decision = request.query.get("sim_decision")
+        if decision is None:
+            return await self._pages.show(request)
+        return self._headless(request, decision)
+
+    async def submit(self, request: web.Request) -> web.StreamResponse:
+        response = await self._pages.submit(request)
+        if response.status == 303:
+            _journal_redirect(request, response.headers["Location"], 303)
+        request.app[SIMULATION].psd2.arm()
+        return response
+
+    def _headless(self, request: web.Request, decision: str) -> web.Response:
+        sim = request.app[SIMULATION]
+        fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
+        if decision not in ("approve", "deny"):
+            return _text(400, "sim_decision is approve or deny")
+        if fsp_id in sim.psd2.xs2a and not sim.config.psd2(fsp_id).headless:
+            return _text(403, f"headless SCA is off at {fsp_id} (behaviour.psd2.headless)")
+        try:
+            outcome = _journey(sim, fsp_id, journey_id).decide_headless(
+                decision == "approve", request.query.get("sim_psu")
+            )
+        except UnknownJourney as exc:
+            return _text(404, str(exc))
+        except LoginRefused as exc:
+            return _text(exc.http_status, str(exc))
+        finally:
+            sim.psd2.arm()
+        if outcome.redirect is None:
+            return _text(200, f"decided: {outcome.sca_status.value}")
+        _journal_redirect(request, outcome.redirect, 302)
+        return web.Response(status=302, headers={"Location": outcome.redirect})
+
+
+def _text(status: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text, headers={"Cache-Control": "no-store"})
+
+
+def _journal_redirect(request: web.Request, location: str, status: int) -> None:
+    sim = request.app[SIMULATION]
+    fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
+    api = sim.psd2.xs2a.get(fsp_id)
+    auth = api.auths.find(journey_id) if api else None
+    related = (auth.payment_id, journey_id) if auth else (journey_id,)
+    hop = Xs2aHop(request.method, request.path, {}, None, fsp_id, "psu", related, location)
+    sim.journal.record(
+        Hop.OUT_OF_BAND, hop, at=sim.clock.now(), status=status, direction=Direction.OUT
+    )
+
+
+def _oauth(sim: Simulation, fsp_id: str) -> tuple[AuthorizationServer, IntentApproval]:
+    """Bank ``fsp_id``'s authorisation server, and its XS2A payments as what it authorises
+    (``scope=PIS:{paymentId}``)."""
+    api = sim.psd2.xs2a.get(fsp_id)
+    if api is None:
+        raise UnknownAuthorizationServer(fsp_id)
+    return sim.psd2.oauth[fsp_id], OAuthApproval(api.auths)
+
+
+def add_xs2a_routes(app: web.Application) -> None:
+    """The XS2A API of every simulated bank, its SCA page and its OAuth authorisation
+    server (the OAuth SCA approach), before the FSPIOP catch-all."""
+    add_oauth_routes(app, "/xs2a/{fsp_id}", _oauth, intent=intent_from_scope)
+    pages = Xs2aPages()
+    app.router.add_get("/login/{fsp_id}/xs2a/{journey_id}", pages.show)
+    app.router.add_post("/login/{fsp_id}/xs2a/{journey_id}", pages.submit)
+    app.router.add_route("*", "/xs2a/{fsp_id}/v1/{tail:.*}", handle_xs2a)
+    app.router.add_route("*", "/xs2a/{fsp_id}/v1", handle_xs2a)
+    app.router.add_route("*", "/xs2a/{fsp_id}/{tail:.*}", unknown_xs2a)

@@ -1,0 +1,361 @@
+"""One simulated bank's XS2A PIS interface as request → answer, sans-IO.
+
+The edge (``serve/xs2a.py``) hands each request under ``/xs2a/{fspId}/v1/`` to
+``Xs2aApi.handle`` as an ``ApiRequest`` (its path segments after ``v1``, headers, the
+body's bytes and the URL the TPP reached tpsim at) and sends back the ``Answer``:
+
+    POST   {service}/{product}                              initiate          201
+    GET    {service}/{product}/{paymentId}                  the payment       200
+    DELETE {service}/{product}/{paymentId}                  cancel            204 / 202
+    GET    {service}/{product}/{paymentId}/status           its status        200
+    POST   …/{paymentId}/authorisations                     start SCA         201
+    GET    …/{paymentId}/authorisations                     their ids         200
+    GET    …/{paymentId}/authorisations/{authorisationId}   scaStatus         200
+    PUT    …/{paymentId}/authorisations/{authorisationId}   the PSU's data    200
+    (the same four under …/cancellation-authorisations)
+
+Every answer echoes ``X-Request-ID`` when the request had one; every refusal is a coded
+``tppMessages`` error (``xs2a.errors``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from tpsim.config_psd2 import TppConfig, redirect_allowed
+from tpsim.core.errors import KeyReused, TpsimError
+from tpsim.core.idempotency import Entry, Idempotency
+from tpsim.core.records import Records
+from tpsim.xs2a import answers
+from tpsim.xs2a.answers import Links
+from tpsim.xs2a.authorisations import Authorisations, Update
+from tpsim.xs2a.bank import Xs2aBank
+from tpsim.xs2a.errors import (
+    FormatError,
+    ResourceUnknown,
+    ServiceInvalid,
+    TppUnknown,
+    Xs2aError,
+    coded,
+)
+from tpsim.xs2a.headers import RequestHeaders, require_json
+from tpsim.xs2a.models import UpdateAuthorisation, parse_body
+from tpsim.xs2a.orders import MODELS, order_of
+from tpsim.xs2a.resources import Approach, Service, TppRequest, Xs2aPayment
+from tpsim.xs2a.states import TransactionStatus
+
+Body = dict[str, Any]
+_KINDS = {"authorisations": False, "cancellation-authorisations": True}
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRequest:
+    method: str
+    segments: tuple[str, ...]  # the path after /xs2a/{fspId}/v1/
+    headers: Mapping[str, str]
+    body: bytes
+    site: str  # scheme://host[:port] the TPP reached tpsim at
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: Body | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    payment_id: str | None = None  # the payment the exchange is about (for the journal)
+    authorisation_id: str | None = None
+
+
+class Xs2aApi:
+    """The XS2A interface of ``bank`` (with its ``auths``), for the TPPs of ``tpps``."""
+
+    def __init__(self, bank: Xs2aBank, auths: Authorisations, tpps: Sequence[TppConfig]) -> None:
+        self.bank, self.auths, self._tpps = bank, auths, list(tpps)
+        # The opt-in idempotent_x_request_id (not Berlin Group behaviour): 24 hours.
+        records: Records[Entry[Answer]] = Records(
+            bank.bank.store,
+            f"xs2a-seen:{bank.fsp_id}",
+            retention=timedelta(hours=24),
+            max_ended=bank.payments.max_ended,
+        )
+        self._seen: Idempotency[Answer] = Idempotency(records)
+
+    def handle(self, request: ApiRequest) -> Answer:
+        """The answer to ``request``; never raises for anything a client sends."""
+        echo = _request_id(request.headers)
+        try:
+            answer = self._route(request)
+        except TpsimError as exc:
+            error = coded(exc)
+            answer = Answer(error.status, error.body())
+        if echo is not None:
+            answer.headers.setdefault("X-Request-ID", echo)
+        return answer
+
+    # -- routing ----------------------------------------------------------------------------
+
+    def _route(self, request: ApiRequest) -> Answer:
+        parts = request.segments
+        if len(parts) < 2:
+            raise ResourceUnknown(
+                f"no XS2A resource at /{'/'.join(parts)}: payments are at"
+                " /v1/{payment-service}/{payment-product}",
+            )
+        service = _service(parts[0])
+        links = Links(request.site, self.bank.fsp_id)
+        method = request.method.upper()
+        if len(parts) == 2:
+            _allow(method, ("POST",))
+            if self.bank.profile.idempotent_x_request_id:
+                return self._initiate_once(request, service, parts[1], links)
+            return self._initiate(request, service, parts[1], links)
+        payment = self.bank.payment(service, parts[1], parts[2])
+        rest = parts[3:]
+        if not rest:
+            _allow(method, ("GET", "DELETE"))
+            if method == "GET":
+                return self._payment(request, payment)
+            return self._cancel(request, payment, links)
+        if rest == ("status",):
+            _allow(method, ("GET",))
+            RequestHeaders.parse(request.headers, initiation=False)
+            status = self.bank.transaction_status(payment)
+            return Answer(200, answers.status_body(payment, status), payment_id=payment.payment_id)
+        if rest[0] in _KINDS and len(rest) <= 2:
+            cancellation = _KINDS[rest[0]]
+            if len(rest) == 1:
+                _allow(method, ("POST", "GET"))
+                if method == "GET":
+                    return self._list(request, payment, cancellation)
+                return self._start(request, payment, links, cancellation)
+            _allow(method, ("GET", "PUT"))
+            return self._authorisation(request, payment, links, cancellation, rest[1])
+        raise ResourceUnknown(f"no XS2A resource at /{'/'.join(parts)}")
+
+    # -- payments ---------------------------------------------------------------------------
+
+    def _initiate(
+        self, request: ApiRequest, service: Service, product: str, links: Links
+    ) -> Answer:
+        headers = RequestHeaders.parse(request.headers, initiation=True)
+        tpp = self._tpp(headers)
+        self.bank.check_product(service, product)
+        require_json(request.headers.get("Content-Type"))
+        order = order_of(parse_body(MODELS[service], request.body))
+        wants = _tpp_request(tpp, headers)
+        approach = self.bank.choose_approach(wants)
+        self._check_redirects(tpp, headers, approach)
+        payment = self.bank.initiate(service, product, order, wants)
+        status = self.bank.transaction_status(payment)
+        auth = None
+        if status is TransactionStatus.RCVD and self._implicit(headers):
+            payment, auth = self.auths.start(payment, psu_id=headers.psu_id)
+            status = self.bank.transaction_status(payment)
+        return Answer(
+            201,
+            answers.initiated(links, payment, status, auth),
+            {"Location": links.payment(payment), "ASPSP-SCA-Approach": approach.header},
+            payment_id=payment.payment_id,
+            authorisation_id=auth.authorisation_id if auth else None,
+        )
+
+    def _initiate_once(
+        self, request: ApiRequest, service: Service, product: str, links: Links
+    ) -> Answer:
+        """``_initiate``, but the same ``X-Request-ID`` with the same body again gets the
+        first answer (the profile's opt-in ``idempotent_x_request_id``; a repeated
+        X-Request-ID with another body is refused)."""
+        headers = RequestHeaders.parse(request.headers, initiation=True)
+        scope = headers.tpp_client_id or ""
+        fingerprint = (service.value, product, hashlib.sha256(request.body).hexdigest())
+        now = self.bank.clock.now()
+        try:
+            seen = self._seen.check(headers.x_request_id, fingerprint, scope=scope, now=now)
+        except KeyReused:
+            raise FormatError(
+                "this X-Request-ID initiated another payment (idempotent_x_request_id is on):"
+                " send a new X-Request-ID for a new payment",
+                path="X-Request-ID",
+            ) from None
+        if seen is not None and seen.answer is not None:
+            return seen.answer
+        try:
+            answer = self._initiate(request, service, product, links)
+        except TpsimError as exc:
+            error = coded(exc)
+            answer = Answer(error.status, error.body())
+        self._seen.answer(headers.x_request_id, answer, scope=scope, at=now)
+        return answer
+
+    def _payment(self, request: ApiRequest, payment: Xs2aPayment) -> Answer:
+        RequestHeaders.parse(request.headers, initiation=False)
+        status = self.bank.transaction_status(payment)
+        return Answer(200, answers.payment_body(payment, status), payment_id=payment.payment_id)
+
+    def _cancel(self, request: ApiRequest, payment: Xs2aPayment, links: Links) -> Answer:
+        headers = RequestHeaders.parse(request.headers, initiation=False)
+        if self.bank.cancellable(payment) or not (
+            self.bank.profile.payment_cancellation_authorisation_mandated
+        ):
+            self.bank.cancel_now(payment)
+            return Answer(204, payment_id=payment.payment_id)
+        auth = None
+        if self._implicit(headers):
+            payment, auth = self.auths.start(payment, cancellation=True, psu_id=headers.psu_id)
+        status = self.bank.transaction_status(payment)
+        return Answer(
+            202,
+            answers.cancel_accepted(links, payment, status, auth),
+            payment_id=payment.payment_id,
+            authorisation_id=auth.authorisation_id if auth else None,
+        )
+
+    # -- authorisations -----------------------------------------------------------------------
+
+    def _list(self, request: ApiRequest, payment: Xs2aPayment, cancellation: bool) -> Answer:
+        RequestHeaders.parse(request.headers, initiation=False)
+        ids = payment.cancellations if cancellation else payment.authorisations
+        return Answer(200, {"authorisationIds": list(ids)}, payment_id=payment.payment_id)
+
+    def _start(
+        self, request: ApiRequest, payment: Xs2aPayment, links: Links, cancellation: bool
+    ) -> Answer:
+        headers = RequestHeaders.parse(request.headers, initiation=False)
+        update = _update(request) if request.body.strip() else None
+        payment, auth = self.auths.start(
+            payment, cancellation=cancellation, psu_id=headers.psu_id, update=update
+        )
+        body = answers.authorisation(links, payment, auth, self.bank.profile, started=True)
+        return Answer(
+            201,
+            body,
+            {"Location": links.authorisation(payment, auth)},
+            payment_id=payment.payment_id,
+            authorisation_id=auth.authorisation_id,
+        )
+
+    def _authorisation(
+        self,
+        request: ApiRequest,
+        payment: Xs2aPayment,
+        links: Links,
+        cancellation: bool,
+        authorisation_id: str,
+    ) -> Answer:
+        headers = RequestHeaders.parse(request.headers, initiation=False)
+        auth = self.auths.get(payment, authorisation_id, cancellation=cancellation)
+        if request.method.upper() == "GET":
+            body = answers.sca_status(auth, payment)
+        else:
+            update = _update(request) if request.body.strip() else Update()
+            auth = self.auths.update(payment, auth, psu_id=headers.psu_id, update=update)
+            payment = self.bank.payments[payment.payment_id]
+            body = answers.authorisation(links, payment, auth, self.bank.profile, started=False)
+        return Answer(
+            200, body, payment_id=payment.payment_id, authorisation_id=auth.authorisation_id
+        )
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _tpp(self, headers: RequestHeaders) -> TppConfig:
+        """The calling TPP: ``TPP-Client-ID``, or the first configured one (DESIGN.md)."""
+        if not self._tpps:
+            raise TppUnknown(
+                "no TPP is configured: add one to tpps[] (it stands in for the eIDAS certificate)",
+                code="CERTIFICATE_MISSING",
+            )
+        if headers.tpp_client_id is None:
+            return self._tpps[0]
+        for tpp in self._tpps:
+            if tpp.client_id == headers.tpp_client_id:
+                return tpp
+        known = ", ".join(t.client_id for t in self._tpps[:10])
+        raise TppUnknown(f"no configured TPP has client_id {headers.tpp_client_id!r} ({known})")
+
+    def _check_redirects(self, tpp: TppConfig, headers: RequestHeaders, approach: Approach) -> None:
+        if approach is Approach.REDIRECT and headers.tpp_redirect_uri is None:
+            raise FormatError(
+                "the bank chose the REDIRECT approach: send TPP-Redirect-URI, where the PSU's"
+                " browser returns after SCA (or prefer another approach with"
+                " TPP-Redirect-Preferred: false)",
+                path="TPP-Redirect-URI",
+            )
+        for name, uri in (
+            ("TPP-Redirect-URI", headers.tpp_redirect_uri),
+            ("TPP-Nok-Redirect-URI", headers.tpp_nok_redirect_uri),
+        ):
+            if uri is not None and not redirect_allowed(tpp, uri):
+                raise FormatError(
+                    f"{uri} is not one of TPP {tpp.client_id}'s redirect URIs"
+                    f" ({', '.join(tpp.redirect_uris[:5])}): same scheme and host, a path"
+                    " under one of them",
+                    path=name,
+                )
+
+    def _implicit(self, headers: RequestHeaders) -> bool:
+        mode = self.bank.profile.start_authorisation_mode
+        if mode == "auto":
+            return not headers.tpp_explicit_authorisation_preferred
+        return mode == "implicit"
+
+
+def _service(value: str) -> Service:
+    try:
+        return Service(value)
+    except ValueError:
+        raise ResourceUnknown(
+            f"{value!r} is no payment service: use payments, periodic-payments or bulk-payments",
+            path="payment-service",
+        ) from None
+
+
+def _allow(method: str, allowed: tuple[str, ...]) -> None:
+    if method not in allowed:
+        raise ServiceInvalid(f"{method} is not allowed here: use {' or '.join(allowed)}")
+
+
+def _update(request: ApiRequest) -> Update:
+    require_json(request.headers.get("Content-Type"))
+    body = parse_body(UpdateAuthorisation, request.body)
+    return Update(
+        password=body.psuData.password if body.psuData else None,
+        method_id=body.authenticationMethodId,
+        sca_data=body.scaAuthenticationData,
+        confirmation_code=body.confirmationCode,
+    )
+
+
+def _tpp_request(tpp: TppConfig, headers: RequestHeaders) -> TppRequest:
+    return TppRequest(
+        tpp=tpp.client_id,
+        tpp_name=tpp.name,
+        psu_id=headers.psu_id,
+        redirect_uri=headers.tpp_redirect_uri,
+        nok_redirect_uri=headers.tpp_nok_redirect_uri,
+        redirect_preferred=headers.tpp_redirect_preferred,
+        decoupled_preferred=headers.tpp_decoupled_preferred,
+        explicit_preferred=headers.tpp_explicit_authorisation_preferred,
+        reject_no_funds=headers.tpp_rejection_nofunds_preferred,
+    )
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    """``X-Request-ID`` as sent, to echo (only a printable one, bounded)."""
+    value = headers.get("X-Request-ID")
+    if value is None or len(value) > 100 or not value.isprintable():
+        return None
+    return value
+
+
+def refusal(error: Xs2aError, headers: Mapping[str, str]) -> Answer:
+    """An error answer outside ``handle`` (the edge's own refusals: an unknown bank, a body
+    too large), echoing ``X-Request-ID``."""
+    answer = Answer(error.status, error.body())
+    echo = _request_id(headers)
+    if echo is not None:
+        answer.headers["X-Request-ID"] = echo
+    return answer

@@ -1,0 +1,604 @@
+"""A simulated bank's XS2A payment initiation service, sans-IO: payments and their money.
+
+    initiate   POST   /v1/{service}/{product}           → a payment resource (RCVD), its
+                                                           approach, and (implicit start) its
+                                                           first authorisation
+    payment    GET    /v1/{service}/{product}/{id}      → the resource, read fresh
+    cancel     DELETE /v1/{service}/{product}/{id}      → cancelled (204), or a cancellation
+                                                           authorisation is needed (202)
+
+Authorisations are ``xs2a.authorisations``; this module moves the money once one is
+finalised (``authorised``): a creditor at the same bank is credited at once (ACCC), one at
+another simulated bank is paid through the settlement port (ACSP until the switch's
+transfer commits, then ACCC), any other creditor only sees the money leave (ACSC). A
+future-dated payment waits, authorised (ACTC), until the clock reaches its date; a periodic
+one executes on each date of its schedule; ``tick`` does what fell due. Everything reads
+the clock lazily too: an unauthorised payment past its expiry is rejected when next read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from tpsim.config_psd2 import Psd2Settings
+from tpsim.core.bank import Account, Bank
+from tpsim.core.clock import Clock, IdGenerator
+from tpsim.core.errors import BankRefused, InsufficientFunds, UnknownPayment
+from tpsim.core.payment import PaymentEvent, PaymentIntent
+from tpsim.core.records import Records
+from tpsim.core.rules import Fact, Reason, RuleEvent, Rules, Status
+from tpsim.core.sca import Authentication, ScaEvent
+from tpsim.core.settlement import (
+    Settlement,
+    SettlementOutcome,
+    SettlementRequest,
+    SettlementResult,
+)
+from tpsim.core.states import PaymentState
+from tpsim.xs2a.errors import (
+    CancellationInvalid,
+    ExecutionDateInvalid,
+    FinalisedPayment,
+    FormatError,
+    ProductInvalid,
+    ProductUnknown,
+    PsuCredentialsInvalid,
+    ResourceUnknown,
+    StatusInvalid,
+)
+from tpsim.xs2a.resources import Approach, PaymentOrder, Service, TppRequest, Xs2aPayment
+from tpsim.xs2a.schedule import execution_dates, first_execution
+from tpsim.xs2a.states import TRANSACTION_STATUS, TransactionStatus
+
+# Every product the Berlin Group names; tpsim's banks play the SEPA ones (config_psd2).
+KNOWN_PRODUCTS = frozenset(
+    {
+        "sepa-credit-transfers",
+        "instant-sepa-credit-transfers",
+        "target-2-payments",
+        "cross-border-credit-transfers",
+        "pain.001-sepa-credit-transfers",
+        "pain.001-instant-sepa-credit-transfers",
+        "pain.001-target-2-payments",
+        "pain.001-cross-border-credit-transfers",
+    }
+)
+_OPEN_STATUSES = (
+    TransactionStatus.RCVD,
+    TransactionStatus.PDNG,
+    TransactionStatus.ACTC,
+    TransactionStatus.ACCP,
+)
+
+
+class Xs2aBank:
+    """Bank ``fsp_id``'s XS2A interface over the shared ``bank``.
+
+    ``settlement`` pays creditors at other simulated banks (None: such a payment only
+    leaves the debtor's account, ACSC); ``rules`` decide magic outcomes (``core.rules``).
+    """
+
+    def __init__(
+        self,
+        fsp_id: str,
+        bank: Bank,
+        settings: Psd2Settings,
+        *,
+        clock: Clock,
+        ids: IdGenerator,
+        settlement: Settlement | None = None,
+        rules: Rules | None = None,
+        retention: timedelta | None = None,
+        max_ended: int | None = None,
+    ) -> None:
+        self.fsp_id, self.bank, self.settings = fsp_id, bank, settings
+        self.profile = settings.xs2a
+        self.clock, self.ids = clock, ids
+        self.settlement, self.rules = settlement, rules or Rules([])
+        # With the clock, an ended payment is dropped once its retention has passed.
+        self.payments: Records[Xs2aPayment] = Records(
+            bank.store, f"xs2a:{fsp_id}", retention=retention, max_ended=max_ended, clock=clock
+        )
+        # Payments waiting to execute (future-dated, periodic, a rule's delay): id → when.
+        self._waiting: Records[datetime] = Records(bank.store, f"xs2a-waiting:{fsp_id}")
+        # Told of each payment that ends unexecuted (``end``): its open authorisations fail.
+        self.endings: list[Callable[[Xs2aPayment], None]] = []
+
+    # -- initiation ---------------------------------------------------------------------
+
+    def initiate(
+        self, service: Service, product: str, order: PaymentOrder, tpp: TppRequest
+    ) -> Xs2aPayment:
+        """Take a new payment (RCVD), or refuse it: an unsupported product, a debtor
+        account that is not this bank's, a date in the past. The approach is chosen here;
+        its authorisation is started by ``xs2a.authorisations``."""
+        self.check_product(service, product)
+        now = self.clock.now()
+        self._check_date(order, now.date())
+        debtor = self._debtor(order)
+        applied = self.rules.first(self._facts(order, tpp))
+        if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
+            raise PsuCredentialsInvalid(
+                applied.outcome.text or f"{tpp.psu_id} is not a PSU of {self.fsp_id}",
+                path="PSU-ID",
+            )
+        payment_id = self.ids.new_id()
+        parts = self._parts(payment_id, service, order)
+        payment = Xs2aPayment(
+            payment_id=payment_id,
+            service=service,
+            product=product,
+            bank=self.fsp_id,
+            tpp=tpp,
+            order=order,
+            debtor=debtor.address,
+            owner=debtor.owner,
+            approach=self.choose_approach(tpp),
+            created_at=now,
+            parts=parts,
+            rule=applied.rule_name if applied else None,
+            verdict=applied.outcome if applied else None,
+        )
+        expires = now + timedelta(
+            milliseconds=self.profile.not_confirmed_payment_expiration_time_ms
+        )
+        for part_id, transfer in zip(parts, order.transfers, strict=False):
+            self.bank.payments.receive(
+                PaymentIntent(
+                    intent_id=part_id,
+                    debtor=debtor.address,
+                    creditor=transfer.creditor_iban,
+                    amount=transfer.amount,
+                    currency=transfer.currency,
+                    created_at=now,
+                    expires_at=expires,
+                )
+            )
+        self.payments.put(payment_id, payment)
+        if tpp.reject_no_funds and not self._funds_cover(payment):
+            # TPP-Rejection-NoFunds-Preferred: true lets the bank refuse at once.
+            return self.reject(payment, "insufficient-funds", funds_available=False)
+        return payment
+
+    def check_product(self, service: Service, product: str) -> None:
+        offered = self.profile.supported_payment_type_and_product_matrix.get(service.value, [])
+        if product in offered:
+            return
+        if product in KNOWN_PRODUCTS and any(
+            product in products
+            for products in self.profile.supported_payment_type_and_product_matrix.values()
+        ):
+            raise ProductInvalid(
+                f"{self.fsp_id} offers {product} only as"
+                f" {self._services_of(product)}, not as {service.value}",
+                path="payment-product",
+            )
+        raise ProductUnknown(
+            f"{self.fsp_id} offers no payment product {product!r} for {service.value};"
+            f" it offers {sorted(offered)}",
+            path="payment-product",
+        )
+
+    def choose_approach(self, tpp: TppRequest) -> Approach:
+        """The bank profile's approaches, steered by the TPP's preferences (NextGenPSD2
+        §4.1: TPP-Redirect-Preferred true prefers redirect (or OAuth), false embedded or
+        decoupled; TPP-Decoupled-Preferred true prefers decoupled, false anything but
+        decoupled); where the bank offers none of what the TPP prefers, its own first
+        choice."""
+        offered = [Approach(a) for a in self.profile.sca_approaches_supported]
+        wanted: tuple[Approach, ...] = ()
+        if tpp.decoupled_preferred:
+            wanted = (Approach.DECOUPLED,)
+        elif tpp.redirect_preferred is True:
+            wanted = (Approach.REDIRECT, Approach.OAUTH)
+        elif tpp.redirect_preferred is False:
+            wanted = (Approach.EMBEDDED, Approach.DECOUPLED)
+        if tpp.decoupled_preferred is False:
+            wanted = tuple(a for a in wanted or offered if a is not Approach.DECOUPLED)
+        return next((a for a in wanted if a in offered), offered[0])
+
+    # -- reading ------------------------------------------------------------------------
+
+    def payment(self, service: Service, product: str, payment_id: str) -> Xs2aPayment:
+        """The payment, as the clock finds it now; ``ResourceUnknown`` (404) when this
+        bank has no such payment under that service and product."""
+        payment = self.payments.get(payment_id)
+        if payment is not None and any(self._kept(p) is None for p in payment.parts):
+            # Its intents ended and were forgotten (their retention): so is the payment.
+            self.payments.drop(payment_id)
+            payment = None
+        if payment is None or (payment.service, payment.product) != (service, product):
+            raise ResourceUnknown(
+                f"{self.fsp_id} has no {service.value} {product} with paymentId {payment_id}",
+                path="paymentId",
+            )
+        return self.fresh(payment)
+
+    def fresh(self, payment: Xs2aPayment) -> Xs2aPayment:
+        """``payment`` after what the clock made due: its expiry while unauthorised, its
+        execution date."""
+        now = self.clock.now()
+        intents = self.intents(payment)
+        if any(
+            i.state in (PaymentState.RECEIVED, PaymentState.AUTHORISING)
+            and i.expires_at is not None
+            and now >= i.expires_at
+            for i in intents
+        ):
+            return self.end(payment, PaymentEvent.EXPIRE, "expired")
+        if payment.payment_id in self._waiting:
+            return self._run_due(payment, now)
+        return payment
+
+    def intents(self, payment: Xs2aPayment) -> list[PaymentIntent]:
+        """The payment's intents: its parts, and a periodic payment's executions so far
+        (an execution ended and forgotten after its retention is left out: a standing
+        order outlives them)."""
+        executions = (f"{payment.payment_id}:{day.isoformat()}" for day in payment.executed)
+        kept = (self._kept(intent_id) for intent_id in (*payment.parts, *executions))
+        return [intent for intent in kept if intent is not None]
+
+    def _kept(self, intent_id: str) -> PaymentIntent | None:
+        try:
+            return self.bank.payments.get(intent_id)
+        except UnknownPayment:
+            return None
+
+    def transaction_status(self, payment: Xs2aPayment) -> TransactionStatus:
+        """The payment's ``transactionStatus``, read from its intents (a bulk payment with
+        some parts settled and some rejected is PART; a periodic one is ACTC while its
+        schedule runs)."""
+        if payment.service is Service.PERIODIC:  # the standing order itself
+            return self._status_of(payment, self.bank.payments.get(payment.payment_id))
+        statuses = [self._status_of(payment, i) for i in self.intents(payment)]
+        if len(set(statuses)) == 1:
+            return statuses[0]
+        done = {TransactionStatus.ACSC, TransactionStatus.ACCC}
+        if all(s in done | {TransactionStatus.RJCT} for s in statuses):
+            return TransactionStatus.PART
+        return TransactionStatus.ACSP
+
+    # -- execution ------------------------------------------------------------------------
+
+    def authorised(self, payment: Xs2aPayment) -> Xs2aPayment:
+        """The payment's SCA is complete: execute it now, or wait for its date (or for a
+        rule's delay)."""
+        now = self.clock.now()
+        first = self._first_date(payment)
+        verdict = payment.verdict
+        if verdict is not None and verdict.status in (Status.ACCEPTED, Status.PENDING):
+            held = "ACCP" if verdict.status is Status.ACCEPTED else "PDNG"
+            return self._save(replace(payment, held=held))
+        when = now
+        if first is not None and first > now.date():
+            when = datetime.combine(first, time(0), tzinfo=now.tzinfo)
+        if verdict is not None and verdict.delay_s:
+            when = max(when, now + timedelta(seconds=verdict.delay_s))
+        if when > now:
+            self._waiting.put(payment.payment_id, when)
+            return payment
+        return self._execute(payment, now.date())
+
+    def tick(self) -> None:
+        """Execute what fell due by the clock (the edge calls it on a timer and after the
+        clock moves)."""
+        now = self.clock.now()
+        for payment_id in list(self._waiting_ids()):
+            payment = self.payments.get(payment_id)
+            if payment is not None:
+                self._run_due(payment, now)
+
+    def next_due(self) -> datetime | None:
+        """When ``tick`` next has something to do."""
+        return min(iter(self._waiting), default=None)
+
+    def _waiting_ids(self) -> Iterator[str]:
+        for payment in list(self.payments):
+            if payment.payment_id in self._waiting:
+                yield payment.payment_id
+
+    def _run_due(self, payment: Xs2aPayment, now: datetime) -> Xs2aPayment:
+        due = self._waiting.get(payment.payment_id)
+        if due is None or due > now:
+            return payment
+        self._waiting.drop(payment.payment_id)
+        return self._execute(payment, now.date())
+
+    def _execute(self, payment: Xs2aPayment, today: date) -> Xs2aPayment:
+        if payment.service is Service.PERIODIC:
+            return self._execute_periodic(payment, today)
+        if payment.order.batch_booking and not self._funds_cover(payment):
+            # Batch booking: one booking of the whole bulk, so all of it or nothing.
+            return self.reject(payment, "insufficient-funds", funds_available=False)
+        for part in payment.parts:
+            payment = self._pay(payment, part)
+        return payment
+
+    def _pay(self, payment: Xs2aPayment, part: str) -> Xs2aPayment:
+        """Move the money of one intent: reserve the debit, then settle it."""
+        now = self.clock.now()
+        verdict = payment.verdict
+        if verdict is not None and verdict.reject is not None:
+            self.bank.payments.end(part, PaymentEvent.REJECT, at=now)
+            funds = False if verdict.reject is Reason.INSUFFICIENT_FUNDS else None
+            reason = verdict.text or verdict.reject.value
+            return self._save(replace(payment, reason=reason, funds_available=funds))
+        try:
+            intent = self.bank.payments.execute(part, at=now)
+        except InsufficientFunds:
+            self.bank.payments.end(part, PaymentEvent.REJECT, at=now)
+            return self._save(replace(payment, reason="insufficient-funds", funds_available=False))
+        creditor = self.bank.accounts.find(intent.creditor)
+        if verdict is not None and verdict.status is Status.SETTLED_DEBTOR:
+            creditor = None  # the money leaves the debtor's account, and goes no further
+        if creditor is not None and creditor.fsp_id != self.fsp_id and self.settlement:
+            self.settlement.submit(self._settlement(intent, creditor))
+            return self._save(replace(payment, funds_available=True))
+        self.bank.payments.settle(part, at=now)
+        if creditor is not None and creditor.fsp_id == self.fsp_id:
+            self.bank.ledger.credit(
+                creditor.address, intent.amount, currency=intent.currency, ref=part, at=now
+            )
+        return self._save(replace(payment, funds_available=True))
+
+    def _settlement(self, intent: PaymentIntent, creditor: Account) -> SettlementRequest:
+        return SettlementRequest(
+            intent_id=intent.intent_id,
+            from_bank=self.fsp_id,
+            debtor=intent.debtor,
+            to_bank=creditor.fsp_id,
+            creditor=intent.creditor,
+            amount=intent.amount,
+            currency=intent.currency,
+        )
+
+    def _execute_periodic(self, payment: Xs2aPayment, today: date) -> Xs2aPayment:
+        """Each date of the schedule up to ``today`` not executed yet becomes one intent,
+        paid now; the next date waits. Once the schedule has run out, the standing order
+        itself (its first intent, which never moves money) is settled with a zero debit."""
+        schedule = payment.order.schedule
+        assert schedule is not None  # noqa: S101 - every periodic order has one
+        due, upcoming = execution_dates(schedule, through=today)
+        for day in due:
+            if day in payment.executed or payment.stopped:
+                continue
+            part = f"{payment.payment_id}:{day.isoformat()}"
+            self._receive_execution(payment, part)
+            payment = self._save(replace(payment, executed=(*payment.executed, day)))
+            payment = self._pay(payment, part)
+        if upcoming is not None:
+            when = datetime.combine(upcoming, time(0), tzinfo=self.clock.now().tzinfo)
+            self._waiting.put(payment.payment_id, when)
+            return payment
+        now = self.clock.now()
+        self.bank.payments.execute(payment.payment_id, debit=Decimal(0), at=now)
+        self.bank.payments.settle(payment.payment_id, at=now)
+        return self._save(payment)
+
+    def _receive_execution(self, payment: Xs2aPayment, part: str) -> None:
+        """One execution of a standing order, authorised with it: no SCA of its own."""
+        order = self.bank.payments.get(payment.payment_id)
+        intent = replace(
+            order,
+            intent_id=part,
+            state=PaymentState.RECEIVED,
+            sca=None,
+            reservation=None,
+            created_at=self.clock.now(),
+            expires_at=None,
+        )
+        self.bank.payments.receive(intent)
+        self.bank.payments.start_sca(part, Authentication())
+        self.bank.payments.authenticate(part, ScaEvent.SUBMIT)
+        self.bank.payments.authenticate(part, ScaEvent.PROVE)
+
+    # -- endings ----------------------------------------------------------------------------
+
+    def reject(
+        self, payment: Xs2aPayment, reason: str, *, funds_available: bool | None = None
+    ) -> Xs2aPayment:
+        ended = self.end(payment, PaymentEvent.REJECT, reason)
+        if funds_available is not None:
+            ended = self._save(replace(ended, funds_available=funds_available))
+        return ended
+
+    def end(self, payment: Xs2aPayment, event: PaymentEvent, reason: str) -> Xs2aPayment:
+        """End every intent of ``payment`` not ended yet with ``event`` (reject, expire,
+        cancel): reserved funds go back."""
+        now = self.clock.now()
+        for intent in self.intents(payment):
+            if not intent.finalised and intent.state is not PaymentState.EXECUTING:
+                self.bank.payments.end(intent.intent_id, event, at=now)
+        self._waiting.drop(payment.payment_id)
+        stopped = payment.service is Service.PERIODIC
+        ended = self._save(replace(payment, reason=payment.reason or reason, stopped=stopped))
+        for told in self.endings:
+            told(ended)
+        return ended
+
+    def concluded(self, result: SettlementResult) -> None:
+        """The settlement port's outcome for one of this bank's intents, once
+        ``Payments.conclude`` applied it (the edge's settlement listener): a failure's
+        reason is kept for ``GET …/status``, and a payment now wholly ended starts its
+        retention."""
+        payment = self.payments.get(result.intent_id.split(":", 1)[0])
+        if payment is None or self._kept(result.intent_id) is None:
+            return
+        if result.outcome is SettlementOutcome.FAILED:
+            payment = replace(
+                payment, reason=payment.reason or f"settlement failed: {result.reason}"
+            )
+        self._save(payment)
+
+    def force(self, payment: Xs2aPayment, status: str, reason: str | None) -> Xs2aPayment:
+        """The bank decides (the admin API's "direct ASPSP update"): ``RJCT`` rejects what
+        has not executed, ``CANC`` cancels it, ``ACSC`` executes an authorised payment now
+        (one waiting for its date, or held by a rule). Refused with ``StatusInvalid``
+        where the payment's state does not allow it."""
+        current = self.transaction_status(payment)
+        if status == "RJCT" and current in _OPEN_STATUSES:
+            return self.reject(payment, reason or "rejected by the bank")
+        if status == "CANC" and current in _OPEN_STATUSES:
+            return self.end(payment, PaymentEvent.CANCEL, reason or "cancelled by the bank")
+        waiting = current in (
+            TransactionStatus.ACTC,
+            TransactionStatus.ACCP,
+            TransactionStatus.PDNG,
+        )
+        if status == "ACSC" and waiting:
+            self._waiting.drop(payment.payment_id)
+            payment = self._save(replace(payment, held=None))
+            return self._execute(payment, self.clock.now().date())
+        raise StatusInvalid(
+            f"payment {payment.payment_id} is {current.value}: the bank cannot make it"
+            f" {status} now (RJCT and CANC before execution, ACSC once authorised)"
+        )
+
+    def cancel_now(self, payment: Xs2aPayment) -> Xs2aPayment:
+        """Cancel what may still be cancelled (``cancellable`` said so)."""
+        return self.end(payment, PaymentEvent.CANCEL, "cancelled")
+
+    def cancellable(self, payment: Xs2aPayment) -> bool:
+        """Whether ``payment`` can still be cancelled, or the error that says why not.
+
+        True: its SCA never finished (nothing was sent on; cancelled without
+        authorisation). False: authorised and waiting (future-dated, or a periodic
+        payment's schedule): a cancellation, which the profile may make need SCA.
+        """
+        status = self.transaction_status(payment)
+        if status in (TransactionStatus.RCVD,):
+            return True
+        if status in (TransactionStatus.ACTC,) and (
+            payment.payment_id in self._waiting or payment.service is Service.PERIODIC
+        ):
+            if payment.stopped:
+                raise FinalisedPayment(
+                    f"payment {payment.payment_id} is cancelled already",
+                    code=self.profile.finalised_cancel_code,
+                )
+            return False
+        if status in (
+            TransactionStatus.ACSC,
+            TransactionStatus.ACCC,
+            TransactionStatus.RJCT,
+            TransactionStatus.CANC,
+            TransactionStatus.PART,
+        ):
+            raise FinalisedPayment(
+                f"payment {payment.payment_id} is finalised already ({status.value}) and"
+                " cannot be cancelled",
+                code=self.profile.finalised_cancel_code,
+            )
+        raise CancellationInvalid(
+            f"payment {payment.payment_id} is being executed ({status.value}): an"
+            f" {payment.product} payment cannot be recalled once sent"
+        )
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _status_of(self, payment: Xs2aPayment, intent: PaymentIntent) -> TransactionStatus:
+        status = TRANSACTION_STATUS[intent.state]
+        if status is TransactionStatus.ACTC and payment.held is not None:
+            return TransactionStatus(payment.held)  # a rule holds it (ACCP, PDNG)
+        stops_at_debtor = payment.verdict is not None and (
+            payment.verdict.status is Status.SETTLED_DEBTOR
+        )
+        if status is TransactionStatus.ACSC and not stops_at_debtor and self._credited(intent):
+            return TransactionStatus.ACCC
+        return status
+
+    def _credited(self, intent: PaymentIntent) -> bool:
+        """Whether tpsim credited the creditor of a settled intent: an account of this
+        bank, or of another simulated bank the settlement port paid (without a port, the
+        money only left the debtor's account)."""
+        creditor = self.bank.accounts.find(intent.creditor)
+        if creditor is None:
+            return False
+        return creditor.fsp_id == self.fsp_id or self.settlement is not None
+
+    def _save(self, payment: Xs2aPayment) -> Xs2aPayment:
+        self.payments.put(payment.payment_id, payment)
+        intents = self.intents(payment)
+        if all(i.finalised for i in intents) and payment.payment_id not in self._waiting:
+            self.payments.end(payment.payment_id, at=self.clock.now())
+        return payment
+
+    def _debtor(self, order: PaymentOrder) -> Account:
+        account = self.bank.accounts.find(order.debtor_iban)
+        if account is None or account.fsp_id != self.fsp_id:
+            raise FormatError(
+                f"{order.debtor_iban} is not an account of {self.fsp_id}: the debtor account"
+                " must be held at the bank the payment is initiated at",
+                path="debtorAccount.iban",
+            )
+        for i, transfer in enumerate(order.transfers):
+            if transfer.currency != account.currency:
+                where = "instructedAmount.currency"
+                if len(order.transfers) > 1:  # as xs2a.models names a bulk entry's fields
+                    where = f"payments.{i}.{where}"
+                raise FormatError(
+                    f"the debtor account is held in {account.currency}, not"
+                    f" {transfer.currency}: tpsim's banks make no currency conversion",
+                    path=where,
+                )
+        return account
+
+    def _check_date(self, order: PaymentOrder, today: date) -> None:
+        if order.execution_date is not None and order.execution_date < today:
+            raise ExecutionDateInvalid(
+                f"requestedExecutionDate {order.execution_date} is in the past (the bank's"
+                f" date is {today}); give today or a later date",
+                path="requestedExecutionDate",
+            )
+        schedule = order.schedule
+        if schedule is not None and schedule.start < today:
+            raise ExecutionDateInvalid(
+                f"startDate {schedule.start} is in the past (the bank's date is {today})",
+                path="startDate",
+            )
+
+    def _first_date(self, payment: Xs2aPayment) -> date | None:
+        if payment.order.schedule is not None:
+            return first_execution(payment.order.schedule)
+        return payment.order.execution_date
+
+    def _funds_cover(self, payment: Xs2aPayment) -> bool:
+        total = sum((t.amount for t in payment.order.transfers), Decimal(0))
+        try:
+            self.bank.ledger.check_funds(payment.debtor, total)
+        except BankRefused:
+            return False
+        return True
+
+    @staticmethod
+    def _parts(payment_id: str, service: Service, order: PaymentOrder) -> tuple[str, ...]:
+        if service is Service.BULK:
+            return tuple(f"{payment_id}:{i + 1}" for i in range(len(order.transfers)))
+        return (payment_id,)
+
+    def _services_of(self, product: str) -> list[str]:
+        matrix = self.profile.supported_payment_type_and_product_matrix
+        return sorted(service for service, products in matrix.items() if product in products)
+
+    def _facts(self, order: PaymentOrder, tpp: TppRequest) -> dict[str, str]:
+        """What the rules see of an initiation (``core.rules.Fact``); a bulk payment is
+        seen through its first entry."""
+        transfer = order.transfers[0]
+        facts = {
+            Fact.DIALECT: "xs2a",
+            Fact.EVENT: RuleEvent.PAYMENT_INITIATE,
+            Fact.BANK: self.fsp_id,
+            Fact.TPP: tpp.tpp,
+            Fact.DEBTOR: order.debtor_iban,
+            Fact.CREDITOR: transfer.creditor_iban,
+            Fact.AMOUNT: str(sum((t.amount for t in order.transfers), Decimal(0))),
+            Fact.CURRENCY: transfer.currency,
+        }
+        if tpp.psu_id:
+            facts[Fact.PSU] = tpp.psu_id
+        if transfer.end_to_end_id:
+            facts[Fact.END_TO_END_ID] = transfer.end_to_end_id
+        return {str(k): str(v) for k, v in facts.items()}

@@ -1,0 +1,272 @@
+"""XS2A on a served tpsim: a TPP written from the spec pays over real HTTP on loopback.
+
+Every answer of every test here is checked against the official XS2A OpenAPI when the
+scheme closes (``Scheme.validate_xs2a_answers``, run by the ``make_scheme`` fixture).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import aiohttp
+
+from tests.conftest import MakeScheme
+from tests.support.scheme import Scheme, default_config_data
+
+ERIKA, LUCA, MAX = "DE89370400440532013000", "DE75512108001245126199", "DE02120300000000202051"
+OUTSIDE = "DE44500105175407324931"  # a valid IBAN no simulated bank holds
+PAYMENTS = "/xs2a/dfspa/v1/payments/sepa-credit-transfers"
+
+
+def payment(creditor: str = MAX, amount: str = "42.00", **more: Any) -> dict[str, Any]:
+    return {
+        "instructedAmount": {"currency": "EUR", "amount": amount},
+        "debtorAccount": {"iban": ERIKA},
+        "creditorName": "Max Mustermann",
+        "creditorAccount": {"iban": creditor},
+        "remittanceInformationUnstructured": "Invoice 7",
+        **more,
+    }
+
+
+def headers(**more: str) -> dict[str, str]:
+    return {
+        "X-Request-ID": str(uuid.uuid4()),
+        "PSU-IP-Address": "192.168.8.78",
+        "Content-Type": "application/json",
+        **{name.replace("_", "-"): value for name, value in more.items()},
+    }
+
+
+def with_profile(fsp_id: str, **xs2a: Any) -> list[dict[str, Any]]:
+    """The built-in participants, bank ``fsp_id`` with this XS2A profile."""
+    participants: list[dict[str, Any]] = default_config_data()["participants"]
+    for participant in participants:
+        if participant["fsp_id"] == fsp_id:
+            participant["psd2"] = {"xs2a": xs2a}
+    return participants
+
+
+class Tpp:
+    """A TPP written from the spec: only what the answers say (links), nothing of tpsim's."""
+
+    def __init__(self, scheme: Scheme, http: aiohttp.ClientSession) -> None:
+        self.scheme, self.http = scheme, http
+
+    async def call(
+        self, method: str, path_or_url: str, body: Any = None, **more: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        url = path_or_url if path_or_url.startswith("http") else self.scheme.url + path_or_url
+        async with self.http.request(
+            method, url, json=body, headers=headers(**more), allow_redirects=False
+        ) as response:
+            data = await response.json() if response.content_length else None
+            return response.status, data, dict(response.headers)
+
+    async def status(self, initiated: dict[str, Any]) -> dict[str, Any]:
+        status, body, _ = await self.call("GET", initiated["_links"]["status"]["href"])
+        assert status == 200
+        return body  # type: ignore[no-any-return]
+
+
+async def test_a_redirect_payment_to_another_bank_settles_through_the_switch(
+    scheme: Scheme,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        status, created, answered = await tpp.call(
+            "POST", PAYMENTS, payment(), TPP_Redirect_URI="http://localhost:8000/cb/ok"
+        )
+        assert status == 201
+        assert answered["ASPSP-SCA-Approach"] == "REDIRECT"
+        assert created["transactionStatus"] == "RCVD"
+        link = created["_links"]["scaRedirect"]["href"]
+        async with http.get(link + "?sim_decision=approve", allow_redirects=False) as back:
+            assert back.status == 302
+            assert back.headers["Location"] == "http://localhost:8000/cb/ok"
+        await scheme.settle()
+        assert await tpp.status(created) == {"transactionStatus": "ACCC", "fundsAvailable": True}
+    assert scheme.balance("dfspa.erika.giro") == "4958"
+    assert scheme.balance("dfspb.max.giro") == "42"
+    assert scheme.sim is not None
+    hops = [
+        (e.hop.value, e.dialect, e.method, e.path.split("/")[1])
+        for e in scheme.sim.journal.entries(correlation_id=created["paymentId"])
+    ]
+    assert ("delivered", "mojaloop", "POST", "quotes") in hops
+    assert ("delivered", "mojaloop", "PUT", "transfers") in hops
+    assert ("out-of-band", "xs2a", "GET", "login") in hops
+
+
+async def test_an_embedded_payment_is_authorised_with_password_method_and_tan(
+    scheme: Scheme,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        status, created, answered = await tpp.call(
+            "POST", PAYMENTS, payment(LUCA, "10"), TPP_Redirect_Preferred="false", PSU_ID="erika"
+        )
+        assert (status, answered["ASPSP-SCA-Approach"]) == (201, "EMBEDDED")
+        step = created["_links"]["updatePsuAuthentication"]["href"]
+        status, body, _ = await tpp.call("PUT", step, {"psuData": {"password": "wrong"}})
+        assert (status, body["tppMessages"][0]["code"]) == (401, "PSU_CREDENTIALS_INVALID")
+        status, body, _ = await tpp.call("PUT", step, {"psuData": {"password": "12345"}})
+        assert (status, body["scaStatus"]) == (200, "psuAuthenticated")
+        method = body["scaMethods"][0]["authenticationMethodId"]
+        select = body["_links"]["selectAuthenticationMethod"]["href"]
+        status, body, _ = await tpp.call("PUT", select, {"authenticationMethodId": method})
+        assert (status, body["scaStatus"]) == (200, "scaMethodSelected")
+        authorise = body["_links"]["authoriseTransaction"]["href"]
+        status, body, _ = await tpp.call("PUT", authorise, {"scaAuthenticationData": "123456"})
+        assert (status, body["scaStatus"]) == (200, "finalised")
+        assert (await tpp.status(created))["transactionStatus"] == "ACCC"
+    assert scheme.balance("dfspa.luca.giro") == "110"
+
+
+async def test_a_decoupled_payment_waits_for_the_psu_in_their_app(scheme: Scheme) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST", PAYMENTS, payment(OUTSIDE, "5"), TPP_Decoupled_Preferred="true", PSU_ID="erika"
+        )
+        assert (created["scaStatus"], created["psuMessage"]) == (
+            "started",
+            "Please confirm the payment in your dfspa app.",
+        )
+        sca = created["_links"]["scaStatus"]["href"]
+        authorisation_id = sca.rsplit("/", 1)[1]
+        async with http.post(
+            f"{scheme.url}/admin/psd2/authorisations/{authorisation_id}/decision",
+            json={"decision": "approve"},
+        ) as decided:
+            assert await decided.json() == {"redirect": None, "status": "finalised"}
+        status, body, _ = await tpp.call("GET", sca)
+        assert (status, body) == (200, {"scaStatus": "finalised"})
+        # A creditor outside tpsim: the money leaves the debtor's account, and that is all.
+        assert (await tpp.status(created))["transactionStatus"] == "ACSC"
+    assert scheme.balance("dfspa.erika.giro") == "4995"
+
+
+async def test_a_denied_redirect_payment_is_rejected_and_the_browser_goes_to_the_nok_uri(
+    scheme: Scheme,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST",
+            PAYMENTS,
+            payment(),
+            TPP_Redirect_URI="http://localhost:8000/cb/ok",
+            TPP_Nok_Redirect_URI="http://localhost:8000/cb/nok",
+        )
+        link = created["_links"]["scaRedirect"]["href"]
+        async with http.get(link + "?sim_decision=deny", allow_redirects=False) as back:
+            assert back.headers["Location"] == "http://localhost:8000/cb/nok"
+        assert (await tpp.status(created))["transactionStatus"] == "RJCT"
+        status, body, _ = await tpp.call("DELETE", created["_links"]["self"]["href"])
+        assert (status, body["tppMessages"][0]["code"]) == (400, "FORMAT_ERROR")
+    assert scheme.balance("dfspa.erika.giro") == "5000"
+
+
+async def test_an_unauthorised_payment_is_cancelled_at_once(scheme: Scheme) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST", PAYMENTS, payment(), TPP_Redirect_URI="https://tpp.example/x"
+        )
+        status, body, answered = await tpp.call("DELETE", created["_links"]["self"]["href"])
+        assert (status, body) == (204, None)
+        assert "X-Request-ID" in answered
+        assert (await tpp.status(created))["transactionStatus"] == "CANC"
+
+
+async def test_refusals_are_tpp_messages_naming_what_to_fix(scheme: Scheme) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        cases = [
+            ("POST", "/xs2a/dfspa/v1/payments/swift-transfers", payment(), 404, "PRODUCT_UNKNOWN"),
+            ("POST", PAYMENTS, payment(amount="1.2345"), 400, "FORMAT_ERROR"),
+            ("POST", PAYMENTS, {"creditorName": "x"}, 400, "FORMAT_ERROR"),
+            ("GET", f"{PAYMENTS}/no-such-payment", None, 404, "RESOURCE_UNKNOWN"),
+            ("PATCH", f"{PAYMENTS}/no-such-payment", None, 404, "RESOURCE_UNKNOWN"),
+            (
+                "GET",
+                "/xs2a/dfspz/v1/payments/sepa-credit-transfers/x",
+                None,
+                404,
+                "RESOURCE_UNKNOWN",
+            ),
+            ("POST", PAYMENTS, payment(), 400, "FORMAT_ERROR"),  # REDIRECT without its URI
+        ]
+        for method, path, body, status, code in cases:
+            got, answer, answered = await tpp.call(method, path, body)
+            assert (got, answer["tppMessages"][0]["code"]) == (status, code), (method, path)
+            assert answer["tppMessages"][0]["text"]
+            assert "X-Request-ID" in answered
+        got, answer, _ = await tpp.call(
+            "POST", PAYMENTS, payment(), TPP_Redirect_URI="https://evil.example/"
+        )
+        assert (got, answer["tppMessages"][0]["path"]) == (400, "TPP-Redirect-URI")
+
+
+async def test_the_sca_page_takes_the_psus_password(scheme: Scheme) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST", PAYMENTS, payment(LUCA, "1"), TPP_Redirect_URI="https://tpp.example/done"
+        )
+        link = created["_links"]["scaRedirect"]["href"]
+        async with http.get(link) as page:
+            html = await page.text()
+        assert "Example TPP" in html and "1 EUR to Max Mustermann" in html
+        token = html.split('name="csrf" value="')[1].split('"')[0]
+        form = {"csrf": token, "password": "12345", "decision": "approve"}
+        async with http.post(link, data=form, allow_redirects=False) as back:
+            assert (back.status, back.headers["Location"]) == (303, "https://tpp.example/done")
+        assert (await tpp.status(created))["transactionStatus"] == "ACCC"
+
+
+async def test_an_oauth_payment_is_authorised_with_a_pkce_code_flow(
+    make_scheme: MakeScheme,
+) -> None:
+    scheme = await make_scheme(
+        participants=with_profile("dfspa", sca_approaches_supported=["OAUTH"])
+    )
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        status, created, answered = await tpp.call("POST", PAYMENTS, payment(LUCA, "3"))
+        assert (status, answered["ASPSP-SCA-Approach"]) == (201, "REDIRECT")
+        async with http.get(created["_links"]["scaOAuth"]["href"]) as found:
+            metadata = await found.json()
+        verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B
+        query = {
+            "response_type": "code",
+            "client_id": "tpp-one",
+            "redirect_uri": "https://tpp.example/cb",
+            "scope": f"PIS:{created['paymentId']}",
+            "state": "s-1",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+            "sim_decision": "approve",
+        }
+        async with http.get(
+            metadata["authorization_endpoint"], params=query, allow_redirects=False
+        ) as back:
+            location = back.headers["Location"]
+        assert location.startswith("https://tpp.example/cb?")
+        code = dict(parse_qsl(urlsplit(location).query))["code"]
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "https://tpp.example/cb",
+            "code_verifier": verifier,
+            "client_id": "tpp-one",  # client_secret_post
+            "client_secret": "tpp-one-secret",
+        }
+        async with http.post(metadata["token_endpoint"], data=form) as token:
+            assert token.status == 200, await token.text()
+            assert (await token.json())["token_type"] == "Bearer"
+        assert (await tpp.status(created))["transactionStatus"] == "ACCC"
+    assert scheme.balance("dfspa.luca.giro") == "103"
