@@ -11,8 +11,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from tests.conftest import MakeScheme
+from tests.support.browser import CHROMIUM, needs_browser
 from tests.support.scheme import Scheme, default_config_data
 
 ERIKA, LUCA, MAX = "DE89370400440532013000", "DE75512108001245126199", "DE02120300000000202051"
@@ -205,6 +208,8 @@ async def test_refusals_are_tpp_messages_naming_what_to_fix(scheme: Scheme) -> N
             assert (got, answer["tppMessages"][0]["code"]) == (status, code), (method, path)
             assert answer["tppMessages"][0]["text"]
             assert "X-Request-ID" in answered
+        got, answer, _ = await tpp.call("GET", f"{PAYMENTS}/x/status", Accept="text/html")
+        assert (got, answer) == (406, None)  # the spec: no message code, no body, for a 406
         got, answer, _ = await tpp.call(
             "POST", PAYMENTS, payment(), TPP_Redirect_URI="https://evil.example/"
         )
@@ -270,3 +275,65 @@ async def test_an_oauth_payment_is_authorised_with_a_pkce_code_flow(
             assert (await token.json())["token_type"] == "Bearer"
         assert (await tpp.status(created))["transactionStatus"] == "ACCC"
     assert scheme.balance("dfspa.luca.giro") == "103"
+
+
+@needs_browser("test_the_sca_page_takes_the_psus_password drives the same page over plain HTTP")
+async def test_the_sca_page_in_a_headless_browser(
+    make_scheme: MakeScheme,
+) -> None:  # pragma: no cover
+    from playwright.async_api import async_playwright
+
+    async def back_at_the_tpp(request: web.Request) -> web.Response:
+        return web.Response(text="back at the TPP")
+
+    app = web.Application()
+    app.router.add_get("/cb/done", back_at_the_tpp)
+    async with TestServer(app, host="127.0.0.1") as tpp_site:
+        done = str(tpp_site.make_url("/cb/done"))
+        tpps = [{"client_id": "tpp-b", "name": "Browser TPP", "redirect_uris": [done]}]
+        scheme = await make_scheme(tpps=tpps)
+        async with aiohttp.ClientSession() as http:
+            tpp = Tpp(scheme, http)
+            _, created, _ = await tpp.call(
+                "POST", PAYMENTS, payment(LUCA, "2"), TPP_Redirect_URI=done
+            )
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+                page = await browser.new_page()
+                await page.goto(created["_links"]["scaRedirect"]["href"])
+                assert "2 EUR to Max Mustermann" in await page.content()
+                await page.fill('input[name="password"]', "12345")
+                async with page.expect_navigation():
+                    await page.click('button[value="approve"]')
+                assert (page.url, await page.inner_text("body")) == (done, "back at the TPP")
+                await browser.close()
+            assert (await tpp.status(created))["transactionStatus"] == "ACCC"
+    assert scheme.balance("dfspa.luca.giro") == "102"
+
+
+async def test_a_payment_is_visible_only_to_the_tpp_that_initiated_it(
+    make_scheme: MakeScheme,
+) -> None:
+    tpps = [
+        {"client_id": "tpp-one", "name": "One", "redirect_uris": ["https://one.example/"]},
+        {"client_id": "tpp-two", "name": "Two", "redirect_uris": ["https://two.example/"]},
+    ]
+    scheme = await make_scheme(tpps=tpps)
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST",
+            PAYMENTS,
+            payment(),
+            TPP_Client_ID="tpp-two",
+            TPP_Redirect_URI="https://two.example/cb",
+        )
+        status_link = created["_links"]["status"]["href"]
+        assert (await tpp.call("GET", status_link, TPP_Client_ID="tpp-two"))[0] == 200
+        for other in ({"TPP_Client_ID": "tpp-one"}, {}):  # no header: the first TPP
+            status, body, _ = await tpp.call("GET", status_link, **other)
+            assert (status, body["tppMessages"][0]["code"]) == (403, "RESOURCE_UNKNOWN")
+            status, _, _ = await tpp.call("DELETE", created["_links"]["self"]["href"], **other)
+            assert status == 403
+        status, body, _ = await tpp.call("GET", status_link, TPP_Client_ID="tpp-nobody")
+        assert (status, body["tppMessages"][0]["code"]) == (401, "CERTIFICATE_INVALID")

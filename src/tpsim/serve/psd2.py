@@ -22,7 +22,7 @@ from tpsim.config import Config, Kind
 from tpsim.config_psd2 import TppConfig, redirect_allowed
 from tpsim.core.bank import Bank
 from tpsim.core.clock import Clock, IdGenerator, TimerHandle
-from tpsim.core.settlement import Settlement
+from tpsim.core.settlement import Settlement, SettlementResult
 from tpsim.core.store import Store
 from tpsim.xs2a.api import Xs2aApi
 from tpsim.xs2a.authorisations import Authorisations
@@ -69,6 +69,11 @@ class Psd2:
             self.oauth[fsp_id] = server_for(config, fsp_id, bank.store, clock, ids)
         self._timer: TimerHandle | None = None
         self._armed_for: datetime | None = None
+
+    def concluded(self, result: SettlementResult) -> None:
+        """The settlement port's outcome, for the bank whose payment it settled."""
+        for api in self.xs2a.values():
+            api.bank.concluded(result)
 
     def tick(self) -> None:
         """Do what fell due, then wait for the next thing."""

@@ -75,6 +75,7 @@ async def serve(
             profile=config.behaviour.profile.value,
             challenge=config.behaviour.challenge,
             external=external,
+            xs2a=[f"{sim.site.url}/xs2a/{fsp_id}/v1/" for fsp_id in sim.psd2.xs2a],
             state=str(state) if state else "in memory",
             **_admin_fields(token, generated=token is not None and token != admin_token),
         )

@@ -20,6 +20,7 @@ from typing import cast
 
 from tpsim.config import Config, Kind
 from tpsim.core.clock import Clock, IdGenerator, UuidIds
+from tpsim.core.settlement import SettlementResult
 from tpsim.core.sqlite_store import SqliteStore, StateFileError
 from tpsim.core.store import MemoryStore
 from tpsim.errors import ConfigError
@@ -85,6 +86,7 @@ class Simulation:
             transports=transports or Transports.http(self.http),
         )
         self.settlement = SwitchSettlement(lambda: self.dfsps, self.router)
+        self.settlement.listen(self._psd2_concluded)
         self._psd2: Psd2 | None = None
         self.file = None if state is None else _open(Path(state))
         self.unfinished = Unfinished()
@@ -111,6 +113,12 @@ class Simulation:
 
     def reset(self) -> None:
         self.load(self.config)
+
+    def _psd2_concluded(self, result: SettlementResult) -> None:
+        """A PSD2 payment's settlement ended: its bank keeps why and starts its retention
+        (one listener for the simulation's life: the settlement port outlives reloads)."""
+        if self._psd2 is not None:
+            self._psd2.concluded(result)
 
     @property
     def psd2(self) -> Psd2:

@@ -58,7 +58,8 @@ async def handle_xs2a(request: web.Request) -> web.Response:
                 FormatError(f"the body could not be read: {exc.detail}"), request.headers
             )
         sim.psd2.arm()
-    _journal(sim, request, raw, answer, fsp_id)
+    tpp = (api.caller(request.headers) if api else None) or "tpp"
+    _journal(sim, request, raw, answer, fsp_id, tpp)
     if answer.body is None:
         return web.Response(status=answer.status, headers=answer.headers)
     return web.json_response(answer.body, status=answer.status, headers=answer.headers)
@@ -99,10 +100,10 @@ def _site(request: web.Request) -> str:
 
 
 def _journal(
-    sim: Simulation, request: web.Request, raw: bytes, answer: Answer, fsp_id: str
+    sim: Simulation, request: web.Request, raw: bytes, answer: Answer, fsp_id: str, tpp: str
 ) -> None:
+    """The request (from ``tpp``, the calling TPP's client_id) and the answer, as two hops."""
     related = tuple(i for i in (answer.payment_id, answer.authorisation_id) if i)
-    tpp = request.headers.get("TPP-Client-ID", "tpp")
     body = _json_or_none(raw)
     now = sim.clock.now()
     received = Xs2aHop(

@@ -21,6 +21,7 @@ Every answer echoes ``X-Request-ID`` when the request had one; every refusal is 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,13 +37,15 @@ from tpsim.xs2a.authorisations import Authorisations, Update
 from tpsim.xs2a.bank import Xs2aBank
 from tpsim.xs2a.errors import (
     FormatError,
+    FormatsInvalid,
     ResourceUnknown,
     ServiceInvalid,
     TppUnknown,
     Xs2aError,
     coded,
 )
-from tpsim.xs2a.headers import RequestHeaders, require_json
+from tpsim.xs2a.headers import UUID, RequestHeaders, require_json
+from tpsim.xs2a.initiation import check_product, choose_approach
 from tpsim.xs2a.models import UpdateAuthorisation, parse_body
 from tpsim.xs2a.orders import MODELS, order_of
 from tpsim.xs2a.resources import Approach, Service, TppRequest, Xs2aPayment
@@ -81,25 +84,46 @@ class Xs2aApi:
             f"xs2a-seen:{bank.fsp_id}",
             retention=timedelta(hours=24),
             max_ended=bank.payments.max_ended,
+            clock=bank.clock,
         )
         self._seen: Idempotency[Answer] = Idempotency(records)
 
     def handle(self, request: ApiRequest) -> Answer:
-        """The answer to ``request``; never raises for anything a client sends."""
-        echo = _request_id(request.headers)
+        """The answer to ``request``; never raises for anything a client sends. A refusal
+        names the payment and authorisation of its path (for the journal); every answer
+        carries an ``X-Request-ID``: the TPP's, or a new one when it sent none that is a
+        UUID (the spec makes it mandatory in every answer)."""
         try:
             answer = self._route(request)
         except TpsimError as exc:
             error = coded(exc)
-            answer = Answer(error.status, error.body())
-        if echo is not None:
-            answer.headers.setdefault("X-Request-ID", echo)
+            parts = request.segments
+            answer = Answer(
+                error.status,
+                error.body(),
+                payment_id=parts[2] if len(parts) > 2 else None,
+                authorisation_id=parts[4] if len(parts) > 4 else None,
+            )
+        answer.headers.setdefault("X-Request-ID", self._request_id(request.headers))
         return answer
+
+    def caller(self, headers: Mapping[str, str]) -> str | None:
+        """The client_id of the TPP a request comes from, as far as its headers tell (for
+        the journal); None when they name no configured TPP."""
+        named = headers.get("TPP-Client-ID")
+        if named is None:
+            return self._tpps[0].client_id if self._tpps else None
+        return named if any(t.client_id == named for t in self._tpps) else None
+
+    def _request_id(self, headers: Mapping[str, str]) -> str:
+        sent = headers.get("X-Request-ID", "")
+        return sent if UUID.fullmatch(sent) else self.bank.ids.new_id()
 
     # -- routing ----------------------------------------------------------------------------
 
     def _route(self, request: ApiRequest) -> Answer:
         parts = request.segments
+        _accepts_json(request.headers.get("Accept"))
         if len(parts) < 2:
             raise ResourceUnknown(
                 f"no XS2A resource at /{'/'.join(parts)}: payments are at"
@@ -113,16 +137,18 @@ class Xs2aApi:
             if self.bank.profile.idempotent_x_request_id:
                 return self._initiate_once(request, service, parts[1], links)
             return self._initiate(request, service, parts[1], links)
-        payment = self.bank.payment(service, parts[1], parts[2])
+        headers = RequestHeaders.parse(request.headers, initiation=False)
+        payment = self._owned(self.bank.payment(service, parts[1], parts[2]), headers)
         rest = parts[3:]
         if not rest:
             _allow(method, ("GET", "DELETE"))
             if method == "GET":
-                return self._payment(request, payment)
-            return self._cancel(request, payment, links)
+                status = self.bank.transaction_status(payment)
+                body = answers.payment_body(payment, status)
+                return Answer(200, body, payment_id=payment.payment_id)
+            return self._cancel(headers, payment, links)
         if rest == ("status",):
             _allow(method, ("GET",))
-            RequestHeaders.parse(request.headers, initiation=False)
             status = self.bank.transaction_status(payment)
             return Answer(200, answers.status_body(payment, status), payment_id=payment.payment_id)
         if rest[0] in _KINDS and len(rest) <= 2:
@@ -130,11 +156,25 @@ class Xs2aApi:
             if len(rest) == 1:
                 _allow(method, ("POST", "GET"))
                 if method == "GET":
-                    return self._list(request, payment, cancellation)
-                return self._start(request, payment, links, cancellation)
+                    ids = payment.cancellations if cancellation else payment.authorisations
+                    body = {"authorisationIds": list(ids)}
+                    return Answer(200, body, payment_id=payment.payment_id)
+                return self._start(request, headers, payment, links, cancellation)
             _allow(method, ("GET", "PUT"))
-            return self._authorisation(request, payment, links, cancellation, rest[1])
+            return self._authorisation(request, headers, payment, links, cancellation, rest[1])
         raise ResourceUnknown(f"no XS2A resource at /{'/'.join(parts)}")
+
+    def _owned(self, payment: Xs2aPayment, headers: RequestHeaders) -> Xs2aPayment:
+        """``payment``, if the calling TPP initiated it: to any other it is unknown (403
+        RESOURCE_UNKNOWN, "not addressable by the TPP")."""
+        tpp = self._tpp(headers)
+        if payment.tpp.tpp != tpp.client_id:
+            raise ResourceUnknown(
+                f"payment {payment.payment_id} was not initiated by TPP {tpp.client_id}",
+                path="paymentId",
+                status=403,
+            )
+        return payment
 
     # -- payments ---------------------------------------------------------------------------
 
@@ -143,11 +183,11 @@ class Xs2aApi:
     ) -> Answer:
         headers = RequestHeaders.parse(request.headers, initiation=True)
         tpp = self._tpp(headers)
-        self.bank.check_product(service, product)
+        check_product(self.bank.profile, self.bank.fsp_id, service, product)
         require_json(request.headers.get("Content-Type"))
         order = order_of(parse_body(MODELS[service], request.body))
         wants = _tpp_request(tpp, headers)
-        approach = self.bank.choose_approach(wants)
+        approach = choose_approach(self.bank.profile, wants)
         self._check_redirects(tpp, headers, approach)
         payment = self.bank.initiate(service, product, order, wants)
         status = self.bank.transaction_status(payment)
@@ -191,13 +231,7 @@ class Xs2aApi:
         self._seen.answer(headers.x_request_id, answer, scope=scope, at=now)
         return answer
 
-    def _payment(self, request: ApiRequest, payment: Xs2aPayment) -> Answer:
-        RequestHeaders.parse(request.headers, initiation=False)
-        status = self.bank.transaction_status(payment)
-        return Answer(200, answers.payment_body(payment, status), payment_id=payment.payment_id)
-
-    def _cancel(self, request: ApiRequest, payment: Xs2aPayment, links: Links) -> Answer:
-        headers = RequestHeaders.parse(request.headers, initiation=False)
+    def _cancel(self, headers: RequestHeaders, payment: Xs2aPayment, links: Links) -> Answer:
         if self.bank.cancellable(payment) or not (
             self.bank.profile.payment_cancellation_authorisation_mandated
         ):
@@ -216,15 +250,14 @@ class Xs2aApi:
 
     # -- authorisations -----------------------------------------------------------------------
 
-    def _list(self, request: ApiRequest, payment: Xs2aPayment, cancellation: bool) -> Answer:
-        RequestHeaders.parse(request.headers, initiation=False)
-        ids = payment.cancellations if cancellation else payment.authorisations
-        return Answer(200, {"authorisationIds": list(ids)}, payment_id=payment.payment_id)
-
     def _start(
-        self, request: ApiRequest, payment: Xs2aPayment, links: Links, cancellation: bool
+        self,
+        request: ApiRequest,
+        headers: RequestHeaders,
+        payment: Xs2aPayment,
+        links: Links,
+        cancellation: bool,
     ) -> Answer:
-        headers = RequestHeaders.parse(request.headers, initiation=False)
         update = _update(request) if request.body.strip() else None
         payment, auth = self.auths.start(
             payment, cancellation=cancellation, psu_id=headers.psu_id, update=update
@@ -241,12 +274,12 @@ class Xs2aApi:
     def _authorisation(
         self,
         request: ApiRequest,
+        headers: RequestHeaders,
         payment: Xs2aPayment,
         links: Links,
         cancellation: bool,
         authorisation_id: str,
     ) -> Answer:
-        headers = RequestHeaders.parse(request.headers, initiation=False)
         auth = self.auths.get(payment, authorisation_id, cancellation=cancellation)
         if request.method.upper() == "GET":
             body = answers.sca_status(auth, payment)
@@ -278,10 +311,18 @@ class Xs2aApi:
 
     def _check_redirects(self, tpp: TppConfig, headers: RequestHeaders, approach: Approach) -> None:
         if approach is Approach.REDIRECT and headers.tpp_redirect_uri is None:
+            other = (
+                headers.tpp_redirect_preferred is not False
+                and len(self.bank.profile.sca_approaches_supported) > 1
+            )
             raise FormatError(
                 "the bank chose the REDIRECT approach: send TPP-Redirect-URI, where the PSU's"
-                " browser returns after SCA (or prefer another approach with"
-                " TPP-Redirect-Preferred: false)",
+                " browser returns after SCA"
+                + (
+                    " (or prefer another approach with TPP-Redirect-Preferred: false)"
+                    if other
+                    else ""
+                ),
                 path="TPP-Redirect-URI",
             )
         for name, uri in (
@@ -311,6 +352,20 @@ def _service(value: str) -> Service:
             f"{value!r} is no payment service: use payments, periodic-payments or bulk-payments",
             path="payment-service",
         ) from None
+
+
+def _accepts_json(accept: str | None) -> None:
+    """Every answer is JSON: an ``Accept`` that admits no JSON is 406
+    REQUESTED_FORMATS_INVALID (RFC 9110 §12.5.1: no Accept, or an empty one, admits any)."""
+    if not accept or not accept.strip():
+        return
+    ranges = {part.split(";")[0].strip().lower() for part in accept.split(",")}
+    if ranges & {"application/json", "application/*", "*/*", "*"}:
+        return
+    raise FormatsInvalid(
+        f"Accept {accept[:100]!r} admits no JSON: the bank answers application/json",
+        path="Accept",
+    )
 
 
 def _allow(method: str, allowed: tuple[str, ...]) -> None:
@@ -343,19 +398,9 @@ def _tpp_request(tpp: TppConfig, headers: RequestHeaders) -> TppRequest:
     )
 
 
-def _request_id(headers: Mapping[str, str]) -> str | None:
-    """``X-Request-ID`` as sent, to echo (only a printable one, bounded)."""
-    value = headers.get("X-Request-ID")
-    if value is None or len(value) > 100 or not value.isprintable():
-        return None
-    return value
-
-
 def refusal(error: Xs2aError, headers: Mapping[str, str]) -> Answer:
     """An error answer outside ``handle`` (the edge's own refusals: an unknown bank, a body
-    too large), echoing ``X-Request-ID``."""
-    answer = Answer(error.status, error.body())
-    echo = _request_id(headers)
-    if echo is not None:
-        answer.headers["X-Request-ID"] = echo
-    return answer
+    too large), with the TPP's ``X-Request-ID`` or a new one."""
+    sent = headers.get("X-Request-ID", "")
+    request_id = sent if UUID.fullmatch(sent) else str(uuid.uuid4())
+    return Answer(error.status, error.body(), {"X-Request-ID": request_id})

@@ -18,7 +18,9 @@
 A wrong password, OTP or confirmation code is counted (``behaviour.psd2.max_attempts``); at
 the last one the authorisation fails. A finalised initiation authorisation has the payment
 executed (``Xs2aBank.authorised``); a failed one rejects it. A finalised cancellation
-authorisation cancels the payment; a failed one leaves it as it was.
+authorisation cancels the payment; a failed one leaves it as it was. An authorisation still
+open when its payment ends (expired, rejected, cancelled) or starts executing has nothing left
+to do and fails (``Xs2aBank.closings``), so it ends and its retention starts.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ class Authorisations:
             max_ended=bank.payments.max_ended,
             clock=bank.clock,
         )
-        bank.endings.append(self._payment_ended)
+        bank.closings.append(self._payment_closed)
 
     # -- the TPP's calls --------------------------------------------------------------------
 
@@ -235,7 +237,7 @@ class Authorisations:
         """``auth`` after what the clock made due: expiry, a decoupled approval."""
         if auth.sca_status in SCA_TERMINAL:
             return auth
-        # The payment's own expiry first: it fails ``auth`` too (``_payment_ended``).
+        # The payment's own expiry first: it fails ``auth`` too (``_payment_closed``).
         self.bank.fresh(self.bank.payments[auth.payment_id])
         auth = self.records[auth.authorisation_id]
         if auth.sca_status in SCA_TERMINAL:
@@ -265,23 +267,24 @@ class Authorisations:
         return None
 
     def _may_start(self, payment: Xs2aPayment, cancellation: bool) -> None:
+        """Refuse a new authorisation the payment does not allow, or one while another of
+        its kind is under way."""
         status = self.bank.transaction_status(payment)
-        if cancellation:
-            if status is not TransactionStatus.ACTC or payment.stopped:
-                raise StatusInvalid(
-                    f"payment {payment.payment_id} is {status.value}: there is no cancellation"
-                    " to authorise (DELETE the payment first)"
-                )
-            return
-        intents = self.bank.intents(payment)
-        if any(i.state is PaymentState.EXPIRED for i in intents):
-            raise ResourceExpired(f"payment {payment.payment_id} has expired unauthorised")
-        if status is not TransactionStatus.RCVD:
+        if cancellation and (status is not TransactionStatus.ACTC or payment.stopped):
             raise StatusInvalid(
-                f"payment {payment.payment_id} is {status.value}: it allows no additional"
-                " authorisation"
+                f"payment {payment.payment_id} is {status.value}: there is no cancellation"
+                " to authorise (DELETE the payment first)"
             )
-        open_ = [a for a in payment.authorisations if self._is_open(a)]
+        if not cancellation:
+            if any(i.state is PaymentState.EXPIRED for i in self.bank.intents(payment)):
+                raise ResourceExpired(f"payment {payment.payment_id} has expired unauthorised")
+            if status is not TransactionStatus.RCVD:
+                raise StatusInvalid(
+                    f"payment {payment.payment_id} is {status.value}: it allows no additional"
+                    " authorisation"
+                )
+        ids = payment.cancellations if cancellation else payment.authorisations
+        open_ = [a for a in ids if self._is_open(a)]
         if open_:
             raise StatusInvalid(
                 f"authorisation {open_[0]} of payment {payment.payment_id} is under way;"
@@ -292,9 +295,10 @@ class Authorisations:
         auth = self.records.get(authorisation_id)
         return auth is not None and self.fresh(auth).sca_status not in SCA_TERMINAL
 
-    def _payment_ended(self, payment: Xs2aPayment) -> None:
-        """``payment`` ended unexecuted (expired, rejected, cancelled): its authorisations
-        still open have nothing left to authorise, and fail (so they end, too)."""
+    def _payment_closed(self, payment: Xs2aPayment) -> None:
+        """``payment`` ended unexecuted (expired, rejected, cancelled) or is executing:
+        its authorisations still open have nothing left to authorise or cancel, and fail
+        (so they end, too)."""
         for authorisation_id in (*payment.authorisations, *payment.cancellations):
             auth = self.records.get(authorisation_id)
             if auth is not None and auth.sca_status not in SCA_TERMINAL:
@@ -389,7 +393,9 @@ class Authorisations:
         """The PSU's SCA succeeded (``confirmed``: the TPP confirmed it, after
         ``unconfirmed``): finalise ``auth`` and do what it authorises."""
         mandated = self.bank.profile.authorisation_confirmation_request_mandated
-        if auth.approach in _REDIRECTED and mandated and not confirmed:
+        # The confirmation code rides on the redirect back to TPP-Redirect-URI: with OAuth
+        # the browser goes back through the authorisation server, whose code is the proof.
+        if auth.approach is Approach.REDIRECT and mandated and not confirmed:
             code = secrets.token_urlsafe(12)
             return self._move(replace(auth, confirmation_code=code), ScaEvent.AWAIT_CONFIRMATION)
         auth = self._move(auth, ScaEvent.CONFIRM if confirmed else ScaEvent.AUTHORISE)

@@ -29,7 +29,7 @@ from tpsim.core.clock import Clock, IdGenerator
 from tpsim.core.errors import BankRefused, InsufficientFunds, UnknownPayment
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
-from tpsim.core.rules import Fact, Reason, RuleEvent, Rules, Status
+from tpsim.core.rules import Reason, Rules, Status
 from tpsim.core.sca import Authentication, ScaEvent
 from tpsim.core.settlement import (
     Settlement,
@@ -40,32 +40,22 @@ from tpsim.core.settlement import (
 from tpsim.core.states import PaymentState
 from tpsim.xs2a.errors import (
     CancellationInvalid,
-    ExecutionDateInvalid,
     FinalisedPayment,
-    FormatError,
-    ProductInvalid,
-    ProductUnknown,
     PsuCredentialsInvalid,
     ResourceUnknown,
     StatusInvalid,
 )
-from tpsim.xs2a.resources import Approach, PaymentOrder, Service, TppRequest, Xs2aPayment
+from tpsim.xs2a.initiation import (
+    check_dates,
+    check_product,
+    choose_approach,
+    debtor_account,
+    initiation_facts,
+)
+from tpsim.xs2a.resources import PaymentOrder, Service, TppRequest, Xs2aPayment
 from tpsim.xs2a.schedule import execution_dates, first_execution
 from tpsim.xs2a.states import TRANSACTION_STATUS, TransactionStatus
 
-# Every product the Berlin Group names; tpsim's banks play the SEPA ones (config_psd2).
-KNOWN_PRODUCTS = frozenset(
-    {
-        "sepa-credit-transfers",
-        "instant-sepa-credit-transfers",
-        "target-2-payments",
-        "cross-border-credit-transfers",
-        "pain.001-sepa-credit-transfers",
-        "pain.001-instant-sepa-credit-transfers",
-        "pain.001-target-2-payments",
-        "pain.001-cross-border-credit-transfers",
-    }
-)
 _OPEN_STATUSES = (
     TransactionStatus.RCVD,
     TransactionStatus.PDNG,
@@ -104,8 +94,10 @@ class Xs2aBank:
         )
         # Payments waiting to execute (future-dated, periodic, a rule's delay): id → when.
         self._waiting: Records[datetime] = Records(bank.store, f"xs2a-waiting:{fsp_id}")
-        # Told of each payment that ends unexecuted (``end``): its open authorisations fail.
-        self.endings: list[Callable[[Xs2aPayment], None]] = []
+        # Told of each payment nobody may authorise or cancel any more (it ended unexecuted,
+        # or a payment other than a standing order is executing): its open authorisations
+        # fail (``Authorisations``).
+        self.closings: list[Callable[[Xs2aPayment], None]] = []
 
     # -- initiation ---------------------------------------------------------------------
 
@@ -115,11 +107,11 @@ class Xs2aBank:
         """Take a new payment (RCVD), or refuse it: an unsupported product, a debtor
         account that is not this bank's, a date in the past. The approach is chosen here;
         its authorisation is started by ``xs2a.authorisations``."""
-        self.check_product(service, product)
+        check_product(self.profile, self.fsp_id, service, product)
         now = self.clock.now()
-        self._check_date(order, now.date())
-        debtor = self._debtor(order)
-        applied = self.rules.first(self._facts(order, tpp))
+        check_dates(order, now.date())
+        debtor = debtor_account(self.bank, self.fsp_id, order)
+        applied = self.rules.first(initiation_facts(self.fsp_id, order, tpp))
         if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
             raise PsuCredentialsInvalid(
                 applied.outcome.text or f"{tpp.psu_id} is not a PSU of {self.fsp_id}",
@@ -136,7 +128,7 @@ class Xs2aBank:
             order=order,
             debtor=debtor.address,
             owner=debtor.owner,
-            approach=self.choose_approach(tpp),
+            approach=choose_approach(self.profile, tpp),
             created_at=now,
             parts=parts,
             rule=applied.rule_name if applied else None,
@@ -162,43 +154,6 @@ class Xs2aBank:
             # TPP-Rejection-NoFunds-Preferred: true lets the bank refuse at once.
             return self.reject(payment, "insufficient-funds", funds_available=False)
         return payment
-
-    def check_product(self, service: Service, product: str) -> None:
-        offered = self.profile.supported_payment_type_and_product_matrix.get(service.value, [])
-        if product in offered:
-            return
-        if product in KNOWN_PRODUCTS and any(
-            product in products
-            for products in self.profile.supported_payment_type_and_product_matrix.values()
-        ):
-            raise ProductInvalid(
-                f"{self.fsp_id} offers {product} only as"
-                f" {self._services_of(product)}, not as {service.value}",
-                path="payment-product",
-            )
-        raise ProductUnknown(
-            f"{self.fsp_id} offers no payment product {product!r} for {service.value};"
-            f" it offers {sorted(offered)}",
-            path="payment-product",
-        )
-
-    def choose_approach(self, tpp: TppRequest) -> Approach:
-        """The bank profile's approaches, steered by the TPP's preferences (NextGenPSD2
-        §4.1: TPP-Redirect-Preferred true prefers redirect (or OAuth), false embedded or
-        decoupled; TPP-Decoupled-Preferred true prefers decoupled, false anything but
-        decoupled); where the bank offers none of what the TPP prefers, its own first
-        choice."""
-        offered = [Approach(a) for a in self.profile.sca_approaches_supported]
-        wanted: tuple[Approach, ...] = ()
-        if tpp.decoupled_preferred:
-            wanted = (Approach.DECOUPLED,)
-        elif tpp.redirect_preferred is True:
-            wanted = (Approach.REDIRECT, Approach.OAUTH)
-        elif tpp.redirect_preferred is False:
-            wanted = (Approach.EMBEDDED, Approach.DECOUPLED)
-        if tpp.decoupled_preferred is False:
-            wanted = tuple(a for a in wanted or offered if a is not Approach.DECOUPLED)
-        return next((a for a in wanted if a in offered), offered[0])
 
     # -- reading ------------------------------------------------------------------------
 
@@ -310,6 +265,7 @@ class Xs2aBank:
     def _execute(self, payment: Xs2aPayment, today: date) -> Xs2aPayment:
         if payment.service is Service.PERIODIC:
             return self._execute_periodic(payment, today)
+        self._closed(payment)
         if payment.order.batch_booking and not self._funds_cover(payment):
             # Batch booking: one booking of the whole bulk, so all of it or nothing.
             return self.reject(payment, "insufficient-funds", funds_available=False)
@@ -376,6 +332,7 @@ class Xs2aBank:
         now = self.clock.now()
         self.bank.payments.execute(payment.payment_id, debit=Decimal(0), at=now)
         self.bank.payments.settle(payment.payment_id, at=now)
+        self._closed(payment)  # nothing left to cancel
         return self._save(payment)
 
     def _receive_execution(self, payment: Xs2aPayment, part: str) -> None:
@@ -415,9 +372,13 @@ class Xs2aBank:
         self._waiting.drop(payment.payment_id)
         stopped = payment.service is Service.PERIODIC
         ended = self._save(replace(payment, reason=payment.reason or reason, stopped=stopped))
-        for told in self.endings:
-            told(ended)
+        self._closed(ended)
         return ended
+
+    def _closed(self, payment: Xs2aPayment) -> None:
+        """Nobody may authorise or cancel ``payment`` any more: tell ``closings``."""
+        for told in self.closings:
+            told(payment)
 
     def concluded(self, result: SettlementResult) -> None:
         """The settlement port's outcome for one of this bank's intents, once
@@ -465,14 +426,16 @@ class Xs2aBank:
         """Whether ``payment`` can still be cancelled, or the error that says why not.
 
         True: its SCA never finished (nothing was sent on; cancelled without
-        authorisation). False: authorised and waiting (future-dated, or a periodic
-        payment's schedule): a cancellation, which the profile may make need SCA.
+        authorisation). False: authorised and waiting (future-dated, a periodic payment's
+        schedule, held by the bank): a cancellation, which the profile may make need SCA.
         """
         status = self.transaction_status(payment)
         if status in (TransactionStatus.RCVD,):
             return True
-        if status in (TransactionStatus.ACTC,) and (
-            payment.payment_id in self._waiting or payment.service is Service.PERIODIC
+        held = status in (TransactionStatus.PDNG, TransactionStatus.ACCP)  # by a rule
+        if held or (
+            status is TransactionStatus.ACTC
+            and (payment.payment_id in self._waiting or payment.service is Service.PERIODIC)
         ):
             if payment.stopped:
                 raise FinalisedPayment(
@@ -526,40 +489,6 @@ class Xs2aBank:
             self.payments.end(payment.payment_id, at=self.clock.now())
         return payment
 
-    def _debtor(self, order: PaymentOrder) -> Account:
-        account = self.bank.accounts.find(order.debtor_iban)
-        if account is None or account.fsp_id != self.fsp_id:
-            raise FormatError(
-                f"{order.debtor_iban} is not an account of {self.fsp_id}: the debtor account"
-                " must be held at the bank the payment is initiated at",
-                path="debtorAccount.iban",
-            )
-        for i, transfer in enumerate(order.transfers):
-            if transfer.currency != account.currency:
-                where = "instructedAmount.currency"
-                if len(order.transfers) > 1:  # as xs2a.models names a bulk entry's fields
-                    where = f"payments.{i}.{where}"
-                raise FormatError(
-                    f"the debtor account is held in {account.currency}, not"
-                    f" {transfer.currency}: tpsim's banks make no currency conversion",
-                    path=where,
-                )
-        return account
-
-    def _check_date(self, order: PaymentOrder, today: date) -> None:
-        if order.execution_date is not None and order.execution_date < today:
-            raise ExecutionDateInvalid(
-                f"requestedExecutionDate {order.execution_date} is in the past (the bank's"
-                f" date is {today}); give today or a later date",
-                path="requestedExecutionDate",
-            )
-        schedule = order.schedule
-        if schedule is not None and schedule.start < today:
-            raise ExecutionDateInvalid(
-                f"startDate {schedule.start} is in the past (the bank's date is {today})",
-                path="startDate",
-            )
-
     def _first_date(self, payment: Xs2aPayment) -> date | None:
         if payment.order.schedule is not None:
             return first_execution(payment.order.schedule)
@@ -578,27 +507,3 @@ class Xs2aBank:
         if service is Service.BULK:
             return tuple(f"{payment_id}:{i + 1}" for i in range(len(order.transfers)))
         return (payment_id,)
-
-    def _services_of(self, product: str) -> list[str]:
-        matrix = self.profile.supported_payment_type_and_product_matrix
-        return sorted(service for service, products in matrix.items() if product in products)
-
-    def _facts(self, order: PaymentOrder, tpp: TppRequest) -> dict[str, str]:
-        """What the rules see of an initiation (``core.rules.Fact``); a bulk payment is
-        seen through its first entry."""
-        transfer = order.transfers[0]
-        facts = {
-            Fact.DIALECT: "xs2a",
-            Fact.EVENT: RuleEvent.PAYMENT_INITIATE,
-            Fact.BANK: self.fsp_id,
-            Fact.TPP: tpp.tpp,
-            Fact.DEBTOR: order.debtor_iban,
-            Fact.CREDITOR: transfer.creditor_iban,
-            Fact.AMOUNT: str(sum((t.amount for t in order.transfers), Decimal(0))),
-            Fact.CURRENCY: transfer.currency,
-        }
-        if tpp.psu_id:
-            facts[Fact.PSU] = tpp.psu_id
-        if transfer.end_to_end_id:
-            facts[Fact.END_TO_END_ID] = transfer.end_to_end_id
-        return {str(k): str(v) for k, v in facts.items()}

@@ -12,7 +12,6 @@ spec's ``tppMessageText``, at most 500 characters). The edge renders it as
     └── Xs2aError                         code, HTTP status, path, text
         ├── FormatError                   400 FORMAT_ERROR: a body or header the spec refuses
         ├── ParameterNotSupported         400 PARAMETER_NOT_SUPPORTED
-        ├── ParameterNotConsistent        400 PARAMETER_NOT_CONSISTENT
         ├── ExecutionDateInvalid          400 EXECUTION_DATE_INVALID
         ├── ScaMethodUnknown              400 SCA_METHOD_UNKNOWN
         ├── ScaInvalid                    400 SCA_INVALID (a confirmation after a failed SCA)
@@ -22,7 +21,6 @@ spec's ``tppMessageText``, at most 500 characters). The edge renders it as
         ├── TppUnknown                    401 CERTIFICATE_INVALID / CERTIFICATE_MISSING: no
         │                                 configured TPP (``tpps[]`` stands in for the eIDAS
         │                                 certificate)
-        ├── TokenInvalid                  401 TOKEN_UNKNOWN / TOKEN_INVALID / TOKEN_EXPIRED
         ├── ProductInvalid                403 PRODUCT_INVALID
         ├── ServiceBlocked                403 SERVICE_BLOCKED (an approach the bank does not offer)
         ├── ResourceExpired               403 RESOURCE_EXPIRED
@@ -30,7 +28,7 @@ spec's ``tppMessageText``, at most 500 characters). The edge renders it as
         ├── ProductUnknown                404 PRODUCT_UNKNOWN
         ├── ServiceInvalid                405 SERVICE_INVALID (a method the resource has not)
         ├── CancellationInvalid           405 CANCELLATION_INVALID
-        ├── FormatsInvalid                406 REQUESTED_FORMATS_INVALID
+        ├── FormatsInvalid                406 REQUESTED_FORMATS_INVALID (an Accept without JSON)
         ├── StatusInvalid                 409 STATUS_INVALID
         └── InternalError                 500 INTERNAL_SERVER_ERROR (never on purpose: a bug)
 
@@ -66,8 +64,11 @@ class Xs2aError(TpsimError):
         message["text"] = self.text
         return message
 
-    def body(self) -> dict[str, Any]:
-        """The answer's body: the NextGenPSD2 ``Error4xx_NG_PIS`` form."""
+    def body(self) -> dict[str, Any] | None:
+        """The answer's body: the NextGenPSD2 ``Error4xx_NG_PIS`` form (None for a 406:
+        the spec defines no message code, and so no body, for it)."""
+        if self.status == 406:
+            return None
         return {"tppMessages": [self.tpp_message()]}
 
     @property
@@ -85,10 +86,6 @@ class FormatError(Xs2aError):
 
 class ParameterNotSupported(Xs2aError):
     code = "PARAMETER_NOT_SUPPORTED"
-
-
-class ParameterNotConsistent(Xs2aError):
-    code = "PARAMETER_NOT_CONSISTENT"
 
 
 class ExecutionDateInvalid(Xs2aError):
@@ -125,17 +122,6 @@ class TppUnknown(Xs2aError):
 
     def __init__(self, text: str, *, code: str = "CERTIFICATE_INVALID") -> None:
         super().__init__(text, path="TPP-Client-ID")
-        self.code = code  # type: ignore[misc]
-
-
-class TokenInvalid(Xs2aError):
-    """A bearer token the bank does not know (TOKEN_UNKNOWN), cannot use here
-    (TOKEN_INVALID) or that has expired (TOKEN_EXPIRED)."""
-
-    status = 401
-
-    def __init__(self, text: str, *, code: str = "TOKEN_INVALID") -> None:
-        super().__init__(text, path="Authorization")
         self.code = code  # type: ignore[misc]
 
 

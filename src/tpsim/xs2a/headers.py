@@ -35,7 +35,7 @@ __all__ = ["RequestHeaders", "require_json"]
 
 T = TypeVar("T")
 
-_UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
+UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 # RFC 6750 §2.1 b64token.
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)")
 # As config's ``tpps[].client_id`` (``TppConfig``): 1 to 128 visible ASCII characters.
@@ -141,7 +141,7 @@ class _Reader:
 
 
 def _uuid(name: str, value: str) -> str:
-    if not _UUID.fullmatch(value):
+    if not UUID.fullmatch(value):
         raise FormatError(
             f"{name} {_shown(value)} is not a UUID: send e.g."
             " '99391c7e-ad88-49ec-a2ad-99ddcb1f7721' (RFC 4122 form, any version)",

@@ -53,6 +53,8 @@ def _dates(schedule: Schedule) -> Iterator[date]:
         if schedule.end is not None and nominal > schedule.end:
             return
         day = _business_day(nominal, schedule.execution_rule)
+        if day < schedule.start:  # "preceding" never moves an execution before the start
+            day = _business_day(nominal, "following")
         if day != last:  # a weekend's dates moved onto the Monday: executed once
             yield day
         last = day

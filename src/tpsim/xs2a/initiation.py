@@ -1,0 +1,132 @@
+"""What a bank checks, and what its rules see, before it takes an XS2A payment (sans-IO)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from tpsim.config_psd2 import Xs2aProfile
+from tpsim.core.bank import Account, Bank
+from tpsim.core.rules import Fact, RuleEvent
+from tpsim.xs2a.errors import ExecutionDateInvalid, FormatError, ProductInvalid, ProductUnknown
+from tpsim.xs2a.resources import Approach, PaymentOrder, Service, TppRequest
+
+# Every product the Berlin Group names; tpsim's banks play the SEPA ones (config_psd2).
+KNOWN_PRODUCTS = frozenset(
+    {
+        "sepa-credit-transfers",
+        "instant-sepa-credit-transfers",
+        "target-2-payments",
+        "cross-border-credit-transfers",
+        "pain.001-sepa-credit-transfers",
+        "pain.001-instant-sepa-credit-transfers",
+        "pain.001-target-2-payments",
+        "pain.001-cross-border-credit-transfers",
+    }
+)
+
+
+def check_product(profile: Xs2aProfile, fsp_id: str, service: Service, product: str) -> None:
+    """Refuse a product bank ``fsp_id`` does not offer as ``service``: 403
+    PRODUCT_INVALID when it offers it as another service, else 404 PRODUCT_UNKNOWN."""
+    offered = profile.supported_payment_type_and_product_matrix.get(service.value, [])
+    if product in offered:
+        return
+    if product in KNOWN_PRODUCTS and any(
+        product in products
+        for products in profile.supported_payment_type_and_product_matrix.values()
+    ):
+        raise ProductInvalid(
+            f"{fsp_id} offers {product} only as"
+            f" {_services_of(profile, product)}, not as {service.value}",
+            path="payment-product",
+        )
+    raise ProductUnknown(
+        f"{fsp_id} offers no payment product {product!r} for {service.value};"
+        f" it offers {sorted(offered)}",
+        path="payment-product",
+    )
+
+
+def choose_approach(profile: Xs2aProfile, tpp: TppRequest) -> Approach:
+    """The bank profile's approaches, steered by the TPP's preferences (NextGenPSD2
+    §4.1: TPP-Redirect-Preferred true prefers redirect (or OAuth), false embedded or
+    decoupled; TPP-Decoupled-Preferred true prefers decoupled, false anything but
+    decoupled); where the bank offers none of what the TPP prefers, its own first
+    choice."""
+    offered = [Approach(a) for a in profile.sca_approaches_supported]
+    wanted: tuple[Approach, ...] = ()
+    if tpp.decoupled_preferred:
+        wanted = (Approach.DECOUPLED,)
+    elif tpp.redirect_preferred is True:
+        wanted = (Approach.REDIRECT, Approach.OAUTH)
+    elif tpp.redirect_preferred is False:
+        wanted = (Approach.EMBEDDED, Approach.DECOUPLED)
+    if tpp.decoupled_preferred is False:
+        wanted = tuple(a for a in wanted or offered if a is not Approach.DECOUPLED)
+    return next((a for a in wanted if a in offered), offered[0])
+
+
+def debtor_account(bank: Bank, fsp_id: str, order: PaymentOrder) -> Account:
+    """The debtor account ``order`` names, held at bank ``fsp_id`` in the currency of
+    every transfer, or the FORMAT_ERROR naming the field."""
+    account = bank.accounts.find(order.debtor_iban)
+    if account is None or account.fsp_id != fsp_id:
+        raise FormatError(
+            f"{order.debtor_iban} is not an account of {fsp_id}: the debtor account"
+            " must be held at the bank the payment is initiated at",
+            path="debtorAccount.iban",
+        )
+    for i, transfer in enumerate(order.transfers):
+        if transfer.currency != account.currency:
+            where = "instructedAmount.currency"
+            if len(order.transfers) > 1:  # as xs2a.models names a bulk entry's fields
+                where = f"payments.{i}.{where}"
+            raise FormatError(
+                f"the debtor account is held in {account.currency}, not"
+                f" {transfer.currency}: tpsim's banks make no currency conversion",
+                path=where,
+            )
+    return account
+
+
+def check_dates(order: PaymentOrder, today: date) -> None:
+    """Refuse an execution or start date before ``today`` (EXECUTION_DATE_INVALID)."""
+    if order.execution_date is not None and order.execution_date < today:
+        raise ExecutionDateInvalid(
+            f"requestedExecutionDate {order.execution_date} is in the past (the bank's"
+            f" date is {today}); give today or a later date",
+            path="requestedExecutionDate",
+        )
+    schedule = order.schedule
+    if schedule is not None and schedule.start < today:
+        raise ExecutionDateInvalid(
+            f"startDate {schedule.start} is in the past (the bank's date is {today})",
+            path="startDate",
+        )
+
+
+def _services_of(profile: Xs2aProfile, product: str) -> list[str]:
+    matrix = profile.supported_payment_type_and_product_matrix
+    return sorted(service for service, products in matrix.items() if product in products)
+
+
+def initiation_facts(fsp_id: str, order: PaymentOrder, tpp: TppRequest) -> dict[str, str]:
+    """What the rules see of an initiation (``core.rules.Fact``); a bulk payment is
+    seen through its first entry."""
+    transfer = order.transfers[0]
+    facts = {
+        Fact.DIALECT: "xs2a",
+        Fact.EVENT: RuleEvent.PAYMENT_INITIATE,
+        Fact.BANK: fsp_id,
+        Fact.TPP: tpp.tpp,
+        Fact.DEBTOR: order.debtor_iban,
+        Fact.CREDITOR: transfer.creditor_iban,
+        Fact.AMOUNT: str(sum((t.amount for t in order.transfers), Decimal(0))),
+        Fact.CURRENCY: transfer.currency,
+    }
+    if tpp.psu_id:
+        facts[Fact.PSU] = tpp.psu_id
+    if transfer.end_to_end_id:
+        facts[Fact.END_TO_END_ID] = transfer.end_to_end_id
+    return {str(k): str(v) for k, v in facts.items()}
