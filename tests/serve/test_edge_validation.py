@@ -296,3 +296,12 @@ async def test_a_refused_request_is_journaled_in_its_conversation(scheme: Scheme
     assert scheme.sim is not None
     (entry,) = scheme.sim.journal.entries(correlation_id=auth_id)
     assert (entry.hop, entry.status, entry.correlation_ids) == ("received", 400, [auth_id])
+
+
+async def test_a_newline_in_a_path_gets_a_coded_fspiop_answer(scheme: Scheme) -> None:
+    # aiohttp's ".*" route pattern does not match a decoded %0A: such a path fell through to
+    # aiohttp's own text/plain 404 instead of the edge (found fuzzing the XS2A edge).
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{scheme.url}/parties/MSISDN/1%0A2") as answer:
+            assert answer.content_type == "application/json"
+            assert "errorInformation" in await answer.json()

@@ -337,3 +337,14 @@ async def test_a_payment_is_visible_only_to_the_tpp_that_initiated_it(
             assert status == 403
         status, body, _ = await tpp.call("GET", status_link, TPP_Client_ID="tpp-nobody")
         assert (status, body["tppMessages"][0]["code"]) == (401, "CERTIFICATE_INVALID")
+
+
+async def test_a_newline_in_a_path_segment_is_a_coded_xs2a_404(scheme: Scheme) -> None:
+    # aiohttp's ".*" route pattern does not match a decoded %0A: the path fell through to
+    # aiohttp's text/plain 404 (found by tests/serve/test_xs2a_fuzz.py).
+    async with aiohttp.ClientSession() as http:
+        status, body, answered = await Tpp(scheme, http).call("GET", f"{PAYMENTS}/a%0Ab")
+    assert status == 404
+    assert body["tppMessages"][0]["code"] == "RESOURCE_UNKNOWN"
+    assert answered["Content-Type"].startswith("application/json")
+    assert "X-Request-ID" in answered

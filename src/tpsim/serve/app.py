@@ -21,7 +21,8 @@ def create_app(sim: Simulation) -> web.Application:
     add_admin_routes(app, PSD2_ADMIN_ROUTES)
     add_login_routes(app)
     add_xs2a_routes(app)
-    app.router.add_route("*", "/{tail:.*}", handle_fspiop, expect_handler=expect_handler)
+    # [\s\S]*, not .*: a path may hold a decoded %0A, which "." does not match.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", handle_fspiop, expect_handler=expect_handler)
 
     async def close(app: web.Application) -> None:
         await sim.close()

@@ -219,6 +219,8 @@ def add_xs2a_routes(app: web.Application) -> None:
     pages = Xs2aPages()
     app.router.add_get("/login/{fsp_id}/xs2a/{journey_id}", pages.show)
     app.router.add_post("/login/{fsp_id}/xs2a/{journey_id}", pages.submit)
-    app.router.add_route("*", "/xs2a/{fsp_id}/v1/{tail:.*}", handle_xs2a)
+    # [\s\S]*, not .*: a segment may hold a decoded %0A, which "." does not match (the
+    # request would fall through to aiohttp's plain-text 404).
+    app.router.add_route("*", r"/xs2a/{fsp_id}/v1/{tail:[\s\S]*}", handle_xs2a)
     app.router.add_route("*", "/xs2a/{fsp_id}/v1", handle_xs2a)
-    app.router.add_route("*", "/xs2a/{fsp_id}/{tail:.*}", unknown_xs2a)
+    app.router.add_route("*", r"/xs2a/{fsp_id}/{tail:[\s\S]*}", unknown_xs2a)
