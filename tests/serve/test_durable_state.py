@@ -11,8 +11,9 @@ as they are on disk at that moment, the process never closed) and the restart is
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ from tpsim.mojaloop.roles.state import PICKLING
 from tpsim.mojaloop.switch import DeliveryResult
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.transports import Recording, Transports, accept
+from tpsim.xs2a.api import ApiRequest
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 TX = "/thirdpartyRequests/transactions"
@@ -395,3 +397,52 @@ async def test_a_settlement_under_way_at_a_crash_fails_and_its_listener_hears_it
 
     assert [(r.intent_id, r.outcome) for r in heard] == [("p-1", SettlementOutcome.FAILED)]
     assert after.available(FIDO_ACCOUNT) == before.available(FIDO_ACCOUNT) + 10
+
+
+async def test_a_future_dated_xs2a_payment_survives_a_crash_and_executes_on_its_date(
+    start: Start,
+) -> None:
+    erika, max_ = "dfspa.erika.giro", "dfspb.max.giro"
+    before = start()
+    api = before.sim.psd2.xs2a["dfspa"]
+    due = (START + timedelta(days=3)).date().isoformat()
+    body = {
+        "instructedAmount": {"currency": "EUR", "amount": "25"},
+        "debtorAccount": {"iban": "DE89370400440532013000"},
+        "creditorName": "Luca Rossi",
+        "creditorAccount": {"iban": "DE75512108001245126199"},
+        "requestedExecutionDate": due,
+    }
+    headers = {
+        "X-Request-ID": "99391c7e-ad88-49ec-a2ad-99ddcb1f7721",
+        "PSU-IP-Address": "192.168.8.78",
+        "Content-Type": "application/json",
+        "TPP-Decoupled-Preferred": "true",
+        "PSU-ID": "erika",
+    }
+    created = api.handle(
+        ApiRequest(
+            "POST",
+            ("payments", "sepa-credit-transfers"),
+            headers,
+            json.dumps(body).encode(),
+            "http://x",
+        )
+    )
+    assert created.status == 201 and created.authorisation_id is not None
+    api.auths.approve(created.authorisation_id, None, None)
+    before.file.flush()
+
+    after = start(crash_image(before.path))
+    await after.restarted()  # arms the timer for the payment's date
+    kept = after.sim.psd2.xs2a["dfspa"]
+    payment = kept.bank.payments[str(created.payment_id)]
+    assert kept.bank.transaction_status(payment).value == "ACTC"
+    after.clock.advance(3 * 86_400)
+    payment = kept.bank.payments[str(created.payment_id)]
+    assert kept.bank.transaction_status(payment).value == "ACCC"
+    assert (after.available(erika), after.available("dfspa.luca.giro")) == (
+        Decimal(4975),
+        Decimal(125),
+    )
+    assert after.available(max_) == 0
