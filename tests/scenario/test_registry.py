@@ -20,13 +20,14 @@ from tpsim.scenario.results import Outcome
 from tpsim.scenario.runner import RunOptions, run
 from tpsim.scenario.session import Session
 from tpsim.scenario.variables import Variables
+from tpsim.scenario.xs2a import ACTIONS as XS2A
 
 TODAY = [
     "discover", "list_accounts", "request_consent", "authenticate", "register_credential",
     "lookup_party", "initiate_transfer", "approve", "reject", "get_transaction",
-    "revoke_consent", "send", "wait", "check_balances", "trigger",
+    "revoke_consent", "send", "wait", "check_balances", "trigger", "advance_clock",
 ]  # fmt: skip
-NEUTRAL = {"wait", "check_balances", "trigger"}
+NEUTRAL = {"wait", "check_balances", "trigger", "advance_clock"}
 
 NAMESPACED = """\
 name: a FIDO transfer, every action named by its dialect
@@ -47,8 +48,10 @@ steps:
 def test_todays_names_come_first_then_each_dialects() -> None:
     names = list(ACTIONS)
     assert names[: len(TODAY)] == TODAY
-    assert names[len(TODAY) :] == [f"mojaloop.{n}" for n in TODAY if n not in NEUTRAL]
-    assert ACTIONS.dialects() == ["mojaloop"]
+    mojaloop = [f"mojaloop.{n}" for n in TODAY if n not in NEUTRAL]
+    assert names[len(TODAY) : len(TODAY) + len(mojaloop)] == mojaloop
+    assert names[len(TODAY) + len(mojaloop) :] == [f"xs2a.{name}" for name, _, _ in XS2A]
+    assert ACTIONS.dialects() == ["mojaloop", "xs2a"]
 
 
 @pytest.mark.parametrize("name", [n for n in TODAY if n not in NEUTRAL])
@@ -60,7 +63,7 @@ def test_a_mojaloop_action_answers_to_both_names(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(NEUTRAL))
 def test_an_action_of_no_dialect_has_only_its_bare_name(name: str) -> None:
     assert ACTIONS[name].name == name
-    assert f"mojaloop.{name}" not in ACTIONS
+    assert f"mojaloop.{name}" not in ACTIONS and f"xs2a.{name}" not in ACTIONS
 
 
 def test_a_namespaced_step_loads_as_written(tmp_path: Path) -> None:
@@ -81,12 +84,14 @@ def test_a_mistake_under_a_namespaced_name_is_located(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("name", ["xs2a.initiate", "mojaloop.wait", "mojaloop.nothing"])
+@pytest.mark.parametrize(
+    "name", ["xs2a.nothing", "mojaloop.wait", "mojaloop.nothing", "xs2a.advance_clock"]
+)
 def test_an_unknown_name_lists_the_actions(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, "u.yaml", f"name: u\nsteps:\n  - {name}: {{}}\n")
     with pytest.raises(TpsimError, match="a step names exactly one action") as caught:
         load_scenario(path).steps(Variables())
-    assert "or one by its dialect (mojaloop.NAME)" in str(caught.value)
+    assert "advance_clock, or one by its dialect (mojaloop.NAME, xs2a.NAME)" in str(caught.value)
 
 
 async def test_namespaced_steps_run_and_report_as_written(tmp_path: Path) -> None:

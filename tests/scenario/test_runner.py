@@ -16,6 +16,7 @@ from tests.support.scenarios import write
 from tpsim.cli import main
 from tpsim.config import load_config
 from tpsim.scenario.model import ACTIONS
+from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
 from tpsim.scenario.runner import RunOptions, run
 from tpsim.serve.app import create_app
@@ -304,7 +305,7 @@ async def test_the_builtin_pisp_can_answer_callbacks_wrongly(tmp_path: Path) -> 
 async def test_a_bug_in_an_action_is_an_error_and_the_run_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(*args: object) -> None:
+    async def broken(*args: object) -> Sent:
         raise KeyError("authUri")
 
     monkeypatch.setitem(ACTIONS.specs, "discover", replace(ACTIONS["discover"], run=broken))

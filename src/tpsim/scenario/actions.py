@@ -1,7 +1,8 @@
 """The scenario actions that belong to no dialect, under bare names: ``wait``,
-``check_balances`` (the simulated banks' balances, through the admin API) and ``trigger``
-(conformance mode: call the PISP's own API). Each dialect's actions live in its own
-package (``scenario/mojaloop/``); ``register`` adds these to a registry.
+``check_balances`` (the simulated banks' balances, through the admin API), ``trigger``
+(conformance mode: call the PISP's or TPP's own API) and ``advance_clock`` (tpsim's clock,
+through the admin API). Each dialect's actions live in its own package
+(``scenario/mojaloop/``, ``scenario/xs2a/``); ``register`` adds these to a registry.
 """
 
 from __future__ import annotations
@@ -34,13 +35,24 @@ class CheckBalances(ScenarioModel):
 
 
 class Trigger(ScenarioModel):
-    """Conformance mode: call the PISP's own API (``pisp.api`` + ``path``, or ``url``)."""
+    """Conformance mode: call the participant under test's own API (``pisp.api`` or
+    ``tpp.api`` + ``path``, or ``url``)."""
 
     method: Method = "POST"
     path: str = "/"
     url: str | None = None
     body: dict[str, Any] | None = None
     headers: dict[str, str] = Field(default_factory=dict)
+
+
+class AdvanceClock(ScenarioModel):
+    """``POST /admin/clock/advance``: move tpsim's clock forward (sets ``${now}``); what falls
+    due runs: executions, expiries."""
+
+    days: float = Field(0, ge=0)
+    hours: float = Field(0, ge=0)
+    minutes: float = Field(0, ge=0)
+    seconds: float = Field(0, ge=0)
 
 
 async def wait(session: Session, params: Wait, within: float) -> Sent:
@@ -76,7 +88,8 @@ async def trigger(session: Session, params: Trigger, within: float) -> Sent:
         raise StepFailed(
             Failure(
                 FailureKind.ERROR,
-                "trigger needs url: or the scenario's pisp.api (the PISP's own API)",
+                "trigger needs url: or the scenario's pisp.api or tpp.api (the own API of"
+                " the PISP or TPP under test)",
                 session.step,
             )
         )
@@ -90,8 +103,19 @@ async def trigger(session: Session, params: Trigger, within: float) -> Sent:
     return Sent(answer, None, None, [record])
 
 
+async def advance_clock(session: Session, params: AdvanceClock, within: float) -> Sent:
+    seconds = ((params.days * 24 + params.hours) * 60 + params.minutes) * 60 + params.seconds
+    body = {"seconds": seconds}
+    answer = await session.target.admin("POST", "/admin/clock/advance", body)
+    if answer.status == 200 and isinstance(answer.body, dict):
+        session.variables.set("now", answer.body.get("now"))
+    record = {"method": "POST", "path": "/admin/clock/advance", "body": body}
+    return Sent(answer, 200, None, [record])
+
+
 def register(registry: ActionRegistry) -> None:
     """Add the actions of no dialect, under their bare names."""
     registry.add("wait", Wait, wait)
     registry.add("check_balances", CheckBalances, check_balances)
     registry.add("trigger", Trigger, trigger)
+    registry.add("advance_clock", AdvanceClock, advance_clock)

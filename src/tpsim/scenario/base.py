@@ -84,7 +84,9 @@ class ExpectMessage(ScenarioModel):
     body: dict[str, Any] | None = Field(
         None, description="must be contained in the body; a string 're:…' is a regex"
     )
-    error: Text | None = Field(None, description="errorInformation.errorCode of the body")
+    error: Text | None = Field(
+        None, description="errorInformation.errorCode (XS2A: tppMessages[0].code) of the body"
+    )
     headers: dict[str, str] | None = Field(None, description="must be among the headers")
     status: int | None = Field(None, description="the receiver's synchronous HTTP answer")
     answered_within: Duration | None = Field(
@@ -118,7 +120,19 @@ class Expect(ScenarioModel):
     """What a step expects: the synchronous answer, then messages within a deadline."""
 
     status: int | None = Field(None, description="synchronous answer; default per action")
-    error: Text | None = Field(None, description="errorCode of a synchronous error answer")
+    error: Text | None = Field(
+        None,
+        description="the code of a synchronous error answer: errorInformation.errorCode"
+        " (FSPIOP) or tppMessages[0].code (XS2A)",
+    )
+    body: dict[str, Any] | None = Field(
+        None,
+        description="must be contained in the synchronous answer's body, as in messages"
+        " (a string 're:…' is a regex)",
+    )
+    headers: dict[str, str] | None = Field(
+        None, description="must be among the synchronous answer's headers"
+    )
     answered_within: Duration | None = Field(None, description="the synchronous answer's time")
     messages: list[ExpectMessage] = Field(
         default_factory=list, description='each a mapping, or "METHOD /path" for short'
@@ -126,7 +140,9 @@ class Expect(ScenarioModel):
     ordered: bool = Field(False, description="messages must arrive in the listed order")
     within: Duration = Field(5.0, description="deadline for messages, from the step's start")
     redirect: dict[str, str] | None = Field(
-        None, description="authenticate (WEB): the login page's redirect query parameters"
+        None,
+        description="authenticate (WEB), xs2a.authorise (redirect): where the page sent the"
+        " browser (its query parameters; xs2a also its location)",
     )
     balances: dict[str, Text] | None = Field(None, description="check_balances: address → amount")
 

@@ -5,6 +5,11 @@ available) and must have been accepted by tpsim's edge (headers, media types, Da
 FSPIOP-Source…); every callback tpsim sent it must have been answered with the status the
 API requires, and its ``Date`` headers must be within ``MAX_CLOCK_SKEW`` of tpsim's clock.
 Each breach is a ``Violation`` naming the field and the rule.
+
+XS2A has its own pair (``xs2a_violations`` for an external TPP, ``xs2a_sent_by_tpsim`` for
+``--check-sent``), against the official NextGenPSD2 OpenAPI tpsim ships
+(``tpsim.specs.openapi3``); its paths there start at ``/v1``, so ``/xs2a/{fspId}`` is
+dropped first.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.wire import routes
@@ -19,6 +25,7 @@ from tpsim.mojaloop.wire.headers import parse_http_date
 from tpsim.mojaloop.wire.openapi import OpenApiValidator, SchemaViolation
 from tpsim.scenario.expectations import describe
 from tpsim.scenario.results import Failure, FailureKind, Violation
+from tpsim.specs.openapi3 import Operation, Spec
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 # The bundle that describes a message, by the kind of its receiver.
@@ -66,10 +73,16 @@ def sent_by_tpsim(
     """Bodies tpsim's ``simulated`` participants sent that the official OpenAPI does not
     allow (``tpsim run --check-sent``: a check of tpsim itself)."""
     found: list[Violation] = []
-    for entry in journal:
+    for entry in filter(_mojaloop, journal):
         if entry["hop"] in ("delivered", "sent") and entry["source"] in simulated:
             found += _schema(entry, kinds.get(entry.get("destination") or "", "hub"), validator)
     return found
+
+
+def _mojaloop(entry: dict[str, Any]) -> bool:
+    """An FSPIOP hop (entries journaled before dialects have none): the Mojaloop bundles
+    describe these only; XS2A answers have their own check (``xs2a_sent_by_tpsim``)."""
+    return entry.get("dialect") in (None, "mojaloop")
 
 
 def _schema(
@@ -123,6 +136,105 @@ def _answered_by(entry: dict[str, Any]) -> list[Violation]:
     return [_violation(entry, "(answer)", "status", f"{got}; the API requires {required}")]
 
 
+# --- XS2A -------------------------------------------------------------------------------------
+
+XS2A = "xs2a"
+Exchange = tuple[dict[str, Any], dict[str, Any]]  # an XS2A request and the bank's answer
+
+
+def xs2a_violations(journal: Iterable[dict[str, Any]], tpp: str) -> list[Violation]:
+    """What TPP ``tpp`` (a client_id of the config's ``tpps``) did against the XS2A API, in
+    journal order: each request it sent checked against the official OpenAPI (headers,
+    path, query, body) and refused by no bank."""
+    spec = Spec.load(XS2A)
+    found: list[Violation] = []
+    for request, answer in exchanges(journal):
+        if _sent_by_tpp(request, tpp):
+            found += _xs2a_request(request, answer, spec)
+    return found
+
+
+def _sent_by_tpp(request: dict[str, Any], tpp: str) -> bool:
+    """The bank journals a request from the TPP it resolved (the first TPP when the request
+    names none); one naming a client_id the banks do not know is journaled from no
+    configured TPP, so it is the TPP's by the ``TPP-Client-ID`` it sent."""
+    return request["source"] == tpp or _header(request, "TPP-Client-ID") == tpp
+
+
+def exchanges(journal: Iterable[dict[str, Any]]) -> list[Exchange]:
+    """Each XS2A request with its answer: the edge journals the two one after the other."""
+    entries = [e for e in journal if e.get("dialect") == XS2A]
+    return [
+        (request, answer)
+        for request, answer in zip(entries, entries[1:], strict=False)
+        if request["hop"] == "received"
+        and answer["hop"] == "sent"
+        and answer["seq"] == request["seq"] + 1
+        and (answer["method"], answer["path"]) == (request["method"], request["path"])
+    ]
+
+
+def _xs2a_request(request: dict[str, Any], answer: dict[str, Any], spec: Spec) -> list[Violation]:
+    found: list[Violation] = []
+    status = answer.get("status") or 0
+    if status >= 400:
+        text = _tpp_message(answer.get("body"))
+        found.append(_violation(request, "(message)", "accepted by the bank", f"{status}: {text}"))
+    operation = _xs2a_operation(spec, request)
+    if operation is None:
+        if status < 400:
+            message = f"{request['method']} {_v1(request['path'])} is no operation of the XS2A API"
+            found.append(_violation(request, "(message)", "openapi", message))
+        return found
+    query = dict(parse_qsl(urlsplit(request["path"]).query))
+    problems = operation.check_request(request["headers"], request.get("body"), query=query)
+    return found + [_violation(request, p.where, "openapi", p.message) for p in problems]
+
+
+def xs2a_sent_by_tpsim(journal: Iterable[dict[str, Any]], simulated: set[str]) -> list[Violation]:
+    """XS2A answers tpsim's ``simulated`` banks sent that the official OpenAPI does not
+    allow (``tpsim run --check-sent``: a check of tpsim itself). An answer to a request for
+    no documented operation must be a refusal; there is no schema to hold it to."""
+    spec = Spec.load(XS2A)
+    found: list[Violation] = []
+    for _, answer in exchanges(journal):
+        if answer["source"] not in simulated:
+            continue
+        status = answer.get("status") or 0
+        operation = _xs2a_operation(spec, answer)
+        if operation is None:
+            if status < 400:
+                message = f"answered {status} to a request for no operation of the XS2A API"
+                found.append(_violation(answer, "(answer)", "openapi", message))
+            continue
+        problems = operation.check_response(status, answer.get("body"), answer["headers"])
+        found += [_violation(answer, p.where, "openapi", p.message) for p in problems]
+    return found
+
+
+def _header(entry: dict[str, Any], name: str) -> str | None:
+    headers: Mapping[str, str] = entry["headers"]
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
+
+
+def _xs2a_operation(spec: Spec, entry: dict[str, Any]) -> Operation | None:
+    return spec.operation(entry["method"], _v1(entry["path"]))
+
+
+def _v1(path: str) -> str:
+    """``/xs2a/{fspId}/v1/…`` as the bundle writes it: ``/v1/…``."""
+    parts = path.split("/", 3)
+    return "/" + parts[3] if len(parts) == 4 else path
+
+
+def _tpp_message(body: Any) -> str:
+    messages = body.get("tppMessages") if isinstance(body, dict) else None
+    if not isinstance(messages, list) or not messages or not isinstance(messages[0], dict):
+        return "refused"
+    first = messages[0]
+    return f"{first.get('code')}: {first.get('text', '')}".rstrip(": ")
+
+
 def _violation(entry: dict[str, Any], field: str, rule: str, message: str) -> Violation:
     return Violation(entry["seq"], entry["method"], entry["path"], field, rule, message)
 
@@ -141,11 +253,13 @@ def failures(
         first = listed[0]
         problems = "\n".join(f"  - {v.field}: {v.message} [{v.rule}]" for v in listed)
         who = "tpsim sent a body that breaks the API" if by_tpsim else "breaks the API"
+        xs2a = entries.get(seq, {}).get("dialect") == XS2A
+        api = "the XS2A API" if xs2a else "the Third Party API"
         result.append(
             Failure(
                 FailureKind.ERROR if by_tpsim else FailureKind.CONFORMANCE,
                 f"{first.method} {first.path} {who}: {first.field}: {first.message}",
-                expected="a message the Third Party API allows",
+                expected=f"a message {api} allows",
                 actual=f"{describe(entries[seq]) if seq in entries else seq}\n{problems}",
             )
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,11 +69,7 @@ def differences(expected: ExpectMessage, entry: dict[str, Any]) -> list[str]:
         if code != expected.error:
             found.append(f"errorCode: expected {expected.error}, got {code or 'no error'}")
     if expected.headers is not None:
-        headers = {k.lower(): v for k, v in entry["headers"].items()}
-        for name, value in expected.headers.items():
-            actual = headers.get(name.lower())
-            if not scalar_fits(value, actual):
-                found.append(f"header {name}: expected {value!r}, got {actual!r}")
+        found += header_problems(expected.headers, entry["headers"])
     status = entry.get("status")
     if expected.status is not None and status != expected.status:
         found.append(f"status: expected {expected.status}, got {status}")
@@ -119,6 +115,18 @@ def contained(expected: Any, actual: Any, where: str) -> list[str]:
     return [f"{where}: expected {_short(expected)}, got {_short(actual)}"]
 
 
+def header_problems(expected: Mapping[str, str], actual: Mapping[str, str]) -> list[str]:
+    """Which ``expected`` headers ``actual`` lacks or holds otherwise (names in any case,
+    values as ``scalar_fits`` compares them)."""
+    held = {name.lower(): value for name, value in actual.items()}
+    problems = []
+    for name, value in expected.items():
+        got = held.get(name.lower())
+        if not scalar_fits(value, got):
+            problems.append(f"header {name}: expected {value!r}, got {got!r}")
+    return problems
+
+
 def scalar_fits(expected: Any, actual: Any) -> bool:
     if isinstance(expected, str) and expected.startswith(_REGEX_PREFIX):
         return actual is not None and re.fullmatch(expected[3:], str(actual)) is not None
@@ -128,10 +136,19 @@ def scalar_fits(expected: Any, actual: Any) -> bool:
 
 
 def error_code(body: Any) -> str | None:
+    """The error code of an answer or message body: FSPIOP's ``errorInformation.errorCode``,
+    else XS2A's first ``tppMessages`` code (the one tpsim's banks put the refusal in; a
+    scenario names any other with ``body``)."""
     if not isinstance(body, dict):
         return None
-    code = (body.get("errorInformation") or {}).get("errorCode")
-    return None if code is None else str(code)
+    information = body.get("errorInformation")
+    if isinstance(information, dict) and information.get("errorCode") is not None:
+        return str(information["errorCode"])
+    messages = body.get("tppMessages")
+    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+        code = messages[0].get("code")
+        return None if code is None else str(code)
+    return None
 
 
 @dataclass(slots=True)

@@ -19,7 +19,8 @@ A scenario is a YAML mapping::
 
 A step's action is any name of ``ACTIONS``, the registry every dialect fills
 (``registry.py``): ``mojaloop.initiate_transfer`` or, Mojaloop being the default dialect,
-``initiate_transfer``; ``wait``, ``check_balances`` and ``trigger`` belong to no dialect.
+``initiate_transfer``; ``xs2a.initiate``…; ``wait``, ``check_balances``, ``trigger`` and
+``advance_clock`` belong to no dialect.
 Each action's parameters model documents it; ``docs/scenarios.md`` is the user's guide.
 Strings may hold ``${…}`` references, resolved when the step runs
 (``tpsim.scenario.variables``).
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, create_model
 
-from tpsim.scenario import actions, mojaloop
+from tpsim.scenario import actions, mojaloop, xs2a
 from tpsim.scenario.base import (
     Duration,
     Expect,
@@ -56,6 +57,7 @@ __all__ = [
     "ScenarioHead",
     "Step",
     "Steps",
+    "TppUnderTest",
     "parse_duration",
     "scenario_json_schema",
 ]
@@ -67,6 +69,7 @@ def _catalogue() -> ActionRegistry:
     # Mojaloop's actions came before any other dialect's: they keep their bare names too.
     mojaloop.register(registry, default=True)
     actions.register(registry)
+    xs2a.register(registry)
     return registry
 
 
@@ -165,6 +168,18 @@ class PispUnderTest(ScenarioModel):
     )
 
 
+class TppUnderTest(ScenarioModel):
+    """An external TPP drives this scenario (XS2A conformance mode): every XS2A request it
+    sends (those from ``client_id``) is checked against the official NextGenPSD2 OpenAPI
+    and must be accepted by the bank. It is started through its own API with ``trigger``."""
+
+    client_id: str = Field(
+        min_length=1, description="its client_id among config tpps (the TPP-Client-ID it sends)"
+    )
+    api: str | None = Field(None, description="base URL of the external TPP's own API")
+    checks: bool = Field(True, description="check every XS2A request it sends")
+
+
 class _ScenarioHead(ScenarioModel):
     name: str = Field(min_length=1)
     description: str = ""
@@ -193,15 +208,17 @@ class Scenario(_ScenarioHead):
     """A scenario file."""
 
     pisp: PispUnderTest = Field(default_factory=PispUnderTest)
+    tpp: TppUnderTest | None = Field(None, description="an external TPP under test (XS2A)")
     steps: list[Step] = Field(min_length=1)
 
 
 class ScenarioHead(_ScenarioHead):
-    """A scenario file before its steps and ``pisp`` are checked: they are, once per matrix
-    cell, after the cell's variables are written into them (so ``${…}`` may stand for any
-    value)."""
+    """A scenario file before its steps, ``pisp`` and ``tpp`` are checked: they are, once
+    per matrix cell, after the cell's variables are written into them (so ``${…}`` may
+    stand for any value)."""
 
     pisp: dict[str, Any] = Field(default_factory=dict)
+    tpp: dict[str, Any] | None = None
     steps: list[Any] = Field(min_length=1)
 
 

@@ -66,7 +66,7 @@ class Participant:
     """A lifeline of the sequence diagram."""
 
     fsp_id: str
-    kind: str  # pisp | dfsp | auth-service | hub
+    kind: str  # pisp | dfsp | auth-service | hub | tpp (a client of the PSD2 dialects)
     simulated: bool
 
 

@@ -1,14 +1,22 @@
 """A scenario's journal as an SVG sequence diagram, for the HTML report.
 
-One lifeline per participant (PISPs, the hub, DFSPs, the auth-service, then any fsp id the
-journal names that the scheme does not list, then the user when something went out of
-band) and one arrow per message, top to bottom in journal order:
+One lifeline per participant (the clients: PISPs and TPPs; the hub, DFSPs, the
+auth-service, then any fsp id the journal names that the scheme does not list, then the
+user and the PSU when something went out of band to them) and one arrow per message, top
+to bottom in journal order:
 
 - ``delivered``, ``sent``, ``dropped`` and ``out-of-band`` hops go from ``source`` to
-  ``destination`` (the hub when none); out-of-band arrows are dashed;
+  ``destination`` (the hub when none); out-of-band arrows are dashed, to the user, or (an
+  XS2A browser redirect) to the PSU, labelled with where the browser was sent;
 - a ``received`` hop is drawn only when the edge rejected it (status >= 400): it never
   went further, so it is the only trace of the message. An accepted one is drawn by the
-  hop that delivered it.
+  hop that delivered it;
+- an XS2A exchange (the request ``received`` from the TPP, the bank's answer ``sent``
+  back) is one arrow from the TPP to the bank labelled with the request and the answer's
+  status, as an FSPIOP request is drawn with its synchronous answer.
+
+A client (PISP or TPP) the journal never names has no lifeline, unless no client is named
+at all: a scheme lists PISPs and TPPs alike, and a scenario mostly speaks one dialect.
 
 An arrow is red (class ``err``) when its status is >= 400, it has an error, it was
 dropped, or it is an ``/error`` callback. Its ``<title>`` tooltip holds the whole message.
@@ -21,13 +29,16 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
+from tpsim.scenario.conformance import XS2A, exchanges
 from tpsim.scenario.reports.text import clean, ellipsize_middle, hub_id, shorten
 from tpsim.scenario.results import ScenarioResult
 
 MAX_ARROWS = 500
 BODY_LIMIT = 2000
 USER = "(user)"  # the key of the user lifeline: never an fsp id
-_KIND_ORDER = {"pisp": 0, "hub": 1, "dfsp": 2, "auth-service": 3}
+PSU = "(psu)"  # the key of the PSU's (browser's) lifeline
+_KIND_ORDER = {"pisp": 0, "tpp": 0, "hub": 1, "dfsp": 2, "auth-service": 3}
+_CLIENTS = {"pisp", "tpp"}
 _DRAWN_HOPS = {"delivered", "sent", "dropped", "out-of-band"}
 
 # Geometry, in px. Text is monospace so that a label's width is known without a browser.
@@ -59,6 +70,7 @@ class Arrow:
     path: str
     status: str  # "→ 202", "dropped", or ""
     error: str | None
+    note: str | None  # where a redirect sent the browser
     red: bool
     dashed: bool
     tooltip: str
@@ -70,8 +82,11 @@ def sequence_svg(scenario: ScenarioResult, *, max_arrows: int = MAX_ARROWS) -> s
     Each arrow is a ``<g class="hop …" data-seq="N">``; at most ``max_arrows`` are drawn,
     the rest are counted in a note at the bottom."""
     hub = hub_id(scenario)
-    arrows = [a for e in scenario.journal if (a := arrow_for(e, hub)) is not None]
-    lifelines = lifelines_of(scenario, hub)
+    requests = {answer["seq"]: request for request, answer in exchanges(scenario.journal)}
+    arrows = [
+        a for e in scenario.journal if (a := arrow_for(e, hub, requests.get(e["seq"]))) is not None
+    ]
+    lifelines = lifelines_of(scenario, arrows, hub)
     drawn = arrows[:max_arrows]
     width = GUTTER + COLUMN * len(lifelines)
     height = TOP + ROW * len(drawn) + (24 if len(arrows) > len(drawn) else 0)
@@ -87,38 +102,54 @@ def sequence_svg(scenario: ScenarioResult, *, max_arrows: int = MAX_ARROWS) -> s
     return ET.tostring(svg, encoding="unicode")
 
 
-def arrow_for(entry: dict[str, Any], hub: str) -> Arrow | None:
-    """The arrow a journal entry draws, or None (an accepted ``received`` hop)."""
+def arrow_for(
+    entry: dict[str, Any], hub: str, request: dict[str, Any] | None = None
+) -> Arrow | None:
+    """The arrow a journal entry draws, or None (an accepted ``received`` hop, an XS2A
+    request: its answer draws the exchange). ``request``: the XS2A request ``entry``
+    answers."""
     hop = str(entry.get("hop"))
     status = entry.get("status")
     rejected = hop == "received" and isinstance(status, int) and status >= 400
-    if hop not in _DRAWN_HOPS and not rejected:
+    xs2a = entry.get("dialect") == XS2A
+    if (hop not in _DRAWN_HOPS and not rejected) or (xs2a and hop == "received"):
         return None
     path, error = str(entry.get("path", "")), entry.get("error")
     failed = isinstance(status, int) and status >= 400
+    source, destination = str(entry.get("source") or hub), _destination(entry, hub)
+    if xs2a and hop == "sent":  # the bank's answer: drawn as the TPP's request
+        source, destination = destination, source
+    redirect = entry.get("redirect")
     return Arrow(
-        seq=int(entry.get("seq", 0)),
-        source=str(entry.get("source") or hub),
-        destination=hub if rejected else _destination(entry, hub),
+        seq=int((request or entry).get("seq", 0)),
+        source=source,
+        destination=hub if rejected else destination,
         method=str(entry.get("method", "")),
         path=path,
         status=f"→ {status}" if status is not None else ("dropped" if hop == "dropped" else ""),
         error=str(error) if error else None,
+        note=f"to {redirect}" if redirect else None,
         red=failed or bool(error) or hop == "dropped" or path.rstrip("/").endswith("/error"),
         dashed=hop == "out-of-band",
-        tooltip=tooltip(entry, hub),
+        tooltip=tooltip(entry, hub) if request is None else exchange_tooltip(request, entry),
     )
 
 
 def _destination(entry: dict[str, Any], hub: str) -> str:
     if entry.get("hop") == "out-of-band":
-        return USER
+        return PSU if entry.get("dialect") == XS2A else USER
     return str(entry.get("destination") or hub)
 
 
-def lifelines_of(scenario: ScenarioResult, hub: str) -> list[Lifeline]:
-    """The diagram's columns, left to right."""
-    listed = sorted(scenario.participants, key=lambda p: _KIND_ORDER.get(p.kind, len(_KIND_ORDER)))
+def lifelines_of(scenario: ScenarioResult, arrows: list[Arrow], hub: str) -> list[Lifeline]:
+    """The diagram's columns, left to right, for ``arrows`` (every arrow, drawn or not)."""
+    ends = {key for arrow in arrows for key in (arrow.source, arrow.destination)}
+    clients = {p.fsp_id for p in scenario.participants if p.kind in _CLIENTS}
+    idle = clients - ends if clients & ends else set()
+    listed = sorted(
+        (p for p in scenario.participants if p.fsp_id not in idle),
+        key=lambda p: _KIND_ORDER.get(p.kind, len(_KIND_ORDER)),
+    )
     lines = [
         Lifeline(
             p.fsp_id,
@@ -128,17 +159,39 @@ def lifelines_of(scenario: ScenarioResult, hub: str) -> list[Lifeline]:
         )
         for p in listed
     ]
-    known = {line.key for line in lines}
-    for entry in scenario.journal:
-        oob = entry.get("hop") == "out-of-band"
-        for key in (str(entry.get("source") or hub), None if oob else _destination(entry, hub)):
-            if key is not None and key not in known:
+    known = {line.key for line in lines} | {USER, PSU}
+    for arrow in arrows:
+        for key in (arrow.source, arrow.destination):
+            if key not in known:
                 known.add(key)
                 lines.append(Lifeline(key, key, "not in the scheme"))
-    users = {str(e.get("destination")) for e in scenario.journal if e.get("hop") == "out-of-band"}
+    users = {
+        str(e.get("destination"))
+        for e in scenario.journal
+        if e.get("hop") == "out-of-band" and _destination(e, hub) == USER
+    }
     if users:
         lines.append(Lifeline(USER, "user", "out of band: " + ", ".join(sorted(users))))
+    if PSU in ends:
+        lines.append(Lifeline(PSU, "psu", "the PSU's browser"))
     return lines
+
+
+def exchange_tooltip(request: dict[str, Any], answer: dict[str, Any]) -> str:
+    """Everything about an XS2A exchange: the request and the bank's answer."""
+    lines = [
+        f"#{request.get('seq')} received, #{answer.get('seq')} answered at {answer.get('at')}",
+        f"{request.get('method')} {request.get('path')}",
+        f"{request.get('source')} → {request.get('destination')}, status {answer.get('status')}",
+    ]
+    if request.get("error"):
+        lines.append(f"error: {request['error']}")
+    lines.append("correlation ids: " + (", ".join(answer.get("correlation_ids") or []) or "none"))
+    for name, entry in (("request", request), ("answer", answer)):
+        lines.append(f"{name} headers: " + json.dumps(entry.get("headers") or {}, default=str))
+        if entry.get("body") is not None:
+            lines.append(f"{name} body:\n" + _body(entry["body"]))
+    return "\n".join(lines)
 
 
 def tooltip(entry: dict[str, Any], hub: str) -> str:
@@ -154,10 +207,15 @@ def tooltip(entry: dict[str, Any], hub: str) -> str:
     if entry.get("error"):
         lines.append(f"error: {entry['error']}")
     lines.append("correlation ids: " + (", ".join(entry.get("correlation_ids") or []) or "none"))
+    if entry.get("redirect"):
+        lines.append(f"redirect: {entry['redirect']}")
     if entry.get("body") is not None:
-        body = json.dumps(entry["body"], indent=2, ensure_ascii=False, default=str)
-        lines.append("body:\n" + shorten(body, BODY_LIMIT))
+        lines.append("body:\n" + _body(entry["body"]))
     return "\n".join(lines)
+
+
+def _body(body: Any) -> str:
+    return shorten(json.dumps(body, indent=2, ensure_ascii=False, default=str), BODY_LIMIT)
 
 
 # -- drawing -------------------------------------------------------------------------------
@@ -263,7 +321,7 @@ def _labels(
     chars = max(int(width / CHAR), 24)
     path = ellipsize_middle(arrow.path, max(chars - len(arrow.method) - 1, 12))
     _text(group, x, y - 6, f"{arrow.method} {path}", **{"text-anchor": anchor, "fill": color})
-    answer = " · ".join(part for part in (arrow.status, arrow.error) if part)
+    answer = " · ".join(part for part in (arrow.status, arrow.note, arrow.error) if part)
     if answer:
         attributes = {"text-anchor": anchor, "fill": color, "font-size": "10"}
         _text(group, x, y + 14, shorten(answer, int(chars * 1.1)), **attributes)
