@@ -120,6 +120,23 @@ def dialect_of(message: object) -> JournalDialect | None:
     return next((_DIALECTS[k] for k in type(message).__mro__ if k in _DIALECTS), None)
 
 
+@dataclass(frozen=True, slots=True)
+class HttpExchange:
+    """One request or answer of a bilateral HTTP dialect (the PSD2 dialects), as the journal
+    records it (an ``Exchange``): ``related`` are the ids of the resources it is about (a
+    payment, an authorisation, a consent), ``redirect`` where a user's browser was sent.
+    The dialect is named when it is recorded (``record(…, dialect=)``)."""
+
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    body: dict[str, Any] | None
+    source: str
+    destination: str | None
+    related: tuple[str, ...] = ()
+    redirect: str | None = None
+
+
 class Hop(StrEnum):
     RECEIVED = "received"  # arrived at the HTTP edge
     DELIVERED = "delivered"  # handed to a simulated participant in-process
@@ -484,3 +501,11 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _read_http(exchange: Exchange) -> Reading:
+    assert isinstance(exchange, HttpExchange)  # noqa: S101 - registered for that type only
+    return Reading(redirect=exchange.redirect)
+
+
+register_dialect(HttpExchange, "", _read_http)

@@ -317,9 +317,9 @@ def rule(name: str, then: Outcome, **when: str) -> Rule:
 
 
 def test_a_configured_rule_comes_before_the_personas() -> None:
-    let_through = rule("let-through", Outcome(delay_s=0), psu="PSU-Rejected")
+    let_through = rule("let-through", Outcome(delay_s=0), amount=r"re:.*\.99")
     w = world(rules=[let_through])
-    assert w.status(pay(w, PSU_ID="PSU-Rejected")) == "ACCC"
+    assert w.status(pay(w, single(amount="12.99"))) == "ACCC"
 
 
 def test_a_rule_settling_at_the_debtor_stops_the_money_there() -> None:

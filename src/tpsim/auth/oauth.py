@@ -191,14 +191,17 @@ class AuthorizationServer:
         intent: IntentReader | None = None,
         issuer: str | None = None,
         repeated: Collection[str] = (),
+        pkce_required: bool | None = None,
     ) -> PendingAuthorization:
         """Check an authorisation request (its query ``params``; ``repeated``: the names
         it sent twice) and keep it until the user decides, or raise ``OAuthError``. With
         a reader (``intent``, else the server's), a request that names no intent is
-        refused."""
+        refused. ``pkce_required`` overrides the server's for this request (a dialect
+        whose specification requires PKCE, as XS2A's OAuth SCA approach does)."""
         now = self._clock.now()
+        pkce = self._pkce_required if pkce_required is None else pkce_required
         request = read_authorization(
-            params, self._registered, now=now, repeated=repeated, pkce_required=self._pkce_required
+            params, self._registered, now=now, repeated=repeated, pkce_required=pkce
         )
         reader = intent or self._intent
         intent_id = None if reader is None else reader(request)
@@ -236,6 +239,15 @@ class AuthorizationServer:
         if closed is not None:
             raise PendingClosed(pending_id, closed)
         return found
+
+    def waiting_for(self, intent_id: str) -> PendingAuthorization | None:
+        """The latest request still waiting for a decision about ``intent_id`` (the admin
+        API decides it as the user would), or None."""
+        now = self._clock.now()
+        waiting = [
+            p for p in self._records.pending if p.intent_id == intent_id and p.closed(now) is None
+        ]
+        return max(waiting, key=lambda p: p.expires_at, default=None)
 
     def grant(self, pending_id: str, psu_id: str, *, accounts: Sequence[str] = ()) -> str:
         """The user ``psu_id`` approved (with ``accounts``): a code for the client, and

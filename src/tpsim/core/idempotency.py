@@ -72,6 +72,10 @@ class Idempotency(Generic[A]):
         if at is not None:
             self._entries.end(name, at=at)
 
+    def forget(self, key: str, *, scope: str = "") -> None:
+        """Forget ``key``: the request it came with was refused, so it may come again."""
+        self._entries.drop(_name(scope, key))
+
     def end(self, key: str, *, scope: str = "", at: datetime) -> None:
         """Count the key's retention from ``at`` (its final answer, or, for a fixed window
         such as UK Open Banking's 24 hours, when it was first seen)."""

@@ -23,7 +23,6 @@ from aiohttp import web
 
 from tpsim.core.payment import PaymentIntent
 from tpsim.errors import TpsimError
-from tpsim.mojaloop.roles.common import format_amount, format_datetime
 from tpsim.serve.admin import Handler, problem
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
@@ -103,9 +102,9 @@ async def force_status(request: web.Request) -> web.Response:
 
 def _payment(sim: Simulation, payment_id: str) -> tuple[Xs2aApi, Xs2aPayment] | None:
     for api in sim.psd2.xs2a.values():
-        payment = api.bank.payments.get(payment_id)
+        payment = api.bank.find(payment_id)
         if payment is not None:
-            return api, api.bank.fresh(payment)
+            return api, payment
     return None
 
 
@@ -122,7 +121,7 @@ def _state(api: Xs2aApi, payment: Xs2aPayment) -> dict[str, Any]:
         "transactionStatus": api.bank.transaction_status(payment).value,
         "reason": payment.reason,
         "rule": payment.rule,
-        "createdAt": format_datetime(payment.created_at),
+        "createdAt": payment.created_at.isoformat(),
         "authorisations": [
             {
                 "authorisationId": a.authorisation_id,
@@ -145,7 +144,7 @@ def _intent(intent: PaymentIntent) -> dict[str, Any]:
         "state": intent.state.value,
         "debtor": intent.debtor,
         "creditor": intent.creditor,
-        "amount": format_amount(intent.amount),
+        "amount": format(intent.amount.normalize(), "f"),
         "currency": intent.currency,
     }
 

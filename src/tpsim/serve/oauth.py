@@ -84,6 +84,7 @@ class _Mount:
     base: str  # the route prefix, with {fsp_id}
     find: OAuthFinder
     intent: IntentReader | None
+    pkce_required: bool | None = None  # None: as the server says
 
     def issuer(self, sim: Simulation, fsp_id: str) -> str:
         """The issuer of bank ``fsp_id`` at this base, as a browser reaches it."""
@@ -104,16 +105,22 @@ _MOUNTS = web.AppKey("tpsim_oauth_mounts", _Mounts)
 
 
 def add_oauth_routes(
-    app: web.Application, base: str, find: OAuthFinder, *, intent: IntentReader | None = None
+    app: web.Application,
+    base: str,
+    find: OAuthFinder,
+    *,
+    intent: IntentReader | None = None,
+    pkce_required: bool | None = None,
 ) -> None:
     """Serve the authorisation server of each bank ``find`` knows under ``base`` (a prefix
     with ``{fsp_id}``); ``intent`` reads what a request authorises, for this mount's
-    dialect (else the server's own reader). The PSU pages are mounted with the first."""
+    dialect (else the server's own reader), ``pkce_required`` whether its requests must
+    carry PKCE (None: as the server says). The PSU pages are mounted with the first."""
     mounts = app.get(_MOUNTS)
     if mounts is None:
         mounts = app[_MOUNTS] = _Mounts()
         add_psu_pages(app, PAGE_PATH, partial(_journey, mounts))
-    mount = _Mount(base, find, intent)
+    mount = _Mount(base, find, intent, pkce_required)
     mounts.all.append(mount)
     routes = _Routes(mount)
     app.router.add_get(f"{base}/.well-known/openid-configuration", routes.discovery)
@@ -179,6 +186,7 @@ class _Routes:
                 intent=self._mount.intent,
                 issuer=self._mount.issuer(sim, fsp_id),
                 repeated=repeated,
+                pkce_required=self._mount.pkce_required,
             )
             page = _public_url(sim) + PAGE_PATH.format(
                 fsp_id=quote(fsp_id, safe=""), journey_id=quote(pending.id, safe="")

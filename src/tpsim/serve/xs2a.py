@@ -14,7 +14,6 @@ SCA"); each browser redirect is journaled with its ``redirect`` URL.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import structlog
@@ -24,20 +23,19 @@ from tpsim.auth.oauth import AuthorizationServer, IntentApproval
 from tpsim.auth.oauth_model import intent_from_scope
 from tpsim.auth.psu import PsuJourney, UnknownJourney
 from tpsim.errors import LoginRefused
-from tpsim.journal import Direction, Hop
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
 from tpsim.serve.pages import PsuPages
+from tpsim.serve.psd2_edge import MAX_BODY_BYTES, journal_exchange, journal_redirect, site
 from tpsim.serve.simulation import Simulation
 from tpsim.xs2a.api import Answer, ApiRequest, Xs2aApi, refusal
 from tpsim.xs2a.errors import FormatError, InternalError, ResourceUnknown
-from tpsim.xs2a.journal import Xs2aHop
 from tpsim.xs2a.journey import OAuthApproval, RedirectJourney
 
 log = structlog.get_logger("tpsim.xs2a")
 
-MAX_BODY_BYTES = 512 * 1024  # a bulk of 100 payments is well under this
+DIALECT = "xs2a"
 _JSON = "application/json"
 
 
@@ -58,8 +56,18 @@ async def handle_xs2a(request: web.Request) -> web.Response:
                 FormatError(f"the body could not be read: {exc.detail}"), request.headers
             )
         sim.psd2.arm()
-    tpp = (api.caller(request.headers) if api else None) or "tpp"
-    _journal(sim, request, raw, answer, fsp_id, tpp)
+    journal_exchange(
+        request,
+        raw,
+        dialect=DIALECT,
+        client=(api.caller(request.headers) if api else None) or "tpp",
+        bank=fsp_id,
+        status=answer.status,
+        headers=answer.headers,
+        body=answer.body,
+        related=(answer.payment_id, answer.authorisation_id),
+        error=None if answer.status < 400 else _first_code(answer.body),
+    )
     if answer.body is None:
         return web.Response(status=answer.status, headers=answer.headers)
     return web.json_response(answer.body, status=answer.status, headers=answer.headers)
@@ -68,9 +76,8 @@ async def handle_xs2a(request: web.Request) -> web.Response:
 def _handle(api: Xs2aApi, request: web.Request, raw: bytes) -> Answer:
     tail = request.match_info.get("tail", "")
     segments = tuple(part for part in tail.split("/") if part)
-    site = _site(request)
     try:
-        return api.handle(ApiRequest(request.method, segments, request.headers, raw, site))
+        return api.handle(ApiRequest(request.method, segments, request.headers, raw, site(request)))
     except Exception:  # a bug must still answer in the dialect's format
         log.exception("XS2A request failed unexpectedly", path=request.path)
         return refusal(InternalError("tpsim failed on this request; see its log"), request.headers)
@@ -91,38 +98,6 @@ def _no_bank(sim: Simulation, fsp_id: str) -> ResourceUnknown:
     return ResourceUnknown(
         f"{fsp_id} is not a bank tpsim simulates (simulated banks: {banks})", path="fspId"
     )
-
-
-def _site(request: web.Request) -> str:
-    """The URL the caller reached tpsim at (or ``web.public_url``), for absolute links."""
-    configured = request.app[SIMULATION].config.behaviour.linking.web.public_url
-    return configured or str(request.url.origin())
-
-
-def _journal(
-    sim: Simulation, request: web.Request, raw: bytes, answer: Answer, fsp_id: str, tpp: str
-) -> None:
-    """The request (from ``tpp``, the calling TPP's client_id) and the answer, as two hops."""
-    related = tuple(i for i in (answer.payment_id, answer.authorisation_id) if i)
-    body = _json_or_none(raw)
-    now = sim.clock.now()
-    received = Xs2aHop(
-        request.method, request.path_qs, dict(request.headers), body, tpp, fsp_id, related
-    )
-    error = None if answer.status < 400 else _first_code(answer.body)
-    sim.journal.record(Hop.RECEIVED, received, at=now, raw=raw or None, error=error)
-    answered = Xs2aHop(
-        request.method, request.path_qs, answer.headers, answer.body, fsp_id, tpp, related
-    )
-    sim.journal.record(Hop.SENT, answered, at=now, status=answer.status, direction=Direction.OUT)
-
-
-def _json_or_none(raw: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw) if raw.strip() else None
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _first_code(body: dict[str, Any] | None) -> str | None:
@@ -196,10 +171,13 @@ def _journal_redirect(request: web.Request, location: str, status: int) -> None:
     fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
     api = sim.psd2.xs2a.get(fsp_id)
     auth = api.auths.find(journey_id) if api else None
-    related = (auth.payment_id, journey_id) if auth else (journey_id,)
-    hop = Xs2aHop(request.method, request.path, {}, None, fsp_id, "psu", related, location)
-    sim.journal.record(
-        Hop.OUT_OF_BAND, hop, at=sim.clock.now(), status=status, direction=Direction.OUT
+    journal_redirect(
+        request,
+        location,
+        status,
+        dialect=DIALECT,
+        bank=fsp_id,
+        related=(auth.payment_id if auth else None, journey_id),
     )
 
 
@@ -215,7 +193,8 @@ def _oauth(sim: Simulation, fsp_id: str) -> tuple[AuthorizationServer, IntentApp
 def add_xs2a_routes(app: web.Application) -> None:
     """The XS2A API of every simulated bank, its SCA page and its OAuth authorisation
     server (the OAuth SCA approach), before the FSPIOP catch-all."""
-    add_oauth_routes(app, "/xs2a/{fsp_id}", _oauth, intent=intent_from_scope)
+    # The Berlin Group's OAuth SCA approach uses PKCE (digest §2.3): required here.
+    add_oauth_routes(app, "/xs2a/{fsp_id}", _oauth, intent=intent_from_scope, pkce_required=True)
     pages = Xs2aPages()
     app.router.add_get("/login/{fsp_id}/xs2a/{journey_id}", pages.show)
     app.router.add_post("/login/{fsp_id}/xs2a/{journey_id}", pages.submit)

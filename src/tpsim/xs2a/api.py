@@ -189,7 +189,7 @@ class Xs2aApi:
         wants = _tpp_request(tpp, headers)
         approach = choose_approach(self.bank.profile, wants)
         self._check_redirects(tpp, headers, approach)
-        payment = self.bank.initiate(service, product, order, wants)
+        payment = self.bank.initiate(service, product, order, wants, approach)
         status = self.bank.transaction_status(payment)
         auth = None
         if status is TransactionStatus.RCVD and self._implicit(headers):
@@ -225,9 +225,10 @@ class Xs2aApi:
             return seen.answer
         try:
             answer = self._initiate(request, service, product, links)
-        except TpsimError as exc:
-            error = coded(exc)
-            answer = Answer(error.status, error.body())
+        except TpsimError:
+            # Nothing was created: the same X-Request-ID may come again, corrected.
+            self._seen.forget(headers.x_request_id, scope=scope)
+            raise
         self._seen.answer(headers.x_request_id, answer, scope=scope, at=now)
         return answer
 

@@ -29,6 +29,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from tpsim.core.due import Due
 from tpsim.core.errors import StateRefused
 from tpsim.core.records import Records
 from tpsim.core.sca import Authentication, ScaMethod
@@ -89,6 +90,8 @@ class Authorisations:
             max_ended=bank.payments.max_ended,
             clock=bank.clock,
         )
+        # Decoupled authorisations the PSU approves after the configured delay: when.
+        self._approvals = Due(bank.bank.store, f"xs2a-approvals:{bank.fsp_id}")
         bank.closings.append(self._payment_closed)
 
     # -- the TPP's calls --------------------------------------------------------------------
@@ -198,7 +201,7 @@ class Authorisations:
         """The PSU approves (``password`` None: a headless or admin decision, unchecked)."""
         auth = self._open(authorisation_id)
         payment = self.bank.payments[auth.payment_id]
-        if user is not None and user != payment.owner:
+        if user is not None and user != payment.owner and not self.bank.persona(payment, user):
             raise PsuCredentialsInvalid(f"{user} does not hold the account this payment debits")
         if password is not None and not self._password_ok(payment.owner, password):
             auth = self._wrong(auth, "wrong password")  # raises
@@ -215,21 +218,15 @@ class Authorisations:
 
     def tick(self) -> None:
         """Approve the decoupled authorisations whose approval delay has passed."""
-        for auth in list(self.records):
-            if auth.sca_status is ScaStatus.STARTED:
+        for authorisation_id in self._approvals.pop(self.bank.clock.now()):
+            self._approvals.drop(authorisation_id)
+            auth = self.records.get(authorisation_id)
+            if auth is not None:
                 self.fresh(auth)
 
     def next_due(self) -> datetime | None:
         """When ``tick`` next approves a decoupled authorisation (None: none waits)."""
-        delay = self.bank.settings.decoupled_approval_delay_s
-        if delay is None:
-            return None
-        waiting = [
-            auth.started_at + timedelta(seconds=delay)
-            for auth in self.records
-            if auth.sca_status is ScaStatus.STARTED and auth.started_at is not None
-        ]
-        return min(waiting, default=None)
+        return self._approvals.next()
 
     # -- state -------------------------------------------------------------------------------
 
@@ -270,7 +267,7 @@ class Authorisations:
         """Refuse a new authorisation the payment does not allow, or one while another of
         its kind is under way."""
         status = self.bank.transaction_status(payment)
-        if cancellation and (status is not TransactionStatus.ACTC or payment.stopped):
+        if cancellation and not self.bank.awaits_execution(payment):
             raise StatusInvalid(
                 f"payment {payment.payment_id} is {status.value}: there is no cancellation"
                 " to authorise (DELETE the payment first)"
@@ -317,10 +314,19 @@ class Authorisations:
     # -- steps -------------------------------------------------------------------------------
 
     def _identified(self, auth: Authorisation) -> Authorisation:
-        if auth.approach is Approach.DECOUPLED:
-            started = replace(auth, started_at=self.bank.clock.now())
-            return self.fresh(self._move(started, ScaEvent.START))
-        return self._move(auth, ScaEvent.IDENTIFY)
+        """The PSU named themselves (PSU-ID). Decoupled: the push goes to their app at
+        once, so only the debited account's holder (or a sandbox persona) gets one."""
+        if auth.approach is not Approach.DECOUPLED:
+            return self._move(auth, ScaEvent.IDENTIFY)
+        payment = self.bank.payments[auth.payment_id]
+        psu = auth.psu_id or ""
+        if psu != payment.owner and not self.bank.persona(payment, psu):
+            self._wrong(auth, f"{psu} does not hold the account this payment debits")
+        now = self.bank.clock.now()
+        delay = self.bank.settings.decoupled_approval_delay_s
+        if delay is not None:
+            self._approvals.put(auth.authorisation_id, now + timedelta(seconds=delay))
+        return self.fresh(self._move(replace(auth, started_at=now), ScaEvent.START))
 
     def _authenticate(
         self, payment: Xs2aPayment, auth: Authorisation, psu_id: str | None, password: str
@@ -328,7 +334,8 @@ class Authorisations:
         psu = psu_id or auth.psu_id
         if psu is None:
             raise FormatError("send the PSU-ID header with psuData.password", path="PSU-ID")
-        if psu != payment.owner or not self._password_ok(psu, password):
+        persona = psu != payment.owner and self.bank.persona(payment, psu)
+        if not persona and (psu != payment.owner or not self._password_ok(psu, password)):
             self._wrong(replace(auth, psu_id=psu), "wrong PSU-ID or password")
         auth = replace(auth, psu_id=psu)
         if auth.approach is Approach.DECOUPLED:

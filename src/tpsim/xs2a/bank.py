@@ -18,7 +18,7 @@ the clock lazily too: an unauthorised payment past its expiry is rejected when n
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -26,10 +26,11 @@ from decimal import Decimal
 from tpsim.config_psd2 import Psd2Settings
 from tpsim.core.bank import Account, Bank
 from tpsim.core.clock import Clock, IdGenerator
+from tpsim.core.due import Due
 from tpsim.core.errors import BankRefused, InsufficientFunds, UnknownPayment
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
-from tpsim.core.rules import Reason, Rules, Status
+from tpsim.core.rules import Reason, RuleEvent, Rules, Status
 from tpsim.core.sca import Authentication, ScaEvent
 from tpsim.core.settlement import (
     Settlement,
@@ -47,15 +48,14 @@ from tpsim.xs2a.errors import (
 )
 from tpsim.xs2a.initiation import (
     check_dates,
-    check_product,
-    choose_approach,
     debtor_account,
-    initiation_facts,
+    payment_facts,
 )
-from tpsim.xs2a.resources import PaymentOrder, Service, TppRequest, Xs2aPayment
+from tpsim.xs2a.resources import Approach, PaymentOrder, Service, TppRequest, Xs2aPayment
 from tpsim.xs2a.schedule import execution_dates, first_execution
 from tpsim.xs2a.states import TRANSACTION_STATUS, TransactionStatus
 
+_UNAUTHORISED = (PaymentState.RECEIVED, PaymentState.AUTHORISING)
 _OPEN_STATUSES = (
     TransactionStatus.RCVD,
     TransactionStatus.PDNG,
@@ -93,7 +93,10 @@ class Xs2aBank:
             bank.store, f"xs2a:{fsp_id}", retention=retention, max_ended=max_ended, clock=clock
         )
         # Payments waiting to execute (future-dated, periodic, a rule's delay): id → when.
-        self._waiting: Records[datetime] = Records(bank.store, f"xs2a-waiting:{fsp_id}")
+        self._waiting = Due(bank.store, f"xs2a-waiting:{fsp_id}")
+        # Payments not authorised yet, by when they expire: ``tick`` rejects them then, so a
+        # payment nobody comes back to ends (and is forgotten) without being read again.
+        self._expiring = Due(bank.store, f"xs2a-expiring:{fsp_id}")
         # Told of each payment nobody may authorise or cancel any more (it ended unexecuted,
         # or a payment other than a standing order is executing): its open authorisations
         # fail (``Authorisations``).
@@ -102,16 +105,22 @@ class Xs2aBank:
     # -- initiation ---------------------------------------------------------------------
 
     def initiate(
-        self, service: Service, product: str, order: PaymentOrder, tpp: TppRequest
+        self,
+        service: Service,
+        product: str,
+        order: PaymentOrder,
+        tpp: TppRequest,
+        approach: Approach,
     ) -> Xs2aPayment:
-        """Take a new payment (RCVD), or refuse it: an unsupported product, a debtor
-        account that is not this bank's, a date in the past. The approach is chosen here;
-        its authorisation is started by ``xs2a.authorisations``."""
-        check_product(self.profile, self.fsp_id, service, product)
+        """Take a new payment (RCVD) by ``approach``, or refuse it: a debtor account that is
+        not this bank's, a date in the past, a rule's unknown PSU. The caller checked the
+        product (``initiation.check_product``) and chose the approach
+        (``initiation.choose_approach``); the authorisation is started by
+        ``xs2a.authorisations``."""
         now = self.clock.now()
         check_dates(order, now.date())
         debtor = debtor_account(self.bank, self.fsp_id, order)
-        applied = self.rules.first(initiation_facts(self.fsp_id, order, tpp))
+        applied = self.rules.first(payment_facts(self.fsp_id, order, tpp))
         if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
             raise PsuCredentialsInvalid(
                 applied.outcome.text or f"{tpp.psu_id} is not a PSU of {self.fsp_id}",
@@ -128,7 +137,7 @@ class Xs2aBank:
             order=order,
             debtor=debtor.address,
             owner=debtor.owner,
-            approach=choose_approach(self.profile, tpp),
+            approach=approach,
             created_at=now,
             parts=parts,
             rule=applied.rule_name if applied else None,
@@ -150,27 +159,51 @@ class Xs2aBank:
                 )
             )
         self.payments.put(payment_id, payment)
+        self._expiring.put(payment_id, expires)
         if tpp.reject_no_funds and not self._funds_cover(payment):
             # TPP-Rejection-NoFunds-Preferred: true lets the bank refuse at once.
             return self.reject(payment, "insufficient-funds", funds_available=False)
         return payment
+
+    def persona(self, payment: Xs2aPayment, psu: str) -> bool:
+        """Whether ``psu``, who does not hold the debited account, may authorise ``payment``
+        anyway: a PSU the rules know (a sandbox persona, ``core.rules``) whose payment is
+        refused — never one that would move money. Its refusal becomes the payment's
+        outcome; a rule's ``psu-unknown`` is ``PsuCredentialsInvalid`` (401)."""
+        tpp = replace(payment.tpp, psu_id=psu)
+        facts = payment_facts(self.fsp_id, payment.order, tpp, event=RuleEvent.PAYMENT_AUTHORISE)
+        applied = self.rules.first(facts)
+        if applied is None or applied.outcome.reject is None:
+            return False
+        if applied.outcome.reject is Reason.PSU_UNKNOWN:
+            raise PsuCredentialsInvalid(
+                applied.outcome.text or f"{psu} is not a PSU of {self.fsp_id}", path="PSU-ID"
+            )
+        if payment.verdict is None:
+            self._save(replace(payment, rule=applied.rule_name, verdict=applied.outcome))
+        return True
 
     # -- reading ------------------------------------------------------------------------
 
     def payment(self, service: Service, product: str, payment_id: str) -> Xs2aPayment:
         """The payment, as the clock finds it now; ``ResourceUnknown`` (404) when this
         bank has no such payment under that service and product."""
-        payment = self.payments.get(payment_id)
-        if payment is not None and any(self._kept(p) is None for p in payment.parts):
-            # Its intents ended and were forgotten (their retention): so is the payment.
-            self.payments.drop(payment_id)
-            payment = None
+        payment = self.find(payment_id)
         if payment is None or (payment.service, payment.product) != (service, product):
             raise ResourceUnknown(
                 f"{self.fsp_id} has no {service.value} {product} with paymentId {payment_id}",
                 path="paymentId",
             )
-        return self.fresh(payment)
+        return payment
+
+    def find(self, payment_id: str) -> Xs2aPayment | None:
+        """The payment ``payment_id``, as the clock finds it now, or None (also when its
+        intents ended and were forgotten after their retention: so is the payment)."""
+        payment = self.payments.get(payment_id)
+        if payment is not None and any(self._kept(p) is None for p in payment.parts):
+            self.payments.drop(payment_id)
+            return None
+        return None if payment is None else self.fresh(payment)
 
     def fresh(self, payment: Xs2aPayment) -> Xs2aPayment:
         """``payment`` after what the clock made due: its expiry while unauthorised, its
@@ -178,9 +211,7 @@ class Xs2aBank:
         now = self.clock.now()
         intents = self.intents(payment)
         if any(
-            i.state in (PaymentState.RECEIVED, PaymentState.AUTHORISING)
-            and i.expires_at is not None
-            and now >= i.expires_at
+            i.state in _UNAUTHORISED and i.expires_at is not None and now >= i.expires_at
             for i in intents
         ):
             return self.end(payment, PaymentEvent.EXPIRE, "expired")
@@ -208,12 +239,14 @@ class Xs2aBank:
         schedule runs)."""
         if payment.service is Service.PERIODIC:  # the standing order itself
             return self._status_of(payment, self.bank.payments.get(payment.payment_id))
-        statuses = [self._status_of(payment, i) for i in self.intents(payment)]
-        if len(set(statuses)) == 1:
-            return statuses[0]
+        statuses = {self._status_of(payment, i) for i in self.intents(payment)}
+        if len(statuses) == 1:
+            return statuses.pop()
         done = {TransactionStatus.ACSC, TransactionStatus.ACCC}
-        if all(s in done | {TransactionStatus.RJCT} for s in statuses):
-            return TransactionStatus.PART
+        if statuses <= done:  # every entry settled: credited everywhere, or not
+            return TransactionStatus.ACSC if TransactionStatus.ACSC in statuses else statuses.pop()
+        if statuses <= done | {TransactionStatus.RJCT}:
+            return TransactionStatus.PART  # some settled, some rejected (spec: "PART")
         return TransactionStatus.ACSP
 
     # -- execution ------------------------------------------------------------------------
@@ -221,6 +254,7 @@ class Xs2aBank:
     def authorised(self, payment: Xs2aPayment) -> Xs2aPayment:
         """The payment's SCA is complete: execute it now, or wait for its date (or for a
         rule's delay)."""
+        self._expiring.drop(payment.payment_id)  # authorised: it no longer expires
         now = self.clock.now()
         first = self._first_date(payment)
         verdict = payment.verdict
@@ -238,22 +272,20 @@ class Xs2aBank:
         return self._execute(payment, now.date())
 
     def tick(self) -> None:
-        """Execute what fell due by the clock (the edge calls it on a timer and after the
-        clock moves)."""
+        """Do what fell due by the clock (the edge calls it on a timer and after the clock
+        moves): execute what waited for its time, reject what expired unauthorised."""
         now = self.clock.now()
-        for payment_id in list(self._waiting_ids()):
+        for payment_id in self._waiting.pop(now) + self._expiring.pop(now):
             payment = self.payments.get(payment_id)
-            if payment is not None:
-                self._run_due(payment, now)
+            if payment is None:
+                self._waiting.drop(payment_id)
+                self._expiring.drop(payment_id)
+            else:
+                self.fresh(payment)
 
     def next_due(self) -> datetime | None:
         """When ``tick`` next has something to do."""
-        return min(iter(self._waiting), default=None)
-
-    def _waiting_ids(self) -> Iterator[str]:
-        for payment in list(self.payments):
-            if payment.payment_id in self._waiting:
-                yield payment.payment_id
+        return min((d for d in (self._waiting.next(), self._expiring.next()) if d), default=None)
 
     def _run_due(self, payment: Xs2aPayment, now: datetime) -> Xs2aPayment:
         due = self._waiting.get(payment.payment_id)
@@ -422,6 +454,19 @@ class Xs2aBank:
         """Cancel what may still be cancelled (``cancellable`` said so)."""
         return self.end(payment, PaymentEvent.CANCEL, "cancelled")
 
+    def awaits_execution(self, payment: Xs2aPayment) -> bool:
+        """Whether ``payment`` is authorised and not executed yet: waiting for its date, a
+        standing order whose schedule runs, or held by the bank (a rule's ACCP, PDNG).
+        Such a payment is cancelled by a cancellation, which may need its own SCA."""
+        status = self.transaction_status(payment)
+        if payment.stopped:
+            return False
+        if status in (TransactionStatus.PDNG, TransactionStatus.ACCP):
+            return True
+        return status is TransactionStatus.ACTC and (
+            payment.payment_id in self._waiting or payment.service is Service.PERIODIC
+        )
+
     def cancellable(self, payment: Xs2aPayment) -> bool:
         """Whether ``payment`` can still be cancelled, or the error that says why not.
 
@@ -432,16 +477,7 @@ class Xs2aBank:
         status = self.transaction_status(payment)
         if status in (TransactionStatus.RCVD,):
             return True
-        held = status in (TransactionStatus.PDNG, TransactionStatus.ACCP)  # by a rule
-        if held or (
-            status is TransactionStatus.ACTC
-            and (payment.payment_id in self._waiting or payment.service is Service.PERIODIC)
-        ):
-            if payment.stopped:
-                raise FinalisedPayment(
-                    f"payment {payment.payment_id} is cancelled already",
-                    code=self.profile.finalised_cancel_code,
-                )
+        if self.awaits_execution(payment):
             return False
         if status in (
             TransactionStatus.ACSC,
@@ -466,11 +502,10 @@ class Xs2aBank:
         status = TRANSACTION_STATUS[intent.state]
         if status is TransactionStatus.ACTC and payment.held is not None:
             return TransactionStatus(payment.held)  # a rule holds it (ACCP, PDNG)
-        stops_at_debtor = payment.verdict is not None and (
-            payment.verdict.status is Status.SETTLED_DEBTOR
-        )
-        if status is TransactionStatus.ACSC and not stops_at_debtor and self._credited(intent):
-            return TransactionStatus.ACCC
+        said = payment.verdict.status if payment.verdict is not None else None
+        if status is TransactionStatus.ACSC and said is not Status.SETTLED_DEBTOR:
+            if said is Status.SETTLED_CREDITOR or self._credited(intent):
+                return TransactionStatus.ACCC
         return status
 
     def _credited(self, intent: PaymentIntent) -> bool:
@@ -485,6 +520,8 @@ class Xs2aBank:
     def _save(self, payment: Xs2aPayment) -> Xs2aPayment:
         self.payments.put(payment.payment_id, payment)
         intents = self.intents(payment)
+        if not any(i.state in _UNAUTHORISED for i in intents):
+            self._expiring.drop(payment.payment_id)
         if all(i.finalised for i in intents) and payment.payment_id not in self._waiting:
             self.payments.end(payment.payment_id, at=self.clock.now())
         return payment

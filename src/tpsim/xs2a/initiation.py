@@ -52,8 +52,9 @@ def choose_approach(profile: Xs2aProfile, tpp: TppRequest) -> Approach:
     """The bank profile's approaches, steered by the TPP's preferences (NextGenPSD2
     §4.1: TPP-Redirect-Preferred true prefers redirect (or OAuth), false embedded or
     decoupled; TPP-Decoupled-Preferred true prefers decoupled, false anything but
-    decoupled); where the bank offers none of what the TPP prefers, its own first
-    choice."""
+    decoupled); the ASPSP chooses among what the TPP prefers (yaml: "The ASPSP will then
+    choose between…"), in the profile's order of preference; where it offers none of
+    them, its own first choice."""
     offered = [Approach(a) for a in profile.sca_approaches_supported]
     wanted: tuple[Approach, ...] = ()
     if tpp.decoupled_preferred:
@@ -64,7 +65,7 @@ def choose_approach(profile: Xs2aProfile, tpp: TppRequest) -> Approach:
         wanted = (Approach.EMBEDDED, Approach.DECOUPLED)
     if tpp.decoupled_preferred is False:
         wanted = tuple(a for a in wanted or offered if a is not Approach.DECOUPLED)
-    return next((a for a in wanted if a in offered), offered[0])
+    return next((a for a in offered if a in wanted), offered[0])
 
 
 def debtor_account(bank: Bank, fsp_id: str, order: PaymentOrder) -> Account:
@@ -111,13 +112,20 @@ def _services_of(profile: Xs2aProfile, product: str) -> list[str]:
     return sorted(service for service, products in matrix.items() if product in products)
 
 
-def initiation_facts(fsp_id: str, order: PaymentOrder, tpp: TppRequest) -> dict[str, str]:
-    """What the rules see of an initiation (``core.rules.Fact``); a bulk payment is
-    seen through its first entry."""
+def payment_facts(
+    fsp_id: str,
+    order: PaymentOrder,
+    tpp: TppRequest,
+    *,
+    event: RuleEvent = RuleEvent.PAYMENT_INITIATE,
+) -> dict[str, str]:
+    """What the rules see of a payment (``core.rules.Fact``) at its initiation, or when
+    a PSU signs in to authorise it (``event``); a bulk payment is seen through its first
+    entry."""
     transfer = order.transfers[0]
     facts = {
         Fact.DIALECT: "xs2a",
-        Fact.EVENT: RuleEvent.PAYMENT_INITIATE,
+        Fact.EVENT: event,
         Fact.BANK: fsp_id,
         Fact.TPP: tpp.tpp,
         Fact.DEBTOR: order.debtor_iban,

@@ -1,0 +1,83 @@
+"""What every PSD2 edge does the same way: read a request's body (bounded in size and
+time), the URL the caller reached tpsim at, and journal an exchange as two hops (the
+request ``received``, the answer ``sent``) or a user's browser sent on (``out-of-band``,
+with its ``redirect``), in the dialect's name and linked by the resources' ids."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+
+from tpsim.journal import Direction, Hop, HttpExchange
+from tpsim.serve.edge import SIMULATION
+
+MAX_BODY_BYTES = 512 * 1024  # a bulk of 100 payments, a UK consent: well under this
+
+
+def site(request: web.Request) -> str:
+    """The URL the caller reached tpsim at (or ``web.public_url``), for absolute links."""
+    configured = request.app[SIMULATION].config.behaviour.linking.web.public_url
+    return configured or str(request.url.origin())
+
+
+def journal_exchange(
+    request: web.Request,
+    raw: bytes,
+    *,
+    dialect: str,
+    client: str,
+    bank: str,
+    status: int,
+    headers: dict[str, str],
+    body: dict[str, Any] | None,
+    related: Iterable[str | None],
+    error: str | None,
+) -> None:
+    """The request from ``client`` to ``bank`` and the answer (``status``, ``headers``,
+    ``body``; ``error`` its code when refused), as two hops of ``dialect``."""
+    sim = request.app[SIMULATION]
+    ids = tuple(i for i in related if i)
+    now = sim.clock.now()
+    path = request.path_qs
+    sent = HttpExchange(
+        request.method, path, dict(request.headers), _json_or_none(raw), client, bank, ids
+    )
+    sim.journal.record(Hop.RECEIVED, sent, at=now, raw=raw or None, error=error, dialect=dialect)
+    answer = HttpExchange(request.method, path, headers, body, bank, client, ids)
+    sim.journal.record(
+        Hop.SENT, answer, at=now, status=status, direction=Direction.OUT, dialect=dialect
+    )
+
+
+def journal_redirect(
+    request: web.Request,
+    location: str,
+    status: int,
+    *,
+    dialect: str,
+    bank: str,
+    related: Iterable[str | None],
+) -> None:
+    """The user's browser sent from ``bank``'s page to ``location``."""
+    sim = request.app[SIMULATION]
+    ids = tuple(i for i in related if i)
+    hop = HttpExchange(request.method, request.path, {}, None, bank, "psu", ids, location)
+    sim.journal.record(
+        Hop.OUT_OF_BAND,
+        hop,
+        at=sim.clock.now(),
+        status=status,
+        direction=Direction.OUT,
+        dialect=dialect,
+    )
+
+
+def _json_or_none(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw) if raw.strip() else None
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
