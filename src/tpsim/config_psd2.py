@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import time
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "CLIENT_ID_PATTERN",
+    "ObieProfile",
     "Psd2Behaviour",
     "Psd2ParticipantConfig",
     "Psd2Settings",
@@ -169,6 +171,29 @@ class Xs2aProfile(_Strict):
         return value
 
 
+class ObieProfile(_Strict):
+    """A bank's UK Open Banking profile.
+
+    ``consent_expiry_s``: an unauthorised, or authorised but unused, consent is rejected
+    (U036) this long after it was created. ``cut_off_time``: the bank's daily cut-off
+    ("HH:MM", UTC) given as ``CutOffDateTime``; after it (the reject strategy) the
+    authorisation and the payment are refused (U012) and the consent rejected; None: no
+    cut-off. ``reused_key_status``: a reused ``x-idempotency-key`` with another body is
+    400 U002, or 403 U002 ("may be treated as fraud"). ``second_payment``: v4.0's answer to
+    a second payment on a consumed consent with another key, 409 U029 (``conflict``) or
+    400 U009 (``invalid-status``; v3.1 documents no 409, so always 400 U009).
+    """
+
+    consent_expiry_s: int = Field(default=86_400, gt=0)
+    cut_off_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] | None = None
+    reused_key_status: Literal[400, 403] = 400
+    second_payment: Literal["conflict", "invalid-status"] = "conflict"
+
+    @property
+    def cut_off(self) -> time | None:
+        return None if self.cut_off_time is None else time.fromisoformat(self.cut_off_time)
+
+
 class Psd2Behaviour(_Strict):
     headless: bool = True
     otp: Annotated[str, Field(pattern=_OTP)] = "123456"
@@ -188,6 +213,7 @@ class Psd2ParticipantConfig(_Strict):
     decoupled_approval_delay_s: float | None = Field(default=None, ge=0)
     strict_signatures: bool | None = None
     xs2a: Xs2aProfile = Xs2aProfile()
+    obie: ObieProfile = ObieProfile()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +227,11 @@ class Psd2Settings:
     strict_signatures: bool
     sandbox_rules: bool
     xs2a: Xs2aProfile
+    obie: ObieProfile
 
     @classmethod
     def of(cls, defaults: Psd2Behaviour, own: Psd2ParticipantConfig | None) -> Psd2Settings:
         own = own or Psd2ParticipantConfig()
-        overrides = own.model_dump(exclude={"xs2a"}, exclude_none=True)
+        overrides = own.model_dump(exclude={"xs2a", "obie"}, exclude_none=True)
         merged = {**defaults.model_dump(), **overrides}
-        return cls(**merged, xs2a=own.xs2a)
+        return cls(**merged, xs2a=own.xs2a, obie=own.obie)

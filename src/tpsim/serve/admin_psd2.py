@@ -9,7 +9,9 @@ GET  /admin/psd2/intents/{id}       a payment's full state: its dialect resource
 POST /admin/psd2/intents/{id}/status  {"status": "RJCT"|"CANC"|"ACSC", "reason": …}: the
                                     bank decides (BG's "direct ASPSP update")
 
-``{id}`` is the dialect's handle: an XS2A ``authorisationId`` / ``paymentId``. Refusals
+``{id}`` is the dialect's handle: an XS2A ``authorisationId`` / ``paymentId``, a UK
+``ConsentId`` (its decision also answers the TPP's waiting ``/authorize``: the redirect
+with the code). Refusals
 are ``{"error": …}`` like the rest of the admin API (404 unknown, 409 not now).
 """
 
@@ -23,6 +25,7 @@ from aiohttp import web
 
 from tpsim.core.payment import PaymentIntent
 from tpsim.errors import TpsimError
+from tpsim.obie.api import ObieApi
 from tpsim.serve.admin import Handler, problem
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
@@ -68,6 +71,31 @@ async def decide(request: web.Request) -> web.Response:
     finally:
         sim.psd2.arm()
     return web.json_response({"redirect": outcome.redirect, "status": outcome.sca_status.value})
+
+
+def _decide_consent(
+    sim: Simulation, api: ObieApi, consent_id: str, decision: str, body: dict[str, Any]
+) -> web.Response:
+    """A UK consent decided as its PSU would at the consent page: its status, and the
+    redirect with the code (or the error) when the TPP's authorisation request waits."""
+    psu, account = body.get("psu"), body.get("account")
+    if not all(v is None or isinstance(v, str) for v in (psu, account)):
+        return problem(400, "psu and account are strings")
+    server = sim.psd2.oauth[api.bank.fsp_id]
+    try:
+        status = api.bank.decide(consent_id, decision == "approve", psu, account)
+    except TpsimError as exc:
+        return problem(409, str(exc))
+    finally:
+        sim.psd2.arm()
+    pending = server.waiting_for(consent_id)
+    redirect = None
+    if pending is not None and decision == "approve":
+        consent = api.bank.consents[consent_id]
+        redirect = server.grant(pending.id, consent.psu or "", accounts=[consent.debtor or ""])
+    elif pending is not None:
+        redirect = server.refuse(pending.id)
+    return web.json_response({"redirect": redirect, "status": status})
 
 
 async def get_intent(request: web.Request) -> web.Response:

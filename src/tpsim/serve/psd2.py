@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 
 import structlog
 
@@ -24,11 +25,24 @@ from tpsim.core.bank import Bank
 from tpsim.core.clock import Clock, IdGenerator, TimerHandle
 from tpsim.core.settlement import Settlement, SettlementResult
 from tpsim.core.store import Store
+from tpsim.obie.api import ObieApi
+from tpsim.obie.bank import ObieBank
 from tpsim.xs2a.api import Xs2aApi
 from tpsim.xs2a.authorisations import Authorisations
 from tpsim.xs2a.bank import Xs2aBank
 
 log = structlog.get_logger("tpsim.psd2")
+
+
+class Ticking(Protocol):
+    """A dialect's bank (or its authorisations) with things due on the clock."""
+
+    @property
+    def fsp_id(self) -> str: ...
+
+    def tick(self) -> None: ...
+
+    def next_due(self) -> datetime | None: ...
 
 
 class Psd2:
@@ -47,6 +61,7 @@ class Psd2:
         self.xs2a: dict[str, Xs2aApi] = {}
         # Each bank's one OAuth 2.0 / OIDC authorisation server, under every dialect's base.
         self.oauth: dict[str, AuthorizationServer] = {}
+        self.obie: dict[str, ObieApi] = {}
         rules = config.rulebook()
         retention = timedelta(seconds=config.behaviour.retention_s)
         password = config.behaviour.linking.web.password
@@ -67,6 +82,19 @@ class Psd2:
             )
             self.xs2a[fsp_id] = Xs2aApi(xs2a, Authorisations(xs2a, password=password), config.tpps)
             self.oauth[fsp_id] = server_for(config, fsp_id, bank.store, clock, ids)
+            obie = ObieBank(
+                fsp_id,
+                bank,
+                config.psd2(fsp_id),
+                clock=clock,
+                ids=ids,
+                settlement=settlement,
+                rules=rules,
+                retention=retention,
+                max_ended=config.behaviour.retention_max,
+                password=password,
+            )
+            self.obie[fsp_id] = ObieApi(obie, self.oauth[fsp_id], tpps=config.tpps)
         self._timer: TimerHandle | None = None
         self._armed_for: datetime | None = None
 
@@ -74,32 +102,33 @@ class Psd2:
         """The settlement port's outcome, for the bank whose payment it settled."""
         for api in self.xs2a.values():
             api.bank.concluded(result)
+        for uk in self.obie.values():
+            uk.bank.concluded(result)
 
     def tick(self) -> None:
         """Do what fell due, then wait for the next thing."""
         self._timer, self._armed_for = None, None
-        for api in self.xs2a.values():
+        for bank in self._banks():
             try:
-                api.auths.tick()
-                api.bank.tick()
+                bank.tick()
             except Exception:  # one bank's bug must not stop the others' executions
-                log.exception("PSD2 tick failed", bank=api.bank.fsp_id)
+                log.exception("PSD2 tick failed", bank=bank.fsp_id)
         self.arm()
 
     def arm(self) -> None:
         """Set the timer for the earliest thing due (after any PSD2 change)."""
-        due = [
-            when
-            for api in self.xs2a.values()
-            for when in (api.bank.next_due(), api.auths.next_due())
-            if when is not None
-        ]
+        due = [when for bank in self._banks() if (when := bank.next_due()) is not None]
         soonest = min(due, default=None)
         if soonest == self._armed_for:
             return
         self.close()
         if soonest is not None:
             self._timer, self._armed_for = self.clock.call_at(soonest, self.tick), soonest
+
+    def _banks(self) -> list[Ticking]:
+        """Everything of every dialect that has something due on the clock."""
+        xs2a: list[Ticking] = [b for api in self.xs2a.values() for b in (api.auths, api.bank)]
+        return [*xs2a, *(api.bank for api in self.obie.values())]
 
     def close(self) -> None:
         if self._timer is not None:

@@ -94,6 +94,10 @@ class Authorisations:
         self._approvals = Due(bank.bank.store, f"xs2a-approvals:{bank.fsp_id}")
         bank.closings.append(self._payment_closed)
 
+    @property
+    def fsp_id(self) -> str:
+        return self.bank.fsp_id
+
     # -- the TPP's calls --------------------------------------------------------------------
 
     def start(

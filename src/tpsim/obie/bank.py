@@ -1,0 +1,399 @@
+"""A simulated bank's UK payment initiation service, sans-IO: consents and their approval.
+
+    create_consent   POST /domestic-payment-consents     → a consent (AWAITING), or refused
+    consent          GET  /domestic-payment-consents/{id} → the consent, as the clock finds it
+    approve / deny   the PSU on the consent page (``obie.approval``), or the admin decision
+    funds            GET  …/{id}/funds-confirmation       → whether the debtor can pay
+
+Approving receives the core payment intent (``intent_id`` = the ConsentId, AUTHORISED)
+over the debtor account the consent named or the PSU chose; ``obie.payments`` executes it
+when the TPP posts the payment. The clock is read lazily: an unauthorised or unused consent
+past its expiry is rejected (U036) when next read; after the bank's cut-off (the reject
+strategy) an approval or a payment rejects it (U012).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from tpsim.auth.psu import WrongPassword
+from tpsim.config_psd2 import Psd2Settings
+from tpsim.core.bank import Account, Bank
+from tpsim.core.clock import Clock, IdGenerator
+from tpsim.core.errors import StateRefused, UnknownPayment
+from tpsim.core.payment import PaymentEvent, PaymentIntent
+from tpsim.core.records import Records
+from tpsim.core.rules import Applied, Fact, Reason, RuleEvent, Rules
+from tpsim.core.sca import Authentication, ScaEvent
+from tpsim.core.settlement import Settlement, SettlementResult
+from tpsim.core.states import next_state
+from tpsim.obie.errors import (
+    AfterCutOff,
+    FieldInvalid,
+    InvalidConsentStatus,
+    NotFound,
+    UnsupportedCurrency,
+)
+from tpsim.obie.payments import Orders
+from tpsim.obie.resources import IBAN, SORT_CODE, AccountRef, Consent, Order
+from tpsim.obie.states import (
+    CONSENT_STATUS,
+    CONSENT_TERMINAL,
+    CONSENT_TRANSITIONS,
+    ConsentEvent,
+    ConsentReason,
+    ConsentState,
+)
+
+_OPEN = (ConsentState.AWAITING, ConsentState.AUTHORISED)
+
+
+class ObieBank:
+    """Bank ``fsp_id``'s UK interface over the shared ``bank`` (see the module docstring).
+
+    ``settlement`` pays creditors at other simulated banks (None: such a payment only
+    leaves the debtor's account); ``rules`` decide magic outcomes (``core.rules``);
+    ``password`` is a user's password at the bank when config gives them none.
+    """
+
+    def __init__(
+        self,
+        fsp_id: str,
+        bank: Bank,
+        settings: Psd2Settings,
+        *,
+        clock: Clock,
+        ids: IdGenerator,
+        settlement: Settlement | None = None,
+        rules: Rules | None = None,
+        retention: timedelta | None = None,
+        max_ended: int | None = None,
+        password: str = "tpsim",  # noqa: S107 - the sandbox default when config gives none
+    ) -> None:
+        self.fsp_id, self.bank, self.settings = fsp_id, bank, settings
+        # Until config_psd2 carries the ``obie:`` profile, its defaults.
+        self.profile = settings.obie
+        self.clock, self.ids = clock, ids
+        self.rules, self._password = rules or Rules([]), password
+        self.consents: Records[Consent] = Records(
+            bank.store, f"obie:{fsp_id}", retention=retention, max_ended=max_ended, clock=clock
+        )
+        self.orders = Orders(self, settlement, retention=retention, max_ended=max_ended)
+
+    # -- consents -----------------------------------------------------------------------
+
+    def create_consent(
+        self,
+        version: str,
+        tpp: str,
+        order: Order,
+        wire: dict[str, Any],
+    ) -> Consent:
+        """Take a new consent (AWAITING) for ``order`` (``wire``: the request body as
+        sent), or refuse a debtor account that is not this bank's or is held in another
+        currency."""
+        now = self.clock.now()
+        if order.debtor is not None:
+            self.debtor(order, order.debtor.identification, "Data.Initiation.DebtorAccount")
+        applied = self.rules.first(self._facts(tpp, order, RuleEvent.PAYMENT_INITIATE))
+        data = wire["Data"]
+        consent = Consent(
+            consent_id=self.ids.new_id(),
+            version=version,
+            tpp=tpp,
+            order=order,
+            initiation=data["Initiation"],
+            risk=wire["Risk"],
+            extras={k: v for k, v in data.items() if k != "Initiation"},
+            created_at=now,
+            status_at=now,
+            expires_at=now + timedelta(seconds=self.profile.consent_expiry_s),
+            cut_off=self._cut_off(now),
+            rule=applied.rule_name if applied else None,
+            verdict=applied.outcome if applied else None,
+        )
+        self.consents.put(consent.consent_id, consent)
+        return consent
+
+    def consent(self, consent_id: str, version: str) -> Consent:
+        """The consent, as the clock finds it now; 400 U011 when this bank has none by
+        that id under ``version``'s API."""
+        found = self.consents.get(consent_id)
+        if found is None or found.version != version:
+            raise NotFound(
+                f"{self.fsp_id} has no domestic payment consent {consent_id[:128]} under"
+                f" v{version}",
+                path="ConsentId",
+            )
+        return self.fresh(found)
+
+    def fresh(self, consent: Consent) -> Consent:
+        """``consent`` after what the clock made due: its expiry while unauthorised or
+        unused (Rejected / RJCT U036)."""
+        if consent.state in _OPEN and self.clock.now() >= consent.expires_at:
+            return self.reject(consent, ConsentReason.EXPIRED, "the consent expired unused")
+        return consent
+
+    def status_word(self, consent: Consent) -> str:
+        return CONSENT_STATUS[consent.version][consent.state]
+
+    def check_cut_off(self, consent: Consent) -> None:
+        """After the consent's cut-off (the reject strategy), nothing more may happen to
+        it: it is rejected (U012) and ``AfterCutOff`` raised."""
+        if consent.cut_off is None or self.clock.now() < consent.cut_off:
+            return
+        if consent.state in _OPEN:
+            self.reject(consent, ConsentReason.CUT_OFF, "the bank's cut-off time has passed")
+        raise AfterCutOff(
+            f"the consent's CutOffDateTime {consent.cut_off.isoformat()} has passed: the"
+            " bank takes no payment on it; create a new consent",
+            path="Data.CutOffDateTime",
+        )
+
+    def funds(self, consent: Consent) -> bool:
+        """Whether the consent's debtor account has its amount available now."""
+        if consent.debtor is None:
+            return False
+        return self.bank.ledger.available(consent.debtor) >= consent.order.amount
+
+    # -- the PSU's decision ----------------------------------------------------------------
+
+    def approve(
+        self,
+        consent_id: str,
+        user: str | None,
+        password: str | None,
+        accounts: Sequence[str],
+    ) -> Consent:
+        """The PSU ``user`` approves (``password`` None: a headless or admin decision,
+        unchecked), paying from the consent's debtor account or the one chosen
+        (``accounts``). Refused with an ``ObieError`` that says why (not awaiting
+        authorisation, after the cut-off, no account or one the PSU does not hold, a
+        persona the rules refuse); a wrong password is ``WrongPassword``, and the last
+        allowed one rejects the consent (U033)."""
+        consent = self._awaiting(consent_id)
+        account = self._chosen(consent, user, accounts)
+        psu = user or account.owner
+        facts = self._facts(consent.tpp, consent.order, RuleEvent.PAYMENT_AUTHORISE)
+        facts.update({Fact.DEBTOR: account.address, Fact.PSU: psu})
+        applied = self.rules.first(facts)
+        if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
+            raise FieldInvalid(applied.outcome.text or f"{psu} is no PSU of {self.fsp_id}")
+        persona = applied is not None and self._by_psu(applied, facts)
+        if not persona and psu != account.owner:
+            raise FieldInvalid(
+                f"{psu} does not hold account {account.sort_code_account_number or account.address}"
+            )
+        if password is not None and not self._password_ok(account.owner, password):
+            self._wrong_password(consent)
+        return self._authorised(consent, account, psu, applied)
+
+    def deny(self, consent_id: str) -> Consent:
+        """The PSU denies: the consent is rejected (U037)."""
+        return self.reject(self._awaiting(consent_id), ConsentReason.DENIED, "denied by the PSU")
+
+    def decide(self, consent_id: str, approve: bool, psu: str | None, account: str | None) -> str:
+        """The admin API's (or a headless) decision: the consent's new status word; an
+        ``ObieError`` when it is not awaiting authorisation or the decision cannot be
+        applied (an unknown account, a PSU who does not hold it)."""
+        if approve:
+            consent = self.approve(consent_id, psu, None, [account] if account else [])
+        else:
+            consent = self.deny(consent_id)
+        return self.status_word(consent)
+
+    def reject(self, consent: Consent, reason: ConsentReason, text: str) -> Consent:
+        """End ``consent`` unconsumed: its intent (if approved) is rejected too."""
+        now = self.clock.now()
+        intent = self.intent(consent)
+        if intent is not None and not intent.finalised:
+            event = PaymentEvent.EXPIRE if reason is ConsentReason.EXPIRED else PaymentEvent.REJECT
+            self.bank.payments.end(intent.intent_id, event, at=now)
+        return self.move(consent, ConsentEvent.REJECT, reason=reason.value, reason_text=text)
+
+    def move(self, consent: Consent, event: ConsentEvent, **changes: Any) -> Consent:
+        """``consent`` after ``event`` (kept), or 400 U009 when its status forbids it."""
+        try:
+            state = next_state(
+                CONSENT_TRANSITIONS,
+                CONSENT_TERMINAL,
+                consent.state,
+                event,
+                what=f"consent {consent.consent_id}",
+            )
+        except StateRefused:
+            raise InvalidConsentStatus(
+                f"consent {consent.consent_id} is {self.status_word(consent)}: it cannot be"
+                f" {event.value}d now",
+                path="ConsentId",
+            ) from None
+        now = self.clock.now()
+        moved = replace(consent, state=state, status_at=now, **changes)
+        self.consents.put(moved.consent_id, moved)
+        if state in CONSENT_TERMINAL and moved.payment_id is None:
+            self.consents.end(moved.consent_id, at=now)
+        return moved
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _awaiting(self, consent_id: str) -> Consent:
+        found = self.consents.get(consent_id)
+        if found is None:
+            raise NotFound(f"{self.fsp_id} has no consent {consent_id}", path="ConsentId")
+        consent = self.fresh(found)
+        if consent.state is not ConsentState.AWAITING:
+            raise InvalidConsentStatus(
+                f"consent {consent_id} is {self.status_word(consent)}, not awaiting"
+                " authorisation: there is nothing to decide",
+                path="ConsentId",
+            )
+        self.check_cut_off(consent)
+        return consent
+
+    def _chosen(self, consent: Consent, user: str | None, accounts: Sequence[str]) -> Account:
+        """The account the payment debits: the consent's own, else the one chosen, else
+        the PSU's only account in the payment's currency."""
+        if consent.order.debtor is not None:
+            return self.debtor(consent.order, consent.order.debtor.identification, None)
+        if accounts:
+            return self.debtor(consent.order, accounts[0], None)
+        held = [] if user is None else self.bank.accounts.held_by(self.fsp_id, user)
+        fitting = [a for a in held if a.currency == consent.order.currency]
+        if len(fitting) == 1:
+            return fitting[0]
+        raise FieldInvalid(
+            "the consent names no debtor account: choose the account to pay from",
+            path="DebtorAccount",
+        )
+
+    def debtor(self, order: Order, name: str, where: str | None) -> Account:
+        """The debtor account ``name`` (an alias or address; ``where`` the body member that
+        named it, None when the PSU chose it): held at this bank in ``order``'s currency,
+        or the error naming the field."""
+        account = self.bank.accounts.find(name)
+        if account is None or account.fsp_id != self.fsp_id:
+            raise FieldInvalid(
+                f"{name[:60]} is not an account of {self.fsp_id}: the debtor account must be"
+                " held at the bank the consent is created at",
+                path=None if where is None else f"{where}.Identification",
+            )
+        if account.currency != order.currency:
+            raise UnsupportedCurrency(
+                f"the debtor account is held in {account.currency}, not {order.currency}:"
+                " tpsim's banks make no currency conversion",
+                path="Data.Initiation.InstructedAmount.Currency",
+            )
+        return account
+
+    def _authorised(
+        self, consent: Consent, account: Account, psu: str, applied: Applied | None
+    ) -> Consent:
+        """Receive the consent's intent, authorised, and the consent with it."""
+        now = self.clock.now()
+        intent = PaymentIntent(
+            intent_id=consent.intent_id,
+            debtor=account.address,
+            creditor=consent.order.creditor.identification,
+            amount=consent.order.amount,
+            currency=consent.order.currency,
+            created_at=now,
+            expires_at=consent.expires_at,
+        )
+        self.bank.payments.receive(intent)
+        self.bank.payments.start_sca(intent.intent_id, Authentication())
+        self.bank.payments.authenticate(intent.intent_id, ScaEvent.SUBMIT, at=now)
+        self.bank.payments.authenticate(intent.intent_id, ScaEvent.PROVE, at=now)
+        verdict = (applied.rule_name, applied.outcome) if applied else (None, None)
+        return self.move(
+            consent,
+            ConsentEvent.AUTHORISE,
+            debtor=account.address,
+            debtor_ref=consent.order.debtor or _reference(account),
+            psu=psu,
+            rule=verdict[0] or consent.rule,
+            verdict=verdict[1] or consent.verdict,
+        )
+
+    def _by_psu(self, applied: Applied, facts: dict[str, str]) -> bool:
+        """Whether ``applied`` matched because of the PSU (a sandbox persona such as
+        PSU-Rejected, who signs in for the account's holder) rather than the payment."""
+        without = {k: v for k, v in facts.items() if k != Fact.PSU}
+        other = self.rules.first(without)
+        return other is None or other.rule_name != applied.rule_name
+
+    def _wrong_password(self, consent: Consent) -> None:
+        attempts = consent.attempts + 1
+        left = max(self.settings.max_attempts - attempts, 0)
+        if left == 0:
+            self.reject(
+                replace(consent, attempts=attempts),
+                ConsentReason.AUTH_FAILED,
+                "authentication failed: too many wrong passwords",
+            )
+        else:
+            self.consents.put(consent.consent_id, replace(consent, attempts=attempts))
+        raise WrongPassword("wrong password", left=left)
+
+    def _password_ok(self, user_id: str, password: str) -> bool:
+        user = self.bank.user(self.fsp_id, user_id)
+        expected = (user.password if user and user.password else self._password).encode()
+        return secrets.compare_digest(password.encode(), expected)
+
+    def intent(self, consent: Consent) -> PaymentIntent | None:
+        if consent.state is ConsentState.AWAITING:
+            return None
+        try:
+            return self.bank.payments.get(consent.intent_id)
+        except UnknownPayment:  # forgotten after its retention
+            return None
+
+    def _facts(self, tpp: str, order: Order, event: RuleEvent) -> dict[str, str]:
+        """What the rules see of a consent (``core.rules.Fact``)."""
+        facts = {
+            Fact.DIALECT: "obie",
+            Fact.EVENT: event.value,
+            Fact.BANK: self.fsp_id,
+            Fact.TPP: tpp,
+            Fact.CREDITOR: order.creditor.identification,
+            Fact.AMOUNT: order.amount_text,
+            Fact.CURRENCY: order.currency,
+            Fact.END_TO_END_ID: order.end_to_end_id,
+        }
+        if order.debtor is not None:
+            facts[Fact.DEBTOR] = order.debtor.identification
+        return {str(k): v for k, v in facts.items()}
+
+    def _cut_off(self, now: datetime) -> datetime | None:
+        """The next cut-off after ``now`` (the profile's daily ``cut_off_time``, UTC)."""
+        cut = self.profile.cut_off
+        if cut is None:
+            return None
+        today = now.replace(hour=cut.hour, minute=cut.minute, second=0, microsecond=0)
+        return today if today > now else today + timedelta(days=1)
+
+    # -- what the edge drives ---------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Execute the payments a rule's delay held (expiry is lazy, on read)."""
+        self.orders.tick()
+
+    def next_due(self) -> datetime | None:
+        return self.orders.next_due()
+
+    def concluded(self, result: SettlementResult) -> None:
+        """The settlement port's outcome for one of this bank's intents (already applied
+        by ``Payments.conclude``): its payment records the step."""
+        self.orders.concluded(result)
+
+
+def _reference(account: Account) -> AccountRef | None:
+    """How a UK body names ``account``: its sort code and number, else its IBAN."""
+    if account.sort_code_account_number:
+        return AccountRef(SORT_CODE, account.sort_code_account_number)
+    if account.iban:
+        return AccountRef(IBAN, account.iban)
+    return None

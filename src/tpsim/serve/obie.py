@@ -1,0 +1,127 @@
+"""The UK Open Banking edge: ``/obie/{fspId}/open-banking/v3.1/pisp/…`` and ``…/v4.0/pisp/…``
+for every simulated bank, and the bank's OAuth 2.0 / OIDC server under ``/obie/{fspId}``.
+
+Each request is read (bounded in size and time), handed to the bank's ``ObieApi``
+(sans-IO) and answered with what it says; the request and the answer are journaled as
+two hops of dialect ``obie`` linked by the consent's and payment's ids
+(``serve.psd2_edge``). The consent page is the OAuth server's PSU page: the PSU signs in,
+picks the debtor account when the consent names none, and authorises or denies; the
+authorisation server reads the consent from the request object's
+``openbanking_intent_id`` claim (or a plain parameter).
+"""
+
+from __future__ import annotations
+
+import structlog
+from aiohttp import web
+
+from tpsim.auth.oauth import AuthorizationServer, IntentApproval
+from tpsim.auth.oauth_model import intent_from_claims
+from tpsim.obie.api import Answer, ObieApi, ObieRequest
+from tpsim.obie.errors import InvalidFormat, UnexpectedError
+from tpsim.obie.signatures import encode
+from tpsim.serve.body import BodyRefused, read_at_most
+from tpsim.serve.edge import SIMULATION
+from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
+from tpsim.serve.psd2_edge import MAX_BODY_BYTES, journal_exchange, site
+from tpsim.serve.simulation import Simulation
+
+log = structlog.get_logger("tpsim.obie")
+
+DIALECT = "obie"
+VERSIONS = ("3.1", "4.0")
+
+
+async def handle_obie(request: web.Request) -> web.Response:
+    """One UK request: never a traceback, always an answer in the version's own format."""
+    sim = request.app[SIMULATION]
+    fsp_id, version = request.match_info["fsp_id"], request.match_info["version"]
+    api = sim.psd2.obie.get(fsp_id)
+    raw = b""
+    if api is None or version not in VERSIONS:
+        return _not_found(request, sim, fsp_id, version)
+    try:
+        raw = await read_at_most(request, MAX_BODY_BYTES, sim.config.server.body_timeout_s)
+    except BodyRefused as exc:
+        error = InvalidFormat(f"the body could not be read: {exc.detail}")
+        answer = api.refuse(_request(request, version, b""), error)
+    else:
+        answer = _handle(api, request, version, raw)
+    sim.psd2.arm()
+    journal_exchange(
+        request,
+        raw,
+        dialect=DIALECT,
+        client=answer.tpp or "tpp",
+        bank=fsp_id,
+        status=answer.status,
+        headers=answer.headers,
+        body=answer.body,
+        related=(answer.consent_id, answer.payment_id),
+        error=None if answer.status < 400 else _first_code(answer.body),
+    )
+    return _response(answer)
+
+
+def _request(request: web.Request, version: str, raw: bytes) -> ObieRequest:
+    tail = request.match_info.get("tail", "")
+    segments = tuple(part for part in tail.split("/") if part)
+    return ObieRequest(version, request.method, segments, request.headers, raw, site(request))
+
+
+def _handle(api: ObieApi, request: web.Request, version: str, raw: bytes) -> Answer:
+    asked = _request(request, version, raw)
+    try:
+        return api.handle(asked)
+    except Exception:  # a bug must still answer in the dialect's format
+        log.exception("UK request failed unexpectedly", path=request.path)
+        return api.refuse(asked, UnexpectedError("tpsim failed on this request; see its log"))
+
+
+def _response(answer: Answer) -> web.Response:
+    """The answer, its body the exact bytes its ``x-jws-signature`` covers."""
+    if answer.body is None:
+        return web.Response(status=answer.status, headers=answer.headers)
+    return web.Response(
+        body=encode(answer.body),
+        status=answer.status,
+        headers=answer.headers,
+        content_type="application/json",
+        charset="utf-8",
+    )
+
+
+def _not_found(request: web.Request, sim: Simulation, fsp_id: str, version: str) -> web.Response:
+    banks = ", ".join(sorted(sim.psd2.obie)) or "none"
+    text = (
+        f"no UK Open Banking API at {request.path}: the simulated banks ({banks}) serve"
+        " /obie/{fspId}/open-banking/v3.1/pisp/… and …/v4.0/pisp/…"
+    )
+    # The spec's 404 has no body: say why in a header.
+    return web.Response(status=404, headers={"x-tpsim-error": text[:500]})
+
+
+def _first_code(body: dict[str, object] | None) -> str | None:
+    errors = (body or {}).get("Errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        code = errors[0].get("ErrorCode")
+        return str(code) if code else None
+    return None
+
+
+def _oauth(sim: Simulation, fsp_id: str) -> tuple[AuthorizationServer, IntentApproval]:
+    """Bank ``fsp_id``'s authorisation server, and its UK consents as what it authorises
+    (``openbanking_intent_id``)."""
+    api = sim.psd2.obie.get(fsp_id)
+    if api is None:
+        raise UnknownAuthorizationServer(fsp_id)
+    return sim.psd2.oauth[fsp_id], api.approval
+
+
+def add_obie_routes(app: web.Application) -> None:
+    """The UK API of every simulated bank and its OAuth server, before the FSPIOP catch-all."""
+    add_oauth_routes(app, "/obie/{fsp_id}", _oauth, intent=intent_from_claims)
+    # [\s\S]*, not .*: a segment may hold a decoded %0A, which "." does not match.
+    app.router.add_route(
+        "*", r"/obie/{fsp_id}/open-banking/v{version}/pisp/{tail:[\s\S]*}", handle_obie
+    )
