@@ -137,3 +137,46 @@ async def test_a_uk_payment_from_consent_to_settlement_over_http(
         tpp.check_answers()
     assert scheme.balance("dfspa.mits.current") == "1834.12"
     assert scheme.balance("dfspb.harry.current") == "165.88"
+
+
+async def test_the_consent_page_lets_the_psu_choose_the_account_to_pay_from(
+    scheme: Scheme,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = UkTpp(scheme, http, "4.0")
+        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+            "access_token"
+        ]
+        body = consent_body("4.0")
+        del body["Data"]["Initiation"]["DebtorAccount"]  # the PSU picks it at the bank
+        _, consent = await tpp.call("POST", "domestic-payment-consents", client, body)
+        query = {
+            "response_type": "code",
+            "client_id": "tpp-one",
+            "redirect_uri": "https://tpp.example/cb",
+            "scope": "openid payments",
+            "state": "s-2",
+            "openbanking_intent_id": consent["Data"]["ConsentId"],
+        }
+        async with http.get(f"{tpp.base}/authorize", params=query) as page:
+            html = await page.text()
+            form_url = str(page.url)
+        assert 'type="radio" name="account"' in html and "165.88 GBP" in html
+        token = html.split('name="csrf" value="')[1].split('"')[0]
+        form = {
+            "csrf": token,
+            "password": "mits",
+            "account": "dfspa.mits.savings",
+            "decision": "approve",
+        }
+        async with http.post(form_url, data=form, allow_redirects=False) as back:
+            assert back.status == 303, await back.text()
+            assert "code=" in back.headers["Location"]
+        status, read = await tpp.call(
+            "GET", f"domestic-payment-consents/{consent['Data']['ConsentId']}", client
+        )
+        assert read["Data"]["Status"] == "AUTH"
+        # The spec: Data.Debtor, only when Initiation.DebtorAccount was left out.
+        assert "DebtorAccount" not in read["Data"]["Initiation"]
+        assert read["Data"]["Debtor"]["Identification"] == "10000109010102"
+        tpp.check_answers()

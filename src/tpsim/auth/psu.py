@@ -36,7 +36,7 @@ class PsuView:
     """What the page shows: which bank, who asks what of whom, the accounts to choose from.
 
     ``closed`` says why the journey no longer waits for the user (then the page only says
-    that, with status 409).
+    that, with status 409); ``choose_one``: the user picks exactly one of ``accounts``.
     """
 
     bank: str  # the simulated bank's id
@@ -47,6 +47,7 @@ class PsuView:
     accounts: tuple[PsuAccount, ...]
     accounts_legend: str  # "Accounts to link"
     closed: str | None = None
+    choose_one: bool = False  # exactly one account is chosen (a payment's debtor account)
 
 
 class PsuJourney(Protocol):

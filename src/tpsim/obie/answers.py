@@ -71,6 +71,10 @@ def consent_body(links: Links, consent: Consent) -> Body:
         data["CutOffDateTime"] = when(consent.cut_off)
     data.update(copy.deepcopy(consent.extras))  # ReadRefundAccount, Authorisation… as sent
     data["Initiation"] = copy.deepcopy(consent.initiation)
+    if "DebtorAccount" not in consent.initiation and consent.debtor_ref is not None:
+        # OBWriteDomesticConsentResponse5: Debtor "only included … if
+        # Data.Initiation.DebtorAccount is omitted", once the PSU chose it.
+        data["Debtor"] = consent.debtor_ref.wire()
     risk = copy.deepcopy(consent.risk)
     return {"Data": data, "Risk": risk, **_self(links.consent(consent.consent_id))}
 

@@ -47,6 +47,7 @@ class ObieApproval:
             accounts=tuple(self._shown(a) for a in accounts[:MAX_SHOWN]),
             accounts_legend="From account" if owner else "Pay from (choose one)",
             closed=closed,
+            choose_one=True,
         )
 
     def approve(

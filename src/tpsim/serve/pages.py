@@ -204,10 +204,12 @@ def _form(
     if view.closed is not None:
         content = f"<p>{escape(view.closed)}</p>"
         return _page("Nothing to approve", content, status=409, bank=view.bank)
+    kind = "radio" if view.choose_one else "checkbox"
     rows = "".join(
-        f'<label><input type="checkbox" name="account" value="{escape(a.value)}" checked>'
+        f'<label><input type="{kind}" name="account" value="{escape(a.value)}"'
+        f"{' checked' if i == 0 or not view.choose_one else ''}>"
         f' {escape(a.label)} <span class="actions">{escape(a.detail)}</span></label>'
-        for a in view.accounts
+        for i, a in enumerate(view.accounts)
     )
     alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     content = (
