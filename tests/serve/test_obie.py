@@ -11,7 +11,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from yarl import URL
 
+from tests.conftest import MakeScheme
+from tests.support.browser import CHROMIUM, needs_browser
 from tests.support.scheme import Scheme
 from tpsim.specs import Spec
 
@@ -180,3 +185,61 @@ async def test_the_consent_page_lets_the_psu_choose_the_account_to_pay_from(
         assert "DebtorAccount" not in read["Data"]["Initiation"]
         assert read["Data"]["Debtor"]["Identification"] == "10000109010102"
         tpp.check_answers()
+
+
+@needs_browser("test_the_consent_page_lets_the_psu_choose_the_account_to_pay_from drives it")
+async def test_the_consent_page_in_a_headless_browser(
+    make_scheme: MakeScheme,
+) -> None:  # pragma: no cover
+    from playwright.async_api import async_playwright
+
+    async def back_at_the_tpp(request: web.Request) -> web.Response:
+        return web.Response(text="back at the TPP")
+
+    app = web.Application()
+    app.router.add_get("/cb", back_at_the_tpp)
+    async with TestServer(app, host="127.0.0.1") as tpp_site:
+        callback = str(tpp_site.make_url("/cb"))
+        tpps = [
+            {
+                "client_id": "tpp-one",
+                "client_secret": "tpp-one-secret",
+                "name": "Browser TPP",
+                "redirect_uris": [callback],
+            }
+        ]
+        scheme = await make_scheme(tpps=tpps)
+        async with aiohttp.ClientSession() as http:
+            tpp = UkTpp(scheme, http, "3.1")
+            client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+                "access_token"
+            ]
+            body = consent_body("3.1")
+            del body["Data"]["Initiation"]["DebtorAccount"]
+            _, consent = await tpp.call("POST", "domestic-payment-consents", client, body)
+            query = {
+                "response_type": "code",
+                "client_id": "tpp-one",
+                "redirect_uri": callback,
+                "scope": "openid payments",
+                "state": "s-3",
+                "openbanking_intent_id": consent["Data"]["ConsentId"],
+            }
+            url = str(URL(f"{tpp.base}/authorize").with_query(query))
+            async with async_playwright() as playwright:
+                browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+                page = await browser.new_page()
+                await page.goto(url)
+                assert "165.88 GBP" in await page.content()
+                await page.check('input[value="dfspa.mits.savings"]')
+                await page.fill('input[name="password"]', "mits")
+                async with page.expect_navigation():
+                    await page.click('button[value="approve"]')
+                assert page.url.startswith(callback) and "code=" in page.url
+                assert await page.inner_text("body") == "back at the TPP"
+                await browser.close()
+            _, read = await tpp.call(
+                "GET", f"domestic-payment-consents/{consent['Data']['ConsentId']}", client
+            )
+            assert read["Data"]["Status"] == "Authorised"
+            assert read["Data"]["Debtor"]["Identification"] == "10000109010102"
