@@ -641,12 +641,20 @@ def test_discovery_and_jwks(server: AuthorizationServer) -> None:
 # -- the PSU journey ----------------------------------------------------------------------
 
 
+CLIENT_OF_PAYMENTS = "tpp"  # the client that created the stand-in payments
+
+
 @dataclass
 class Approval:
     """A stand-in dialect: one payment ``pay-1``, password ``pw``, two tries."""
 
     decisions: list[tuple[str, ...]] = field(default_factory=list)
     tries: int = 2
+
+    client: str = CLIENT_OF_PAYMENTS
+
+    def client_of(self, intent_id: str) -> str | None:
+        return self.client  # every payment here is the test client's
 
     def view(self, intent_id: str) -> PsuView:
         if intent_id != "pay-1":

@@ -48,12 +48,20 @@ def config(*, headless: bool = True) -> Config:
     )
 
 
+CLIENT_OF_PAYMENTS = "tpp"  # the client that created the stand-in payments
+
+
 @dataclass
 class Approval:
     """A stand-in dialect with one payment, ``pay-1`` (password ``pw``)."""
 
     purpose: str = "asks to pay 12.00 EUR to Bob."
     decisions: list[tuple[Any, ...]] = field(default_factory=list)
+
+    client: str = CLIENT_OF_PAYMENTS
+
+    def client_of(self, intent_id: str) -> str | None:
+        return self.client  # every payment here is the test client's
 
     def view(self, intent_id: str) -> PsuView:
         if intent_id not in ("pay-1", "pay-done"):

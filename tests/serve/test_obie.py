@@ -243,3 +243,110 @@ async def test_the_consent_page_in_a_headless_browser(
             )
             assert read["Data"]["Status"] == "Authorised"
             assert read["Data"]["Debtor"]["Identification"] == "10000109010102"
+
+
+async def test_a_tpp_cannot_have_the_psu_decide_another_tpps_consent(
+    make_scheme: MakeScheme,
+) -> None:
+    two = {
+        "client_id": "tpp-two",
+        "client_secret": "two-secret",
+        "name": "Two",
+        "redirect_uris": ["https://two.example/"],
+    }
+    one = {
+        "client_id": "tpp-one",
+        "client_secret": "tpp-one-secret",
+        "name": "One",
+        "redirect_uris": ["https://tpp.example/"],
+    }
+    scheme = await make_scheme(tpps=[one, two])
+    async with aiohttp.ClientSession() as http:
+        tpp = UkTpp(scheme, http, "4.0")
+        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+            "access_token"
+        ]
+        _, consent = await tpp.call(
+            "POST", "domestic-payment-consents", client, consent_body("4.0")
+        )
+        consent_id = consent["Data"]["ConsentId"]
+        query = {
+            "response_type": "code",
+            "client_id": "tpp-two",
+            "redirect_uri": "https://two.example/cb",
+            "scope": "openid payments",
+            "state": "s-4",
+            "openbanking_intent_id": consent_id,
+            "sim_decision": "deny",
+        }
+        async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False) as back:
+            assert "error=invalid_request" in back.headers["Location"]
+        _, read = await tpp.call("GET", f"domestic-payment-consents/{consent_id}", client)
+        assert read["Data"]["Status"] == "AWAU"  # untouched
+
+
+async def test_the_admin_decides_a_consent_and_answers_the_waiting_authorize(
+    scheme: Scheme,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = UkTpp(scheme, http, "4.0")
+        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+            "access_token"
+        ]
+        _, consent = await tpp.call(
+            "POST", "domestic-payment-consents", client, consent_body("4.0")
+        )
+        consent_id = consent["Data"]["ConsentId"]
+        query = {
+            "response_type": "code",
+            "client_id": "tpp-one",
+            "redirect_uri": "https://tpp.example/cb",
+            "scope": "openid payments",
+            "state": "s-5",
+            "openbanking_intent_id": consent_id,
+        }
+        async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False):
+            pass  # the browser is on the consent page; the PSU decides in the admin API
+        async with http.post(
+            f"{scheme.url}/admin/psd2/authorisations/{consent_id}/decision",
+            json={"decision": "approve", "psu": "mits"},
+        ) as decided:
+            answer = await decided.json()
+        assert decided.status == 200, answer
+        assert answer["status"] == "AUTH"
+        assert answer["redirect"].startswith("https://tpp.example/cb?code=")
+
+
+async def test_the_admin_api_shows_a_consent_and_the_bank_may_reject_it(scheme: Scheme) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = UkTpp(scheme, http, "3.1")
+        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+            "access_token"
+        ]
+        _, consent = await tpp.call(
+            "POST", "domestic-payment-consents", client, consent_body("3.1")
+        )
+        consent_id = consent["Data"]["ConsentId"]
+        async with http.get(f"{scheme.url}/admin/psd2/intents/{consent_id}") as shown:
+            state = await shown.json()
+        assert (state["dialect"], state["status"], state["tpp"]) == (
+            "obie",
+            "AwaitingAuthorisation",
+            "tpp-one",
+        )
+        url = f"{scheme.url}/admin/psd2/intents/{consent_id}/status"
+        async with http.post(url, json={"status": "RJCT", "reason": "fraud suspected"}) as forced:
+            assert (forced.status, (await forced.json())["status"]) == (200, "Rejected")
+        async with http.post(url, json={"status": "RJCT"}) as again:
+            assert again.status == 409
+        _, read = await tpp.call("GET", f"domestic-payment-consents/{consent_id}", client)
+        assert read["Data"]["Status"] == "Rejected"
+
+
+async def test_even_the_edges_own_404_carries_an_interaction_id(scheme: Scheme) -> None:
+    async with aiohttp.ClientSession() as http:
+        url = f"{scheme.url}/obie/dfspa/open-banking/v3.0/pisp/domestic-payments"
+        async with http.get(url, headers={"x-fapi-interaction-id": "abc-1"}) as answer:
+            assert (answer.status, answer.headers["x-fapi-interaction-id"]) == (404, "abc-1")
+        async with http.get(url) as answer:
+            assert answer.headers["x-fapi-interaction-id"]

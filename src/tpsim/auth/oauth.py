@@ -325,7 +325,10 @@ class IntentApproval(Protocol):
     ``UnknownJourney``; ``approve`` returns the PSU's id or raises ``LoginRefused`` /
     ``WrongPassword`` (the dialect counts them, and at the last one ends the intent as a
     denial would). ``password`` None is a headless decision (``sim_decision``): no
-    password is checked."""
+    password is checked. ``client_of`` names the client (TPP) that created the intent:
+    only that client's requests may have the user decide it (``intent_owned``)."""
+
+    def client_of(self, intent_id: str) -> str | None: ...
 
     def view(self, intent_id: str) -> PsuView: ...
 
@@ -386,4 +389,18 @@ class OAuthJourney:
             raise UnknownJourney(
                 "authorisation", f"authorisation {self._id} names no payment or consent to show"
             )
+        refusal = intent_owned(self._approval, pending)
+        if refusal is not None:
+            raise UnknownJourney("authorisation", refusal)
         return pending.intent_id
+
+
+def intent_owned(approval: IntentApproval, pending: PendingAuthorization) -> str | None:
+    """Why ``pending``'s client may not have the user decide its intent (it names none,
+    or one another client created: a TPP must not have a PSU authorise, or deny, another
+    TPP's payment), or None."""
+    if pending.intent_id is None:
+        return "the request does not name the payment or consent it authorises"
+    if approval.client_of(pending.intent_id) != pending.client_id:
+        return f"{pending.intent_id} is no payment or consent of client {pending.client_id}"
+    return None

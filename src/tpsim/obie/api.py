@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -71,6 +71,13 @@ CONSENTS, PAYMENTS = "domestic-payment-consents", "domestic-payments"
 INTERACTION = "x-fapi-interaction-id"
 _PRINTABLE = re.compile(r"[\x21-\x7e]{1,128}")
 _WINDOW = timedelta(hours=24)
+
+
+def interaction_id(headers: Mapping[str, str], new: Callable[[], str]) -> str:
+    """The TPP's ``x-fapi-interaction-id`` (the spec gives it no pattern: any visible
+    ASCII up to 128 characters is echoed), or a ``new`` one: every answer carries one."""
+    sent = access.header(headers, INTERACTION) or ""
+    return sent if _PRINTABLE.fullmatch(sent) else new()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +179,7 @@ class ObieApi:
         return answer
 
     def _interaction(self, headers: Mapping[str, str]) -> str:
-        """The TPP's ``x-fapi-interaction-id`` (the spec gives it no pattern: any visible
-        ASCII up to 128 characters is echoed), or a new one."""
-        sent = access.header(headers, INTERACTION) or ""
-        return sent if _PRINTABLE.fullmatch(sent) else self.bank.ids.new_id()
+        return interaction_id(headers, self.bank.ids.new_id)
 
     # -- routing ----------------------------------------------------------------------------
 

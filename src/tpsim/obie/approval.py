@@ -29,6 +29,10 @@ class ObieApproval:
     def __init__(self, bank: ObieBank, names: Mapping[str, str]) -> None:
         self._bank, self._names = bank, dict(names)
 
+    def client_of(self, intent_id: str) -> str | None:
+        found = self._bank.consents.get(intent_id)
+        return None if found is None else found.tpp
+
     def view(self, intent_id: str) -> PsuView:
         consent = self._consent(intent_id)
         closed = None
@@ -44,7 +48,7 @@ class ObieApproval:
             purpose=f"asks you to approve a payment of {_what(consent)}.",
             user_id=owner or "the holder of the account you choose",
             user_name=(user.name if user and user.name else owner or "Account holder"),
-            accounts=tuple(self._shown(a) for a in accounts[:MAX_SHOWN]),
+            accounts=tuple(self._shown(a, balance=owner is not None) for a in accounts[:MAX_SHOWN]),
             accounts_legend="From account" if owner else "Pay from (choose one)",
             closed=closed,
             choose_one=True,
@@ -92,13 +96,15 @@ class ObieApproval:
             and bank.accounts[address].currency == consent.order.currency
         ]
 
-    def _shown(self, account: Account) -> PsuAccount:
-        available = self._bank.bank.ledger.available(account.address)
+    def _shown(self, account: Account, *, balance: bool) -> PsuAccount:
+        """An account on the page; its balance only when the consent named it (a choice
+        is shown before anyone has signed in: no balances of the bank's customers)."""
         named = account.sort_code_account_number or account.iban or account.address
+        detail = account.currency
+        if balance:
+            detail += f", {self._bank.bank.ledger.available(account.address)} available"
         return PsuAccount(
-            value=account.address,
-            label=f"{account.nickname} ({named})",
-            detail=f"{account.currency}, {available} available",
+            value=account.address, label=f"{account.nickname} ({named})", detail=detail
         )
 
 

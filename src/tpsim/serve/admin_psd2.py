@@ -4,8 +4,8 @@ POST /admin/psd2/authorisations/{id}/decision  {"decision": "approve"|"deny", "p
                                     "otp": …} (all but decision optional): the PSU decides
                                     in their app (decoupled) or headless for any approach →
                                     200 {"redirect": URL or null, "status": scaStatus}
-GET  /admin/psd2/intents/{id}       a payment's full state: its dialect resource, its
-                                    authorisations and its core intents
+GET  /admin/psd2/intents/{id}       a payment's (or UK consent's) full state: its dialect
+                                    resource, its authorisations and its core intents
 POST /admin/psd2/intents/{id}/status  {"status": "RJCT"|"CANC"|"ACSC", "reason": …}: the
                                     bank decides (BG's "direct ASPSP update")
 
@@ -26,6 +26,7 @@ from aiohttp import web
 from tpsim.core.payment import PaymentIntent
 from tpsim.errors import TpsimError
 from tpsim.obie.api import ObieApi
+from tpsim.obie.states import ConsentReason, ConsentState
 from tpsim.serve.admin import Handler, problem
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
@@ -57,7 +58,10 @@ async def decide(request: web.Request) -> web.Response:
         None,
     )
     if found is None:
-        return problem(404, f"no simulated bank has an authorisation {authorisation_id}")
+        uk = next((a for a in sim.psd2.obie.values() if authorisation_id in a.bank.consents), None)
+        if uk is not None:
+            return _decide_consent(sim, uk, authorisation_id, decision, body)
+        return problem(404, f"no simulated bank has an authorisation or consent {authorisation_id}")
     api, _ = found
     if otp is not None and not secrets.compare_digest(otp.encode(), api.bank.settings.otp.encode()):
         return problem(400, "otp is not the bank's OTP (behaviour.psd2.otp)", code="OTP_WRONG")
@@ -100,24 +104,31 @@ def _decide_consent(
 
 async def get_intent(request: web.Request) -> web.Response:
     sim = request.app[SIMULATION]
-    found = _payment(sim, request.match_info["intent_id"])
-    if found is None:
-        return problem(404, f"no PSD2 payment {request.match_info['intent_id']}")
-    api, payment = found
-    return web.json_response(_state(api, payment))
+    intent_id = request.match_info["intent_id"]
+    found = _payment(sim, intent_id)
+    if found is not None:
+        return web.json_response(_state(*found))
+    uk = _consent(sim, intent_id)
+    if uk is not None:
+        return web.json_response(_consent_state(uk, intent_id))
+    return problem(404, f"no PSD2 payment or consent {intent_id}")
 
 
 async def force_status(request: web.Request) -> web.Response:
     sim = request.app[SIMULATION]
-    found = _payment(sim, request.match_info["intent_id"])
-    if found is None:
-        return problem(404, f"no PSD2 payment {request.match_info['intent_id']}")
+    intent_id = request.match_info["intent_id"]
+    found, uk = _payment(sim, intent_id), _consent(sim, intent_id)
+    if found is None and uk is None:
+        return problem(404, f"no PSD2 payment or consent {intent_id}")
     body = await _body(request, sim)
     if isinstance(body, web.Response):
         return body
     status, reason = body.get("status"), body.get("reason")
     if status not in ("RJCT", "CANC", "ACSC") or not (reason is None or isinstance(reason, str)):
         return problem(400, 'status is "RJCT", "CANC" or "ACSC"; reason, if given, a string')
+    if uk is not None:
+        return _force_consent(sim, uk, intent_id, status, reason)
+    assert found is not None  # noqa: S101 - one of the two was found
     api, payment = found
     try:
         payment = api.bank.force(payment, status, reason)
@@ -126,6 +137,47 @@ async def force_status(request: web.Request) -> web.Response:
     finally:
         sim.psd2.arm()
     return web.json_response(_state(api, payment))
+
+
+def _consent(sim: Simulation, consent_id: str) -> ObieApi | None:
+    return next((a for a in sim.psd2.obie.values() if consent_id in a.bank.consents), None)
+
+
+def _consent_state(api: ObieApi, consent_id: str) -> dict[str, Any]:
+    consent = api.bank.fresh(api.bank.consents[consent_id])
+    intent = api.bank.intent(consent)
+    return {
+        "dialect": "obie",
+        "bank": api.bank.fsp_id,
+        "consentId": consent.consent_id,
+        "version": consent.version,
+        "tpp": consent.tpp,
+        "status": api.bank.status_word(consent),
+        "reason": consent.reason,
+        "psu": consent.psu,
+        "debtor": consent.debtor,
+        "domesticPaymentId": consent.payment_id,
+        "rule": consent.rule,
+        "createdAt": consent.created_at.isoformat(),
+        "intents": [] if intent is None else [_intent(intent)],
+    }
+
+
+def _force_consent(
+    sim: Simulation, api: ObieApi, consent_id: str, status: str, reason: str | None
+) -> web.Response:
+    """The bank rejects a consent not yet used (UK has no cancellation of a payment
+    order, and its payment executes when the TPP orders it)."""
+    consent = api.bank.fresh(api.bank.consents[consent_id])
+    if status != "RJCT" or consent.state not in (ConsentState.AWAITING, ConsentState.AUTHORISED):
+        word = api.bank.status_word(consent)
+        return problem(
+            409,
+            f"consent {consent_id} is {word}: the bank can only reject (RJCT) an unused consent",
+        )
+    api.bank.reject(consent, ConsentReason.DENIED, reason or "rejected by the bank")
+    sim.psd2.arm()
+    return web.json_response(_consent_state(api, consent_id))
 
 
 def _payment(sim: Simulation, payment_id: str) -> tuple[Xs2aApi, Xs2aPayment] | None:

@@ -42,6 +42,7 @@ from tpsim.auth.oauth import (
     OAuthJourney,
     PendingAuthorization,
     PendingClosed,
+    intent_owned,
 )
 from tpsim.auth.psu import PsuJourney, UnknownJourney, WrongPassword
 from tpsim.core.errors import TpsimError
@@ -226,9 +227,10 @@ def _next(
 
 def _intent_refusal(approval: IntentApproval, pending: PendingAuthorization) -> str | None:
     """Why the dialect cannot ask the user about the request's intent, or None."""
-    if pending.intent_id is None:
-        return "the request does not name the payment or consent it authorises"
     try:
+        refusal = intent_owned(approval, pending)
+        if refusal is not None or pending.intent_id is None:
+            return refusal
         return approval.view(pending.intent_id).closed
     except UnknownJourney as exc:
         return str(exc)

@@ -12,12 +12,14 @@ authorisation server reads the consent from the request object's
 
 from __future__ import annotations
 
+import uuid
+
 import structlog
 from aiohttp import web
 
 from tpsim.auth.oauth import AuthorizationServer, IntentApproval
 from tpsim.auth.oauth_model import intent_from_claims
-from tpsim.obie.api import Answer, ObieApi, ObieRequest
+from tpsim.obie.api import INTERACTION, Answer, ObieApi, ObieRequest, interaction_id
 from tpsim.obie.errors import InvalidFormat, UnexpectedError
 from tpsim.obie.signatures import encode
 from tpsim.serve.body import BodyRefused, read_at_most
@@ -97,8 +99,11 @@ def _not_found(request: web.Request, sim: Simulation, fsp_id: str, version: str)
         f"no UK Open Banking API at {request.path}: the simulated banks ({banks}) serve"
         " /obie/{fspId}/open-banking/v3.1/pisp/… and …/v4.0/pisp/…"
     )
-    # The spec's 404 has no body: say why in a header.
-    return web.Response(status=404, headers={"x-tpsim-error": text[:500]})
+    # The spec's 404 has no body: say why in a header (and, as on every answer, the
+    # interaction id).
+    interaction = interaction_id(request.headers, lambda: str(uuid.uuid4()))
+    headers = {"x-tpsim-error": text[:500], INTERACTION: interaction}
+    return web.Response(status=404, headers=headers)
 
 
 def _first_code(body: dict[str, object] | None) -> str | None:

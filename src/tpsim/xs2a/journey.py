@@ -147,6 +147,10 @@ class OAuthApproval:
         except Xs2aError as exc:
             raise LoginRefused(exc.text, http_status=409) from None
 
+    def client_of(self, intent_id: str) -> str | None:
+        payment = self._auths.bank.payments.get(intent_id)
+        return None if payment is None else payment.tpp.tpp
+
     def view(self, intent_id: str) -> PsuView:
         payment = self._payment(intent_id)
         status = self._auths.bank.transaction_status(payment).value
