@@ -283,11 +283,14 @@ def world(
     rules: list[Rule] | None = None,
     settlement: bool = True,
     tpps: tuple[TppConfig, ...] = (TPP, TPP_TWO),
+    retention: timedelta | None = None,
+    max_ended: int | None = None,
 ) -> World:
     """dfspa's UK bank with this ``profile``, ``behaviour.psd2`` keys and configured
-    ``rules`` (before the sandbox personas); ``settlement=False`` gives it no port."""
+    ``rules`` (before the sandbox personas); ``settlement=False`` gives it no port;
+    ``retention`` and ``max_ended`` bound what the bank and its UK records keep."""
     clock = ManualClock(START)
-    bank = Bank()
+    bank = Bank(retention=retention, max_ended=max_ended)
     for address, fsp, owner, number, balance in (
         ("dfspa.mits", "dfspa", "mits", MITS, "1000.00"),
         ("dfspa.mits.savings", "dfspa", "mits", MITS_2, "50.00"),
@@ -310,6 +313,8 @@ def world(
         ids=ids,
         settlement=recording if settlement else None,
         rules=Rules([*(rules or []), *sandbox_rules()]),
+        retention=retention,
+        max_ended=max_ended,
     )
     clients = [
         OAuthClient(t.client_id, t.client_secret, t.name, tuple(t.redirect_uris), t.jwks)

@@ -81,6 +81,9 @@ CONSENT_REFUSALS = [
                  id="an amount of bad shape"),
     pytest.param(with_initiation(InstructedAmount={"Amount": "0", "Currency": "GBP"}), {},
                  (400, "U002", "Data.Initiation.InstructedAmount.Amount"), id="a zero amount"),
+    pytest.param(with_initiation(InstructedAmount={"Amount": "10.505", "Currency": "GBP"}), {},
+                 (400, "U002", "Data.Initiation.InstructedAmount.Amount"),
+                 id="an amount finer than a penny (GBP's minor unit)"),
     pytest.param(with_initiation(Colour="blue"), {},
                  (400, "U005", "Data.Initiation.Colour"), id="a member the schema does not have"),
     pytest.param(b'{"Data": ', {}, (400, "U010", None), id="malformed JSON"),
@@ -185,9 +188,6 @@ def test_token_misuse_is_403_invalid_consent_status(version: str) -> None:
         "a payment with a PSU token of another consent": w.call(
             "POST", "domestic-payments", payment_body(consent, version), version=version,
             token=other_token),
-        "a client token of another TPP": w.call(
-            "GET", f"domestic-payment-consents/{consent_id}", version=version,
-            token=w.client_token(TPP_TWO)),
         "a token without the payments scope": w.call(
             "GET", f"domestic-payment-consents/{consent_id}", version=version,
             token=w.client_token(scope="accounts")),
@@ -195,6 +195,42 @@ def test_token_misuse_is_403_invalid_consent_status(version: str) -> None:
     for case, answer in cases.items():
         assert refusal(answer, version)[:2] == (403, "U009"), case
     assert w.available(MITS) == 1000  # nothing paid
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_another_tpps_consent_or_payment_is_unknown_not_forbidden(version: str) -> None:
+    """Answering 403 "created by another TPP" would tell the caller the id exists."""
+    w = world()
+    consent, token = w.authorised(version)
+    paid = w.pay(consent, token, version)
+    other = w.client_token(TPP_TWO)
+    for path, where in (
+        (f"domestic-payment-consents/{consent.consent_id}", "ConsentId"),
+        (f"domestic-payments/{paid.payment_id}", "DomesticPaymentId"),
+        (f"domestic-payments/{paid.payment_id}/payment-details", "DomesticPaymentId"),
+    ):
+        answer = w.call("GET", path, version=version, token=other)
+        assert refusal(answer, version) == (400, "U011", where), path
+        assert answer.body is not None
+        assert "another TPP" not in answer.body["Errors"][0]["Message"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    "path", ["domestic-payment-consents/{c}", "domestic-payments/{p}",
+             "domestic-payments/{p}/payment-details",
+             "domestic-payment-consents/{c}/funds-confirmation"],
+)  # fmt: skip
+def test_a_gets_headers_are_checked_against_its_operation(version: str, path: str) -> None:
+    """As a POST's: ``x-fapi-auth-date`` must match its RFC 7231 pattern (the spec gives
+    ``x-fapi-customer-ip-address`` none to check)."""
+    w = world()
+    consent, psu = w.authorised(version)
+    paid = w.pay(consent, psu, version)
+    token = psu if path.endswith("funds-confirmation") else w.client_token()
+    url = path.format(c=consent.consent_id, p=paid.payment_id)
+    answer = w.call("GET", url, version=version, token=token, x_fapi_auth_date="yesterday")
+    assert refusal(answer, version) == (400, "U006", "x-fapi-auth-date")
 
 
 # -- routes and headers ----------------------------------------------------------------------

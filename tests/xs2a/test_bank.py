@@ -81,6 +81,8 @@ def test_a_creditor_at_the_same_bank_is_credited_at_once() -> None:
 
 
 def test_a_creditor_at_another_simulated_bank_is_paid_through_the_settlement_port() -> None:
+    """The request names the creditor by its account address (``ACCOUNT_ID …``), as the UK
+    dialect does: the one settlement step both share (``core.execution``)."""
     w = world()
     answer = pay(w, single(creditor=BOB))
     assert answer.payment_id is not None
@@ -90,7 +92,7 @@ def test_a_creditor_at_another_simulated_bank_is_paid_through_the_settlement_por
             from_bank="dfspa",
             debtor="dfspa.erika",
             to_bank="dfspb",
-            creditor=BOB,
+            creditor="ACCOUNT_ID dfspb.bob",
             amount=Decimal("100.00"),
             currency="EUR",
         )

@@ -97,3 +97,33 @@ def test_the_bank_chooses_among_the_preferred_approaches_in_its_own_order() -> N
     decoupled_first = Xs2aProfile(sca_approaches_supported=["DECOUPLED", "EMBEDDED"])
     assert choose_approach(oauth_first, redirect) is Approach.OAUTH
     assert choose_approach(decoupled_first, embedded) is Approach.DECOUPLED
+
+
+# -- amounts finer than the currency's minor unit (core.money) ----------------------------
+
+
+def test_an_amount_finer_than_a_cent_is_refused_at_initiation_and_moves_nothing() -> None:
+    w = world()
+    before = w.balances()
+    refused = w.call("POST", SCT, single("10.005"), **REDIRECT)
+    assert refused.status == 400 and refused.body is not None
+    [message] = refused.body["tppMessages"]
+    assert (message["code"], message["path"]) == ("FORMAT_ERROR", "instructedAmount.amount")
+    assert "at most 2 decimals" in message["text"]
+    assert len(w.xs2a.payments) == 0
+    assert w.balances() == before
+
+
+def test_a_bulk_entry_finer_than_a_cent_is_named_by_its_index() -> None:
+    w = world()
+    refused = w.call(
+        "POST", "bulk-payments/sepa-credit-transfers", bulk("1.00", "2.001"), **REDIRECT
+    )
+    assert refused.status == 400 and refused.body is not None
+    [message] = refused.body["tppMessages"]
+    assert message["path"] == "payments.1.instructedAmount.amount"
+
+
+def test_trailing_zeros_are_no_finer_than_a_cent() -> None:
+    w = world()
+    w.initiate(single("10.500"), **REDIRECT)

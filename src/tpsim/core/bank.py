@@ -11,6 +11,7 @@ aliases (IBAN, UK sort code + account number, the MSISDN of the party it belongs
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -133,3 +134,11 @@ class Bank:
 
     def user(self, fsp_id: str, user_id: str) -> User | None:
         return self.store.user(fsp_id, user_id)
+
+    def password_ok(self, fsp_id: str, user_id: str, password: str, default: str) -> bool:
+        """Whether ``password`` is ``user_id``'s at the bank ``fsp_id``: their own, or
+        ``default`` (the bank's sandbox password) when config gives them none. Compared in
+        constant time, as a real bank's sign-in would."""
+        user = self.user(fsp_id, user_id)
+        expected = user.password if user is not None and user.password else default
+        return secrets.compare_digest(password.encode(), expected.encode())

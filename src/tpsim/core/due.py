@@ -61,3 +61,9 @@ class Due:
 
     def _kept(self) -> Iterator[tuple[str, datetime]]:
         return iter(self._records)
+
+
+def earliest(*dues: Due) -> datetime | None:
+    """The earliest time anything in ``dues`` is due (a bank's ``next_due`` over its
+    lists of what falls due), or None."""
+    return min((when for when in (due.next() for due in dues) if when is not None), default=None)

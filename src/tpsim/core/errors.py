@@ -11,6 +11,7 @@
         ├── AliasTaken          an address or alias already names another account
         ├── CurrencyMismatch    the account is held in another currency
         ├── InvalidAmount       an amount that is not a positive number
+        │   └── TooPrecise      finer than its currency's minor unit (``core.money``)
         ├── InsufficientFunds   the account's available balance does not cover it
         ├── UnknownReservation  a hold that does not exist or has already ended
         ├── UnknownPayment      no payment intent has that id
@@ -21,7 +22,7 @@ Each dialect renders a refusal in its own format and code (``mojaloop.errors.cod
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import ClassVar
 
 
@@ -96,6 +97,23 @@ class InvalidAmount(BankRefused):
     def __init__(self, amount: Decimal) -> None:
         self.amount = amount
         super().__init__(f"{amount} is not a positive amount")
+
+
+class TooPrecise(InvalidAmount):
+    """``amount`` has more decimals than ``currency``'s minor unit (ISO 4217) allows:
+    ``places`` at most."""
+
+    reason = "amount-too-precise"
+
+    def __init__(self, amount: Decimal, currency: str, places: int) -> None:
+        self.amount, self.currency, self.places = amount, currency, places
+        allowed = "no decimals" if places == 0 else f"at most {places} decimals"
+        example = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+        BankRefused.__init__(
+            self,
+            f"{amount} {currency} is finer than {currency}'s minor unit: send {allowed}"
+            f" (e.g. {example})",
+        )
 
 
 class InsufficientFunds(BankRefused):

@@ -8,8 +8,10 @@ a scope without ``payments``                403 U009
 a PSU token where the TPP's own (client     403 U009: say which grant to use
 credentials) token is needed, or the other
 way round
-a token of another TPP, or bound to         403 U009
-another consent
+a PSU token bound to another consent        403 U009
+
+A consent or payment of another TPP is not the caller's to know of: it is answered as an
+unknown id (400 U011, ``ObieBank.consent``, ``Orders.get``), not 403.
 """
 
 from __future__ import annotations
@@ -72,12 +74,6 @@ def _wrong_kind(wanted: TokenKind) -> str:
         "this call takes the access token the PSU's authorisation of the consent gave"
         " (grant_type=authorization_code), not a client_credentials token"
     )
-
-
-def owned(access: AccessToken, tpp: str, what: str) -> None:
-    """Refuse a resource created by another TPP."""
-    if access.client_id != tpp:
-        raise _forbidden(f"{what} was created by another TPP, not by {access.client_id}")
 
 
 def bound(access: AccessToken, consent_id: str) -> None:

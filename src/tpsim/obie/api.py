@@ -28,7 +28,6 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from tpsim.auth.oauth import AuthorizationServer
@@ -46,7 +45,7 @@ from tpsim.core.records import Records
 from tpsim.obie import access, answers, reading, signatures
 from tpsim.obie.answers import Links
 from tpsim.obie.approval import ObieApproval
-from tpsim.obie.bank import ObieBank
+from tpsim.obie.bank import KEY_WINDOW, SEEN_PER_ENDED, ObieBank
 from tpsim.obie.errors import (
     ConsentMismatch,
     FieldInvalid,
@@ -70,7 +69,6 @@ Body = dict[str, Any]
 CONSENTS, PAYMENTS = "domestic-payment-consents", "domestic-payments"
 INTERACTION = "x-fapi-interaction-id"
 _PRINTABLE = re.compile(r"[\x21-\x7e]{1,128}")
-_WINDOW = timedelta(hours=24)
 
 
 def interaction_id(headers: Mapping[str, str], new: Callable[[], str]) -> str:
@@ -125,11 +123,12 @@ class ObieApi:
         self.bank, self.oauth = bank, oauth
         self.approval = ObieApproval(bank, {t.client_id: t.name for t in tpps})
         self._keys = {t.client_id: client_keys(t.client_id, t.jwks) for t in tpps}
+        ended = bank.orders.records.max_ended
         records: Records[Entry[str]] = Records(
             bank.bank.store,
             f"obie-seen:{bank.fsp_id}",
-            retention=_WINDOW,
-            max_ended=bank.orders.records.max_ended,
+            retention=KEY_WINDOW,
+            max_ended=None if ended is None else SEEN_PER_ENDED * ended,
             clock=bank.clock,
         )
         self._seen: Idempotency[str] = Idempotency(records)
@@ -215,8 +214,6 @@ class ObieApi:
         token = self._token(call, TokenKind.CLIENT)
         body = self._body(call, token)
         order = reading.read_order(body["Data"]["Initiation"])
-        if order.debtor is not None:
-            self.bank.debtor(order, order.debtor.identification, "Data.Initiation.DebtorAccount")
         seen = self._once(call, token, CONSENTS, body)
         if seen is not None:
             return self._consent_answer(call, self.bank.consent(seen, call.links.version), 201)
@@ -226,8 +223,8 @@ class ObieApi:
 
     def _get_consent(self, call: _Call, consent_id: str) -> Answer:
         token = self._token(call, TokenKind.CLIENT)
-        consent = self.bank.consent(consent_id, call.links.version)
-        access.owned(token, consent.tpp, f"consent {consent_id}")
+        self._check(call, None)
+        consent = self.bank.consent(consent_id, call.links.version, token.client_id)
         return self._consent_answer(call, consent, 200)
 
     def _consent_answer(self, call: _Call, consent: Consent, status: int) -> Answer:
@@ -236,8 +233,8 @@ class ObieApi:
 
     def _funds(self, call: _Call, consent_id: str) -> Answer:
         token = self._token(call, TokenKind.PSU)
-        consent = self.bank.consent(consent_id, call.links.version)
-        access.owned(token, consent.tpp, f"consent {consent_id}")
+        self._check(call, None)
+        consent = self.bank.consent(consent_id, call.links.version, token.client_id)
         access.bound(token, consent_id)
         if consent.state is not ConsentState.AUTHORISED:
             authorised = CONSENT_STATUS[consent.version][ConsentState.AUTHORISED]
@@ -258,15 +255,14 @@ class ObieApi:
         consent_id = body["Data"]["ConsentId"]
         call.consent_id = consent_id
         access.bound(token, consent_id)
-        consent = self.bank.consent(consent_id, call.links.version)
-        access.owned(token, consent.tpp, f"consent {consent_id}")
+        consent = self.bank.consent(consent_id, call.links.version, token.client_id)
         _matches(body, consent)
         seen = self._once(call, token, PAYMENTS, body)
         if seen is not None:
             return self._payment_answer(call, self.bank.orders.get(seen, call.links.version), 201)
-        self.bank.check_cut_off(consent)
-        if consent.state is ConsentState.CONSUMED:
+        if consent.state is ConsentState.CONSUMED:  # before the cut-off: it paid already
             raise self._consumed(consent)
+        self.bank.check_cut_off(consent)
         payment = self.bank.orders.pay(consent)
         self._done(call, token, PAYMENTS, payment.payment_id)
         return self._payment_answer(call, payment, 201)
@@ -285,9 +281,9 @@ class ObieApi:
 
     def _get_payment(self, call: _Call, payment_id: str, *, details: bool) -> Answer:
         token = self._token(call, TokenKind.CLIENT)
-        payment = self.bank.orders.get(payment_id, call.links.version)
+        self._check(call, None)
+        payment = self.bank.orders.get(payment_id, call.links.version, token.client_id)
         call.consent_id = payment.consent_id
-        access.owned(token, payment.tpp, f"domestic payment {payment_id}")
         if details:
             return call.answer(200, answers.details_body(call.links, payment))
         return self._payment_answer(call, payment, 200)
@@ -316,21 +312,27 @@ class ObieApi:
         request = call.request
         reading.require_json(access.header(request.headers, "Content-Type"))
         body = reading.decode(request.body)
-        path = "/" + "/".join(request.segments)
-        op = reading.operation(request.version, request.method.upper(), path)
-        if op is not None:
-            reading.check_request(op, request.headers, body)
+        self._check(call, body)
         if self.bank.settings.strict_signatures:
             keys = self._keys.get(token.client_id)
             sent = access.header(request.headers, signatures.HEADER)
             signatures.check(sent, request.body, keys)
         return body
 
+    def _check(self, call: _Call, body: Body | None) -> None:
+        """The request's headers (and ``body``, None for a GET) as the official OpenAPI of
+        its operation allows them: ``x-fapi-auth-date``, ``x-fapi-customer-ip-address``…
+        are checked on every operation, not only on the POSTs."""
+        request = call.request
+        path = "/" + "/".join(request.segments)
+        op = reading.operation(request.version, request.method.upper(), path)
+        if op is not None:
+            reading.check_request(op, request.headers, body)
+
     def _once(self, call: _Call, token: AccessToken, endpoint: str, body: Body) -> str | None:
         """The id of the resource the same key and body made within 24 hours (None: a new
         request, remembered from now on); another body under the key is refused."""
-        key = access.header(call.request.headers, "x-idempotency-key") or ""
-        scope = f"{token.client_id}\x1f{call.links.version}\x1f{endpoint}"
+        key, scope = _key(call, token, endpoint)
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
         now = self.bank.clock.now()
@@ -350,9 +352,16 @@ class ObieApi:
         return seen.answer  # None: the first such request was refused; handle it again
 
     def _done(self, call: _Call, token: AccessToken, endpoint: str, made: str) -> None:
-        key = access.header(call.request.headers, "x-idempotency-key") or ""
-        scope = f"{token.client_id}\x1f{call.links.version}\x1f{endpoint}"
+        """Remember ``made`` as what the request's key made (``_once`` gives it back)."""
+        key, scope = _key(call, token, endpoint)
         self._seen.answer(key, made, scope=scope)
+
+
+def _key(call: _Call, token: AccessToken, endpoint: str) -> tuple[str, str]:
+    """The request's ``x-idempotency-key`` and its scope: keys are per TPP, version and
+    endpoint (the digest §1.5)."""
+    key = access.header(call.request.headers, "x-idempotency-key") or ""
+    return key, f"{token.client_id}\x1f{call.links.version}\x1f{endpoint}"
 
 
 def _matches(body: Body, consent: Consent) -> None:

@@ -7,14 +7,14 @@
 
 Approving receives the core payment intent (``intent_id`` = the ConsentId, AUTHORISED)
 over the debtor account the consent named or the PSU chose; ``obie.payments`` executes it
-when the TPP posts the payment. The clock is read lazily: an unauthorised or unused consent
-past its expiry is rejected (U036) when next read; after the bank's cut-off (the reject
-strategy) an approval or a payment rejects it (U012).
+when the TPP posts the payment. An unauthorised or unused consent past its expiry is
+rejected (U036), one past the bank's cut-off (the reject strategy) too (U012): when next
+read, or by ``tick`` when nobody reads it (its intent ends with it, and the retention then
+forgets both).
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -24,6 +24,7 @@ from tpsim.auth.psu import WrongPassword
 from tpsim.config_psd2 import Psd2Settings
 from tpsim.core.bank import Account, Bank
 from tpsim.core.clock import Clock, IdGenerator
+from tpsim.core.due import Due, earliest
 from tpsim.core.errors import StateRefused, UnknownPayment
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
@@ -50,6 +51,11 @@ from tpsim.obie.states import (
 )
 
 _OPEN = (ConsentState.AWAITING, ConsentState.AUTHORISED)
+# How long an ``x-idempotency-key`` finds what it made (the digest §1.5: 24 hours).
+KEY_WINDOW = timedelta(hours=24)
+# The keys a bank remembers: this many times its ``max_ended`` (each ended resource was made
+# under one key, and a refused request's key is remembered too).
+SEEN_PER_ENDED = 10
 
 
 class ObieBank:
@@ -58,6 +64,14 @@ class ObieBank:
     ``settlement`` pays creditors at other simulated banks (None: such a payment only
     leaves the debtor's account); ``rules`` decide magic outcomes (``core.rules``);
     ``password`` is a user's password at the bank when config gives them none.
+
+    What it keeps, and for how long: an ended consent or payment is kept ``retention``,
+    but never less than ``KEY_WINDOW`` (24 h), so a request replayed with its
+    ``x-idempotency-key`` finds what it made while the key lives; at most ``max_ended``
+    ended ones of each are kept (the oldest go first past that bound). The keys themselves
+    (``ObieApi``) are kept ``KEY_WINDOW`` from first sight, at most
+    ``SEEN_PER_ENDED × max_ended`` of them. A payment ended keeps its final status, so it
+    reads the same after the core intent behind it was forgotten (the bank's retention).
     """
 
     def __init__(
@@ -75,14 +89,17 @@ class ObieBank:
         password: str = "tpsim",  # noqa: S107 - the sandbox default when config gives none
     ) -> None:
         self.fsp_id, self.bank, self.settings = fsp_id, bank, settings
-        # Until config_psd2 carries the ``obie:`` profile, its defaults.
         self.profile = settings.obie
         self.clock, self.ids = clock, ids
         self.rules, self._password = rules or Rules([]), password
+        retention = None if retention is None else max(retention, KEY_WINDOW)
         self.consents: Records[Consent] = Records(
             bank.store, f"obie:{fsp_id}", retention=retention, max_ended=max_ended, clock=clock
         )
         self.orders = Orders(self, settlement, retention=retention, max_ended=max_ended)
+        # Open consents by when the clock ends them (expiry or cut-off, the sooner): ``tick``
+        # rejects them then, so a consent nobody reads again ends and is forgotten too.
+        self._expiring = Due(bank.store, f"obie-expiring:{fsp_id}")
 
     # -- consents -----------------------------------------------------------------------
 
@@ -117,13 +134,16 @@ class ObieBank:
             verdict=applied.outcome if applied else None,
         )
         self.consents.put(consent.consent_id, consent)
+        ends = consent.expires_at if consent.cut_off is None else consent.cut_off
+        self._expiring.put(consent.consent_id, min(consent.expires_at, ends))
         return consent
 
-    def consent(self, consent_id: str, version: str) -> Consent:
+    def consent(self, consent_id: str, version: str, tpp: str | None = None) -> Consent:
         """The consent, as the clock finds it now; 400 U011 when this bank has none by
-        that id under ``version``'s API."""
+        that id under ``version``'s API made by ``tpp`` (None: by any TPP): another TPP's
+        consent is answered as unknown, so its id reveals nothing."""
         found = self.consents.get(consent_id)
-        if found is None or found.version != version:
+        if found is None or found.version != version or tpp not in (None, found.tpp):
             raise NotFound(
                 f"{self.fsp_id} has no domestic payment consent {consent_id[:128]} under"
                 f" v{version}",
@@ -132,9 +152,16 @@ class ObieBank:
         return self.fresh(found)
 
     def fresh(self, consent: Consent) -> Consent:
-        """``consent`` after what the clock made due: its expiry while unauthorised or
-        unused (Rejected / RJCT U036)."""
-        if consent.state in _OPEN and self.clock.now() >= consent.expires_at:
+        """``consent`` after what the clock made due while it is unauthorised or unused:
+        its cut-off (Rejected / RJCT U012, the reject strategy) or its expiry (U036),
+        whichever came first."""
+        now = self.clock.now()
+        if consent.state not in _OPEN:
+            return consent
+        cut_off = consent.cut_off
+        if cut_off is not None and now >= cut_off and cut_off <= consent.expires_at:
+            return self.reject(consent, ConsentReason.CUT_OFF, "the bank's cut-off time has passed")
+        if now >= consent.expires_at:
             return self.reject(consent, ConsentReason.EXPIRED, "the consent expired unused")
         return consent
 
@@ -142,12 +169,11 @@ class ObieBank:
         return CONSENT_STATUS[consent.version][consent.state]
 
     def check_cut_off(self, consent: Consent) -> None:
-        """After the consent's cut-off (the reject strategy), nothing more may happen to
-        it: it is rejected (U012) and ``AfterCutOff`` raised."""
-        if consent.cut_off is None or self.clock.now() < consent.cut_off:
+        """``AfterCutOff`` (400 U012) for a consent its cut-off rejected (``fresh``, the
+        reject strategy): nothing more may happen to it. A consent consumed before its
+        cut-off is not refused here: a second payment on it is told it was consumed."""
+        if consent.cut_off is None or consent.reason != ConsentReason.CUT_OFF.value:
             return
-        if consent.state in _OPEN:
-            self.reject(consent, ConsentReason.CUT_OFF, "the bank's cut-off time has passed")
         raise AfterCutOff(
             f"the consent's CutOffDateTime {consent.cut_off.isoformat()} has passed: the"
             " bank takes no payment on it; create a new consent",
@@ -188,7 +214,10 @@ class ObieBank:
             raise FieldInvalid(
                 f"{psu} does not hold account {account.sort_code_account_number or account.address}"
             )
-        if password is not None and not self._password_ok(account.owner, password):
+        ok = password is None or self.bank.password_ok(
+            self.fsp_id, account.owner, password, self._password
+        )
+        if not ok:
             self._wrong_password(consent)
         return self._authorised(consent, account, psu, applied)
 
@@ -234,8 +263,10 @@ class ObieBank:
         now = self.clock.now()
         moved = replace(consent, state=state, status_at=now, **changes)
         self.consents.put(moved.consent_id, moved)
-        if state in CONSENT_TERMINAL and moved.payment_id is None:
-            self.consents.end(moved.consent_id, at=now)
+        if state in CONSENT_TERMINAL:  # used or ended: the clock has nothing left to end
+            self._expiring.drop(moved.consent_id)
+            if moved.payment_id is None:
+                self.consents.end(moved.consent_id, at=now)
         return moved
 
     # -- helpers ------------------------------------------------------------------------------
@@ -245,13 +276,13 @@ class ObieBank:
         if found is None:
             raise NotFound(f"{self.fsp_id} has no consent {consent_id}", path="ConsentId")
         consent = self.fresh(found)
+        self.check_cut_off(consent)
         if consent.state is not ConsentState.AWAITING:
             raise InvalidConsentStatus(
                 f"consent {consent_id} is {self.status_word(consent)}, not awaiting"
                 " authorisation: there is nothing to decide",
                 path="ConsentId",
             )
-        self.check_cut_off(consent)
         return consent
 
     def _chosen(self, consent: Consent, user: str | None, accounts: Sequence[str]) -> Account:
@@ -338,11 +369,6 @@ class ObieBank:
             self.consents.put(consent.consent_id, replace(consent, attempts=attempts))
         raise WrongPassword("wrong password", left=left)
 
-    def _password_ok(self, user_id: str, password: str) -> bool:
-        user = self.bank.user(self.fsp_id, user_id)
-        expected = (user.password if user and user.password else self._password).encode()
-        return secrets.compare_digest(password.encode(), expected)
-
     def intent(self, consent: Consent) -> PaymentIntent | None:
         if consent.state is ConsentState.AWAITING:
             return None
@@ -378,11 +404,23 @@ class ObieBank:
     # -- what the edge drives ---------------------------------------------------------------
 
     def tick(self) -> None:
-        """Execute the payments a rule's delay held (expiry is lazy, on read)."""
+        """Do what fell due by the clock (the edge calls it on a timer and after the clock
+        moves): reject the consents that expired or passed their cut-off unused, execute
+        the payments a rule's delay held."""
+        now = self.clock.now()
+        for consent_id in self._expiring.pop(now):
+            consent = self.consents.get(consent_id)
+            if consent is None:
+                self._expiring.drop(consent_id)
+            else:
+                self.fresh(consent)
         self.orders.tick()
+        self.consents.sweep(now)  # forget what ended a retention ago at each tick too
+        self.orders.records.sweep(now)
 
     def next_due(self) -> datetime | None:
-        return self.orders.next_due()
+        """When ``tick`` next has something to do."""
+        return earliest(self._expiring, self.orders.waiting)
 
     def concluded(self, result: SettlementResult) -> None:
         """The settlement port's outcome for one of this bank's intents (already applied

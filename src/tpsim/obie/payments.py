@@ -16,17 +16,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from tpsim.core.errors import InsufficientFunds, UnknownPayment
-from tpsim.core.payment import PaymentEvent, PaymentIntent
+from tpsim.core.due import Due
+from tpsim.core.errors import UnknownPayment
+from tpsim.core.execution import Execution, execute
+from tpsim.core.payment import PaymentIntent
 from tpsim.core.records import Records
 from tpsim.core.rules import Reason, Status
-from tpsim.core.settlement import (
-    Settlement,
-    SettlementOutcome,
-    SettlementRequest,
-    SettlementResult,
-)
-from tpsim.core.states import PaymentState
+from tpsim.core.settlement import Settlement, SettlementOutcome, SettlementResult
 from tpsim.obie.errors import NotFound
 from tpsim.obie.resources import Consent, DomesticPayment
 from tpsim.obie.states import (
@@ -74,7 +70,7 @@ class Orders:
             clock=bank.clock,
         )
         # Payments a rule's delay holds: payment id → when they execute.
-        self._waiting: Records[datetime] = Records(store, f"obie-waiting:{fsp_id}")
+        self.waiting = Due(store, f"obie-due:{fsp_id}")
 
     # -- taking and reading -------------------------------------------------------------
 
@@ -102,18 +98,19 @@ class Orders:
         if verdict is not None and verdict.status in (Status.ACCEPTED, Status.PENDING):
             return self._save(payment.stepped(Step.PENDING, now))  # held by a rule
         if verdict is not None and verdict.delay_s:
-            self._waiting.put(payment.payment_id, now + timedelta(seconds=verdict.delay_s))
+            self.waiting.put(payment.payment_id, now + timedelta(seconds=verdict.delay_s))
             return self._save(payment.stepped(Step.PENDING, now))
         return self._execute(payment, consent)
 
-    def get(self, payment_id: str, version: str) -> DomesticPayment:
+    def get(self, payment_id: str, version: str, tpp: str | None = None) -> DomesticPayment:
         """The payment, as the clock finds it; 400 U011 when this bank has none by that id
-        under ``version``'s API."""
+        under ``version``'s API made by ``tpp`` (None: by any TPP; another TPP's payment
+        is answered as unknown)."""
         payment = self.records.get(payment_id)
-        if payment is not None and self._intent(payment) is None:
-            self.records.drop(payment_id)  # its intent ended and was forgotten
+        if payment is not None and payment.final is None and self._intent(payment) is None:
+            self.records.drop(payment_id)  # its intent was forgotten before it ended here
             payment = None
-        if payment is None or payment.version != version:
+        if payment is None or payment.version != version or tpp not in (None, payment.tpp):
             raise NotFound(
                 f"{self._bank.fsp_id} has no domestic payment {payment_id[:40]} under v{version}",
                 path="DomesticPaymentId",
@@ -123,8 +120,8 @@ class Orders:
     def status(self, payment: DomesticPayment) -> PaymentStatus:
         """The payment's status, read from its intent."""
         intent = self._intent(payment)
-        if intent is None:
-            return PaymentStatus.REJECTED
+        if intent is None:  # forgotten by the bank's retention: the status it ended with
+            return payment.final or PaymentStatus.REJECTED
         status = PAYMENT_STATUS[intent.state]
         if status is PaymentStatus.DEBITED and payment.credited:
             return PaymentStatus.CREDITED
@@ -136,50 +133,27 @@ class Orders:
     # -- execution ------------------------------------------------------------------------
 
     def _execute(self, payment: DomesticPayment, consent: Consent) -> DomesticPayment:
-        """Move the money of the consent's intent: reserve the debit, then settle it."""
-        now, core = self._bank.clock.now(), self._bank.bank
-        verdict = consent.verdict
-        if verdict is not None and verdict.reject is not None:
-            core.payments.end(consent.intent_id, PaymentEvent.REJECT, at=now)
-            text = verdict.text or verdict.reject.value
-            return self._rejected(payment, ISO_REASON[verdict.reject], text)
-        try:
-            intent = core.payments.execute(consent.intent_id, at=now)
-        except InsufficientFunds as exc:
-            core.payments.end(consent.intent_id, PaymentEvent.REJECT, at=now)
-            return self._rejected(payment, "AM04", f"insufficient funds: {exc}")
+        """Move the money of the consent's intent (``core.execution``) and record the
+        steps it took."""
+        now = self._bank.clock.now()
+        done = execute(
+            self._bank.bank,
+            consent.intent_id,
+            own_bank=self._bank.fsp_id,
+            settlement=self.settlement,
+            verdict=consent.verdict,
+            at=now,
+        )
+        if done.outcome is Execution.REJECTED:
+            assert done.reason is not None  # noqa: S101 - a rejection says why
+            return self._rejected(payment, ISO_REASON[done.reason], done.text)
         payment = payment.stepped(Step.FUNDS_CHECKED, now)
-        creditor = core.accounts.find(intent.creditor)
-        if verdict is not None and verdict.status is Status.SETTLED_DEBTOR:
-            creditor = None  # the money leaves the debtor's account, and goes no further
-        if creditor is not None and creditor.fsp_id != self._bank.fsp_id and self.settlement:
-            self.settlement.submit(self._request(intent, creditor.fsp_id))
+        if done.outcome is Execution.IN_PROCESS:
             return self._save(payment.stepped(Step.IN_PROCESS, now))
-        core.payments.settle(intent.intent_id, at=now)
         payment = payment.stepped(Step.DEBITED, now)
-        if creditor is not None and creditor.fsp_id == self._bank.fsp_id:
-            core.ledger.credit(
-                creditor.address,
-                intent.amount,
-                currency=intent.currency,
-                ref=intent.intent_id,
-                at=now,
-            )
+        if done.outcome is Execution.CREDITED:
             payment = replace(payment.stepped(Step.CREDITED, now), credited=True)
         return self._save(payment)
-
-    def _request(self, intent: PaymentIntent, to_bank: str) -> SettlementRequest:
-        # Named by its address: a sort code + account number reads as an MSISDN otherwise.
-        account = self._bank.bank.accounts.require(intent.creditor)
-        return SettlementRequest(
-            intent_id=intent.intent_id,
-            from_bank=self._bank.fsp_id,
-            debtor=intent.debtor,
-            to_bank=to_bank,
-            creditor=f"ACCOUNT_ID {account.address}",
-            amount=intent.amount,
-            currency=intent.currency,
-        )
 
     def _rejected(self, payment: DomesticPayment, code: str, text: str) -> DomesticPayment:
         now = self._bank.clock.now()
@@ -203,18 +177,18 @@ class Orders:
 
     def tick(self) -> None:
         """Execute the payments whose delay has passed."""
-        for payment in list(self.records):
-            if payment.payment_id in self._waiting:
+        for payment_id in self.waiting.pop(self._bank.clock.now()):
+            payment = self.records.get(payment_id)
+            if payment is None:
+                self.waiting.drop(payment_id)
+            else:
                 self._run_due(payment)
 
-    def next_due(self) -> datetime | None:
-        return min(iter(self._waiting), default=None)
-
     def _run_due(self, payment: DomesticPayment) -> DomesticPayment:
-        due = self._waiting.get(payment.payment_id)
+        due = self.waiting.get(payment.payment_id)
         if due is None or due > self._bank.clock.now():
             return payment
-        self._waiting.drop(payment.payment_id)
+        self.waiting.drop(payment.payment_id)
         consent = self._bank.consents.get(payment.consent_id)
         if consent is None:
             return payment
@@ -227,11 +201,14 @@ class Orders:
             return None
 
     def _save(self, payment: DomesticPayment) -> DomesticPayment:
-        """Keep ``payment``; once its intent has ended, it (and its consent) is dropped
-        after the retention."""
-        self.records.put(payment.payment_id, payment)
+        """Keep ``payment``; once its intent has ended, with the status it ended in, and it
+        (and its consent) is dropped after the retention."""
         intent = self._intent(payment)
-        if intent is not None and intent.finalised and intent.state is not PaymentState.EXECUTING:
+        ended = intent is not None and intent.finalised
+        if ended and payment.final is None:
+            payment = replace(payment, final=self.status(payment))
+        self.records.put(payment.payment_id, payment)
+        if ended:
             now = self._bank.clock.now()
             self.records.end(payment.payment_id, at=now)
             self._bank.consents.end(payment.consent_id, at=now)

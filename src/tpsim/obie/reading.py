@@ -20,8 +20,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from tpsim.core.errors import MalformedBody
+from tpsim.core.errors import MalformedBody, TooPrecise
 from tpsim.core.json_body import decode_object
+from tpsim.core.money import check_precision
 from tpsim.obie.errors import (
     FieldInvalid,
     FieldMissing,
@@ -98,7 +99,8 @@ def _error(problem: Problem) -> ObieError:
 def read_order(initiation: Mapping[str, Any]) -> Order:
     """The ``Data.Initiation`` the OpenAPI check passed, in the bank's terms, or the error
     naming the field tpsim cannot play (a scheme other than sort code + account number
-    or IBAN, an identification of the wrong shape, a zero amount)."""
+    or IBAN, an identification of the wrong shape, a zero amount, one finer than its
+    currency's minor unit)."""
     where = "Data.Initiation"
     instructed = initiation["InstructedAmount"]
     amount = Decimal(instructed["Amount"])
@@ -107,6 +109,10 @@ def read_order(initiation: Mapping[str, Any]) -> Order:
             f"{where}.InstructedAmount.Amount {instructed['Amount']!r} is no positive amount",
             path=f"{where}.InstructedAmount.Amount",
         )
+    try:
+        check_precision(amount, instructed["Currency"])
+    except TooPrecise as exc:
+        raise FieldInvalid(str(exc), path=f"{where}.InstructedAmount.Amount") from None
     debtor = initiation.get("DebtorAccount")
     return Order(
         instruction_id=initiation["InstructionIdentification"],

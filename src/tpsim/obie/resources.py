@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from tpsim.core.rules import Outcome
-from tpsim.obie.states import ConsentState, Step
+from tpsim.obie.states import ConsentState, PaymentStatus, Step
 
 SORT_CODE = "UK.OBIE.SortCodeAccountNumber"
 IBAN = "UK.OBIE.IBAN"
@@ -96,6 +96,7 @@ class DomesticPayment:
     reason: str | None = None  # an ISO reason code (AM04…) when rejected
     reason_text: str | None = None
     credited: bool = False  # tpsim credited the creditor (an account of a simulated bank)
+    final: PaymentStatus | None = None  # the status it ended in (outlives the core intent)
 
     def stepped(self, step: Step, at: datetime) -> DomesticPayment:
         """This payment with ``step`` reached at ``at`` (once)."""

@@ -449,9 +449,7 @@ class Authorisations:
         return auth
 
     def _password_ok(self, user_id: str, password: str) -> bool:
-        user = self.bank.bank.user(self.bank.fsp_id, user_id)
-        expected = (user.password if user and user.password else self._password).encode()
-        return secrets.compare_digest(password.encode(), expected)
+        return self.bank.bank.password_ok(self.bank.fsp_id, user_id, password, self._password)
 
     def _back(self, auth: Authorisation, *, ok: bool) -> str | None:
         """Where the PSU's browser goes: the TPP's redirect URI (its NOK one after a

@@ -24,10 +24,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from tpsim.config_psd2 import Psd2Settings
-from tpsim.core.bank import Account, Bank
+from tpsim.core.bank import Bank
 from tpsim.core.clock import Clock, IdGenerator
-from tpsim.core.due import Due
-from tpsim.core.errors import BankRefused, InsufficientFunds, UnknownPayment
+from tpsim.core.due import Due, earliest
+from tpsim.core.errors import BankRefused, UnknownPayment
+from tpsim.core.execution import Execution, execute
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
 from tpsim.core.rules import Reason, RuleEvent, Rules, Status
@@ -35,7 +36,6 @@ from tpsim.core.sca import Authentication, ScaEvent
 from tpsim.core.settlement import (
     Settlement,
     SettlementOutcome,
-    SettlementRequest,
     SettlementResult,
 )
 from tpsim.core.states import PaymentState
@@ -47,6 +47,7 @@ from tpsim.xs2a.errors import (
     StatusInvalid,
 )
 from tpsim.xs2a.initiation import (
+    check_amounts,
     check_dates,
     debtor_account,
     payment_facts,
@@ -113,12 +114,14 @@ class Xs2aBank:
         approach: Approach,
     ) -> Xs2aPayment:
         """Take a new payment (RCVD) by ``approach``, or refuse it: a debtor account that is
-        not this bank's, a date in the past, a rule's unknown PSU. The caller checked the
+        not this bank's, a date in the past, an amount finer than its currency's minor
+        unit, a rule's unknown PSU. The caller checked the
         product (``initiation.check_product``) and chose the approach
         (``initiation.choose_approach``); the authorisation is started by
         ``xs2a.authorisations``."""
         now = self.clock.now()
         check_dates(order, now.date())
+        check_amounts(order)
         debtor = debtor_account(self.bank, self.fsp_id, order)
         applied = self.rules.first(payment_facts(self.fsp_id, order, tpp))
         if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
@@ -285,7 +288,7 @@ class Xs2aBank:
 
     def next_due(self) -> datetime | None:
         """When ``tick`` next has something to do."""
-        return min((d for d in (self._waiting.next(), self._expiring.next()) if d), default=None)
+        return earliest(self._waiting, self._expiring)
 
     def _run_due(self, payment: Xs2aPayment, now: datetime) -> Xs2aPayment:
         due = self._waiting.get(payment.payment_id)
@@ -306,42 +309,21 @@ class Xs2aBank:
         return payment
 
     def _pay(self, payment: Xs2aPayment, part: str) -> Xs2aPayment:
-        """Move the money of one intent: reserve the debit, then settle it."""
-        now = self.clock.now()
-        verdict = payment.verdict
-        if verdict is not None and verdict.reject is not None:
-            self.bank.payments.end(part, PaymentEvent.REJECT, at=now)
-            funds = False if verdict.reject is Reason.INSUFFICIENT_FUNDS else None
-            reason = verdict.text or verdict.reject.value
-            return self._save(replace(payment, reason=reason, funds_available=funds))
-        try:
-            intent = self.bank.payments.execute(part, at=now)
-        except InsufficientFunds:
-            self.bank.payments.end(part, PaymentEvent.REJECT, at=now)
-            return self._save(replace(payment, reason="insufficient-funds", funds_available=False))
-        creditor = self.bank.accounts.find(intent.creditor)
-        if verdict is not None and verdict.status is Status.SETTLED_DEBTOR:
-            creditor = None  # the money leaves the debtor's account, and goes no further
-        if creditor is not None and creditor.fsp_id != self.fsp_id and self.settlement:
-            self.settlement.submit(self._settlement(intent, creditor))
-            return self._save(replace(payment, funds_available=True))
-        self.bank.payments.settle(part, at=now)
-        if creditor is not None and creditor.fsp_id == self.fsp_id:
-            self.bank.ledger.credit(
-                creditor.address, intent.amount, currency=intent.currency, ref=part, at=now
-            )
-        return self._save(replace(payment, funds_available=True))
-
-    def _settlement(self, intent: PaymentIntent, creditor: Account) -> SettlementRequest:
-        return SettlementRequest(
-            intent_id=intent.intent_id,
-            from_bank=self.fsp_id,
-            debtor=intent.debtor,
-            to_bank=creditor.fsp_id,
-            creditor=intent.creditor,
-            amount=intent.amount,
-            currency=intent.currency,
+        """Move the money of one intent (``core.execution``); a refusal is kept as the
+        payment's reason (a rule's text, else its reason code)."""
+        done = execute(
+            self.bank,
+            part,
+            own_bank=self.fsp_id,
+            settlement=self.settlement,
+            verdict=payment.verdict,
+            at=self.clock.now(),
         )
+        if done.outcome is not Execution.REJECTED:
+            return self._save(replace(payment, funds_available=True))
+        assert done.reason is not None  # noqa: S101 - a rejection says why
+        reason = done.text if done.by_rule else done.reason.value
+        return self._save(replace(payment, reason=reason, funds_available=done.funds))
 
     def _execute_periodic(self, payment: Xs2aPayment, today: date) -> Xs2aPayment:
         """Each date of the schedule up to ``today`` not executed yet becomes one intent,

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from tpsim.config_psd2 import Xs2aProfile
 from tpsim.core.bank import Account, Bank
+from tpsim.core.errors import TooPrecise
+from tpsim.core.money import check_precision
 from tpsim.core.rules import Fact, RuleEvent
 from tpsim.xs2a.errors import ExecutionDateInvalid, FormatError, ProductInvalid, ProductUnknown
 from tpsim.xs2a.resources import Approach, PaymentOrder, Service, TppRequest
@@ -80,15 +82,30 @@ def debtor_account(bank: Bank, fsp_id: str, order: PaymentOrder) -> Account:
         )
     for i, transfer in enumerate(order.transfers):
         if transfer.currency != account.currency:
-            where = "instructedAmount.currency"
-            if len(order.transfers) > 1:  # as xs2a.models names a bulk entry's fields
-                where = f"payments.{i}.{where}"
             raise FormatError(
                 f"the debtor account is held in {account.currency}, not"
                 f" {transfer.currency}: tpsim's banks make no currency conversion",
-                path=where,
+                path=entry_path(order, i, "instructedAmount.currency"),
             )
     return account
+
+
+def check_amounts(order: PaymentOrder) -> None:
+    """Refuse (FORMAT_ERROR) a transfer finer than its currency's minor unit: a bank books
+    whole cents (``core.money``)."""
+    for i, transfer in enumerate(order.transfers):
+        try:
+            check_precision(transfer.amount, transfer.currency)
+        except TooPrecise as exc:
+            raise FormatError(
+                str(exc), path=entry_path(order, i, "instructedAmount.amount")
+            ) from None
+
+
+def entry_path(order: PaymentOrder, index: int, field: str) -> str:
+    """Where ``field`` of transfer ``index`` is in the body: a bulk entry's is
+    ``payments.N.…``, as ``xs2a.models`` names it."""
+    return f"payments.{index}.{field}" if "payments" in order.body else field
 
 
 def check_dates(order: PaymentOrder, today: date) -> None:

@@ -1,0 +1,126 @@
+"""``core.execution``: the one way an authorised intent's money moves, for every dialect
+(a rule's reject, the funds check, the settlement port, same-bank credit)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from tests.xs2a.support import RecordingSettlement
+from tpsim.core.bank import Account, Bank
+from tpsim.core.execution import Executed, Execution, execute
+from tpsim.core.payment import PaymentIntent, PaymentState
+from tpsim.core.rules import Outcome, Reason, Status
+from tpsim.core.sca import Authentication, ScaEvent
+from tpsim.core.settlement import SettlementRequest
+
+AT = datetime(2030, 1, 7, 9, tzinfo=UTC)
+# Creditors by where they are: the same bank, another simulated bank, outside tpsim.
+SAME, OTHER, OUTSIDE = "10000109010102", "20000219020201", "30000330303030"
+
+
+def bank_with(creditor: str, amount: str) -> Bank:
+    """dfspa's alice (100.00 GBP) has authorised paying ``amount`` to ``creditor``."""
+    bank = Bank()
+    for address, fsp, number, balance in (
+        ("dfspa.alice", "dfspa", "10000109010101", "100.00"),
+        ("dfspa.rora", "dfspa", SAME, "0"),
+        ("dfspb.bob", "dfspb", OTHER, "0"),
+    ):
+        account = Account(address, fsp, address, "GBP", sort_code_account_number=number)
+        bank.open_account(account, Decimal(balance))
+    bank.payments.receive(
+        PaymentIntent("p1", "dfspa.alice", creditor, Decimal(amount), "GBP", created_at=AT)
+    )
+    bank.payments.start_sca("p1", Authentication())
+    bank.payments.authenticate("p1", ScaEvent.SUBMIT, at=AT)
+    bank.payments.authenticate("p1", ScaEvent.PROVE, at=AT)
+    return bank
+
+
+def run(
+    creditor: str, amount: str = "10.00", verdict: Outcome | None = None, *, port: bool = True
+) -> tuple[Executed, Bank, RecordingSettlement]:
+    bank, settlement = bank_with(creditor, amount), RecordingSettlement()
+    done = execute(
+        bank,
+        "p1",
+        own_bank="dfspa",
+        settlement=settlement if port else None,
+        verdict=verdict,
+        at=AT,
+    )
+    return done, bank, settlement
+
+
+def balances(bank: Bank) -> tuple[str, ...]:
+    return tuple(
+        f"{bank.ledger.available(a):.2f}" for a in ("dfspa.alice", "dfspa.rora", "dfspb.bob")
+    )
+
+
+def test_a_creditor_at_the_same_bank_is_credited_at_once() -> None:
+    done, bank, settlement = run(SAME)
+    assert done == Executed(Execution.CREDITED)
+    assert bank.payments.get("p1").state is PaymentState.SETTLED
+    assert balances(bank) == ("90.00", "10.00", "0.00")
+    assert settlement.requests == []
+
+
+def test_a_creditor_at_another_simulated_bank_is_paid_through_the_port_by_address() -> None:
+    done, bank, settlement = run(OTHER)
+    assert done.outcome is Execution.IN_PROCESS
+    assert bank.payments.get("p1").state is PaymentState.EXECUTING
+    assert settlement.requests == [
+        SettlementRequest("p1", "dfspa", "dfspa.alice", "dfspb", "ACCOUNT_ID dfspb.bob",
+                          Decimal("10.00"), "GBP")
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("creditor", "verdict", "port"),
+    [
+        pytest.param(OUTSIDE, None, True, id="a creditor outside tpsim"),
+        pytest.param(OTHER, None, False, id="another bank without a settlement port"),
+        pytest.param(SAME, Outcome(status=Status.SETTLED_DEBTOR), True, id="SETTLED_DEBTOR"),
+    ],
+)
+def test_otherwise_the_money_only_leaves_the_debtor(
+    creditor: str, verdict: Outcome | None, port: bool
+) -> None:
+    done, bank, settlement = run(creditor, verdict=verdict, port=port)
+    assert done == Executed(Execution.DEBITED)
+    assert bank.payments.get("p1").state is PaymentState.SETTLED
+    assert balances(bank) == ("90.00", "0.00", "0.00")
+    assert settlement.requests == []
+
+
+def test_insufficient_funds_reject_it_and_move_nothing() -> None:
+    done, bank, _ = run(SAME, "500.00")
+    assert (done.outcome, done.reason, done.by_rule, done.funds) == (
+        Execution.REJECTED,
+        Reason.INSUFFICIENT_FUNDS,
+        False,
+        False,
+    )
+    assert "insufficient funds" in done.text
+    assert bank.payments.get("p1").state is PaymentState.REJECTED
+    assert balances(bank) == ("100.00", "0.00", "0.00")
+
+
+@pytest.mark.parametrize(
+    ("verdict", "text", "funds"),
+    [
+        (Outcome(reject=Reason.BLOCKED_ACCOUNT), "blocked-account", None),
+        (Outcome(reject=Reason.INSUFFICIENT_FUNDS, text="No money"), "No money", False),
+    ],
+)
+def test_a_rules_reject_rejects_it_in_the_rules_words(
+    verdict: Outcome, text: str, funds: bool | None
+) -> None:
+    done, bank, _ = run(SAME, verdict=verdict)
+    assert done == Executed(Execution.REJECTED, verdict.reject, text, by_rule=True, funds=funds)
+    assert bank.payments.get("p1").state is PaymentState.REJECTED
+    assert balances(bank) == ("100.00", "0.00", "0.00")
