@@ -25,25 +25,17 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import schemathesis
-import yaml
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from schemathesis import APIOperation, Case, CheckContext, GenerationMode, Response
+from schemathesis import CheckContext, GenerationMode, Response
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -52,16 +44,25 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from schemathesis.core.result import Ok
-from schemathesis.errors import FailureGroup
 from schemathesis.openapi.checks import JsonSchemaError
 
+from tests.support.fuzz import (
+    AnyCase,
+    Check,
+    Fuzzing,
+    Operation,
+    PathParameters,
+    Problems,
+    Target,
+    checked_call,
+    fuzz,
+    load_schema,
+    sent_header,
+    served,
+)
 from tpsim.config import load_config
 from tpsim.specs.openapi3 import BUNDLED, Spec
 
-SEED = 20261130
-# Requests per operation, mode and target: the module takes about 35 s on 2 cores. A deeper
-# run: TPSIM_FUZZ_EXAMPLES=100 pytest tests/serve/test_xs2a_fuzz.py -o timeout=0
-EXAMPLES = int(os.environ.get("TPSIM_FUZZ_EXAMPLES", "5"))
 PIS = "Payment Initiation Service (PIS)"
 SPEC = files("tpsim").joinpath("specs", "psd2", BUNDLED["xs2a"])
 
@@ -87,9 +88,6 @@ ERIKA, MAX = "DE89370400440532013000", "DE02120300000000202051"
 OK_URI = "http://localhost:8000/cb/ok"  # under tpp-one's redirect URIs; never contacted
 SEPA = {"payment-product": "sepa-credit-transfers"}
 UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
-PathParameters = dict[str, str]
-AnyCase = Case[Any]
-Operation = APIOperation[Any, Any, Any, Any]
 
 
 # -- the served tpsim ---------------------------------------------------------------------
@@ -97,27 +95,9 @@ Operation = APIOperation[Any, Any, Any, Any]
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``http://127.0.0.1:<port>`` of a ``tpsim serve --port 0`` in a subprocess: the
-    synchronous schemathesis client needs a server outside the test's event loop."""
-    directory = tmp_path_factory.mktemp("xs2a-fuzz")
-    config = directory / "tpsim.yaml"
-    config.write_text(yaml.safe_dump(_served_config()))
-    log = directory / "tpsim.log"
-    argv = [sys.executable, "-m", "tpsim", "serve", "--port", "0", "--log-json", "--config"]
-    with log.open("wb") as stderr:
-        # A file, never a pipe: a chatty server must not block on a full pipe.
-        process = subprocess.Popen(  # noqa: S603 - a fixed argv: this interpreter, tpsim
-            [*argv, str(config)], stdout=subprocess.DEVNULL, stderr=stderr
-        )
-    try:
-        yield _serving_url(process, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    """A ``tpsim serve`` with ``_served_config``."""
+    with served(_served_config(), tmp_path_factory.mktemp("xs2a-fuzz")) as url:
+        yield url
 
 
 def _served_config() -> dict[str, Any]:
@@ -130,28 +110,11 @@ def _served_config() -> dict[str, Any]:
     return data
 
 
-def _serving_url(process: subprocess.Popen[bytes], log: Path) -> str:
-    """The URL from the ``tpsim is serving`` log line (the port the kernel chose)."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if '"tpsim is serving"' in line:
-                return str(json.loads(line)["url"])
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    pytest.fail(f"tpsim serve did not start:\n{log.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def schema(site: str) -> schemathesis.BaseSchema:
     """The bundled XS2A OpenAPI's PIS operations, aimed at dfspa of the served tpsim (the
     spec's servers are the example bank's, never contacted)."""
-    config = schemathesis.Config.from_dict(
-        # Reproducers show every header as sent (no secrets here: all test data).
-        {"base-url": f"{site}/xs2a/dfspa", "output": {"sanitization": {"enabled": False}}}
-    )
-    return schemathesis.openapi.from_path(str(SPEC), config=config).include(tag=PIS)
+    return load_schema(SPEC, f"{site}/xs2a/dfspa").include(tag=PIS)
 
 
 # -- the checks ---------------------------------------------------------------------------
@@ -175,7 +138,7 @@ def refusals_are_coded_tpp_messages(ctx: CheckContext, response: Response, case:
 def request_id_is_echoed(ctx: CheckContext, response: Response, case: AnyCase) -> None:
     """A UUID ``X-Request-ID`` (the spec's ``format: uuid``) comes back as sent. (tpsim
     answers any other with a new one, which ``response_headers_conformance`` checks.)"""
-    sent = _sent_request_id(response)
+    sent = sent_header(response, "X-Request-ID")
     if sent is None or not UUID.fullmatch(sent.strip()):
         return
     echoed = response.headers.get("x-request-id", [])
@@ -203,14 +166,7 @@ def body_conforms(ctx: CheckContext, response: Response, case: AnyCase) -> bool 
     return None
 
 
-def _sent_request_id(response: Response) -> str | None:
-    value = response.request.headers.get("X-Request-ID")
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    return value if isinstance(value, str) else None
-
-
-CHECKS: list[Callable[[CheckContext, Response, AnyCase], bool | None]] = [
+CHECKS: list[Check] = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
@@ -219,61 +175,6 @@ CHECKS: list[Callable[[CheckContext, Response, AnyCase], bool | None]] = [
     refusals_are_coded_tpp_messages,
     request_id_is_echoed,
 ]
-
-
-# -- fuzzing ------------------------------------------------------------------------------
-
-
-@dataclass
-class Problems:
-    """Distinct failures (by target, checks failed and status), each with a reproducer."""
-
-    found: dict[tuple[str, ...], str] = field(default_factory=dict)
-
-    def add(self, key: tuple[str, ...], report: str) -> None:
-        self.found.setdefault(key, report)
-
-    def __bool__(self) -> bool:
-        return bool(self.found)
-
-    def report(self) -> str:
-        return "\n\n".join(f"{' / '.join(key)}\n{text}" for key, text in self.found.items())
-
-
-Target = tuple[str, PathParameters | None]  # a name, and the path parameters it fixes
-
-
-def fuzz(
-    operation: Operation, mode: GenerationMode, target: Target, base_url: str, problems: Problems
-) -> None:
-    """Send ``EXAMPLES`` generated requests for ``operation`` on ``target`` and check every
-    answer, collecting problems instead of stopping at the first (no shrinking: a seeded
-    run's first example of each problem is its reproducer)."""
-    name, path_parameters = target
-
-    @settings(
-        max_examples=EXAMPLES,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @seed(SEED)
-    @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_parameters))
-    def send(case: AnyCase) -> None:
-        try:
-            response = case.call(base_url=base_url)
-        except Exception as exc:  # no answer at all: the server dropped the connection
-            key = (name, mode.value, f"no answer: {type(exc).__name__}")
-            problems.add(key, f"{exc}\n{case.as_curl_command(base_url=base_url)}")
-            return
-        try:
-            case.validate_response(response, checks=CHECKS, transport_kwargs={"base_url": base_url})
-        except FailureGroup as group:
-            titles = sorted({failure.title for failure in group.exceptions})
-            problems.add((name, mode.value, str(response.status_code), *titles), str(group))
-
-    send()
 
 
 # -- real resources -----------------------------------------------------------------------
@@ -298,10 +199,7 @@ def call(
         },
         **({} if body is None else {"body": body, "media_type": "application/json"}),
     )
-    base_url = schema.config.base_url
-    response = case.call(base_url=base_url)
-    case.validate_response(response, checks=CHECKS, transport_kwargs={"base_url": base_url})
-    return response
+    return checked_call(case, CHECKS)
 
 
 def payment_body(**more: Any) -> dict[str, Any]:
@@ -398,12 +296,10 @@ def test_generated_requests_get_coded_documented_answers_and_never_a_5xx(
     schema: schemathesis.BaseSchema, method: str, path: str
 ) -> None:
     operation = schema[path][method]
-    base_url = schema.config.base_url
-    assert base_url is not None
     problems = Problems()
     for target in targets(schema, operation):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            fuzz(operation, mode, target, base_url, problems)
+            fuzz(operation, mode, target, Fuzzing(CHECKS), problems)
     assert not problems, f"{method} {path}:\n\n{problems.report()}"
 
     # …and tpsim still serves: a valid payment is initiated.
