@@ -15,6 +15,7 @@ from tpsim.scenario.actions import Wait, wait
 from tpsim.scenario.loader import load_scenario
 from tpsim.scenario.model import ACTIONS, scenario_json_schema
 from tpsim.scenario.mojaloop.params import InitiateTransfer
+from tpsim.scenario.obie import ACTIONS as OBIE
 from tpsim.scenario.registry import ActionRegistry, Sent
 from tpsim.scenario.results import Outcome
 from tpsim.scenario.runner import RunOptions, run
@@ -50,8 +51,9 @@ def test_todays_names_come_first_then_each_dialects() -> None:
     assert names[: len(TODAY)] == TODAY
     mojaloop = [f"mojaloop.{n}" for n in TODAY if n not in NEUTRAL]
     assert names[len(TODAY) : len(TODAY) + len(mojaloop)] == mojaloop
-    assert names[len(TODAY) + len(mojaloop) :] == [f"xs2a.{name}" for name, _, _ in XS2A]
-    assert ACTIONS.dialects() == ["mojaloop", "xs2a"]
+    dialects = [f"xs2a.{name}" for name, _, _ in XS2A] + [f"obie.{name}" for name, _, _ in OBIE]
+    assert names[len(TODAY) + len(mojaloop) :] == dialects
+    assert ACTIONS.dialects() == ["mojaloop", "xs2a", "obie"]
 
 
 @pytest.mark.parametrize("name", [n for n in TODAY if n not in NEUTRAL])
@@ -91,7 +93,8 @@ def test_an_unknown_name_lists_the_actions(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, "u.yaml", f"name: u\nsteps:\n  - {name}: {{}}\n")
     with pytest.raises(TpsimError, match="a step names exactly one action") as caught:
         load_scenario(path).steps(Variables())
-    assert "advance_clock, or one by its dialect (mojaloop.NAME, xs2a.NAME)" in str(caught.value)
+    listed = "advance_clock, or one by its dialect (mojaloop.NAME, xs2a.NAME, obie.NAME)"
+    assert listed in str(caught.value)
 
 
 async def test_namespaced_steps_run_and_report_as_written(tmp_path: Path) -> None:

@@ -85,7 +85,9 @@ class ExpectMessage(ScenarioModel):
         None, description="must be contained in the body; a string 're:…' is a regex"
     )
     error: Text | None = Field(
-        None, description="errorInformation.errorCode (XS2A: tppMessages[0].code) of the body"
+        None,
+        description="errorInformation.errorCode (XS2A: tppMessages[0].code; UK:"
+        " Errors[0].ErrorCode) of the body",
     )
     headers: dict[str, str] | None = Field(None, description="must be among the headers")
     status: int | None = Field(None, description="the receiver's synchronous HTTP answer")
@@ -123,7 +125,7 @@ class Expect(ScenarioModel):
     error: Text | None = Field(
         None,
         description="the code of a synchronous error answer: errorInformation.errorCode"
-        " (FSPIOP) or tppMessages[0].code (XS2A)",
+        " (FSPIOP), tppMessages[0].code (XS2A) or Errors[0].ErrorCode (UK)",
     )
     body: dict[str, Any] | None = Field(
         None,

@@ -9,12 +9,15 @@ Each breach is a ``Violation`` naming the field and the rule.
 XS2A has its own pair (``xs2a_violations`` for an external TPP, ``xs2a_sent_by_tpsim`` for
 ``--check-sent``), against the official NextGenPSD2 OpenAPI tpsim ships
 (``tpsim.specs.openapi3``); its paths there start at ``/v1``, so ``/xs2a/{fspId}`` is
-dropped first.
+dropped first. UK Open Banking has the same pair (``obie_violations``,
+``obie_sent_by_tpsim``) against the official OpenAPI of each version, whose paths start
+after ``/obie/{fspId}/open-banking/v{version}/pisp``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -161,9 +164,12 @@ def _sent_by_tpp(request: dict[str, Any], tpp: str) -> bool:
     return request["source"] == tpp or _header(request, "TPP-Client-ID") == tpp
 
 
-def exchanges(journal: Iterable[dict[str, Any]]) -> list[Exchange]:
-    """Each XS2A request with its answer: the edge journals the two one after the other."""
-    entries = [e for e in journal if e.get("dialect") == XS2A]
+def exchanges(
+    journal: Iterable[dict[str, Any]], dialects: Collection[str] = (XS2A,)
+) -> list[Exchange]:
+    """Each request of ``dialects`` (XS2A, UK Open Banking: HTTP APIs whose edge answers
+    synchronously) with its answer: the edge journals the two one after the other."""
+    entries = [e for e in journal if e.get("dialect") in dialects]
     return [
         (request, answer)
         for request, answer in zip(entries, entries[1:], strict=False)
@@ -235,8 +241,86 @@ def _tpp_message(body: Any) -> str:
     return f"{first.get('code')}: {first.get('text', '')}".rstrip(": ")
 
 
+# --- UK Open Banking -------------------------------------------------------------------------
+
+OBIE = "obie"
+_OBIE_PATH = re.compile(r"^/obie/[^/]+/open-banking/v(?P<version>[^/]+)/pisp(?P<tail>/[^?]*)")
+_OBIE_VERSIONS = ("3.1", "4.0")
+
+
+def obie_violations(journal: Iterable[dict[str, Any]], tpp: str) -> list[Violation]:
+    """What UK TPP ``tpp`` (a client_id of the config's ``tpps``) did against the UK
+    payment initiation API, in journal order: each request it sent checked against the
+    official OpenAPI of its version (headers, body) and refused by no bank. A request is
+    the TPP's by the token it carried: one the bank could tie to no client (no token, an
+    unknown one) is journaled from no TPP and cannot be counted."""
+    found: list[Violation] = []
+    for request, answer in exchanges(journal, (OBIE,)):
+        if request["source"] != tpp:
+            continue
+        status = answer.get("status") or 0
+        if status >= 400:
+            text = _ob_error(answer.get("body"))
+            message = f"{status}: {text}"
+            found.append(_violation(request, "(message)", "accepted by the bank", message))
+        operation = _obie_operation(request)
+        if operation is None:
+            if status < 400:
+                message = f"{request['method']} {request['path']} is no operation of the UK API"
+                found.append(_violation(request, "(message)", "openapi", message))
+            continue
+        problems = operation.check_request(request["headers"], request.get("body"))
+        found += [_violation(request, p.where, "openapi", p.message) for p in problems]
+    return found
+
+
+def obie_sent_by_tpsim(journal: Iterable[dict[str, Any]], simulated: set[str]) -> list[Violation]:
+    """UK answers tpsim's ``simulated`` banks sent that the official OpenAPI of their
+    version does not allow (``tpsim run --check-sent``). An answer to a request for no
+    documented operation must be a refusal; there is no schema to hold it to."""
+    found: list[Violation] = []
+    for _, answer in exchanges(journal, (OBIE,)):
+        if answer["source"] not in simulated:
+            continue
+        status = answer.get("status") or 0
+        operation = _obie_operation(answer)
+        if operation is None:
+            if status < 400:
+                message = f"answered {status} to a request for no operation of the UK API"
+                found.append(_violation(answer, "(answer)", "openapi", message))
+            continue
+        body = answer.get("body")
+        headers = dict(answer["headers"])
+        if body is not None and _header(answer, "Content-Type") is None:
+            headers["Content-Type"] = "application/json"  # the journal keeps the API's own
+        problems = operation.check_response(status, body, headers)
+        found += [_violation(answer, p.where, "openapi", p.message) for p in problems]
+    return found
+
+
+def _obie_operation(entry: dict[str, Any]) -> Operation | None:
+    """The official operation of the entry's version (the bundles' paths start after
+    ``/open-banking/v{version}/pisp``), or None."""
+    found = _OBIE_PATH.match(entry["path"])
+    if found is None or found.group("version") not in _OBIE_VERSIONS:
+        return None
+    spec = Spec.load(f"obie-{found.group('version')}")
+    return spec.operation(entry["method"], found.group("tail"))
+
+
+def _ob_error(body: Any) -> str:
+    errors = body.get("Errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return "refused"
+    first = errors[0]
+    return f"{first.get('ErrorCode')}: {first.get('Message', '')}".rstrip(": ")
+
+
 def _violation(entry: dict[str, Any], field: str, rule: str, message: str) -> Violation:
     return Violation(entry["seq"], entry["method"], entry["path"], field, rule, message)
+
+
+_API_NAMES = {XS2A: "the XS2A API", OBIE: "the UK Open Banking API"}
 
 
 def failures(
@@ -253,8 +337,8 @@ def failures(
         first = listed[0]
         problems = "\n".join(f"  - {v.field}: {v.message} [{v.rule}]" for v in listed)
         who = "tpsim sent a body that breaks the API" if by_tpsim else "breaks the API"
-        xs2a = entries.get(seq, {}).get("dialect") == XS2A
-        api = "the XS2A API" if xs2a else "the Third Party API"
+        dialect = entries.get(seq, {}).get("dialect")
+        api = _API_NAMES.get(str(dialect), "the Third Party API")
         result.append(
             Failure(
                 FailureKind.ERROR if by_tpsim else FailureKind.CONFORMANCE,

@@ -137,17 +137,19 @@ def scalar_fits(expected: Any, actual: Any) -> bool:
 
 def error_code(body: Any) -> str | None:
     """The error code of an answer or message body: FSPIOP's ``errorInformation.errorCode``,
-    else XS2A's first ``tppMessages`` code (the one tpsim's banks put the refusal in; a
+    else XS2A's first ``tppMessages`` code, else UK Open Banking's first ``Errors``
+    ``ErrorCode`` of an ``OBErrorResponse1`` (the one tpsim's banks put the refusal in; a
     scenario names any other with ``body``)."""
     if not isinstance(body, dict):
         return None
     information = body.get("errorInformation")
     if isinstance(information, dict) and information.get("errorCode") is not None:
         return str(information["errorCode"])
-    messages = body.get("tppMessages")
-    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
-        code = messages[0].get("code")
-        return None if code is None else str(code)
+    for listed, key in (("tppMessages", "code"), ("Errors", "ErrorCode")):
+        messages = body.get(listed)
+        if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+            code = messages[0].get(key)
+            return None if code is None else str(code)
     return None
 
 

@@ -19,8 +19,8 @@ A scenario is a YAML mapping::
 
 A step's action is any name of ``ACTIONS``, the registry every dialect fills
 (``registry.py``): ``mojaloop.initiate_transfer`` or, Mojaloop being the default dialect,
-``initiate_transfer``; ``xs2a.initiate``…; ``wait``, ``check_balances``, ``trigger`` and
-``advance_clock`` belong to no dialect.
+``initiate_transfer``; ``xs2a.initiate``…; ``obie.create_consent``…; ``wait``,
+``check_balances``, ``trigger`` and ``advance_clock`` belong to no dialect.
 Each action's parameters model documents it; ``docs/scenarios.md`` is the user's guide.
 Strings may hold ``${…}`` references, resolved when the step runs
 (``tpsim.scenario.variables``).
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, create_model
 
-from tpsim.scenario import actions, mojaloop, xs2a
+from tpsim.scenario import actions, mojaloop, obie, xs2a
 from tpsim.scenario.base import (
     Duration,
     Expect,
@@ -70,6 +70,7 @@ def _catalogue() -> ActionRegistry:
     mojaloop.register(registry, default=True)
     actions.register(registry)
     xs2a.register(registry)
+    obie.register(registry)
     return registry
 
 

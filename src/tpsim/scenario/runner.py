@@ -302,7 +302,8 @@ def _check_journal(
 ) -> None:
     """The conformance checks over the scenario's journal: of the PISP or TPP under test
     (violations, failing the scenario), and with ``--check-sent`` of tpsim itself (errors).
-    XS2A answers are checked without the Mojaloop bundles: their OpenAPI ships with tpsim."""
+    XS2A and UK answers are checked without the Mojaloop bundles: their OpenAPI ships with
+    tpsim."""
     journal = result.journal
     kinds = {p.fsp_id: p.kind for p in result.participants}
     found: list[Violation] = []
@@ -310,12 +311,14 @@ def _check_journal(
         found += conformance.violations(journal, cell.pisp.fsp_id, kinds, validator)
     if cell.tpp is not None and cell.tpp.checks:
         found += conformance.xs2a_violations(journal, cell.tpp.client_id)
+        found += conformance.obie_violations(journal, cell.tpp.client_id)
     result.violations = found
     result.failures += conformance.failures(found, journal)
     if not options.check_sent:
         return
     simulated = {p.fsp_id for p in result.participants if p.simulated}
     wrong = conformance.xs2a_sent_by_tpsim(journal, simulated)
+    wrong += conformance.obie_sent_by_tpsim(journal, simulated)
     if validator is not None:
         wrong = conformance.sent_by_tpsim(journal, kinds, simulated, validator) + wrong
     result.failures += conformance.failures(wrong, journal, by_tpsim=True)
@@ -385,7 +388,6 @@ async def _run_steps(session: Session, steps: list[PlannedStep], result: Scenari
 
 
 async def _run_step(session: Session, step: PlannedStep, result: StepResult) -> None:
-    started = asyncio.get_running_loop().time()
     resolve = session.variables.resolve
     action = ACTIONS[step.action]
     model = action.params
@@ -403,7 +405,9 @@ async def _run_step(session: Session, step: PlannedStep, result: StepResult) -> 
         result.failures += balance_failures(session.step, params, sent, expect)
     if result.failures:
         return
-    deadline = started + expect.within
+    # The deadline runs from when the action had its answer: a slow action (a signature,
+    # a loaded machine) must not eat the time the messages have to arrive.
+    deadline = asyncio.get_running_loop().time() + expect.within
     result.failures += await _await_messages(session, expect, sent.correlation, deadline)
 
 

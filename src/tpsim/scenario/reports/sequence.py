@@ -7,13 +7,13 @@ to bottom in journal order:
 
 - ``delivered``, ``sent``, ``dropped`` and ``out-of-band`` hops go from ``source`` to
   ``destination`` (the hub when none); out-of-band arrows are dashed, to the user, or (an
-  XS2A browser redirect) to the PSU, labelled with where the browser was sent;
+  XS2A or UK browser redirect) to the PSU, labelled with where the browser was sent;
 - a ``received`` hop is drawn only when the edge rejected it (status >= 400): it never
   went further, so it is the only trace of the message. An accepted one is drawn by the
   hop that delivered it;
-- an XS2A exchange (the request ``received`` from the TPP, the bank's answer ``sent``
-  back) is one arrow from the TPP to the bank labelled with the request and the answer's
-  status, as an FSPIOP request is drawn with its synchronous answer.
+- an XS2A or UK Open Banking exchange (the request ``received`` from the TPP, the bank's
+  answer ``sent`` back) is one arrow from the TPP to the bank labelled with the request
+  and the answer's status, as an FSPIOP request is drawn with its synchronous answer.
 
 A client (PISP or TPP) the journal never names has no lifeline, unless no client is named
 at all: a scheme lists PISPs and TPPs alike, and a scenario mostly speaks one dialect.
@@ -29,7 +29,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
-from tpsim.scenario.conformance import XS2A, exchanges
+from tpsim.scenario.conformance import OBIE, XS2A, exchanges
 from tpsim.scenario.reports.text import clean, ellipsize_middle, hub_id, shorten
 from tpsim.scenario.results import ScenarioResult
 
@@ -40,6 +40,7 @@ PSU = "(psu)"  # the key of the PSU's (browser's) lifeline
 _KIND_ORDER = {"pisp": 0, "tpp": 0, "hub": 1, "dfsp": 2, "auth-service": 3}
 _CLIENTS = {"pisp", "tpp"}
 _DRAWN_HOPS = {"delivered", "sent", "dropped", "out-of-band"}
+_EXCHANGED = (XS2A, OBIE)  # HTTP APIs answered synchronously: request + answer, one arrow
 
 # Geometry, in px. Text is monospace so that a label's width is known without a browser.
 GUTTER = 48  # the seq numbers' column
@@ -82,7 +83,8 @@ def sequence_svg(scenario: ScenarioResult, *, max_arrows: int = MAX_ARROWS) -> s
     Each arrow is a ``<g class="hop …" data-seq="N">``; at most ``max_arrows`` are drawn,
     the rest are counted in a note at the bottom."""
     hub = hub_id(scenario)
-    requests = {answer["seq"]: request for request, answer in exchanges(scenario.journal)}
+    pairs = exchanges(scenario.journal, _EXCHANGED)
+    requests = {answer["seq"]: request for request, answer in pairs}
     arrows = [
         a for e in scenario.journal if (a := arrow_for(e, hub, requests.get(e["seq"]))) is not None
     ]
@@ -105,19 +107,19 @@ def sequence_svg(scenario: ScenarioResult, *, max_arrows: int = MAX_ARROWS) -> s
 def arrow_for(
     entry: dict[str, Any], hub: str, request: dict[str, Any] | None = None
 ) -> Arrow | None:
-    """The arrow a journal entry draws, or None (an accepted ``received`` hop, an XS2A
-    request: its answer draws the exchange). ``request``: the XS2A request ``entry``
+    """The arrow a journal entry draws, or None (an accepted ``received`` hop, an XS2A or
+    UK request: its answer draws the exchange). ``request``: the request ``entry``
     answers."""
     hop = str(entry.get("hop"))
     status = entry.get("status")
     rejected = hop == "received" and isinstance(status, int) and status >= 400
-    xs2a = entry.get("dialect") == XS2A
-    if (hop not in _DRAWN_HOPS and not rejected) or (xs2a and hop == "received"):
+    exchanged = entry.get("dialect") in _EXCHANGED
+    if (hop not in _DRAWN_HOPS and not rejected) or (exchanged and hop == "received"):
         return None
     path, error = str(entry.get("path", "")), entry.get("error")
     failed = isinstance(status, int) and status >= 400
     source, destination = str(entry.get("source") or hub), _destination(entry, hub)
-    if xs2a and hop == "sent":  # the bank's answer: drawn as the TPP's request
+    if exchanged and hop == "sent":  # the bank's answer: drawn as the TPP's request
         source, destination = destination, source
     redirect = entry.get("redirect")
     return Arrow(
@@ -137,7 +139,7 @@ def arrow_for(
 
 def _destination(entry: dict[str, Any], hub: str) -> str:
     if entry.get("hop") == "out-of-band":
-        return PSU if entry.get("dialect") == XS2A else USER
+        return PSU if entry.get("dialect") in _EXCHANGED else USER
     return str(entry.get("destination") or hub)
 
 
@@ -178,7 +180,7 @@ def lifelines_of(scenario: ScenarioResult, arrows: list[Arrow], hub: str) -> lis
 
 
 def exchange_tooltip(request: dict[str, Any], answer: dict[str, Any]) -> str:
-    """Everything about an XS2A exchange: the request and the bank's answer."""
+    """Everything about an XS2A or UK exchange: the request and the bank's answer."""
     lines = [
         f"#{request.get('seq')} received, #{answer.get('seq')} answered at {answer.get('at')}",
         f"{request.get('method')} {request.get('path')}",
