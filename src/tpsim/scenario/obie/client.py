@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from tpsim.scenario.browser import FORM
 from tpsim.scenario.harness import Answer, http_request
 from tpsim.scenario.obie import params as p
 from tpsim.scenario.registry import Sent
@@ -28,7 +29,6 @@ from tpsim.scenario.session import Session, StepFailed
 
 OBIE = "obie"  # the variable the TPP's memory is kept in
 DEFAULT_BANK, DEFAULT_VERSION = "dfspa", "4.0"
-_FORM = "application/x-www-form-urlencoded"
 
 
 @dataclass(slots=True)
@@ -132,7 +132,7 @@ async def token_request(session: Session, params: p.Token, consent: str | None =
     form = {"grant_type": params.grant_type, "scope": params.scope}
     if params.grant_type == "authorization_code":
         form = {**form, "scope": None, "code": params.code, "redirect_uri": params.redirect_uri}
-    headers = {"Content-Type": _FORM}
+    headers = {"Content-Type": FORM}
     if params.auth == "basic":
         pair = f"{params.client_id}:{params.client_secret}".encode()
         headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
@@ -249,27 +249,6 @@ def merged(base: Any, changes: dict[str, Any]) -> Any:
         else:
             result[key] = value
     return result
-
-
-# --- the PSU's browser -------------------------------------------------------------------------
-
-
-async def browse(
-    session: Session,
-    method: str,
-    url: str,
-    records: list[dict[str, Any]],
-    form: bytes | None = None,
-) -> Answer:
-    """A request of the PSU's browser (no TPP headers); redirects are not followed: the
-    TPP's redirect URI is the step's outcome, not a server of the test."""
-    headers = {"Content-Type": _FORM} if form is not None else None
-    answer = await http_request(session.pisp.session, method, url, data=form, headers=headers)
-    parts = urlsplit(url)
-    records.append(
-        {"method": method, "path": parts.path + (f"?{parts.query}" if parts.query else "")}
-    )
-    return answer
 
 
 def redirect_params(location: str) -> dict[str, str]:

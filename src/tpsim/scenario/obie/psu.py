@@ -16,10 +16,10 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+from tpsim.scenario.browser import browse
 from tpsim.scenario.harness import Answer
 from tpsim.scenario.obie import params as p
 from tpsim.scenario.obie.client import (
-    browse,
     redirect_params,
     token_request,
     unsigned_jwt,

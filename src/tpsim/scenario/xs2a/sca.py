@@ -12,9 +12,10 @@ on, the password, the SCA method and the TAN, one PUT each. DECOUPLED: the PSU i
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from tpsim.scenario.harness import Answer, http_request
+from tpsim.scenario.browser import browse
+from tpsim.scenario.harness import Answer
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import FailureKind
 from tpsim.scenario.session import Session
@@ -33,7 +34,6 @@ from tpsim.scenario.xs2a.client import (
     with_query,
 )
 
-_FORM = "application/x-www-form-urlencoded"
 _EMBEDDED_STEPS = 4  # password, method, OTP: at most this many PUTs in one step
 
 
@@ -101,7 +101,7 @@ async def _redirected(
         )
     if params.password is None:  # headless: DESIGN.md "Headless SCA"
         url = with_query(link, sim_decision=params.decision, sim_psu=params.psu)
-        answer = await _browse(session, "GET", url, records)
+        answer = await browse(session, "GET", url, records)
         required = 302
     else:
         answer = await _sign_in(session, link, params, records)
@@ -128,32 +128,14 @@ async def _sign_in(
 ) -> Answer:
     """Open the SCA page and submit its form as a browser would (its hidden fields and
     ticked boxes, the password, the decision button)."""
-    page = await _browse(session, "GET", link, records)
+    page = await browse(session, "GET", link, records)
     if page.status != 200:
         return page
     form = form_fields(str(page.body))
     form += [("password", params.password or ""), ("decision", params.decision)]
     if params.psu is not None:
         form.append(("user", params.psu))
-    return await _browse(session, "POST", link, records, urlencode(form).encode())
-
-
-async def _browse(
-    session: Session,
-    method: str,
-    url: str,
-    records: list[dict[str, Any]],
-    form: bytes | None = None,
-) -> Answer:
-    """A request of the PSU's browser (no TPP headers); redirects are not followed: the
-    TPP's redirect URI is the step's outcome, not a server of the test."""
-    headers = {"Content-Type": _FORM} if form is not None else None
-    answer = await http_request(session.pisp.session, method, url, data=form, headers=headers)
-    parts = urlsplit(url)
-    records.append(
-        {"method": method, "path": parts.path + (f"?{parts.query}" if parts.query else "")}
-    )
-    return answer
+    return await browse(session, "POST", link, records, urlencode(form).encode())
 
 
 async def _embedded(
