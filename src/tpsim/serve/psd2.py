@@ -1,7 +1,8 @@
-"""The PSD2 dialects of a running simulation: each simulated bank's XS2A interface over the
-shared bank, its OAuth authorisation server (``auth.oauth``), and the one timer that runs
-what falls due on the clock (future-dated and periodic executions, a rule's delay,
-decoupled approvals after their delay).
+"""The PSD2 dialects of a running simulation: each simulated bank's XS2A and UK Open
+Banking interfaces over the shared bank, its one OAuth authorisation server
+(``auth.oauth``), and the one timer that runs what falls due on the clock (future-dated
+and periodic executions, a rule's delay, decoupled approvals after their delay, consents
+and payments that expire unauthorised).
 
 Built from the config and the scheme's state whenever ``Simulation`` installs them
 (``load``, ``reset``), so PSD2 state is reset with everything else. The timer is re-armed

@@ -1,8 +1,9 @@
 """Validate bodies against the official OpenAPI bundles, independently of tpsim's models.
 
 The test suite checks every body tpsim sends with it, and the scenario runner checks every
-message a participant under test sends (conformance mode). The bundles are not shipped
-with tpsim: they are found in ``$TPSIM_SPEC_DIR``, by default ``<checkout>/../shared/spec``. Request
+message a participant under test sends (conformance mode). The bundles ship with tpsim
+(``tpsim/specs/mojaloop/``, unmodified, see PROVENANCE.md there); ``$TPSIM_SPEC_DIR``
+points elsewhere (a newer release of the same four files). Request
 bodies are checked with ``jsonschema`` (Draft 4, the JSON Schema dialect OpenAPI 3.0 is
 based on) with the bundle registered as one resource, so the bundles' internal ``$ref``s -
 including the ``#/paths/~1accounts~1%7BID%7D~1error/...`` pointers of the PISP/DFSP
@@ -30,7 +31,7 @@ from referencing.jsonschema import DRAFT4
 
 from tpsim.errors import TpsimError
 
-CHECKOUT = Path(__file__).resolve().parents[4]
+SHIPPED = Path(__file__).resolve().parents[2] / "specs" / "mojaloop"
 ENV_VAR = "TPSIM_SPEC_DIR"
 BUNDLES: dict[str, str] = {
     "pisp": "thirdparty-pisp-api.yaml",
@@ -44,9 +45,9 @@ ROLE_BUNDLE = {"pisp": "pisp", "dfsp": "dfsp", "auth": "dfsp", "hub": "pisp"}
 
 
 def spec_dir() -> Path:
-    """Where the bundles are looked for: ``$TPSIM_SPEC_DIR`` or ``<checkout>/../shared/spec``."""
+    """Where the bundles are looked for: ``$TPSIM_SPEC_DIR``, else the copies tpsim ships."""
     configured = os.environ.get(ENV_VAR)
-    return Path(configured) if configured else CHECKOUT.parent / "shared" / "spec"
+    return Path(configured) if configured else SHIPPED
 
 
 def missing_bundles(directory: Path) -> list[str]:
