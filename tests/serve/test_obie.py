@@ -350,3 +350,19 @@ async def test_even_the_edges_own_404_carries_an_interaction_id(scheme: Scheme) 
             assert (answer.status, answer.headers["x-fapi-interaction-id"]) == (404, "abc-1")
         async with http.get(url) as answer:
             assert answer.headers["x-fapi-interaction-id"]
+
+
+async def test_a_body_too_large_is_a_coded_refusal_and_tpsim_keeps_serving(scheme: Scheme) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = UkTpp(scheme, http, "4.0")
+        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+            "access_token"
+        ]
+        url = f"{tpp.base}/open-banking/v4.0/pisp/domestic-payment-consents"
+        headers = {"Authorization": f"Bearer {client}", "Content-Type": "application/json"}
+        async with http.post(url, data=b"{" + b" " * 600_000 + b"}", headers=headers) as answer:
+            body = await answer.json()
+            assert answer.status == 400 and answer.headers["x-fapi-interaction-id"]
+        assert body["Errors"][0]["ErrorCode"] == "U010"
+        status, _ = await tpp.call("POST", "domestic-payment-consents", client, consent_body("4.0"))
+        assert status == 201

@@ -22,6 +22,7 @@ from tpsim.auth.oauth_model import intent_from_claims
 from tpsim.obie.api import INTERACTION, Answer, ObieApi, ObieRequest, interaction_id
 from tpsim.obie.errors import InvalidFormat, UnexpectedError
 from tpsim.obie.signatures import encode
+from tpsim.obie.states import VERSIONS
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
@@ -31,7 +32,6 @@ from tpsim.serve.simulation import Simulation
 log = structlog.get_logger("tpsim.obie")
 
 DIALECT = "obie"
-VERSIONS = ("3.1", "4.0")
 
 
 async def handle_obie(request: web.Request) -> web.Response:
@@ -39,14 +39,14 @@ async def handle_obie(request: web.Request) -> web.Response:
     sim = request.app[SIMULATION]
     fsp_id, version = request.match_info["fsp_id"], request.match_info["version"]
     api = sim.psd2.obie.get(fsp_id)
-    raw = b""
     if api is None or version not in VERSIONS:
         return _not_found(request, sim, fsp_id, version)
     try:
         raw = await read_at_most(request, MAX_BODY_BYTES, sim.config.server.body_timeout_s)
     except BodyRefused as exc:
+        raw = b""  # not read: the journal keeps no body
         error = InvalidFormat(f"the body could not be read: {exc.detail}")
-        answer = api.refuse(_request(request, version, b""), error)
+        answer = api.refuse(_request(request, version, raw), error)
     else:
         answer = _handle(api, request, version, raw)
     sim.psd2.arm()
