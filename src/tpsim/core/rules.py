@@ -349,6 +349,14 @@ class Rules:
                 return Applied(rule.name, rule.then)
         return None
 
+    def by_psu(self, applied: Applied, facts: Facts) -> bool:
+        """Whether ``applied`` matched ``facts`` because of who signs in (a sandbox persona
+        such as PSU-Rejected, who signs in for an account's holder) rather than the
+        payment: without the PSU, another rule or none applies."""
+        without = {k: v for k, v in facts.items() if k != Fact.PSU}
+        other = self.first(without)
+        return other is None or other.rule_name != applied.rule_name
+
     def __iter__(self) -> Iterator[Rule]:
         return iter(self._rules)
 

@@ -18,50 +18,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from tpsim.auth.bearer import BearerRefused, bearer_token, header
 from tpsim.auth.oauth import AuthorizationServer
-from tpsim.auth.oauth_errors import TokenExpired, TokenUnknown
 from tpsim.auth.oauth_model import AccessToken, TokenKind
 from tpsim.obie.errors import InvalidConsentStatus, Unauthorized
+
+__all__ = ["bearer", "bound", "header"]
 
 SCOPE = "payments"
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header's value by case-insensitive name (the edge may hand any casing)."""
-    lowered = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == lowered), None)
-
-
 def bearer(oauth: AuthorizationServer, headers: Mapping[str, str], kind: TokenKind) -> AccessToken:
     """The request's access token, if it is of ``kind`` and allows payments."""
-    authorization = header(headers, "Authorization")
-    if authorization is None:
-        raise Unauthorized(
-            "send Authorization: Bearer <access token>", challenge='Bearer realm="open-banking"'
-        )
-    scheme, _, token = authorization.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized(
-            "the Authorization header must be Bearer <access token>",
-            challenge='Bearer error="invalid_request"',
-        )
     try:
-        access = oauth.access(token.strip())
-    except TokenExpired as exc:
-        raise Unauthorized(str(exc), challenge=_invalid(str(exc))) from None
-    except TokenUnknown as exc:
-        raise Unauthorized(str(exc), challenge=_invalid(str(exc))) from None
+        access = bearer_token(oauth, headers, realm="open-banking")
+    except BearerRefused as exc:
+        raise Unauthorized(exc.message, challenge=exc.challenge) from None
     if SCOPE not in access.scopes:
         raise _forbidden(f"the access token's scope must include {SCOPE}")
     if access.kind is not kind:
         raise _forbidden(_wrong_kind(kind))
     return access
-
-
-def _invalid(description: str) -> str:
-    """RFC 6750 §3's challenge for a token the bank refuses (no quote or backslash)."""
-    text = description.replace('"', "'").replace("\\", "/")
-    return f'Bearer error="invalid_token", error_description="{text}"'
 
 
 def _wrong_kind(wanted: TokenKind) -> str:

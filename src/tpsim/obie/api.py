@@ -41,6 +41,7 @@ from tpsim.auth.oauth_model import (
 from tpsim.config_psd2 import TppConfig
 from tpsim.core.errors import KeyReused, TpsimError
 from tpsim.core.idempotency import Entry, Idempotency
+from tpsim.core.media import admits_json
 from tpsim.core.records import Records
 from tpsim.obie import access, answers, reading, signatures
 from tpsim.obie.answers import Links
@@ -400,12 +401,8 @@ def _first_difference(sent: Any, agreed: Any, where: str) -> str | None:
 
 
 def _accepts_json(accept: str | None) -> None:
-    """Every answer is JSON: an ``Accept`` that admits none is 406 (RFC 9110 §12.5.1: an
-    absent or empty Accept admits anything)."""
-    if not accept or not accept.strip():
-        return
-    ranges = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    if ranges & {"application/json", "application/*", "*/*", "*"}:
+    """Every answer is JSON: an ``Accept`` that admits none is 406 (``core.media``)."""
+    if accept is None or admits_json(accept):
         return
     raise NotAcceptable(f"Accept {accept[:100]!r} admits no JSON")
 

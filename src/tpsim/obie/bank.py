@@ -209,7 +209,7 @@ class ObieBank:
         applied = self.rules.first(facts)
         if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
             raise FieldInvalid(applied.outcome.text or f"{psu} is no PSU of {self.fsp_id}")
-        persona = applied is not None and self._by_psu(applied, facts)
+        persona = applied is not None and self.rules.by_psu(applied, facts)
         if not persona and psu != account.owner:
             raise FieldInvalid(
                 f"{psu} does not hold account {account.sort_code_account_number or account.address}"
@@ -348,13 +348,6 @@ class ObieBank:
             rule=verdict[0] or consent.rule,
             verdict=verdict[1] or consent.verdict,
         )
-
-    def _by_psu(self, applied: Applied, facts: dict[str, str]) -> bool:
-        """Whether ``applied`` matched because of the PSU (a sandbox persona such as
-        PSU-Rejected, who signs in for the account's holder) rather than the payment."""
-        without = {k: v for k, v in facts.items() if k != Fact.PSU}
-        other = self.rules.first(without)
-        return other is None or other.rule_name != applied.rule_name
 
     def _wrong_password(self, consent: Consent) -> None:
         attempts = consent.attempts + 1

@@ -30,6 +30,7 @@ from typing import Any
 from tpsim.config_psd2 import TppConfig, redirect_allowed
 from tpsim.core.errors import KeyReused, TpsimError
 from tpsim.core.idempotency import Entry, Idempotency
+from tpsim.core.media import admits_json
 from tpsim.core.records import Records
 from tpsim.xs2a import answers
 from tpsim.xs2a.answers import Links
@@ -356,12 +357,8 @@ def _service(value: str) -> Service:
 
 
 def _accepts_json(accept: str | None) -> None:
-    """Every answer is JSON: an ``Accept`` that admits no JSON is 406
-    REQUESTED_FORMATS_INVALID (RFC 9110 §12.5.1: no Accept, or an empty one, admits any)."""
-    if not accept or not accept.strip():
-        return
-    ranges = {part.split(";")[0].strip().lower() for part in accept.split(",")}
-    if ranges & {"application/json", "application/*", "*/*", "*"}:
+    """Every answer is JSON: an ``Accept`` that admits none is 406 (``core.media``)."""
+    if accept is None or admits_json(accept):
         return
     raise FormatsInvalid(
         f"Accept {accept[:100]!r} admits no JSON: the bank answers application/json",

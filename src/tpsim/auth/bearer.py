@@ -1,0 +1,59 @@
+"""A resource request's bearer token (RFC 6750), read through a bank's authorisation
+server, for every dialect that takes one (UK Open Banking, STET).
+
+    no Authorization, or not "Bearer …"         BearerRefused (the dialect's 401)
+    a token never issued, revoked or forgotten  BearerRefused, ``invalid_token``
+    an expired token                            BearerRefused, ``invalid_token`` naming
+                                                the expiry
+
+Each dialect words the refusal in its own error; ``challenge`` is the
+``WWW-Authenticate`` that says why (RFC 6750 §3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tpsim.auth.oauth import AuthorizationServer
+from tpsim.auth.oauth_errors import TokenExpired, TokenUnknown
+from tpsim.auth.oauth_model import AccessToken
+from tpsim.core.errors import TpsimError
+
+
+class BearerRefused(TpsimError):
+    """No usable bearer token: ``message`` says why, ``challenge`` is the header."""
+
+    def __init__(self, message: str, challenge: str) -> None:
+        self.message, self.challenge = message, challenge
+        super().__init__(message)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value by case-insensitive name (the edge may hand any casing)."""
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
+def bearer_token(
+    oauth: AuthorizationServer, headers: Mapping[str, str], *, realm: str
+) -> AccessToken:
+    """What the request's ``Authorization: Bearer …`` allows, or ``BearerRefused``."""
+    authorization = header(headers, "Authorization")
+    if authorization is None:
+        raise BearerRefused("send Authorization: Bearer <access token>", f'Bearer realm="{realm}"')
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise BearerRefused(
+            "the Authorization header must be Bearer <access token>",
+            'Bearer error="invalid_request"',
+        )
+    try:
+        return oauth.access(token.strip())
+    except (TokenExpired, TokenUnknown) as exc:
+        raise BearerRefused(str(exc), _invalid(str(exc))) from None
+
+
+def _invalid(description: str) -> str:
+    """RFC 6750 §3's challenge for a token the bank refuses (no quote or backslash)."""
+    text = description.replace('"', "'").replace("\\", "/")
+    return f'Bearer error="invalid_token", error_description="{text}"'
