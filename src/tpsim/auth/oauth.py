@@ -4,7 +4,8 @@ One implementation for every dialect that authorises through OAuth (UK Open Bank
 Berlin Group's OAuth SCA approach, STET): it knows clients, codes, tokens, PKCE and
 id_tokens, never a payment. What a request is for (its *intent*: a payment, a consent) is
 read by the dialect's ``IntentReader``; what the user is shown and decides goes through
-the dialect's ``IntentApproval``, which ``OAuthJourney`` turns into a PSU page journey.
+the dialect's ``IntentApproval`` (a ``SigningInApproval`` when the user signs in before
+choosing the account to pay from), which ``OAuthJourney`` turns into a PSU page journey.
 
     authorize(query)        → PendingAuthorization  (a record, until the user decides)
     grant(pending, psu)     → the client's redirect URL with code (+ id_token) and state
@@ -39,10 +40,10 @@ Errors:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from tpsim.auth.oauth_errors import (
     ErrorCode,
@@ -88,6 +89,7 @@ __all__ = [
     "OAuthJourney",
     "PendingAuthorization",
     "PendingClosed",
+    "SigningInApproval",
     "TokenExpired",
     "TokenKind",
     "TokenRefused",
@@ -101,6 +103,7 @@ __all__ = [
 # a client_credentials request that names none. Berlin Group's PIS:{paymentId} is per
 # request and not listed.
 DEFAULT_SCOPES = ("openid", "payments", "accounts", "fundsconfirmations", "pisp", "aisp", "cbpii")
+_T = TypeVar("_T")
 _CLAIMS = "iss sub aud exp iat auth_time nonce acr openbanking_intent_id c_hash s_hash".split()
 
 
@@ -339,9 +342,24 @@ class IntentApproval(Protocol):
     def deny(self, intent_id: str) -> None: ...
 
 
+@runtime_checkable
+class SigningInApproval(IntentApproval, Protocol):
+    """An ``IntentApproval`` whose user signs in before choosing (its view has
+    ``sign_in_first``: the intent names no account, so the user is not known yet).
+    ``sign_in`` checks ``user``'s ``password`` for ``intent_id`` and returns the view of
+    that user's accounts that can pay (``choose_one``), deciding nothing; it raises as
+    ``approve`` does (``WrongPassword``, counted by the dialect; ``LoginRefused`` 400 when
+    the user holds no account that can pay). ``approve`` with ``password`` None then
+    approves as the signed-in user, and still checks the accounts are theirs and can pay.
+    """
+
+    def sign_in(self, intent_id: str, user: str, password: str) -> PsuView: ...
+
+
 class OAuthJourney:
-    """The PSU page journey (``auth.psu.PsuJourney``) of one pending authorisation: the
-    dialect's ``approval`` decides the intent, then the server answers the client."""
+    """The PSU page journey (``auth.psu.PsuJourney``, and ``SigningInJourney`` when the
+    ``approval`` is a ``SigningInApproval``) of one pending authorisation: the dialect's
+    ``approval`` decides the intent, then the server answers the client."""
 
     def __init__(
         self, server: AuthorizationServer, pending_id: str, approval: IntentApproval
@@ -358,18 +376,47 @@ class OAuthJourney:
 
     def approve(self, user: str | None, password: str | None, accounts: Sequence[str]) -> str:
         intent = self._intent(self._waiting())
+        psu_id = self._checking(lambda: self._approval.approve(intent, user, password, accounts))
+        return self._server.grant(self._id, psu_id, accounts=accounts)
+
+    def sign_in(self, user: str, password: str) -> PsuView:
+        """``user``'s accounts to choose from once ``password`` is right (the dialect's
+        ``SigningInApproval.sign_in``); ``LoginRefused`` 400 when the dialect has no such
+        step, 409 when the request no longer waits; the last wrong password refuses the
+        request as ``approve``'s does."""
+        intent = self._intent(self._waiting())
+        approval = self._signing_in()
+        return self._checking(lambda: approval.sign_in(intent, user, password))
+
+    def approve_signed_in(self, user: str, accounts: Sequence[str]) -> str:
+        """Approve as ``user``, whom the page saw sign in (no password again): ``approve``
+        with password None, for a ``SigningInApproval`` only."""
+        self._signing_in()
+        return self.approve(user, None, accounts)
+
+    def deny(self) -> str:
+        self._approval.deny(self._intent(self._waiting()))
+        return self._server.refuse(self._id)
+
+    def _checking(self, check: Callable[[], _T]) -> _T:
+        """``check`` the user's password through the dialect: its last wrong one (none
+        left, and the dialect names no way back) refuses the request, and the user goes
+        back to the client with ``access_denied``."""
         try:
-            psu_id = self._approval.approve(intent, user, password, accounts)
+            return check()
         except WrongPassword as exc:
             if exc.left > 0 or exc.redirect is not None:
                 raise
             redirect = self._server.refuse(self._id, description="too many wrong passwords")
             raise WrongPassword(str(exc), left=0, redirect=redirect) from None
-        return self._server.grant(self._id, psu_id, accounts=accounts)
 
-    def deny(self) -> str:
-        self._approval.deny(self._intent(self._waiting()))
-        return self._server.refuse(self._id)
+    def _signing_in(self) -> SigningInApproval:
+        if not isinstance(self._approval, SigningInApproval):
+            raise LoginRefused(
+                "this bank's page has no separate sign-in: enter your password and choose"
+                " Approve or Deny"
+            )
+        return self._approval
 
     def _pending(self) -> PendingAuthorization:
         try:

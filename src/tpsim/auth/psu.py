@@ -7,6 +7,11 @@ SCA. ``serve/pages.py`` draws one page family for all of them from the journey's
 ``PsuView`` and hands the user's decision back; the journey checks it, moves its own state,
 tells whoever asked, and names the URL the browser goes to next.
 
+A journey whose user is not known until they sign in (a payment that names no debtor
+account: the PSU "identifies and authenticates, then selects a bank account with a
+sufficient balance", STET) is a ``SigningInJourney``: its view says ``sign_in_first``, the
+page asks user id and password, and shows the view ``sign_in`` gives for that user.
+
     LoginRefused (tpsim.errors)   the page refuses what the user entered: shows the form
     │                             again with the message (401, 400), or "nothing to
     │                             approve" (409: the journey no longer waits for the user)
@@ -17,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tpsim.errors import LoginRefused
 
@@ -36,7 +41,9 @@ class PsuView:
     """What the page shows: which bank, who asks what of whom, the accounts to choose from.
 
     ``closed`` says why the journey no longer waits for the user (then the page only says
-    that, with status 409); ``choose_one``: the user picks exactly one of ``accounts``.
+    that, with status 409); ``choose_one``: the user picks exactly one of ``accounts``;
+    ``sign_in_first``: the page asks a user id and password and shows no accounts (the
+    user is not known yet), then shows ``SigningInJourney.sign_in``'s view.
     """
 
     bank: str  # the simulated bank's id
@@ -48,6 +55,7 @@ class PsuView:
     accounts_legend: str  # "Accounts to link"
     closed: str | None = None
     choose_one: bool = False  # exactly one account is chosen (a payment's debtor account)
+    sign_in_first: bool = False  # user id + password first, then the user's accounts
 
 
 class PsuJourney(Protocol):
@@ -56,8 +64,9 @@ class PsuJourney(Protocol):
     ``approve`` and ``deny`` return the URL the user's browser is sent to (303) or raise
     ``LoginRefused`` (401 wrong user or password, 400 nothing chosen, 409 no longer open);
     either decision is final for the journey. Every method may raise ``UnknownJourney``.
-    The page counts the 401s of a journey and, after ``serve.pages.MAX_WRONG_PASSWORDS``,
-    ends it with ``deny``: a journey needs no attempt counting of its own.
+    The journey counts its wrong passwords (``WrongPassword``, at most
+    ``MAX_WRONG_PASSWORDS`` by default): at the last one it ends as a denial would and
+    names the way back in ``WrongPassword.redirect``; the page then shows the lock-out.
     """
 
     def view(self) -> PsuView: ...
@@ -65,6 +74,25 @@ class PsuJourney(Protocol):
     def approve(self, user: str | None, password: str, accounts: Sequence[str]) -> str: ...
 
     def deny(self) -> str: ...
+
+
+@runtime_checkable
+class SigningInJourney(PsuJourney, Protocol):
+    """A journey whose user signs in before choosing (its view has ``sign_in_first``).
+
+    ``sign_in`` checks ``user``'s ``password`` and returns what the user chooses from: the
+    accounts of theirs that can pay (``choose_one``, ``sign_in_first`` False), or raises
+    ``WrongPassword`` (counted by the journey, as ``approve`` does), ``LoginRefused`` (400:
+    "you hold no account that can pay 12.25 EUR"; 409: no longer open) or
+    ``UnknownJourney``. It decides nothing. ``approve_signed_in`` approves as ``user``,
+    whom the page has seen sign in (it vouches for that, so no password is asked again),
+    with the chosen ``accounts``: the redirect URL, or ``LoginRefused`` as ``approve``
+    (the journey still checks the accounts are ``user``'s and can pay).
+    """
+
+    def sign_in(self, user: str, password: str) -> PsuView: ...
+
+    def approve_signed_in(self, user: str, accounts: Sequence[str]) -> str: ...
 
 
 MAX_WRONG_PASSWORDS = 5

@@ -1,15 +1,22 @@
 """The PSU page family: a simulated bank's page where a user signs in, picks accounts and
 approves or denies what a PISP / TPP asks, for any dialect's ``PsuJourney``.
 
-    GET  {path}   the form: who asks what, the accounts to choose from, the form's token
+    GET  {path}   the form: who asks what, the accounts to choose from, the form's token;
+                  for a view with ``sign_in_first``: user id and password, no accounts
     POST {path}   decision=approve (password, account…, optional user) → 303 to the
                   journey's redirect; decision=deny → 303 to its redirect
+                  decision=sign_in (user, password; a ``SigningInJourney`` only, else
+                  400) → the user's accounts from ``journey.sign_in`` with the proof
+                  that they signed in (``signed_in``); decision=approve with that proof
+                  (user, account) → ``journey.approve_signed_in`` → 303, a proof that is
+                  not this user's on this journey → 403 "sign in again", nothing decided
                   a form that cannot be read → 400 (413 when too large) saying why;
                   an unknown journey → 404; a journey that no longer waits → 409;
                   without the page's token (``csrf``) → 403, nothing decided;
-                  refused input → the form again with the reason (401, 400); a wrong
-                  password that ends the journey (``auth.psu.WrongPassword`` with a
-                  redirect: the journey counts them) → 403 with the way back
+                  refused input → the form again with the reason (401, 400; a sign-in
+                  journey's first step); a wrong password that ends the journey
+                  (``auth.psu.WrongPassword`` with a redirect: the journey counts them)
+                  → 403 with the way back
 
 A dialect mounts the family at its own path with ``{fsp_id}`` and ``{journey_id}`` and a
 ``JourneyFinder`` (``add_psu_pages``). Everything shown is escaped; no page is cached,
@@ -18,7 +25,9 @@ framed by another site (clickjacking) or named in a ``Referer``.
 The token is an HMAC of the journey under a key drawn when the family is mounted, so a
 page of another site, which cannot read this one (same-origin policy), cannot submit it
 for the user (cross-site request forgery). Only a form with the token counts towards the
-wrong passwords, so another site cannot lock a user out either.
+wrong passwords, so another site cannot lock a user out either. The sign-in proof is an
+HMAC of the journey and the user under the same key: the second step needs no password
+again, and no one can make one for another user or another journey.
 """
 
 from __future__ import annotations
@@ -37,13 +46,19 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from multidict import MultiDict
 
-from tpsim.auth.psu import PsuJourney, PsuView, UnknownJourney, WrongPassword
+from tpsim.auth.psu import (
+    PsuJourney,
+    PsuView,
+    SigningInJourney,
+    UnknownJourney,
+    WrongPassword,
+)
 from tpsim.errors import LoginRefused
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.simulation import Simulation
 
-__all__ = ["CSRF_FIELD", "JourneyFinder", "PsuPages", "add_psu_pages"]
+__all__ = ["CSRF_FIELD", "SIGNED_IN_FIELD", "JourneyFinder", "PsuPages", "add_psu_pages"]
 
 _PAGE = Template(resources.files("tpsim.serve").joinpath("login.html").read_text("utf-8"))
 _HEADERS = {
@@ -61,6 +76,7 @@ _MAX_FORM_FIELDS = 100
 _MAX_FORM_BYTES = 64 * 1024  # a password, a few accounts and the token
 
 CSRF_FIELD = "csrf"
+SIGNED_IN_FIELD = "signed_in"  # the second step's proof that its user signed in
 
 # (the simulation, fspId, the journey's id) → the journey, or ``UnknownJourney``.
 JourneyFinder = Callable[[Simulation, str, str], PsuJourney]
@@ -69,19 +85,36 @@ Form = MultiDict[str]
 
 
 class SignInGuard:
-    """The form's token per journey: an HMAC under a key drawn when the pages are mounted."""
+    """The form's token per journey, and the proof that a user signed in on a journey's
+    page: HMACs under a key drawn when the pages are mounted."""
 
     def __init__(self) -> None:
         self._key = secrets.token_bytes(32)
 
     def token(self, journey: JourneyKey) -> str:
-        mac = hmac.new(self._key, json.dumps(journey).encode(), hashlib.sha256)
-        return urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+        return self._mac(*journey)
 
     def genuine(self, journey: JourneyKey, sent: str | None) -> bool:
         """Whether ``sent`` is the token of ``journey``'s form (compared in constant time)."""
-        expected = self.token(journey).encode()
-        return sent is not None and hmac.compare_digest(sent.encode(), expected)
+        return _same(sent, self.token(journey))
+
+    def signed_in(self, journey: JourneyKey, user: str) -> str:
+        """The proof that ``user`` signed in on ``journey``'s page, which the second step
+        carries instead of the password (labelled, so it is never a form's token)."""
+        return self._mac("signed-in", *journey, user)
+
+    def vouches(self, journey: JourneyKey, user: str, sent: str | None) -> bool:
+        """Whether ``sent`` proves that ``user`` signed in on ``journey``'s page."""
+        return _same(sent, self.signed_in(journey, user))
+
+    def _mac(self, *parts: str) -> str:
+        mac = hmac.new(self._key, json.dumps(parts).encode(), hashlib.sha256)
+        return urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+
+def _same(sent: str | None, expected: str) -> bool:
+    """``sent`` is ``expected``, compared in constant time."""
+    return sent is not None and hmac.compare_digest(sent.encode(), expected.encode())
 
 
 class PsuPages:
@@ -115,7 +148,7 @@ class PsuPages:
     def _decide(self, key: JourneyKey, journey: PsuJourney, form: Form) -> web.Response:
         try:
             view = journey.view()  # as it was asked: a locked-out page still names both
-            location = _decide(journey, form)
+            return self._act(key, view, journey, form)
         except UnknownJourney as exc:
             return _unknown(exc)
         except LoginRefused as exc:
@@ -124,8 +157,35 @@ class PsuPages:
             if isinstance(exc, WrongPassword) and exc.redirect is not None:
                 return _locked_out(view, exc)
             token = self._guard.token(key)
-            return _form(view, token, error=str(exc), status=exc.http_status)
-        return _redirect(location)
+            error, status = str(exc), exc.http_status
+            return _form(view, token, error=error, status=status, user=form.get("user"))
+
+    def _act(self, key: JourneyKey, view: PsuView, journey: PsuJourney, form: Form) -> web.Response:
+        """What the submitted decision does: a redirect, or the sign-in's second step."""
+        decision = form.get("decision")
+        if decision == "deny":
+            return _redirect(journey.deny())
+        if decision == "sign_in":
+            return self._sign_in(key, _signing_in(journey), form)
+        if decision != "approve":
+            raise LoginRefused("choose Approve or Deny", http_status=400)
+        accounts = form.getall("account", [])
+        if SIGNED_IN_FIELD not in form:
+            password = form.get("password") or ""
+            return _redirect(journey.approve(form.get("user"), password, accounts))
+        signing_in, user = _signing_in(journey), form.get("user")
+        if user is None or not self._guard.vouches(key, user, form.get(SIGNED_IN_FIELD)):
+            return _page("Sign in again", _NOT_SIGNED_IN, status=403, bank=view.bank)
+        return _redirect(signing_in.approve_signed_in(user, accounts))
+
+    def _sign_in(self, key: JourneyKey, journey: SigningInJourney, form: Form) -> web.Response:
+        """The first step's user id and password: the user's accounts to choose from."""
+        user = (form.get("user") or "").strip()
+        if not user:
+            raise LoginRefused("enter your user id", http_status=400)
+        view = journey.sign_in(user, form.get("password") or "")
+        proof = self._guard.signed_in(key, user)
+        return _form(view, self._guard.token(key), user=user, signed_in=proof)
 
     def _journey(self, request: web.Request) -> PsuJourney:
         fsp_id, journey_id = _key(request)
@@ -142,6 +202,12 @@ def add_psu_pages(app: web.Application, path: str, find: JourneyFinder) -> None:
 _NOT_FROM_THIS_PAGE = (
     "<p>The form was not sent from this bank's page (its token is missing or wrong), so"
     " nothing was decided. Open the page again and submit it from there.</p>"
+)
+
+
+_NOT_SIGNED_IN = (
+    "<p>This page cannot confirm who signed in (the sign-in is missing, or is another"
+    " user's), so nothing was decided. Open the page again and sign in.</p>"
 )
 
 
@@ -172,14 +238,13 @@ async def _read_form(request: web.Request) -> Form:
     return MultiDict(fields)
 
 
-def _decide(journey: PsuJourney, form: Form) -> str:
-    decision = form.get("decision")
-    if decision == "deny":
-        return journey.deny()
-    if decision != "approve":
-        raise LoginRefused("choose Approve or Deny", http_status=400)
-    accounts = form.getall("account", [])
-    return journey.approve(form.get("user"), form.get("password") or "", accounts)
+def _signing_in(journey: PsuJourney) -> SigningInJourney:
+    """``journey`` as one whose user signs in first, or ``LoginRefused`` (400)."""
+    if not isinstance(journey, SigningInJourney):
+        raise LoginRefused(
+            "this page has no separate sign-in: enter your password and choose Approve or Deny"
+        )
+    return journey
 
 
 def _locked_out(view: PsuView, exc: WrongPassword) -> web.Response:
@@ -199,11 +264,63 @@ def _unknown(exc: UnknownJourney) -> web.Response:
 
 
 def _form(
-    view: PsuView, token: str, *, error: str | None = None, status: int = 200
+    view: PsuView,
+    token: str,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    user: str | None = None,
+    signed_in: str | None = None,
 ) -> web.Response:
+    """The page's form for ``view``: password and accounts; with ``sign_in_first`` user id
+    and password (``user`` as typed); with a ``signed_in`` proof, ``user``'s accounts."""
     if view.closed is not None:
         content = f"<p>{escape(view.closed)}</p>"
         return _page("Nothing to approve", content, status=409, bank=view.bank)
+    hidden: list[tuple[str, str]] = [(CSRF_FIELD, token)]
+    heading = f"Sign in to {view.bank}"
+    if signed_in is not None and user is not None:
+        hidden += [("user", user), (SIGNED_IN_FIELD, signed_in)]
+        fields = _as(view, "Signed in") + _accounts(view) + _APPROVE_OR_DENY
+        heading = f"Signed in to {view.bank}"
+    elif view.sign_in_first:
+        fields = _user_field(user or view.user_id) + _PW_INPUT + _SIGN_IN_OR_DENY
+    else:
+        fields = _as(view, "Signing in") + _PW_INPUT + _accounts(view) + _APPROVE_OR_DENY
+    alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    inputs = "".join(
+        f'<input type="hidden" name="{name}" value="{escape(value)}">' for name, value in hidden
+    )
+    content = (
+        f"<p><strong>{escape(view.requester)}</strong> {escape(view.purpose)}</p>{alert}"
+        f'<form method="post">{inputs}{fields}</form>'
+    )
+    return _page(heading, content, status=status, bank=view.bank)
+
+
+_PW_INPUT = (
+    '<label>Password <input type="password" name="password"'
+    ' autocomplete="current-password"></label>'
+)
+_DENY = '<button type="submit" name="decision" value="deny">Deny</button>'
+_APPROVE_OR_DENY = f'<button type="submit" name="decision" value="approve">Approve</button>{_DENY}'
+_SIGN_IN_OR_DENY = f'<button type="submit" name="decision" value="sign_in">Sign in</button>{_DENY}'
+
+
+def _as(view: PsuView, doing: str) -> str:
+    """Who the form is for: "Signing in as Pat (psu-1)"."""
+    return f"<p>{doing} as <strong>{escape(view.user_name)}</strong> ({escape(view.user_id)})</p>"
+
+
+def _user_field(user: str) -> str:
+    return (
+        f'<label>User id <input type="text" name="user" value="{escape(user)}"'
+        ' autocomplete="username"></label>'
+    )
+
+
+def _accounts(view: PsuView) -> str:
+    """The accounts to choose: one (radio, the first chosen) or any (all ticked)."""
     kind = "radio" if view.choose_one else "checkbox"
     rows = "".join(
         f'<label><input type="{kind}" name="account" value="{escape(a.value)}"'
@@ -211,21 +328,7 @@ def _form(
         f' {escape(a.label)} <span class="actions">{escape(a.detail)}</span></label>'
         for i, a in enumerate(view.accounts)
     )
-    alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
-    content = (
-        f"<p><strong>{escape(view.requester)}</strong> {escape(view.purpose)}</p>{alert}"
-        '<form method="post">'
-        f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'
-        f"<p>Signing in as <strong>{escape(view.user_name)}</strong>"
-        f" ({escape(view.user_id)})</p>"
-        '<label>Password <input type="password" name="password"'
-        ' autocomplete="current-password"></label>'
-        f"<fieldset><legend>{escape(view.accounts_legend)}</legend>{rows}</fieldset>"
-        '<button type="submit" name="decision" value="approve">Approve</button>'
-        '<button type="submit" name="decision" value="deny">Deny</button>'
-        "</form>"
-    )
-    return _page(f"Sign in to {view.bank}", content, status=status, bank=view.bank)
+    return f"<fieldset><legend>{escape(view.accounts_legend)}</legend>{rows}</fieldset>"
 
 
 def _redirect(location: str) -> web.Response:
