@@ -38,6 +38,7 @@ __all__ = [
     "Psd2Behaviour",
     "Psd2ParticipantConfig",
     "Psd2Settings",
+    "StetProfile",
     "TppConfig",
     "Xs2aProfile",
     "redirect_allowed",
@@ -107,6 +108,13 @@ def redirect_allowed(tpp: TppConfig, uri: str) -> bool:
     return False
 
 
+def _once_each(value: list[str]) -> list[str]:
+    """A list of approaches: each once, in order of preference."""
+    if len(set(value)) != len(value):
+        raise ValueError("list each approach once, in order of preference")
+    return value
+
+
 class Xs2aScaMethod(_Strict):
     """An embedded SCA method the bank offers (``authenticationType`` as the spec spells it)."""
 
@@ -152,12 +160,7 @@ class Xs2aProfile(_Strict):
     finalised_cancel_code: Literal["FORMAT_ERROR", "RESOURCE_BLOCKED"] = "FORMAT_ERROR"
     idempotent_x_request_id: bool = False
 
-    @field_validator("sca_approaches_supported")
-    @classmethod
-    def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("list each approach once, in order of preference")
-        return value
+    _distinct = field_validator("sca_approaches_supported")(_once_each)
 
     @field_validator("supported_payment_type_and_product_matrix")
     @classmethod
@@ -194,6 +197,37 @@ class ObieProfile(_Strict):
         return None if self.cut_off_time is None else time.fromisoformat(self.cut_off_time)
 
 
+StetApproach = Literal["REDIRECT", "DECOUPLED", "EMBEDDED-1-FACTOR"]
+
+
+class StetProfile(_Strict):
+    """A bank's STET profile (STET 1.4.2 unless ``flavour`` says otherwise).
+
+    ``approaches``: the SCA approaches it applies, in its order of preference (the first
+    the PISP's ``acceptedAuthenticationApproach`` lists is applied).
+    ``confirmation_required``: after the PSU approved (REDIRECT, DECOUPLED) nothing
+    executes before the PISP's ``POST …/confirmation``. ``o_confirmation``: the REDIRECT
+    approach is STET 1.4.2's OAuth variant: the approval link is the bank's ``/authorize``
+    (the PISP adds its ``redirect_uri`` and ``state``), and nothing executes before
+    ``POST …/o-confirmation`` with the PSU's token. ``approval_expiry_s``: an approval (or
+    a confirmation) not given by then ends the request RJCT / NOAS. ``unknown_id_status``:
+    404, or 403 as some banks answer an unknown id. ``flavour: bpce-1.4.0`` answers 405 to
+    PUT and to both confirmations, as BPCE's 89C3 v1.4.0 sandbox does.
+    """
+
+    flavour: Literal["1.4.2", "bpce-1.4.0"] = "1.4.2"
+    approaches: list[StetApproach] = Field(
+        default=["REDIRECT", "DECOUPLED", "EMBEDDED-1-FACTOR"], min_length=1
+    )
+    confirmation_required: bool = False
+    o_confirmation: bool = False
+    approval_expiry_s: int = Field(default=900, gt=0)
+    unknown_id_status: Literal[404, 403] = 404
+    reject_duplicate_payment_information_id: bool = False
+
+    _distinct = field_validator("approaches")(_once_each)
+
+
 class Psd2Behaviour(_Strict):
     headless: bool = True
     otp: Annotated[str, Field(pattern=_OTP)] = "123456"
@@ -214,6 +248,7 @@ class Psd2ParticipantConfig(_Strict):
     strict_signatures: bool | None = None
     xs2a: Xs2aProfile = Xs2aProfile()
     obie: ObieProfile = ObieProfile()
+    stet: StetProfile = StetProfile()
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,10 +263,11 @@ class Psd2Settings:
     sandbox_rules: bool
     xs2a: Xs2aProfile
     obie: ObieProfile
+    stet: StetProfile
 
     @classmethod
     def of(cls, defaults: Psd2Behaviour, own: Psd2ParticipantConfig | None) -> Psd2Settings:
         own = own or Psd2ParticipantConfig()
-        overrides = own.model_dump(exclude={"xs2a", "obie"}, exclude_none=True)
+        overrides = own.model_dump(exclude={"xs2a", "obie", "stet"}, exclude_none=True)
         merged = {**defaults.model_dump(), **overrides}
-        return cls(**merged, xs2a=own.xs2a, obie=own.obie)
+        return cls(**merged, xs2a=own.xs2a, obie=own.obie, stet=own.stet)

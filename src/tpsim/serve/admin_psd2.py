@@ -11,7 +11,8 @@ POST /admin/psd2/intents/{id}/status  {"status": "RJCT"|"CANC"|"ACSC", "reason":
 
 ``{id}`` is the dialect's handle: an XS2A ``authorisationId`` / ``paymentId``, a UK
 ``ConsentId`` (its decision also answers the TPP's waiting ``/authorize``: the redirect
-with the code). Refusals
+with the code), a STET ``paymentRequestResourceId`` (its decision's redirect is the report
+URL, or in the o-confirmation variant the code for the waiting ``/authorize``). Refusals
 are ``{"error": …}`` like the rest of the admin API (404 unknown, 409 not now).
 """
 
@@ -31,6 +32,8 @@ from tpsim.serve.admin import Handler, problem
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.simulation import Simulation
+from tpsim.stet.api import StetApi
+from tpsim.stet.states import Approach, RequestState, Why
 from tpsim.xs2a.api import Xs2aApi
 from tpsim.xs2a.resources import Xs2aPayment
 
@@ -61,7 +64,14 @@ async def decide(request: web.Request) -> web.Response:
         uk = next((a for a in sim.psd2.obie.values() if authorisation_id in a.bank.consents), None)
         if uk is not None:
             return _decide_consent(sim, uk, authorisation_id, decision, body)
-        return problem(404, f"no simulated bank has an authorisation or consent {authorisation_id}")
+        stet = _request(sim, authorisation_id)
+        if stet is not None:
+            return _decide_request(sim, stet, authorisation_id, decision, body)
+        return problem(
+            404,
+            f"no simulated bank has an authorisation, consent or payment request"
+            f" {authorisation_id}",
+        )
     api, _ = found
     if otp is not None and not secrets.compare_digest(otp.encode(), api.bank.settings.otp.encode()):
         return problem(400, "otp is not the bank's OTP (behaviour.psd2.otp)", code="OTP_WRONG")
@@ -102,6 +112,37 @@ def _decide_consent(
     return web.json_response({"redirect": redirect, "status": status})
 
 
+def _decide_request(
+    sim: Simulation, api: StetApi, resource_id: str, decision: str, body: dict[str, Any]
+) -> web.Response:
+    """A STET payment request decided as its PSU would (at the bank's page, in its app, or
+    with the OTP): its status, and where the browser goes back to (the report URL; in
+    the o-confirmation variant the PISP's waiting ``/authorize`` gets the code)."""
+    psu, account, otp = body.get("psu"), body.get("account"), body.get("otp")
+    if not all(v is None or isinstance(v, str) for v in (psu, account, otp)):
+        return problem(400, "psu, account and otp are strings")
+    bank = api.bank
+    if otp is not None and not secrets.compare_digest(otp.encode(), bank.settings.otp.encode()):
+        return problem(400, "otp is not the bank's OTP (behaviour.psd2.otp)", code="OTP_WRONG")
+    try:
+        decided = bank.decide(resource_id, decision == "approve", psu, account)
+    except TpsimError as exc:
+        return problem(409, str(exc))
+    finally:
+        sim.psd2.arm()
+    redirect: str | None = None
+    if decided.approach is Approach.REDIRECT and not bank.profile.o_confirmation:
+        approved = decision == "approve"
+        redirect = decided.order.successful_url if approved else decided.report_failure_url
+    server = sim.psd2.oauth[bank.fsp_id]
+    pending = server.waiting_for(resource_id) if bank.profile.o_confirmation else None
+    if pending is not None and decision == "approve":
+        redirect = server.grant(pending.id, decided.psu or "", accounts=[decided.debtor or ""])
+    elif pending is not None:
+        redirect = server.refuse(pending.id)
+    return web.json_response({"redirect": redirect, "status": bank.status(decided)})
+
+
 async def get_intent(request: web.Request) -> web.Response:
     sim = request.app[SIMULATION]
     intent_id = request.match_info["intent_id"]
@@ -111,15 +152,18 @@ async def get_intent(request: web.Request) -> web.Response:
     uk = _consent(sim, intent_id)
     if uk is not None:
         return web.json_response(_consent_state(uk, intent_id))
-    return problem(404, f"no PSD2 payment or consent {intent_id}")
+    stet = _request(sim, intent_id)
+    if stet is not None:
+        return web.json_response(_request_state(stet, intent_id))
+    return problem(404, f"no PSD2 payment, consent or payment request {intent_id}")
 
 
 async def force_status(request: web.Request) -> web.Response:
     sim = request.app[SIMULATION]
     intent_id = request.match_info["intent_id"]
-    found, uk = _payment(sim, intent_id), _consent(sim, intent_id)
-    if found is None and uk is None:
-        return problem(404, f"no PSD2 payment or consent {intent_id}")
+    found, uk, stet = _payment(sim, intent_id), _consent(sim, intent_id), _request(sim, intent_id)
+    if found is None and uk is None and stet is None:
+        return problem(404, f"no PSD2 payment, consent or payment request {intent_id}")
     body = await _body(request, sim)
     if isinstance(body, web.Response):
         return body
@@ -128,6 +172,8 @@ async def force_status(request: web.Request) -> web.Response:
         return problem(400, 'status is "RJCT", "CANC" or "ACSC"; reason, if given, a string')
     if uk is not None:
         return _force_consent(sim, uk, intent_id, status, reason)
+    if stet is not None:
+        return _force_request(sim, stet, intent_id, status, reason)
     assert found is not None  # noqa: S101 - one of the two was found
     api, payment = found
     try:
@@ -178,6 +224,64 @@ def _force_consent(
     api.bank.reject(consent, ConsentReason.DENIED, reason or "rejected by the bank")
     sim.psd2.arm()
     return web.json_response(_consent_state(api, consent_id))
+
+
+def _request(sim: Simulation, resource_id: str) -> StetApi | None:
+    return next((a for a in sim.psd2.stet.values() if resource_id in a.bank.requests), None)
+
+
+def _request_state(api: StetApi, resource_id: str) -> dict[str, Any]:
+    bank = api.bank
+    request = bank.fresh(bank.requests[resource_id])
+    status = bank.status(request)
+    why = bank.orders.reason(request) if status == "RJCT" else None
+    instructions = []
+    for index, one in enumerate(request.order.instructions):
+        found, rejection = bank.orders.transaction(request, index)
+        instructions.append(
+            {
+                "endToEndId": one.end_to_end_id,
+                "transactionStatus": found,
+                "reason": None if rejection is None else rejection.why.value,
+            }
+        )
+    intents = [bank.orders.intent(request, i) for i in range(len(request.order.instructions))]
+    return {
+        "dialect": "stet",
+        "bank": bank.fsp_id,
+        "paymentRequestResourceId": request.resource_id,
+        "tpp": request.tpp,
+        "approach": request.approach.value,
+        "paymentInformationStatus": status,
+        "reason": None if why is None else why.why.value,
+        "reasonText": None if why is None else why.text,
+        "psu": request.psu,
+        "debtor": request.debtor,
+        "rule": request.rule,
+        "createdAt": request.created_at.isoformat(),
+        "instructions": instructions,
+        "intents": [_intent(i) for i in intents if i is not None],
+    }
+
+
+def _force_request(
+    sim: Simulation, api: StetApi, resource_id: str, status: str, reason: str | None
+) -> web.Response:
+    """The bank rejects a payment request not yet ordered: RJCT with ``reason`` when it is
+    a STET reason code (else MS03, ``reason`` as its text)."""
+    bank = api.bank
+    request = bank.fresh(bank.requests[resource_id])
+    if status != "RJCT" or request.state not in (RequestState.AWAITING, RequestState.APPROVED):
+        return problem(
+            409,
+            f"payment request {resource_id} is {bank.status(request)}: the bank can only"
+            " reject (RJCT) one whose instructions were not yet handed to execution",
+        )
+    codes = {w.value: w for w in Why}
+    why = codes.get(reason or "", Why.UNSPECIFIED)
+    bank.reject(request, why, reason or "rejected by the bank")
+    sim.psd2.arm()
+    return web.json_response(_request_state(api, resource_id))
 
 
 def _payment(sim: Simulation, payment_id: str) -> tuple[Xs2aApi, Xs2aPayment] | None:

@@ -11,6 +11,7 @@ from tpsim.serve.admin_psd2 import PSD2_ADMIN_ROUTES
 from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, expect_handler, handle_fspiop
 from tpsim.serve.login import add_login_routes
 from tpsim.serve.obie import add_obie_routes
+from tpsim.serve.stet import add_stet_routes
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.xs2a import add_xs2a_routes
 
@@ -24,6 +25,7 @@ def create_app(sim: Simulation) -> web.Application:
     add_login_routes(app)
     add_xs2a_routes(app)
     add_obie_routes(app)
+    add_stet_routes(app)
     # [\s\S]*, not .*: a path may hold a decoded %0A, which "." does not match.
     app.router.add_route("*", r"/{tail:[\s\S]*}", handle_fspiop, expect_handler=expect_handler)
 

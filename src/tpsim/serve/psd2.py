@@ -1,5 +1,5 @@
-"""The PSD2 dialects of a running simulation: each simulated bank's XS2A and UK Open
-Banking interfaces over the shared bank, its one OAuth authorisation server
+"""The PSD2 dialects of a running simulation: each simulated bank's XS2A, UK Open Banking
+and STET interfaces over the shared bank, its one OAuth authorisation server
 (``auth.oauth``), and the one timer that runs what falls due on the clock (future-dated
 and periodic executions, a rule's delay, decoupled approvals after their delay, consents
 and payments that expire unauthorised).
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
@@ -28,6 +28,8 @@ from tpsim.core.settlement import Settlement, SettlementResult
 from tpsim.core.store import Store
 from tpsim.obie.api import ObieApi
 from tpsim.obie.bank import ObieBank
+from tpsim.stet.api import StetApi
+from tpsim.stet.bank import StetBank
 from tpsim.xs2a.api import Xs2aApi
 from tpsim.xs2a.authorisations import Authorisations
 from tpsim.xs2a.bank import Xs2aBank
@@ -63,39 +65,30 @@ class Psd2:
         # Each bank's one OAuth 2.0 / OIDC authorisation server, under every dialect's base.
         self.oauth: dict[str, AuthorizationServer] = {}
         self.obie: dict[str, ObieApi] = {}
-        rules = config.rulebook()
-        retention = timedelta(seconds=config.behaviour.retention_s)
+        self.stet: dict[str, StetApi] = {}
         password = config.behaviour.linking.web.password
+        # What every dialect's bank is built with: the one clock, ids, settlement port,
+        # rules and retention of the simulation.
+        shared: dict[str, Any] = {
+            "clock": clock,
+            "ids": ids,
+            "settlement": settlement,
+            "rules": config.rulebook(),
+            "retention": timedelta(seconds=config.behaviour.retention_s),
+            "max_ended": config.behaviour.retention_max,
+        }
         for fsp_id in config.ids(Kind.DFSP):
             participant = config.participant(fsp_id)
             if participant is None or not participant.simulated:
                 continue
-            xs2a = Xs2aBank(
-                fsp_id,
-                bank,
-                config.psd2(fsp_id),
-                clock=clock,
-                ids=ids,
-                settlement=settlement,
-                rules=rules,
-                retention=retention,
-                max_ended=config.behaviour.retention_max,
-            )
+            settings = config.psd2(fsp_id)
+            xs2a = Xs2aBank(fsp_id, bank, settings, **shared)
             self.xs2a[fsp_id] = Xs2aApi(xs2a, Authorisations(xs2a, password=password), config.tpps)
-            self.oauth[fsp_id] = server_for(config, fsp_id, bank.store, clock, ids)
-            obie = ObieBank(
-                fsp_id,
-                bank,
-                config.psd2(fsp_id),
-                clock=clock,
-                ids=ids,
-                settlement=settlement,
-                rules=rules,
-                retention=retention,
-                max_ended=config.behaviour.retention_max,
-                password=password,
-            )
-            self.obie[fsp_id] = ObieApi(obie, self.oauth[fsp_id], tpps=config.tpps)
+            oauth = self.oauth[fsp_id] = server_for(config, fsp_id, bank.store, clock, ids)
+            obie = ObieBank(fsp_id, bank, settings, password=password, **shared)
+            self.obie[fsp_id] = ObieApi(obie, oauth, tpps=config.tpps)
+            stet = StetBank(fsp_id, bank, settings, password=password, **shared)
+            self.stet[fsp_id] = StetApi(stet, oauth, tpps=config.tpps)
         self._timer: TimerHandle | None = None
         self._armed_for: datetime | None = None
 
@@ -105,6 +98,8 @@ class Psd2:
             api.bank.concluded(result)
         for uk in self.obie.values():
             uk.bank.concluded(result)
+        for stet in self.stet.values():
+            stet.bank.concluded(result)
 
     def tick(self) -> None:
         """Do what fell due, then wait for the next thing."""
@@ -129,7 +124,11 @@ class Psd2:
     def _banks(self) -> list[Ticking]:
         """Everything of every dialect that has something due on the clock."""
         xs2a: list[Ticking] = [b for api in self.xs2a.values() for b in (api.auths, api.bank)]
-        return [*xs2a, *(api.bank for api in self.obie.values())]
+        return [
+            *xs2a,
+            *(api.bank for api in self.obie.values()),
+            *(api.bank for api in self.stet.values()),
+        ]
 
     def close(self) -> None:
         if self._timer is not None:

@@ -1,0 +1,210 @@
+"""The STET edge: ``/stet/{fspId}/v1/…`` for every simulated bank, its approval page and
+its OAuth 2.0 server under ``/stet/{fspId}`` (``/token``: client credentials with scope
+``pisp``; ``/authorize``: the o-confirmation variant's approval).
+
+Each request is read (bounded in size and time), handed to the bank's ``StetApi``
+(sans-IO) and answered with what it says; the request and the answer are journaled as two
+hops of dialect ``stet`` linked by the payment request's id (``serve.psd2_edge``). The
+approval page (``/login/{fspId}/stet/{paymentRequestResourceId}``) is the page family of
+``serve.pages``: the PSU signs in, chooses an account that can pay when the request names
+none, and approves or denies; ``sim_decision=approve|deny`` (with ``sim_psu``,
+``sim_account``) on it decides at once and answers the final 302.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from aiohttp import web
+
+from tpsim.auth.oauth import AuthorizationServer, IntentApproval
+from tpsim.auth.psu import PsuJourney, UnknownJourney
+from tpsim.errors import LoginRefused
+from tpsim.serve.body import BodyRefused, read_at_most
+from tpsim.serve.edge import SIMULATION
+from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
+from tpsim.serve.pages import PsuPages
+from tpsim.serve.psd2_edge import MAX_BODY_BYTES, journal_exchange, journal_redirect, site
+from tpsim.serve.simulation import Simulation
+from tpsim.stet.answers import APPROVAL_PATH
+from tpsim.stet.api import REQUEST_ID, Answer, StetApi, StetRequest, intent_from_link
+from tpsim.stet.approval import RedirectJourney
+from tpsim.stet.errors import FieldInvalid, InternalError, NoRoute
+
+log = structlog.get_logger("tpsim.stet")
+
+DIALECT = "stet"
+
+
+async def handle_stet(request: web.Request) -> web.Response:
+    """One STET request: never a traceback, always an ``ErrorModel`` when refused."""
+    sim = request.app[SIMULATION]
+    fsp_id = request.match_info["fsp_id"]
+    api = sim.psd2.stet.get(fsp_id)
+    if api is None:
+        return _no_bank(request, sim, fsp_id)
+    try:
+        raw = await read_at_most(request, MAX_BODY_BYTES, sim.config.server.body_timeout_s)
+    except BodyRefused as exc:
+        raw = b""  # not read: the journal keeps no body
+        error = FieldInvalid(f"the body could not be read: {exc.detail}", status=exc.status)
+        answer = api.refuse(_request(request, raw), error)
+    else:
+        answer = _handle(api, request, raw)
+    sim.psd2.arm()
+    journal_exchange(
+        request,
+        raw,
+        dialect=DIALECT,
+        client=answer.tpp or "pisp",
+        bank=fsp_id,
+        status=answer.status,
+        headers=answer.headers,
+        body=answer.body,
+        related=(answer.resource_id,),
+        error=None if answer.status < 400 else _code(answer),
+    )
+    return _response(answer)
+
+
+def _request(request: web.Request, raw: bytes) -> StetRequest:
+    tail = request.match_info.get("tail", "")
+    segments = tuple(part for part in tail.split("/") if part)
+    target = request.raw_path
+    return StetRequest(request.method, segments, request.headers, raw, site(request), target)
+
+
+def _handle(api: StetApi, request: web.Request, raw: bytes) -> Answer:
+    asked = _request(request, raw)
+    try:
+        return api.handle(asked)
+    except Exception:  # a bug must still answer in the dialect's format
+        log.exception("STET request failed unexpectedly", path=request.path)
+        return api.refuse(asked, InternalError("tpsim failed on this request; see its log"))
+
+
+def _response(answer: Answer) -> web.Response:
+    if answer.body is None:
+        return web.Response(status=answer.status, headers=answer.headers)
+    return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+
+
+def _code(answer: Answer) -> str | None:
+    code = (answer.body or {}).get("error")
+    return str(code) if code else None
+
+
+def _no_bank(request: web.Request, sim: Simulation, fsp_id: str) -> web.Response:
+    banks = ", ".join(sorted(sim.psd2.stet)) or "none"
+    return _no_route(
+        request,
+        f"{fsp_id} is not a bank tpsim simulates (simulated banks: {banks}): their STET APIs"
+        " are at /stet/{fspId}/v1/payment-requests",
+    )
+
+
+async def unknown_stet(request: web.Request) -> web.Response:
+    """Anything under ``/stet/{fspId}/`` that is neither the API nor the OAuth server."""
+    fsp_id = request.match_info["fsp_id"]
+    return _no_route(request, f"no STET resource here: the PIS API is under /stet/{fsp_id}/v1/")
+
+
+def _no_route(request: web.Request, text: str) -> web.Response:
+    """STET's ErrorModel (404) for a path no bank serves, with the request id echoed."""
+    error = NoRoute(f"{request.path[:200]}: {text}")
+    body = error.body(request.app[SIMULATION].clock.now(), request.path)
+    headers = {REQUEST_ID: request.headers.get(REQUEST_ID, "")[:128] or str(uuid.uuid4())}
+    return web.json_response(body, status=error.status, headers=headers)
+
+
+# -- the approval page ---------------------------------------------------------------------
+
+
+def _journey(sim: Simulation, fsp_id: str, journey_id: str) -> RedirectJourney:
+    api = sim.psd2.stet.get(fsp_id)
+    if api is None:
+        raise UnknownJourney("bank", f"{fsp_id} is not a bank tpsim simulates")
+    return RedirectJourney(api.page, journey_id)
+
+
+def approval_journey(sim: Simulation, fsp_id: str, journey_id: str) -> PsuJourney:
+    return _journey(sim, fsp_id, journey_id)
+
+
+class StetPages:
+    """The approval page of a REDIRECT payment request, with its headless switch."""
+
+    def __init__(self) -> None:
+        self._pages = PsuPages(approval_journey)
+
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        decision = request.query.get("sim_decision")
+        if decision is None:
+            return await self._pages.show(request)
+        return self._headless(request, decision)
+
+    async def submit(self, request: web.Request) -> web.StreamResponse:
+        response = await self._pages.submit(request)
+        if response.status == 303:
+            _journal_redirect(request, response.headers["Location"], 303)
+        request.app[SIMULATION].psd2.arm()
+        return response
+
+    def _headless(self, request: web.Request, decision: str) -> web.Response:
+        sim = request.app[SIMULATION]
+        fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
+        if decision not in ("approve", "deny"):
+            return _text(400, "sim_decision is approve or deny")
+        if fsp_id in sim.psd2.stet and not sim.config.psd2(fsp_id).headless:
+            return _text(403, f"headless SCA is off at {fsp_id} (behaviour.psd2.headless)")
+        query = request.query
+        try:
+            location = _journey(sim, fsp_id, journey_id).decide_headless(
+                decision == "approve", query.get("sim_psu"), query.get("sim_account")
+            )
+        except UnknownJourney as exc:
+            return _text(404, str(exc))
+        except LoginRefused as exc:
+            return _text(exc.http_status, str(exc))
+        finally:
+            sim.psd2.arm()
+        _journal_redirect(request, location, 302)
+        return web.Response(status=302, headers={"Location": location})
+
+
+def _text(status: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text, headers={"Cache-Control": "no-store"})
+
+
+def _journal_redirect(request: web.Request, location: str, status: int) -> None:
+    journal_redirect(
+        request,
+        location,
+        status,
+        dialect=DIALECT,
+        bank=request.match_info["fsp_id"],
+        related=(request.match_info["journey_id"],),
+    )
+
+
+def _oauth(sim: Simulation, fsp_id: str) -> tuple[AuthorizationServer, IntentApproval]:
+    """Bank ``fsp_id``'s authorisation server, and its STET payment requests as what it
+    authorises (the o-confirmation variant: ``paymentRequestResourceId``)."""
+    api = sim.psd2.stet.get(fsp_id)
+    if api is None:
+        raise UnknownAuthorizationServer(fsp_id)
+    return sim.psd2.oauth[fsp_id], api.approval
+
+
+def add_stet_routes(app: web.Application) -> None:
+    """The STET API of every simulated bank, its approval page and its OAuth server,
+    before the FSPIOP catch-all."""
+    add_oauth_routes(app, "/stet/{fsp_id}", _oauth, intent=intent_from_link)
+    pages = StetPages()
+    app.router.add_get(APPROVAL_PATH, pages.show)
+    app.router.add_post(APPROVAL_PATH, pages.submit)
+    # [\s\S]*, not .*: a segment may hold a decoded %0A, which "." does not match.
+    app.router.add_route("*", r"/stet/{fsp_id}/v1/{tail:[\s\S]*}", handle_stet)
+    app.router.add_route("*", "/stet/{fsp_id}/v1", handle_stet)
+    app.router.add_route("*", r"/stet/{fsp_id}/{tail:[\s\S]*}", unknown_stet)

@@ -1,0 +1,344 @@
+"""One simulated bank's STET payment initiation API (1.4.2) as request → answer, sans-IO.
+
+The edge (``serve/stet.py``) hands each request under ``/stet/{fspId}/v1/`` to
+``StetApi.handle`` as a ``StetRequest`` and sends back the ``Answer``:
+
+    POST /payment-requests                          client token (scope pisp)     201
+    GET  /payment-requests/{id}                     client token                  200
+    PUT  /payment-requests/{id}                     client token: cancellation    200
+    POST /payment-requests/{id}/confirmation        client token                  200
+    POST /payment-requests/{id}/o-confirmation      the PSU's token (authorization_code
+                                                    of the o-confirmation variant) 200
+
+Every answer echoes ``X-Request-ID``; every refusal is STET's ``ErrorModel``
+(``stet.errors``). ``Signature`` and ``Digest`` are accepted and ignored, or checked in
+strict mode (``behaviour.psd2.strict_signatures``, ``stet.signatures``). The "BPCE v1.4.0"
+flavour answers 405 to PUT and to both confirmations, as that sandbox does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tpsim.auth.bearer import BearerRefused, bearer_token, header
+from tpsim.auth.oauth import AuthorizationServer
+from tpsim.auth.oauth_jose import client_keys
+from tpsim.auth.oauth_model import AccessToken, AuthorizationParameters, TokenKind
+from tpsim.config_psd2 import TppConfig, redirect_allowed
+from tpsim.core.errors import TpsimError
+from tpsim.core.media import admits_json
+from tpsim.stet import reading, signatures
+from tpsim.stet.answers import Links, created_body, request_body
+from tpsim.stet.approval import StetApproval
+from tpsim.stet.bank import StetBank
+from tpsim.stet.errors import (
+    DETAIL_HEADER,
+    FieldInvalid,
+    Forbidden,
+    HeaderInvalid,
+    MethodNotAllowed,
+    ModificationRefused,
+    NoRoute,
+    NotAcceptable,
+    StetError,
+    Unauthorized,
+    coded,
+)
+from tpsim.stet.resources import Order, PaymentRequest
+
+__all__ = ["REQUEST_ID", "Answer", "StetApi", "StetRequest", "intent_from_link"]
+
+Body = dict[str, Any]
+SCOPE = "pisp"
+REQUEST_ID = "X-Request-ID"
+REQUESTS = "payment-requests"
+_PRINTABLE = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+@dataclass(frozen=True, slots=True)
+class StetRequest:
+    method: str
+    segments: tuple[str, ...]  # the path after /v1/
+    headers: Mapping[str, str]
+    body: bytes
+    site: str  # scheme://host[:port] the PISP reached tpsim at (for links)
+    target: str  # the request target as sent (path and query): the signed (request-target)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    resource_id: str | None = None  # for the journal
+    tpp: str | None = None  # the calling client_id when known
+
+
+@dataclass(slots=True)
+class _Call:
+    request: StetRequest
+    links: Links
+    tpp: str | None = None
+    resource_id: str | None = None
+
+    def answer(self, status: int, body: Body | None) -> Answer:
+        return Answer(status, body, {}, self.resource_id, self.tpp)
+
+
+class StetApi:
+    """The STET interface of ``bank``, its tokens read by ``oauth`` (the bank's
+    authorisation server). ``tpps`` are the PISPs: their redirect URIs bound the report
+    URLs, their ``jwks`` verify signatures in strict mode."""
+
+    def __init__(
+        self, bank: StetBank, oauth: AuthorizationServer, *, tpps: Sequence[TppConfig] = ()
+    ) -> None:
+        self.bank, self.oauth = bank, oauth
+        self._tpps = {t.client_id: t for t in tpps}
+        names = {t.client_id: t.name for t in tpps}
+        # The PSU's approval on the bank's page (REDIRECT), and through its OAuth server
+        # (the o-confirmation variant).
+        self.page = StetApproval(bank, names, via_oauth=False)
+        self.approval = StetApproval(bank, names, via_oauth=True)
+        self._keys = {t.client_id: client_keys(t.client_id, t.jwks) for t in tpps}
+
+    def handle(self, request: StetRequest) -> Answer:
+        """The answer to ``request``; never raises for anything a client sends."""
+        call = _Call(request, Links(request.site, self.bank.fsp_id))
+        try:
+            answer = self._route(call)
+        except TpsimError as exc:
+            return self.refuse(request, coded(exc), call)
+        return self._finish(call.request, answer)
+
+    def refuse(self, request: StetRequest, error: StetError, call: _Call | None = None) -> Answer:
+        """``error`` as the answer to ``request`` (also the edge's own refusals)."""
+        call = call or _Call(request, Links(request.site, self.bank.fsp_id))
+        path = "/" + "/".join(("stet", self.bank.fsp_id, "v1", *request.segments))
+        answer = call.answer(error.status, error.body(self.bank.clock.now(), path))
+        if isinstance(error, Unauthorized):
+            answer.headers["WWW-Authenticate"] = error.challenge
+        detail = error.detail()
+        if detail is not None:
+            answer.headers[DETAIL_HEADER] = detail
+        return self._finish(request, answer)
+
+    def _finish(self, request: StetRequest, answer: Answer) -> Answer:
+        sent = header(request.headers, REQUEST_ID) or ""
+        answer.headers[REQUEST_ID] = sent if _PRINTABLE.fullmatch(sent) else self.bank.ids.new_id()
+        return answer
+
+    # -- routing ------------------------------------------------------------------------
+
+    def _route(self, call: _Call) -> Answer:
+        request = call.request
+        parts, method = request.segments, request.method.upper()
+        _accepts_json(header(request.headers, "Accept"))
+        if parts == (REQUESTS,):
+            _allow(method, "POST")
+            return self._create(call)
+        if len(parts) in (2, 3) and parts[0] == REQUESTS:
+            call.resource_id = parts[1]
+            if len(parts) == 2:
+                _allow(method, "GET", "PUT")
+                return self._get(call) if method == "GET" else self._put(call)
+            if parts[2] in ("confirmation", "o-confirmation"):
+                _allow(method, "POST")
+                return self._confirm(call, parts[2])
+        raise NoRoute(f"no STET resource at /{'/'.join(parts)[:200]}: see /payment-requests")
+
+    def _create(self, call: _Call) -> Answer:
+        token = self._token(call, TokenKind.CLIENT)
+        wire = reading.payment_request(self._body(call, token))
+        self._report_urls(token.client_id, wire)
+        created = self.bank.create(token.client_id, wire)
+        call.resource_id = created.resource_id
+        answer = call.answer(201, created_body(call.links, self.bank, created))
+        answer.headers["Location"] = call.links.request(created.resource_id)
+        return answer
+
+    def _get(self, call: _Call) -> Answer:
+        token = self._token(call, TokenKind.CLIENT)
+        self._signed(call, token)
+        found = self.bank.get(self._id(call), token.client_id)
+        return call.answer(200, request_body(call.links, self.bank, found))
+
+    def _put(self, call: _Call) -> Answer:
+        self._implemented("PUT (modification of a payment request)")
+        token = self._token(call, TokenKind.CLIENT)
+        wire = reading.payment_request(self._body(call, token))
+        found = self.bank.get(self._id(call), token.client_id)
+        chosen = self.bank.bank.accounts.find(found.debtor) if found.debtor else None
+        _unchanged(found, reading.read_order(wire), chosen.iban if chosen else None)
+        cancelled = self.bank.cancel(found.resource_id, token.client_id, _cancellation(wire))
+        return call.answer(200, request_body(call.links, self.bank, cancelled))
+
+    def _confirm(self, call: _Call, which: str) -> Answer:
+        self._implemented(f"POST …/{which}")
+        kind = TokenKind.PSU if which == "o-confirmation" else TokenKind.CLIENT
+        token = self._token(call, kind)
+        body = self._body(call, token)
+        resource_id = self._id(call)
+        if kind is TokenKind.PSU:
+            if token.intent_id != resource_id:
+                raise Forbidden(
+                    f"the access token is bound to payment request {token.intent_id}, not"
+                    f" {resource_id}: use the token of this request's approval",
+                    code="TOKEN_BOUND",
+                )
+            confirmed = self.bank.o_confirm(resource_id, token.client_id)
+        else:
+            factor = body.get("psuAuthenticationFactor")
+            if factor is not None and not isinstance(factor, str):
+                raise FieldInvalid("psuAuthenticationFactor must be a string (the OTP)")
+            confirmed = self.bank.confirm(resource_id, token.client_id, factor)
+        return call.answer(200, request_body(call.links, self.bank, confirmed))
+
+    # -- checks -------------------------------------------------------------------------
+
+    def _token(self, call: _Call, kind: TokenKind) -> AccessToken:
+        """The request's bearer token: of ``kind``, with scope ``pisp``; and its
+        ``X-Request-ID``."""
+        if not header(call.request.headers, REQUEST_ID):
+            raise HeaderInvalid(f"{REQUEST_ID} is required: send a unique id for the request")
+        try:
+            token = bearer_token(self.oauth, call.request.headers, realm="stet")
+        except BearerRefused as exc:
+            code = "TOKEN_MISSING" if "realm" in exc.challenge else "TOKEN_INVALID"
+            raise Unauthorized(exc.message, code=code, challenge=exc.challenge) from None
+        call.tpp = token.client_id
+        if SCOPE not in token.scopes:
+            raise Forbidden(f"the access token's scope must include {SCOPE}")
+        if token.kind is not kind:
+            raise Forbidden(_wrong_kind(kind), code="TOKEN_KIND")
+        return token
+
+    def _body(self, call: _Call, token: AccessToken) -> Body:
+        """The JSON object the request carries (signatures checked in strict mode)."""
+        reading.require_json(header(call.request.headers, "Content-Type"))
+        body = reading.decode(call.request.body)
+        self._signed(call, token)
+        return body
+
+    def _signed(self, call: _Call, token: AccessToken) -> None:
+        if not self.bank.settings.strict_signatures:
+            return
+        request = call.request
+        keys = self._keys.get(token.client_id)
+        try:
+            signatures.check(
+                request.method,
+                request.target,
+                request.headers,
+                request.body,
+                None if keys is None else list(keys.keys),
+            )
+        except signatures.SignatureRefused as exc:
+            raise StetError(exc.message, status=exc.status, code=exc.code) from None
+
+    def _report_urls(self, tpp: str, wire: Body) -> None:
+        """The report URLs must be the PISP's registered redirect URIs (DESIGN.md)."""
+        registered = self._tpps.get(tpp)
+        supplementary = wire["supplementaryData"]
+        for name in ("successfulReportUrl", "unsuccessfulReportUrl"):
+            url = supplementary.get(name)
+            if url is not None and (registered is None or not redirect_allowed(registered, url)):
+                raise FieldInvalid(
+                    f"supplementaryData.{name} {url[:200]!r} is not under one of {tpp}'s"
+                    " registered redirect_uris (tpps[].redirect_uris)"
+                )
+
+    def _implemented(self, what: str) -> None:
+        if self.bank.profile.flavour == "bpce-1.4.0":
+            raise MethodNotAllowed(
+                f"{self.bank.fsp_id} plays BPCE's 89C3 v1.4.0 (psd2.stet.flavour:"
+                f" bpce-1.4.0), which does not implement {what}"
+            )
+
+    @staticmethod
+    def _id(call: _Call) -> str:
+        assert call.resource_id is not None  # noqa: S101 - routed with an id
+        return call.resource_id
+
+
+def intent_from_link(params: AuthorizationParameters) -> str | None:
+    """The OAuth server's ``IntentReader`` (the o-confirmation variant): the payment
+    request the ``consentApproval`` link names (``paymentRequestResourceId``)."""
+    return params.extra.get("paymentRequestResourceId") or None
+
+
+def _unchanged(request: PaymentRequest, sent: Order, chosen: str | None) -> None:
+    """A PUT may only cancel: everything but the statuses must be the request's own (the
+    debtorAccount may be the one the PSU chose, ``chosen``)."""
+    agreed = request.order
+    pairs: list[tuple[str, object, object]] = [
+        ("paymentInformationId", sent.payment_information_id, agreed.payment_information_id),
+        ("supplementaryData", sent.report_urls, agreed.report_urls),
+        ("creditTransferTransaction", len(sent.instructions), len(agreed.instructions)),
+        *(
+            (f"creditTransferTransaction[{i}]", mine, theirs)
+            for i, (mine, theirs) in enumerate(
+                zip(sent.instructions, agreed.instructions, strict=False)
+            )
+        ),
+    ]
+    if sent.debtor not in (None, agreed.debtor, chosen):
+        pairs.append(("debtorAccount", sent.debtor, agreed.debtor))
+    for member, mine, theirs in pairs:
+        if mine != theirs:
+            raise ModificationRefused(
+                f"{member} differs from the payment request's: a PUT only cancels (send the"
+                " resource as GET gives it, with the cancellation's statuses)"
+            )
+
+
+def _cancellation(wire: Body) -> frozenset[int] | None:
+    """What a PUT cancels: the whole request (None), or these instructions."""
+    if wire.get("paymentInformationStatus") == "RJCT":
+        _cancel_reason(wire.get("statusReasonInformation"), "statusReasonInformation")
+        return None
+    chosen = set()
+    for index, transaction in enumerate(wire["creditTransferTransaction"]):
+        if transaction.get("transactionStatus") == "RJCT":
+            where = f"creditTransferTransaction[{index}].statusReasonInformation"
+            _cancel_reason(transaction.get("statusReasonInformation"), where)
+            chosen.add(index)
+    if not chosen:
+        raise ModificationRefused(
+            "a PUT only cancels: set paymentInformationStatus RJCT with"
+            " statusReasonInformation DS02 (the whole request), or an instruction's"
+            " transactionStatus RJCT with DS02"
+        )
+    return frozenset(chosen)
+
+
+def _cancel_reason(reason: Any, where: str) -> None:
+    if reason != "DS02":
+        raise ModificationRefused(f"{where} must be DS02 (cancelled by the PISP), not {reason!r}")
+
+
+def _wrong_kind(wanted: TokenKind) -> str:
+    if wanted is TokenKind.CLIENT:
+        return (
+            "this call takes the PISP's own access token (grant_type=client_credentials,"
+            f" scope={SCOPE}), not one a PSU authorised"
+        )
+    return (
+        "o-confirmation takes the access token the PSU's approval gave"
+        " (grant_type=authorization_code with the code sent to your redirect_uri)"
+    )
+
+
+def _accepts_json(accept: str | None) -> None:
+    """Every answer is JSON: an ``Accept`` that admits none is 406."""
+    if accept is None or admits_json(accept):
+        return
+    raise NotAcceptable(f"Accept {accept[:100]!r} admits no JSON")
+
+
+def _allow(method: str, *allowed: str) -> None:
+    if method not in allowed:
+        raise MethodNotAllowed(f"{method} is not allowed here: use {' or '.join(allowed)}")

@@ -1,0 +1,516 @@
+"""A simulated bank's STET payment initiation service, sans-IO: payment requests, the PSU's
+approval and the PISP's confirmations (the digest §3, STET 1.4.2).
+
+    create      POST /payment-requests              → AWAITING (ACTC), the approach applied
+    get         GET  /payment-requests/{id}          → as the clock finds it
+    approve     the PSU at the bank (REDIRECT page), the admin decision (DECOUPLED, or
+                headless for any), or the PISP's /confirmation with the OTP (EMBEDDED)
+    deny        the PSU refuses                      → RJCT / CUST
+    confirm     POST …/confirmation (the OTP; or, where the profile requires it, the PISP's
+                go-ahead after the PSU approved) and POST …/o-confirmation (the PSU's token)
+    cancel      PUT  /payment-requests/{id} with RJCT / DS02, whole or per instruction
+
+Approving receives one core payment intent per instruction (AUTHORISED) over the debtor
+account the request named or the PSU chose (``stet.orders`` executes them). An approval,
+or a confirmation, not given within the profile's ``approval_expiry_s`` ends the request
+RJCT / NOAS: when next read, or by ``tick`` when nobody reads it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from tpsim.auth.psu import WrongPassword
+from tpsim.config_psd2 import Psd2Settings
+from tpsim.core.bank import Account, Bank
+from tpsim.core.clock import Clock, IdGenerator
+from tpsim.core.due import Due, earliest
+from tpsim.core.errors import StateRefused
+from tpsim.core.payment import PaymentIntent
+from tpsim.core.records import Records
+from tpsim.core.rules import Applied, Fact, Reason, RuleEvent, Rules
+from tpsim.core.sca import Authentication, ScaEvent
+from tpsim.core.settlement import Settlement, SettlementResult
+from tpsim.core.states import next_state
+from tpsim.stet.errors import Duplicate, FieldInvalid, NotFound, OtpInvalid, StatusInvalid
+from tpsim.stet.orders import Orders
+from tpsim.stet.reading import read_order
+from tpsim.stet.resources import Instruction, Order, PaymentRequest
+from tpsim.stet.states import (
+    REQUEST_STATUS,
+    REQUEST_TERMINAL,
+    REQUEST_TRANSITIONS,
+    Approach,
+    RequestEvent,
+    RequestState,
+    Why,
+)
+
+_OPEN = (RequestState.AWAITING, RequestState.APPROVED)
+
+
+class StetBank:
+    """Bank ``fsp_id``'s STET interface over the shared ``bank`` (the module docstring).
+
+    ``settlement`` pays creditors at other simulated banks; ``rules`` decide magic
+    outcomes (``core.rules``); ``password`` is a user's password when config gives none.
+    An ended payment request is kept ``retention`` (at most ``max_ended`` of them), so its
+    final status reads the same after its core intents were forgotten.
+    """
+
+    def __init__(
+        self,
+        fsp_id: str,
+        bank: Bank,
+        settings: Psd2Settings,
+        *,
+        clock: Clock,
+        ids: IdGenerator,
+        settlement: Settlement | None = None,
+        rules: Rules | None = None,
+        retention: timedelta | None = None,
+        max_ended: int | None = None,
+        password: str = "tpsim",  # noqa: S107 - the sandbox default when config gives none
+    ) -> None:
+        self.fsp_id, self.bank, self.settings = fsp_id, bank, settings
+        self.profile = settings.stet
+        self.clock, self.ids = clock, ids
+        self.rules, self._password = rules or Rules([]), password
+        store = bank.store
+        self.requests: Records[PaymentRequest] = Records(
+            store, f"stet:{fsp_id}", retention=retention, max_ended=max_ended, clock=clock
+        )
+        # paymentInformationId (per PISP) → the request it made, for the duplicate check.
+        self._business_ids: Records[str] = Records(
+            store, f"stet-ids:{fsp_id}", retention=retention, max_ended=max_ended, clock=clock
+        )
+        self.orders = Orders(self, settlement)
+        # Open requests by when the clock ends them (RJCT / NOAS), and decoupled approvals
+        # the PSU gives after the configured delay.
+        self._expiring = Due(store, f"stet-expiring:{fsp_id}")
+        self._approving = Due(store, f"stet-approving:{fsp_id}")
+
+    # -- creating and reading -------------------------------------------------------------
+
+    def create(self, tpp: str, wire: dict[str, Any]) -> PaymentRequest:
+        """Take a new payment request (AWAITING) from ``tpp``; ``wire`` is the
+        ``PaymentRequestResource`` as read. Refused: no approach both sides accept, a
+        debtor account that is not this bank's (or in another currency), none where the
+        approach needs it, a repeated paymentInformationId (when the profile refuses them)."""
+        order = read_order(wire)
+        approach = self._approach(order)
+        if order.debtor is not None:
+            self.debtor(order, order.debtor, "debtorAccount.iban")
+        elif approach is not Approach.REDIRECT:
+            raise FieldInvalid(
+                f"debtorAccount: the {approach.value} approach needs the debtor account (the"
+                " PSU chooses it at the bank only with REDIRECT): give debtorAccount.iban"
+            )
+        self._check_duplicate(tpp, order)
+        now = self.clock.now()
+        applied = self.rules.first(self._facts(tpp, order, RuleEvent.PAYMENT_INITIATE))
+        supplementary = {**wire["supplementaryData"], "appliedAuthenticationApproach": approach}
+        request = PaymentRequest(
+            # STET ids: at most 35 characters of [A-Za-z0-9 /-?:().,'] (a UUID's hex).
+            resource_id=self.ids.new_id().replace("-", "")[:35],
+            tpp=tpp,
+            order=order,
+            wire={**wire, "supplementaryData": supplementary},
+            approach=approach,
+            created_at=now,
+            status_at=now,
+            expires_at=now + timedelta(seconds=self.profile.approval_expiry_s),
+            rule=applied.rule_name if applied else None,
+            verdict=applied.outcome if applied else None,
+        )
+        self.requests.put(request.resource_id, request)
+        self._business_ids.put(_business_key(tpp, order), request.resource_id)
+        self._business_ids.end(_business_key(tpp, order), at=now)
+        self._expiring.put(request.resource_id, request.expires_at)
+        delay = self.settings.decoupled_approval_delay_s
+        if approach is Approach.DECOUPLED and delay is not None:
+            self._approving.put(request.resource_id, now + timedelta(seconds=delay))
+        return request
+
+    def get(self, resource_id: str, tpp: str | None = None) -> PaymentRequest:
+        """The request, as the clock finds it; 404 (or the profile's 403) when this bank
+        has none by that id made by ``tpp`` (None: by any PISP): another PISP's request is
+        answered as unknown, so its id reveals nothing."""
+        found = self.requests.get(resource_id)
+        if found is None or tpp not in (None, found.tpp):
+            raise NotFound(
+                f"{self.fsp_id} has no payment request {resource_id[:64]}",
+                status=self.profile.unknown_id_status,
+            )
+        return self.fresh(found)
+
+    def fresh(self, request: PaymentRequest) -> PaymentRequest:
+        """``request`` after what the clock made due: its approval delay, its expiry, its
+        instructions' executions."""
+        now = self.clock.now()
+        due = self._approving.get(request.resource_id)
+        if request.state is RequestState.AWAITING and due is not None and now >= due:
+            self._approving.drop(request.resource_id)
+            if now < request.expires_at:
+                assert request.order.debtor is not None  # noqa: S101 - decoupled names it
+                return self.approve(request.resource_id, None, None, request.order.debtor)
+        if request.state in _OPEN and now >= request.expires_at:
+            waited = (
+                "the PSU's approval"
+                if request.state is RequestState.AWAITING
+                else ("the PISP's confirmation")
+            )
+            return self.reject(request, Why.NO_ANSWER, f"{waited} did not come in time")
+        if request.state is RequestState.ORDERED:
+            return self.orders.run_due(request)
+        return request
+
+    def status(self, request: PaymentRequest) -> str:
+        """The request's ``paymentInformationStatus``."""
+        if request.state is RequestState.ORDERED:
+            return self.orders.status(request)
+        return REQUEST_STATUS[request.state]
+
+    # -- the PSU's decision ---------------------------------------------------------------
+
+    def approve(
+        self, resource_id: str, user: str | None, password: str | None, account: str | None
+    ) -> PaymentRequest:
+        """The PSU ``user`` approves (``password`` None: already checked, or a headless or
+        admin decision), paying from the request's debtor account, else the one chosen,
+        else the first of ``user``'s that can pay. A wrong password is ``WrongPassword``;
+        the last allowed one rejects the request."""
+        request = self._awaiting(resource_id)
+        debtor = self._chosen(request, user, account)
+        psu = user or debtor.owner
+        facts = self._facts(request.tpp, request.order, RuleEvent.PAYMENT_AUTHORISE)
+        facts.update({Fact.DEBTOR: debtor.address, Fact.PSU: psu})
+        applied = self.rules.first(facts)
+        if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
+            raise FieldInvalid(applied.outcome.text or f"{psu} is no PSU of {self.fsp_id}")
+        persona = applied is not None and self.rules.by_psu(applied, facts)
+        if not persona and psu != debtor.owner:
+            raise FieldInvalid(f"{psu} does not hold account {debtor.iban or debtor.address}")
+        if password is not None and not self.bank.password_ok(
+            self.fsp_id, debtor.owner, password, self._password
+        ):
+            request = self._wrong(request, "wrong password")
+            raise WrongPassword("wrong password", left=self._left(request))
+        return self._approved(request, debtor, psu, applied)
+
+    def deny(self, resource_id: str) -> PaymentRequest:
+        """The PSU refuses: RJCT / CUST."""
+        return self.reject(self._awaiting(resource_id), Why.CUSTOMER, "refused by the PSU")
+
+    def decide(
+        self, resource_id: str, approve: bool, psu: str | None, account: str | None
+    ) -> PaymentRequest:
+        """The admin API's (or a headless) decision."""
+        if approve:
+            return self.approve(resource_id, psu, None, account)
+        return self.deny(resource_id)
+
+    def sign_in(self, resource_id: str, user: str, password: str) -> list[Account]:
+        """The PSU ``user`` signs in at the bank's page to choose the debtor account: the
+        accounts of theirs that can pay. A wrong password is ``WrongPassword`` (counted;
+        the last allowed one rejects the request)."""
+        request = self._awaiting(resource_id)
+        if not self.bank.password_ok(self.fsp_id, user, password, self._password):
+            request = self._wrong(request, "wrong password")
+            raise WrongPassword("wrong user id or password", left=self._left(request))
+        return self.can_pay(request, user)
+
+    def can_pay(self, request: PaymentRequest, user: str) -> list[Account]:
+        """``user``'s accounts at this bank that can pay ``request`` now: in its currency,
+        with its whole amount available (the account picker of seed 002)."""
+        order = request.order
+        return [
+            account
+            for account in self.bank.accounts.held_by(self.fsp_id, user)
+            if account.currency == order.currency
+            and self.bank.ledger.available(account.address) >= order.total
+        ]
+
+    # -- the PISP's confirmations and cancellation ----------------------------------------
+
+    def confirm(self, resource_id: str, tpp: str, factor: str | None) -> PaymentRequest:
+        """``POST …/confirmation``: the EMBEDDED-1-FACTOR OTP approves and executes; for
+        the other approaches, where the profile requires the PISP's confirmation, it
+        executes what the PSU approved."""
+        request = self.get(resource_id, tpp)
+        if request.approach is Approach.EMBEDDED and request.state is RequestState.AWAITING:
+            if factor is None:
+                raise FieldInvalid(
+                    "psuAuthenticationFactor: give the one-time password the PSU received"
+                )
+            if not secrets.compare_digest(factor.encode(), self.settings.otp.encode()):
+                request = self._wrong(request, "wrong psuAuthenticationFactor")
+                left = self._left(request)
+                ended = " The payment request is now RJCT." if left == 0 else ""
+                raise OtpInvalid(
+                    f"psuAuthenticationFactor is not the one-time password sent to the PSU:"
+                    f" {left} attempt(s) left.{ended}"
+                )
+            assert request.order.debtor is not None  # noqa: S101 - embedded names it
+            request = self.approve(resource_id, None, None, request.order.debtor)
+            return request if request.state is RequestState.ORDERED else self.order(request)
+        if request.state is RequestState.APPROVED and not self.profile.o_confirmation:
+            return self.order(request)
+        raise StatusInvalid(self._not_confirmable(request, "confirmation"))
+
+    def o_confirm(self, resource_id: str, tpp: str) -> PaymentRequest:
+        """``POST …/o-confirmation`` with the PSU's token: executes what the PSU approved."""
+        request = self.get(resource_id, tpp)
+        if request.state is RequestState.APPROVED and self.profile.o_confirmation:
+            return self.order(request)
+        raise StatusInvalid(self._not_confirmable(request, "o-confirmation"))
+
+    def _not_confirmable(self, request: PaymentRequest, what: str) -> str:
+        status = self.status(request)
+        if request.state is RequestState.AWAITING:
+            return f"payment request {request.resource_id} is {status}: the PSU has not approved it"
+        if request.state is RequestState.APPROVED:
+            other = "o-confirmation" if what == "confirmation" else "confirmation"
+            return f"{self.fsp_id} confirms this payment request by POST …/{other}, not {what}"
+        return f"payment request {request.resource_id} is {status}: there is nothing to confirm"
+
+    def cancel(self, resource_id: str, tpp: str, indexes: frozenset[int] | None) -> PaymentRequest:
+        """Cancel the request (``indexes`` None) or those of its instructions: RJCT / DS02.
+        Only what has not started executing can be cancelled (all or nothing)."""
+        request = self.get(resource_id, tpp)
+        if request.state is RequestState.REJECTED:
+            raise StatusInvalid(
+                f"payment request {resource_id} is RJCT already: there is nothing to cancel"
+            )
+        count = len(request.order.instructions)
+        chosen = frozenset(range(count)) if indexes is None else indexes
+        if request.state is RequestState.ORDERED:
+            return self.orders.cancel(request, chosen)
+        cancelled = request.cancelled | chosen
+        if len(cancelled) == count:
+            return self.reject(request, Why.CANCELLED, "cancelled by the PISP")
+        return self._put(replace(request, cancelled=cancelled, status_at=self.clock.now()))
+
+    # -- moving a request -----------------------------------------------------------------
+
+    def order(self, request: PaymentRequest) -> PaymentRequest:
+        """Hand the approved request's instructions to execution (``stet.orders``)."""
+        ordered = self.move(request, RequestEvent.ORDER)
+        return self.orders.start(ordered)
+
+    def reject(self, request: PaymentRequest, why: Why, text: str) -> PaymentRequest:
+        """End ``request`` before it was ordered; intents it received end with it."""
+        for index in range(len(request.order.instructions)):
+            intent = self.orders.intent(request, index)
+            if intent is not None and not intent.finalised:
+                self.orders.end_intent(request, index, why)
+        return self.move(request, RequestEvent.REJECT, reason=why, reason_text=text[:256])
+
+    def move(self, request: PaymentRequest, event: RequestEvent, **changes: Any) -> PaymentRequest:
+        """``request`` after ``event`` (kept), or 400 STATUS_INVALID."""
+        try:
+            state = next_state(
+                REQUEST_TRANSITIONS,
+                REQUEST_TERMINAL,
+                request.state,
+                event,
+                what=f"payment request {request.resource_id}",
+            )
+        except StateRefused:
+            raise StatusInvalid(
+                f"payment request {request.resource_id} is {self.status(request)}: it cannot"
+                f" be {event.value}d now"
+            ) from None
+        moved = replace(request, state=state, status_at=self.clock.now(), **changes)
+        if state in REQUEST_TERMINAL or state is RequestState.APPROVED:
+            self._approving.drop(moved.resource_id)
+        if state in REQUEST_TERMINAL:
+            self._expiring.drop(moved.resource_id)
+        return self._put(moved)
+
+    def _put(self, request: PaymentRequest) -> PaymentRequest:
+        self.requests.put(request.resource_id, request)
+        if request.state is RequestState.REJECTED:
+            self.requests.end(request.resource_id, at=self.clock.now())
+        return request
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _approach(self, order: Order) -> Approach:
+        """The first approach of the bank's preference the PISP accepts."""
+        for name in self.profile.approaches:
+            if Approach(name) in order.approaches:
+                return Approach(name)
+        raise FieldInvalid(
+            "supplementaryData.acceptedAuthenticationApproach: "
+            f"{self.fsp_id} applies {', '.join(self.profile.approaches)}; accept one of them"
+        )
+
+    def _check_duplicate(self, tpp: str, order: Order) -> None:
+        if not self.profile.reject_duplicate_payment_information_id:
+            return
+        made = self._business_ids.get(_business_key(tpp, order))
+        if made is not None:
+            raise Duplicate(
+                f"paymentInformationId {order.payment_information_id!r} is a duplicate: it"
+                f" made payment request {made}; give each request its own"
+            )
+
+    def _awaiting(self, resource_id: str) -> PaymentRequest:
+        request = self.get(resource_id)
+        if request.state is not RequestState.AWAITING:
+            raise StatusInvalid(
+                f"payment request {resource_id} is {self.status(request)}, not awaiting the"
+                " PSU's approval: there is nothing to decide"
+            )
+        return request
+
+    def _chosen(self, request: PaymentRequest, user: str | None, account: str | None) -> Account:
+        """The account the request debits: its own, else the one chosen, else the first
+        of the PSU's that can pay."""
+        order = request.order
+        if order.debtor is not None:
+            return self.debtor(order, order.debtor, None)
+        if account:
+            return self.debtor(order, account, None)
+        fitting = [] if user is None else self.can_pay(request, user)
+        if fitting:
+            return fitting[0]
+        if user is None:
+            raise FieldInvalid(
+                "the payment request names no debtorAccount: say who approves (sim_psu) or"
+                " which account pays (sim_account)"
+            )
+        raise FieldInvalid(
+            f"{user} holds no {order.currency} account at {self.fsp_id} with"
+            f" {order.total} {order.currency} available"
+        )
+
+    def debtor(self, order: Order, name: str, where: str | None) -> Account:
+        """The debtor account ``name`` (an alias or address; ``where`` the member that
+        named it, None when chosen at the bank), held at this bank in the order's currency."""
+        account = self.bank.accounts.find(name)
+        member = f"{where}: " if where else ""
+        if account is None or account.fsp_id != self.fsp_id:
+            raise FieldInvalid(
+                f"{member}{name[:60]} is not an account of {self.fsp_id}: the debtor account"
+                " is held at the bank the payment request is sent to"
+            )
+        if account.currency != order.currency:
+            raise FieldInvalid(
+                f"{member}the debtor account is held in {account.currency}, not"
+                f" {order.currency}: tpsim's banks make no currency conversion"
+            )
+        return account
+
+    def _approved(
+        self, request: PaymentRequest, debtor: Account, psu: str, applied: Applied | None
+    ) -> PaymentRequest:
+        """Receive an authorised intent per instruction, then order them unless the PISP
+        must confirm first."""
+        now = self.clock.now()
+        for index, instruction in enumerate(request.order.instructions):
+            if index not in request.cancelled:
+                self._authorised_intent(request, index, instruction, debtor, now)
+        approved = self.move(
+            request,
+            RequestEvent.APPROVE,
+            debtor=debtor.address,
+            psu=psu,
+            rule=applied.rule_name if applied else request.rule,
+            verdict=applied.outcome if applied else request.verdict,
+            expires_at=now + timedelta(seconds=self.profile.approval_expiry_s),
+        )
+        if self._confirmed_by_pisp(approved):
+            self._expiring.put(approved.resource_id, approved.expires_at)
+            return approved
+        return self.order(approved)
+
+    def _confirmed_by_pisp(self, request: PaymentRequest) -> bool:
+        """Whether the PISP's confirmation is awaited before anything executes."""
+        if request.approach is Approach.EMBEDDED:
+            return False  # its /confirmation was the approval
+        if request.approach is Approach.REDIRECT and self.profile.o_confirmation:
+            return True
+        return self.profile.confirmation_required
+
+    def _authorised_intent(
+        self,
+        request: PaymentRequest,
+        index: int,
+        instruction: Instruction,
+        debtor: Account,
+        now: datetime,
+    ) -> None:
+        intent = PaymentIntent(
+            intent_id=request.intent_id(index),
+            debtor=debtor.address,
+            creditor=instruction.creditor,
+            amount=instruction.amount,
+            currency=instruction.currency,
+            created_at=now,
+        )
+        payments = self.bank.payments
+        payments.receive(intent)
+        payments.start_sca(intent.intent_id, Authentication())
+        payments.authenticate(intent.intent_id, ScaEvent.SUBMIT, at=now)
+        payments.authenticate(intent.intent_id, ScaEvent.PROVE, at=now)
+        self.orders.records_intent(request, index)
+
+    def _wrong(self, request: PaymentRequest, what: str) -> PaymentRequest:
+        """Count a wrong password or factor; the last allowed one rejects the request."""
+        counted = replace(request, attempts=request.attempts + 1)
+        if self._left(counted) == 0:
+            return self.reject(counted, Why.UNSPECIFIED, f"authentication failed: {what}")
+        return self._put(counted)
+
+    def _left(self, request: PaymentRequest) -> int:
+        return max(self.settings.max_attempts - request.attempts, 0)
+
+    def _facts(self, tpp: str, order: Order, event: RuleEvent) -> dict[str, str]:
+        """What the rules see of a request (``core.rules.Fact``): its first instruction."""
+        first = order.instructions[0]
+        facts = {
+            Fact.DIALECT: "stet",
+            Fact.EVENT: event.value,
+            Fact.BANK: self.fsp_id,
+            Fact.TPP: tpp,
+            Fact.CREDITOR: first.creditor,
+            Fact.AMOUNT: first.amount_text,
+            Fact.CURRENCY: first.currency,
+            Fact.END_TO_END_ID: first.end_to_end_id,
+        }
+        if order.debtor is not None:
+            facts[Fact.DEBTOR] = order.debtor
+        return {str(k): v for k, v in facts.items()}
+
+    # -- what the edge drives -------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Do what fell due by the clock: decoupled approvals after their delay, requests
+        nobody answered, instructions whose execution date (or a rule's delay) came."""
+        now = self.clock.now()
+        for resource_id in {*self._approving.pop(now), *self._expiring.pop(now)}:
+            request = self.requests.get(resource_id)
+            if request is None:  # forgotten: the clock has nothing left to do for it
+                self._approving.drop(resource_id)
+                self._expiring.drop(resource_id)
+            else:
+                self.fresh(request)
+        self.orders.tick()
+        self.requests.sweep(now)
+        self._business_ids.sweep(now)
+
+    def next_due(self) -> datetime | None:
+        return earliest(self._approving, self._expiring, self.orders.waiting)
+
+    def concluded(self, result: SettlementResult) -> None:
+        """The settlement port's outcome for one of this bank's intents."""
+        self.orders.concluded(result)
+
+
+def _business_key(tpp: str, order: Order) -> str:
+    return f"{tpp}\x1f{order.payment_information_id}"
