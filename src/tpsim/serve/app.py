@@ -11,8 +11,8 @@ from tpsim.serve.admin_psd2 import PSD2_ADMIN_ROUTES
 from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, expect_handler, handle_fspiop
 from tpsim.serve.login import add_login_routes
 from tpsim.serve.obie import add_obie_routes
-from tpsim.serve.stet import add_stet_routes
 from tpsim.serve.simulation import Simulation
+from tpsim.serve.stet import add_stet_routes
 from tpsim.serve.xs2a import add_xs2a_routes
 
 
