@@ -1,6 +1,6 @@
 """The aiohttp application: admin routes, ``/health``, the simulated DFSPs' login pages, the
-PSD2 dialects' bases (``/xs2a/{fspId}/…``, ``/obie/{fspId}/…``), and the FSPIOP edge for
-everything else."""
+PSD2 dialects' bases (``/xs2a/{fspId}/…``, ``/obie/{fspId}/…``, ``/stet/{fspId}/…``),
+``/metrics``, the live view, and the FSPIOP edge for everything else."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from aiohttp import web
 from tpsim.serve.admin import add_admin_routes
 from tpsim.serve.admin_psd2 import PSD2_ADMIN_ROUTES
 from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, expect_handler, handle_fspiop
+from tpsim.serve.live import add_live_routes
 from tpsim.serve.login import add_login_routes
+from tpsim.serve.metrics import add_metrics_routes
 from tpsim.serve.obie import add_obie_routes
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.stet import add_stet_routes
@@ -22,6 +24,8 @@ def create_app(sim: Simulation) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES * 2)
     app[SIMULATION] = sim
     add_admin_routes(app, PSD2_ADMIN_ROUTES)
+    add_metrics_routes(app)
+    add_live_routes(app)
     add_login_routes(app)
     add_xs2a_routes(app)
     add_obie_routes(app)
