@@ -34,3 +34,37 @@ def test_dockerfile_runs_tpsim_serve() -> None:
     assert yaml.safe_load(entrypoint.removeprefix("ENTRYPOINT")) == ["tpsim"]
     args = build_parser().parse_args(yaml.safe_load(cmd.removeprefix("CMD")))
     assert args.command == "serve" and args.host == "0.0.0.0"  # noqa: S104 - inside the container
+
+
+def test_the_base_image_is_pinned_to_an_exact_python_release() -> None:
+    base = next(
+        line for line in (REPO / "Dockerfile").read_text().splitlines() if line.startswith("FROM")
+    )
+    image = base.split()[1]
+    tag = image.split(":", 1)[1].split("@")[0]
+    assert tag.count(".") == 2 and tag[0].isdigit(), f"{image}: pin major.minor.patch"
+
+
+def test_reports_have_a_writable_volume_in_the_image_and_in_compose() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert 'VOLUME ["/reports"]' in dockerfile
+    assert "chown tpsim:tpsim /reports" in dockerfile  # the user tpsim runs as may write
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    volumes = compose["services"]["tpsim"]["volumes"]
+    assert "./reports:/reports" in volumes  # read-write: no ":ro"
+
+
+def test_pisp_url_is_set_in_one_place() -> None:
+    service = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["tpsim"]
+    assert "PISP_URL" not in service.get("environment", {})  # tpsim reads no such variable
+    assert sum("PISP_URL" in str(part) for part in service["command"]) == 1
+
+
+def test_the_ci_example_runs_tpsim_and_publishes_junit() -> None:
+    job = yaml.safe_load((REPO / "docs" / "ci" / "github-actions.yml").read_text())
+    steps = job["jobs"]["scenarios"]["steps"]
+    runs = " ".join(str(step.get("run", "")) for step in steps)
+    command = runs[runs.index("tpsim run") :].replace("\\\n", " ").split()
+    args = build_parser().parse_args(command[1:])
+    assert args.command == "run" and args.junit == "reports/junit.xml"
+    assert any("junit" in str(step.get("uses", "")) for step in steps)
