@@ -84,12 +84,7 @@ def request_body(links: Links, bank: StetBank, request: PaymentRequest) -> Body:
     if request.state is RequestState.APPROVED or (
         request.state is RequestState.AWAITING and request.approach is Approach.EMBEDDED
     ):
-        suffix = (
-            "o-confirmation"
-            if bank.profile.o_confirmation and request.approach is (Approach.REDIRECT)
-            else "confirmation"
-        )
-        links_body[suffix.replace("-c", "C")] = {
-            "href": f"{links.request(request.resource_id)}/{suffix}"
-        }
+        # STET names one link; the o-confirmation variant's goes to its own endpoint.
+        suffix = "o-confirmation" if bank.by_o_confirmation(request) else "confirmation"
+        links_body["confirmation"] = {"href": f"{links.request(request.resource_id)}/{suffix}"}
     return {"paymentRequest": resource, "_links": links_body}

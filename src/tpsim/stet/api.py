@@ -18,6 +18,7 @@ flavour answers 405 to PUT and to both confirmations, as that sandbox does.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ from tpsim.stet.errors import (
     Unauthorized,
     coded,
 )
-from tpsim.stet.resources import Order, PaymentRequest
+from tpsim.stet.resources import PaymentRequest
 
 __all__ = ["REQUEST_ID", "Answer", "StetApi", "StetRequest", "intent_from_link"]
 
@@ -55,6 +56,8 @@ Body = dict[str, Any]
 SCOPE = "pisp"
 REQUEST_ID = "X-Request-ID"
 REQUESTS = "payment-requests"
+# RFC 9110 §11.6.1: a 401 says how to authenticate (draft-cavage's scheme).
+_SIGNATURE = 'Signature realm="stet",headers="(request-target) date digest x-request-id"'
 _PRINTABLE = re.compile(r"[\x21-\x7e]{1,128}")
 
 
@@ -172,7 +175,7 @@ class StetApi:
         wire = reading.payment_request(self._body(call, token))
         found = self.bank.get(self._id(call), token.client_id)
         chosen = self.bank.bank.accounts.find(found.debtor) if found.debtor else None
-        _unchanged(found, reading.read_order(wire), chosen.iban if chosen else None)
+        _unchanged(found, wire, chosen.iban if chosen else None)
         cancelled = self.bank.cancel(found.resource_id, token.client_id, _cancellation(wire))
         return call.answer(200, request_body(call.links, self.bank, cancelled))
 
@@ -237,6 +240,8 @@ class StetApi:
                 None if keys is None else list(keys.keys),
             )
         except signatures.SignatureRefused as exc:
+            if exc.status == 401:
+                raise Unauthorized(exc.message, code=exc.code, challenge=_SIGNATURE) from None
             raise StetError(exc.message, status=exc.status, code=exc.code) from None
 
     def _report_urls(self, tpp: str, wire: Body) -> None:
@@ -270,25 +275,29 @@ def intent_from_link(params: AuthorizationParameters) -> str | None:
     return params.extra.get("paymentRequestResourceId") or None
 
 
-def _unchanged(request: PaymentRequest, sent: Order, chosen: str | None) -> None:
-    """A PUT may only cancel: everything but the statuses must be the request's own (the
-    debtorAccount may be the one the PSU chose, ``chosen``)."""
-    agreed = request.order
-    pairs: list[tuple[str, object, object]] = [
-        ("paymentInformationId", sent.payment_information_id, agreed.payment_information_id),
-        ("supplementaryData", sent.report_urls, agreed.report_urls),
-        ("creditTransferTransaction", len(sent.instructions), len(agreed.instructions)),
-        *(
-            (f"creditTransferTransaction[{i}]", mine, theirs)
-            for i, (mine, theirs) in enumerate(
-                zip(sent.instructions, agreed.instructions, strict=False)
-            )
-        ),
-    ]
-    if sent.debtor not in (None, agreed.debtor, chosen):
-        pairs.append(("debtorAccount", sent.debtor, agreed.debtor))
-    for member, mine, theirs in pairs:
-        if mine != theirs:
+_STATUSES = ("resourceId", "paymentInformationStatus", "statusReasonInformation")
+
+
+def _agreed_part(wire: Body) -> Body:
+    """The members of a payment request a PUT must repeat: all but the bank's own."""
+    kept = copy.deepcopy({k: v for k, v in wire.items() if k not in _STATUSES})
+    kept.get("supplementaryData", {}).pop("appliedAuthenticationApproach", None)
+    for transaction in kept.get("creditTransferTransaction", []):
+        transaction.pop("transactionStatus", None)
+        transaction.pop("statusReasonInformation", None)
+    return kept
+
+
+def _unchanged(request: PaymentRequest, wire: Body, chosen: str | None) -> None:
+    """A PUT may only cancel: every member but the statuses must be the request's own (the
+    ``debtorAccount`` may be the one the PSU chose, ``chosen``)."""
+    if wire.get("resourceId") not in (None, request.resource_id):
+        raise ModificationRefused("resourceId differs from the payment request's")
+    sent, agreed = _agreed_part(wire), _agreed_part(request.wire)
+    if "debtorAccount" not in agreed and sent.get("debtorAccount") == {"iban": chosen}:
+        sent.pop("debtorAccount")
+    for member in sorted(set(sent) | set(agreed)):
+        if sent.get(member) != agreed.get(member):
             raise ModificationRefused(
                 f"{member} differs from the payment request's: a PUT only cancels (send the"
                 " resource as GET gives it, with the cancellation's statuses)"

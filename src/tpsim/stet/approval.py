@@ -37,8 +37,10 @@ class StetApproval:
         self.bank, self._names, self._via_oauth = bank, names, via_oauth
 
     def client_of(self, intent_id: str) -> str | None:
-        found = self.bank.requests.get(intent_id)
-        return None if found is None else found.tpp
+        try:
+            return self.current(intent_id).tpp
+        except UnknownJourney:
+            return None
 
     def view(self, intent_id: str) -> PsuView:
         request = self.current(intent_id)
@@ -64,6 +66,7 @@ class StetApproval:
 
     def sign_in(self, intent_id: str, user: str, password: str) -> PsuView:
         """The page after ``user`` signed in: their accounts that can pay."""
+        self.current(intent_id)
         fitting = self._decided(lambda: self.bank.sign_in(intent_id, user, password))
         request = self.current(intent_id)
         if not fitting:
@@ -93,11 +96,13 @@ class StetApproval:
         if len(accounts) > 1:
             raise LoginRefused("choose one account to pay from", http_status=400)
         chosen = accounts[0] if accounts else None
+        self.current(intent_id)
         request = self._decided(lambda: self.bank.approve(intent_id, user, password, chosen))
         assert request.psu is not None  # noqa: S101 - an approved request has its PSU
         return request.psu
 
     def deny(self, intent_id: str) -> None:
+        self.current(intent_id)
         self._decided(lambda: self.bank.deny(intent_id))
 
     def current(self, intent_id: str) -> PaymentRequest:

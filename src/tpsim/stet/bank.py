@@ -29,7 +29,7 @@ from tpsim.core.bank import Account, Bank
 from tpsim.core.clock import Clock, IdGenerator
 from tpsim.core.due import Due, earliest
 from tpsim.core.errors import StateRefused
-from tpsim.core.payment import PaymentIntent
+from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
 from tpsim.core.rules import Applied, Fact, Reason, RuleEvent, Rules
 from tpsim.core.sca import Authentication, ScaEvent
@@ -128,7 +128,6 @@ class StetBank:
         )
         self.requests.put(request.resource_id, request)
         self._business_ids.put(_business_key(tpp, order), request.resource_id)
-        self._business_ids.end(_business_key(tpp, order), at=now)
         self._expiring.put(request.resource_id, request.expires_at)
         delay = self.settings.decoupled_approval_delay_s
         if approach is Approach.DECOUPLED and delay is not None:
@@ -257,16 +256,20 @@ class StetBank:
             assert request.order.debtor is not None  # noqa: S101 - embedded names it
             request = self.approve(resource_id, None, None, request.order.debtor)
             return request if request.state is RequestState.ORDERED else self.order(request)
-        if request.state is RequestState.APPROVED and not self.profile.o_confirmation:
+        if request.state is RequestState.APPROVED and not self.by_o_confirmation(request):
             return self.order(request)
         raise StatusInvalid(self._not_confirmable(request, "confirmation"))
 
     def o_confirm(self, resource_id: str, tpp: str) -> PaymentRequest:
         """``POST …/o-confirmation`` with the PSU's token: executes what the PSU approved."""
         request = self.get(resource_id, tpp)
-        if request.state is RequestState.APPROVED and self.profile.o_confirmation:
+        if request.state is RequestState.APPROVED and self.by_o_confirmation(request):
             return self.order(request)
         raise StatusInvalid(self._not_confirmable(request, "o-confirmation"))
+
+    def by_o_confirmation(self, request: PaymentRequest) -> bool:
+        """Whether the PISP confirms ``request`` with the PSU's token (o-confirmation)."""
+        return request.approach is Approach.REDIRECT and self.profile.o_confirmation
 
     def _not_confirmable(self, request: PaymentRequest, what: str) -> str:
         status = self.status(request)
@@ -290,6 +293,10 @@ class StetBank:
         if request.state is RequestState.ORDERED:
             return self.orders.cancel(request, chosen)
         cancelled = request.cancelled | chosen
+        for index in sorted(chosen - request.cancelled):  # approved: its intents end too
+            intent = self.orders.intent(request, index)
+            if intent is not None and not intent.finalised:
+                self.bank.payments.end(intent.intent_id, PaymentEvent.CANCEL, at=self.clock.now())
         if len(cancelled) == count:
             return self.reject(request, Why.CANCELLED, "cancelled by the PISP")
         return self._put(replace(request, cancelled=cancelled, status_at=self.clock.now()))
@@ -334,8 +341,14 @@ class StetBank:
     def _put(self, request: PaymentRequest) -> PaymentRequest:
         self.requests.put(request.resource_id, request)
         if request.state is RequestState.REJECTED:
-            self.requests.end(request.resource_id, at=self.clock.now())
+            self.ended(request)
         return request
+
+    def ended(self, request: PaymentRequest) -> None:
+        """``request`` ended: it, and its paymentInformationId, are kept the retention."""
+        now = self.clock.now()
+        self.requests.end(request.resource_id, at=now)
+        self._business_ids.end(_business_key(request.tpp, request.order), at=now)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -433,9 +446,7 @@ class StetBank:
         """Whether the PISP's confirmation is awaited before anything executes."""
         if request.approach is Approach.EMBEDDED:
             return False  # its /confirmation was the approval
-        if request.approach is Approach.REDIRECT and self.profile.o_confirmation:
-            return True
-        return self.profile.confirmation_required
+        return self.by_o_confirmation(request) or self.profile.confirmation_required
 
     def _authorised_intent(
         self,

@@ -163,6 +163,7 @@ class Orders:
             (intent := self.intent(request, i)) is not None
             and intent.state is not PaymentState.AUTHORISED
             for i in count
+            if i not in request.cancelled
         )
         verdict = request.verdict
         held = verdict is not None and verdict.status is Status.PENDING
@@ -200,7 +201,7 @@ class Orders:
             finals = {i: s for i, s in zip(count, transactions, strict=True) if s is not None}
             request = replace(request, finals=finals)
             self._bank.requests.put(request.resource_id, request)
-            self._bank.requests.end(request.resource_id, at=self._bank.clock.now())
+            self._bank.ended(request)
             return request
         self._bank.requests.put(request.resource_id, request)
         return request

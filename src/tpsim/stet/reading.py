@@ -142,4 +142,7 @@ def _when(value: Any, where: str) -> datetime:
         raise FieldInvalid(f"{where} must be an ISO 8601 date-time, not {text[:40]!r}") from None
     if parsed.tzinfo is None:
         raise FieldInvalid(f"{where} must carry its time zone (e.g. 2026-12-01T00:00:00Z)")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise FieldInvalid(f"{where} is out of range") from None
