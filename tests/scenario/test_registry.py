@@ -20,6 +20,7 @@ from tpsim.scenario.registry import ActionRegistry, Sent
 from tpsim.scenario.results import Outcome
 from tpsim.scenario.runner import RunOptions, run
 from tpsim.scenario.session import Session
+from tpsim.scenario.stet import ACTIONS as STET
 from tpsim.scenario.variables import Variables
 from tpsim.scenario.xs2a import ACTIONS as XS2A
 
@@ -52,8 +53,9 @@ def test_todays_names_come_first_then_each_dialects() -> None:
     mojaloop = [f"mojaloop.{n}" for n in TODAY if n not in NEUTRAL]
     assert names[len(TODAY) : len(TODAY) + len(mojaloop)] == mojaloop
     dialects = [f"xs2a.{name}" for name, _, _ in XS2A] + [f"obie.{name}" for name, _, _ in OBIE]
+    dialects += [f"stet.{name}" for name, _, _ in STET]
     assert names[len(TODAY) + len(mojaloop) :] == dialects
-    assert ACTIONS.dialects() == ["mojaloop", "xs2a", "obie"]
+    assert ACTIONS.dialects() == ["mojaloop", "xs2a", "obie", "stet"]
 
 
 @pytest.mark.parametrize("name", [n for n in TODAY if n not in NEUTRAL])
@@ -93,7 +95,7 @@ def test_an_unknown_name_lists_the_actions(tmp_path: Path, name: str) -> None:
     path = write(tmp_path, "u.yaml", f"name: u\nsteps:\n  - {name}: {{}}\n")
     with pytest.raises(TpsimError, match="a step names exactly one action") as caught:
         load_scenario(path).steps(Variables())
-    listed = "advance_clock, or one by its dialect (mojaloop.NAME, xs2a.NAME, obie.NAME)"
+    listed = "advance_clock, or one by its dialect (mojaloop.NAME, xs2a.NAME, obie.NAME, stet.NAME)"
     assert listed in str(caught.value)
 
 

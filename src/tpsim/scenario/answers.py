@@ -25,7 +25,8 @@ def answer_failures(step: str, sent: Sent, expect: Expect) -> list[Failure]:
     answer = sent.answer
     if answer is None:
         return failures + _nothing_to_check(step, expect)
-    label = f"{sent.messages[0]['method']} {sent.messages[0]['path']}" if sent.messages else ""
+    # The step's own request is its last (a token fetched first, a GET before a PUT).
+    label = f"{sent.messages[-1]['method']} {sent.messages[-1]['path']}" if sent.messages else ""
     actual = f"{answer.status} {text(answer.body)}"
     wanted = expect.status if expect.status is not None else sent.required_status
     if wanted is not None and answer.status != wanted:

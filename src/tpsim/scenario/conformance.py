@@ -320,7 +320,7 @@ def _violation(entry: dict[str, Any], field: str, rule: str, message: str) -> Vi
     return Violation(entry["seq"], entry["method"], entry["path"], field, rule, message)
 
 
-_API_NAMES = {XS2A: "the XS2A API", OBIE: "the UK Open Banking API"}
+_API_NAMES = {XS2A: "the XS2A API", OBIE: "the UK Open Banking API", "stet": "the STET API"}
 
 
 def failures(

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, create_model
 
-from tpsim.scenario import actions, mojaloop, obie, xs2a
+from tpsim.scenario import actions, mojaloop, obie, stet, xs2a
 from tpsim.scenario.base import (
     Duration,
     Expect,
@@ -71,6 +71,7 @@ def _catalogue() -> ActionRegistry:
     actions.register(registry)
     xs2a.register(registry)
     obie.register(registry)
+    stet.register(registry)
     return registry
 
 

@@ -47,6 +47,7 @@ from tpsim.scenario.results import (
     cell_title,
 )
 from tpsim.scenario.session import Session, StepFailed
+from tpsim.scenario.stet import conformance as stet_conformance
 from tpsim.scenario.variables import VariableError, Variables
 
 log = structlog.get_logger("tpsim.run")
@@ -312,6 +313,7 @@ def _check_journal(
     if cell.tpp is not None and cell.tpp.checks:
         found += conformance.xs2a_violations(journal, cell.tpp.client_id)
         found += conformance.obie_violations(journal, cell.tpp.client_id)
+        found += stet_conformance.stet_violations(journal, cell.tpp.client_id)
     result.violations = found
     result.failures += conformance.failures(found, journal)
     if not options.check_sent:
@@ -319,6 +321,7 @@ def _check_journal(
     simulated = {p.fsp_id for p in result.participants if p.simulated}
     wrong = conformance.xs2a_sent_by_tpsim(journal, simulated)
     wrong += conformance.obie_sent_by_tpsim(journal, simulated)
+    wrong += stet_conformance.stet_sent_by_tpsim(journal, simulated)
     if validator is not None:
         wrong = conformance.sent_by_tpsim(journal, kinds, simulated, validator) + wrong
     result.failures += conformance.failures(wrong, journal, by_tpsim=True)

@@ -62,10 +62,19 @@ async def handle_stet(request: web.Request) -> web.Response:
         status=answer.status,
         headers=answer.headers,
         body=answer.body,
-        related=(answer.resource_id,),
+        related=(answer.resource_id, *_intent_ids(api, answer.resource_id)),
         error=None if answer.status < 400 else _code(answer),
     )
     return _response(answer)
+
+
+def _intent_ids(api: StetApi, resource_id: str | None) -> tuple[str, ...]:
+    """The core intents of a payment request's instructions: its conversation includes
+    their settlement (the Mojaloop quote and transfer carry the intent id)."""
+    found = api.bank.requests.get(resource_id) if resource_id else None
+    if found is None:
+        return ()
+    return tuple(found.intent_id(i) for i in range(len(found.order.instructions)))
 
 
 def _request(request: web.Request, raw: bytes) -> StetRequest:

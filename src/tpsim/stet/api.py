@@ -155,7 +155,8 @@ class StetApi:
 
     def _create(self, call: _Call) -> Answer:
         token = self._token(call, TokenKind.CLIENT)
-        wire = reading.payment_request(self._body(call, token))
+        # The bank's own members (statuses, resourceId) are the bank's to give, not kept.
+        wire = _agreed_part(reading.payment_request(self._body(call, token)))
         self._report_urls(token.client_id, wire)
         created = self.bank.create(token.client_id, wire)
         call.resource_id = created.resource_id

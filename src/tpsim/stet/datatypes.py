@@ -99,16 +99,18 @@ _DATE_TIME = re.compile(
 
 def _date_time(value: str, info: ValidationInfo) -> str:
     """An ISO 8601 date-time with its offset, kept as sent. A PISP may write the offset
-    without a colon (Java's ``+0100``); tpsim sends RFC 3339 (``+01:00``)."""
+    without a colon (Java's ``+0100``): it is read as ``+01:00``, since tpsim echoes what
+    it read and sends RFC 3339 only."""
     found = _DATE_TIME.fullmatch(value)
     if found and not (is_sent(info) and len(found[4]) == 5):
         day, clock, fraction, offset = found.groups()
         offset = "+00:00" if offset == "Z" else f"{offset[:3]}:{offset[-2:]}"
         try:
             datetime.fromisoformat(f"{day}T{clock}{(fraction or '')[:7]}{offset}")
-            return value
         except ValueError:
             pass
+        else:  # read: kept as sent, but in RFC 3339's spelling, which tpsim echoes
+            return value if found[4] in ("Z", offset) else f"{value[:-5]}{offset}"
     example = "'2025-03-31T10:00:00.000+01:00'"
     raise problem(f"must be a date-time with its offset like {example}, not {quoted(value)}")
 
