@@ -217,3 +217,4 @@ def add_stet_routes(app: web.Application) -> None:
     app.router.add_route("*", r"/stet/{fsp_id}/v1/{tail:[\s\S]*}", handle_stet)
     app.router.add_route("*", "/stet/{fsp_id}/v1", handle_stet)
     app.router.add_route("*", r"/stet/{fsp_id}/{tail:[\s\S]*}", unknown_stet)
+    app.router.add_route("*", "/stet/{fsp_id}", unknown_stet)

@@ -177,7 +177,10 @@ class StetApi:
         found = self.bank.get(self._id(call), token.client_id)
         chosen = self.bank.bank.accounts.find(found.debtor) if found.debtor else None
         _unchanged(found, wire, chosen.iban if chosen else None)
-        cancelled = self.bank.cancel(found.resource_id, token.client_id, _cancellation(wire))
+        count = range(len(found.order.instructions))
+        ended = frozenset(i for i in count if self.bank.orders.transaction(found, i)[0] == "RJCT")
+        asked = _cancellation(wire, ended)
+        cancelled = self.bank.cancel(found.resource_id, token.client_id, asked)
         return call.answer(200, request_body(call.links, self.bank, cancelled))
 
     def _confirm(self, call: _Call, which: str) -> Answer:
@@ -305,14 +308,16 @@ def _unchanged(request: PaymentRequest, wire: Body, chosen: str | None) -> None:
             )
 
 
-def _cancellation(wire: Body) -> frozenset[int] | None:
-    """What a PUT cancels: the whole request (None), or these instructions."""
+def _cancellation(wire: Body, ended: frozenset[int]) -> frozenset[int] | None:
+    """What a PUT cancels: the whole request (None), or these instructions. Those already
+    RJCT (``ended``: cancelled before, or rejected by the bank) are echoed as GET gave
+    them, not cancelled again."""
     if wire.get("paymentInformationStatus") == "RJCT":
         _cancel_reason(wire.get("statusReasonInformation"), "statusReasonInformation")
         return None
     chosen = set()
     for index, transaction in enumerate(wire["creditTransferTransaction"]):
-        if transaction.get("transactionStatus") == "RJCT":
+        if transaction.get("transactionStatus") == "RJCT" and index not in ended:
             where = f"creditTransferTransaction[{index}].statusReasonInformation"
             _cancel_reason(transaction.get("statusReasonInformation"), where)
             chosen.add(index)

@@ -394,8 +394,9 @@ class StetBank:
             return fitting[0]
         if user is None:
             raise FieldInvalid(
-                "the payment request names no debtorAccount: say who approves (sim_psu) or"
-                " which account pays (sim_account)"
+                "the payment request names no debtorAccount: say who approves (the PSU:"
+                " sim_psu, or the admin decision's psu) or which account pays (sim_account,"
+                " account)"
             )
         raise FieldInvalid(
             f"{user} holds no {order.currency} account at {self.fsp_id} with"

@@ -71,7 +71,7 @@ def read_order(wire: Body) -> Order:
     supplementary = wire["supplementaryData"]
     return Order(
         payment_information_id=wire["paymentInformationId"],
-        debtor=(wire.get("debtorAccount") or {}).get("iban"),
+        debtor=_account(wire.get("debtorAccount")),
         instructions=instructions,
         approaches=tuple(Approach(a) for a in supplementary["acceptedAuthenticationApproach"]),
         successful_url=supplementary["successfulReportUrl"],
@@ -99,8 +99,7 @@ def _instruction(
     beneficiary = wire.get("beneficiary") or common
     if beneficiary is None:  # the model requires one at either level; checked again here
         raise FieldInvalid(f"{where}.beneficiary: name the creditor here or at payment level")
-    account = beneficiary["creditorAccount"]
-    creditor = account.get("iban") or (account.get("other") or {}).get("identification")
+    creditor = _account(beneficiary["creditorAccount"])
     if not creditor:
         raise FieldInvalid(f"{where}.beneficiary.creditorAccount: give the creditor's iban")
     remittance = wire.get("remittanceInformation")
@@ -120,6 +119,15 @@ def _instruction(
         execution_at=requested,
         remittance=_remittance(remittance),
     )
+
+
+def _account(wire: Body | None) -> str | None:
+    """An AccountIdentification's IBAN, else its other identification (an alias the bank
+    may know the account by)."""
+    if not wire:
+        return None
+    found = wire.get("iban") or (wire.get("other") or {}).get("identification")
+    return str(found) if found else None
 
 
 def _remittance(value: Any) -> str | None:
