@@ -91,6 +91,7 @@ class Reading(NamedTuple):
 
 
 Reader = Callable[[Exchange], Reading]
+Subscriber = Callable[["JournalEntry"], None]  # told of each entry as it is recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +282,7 @@ class Journal:
         # them, until the hop that forwards the same object is recorded.
         self._in_flight: OrderedDict[int, tuple[dict[str, Any], _Kept]] = OrderedDict()
         self._in_flight_bytes = 0
+        self._subscribers: list[Subscriber] = []  # told of each entry (the live view)
 
     @property
     def sink_path(self) -> Path | None:
@@ -409,6 +411,35 @@ class Journal:
             self._bytes -= self._entries.popleft().size
         if self._bytes > self._max_bytes:
             self._trim()
+        if self._subscribers:  # one test per hop while nobody listens
+            self._tell(entry)
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback`` with each entry as it is recorded, until the function this
+        returns is called. It runs inside ``record``, on the task that recorded, so it must
+        return at once (queue the entry, never wait); one that raises is logged and
+        unsubscribed, never failing the request whose hop it was told of."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    @property
+    def subscribers(self) -> int:
+        """How many callbacks are subscribed (live streams open)."""
+        return len(self._subscribers)
+
+    def _tell(self, entry: JournalEntry) -> None:
+        for callback in tuple(self._subscribers):  # a callback may unsubscribe itself
+            try:
+                callback(entry)
+            except Exception:
+                log.exception("a journal subscriber failed on entry %d; unsubscribed", entry.seq)
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
 
     def _trim(self) -> None:
         """Drop the oldest entries until both bounds hold (the newest always stays)."""
@@ -429,11 +460,17 @@ class Journal:
         selected: Iterable[JournalEntry] = (e for e in self._entries if e.seq > since)
         if correlation_id is not None:
             root = self._find(correlation_id)
-            selected = (
-                e for e in selected if any(self._find(i) == root for i in e.correlation_ids)
-            )
+            selected = (e for e in selected if self._ties(e, root))
         result = list(selected)
         return result if limit is None else result[-limit:]
+
+    def concerns(self, entry: JournalEntry, correlation_id: str) -> bool:
+        """Whether ``entry`` is part of ``correlation_id``'s conversation as linked now (what
+        ``entries(correlation_id=…)`` selects by)."""
+        return self._ties(entry, self._find(correlation_id))
+
+    def _ties(self, entry: JournalEntry, root: str) -> bool:
+        return any(self._find(i) == root for i in entry.correlation_ids)
 
     @property
     def size_bytes(self) -> int:

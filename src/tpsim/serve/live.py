@@ -1,9 +1,254 @@
-"""The live traffic view: ``GET /admin/journal/stream`` and ``/ui`` (issue 16; being built)."""
+"""The live traffic view (issue 16): the journal as Server-Sent Events, and a page drawing it.
+
+GET /admin/journal/stream   ?correlationId=…&since=SEQ → ``text/event-stream``: the entries
+                            after ``since`` (or after the ``Last-Event-ID`` a reconnecting
+                            client sends), then each new one as it is recorded
+GET /ui                     the page (``ui.html``): the traffic as a live sequence diagram
+
+Each entry is one event, ``id`` its ``seq`` and ``data`` the entry as ``GET /admin/journal``
+gives it, on one line::
+
+    id: 14
+    event: entry
+    data: {"seq": 14, "hop": "sent", "method": "PATCH", …}
+
+The ``X-Tpsim-Instance`` header names the server: seqs start again at 1 when tpsim
+restarts, so a client that sees another instance reads from the start. A comment line
+(``: live after SEQ``) says the backlog is over; another (``: keep-alive``) comes every
+``HEARTBEAT_S`` seconds so that proxies and clients see the stream is alive. With
+``correlationId`` only that conversation's entries come (linked ids included; a live entry is
+matched when it is recorded).
+
+tpsim never waits for a client: the journal hands each entry to a queue of at most
+``QUEUE_ENTRIES`` per client without blocking. A client that falls that far behind gets a
+last ``event: dropped`` (``{"error", "code": "STREAM_TOO_SLOW", "since"}``: reconnect with
+``since`` and the ring still holds the rest) and the stream ends; one that stops reading
+altogether is cut off after ``WRITE_TIMEOUT_S``.
+
+The stream is an admin route (``admin.admin_only``): with an admin token it needs the
+``Authorization`` header. A token is never accepted in the URL (``?token=``), where access
+logs, the browser's history and proxies would keep it: the page sends the header through
+``fetch()``. ``/ui`` itself is open: it is static and holds nothing, and every request it
+makes is guarded.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
+import json
+import re
+import secrets
+from collections import deque
+from importlib import resources
+
 from aiohttp import web
+
+from tpsim.journal import Journal, JournalEntry
+from tpsim.serve.admin import admin_only, problem
+from tpsim.serve.edge import SIMULATION
+
+__all__ = ["add_live_routes"]
+
+HEARTBEAT_S = 15.0  # a keep-alive comment when nothing else was sent for this long
+QUEUE_ENTRIES = 1000  # entries waiting for one client before it is dropped
+WRITE_TIMEOUT_S = 30.0  # a client that accepts no bytes for this long is cut off
+_BATCH = 200  # events joined into one write
+
+_STREAMS = web.AppKey("live_streams", set["_Stream"])
+# Names this server's journal: seqs start again at 1 when tpsim restarts, and a page that
+# sees another instance must read from the start instead of after the seq it last saw.
+_INSTANCE = web.AppKey("live_instance", str)
+
+
+class _Stream:
+    """One client's subscription: the journal queues entries here without ever waiting,
+    and the handler's task writes them out at the client's pace."""
+
+    def __init__(self, journal: Journal, correlation_id: str | None) -> None:
+        self._journal, self.correlation_id = journal, correlation_id
+        self._queue: deque[JournalEntry] = deque()
+        self._wake = asyncio.Event()
+        self.overflowed = self.closing = False
+        self.unsubscribe = journal.subscribe(self._on_entry)
+
+    def _on_entry(self, entry: JournalEntry) -> None:
+        """The journal's callback, inside ``record``: queue or, past the bound, give up
+        (the handler unsubscribes when it has let the client go)."""
+        if self.overflowed or (
+            self.correlation_id is not None
+            and not self._journal.concerns(entry, self.correlation_id)
+        ):
+            return
+        if len(self._queue) >= QUEUE_ENTRIES:
+            self.overflowed = True
+            self._queue.clear()
+        else:
+            self._queue.append(entry)
+        self._wake.set()
+
+    def close(self) -> None:
+        """End the stream (the server is shutting down)."""
+        self.closing = True
+        self._wake.set()
+
+    async def next_batch(self) -> list[JournalEntry] | None:
+        """The entries queued since the last call, waiting up to ``HEARTBEAT_S`` for one:
+        [] when none came (time for a keep-alive), None when the stream must end."""
+        if not self._queue and not self.overflowed and not self.closing:
+            try:
+                await asyncio.wait_for(self._wake.wait(), HEARTBEAT_S)
+            except TimeoutError:
+                return []
+        self._wake.clear()
+        if self.overflowed or self.closing:
+            return None
+        batch = list(self._queue)
+        self._queue.clear()
+        return batch
+
+
+def _event(entry: JournalEntry) -> bytes:
+    """One SSE event for ``entry``: compact JSON never holds a raw newline, so ``data`` is
+    one line."""
+    data = json.dumps(entry.to_json(), separators=(",", ":"))
+    return f"id: {entry.seq}\nevent: entry\ndata: {data}\n\n".encode()
+
+
+def _dropped(since: int) -> bytes:
+    data = {
+        "error": f"this client fell {QUEUE_ENTRIES} entries behind and was dropped:"
+        f" reconnect with since={since} to read on from the journal",
+        "code": "STREAM_TOO_SLOW",
+        "since": since,
+    }
+    return f"event: dropped\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class _Gone(Exception):
+    """The client went away or stopped reading."""
+
+
+async def _send(request: web.Request, response: web.StreamResponse, data: bytes) -> None:
+    """Write ``data``; a client that accepts none of it within ``WRITE_TIMEOUT_S`` has its
+    connection aborted, so neither it nor its buffers outlive it."""
+    try:
+        await asyncio.wait_for(response.write(data), WRITE_TIMEOUT_S)
+    except TimeoutError:
+        if request.transport is not None:
+            request.transport.abort()
+        raise _Gone from None
+    except ConnectionError:
+        raise _Gone from None
+
+
+def _since(request: web.Request) -> int:
+    """Where the client resumes: ``since``, else the last event id it saw."""
+    given = request.query.get("since", request.headers.get("Last-Event-ID", "0")) or "0"
+    since = int(given)
+    if since < 0:
+        raise ValueError(given)
+    return since
+
+
+async def stream_journal(request: web.Request) -> web.StreamResponse:
+    """``GET /admin/journal/stream``: the backlog after ``since``, then entries live."""
+    try:
+        since = _since(request)
+    except ValueError:
+        return problem(400, "since (or Last-Event-ID) must be a whole number: ?since=120")
+    journal = request.app[SIMULATION].journal
+    correlation_id = request.query.get("correlationId") or None
+    stream = _Stream(journal, correlation_id)  # before the backlog: nothing falls between
+    streams = request.app[_STREAMS]
+    streams.add(stream)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",  # nginx would hold events back otherwise
+            "X-Tpsim-Instance": request.app[_INSTANCE],
+        }
+    )
+    try:
+        await response.prepare(request)
+        await _pump(request, response, stream, journal, since)
+    except _Gone:
+        pass
+    finally:
+        stream.unsubscribe()
+        streams.discard(stream)
+    return response
+
+
+async def _pump(
+    request: web.Request,
+    response: web.StreamResponse,
+    stream: _Stream,
+    journal: Journal,
+    since: int,
+) -> None:
+    """Write the backlog, then each batch the stream queues, until it ends."""
+    last = since
+    backlog = journal.entries(correlation_id=stream.correlation_id, since=since)
+    for start in range(0, len(backlog), _BATCH):
+        await _send(request, response, b"".join(map(_event, backlog[start : start + _BATCH])))
+    if backlog:
+        last = backlog[-1].seq
+    await _send(request, response, f"retry: 2000\n: live after {last}\n\n".encode())
+    while (batch := await stream.next_batch()) is not None:
+        if not batch:
+            await _send(request, response, b": keep-alive\n\n")
+            continue
+        fresh = [e for e in batch if e.seq > last]  # recorded while the backlog was read
+        if fresh:
+            await _send(request, response, b"".join(map(_event, fresh)))
+            last = fresh[-1].seq
+    if stream.overflowed:
+        await _send(request, response, _dropped(last))
+
+
+def _inline_hashes(html: str, tag: str) -> str:
+    """The CSP sources allowing exactly the page's own inline ``<tag>`` blocks."""
+    blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+    return " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'" for b in blocks
+    )
+
+
+_UI = resources.files("tpsim.serve").joinpath("ui.html").read_text("utf-8")
+_UI_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # Its own inline script and style (by hash) and requests to tpsim itself; nothing else.
+    "Content-Security-Policy": (
+        f"default-src 'none'; script-src {_inline_hashes(_UI, 'script')};"
+        f" style-src {_inline_hashes(_UI, 'style')}; connect-src 'self'; base-uri 'none';"
+        " form-action 'none'; frame-ancestors 'none'"
+    ),
+}
+
+
+async def ui(request: web.Request) -> web.Response:
+    """``GET /ui``: the live page (static; what it shows comes through the guarded API)."""
+    return web.Response(text=_UI, content_type="text/html", headers=_UI_HEADERS)
+
+
+async def _close_streams(app: web.Application) -> None:
+    """On shutdown, end every open stream so the server need not wait for clients."""
+    streams: set[_Stream] = app[_STREAMS]
+    for stream in list(streams):
+        stream.close()
 
 
 def add_live_routes(app: web.Application) -> None:
-    """Mount the journal stream and the live page (admin-guarded)."""
+    """Mount the journal stream (admin-guarded) and the live page."""
+    app[_STREAMS] = set()
+    app[_INSTANCE] = secrets.token_hex(8)
+    # No HEAD: it would hold a subscription open with nothing to write to.
+    app.router.add_get("/admin/journal/stream", admin_only(stream_journal), allow_head=False)
+    app.router.add_get("/ui", ui)
+    app.on_shutdown.append(_close_streams)

@@ -78,6 +78,7 @@ async def serve(
             xs2a=[f"{sim.site.url}/xs2a/{fsp_id}/v1/" for fsp_id in sim.psd2.xs2a],
             obie=[f"{sim.site.url}/obie/{fsp_id}/open-banking/" for fsp_id in sim.psd2.obie],
             stet=[f"{sim.site.url}/stet/{fsp_id}/v1/" for fsp_id in sim.psd2.stet],
+            live=f"{sim.site.url}/ui",
             state=str(state) if state else "in memory",
             **_admin_fields(token, generated=token is not None and token != admin_token),
         )
