@@ -36,7 +36,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     **{dialect: SHARED for dialect in DIALECTS},
     "serve": SHARED | DIALECTS,
     "scenario": SHARED | DIALECTS | {"serve"},
-    "cli": SHARED | DIALECTS | {"serve", "scenario", "logging", "__init__"},
+    "cli": SHARED | DIALECTS | {"serve", "scenario", "logging", "__init__", "pisp_cli"},
+    "pisp_cli": SHARED | {"scenario"},  # `tpsim pisp`: aiohttp only inside scenario/
     "__main__": frozenset({"cli"}),
     # tpsim in a user's tests: the fixture's implementation runs the app; the plugin
     # imports it only when a test asks for the fixture.

@@ -3,10 +3,11 @@
     tpsim serve [--config FILE] [--host H] [--port P] [--pisp-url URL] [--admin-token T]
                 [--state FILE] [--log-json]
     tpsim config check FILE
-    tpsim run SCENARIO_OR_DIR… [--junit F] [--json F] [--html F] [--server URL] [--jobs N]
-              [--admin-token T]
+    tpsim run SCENARIO_OR_DIR… [--junit F] [--json F] [--html F] [--mermaid DIR]
+              [--server URL] [--jobs N] [--admin-token T]
     tpsim run --schema                                      (the scenario file JSON Schema)
-    tpsim credential new|attest|sign|challenge …   (software authenticator; see README)
+    tpsim credential new|attest|sign|challenge|list|export …   (software authenticator)
+    tpsim pisp transfer|link|listen …     (a built-in PISP against a running tpsim)
 
 Exit codes: 0 success, 1 failure of the thing asked for, 2 usage or config error.
 ``--admin-token`` defaults to ``$TPSIM_ADMIN_TOKEN`` (an environment variable keeps the
@@ -28,6 +29,7 @@ from tpsim.config import Config, load_config
 from tpsim.errors import ConfigError, ScenarioError
 from tpsim.mojaloop.roles.context import origin_policy
 from tpsim.mojaloop.roles.state import SchemeState
+from tpsim.pisp_cli import add_pisp_commands
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4040
@@ -42,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the switch API (and the admin API)")
     serve.add_argument("--config", help="config file (YAML); default: the built-in config")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
-    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free"
+    )
     serve.add_argument(
         "--pisp-url", help="endpoint of the external PISP(s), e.g. http://127.0.0.1:5000"
     )
@@ -74,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     run.add_argument("--json", metavar="FILE", help="write a JSON report")
     run.add_argument("--html", metavar="FILE", help="write an HTML report with sequence diagrams")
+    run.add_argument(
+        "--mermaid", metavar="DIR", help="write each scenario's sequence diagram as DIR/*.mmd"
+    )
     run.add_argument("--server", metavar="URL", help="run against this running tpsim instead")
     run.add_argument(
         "--admin-token",
@@ -92,12 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     add_credential_commands(commands)
+    add_pisp_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = list(sys.argv[1:] if argv is None else argv)  # for the reports
     try:
         code: int = args.handler(args)
     except ConfigError as exc:
@@ -128,6 +137,18 @@ def _load(path: str | None, pisp_url: str | None) -> Config:
     except ConfigError as exc:
         raise ConfigError(str(exc), file=path or "<built-in default config>") from None
     return config
+
+
+def _port(text: str) -> int:
+    """``--port``: a TCP port, refused by argparse (exit 2) rather than by ``bind`` (a
+    traceback) when it is out of range."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("port must be 0–65535")
+    return port
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -163,11 +184,14 @@ def _admin_token(args: argparse.Namespace) -> str | None:
 
 def _run(args: argparse.Namespace) -> int:
     import json
+    from functools import partial
     from pathlib import Path
 
     from tpsim.scenario import reports
     from tpsim.scenario.console import Console
     from tpsim.scenario.model import scenario_json_schema
+    from tpsim.scenario.reports.environment import run_environment
+    from tpsim.scenario.reports.mermaid import directory_problem
     from tpsim.scenario.runner import RunOptions, execute, prepare
 
     if args.schema:
@@ -177,6 +201,27 @@ def _run(args: argparse.Namespace) -> int:
         raise ScenarioError("name at least one scenario file or directory")
     if args.jobs < 1:
         raise ScenarioError("--jobs must be at least 1")
+    environment = run_environment(args.command_line, args.config, args.server)
+    written = [
+        (option, path, write)
+        for option, path, write in (
+            ("--junit", args.junit, reports.write_junit),
+            ("--json", args.json, reports.write_json),
+            ("--html", args.html, partial(reports.write_html, environment=environment)),
+        )
+        if path
+    ]
+    for option, path, _ in written:  # before the run, not after it
+        problem = _unwritable(path, option)
+        if problem is not None:
+            print(f"tpsim: {option} {path}: {problem}", file=sys.stderr)
+            return 2
+    if args.mermaid:  # a directory, not a file
+        problem = directory_problem(Path(args.mermaid))
+        if problem is not None:
+            print(f"tpsim: --mermaid {args.mermaid}: {problem}", file=sys.stderr)
+            return 2
+        written.append(("--mermaid", args.mermaid, reports.write_mermaid))
     options = RunOptions(
         server=args.server,
         admin_token=_admin_token(args),
@@ -190,12 +235,38 @@ def _run(args: argparse.Namespace) -> int:
     options.on_start, options.on_done = console.started, console.finished
     result = asyncio.run(execute(cells, validator, options))
     console.summary(result)
-    written = (
-        (args.junit, reports.write_junit),
-        (args.json, reports.write_json),
-        (args.html, reports.write_html),
-    )
-    for path, write in written:
-        if path:
+    code = 0 if result.passed else 1
+    for option, path, write in written:
+        try:
             write(result, Path(path))
-    return 0 if result.passed else 1
+        except OSError as exc:
+            print(
+                f"tpsim: {option} {path}: cannot write the report: {exc.strerror}", file=sys.stderr
+            )
+            code = 2
+    return code
+
+
+_EXAMPLE = {"--junit": "junit.xml", "--json": "report.json", "--html": "report.html"}
+
+
+def _unwritable(given: str, option: str) -> str | None:
+    """Why the report ``option`` names cannot be written at ``given`` (None: it can),
+    found before the run instead of after it: its directory is created, and the file is
+    opened for appending (and removed again when it was not there)."""
+    path = Path(given)
+    if given.endswith(("/", os.sep)) or path.is_dir():
+        return f"is a directory: name the report's file, e.g. {path / _EXAMPLE[option]}"
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        return f"{blocking} is a file, so no directory can be made there for the report"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        with path.open("ab"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        return f"cannot write the report there: {exc.strerror or exc}"
+    return None

@@ -45,6 +45,13 @@ def read_yaml(raw: bytes, *, file: str) -> Any:
         return yaml.load(text, Loader=_DepthBoundedLoader)  # noqa: S506 - a SafeLoader
     except _TooDeep as exc:
         raise YamlRefused(str(exc), code="TOO_DEEP", file=file) from None
+    except yaml.MarkedYAMLError as exc:  # one line, where it is: file:line
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = exc.problem or exc.context or "a syntax error"
+        raise YamlRefused(
+            f"not valid YAML (nor JSON): {where}{problem}", code="NOT_YAML", file=file
+        ) from None
     except yaml.YAMLError as exc:
         raise YamlRefused(f"not valid YAML (nor JSON): {exc}", code="NOT_YAML", file=file) from None
 

@@ -54,7 +54,9 @@ def test_fido_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     credential = verify_attestation(attestation, challenge=challenge, policy=OriginPolicy())
     assert credential.attestation_type == "self"
 
-    assert run("sign", "--credential", str(file), "--challenge", "unimplemented123") == 0
+    assert (
+        run("sign", "--credential", str(file), "--challenge", "unimplemented123", "--update") == 0
+    )
     assertion = json.loads(capsys.readouterr().out)
     counter = verify_assertion(
         assertion, challenge="unimplemented123", credential=credential, policy=OriginPolicy()
@@ -62,7 +64,11 @@ def test_fido_flow(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert counter == 1 == json.loads(file.read_text())["counter"]
 
     assert (
-        run("sign", "--credential", str(file), "--challenge", "x", "--broken", "replayed_counter")
+        run(
+            "sign",
+            *("--credential", str(file), "--challenge", "x", "--broken", "replayed_counter"),
+            "--update",
+        )
         == 0
     )
     replay = json.loads(capsys.readouterr().out)

@@ -54,15 +54,17 @@ def test_a_reference_to_what_a_step_sets_is_checked_when_the_step_runs(tmp_path:
         """\
         name: replay
         steps:
+          - wait: {}
+            expect: {messages: [{method: PUT, path: /x, save: earlier}]}
           - approve:
               payload: "${earlier.body.signedPayload}"
         """,
     )
-    (step,) = load_scenario(path).steps(Variables())
+    _, step = load_scenario(path).steps(Variables())
     assert step.params == {"payload": "${earlier.body.signedPayload}"}
     with pytest.raises(ScenarioError) as caught:
         step.check(Approve, {"payload": "not a mapping"}, step.action)
-    assert str(caught.value).startswith(f"{path}:4: steps[0].approve.payload: ")
+    assert str(caught.value).startswith(f"{path}:6: steps[1].approve.payload: ")
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:

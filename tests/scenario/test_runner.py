@@ -179,10 +179,11 @@ async def test_a_synchronous_answer_is_checked(tmp_path: Path) -> None:
 
 
 async def test_a_reference_to_nothing_is_an_error_not_a_failure(tmp_path: Path) -> None:
-    text = "name: typo\nsteps:\n  - approve: {transfer: '${tranfser}'}\n"
+    # ${transfer} is set by initiate_transfer, which has not run: known only when it runs
+    text = "name: typo\nsteps:\n  - approve: {transfer: '${transfer}'}\n"
     result = await run_one(tmp_path, text)
     assert result.outcome is Outcome.ERROR
-    assert "no variable 'tranfser'" in result.failures[0].message
+    assert "no variable 'transfer'" in result.failures[0].message
 
 
 async def test_a_scenario_against_a_running_tpsim(tmp_path: Path) -> None:

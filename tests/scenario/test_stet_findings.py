@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.stet.support import LOUIS, LUCA, transaction, world
 from tests.support.scenarios import write
 from tpsim.core.states import PaymentState
@@ -160,21 +158,11 @@ steps:
     assert result.outcome is Outcome.PASSED, result.failures
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: scenario/expectations.error_code reads FSPIOP, XS2A and UK codes but not"
-    " STET's ErrorModel error, so a STET step cannot use expect.error",
-)
 def test_expect_error_reads_a_stet_error_model() -> None:
     body = {"status": 400, "error": "FIELD_INVALID", "message": "m", "path": "/stet/x"}
     assert error_code(body) == "FIELD_INVALID"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gap: scenario/reports/sequence._EXCHANGED lacks stet, so a STET exchange is"
-    " drawn as an arrow from the bank to the PISP instead of the PISP's request",
-)
 def test_a_stet_exchange_is_drawn_as_one_arrow_from_the_pisp_to_the_bank() -> None:
     request: dict[str, Any] = {
         "seq": 7,

@@ -9,8 +9,17 @@ with the returned code (0 ok, 2 bad input, message on stderr, never a traceback)
     tpsim credential attest --credential FILE (--challenge HEX | --consent-id ID --scopes JSON)
                             [--format none|packed|fido-u2f] [--broken VARIANT]
     tpsim credential sign --credential FILE --challenge STRING [--broken VARIANT]
+                          [--update | --out FILE]
+    tpsim credential list
+    tpsim credential export NAME [--out FILE]
     tpsim credential challenge consent --consent-id ID --scopes JSON
     tpsim credential challenge transaction --mode MODE [--body FILE]
+
+The built-in test credentials (those the built-in config's consents hold) ship inside the
+package (``tpsim/fixtures/credentials/``): ``list`` names them and ``export`` copies one
+out. No command ever writes a file of the package (or one of the repository's
+``fixtures/``, which the package's files are): ``sign`` keeps a FIDO credential's advanced
+counter only where it is told to, ``--update`` (the file signed with) or ``--out FILE``.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +42,7 @@ from tpsim.errors import TpsimError
 
 Handler = Callable[[argparse.Namespace], int]
 _BROKEN = [b.value for b in Broken]
+BUILTIN_FOLDER = "fixtures/credentials"  # in the tpsim package
 
 
 class UsageError(Exception):
@@ -69,7 +80,23 @@ def add_credential_commands(
     sign.add_argument("--credential", type=Path, required=True)
     sign.add_argument("--challenge", required=True, help="the challenge exactly as received")
     sign.add_argument("--broken", choices=_BROKEN)
+    keep = sign.add_mutually_exclusive_group()
+    keep.add_argument(
+        "--update",
+        action="store_true",
+        help="FIDO: save the advanced counter in the --credential file (never a built-in one)",
+    )
+    keep.add_argument(
+        "--out", type=Path, help="FIDO: write the credential with its advanced counter here"
+    )
     sign.set_defaults(handler=run_sign)
+
+    listing = commands.add_parser("list", help="the built-in test credentials")
+    listing.set_defaults(handler=run_list)
+    export = commands.add_parser("export", help="copy a built-in test credential to a file")
+    export.add_argument("name", help="a name `tpsim credential list` shows, e.g. alice-fido")
+    export.add_argument("--out", type=Path, help="file to create (default: print it)")
+    export.set_defaults(handler=run_export)
 
     challenge = commands.add_parser("challenge", help="derive a challenge")
     kinds = challenge.add_subparsers(dest="challenge_kind", required=True)
@@ -111,10 +138,7 @@ def run_new(args: argparse.Namespace) -> None:
     if args.out is None:
         sys.stdout.write(authenticator.to_json())
         return
-    # O_EXCL: never overwrite a credential someone may still need; 0600: it holds a key.
-    fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(authenticator.to_json())
+    _create(args.out, authenticator.to_json())
     _print_json(
         {
             "file": str(args.out),
@@ -145,14 +169,65 @@ def run_attest(args: argparse.Namespace) -> None:
 
 @_guarded
 def run_sign(args: argparse.Namespace) -> None:
-    """``credential sign``: FIDO prints the assertion and saves the counter; GENERIC a signature."""
+    """``credential sign``: FIDO prints the assertion, GENERIC a signature.
+
+    A FIDO assertion advances the credential's counter, which a verifier keeps (a counter
+    that does not grow is a cloned authenticator's): the advanced state is written only
+    where the user said, ``--update`` (the credential file itself) or ``--out FILE`` (a new
+    file), and never into the package or its built-in files. Without either the counter
+    is not kept, and stderr says so."""
+    if args.update:
+        _refuse_builtin(args.credential, "--update")
+    if args.out is not None:
+        _refuse_builtin(args.out, "--out")
     authenticator = _load(args.credential)
     if authenticator.credential_type == "GENERIC":
         print(authenticator.generic_signature(args.challenge, args.broken))
         return
     assertion = authenticator.assertion(args.challenge, args.broken)
-    _save(args.credential, authenticator)
+    if args.update:
+        _save(args.credential, authenticator)
+    elif args.out is not None:
+        _create(args.out, authenticator.to_json())
+    else:
+        how = (
+            "export it (tpsim credential export NAME --out FILE) and sign that file with --update"
+            if _is_builtin(args.credential)
+            else "sign with --update (or --out FILE)"
+        )
+        print(
+            f"tpsim credential: note: counter {authenticator.counter} not saved, and a verifier"
+            f" refuses a counter that does not grow: to keep it, {how}",
+            file=sys.stderr,
+        )
     _print_json(assertion)
+
+
+@_guarded
+def run_list(args: argparse.Namespace) -> None:
+    """``credential list``: the built-in test credentials, one per line (name, type, key)."""
+    for name, text in builtin_credentials().items():
+        authenticator = SoftwareAuthenticator.from_json(text, source=name)
+        kind = f"{authenticator.credential_type} {authenticator.key_type.value}"
+        print(f"{name}\t{kind}\t(test key: never use it for anything real)")
+
+
+@_guarded
+def run_export(args: argparse.Namespace) -> None:
+    """``credential export NAME``: the built-in credential's file, as shipped, written to
+    ``--out`` (created, never overwritten, mode 0600) or printed."""
+    shipped = builtin_credentials()
+    if args.name not in shipped:
+        known = ", ".join(shipped) or "none"
+        raise UsageError(f"no built-in credential {args.name!r} (built-in: {known})")
+    if args.out is None:
+        sys.stdout.write(shipped[args.name])
+        return
+    _refuse_builtin(args.out, "--out")
+    _create(args.out, shipped[args.name])
+    fido = SoftwareAuthenticator.from_json(shipped[args.name]).credential_type == "FIDO"
+    hint = " (sign with --update to keep its counter)" if fido else ""
+    print(f"{args.out}: {args.name} exported{hint}")
 
 
 @_guarded
@@ -172,6 +247,64 @@ def run_transaction_challenge(args: argparse.Namespace) -> None:
 
 def _load(path: Path) -> SoftwareAuthenticator:
     return SoftwareAuthenticator.from_json(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def builtin_credentials() -> dict[str, str]:
+    """The built-in credentials' files as shipped, by name (read from the installed
+    package, so they are reached from a wheel with no repository beside it)."""
+    folder = resources.files("tpsim").joinpath(BUILTIN_FOLDER)
+    found = sorted(
+        (entry.name.removesuffix(".json"), entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".json")
+    )
+    return dict(found)
+
+
+def _is_builtin(path: Path) -> bool:
+    """Whether ``path`` is in the installed package, or is the same file as a built-in
+    credential (in a checkout, the package's credentials are links to the repository's
+    ``fixtures/credentials/``, which a commit would then carry)."""
+    package = Path(str(resources.files("tpsim")))
+    roots = (package, package.resolve())
+    where = (Path(os.path.abspath(path)), path.resolve())
+    if any(p.is_relative_to(root) for p in where for root in roots):
+        return True
+    return any(
+        _same_file(path, package / BUILTIN_FOLDER / f"{n}.json") for n in builtin_credentials()
+    )
+
+
+# The name scenario/pisp_client.py imports today; drop once it imports builtin_credentials.
+_builtins = builtin_credentials
+
+
+def _refuse_builtin(path: Path, option: str) -> None:
+    """Refuse to write ``path`` when ``_is_builtin``: the built-ins stay as shipped."""
+    if _is_builtin(path):
+        raise UsageError(
+            f"{option} {path}: that is one of tpsim's built-in credentials (or inside the"
+            " installed package), which stay as shipped: copy it first with `tpsim credential"
+            " export NAME --out FILE` and sign with that file"
+        )
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    try:
+        return path.exists() and os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
+def _create(path: Path, text: str) -> None:
+    """A new file holding ``text``: O_EXCL never overwrites a credential someone may still
+    need; 0600, as it holds a private key."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise UsageError(f"{path} exists already: give another file name, or remove it") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 def _save(path: Path, authenticator: SoftwareAuthenticator) -> None:

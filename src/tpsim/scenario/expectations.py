@@ -6,6 +6,12 @@ A *message* is a journal entry that reached (or tried to reach) its receiver: a 
 path template and the sender/receiver fit; it *matches* when its body, error code, headers
 and status hold too. What a step waited for and did not get is either not received at all
 (``NOT_RECEIVED``) or received but different (``ASSERTION``, with what differed).
+
+A step stops waiting as soon as its verdict is known (``stop_reason``): when a message an
+expectation is addressed to arrived and does not match (a journaled message does not
+change, so waiting out the deadline cannot help), or when the external participant under
+test broke off (tpsim refused its message, or it refused tpsim's: a conformance failure
+whatever follows, and the conversation goes no further).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ MESSAGE_HOPS = ("delivered", "sent", "dropped")
 _REGEX_PREFIX = "re:"
 ABSENT = "<absent>"  # as an expected value: the key must not be there
 ANY = "<any>"  # as an expected value: the key must be there, with any value
+_DESCRIBED = re.compile(r"#(\d+) [A-Z]")  # how describe() starts: seq, then the method
 
 
 def is_message(entry: dict[str, Any]) -> bool:
@@ -139,7 +146,7 @@ def error_code(body: Any) -> str | None:
     """The error code of an answer or message body: FSPIOP's ``errorInformation.errorCode``,
     else XS2A's first ``tppMessages`` code, else UK Open Banking's first ``Errors``
     ``ErrorCode`` of an ``OBErrorResponse1`` (the one tpsim's banks put the refusal in; a
-    scenario names any other with ``body``)."""
+    scenario names any other with ``body``), else STET's ``ErrorModel`` ``error``."""
     if not isinstance(body, dict):
         return None
     information = body.get("errorInformation")
@@ -150,6 +157,8 @@ def error_code(body: Any) -> str | None:
         if isinstance(messages, list) and messages and isinstance(messages[0], dict):
             code = messages[0].get(key)
             return None if code is None else str(code)
+    if isinstance(body.get("status"), int) and isinstance(body.get("error"), str):
+        return str(body["error"])  # STET's ErrorModel
     return None
 
 
@@ -162,6 +171,10 @@ class Assignment:
     @property
     def complete(self) -> bool:
         return all(e is not None for e in self.entries)
+
+    @property
+    def taken(self) -> set[int]:
+        return {e["seq"] for e in self.entries if e is not None}
 
 
 def assign(
@@ -196,6 +209,73 @@ def assign(
     return Assignment(chosen)
 
 
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Why a step stopped waiting before its deadline: ``seq``, the journal entry that
+    settled its verdict, and ``reason`` in words."""
+
+    seq: int
+    reason: str
+
+
+def stop_reason(
+    expected: Sequence[ExpectMessage],
+    entries: Sequence[dict[str, Any]],
+    assignment: Assignment,
+    *,
+    pisp_id: str,
+    consumed: set[int],
+    checked: str | None = None,
+) -> Stop | None:
+    """Why waiting longer for ``expected`` cannot change the step's verdict, or None.
+
+    An expected message still missing has an entry addressed to it that no other
+    expectation took and that does not match: it differs or came out of order, and it
+    will not change. Or ``checked``, the external participant under test (whose messages
+    the conformance checks hold to the API), broke off (``broken_off``): the scenario
+    fails whatever follows, and the conversation goes no further from that message."""
+    taken = consumed | assignment.taken
+    for wanted, entry in zip(expected, assignment.entries, strict=True):
+        near = None if entry is not None else _first_addressed(wanted, entries, pisp_id, taken)
+        if near is not None:
+            return Stop(near["seq"], f"{_route(near)} arrived and does not match {wanted.label}")
+    if checked is None:
+        return None
+    for entry in entries:
+        reason = None if entry["seq"] in taken else broken_off(entry, checked)
+        if reason is not None:
+            return Stop(entry["seq"], reason)
+    return None
+
+
+def broken_off(entry: dict[str, Any], participant: str) -> str | None:
+    """How ``entry`` ended ``participant``'s part in its conversation, or None: tpsim's
+    edge refused its message, or it refused (or did not answer) tpsim's. Either is a
+    conformance violation of the participant under test."""
+    status = entry.get("status")
+    if entry["hop"] == "received" and entry["source"] == participant:
+        if (status or 0) >= 400:
+            return f"{participant}'s {_route(entry)} was refused ({status})"
+    elif entry["hop"] == "sent" and entry.get("destination") == participant:
+        if (status or 0) >= 400:
+            return f"{participant} answered {_route(entry)} with {status}"
+        if status is None and entry.get("error"):
+            return f"{participant} did not answer {_route(entry)} ({entry['error']})"
+    return None
+
+
+def _first_addressed(
+    wanted: ExpectMessage, entries: Sequence[dict[str, Any]], pisp_id: str, taken: set[int]
+) -> dict[str, Any] | None:
+    return next(
+        (e for e in entries if e["seq"] not in taken and addressed(wanted, e, pisp_id)), None
+    )
+
+
+def _route(entry: dict[str, Any]) -> str:
+    return f"#{entry['seq']} {entry['method']} {entry['path']}"
+
+
 def explain_missing(
     wanted: ExpectMessage,
     entries: Sequence[dict[str, Any]],
@@ -204,13 +284,15 @@ def explain_missing(
     consumed: set[int],
     waited_s: float,
     step: str,
+    stopped: Stop | None = None,
 ) -> Failure:
-    """The failure for an expected message that no entry matched."""
+    """The failure for an expected message that no entry matched; ``stopped``: why the
+    step stopped waiting before its deadline."""
     expected = describe_expectation(wanted, pisp_id)
-    near = [e for e in entries if e["seq"] not in consumed and addressed(wanted, e, pisp_id)]
-    if near:
-        closest = near[0]
-        if not differences(wanted, closest):
+    closest = _first_addressed(wanted, entries, pisp_id, consumed)
+    if closest is not None:
+        problems = differences(wanted, closest)
+        if not problems:
             return Failure(
                 FailureKind.ASSERTION,
                 f"{wanted.label} arrived out of order",
@@ -218,7 +300,6 @@ def explain_missing(
                 expected=f"{expected}, after the messages listed before it",
                 actual=describe(closest),
             )
-        problems = differences(wanted, closest)
         return Failure(
             FailureKind.ASSERTION,
             f"{wanted.label} arrived but differs: {problems[0]}",
@@ -228,9 +309,13 @@ def explain_missing(
         )
     others = [e for e in entries if e["seq"] not in consumed]
     seen = "\n".join(describe(e) for e in others[-10:]) or "no messages at all"
+    headline = f"{wanted.label} not received within {waited_s:.1f} s"
+    if stopped is not None:
+        headline = f"{wanted.label} not received: stopped waiting after {waited_s:.1f} s"
+        headline += f" because {stopped.reason}"
     return Failure(
         FailureKind.NOT_RECEIVED,
-        f"{wanted.label} not received within {waited_s:.1f} s",
+        headline,
         step,
         expected=expected,
         actual=f"not received (waited {waited_s:.1f} s); arrived meanwhile:\n{seen}",
@@ -284,6 +369,14 @@ def describe(entry: dict[str, Any]) -> str:
     if entry.get("body") is not None and not code:
         line += f" {_short(entry['body'], 300)}"
     return line
+
+
+def described_seq(text: str | None) -> int | None:
+    """The seq of the journal entry a failure's ``actual`` text describes first (it starts
+    as ``describe`` writes an entry: ``#12 …``), or None: how a report finds the message a
+    failure is about."""
+    found = _DESCRIBED.match(text or "")
+    return int(found.group(1)) if found else None
 
 
 def _short(value: Any, limit: int = 160) -> str:

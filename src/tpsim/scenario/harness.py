@@ -3,7 +3,9 @@
 ``InProcessTpsim`` serves a fresh ``Simulation`` on an ephemeral loopback port for one
 scenario (``tpsim run``'s default); ``RemoteTpsim`` drives a running tpsim through its admin
 API (``--server URL``). Both answer the same questions: the journal since a sequence
-number (optionally one conversation's), and admin calls.
+number (optionally one conversation's), and admin calls. Each scenario replaces the running
+tpsim's config (its PISP becomes the runner's); ``config_restored`` puts back the config
+that was in force before the run, however the run ends.
 
 ``BuiltinPisp`` is the PISP scenario steps act as: an HTTP server that answers tpsim's
 callbacks as the API requires (and receives the login page's redirect at ``/callback``),
@@ -19,17 +21,20 @@ import asyncio
 import io
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import aiohttp
+import structlog
 from aiohttp import web
 
 from tpsim.auth.jws_keys import JwsPrivateKey
 from tpsim.config import Config
-from tpsim.errors import TpsimError
+from tpsim.errors import ScenarioError, TpsimError
 from tpsim.mojaloop.errors import FspiopError, InvalidSignature
 from tpsim.mojaloop.wire import jws, routes
 from tpsim.mojaloop.wire.headers import build_headers
@@ -38,7 +43,10 @@ from tpsim.scenario.expectations import path_fits
 from tpsim.serve.app import create_app
 from tpsim.serve.simulation import Simulation
 
+log = structlog.get_logger("tpsim.run")
+
 LOOPBACK = "127.0.0.1"
+HIDDEN_KEY = "<set>"  # what GET /admin/config shows for a signing key (serve/admin.py)
 
 
 class HarnessError(TpsimError):
@@ -172,10 +180,14 @@ class RemoteTpsim(_AdminClient):
         self.admin_token = admin_token
 
     async def load(self, config: Config) -> None:
-        answer = await self.admin("PUT", "/admin/fixtures", config.model_dump(mode="json"))
-        if answer.status != 200:
-            raise HarnessError(f"{self.url} refused the scenario's fixtures: {answer.body}")
+        await self.put_fixtures(config.model_dump(mode="json"), "the scenario's fixtures")
         await self.admin("DELETE", "/admin/journal")
+
+    async def put_fixtures(self, config: dict[str, Any], what: str) -> None:
+        """``PUT /admin/fixtures``: ``config`` (JSON) in force; ``what`` it is, for errors."""
+        answer = await self.admin("PUT", "/admin/fixtures", config)
+        if answer.status != 200:
+            raise HarnessError(f"{self.url} refused {what}: {answer.body}")
 
     async def entries(
         self, *, since: int = 0, correlation_id: str | None = None
@@ -197,6 +209,74 @@ class RemoteTpsim(_AdminClient):
 
     async def close(self) -> None:
         return None
+
+    async def point(self, fsp_id: str, endpoint: str) -> str:
+        """``PUT /admin/participants/{fspId}/endpoint``: the external participant ``fsp_id``
+        answered at ``endpoint``, the server's state kept; the endpoint it had."""
+        path = f"/admin/participants/{fsp_id}/endpoint"
+        answer = await self.admin("PUT", path, {"endpoint": endpoint})
+        if answer.status != 200 or not isinstance(answer.body, dict):
+            raise HarnessError(f"{self.url}{path} answered {answer.status}: {answer.body}")
+        return str(answer.body["previous"])
+
+    async def config_in_force(self) -> dict[str, Any]:
+        """The running tpsim's config, as ``GET /admin/config`` shows it."""
+        answer = await self.admin("GET", "/admin/config")
+        if answer.status != 200 or not isinstance(answer.body, dict):
+            raise HarnessError(f"{self.url}/admin/config answered {answer.status}: {answer.body}")
+        return answer.body
+
+
+@asynccontextmanager
+async def config_restored(remote: RemoteTpsim) -> AsyncIterator[None]:
+    """Run the body (the scenarios against ``--server``), then put back the config that was
+    in force before it, however the body ends (failed, cancelled by Ctrl-C): a running
+    tpsim must not be left sending callbacks to the runner's PISP, which is gone.
+
+    The put-back is skipped when the config in force is still the one saved, and cannot be
+    done when the saved one was unreadable (the scenarios then fail on the same server) or
+    holds signing keys the admin API never shows: that is refused before anything runs."""
+    try:
+        saved: dict[str, Any] | None = await remote.config_in_force()
+    except HarnessError as exc:
+        log.warning("--server: its config cannot be read, so it cannot be put back", error=str(exc))
+        saved = None
+    if saved is not None and _hidden_keys(saved):
+        raise ScenarioError(
+            f"--server {remote.url}: its config holds signing keys"
+            f" ({', '.join(_hidden_keys(saved))}: jws_private_key_pem) that the admin API never"
+            " shows, so tpsim run could not put that config back after the run: run without"
+            " --server, or against a tpsim serving a config without them"
+        )
+    try:
+        yield
+    finally:
+        if saved is not None:
+            await asyncio.shield(_put_back(remote, saved))
+
+
+async def _put_back(remote: RemoteTpsim, saved: dict[str, Any]) -> None:
+    """``saved`` in force again, unless it still is; a failure is said, never raised (the
+    run's verdict stands)."""
+    try:
+        if await remote.config_in_force() != saved:
+            await remote.put_fixtures(saved, "the config in force before the run")
+    except HarnessError as exc:
+        log.warning(
+            "--server: the config in force before the run could not be put back: PUT it"
+            " with /admin/fixtures or restart the server",
+            error=str(exc),
+        )
+
+
+def _hidden_keys(config: dict[str, Any]) -> list[str]:
+    """Who holds a signing key the admin API hid: the hub's name, participants' fspIds."""
+    holders = [config.get("hub") or {}, *(config.get("participants") or [])]
+    return [
+        str(h.get("name") or h.get("fsp_id"))
+        for h in holders
+        if isinstance(h, dict) and h.get("jws_private_key_pem") == HIDDEN_KEY
+    ]
 
 
 @dataclass

@@ -3,7 +3,10 @@
 Every problem is a ``ScenarioError`` that names the file, the line and the key path
 (``scenarios/x.yaml:12: steps[1].initiate_transfer.amount: …``): the runner exits 2.
 Fragments (``include``) are expanded here, with their parameters substituted, so a
-scenario is validated whole.
+scenario is validated whole. Whatever can be known before a step runs is checked here, so
+that a mistake in the file is never reported as a failure of the system under test: a
+matrix that runs nothing, a ``${…}`` reference that nothing defines (``variables.unresolved``)
+and a ``re:`` pattern that is no regular expression.
 """
 
 from __future__ import annotations
@@ -19,13 +22,23 @@ from pydantic import BaseModel, ValidationError
 
 from tpsim.errors import ScenarioError
 from tpsim.scenario.model import ACTIONS, Fragment, ScenarioHead, Steps
-from tpsim.scenario.variables import VariableError, Variables, is_reference
+from tpsim.scenario.variables import (
+    SET_WHILE_RUNNING,
+    KeyPath,
+    VariableError,
+    Variables,
+    is_reference,
+    references,
+    root,
+    texts,
+    unresolved,
+)
 
 SUFFIXES = (".yaml", ".yml")
 MAX_INCLUDE_DEPTH = 8
 _PARAMETER = re.compile(r"\$\{(\w+)\}")
+REGEX_PREFIX = "re:"  # as expectations.scalar_fits reads it
 
-KeyPath = tuple[str | int, ...]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -81,21 +94,32 @@ class LoadedScenario:
         """``value`` (the file's ``key``, with a cell's variables in) validated as ``model``."""
         return validated(model, value, self.source, (key,))
 
+    def resolve(self, variables: Variables, value: Any, *at: str | int) -> Any:
+        """``value``, written in the file at key path ``at`` (``"config"``, ``"variables",
+        name``…), with ``variables`` written in; a reference they cannot satisfy is a
+        ``ScenarioError`` with its line."""
+        return _resolved(value, variables, self.source, at, partial=False)
+
     def steps(self, variables: Variables) -> list[PlannedStep]:
         """The steps with ``variables`` (the cell's) written in, checked: a value that is one
-        reference to what a step will set is checked when the step runs."""
-        try:
-            resolved = variables.resolve(self.scenario.steps, partial=True)
-        except VariableError as exc:
-            raise ScenarioError(f"{self.path}: {exc}") from None
+        reference to what a step will set is checked when the step runs; a reference to
+        what nothing sets, and a ``re:`` that does not compile, are refused here."""
+        resolved = [
+            _resolved(raw, variables, source, at, partial=True)
+            for raw, (source, at) in zip(self.scenario.steps, self.origins, strict=True)
+        ]
         try:
             Steps.model_validate({"steps": resolved})
         except ValidationError as exc:
             errors = [e for e in exc.errors() if not is_reference(e.get("input"))]
             if errors:
                 raise _located(errors[0], self.origins) from None
-        planned = []
+        planned: list[PlannedStep] = []
+        saved: set[str] = set()  # the save: names of the steps before
         for raw, (source, at) in zip(resolved, self.origins, strict=True):
+            _check_references(raw, source, at, set(variables.values) | saved)
+            _check_regexes(raw.get("expect"), source, (*at, "expect"))
+            saved |= _saves(raw.get("expect"))
             action = next(key for key in raw if key in ACTIONS)
             planned.append(
                 PlannedStep(
@@ -108,6 +132,74 @@ class LoadedScenario:
                 )
             )
         return planned
+
+
+def _resolved(raw: Any, variables: Variables, source: Source, at: KeyPath, *, partial: bool) -> Any:
+    """``raw`` (written at ``at`` in ``source``) with the cell's variables written in
+    (``partial``: leaving what steps will set); a reference they cannot satisfy
+    (``${env.UNSET}``, a field a variable lacks) is located in the file."""
+    try:
+        return variables.resolve(raw, partial=partial)
+    except VariableError as exc:
+        raise source.error((*at, *exc.at), str(exc)) from None
+
+
+def _check_references(raw: Any, source: Source, at: KeyPath, defined: set[str]) -> None:
+    """Refuse a reference that nothing will define when the step runs. Known before the
+    run: the cell's variables (scenario ``variables:`` and matrix values, already written
+    in), the ``save:`` names of earlier steps, and ``SET_WHILE_RUNNING`` (what the runner and
+    the actions set: whether an action runs before the reference is not judged here)."""
+    for where, expression in unresolved(raw, defined):
+        name = root(expression)
+        raise source.error(
+            (*at, *where),
+            f"${{{expression}}}: no variable {name!r}: define it under variables:, in the"
+            f" matrix or with save: in an earlier step (defined here:"
+            f" {', '.join(sorted(defined)) or 'none'}), or use one a step sets"
+            f" ({', '.join(sorted(SET_WHILE_RUNNING))})",
+        )
+
+
+def _check_regexes(expect: Any, source: Source, at: KeyPath) -> None:
+    """Compile every ``re:`` of a step's expectations, where the matcher reads them (the
+    answer's and each message's ``body`` and ``headers``, the redirect), so that a bad one
+    is a mistake in the file rather than a failure when the step runs. A pattern that
+    holds a ``${…}`` is compiled when the step runs, with the value written in."""
+    for where, text in _patterns(expect):
+        if not text.startswith(REGEX_PREFIX) or any(references(text)):
+            continue
+        try:
+            re.compile(text[len(REGEX_PREFIX) :])
+        except re.error as exc:
+            position = "" if exc.pos is None else f" at position {exc.pos} of the pattern"
+            raise source.error(
+                (*at, *where),
+                f"{text!r} is not a valid regular expression: {exc.msg}{position} (a literal"
+                " [, { or ( is written \\[, \\{ or \\()",
+            ) from None
+
+
+def _patterns(expect: Any) -> Iterable[tuple[KeyPath, str]]:
+    """The strings of ``expect`` that may be ``re:`` patterns, with their key paths."""
+    if not isinstance(expect, dict):
+        return
+    for key in ("body", "headers", "redirect"):
+        yield from texts(expect.get(key), (key,))
+    messages = expect.get("messages")
+    for index, message in enumerate(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict):
+            for key in ("body", "headers"):
+                yield from texts(message.get(key), ("messages", index, key))
+
+
+def _saves(expect: Any) -> set[str]:
+    """The names a step's expected messages are saved as (``save:``)."""
+    messages = expect.get("messages") if isinstance(expect, dict) else None
+    return {
+        m["save"]
+        for m in (messages if isinstance(messages, list) else [])
+        if isinstance(m, dict) and isinstance(m.get("save"), str)
+    }
 
 
 def validated(model: type[ModelT], value: Any, source: Source, at: KeyPath) -> ModelT:
@@ -156,7 +248,29 @@ def load_scenario(path: Path) -> LoadedScenario:
         scenario = ScenarioHead.model_validate(data)
     except ValidationError as exc:
         raise _located(exc.errors()[0], origins, source) from None
+    _check_matrix(scenario, source)
     return LoadedScenario(path, scenario, source, origins)
+
+
+def _check_matrix(scenario: ScenarioHead, source: Source) -> None:
+    """A matrix runs one cell per combination: one that runs nothing is a mistake (a
+    scenario that silently never runs would pass), not an empty success."""
+    matrix = scenario.matrix
+    if matrix is None:
+        return
+    if not matrix:
+        raise source.error(
+            ("matrix",),
+            "the matrix is empty, so the scenario would never run: give it values or remove it",
+        )
+    if isinstance(matrix, dict):
+        for key, values in matrix.items():
+            if not values:
+                raise source.error(
+                    ("matrix", key),
+                    f"{key} has no values, so the matrix expands to no run: give it at least"
+                    " one value or remove it",
+                )
 
 
 def read_yaml(path: Path) -> tuple[Any, Source]:

@@ -3,26 +3,26 @@
 Every file is loaded and every matrix cell's config is built and checked before anything
 runs, so a broken scenario stops the run with a ``ScenarioError`` (exit 2) rather than
 half-way. Then cells run concurrently (at most ``jobs``), each against its own in-process
-tpsim on an ephemeral port, or one at a time against ``--server``. A step that fails ends
-its scenario; the steps after it are reported as skipped.
+tpsim on an ephemeral port, or one at a time against ``--server`` (whose config is put back
+afterwards, ``harness.config_restored``). A step that fails ends its scenario; the steps
+after it are reported as skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import structlog
 
-from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.config import Config, load_config, overlay, parse_config
 from tpsim.errors import ConfigError, ScenarioError, TpsimError
 from tpsim.mojaloop.roles.context import origin_policy
@@ -31,10 +31,17 @@ from tpsim.mojaloop.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundl
 from tpsim.scenario import conformance, mojaloop
 from tpsim.scenario.actions import CheckBalances
 from tpsim.scenario.answers import answer_failures, balance_failures
-from tpsim.scenario.expectations import assign, explain_missing, unwanted
-from tpsim.scenario.harness import BuiltinPisp, HarnessError, InProcessTpsim, RemoteTpsim, Target
+from tpsim.scenario.harness import (
+    BuiltinPisp,
+    HarnessError,
+    InProcessTpsim,
+    RemoteTpsim,
+    Target,
+    config_restored,
+)
 from tpsim.scenario.loader import LoadedScenario, PlannedStep, find_scenarios, load_scenario
-from tpsim.scenario.model import ACTIONS, Expect, ExpectMessage, PispUnderTest, TppUnderTest
+from tpsim.scenario.model import ACTIONS, Expect, PispUnderTest, TppUnderTest
+from tpsim.scenario.pisp_client import builtin_signers
 from tpsim.scenario.results import (
     Failure,
     FailureKind,
@@ -49,11 +56,11 @@ from tpsim.scenario.results import (
 from tpsim.scenario.session import Session, StepFailed
 from tpsim.scenario.stet import conformance as stet_conformance
 from tpsim.scenario.variables import VariableError, Variables
+from tpsim.scenario.waiting import await_messages
 
 log = structlog.get_logger("tpsim.run")
 
 PLACEHOLDER_ENDPOINT = "http://127.0.0.1:9"  # replaced by the built-in PISP's address
-BUILTIN_CREDENTIALS = ("alice-fido", "alice-generic")
 
 
 @dataclass(slots=True)
@@ -150,19 +157,16 @@ def _cell(
 ) -> Cell:
     scenario, file = loaded.scenario, str(loaded.path)
     variables = Variables(values, env)
-    try:
-        for name, value in scenario.variables.items():
-            if name not in values:
-                variables.set(name, variables.resolve(value))
-        pisp = loaded.check(PispUnderTest, variables.resolve(scenario.pisp), "pisp")
-        tpp = None
-        if scenario.tpp is not None:
-            tpp = loaded.check(TppUnderTest, variables.resolve(scenario.tpp), "tpp")
-        # ${pisp_url} in the config is the built-in PISP's, known once it listens.
-        in_config = Variables({**variables.values, "pisp_url": PLACEHOLDER_ENDPOINT}, env)
-        data = overlay(base, in_config.resolve(scenario.config))
-    except VariableError as exc:
-        raise ScenarioError(f"{file}: {exc}") from None
+    for name, value in scenario.variables.items():
+        if name not in values:
+            variables.set(name, loaded.resolve(variables, value, "variables", name))
+    pisp = loaded.check(PispUnderTest, loaded.resolve(variables, scenario.pisp, "pisp"), "pisp")
+    tpp = None
+    if scenario.tpp is not None:
+        tpp = loaded.check(TppUnderTest, loaded.resolve(variables, scenario.tpp, "tpp"), "tpp")
+    # ${pisp_url} in the config is the built-in PISP's, known once it listens.
+    in_config = Variables({**variables.values, "pisp_url": PLACEHOLDER_ENDPOINT}, env)
+    data = overlay(base, loaded.resolve(in_config, scenario.config, "config"))
     _set_pisp(data, pisp.fsp_id, pisp.endpoint or PLACEHOLDER_ENDPOINT)
     try:
         config = parse_config(data, file=f"{file} (config)")
@@ -221,7 +225,7 @@ async def execute(
 ) -> RunResult:
     started, clock = datetime.now(UTC), time.monotonic()
     limit = asyncio.Semaphore(1 if options.server else max(1, options.jobs))
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession() as http, _server_restored(options, http):
 
         async def bounded(cell: Cell) -> ScenarioResult:
             async with limit:
@@ -234,6 +238,15 @@ async def execute(
 
         results = await asyncio.gather(*(bounded(c) for c in cells))
     return RunResult(list(results), started.isoformat(timespec="seconds"), time.monotonic() - clock)
+
+
+def _server_restored(
+    options: RunOptions, http: aiohttp.ClientSession
+) -> contextlib.AbstractAsyncContextManager[None]:
+    """With ``--server``: its config put back after the run, however the run ends."""
+    if options.server is None:
+        return contextlib.nullcontext()
+    return config_restored(RemoteTpsim(options.server, http, admin_token=options.admin_token))
 
 
 async def run_cell(
@@ -270,7 +283,8 @@ async def run_cell(
         session.since = await target.last_seq()
         _builtin_signers(session, config)
         result.participants = _participants(config)
-        await _run_steps(session, cell.steps, result)
+        checked = cell.pisp.fsp_id if cell.pisp.endpoint and cell.pisp.checks else None
+        await _run_steps(session, cell.steps, result, checked)
         await target.settle()
         result.journal = await target.entries(since=session.since)
         _check_journal(cell, options, validator, result)
@@ -315,7 +329,8 @@ def _check_journal(
         found += conformance.obie_violations(journal, cell.tpp.client_id)
         found += stet_conformance.stet_violations(journal, cell.tpp.client_id)
     result.violations = found
-    result.failures += conformance.failures(found, journal)
+    # First: what the participant under test broke explains the messages that never came.
+    result.failures[:0] = conformance.failures(found, journal)
     if not options.check_sent:
         return
     simulated = {p.fsp_id for p in result.participants if p.simulated}
@@ -337,19 +352,9 @@ async def _start_target(config: Config, options: RunOptions, http: aiohttp.Clien
 
 def _builtin_signers(session: Session, config: Config) -> None:
     """The built-in test credentials, and the accounts of the config's consents they sign."""
-    folder = resources.files("tpsim").joinpath("fixtures/credentials")
-    by_key: dict[str, str] = {}
-    for name in BUILTIN_CREDENTIALS:
-        text = folder.joinpath(f"{name}.json").read_text("utf-8")
-        authenticator = SoftwareAuthenticator.from_json(text, source=name)
-        session.authenticators[name] = authenticator
-        by_key["".join(authenticator.public_key_pem.split())] = name
-    for consent in config.consents:
-        pem = consent.credential.public_key_pem
-        signer = by_key.get("".join(pem.split())) if pem else None
-        if signer is not None and consent.pisp == session.pisp_id:
-            for scope in consent.scopes:
-                session.signers[scope.address] = signer
+    signers = builtin_signers(config, session.pisp_id)
+    session.authenticators.update(signers.credentials)
+    session.signers.update(signers.by_account)
 
 
 def _outcome(failures: list[Failure]) -> Outcome:
@@ -361,7 +366,9 @@ def _outcome(failures: list[Failure]) -> Outcome:
 # --- steps --------------------------------------------------------------------------------
 
 
-async def _run_steps(session: Session, steps: list[PlannedStep], result: ScenarioResult) -> None:
+async def _run_steps(
+    session: Session, steps: list[PlannedStep], result: ScenarioResult, checked: str | None
+) -> None:
     failed = False
     for index, step in enumerate(steps, start=1):
         label = f"{index}. {step.name or step.action}"
@@ -372,7 +379,7 @@ async def _run_steps(session: Session, steps: list[PlannedStep], result: Scenari
         clock = time.monotonic()
         step_result = StepResult(index, label, step.action, Outcome.PASSED, 0.0)
         try:
-            await _run_step(session, step, step_result)
+            await _run_step(session, step, step_result, checked)
         except StepFailed as exc:
             step_result.failures.append(exc.failure)
         except (VariableError, ConfigError, ScenarioError, HarnessError) as exc:
@@ -390,7 +397,9 @@ async def _run_steps(session: Session, steps: list[PlannedStep], result: Scenari
         failed = bool(step_result.failures)
 
 
-async def _run_step(session: Session, step: PlannedStep, result: StepResult) -> None:
+async def _run_step(
+    session: Session, step: PlannedStep, result: StepResult, checked: str | None
+) -> None:
     resolve = session.variables.resolve
     action = ACTIONS[step.action]
     model = action.params
@@ -411,69 +420,6 @@ async def _run_step(session: Session, step: PlannedStep, result: StepResult) -> 
     # The deadline runs from when the action had its answer: a slow action (a signature,
     # a loaded machine) must not eat the time the messages have to arrive.
     deadline = asyncio.get_running_loop().time() + expect.within
-    result.failures += await _await_messages(session, expect, sent.correlation, deadline)
-
-
-async def _await_messages(
-    session: Session, expect: Expect, correlation: str | None, deadline: float
-) -> list[Failure]:
-    """Wait until every expected message has arrived (or the deadline passes); then make
-    sure the ``absent`` ones did not arrive before the deadline."""
-    expected = expect.messages
-    present = [m for m in expected if not m.absent]
-    groups: dict[str | None, list[ExpectMessage]] = {}
-    for message in present:
-        groups.setdefault(message.correlation or correlation, []).append(message)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    while True:
-        seen = {key: await session.messages(key) for key in groups}
-        assignments = {
-            key: assign(
-                listed,
-                seen[key],
-                pisp_id=session.pisp_id,
-                ordered=expect.ordered,
-                consumed=session.consumed,
-            )
-            for key, listed in groups.items()
-        }
-        if all(a.complete for a in assignments.values()) or loop.time() >= deadline:
-            break
-        await asyncio.sleep(session.target.poll_s)
-    failures: list[Failure] = []
-    for key, listed in groups.items():
-        for wanted, entry in zip(listed, assignments[key].entries, strict=True):
-            if entry is None:
-                failures.append(
-                    explain_missing(
-                        wanted,
-                        seen[key],
-                        pisp_id=session.pisp_id,
-                        consumed=session.consumed,
-                        waited_s=loop.time() - started,
-                        step=session.step,
-                    )
-                )
-                continue
-            session.consumed.add(entry["seq"])
-            if wanted.save:
-                session.variables.set(wanted.save, _saved(entry))
-    absent = [m for m in expected if m.absent]
-    if absent and not failures:
-        await asyncio.sleep(max(0.0, deadline - loop.time()))
-        for wanted in absent:
-            entries = [
-                e
-                for e in await session.messages(wanted.correlation or correlation)
-                if e["seq"] not in session.consumed
-            ]
-            problem = unwanted(wanted, entries, pisp_id=session.pisp_id, step=session.step)
-            if problem is not None:
-                failures.append(problem)
-    return failures
-
-
-def _saved(entry: dict[str, Any]) -> dict[str, Any]:
-    keys = ("seq", "method", "path", "source", "destination", "headers", "body", "status")
-    return {key: entry.get(key) for key in keys}
+    result.failures += await await_messages(
+        session, expect, sent.correlation, deadline, checked=checked
+    )

@@ -6,6 +6,8 @@ DELETE /admin/journal               forget the journal
 GET    /admin/config                the config in force (JSON)
 PUT    /admin/fixtures              replace the config (UTF-8 YAML or JSON, at most 1 MiB); a
                                     coded 400 (413 too large) says why not
+PUT    /admin/participants/{fspId}/endpoint  {"endpoint": URL}: an external participant's
+                                    base URL, the state kept → {"endpoint", "previous"}
 POST   /admin/reset                 rebuild the state from the config in force, clear the journal
 GET    /admin/accounts              balances of every account
 GET    /admin/consents              consents as the DFSPs and the auth-service hold them
@@ -319,6 +321,31 @@ async def advance_clock(request: web.Request) -> web.Response:
 MAX_ADVANCE_BODY = 1024  # {"seconds": N} and nothing much else
 
 
+async def point_participant(request: web.Request) -> web.Response:
+    """``PUT /admin/participants/{fspId}/endpoint {"endpoint": URL}``: an external
+    participant's base URL changed, the scheme's state kept (``PUT /admin/fixtures`` starts
+    it afresh): ``{"endpoint": new, "previous": old}``."""
+    sim = request.app[SIMULATION]
+    try:
+        raw = await read_at_most(request, MAX_ADVANCE_BODY * 4, sim.config.server.body_timeout_s)
+        body = json.loads(raw)
+    except BodyRefused as exc:
+        return problem(exc.status, exc.detail)
+    except (ValueError, RecursionError):
+        return problem(400, 'the body must be JSON: {"endpoint": "http://127.0.0.1:5000"}')
+    endpoint = body.get("endpoint") if isinstance(body, dict) else None
+    if not isinstance(endpoint, str):
+        return problem(400, 'endpoint must be a string: {"endpoint": "http://127.0.0.1:5000"}')
+    fsp_id = request.match_info["fsp_id"]
+    if not any(p.fsp_id == fsp_id and p.endpoint for p in sim.config.participants):
+        return problem(404, f"{fsp_id} is no external participant of the config in force")
+    try:
+        previous = sim.point(fsp_id, endpoint)
+    except ConfigError as exc:  # no http(s) base URL
+        return problem(400, str(exc))
+    return web.json_response({"endpoint": endpoint, "previous": previous})
+
+
 def problem(status: int, detail: str, *, code: str | None = None) -> web.Response:
     body = {"error": detail} if code is None else {"error": detail, "code": code}
     return web.json_response(body, status=status)
@@ -335,6 +362,7 @@ ADMIN_ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/admin/consents/{consent_id}/revoke", revoke_consent),
     ("GET", "/admin/otp/{request_id}", get_otp),
     ("POST", "/admin/clock/advance", advance_clock),
+    ("PUT", "/admin/participants/{fsp_id}/endpoint", point_participant),
 ]
 
 

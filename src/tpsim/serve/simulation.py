@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from tpsim.config import Config, Kind
+from tpsim.config import Config, Kind, check_endpoint
 from tpsim.core.clock import Clock, IdGenerator, UuidIds
 from tpsim.core.settlement import SettlementResult
 from tpsim.core.sqlite_store import SqliteStore, StateFileError
@@ -113,6 +113,27 @@ class Simulation:
 
     def reset(self) -> None:
         self.load(self.config)
+
+    def point(self, fsp_id: str, endpoint: str) -> str:
+        """Make ``endpoint`` the base URL of the external participant ``fsp_id`` (checked as
+        config checks it), leaving the scheme's state as it is: the endpoint it had.
+        ``ConfigError`` when ``fsp_id`` is no external participant or the URL is no base
+        URL."""
+        found = next((p for p in self.config.participants if p.fsp_id == fsp_id), None)
+        if found is None or found.endpoint is None:
+            external = [p.fsp_id for p in self.config.participants if p.endpoint is not None]
+            raise ConfigError(
+                f"{fsp_id} is no external participant here (external: {', '.join(external)})"
+            )
+        try:
+            check_endpoint(endpoint)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        pointed = found.model_copy(update={"endpoint": endpoint})
+        participants = [pointed if p is found else p for p in self.config.participants]
+        self.config = self.config.model_copy(update={"participants": participants})
+        self.router.registry.add(External(fsp_id, found.kind, endpoint))
+        return found.endpoint
 
     def _psd2_concluded(self, result: SettlementResult) -> None:
         """A PSD2 payment's settlement ended: its bank keeps why and starts its retention

@@ -1,82 +1,68 @@
-"""The HTML report: one self-contained page (inline CSS, no network) a person reads.
+"""The HTML report: one self-contained page (inline CSS and script, nothing loaded) that
+a person reads, for one scenario or a library of hundreds.
 
-A run summary, an index, then one ``<details>`` per scenario (open when it did not pass)
-with its steps, failures, conformance violations and sequence diagram.
+A header with the verdict, the figures and the environment (tpsim, Python, command,
+config and its SHA-256, profile); a toolbar (filter by outcome, search, group by file, tag
+or matrix, sort, failures first by default); then one ``<details>`` per scenario in run
+order (open when it did not pass): its failures, violations, steps, sequence diagram
+(the failing messages marked), every hop's headers and bodies as text, and the diagram
+as Mermaid text. Without a script the page still shows all but the hop details and the
+Mermaid text.
+
+Sizes stay small: the diagram is styled by classes, not per element; the hop details and
+the Mermaid texts are data (``hop_data``: every distinct header line and body stored
+once, the whole gzipped) that the script unfolds and builds a scenario's part of when it
+is opened. The page is ``report.html`` (package data) with its ``<!--@…-->`` slots
+filled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
+from importlib import resources
 from pathlib import Path
 
-from tpsim.scenario.reports.sequence import sequence_svg
+from tpsim.scenario.reports.diagram import diagram
+from tpsim.scenario.reports.environment import Environment
+from tpsim.scenario.reports.hop_data import HopData
+from tpsim.scenario.reports.mermaid import mermaid_of
+from tpsim.scenario.reports.sequence import MAX_ARROWS, SVG_STYLE, draw
 from tpsim.scenario.reports.text import clean, seconds
 from tpsim.scenario.results import Failure, Outcome, RunResult, ScenarioResult, StepResult
 
-_STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;
-  color:#1c2529;background:#f6f8f9}
-header,main{padding:16px 24px}header{background:#263238;color:#fff}
-h1{font-size:20px;margin:0 0 8px}h2{font-size:15px;margin:18px 0 6px}
-.summary{display:flex;flex-wrap:wrap;gap:18px;margin:0}.summary div{display:flex;gap:6px}
-.summary dt{opacity:.7}.summary dd{margin:0;font-weight:600}
-.badge{display:inline-block;min-width:56px;text-align:center;border-radius:3px;
-  padding:1px 6px;font-size:12px;font-weight:600;text-transform:uppercase;color:#fff}
-.passed{background:#2e7d32}.failed{background:#c62828}.error{background:#6a1b9a}
-.skipped{background:#78909c}
-details.scenario{background:#fff;border:1px solid #cfd8dc;border-radius:4px;margin:10px 0}
-details.scenario>summary{cursor:pointer;padding:8px 12px;font-weight:600}
-details.scenario>div{padding:0 16px 14px}
-.meta{color:#546e7a;margin:4px 0}.meta code{color:#1c2529}
-table{border-collapse:collapse;margin:4px 0}td,th{border:1px solid #dfe5e8;
-  padding:3px 8px;text-align:left;vertical-align:top}th{background:#eceff1}
-pre{white-space:pre-wrap;word-break:break-word;margin:0;font-size:12px}
-.failure{border-left:4px solid #c62828;background:#fff5f5;padding:6px 10px;margin:6px 0}
-.failure p{margin:2px 0}.failure pre{white-space:pre-wrap}
-.kind{font:600 12px ui-monospace,monospace;background:#ffebee;color:#b71c1c;padding:0 4px}
-.diagram{overflow-x:auto;border:1px solid #eceff1;background:#fff}
-.diagram svg{display:block}
-.tools button{margin-right:6px}
-"""
-_SCRIPT = """
-document.querySelector('.tools').hidden=false;
-function setAll(open){document.querySelectorAll('details.scenario')
-  .forEach(function(d){d.open=open;});}
-"""
 # Nothing on the page may load anything: the bodies shown are the participants' input.
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+_NOT_PASSED = (Outcome.FAILED, Outcome.ERROR)
 
 
-def write_html(run: RunResult, path: Path) -> None:
+def write_html(run: RunResult, path: Path, *, environment: Environment | None = None) -> None:
     """Write ``run`` to ``path`` as one self-contained UTF-8 HTML page."""
-    path.write_text(html_page(run), encoding="utf-8")
+    path.write_text(html_page(run, environment), encoding="utf-8")
 
 
-def html_page(run: RunResult) -> str:
-    """The whole page of ``run``."""
-    verdict = "passed" if run.passed else "failed"
-    sections = "\n".join(_scenario(i, s) for i, s in enumerate(run.scenarios, 1))
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>tpsim run: {verdict}</title>
-<style>{_STYLE}</style>
-</head>
-<body>
-{_header(run)}
-<main>
-{_index(run)}
-<p class="tools" hidden><button type="button" onclick="setAll(true)">Expand all</button>\
-<button type="button" onclick="setAll(false)">Collapse all</button></p>
-{sections}
-</main>
-<script>{_SCRIPT}</script>
-</body>
-</html>
-"""
+def html_page(run: RunResult, environment: Environment | None = None) -> str:
+    """The whole page of ``run``; ``environment``: where it ran (default: what this process
+    knows, its tpsim and Python)."""
+    data = HopData()
+    sections = "\n".join(_scenario(f"s{i}", i, s, data) for i, s in enumerate(run.scenarios, 1))
+    slots = {
+        "csp": _CSP,
+        "title": _e(f"tpsim run: {'passed' if run.passed else 'failed'}"),
+        "svg-style": SVG_STYLE,
+        "header": _header(run, environment or Environment()),
+        "filters": _filters(run),
+        "scenarios": sections,
+        "data": data.folded(),
+    }
+    page = _template()
+    for name, value in slots.items():
+        page = page.replace(f"<!--@{name}-->", value)
+    return page
+
+
+def _template() -> str:
+    return resources.files("tpsim.scenario.reports").joinpath("report.html").read_text("utf-8")
 
 
 def _e(value: object) -> str:
@@ -87,43 +73,89 @@ def _badge(outcome: Outcome) -> str:
     return f'<span class="badge {outcome.value}">{outcome.value}</span>'
 
 
-def _header(run: RunResult) -> str:
+def _header(run: RunResult, environment: Environment) -> str:
     figures = [
         ("total", len(run.scenarios)),
         *((o.value, run.count(o)) for o in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)),
         ("duration", f"{seconds(run.duration_s)} s"),
         ("started", run.started_at),
     ]
-    items = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in figures)
     verdict = Outcome.PASSED if run.passed else Outcome.FAILED
-    return f'<header><h1>tpsim run {_badge(verdict)}</h1><dl class="summary">{items}</dl></header>'
-
-
-def _index(run: RunResult) -> str:
-    rows = "".join(
-        f'<tr><td>{_badge(s.outcome)}</td><td><a href="#s{i}">{_e(s.title)}</a></td>'
-        f"<td>{_e(s.file)}</td><td>{seconds(s.duration_s)} s</td></tr>"
-        for i, s in enumerate(run.scenarios, 1)
+    return (
+        f"<h1>tpsim run {_badge(verdict)}</h1>"
+        f'<dl class="summary">{_pairs(figures)}</dl>'
+        f'<dl class="env" aria-label="environment">{_pairs(environment.items())}</dl>'
     )
-    head = "<tr><th>outcome</th><th>scenario</th><th>file</th><th>duration</th></tr>"
-    return f"<h2>Scenarios</h2><table>{head}{rows}</table>"
 
 
-def _scenario(number: int, s: ScenarioResult) -> str:
-    opened = " open" if s.outcome in (Outcome.FAILED, Outcome.ERROR) else ""
+def _pairs(items: Sequence[tuple[str, object]]) -> str:
+    return "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in items)
+
+
+def _filters(run: RunResult) -> str:
+    """One button per outcome that occurred, with its count, and one for all."""
+    counts = [("all", len(run.scenarios))]
+    counts += [(o.value, n) for o in (*_NOT_PASSED, Outcome.PASSED) if (n := run.count(o))]
+    return "".join(
+        f'<button type="button" data-status="{name}" aria-pressed="{str(name == "all").lower()}">'
+        f"{name} {count}</button>"
+        for name, count in counts
+    )
+
+
+def _scenario(section: str, number: int, s: ScenarioResult, data: HopData) -> str:
+    """The scenario's ``<details>``; its ``data-*`` attributes are what the toolbar
+    filters, groups and sorts by."""
+    opened = " open" if s.outcome in _NOT_PASSED else ""
+    attributes = {
+        "outcome": s.outcome.value,
+        "title": s.title,
+        "name": s.name,
+        "file": s.file,
+        "tags": ",".join(s.tags),
+        "cell": "yes" if s.cell else "",
+        "duration": seconds(s.duration_s),
+        "order": str(number),
+    }
+    data_attributes = "".join(f' data-{k}="{_e(v)}"' for k, v in attributes.items())
+    tags = "".join(f'<span class="tag">{_e(t)}</span>' for t in s.tags)
+    summary = (
+        f'<summary>{_badge(s.outcome)}<span class="t">{_e(s.title)}</span>'
+        f'<span class="d">{seconds(s.duration_s)} s</span>'
+        f'<span class="f">{_e(s.file)}{tags}</span></summary>'
+    )
     parts = [
         _meta(s),
         f"<p>{_e(s.description)}</p>" if s.description else "",
-        _steps(s.steps),
         _failures(s.failures),
         _violations(s),
-        f'<h2>Sequence</h2><div class="diagram">{sequence_svg(s)}</div>',
+        _steps(s.steps),
+        _sequence(section, s, data),
     ]
     return (
-        f'<details class="scenario {s.outcome.value}" id="s{number}"{opened}>'
-        f"<summary>{_badge(s.outcome)} {_e(s.title)} "
-        f'<span class="meta">{seconds(s.duration_s)} s</span></summary>'
-        f"<div>{''.join(parts)}</div></details>"
+        f'<details class="scenario {s.outcome.value}" id="{section}"{data_attributes}{opened}>'
+        f"{summary}<div>{''.join(parts)}</div></details>"
+    )
+
+
+def _sequence(section: str, s: ScenarioResult, data: HopData) -> str:
+    """The diagram, then the places the script fills from ``data``: its hop details and
+    its Mermaid text."""
+    d = diagram(s)
+    mermaid = mermaid_of(d, comments=[s.title, f"{s.file}: {s.outcome.value}"])
+    data.add(section, d.arrows[:MAX_ARROWS], mermaid)
+    hops = (
+        '<h2>Messages</h2><p class="meta hops-note">Click an arrow, or a message below, for'
+        " its times, headers and bodies.</p>"
+        if d.arrows
+        else ""
+    )
+    return (
+        '<div class="bar"><h2>Sequence</h2><button type="button" class="show-mermaid"'
+        ' aria-expanded="false">Mermaid</button></div>'
+        '<div class="mermaid"><button type="button" class="copy">Copy</button><pre></pre></div>'
+        f'<div class="diagram">{draw(d, standalone=False)}</div>'
+        f'{hops}<div class="hops"></div>'
     )
 
 
@@ -132,7 +164,8 @@ def _meta(s: ScenarioResult) -> str:
     if s.tags:
         facts.append(("tags", ", ".join(s.tags)))
     facts.extend((f"cell {k}", str(v)) for k, v in s.cell.items())
-    return "".join(f'<p class="meta">{_e(k)}: <code>{_e(v)}</code></p>' for k, v in facts)
+    listed = "".join(f'<p class="meta">{_e(k)}: <code>{_e(v)}</code></p>' for k, v in facts)
+    return f'<div class="facts">{listed}</div>'
 
 
 def _steps(steps: list[StepResult]) -> str:
@@ -144,7 +177,7 @@ def _steps(steps: list[StepResult]) -> str:
         for step in steps
     )
     head = "<tr><th>step</th><th>action</th><th>outcome</th><th>duration</th></tr>"
-    return f"<h2>Steps</h2><table>{head}{rows}</table>"
+    return f'<h2>Steps</h2><div class="scroll"><table>{head}{rows}</table></div>'
 
 
 def _failures(failures: list[Failure]) -> str:
@@ -177,4 +210,4 @@ def _violations(s: ScenarioResult) -> str:
         for v in s.violations
     )
     head = "<tr><th>seq</th><th>message</th><th>field</th><th>rule</th><th>problem</th></tr>"
-    return f"<h2>Conformance violations</h2><table>{head}{rows}</table>"
+    return f'<h2>Conformance violations</h2><div class="scroll"><table>{head}{rows}</table></div>'

@@ -1,329 +1,239 @@
-"""A scenario's journal as an SVG sequence diagram, for the HTML report.
+"""A scenario's sequence diagram (``diagram.py``) drawn as SVG, for the HTML report.
 
-One lifeline per participant (the clients: PISPs and TPPs; the hub, DFSPs, the
-auth-service, then any fsp id the journal names that the scheme does not list, then the
-user and the PSU when something went out of band to them) and one arrow per message, top
-to bottom in journal order:
+Lanes are narrow (``COLUMN``; a lifeline no arrow touches, just its name box) because
+labels need not fit between two lifelines: each arrow has a row of its own, so its label
+is centred on it and may run across other lanes (a white halo keeps it legible), shifted
+to stay inside the drawing and cut in the middle past ``LABEL_CHARS``. Text is monospace
+so that a label's width is known without a browser. The page scales the drawing down to
+its width (``viewBox``) rather than cutting it.
 
-- ``delivered``, ``sent``, ``dropped`` and ``out-of-band`` hops go from ``source`` to
-  ``destination`` (the hub when none); out-of-band arrows are dashed, to the user, or (an
-  XS2A or UK browser redirect) to the PSU, labelled with where the browser was sent;
-- a ``received`` hop is drawn only when the edge rejected it (status >= 400): it never
-  went further, so it is the only trace of the message. An accepted one is drawn by the
-  hop that delivered it;
-- an XS2A or UK Open Banking exchange (the request ``received`` from the TPP, the bank's
-  answer ``sent`` back) is one arrow from the TPP to the bank labelled with the request
-  and the answer's status, as an FSPIOP request is drawn with its synchronous answer.
-
-A client (PISP or TPP) the journal never names has no lifeline, unless no client is named
-at all: a scheme lists PISPs and TPPs alike, and a scenario mostly speaks one dialect.
-
-An arrow is red (class ``err``) when its status is >= 400, it has an error, it was
-dropped, or it is an ``/error`` callback. Its ``<title>`` tooltip holds the whole message.
+Each arrow is a ``<g class="hop …" data-seq="N">`` (``err``: red; ``oob``: dashed, out of
+band; ``fail``: a failure of the scenario names its message, marked with a band across
+the diagram). An expected message that never came is a red line of text at the bottom.
+Colours and fonts are CSS classes (``SVG_STYLE``), once per page rather than once per
+element; a standalone SVG carries the style itself, and every message's bodies in its
+arrows' ``<title>``, which the report keeps in its hop details instead.
 """
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
-from typing import Any
 
-from tpsim.scenario.conformance import OBIE, XS2A, exchanges
-from tpsim.scenario.reports.text import clean, ellipsize_middle, hub_id, shorten
+from tpsim.scenario.reports.diagram import (
+    PSU,
+    USER,
+    Arrow,
+    Diagram,
+    Lifeline,
+    arrow_for,
+    diagram,
+    exchange_tooltip,
+    lifelines_of,
+    tooltip,
+)
+from tpsim.scenario.reports.text import clean, ellipsize_middle, shorten
 from tpsim.scenario.results import ScenarioResult
 
-MAX_ARROWS = 500
-BODY_LIMIT = 2000
-USER = "(user)"  # the key of the user lifeline: never an fsp id
-PSU = "(psu)"  # the key of the PSU's (browser's) lifeline
-_KIND_ORDER = {"pisp": 0, "tpp": 0, "hub": 1, "dfsp": 2, "auth-service": 3}
-_CLIENTS = {"pisp", "tpp"}
-_DRAWN_HOPS = {"delivered", "sent", "dropped", "out-of-band"}
-_EXCHANGED = (XS2A, OBIE)  # HTTP APIs answered synchronously: request + answer, one arrow
+__all__ = [
+    "PSU",
+    "SVG_STYLE",
+    "USER",
+    "arrow_for",
+    "draw",
+    "exchange_tooltip",
+    "lifelines_of",
+    "sequence_svg",
+    "tooltip",
+]
 
-# Geometry, in px. Text is monospace so that a label's width is known without a browser.
+MAX_ARROWS = 500
+
+# Geometry, in px.
 GUTTER = 48  # the seq numbers' column
-COLUMN = 260  # fits "POST /thirdpartyRequests/transactions" between neighbours
+COLUMN = 180  # the lane of a lifeline an arrow touches
+IDLE_COLUMN = 120  # a lane no arrow touches, unless its name box needs more
+MAX_COLUMN = 260  # a name box wider than this is cut
+LABEL_CHARS = 72  # a longer label is cut in the middle (the whole is in its title)
 HEAD = 64  # the lifelines' name boxes
 ROW = 40
 TOP = HEAD + 24  # the first arrow's y
+NOTE_ROW = 20  # a line of text under the arrows
 CHAR = 6.7  # the advance of an 11px monospace glyph
-INK = "#37474f"
-RED = "#c62828"
-MUTED = "#6a1b9a"
+MIN_SCALE = 0.7  # the report shrinks a diagram to its width, down to this
+
+SVG_STYLE = """\
+.sequence text{fill:#37474f;stroke:#fff;stroke-width:3px;paint-order:stroke}
+.sequence .c{text-anchor:middle}.sequence .n{text-anchor:end;fill:#78909c}
+.sequence .a{font-size:10px}.sequence .name{font-size:13px;font-weight:bold}
+.sequence .cap{fill:#546e7a}
+.sequence .lifeline line{stroke:#b0bec5;stroke-dasharray:4 4}
+.sequence .lifeline rect{fill:#eef3f8;stroke:#90a4ae}.sequence .lifeline rect.ext{fill:#fff4e0}
+.sequence .hop line,.sequence .hop path{stroke:#37474f;stroke-width:1.5;fill:none}
+.sequence .hop polygon{fill:#37474f}
+.sequence .oob line,.sequence .oob path{stroke:#6a1b9a}
+.sequence .oob polygon,.sequence .oob text:not(.n){fill:#6a1b9a}
+.sequence .err line,.sequence .err path{stroke:#c62828}
+.sequence .err polygon,.sequence .err text:not(.n){fill:#c62828}
+.sequence .hop rect.mark{fill:#ffcdd2;stroke:none}
+.sequence .fail .n{fill:#b71c1c;font-weight:bold}
+.sequence .more,.sequence .missing{fill:#c62828}
+"""
 
 
-@dataclass(frozen=True, slots=True)
-class Lifeline:
-    key: str
-    name: str
-    caption: str
-    external: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Arrow:
-    seq: int
-    source: str
-    destination: str
-    method: str
-    path: str
-    status: str  # "→ 202", "dropped", or ""
-    error: str | None
-    note: str | None  # where a redirect sent the browser
-    red: bool
-    dashed: bool
-    tooltip: str
-
-
-def sequence_svg(scenario: ScenarioResult, *, max_arrows: int = MAX_ARROWS) -> str:
+def sequence_svg(
+    scenario: ScenarioResult, *, max_arrows: int = MAX_ARROWS, standalone: bool = True
+) -> str:
     """The scenario's journal as an inline ``<svg>`` element (a string, all text escaped).
 
-    Each arrow is a ``<g class="hop …" data-seq="N">``; at most ``max_arrows`` are drawn,
-    the rest are counted in a note at the bottom."""
-    hub = hub_id(scenario)
-    pairs = exchanges(scenario.journal, _EXCHANGED)
-    requests = {answer["seq"]: request for request, answer in pairs}
-    arrows = [
-        a for e in scenario.journal if (a := arrow_for(e, hub, requests.get(e["seq"]))) is not None
-    ]
-    lifelines = lifelines_of(scenario, arrows, hub)
-    drawn = arrows[:max_arrows]
-    width = GUTTER + COLUMN * len(lifelines)
-    height = TOP + ROW * len(drawn) + (24 if len(arrows) > len(drawn) else 0)
-    svg = _svg(width, height, scenario.title)
-    x = {line.key: GUTTER + COLUMN * i + COLUMN // 2 for i, line in enumerate(lifelines)}
-    for line in lifelines:
-        _draw_lifeline(svg, line, x[line.key], height)
+    At most ``max_arrows`` arrows are drawn, the rest are counted in a note at the bottom.
+    ``standalone``: the SVG carries its style and each arrow's ``<title>`` the whole
+    message (headers, bodies); otherwise the page styles it (``SVG_STYLE``) and titles
+    are the arrows' summaries (the report shows bodies in its hop details)."""
+    return draw(diagram(scenario), max_arrows=max_arrows, standalone=standalone)
+
+
+def draw(d: Diagram, *, max_arrows: int = MAX_ARROWS, standalone: bool = True) -> str:
+    """``sequence_svg`` of a diagram already made (the report draws it and lists its
+    hops)."""
+    return ET.tostring(_draw(d, max_arrows, standalone), encoding="unicode")
+
+
+def _draw(d: Diagram, max_arrows: int, standalone: bool) -> ET.Element:
+    drawn = d.arrows[:max_arrows]
+    more = len(d.arrows) - len(drawn)
+    lanes = lane_widths(d.lifelines, drawn)
+    width = GUTTER + sum(lanes)
+    notes_top = TOP + ROW * len(drawn) - ROW // 2
+    height = notes_top + NOTE_ROW * (len(d.missing) + (1 if more else 0)) + 8
+    svg = _svg(width, height, d.title, standalone)
+    x: dict[str, int] = {}
+    left = GUTTER
+    for line, lane in zip(d.lifelines, lanes, strict=True):
+        x[line.key] = left + lane // 2
+        _draw_lifeline(svg, line, x[line.key], lane, height)
+        left += lane
     for row, arrow in enumerate(drawn):
-        _draw_arrow(svg, arrow, x[arrow.source], x[arrow.destination], TOP + ROW * row)
-    if len(arrows) > len(drawn):
-        note = f"{len(arrows) - len(drawn)} more hops not drawn"
-        _text(svg, GUTTER, height - 10, note, **{"class": "more", "fill": RED})
-    return ET.tostring(svg, encoding="unicode")
+        y = TOP + ROW * row
+        title = arrow.tooltip if standalone else arrow.summary
+        ends = (x[arrow.source], x[arrow.destination])
+        _draw_arrow(svg, arrow, ends, y, title, width, arrow.seq in d.failing)
+    notes = [f"✗ {m}" for m in d.missing]
+    if more:
+        notes.append(f"{more} more hops not drawn")
+    for row, note in enumerate(notes):
+        y = notes_top + NOTE_ROW * (row + 1)
+        kind = "more" if note.endswith("not drawn") else "missing"
+        _text(svg, GUTTER, y, shorten(note, int((width - GUTTER) / CHAR)), kind)
+    return svg
 
 
-def arrow_for(
-    entry: dict[str, Any], hub: str, request: dict[str, Any] | None = None
-) -> Arrow | None:
-    """The arrow a journal entry draws, or None (an accepted ``received`` hop, an XS2A or
-    UK request: its answer draws the exchange). ``request``: the request ``entry``
-    answers."""
-    hop = str(entry.get("hop"))
-    status = entry.get("status")
-    rejected = hop == "received" and isinstance(status, int) and status >= 400
-    exchanged = entry.get("dialect") in _EXCHANGED
-    if (hop not in _DRAWN_HOPS and not rejected) or (exchanged and hop == "received"):
-        return None
-    path, error = str(entry.get("path", "")), entry.get("error")
-    failed = isinstance(status, int) and status >= 400
-    source, destination = str(entry.get("source") or hub), _destination(entry, hub)
-    if exchanged and hop == "sent":  # the bank's answer: drawn as the TPP's request
-        source, destination = destination, source
-    redirect = entry.get("redirect")
-    return Arrow(
-        seq=int((request or entry).get("seq", 0)),
-        source=source,
-        destination=hub if rejected else destination,
-        method=str(entry.get("method", "")),
-        path=path,
-        status=f"→ {status}" if status is not None else ("dropped" if hop == "dropped" else ""),
-        error=str(error) if error else None,
-        note=f"to {redirect}" if redirect else None,
-        red=failed or bool(error) or hop == "dropped" or path.rstrip("/").endswith("/error"),
-        dashed=hop == "out-of-band",
-        tooltip=tooltip(entry, hub) if request is None else exchange_tooltip(request, entry),
-    )
-
-
-def _destination(entry: dict[str, Any], hub: str) -> str:
-    if entry.get("hop") == "out-of-band":
-        return PSU if entry.get("dialect") in _EXCHANGED else USER
-    return str(entry.get("destination") or hub)
-
-
-def lifelines_of(scenario: ScenarioResult, arrows: list[Arrow], hub: str) -> list[Lifeline]:
-    """The diagram's columns, left to right, for ``arrows`` (every arrow, drawn or not)."""
-    ends = {key for arrow in arrows for key in (arrow.source, arrow.destination)}
-    clients = {p.fsp_id for p in scenario.participants if p.kind in _CLIENTS}
-    idle = clients - ends if clients & ends else set()
-    listed = sorted(
-        (p for p in scenario.participants if p.fsp_id not in idle),
-        key=lambda p: _KIND_ORDER.get(p.kind, len(_KIND_ORDER)),
-    )
-    lines = [
-        Lifeline(
-            p.fsp_id,
-            p.fsp_id,
-            f"{p.kind} · {'simulated' if p.simulated else 'external'}",
-            external=not p.simulated,
-        )
-        for p in listed
+def lane_widths(lifelines: list[Lifeline], arrows: list[Arrow]) -> list[int]:
+    """Each lifeline's lane: ``COLUMN`` for one an arrow touches, ``IDLE_COLUMN`` for one
+    none does, or what its name box needs if more."""
+    active = {key for a in arrows for key in (a.source, a.destination)}
+    return [
+        max(COLUMN if line.key in active else IDLE_COLUMN, _box_width(line)) for line in lifelines
     ]
-    known = {line.key for line in lines} | {USER, PSU}
-    for arrow in arrows:
-        for key in (arrow.source, arrow.destination):
-            if key not in known:
-                known.add(key)
-                lines.append(Lifeline(key, key, "not in the scheme"))
-    users = {
-        str(e.get("destination"))
-        for e in scenario.journal
-        if e.get("hop") == "out-of-band" and _destination(e, hub) == USER
-    }
-    if users:
-        lines.append(Lifeline(USER, "user", "out of band: " + ", ".join(sorted(users))))
-    if PSU in ends:
-        lines.append(Lifeline(PSU, "psu", "the PSU's browser"))
-    return lines
 
 
-def exchange_tooltip(request: dict[str, Any], answer: dict[str, Any]) -> str:
-    """Everything about an XS2A or UK exchange: the request and the bank's answer."""
-    lines = [
-        f"#{request.get('seq')} received, #{answer.get('seq')} answered at {answer.get('at')}",
-        f"{request.get('method')} {request.get('path')}",
-        f"{request.get('source')} → {request.get('destination')}, status {answer.get('status')}",
-    ]
-    if request.get("error"):
-        lines.append(f"error: {request['error']}")
-    lines.append("correlation ids: " + (", ".join(answer.get("correlation_ids") or []) or "none"))
-    for name, entry in (("request", request), ("answer", answer)):
-        lines.append(f"{name} headers: " + json.dumps(entry.get("headers") or {}, default=str))
-        if entry.get("body") is not None:
-            lines.append(f"{name} body:\n" + _body(entry["body"]))
-    return "\n".join(lines)
-
-
-def tooltip(entry: dict[str, Any], hub: str) -> str:
-    """Everything about one hop, for the arrow's ``<title>``."""
-    duration = entry.get("duration_ms")
-    lines = [
-        f"#{entry.get('seq')} {entry.get('hop')} at {entry.get('at')}"
-        + (f" ({duration:g} ms)" if isinstance(duration, int | float) else ""),
-        f"{entry.get('method')} {entry.get('path')}",
-        f"{entry.get('source') or hub} → {entry.get('destination') or hub}"
-        + (f", status {entry['status']}" if entry.get("status") is not None else ""),
-    ]
-    if entry.get("error"):
-        lines.append(f"error: {entry['error']}")
-    lines.append("correlation ids: " + (", ".join(entry.get("correlation_ids") or []) or "none"))
-    if entry.get("redirect"):
-        lines.append(f"redirect: {entry['redirect']}")
-    if entry.get("body") is not None:
-        lines.append("body:\n" + _body(entry["body"]))
-    return "\n".join(lines)
-
-
-def _body(body: Any) -> str:
-    return shorten(json.dumps(body, indent=2, ensure_ascii=False, default=str), BODY_LIMIT)
+def _box_width(line: Lifeline) -> int:
+    """The lane a lifeline's name (bold 13 px: 1.2 glyphs of 11 px) and caption fit in
+    uncut, up to ``MAX_COLUMN``."""
+    chars = max(len(line.name) * 1.2, len(line.caption))
+    return min(MAX_COLUMN, int(chars * CHAR + 30 + CHAR) + 1)
 
 
 # -- drawing -------------------------------------------------------------------------------
 
 
-def _svg(width: int, height: int, title: str) -> ET.Element:
-    svg = ET.Element(
-        "svg",
-        {
-            "xmlns": "http://www.w3.org/2000/svg",
-            "class": "sequence",
-            "width": str(width),
-            "height": str(height),
-            "viewBox": f"0 0 {width} {height}",
-            "font-family": "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
-            "font-size": "11",
-            "role": "img",
-        },
-    )
+def _svg(width: int, height: int, title: str, standalone: bool) -> ET.Element:
+    attributes = {
+        "xmlns": "http://www.w3.org/2000/svg",
+        "class": "sequence",
+        "width": str(width),
+        "height": str(height),
+        "viewBox": f"0 0 {width} {height}",
+        "font-family": "ui-monospace, 'DejaVu Sans Mono', Menlo, Consolas, monospace",
+        "font-size": "11",
+        "role": "img",
+    }
+    if not standalone:  # the page scales it to its width, down to MIN_SCALE
+        attributes["style"] = f"min-width:{int(width * MIN_SCALE)}px"
+    svg = ET.Element("svg", attributes)
     ET.SubElement(svg, "title").text = clean(f"Sequence diagram: {title}")
+    if standalone:
+        ET.SubElement(svg, "style").text = SVG_STYLE
     return svg
 
 
-def _text(parent: ET.Element, x: float, y: float, text: str, **attributes: str) -> ET.Element:
-    """A text with a white halo, so that it stays legible where it crosses a lifeline."""
-    halo = {"stroke": "#fff", "stroke-width": "3", "paint-order": "stroke"}
-    element = ET.SubElement(parent, "text", {"x": f"{x:g}", "y": f"{y:g}", **halo, **attributes})
+def _text(parent: ET.Element, x: float, y: float, text: str, classes: str = "") -> ET.Element:
+    """A text (with a white halo, from the style, so that it stays legible where it
+    crosses a lifeline)."""
+    attributes = {"x": f"{x:g}", "y": f"{y:g}"}
+    if classes:
+        attributes["class"] = classes
+    element = ET.SubElement(parent, "text", attributes)
     element.text = clean(text)
     return element
 
 
-def _draw_lifeline(svg: ET.Element, line: Lifeline, x: int, height: int) -> None:
+def _draw_lifeline(svg: ET.Element, line: Lifeline, x: int, lane: int, height: int) -> None:
     group = ET.SubElement(svg, "g", {"class": "lifeline"})
     ET.SubElement(group, "title").text = clean(f"{line.name} ({line.caption})")
-    ET.SubElement(
-        group,
-        "line",
-        {
-            "x1": str(x),
-            "y1": "46",
-            "x2": str(x),
-            "y2": str(height - 4),
-            "stroke": "#b0bec5",
-            "stroke-dasharray": "4 4",
-        },
-    )
-    ET.SubElement(
-        group,
-        "rect",
-        {
-            "x": str(x - COLUMN // 2 + 10),
-            "y": "8",
-            "width": str(COLUMN - 20),
-            "height": "38",
-            "rx": "4",
-            "fill": "#fff4e0" if line.external else "#eef3f8",
-            "stroke": "#90a4ae",
-        },
-    )
-    chars = int((COLUMN - 30) / CHAR)
-    name = ellipsize_middle(line.name, int(chars / 1.2))
-    _text(group, x, 24, name, **{"text-anchor": "middle", "font-size": "13", "font-weight": "bold"})
-    _text(
-        group, x, 39, shorten(line.caption, chars), **{"text-anchor": "middle", "fill": "#546e7a"}
-    )
+    ends = {"x1": str(x), "y1": "46", "x2": str(x), "y2": str(height - 4)}
+    ET.SubElement(group, "line", ends)
+    box = {"x": str(x - lane // 2 + 10), "y": "8", "width": str(lane - 20), "height": "38"}
+    ET.SubElement(group, "rect", {**box, "rx": "4", **({"class": "ext"} if line.external else {})})
+    chars = int((lane - 30) / CHAR)
+    _text(group, x, 24, ellipsize_middle(line.name, int(chars / 1.2)), "c name")
+    _text(group, x, 39, shorten(line.caption, chars), "c cap")
 
 
-def _draw_arrow(svg: ET.Element, arrow: Arrow, x1: int, x2: int, y: int) -> None:
-    classes = "hop" + (" err" if arrow.red else "") + (" oob" if arrow.dashed else "")
+def _draw_arrow(
+    svg: ET.Element, arrow: Arrow, ends: tuple[int, int], y: int, title: str, right: int, fail: bool
+) -> None:
+    """One arrow from ``ends[0]`` to ``ends[1]`` in a drawing ``right`` wide; ``fail``: a
+    failure names its message, marked with a band across the drawing."""
+    x1, x2 = ends
+    flags = (("err", arrow.red), ("oob", arrow.dashed), ("fail", fail))
+    classes = " ".join(["hop", *(name for name, on in flags if on)])
     group = ET.SubElement(svg, "g", {"class": classes, "data-seq": str(arrow.seq)})
-    ET.SubElement(group, "title").text = clean(arrow.tooltip)
-    color = RED if arrow.red else MUTED if arrow.dashed else INK
-    stroke = {"stroke": color, "stroke-width": "1.5", "fill": "none"}
-    if arrow.dashed:
-        stroke["stroke-dasharray"] = "6 4"
-    _text(group, GUTTER - 8, y + 4, f"#{arrow.seq}", **{"text-anchor": "end", "fill": "#78909c"})
+    ET.SubElement(group, "title").text = clean(title)
+    if fail:
+        band = {"x": "0", "y": str(y - ROW // 2), "width": str(right), "height": str(ROW)}
+        ET.SubElement(group, "rect", {"class": "mark", **band})
+    _text(group, GUTTER - 8, y + 4, f"#{arrow.seq}", "n")
+    dashes = {"stroke-dasharray": "6 4"} if arrow.dashed else {}
     if x1 == x2:
-        path = f"M{x1} {y - 6} h28 v14 h-26"
-        ET.SubElement(group, "path", {"d": path, **stroke})
-        _head(group, x1, y + 8, -1, color)
-        _labels(group, arrow, x1 + 34, y, COLUMN // 2 - 40, "start", color)
+        ET.SubElement(group, "path", {"d": f"M{x1} {y - 6} h28 v14 h-26", **dashes})
+        _head(group, x1, y + 8, -1)
+        _labels(group, arrow, x1 + 34, y, "", right)
         return
     direction = 1 if x2 > x1 else -1
-    ET.SubElement(
-        group,
-        "line",
-        {"x1": str(x1), "y1": str(y), "x2": str(x2 - 2 * direction), "y2": str(y), **stroke},
-    )
-    _head(group, x2, y, direction, color)
-    _labels(group, arrow, (x1 + x2) / 2, y, abs(x2 - x1) - 8, "middle", color)
+    line = {"x1": str(x1), "y1": str(y), "x2": str(x2 - 2 * direction), "y2": str(y)}
+    ET.SubElement(group, "line", {**line, **dashes})
+    _head(group, x2, y, direction)
+    _labels(group, arrow, (x1 + x2) / 2, y, "c", right)
 
 
-def _head(group: ET.Element, x: int, y: int, direction: int, color: str) -> None:
+def _head(group: ET.Element, x: int, y: int, direction: int) -> None:
     back = x - 9 * direction
-    points = f"{x},{y} {back},{y - 4} {back},{y + 4}"
-    ET.SubElement(group, "polygon", {"points": points, "fill": color})
+    ET.SubElement(group, "polygon", {"points": f"{x},{y} {back},{y - 4} {back},{y + 4}"})
 
 
-def _labels(
-    group: ET.Element, arrow: Arrow, x: float, y: int, width: int, anchor: str, color: str
-) -> None:
-    """``METHOD path`` above the arrow, the answer and error below, both cut to ``width``."""
-    chars = max(int(width / CHAR), 24)
+def _labels(group: ET.Element, arrow: Arrow, x: float, y: int, anchor: str, right: int) -> None:
+    """``METHOD path`` above the arrow, the answer and error below: centred on ``x``
+    (``anchor`` "c") or starting there, shifted to stay between the seq numbers and
+    ``right``, and cut to fit."""
+    chars = min(LABEL_CHARS, int((right - GUTTER - 8) / CHAR))
     path = ellipsize_middle(arrow.path, max(chars - len(arrow.method) - 1, 12))
-    _text(group, x, y - 6, f"{arrow.method} {path}", **{"text-anchor": anchor, "fill": color})
-    answer = " · ".join(part for part in (arrow.status, arrow.note, arrow.error) if part)
+    label = f"{arrow.method} {path}"
+    answer = shorten(" · ".join(p for p in (arrow.status, arrow.note, arrow.error) if p), chars)
+    width = max(len(label), len(answer)) * CHAR
+    if anchor:
+        x = min(max(x, GUTTER + 4 + width / 2), right - 4 - width / 2)
+    else:
+        x = max(min(x, right - 4 - width), GUTTER + 4)
+    _text(group, x, y - 6, label, anchor)
     if answer:
-        attributes = {"text-anchor": anchor, "fill": color, "font-size": "10"}
-        _text(group, x, y + 14, shorten(answer, int(chars * 1.1)), **attributes)
+        _text(group, x, y + 14, answer, f"{anchor} a".strip())

@@ -1,0 +1,372 @@
+"""The flows ``tpsim pisp`` plays against a running tpsim, as a PISP plays them: a transfer
+from a linked account, and linking a user's accounts over OTP or WEB.
+
+``against(server, …)`` starts the PISP (``pisp_client.ListeningPisp``) on an ephemeral
+loopback port and points the server's PISP at it for the block (``pointed_here``); each
+flow sends what a PISP sends, waits for the callbacks the API promises (or the error
+callback that ends the conversation), signs for real, and reports every hop to a
+``HopLog`` as it happens. A flow returns what it achieved or raises ``FlowFailed`` saying
+which message refused or never came; ``CannotPlay`` when the scheme has no such account,
+PISP or credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import aiohttp
+
+from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.auth.challenge import consent_challenge
+from tpsim.config import Config
+from tpsim.scenario.harness import Answer, RemoteTpsim
+from tpsim.scenario.mojaloop.actions import AUTHZ, TX, transfer_request
+from tpsim.scenario.mojaloop.params import InitiateTransfer, Payee
+from tpsim.scenario.pisp_client import (
+    Callback,
+    CannotPlay,
+    FlowFailed,
+    Inbox,
+    ListeningPisp,
+    Wanted,
+    builtin_signers,
+    pointed_here,
+)
+
+DISCOVERY = "/services/{ServiceType}"
+
+
+class HopLog(Protocol):
+    """Told of every hop as it happens (``tpsim pisp`` prints them)."""
+
+    def sending(self) -> None:
+        """A request is on its way: what arrives before its answer belongs after it."""
+
+    def sent(self, method: str, path: str, destination: str | None, status: int) -> None:
+        """tpsim answered ``status`` to the request (0: no answer)."""
+
+    def received(self, callback: Callback) -> None:
+        """tpsim sent this callback (hooked to the PISP's inbox)."""
+
+    def note(self, text: str) -> None:
+        """What the PISP or its user does between messages."""
+
+
+@dataclass
+class Flow:
+    """What a flow plays with: the PISP, the running tpsim, its config, the log."""
+
+    pisp: ListeningPisp
+    remote: RemoteTpsim
+    config: Config
+    log: HopLog
+    timeout: float  # seconds each awaited callback may take
+
+
+@asynccontextmanager
+async def against(
+    server: str, *, log: HopLog, pisp: str = "pispa", admin_token: str | None, timeout: float
+) -> AsyncIterator[Flow]:
+    """A ``Flow`` against the tpsim at ``server``, whose PISP ``pisp`` calls this one back
+    during the block; the server's config is put back after it, however it ends."""
+    async with aiohttp.ClientSession() as http:
+        player = ListeningPisp(http, pisp)
+        await player.start()
+        try:
+            remote = RemoteTpsim(server, http, admin_token=admin_token)
+            player.tpsim_url = remote.url
+            player.inbox.listeners.append(log.received)
+            async with pointed_here(remote, pisp, player.url) as config:
+                yield Flow(player, remote, config, log, timeout)
+        finally:
+            await player.close()
+
+
+async def listen(
+    host: str,
+    port: int,
+    *,
+    log: HopLog,
+    pisp: str = "pispa",
+    ready: Callable[[str], None],
+    stop: asyncio.Event,
+    inbox: Inbox | None = None,
+) -> None:
+    """Be the PISP at ``host:port`` until ``stop`` is set: answer every callback as the API
+    requires and tell ``log`` of it (for a person following the README with curl, whose
+    tpsim was started with ``--pisp-url`` naming this address). Nothing is kept, unless
+    in the ``inbox`` given."""
+    async with aiohttp.ClientSession() as http:
+        player = ListeningPisp(http, pisp, inbox=inbox or Inbox(keep=False))
+        await player.start()
+        try:
+            player.inbox.listeners.append(log.received)
+            ready(await player.listen_also(host, port))
+            await stop.wait()
+        finally:
+            await player.close()
+
+
+# --- sending and awaiting -------------------------------------------------------------------
+
+
+async def send(
+    flow: Flow, method: str, path: str, body: Any = None, *, destination: str | None = None
+) -> Answer:
+    """Send as the PISP; a refusal (4xx, 5xx) ends the flow with tpsim's error."""
+    flow.log.sending()
+    status = 0
+    try:
+        answer = await flow.pisp.send(method, path, body, destination=destination)
+        status = answer.status
+    finally:
+        flow.log.sent(method, path, destination, status)
+    if status >= 400:
+        info = answer.body.get("errorInformation") if isinstance(answer.body, dict) else None
+        said = f": {info.get('errorCode')} {info.get('errorDescription')}" if info else ""
+        raise FlowFailed(f"{method} {path}: tpsim answered {status}{said}")
+    return answer
+
+
+async def expect(flow: Flow, what: str, wanted: Wanted, *, ended: Wanted) -> Callback:
+    """The first callback ``wanted`` accepts; ``FlowFailed`` when the error callback that
+    ``ended`` accepts comes first, or neither comes within the flow's timeout."""
+    try:
+        got = await flow.pisp.inbox.first(lambda c: wanted(c) or ended(c), timeout=flow.timeout)
+    except TimeoutError:
+        raise FlowFailed(f"no {what} within {flow.timeout:g} s") from None
+    if got.error is not None:
+        code, description = got.error
+        raise FlowFailed(f"{got.method} {got.path} from {got.source}: {code} {description}")
+    return got
+
+
+def answer_to(method: str, template: str, **params: str) -> tuple[Wanted, Wanted]:
+    """The callback ``method template`` with these path parameters, and its error callback."""
+    return (
+        lambda c: c.is_(method, template, **params),
+        lambda c: c.is_("PUT", f"{template}/error", **params),
+    )
+
+
+async def admin(flow: Flow, path: str) -> Any:
+    """A GET of the admin API (the user's or the bank's side of the story)."""
+    answer = await flow.remote.admin("GET", path)
+    if answer.status != 200:
+        raise FlowFailed(f"GET {path}: tpsim answered {answer.status}: {answer.body}")
+    return answer.body
+
+
+# --- a transfer ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TransferPlan:
+    amount: str
+    payer: str = "dfspa.alice.chequing"  # a linked account (THIRD_PARTY_LINK)
+    payee: str = "16135551212"  # an MSISDN
+    credential: SoftwareAuthenticator | None = None  # default: the built-in one for payer
+
+
+@dataclass(frozen=True, slots=True)
+class TransferDone:
+    request_id: str
+    currency: str
+    payee_fsp: str
+    balance_before: str
+    balance_after: str
+
+
+async def transfer(flow: Flow, plan: TransferPlan) -> TransferDone:
+    """Look the payee up, ask the payer's DFSP for the transfer, sign its challenge, and
+    wait for the transfer's end (transfer patterns §2.3 of the Third Party API)."""
+    account = await _account(flow, plan.payer)
+    signer, signer_name = _signer(flow, plan)
+    party = await lookup(flow, "MSISDN", plan.payee)
+    payee = Payee(id=plan.payee, fsp=party["partyIdInfo"]["fspId"], name=party.get("name"))
+    request_id = str(uuid.uuid4())
+    flow.log.note(f"transactionRequestId {request_id}")
+    params = InitiateTransfer(
+        payer=plan.payer,
+        dfsp=account["fspId"],
+        payee=payee,
+        amount=plan.amount,
+        currency=account["currency"],
+    )
+    await send(flow, "POST", TX, transfer_request(request_id, params), destination=params.dfsp)
+    received, failed = answer_to("PUT", f"{TX}/{{ID}}", ID=request_id)
+    await expect(flow, f"PUT {TX}/{{ID}}", received, ended=failed)
+    request = await expect(
+        flow,
+        f"POST {AUTHZ}",
+        lambda c: c.is_("POST", AUTHZ) and c.get("transactionRequestId") == request_id,
+        ended=failed,
+    )
+    flow.log.note(f"the user signs the challenge with {signer_name}")
+    approval = {"responseType": "ACCEPTED", "signedPayload": signed(signer, request)}
+    path = f"{AUTHZ}/{request.get('authorizationRequestId')}"
+    await send(flow, "PUT", path, approval, destination=request.source)
+    finished = answer_to("PATCH", f"{TX}/{{ID}}", ID=request_id)[0]
+    done = await expect(flow, f"PATCH {TX}/{{ID}}", finished, ended=failed)
+    state = (done.get("transactionRequestState"), done.get("transactionState"))
+    if state != ("ACCEPTED", "COMPLETED"):
+        raise FlowFailed(f"the transfer ended {state[0]} / {state[1]}, not ACCEPTED / COMPLETED")
+    after = await _account(flow, plan.payer)
+    return TransferDone(
+        request_id, account["currency"], payee.fsp or "", account["balance"], after["balance"]
+    )
+
+
+async def lookup(flow: Flow, kind: str, identifier: str) -> dict[str, Any]:
+    """``GET /parties/{Type}/{ID}`` through the ALS: the party its DFSP answers."""
+    await send(flow, "GET", f"/parties/{kind}/{identifier}")
+    found, failed = answer_to("PUT", "/parties/{Type}/{ID}", Type=kind, ID=identifier)
+    answer = await expect(flow, f"PUT /parties/{kind}/{{ID}}", found, ended=failed)
+    party: dict[str, Any] = answer.get("party")
+    return party
+
+
+def signed(signer: SoftwareAuthenticator, request: Callback) -> dict[str, Any]:
+    """The ``signedPayload`` of ``PUT /thirdpartyRequests/authorizations/{ID}`` over the
+    challenge exactly as received."""
+    challenge = str(request.get("challenge"))
+    if signer.credential_type == "FIDO":
+        return {"signedPayloadType": "FIDO", "fidoSignedPayload": signer.assertion(challenge)}
+    signature = signer.generic_signature(challenge)
+    return {"signedPayloadType": "GENERIC", "genericSignedPayload": signature}
+
+
+async def _account(flow: Flow, address: str) -> dict[str, Any]:
+    accounts = (await admin(flow, "/admin/accounts"))["accounts"]
+    found = next((a for a in accounts if a["address"] == address), None)
+    if found is None:
+        linked = sorted({s.address for c in flow.config.consents for s in c.scopes})
+        raise CannotPlay(f"no account {address!r} (linked accounts: {', '.join(linked)})")
+    return dict(found)
+
+
+def _signer(flow: Flow, plan: TransferPlan) -> tuple[SoftwareAuthenticator, str]:
+    if plan.credential is not None:
+        return plan.credential, "the --credential"
+    signers = builtin_signers(flow.config, flow.pisp.fsp_id)
+    name = signers.by_account.get(plan.payer)
+    if name is None:
+        raise CannotPlay(
+            f"no built-in credential signs for {plan.payer} (they sign for"
+            f" {', '.join(sorted(signers.by_account)) or 'no account'}): give --credential FILE"
+        )
+    return signers.credentials[name], name
+
+
+# --- linking ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LinkPlan:
+    user: str
+    channel: Literal["OTP", "WEB"]
+    dfsp: str = "dfspa"
+    credential: SoftwareAuthenticator | None = None  # default: a new FIDO credential
+
+
+@dataclass(frozen=True, slots=True)
+class Linked:
+    consent_id: str
+    accounts: list[str]
+    credential_type: str
+
+
+async def link(flow: Flow, plan: LinkPlan) -> Linked:
+    """Discover the DFSPs, list the user's accounts, request consent for all of them over
+    ``plan.channel``, authenticate as the user would, register a credential over the
+    consent's challenge, and wait until the DFSP says it is verified (linking §2.2)."""
+    await discover(flow, plan.dfsp)
+    await send(flow, "GET", f"/accounts/{plan.user}", destination=plan.dfsp)
+    listed, refused = answer_to("PUT", "/accounts/{ID}", ID=plan.user)
+    accounts = await expect(flow, "PUT /accounts/{ID}", listed, ended=refused)
+    addresses = [a["address"] for a in accounts.get("accounts")]
+    request_id = str(uuid.uuid4())
+    flow.log.note(f"consentRequestId {request_id}")
+    actions = flow.config.behaviour.linking.scope_actions
+    body = {
+        "consentRequestId": request_id,
+        "userId": plan.user,
+        "scopes": [{"address": address, "actions": actions} for address in addresses],
+        "authChannels": [plan.channel],
+        "callbackUri": f"{flow.pisp.url}/callback",
+    }
+    await send(flow, "POST", "/consentRequests", body, destination=plan.dfsp)
+    chosen, closed = answer_to("PUT", "/consentRequests/{ID}", ID=request_id)
+    channel = await expect(flow, "PUT /consentRequests/{ID}", chosen, ended=closed)
+    token = await _auth_token(flow, plan, request_id, channel)
+    path = f"/consentRequests/{request_id}"
+    await send(flow, "PATCH", path, {"authToken": token}, destination=plan.dfsp)
+    grant = await expect(
+        flow,
+        "POST /consents",
+        lambda c: c.is_("POST", "/consents") and c.get("consentRequestId") == request_id,
+        ended=closed,
+    )
+    return await _register(flow, plan, grant)
+
+
+async def discover(flow: Flow, dfsp: str) -> None:
+    """``GET /services/THIRD_PARTY_DFSP``: the switch names the DFSPs that link accounts."""
+    await send(flow, "GET", "/services/THIRD_PARTY_DFSP")
+    found, failed = answer_to("PUT", DISCOVERY, ServiceType="THIRD_PARTY_DFSP")
+    answer = await expect(flow, "PUT /services/THIRD_PARTY_DFSP", found, ended=failed)
+    providers = answer.get("providers") or []
+    if dfsp not in providers:
+        raise CannotPlay(f"{dfsp} is not among the DFSPs the switch names: {providers}")
+
+
+async def _auth_token(flow: Flow, plan: LinkPlan, request_id: str, channel: Callback) -> str:
+    """What the user gives the PISP: the secret the login page's redirect carries (WEB),
+    or the OTP the DFSP sent them by SMS (OTP; tpsim shows it on its admin API)."""
+    if channel.get("authChannels") == ["WEB"]:
+        auth_uri = str(channel.get("authUri"))
+        flow.log.note("the user opens the authUri, signs in and approves")
+        page, redirect = await flow.pisp.login(
+            auth_uri, password=_password(flow.config, plan), decision="approve", accounts=None
+        )
+        if redirect is None or "secret" not in redirect:
+            raise FlowFailed(f"the login page did not approve: it answered {page.status}")
+        flow.log.note("the browser comes back to the callbackUri with ?secret=…")
+        return redirect["secret"]
+    otp = await admin(flow, f"/admin/otp/{request_id}?fspId={plan.dfsp}")
+    flow.log.note(f"the user reads the OTP {otp['otp']} from their SMS (GET /admin/otp/{{ID}})")
+    return str(otp["otp"])
+
+
+def _password(config: Config, plan: LinkPlan) -> str:
+    """The user's own login-page password, else every simulated user's."""
+    user = next((u for u in config.users if (u.user_id, u.fsp_id) == (plan.user, plan.dfsp)), None)
+    return user.password if user and user.password else config.behaviour.linking.web.password
+
+
+async def _register(flow: Flow, plan: LinkPlan, grant: Callback) -> Linked:
+    """``PUT /consents/{ID}`` with a credential over the consent challenge; the DFSP's
+    ``PATCH /consents/{ID}`` says VERIFIED once the auth-service checked it."""
+    consent_id, scopes = str(grant.get("consentId")), grant.get("scopes")
+    authenticator = plan.credential or SoftwareAuthenticator.create()
+    challenge = consent_challenge(consent_id, scopes)
+    kind = authenticator.credential_type
+    credential: dict[str, Any] = {"credentialType": kind, "status": "PENDING"}
+    if kind == "FIDO":
+        credential["fidoPayload"] = authenticator.attestation(challenge)
+    else:
+        credential["genericPayload"] = authenticator.generic_payload(challenge)
+    flow.log.note(f"the PISP registers a new {kind} credential over the consent challenge")
+    body = {"status": "ISSUED", "scopes": scopes, "credential": credential}
+    await send(flow, "PUT", f"/consents/{consent_id}", body, destination=grant.source)
+    verified, refused = answer_to("PATCH", "/consents/{ID}", ID=consent_id)
+    patch = await expect(flow, "PATCH /consents/{ID}", verified, ended=refused)
+    status = (patch.get("credential") or {}).get("status")
+    if status != "VERIFIED":
+        raise FlowFailed(f"PATCH /consents/{consent_id}: the credential is {status}, not VERIFIED")
+    return Linked(consent_id, [s["address"] for s in scopes], kind)
