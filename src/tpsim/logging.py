@@ -1,8 +1,12 @@
 """Structured logs (structlog): human-readable by default, JSON lines with ``--log-json``.
 
-The standard library's loggers (aiohttp's access log and "Error handling request", asyncio)
-go through the same processors and renderer as tpsim's own events, so ``--log-json`` gives
-JSON lines only, each with ``logger`` naming where a stdlib record came from.
+The standard library's loggers (aiohttp's access log and "Error handling request", asyncio,
+tpsim's traffic lines from ``serve.traffic``) go through the same processors and renderer
+as tpsim's own events (structlog's ``ProcessorFormatter``), so ``--log-json`` gives JSON
+lines only, each with ``logger`` naming where a stdlib record came from. Under
+``--log-json`` a stdlib record's ``extra`` fields become JSON fields too: an access-log line
+carries ``remote_address``, ``first_request_line``, ``response_status``, ``response_size``…
+beside its Apache-style text, a traffic line its ``method``, ``path``, ``status``, ``ms``….
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ def configure_logging(*, json_logs: bool = False, level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+    # The text renderer would repeat each field the line already says.
+    extra = [structlog.stdlib.ExtraAdder()] if json_logs else []
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *extra, *shared],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )

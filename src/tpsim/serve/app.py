@@ -15,13 +15,15 @@ from tpsim.serve.metrics import add_metrics_routes
 from tpsim.serve.obie import add_obie_routes
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.stet import add_stet_routes
+from tpsim.serve.traffic import timed
 from tpsim.serve.xs2a import add_xs2a_routes
 
 
 def create_app(sim: Simulation) -> web.Application:
     """An application serving ``sim``; closing the app closes the simulation."""
     # The edge enforces the FSPIOP size limit itself (3104); leave aiohttp room above it.
-    app = web.Application(client_max_size=MAX_BODY_BYTES * 2)
+    # ``timed`` notes when each request began, for the traffic log's milliseconds.
+    app = web.Application(client_max_size=MAX_BODY_BYTES * 2, middlewares=[timed])
     app[SIMULATION] = sim
     add_admin_routes(app, PSD2_ADMIN_ROUTES)
     add_metrics_routes(app)

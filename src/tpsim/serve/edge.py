@@ -38,6 +38,7 @@ from tpsim.mojaloop.wire.jws import Keyring
 from tpsim.mojaloop.wire.validation import decode_body
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.simulation import Simulation
+from tpsim.serve.traffic import UNMATCHED, Seen, elapsed_ms
 
 log = structlog.get_logger("tpsim.edge")
 
@@ -73,13 +74,17 @@ async def handle_fspiop(request: web.Request) -> web.Response:
         params=params,
         parsed=model,
     )
-    sim.journal.record(
+    entry = sim.journal.record(
         Hop.RECEIVED,
         message,
         at=sim.clock.now(),
         path_id=routes.correlation_id(route, params, body),
         status=route.sync_status,
     )
+    traffic = sim.router.traffic
+    if traffic.watched():  # no FSPIOP-Destination: the switch's own services answer
+        took, hub = elapsed_ms(request), sim.router.hub_name
+        traffic.seen(Seen(entry, route.template, route.sync_status, took, receiver=hub))
     sim.router.submit(message)
     return web.Response(status=route.sync_status)
 
@@ -170,7 +175,7 @@ def _reject(
     path_id = None
     if matched is not None:
         path_id = routes.correlation_id(*matched, body)
-    sim.journal.record(
+    entry = sim.journal.record(
         Hop.RECEIVED,
         message,
         at=sim.clock.now(),
@@ -178,4 +183,9 @@ def _reject(
         status=error.http_status,
         error=info["errorInformation"]["errorDescription"],
     )
+    traffic = sim.router.traffic
+    if traffic.watched():
+        route = UNMATCHED if matched is None else matched[0].template
+        code = info["errorInformation"]["errorCode"]
+        traffic.seen(Seen(entry, route, error.http_status, elapsed_ms(request), code=code))
     return web.json_response(info, status=error.http_status)

@@ -1,7 +1,8 @@
 """What every PSD2 edge does the same way: read a request's body (bounded in size and
 time), the URL the caller reached tpsim at, and journal an exchange as two hops (the
 request ``received``, the answer ``sent``) or a user's browser sent on (``out-of-band``,
-with its ``redirect``), in the dialect's name and linked by the resources' ids."""
+with its ``redirect``), in the dialect's name and linked by the resources' ids; and tell
+the traffic log and metrics of each exchange (``serve.traffic``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from tpsim.journal import Direction, Hop, HttpExchange
 from tpsim.serve.edge import SIMULATION
+from tpsim.serve.traffic import UNMATCHED, Seen, elapsed_ms
 
 MAX_BODY_BYTES = 512 * 1024  # a bulk of 100 payments, a UK consent: well under this
 
@@ -45,11 +47,18 @@ def journal_exchange(
     sent = HttpExchange(
         request.method, path, dict(request.headers), _json_or_none(raw), client, bank, ids
     )
-    sim.journal.record(Hop.RECEIVED, sent, at=now, raw=raw or None, error=error, dialect=dialect)
+    entry = sim.journal.record(
+        Hop.RECEIVED, sent, at=now, raw=raw or None, error=error, dialect=dialect
+    )
     answer = HttpExchange(request.method, path, headers, body, bank, client, ids)
     sim.journal.record(
         Hop.SENT, answer, at=now, status=status, direction=Direction.OUT, dialect=dialect
     )
+    traffic = sim.router.traffic
+    if traffic.watched():
+        route = _template(request.path, ids, status)
+        ms = elapsed_ms(request)
+        traffic.seen(Seen(entry, route, status, ms, code=error, answer=body))
 
 
 def journal_redirect(
@@ -73,6 +82,22 @@ def journal_redirect(
         direction=Direction.OUT,
         dialect=dialect,
     )
+
+
+def _template(path: str, ids: tuple[str, ...], status: int) -> str:
+    """``path`` as a route template, so that a metric's labels stay few: the bank's fspId
+    and the resources' ids named (``/xs2a/{fspId}/v1/payments/sepa-credit-transfers/{id}``);
+    a path that named no resource and was not found is ``UNMATCHED``."""
+    segments = path.split("/")
+    if len(segments) > 2:
+        segments[2] = "{fspId}"  # /{dialect}/{fspId}/…
+    named = False
+    for index, segment in enumerate(segments):
+        if segment in ids:
+            segments[index], named = "{id}", True
+    if status in (404, 405) and not named:
+        return UNMATCHED
+    return "/".join(segments)
 
 
 def _json_or_none(raw: bytes) -> dict[str, Any] | None:

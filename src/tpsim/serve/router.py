@@ -18,6 +18,7 @@ anything, so whatever a crash cuts off is a whole number of hops, never half of 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Coroutine
 from datetime import datetime
 from typing import Any, Protocol, assert_never
@@ -30,7 +31,7 @@ from tpsim.core.errors import TpsimError
 from tpsim.journal import Hop, Journal
 from tpsim.mojaloop.errors import InternalServerError
 from tpsim.mojaloop.message import Effects, Message
-from tpsim.mojaloop.registry import Registry, Simulated
+from tpsim.mojaloop.registry import External, Participant, Registry, Simulated
 from tpsim.mojaloop.switch import (
     Apply,
     Deliver,
@@ -40,6 +41,8 @@ from tpsim.mojaloop.switch import (
     Switch,
     Unanswered,
 )
+from tpsim.mojaloop.wire.routes import Route
+from tpsim.serve.traffic import UNMATCHED, Seen, Traffic
 from tpsim.serve.transports import TransportFactory
 
 log = structlog.get_logger("tpsim.router")
@@ -91,6 +94,7 @@ class Router:
         self.journal = journal
         self.transports = transports
         self.durable: Durability = durable or Volatile()
+        self.traffic = Traffic()  # every hop, for the log and the metrics
         self._timers: dict[tuple[str, str], TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -172,28 +176,29 @@ class Router:
     async def _send(self, message: Message) -> None:
         await self._run(self.switch.route(message))
 
-    async def _run(self, steps: list[Step], receipt: str | None = None) -> None:
+    async def _run(
+        self,
+        steps: list[Step],
+        receipt: str | None = None,
+        delivery: tuple[Participant, float] | None = None,
+    ) -> None:
         """Carry out ``steps``; ``receipt`` is forgotten with the first delivery (or at the
-        end, when nothing was delivered)."""
+        end, when nothing was delivered). ``delivery``: the steps settle a delivery to
+        this participant, which took that many milliseconds (for the traffic log)."""
         for step in steps:
             match step:
                 case Deliver():
                     await self._deliver(step, receipt)
                     receipt = None
                 case Record():
-                    self._record(step)
+                    self._record(step, delivery)
                 case Apply(fsp_id, effects):
                     await self._apply(fsp_id, effects)
                 case ErrorCallback(callback):
                     await self._send(callback)
                 case Unanswered(message, error, reason):
-                    log.warning(
-                        reason,
-                        method=message.method,
-                        path=message.path,
-                        code=error.code_for(self.profile),
-                        detail=error.detail,
-                    )
+                    code = error.code_for(self.profile)
+                    self.traffic.unanswered(message, code, error.detail, reason)
                 case _:
                     assert_never(step)
         if receipt is not None:
@@ -202,10 +207,12 @@ class Router:
     async def _deliver(self, step: Deliver, receipt: str | None = None) -> None:
         if not isinstance(step.participant, Simulated):
             self._commit()  # the message leaves the process: what it tells must be written
+        started = time.perf_counter()
         result = await self.transports(step.participant).deliver(step.message)
+        took = (time.perf_counter() - started) * 1000
         if receipt is not None:
             self.durable.handled(receipt)
-        await self._run(self.switch.settle(step, result))
+        await self._run(self.switch.settle(step, result), delivery=(step.participant, took))
 
     async def _apply(self, fsp_id: str, effects: Effects) -> None:
         for note in effects.out_of_band:
@@ -219,8 +226,8 @@ class Router:
         for outgoing in effects.messages:
             await self._send(outgoing)
 
-    def _record(self, step: Record) -> None:
-        self.journal.record(
+    def _record(self, step: Record, delivery: tuple[Participant, float] | None) -> None:
+        entry = self.journal.record(
             step.hop,
             step.message,
             at=self.clock.now(),
@@ -229,6 +236,15 @@ class Router:
             duration_ms=step.duration_ms,
             error=step.error,
         )
+        if not self.traffic.watched():
+            return
+        participant, took = delivery or (None, None)
+        endpoint = participant.endpoint if isinstance(participant, External) else None
+        ms = took if step.duration_ms is None else step.duration_ms
+        route = _template(step.message.route)
+        receiver = None if participant is None else participant.fsp_id
+        seen = Seen(entry, route, step.status, ms, receiver=receiver, endpoint=endpoint)
+        self.traffic.seen(seen)
 
     # -- timers ---------------------------------------------------------------------
 
@@ -282,3 +298,7 @@ class Router:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _template(route: Route | None) -> str:
+    return UNMATCHED if route is None else route.template

@@ -15,8 +15,12 @@ it reports it as a ``DeliveryResult`` for the switch to judge.
 
 from __future__ import annotations
 
+import errno
 import inspect
 import json
+import os
+import re
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -30,6 +34,8 @@ from tpsim.mojaloop.switch import Answered, DeliveryResult, Handled, Raised, Unr
 
 # The most of a failed delivery's answer (or error) the switch is told, and so reports.
 REASON_CHARS = 200
+TIMED_OUT = "no answer within"  # how an answer that never came is reported
+REFUSED = os.strerror(errno.ECONNREFUSED).lower()  # "connection refused"
 
 __all__ = [
     "DeliveryResult",
@@ -40,6 +46,8 @@ __all__ = [
     "Transport",
     "TransportFactory",
     "Transports",
+    "failure_reason",
+    "plain_reason",
 ]
 
 
@@ -101,9 +109,11 @@ class HttpClient:
 
     async def send(self, endpoint: str, message: Message) -> Answered | Unreachable:
         """``message.method`` to ``endpoint + message.path``: the status and a short reason,
-        or why it was not answered. The reason is at most ``REASON_CHARS`` of the answer's
-        text on one line, never the whole body: it reaches the error callback's
-        errorDescription, and tpsim must not reflect what an endpoint serves."""
+        or why it was not answered (the error's class and what happened in plain words:
+        ``ClientConnectorError: connection refused``). The reason is at most
+        ``REASON_CHARS`` of the answer's text on one line, never the whole body: it reaches
+        the error callback's errorDescription, and tpsim must not reflect what an endpoint
+        serves."""
         url = endpoint.rstrip("/") + message.path
         data = None
         if message.body is not None:
@@ -122,9 +132,9 @@ class HttpClient:
                 reason = _reason(text.decode("utf-8", "replace")) or None
                 return Answered(response.status, _since(started), reason)
         except TimeoutError:
-            return Unreachable(f"no answer within {self._timeout_s:g} s", _since(started))
+            return Unreachable(f"{TIMED_OUT} {self._timeout_s:g} s", _since(started))
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            return Unreachable(_reason(f"{type(exc).__name__}: {exc}"), _since(started))
+            return Unreachable(_reason(f"{type(exc).__name__}: {_plain(exc)}"), _since(started))
 
     async def close(self) -> None:
         if self._session is not None:
@@ -190,6 +200,53 @@ class Transports:
             transport = self.remote(participant)
         self._made[participant.fsp_id] = (participant, transport)
         return transport
+
+
+def plain_reason(error: str | None) -> str:
+    """What a failed delivery's reason (``Unreachable.error``) says without the error's
+    class: ``connection refused`` of ``ClientConnectorError: connection refused``."""
+    if error is None:
+        return "no reason given"
+    kind, colon, plain = error.partition(": ")
+    return plain if colon and kind.isidentifier() else error
+
+
+def failure_reason(status: int | None, error: str | None) -> str:
+    """A failed delivery in a word fit for a metric label (a bounded set):
+    ``connection_refused``, ``timeout``, ``unreachable`` (any other network failure), or
+    the class of a non-2xx answer (``status_4xx``, ``status_5xx``)."""
+    if status is not None:
+        return f"status_{status // 100}xx"
+    if error is not None and error.startswith(TIMED_OUT):
+        return "timeout"
+    return "connection_refused" if plain_reason(error) == REFUSED else "unreachable"
+
+
+def _plain(exc: BaseException) -> str:
+    """Why a request failed, in plain words: ``connection refused``, not aiohttp's
+    ``Cannot connect to host 127.0.0.1:5000 ssl:default [Connect call failed …]``."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return _os_words(exc.os_error)
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the connection was closed before an answer came"
+    if isinstance(exc, OSError):  # reset, broken pipe…
+        return _os_words(exc)
+    return str(exc) or "no reason given"
+
+
+# "[Errno 111]" in asyncio's "Multiple exceptions: …" (every address of a name failed).
+_ERRNO = re.compile(r"\[Errno (\d+)\]")
+
+
+def _os_words(error: OSError) -> str:
+    """An OS error as the OS words it (``connection refused``), also when asyncio joined
+    one per address of a name (``localhost``: ::1 and 127.0.0.1) and kept no errno."""
+    if isinstance(error, socket.gaierror):
+        return f"the host name could not be resolved ({error.strerror})"
+    numbers = {error.errno} if error.errno else {int(n) for n in _ERRNO.findall(str(error))}
+    if len(numbers) == 1:
+        return os.strerror(numbers.pop()).lower()
+    return str(error) or type(error).__name__
 
 
 def _reason(text: str) -> str:
