@@ -30,7 +30,7 @@ from datetime import time
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "CLIENT_ID_PATTERN",
@@ -226,6 +226,15 @@ class StetProfile(_Strict):
     reject_duplicate_payment_information_id: bool = False
 
     _distinct = field_validator("approaches")(_once_each)
+
+    @model_validator(mode="after")
+    def _bpce_confirms_nothing(self) -> StetProfile:
+        if self.flavour == "bpce-1.4.0" and (self.confirmation_required or self.o_confirmation):
+            raise ValueError(
+                "flavour bpce-1.4.0 answers 405 to confirmation and o-confirmation:"
+                " confirmation_required and o_confirmation must be false with it"
+            )
+        return self
 
 
 class Psd2Behaviour(_Strict):

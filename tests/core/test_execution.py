@@ -13,12 +13,12 @@ from tpsim.core.bank import Account, Bank
 from tpsim.core.execution import Executed, Execution, execute
 from tpsim.core.payment import PaymentIntent, PaymentState
 from tpsim.core.rules import Outcome, Reason, Status
-from tpsim.core.sca import Authentication, ScaEvent
 from tpsim.core.settlement import SettlementRequest
 
 AT = datetime(2030, 1, 7, 9, tzinfo=UTC)
 # Creditors by where they are: the same bank, another simulated bank, outside tpsim.
 SAME, OTHER, OUTSIDE = "10000109010102", "20000219020201", "30000330303030"
+IN_USD = "10000109010103"  # dfspa's account in another currency
 
 
 def bank_with(creditor: str, amount: str) -> Bank:
@@ -31,12 +31,10 @@ def bank_with(creditor: str, amount: str) -> Bank:
     ):
         account = Account(address, fsp, address, "GBP", sort_code_account_number=number)
         bank.open_account(account, Decimal(balance))
-    bank.payments.receive(
-        PaymentIntent("p1", "dfspa.alice", creditor, Decimal(amount), "GBP", created_at=AT)
-    )
-    bank.payments.start_sca("p1", Authentication())
-    bank.payments.authenticate("p1", ScaEvent.SUBMIT, at=AT)
-    bank.payments.authenticate("p1", ScaEvent.PROVE, at=AT)
+    usd = Account("dfspa.sam", "dfspa", "sam", "USD", sort_code_account_number=IN_USD)
+    bank.open_account(usd, Decimal(0))
+    intent = PaymentIntent("p1", "dfspa.alice", creditor, Decimal(amount), "GBP", created_at=AT)
+    bank.payments.receive_authorised(intent, at=AT)
     return bank
 
 
@@ -124,3 +122,10 @@ def test_a_rules_reject_rejects_it_in_the_rules_words(
     assert done == Executed(Execution.REJECTED, verdict.reject, text, by_rule=True, funds=funds)
     assert bank.payments.get("p1").state is PaymentState.REJECTED
     assert balances(bank) == ("100.00", "0.00", "0.00")
+
+
+def test_a_creditor_account_in_another_currency_rejects_it_before_any_money_moves() -> None:
+    done, bank, settlement = run(IN_USD)
+    assert done.outcome is Execution.REJECTED and "USD" in done.text
+    assert bank.payments.get("p1").state is PaymentState.REJECTED
+    assert balances(bank) == ("100.00", "0.00", "0.00") and settlement.requests == []

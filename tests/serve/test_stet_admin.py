@@ -92,7 +92,7 @@ async def test_a_decoupled_denial_is_rjct_cust_and_moves_nothing(scheme: Scheme)
         ({"decision": "maybe"}, 400),
         ({"decision": "approve", "psu": 7}, 400),
         ({"decision": "approve", "otp": "000000"}, 400),
-        ({"decision": "approve", "psu": "luca"}, 409),  # Claire's account: not Luca's to pay
+        ({"decision": "approve", "psu": "luca"}, 400),  # Claire's account: not Luca's to pay
     ],
     ids=["no such decision", "a psu that is no string", "a wrong otp", "another psu"],
 )
@@ -156,6 +156,23 @@ async def test_the_admin_decision_answers_the_pisps_waiting_authorize_with_the_c
             "POST", f"{created.headers['Location']}/o-confirmation", {}, token=psu
         )
         assert confirmed.status == 200
+
+
+async def test_an_o_confirmation_approval_waits_for_the_pisps_authorize(
+    make_scheme: MakeScheme,
+) -> None:
+    """Decided before the PISP opened its link, the code would have nowhere to go and the
+    request could never be o-confirmed: refused, nothing decided."""
+    scheme = await make_scheme(participants=with_stet(o_confirmation=True))
+    async with aiohttp.ClientSession() as http:
+        pisp = Pisp(scheme, http)
+        token = await pisp.token()
+        created = await pisp.create(token)
+        got, refused = await decide(
+            http, scheme, resource_id(created), decision="approve", psu="claire"
+        )
+        assert got == 409 and "consentApproval link" in refused["error"]
+        assert await pisp.statuses(created.headers["Location"], token) == ("ACTC", None)
 
 
 # -- EMBEDDED-1-FACTOR: the OTP in /confirmation -------------------------------------------

@@ -21,10 +21,11 @@ from tpsim.core.errors import TpsimError
 
 
 class BearerRefused(TpsimError):
-    """No usable bearer token: ``message`` says why, ``challenge`` is the header."""
+    """No usable bearer token: ``message`` says why, ``challenge`` is the header;
+    ``missing``: no token was sent at all (else one was, and is refused)."""
 
-    def __init__(self, message: str, challenge: str) -> None:
-        self.message, self.challenge = message, challenge
+    def __init__(self, message: str, challenge: str, *, missing: bool = False) -> None:
+        self.message, self.challenge, self.missing = message, challenge, missing
         super().__init__(message)
 
 
@@ -40,7 +41,9 @@ def bearer_token(
     """What the request's ``Authorization: Bearer …`` allows, or ``BearerRefused``."""
     authorization = header(headers, "Authorization")
     if authorization is None:
-        raise BearerRefused("send Authorization: Bearer <access token>", f'Bearer realm="{realm}"')
+        raise BearerRefused(
+            "send Authorization: Bearer <access token>", f'Bearer realm="{realm}"', missing=True
+        )
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise BearerRefused(

@@ -4,6 +4,8 @@ An XS2A payment (each part of a bulk, each execution of a standing order) and a 
 domestic payment take the same steps once their intent is AUTHORISED:
 
     a rule's reject            → the intent is rejected             REJECTED (by_rule)
+    a creditor account of a simulated bank in another currency
+                               → rejected before any money moves   REJECTED
     ``Payments.execute``       → the debit reserved, or             REJECTED (funds: False)
                                  InsufficientFunds rejects it
     the creditor is at another simulated bank and a settlement port is given
@@ -70,6 +72,12 @@ def execute(
         funds = False if verdict.reject is Reason.INSUFFICIENT_FUNDS else None
         text = verdict.text or verdict.reject.value
         return Executed(Execution.REJECTED, verdict.reject, text, by_rule=True, funds=funds)
+    creditor = bank.accounts.find(bank.payments.get(intent_id).creditor)
+    currency = bank.payments.get(intent_id).currency
+    if creditor is not None and creditor.currency != currency:  # before any money moves
+        bank.payments.end(intent_id, PaymentEvent.REJECT, at=at)
+        text = f"the creditor account is held in {creditor.currency}, not {currency}"
+        return Executed(Execution.REJECTED, Reason.REJECTED, text, funds=None)
     try:
         intent = bank.payments.execute(intent_id, at=at)
     except InsufficientFunds as exc:

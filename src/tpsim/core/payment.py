@@ -121,6 +121,17 @@ class Payments:
             self._intents.sweep(intent.created_at)
         return self._put(intent)
 
+    def receive_authorised(
+        self, intent: PaymentIntent, *, at: datetime | None = None
+    ) -> PaymentIntent:
+        """Keep a new intent its dialect's own SCA already authorised (the bank's page, its
+        OAuth server, an embedded OTP): received, its authentication started, submitted and
+        proved at once, so it is AUTHORISED."""
+        self.receive(intent)
+        self.start_sca(intent.intent_id, Authentication())
+        self.authenticate(intent.intent_id, ScaEvent.SUBMIT, at=at)
+        return self.authenticate(intent.intent_id, ScaEvent.PROVE, at=at)
+
     def start_sca(self, intent_id: str, authentication: Authentication) -> PaymentIntent:
         """The payment asks for authorisation: a challenge was issued."""
         intent = self.get(intent_id).moved(PaymentEvent.START_SCA)

@@ -29,7 +29,6 @@ from tpsim.core.errors import StateRefused, UnknownPayment
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
 from tpsim.core.rules import Applied, Fact, Reason, RuleEvent, Rules
-from tpsim.core.sca import Authentication, ScaEvent
 from tpsim.core.settlement import Settlement, SettlementResult
 from tpsim.core.states import next_state
 from tpsim.obie.errors import (
@@ -334,10 +333,7 @@ class ObieBank:
             created_at=now,
             expires_at=consent.expires_at,
         )
-        self.bank.payments.receive(intent)
-        self.bank.payments.start_sca(intent.intent_id, Authentication())
-        self.bank.payments.authenticate(intent.intent_id, ScaEvent.SUBMIT, at=now)
-        self.bank.payments.authenticate(intent.intent_id, ScaEvent.PROVE, at=now)
+        self.bank.payments.receive_authorised(intent, at=now)
         verdict = (applied.rule_name, applied.outcome) if applied else (None, None)
         return self.move(
             consent,

@@ -33,7 +33,8 @@ from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.simulation import Simulation
 from tpsim.stet.api import StetApi
-from tpsim.stet.states import Approach, RequestState, Why
+from tpsim.stet.errors import StatusInvalid, StetError
+from tpsim.stet.states import Approach, Why
 from tpsim.xs2a.api import Xs2aApi
 from tpsim.xs2a.resources import Xs2aPayment
 
@@ -124,18 +125,28 @@ def _decide_request(
     bank = api.bank
     if otp is not None and not secrets.compare_digest(otp.encode(), bank.settings.otp.encode()):
         return problem(400, "otp is not the bank's OTP (behaviour.psd2.otp)", code="OTP_WRONG")
+    server = sim.psd2.oauth[bank.fsp_id]
+    request = bank.requests[resource_id]
+    if decision == "approve" and bank.by_o_confirmation(request):
+        if server.waiting_for(resource_id) is None:  # the code would have nowhere to go
+            return problem(
+                409,
+                f"payment request {resource_id} is approved through the bank's /authorize"
+                " (o-confirmation): open its consentApproval link with your redirect_uri"
+                " first, then decide",
+            )
     try:
         decided = bank.decide(resource_id, decision == "approve", psu, account)
-    except TpsimError as exc:
-        return problem(409, str(exc))
+    except StatusInvalid as exc:
+        return problem(409, exc.message)
+    except StetError as exc:  # what was asked cannot be: a PSU who holds no such account…
+        return problem(400, exc.message)
     finally:
         sim.psd2.arm()
     redirect: str | None = None
     if decided.approach is Approach.REDIRECT and not bank.profile.o_confirmation:
-        approved = decision == "approve"
-        redirect = decided.order.successful_url if approved else decided.report_failure_url
-    server = sim.psd2.oauth[bank.fsp_id]
-    pending = server.waiting_for(resource_id) if bank.profile.o_confirmation else None
+        redirect = bank.report_url(decided)
+    pending = server.waiting_for(resource_id) if bank.by_o_confirmation(decided) else None
     if pending is not None and decision == "approve":
         redirect = server.grant(pending.id, decided.psu or "", accounts=[decided.debtor or ""])
     elif pending is not None:
@@ -267,20 +278,18 @@ def _request_state(api: StetApi, resource_id: str) -> dict[str, Any]:
 def _force_request(
     sim: Simulation, api: StetApi, resource_id: str, status: str, reason: str | None
 ) -> web.Response:
-    """The bank rejects a payment request not yet ordered: RJCT with ``reason`` when it is
-    a STET reason code (else MS03, ``reason`` as its text)."""
-    bank = api.bank
-    request = bank.fresh(bank.requests[resource_id])
-    if status != "RJCT" or request.state not in (RequestState.AWAITING, RequestState.APPROVED):
-        return problem(
-            409,
-            f"payment request {resource_id} is {bank.status(request)}: the bank can only"
-            " reject (RJCT) one whose instructions were not yet handed to execution",
-        )
-    codes = {w.value: w for w in Why}
-    why = codes.get(reason or "", Why.UNSPECIFIED)
-    bank.reject(request, why, reason or "rejected by the bank")
-    sim.psd2.arm()
+    """The bank rejects a payment request (or, once ordered, its instructions that have not
+    started executing): RJCT with ``reason`` when it is a STET reason code (else MS03,
+    ``reason`` as its text)."""
+    if status != "RJCT":
+        return problem(409, "a STET payment request can only be rejected (RJCT) by the bank")
+    why = next((w for w in Why if w.value == reason), Why.UNSPECIFIED)
+    try:
+        api.bank.force_reject(resource_id, why, reason or "rejected by the bank")
+    except StatusInvalid as exc:
+        return problem(409, exc.message)
+    finally:
+        sim.psd2.arm()
     return web.json_response(_request_state(api, resource_id))
 
 

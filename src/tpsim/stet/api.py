@@ -198,9 +198,7 @@ class StetApi:
                 )
             confirmed = self.bank.o_confirm(resource_id, token.client_id)
         else:
-            factor = body.get("psuAuthenticationFactor")
-            if factor is not None and not isinstance(factor, str):
-                raise FieldInvalid("psuAuthenticationFactor must be a string (the OTP)")
+            factor = reading.confirmation(body).psuAuthenticationFactor
             confirmed = self.bank.confirm(resource_id, token.client_id, factor)
         return call.answer(200, request_body(call.links, self.bank, confirmed))
 
@@ -214,7 +212,7 @@ class StetApi:
         try:
             token = bearer_token(self.oauth, call.request.headers, realm="stet")
         except BearerRefused as exc:
-            code = "TOKEN_MISSING" if "realm" in exc.challenge else "TOKEN_INVALID"
+            code = "TOKEN_MISSING" if exc.missing else "TOKEN_INVALID"
             raise Unauthorized(exc.message, code=code, challenge=exc.challenge) from None
         call.tpp = token.client_id
         if SCOPE not in token.scopes:

@@ -72,7 +72,7 @@ class StetApproval:
         if not fitting:
             raise LoginRefused(
                 f"you hold no {request.order.currency} account at {self.bank.fsp_id} with"
-                f" {request.order.total} {request.order.currency} available: deny the payment,"
+                f" {request.amount_due} {request.order.currency} available: deny the payment,"
                 " or pay it in again later",
                 http_status=400,
             )
@@ -155,28 +155,36 @@ class RedirectJourney:
         return self._locked_out(lambda: self._approval.sign_in(self._id, user, password))
 
     def approve(self, user: str | None, password: str, accounts: Sequence[str]) -> str:
-        request = self._request()
+        self._request()
         self._locked_out(lambda: self._approval.approve(self._id, user, password, accounts))
-        return request.order.successful_url
+        return self._back()
 
     def approve_signed_in(self, user: str, accounts: Sequence[str]) -> str:
-        request = self._request()
-        self._approval.approve(self._id, user, None, accounts)
-        return request.order.successful_url
+        return self._approved(user, accounts)
 
     def deny(self) -> str:
-        request = self._request()
+        self._request()
         self._approval.deny(self._id)
-        return request.report_failure_url
+        return self._back()
 
     def decide_headless(self, approve: bool, psu: str | None, account: str | None) -> str:
         """``sim_decision`` on the link: no password, no page; the URL the browser goes
         back to, or ``LoginRefused`` as the page refuses."""
         if not approve:
             return self.deny()
-        request = self._request()
-        self._approval.approve(self._id, psu, None, [account] if account else [])
-        return request.order.successful_url
+        return self._approved(psu, [account] if account else [])
+
+    def _approved(self, user: str | None, accounts: Sequence[str]) -> str:
+        """Approve as ``user``, already signed in (or headless): where the browser goes."""
+        self._request()
+        self._approval.approve(self._id, user, None, accounts)
+        return self._back()
+
+    def _back(self) -> str:
+        """The report URL for the request as the decision left it (``StetBank.report_url``:
+        a request rejected at once, e.g. for want of funds, goes back unsuccessful)."""
+        bank = self._approval.bank
+        return bank.report_url(bank.requests[self._id])
 
     def _locked_out(self, decide: Callable[[], T]) -> T:
         """``decide``; a wrong password that ended the request sends the PSU back."""
@@ -196,4 +204,5 @@ def _what(request: PaymentRequest) -> str:
         one = order.instructions[0]
         what = f"{one.amount} {one.currency} to {one.creditor_name} ({one.creditor})"
         return what + (f", reference “{one.remittance}”" if one.remittance else "")
-    return f"{len(order.instructions)} transfers, {order.total} {order.currency} in all"
+    count = len(order.instructions) - len(request.cancelled)
+    return f"{count} transfers, {request.amount_due} {order.currency} in all"

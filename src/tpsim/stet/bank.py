@@ -23,22 +23,31 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
+
 from tpsim.auth.psu import WrongPassword
 from tpsim.config_psd2 import Psd2Settings
 from tpsim.core.bank import Account, Bank
 from tpsim.core.clock import Clock, IdGenerator
 from tpsim.core.due import Due, earliest
-from tpsim.core.errors import StateRefused
+from tpsim.core.errors import StateRefused, TpsimError
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
 from tpsim.core.rules import Applied, Fact, Reason, RuleEvent, Rules
-from tpsim.core.sca import Authentication, ScaEvent
 from tpsim.core.settlement import Settlement, SettlementResult
 from tpsim.core.states import next_state
-from tpsim.stet.errors import Duplicate, FieldInvalid, NotFound, OtpInvalid, StatusInvalid
+from tpsim.stet import admission
+from tpsim.stet.errors import (
+    Duplicate,
+    FieldInvalid,
+    NotFound,
+    OtpInvalid,
+    StatusInvalid,
+    StetError,
+)
 from tpsim.stet.orders import Orders
 from tpsim.stet.reading import read_order
-from tpsim.stet.resources import Instruction, Order, PaymentRequest
+from tpsim.stet.resources import Instruction, Order, PaymentRequest, Rejection
 from tpsim.stet.states import (
     REQUEST_STATUS,
     REQUEST_TERMINAL,
@@ -48,6 +57,8 @@ from tpsim.stet.states import (
     RequestState,
     Why,
 )
+
+log = structlog.get_logger("tpsim.stet")
 
 _OPEN = (RequestState.AWAITING, RequestState.APPROVED)
 
@@ -101,7 +112,7 @@ class StetBank:
         debtor account that is not this bank's (or in another currency), none where the
         approach needs it, a repeated paymentInformationId (when the profile refuses them)."""
         order = read_order(wire)
-        approach = self._approach(order)
+        approach = admission.approach(self.profile, self.fsp_id, order)
         if order.debtor is not None:
             self.debtor(order, order.debtor, "debtorAccount.iban")
         elif approach is not Approach.REDIRECT:
@@ -109,9 +120,12 @@ class StetBank:
                 f"debtorAccount: the {approach.value} approach needs the debtor account (the"
                 " PSU chooses it at the bank only with REDIRECT): give debtorAccount.iban"
             )
+        admission.check_creditors(self.bank.accounts, order)
         self._check_duplicate(tpp, order)
         now = self.clock.now()
-        applied = self.rules.first(self._facts(tpp, order, RuleEvent.PAYMENT_INITIATE))
+        applied = self.rules.first(
+            admission.facts(self.fsp_id, tpp, order, RuleEvent.PAYMENT_INITIATE)
+        )
         supplementary = {**wire["supplementaryData"], "appliedAuthenticationApproach": approach}
         request = PaymentRequest(
             # STET ids: at most 35 characters of [A-Za-z0-9 /-?:().,'] (a UUID's hex).
@@ -155,7 +169,11 @@ class StetBank:
             self._approving.drop(request.resource_id)
             if now < request.expires_at:
                 assert request.order.debtor is not None  # noqa: S101 - decoupled names it
-                return self.approve(request.resource_id, None, None, request.order.debtor)
+                try:
+                    return self.approve(request.resource_id, None, None, request.order.debtor)
+                except StetError as exc:  # refused before anything changed: it ends here
+                    text = f"the decoupled approval failed: {exc.message}"
+                    return self.reject(request, Why.UNSPECIFIED, text)
         if request.state in _OPEN and now >= request.expires_at:
             waited = (
                 "the PSU's approval"
@@ -185,7 +203,9 @@ class StetBank:
         request = self._awaiting(resource_id)
         debtor = self._chosen(request, user, account)
         psu = user or debtor.owner
-        facts = self._facts(request.tpp, request.order, RuleEvent.PAYMENT_AUTHORISE)
+        facts = admission.facts(
+            self.fsp_id, request.tpp, request.order, RuleEvent.PAYMENT_AUTHORISE
+        )
         facts.update({Fact.DEBTOR: debtor.address, Fact.PSU: psu})
         applied = self.rules.first(facts)
         if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
@@ -222,6 +242,14 @@ class StetBank:
             raise WrongPassword("wrong user id or password", left=self._left(request))
         return self.can_pay(request, user)
 
+    def report_url(self, request: PaymentRequest) -> str:
+        """Where the PSU's browser goes back to once they decided: ``successfulReportUrl``,
+        or, when the request is rejected (refused, or rejected at once: no funds…),
+        ``unsuccessfulReportUrl`` (else ``successfulReportUrl``, the digest §3.2)."""
+        if self.status(request) == "RJCT":
+            return request.report_failure_url
+        return request.order.successful_url
+
     def can_pay(self, request: PaymentRequest, user: str) -> list[Account]:
         """``user``'s accounts at this bank that can pay ``request`` now: in its currency,
         with its whole amount available (the account picker of seed 002)."""
@@ -230,7 +258,7 @@ class StetBank:
             account
             for account in self.bank.accounts.held_by(self.fsp_id, user)
             if account.currency == order.currency
-            and self.bank.ledger.available(account.address) >= order.total
+            and self.bank.ledger.available(account.address) >= request.amount_due
         ]
 
     # -- the PISP's confirmations and cancellation ----------------------------------------
@@ -301,6 +329,15 @@ class StetBank:
             return self.reject(request, Why.CANCELLED, "cancelled by the PISP")
         return self._put(replace(request, cancelled=cancelled, status_at=self.clock.now()))
 
+    def force_reject(self, resource_id: str, why: Why, text: str) -> PaymentRequest:
+        """The bank rejects the request (the admin API): before it was ordered, whole; once
+        ordered, its instructions that have not started executing (a rule's hold, a future
+        date), so a held request ends too."""
+        request = self.get(resource_id)
+        if request.state is RequestState.ORDERED:
+            return self.orders.reject_waiting(request, Rejection(why, text[:256]))
+        return self.reject(request, why, text)
+
     # -- moving a request -----------------------------------------------------------------
 
     def order(self, request: PaymentRequest) -> PaymentRequest:
@@ -352,16 +389,6 @@ class StetBank:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _approach(self, order: Order) -> Approach:
-        """The first approach of the bank's preference the PISP accepts."""
-        for name in self.profile.approaches:
-            if Approach(name) in order.approaches:
-                return Approach(name)
-        raise FieldInvalid(
-            "supplementaryData.acceptedAuthenticationApproach: "
-            f"{self.fsp_id} applies {', '.join(self.profile.approaches)}; accept one of them"
-        )
-
     def _check_duplicate(self, tpp: str, order: Order) -> None:
         if not self.profile.reject_duplicate_payment_information_id:
             return
@@ -371,6 +398,10 @@ class StetBank:
                 f"paymentInformationId {order.payment_information_id!r} is a duplicate: it"
                 f" made payment request {made}; give each request its own"
             )
+
+    def debtor(self, order: Order, name: str, where: str | None) -> Account:
+        """The debtor account ``name`` (``admission.debtor_account``)."""
+        return admission.debtor_account(self.bank.accounts, self.fsp_id, order, name, where)
 
     def _awaiting(self, resource_id: str) -> PaymentRequest:
         request = self.get(resource_id)
@@ -400,25 +431,8 @@ class StetBank:
             )
         raise FieldInvalid(
             f"{user} holds no {order.currency} account at {self.fsp_id} with"
-            f" {order.total} {order.currency} available"
+            f" {request.amount_due} {order.currency} available"
         )
-
-    def debtor(self, order: Order, name: str, where: str | None) -> Account:
-        """The debtor account ``name`` (an alias or address; ``where`` the member that
-        named it, None when chosen at the bank), held at this bank in the order's currency."""
-        account = self.bank.accounts.find(name)
-        member = f"{where}: " if where else ""
-        if account is None or account.fsp_id != self.fsp_id:
-            raise FieldInvalid(
-                f"{member}{name[:60]} is not an account of {self.fsp_id}: the debtor account"
-                " is held at the bank the payment request is sent to"
-            )
-        if account.currency != order.currency:
-            raise FieldInvalid(
-                f"{member}the debtor account is held in {account.currency}, not"
-                f" {order.currency}: tpsim's banks make no currency conversion"
-            )
-        return account
 
     def _approved(
         self, request: PaymentRequest, debtor: Account, psu: str, applied: Applied | None
@@ -465,11 +479,7 @@ class StetBank:
             currency=instruction.currency,
             created_at=now,
         )
-        payments = self.bank.payments
-        payments.receive(intent)
-        payments.start_sca(intent.intent_id, Authentication())
-        payments.authenticate(intent.intent_id, ScaEvent.SUBMIT, at=now)
-        payments.authenticate(intent.intent_id, ScaEvent.PROVE, at=now)
+        self.bank.payments.receive_authorised(intent, at=now)
         self.orders.records_intent(request, index)
 
     def _wrong(self, request: PaymentRequest, what: str) -> PaymentRequest:
@@ -482,39 +492,27 @@ class StetBank:
     def _left(self, request: PaymentRequest) -> int:
         return max(self.settings.max_attempts - request.attempts, 0)
 
-    def _facts(self, tpp: str, order: Order, event: RuleEvent) -> dict[str, str]:
-        """What the rules see of a request (``core.rules.Fact``): its first instruction."""
-        first = order.instructions[0]
-        facts = {
-            Fact.DIALECT: "stet",
-            Fact.EVENT: event.value,
-            Fact.BANK: self.fsp_id,
-            Fact.TPP: tpp,
-            Fact.CREDITOR: first.creditor,
-            Fact.AMOUNT: first.amount_text,
-            Fact.CURRENCY: first.currency,
-            Fact.END_TO_END_ID: first.end_to_end_id,
-        }
-        if order.debtor is not None:
-            facts[Fact.DEBTOR] = order.debtor
-        return {str(k): v for k, v in facts.items()}
-
     # -- what the edge drives -------------------------------------------------------------
 
     def tick(self) -> None:
         """Do what fell due by the clock: decoupled approvals after their delay, requests
         nobody answered, instructions whose execution date (or a rule's delay) came."""
         now = self.clock.now()
-        for resource_id in {*self._approving.pop(now), *self._expiring.pop(now)}:
-            request = self.requests.get(resource_id)
-            if request is None:  # forgotten: the clock has nothing left to do for it
-                self._approving.drop(resource_id)
-                self._expiring.drop(resource_id)
-            else:
-                self.fresh(request)
-        self.orders.tick()
-        self.requests.sweep(now)
-        self._business_ids.sweep(now)
+        try:
+            for resource_id in {*self._approving.pop(now), *self._expiring.pop(now)}:
+                request = self.requests.get(resource_id)
+                if request is None:  # forgotten: the clock has nothing left to do for it
+                    self._approving.drop(resource_id)
+                    self._expiring.drop(resource_id)
+                    continue
+                try:
+                    self.fresh(request)
+                except TpsimError:  # one request's refusal must not stall the others
+                    log.exception("STET request could not be brought up to date", id=resource_id)
+        finally:
+            self.orders.tick()
+            self.requests.sweep(now)
+            self._business_ids.sweep(now)
 
     def next_due(self) -> datetime | None:
         return earliest(self._approving, self._expiring, self.orders.waiting)

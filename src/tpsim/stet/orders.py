@@ -121,6 +121,30 @@ class Orders:
         cancelled = replace(request, cancelled=request.cancelled | chosen, status_at=now)
         return self._save(cancelled)
 
+    def reject_waiting(self, request: PaymentRequest, rejection: Rejection) -> PaymentRequest:
+        """The bank rejects the ORDERED request's instructions that have not started
+        executing (a future date, a rule's delay or hold); 400 STATUS_INVALID when none
+        waits."""
+        count = range(len(request.order.instructions))
+        waiting = [
+            i
+            for i in count
+            if i not in request.cancelled
+            and (intent := self.intent(request, i)) is not None
+            and intent.state is PaymentState.AUTHORISED
+        ]
+        if not waiting:
+            raise StatusInvalid(
+                f"payment request {request.resource_id} is {self.status(request)}: none of"
+                " its instructions waits to execute, so none can be rejected"
+            )
+        now = self._bank.clock.now()
+        for index in waiting:
+            self.waiting.drop(request.intent_id(index))
+            self._bank.bank.payments.end(request.intent_id(index), PaymentEvent.REJECT, at=now)
+            request = request.with_rejection(index, rejection)
+        return self._save(request)
+
     def end_intent(self, request: PaymentRequest, index: int, why: Why) -> None:
         """End instruction ``index``'s intent with its request (before it was ordered)."""
         event = PaymentEvent.EXPIRE if why is Why.NO_ANSWER else PaymentEvent.REJECT

@@ -15,7 +15,12 @@ from tpsim.core.errors import MalformedBody, TooPrecise
 from tpsim.core.json_body import decode_object
 from tpsim.core.money import check_precision
 from tpsim.stet.errors import FieldInvalid, UnsupportedMediaType
-from tpsim.stet.models import RequestInvalid, read_payment_request
+from tpsim.stet.models import (
+    ConfirmationRequest,
+    RequestInvalid,
+    read_confirmation,
+    read_payment_request,
+)
 from tpsim.stet.resources import Instruction, Order
 from tpsim.stet.states import Approach
 
@@ -51,6 +56,14 @@ def payment_request(value: Any) -> Body:
         raise FieldInvalid(exc.message) from None
     dumped: Body = model.model_dump(mode="json", by_alias=True, exclude_none=True)
     return dumped
+
+
+def confirmation(value: Any) -> ConfirmationRequest:
+    """``value`` checked as a confirmation's body (``{}`` at least)."""
+    try:
+        return read_confirmation(value)
+    except RequestInvalid as exc:
+        raise FieldInvalid(exc.message) from None
 
 
 def read_order(wire: Body) -> Order:

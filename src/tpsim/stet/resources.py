@@ -88,6 +88,14 @@ class PaymentRequest:
     rejections: dict[int, Rejection] = field(default_factory=dict)
     finals: dict[int, str] = field(default_factory=dict)
 
+    @property
+    def amount_due(self) -> Decimal:
+        """What the PSU approves: the instructions not cancelled."""
+        return sum(
+            (i.amount for n, i in enumerate(self.order.instructions) if n not in self.cancelled),
+            Decimal(0),
+        )
+
     def intent_id(self, index: int) -> str:
         return f"{self.resource_id}-{index}"
 

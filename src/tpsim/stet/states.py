@@ -90,6 +90,14 @@ class Why(StrEnum):
     FORBIDDEN = "AG01"
     FRAUD = "FRAD"
     UNSPECIFIED = "MS03"
+    # The rest of STET 1.4's list: tpsim never picks them itself, the admin API may.
+    TRANSACTIONS_NUMBER = "AM18"
+    EXECUTION_DATE = "CH03"
+    FILE_FORMAT = "FF01"
+    REGULATORY_DEBTOR = "RR01"
+    REGULATORY_CREDITOR_NAME = "RR03"
+    REGULATORY = "RR04"
+    REGULATORY_IDENTIFICATION = "RR12"
 
 
 # A rule's (or the ledger's) reason as a STET reason code.

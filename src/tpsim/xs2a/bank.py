@@ -32,7 +32,6 @@ from tpsim.core.execution import Execution, execute
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
 from tpsim.core.rules import Reason, RuleEvent, Rules, Status
-from tpsim.core.sca import Authentication, ScaEvent
 from tpsim.core.settlement import (
     Settlement,
     SettlementOutcome,
@@ -361,10 +360,7 @@ class Xs2aBank:
             created_at=self.clock.now(),
             expires_at=None,
         )
-        self.bank.payments.receive(intent)
-        self.bank.payments.start_sca(part, Authentication())
-        self.bank.payments.authenticate(part, ScaEvent.SUBMIT)
-        self.bank.payments.authenticate(part, ScaEvent.PROVE)
+        self.bank.payments.receive_authorised(intent)
 
     # -- endings ----------------------------------------------------------------------------
 
