@@ -18,14 +18,14 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from tpsim.scenario.browser import FORM
 from tpsim.scenario.harness import Answer, http_request
 from tpsim.scenario.obie import params as p
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
+from tpsim.scenario.tpp_token import learn_token, request_token
 
 OBIE = "obie"  # the variable the TPP's memory is kept in
 DEFAULT_BANK, DEFAULT_VERSION = "dfspa", "4.0"
@@ -129,42 +129,17 @@ async def token_request(session: Session, params: p.Token, consent: str | None =
     """``POST /obie/{bank}/token``; a token it answers is remembered and set as
     ``${client_token}`` (client_credentials) or ``${psu_token}`` (a code, the PSU's for
     ``consent``, default ``${consent_id}``)."""
-    form = {"grant_type": params.grant_type, "scope": params.scope}
-    if params.grant_type == "authorization_code":
-        form = {**form, "scope": None, "code": params.code, "redirect_uri": params.redirect_uri}
-    headers = {"Content-Type": FORM}
-    if params.auth == "basic":
-        pair = f"{params.client_id}:{params.client_secret}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-    else:
-        form |= {"client_id": params.client_id, "client_secret": params.client_secret}
-    sent = {k: v for k, v in (form | params.form).items() if v is not None}
-    path = f"/obie/{params.bank}/token"
-    answer = await http_request(
-        session.pisp.session,
-        "POST",
-        session.target.url + path,
-        data=urlencode(sent).encode(),
-        headers=headers,
-    )
-    _learn_token(session, params, answer, consent)
-    record = {"method": "POST", "path": path, "headers": headers, "body": sent}
-    return Sent(answer, 200, None, [record])
-
-
-def _learn_token(session: Session, params: p.Token, answer: Answer, consent: str | None) -> None:
-    body = answer.body if isinstance(answer.body, dict) else {}
-    token = body.get("access_token")
-    if answer.status != 200 or not isinstance(token, str):
-        return
+    answer, record = await request_token(session, params, f"/obie/{params.bank}")
     known = memory(session)
-    if params.grant_type == "client_credentials":
-        known.client_tokens[params.bank] = token
-        session.variables.set("client_token", token)
-    elif params.grant_type == "authorization_code":
-        consent = consent or str(session.variables.values.get("consent_id", ""))
-        known.psu_tokens[consent] = token
-        session.variables.set("psu_token", token)
+    learn_token(
+        session,
+        params,
+        answer,
+        client_tokens=known.client_tokens,
+        psu_tokens=known.psu_tokens,
+        psu_for=lambda: consent or str(session.variables.values.get("consent_id", "")),
+    )
+    return Sent(answer, 200, None, [record])
 
 
 # --- the API ----------------------------------------------------------------------------------

@@ -23,16 +23,18 @@ from typing import Any, Literal
 from pydantic import Field
 
 from tpsim.scenario.base import Method, ScenarioModel, Text
+from tpsim.scenario.tpp_token import CLIENT as CLIENT
+from tpsim.scenario.tpp_token import CLIENT_ID as CLIENT_ID
+from tpsim.scenario.tpp_token import CLIENT_SECRET as CLIENT_SECRET
+from tpsim.scenario.tpp_token import PSU as PSU
+from tpsim.scenario.tpp_token import REDIRECT as REDIRECT
+from tpsim.scenario.tpp_token import TokenParams
 
 Version = Literal["3.1", "4.0"]
 Decision = Literal["approve", "deny"]
 
 MITS = "10000109010101"  # the built-in config's funded GBP PSU, at dfspa
 HARRY = "20000319470104"  # the built-in config's GBP creditor, at dfspb
-CLIENT_ID = "tpp-one"
-CLIENT_SECRET = "tpp-one-secret"  # noqa: S105 - the built-in config's TPP
-REDIRECT = "https://tpp.example/cb"  # under tpp-one's registered redirect URIs
-CLIENT, PSU = "client", "psu"  # the token words
 
 
 class ObieCall(ScenarioModel):
@@ -47,22 +49,12 @@ class ObieCall(ScenarioModel):
     )
 
 
-class Token(ScenarioModel):
+class Token(TokenParams):
     """``POST /obie/{bank}/token``: a client-credentials token (sets ``${client_token}``),
     or, with ``code``, the code exchanged for the PSU's token (sets ``${psu_token}``).
     ``form`` is merged into the form (null removes a field), to send any request."""
 
-    bank: str = "dfspa"
-    grant_type: str = "client_credentials"
     scope: str | None = Field("payments", description="client_credentials: the scope")
-    code: str | None = Field(None, description="authorization_code: the code (${auth_code})")
-    redirect_uri: str = Field(REDIRECT, description="authorization_code: the redirect URI")
-    client_id: str = CLIENT_ID
-    client_secret: str = CLIENT_SECRET
-    auth: Literal["basic", "post"] = Field(
-        "basic", description="client_secret_basic or client_secret_post"
-    )
-    form: dict[str, str | None] = Field(default_factory=dict)
 
 
 class Payment(ScenarioModel):

@@ -13,19 +13,17 @@ beside the ``${client_token}``, ``${payment_request_id}``, ``${consent_approval}
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
-from tpsim.scenario.browser import FORM
 from tpsim.scenario.harness import Answer, http_request
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
 from tpsim.scenario.stet import params as p
+from tpsim.scenario.tpp_token import learn_token, request_token
 
 STET = "stet"  # the variable the PISP's memory is kept in
 DEFAULT_BANK = "dfspa"
@@ -114,43 +112,17 @@ async def token_request(
     """``POST /stet/{bank}/token``; a token it answers is remembered and set as
     ``${client_token}`` (client_credentials) or ``${psu_token}`` (a code: the PSU's for
     ``request_id``, default ``${payment_request_id}``)."""
-    form: dict[str, str | None] = {"grant_type": params.grant_type, "scope": params.scope}
-    if params.grant_type == "authorization_code":
-        form |= {"scope": None, "code": params.code, "redirect_uri": params.redirect_uri}
-    headers = {"Content-Type": FORM}
-    if params.auth == "basic":
-        pair = f"{params.client_id}:{params.client_secret}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-    else:
-        form |= {"client_id": params.client_id, "client_secret": params.client_secret}
-    sent = {k: v for k, v in (form | params.form).items() if v is not None}
-    path = f"/stet/{params.bank}/token"
-    answer = await http_request(
-        session.pisp.session,
-        "POST",
-        session.target.url + path,
-        data=urlencode(sent).encode(),
-        headers=headers,
-    )
-    _learn_token(session, params, answer, request_id)
-    record = {"method": "POST", "path": path, "headers": headers, "body": sent}
-    return Sent(answer, 200, request_id, [record])
-
-
-def _learn_token(
-    session: Session, params: p.StetToken, answer: Answer, request_id: str | None
-) -> None:
-    body = answer.body if isinstance(answer.body, dict) else {}
-    token = body.get("access_token")
-    if answer.status != 200 or not isinstance(token, str):
-        return
+    answer, record = await request_token(session, params, f"/stet/{params.bank}")
     known = memory(session)
-    if params.grant_type == "client_credentials":
-        known.client_tokens[params.bank] = token
-        session.variables.set("client_token", token)
-    elif params.grant_type == "authorization_code":
-        known.psu_tokens[request_id or latest_request(session) or ""] = token
-        session.variables.set("psu_token", token)
+    learn_token(
+        session,
+        params,
+        answer,
+        client_tokens=known.client_tokens,
+        psu_tokens=known.psu_tokens,
+        psu_for=lambda: request_id or latest_request(session) or "",
+    )
+    return Sent(answer, 200, request_id, [record])
 
 
 # --- the API ----------------------------------------------------------------------------------

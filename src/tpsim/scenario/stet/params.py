@@ -26,19 +26,20 @@ from typing import Any, Literal
 from pydantic import Field
 
 from tpsim.scenario.base import Method, ScenarioModel, Text
-from tpsim.scenario.obie.params import CLIENT as CLIENT
-from tpsim.scenario.obie.params import CLIENT_ID as CLIENT_ID
-from tpsim.scenario.obie.params import CLIENT_SECRET as CLIENT_SECRET
-from tpsim.scenario.obie.params import PSU as PSU
+from tpsim.scenario.tpp_token import CLIENT as CLIENT
+from tpsim.scenario.tpp_token import CLIENT_ID as CLIENT_ID
+from tpsim.scenario.tpp_token import CLIENT_SECRET as CLIENT_SECRET
+from tpsim.scenario.tpp_token import PSU as PSU
+from tpsim.scenario.tpp_token import REDIRECT as REDIRECT
+from tpsim.scenario.tpp_token import TokenParams
 
-# (The built-in TPP and the token words are the UK actions': one TPP plays every dialect.)
+# (The built-in TPP and the token words are every PSD2 dialect's: ``scenario.tpp_token``.)
 Decision = Literal["approve", "deny"]
 
 CLAIRE = "FR7630006000011234567890189"  # the built-in config's funded EUR PSU, at dfspa
 LOUIS = "FR1420041010050500013M02606"  # the built-in config's EUR creditor, at dfspb
 REPORT_OK = "https://tpp.example/ok"  # under tpp-one's registered redirect URIs
 REPORT_NOK = "https://tpp.example/nok"
-REDIRECT = "https://tpp.example/cb"  # the o-confirmation variant's redirect_uri
 
 
 class StetCall(ScenarioModel):
@@ -51,22 +52,12 @@ class StetCall(ScenarioModel):
     )
 
 
-class StetToken(ScenarioModel):
+class StetToken(TokenParams):
     """``POST /stet/{bank}/token``: a client-credentials token with scope ``pisp`` (sets
     ``${client_token}``), or, with ``code``, the code exchanged for the PSU's token (sets
     ``${psu_token}``). ``form`` is merged into the form (null removes a field)."""
 
-    bank: str = "dfspa"
-    grant_type: str = "client_credentials"
     scope: str | None = Field("pisp", description="client_credentials: the scope")
-    code: str | None = Field(None, description="authorization_code: the code (${auth_code})")
-    redirect_uri: str = Field(REDIRECT, description="authorization_code: the redirect URI")
-    client_id: str = CLIENT_ID
-    client_secret: str = CLIENT_SECRET
-    auth: Literal["basic", "post"] = Field(
-        "basic", description="client_secret_basic or client_secret_post"
-    )
-    form: dict[str, str | None] = Field(default_factory=dict)
 
 
 class StetTransfer(ScenarioModel):
