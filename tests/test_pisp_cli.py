@@ -100,6 +100,20 @@ async def test_pisp_transfer_prints_every_hop_pays_bob_and_puts_the_config_back(
     assert hops(readme_sample()) == hops(out)
 
 
+async def test_two_transfers_in_a_row_against_one_server_both_complete(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The built-in credential is read from the package each run: its counter starts where
+    the server's auth-service has it, or the second assertion would be a replay (6201)."""
+    async with served() as sim:
+        first = await pisp("transfer", "--amount", "10", "--server", sim.site.url)
+        second = await pisp("transfer", "--amount", "5", "--server", sim.site.url)
+    out, err = capsys.readouterr()
+    assert (first, second) == (0, 0), out + err
+    assert out.splitlines()[-1].startswith("transfer COMPLETED: 5 USD")
+    assert "(990 → 985 USD)" in out.splitlines()[-1]
+
+
 def readme_sample() -> str:
     """The ``tpsim pisp transfer`` sample of README "Watching the flows with tpsim pisp",
     the parts that change from run to run (the challenge, the amount's words) left out."""

@@ -187,6 +187,7 @@ async def transfer(flow: Flow, plan: TransferPlan) -> TransferDone:
     wait for the transfer's end (transfer patterns §2.3 of the Third Party API)."""
     account = await _account(flow, plan.payer)
     signer, signer_name = _signer(flow, plan)
+    await _caught_up(flow, plan.payer, signer)
     party = await lookup(flow, "MSISDN", plan.payee)
     payee = Payee(id=plan.payee, fsp=party["partyIdInfo"]["fspId"], name=party.get("name"))
     request_id = str(uuid.uuid4())
@@ -248,6 +249,21 @@ async def _account(flow: Flow, address: str) -> dict[str, Any]:
         linked = sorted({s.address for c in flow.config.consents for s in c.scopes})
         raise CannotPlay(f"no account {address!r} (linked accounts: {', '.join(linked)})")
     return dict(found)
+
+
+async def _caught_up(flow: Flow, payer: str, signer: SoftwareAuthenticator) -> None:
+    """Start the credential's counter where the server's auth-service has it: a FIDO
+    credential read from a file (the built-in ones, ``--credential``) was not told of the
+    assertions earlier runs made, and a counter that does not grow is refused (6201)."""
+    consents = (await admin(flow, "/admin/consents"))["consents"]
+    counts = [
+        int(c["credential"]["signCount"])
+        for c in consents
+        if c.get("pisp") == flow.pisp.fsp_id
+        and c.get("credential")
+        and any(s.get("address") == payer for s in c.get("scopes") or [])
+    ]
+    signer.counter = max([signer.counter, *counts])
 
 
 def _signer(flow: Flow, plan: TransferPlan) -> tuple[SoftwareAuthenticator, str]:
