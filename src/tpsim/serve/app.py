@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from tpsim.serve.admin import add_admin_routes
+from tpsim.serve.admin_docs import add_admin_docs
 from tpsim.serve.admin_psd2 import PSD2_ADMIN_ROUTES
 from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, expect_handler, handle_fspiop
 from tpsim.serve.live import add_live_routes
@@ -26,6 +27,7 @@ def create_app(sim: Simulation) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES * 2, middlewares=[timed])
     app[SIMULATION] = sim
     add_admin_routes(app, PSD2_ADMIN_ROUTES)
+    add_admin_docs(app)
     add_metrics_routes(app)
     add_live_routes(app)
     add_login_routes(app)
