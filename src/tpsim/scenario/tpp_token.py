@@ -1,6 +1,7 @@
 """The built-in TPP's tokens from a simulated bank's OAuth 2.0 server, for every PSD2
 dialect whose API takes a bearer token (UK Open Banking, STET): the token request's
-parameters, the request itself, and what the TPP remembers of the answer.
+parameters, the request itself, and what the TPP remembers of the answer; and the step's
+header overrides every PSD2 dialect's requests take (``overridden``).
 
 One TPP plays every dialect: the built-in config's ``tpp-one`` (secret
 ``tpp-one-secret``, redirect URIs under ``https://tpp.example/``).
@@ -9,7 +10,7 @@ One TPP plays every dialect: the built-in config's ``tpp-one`` (secret
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -69,6 +70,21 @@ async def request_token(
         headers=headers,
     )
     return answer, {"method": "POST", "path": path, "headers": headers, "body": sent}
+
+
+def overridden(
+    sent: dict[str, str], overrides: Mapping[str, str | None]
+) -> tuple[dict[str, str], list[str]]:
+    """The built-in TPP's headers with a step's ``headers:`` applied (any casing; null
+    removes one), and the names removed, which the HTTP client must not add back."""
+    removed: list[str] = []
+    for name, value in overrides.items():
+        sent = {k: v for k, v in sent.items() if k.lower() != name.lower()}
+        if value is None:
+            removed.append(name)
+        else:
+            sent[name] = value
+    return sent, removed
 
 
 def learn_token(

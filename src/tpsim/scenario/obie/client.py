@@ -25,7 +25,7 @@ from tpsim.scenario.obie import params as p
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
-from tpsim.scenario.tpp_token import learn_token, request_token
+from tpsim.scenario.tpp_token import learn_token, overridden, request_token
 
 OBIE = "obie"  # the variable the TPP's memory is kept in
 DEFAULT_BANK, DEFAULT_VERSION = "dfspa", "4.0"
@@ -194,14 +194,7 @@ def request_headers(
         sent["Content-Type"] = "application/json"
     if method == "POST":
         sent["x-idempotency-key"] = idempotency_key or str(uuid.uuid4())
-    removed: list[str] = []
-    for name, value in call.headers.items():
-        sent = {k: v for k, v in sent.items() if k.lower() != name.lower()}
-        if value is None:
-            removed.append(name)
-        else:
-            sent[name] = value
-    return sent, removed
+    return overridden(sent, call.headers)
 
 
 def data_of(answer: Answer) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
 from tpsim.scenario.stet import params as p
-from tpsim.scenario.tpp_token import learn_token, request_token
+from tpsim.scenario.tpp_token import learn_token, overridden, request_token
 
 STET = "stet"  # the variable the PISP's memory is kept in
 DEFAULT_BANK = "dfspa"
@@ -202,14 +202,7 @@ def request_headers(
         sent["Authorization"] = f"Bearer {token}"
     if body:
         sent["Content-Type"] = "application/json"
-    removed: list[str] = []
-    for name, value in call.headers.items():
-        sent = {k: v for k, v in sent.items() if k.lower() != name.lower()}
-        if value is None:
-            removed.append(name)
-        else:
-            sent[name] = value
-    return sent, removed
+    return overridden(sent, call.headers)
 
 
 def resource_of(answer: Answer) -> dict[str, Any]:

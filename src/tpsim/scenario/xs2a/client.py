@@ -26,6 +26,7 @@ from tpsim.scenario.harness import Answer, http_request
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
+from tpsim.scenario.tpp_token import overridden
 from tpsim.scenario.xs2a.params import TppCall
 
 XS2A = "xs2a"  # the variable the TPP's memory is kept in
@@ -126,14 +127,7 @@ def request_headers(
     if psu_id is not None:
         sent["PSU-ID"] = psu_id
     sent.update(more or {})
-    removed: list[str] = []
-    for name, value in call.headers.items():
-        sent = {k: v for k, v in sent.items() if k.lower() != name.lower()}
-        if value is None:
-            removed.append(name)
-        else:
-            sent[name] = value
-    return sent, removed
+    return overridden(sent, call.headers)
 
 
 async def send(
