@@ -7,13 +7,16 @@ the traffic log and metrics of each exchange (``serve.traffic``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 
+from tpsim.auth.psu import UnknownJourney
+from tpsim.errors import LoginRefused
 from tpsim.journal import Direction, Hop, HttpExchange
 from tpsim.serve.edge import SIMULATION
+from tpsim.serve.pages import JourneyFinder, PsuPages
 from tpsim.serve.traffic import UNMATCHED, Seen, elapsed_ms
 
 MAX_BODY_BYTES = 512 * 1024  # a bulk of 100 payments, a UK consent: well under this
@@ -106,3 +109,59 @@ def _json_or_none(raw: bytes) -> dict[str, Any] | None:
     except (ValueError, RecursionError):
         return None
     return value if isinstance(value, dict) else None
+
+
+# (the request, approve?) → where the browser goes back to (a 302), or a plain-text answer
+# (status, text) when there is no browser to send back (a decoupled decision).
+HeadlessDecision = Callable[[web.Request, bool], "str | tuple[int, str]"]
+# (the request, the Location, its status) → the redirect journaled in its conversation.
+RedirectJournal = Callable[[web.Request, str, int], None]
+
+
+class SwitchablePages:
+    """A dialect's SCA page (the page family ``serve.pages`` over ``find``) with DESIGN.md's
+    headless switch: ``sim_decision=approve|deny`` on the link decides at once through
+    ``decide`` and answers the final 302 without HTML (while the bank's
+    ``behaviour.psd2.headless`` is on); every redirect is journaled with ``journal``."""
+
+    def __init__(
+        self, find: JourneyFinder, decide: HeadlessDecision, journal: RedirectJournal
+    ) -> None:
+        self._pages, self._decide, self._journal = PsuPages(find), decide, journal
+
+    async def show(self, request: web.Request) -> web.StreamResponse:
+        decision = request.query.get("sim_decision")
+        if decision is None:
+            return await self._pages.show(request)
+        return self._headless(request, decision)
+
+    async def submit(self, request: web.Request) -> web.StreamResponse:
+        response = await self._pages.submit(request)
+        if response.status == 303:
+            self._journal(request, response.headers["Location"], 303)
+        request.app[SIMULATION].psd2.arm()
+        return response
+
+    def _headless(self, request: web.Request, decision: str) -> web.Response:
+        sim = request.app[SIMULATION]
+        fsp_id = request.match_info["fsp_id"]
+        if decision not in ("approve", "deny"):
+            return _text(400, "sim_decision is approve or deny")
+        if fsp_id in sim.psd2.oauth and not sim.config.psd2(fsp_id).headless:
+            return _text(403, f"headless SCA is off at {fsp_id} (behaviour.psd2.headless)")
+        try:
+            outcome = self._decide(request, decision == "approve")
+        except UnknownJourney as exc:
+            return _text(404, str(exc))
+        except LoginRefused as exc:
+            return _text(exc.http_status, str(exc))
+        finally:
+            sim.psd2.arm()
+        if isinstance(outcome, tuple):
+            return _text(*outcome)
+        self._journal(request, outcome, 302)
+        return web.Response(status=302, headers={"Location": outcome})
+
+
+def _text(status: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text, headers={"Cache-Control": "no-store"})

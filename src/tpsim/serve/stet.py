@@ -20,12 +20,16 @@ from aiohttp import web
 
 from tpsim.auth.oauth import AuthorizationServer, IntentApproval
 from tpsim.auth.psu import PsuJourney, UnknownJourney
-from tpsim.errors import LoginRefused
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
-from tpsim.serve.pages import PsuPages
-from tpsim.serve.psd2_edge import MAX_BODY_BYTES, journal_exchange, journal_redirect, site
+from tpsim.serve.psd2_edge import (
+    MAX_BODY_BYTES,
+    SwitchablePages,
+    journal_exchange,
+    journal_redirect,
+    site,
+)
 from tpsim.serve.simulation import Simulation
 from tpsim.stet.answers import APPROVAL_PATH
 from tpsim.stet.api import REQUEST_ID, Answer, StetApi, StetRequest, intent_from_link
@@ -141,49 +145,12 @@ def approval_journey(sim: Simulation, fsp_id: str, journey_id: str) -> PsuJourne
     return _journey(sim, fsp_id, journey_id)
 
 
-class StetPages:
-    """The approval page of a REDIRECT payment request, with its headless switch."""
-
-    def __init__(self) -> None:
-        self._pages = PsuPages(approval_journey)
-
-    async def show(self, request: web.Request) -> web.StreamResponse:
-        decision = request.query.get("sim_decision")
-        if decision is None:
-            return await self._pages.show(request)
-        return self._headless(request, decision)
-
-    async def submit(self, request: web.Request) -> web.StreamResponse:
-        response = await self._pages.submit(request)
-        if response.status == 303:
-            _journal_redirect(request, response.headers["Location"], 303)
-        request.app[SIMULATION].psd2.arm()
-        return response
-
-    def _headless(self, request: web.Request, decision: str) -> web.Response:
-        sim = request.app[SIMULATION]
-        fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
-        if decision not in ("approve", "deny"):
-            return _text(400, "sim_decision is approve or deny")
-        if fsp_id in sim.psd2.stet and not sim.config.psd2(fsp_id).headless:
-            return _text(403, f"headless SCA is off at {fsp_id} (behaviour.psd2.headless)")
-        query = request.query
-        try:
-            location = _journey(sim, fsp_id, journey_id).decide_headless(
-                decision == "approve", query.get("sim_psu"), query.get("sim_account")
-            )
-        except UnknownJourney as exc:
-            return _text(404, str(exc))
-        except LoginRefused as exc:
-            return _text(exc.http_status, str(exc))
-        finally:
-            sim.psd2.arm()
-        _journal_redirect(request, location, 302)
-        return web.Response(status=302, headers={"Location": location})
-
-
-def _text(status: int, text: str) -> web.Response:
-    return web.Response(status=status, text=text, headers={"Cache-Control": "no-store"})
+def _decide_headless(request: web.Request, approve: bool) -> str:
+    """``sim_decision`` (with ``sim_psu``, ``sim_account``) on the approval link: the report
+    URL the browser goes back to."""
+    sim, query = request.app[SIMULATION], request.query
+    journey = _journey(sim, request.match_info["fsp_id"], request.match_info["journey_id"])
+    return journey.decide_headless(approve, query.get("sim_psu"), query.get("sim_account"))
 
 
 def _journal_redirect(request: web.Request, location: str, status: int) -> None:
@@ -210,7 +177,7 @@ def add_stet_routes(app: web.Application) -> None:
     """The STET API of every simulated bank, its approval page and its OAuth server,
     before the FSPIOP catch-all."""
     add_oauth_routes(app, "/stet/{fsp_id}", _oauth, intent=intent_from_link)
-    pages = StetPages()
+    pages = SwitchablePages(approval_journey, _decide_headless, _journal_redirect)
     app.router.add_get(APPROVAL_PATH, pages.show)
     app.router.add_post(APPROVAL_PATH, pages.submit)
     # [\s\S]*, not .*: a segment may hold a decoded %0A, which "." does not match.

@@ -22,12 +22,16 @@ from aiohttp import web
 from tpsim.auth.oauth import AuthorizationServer, IntentApproval
 from tpsim.auth.oauth_model import intent_from_scope
 from tpsim.auth.psu import PsuJourney, UnknownJourney
-from tpsim.errors import LoginRefused
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
-from tpsim.serve.pages import PsuPages
-from tpsim.serve.psd2_edge import MAX_BODY_BYTES, journal_exchange, journal_redirect, site
+from tpsim.serve.psd2_edge import (
+    MAX_BODY_BYTES,
+    SwitchablePages,
+    journal_exchange,
+    journal_redirect,
+    site,
+)
 from tpsim.serve.simulation import Simulation
 from tpsim.xs2a.api import Answer, ApiRequest, Xs2aApi, refusal
 from tpsim.xs2a.errors import FormatError, InternalError, ResourceUnknown
@@ -120,50 +124,14 @@ def _journey(sim: Simulation, fsp_id: str, journey_id: str) -> RedirectJourney:
     return RedirectJourney(api.auths, journey_id)
 
 
-class Xs2aPages:
-    """The SCA page of a redirect authorisation, with its headless switch."""
-
-    def __init__(self) -> None:
-        self._pages = PsuPages(redirect_journey)
-
-    async def show(self, request: web.Request) -> web.StreamResponse:
-        decision = request.query.get("sim_decision")
-        if decision is None:
-            return await self._pages.show(request)
-        return self._headless(request, decision)
-
-    async def submit(self, request: web.Request) -> web.StreamResponse:
-        response = await self._pages.submit(request)
-        if response.status == 303:
-            _journal_redirect(request, response.headers["Location"], 303)
-        request.app[SIMULATION].psd2.arm()
-        return response
-
-    def _headless(self, request: web.Request, decision: str) -> web.Response:
-        sim = request.app[SIMULATION]
-        fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
-        if decision not in ("approve", "deny"):
-            return _text(400, "sim_decision is approve or deny")
-        if fsp_id in sim.psd2.xs2a and not sim.config.psd2(fsp_id).headless:
-            return _text(403, f"headless SCA is off at {fsp_id} (behaviour.psd2.headless)")
-        try:
-            outcome = _journey(sim, fsp_id, journey_id).decide_headless(
-                decision == "approve", request.query.get("sim_psu")
-            )
-        except UnknownJourney as exc:
-            return _text(404, str(exc))
-        except LoginRefused as exc:
-            return _text(exc.http_status, str(exc))
-        finally:
-            sim.psd2.arm()
-        if outcome.redirect is None:
-            return _text(200, f"decided: {outcome.sca_status.value}")
-        _journal_redirect(request, outcome.redirect, 302)
-        return web.Response(status=302, headers={"Location": outcome.redirect})
-
-
-def _text(status: int, text: str) -> web.Response:
-    return web.Response(status=status, text=text, headers={"Cache-Control": "no-store"})
+def _decide_headless(request: web.Request, approve: bool) -> str | tuple[int, str]:
+    """``sim_decision`` on a redirect authorisation's link: where the browser goes."""
+    sim = request.app[SIMULATION]
+    journey = _journey(sim, request.match_info["fsp_id"], request.match_info["journey_id"])
+    outcome = journey.decide_headless(approve, request.query.get("sim_psu"))
+    if outcome.redirect is None:
+        return 200, f"decided: {outcome.sca_status.value}"
+    return outcome.redirect
 
 
 def _journal_redirect(request: web.Request, location: str, status: int) -> None:
@@ -195,7 +163,7 @@ def add_xs2a_routes(app: web.Application) -> None:
     server (the OAuth SCA approach), before the FSPIOP catch-all."""
     # The Berlin Group's OAuth SCA approach uses PKCE (digest §2.3): required here.
     add_oauth_routes(app, "/xs2a/{fsp_id}", _oauth, intent=intent_from_scope, pkce_required=True)
-    pages = Xs2aPages()
+    pages = SwitchablePages(redirect_journey, _decide_headless, _journal_redirect)
     app.router.add_get("/login/{fsp_id}/xs2a/{journey_id}", pages.show)
     app.router.add_post("/login/{fsp_id}/xs2a/{journey_id}", pages.submit)
     # [\s\S]*, not .*: a segment may hold a decoded %0A, which "." does not match (the
