@@ -53,6 +53,8 @@ __all__ = [
     "Facts",
     "Match",
     "Matcher",
+    "MessageOutcome",
+    "MessageRule",
     "Outcome",
     "Pattern",
     "Reason",
@@ -317,10 +319,44 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageOutcome:
+    """What a simulated participant does about a message a rule matched, instead of (or on
+    top of) what it usually does. Issue 15; the switch applies the delivery actions, the
+    roles the ones about what they decide:
+
+    - ``error_code`` (+ ``error_text``): refuse the message with that FSPIOP error code;
+      ``sync`` answers it at once (HTTP 4xx/5xx) instead of with the ``PUT …/error``
+      callback
+    - ``delay_s``: the participant's answers to it leave that many seconds later
+    - ``drop``: its answers are never sent (journaled as dropped)
+    - ``duplicate``: each answer is sent that many extra times
+    - ``reorder``: its answers are sent in the reverse order
+    - ``override``: ``{"body.dotted.name": value}`` set in its answers' bodies;
+      ``unchecked`` lets an override break the official OpenAPI (refused otherwise)
+    - ``channel``: the linking channel a DFSP picks (``OTP``, ``WEB``)
+    - ``secret``: the OTP or WEB secret a DFSP issues
+    - ``consent_id``: the consentId a DFSP issues
+    """
+
+    error_code: str | None = None
+    error_text: str | None = None
+    sync: bool = False
+    delay_s: float | None = None
+    drop: bool = False
+    duplicate: int = 0
+    reorder: bool = False
+    override: Mapping[str, object] | None = None
+    unchecked: bool = False
+    channel: str | None = None
+    secret: str | None = None
+    consent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     when: Match
-    then: Outcome
+    then: Outcome | MessageOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +365,15 @@ class Applied:
 
     rule_name: str
     outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRule:
+    """The rule that matched a message (its name goes on the journal's hop) and what the
+    simulated participant does about the message."""
+
+    rule_name: str
+    outcome: MessageOutcome
 
 
 class Rules:
@@ -343,9 +388,10 @@ class Rules:
             seen.add(rule.name)
 
     def first(self, facts: Facts) -> Applied | None:
-        """The first rule, in order, whose match holds for ``facts``, or None."""
+        """The first payment rule, in order, whose match holds for ``facts``, or None
+        (rules about messages are ``for_message``'s)."""
         for rule in self._rules:
-            if rule.when.matches(facts):
+            if isinstance(rule.then, Outcome) and rule.when.matches(facts):
                 return Applied(rule.name, rule.then)
         return None
 

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from tpsim.core.rules import MessageRule
 from tpsim.mojaloop.wire.routes import Route, parse_body
 
 SOURCE = "FSPIOP-Source"
@@ -56,6 +57,10 @@ class Message:
     route: Route | None = None
     params: Mapping[str, str] = field(default_factory=dict)
     parsed: Any = field(default=_UNPARSED, compare=False, repr=False)
+    # The rule (``core.rules``, issue 15) the switch found for this message on its way
+    # to a simulated participant: the role reads its ``MessageOutcome`` for what it
+    # decides (channel, secret, consent_id); the switch applies the delivery actions.
+    rule: MessageRule | None = field(default=None, compare=False)
 
     def model(self) -> Any:
         """The body as the route's typed wire model (``None`` for a route without a body).
