@@ -180,6 +180,7 @@ class JournalEntry:
     conversation: str | None = None
     direction: Direction = Direction.INTERNAL
     redirect: str | None = None
+    rule: str | None = None  # the rule (config ``rules:``) that changed what happened
     # A body not kept whole (too big, or not a JSON object): its size and first bytes.
     body_bytes: int | None = None
     body_truncated: bool = False
@@ -316,6 +317,7 @@ class Journal:
         direction: Direction | None = None,
         reading: Reading | None = None,
         raw: bytes | None = None,
+        rule: str | None = None,
     ) -> JournalEntry:
         """Append one hop and return it.
 
@@ -325,7 +327,8 @@ class Journal:
         (the edge has them), which size the entry and give the excerpt of a body not kept
         whole; a body that is not a JSON object is kept only as that excerpt. A received
         hop with an ``error`` is a refused request: it keeps its body whole only up to
-        ``REFUSED_BODY_BYTES``.
+        ``REFUSED_BODY_BYTES``. ``rule``: the name of the rule that changed what happened
+        to the message (issue 15's message rules).
         """
         known = dialect_of(message) or _UNKNOWN
         if reading is None:
@@ -357,6 +360,7 @@ class Journal:
             conversation=conversation,
             direction=direction or _DIRECTION[hop],
             redirect=reading.redirect,
+            rule=rule,
         )
         if kept is not None and kept.excerpt is not None:
             entry.body_bytes, entry.body_truncated = kept.size, kept.truncated
