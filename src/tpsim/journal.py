@@ -477,6 +477,11 @@ class Journal:
         return any(self._find(i) == root for i in entry.correlation_ids)
 
     @property
+    def max_entries(self) -> int:
+        """The most entries the ring holds."""
+        return self._max_entries
+
+    @property
     def size_bytes(self) -> int:
         """The bytes the entries in memory count against ``max_bytes``."""
         return self._bytes

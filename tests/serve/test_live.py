@@ -30,6 +30,7 @@ from tests.support.flows import complete_transfer
 from tests.support.scheme import Scheme
 from tpsim.config import load_config
 from tpsim.journal import Hop, HttpExchange, Journal, JournalEntry
+from tpsim.mojaloop.message import Message, make_headers
 from tpsim.serve import live
 from tpsim.serve.app import create_app
 from tpsim.serve.simulation import Simulation
@@ -198,17 +199,32 @@ async def test_a_correlation_id_streams_only_its_conversation_linked_ids_include
     wanted = "00000002-1111-4111-8111-111111111111"
     async with stream(scheme.url, correlationId=wanted) as events:
         assert await events.until_live() == []
-        # One after the other: an entry is matched to the filter when it is recorded, so one
-        # recorded before a later message linked it to the conversation (which concurrent
-        # transfers' interleaving can cause) comes on reconnecting, not live.
-        await mojaloop_transfer(scheme, 1)
-        await mojaloop_transfer(scheme, 2)
+        # Concurrent: an entry may be recorded before the message that links it in.
+        await asyncio.gather(mojaloop_transfer(scheme, 1), mojaloop_transfer(scheme, 2))
         await scheme.settle()
         expected = await journal(scheme, correlationId=wanted)
         seen = await events.entries(len(expected))
-    assert seen == expected
+    assert sorted(seen, key=lambda e: e["seq"]) == expected
     assert any(e["path"].startswith("/quotes") for e in seen)  # linked by the quote's body
     assert not any("00000001-1111" in json.dumps(e) for e in seen)
+
+
+async def test_an_entry_a_later_message_links_into_the_conversation_comes_before_that_message(
+    scheme: Scheme,
+) -> None:
+    assert scheme.sim is not None
+    target, at = scheme.sim.journal, datetime.now(UTC)
+
+    def hop(**body: str) -> JournalEntry:
+        return target.record(Hop.SENT, Message("PUT", "/x", make_headers(), body), at=at)
+
+    async with stream(scheme.url, correlationId="tr-1") as events:
+        assert await events.until_live() == []
+        quote = hop(quoteId="q-1")  # not (yet) the watched conversation's
+        own = hop(transactionRequestId="tr-1")
+        linking = hop(transactionRequestId="tr-1", quoteId="q-1")
+        seen = await events.entries(3)
+    assert [e["seq"] for e in seen] == [own.seq, quote.seq, linking.seq]
 
 
 async def test_a_filtered_backlog_is_that_conversation_s(scheme: Scheme) -> None:

@@ -16,8 +16,11 @@ The ``X-Tpsim-Instance`` header names the server: seqs start again at 1 when tps
 restarts, so a client that sees another instance reads from the start. A comment line
 (``: live after SEQ``) says the backlog is over; another (``: keep-alive``) comes every
 ``HEARTBEAT_S`` seconds so that proxies and clients see the stream is alive. With
-``correlationId`` only that conversation's entries come (linked ids included; a live entry is
-matched when it is recorded).
+``correlationId`` only that conversation's entries come (linked ids included). An entry is
+matched when it is recorded; when a later entry links another conversation into the one
+watched (concurrent messages can arrive in that order), the earlier entries it ties in come
+then, before it: a client sees each seq once, not always in increasing order (the page
+places a row by its seq; ``id`` is each event's own seq).
 
 tpsim never waits for a client: the journal hands each entry to a queue of at most
 ``QUEUE_ENTRIES`` per client without blocking. A client that falls that far behind gets a
@@ -71,22 +74,48 @@ class _Stream:
         self._queue: deque[JournalEntry] = deque()
         self._wake = asyncio.Event()
         self.overflowed = self.closing = False
+        # The seqs queued or written, so that none goes twice: the backlog overlaps what
+        # was queued while it was read, and a linking entry re-reads its conversation.
+        self.seen: set[int] = set()
+        self.floor = 0  # the client has every entry up to this seq (``since``)
         self.unsubscribe = journal.subscribe(self._on_entry)
 
     def _on_entry(self, entry: JournalEntry) -> None:
         """The journal's callback, inside ``record``: queue or, past the bound, give up
         (the handler unsubscribes when it has let the client go)."""
-        if self.overflowed or (
-            self.correlation_id is not None
-            and not self._journal.concerns(entry, self.correlation_id)
-        ):
+        if self.overflowed or entry.seq in self.seen:
             return
-        if len(self._queue) >= QUEUE_ENTRIES:
+        if self.correlation_id is None:
+            self._queue_all([entry])
+        elif self._journal.concerns(entry, self.correlation_id):
+            self._queue_all([*self._tied_in(entry), entry])
+
+    def _tied_in(self, entry: JournalEntry) -> list[JournalEntry]:
+        """The earlier entries of the watched conversation not sent yet: ``entry`` linking
+        conversations (more than one linking id) may have merged another one into it."""
+        if len(entry.linked) < 2:
+            return []
+        conversation = self._journal.entries(correlation_id=self.correlation_id)
+        return [
+            e for e in conversation if self.floor < e.seq < entry.seq and e.seq not in self.seen
+        ]
+
+    def _queue_all(self, entries: list[JournalEntry]) -> None:
+        if len(self._queue) + len(entries) > QUEUE_ENTRIES:
             self.overflowed = True
             self._queue.clear()
         else:
-            self._queue.append(entry)
+            self._queue.extend(entries)
+            self.mark(entries)
         self._wake.set()
+
+    def mark(self, entries: list[JournalEntry]) -> None:
+        """Remember ``entries`` as sent; seqs that have left the journal's ring are
+        forgotten, so a long-lived stream holds at most about a ring's worth."""
+        self.seen.update(e.seq for e in entries)
+        if entries and len(self.seen) > 2 * self._journal.max_entries:
+            floor = entries[-1].seq - self._journal.max_entries
+            self.seen = {seq for seq in self.seen if seq > floor}
 
     def close(self) -> None:
         """End the stream (the server is shutting down)."""
@@ -190,8 +219,14 @@ async def _pump(
     since: int,
 ) -> None:
     """Write the backlog, then each batch the stream queues, until it ends."""
-    last = since
-    backlog = journal.entries(correlation_id=stream.correlation_id, since=since)
+    last = stream.floor = since
+    queued = set(stream.seen)  # recorded while the backlog is read: they come live
+    backlog = [
+        e
+        for e in journal.entries(correlation_id=stream.correlation_id, since=since)
+        if e.seq not in queued
+    ]
+    stream.mark(backlog)
     for start in range(0, len(backlog), _BATCH):
         await _send(request, response, b"".join(map(_event, backlog[start : start + _BATCH])))
     if backlog:
@@ -201,10 +236,8 @@ async def _pump(
         if not batch:
             await _send(request, response, b": keep-alive\n\n")
             continue
-        fresh = [e for e in batch if e.seq > last]  # recorded while the backlog was read
-        if fresh:
-            await _send(request, response, b"".join(map(_event, fresh)))
-            last = fresh[-1].seq
+        await _send(request, response, b"".join(map(_event, batch)))
+        last = max(last, batch[-1].seq)
     if stream.overflowed:
         await _send(request, response, _dropped(last))
 
