@@ -8,9 +8,10 @@ from typing import Any
 import pydantic
 import pytest
 
+from tpsim.config import load_config, overlay, parse_config
 from tpsim.config_rules import RuleList, build_rules
 from tpsim.config_yaml import read_yaml
-from tpsim.core.rules import Applied, Outcome, Reason, Status
+from tpsim.core.rules import Applied, MessageOutcome, Outcome, Reason, Status
 
 
 class Holder(pydantic.BaseModel):
@@ -162,8 +163,10 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     (
         "unknown fact",
         rule(when={"debitor": "DE02"}),
-        "rules.0.when.debitor.[key]: Input should be 'dialect', 'event', 'bank', 'tpp', 'psu',"
-        " 'debtor', 'creditor', 'amount', 'currency' or 'end_to_end_id'",
+        "rules.0.when.debitor.[key]: 'debitor' is no fact: a payment rule names dialect, event,"
+        " bank, tpp, psu, debtor, creditor, amount, currency, end_to_end_id; a message rule"
+        " method, path, url, id, type, sub_id, service_type, sender, receiver, header.<Name> or"
+        " body.<dotted.name>",
     ),
     (
         "an unquoted number",
@@ -205,7 +208,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "rules.0.then: delay_s is a number of seconds from 0 to 604800",
     ),
     ("a yes for a delay", rule(then={"delay_s": True}), "rules.0.then.delay_s: Input should be"),
-    ("unknown then key", rule(then={"drop": True}), "rules.0.then.drop: Extra inputs"),
+    ("unknown then key", rule(then={"skip": True}), "rules.0.then.skip: Extra inputs"),
     ("unknown rule key", rule(unless={}), "rules.0.unless: Extra inputs"),
     (
         "a persona's name",
@@ -229,3 +232,199 @@ def test_a_rule_mistake_is_refused_at_its_key_saying_what_is_allowed(
 ) -> None:
     found = problems(data)
     assert any(problem.startswith(message) for problem in found), found
+
+
+# --- message rules (issue 15) ----------------------------------------------------------
+
+MESSAGES = r"""
+rules:
+  - name: refuse-one-consent-request
+    when:
+      method: POST
+      path: /consentRequests
+      body.consentRequestId: "6988c34f-9e51-4a64-9e4c-bc5a7d2a0f11"
+    then: {error: {code: "7203", text: "no channel", sync: true}}
+  - name: party-not-found
+    when: {path: "/parties/{Type}/{ID}", id: "re:1999.*"}
+    then: {error: 3204}
+  - name: slow-otp
+    when: {header.fspiop-source: pispa, "body.scopes[0].address": dfspa.carol.chequing}
+    then: {delay_s: 5, duplicate: 1, reorder: true}
+  - name: fixed-consent
+    when: {method: PATCH, receiver: dfspa}
+    then: {consent_id: "8e34f91d-d078-4077-8263-2c047876fcf6", channel: WEB, secret: "123456"}
+  - name: lost-answer
+    when: {url: /consentRequests/x}
+    then: {drop: true}
+  - name: broken-answer
+    when: {sender: pispb}
+    then: {override: {"body.authChannels[0]": SMS}, unchecked: true}
+  - name: slow-payment
+    when: {bank: dfspb}
+    then: {delay_s: 30}
+"""
+
+
+def test_a_rule_whose_when_names_a_message_fact_is_a_message_rule() -> None:
+    rules = build_rules(load(MESSAGES).rules, sandbox=False)
+    kinds = {rule.name: type(rule.then).__name__ for rule in rules}
+    assert kinds == {
+        "refuse-one-consent-request": "MessageOutcome",
+        "party-not-found": "MessageOutcome",
+        "slow-otp": "MessageOutcome",
+        "fixed-consent": "MessageOutcome",
+        "lost-answer": "MessageOutcome",
+        "broken-answer": "MessageOutcome",
+        "slow-payment": "Outcome",  # delay_s alone: when names payment facts
+    }
+
+
+def test_message_outcomes_are_spelled_as_the_config_says() -> None:
+    rules = {rule.name: rule.then for rule in build_rules(load(MESSAGES).rules, sandbox=False)}
+    assert rules["refuse-one-consent-request"] == MessageOutcome(
+        error_code="7203", error_text="no channel", sync=True
+    )
+    assert rules["party-not-found"] == MessageOutcome(error_code="3204")
+    assert rules["slow-otp"] == MessageOutcome(delay_s=5, duplicate=1, reorder=True)
+    assert rules["fixed-consent"] == MessageOutcome(
+        consent_id="8e34f91d-d078-4077-8263-2c047876fcf6", channel="WEB", secret="123456"
+    )
+    assert rules["broken-answer"] == MessageOutcome(
+        override={"body.authChannels[0]": "SMS"}, unchecked=True
+    )
+
+
+def test_message_rules_survive_a_dump_and_reload() -> None:
+    holder = load(MESSAGES)
+    assert Holder.model_validate(holder.model_dump(mode="json")) == holder
+
+
+def message_rule(when: dict[str, Any] | None = None, **then: Any) -> dict[str, Any]:
+    return {"rules": [{"name": "m", "when": when or {"method": "POST"}, "then": then}]}
+
+
+MESSAGE_INVALID: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "a code of three digits",
+        message_rule(error=320),
+        "rules.0.then: error code '320' is no FSPIOP error code: write its 4 digits",
+    ),
+    (
+        "a code that is a word",
+        message_rule(error={"code": "oops"}),
+        "rules.0.then: error code 'oops' is no FSPIOP error code",
+    ),
+    (
+        "sync that is no bool",
+        message_rule(error={"code": "3204", "sync": "yes"}),
+        "rules.0.then.error.sync: Input should be a valid boolean",
+    ),
+    (
+        "an error and a drop",
+        message_rule(error=3204, drop=True),
+        "rules.0.then: with error the participant refuses the message",
+    ),
+    (
+        "a sync error delayed",
+        message_rule(error={"code": "3204", "sync": True}, delay_s=1),
+        "rules.0.then: a sync error is the HTTP answer itself",
+    ),
+    (
+        "a drop and a duplicate",
+        message_rule(drop=True, duplicate=1),
+        "rules.0.then: drop sends nothing",
+    ),
+    (
+        "a duplicate that is no number",
+        message_rule(duplicate=True),
+        "rules.0.then.duplicate: Input should be a valid integer",
+    ),
+    (
+        "too many duplicates",
+        message_rule(duplicate=11),
+        "rules.0.then: duplicate sends each answer 1 to 10",
+    ),
+    (
+        "an override of a header",
+        message_rule(override={"header.Date": "x"}),
+        "rules.0.then: override sets body fields: write body.header.Date",
+    ),
+    (
+        "an override of no path",
+        message_rule(override={"body.scopes[": "x"}),
+        "rules.0.then: 'scopes[' is no field name",
+    ),
+    (
+        "unchecked alone",
+        message_rule(unchecked=True),
+        "rules.0.then: unchecked lets an override break the OpenAPI: give override too",
+    ),
+    (
+        "an unknown channel",
+        message_rule(channel="SMS"),
+        "rules.0.then.channel: Input should be 'OTP' or 'WEB'",
+    ),
+    (
+        "a consent id that is no UUID",
+        message_rule(consent_id="abc"),
+        "rules.0.then.consent_id: String should match pattern",
+    ),
+    (
+        "a payment's reject and a message's drop",
+        message_rule(reject="rejected", drop=True),
+        "rules.0.then: reject, status and text say what happens to a payment",
+    ),
+    (
+        "a message's action for a payment",
+        message_rule({"debtor": "DE02"}, drop=True),
+        "rules.0: then says what a participant does about a message, so when must name a"
+        " message fact",
+    ),
+    (
+        "a payment's outcome for a message",
+        message_rule({"method": "POST"}, reject="rejected"),
+        "rules.0: when names message facts (method), so this is a message rule",
+    ),
+    (
+        "message and payment facts together",
+        message_rule({"method": "POST", "amount": ">= 1"}, drop=True),
+        "rules.0: when names message facts (method) and payment facts (amount)",
+    ),
+    (
+        "a body fact that is no path",
+        message_rule({"body.a..b": "x"}, drop=True),
+        "rules.0.when.body.a..b.[key]: 'a..b' is no field name",
+    ),
+    ("nothing to do", message_rule(), "rules.0.then: say what happens"),
+]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [case[1:] for case in MESSAGE_INVALID],
+    ids=[case[0] for case in MESSAGE_INVALID],
+)
+def test_a_message_rule_mistake_is_refused_at_its_key_saying_what_to_write(
+    data: dict[str, Any], message: str
+) -> None:
+    found = problems(data)
+    assert any(problem.startswith(message) for problem in found), found
+
+
+def test_a_scenario_config_overlay_brings_its_own_rules() -> None:
+    """Per-scenario rules: a scenario's ``config: {rules: [...]}`` is laid over the
+    config it runs with (``config.overlay``), rules and all."""
+    base = load_config().model_dump(mode="json")
+    scenario = {"rules": MESSAGES_DATA["rules"][:1]}
+    config = parse_config(overlay(base, scenario))
+    found = config.rulebook().for_message(
+        {
+            "method": "POST",
+            "path": "/consentRequests",
+            "body.consentRequestId": "6988c34f-9e51-4a64-9e4c-bc5a7d2a0f11",
+        }
+    )
+    assert found is not None and found.rule_name == "refuse-one-consent-request"
+
+
+MESSAGES_DATA = read_yaml(MESSAGES.encode(), file="<test>")

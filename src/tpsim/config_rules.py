@@ -15,33 +15,52 @@
         sandbox_rules: true            the built-in personas (core.rules.sandbox_rules),
                                        after the configured rules
 
-``when`` maps fact names (``core.rules.Fact``) to a matcher: an exact value, ``re:`` and a
-regular expression the whole value matches, a comparison (``">= 1000"``), or a list (any of
-them). ``then`` says what happens: ``reject`` with a reason (and the ``text`` the dialect
-shows), ``status`` to stop in, ``delay_s`` before execution. Every mistake is refused when
-the config loads, at its key (``rules.0.when.amount: …``), saying what to write.
+``when`` maps fact names to a matcher: an exact value, ``re:`` and a regular expression the
+whole value matches, a comparison (``">= 1000"``), or a list (any of them). A rule is about
+a payment (facts ``core.rules.Fact``) or, when its ``when`` names a message fact (``method``,
+``path``, ``url``, ``id``, ``type``, ``sub_id``, ``service_type``, ``sender``, ``receiver``,
+``header.<Name>``, ``body.<dotted.name>``), about a message on its way to a participant
+tpsim plays (issue 15):
+
+      - name: dfspa-refuses-one-consent-request
+        when: {method: POST, path: /consentRequests, body.consentRequestId: "6988c34f-…"}
+        then: {error: {code: "7203", text: "FSP does not support any requested …"}}
+      - name: slow-party-answer
+        when: {method: GET, path: "/parties/{Type}/{ID}", id: "16135551212"}
+        then: {delay_s: 5}
+
+``then`` says what happens: to a payment ``reject`` with a reason (and the ``text`` the
+dialect shows), ``status`` to stop in, ``delay_s`` before execution; to a message ``error``
+(a code, or ``{code, text, sync}``), ``delay_s``, ``drop``, ``duplicate``, ``reorder``,
+``override`` (+ ``unchecked``), ``channel``, ``secret``, ``consent_id``
+(``core.rules.MessageOutcome``). Every mistake is refused when the config loads, at its key
+(``rules.0.when.amount: …``), saying what to write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from tpsim.core.message_rules import BODY_PREFIX
 from tpsim.core.rules import (
     Fact,
     Match,
+    MessageOutcome,
     Outcome,
     Reason,
     Rule,
     Rules,
     Status,
+    field_path,
+    is_message_fact,
     matcher,
     sandbox_rules,
 )
 
-__all__ = ["MAX_RULES", "RuleConfig", "RuleList", "ThenConfig", "build_rules"]
+__all__ = ["MAX_RULES", "ErrorConfig", "RuleConfig", "RuleList", "ThenConfig", "build_rules"]
 
 MAX_RULES = 200
 SANDBOX_PREFIX = "sandbox."  # the built-in personas' names (core.rules.SANDBOX)
@@ -84,33 +103,168 @@ RuleName = Annotated[
 ]
 
 
+def _error_spec(value: object) -> object:
+    """``error: 3204`` (YAML reads a number) or ``error: "7203"``: a code alone."""
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        return {"code": str(value)}
+    return value
+
+
+class ErrorConfig(_Strict):
+    """``error: {code: "3204", text: "…", sync: true}``: the FSPIOP code the participant
+    refuses the message with (``core.rules.MessageOutcome`` checks it), the
+    ``errorDescription`` (default: the code's own text) and whether the HTTP answer itself
+    is the error (``sync``) instead of the ``PUT …/error`` callback."""
+
+    code: str
+    text: str | None = None
+    sync: Annotated[bool, Field(strict=True)] = False
+
+
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+_PAYMENT_KEYS = ("reject", "status", "text")
+_MESSAGE_KEYS = (
+    "error",
+    "drop",
+    "duplicate",
+    "reorder",
+    "override",
+    "unchecked",
+    "channel",
+    "secret",
+    "consent_id",
+)
+_MESSAGE_FACTS = (
+    "method, path, url, id, type, sub_id, service_type, sender, receiver, header.<Name> or"
+    " body.<dotted.name>"
+)
+
+
 class ThenConfig(_Strict):
-    """What happens: ``reject`` (a ``Reason``; ``text`` its message), ``status`` (a
-    ``Status``) or only ``delay_s``; ``core.rules.Outcome`` checks the combination."""
+    """What happens. To a payment: ``reject`` (a ``Reason``; ``text`` its message),
+    ``status`` (a ``Status``) or only ``delay_s`` (``core.rules.Outcome``). To a message
+    (``core.rules.MessageOutcome``): ``error``, ``delay_s``, ``drop``, ``duplicate``,
+    ``reorder``, ``override`` (+ ``unchecked``), ``channel``, ``secret``, ``consent_id``.
+    Its keys say which, but for ``delay_s`` alone: then the rule's ``when`` decides."""
 
     reject: Reason | None = None
     status: Status | None = None
     delay_s: Annotated[float, Field(strict=True)] | None = None  # not YAML's true as 1.0
     text: str | None = None
+    error: Annotated[ErrorConfig | None, BeforeValidator(_error_spec)] = None
+    drop: Annotated[bool, Field(strict=True)] = False
+    duplicate: Annotated[int, Field(strict=True, ge=0)] = 0
+    reorder: Annotated[bool, Field(strict=True)] = False
+    override: dict[str, Any] | None = None
+    unchecked: Annotated[bool, Field(strict=True)] = False
+    channel: Literal["OTP", "WEB"] | None = None
+    secret: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    consent_id: Annotated[str, Field(pattern=_UUID)] | None = None
 
     @model_validator(mode="after")
     def _an_outcome(self) -> ThenConfig:
-        self.to_outcome()
+        kind = self.kind()
+        if kind == "both":
+            raise ValueError(
+                "reject, status and text say what happens to a payment; error, drop,"
+                " duplicate, reorder, override, unchecked, channel, secret and consent_id what"
+                " a participant does about a message: a rule is about one or the other"
+            )
+        if kind is None and self.delay_s is None:
+            raise ValueError(
+                "say what happens: reject (a reason), status or delay_s to a payment; error,"
+                " delay_s, drop, duplicate, reorder, override, channel, secret or consent_id"
+                " to a message"
+            )
+        if kind != "message":
+            self.to_outcome()
+        if kind != "payment":
+            self.to_message_outcome()
         return self
+
+    def kind(self) -> str | None:
+        """``payment`` or ``message`` by the keys given, ``both`` (refused) or None (only
+        ``delay_s``, which both have)."""
+        payment = any(getattr(self, key) is not None for key in _PAYMENT_KEYS)
+        # By value, not by the keys written: a dumped config has every key.
+        message = any(getattr(self, key) not in (None, False, 0) for key in _MESSAGE_KEYS)
+        if payment and message:
+            return "both"
+        return "payment" if payment else "message" if message else None
 
     def to_outcome(self) -> Outcome:
         return Outcome(reject=self.reject, status=self.status, delay_s=self.delay_s, text=self.text)
 
+    def to_message_outcome(self) -> MessageOutcome:
+        error = self.error
+        return MessageOutcome(
+            error_code=None if error is None else error.code,
+            error_text=None if error is None else error.text,
+            sync=error is not None and error.sync,
+            delay_s=self.delay_s,
+            drop=self.drop,
+            duplicate=self.duplicate,
+            reorder=self.reorder,
+            override=self.override,
+            unchecked=self.unchecked,
+            channel=self.channel,
+            secret=self.secret,
+            consent_id=self.consent_id,
+        )
+
+
+def _fact_name(name: str) -> str:
+    if name in _FACTS or is_message_fact(name):
+        if name.startswith(BODY_PREFIX):
+            field_path(name.removeprefix(BODY_PREFIX))  # RuleInvalid says what to write
+        return name
+    raise ValueError(
+        f"{name!r} is no fact: a payment rule names {', '.join(_FACTS)}; a message rule"
+        f" {_MESSAGE_FACTS}"
+    )
+
+
+_FACTS = tuple(Fact)
+FactName = Annotated[str, AfterValidator(_fact_name)]
+
 
 class RuleConfig(_Strict):
     name: RuleName
-    when: dict[Fact, MatcherText] = Field(min_length=1)
+    when: dict[FactName, MatcherText] = Field(min_length=1)
     then: ThenConfig
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RuleConfig:
+        """A message rule is one whose ``when`` names a message fact; its ``then`` must be
+        a message's, and a payment rule's a payment's."""
+        message = [fact for fact in self.when if is_message_fact(fact)]
+        payment = [fact for fact in self.when if fact in _FACTS and fact != Fact.DIALECT]
+        if message and payment:
+            raise ValueError(
+                f"when names message facts ({', '.join(message)}) and payment facts"
+                f" ({', '.join(payment)}): a rule is about a message or a payment, not both"
+            )
+        kind = self.then.kind()
+        if message and kind == "payment":
+            raise ValueError(
+                f"when names message facts ({', '.join(message)}), so this is a message rule:"
+                " its then says error, delay_s, drop, duplicate, reorder, override, unchecked,"
+                " channel, secret or consent_id (reject, status and text are a payment's)"
+            )
+        if not message and kind == "message":
+            raise ValueError(
+                "then says what a participant does about a message, so when must name a"
+                f" message fact: {_MESSAGE_FACTS} (a rule without one is about payments)"
+            )
+        return self
+
+    def is_message_rule(self) -> bool:
+        return any(is_message_fact(fact) for fact in self.when)
 
     def to_rule(self) -> Rule:
         """The core rule (its regular expressions compiled once, here)."""
-        when = {fact.value: spec for fact, spec in self.when.items()}
-        return Rule(self.name, Match.of(when), self.then.to_outcome())
+        then = self.then.to_message_outcome() if self.is_message_rule() else self.then.to_outcome()
+        return Rule(self.name, Match.of(dict(self.when)), then)
 
 
 def _distinct_names(rules: list[RuleConfig]) -> list[RuleConfig]:

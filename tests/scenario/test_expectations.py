@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tpsim.scenario.expectations import contained, path_fits
+from tpsim.scenario.expectations import contained, is_message, path_fits
 
 BODY = {
     "transactionRequestState": "RECEIVED",
@@ -46,3 +46,9 @@ def test_path_templates() -> None:
         "/thirdpartyRequests/transactions/{ID}", "/thirdpartyRequests/transactions/1/error"
     )
     assert not path_fits("/consents/{ID}", "/consents/")
+
+
+def test_a_hop_a_rule_dropped_is_no_message_the_receiver_could_get() -> None:
+    dropped = {"hop": "dropped", "method": "PUT", "path": "/consentRequests/1"}
+    assert not is_message(dropped | {"rule": "lost-answer"})
+    assert is_message(dropped | {"rule": None})  # the switch's: an unknown destination

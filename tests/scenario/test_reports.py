@@ -16,6 +16,7 @@ import xmlschema
 from tests.support.browser import CHROMIUM, needs_browser
 from tpsim.scenario.reports import write_html, write_json, write_junit
 from tpsim.scenario.reports.sequence import sequence_svg
+from tpsim.scenario.reports.text import journal_line
 from tpsim.scenario.results import (
     Failure,
     FailureKind,
@@ -503,3 +504,11 @@ async def test_report_renders_in_a_headless_browser(page: Path, tmp_path: Path) 
     assert len(sizes) == 4 and all(w > 0 and h > 0 for w, h in sizes)
     assert requests == [page.as_uri()]
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_a_journal_line_names_the_rule_that_changed_the_hop() -> None:
+    entry = {"seq": 3, "hop": "dropped", "source": "dfspa", "destination": "pispa"}
+    entry |= {"method": "PUT", "path": "/consentRequests/1", "error": "dropped by rule r"}
+    line = journal_line(entry | {"rule": "r"}, "switch")
+    assert line.endswith("error: dropped by rule r rule: r")
+    assert "rule:" not in journal_line(entry, "switch")

@@ -26,9 +26,13 @@ A dialect maps an ``Outcome`` to its own words: a ``Reason`` to its error or sta
 reason code (XS2A ``psu-unknown`` is 401 PSU_CREDENTIALS_INVALID, ``insufficient-funds``
 ends RJCT…), a ``Status`` to its status (XS2A ACCP, PDNG, ACSC, ACCC).
 
-Issue 15 extends this to Mojaloop messages: more facts (``method``, ``path``, ``sender``,
-``receiver``, body fields as dotted names) and a second outcome type (delay, drop,
-duplicate, override); ``Matcher``, ``Match`` and ``Rules.first`` serve them unchanged.
+Messages (issue 15): a dialect describes a message on its way to a participant tpsim
+plays as facts too (``MessageFact``: ``method``, ``path`` template, ``url``, ``id``,
+``sender``, ``receiver``, ``header.<Name>``, ``body.<dotted.name>`` with list indexes such
+as ``body.scopes[0].accountId``), and ``Rules.for_message`` gives the first rule whose
+``then`` is a ``MessageOutcome``: ``MessageRule(rule_name, outcome)``. ``Matcher`` and
+``Match`` serve both kinds unchanged; ``field_path`` and ``field_value`` read a dotted
+name in a JSON body, the same way for matching and for overriding.
 """
 
 from __future__ import annotations
@@ -40,9 +44,19 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 
-from tpsim.core.errors import TpsimError
+from tpsim.core.message_rules import (
+    MAX_DELAY_S,
+    MAX_TEXT,
+    MessageFact,
+    MessageOutcome,
+    MessageRule,
+    RuleInvalid,
+    field_path,
+    field_value,
+    is_message_fact,
+)
 
 __all__ = [
     "AnyOf",
@@ -53,8 +67,11 @@ __all__ = [
     "Facts",
     "Match",
     "Matcher",
+    "MessageFact",
     "MessageOutcome",
     "MessageRule",
+    "MAX_DELAY_S",
+    "MAX_TEXT",
     "Outcome",
     "Pattern",
     "Reason",
@@ -63,22 +80,18 @@ __all__ = [
     "RuleInvalid",
     "Rules",
     "Status",
+    "field_path",
+    "field_value",
+    "is_message_fact",
     "matcher",
     "sandbox_rules",
 ]
 
 Facts = Mapping[str, str]
 
-MAX_TEXT = 256  # an exact value or a pattern: facts are ids, IBANs and amounts
 MAX_ANY_OF = 100
 MAX_NUMBER = 64  # longer values are no amount: not parsed as one
-MAX_DELAY_S = 7 * 86_400
 MAX_MESSAGE = 500  # XS2A's tppMessageText maxLength; other dialects cut to theirs
-
-
-class RuleInvalid(TpsimError, ValueError):
-    """A rule that cannot be built: its text says what to write instead. A ValueError too,
-    so config validation reports it at the key it came from."""
 
 
 class Fact(StrEnum):
@@ -319,40 +332,6 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
-class MessageOutcome:
-    """What a simulated participant does about a message a rule matched, instead of (or on
-    top of) what it usually does. Issue 15; the switch applies the delivery actions, the
-    roles the ones about what they decide:
-
-    - ``error_code`` (+ ``error_text``): refuse the message with that FSPIOP error code;
-      ``sync`` answers it at once (HTTP 4xx/5xx) instead of with the ``PUT …/error``
-      callback
-    - ``delay_s``: the participant's answers to it leave that many seconds later
-    - ``drop``: its answers are never sent (journaled as dropped)
-    - ``duplicate``: each answer is sent that many extra times
-    - ``reorder``: its answers are sent in the reverse order
-    - ``override``: ``{"body.dotted.name": value}`` set in its answers' bodies;
-      ``unchecked`` lets an override break the official OpenAPI (refused otherwise)
-    - ``channel``: the linking channel a DFSP picks (``OTP``, ``WEB``)
-    - ``secret``: the OTP or WEB secret a DFSP issues
-    - ``consent_id``: the consentId a DFSP issues
-    """
-
-    error_code: str | None = None
-    error_text: str | None = None
-    sync: bool = False
-    delay_s: float | None = None
-    drop: bool = False
-    duplicate: int = 0
-    reorder: bool = False
-    override: Mapping[str, object] | None = None
-    unchecked: bool = False
-    channel: str | None = None
-    secret: str | None = None
-    consent_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Rule:
     name: str
     when: Match
@@ -367,20 +346,13 @@ class Applied:
     outcome: Outcome
 
 
-@dataclass(frozen=True, slots=True)
-class MessageRule:
-    """The rule that matched a message (its name goes on the journal's hop) and what the
-    simulated participant does about the message."""
-
-    rule_name: str
-    outcome: MessageOutcome
-
-
 class Rules:
     """An ordered list of rules with distinct names; the first that matches applies."""
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
         self._rules = tuple(rules)
+        # Asked about every message delivered in-process: only the rules about messages.
+        self._about_messages = tuple(r for r in self._rules if isinstance(r.then, MessageOutcome))
         seen: set[str] = set()
         for rule in self._rules:
             if rule.name in seen:
@@ -393,6 +365,14 @@ class Rules:
         for rule in self._rules:
             if isinstance(rule.then, Outcome) and rule.when.matches(facts):
                 return Applied(rule.name, rule.then)
+        return None
+
+    def for_message(self, facts: Facts) -> MessageRule | None:
+        """The first message rule, in order, whose match holds for ``facts`` (a message's,
+        ``MessageFact``), or None; payment rules are ``first``'s."""
+        for rule in self._about_messages:
+            if rule.when.matches(facts):
+                return MessageRule(rule.name, cast("MessageOutcome", rule.then))
         return None
 
     def by_psu(self, applied: Applied, facts: Facts) -> bool:

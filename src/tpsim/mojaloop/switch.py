@@ -20,16 +20,36 @@ transport reports back (``DeliveryResult``) into the next steps:
 
 Forwarding to an external participant applies the switch's header transform
 (``wire.headers.forward_headers``); a simulated participant gets the message as sent.
+
+Message rules (config ``rules:``, issue 15) are evaluated here and nowhere else: ``route``
+asks ``Rules.for_message`` about each message on its way to a simulated participant (hub
+services and auth-service included) and attaches the rule it finds (``Message.rule``; the
+roles read what they decide: channel, secret, consent_id). Then:
+
+    error              the participant does not handle it: Record(DELIVERED, rule), and the
+                       ``PUT …/error`` with the rule's code from that participant to the
+                       source (``sync_refusal`` lets the HTTP edge answer it at once instead)
+    settle(Handled)    the participant's answers (and a raised error's callback) are
+                       changed: drop → Record(DROPPED) each; override → body fields set
+                       (refused, answer unchanged and the refusal journaled, when the body
+                       would break the route's OpenAPI and the rule is not ``unchecked``);
+                       reorder → reversed; duplicate → each sent N more times; delay_s →
+                       Later(answer, at) for the driver to route on the clock
+
+Each answer a rule touched carries ``MessageRule(name, MessageOutcome())``: its hops name
+the rule (``Record.rule``) and whoever receives it has nothing to apply.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from tpsim.config import Profile
 from tpsim.core.clock import Clock
 from tpsim.core.errors import TpsimError
+from tpsim.core.rules import MessageOutcome, MessageRule, Rules
 from tpsim.journal import Hop
 from tpsim.mojaloop.errors import (
     ClientError,
@@ -39,8 +59,9 @@ from tpsim.mojaloop.errors import (
     coded,
 )
 from tpsim.mojaloop.message import Effects, Message, make_headers
-from tpsim.mojaloop.registry import External, Participant, Registry
+from tpsim.mojaloop.registry import External, Participant, Registry, Simulated
 from tpsim.mojaloop.roles.common import error_callback
+from tpsim.mojaloop.rules import MessageFacts, overridden, rule_error
 from tpsim.mojaloop.wire import headers as wire_headers
 from tpsim.mojaloop.wire import routes
 
@@ -106,6 +127,7 @@ class Record:
     status: int | None = None
     duration_ms: float | None = None
     error: str | None = None
+    rule: str | None = None  # the rule that matched or touched the message
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,17 +154,38 @@ class Unanswered:
     reason: str
 
 
-Step = Deliver | Record | Apply | ErrorCallback | Unanswered
+@dataclass(frozen=True, slots=True)
+class Later:
+    """Route ``message`` at ``at`` on the injected clock (a rule's ``delay_s``); a reload
+    of the scheme cancels it, as it does the roles' timers."""
+
+    message: Message
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRefusal:
+    """The HTTP edge answers a message at once with ``error`` (``rule``'s ``sync`` error)."""
+
+    rule: MessageRule
+    error: FspiopError
+
+
+Step = Deliver | Record | Apply | ErrorCallback | Unanswered | Later
+
+_MARK = MessageOutcome()  # what an answer a rule touched carries: nothing left to apply
 
 
 @dataclass(frozen=True, slots=True)
 class Switch:
-    """Routing decisions over one scheme's ``registry``; ``clock`` dates what the hub writes."""
+    """Routing decisions over one scheme's ``registry``; ``clock`` dates what the hub writes,
+    ``rules`` (the config's ``rulebook()``) say what simulated participants do differently."""
 
     registry: Registry
     hub_name: str
     clock: Clock
     profile: Profile = Profile.SPEC
+    rules: Rules = field(default_factory=Rules)
 
     def route(self, message: Message) -> list[Step]:
         """Where ``message`` goes: its ``FSPIOP-Destination``, else the hub's services."""
@@ -155,18 +198,42 @@ class Switch:
             )
             dropped = self.record(Hop.DROPPED, message, error=f"unknown destination {target!r}")
             return [dropped, *self.reject(message, refusal)]
+        if isinstance(participant, Simulated):
+            message = self._ruled(message, participant.fsp_id)
+            rule = message.rule
+            if rule is not None and rule.outcome.error_code is not None:
+                return self._refused_by_rule(message, rule, participant.fsp_id)
         return [Deliver(participant, self._as_sent_to(participant, message))]
+
+    def sync_refusal(self, message: Message) -> SyncRefusal | None:
+        """The error the HTTP edge answers ``message`` with instead of accepting it: that of
+        the first rule matching it whose error is ``sync`` (only a simulated participant's
+        rules apply: an external one answers for itself)."""
+        target = message.destination or self.hub_name
+        if not isinstance(self.registry.get(target), Simulated):
+            return None
+        rule = self.rules.for_message(MessageFacts(message, target))
+        code = None if rule is None else rule.outcome.error_code
+        if rule is None or code is None or not rule.outcome.sync:
+            return None
+        error = rule_error(rule.rule_name, code, rule.outcome.error_text, self.profile)
+        return SyncRefusal(rule, error)
 
     def settle(self, delivery: Deliver, result: DeliveryResult) -> list[Step]:
         """What follows ``delivery``: journal it, then apply effects or report the failure."""
         message, fsp_id = delivery.message, delivery.participant.fsp_id
+        rule = _acting(message.rule)
         match result:
+            case Handled(effects) if rule is not None and effects.messages:
+                kept = Effects([], effects.timers, effects.cancel, effects.out_of_band)
+                answers = self._answers(rule, fsp_id, effects.messages)
+                return [self._delivered(message), Apply(fsp_id, kept), *answers]
             case Handled(effects):
                 return [self._delivered(message), Apply(fsp_id, effects)]
             case Raised(raised):
                 error = coded(raised)
                 delivered = self._delivered(message, error=error.detail)
-                return [delivered, *self.reject(message, error, sender=fsp_id)]
+                return [delivered, *self._answering(rule, fsp_id, message, error)]
             case Answered(status, elapsed_ms) if result.ok:
                 return [self.record(Hop.SENT, message, status=status, duration_ms=elapsed_ms)]
             case Answered(status, elapsed_ms):
@@ -174,7 +241,8 @@ class Switch:
                 return [sent, *self.reject(message, refused_by(fsp_id, result))]
             case Unreachable(why, elapsed_ms):
                 sent = self.record(Hop.SENT, message, duration_ms=elapsed_ms, error=why)
-                failure = DestinationCommunicationError(f"{_where(delivery.participant)}: {why}")
+                where = _where(delivery.participant, message.path)
+                failure = DestinationCommunicationError(f"{where}: {why}")
                 return [sent, *self.reject(message, failure)]
 
     def reject(
@@ -210,7 +278,86 @@ class Switch:
         path_id = (
             None if route is None else routes.correlation_id(route, message.params, message.body)
         )
-        return Record(hop, message, path_id, status, duration_ms, error)
+        rule = message.rule
+        if rule is None:
+            return Record(hop, message, path_id, status, duration_ms, error)
+        return Record(
+            hop, message, path_id, status, duration_ms, error or rule.note, rule.rule_name
+        )
+
+    # -- message rules ------------------------------------------------------------------
+
+    def _ruled(self, message: Message, receiver: str) -> Message:
+        """``message`` with the first rule matching it attached (an answer keeps the mark of
+        the rule that touched it when none does)."""
+        rule = self.rules.for_message(MessageFacts(message, receiver))
+        return message if rule is None else dataclasses.replace(message, rule=rule)
+
+    def _refused_by_rule(self, message: Message, rule: MessageRule, fsp_id: str) -> list[Step]:
+        """The participant refuses ``message`` as ``rule`` says, as if its role had raised
+        (``sync`` too: an in-process message has no HTTP answer to carry it)."""
+        outcome = rule.outcome
+        code = outcome.error_code or ""
+        error = rule_error(rule.rule_name, code, outcome.error_text, self.profile)
+        delivered = self._delivered(message, error=f"refused by rule {rule.rule_name}: {code}")
+        return [delivered, *self._answering(rule, fsp_id, message, error)]
+
+    def _answering(
+        self, rule: MessageRule | None, fsp_id: str, message: Message, error: FspiopError
+    ) -> list[Step]:
+        """``fsp_id``'s error callback for ``message``, changed as ``rule`` says."""
+        steps = self.reject(message, error, sender=fsp_id)
+        if rule is None:
+            return steps
+        callbacks = [step.message for step in steps if isinstance(step, ErrorCallback)]
+        others = [step for step in steps if not isinstance(step, ErrorCallback)]
+        return [*others, *self._answers(rule, fsp_id, callbacks)]
+
+    def _answers(self, rule: MessageRule, fsp_id: str, answers: list[Message]) -> list[Step]:
+        """What becomes of ``fsp_id``'s ``answers`` to a message ``rule`` matched."""
+        outcome = rule.outcome
+        marked = [self._touched(rule, answer) for answer in answers]
+        if outcome.drop:
+            why = f"dropped by rule {rule.rule_name}"
+            return [self.record(Hop.DROPPED, answer, error=why) for answer in marked]
+        if outcome.reorder:
+            marked.reverse()
+        marked = [answer for answer in marked for _ in range(1 + outcome.duplicate)]
+        if outcome.delay_s:
+            at = self.clock.now() + timedelta(seconds=outcome.delay_s)
+            return [Later(answer, at) for answer in marked]
+        return [Apply(fsp_id, Effects(messages=marked))] if marked else []
+
+    def _touched(self, rule: MessageRule, answer: Message) -> Message:
+        """``answer`` marked with ``rule``, its ``override`` applied when the body still
+        keeps its route's OpenAPI (or the rule says ``unchecked``), else left as it was
+        and the refusal noted for the journal."""
+        mark = MessageRule(rule.rule_name, _MARK)
+        override = rule.outcome.override
+        body = None if not override else overridden(answer.body, override)
+        if body is None or answer.route is None:
+            return dataclasses.replace(answer, rule=mark)
+        try:
+            model = routes.parse_body(answer.route, body)
+        except FspiopError as exc:
+            if rule.outcome.unchecked:
+                return Message(
+                    answer.method,
+                    answer.path,
+                    answer.headers,
+                    body,
+                    answer.related,
+                    answer.route,
+                    answer.params,
+                    rule=mark,
+                )
+            broken = exc.detail if exc.field is None else f"{exc.field}: {exc.detail}"
+            note = (
+                f"override of rule {rule.rule_name} not sent: it breaks the OpenAPI of"
+                f" {answer.method} {answer.route.template} ({broken}); unchecked: true sends it"
+            )
+            return dataclasses.replace(answer, rule=MessageRule(rule.rule_name, _MARK, note))
+        return dataclasses.replace(answer, body=body, parsed=model, rule=mark)
 
     def _delivered(self, message: Message, *, error: str | None = None) -> Record:
         # In-process delivery has no HTTP answer: journal the status the edge would give.
@@ -226,6 +373,11 @@ class Switch:
         return dataclasses.replace(message, headers=make_headers(forwarded))
 
 
+def _acting(rule: MessageRule | None) -> MessageRule | None:
+    """``rule`` when it changes answers (a touched answer's mark changes nothing)."""
+    return None if rule is None or rule.outcome == _MARK else rule
+
+
 def refused_by(fsp_id: str, answer: Answered) -> FspiopError:
     """The switch's error for a non-2xx answer: 3000 for a 4xx (the message was refused),
     1001 otherwise (the destination failed)."""
@@ -235,7 +387,7 @@ def refused_by(fsp_id: str, answer: Answered) -> FspiopError:
     return DestinationCommunicationError(text)
 
 
-def _where(participant: Participant) -> str:
+def _where(participant: Participant, path: str) -> str:
     if isinstance(participant, External):
-        return f"{participant.fsp_id} at {participant.endpoint}"
+        return f"{participant.fsp_id} at {participant.url_for(path)}"
     return participant.fsp_id

@@ -1,8 +1,9 @@
 """Matching journal entries against a step's expected messages (sans-IO).
 
 A *message* is a journal entry that reached (or tried to reach) its receiver: a hop
-``delivered``, ``sent`` or ``dropped``, or a ``received`` one that tpsim's edge rejected
-(it goes no further). An expected message is *addressed* to an entry when the method, the
+``delivered``, ``sent`` or ``dropped`` (by the switch: not one a rule dropped, which its
+participant never sent), or a ``received`` one that tpsim's edge rejected (it goes no
+further). An expected message is *addressed* to an entry when the method, the
 path template and the sender/receiver fit; it *matches* when its body, error code, headers
 and status hold too. What a step waited for and did not get is either not received at all
 (``NOT_RECEIVED``) or received but different (``ASSERTION``, with what differed).
@@ -33,6 +34,8 @@ _DESCRIBED = re.compile(r"#(\d+) [A-Z]")  # how describe() starts: seq, then the
 
 
 def is_message(entry: dict[str, Any]) -> bool:
+    if entry["hop"] == "dropped" and entry.get("rule"):
+        return False  # a rule's drop: the participant never sent it (``absent`` holds)
     if entry["hop"] in MESSAGE_HOPS:
         return True
     return entry["hop"] == "received" and (entry.get("status") or 0) >= 400
@@ -212,9 +215,10 @@ def assign(
 @dataclass(frozen=True, slots=True)
 class Stop:
     """Why a step stopped waiting before its deadline: ``seq``, the journal entry that
-    settled its verdict, and ``reason`` in words."""
+    settled its verdict (None: no entry did, nothing more could arrive), and ``reason``
+    in words."""
 
-    seq: int
+    seq: int | None
     reason: str
 
 

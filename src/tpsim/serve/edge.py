@@ -74,6 +74,9 @@ async def handle_fspiop(request: web.Request) -> web.Response:
         params=params,
         parsed=model,
     )
+    refusal = sim.router.switch.sync_refusal(message)  # a rule's error: {sync: true}
+    if refusal is not None:
+        return _reject(request, sim, refusal.error, body, matched, rule=refusal.rule.rule_name)
     entry = sim.journal.record(
         Hop.RECEIVED,
         message,
@@ -168,8 +171,11 @@ def _reject(
     error: FspiopError,
     body: dict[str, Any] | None,
     matched: tuple[routes.Route, dict[str, str]] | None,
+    *,
+    rule: str | None = None,
 ) -> web.Response:
-    """Answer with the coded error and journal the refused request in its conversation."""
+    """Answer with the coded error and journal the refused request in its conversation
+    (``rule``: the message rule whose error it is)."""
     info = error.error_information(sim.config.behaviour.profile)
     message = Message(request.method, request.path, make_headers(dict(request.headers)), body)
     path_id = None
@@ -182,6 +188,7 @@ def _reject(
         path_id=path_id,
         status=error.http_status,
         error=info["errorInformation"]["errorDescription"],
+        rule=rule,
     )
     traffic = sim.router.traffic
     if traffic.watched():

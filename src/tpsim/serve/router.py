@@ -36,6 +36,7 @@ from tpsim.mojaloop.switch import (
     Apply,
     Deliver,
     ErrorCallback,
+    Later,
     Record,
     Step,
     Switch,
@@ -96,6 +97,8 @@ class Router:
         self.durable: Durability = durable or Volatile()
         self.traffic = Traffic()  # every hop, for the log and the metrics
         self._timers: dict[tuple[str, str], TimerHandle] = {}
+        self._later: dict[int, TimerHandle] = {}  # messages a rule delays, by a counter
+        self._later_seq = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -167,9 +170,12 @@ class Router:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     def cancel_timers(self) -> None:
-        for handle in self._timers.values():
+        """End the roles' timers and the messages rules delay (not kept across a reload
+        or a restart, like the timers)."""
+        for handle in [*self._timers.values(), *self._later.values()]:
             handle.cancel()
         self._timers.clear()
+        self._later.clear()
 
     # -- carrying out the switch's steps --------------------------------------------
 
@@ -199,6 +205,8 @@ class Router:
                 case Unanswered(message, error, reason):
                     code = error.code_for(self.profile)
                     self.traffic.unanswered(message, code, error.detail, reason)
+                case Later(message, at):
+                    self._send_later(message, at)
                 case _:
                     assert_never(step)
         if receipt is not None:
@@ -235,11 +243,17 @@ class Router:
             status=step.status,
             duration_ms=step.duration_ms,
             error=step.error,
+            rule=step.rule,
         )
+        rule = step.message.rule
+        if rule is not None and rule.note is not None:
+            log.warning("a rule's override was not applied", rule=rule.rule_name, why=rule.note)
         if not self.traffic.watched():
             return
         participant, took = delivery or (None, None)
-        endpoint = participant.endpoint if isinstance(participant, External) else None
+        endpoint = (
+            participant.url_for(step.message.path) if isinstance(participant, External) else None
+        )
         ms = took if step.duration_ms is None else step.duration_ms
         route = _template(step.message.route)
         receiver = None if participant is None else participant.fsp_id
@@ -258,6 +272,17 @@ class Router:
             self._spawn(self._fire(fsp_id, key))
 
         self._timers[(fsp_id, key)] = self.clock.call_at(at, fire)
+
+    def _send_later(self, message: Message, at: datetime) -> None:
+        """Route ``message`` at ``at`` on the clock (a rule's ``delay_s``)."""
+        self._later_seq += 1
+        seq = self._later_seq
+
+        def fire() -> None:
+            if self._later.pop(seq, None) is not None:
+                self._spawn(self._committed(self._send(message)))
+
+        self._later[seq] = self.clock.call_at(at, fire)
 
     async def _fire(self, fsp_id: str, key: str) -> None:
         role = self.registry.role(fsp_id)

@@ -186,13 +186,20 @@ def arrow_for(
         path=path,
         status=f"→ {status}" if status is not None else ("dropped" if hop == "dropped" else ""),
         error=str(error) if error else None,
-        note=f"to {redirect}" if redirect else None,
+        note=_note(redirect, entry.get("rule")),
         red=failed or bool(error) or hop == "dropped" or path.rstrip("/").endswith("/error"),
         dashed=hop == "out-of-band",
         entry=entry,
         request=request,
         hub=hub,
     )
+
+
+def _note(redirect: object, rule: object) -> str | None:
+    """The arrow's small print: where a browser was sent, and the message rule (config
+    ``rules:``) that changed what happened to the hop (issue 15)."""
+    parts = [f"to {redirect}" if redirect else "", f"rule {rule}" if rule else ""]
+    return " · ".join(part for part in parts if part) or None
 
 
 def _destination(entry: dict[str, Any], hub: str) -> str:
@@ -275,6 +282,8 @@ def tooltip(entry: dict[str, Any], hub: str) -> str:
     ]
     if entry.get("error"):
         lines.append(f"error: {entry['error']}")
+    if entry.get("rule"):
+        lines.append(f"rule: {entry['rule']}")
     lines.append("correlation ids: " + (", ".join(entry.get("correlation_ids") or []) or "none"))
     if entry.get("redirect"):
         lines.append(f"redirect: {entry['redirect']}")

@@ -79,4 +79,6 @@ def journal_line(entry: dict[str, Any], hub: str) -> str:
         line += f" {entry['status']}"
     if entry.get("error"):
         line += f" error: {entry['error']}"
+    if entry.get("rule"):
+        line += f" rule: {entry['rule']}"
     return _NEWLINES.sub(" ", line)
