@@ -109,11 +109,10 @@ async def test_a_failing_pisp_gets_the_dfsp_a_1001_from_the_hub() -> None:
 
     await sim.router.send(from_pisp("GET", BOB))
 
-    # dfspb does not take PUT /parties/…/error; its 2002 answers an error callback: dropped.
-    refused = "dfspb (simulated) does not handle PUT /parties/{Type}/{ID}/error"
+    # dfspb takes the switch's error callback about its own message quietly (issue 15).
     assert hops(sim.journal)[2:] == [
         (Hop.SENT, "PUT", BOB, "dfspb", "pispa", 500, None),
-        (Hop.DELIVERED, "PUT", f"{BOB}/error", "switch", "dfspb", 200, refused),
+        (Hop.DELIVERED, "PUT", f"{BOB}/error", "switch", "dfspb", 200, None),
     ]
     assert len(pisp.received) == 1
     callback = sim.journal.entries()[-1]

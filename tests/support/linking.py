@@ -276,7 +276,18 @@ def wrong(token: str) -> str:
 
 
 def description(received: Received) -> str:
-    return str((received.body or {})["errorInformation"]["errorDescription"])
+    """tpsim's diagnostic in an error callback (see ``diagnostic``)."""
+    return diagnostic(received.body)
+
+
+def diagnostic(body: dict[str, Any] | None) -> str:
+    """What tpsim says was wrong: the ``errorDescription`` under ``spec``; under
+    ``reference`` the description is Mojaloop's fixed text for the code, and tpsim's
+    sentence is the ``tpsimDetail`` extension."""
+    info = (body or {})["errorInformation"]
+    items = info.get("extensionList", {}).get("extension", [])
+    detail = [item["value"] for item in items if item["key"] == "tpsimDetail"]
+    return str(detail[0] if detail else info["errorDescription"])
 
 
 async def pay(

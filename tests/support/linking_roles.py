@@ -26,6 +26,7 @@ from tests.support.linking import (
     CONSENTS,
     PASSWORD,
     consent_request,
+    diagnostic,
 )
 from tests.support.roles import Roles
 from tpsim.auth.authenticator import SoftwareAuthenticator
@@ -100,7 +101,8 @@ def error_code(message: Message) -> str:
 
 
 def error_text(message: Message) -> str:
-    return str((message.body or {})["errorInformation"]["errorDescription"])
+    """tpsim's diagnostic in an error callback (``tests.support.linking.diagnostic``)."""
+    return diagnostic(message.body)
 
 
 # --- the user's side: the OTP "by SMS", the login page ---------------------------------------

@@ -38,15 +38,22 @@ DESIGN.md "Compatibility knobs" and the digest §7). Neutral refusals (``core.er
 Roles raise these (or neutral refusals); the switch turns a raised error into the
 ``PUT …/error`` callback for the request that caused it, and the HTTP edge turns one
 raised during validation into a synchronous error response.
+
+Under ``Profile.REFERENCE`` the body is what Mojaloop's components send, whose
+``errorDescription`` is fixed per code (sdk-standard-components ``MojaloopApiErrorCodes``,
+used by thirdparty-sdk and auth-service: ``MOJALOOP_TEXTS``); tpsim's own sentence, which
+says what to fix, goes beside it in the ``tpsimDetail`` extension (issue 15).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tpsim.auth.errors import CanonicalJsonError, CryptoError, MissingInput
 from tpsim.config import Profile
 from tpsim.core.errors import KeyReused, StateRefused, TpsimError
+from tpsim.mojaloop.error_texts import MOJALOOP_TEXTS
 
 
 class FspiopError(TpsimError):
@@ -58,6 +65,8 @@ class FspiopError(TpsimError):
 
     code: ClassVar[str] = "2000"
     reference_code: ClassVar[str | None] = None
+    # Mojaloop's text when its table has another for this class than for the code (405).
+    reference_text: ClassVar[str | None] = None
     http_status: ClassVar[int] = 500
     description: ClassVar[str] = "Generic server error"
 
@@ -79,30 +88,83 @@ class FspiopError(TpsimError):
             return self.reference_code
         return self.code
 
+    @property
+    def text(self) -> str:
+        """tpsim's diagnostic: what was wrong (and where) and what to fix."""
+        return self.detail if self.field is None else f"{self.field}: {self.detail}"
+
+    @property
+    def mojaloop_text(self) -> str:
+        """The fixed ``errorDescription`` Mojaloop's components send with this error's
+        reference code (the class's own description for a code they do not define)."""
+        if self.reference_text is not None:
+            return self.reference_text
+        return MOJALOOP_TEXTS.get(self.code_for(Profile.REFERENCE), self.description)
+
     def error_information(self, profile: Profile = Profile.SPEC) -> dict[str, Any]:
-        """The ``ErrorInformationObject`` body for this error (errorDescription ≤ 128 chars)."""
-        text = self.detail if self.field is None else f"{self.field}: {self.detail}"
+        """The ``ErrorInformationObject`` body for this error.
+
+        SPEC: tpsim's sentence is the ``errorDescription`` (cut at the schema's 128
+        characters, the rest in a ``detail`` extension). REFERENCE: the description is
+        Mojaloop's fixed text for the code, byte for byte, and tpsim's sentence goes in a
+        ``tpsimDetail`` extension (``tpsimDetailMore`` for the rest), so a client comparing
+        descriptions sees Mojaloop's and a person still reads what to fix.
+        """
+        text = self.text
+        if profile is Profile.REFERENCE:
+            description = self.mojaloop_text
+            mine = {} if text == description else _spread("tpsimDetail", text)
+            extensions = {**mine, **self.extensions}
+        else:
+            description = _clip(text, _MAX_TEXT)
+            extensions = dict(self.extensions)
+            if len(text) > _MAX_TEXT:
+                extensions.setdefault("detail", _clip(text[_MAX_TEXT - 3 :], _MAX_TEXT))
         info: dict[str, Any] = {
             "errorCode": self.code_for(profile),
-            "errorDescription": _clip(text, 128),
+            "errorDescription": description,
         }
-        extensions = dict(self.extensions)
-        if len(text) > 128:
-            # The description is capped at 128 characters by the schema; keep the rest
-            # in extensions (values are capped at 128 too) so nothing is lost.
-            extensions.setdefault("detail", _clip(text[125:], 128))
         if extensions:
             info["extensionList"] = {
                 "extension": [
-                    {"key": _clip(k, 32), "value": _clip(v or "-", 128)}
+                    {"key": _clip(k, 32), "value": _clip(v or "-", _MAX_TEXT)}
                     for k, v in list(extensions.items())[:16]
                 ]
             }
         return {"errorInformation": info}
 
 
+# ErrorDescription and ExtensionValue are both 1..128 characters (FSPIOP v1.1 §7.2).
+_MAX_TEXT = 128
+
+
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def explanation(info: Mapping[str, Any]) -> str:
+    """The sentence an ``ErrorInformation`` says what went wrong with: tpsim's
+    ``tpsimDetail`` (+ ``tpsimDetailMore``) when it carries one (``profile: reference``),
+    else its ``errorDescription``; what a role passes on quotes it, not a fixed text."""
+    listed = (info.get("extensionList") or {}).get("extension")
+    entries = listed if isinstance(listed, list) else []
+    extensions = {
+        e.get("key"): e.get("value")
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("value"), str)
+    }
+    if "tpsimDetail" in extensions:
+        return str(extensions["tpsimDetail"]) + str(extensions.get("tpsimDetailMore") or "")
+    description = info.get("errorDescription")
+    return description if isinstance(description, str) else ""
+
+
+def _spread(key: str, text: str) -> dict[str, str]:
+    """``text`` as one extension under ``key``, or two (``{key}More``) when it is longer
+    than an extension value may be; whatever is past both is cut."""
+    if len(text) <= _MAX_TEXT:
+        return {key: text}
+    return {key: text[:_MAX_TEXT], f"{key}More": _clip(text[_MAX_TEXT:], _MAX_TEXT)}
 
 
 # --- 1xxx communication -----------------------------------------------------------
@@ -144,6 +206,7 @@ class ClientError(FspiopError):
 
 class MethodNotAllowed(ClientError):
     code, http_status, description = "3000", 405, "Generic client error"
+    reference_text = "Generic client error - Method Not Allowed"
 
 
 class UnacceptableVersion(ClientError):
@@ -396,6 +459,14 @@ class ConsentNotGranted(ThirdPartyError):
 
     code, reference_code = "6102", "7200"
     description = "Consent not granted"
+
+
+class AccountLinksNotRegistered(ThirdPartyError):
+    """The ALS refused a THIRD_PARTY_LINK of a verified consent (digest §7.3: 7214; the
+    spec has no code of its own, so its generic 6000)."""
+
+    code, reference_code = "6000", "7214"
+    description = "Failed to register account links with oracle"
 
 
 class CredentialNotVerified(ThirdPartyError):

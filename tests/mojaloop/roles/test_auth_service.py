@@ -29,7 +29,7 @@ from tests.support.dfsp import (
     uid,
 )
 from tests.support.flows import error_code, extensions
-from tests.support.linking import admin
+from tests.support.linking import admin, description
 from tests.support.overrides import with_consent, with_participant
 from tests.support.pisp import Received, TestPisp
 from tests.support.scheme import (
@@ -107,10 +107,6 @@ def expected_code(profile: str, spec: str, reference: str) -> str:
 def assert_error(received: Received, resource: str, resource_id: str, code: str) -> None:
     assert received.path == f"{resource}/{resource_id}/error", received
     assert error_code(received) == code, received.body
-
-
-def description(received: Received) -> str:
-    return str((received.body or {})["errorInformation"]["errorDescription"])
 
 
 def assert_verified(received: Received, request_id: str) -> None:

@@ -273,7 +273,7 @@ def test_login_page_of_an_unknown_request() -> None:
         requests_of(build()).login_view(REQUEST_ID)
 
 
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("profile", ["spec"])  # reference: one try (test_reference_profile)
 def test_patch_before_the_user_signed_in(profile: str) -> None:
     roles = build(profile, max_attempts=2)
     post(roles, "WEB")
@@ -291,7 +291,7 @@ def test_patch_before_the_user_signed_in(profile: str) -> None:
 # --- AWAITING_PATCH: the OTP or the web secret --------------------------------------------
 
 
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("profile", ["spec"])  # reference: one try (test_reference_profile)
 def test_wrong_otp_then_the_right_one(profile: str) -> None:
     roles = build(profile)
     post(roles, "OTP")
@@ -321,7 +321,7 @@ def test_wrong_otp_then_the_right_one(profile: str) -> None:
     assert state_of(roles) is CrState.GRANTED
 
 
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("profile", ["spec"])  # reference: one try (test_reference_profile)
 def test_too_many_wrong_otps_close_the_request(profile: str) -> None:
     roles = build(profile, max_attempts=2)
     post(roles, "OTP")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from tpsim.config import Profile
-from tpsim.mojaloop.errors import FspiopError
+from tpsim.mojaloop.errors import FspiopError, explanation
 from tpsim.mojaloop.message import Message, make_headers
 from tpsim.mojaloop.wire import headers as wire_headers
 from tpsim.mojaloop.wire import routes
@@ -58,7 +58,7 @@ def error_callback(
 def downstream_error(kind: type[FspiopError], who: str, message: Message) -> FspiopError:
     """A failure reported by ``who`` in an error callback, keeping its code and text."""
     info = (message.body or {}).get("errorInformation", {})
-    code, text = info.get("errorCode", "?"), info.get("errorDescription", "")
+    code, text = info.get("errorCode", "?"), explanation(info)
     return kind(f"{who} answered {code}: {text}", extensions={"downstreamErrorCode": str(code)})
 
 

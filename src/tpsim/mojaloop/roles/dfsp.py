@@ -4,6 +4,10 @@ account linking (accounts, consent requests, consents) and settlements of its pa
 The payer's transactions and the settler's settlements both send ``POST /quotes`` and
 ``POST /transfers``; their callbacks go to the settler when it sent that quote or transfer
 (``Settler.owns_quote`` / ``owns_transfer``), to the transactions otherwise.
+
+An error callback with no handler below (``PUT /parties/…/error``, ``PUT
+/accounts/{ID}/error``, ``PUT /consentRequests/{ID}/error``: one of this DFSP's answers
+did not reach the PISP, which may ask again) is taken quietly by ``dispatch``.
 """
 
 from __future__ import annotations
@@ -65,8 +69,6 @@ class SimulatedDfsp:
             ),
             ("POST", "/transfers"): payee.post_transfer,
             ("GET", "/accounts/{ID}"): linking.get_accounts,
-            ("PUT", "/accounts/{ID}/error"): self._undelivered,
-            ("PUT", "/consentRequests/{ID}/error"): self._undelivered,
             ("POST", "/consentRequests"): requests.post,
             ("GET", "/consentRequests/{ID}"): requests.get,
             ("PATCH", "/consentRequests/{ID}"): requests.patch,
@@ -74,18 +76,15 @@ class SimulatedDfsp:
             ("PUT", "/consents/{ID}"): linking.put_consent,
             ("PUT", "/consents/{ID}/error"): linking.put_consent_error,
             ("DELETE", "/consents/{ID}"): linking.delete_consent,
+            ("PATCH", "/consents/{ID}"): linking.patch_consent,
             ("PUT", "/participants/{Type}/{ID}"): linking.put_participant,
+            ("PUT", "/participants/{Type}/{ID}/error"): linking.put_participant_error,
         }
 
     def _quote_error(self, message: Message, params: dict[str, str]) -> Effects:
         if self.payee.issued(params["ID"]):
             return self.payee.put_quote_error(message, params)
         return self.payer.put_quote_error(message, params)
-
-    def _undelivered(self, message: Message, params: dict[str, str]) -> Effects:
-        # The switch could not deliver an answer the PISP may simply ask for again (GET);
-        # the journal holds the failure, and nothing here needs undoing.
-        return Effects()
 
     def handle(self, message: Message) -> Effects:
         return dispatch(self._handlers, message, fsp_id=self.fsp_id)

@@ -11,9 +11,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tpsim.config import Profile
 from tpsim.mojaloop.roles.common import format_amount, format_datetime
 from tpsim.mojaloop.roles.transaction_state import Transaction
-from tpsim.mojaloop.wire.models import PartyIdType, QuotesIDPutResponse, SignedPayloadType
+from tpsim.mojaloop.wire.models import (
+    PartyIdType,
+    QuotesIDPutResponse,
+    SignedPayloadType,
+    TransactionRequestState,
+    TransactionState,
+)
 
 
 def _quoted(tx: Transaction) -> QuotesIDPutResponse:
@@ -42,14 +49,21 @@ def quote_request(tx: Transaction, *, payer_fsp: str, account: str) -> dict[str,
     }
 
 
-def authorization_request(tx: Transaction, *, now: datetime) -> dict[str, Any]:
+def authorization_request(
+    tx: Transaction, *, now: datetime, profile: Profile = Profile.SPEC
+) -> dict[str, Any]:
     """``POST /thirdpartyRequests/authorizations`` without its ``challenge``: the quoted
-    amounts, the fees they imply, and the earlier of the quote's and request's expiry."""
+    amounts, the fees they imply, and the earlier of the quote's and request's expiry
+    (reference: the quote's ``expiration`` as the payee DFSP wrote it, digest §4.4 step 4)."""
     quote = _quoted(tx)
     transfer = tx.quote["transferAmount"]
     receive = quote.payeeReceiveAmount or quote.transferAmount
     fees = Decimal(quote.transferAmount.amount) - Decimal(receive.amount)
     expiry = tx.quote_expiry or now
+    if profile is Profile.REFERENCE:
+        expiration = quote.expiration
+    else:
+        expiration = format_datetime(min(expiry, tx.request_expiry or expiry))
     return {
         "authorizationRequestId": tx.authorization_id,
         "transactionRequestId": tx.request_id,
@@ -62,7 +76,7 @@ def authorization_request(tx: Transaction, *, now: datetime) -> dict[str, Any]:
         "payer": tx.request["payer"],
         "payee": tx.request["payee"],
         "transactionType": tx.request["transactionType"],
-        "expiration": format_datetime(min(expiry, tx.request_expiry or expiry)),
+        "expiration": expiration,
     }
 
 
@@ -94,3 +108,19 @@ def transfer_request(tx: Transaction, *, payer_fsp: str) -> dict[str, Any]:
         "condition": quote.condition,
         "expiration": quote.expiration,
     }
+
+
+def completed(*, now: datetime, profile: Profile) -> dict[str, Any]:
+    """The final ``PATCH /thirdpartyRequests/transactions/{ID}`` of a committed transfer.
+
+    The reference DFSP sends exactly ``{transactionRequestState: ACCEPTED,
+    transactionState: COMPLETED}`` (thirdparty-sdk ``dfspTransaction.model.ts``, digest §4.4
+    step 7); the spec's optional ``completedTimestamp`` is added only under ``spec``.
+    """
+    patch = {
+        "transactionRequestState": TransactionRequestState.ACCEPTED.value,
+        "transactionState": TransactionState.COMPLETED.value,
+    }
+    if profile is not Profile.REFERENCE:
+        patch["completedTimestamp"] = format_datetime(now)
+    return patch

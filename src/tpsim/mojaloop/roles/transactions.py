@@ -58,7 +58,6 @@ from tpsim.mojaloop.roles import transaction_timers as timers
 from tpsim.mojaloop.roles.common import (
     downstream_error,
     format_amount,
-    format_datetime,
     parse_datetime,
 )
 from tpsim.mojaloop.roles.context import RoleContext
@@ -262,7 +261,9 @@ class PayerDfsp:
             return self._fail(tx, self._no_funds(refusal))
         tx.authorization_id = self.ctx.ids.new_id()
         self._txs.alias(f"authorization:{tx.authorization_id}", tx.request_id)
-        auth_body = bodies.authorization_request(tx, now=self.ctx.clock.now())
+        auth_body = bodies.authorization_request(
+            tx, now=self.ctx.clock.now(), profile=self.ctx.profile
+        )
         tx.challenge = transaction_challenge(
             self.ctx.config.behaviour.challenge, quote=tx.quote, authorization_request=auth_body
         )
@@ -392,11 +393,7 @@ class PayerDfsp:
     def _completed(self, tx: Transaction) -> Effects:
         """The transfer is committed: commit the debit, tell the PISP it is COMPLETED."""
         self._advance(tx, TxEvent.COMMITTED)
-        patch = {
-            "transactionRequestState": TransactionRequestState.ACCEPTED.value,
-            "transactionState": TransactionState.COMPLETED.value,
-            "completedTimestamp": format_datetime(self.ctx.clock.now()),
-        }
+        patch = bodies.completed(now=self.ctx.clock.now(), profile=self.ctx.profile)
         return self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
 
     def put_transfer_error(self, message: Message, params: dict[str, str]) -> Effects:
