@@ -33,6 +33,7 @@ from tpsim.mojaloop.wire.headers import format_http_date
 from tpsim.scenario.harness import BuiltinPisp
 
 CONSENT = f"/consents/{FIDO_CONSENT}"
+ACCOUNTS = "/accounts/carol"  # answered by dfspa itself (a revocation is central-auth's)
 
 
 def new_key() -> JwsPrivateKey:
@@ -348,12 +349,12 @@ def verify_callback(scheme: Scheme, received: Received, key: JwsPrivateKey) -> N
 async def test_a_simulated_dfsp_with_a_private_key_signs_its_callbacks(start: Start) -> None:
     scheme = await start(**keyed(pispa=False, dfspa=True))
 
-    await scheme.pisp.send("DELETE", CONSENT, destination="dfspa")
-    revoked = await scheme.pisp.wait_for("PATCH", CONSENT)
+    await scheme.pisp.send("GET", ACCOUNTS, destination="dfspa")
+    accounts = await scheme.pisp.wait_for("PUT", ACCOUNTS)
 
-    assert revoked.headers["FSPIOP-URI"] == CONSENT
-    assert revoked.headers["FSPIOP-HTTP-Method"] == "PATCH"
-    verify_callback(scheme, revoked, DFSPA_KEY)
+    assert accounts.headers["FSPIOP-URI"] == ACCOUNTS
+    assert accounts.headers["FSPIOP-HTTP-Method"] == "PUT"
+    verify_callback(scheme, accounts, DFSPA_KEY)
 
 
 async def test_the_switch_with_a_private_key_signs_its_own_callbacks(start: Start) -> None:
@@ -426,7 +427,7 @@ async def test_the_builtin_pisp_refuses_a_callback_tpsim_did_not_sign(
     scheme.sim.http.signer = None  # tpsim does not sign, but the PISP expects dfspa to
     pisp.jws_trust = jws.Keyring(verifying={"dfspa": DFSPA_KEY.public_key()})
 
-    await pisp.send("DELETE", CONSENT, destination="dfspa")
+    await pisp.send("GET", ACCOUNTS, destination="dfspa")
     await scheme.settle()
 
-    assert sent_hops(scheme) == [("PATCH", CONSENT, 400)]
+    assert sent_hops(scheme) == [("PUT", ACCOUNTS, 400)]

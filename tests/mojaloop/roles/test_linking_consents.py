@@ -202,13 +202,13 @@ async def test_revoked_consent_refuses_transfers(
             "revokedAt": format_datetime(scheme.clock.now()),
         }
     patch = await scheme.pisp.wait_for("PATCH", path, start=start)
-    assert patch.headers["FSPIOP-Source"] == "dfspa"
+    assert patch.headers["FSPIOP-Source"] == "central-auth"  # hub-hosted: §4.2
     assert patch.body == {"status": "REVOKED", "revokedAt": format_datetime(scheme.clock.now())}
     await scheme.settle()
     assert scheme.sim is not None
     assert scheme.sim.state.consents[FIDO_CONSENT].status == "REVOKED"
     assert scheme.sim.state.auth_consents[FIDO_CONSENT].status == "REVOKED"
-    assert journaled(scheme, "PATCH", path, "central-auth") == [Hop.DELIVERED]
+    assert journaled(scheme, "PATCH", path, "dfspa") == [Hop.DELIVERED]  # from central-auth
 
     refused = await transfer_refused(scheme, SECOND_PAYMENT, FIDO_ACCOUNT)
     assert refused == code(profile, "6103", "7213")

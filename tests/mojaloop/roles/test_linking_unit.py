@@ -362,17 +362,21 @@ def test_revoking_a_linked_consent(profile: str, how: str) -> None:
     else:
         effects = roles.role(DFSP).linking.revoke(FIDO_CONSENT)
 
+    # The seeded consent is registered with central-auth: hub-hosted (linking patterns
+    # §4.2; the whole flow: test_unlinking.py). The PISP's DELETE goes on to the
+    # auth-service, the user's revocation at the bank asks it; either way the PISP hears
+    # the revocation from central-auth.
     revocation = {"status": "REVOKED", "revokedAt": REVOKED_AT}
-    assert [(m.method, m.path, m.destination, m.body) for m in effects.messages] == [
-        ("PATCH", path, AUTH, revocation),
-        ("PATCH", path, PISP, revocation),
+    assert [(m.method, m.destination) for m in effects.messages[:1]] == [("DELETE", AUTH)]
+    told = relay(roles, effects.messages)
+    assert [(m.method, m.path, m.source, m.destination, m.body) for m in told] == [
+        ("PATCH", path, AUTH, PISP, revocation)
     ]
     # One record: the payer side sees the revocation at once.
     published = roles.sim.state.consents[FIDO_CONSENT]
     assert published is consent_of(roles, FIDO_CONSENT)
     assert published.status == "REVOKED" and published.revoked_at is not None
     assert transfer_consent(roles, FIDO_ACCOUNT) is published
-    assert relay(roles, effects.messages[:1]) == []  # the auth-service takes note
     assert roles.sim.state.auth_consents[FIDO_CONSENT].status == "REVOKED"
 
     # REVOKED is final: later messages are told so.

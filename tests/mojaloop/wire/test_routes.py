@@ -77,7 +77,7 @@ def test_every_route_is_an_operation_of_some_bundle(openapi: OpenApiValidator) -
 
 
 def test_route_names_are_unique_and_follow_the_convention() -> None:
-    assert len(ROUTES_BY_NAME) == len(ROUTES) == 53
+    assert len(ROUTES_BY_NAME) == len(ROUTES) == 55
     assert ROUTES_BY_NAME["thirdpartyRequests.transactions.post"].template == (
         "/thirdpartyRequests/transactions"
     )

@@ -5,8 +5,11 @@
                                             to the ALS → on its PUT, PUT /consents/{ID} VERIFIED
     POST /thirdpartyRequests/verifications  verify the FIDO assertion or GENERIC signature over
                                             the challenge → PUT …/verifications/{ID} VERIFIED
+    DELETE /consents/{ID}                   from the consent's PISP or DFSP: REVOKED; PATCH
+                                            /consents/{ID} REVOKED → the PISP and the DFSP;
+                                            DELETE /participants/CONSENT/{ID} → the ALS (§4.2)
     PATCH /consents/{ID} REVOKED            the registering DFSP revoked it: later verifications
-                                            are refused (linking patterns §4.1)
+                                            are refused
 
 Unlike Mojaloop's auth-service, this one verifies GENERIC credentials, stores the FIDO
 sign counter after every verification (so a replayed assertion is refused) and applies
@@ -19,13 +22,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from tpsim.auth.challenge import consent_challenge
+from tpsim.auth.credential import RegisteredCredential
 from tpsim.auth.errors import CryptoError
-from tpsim.auth.fido import RegisteredCredential, verify_assertion, verify_attestation
 from tpsim.auth.generic import generic_credential, verify_generic
 from tpsim.core.records import Records
 from tpsim.mojaloop.errors import (
     AuthServiceConsentNotValid,
     ConsentAlreadyRegistered,
+    ConsentNotFound,
+    ConsentNotValid,
     ConsentRegistrationFailed,
     FspiopError,
     IdNotFound,
@@ -35,7 +40,7 @@ from tpsim.mojaloop.errors import (
     UnknownConsent,
 )
 from tpsim.mojaloop.message import Effects, Message
-from tpsim.mojaloop.roles.common import error_callback
+from tpsim.mojaloop.roles.common import error_callback, format_datetime
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
 from tpsim.mojaloop.roles.state import AuthConsent
@@ -90,6 +95,7 @@ class AuthService:
         return {
             ("POST", "/consents"): self.post_consent,
             ("PATCH", "/consents/{ID}"): self.patch_consent,
+            ("DELETE", "/consents/{ID}"): self.delete_consent,
             ("PUT", "/participants/{Type}/{ID}"): self.put_participant,
             ("PUT", "/participants/{Type}/{ID}/error"): self.put_participant_error,
             ("POST", "/thirdpartyRequests/verifications"): self.post_verification,
@@ -132,6 +138,7 @@ class AuthService:
             f"/participants/{PartyIdType.CONSENT.value}/{consent_id}",
             to=self.ctx.hub_name,
             body={"fspId": self.fsp_id},
+            related=(consent_id,),
         )
         return Effects(messages=[oracle])
 
@@ -140,6 +147,8 @@ class AuthService:
     ) -> RegisteredCredential:
         """The credential proved over ``challenge``: a FIDO attestation (checked on its
         bytes as ``sent``) or a GENERIC key with its signature."""
+        from tpsim.auth.fido import verify_attestation  # fido2: loaded with the first use
+
         try:
             if credential.credentialType is CredentialType.FIDO:
                 return verify_attestation(
@@ -188,7 +197,57 @@ class AuthService:
             )
         if isinstance(message.model(), ConsentsIDPatchResponseRevoked):
             consent.status = ConsentStatus.REVOKED
+            consent.revoked_at = consent.revoked_at or self.ctx.clock.now()
+            self.ctx.state.auth_consents.put(consent.consent_id, consent)
         return Effects()
+
+    # -- unlinking (linking patterns §4.2) ----------------------------------------------
+
+    def delete_consent(self, message: Message, params: dict[str, str]) -> Effects:
+        """Revoke a consent registered here, "the Authoritative source on the Consent
+        object" (linking patterns §4.2), at the request of its PISP or of the DFSP that
+        registered it: PATCH REVOKED from here to the PISP, then to the DFSP ("Auth
+        Service must also inform the DFSP"), and the consent's ALS entry removed."""
+        consent = self.ctx.state.auth_consents.get(params["ID"])
+        pisp = None if consent is None else self._pisp_of(consent, message.source)
+        if consent is None or message.source not in (consent.dfsp, pisp):
+            # Another participant's consent is reported as unknown, as its DFSP does.
+            raise ConsentNotFound(
+                f"{self.fsp_id} holds no consent {params['ID']} of {message.source}"
+            )
+        if consent.status == ConsentStatus.REVOKED:
+            when = format_datetime(consent.revoked_at) if consent.revoked_at else "an earlier time"
+            raise ConsentNotValid(f"consent {consent.consent_id} was revoked at {when}")
+        consent.status, consent.revoked_at = ConsentStatus.REVOKED, self.ctx.clock.now()
+        self.ctx.state.auth_consents.put(consent.consent_id, consent)
+        path = f"/consents/{consent.consent_id}"
+        body = {
+            "status": ConsentStatus.REVOKED.value,
+            "revokedAt": format_datetime(consent.revoked_at),
+        }
+        told = [to for to in (pisp, consent.dfsp) if to is not None]
+        effects = Effects(
+            messages=[self.ctx.message("PATCH", path, to=to, body=dict(body)) for to in told]
+        )
+        effects.messages.append(
+            self.ctx.message(
+                "DELETE",
+                f"/participants/{PartyIdType.CONSENT.value}/{consent.consent_id}",
+                to=self.ctx.hub_name,
+                body=None,
+                related=(consent.consent_id,),
+            )
+        )
+        return effects
+
+    def _pisp_of(self, consent: AuthConsent, source: str) -> str | None:
+        """The PISP ``consent`` was granted to, as its simulated DFSP published it. A
+        registration (ConsentsPostRequestAUTH) names no PISP, so for an external DFSP's
+        consent the sender of the DELETE, when not the DFSP, is taken for it."""
+        published = self.ctx.state.consents.get(consent.consent_id)
+        if published is not None and published.dfsp == consent.dfsp:
+            return published.pisp
+        return None if source == consent.dfsp else source
 
     # -- verification ------------------------------------------------------------------
 
@@ -224,6 +283,8 @@ class AuthService:
                 f" credential, the request is signed with {kind.value}",
                 field="signedPayloadType",
             )
+        from tpsim.auth.fido import verify_assertion  # fido2: loaded with the first use
+
         try:
             if isinstance(request, ThirdpartyRequestsVerificationsPostRequestFIDO):
                 # Checked on the assertion as sent: its bytes are what the authenticator signed.

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from tpsim.auth.fido import OriginPolicy
+from tpsim.auth.origin import OriginPolicy
 from tpsim.config import Config, Kind, Profile
 from tpsim.core.clock import Clock, IdGenerator
 from tpsim.core.records import Records

@@ -3,8 +3,9 @@
 ``GET /parties`` carries no FSPIOP-Destination: the ALS finds the payee DFSP from the
 party fixtures (or its oracle) and forwards the request there, as Mojaloop's ALS does;
 the DFSP's ``PUT /parties`` then goes straight to the PISP. ``/participants`` is the
-oracle (``CONSENT`` and ``THIRD_PARTY_LINK`` registrations); ``/services`` lists the
-participants offering a service.
+oracle (``CONSENT`` and ``THIRD_PARTY_LINK`` registrations: POST, GET and DELETE, each
+answered with ``PUT /participants/{Type}/{ID}``, an unknown one with 3200);
+``/services`` lists the participants offering a service.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import dataclasses
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from tpsim.config import Kind
-from tpsim.mojaloop.errors import IdNotFound, PartyNotFound, ValidationError
+from tpsim.mojaloop.errors import ClientError, IdNotFound, PartyNotFound, ValidationError
 from tpsim.mojaloop.message import DESTINATION, Effects, Message
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
@@ -39,6 +40,7 @@ class HubServices:
             ("GET", "/services/{ServiceType}"): self.get_services,
             ("POST", "/participants/{Type}/{ID}"): self.post_participant,
             ("GET", "/participants/{Type}/{ID}"): self.get_participant,
+            ("DELETE", "/participants/{Type}/{ID}"): self.delete_participant,
         }
 
     def handle(self, message: Message) -> Effects:
@@ -54,10 +56,7 @@ class HubServices:
         if owner is None:
             suffix = f"/{sub_id}" if sub_id else ""
             raise PartyNotFound(f"no DFSP has registered {id_type} {identifier}{suffix}")
-        headers = CIMultiDict(message.headers)
-        headers[DESTINATION] = owner
-        forwarded = dataclasses.replace(message, headers=CIMultiDictProxy(headers))
-        return Effects(messages=[forwarded])
+        return Effects(messages=[forwarded(message, owner)])
 
     def get_services(self, message: Message, params: dict[str, str]) -> Effects:
         kind = SERVICE_KINDS.get(params["ServiceType"])
@@ -80,11 +79,37 @@ class HubServices:
         return self._reply(message, {"fspId": fsp_id})
 
     def get_participant(self, message: Message, params: dict[str, str]) -> Effects:
+        return self._reply(message, {"fspId": self._registered(params)})
+
+    def delete_participant(self, message: Message, params: dict[str, str]) -> Effects:
+        """Remove a registration. "The Account Lookup System should verify that it is the
+        Party's current FSP that is deleting the FSP information", and confirms with
+        ``PUT /participants/{Type}/{ID}`` whose fspId "should be empty" (FSPIOP v1.1)."""
+        owner = self._registered(params)
+        if owner != message.source:
+            raise ClientError(
+                f"{params['Type']} {params['ID']} is registered by {owner}: only {owner}"
+                " may delete it"
+            )
+        del self.ctx.state.oracle[(params["Type"], params["ID"])]
+        return self._reply(message, {})
+
+    def _registered(self, params: dict[str, str]) -> str:
+        """The fspId registered for the path's Type and ID, or 3200."""
         fsp_id = self.ctx.state.oracle.get((params["Type"], params["ID"]))
         if fsp_id is None:
             raise IdNotFound(f"the oracle has no {params['Type']} {params['ID']}")
-        return self._reply(message, {"fspId": fsp_id})
+        return fsp_id
 
     def _reply(self, message: Message, body: dict[str, object]) -> Effects:
         reply = self.ctx.message("PUT", message.path, to=message.source, body=dict(body))
         return Effects(messages=[reply])
+
+
+def forwarded(message: Message, to: str) -> Message:
+    """``message`` as sent, re-addressed to ``to``: what the switch does when it finds a
+    request's owner itself (the ALS's ``GET /parties``; a hub-hosted consent's DELETE,
+    linking patterns §4.2). Its source is unchanged, so answers and errors go to it."""
+    headers = CIMultiDict(message.headers)
+    headers[DESTINATION] = to
+    return dataclasses.replace(message, headers=CIMultiDictProxy(headers))

@@ -1,5 +1,5 @@
 """A simulated DFSP's side of account linking after authentication (linking patterns
-§3.2, §3.5-3.6, §4.1; digest §2.1-2.2, §4.5).
+§3.2, §3.5-3.6, §4; digest §2.1-2.2, §4.5).
 
     GET /accounts/{ID}                       PUT /accounts/{ID} (the user's accounts) | 6205
     grant (consent_requests.py)              POST /consents {ISSUED, new consentId} → PISP
@@ -7,19 +7,29 @@
     PUT /consents/{ID} VERIFIED (auth)       publish the consent; POST /participants/
                                              THIRD_PARTY_LINK/{address} per scope → ALS
     PUT /participants/THIRD_PARTY_LINK/{a}   all answered → PATCH /consents/{ID} VERIFIED
+    PUT /participants/THIRD_PARTY_LINK/{a}/error
+                                             the consent fails: PUT /consents/{ID}/error
+                                             6000 (reference 7214) → PISP
     PUT /consents/{ID}/error (auth)          PUT /consents/{ID}/error 6200 → PISP
     PUT /consents/{ID}/error (PISP, switch)  the consent is abandoned (6103 from then on)
-    DELETE /consents/{ID}, admin revoke      REVOKED; PATCH /consents/{ID} REVOKED → the
-                                             auth-service holding it, then the PISP
+    DELETE /consents/{ID} (PISP)             hub-hosted: on to the auth-service (§4.2);
+                                             DFSP-hosted: REVOKED, PATCH → PISP (§4.1)
+    admin revoke (the user, at the bank)     REVOKED; hub-hosted: DELETE /consents/{ID} →
+                                             the auth-service; DFSP-hosted: PATCH → PISP
+    PATCH /consents/{ID} REVOKED (auth)      REVOKED (§4.2)
+    every revocation                         DELETE /participants/THIRD_PARTY_LINK/{a} → ALS
     GET /consents/{ID}                       PUT /consents/{ID} as it stands (owner only)
 
-The DFSP is the consent's authority (linking patterns §4.1): it revokes and tells the
-auth-service, whose record then refuses verifications. Each consent is one record
+Who hosts a consent decides how it is unlinked (linking patterns §4): one registered with
+the hub's auth-service (linked, or seeded while the scheme has one) is the auth-service's
+to revoke (§4.2), which tells the PISP and this DFSP; any other (an ISSUED one, a scheme
+without an auth-service) is this DFSP's (§4.1). Each consent is one record
 (``roles/consent_state.py``) in the scheme's store: this DFSP's own records (kind
 ``{fspId}/pending-consents``) until verified, then moved to ``SchemeState.consents``, where
-the payer side finds it; every step is one transition of its table, and terminal states
-are final (``Consent.advance``). The ALS registrations a verified consent still awaits are
-its ``pending`` addresses, so nothing about a consent lives outside the store.
+the payer side finds it (one that fails after that goes back, unpublished); every step is
+one transition of its table, and terminal states are final (``Consent.advance``). The ALS
+registrations a verified consent still awaits are its ``pending`` addresses, so nothing
+about a consent lives outside the store.
 """
 
 from __future__ import annotations
@@ -29,7 +39,9 @@ from typing import Any
 
 from tpsim.core.records import Records
 from tpsim.mojaloop.errors import (
+    AccountLinksNotRegistered,
     ConsentNotFound,
+    ConsentNotGranted,
     ConsentNotValid,
     CredentialNotVerified,
     FspiopError,
@@ -39,16 +51,20 @@ from tpsim.mojaloop.errors import (
     UnsupportedScopes,
 )
 from tpsim.mojaloop.message import Effects, Message
-from tpsim.mojaloop.roles.common import downstream_error, format_datetime
+from tpsim.mojaloop.roles.common import downstream_error, format_datetime, parse_datetime
 from tpsim.mojaloop.roles.consent_state import Consent
 from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.roles.hub_services import forwarded
 from tpsim.mojaloop.roles.states import LinkEvent, LinkState
 from tpsim.mojaloop.wire.models.common import PartyIdType
 from tpsim.mojaloop.wire.models.linking import (
+    ConsentsIDPatchResponseRevoked,
     ConsentsIDPutResponseVerified,
     ConsentStatus,
     CredentialStatus,
 )
+
+_LINK = PartyIdType.THIRD_PARTY_LINK.value
 
 
 class Linking:
@@ -86,10 +102,25 @@ class Linking:
 
     # -- grant: POST /consents → PISP --------------------------------------------------
 
-    def grant(self, pisp: str, consent_request_id: str, scopes: list[dict[str, Any]]) -> Effects:
-        """Issue a consent for an authenticated consent request (linking patterns §3.5)."""
+    def grant(
+        self,
+        pisp: str,
+        consent_request_id: str,
+        scopes: list[dict[str, Any]],
+        *,
+        consent_id: str | None = None,
+    ) -> Effects:
+        """Issue a consent for an authenticated consent request (linking patterns §3.5):
+        under a new consentId, or ``consent_id`` (a rule's, issue 15: recorded credentials
+        sign a fixed consent), refused (6102 / reference 7200) when already issued."""
+        if consent_id is not None and self._issued(consent_id):
+            raise ConsentNotGranted(
+                f"consentId {consent_id} (a rule's consent_id) is already issued; a consentId"
+                " names one consent: give the rule's consent_id to one consent request only",
+                field="consentId",
+            )
         consent = Consent(
-            self.ctx.ids.new_id(),
+            consent_id or self.ctx.ids.new_id(),
             pisp,
             scopes,
             consent_request_id=consent_request_id,
@@ -143,7 +174,7 @@ class Linking:
             )
         consent.advance(LinkEvent.VERIFIED)
         consent.credential = dict(consent.signed or {}, status=CredentialStatus.VERIFIED.value)
-        consent.pending = list(dict.fromkeys(s["address"] for s in consent.scopes))
+        consent.pending = _unique(consent.scopes)
         # Published: from now on the payer side finds it by its THIRD_PARTY_LINKs.
         self._pending.drop(consent.consent_id)
         self.ctx.state.consents.put(consent.consent_id, consent)
@@ -152,7 +183,7 @@ class Linking:
             effects.messages.append(
                 self.ctx.message(
                     "POST",
-                    f"/participants/{PartyIdType.THIRD_PARTY_LINK.value}/{address}",
+                    f"/participants/{_LINK}/{address}",
                     to=self.ctx.hub_name,
                     body={"fspId": self.ctx.fsp_id},
                     related=(consent.consent_id,),
@@ -183,8 +214,9 @@ class Linking:
     # -- PUT /participants/THIRD_PARTY_LINK/{address} → PATCH VERIFIED -----------------
 
     def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
-        if params["Type"] != PartyIdType.THIRD_PARTY_LINK:
-            return Effects()  # nothing of ours: the ALS confirms, we need not answer
+        if params["Type"] != PartyIdType.THIRD_PARTY_LINK or not (message.body or {}).get("fspId"):
+            # Nothing of ours, or a deletion confirmed (its fspId left empty): nothing to do.
+            return Effects()
         address = params["ID"]
         consent = self._awaiting(address)
         if consent is None:
@@ -199,7 +231,28 @@ class Linking:
             messages=[self.ctx.message("PATCH", _path(consent), to=consent.pisp, body=patch)]
         )
 
-    # -- GET / DELETE /consents/{ID}, revocation -------------------------------------
+    def put_participant_error(self, message: Message, params: dict[str, str]) -> Effects:
+        """The ALS refused a THIRD_PARTY_LINK: the consent awaiting it fails, the PISP is
+        told (7214 under the reference profile) and the links already made are removed.
+        A refused deletion leaves nothing to undo (the journal holds it)."""
+        consent = None
+        if params["Type"] == PartyIdType.THIRD_PARTY_LINK:
+            consent = self._awaiting(params["ID"])
+        if consent is None:
+            return Effects()
+        consent.advance(LinkEvent.REFUSED)
+        linked = [a for a in _unique(consent.scopes) if a not in consent.pending]
+        consent.pending = []
+        consent.ended = downstream_error(AccountLinksNotRegistered, "the ALS", message)
+        # Unpublished: the payer side must not find a consent that never linked.
+        self.ctx.state.consents.drop(consent.consent_id)
+        self._pending.put(consent.consent_id, consent)
+        self._pending.end(consent.consent_id, at=self.ctx.clock.now())
+        effects = Effects(messages=[self._error(consent, consent.ended)])
+        effects.messages.extend(self._unlinks(consent, linked))
+        return effects
+
+    # -- GET / DELETE / PATCH /consents/{ID}, revocation -------------------------------
 
     def get_consent(self, message: Message, params: dict[str, str]) -> Effects:
         consent = self._own(params["ID"], message.source)
@@ -231,26 +284,60 @@ class Linking:
         return consent.credential
 
     def delete_consent(self, message: Message, params: dict[str, str]) -> Effects:
-        return self.revoke(self._own(params["ID"], message.source).consent_id)
+        """The PISP unlinks. A DFSP-hosted consent is revoked here (§4.1). A hub-hosted one
+        is the auth-service's: "the PISP still addresses its DELETE /consents/{ID} call to
+        the DFSP", and the switch, having looked up its authoritative source, redirects it
+        to the auth-service (linking patterns §4.2). tpsim's switch routes by
+        FSPIOP-Destination only, so this DFSP stands in for that redirection: the request
+        goes on as sent, the PISP still its source; the auth-service's PATCH tells us."""
+        consent = self._own(params["ID"], message.source)
+        host = self._host(consent)
+        if host is None:
+            return self.revoke(consent.consent_id)
+        return Effects(messages=[forwarded(message, host)])
 
     def revoke(self, consent_id: str) -> Effects:
-        """Revoke ``consent_id`` (the PISP's DELETE, or the user / DFSP via the admin API):
-        tell the auth-service holding it, then the PISP (linking patterns §4.1)."""
+        """Revoke ``consent_id`` at this DFSP (the user at the bank, via the admin API; the
+        PISP's DELETE of a DFSP-hosted consent): REVOKED at once, its THIRD_PARTY_LINKs
+        removed from the ALS. A hub-hosted consent is then revoked at the auth-service
+        (``DELETE /consents/{ID}``: "PISP or DFSP → auth-service when hub-hosted", digest
+        §2.2 row 11), which tells the PISP; otherwise the PISP gets our PATCH (§4.1)."""
         consent = self.consent(consent_id)
         if consent is None:
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {consent_id}")
-        # Only a linked consent's credential is held by an auth-service; an ISSUED one
-        # never reached it.
-        registered = consent.state is LinkState.ACTIVE
+        host, linked = self._host(consent), consent.state is LinkState.ACTIVE
         consent.advance(LinkEvent.REVOKED)
-        consent.revoked_at = self.ctx.clock.now()
-        consent.ended = self._revoked_error(consent)
-        effects = Effects()
-        holder = self.ctx.state.oracle.get((PartyIdType.CONSENT.value, consent_id))
-        if holder is not None and registered:
-            effects.messages.append(self._revocation(consent, holder))
-        effects.messages.append(self._revocation(consent, consent.pisp))
+        if host is not None:
+            tell = self.ctx.message("DELETE", _path(consent), to=host, body=None)
+        else:
+            consent.revoked_at = self.ctx.clock.now()  # _revocation reads it
+            tell = self._revocation(consent, consent.pisp)
+        effects = Effects(messages=[tell])
+        effects.messages.extend(self._revoked(consent, self.ctx.clock.now(), linked=linked))
         return effects
+
+    def patch_consent(self, message: Message, params: dict[str, str]) -> Effects:
+        """``PATCH /consents/{ID}`` REVOKED from the auth-service that holds the consent:
+        "Auth Service must also inform the DFSP of the updated status" (linking patterns
+        §4.2). Already revoked here (the user revoked it at the bank): nothing more."""
+        consent = self.consent(params["ID"])
+        if consent is None or not consent.auth_service or message.source != consent.auth_service:
+            raise ConsentNotFound(
+                f"{self.ctx.fsp_id} has no consent {params['ID']} registered with"
+                f" {message.source}: only the auth-service holding it reports its status"
+            )
+        patch = message.model()
+        if not isinstance(patch, ConsentsIDPatchResponseRevoked):
+            raise TransactionStateError(
+                f"{message.source} may only report consent {consent.consent_id} REVOKED:"
+                " send PATCH /consents/{ID} {status: REVOKED, revokedAt}"
+            )
+        if consent.state is LinkState.REVOKED:
+            return Effects()
+        linked = consent.state is LinkState.ACTIVE
+        consent.advance(LinkEvent.REVOKED)
+        at = parse_datetime(patch.revokedAt) or self.ctx.clock.now()
+        return Effects(messages=self._revoked(consent, at, linked=linked))
 
     def consent(self, consent_id: str) -> Consent | None:
         """This DFSP's record of ``consent_id``, in whatever state (None: not one of ours)."""
@@ -266,6 +353,62 @@ class Linking:
     def revoked_at(self, consent_id: str) -> datetime | None:
         consent = self.consent(consent_id)
         return None if consent is None else consent.revoked_at
+
+    def _issued(self, consent_id: str) -> bool:
+        """Whether ``consent_id`` names a consent already: one of ours, any DFSP's published
+        one, or one an auth-service holds."""
+        state = self.ctx.state
+        return (
+            consent_id in self._pending
+            or consent_id in state.consents
+            or consent_id in state.auth_consents
+        )
+
+    def _host(self, consent: Consent) -> str | None:
+        """The hub auth-service hosting ``consent`` (its authority, linking patterns §4.2):
+        the one it was registered with, once linked; None when this DFSP is (§4.1)."""
+        if consent.state is not LinkState.ACTIVE or not consent.auth_service:
+            return None
+        return consent.auth_service
+
+    def _revoked(self, consent: Consent, at: datetime, *, linked: bool) -> list[Message]:
+        """Record that ``consent`` was revoked ``at``; the ALS deletions of its links
+        (``linked``: it had made them)."""
+        consent.revoked_at = consent.revoked_at or at
+        consent.ended = self._revoked_error(consent)
+        self._keep(consent)
+        return self._unlinks(consent, _unique(consent.scopes)) if linked else []
+
+    def _unlinks(self, consent: Consent, addresses: list[str]) -> list[Message]:
+        """``DELETE /participants/THIRD_PARTY_LINK/{address}`` to the ALS for each of
+        ``addresses`` that no other live consent of ours links: the ALS holds one entry per
+        address, which a consent of another PISP to the same account still needs."""
+        kept = {
+            s["address"]
+            for c in self.ctx.state.consents
+            if c.consent_id != consent.consent_id
+            and c.dfsp == self.ctx.fsp_id
+            and c.state in (LinkState.ACTIVE, LinkState.LINKING)
+            for s in c.scopes
+        }
+        return [
+            self.ctx.message(
+                "DELETE",
+                f"/participants/{_LINK}/{address}",
+                to=self.ctx.hub_name,
+                body=None,
+                related=(consent.consent_id,),
+            )
+            for address in addresses
+            if address not in kept
+        ]
+
+    def _keep(self, consent: Consent) -> None:
+        """Keep ``consent`` again where it is (changed: a store may hold a copy)."""
+        if consent.consent_id in self._pending:
+            self._pending.put(consent.consent_id, consent)
+        else:
+            self.ctx.state.consents.put(consent.consent_id, consent)
 
     def _awaiting(self, address: str) -> Consent | None:
         """The consent verified first of those still awaiting the ALS's confirmation of
@@ -307,3 +450,8 @@ def _path(consent: Consent) -> str:
 
 def _addresses(scopes: list[dict[str, Any]]) -> str:
     return ", ".join(s["address"] for s in scopes)
+
+
+def _unique(scopes: list[dict[str, Any]]) -> list[str]:
+    """The scopes' addresses, each once, in order."""
+    return list(dict.fromkeys(s["address"] for s in scopes))

@@ -20,7 +20,7 @@ import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from tpsim.auth.b64 import decode
 from tpsim.auth.challenge import consent_challenge
-from tpsim.auth.fido import OriginPolicy, RegisteredCredential, verify_attestation
+from tpsim.auth.credential import RegisteredCredential
+from tpsim.auth.origin import OriginPolicy
 from tpsim.config import Config, ConsentConfig, CredentialConfig, Kind, PartyConfig
 from tpsim.core.bank import Account as Account  # the roles name the account type from here
 from tpsim.core.bank import Accounts, Bank, User
@@ -57,6 +58,7 @@ class AuthConsent:
     scopes: list[dict[str, Any]]
     credential: RegisteredCredential
     status: ConsentStatus = ConsentStatus.ISSUED
+    revoked_at: datetime | None = None
 
 
 PartyKey = tuple[str, str, str | None]
@@ -82,6 +84,9 @@ class Oracle:
 
     def __contains__(self, key: tuple[str, str]) -> bool:
         return _oracle_key(key) in self._records
+
+    def __delitem__(self, key: tuple[str, str]) -> None:
+        self._records.drop(_oracle_key(key))
 
 
 def _oracle_key(key: tuple[str, str]) -> str:
@@ -145,6 +150,8 @@ class SchemeState:
                     dfsp=c.dfsp,
                     state=SEEDED[status],
                     credential=_reported(c),
+                    # Registered with the hub's auth-service, when there is one: hub-hosted.
+                    auth_service=auth[0] if auth else "",
                 ),
             )
             credential = _credential(c, i, policy)
@@ -306,6 +313,8 @@ def _credential(consent: ConsentConfig, index: int, policy: OriginPolicy) -> Reg
     cfg: CredentialConfig = consent.credential
     try:
         if cfg.fido_attestation is not None:
+            from tpsim.auth.fido import verify_attestation  # fido2: only for attestations
+
             challenge = consent_challenge(
                 consent.consent_id, [s.model_dump(mode="json") for s in consent.scopes]
             )

@@ -12,7 +12,7 @@ A consent request (``consent_requests.py``):
 A consent (``consent_state.py``):
 
     ISSUED ─credential→ REGISTERING ─verified→ LINKING ─linked→ ACTIVE
-    ISSUED | REGISTERING ─refused→ FAILED;   ISSUED | ACTIVE ─revoked→ REVOKED
+    ISSUED | REGISTERING | LINKING ─refused→ FAILED;   ISSUED | ACTIVE ─revoked→ REVOKED
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ LINK_TRANSITIONS: dict[tuple[LinkState, LinkEvent], LinkState] = {
     (LinkState.REGISTERING, LinkEvent.VERIFIED): LinkState.LINKING,
     (LinkState.REGISTERING, LinkEvent.REFUSED): LinkState.FAILED,
     (LinkState.LINKING, LinkEvent.LINKED): LinkState.ACTIVE,
+    (LinkState.LINKING, LinkEvent.REFUSED): LinkState.FAILED,
     (LinkState.ACTIVE, LinkEvent.REVOKED): LinkState.REVOKED,
 }
 LINK_TERMINAL = frozenset({LinkState.REVOKED, LinkState.FAILED})

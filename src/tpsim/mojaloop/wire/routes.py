@@ -195,9 +195,11 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", _PARTICIPANT, destination=False),
     _route("PUT", _PARTICIPANT, ParticipantsTypeIDPutResponse),
     _route("PUT", f"{_PARTICIPANT}/error", _ERROR),
+    _route("DELETE", _PARTICIPANT, destination=False),  # on revocation (linking §4)
     _route("POST", f"{_PARTICIPANT}/{{SubId}}", ParticipantsTypeIDSubIDPostRequest,
            destination=False),
     _route("GET", f"{_PARTICIPANT}/{{SubId}}", destination=False),
+    _route("DELETE", f"{_PARTICIPANT}/{{SubId}}", destination=False),
     _route("PUT", f"{_PARTICIPANT}/{{SubId}}", ParticipantsTypeIDPutResponse),
     _route("PUT", f"{_PARTICIPANT}/{{SubId}}/error", _ERROR),
     # --- FSPIOP v1.1 quotes and transfers between the simulated DFSPs ---

@@ -1,0 +1,366 @@
+"""Unlinking without sockets (linking patterns §4, digest §2.2 row 11): who hosts a consent
+decides the flow, and every revocation removes the consent's ALS entries.
+
+A consent registered with the hub's auth-service is hub-hosted (§4.2, diagram 6b): the
+PISP's ``DELETE /consents/{ID}``, still addressed to the DFSP, is redirected to the
+auth-service, which marks it REVOKED and sends ``PATCH /consents/{ID}`` REVOKED from
+``central-auth`` to the PISP and to the DFSP. Any other consent is the DFSP's (§4.1,
+diagram 6a). Each test replays the messages as the switch carries them, depth first, and
+asserts on every one of them with its source, destination and body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from tests.support.linking import (
+    CAROL_CHEQUING,
+    CAROL_SAVINGS,
+    CONSENTS,
+    PROFILES,
+    code,
+    new_authenticator,
+    uid,
+)
+from tests.support.linking_roles import (
+    DFSP,
+    PISP,
+    credential_put,
+    deliver,
+    error_code,
+    error_text,
+    exchange,
+    grant_consent,
+    link,
+    simulated,
+)
+from tests.support.overrides import with_second_pisp
+from tests.support.pisp import future_expiration
+from tests.support.roles import Roles
+from tests.support.scheme import FIDO_ACCOUNT, FIDO_CONSENT, transaction_request
+from tpsim.mojaloop.errors import ConsentNotGranted
+from tpsim.mojaloop.message import Message
+from tpsim.mojaloop.roles.common import new_message
+from tpsim.mojaloop.roles.states import LinkState
+
+AUTH, HUB = "central-auth", "switch"
+REVOKED_AT = "2030-01-01T00:00:00.000Z"  # the clock of tests.support.roles does not move
+REVOKED = {"status": "REVOKED", "revokedAt": REVOKED_AT}
+TX = "/thirdpartyRequests/transactions"
+
+Hop = tuple[str, str, str, str | None, dict[str, Any] | None]
+Intercept = Callable[[Message], Message | None]
+
+
+def hop(message: Message) -> Hop:
+    return (message.method, message.path, message.source, message.destination, message.body)
+
+
+def trace(
+    roles: Roles, messages: Sequence[Message], intercept: Intercept | None = None
+) -> list[Hop]:
+    """Every message as the switch carries it, depth first, each with what it causes.
+    ``intercept`` may put another message in one's place (the ALS's error callback)."""
+    hops: list[Hop] = []
+    for message in messages:
+        replaced = intercept(message) if intercept is not None else None
+        if replaced is not None:
+            message = replaced
+        hops.append(hop(message))
+        to = message.destination or roles.config.hub.name
+        if simulated(roles, to):
+            hops.extend(trace(roles, deliver(roles, message).messages, intercept))
+    return hops
+
+
+def linked(roles: Roles, addresses: Sequence[str] = (CAROL_CHEQUING,), label: str = "") -> str:
+    """A consent linked through the auth-service and the ALS (hub-hosted); its id."""
+    return link(roles, uid(f"unlink{label}"), new_authenticator("GENERIC"), addresses)
+
+
+def sent_by_pisp(roles: Roles, method: str, path: str, to: str = DFSP) -> Message:
+    return roles.message(method, path, None, source=PISP, destination=to)
+
+
+def link_entry(roles: Roles, address: str) -> str | None:
+    return roles.sim.state.oracle.get(("THIRD_PARTY_LINK", address))
+
+
+def transfer_error(roles: Roles, payer: str) -> str:
+    """The error code of a transfer from ``payer``'s THIRD_PARTY_LINK."""
+    expiration = future_expiration(300, now=roles.clock.now())
+    body = transaction_request(uid("after-unlink"), payer=payer, expiration=expiration)
+    [refused] = exchange(roles, "POST", TX, body).messages
+    return error_code(refused)
+
+
+# --- §4.2: the PISP unlinks a hub-hosted consent ------------------------------------------------
+
+
+@pytest.mark.parametrize("addressed_to", [DFSP, AUTH], ids=["to-dfsp", "to-auth-service"])
+def test_pisp_unlinks_a_hub_hosted_consent_through_the_auth_service(addressed_to: str) -> None:
+    # §4.2: "the PISP still addresses its DELETE /consents/{ID} call to the DFSP"; the
+    # switch finds the auth-service and redirects it. A PISP that addresses central-auth
+    # itself (digest row 11) gets the same.
+    roles = Roles.build()
+    consent_id = linked(roles)
+    path = f"{CONSENTS}/{consent_id}"
+    link_path = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
+    consent_path = f"/participants/CONSENT/{consent_id}"
+
+    hops = trace(roles, [sent_by_pisp(roles, "DELETE", path, to=addressed_to)])
+
+    redirected = [("DELETE", path, PISP, AUTH, None)] if addressed_to == DFSP else []
+    assert hops == [
+        ("DELETE", path, PISP, addressed_to, None),
+        *redirected,
+        ("PATCH", path, AUTH, PISP, REVOKED),  # UNLINK-B: auth-service → PISP
+        ("PATCH", path, AUTH, DFSP, REVOKED),  # "must also inform the DFSP"
+        ("DELETE", link_path, DFSP, HUB, None),  # the DFSP's link leaves the ALS
+        ("PUT", link_path, HUB, DFSP, {}),  # FSPIOP: deleted, so fspId "should be empty"
+        ("DELETE", consent_path, AUTH, HUB, None),  # so does the auth-service's consent
+        ("PUT", consent_path, HUB, AUTH, {}),
+    ]
+    state = roles.sim.state
+    assert state.consents[consent_id].state is LinkState.REVOKED
+    assert state.auth_consents[consent_id].status == "REVOKED"
+    assert link_entry(roles, CAROL_CHEQUING) is None
+    assert ("CONSENT", consent_id) not in state.oracle
+
+
+def test_after_unlinking_the_als_reports_the_entries_unknown() -> None:
+    roles = Roles.build()
+    consent_id = linked(roles)
+    trace(roles, [sent_by_pisp(roles, "DELETE", f"{CONSENTS}/{consent_id}")])
+
+    for id_type, identifier in [("THIRD_PARTY_LINK", CAROL_CHEQUING), ("CONSENT", consent_id)]:
+        path = f"/participants/{id_type}/{identifier}"
+        [answer] = exchange(roles, "GET", path, to=HUB).messages
+        assert (answer.path, error_code(answer)) == (f"{path}/error", "3200")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_consent_unlinked_through_the_auth_service_refuses_transfers(profile: str) -> None:
+    # The seeded consent is registered with central-auth too: hub-hosted.
+    roles = Roles.build(behaviour={"profile": profile})
+    path = f"{CONSENTS}/{FIDO_CONSENT}"
+    hops = trace(roles, [sent_by_pisp(roles, "DELETE", path)])
+    assert ("PATCH", path, AUTH, PISP, REVOKED) in hops
+
+    assert transfer_error(roles, FIDO_ACCOUNT) == code(profile, "6103", "7213")
+    # Asked again, the DFSP and the auth-service say it was revoked.
+    for to in (DFSP, AUTH):
+        [again] = deliver(roles, sent_by_pisp(roles, "DELETE", path, to=to)).messages
+        assert (again.source, error_code(again)) == (to, code(profile, "6103", "7213"))
+        assert f"was revoked at {REVOKED_AT}" in error_text(again)
+
+
+# --- the user revokes at the bank ----------------------------------------------------------------
+
+
+def test_user_revoking_a_hub_hosted_consent_at_the_bank() -> None:
+    # Digest row 11: "PISP or DFSP → … auth-service when hub-hosted". The DFSP revokes at
+    # once (its user said so) and asks the auth-service, which tells the PISP.
+    roles = Roles.build()
+    consent_id = linked(roles)
+    path = f"{CONSENTS}/{consent_id}"
+    link_path = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
+    consent_path = f"/participants/CONSENT/{consent_id}"
+
+    effects = roles.role(DFSP).linking.revoke(consent_id)
+    assert roles.role(DFSP).linking.revoked_at(consent_id) is not None  # what admin reports
+    hops = trace(roles, effects.messages)
+
+    assert hops == [
+        ("DELETE", path, DFSP, AUTH, None),
+        ("PATCH", path, AUTH, PISP, REVOKED),
+        ("PATCH", path, AUTH, DFSP, REVOKED),  # already revoked there: taken quietly
+        ("DELETE", consent_path, AUTH, HUB, None),
+        ("PUT", consent_path, HUB, AUTH, {}),
+        ("DELETE", link_path, DFSP, HUB, None),
+        ("PUT", link_path, HUB, DFSP, {}),
+    ]
+    assert roles.sim.state.auth_consents[consent_id].status == "REVOKED"
+
+
+# --- §4.1: DFSP-hosted consents, unchanged -------------------------------------------------------
+
+
+def test_a_consent_no_auth_service_holds_is_revoked_by_its_dfsp() -> None:
+    # ISSUED: the credential never reached the auth-service, so the DFSP is the authority
+    # and there is no link to remove (diagram 6a).
+    roles = Roles.build()
+    grant = grant_consent(roles, uid("unlink-issued"))
+    path = f"{CONSENTS}/{(grant.body or {})['consentId']}"
+
+    hops = trace(roles, [sent_by_pisp(roles, "DELETE", path)])
+
+    assert hops == [("DELETE", path, PISP, DFSP, None), ("PATCH", path, DFSP, PISP, REVOKED)]
+
+
+def test_without_an_auth_service_the_dfsp_is_the_authority() -> None:
+    data = Roles.build().config.model_dump(mode="json")
+    participants = [p for p in data["participants"] if p["kind"] != "auth-service"]
+    roles = Roles.build(participants=participants)
+    path = f"{CONSENTS}/{FIDO_CONSENT}"
+    link_path = f"/participants/THIRD_PARTY_LINK/{FIDO_ACCOUNT}"
+
+    hops = trace(roles, [sent_by_pisp(roles, "DELETE", path)])
+
+    assert hops == [
+        ("DELETE", path, PISP, DFSP, None),
+        ("PATCH", path, DFSP, PISP, REVOKED),
+        ("DELETE", link_path, DFSP, HUB, None),
+        ("PUT", link_path, HUB, DFSP, {}),
+    ]
+    assert link_entry(roles, FIDO_ACCOUNT) is None
+
+
+# --- who may unlink ------------------------------------------------------------------------------
+
+
+def test_another_pisp_cannot_unlink_at_the_auth_service() -> None:
+    roles = Roles.build(**with_second_pisp())
+    consent_id = linked(roles)
+    path = f"{CONSENTS}/{consent_id}"
+    stranger = roles.message("DELETE", path, None, source="pispb", destination=AUTH)
+
+    [refused] = deliver(roles, stranger).messages
+
+    assert (refused.destination, error_code(refused)) == ("pispb", "3200")
+    assert roles.sim.state.auth_consents[consent_id].status == "ISSUED"
+
+
+def test_only_the_auth_service_holding_a_consent_reports_it_revoked() -> None:
+    roles = Roles.build()
+    consent_id = linked(roles)
+    path = f"{CONSENTS}/{consent_id}"
+    [refused] = exchange(roles, "PATCH", path, REVOKED).messages  # from the PISP
+    assert (refused.destination, error_code(refused)) == (PISP, "3200")
+    assert roles.sim.state.consents[consent_id].state is LinkState.ACTIVE
+
+
+def test_a_link_another_consent_still_uses_stays_in_the_als() -> None:
+    # The ALS holds one THIRD_PARTY_LINK per address: revoking one of two consents to the
+    # same account must not unlink the other.
+    roles = Roles.build()
+    first = linked(roles)
+    second = linked(roles, (CAROL_CHEQUING, CAROL_SAVINGS), label="-second")
+
+    hops = trace(roles, roles.role(DFSP).linking.revoke(second).messages)
+
+    deletions = [h[1] for h in hops if h[0] == "DELETE" and "THIRD_PARTY_LINK" in h[1]]
+    assert deletions == [f"/participants/THIRD_PARTY_LINK/{CAROL_SAVINGS}"]
+    assert link_entry(roles, CAROL_CHEQUING) == DFSP
+    assert roles.sim.state.consents[first].state is LinkState.ACTIVE
+
+
+# --- the ALS: DELETE /participants/{Type}/{ID} ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "identifier", "expected"),
+    [
+        ("dfspb", FIDO_ACCOUNT, "3000"),  # only the party's current FSP deletes it
+        (DFSP, "dfspa.nobody", "3200"),
+    ],
+    ids=["another-fsp", "unknown"],
+)
+def test_als_refuses_a_deletion(source: str, identifier: str, expected: str) -> None:
+    roles = Roles.build()
+    path = f"/participants/THIRD_PARTY_LINK/{identifier}"
+    [refused] = exchange(roles, "DELETE", path, to=HUB, source=source).messages
+    assert (refused.path, refused.destination, error_code(refused)) == (
+        f"{path}/error",
+        source,
+        expected,
+    )
+    assert link_entry(roles, FIDO_ACCOUNT) == DFSP
+
+
+# --- the ALS's error branches while linking ------------------------------------------------------
+
+
+def refuse(roles: Roles, path_part: str) -> Intercept:
+    """The ALS refusing (3200) the registration whose path contains ``path_part``, as a
+    rule would make it do: its error callback in the registration's place."""
+    body = {"errorInformation": {"errorCode": "3200", "errorDescription": "refused by a rule"}}
+
+    def intercept(message: Message) -> Message | None:
+        if message.method != "POST" or path_part not in message.path:
+            return None
+        return new_message(
+            "PUT",
+            f"{message.path}/error",
+            source=HUB,
+            destination=message.source,
+            body=body,
+            now=roles.clock.now(),
+        )
+
+    return intercept
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_als_refusing_an_account_link_fails_the_consent(profile: str) -> None:
+    # Digest §7.3: 7214 "Failed to register account links with oracle" (the spec: 6000).
+    roles = Roles.build(behaviour={"profile": profile})
+    grant = grant_consent(roles, uid("link-refused"), addresses=(CAROL_CHEQUING, CAROL_SAVINGS))
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+
+    hops = trace(roles, exchange(roles, "PUT", path, body).messages, refuse(roles, CAROL_SAVINGS))
+
+    failed = [h for h in hops if h[3] == PISP]
+    assert [(h[0], h[1]) for h in failed] == [("PUT", f"{path}/error")]
+    info = (failed[0][4] or {})["errorInformation"]
+    assert info["errorCode"] == code(profile, "6000", "7214")
+    assert {"key": "downstreamErrorCode", "value": "3200"} in info["extensionList"]["extension"]
+    # The link already made is removed; the consent is not one a transfer can use.
+    assert ("DELETE", f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}", DFSP, HUB, None) in hops
+    assert link_entry(roles, CAROL_CHEQUING) is None
+    assert consent_id not in roles.sim.state.consents
+    consent = roles.role(DFSP).linking.consent(consent_id)
+    assert consent is not None and consent.state is LinkState.FAILED
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_als_refusing_the_auth_service_registration(profile: str) -> None:
+    # Digest §6.1: the auth-service answers 7200 when the ALS returned an error; the DFSP
+    # tells the PISP the credential was not verified (7213), with the downstream code.
+    roles = Roles.build(behaviour={"profile": profile})
+    grant = grant_consent(roles, uid("consent-refused"))
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+
+    hops = trace(roles, exchange(roles, "PUT", path, body).messages, refuse(roles, "/CONSENT/"))
+
+    to_dfsp = [h for h in hops if h[:4] == ("PUT", f"{path}/error", AUTH, DFSP)]
+    to_pisp = [h for h in hops if h[:4] == ("PUT", f"{path}/error", DFSP, PISP)]
+    assert len(to_dfsp) == len(to_pisp) == 1
+    assert (to_dfsp[0][4] or {})["errorInformation"]["errorCode"] == code(profile, "6000", "7200")
+    info = (to_pisp[0][4] or {})["errorInformation"]
+    assert info["errorCode"] == code(profile, "6200", "7213")
+    downstream = code(profile, "6000", "7200")
+    assert {"key": "downstreamErrorCode", "value": downstream} in info["extensionList"]["extension"]
+    assert not any("THIRD_PARTY_LINK" in h[1] for h in hops)
+
+
+# --- a rule's consentId --------------------------------------------------------------------------
+
+
+def test_grant_issues_the_consent_id_a_rule_chose_once() -> None:
+    roles = Roles.build()
+    linking = roles.role(DFSP).linking
+    scopes = [{"address": CAROL_CHEQUING, "actions": ["ACCOUNTS_TRANSFER"]}]
+    chosen = uid("rule-consent")
+
+    [issued] = linking.grant(PISP, uid("cr-1"), scopes, consent_id=chosen).messages
+    assert (issued.path, (issued.body or {})["consentId"]) == (CONSENTS, chosen)
+
+    for taken in (chosen, FIDO_CONSENT):
+        with pytest.raises(ConsentNotGranted, match="already issued") as refused:
+            linking.grant(PISP, uid("cr-2"), scopes, consent_id=taken)
+        assert refused.value.code_for(roles.config.behaviour.profile) == "6102"
