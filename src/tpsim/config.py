@@ -97,11 +97,30 @@ class HubConfig(_Strict):
     _jws_private_key = field_validator("jws_private_key_pem")(_signing_key)
 
 
+# The resource families an external participant may take at their own base URL
+# (``participants[].endpoints``), as Mojaloop registers one endpoint per type
+# (FSPIOP_CALLBACK_URL_PARTIES_PUT, TP_CB_URL_TRANSACTION_REQUEST_PUT, …): a message's
+# family is its path's first segment.
+ENDPOINT_FAMILIES = (
+    "parties",
+    "participants",
+    "services",
+    "accounts",
+    "consentRequests",
+    "consents",
+    "thirdpartyRequests",
+    "quotes",
+    "transfers",
+)
+
+
 class ParticipantConfig(_Strict):
     fsp_id: FspIdStr
     kind: Kind
     simulated: bool = False
     endpoint: str | None = None
+    # Per resource family, the base URL used instead of ``endpoint`` (ENDPOINT_FAMILIES).
+    endpoints: dict[str, str] = Field(default_factory=dict)
     # FSPIOP-Signature: an external participant's public key (its requests but GETs must
     # then be signed), or a simulated one's private key (what it sends over HTTP is signed).
     jws_public_key_pem: str | None = None
@@ -113,6 +132,11 @@ class ParticipantConfig(_Strict):
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
         return None if value is None else check_endpoint(value)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _endpoints(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_endpoints(value)
 
     _jws_public_key = field_validator("jws_public_key_pem")(_checking_key)
     _jws_private_key = field_validator("jws_private_key_pem")(_signing_key)
@@ -143,6 +167,11 @@ class ParticipantConfig(_Strict):
             )
         if self.simulated and self.kind is Kind.PISP:
             raise ValueError("tpsim does not simulate a PISP behind the switch yet: give endpoint")
+        if self.endpoints and self.endpoint is None:
+            raise ValueError(
+                "endpoints are for an external participant: give endpoint (the default base"
+                " URL) beside them"
+            )
         if self.psd2 is not None and not (self.simulated and self.kind is Kind.DFSP):
             raise ValueError("psd2 settings are for a simulated dfsp: tpsim plays its bank")
         return self
@@ -173,6 +202,24 @@ def check_endpoint(value: str) -> str:
         raise ValueError(f"endpoint {value!r} must not have a query string: give a base URL")
     if "#" in value:
         raise ValueError(f"endpoint {value!r} must not have a fragment (#…): give a base URL")
+    return value
+
+
+def check_endpoints(value: dict[str, str]) -> dict[str, str]:
+    """``value`` if it maps known resource families to base URLs, or the ``ValueError``
+    naming the families it does not know or the URL ``check_endpoint`` refuses."""
+    unknown = [family for family in value if family not in ENDPOINT_FAMILIES]
+    if unknown:
+        raise ValueError(
+            f"unknown resource famil{'y' if len(unknown) == 1 else 'ies'}"
+            f" {', '.join(repr(f) for f in unknown)}; endpoints takes"
+            f" {', '.join(ENDPOINT_FAMILIES)} (e.g. parties: http://127.0.0.1:4005)"
+        )
+    for family, url in value.items():
+        try:
+            check_endpoint(url)
+        except ValueError as exc:
+            raise ValueError(f"{family}: {exc}") from None
     return value
 
 
@@ -338,6 +385,9 @@ class BehaviourConfig(_Strict):
     challenge: Annotated[str, Field(min_length=1)] = "quote"
     authorization_timeout_s: float = Field(default=100.0, gt=0)
     delivery_timeout_s: float = Field(default=10.0, gt=0)
+    # How long GET /sdk/{fspId}/parties/… waits for its PUT /parties callback (the
+    # sdk-scheme-adapter's REQUEST_PROCESSING_TIMEOUT_SECONDS, 30 by default).
+    sdk_lookup_timeout_s: float = Field(default=30.0, gt=0)
     quote_expiry_s: float = Field(default=60.0, gt=0)
     # How long an ended conversation (a transaction, a consent request, a verification, a
     # payment intent) is kept to answer late duplicates and GETs before it is forgotten.

@@ -26,7 +26,7 @@ from tpsim.scenario.xs2a import ACTIONS as XS2A
 
 TODAY = [
     "discover", "list_accounts", "request_consent", "authenticate", "register_credential",
-    "lookup_party", "initiate_transfer", "approve", "reject", "get_transaction",
+    "lookup_party", "sdk_lookup", "initiate_transfer", "approve", "reject", "get_transaction",
     "revoke_consent", "send", "wait", "check_balances", "trigger", "advance_clock",
 ]  # fmt: skip
 NEUTRAL = {"wait", "check_balances", "trigger", "advance_clock"}

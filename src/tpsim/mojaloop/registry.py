@@ -4,12 +4,17 @@ A participant is either *simulated* (a ``SimulatedRole`` delivered to in-process
 *external* (an HTTP endpoint). Which transport carries a message to each is decided once,
 by ``serve.transports.Transports``; the switch and the router never ask which roles are
 which (the switch only asks whether a participant is external, to transform headers).
+
+An external participant may, as in Mojaloop's participant endpoints
+(``FSPIOP_CALLBACK_URL_PARTIES_PUT``, ``TP_CB_URL_TRANSACTION_REQUEST_PUT``, …), take each
+resource family at its own base URL (``External.endpoints``); ``External.url_for`` says
+which base URL a message goes to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from tpsim.config import Kind
 from tpsim.mojaloop.message import SimulatedRole
@@ -17,9 +22,19 @@ from tpsim.mojaloop.message import SimulatedRole
 
 @dataclass(frozen=True, slots=True)
 class External:
+    """A participant tpsim reaches over HTTP: ``endpoint`` is its default base URL,
+    ``endpoints`` the base URL of each resource family it takes elsewhere (``parties``,
+    ``thirdpartyRequests``, …: a message path's first segment)."""
+
     fsp_id: str
     kind: Kind
     endpoint: str
+    endpoints: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def url_for(self, path: str) -> str:
+        """The base URL a message to ``path`` is sent under: its family's, else the default
+        (``/thirdpartyRequests/transactions/1`` → ``endpoints["thirdpartyRequests"]``)."""
+        return self.endpoints.get(family_of(path), self.endpoint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +45,12 @@ class Simulated:
 
 
 Participant = External | Simulated
+
+
+def family_of(path: str) -> str:
+    """The resource family of a message path: its first segment (``/parties/MSISDN/1`` →
+    ``parties``), as Mojaloop keys a participant's endpoints by resource."""
+    return path.split("?", 1)[0].lstrip("/").split("/", 1)[0]
 
 
 class Registry:

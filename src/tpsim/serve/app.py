@@ -1,6 +1,7 @@
 """The aiohttp application: admin routes, ``/health``, the simulated DFSPs' login pages, the
 PSD2 dialects' bases (``/xs2a/{fspId}/…``, ``/obie/{fspId}/…``, ``/stet/{fspId}/…``),
-``/metrics``, the live view, and the FSPIOP edge for everything else."""
+a PISP's sdk-scheme-adapter party lookup (``/sdk/{fspId}/parties/…``), ``/metrics``, the
+live view, and the FSPIOP edge for everything else."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tpsim.serve.live import add_live_routes
 from tpsim.serve.login import add_login_routes
 from tpsim.serve.metrics import add_metrics_routes
 from tpsim.serve.obie import add_obie_routes
+from tpsim.serve.sdk import add_sdk_routes
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.stet import add_stet_routes
 from tpsim.serve.traffic import timed
@@ -34,6 +36,7 @@ def create_app(sim: Simulation) -> web.Application:
     add_xs2a_routes(app)
     add_obie_routes(app)
     add_stet_routes(app)
+    add_sdk_routes(app, sim)  # the PISP's sdk-scheme-adapter party lookup (/sdk/{fspId}/…)
     # [\s\S]*, not .*: a path may hold a decoded %0A, which "." does not match.
     app.router.add_route("*", r"/{tail:[\s\S]*}", handle_fspiop, expect_handler=expect_handler)
 

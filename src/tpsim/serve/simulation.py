@@ -37,6 +37,7 @@ from tpsim.mojaloop.wire.jws import Keyring
 from tpsim.serve.clock import SystemClock
 from tpsim.serve.psd2 import Psd2
 from tpsim.serve.router import Durability, Router, Volatile
+from tpsim.serve.sdk import SdkLookups
 from tpsim.serve.settlement import SwitchSettlement
 from tpsim.serve.transports import HttpClient, TransportFactory, Transports
 
@@ -78,12 +79,14 @@ class Simulation:
             max_body_bytes=bounds.max_body_bytes,
         )
         self.http = HttpClient(config.behaviour.delivery_timeout_s)
+        # The /sdk party lookups waiting for their callback (``serve.sdk``).
+        self.sdk = SdkLookups()
         self.config = config
         self.state = SchemeState()
         self.router = Router(
             self._switch(config, Registry()),
             journal=self.journal,
-            transports=transports or Transports.http(self.http),
+            transports=transports or Transports.http(self.http, self.sdk),
         )
         self.settlement = SwitchSettlement(lambda: self.dfsps, self.router)
         self.settlement.listen(self._psd2_concluded)
@@ -116,7 +119,9 @@ class Simulation:
 
     def point(self, fsp_id: str, endpoint: str) -> str:
         """Make ``endpoint`` the base URL of the external participant ``fsp_id`` (checked as
-        config checks it), leaving the scheme's state as it is: the endpoint it had.
+        config checks it), leaving the scheme's state as it is: the endpoint it had. Only
+        the default base URL changes: resource families with their own
+        (``participants[].endpoints``) keep theirs.
         ``ConfigError`` when ``fsp_id`` is no external participant or the URL is no base
         URL."""
         found = next((p for p in self.config.participants if p.fsp_id == fsp_id), None)
@@ -132,7 +137,7 @@ class Simulation:
         pointed = found.model_copy(update={"endpoint": endpoint})
         participants = [pointed if p is found else p for p in self.config.participants]
         self.config = self.config.model_copy(update={"participants": participants})
-        self.router.registry.add(External(fsp_id, found.kind, endpoint))
+        self.router.registry.add(External(fsp_id, found.kind, endpoint, dict(found.endpoints)))
         return found.endpoint
 
     def _psd2_concluded(self, result: SettlementResult) -> None:
@@ -151,6 +156,9 @@ class Simulation:
         """The scheme over the state ``file`` kept; what it left unfinished is ended now
         (transactions in flight, funds released) and told at ``resume``."""
         self._install(config, SchemeState.restore(config, file, where=str(file.path)))
+        # A dialect is built on its first request, but one whose records were kept has
+        # timers to re-arm and settlements to hear of now (``serve.psd2``).
+        self.psd2.build_kept(file.counts())
         self.settlement.hold()  # nobody listens yet: told at resume
         recovered = [
             (fsp_id, dfsp.payer.recover().extend(dfsp.settler.recover()))
@@ -204,7 +212,7 @@ class Simulation:
         registry.add(Simulated(config.hub.name, Kind.HUB, HubServices(hub_ctx)))
         for p in config.participants:
             if p.endpoint is not None:
-                registry.add(External(p.fsp_id, p.kind, p.endpoint))
+                registry.add(External(p.fsp_id, p.kind, p.endpoint, dict(p.endpoints)))
                 continue
             ctx = self._context(p.fsp_id, config, state)
             role: SimulatedRole
@@ -216,7 +224,9 @@ class Simulation:
         return registry, dfsps
 
     def _switch(self, config: Config, registry: Registry) -> Switch:
-        return Switch(registry, config.hub.name, self.clock, config.behaviour.profile)
+        """The switch over ``registry``, applying the config's message rules."""
+        profile, rules = config.behaviour.profile, config.rulebook()
+        return Switch(registry, config.hub.name, self.clock, profile, rules=rules)
 
     def _context(self, fsp_id: str, config: Config, state: SchemeState) -> RoleContext:
         return RoleContext(fsp_id, config.hub.name, config, state, self.clock, self.ids, self.site)

@@ -4,7 +4,7 @@ As httpx has one transport interface (``handle_async_request``) with interchange
 implementations, tpsim has ``Transport.deliver(message) -> DeliveryResult``:
 
 - ``InProcess(role)`` hands the message to a simulated role (httpx's ``ASGITransport``);
-- ``Http(endpoint, client)`` sends it over the scheme's one keep-alive ``HttpClient``;
+- ``Http(participant, client)`` sends it over the scheme's one keep-alive ``HttpClient``;
 - ``Recording(handler)`` keeps what it got and answers with ``handler`` (httpx's
   ``MockTransport``), so router tests need no socket.
 
@@ -22,7 +22,7 @@ import os
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 import aiohttp
@@ -36,8 +36,11 @@ from tpsim.mojaloop.switch import Answered, DeliveryResult, Handled, Raised, Unr
 REASON_CHARS = 200
 TIMED_OUT = "no answer within"  # how an answer that never came is reported
 REFUSED = os.strerror(errno.ECONNREFUSED).lower()  # "connection refused"
+# aiohttp's automatic request headers a callback goes without.
+_SKIPPED_HEADERS = ("User-Agent", "Accept", "Accept-Encoding")
 
 __all__ = [
+    "Claims",
     "DeliveryResult",
     "Http",
     "HttpClient",
@@ -94,8 +97,17 @@ class HttpClient:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=0, limit_per_host=0)
+            # A callback needs none of the client's conveniences, and each costs CPU on
+            # every request (issue 17's profile): no cookie jar (a participant's cookies
+            # are never sent back), none of aiohttp's automatic headers (User-Agent,
+            # Accept, Accept-Encoding: the FSPIOP headers say what is sent), no
+            # decompression (only the start of an answer is read, for a reason).
             self._session = aiohttp.ClientSession(
-                timeout=self._timeout, connector=connector, auto_decompress=False
+                timeout=self._timeout,
+                connector=connector,
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=_SKIPPED_HEADERS,
             )
             # No public option turns the retry off (aio-libs/aiohttp#10790); this is the
             # switch aiohttp's own TestClient uses (aiohttp/test_utils.py).
@@ -118,9 +130,11 @@ class HttpClient:
         data = None
         if message.body is not None:
             data = json.dumps(message.body, separators=(",", ":")).encode()
-        headers = dict(message.headers)
+        # aiohttp copies the headers into its own multidict: no copy of ours unless signed.
+        headers: Mapping[str, str] = message.headers
         if self.signer is not None:  # over the very bytes sent
-            headers.update(self.signer(message.method, message.path, headers, data))
+            unsigned = dict(headers)
+            headers = unsigned | self.signer(message.method, message.path, unsigned, data)
         started = time.perf_counter()
         try:
             async with self._client().request(
@@ -142,15 +156,37 @@ class HttpClient:
             self._session = None
 
 
-class Http:
-    """Delivers to an external participant at ``endpoint`` over the shared ``client``."""
+class Claims(Protocol):
+    """Messages tpsim takes itself instead of sending them to an external participant
+    (``serve.sdk.SdkLookups``: the ``PUT /parties`` callback a ``/sdk`` party lookup waits
+    for)."""
 
-    def __init__(self, endpoint: str, client: HttpClient) -> None:
-        self.endpoint = endpoint
+    def claim(self, fsp_id: str, message: Message) -> bool:
+        """Whether ``message`` to ``fsp_id`` was taken (then it is not sent)."""
+        ...
+
+
+class Http:
+    """Delivers to an external participant over the shared ``client``, at the base URL of
+    the message's resource family (``External.url_for``); a message ``claims`` takes is
+    answered ``200`` without HTTP, as the participant's adapter would."""
+
+    def __init__(
+        self, participant: External, client: HttpClient, claims: Claims | None = None
+    ) -> None:
+        self.participant = participant
         self.client = client
+        self.claims = claims
+
+    @property
+    def endpoint(self) -> str:
+        """The participant's default base URL."""
+        return self.participant.endpoint
 
     async def deliver(self, message: Message) -> DeliveryResult:
-        return await self.client.send(self.endpoint, message)
+        if self.claims is not None and self.claims.claim(self.participant.fsp_id, message):
+            return Answered(200, 0.0, "taken by tpsim's /sdk party lookup")
+        return await self.client.send(self.participant.url_for(message.path), message)
 
 
 Handler = Callable[[Message], DeliveryResult | Awaitable[DeliveryResult]]
@@ -186,8 +222,10 @@ class Transports:
         self._made: dict[str, tuple[Participant, Transport]] = {}
 
     @classmethod
-    def http(cls, client: HttpClient) -> Transports:
-        return cls(lambda participant: Http(participant.endpoint, client))
+    def http(cls, client: HttpClient, claims: Claims | None = None) -> Transports:
+        """Every external participant over ``client``; ``claims``: the messages tpsim takes
+        itself instead (``Http``)."""
+        return cls(lambda participant: Http(participant, client, claims))
 
     def __call__(self, participant: Participant) -> Transport:
         made = self._made.get(participant.fsp_id)

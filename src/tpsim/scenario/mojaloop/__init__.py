@@ -20,6 +20,7 @@ ACTIONS: list[tuple[str, type[BaseModel], Handler]] = [
     ("authenticate", p.Authenticate, a.authenticate),
     ("register_credential", p.RegisterCredential, a.register_credential),
     ("lookup_party", p.LookupParty, a.lookup_party),
+    ("sdk_lookup", p.SdkLookup, a.sdk_lookup),
     ("initiate_transfer", p.InitiateTransfer, a.initiate_transfer),
     ("approve", p.Approve, a.approve),
     ("reject", p.Reject, a.reject),

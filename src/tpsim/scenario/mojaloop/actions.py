@@ -17,6 +17,7 @@ from tpsim.mojaloop.correlation import first_id
 from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.wire import routes
 from tpsim.scenario.base import parse_duration
+from tpsim.scenario.harness import http_request
 from tpsim.scenario.mojaloop import params as p
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
@@ -65,6 +66,22 @@ async def list_accounts(session: Session, params: p.ListAccounts, within: float)
 async def lookup_party(session: Session, params: p.LookupParty, within: float) -> Sent:
     path = f"/parties/{params.type}/{params.id}" + (f"/{params.sub_id}" if params.sub_id else "")
     return await send(session, "GET", path)
+
+
+async def sdk_lookup(session: Session, params: p.SdkLookup, within: float) -> Sent:
+    """Ask tpsim's stand-in for the PISP's sdk-scheme-adapter (``serve.sdk``) as the
+    reference PISP does: a plain JSON GET, answered synchronously once the lookup through
+    the switch is over. The conversation is the lookup's (``{type}/{id}``), so ``expect``
+    sees its ``GET /parties`` and callback too."""
+    party = f"{params.type}/{params.id}" + (f"/{params.sub_id}" if params.sub_id else "")
+    path = f"/sdk/{params.fsp}/parties/{party}"
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    answer = await http_request(
+        session.pisp.session, "GET", session.target.url + path, headers=headers
+    )
+    route, found = routes.match("GET", f"/parties/{party}")
+    record = {"method": "GET", "path": path, "destination": None, "body": None}
+    return Sent(answer, 200, routes.correlation_id(route, found, None), [record])
 
 
 # --- linking ------------------------------------------------------------------------------

@@ -78,6 +78,18 @@ class LookupParty(ScenarioModel):
     sub_id: str | None = None
 
 
+class SdkLookup(ScenarioModel):
+    """``GET /sdk/{fsp}/parties/{type}/{id}[/{sub_id}]``: the party lookup a PISP asks its
+    sdk-scheme-adapter for, which tpsim runs through the switch as ``fsp``; ``expect``
+    checks the adapter's synchronous answer (``status``, ``body``): 200
+    ``{party: {body, headers}, currentState: COMPLETED}``, 404 ``{errorInformation}``."""
+
+    fsp: str = Field("pispa", description="the PISP the lookup runs as")
+    type: str = "MSISDN"
+    id: str = "16135551212"
+    sub_id: str | None = None
+
+
 class Payee(ScenarioModel):
     type: str = "MSISDN"
     id: str = "16135551212"

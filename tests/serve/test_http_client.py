@@ -1,0 +1,91 @@
+"""``HttpClient``'s lean callback path (issue 17): a callback carries the FSPIOP headers the
+switch gives it and nothing aiohttp would add, and no participant's cookie comes back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from aiohttp import web
+
+from tpsim.mojaloop.message import Message, make_headers
+from tpsim.mojaloop.switch import Answered
+from tpsim.mojaloop.wire.headers import build_headers
+from tpsim.serve.transports import HttpClient
+
+PATH = "/thirdpartyRequests/transactions/b51ec534-ee48-4575-b6a9-ead2955b8069"
+
+
+@pytest.fixture
+async def participant() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
+    """A participant on a loopback port that keeps each request's headers and answers 200
+    with a cookie."""
+    seen: list[dict[str, str]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(dict(request.headers))
+        response = web.Response(status=200)
+        response.set_cookie("session", "s3cr3t")
+        return response
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}", seen
+    finally:
+        await runner.cleanup()
+
+
+def callback(method: str) -> Message:
+    headers = build_headers(method, "thirdparty", "dfspa", "pispa", datetime.now(UTC))
+    return Message(method, PATH, make_headers(headers), {"transactionRequestState": "RECEIVED"})
+
+
+async def test_a_put_callback_carries_the_fspiop_headers_and_nothing_aiohttp_adds(
+    participant: tuple[str, list[dict[str, str]]],
+) -> None:
+    url, seen = participant
+    client = HttpClient(timeout_s=5)
+    try:
+        result = await client.send(url, callback("PUT"))
+    finally:
+        await client.close()
+    assert isinstance(result, Answered) and result.status == 200
+    sent = seen[0]
+    assert sent["FSPIOP-Source"] == "dfspa" and sent["FSPIOP-Destination"] == "pispa"
+    assert sent["Content-Type"] == "application/vnd.interoperability.thirdparty+json;version=1.0"
+    # A PUT has no Accept (FSPIOP §3.2.1.3); aiohttp's */*, User-Agent and
+    # Accept-Encoding are not sent.
+    assert {"Accept", "User-Agent", "Accept-Encoding"}.isdisjoint(sent)
+
+
+async def test_a_post_callback_keeps_its_own_accept(
+    participant: tuple[str, list[dict[str, str]]],
+) -> None:
+    url, seen = participant
+    client = HttpClient(timeout_s=5)
+    try:
+        await client.send(url, callback("POST"))
+    finally:
+        await client.close()
+    assert seen[0]["Accept"] == "application/vnd.interoperability.thirdparty+json;version=1"
+
+
+async def test_a_participants_cookie_is_never_sent_back(
+    participant: tuple[str, list[dict[str, str]]],
+) -> None:
+    url, seen = participant
+    url = url.replace("127.0.0.1", "localhost")  # aiohttp's jar keeps no cookie of an IP
+    client = HttpClient(timeout_s=5)
+    try:
+        await client.send(url, callback("PUT"))
+        await client.send(url, callback("PUT"))
+    finally:
+        await client.close()
+    assert len(seen) == 2 and "Cookie" not in seen[1]
