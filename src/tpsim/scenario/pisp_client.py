@@ -9,7 +9,9 @@ journal as scenario steps do:
 - ``ListeningPisp`` keeps every callback it answers, in order, in an ``Inbox``, tells the
   inbox's listeners as each arrives (to print it), and can listen on a fixed address too
   (``tpsim pisp listen``);
-- ``Inbox.first`` waits for the first callback a predicate wants;
+- ``Inbox.first`` waits for the first callback a predicate wants; ``Inbox.watch`` follows
+  one conversation from before its request is sent (``tpsim load``: nothing kept beyond
+  it, so thousands of transfers cost no more than one);
 - ``pointed_here`` points a running tpsim's PISP at this one for a block, through the
   admin API, and puts back the config it replaced (``harness.config_restored``, as
   ``tpsim run --server`` does);
@@ -17,13 +19,15 @@ journal as scenario steps do:
 
     TpsimError (core.errors)
     ├── CannotPlay       the flow could not start: no such participant, account, credential
-    └── FlowFailed       tpsim answered with an error, or an awaited callback did not come
+    └── FlowFailed       tpsim answered with an error, or an awaited callback did not come;
+                         ``code`` says which (``FSPIOP 4001``, ``HTTP 400``, ``timeout``)
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -48,7 +52,13 @@ class CannotPlay(TpsimError):
 
 
 class FlowFailed(TpsimError):
-    """tpsim refused a request, sent an error callback, or did not send an awaited one."""
+    """tpsim refused a request, sent an error callback, or did not send an awaited one.
+    ``code`` names the failure for counting: ``FSPIOP <errorCode>`` (an error callback, or
+    a refusal that carries one), ``HTTP <status>`` (a refusal without one), ``timeout``."""
+
+    def __init__(self, message: str, *, code: str = "other") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,7 @@ class Callback:
     status: int
     template: str = ""  # the route's ("" for a path the route table does not know)
     params: dict[str, str] = field(default_factory=dict)
+    arrived: float = field(default_factory=time.perf_counter)  # for hop latencies
 
     @classmethod
     def of(cls, method: str, path: str, source: str, body: Any, status: int) -> Callback:
@@ -90,27 +101,56 @@ class Callback:
         """A top-level member of the body (None when absent or the body is not an object)."""
         return self.body.get(name) if isinstance(self.body, dict) else None
 
+    def ids(self) -> set[str]:
+        """The conversation ids this callback carries: its path parameters and the body's
+        ids of the conversation it answers (``POST /thirdpartyRequests/authorizations``
+        names its transfer only in the body)."""
+        found = {self.get(name) for name in _CONVERSATION_IDS}
+        return {*self.params.values(), *(str(v) for v in found if v)}
+
+
+_CONVERSATION_IDS = ("transactionRequestId", "consentRequestId", "consentId")
+
 
 Wanted = Callable[[Callback], bool]
 
 
 class Inbox:
-    """Every callback, in the order it arrived; listeners hear of each as it arrives.
-    ``keep=False`` (a PISP that only shows what arrives) keeps none, so nothing grows."""
+    """Every callback, in the order it arrived; listeners hear of each as it arrives, and
+    each ``watch`` of an id it carries gets it. ``keep=False`` (a PISP that only shows what
+    arrives, or follows conversations through watches) keeps none, so nothing grows."""
 
     def __init__(self, *, keep: bool = True) -> None:
         self.received: list[Callback] = []
         self.listeners: list[Callable[[Callback], None]] = []
         self._keep = keep
         self._arrived = asyncio.Condition()
+        self._watches: dict[str, Watch] = {}
 
     async def add(self, callback: Callback) -> None:
         if self._keep:
             self.received.append(callback)
         for listener in self.listeners:
             listener(callback)
+        for key in callback.ids():
+            watch = self._watches.get(key)
+            if watch is not None:
+                watch.add(callback)
         async with self._arrived:
             self._arrived.notify_all()
+
+    @property
+    def watched(self) -> frozenset[str]:
+        """The conversations followed now (what a PISP holds beyond ``received``)."""
+        return frozenset(self._watches)
+
+    def watch(self, key: str) -> Watch:
+        """Follow the conversation ``key`` (a transactionRequestId, …) from now on: start
+        watching before sending its first request, so no callback can come first; close
+        the watch when the conversation is over."""
+        watch = Watch(key, self._watches)
+        self._watches[key] = watch
+        return watch
 
     async def first(self, wanted: Wanted, *, timeout: float) -> Callback:
         """The first callback ``wanted`` accepts, arrived already or within ``timeout``
@@ -124,6 +164,41 @@ class Inbox:
         callback = found()
         assert callback is not None  # noqa: S101 - wait_for returned because it is there
         return callback
+
+
+class Watch:
+    """The callbacks of one conversation, in order, since ``Inbox.watch``."""
+
+    def __init__(self, key: str, watches: dict[str, Watch]) -> None:
+        self.key = key
+        self.received: list[Callback] = []
+        self._watches = watches
+        self._arrived = asyncio.Event()
+
+    def add(self, callback: Callback) -> None:
+        self.received.append(callback)
+        self._arrived.set()
+
+    async def first(self, wanted: Wanted, *, timeout: float) -> Callback:
+        """The first callback of the conversation ``wanted`` accepts, arrived already or
+        within ``timeout`` seconds (``TimeoutError`` otherwise)."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            found = next((c for c in self.received[seen:] if wanted(c)), None)
+            if found is not None:
+                return found
+            seen = len(self.received)
+            self._arrived.clear()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            await asyncio.wait_for(self._arrived.wait(), left)
+
+    def close(self) -> None:
+        """Stop following the conversation: later callbacks of it are not kept."""
+        if self._watches.get(self.key) is self:
+            del self._watches[self.key]
 
 
 @dataclass

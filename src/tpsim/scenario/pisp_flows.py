@@ -8,14 +8,20 @@ callback that ends the conversation), signs for real, and reports every hop to a
 ``HopLog`` as it happens. A flow returns what it achieved or raises ``FlowFailed`` saying
 which message refused or never came; ``CannotPlay`` when the scheme has no such account,
 PISP or credential.
+
+``pay`` is a transfer's four hops alone (no lookup, no admin API): what ``tpsim load``
+repeats, against tpsim or any switch, with a ``Player`` instead of a ``Flow``; ``consent``
+is linking from the consent request on, what ``tpsim load --flow link`` repeats. Each
+conversation is followed by its own ``Inbox.watch``: nothing is kept beyond live flows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -34,6 +40,7 @@ from tpsim.scenario.pisp_client import (
     Inbox,
     ListeningPisp,
     Wanted,
+    Watch,
     builtin_signers,
     pointed_here,
 )
@@ -58,14 +65,20 @@ class HopLog(Protocol):
 
 
 @dataclass
-class Flow:
-    """What a flow plays with: the PISP, the running tpsim, its config, the log."""
+class Player:
+    """What sending and awaiting need: the PISP, the log, how long a callback may take."""
 
     pisp: ListeningPisp
-    remote: RemoteTpsim
-    config: Config
     log: HopLog
     timeout: float  # seconds each awaited callback may take
+
+
+@dataclass
+class Flow(Player):
+    """What a flow plays with against a running tpsim: also the server and its config."""
+
+    remote: RemoteTpsim
+    config: Config
 
 
 @asynccontextmanager
@@ -75,14 +88,14 @@ async def against(
     """A ``Flow`` against the tpsim at ``server``, whose PISP ``pisp`` calls this one back
     during the block; the server's config is put back after it, however it ends."""
     async with aiohttp.ClientSession() as http:
-        player = ListeningPisp(http, pisp)
+        player = ListeningPisp(http, pisp, inbox=Inbox(keep=False))  # flows watch their ids
         await player.start()
         try:
             remote = RemoteTpsim(server, http, admin_token=admin_token)
             player.tpsim_url = remote.url
             player.inbox.listeners.append(log.received)
             async with pointed_here(remote, pisp, player.url) as config:
-                yield Flow(player, remote, config, log, timeout)
+                yield Flow(player, log, timeout, remote, config)
         finally:
             await player.close()
 
@@ -116,7 +129,7 @@ async def listen(
 
 
 async def send(
-    flow: Flow, method: str, path: str, body: Any = None, *, destination: str | None = None
+    flow: Player, method: str, path: str, body: Any = None, *, destination: str | None = None
 ) -> Answer:
     """Send as the PISP; a refusal (4xx, 5xx) ends the flow with tpsim's error."""
     flow.log.sending()
@@ -129,20 +142,28 @@ async def send(
     if status >= 400:
         info = answer.body.get("errorInformation") if isinstance(answer.body, dict) else None
         said = f": {info.get('errorCode')} {info.get('errorDescription')}" if info else ""
-        raise FlowFailed(f"{method} {path}: tpsim answered {status}{said}")
+        code = f"FSPIOP {info.get('errorCode')}" if info else f"HTTP {status}"
+        raise FlowFailed(f"{method} {path}: tpsim answered {status}{said}", code=code)
     return answer
 
 
-async def expect(flow: Flow, what: str, wanted: Wanted, *, ended: Wanted) -> Callback:
-    """The first callback ``wanted`` accepts; ``FlowFailed`` when the error callback that
-    ``ended`` accepts comes first, or neither comes within the flow's timeout."""
+async def expect(
+    flow: Player, what: str, wanted: Wanted, *, ended: Wanted, within: Watch
+) -> Callback:
+    """The first callback of the conversation ``within`` follows that ``wanted`` accepts;
+    ``FlowFailed`` when the error callback that ``ended`` accepts comes first, or neither
+    comes within the flow's timeout."""
+    either: Wanted = lambda c: wanted(c) or ended(c)  # noqa: E731 - one predicate, two waits
     try:
-        got = await flow.pisp.inbox.first(lambda c: wanted(c) or ended(c), timeout=flow.timeout)
+        got = await within.first(either, timeout=flow.timeout)
     except TimeoutError:
-        raise FlowFailed(f"no {what} within {flow.timeout:g} s") from None
+        raise FlowFailed(f"no {what} within {flow.timeout:g} s", code="timeout") from None
     if got.error is not None:
         code, description = got.error
-        raise FlowFailed(f"{got.method} {got.path} from {got.source}: {code} {description}")
+        raise FlowFailed(
+            f"{got.method} {got.path} from {got.source}: {code} {description}",
+            code=f"FSPIOP {code}",
+        )
     return got
 
 
@@ -199,37 +220,85 @@ async def transfer(flow: Flow, plan: TransferPlan) -> TransferDone:
         amount=plan.amount,
         currency=account["currency"],
     )
-    await send(flow, "POST", TX, transfer_request(request_id, params), destination=params.dfsp)
-    received, failed = answer_to("PUT", f"{TX}/{{ID}}", ID=request_id)
-    await expect(flow, f"PUT {TX}/{{ID}}", received, ended=failed)
-    request = await expect(
-        flow,
-        f"POST {AUTHZ}",
-        lambda c: c.is_("POST", AUTHZ) and c.get("transactionRequestId") == request_id,
-        ended=failed,
-    )
-    flow.log.note(f"the user signs the challenge with {signer_name}")
-    approval = {"responseType": "ACCEPTED", "signedPayload": signed(signer, request)}
-    path = f"{AUTHZ}/{request.get('authorizationRequestId')}"
-    await send(flow, "PUT", path, approval, destination=request.source)
-    finished = answer_to("PATCH", f"{TX}/{{ID}}", ID=request_id)[0]
-    done = await expect(flow, f"PATCH {TX}/{{ID}}", finished, ended=failed)
-    state = (done.get("transactionRequestState"), done.get("transactionState"))
-    if state != ("ACCEPTED", "COMPLETED"):
-        raise FlowFailed(f"the transfer ended {state[0]} / {state[1]}, not ACCEPTED / COMPLETED")
+    await pay(flow, Payment(request_id, params, signer, signer_name))
     after = await _account(flow, plan.payer)
     return TransferDone(
         request_id, account["currency"], payee.fsp or "", account["balance"], after["balance"]
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """One transfer as the PISP asks for it, and the credential that signs its challenge."""
+
+    request_id: str
+    initiate: InitiateTransfer
+    signer: SoftwareAuthenticator
+    signer_name: str = "the credential"
+
+
+@dataclass(frozen=True, slots=True)
+class Paid:
+    """When each hop of a completed transfer happened (``time.perf_counter`` seconds):
+    the request sent, tpsim's ``PUT …/transactions/{ID}`` and ``POST …/authorizations``
+    arrived, the signed ``PUT …/authorizations/{ID}`` sent, the ``PATCH`` arrived."""
+
+    started: float
+    received: float
+    authorization: float
+    approved: float
+    finished: float
+
+
+async def pay(player: Player, payment: Payment) -> Paid:
+    """Ask the payer's DFSP for the transfer, sign the challenge it sends, and wait for the
+    ``PATCH`` that ends it ACCEPTED / COMPLETED (``FlowFailed`` otherwise, with its code)."""
+    request_id, params = payment.request_id, payment.initiate
+    with watching(player, request_id) as watch:
+        started = time.perf_counter()
+        body = transfer_request(request_id, params)
+        await send(player, "POST", TX, body, destination=params.dfsp)
+        received, failed = answer_to("PUT", f"{TX}/{{ID}}", ID=request_id)
+        state = await expect(player, f"PUT {TX}/{{ID}}", received, ended=failed, within=watch)
+        authorize = lambda c: c.is_("POST", AUTHZ)  # noqa: E731 - of this transfer: the watch's
+        request = await expect(player, f"POST {AUTHZ}", authorize, ended=failed, within=watch)
+        player.log.note(f"the user signs the challenge with {payment.signer_name}")
+        approval = {"responseType": "ACCEPTED", "signedPayload": signed(payment.signer, request)}
+        path = f"{AUTHZ}/{request.get('authorizationRequestId')}"
+        approved = time.perf_counter()
+        await send(player, "PUT", path, approval, destination=request.source)
+        finished = answer_to("PATCH", f"{TX}/{{ID}}", ID=request_id)[0]
+        done = await expect(player, f"PATCH {TX}/{{ID}}", finished, ended=failed, within=watch)
+    ended = (done.get("transactionRequestState"), done.get("transactionState"))
+    if ended != ("ACCEPTED", "COMPLETED"):
+        raise FlowFailed(
+            f"the transfer ended {ended[0]} / {ended[1]}, not ACCEPTED / COMPLETED",
+            code=f"ended {ended[0]} / {ended[1]}",
+        )
+    return Paid(started, state.arrived, request.arrived, approved, done.arrived)
+
+
 async def lookup(flow: Flow, kind: str, identifier: str) -> dict[str, Any]:
     """``GET /parties/{Type}/{ID}`` through the ALS: the party its DFSP answers."""
-    await send(flow, "GET", f"/parties/{kind}/{identifier}")
-    found, failed = answer_to("PUT", "/parties/{Type}/{ID}", Type=kind, ID=identifier)
-    answer = await expect(flow, f"PUT /parties/{kind}/{{ID}}", found, ended=failed)
+    with watching(flow, identifier) as watch:
+        await send(flow, "GET", f"/parties/{kind}/{identifier}")
+        found, failed = answer_to("PUT", "/parties/{Type}/{ID}", Type=kind, ID=identifier)
+        answer = await expect(
+            flow, f"PUT /parties/{kind}/{{ID}}", found, ended=failed, within=watch
+        )
     party: dict[str, Any] = answer.get("party")
     return party
+
+
+@contextmanager
+def watching(flow: Player, key: str) -> Iterator[Watch]:
+    """Follow the conversation ``key`` for the block (``Inbox.watch``): begun before its
+    first request is sent, closed however the block ends, so nothing outlives it."""
+    watch = flow.pisp.inbox.watch(key)
+    try:
+        yield watch
+    finally:
+        watch.close()
 
 
 def signed(signer: SoftwareAuthenticator, request: Callback) -> dict[str, Any]:
@@ -291,21 +360,41 @@ class LinkPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class Linking:
+    """When each hop of a linking happened (``time.perf_counter`` seconds), in the order
+    of the fields: ``POST /consentRequests`` sent, its ``PUT`` arrived, the authToken
+    ``PATCH`` sent, ``POST /consents`` arrived, ``PUT /consents/{ID}`` sent, ``PATCH``."""
+
+    requested: float
+    channel: float
+    authenticated: float
+    granted: float
+    registered: float
+    verified: float
+
+
+@dataclass(frozen=True, slots=True)
 class Linked:
     consent_id: str
     accounts: list[str]
     credential_type: str
+    times: Linking
 
 
 async def link(flow: Flow, plan: LinkPlan) -> Linked:
-    """Discover the DFSPs, list the user's accounts, request consent for all of them over
-    ``plan.channel``, authenticate as the user would, register a credential over the
-    consent's challenge, and wait until the DFSP says it is verified (linking §2.2)."""
+    """Discover the DFSPs, list the user's accounts, then link them all (``consent``)."""
     await discover(flow, plan.dfsp)
-    await send(flow, "GET", f"/accounts/{plan.user}", destination=plan.dfsp)
-    listed, refused = answer_to("PUT", "/accounts/{ID}", ID=plan.user)
-    accounts = await expect(flow, "PUT /accounts/{ID}", listed, ended=refused)
-    addresses = [a["address"] for a in accounts.get("accounts")]
+    with watching(flow, plan.user) as watch:
+        await send(flow, "GET", f"/accounts/{plan.user}", destination=plan.dfsp)
+        listed, refused = answer_to("PUT", "/accounts/{ID}", ID=plan.user)
+        accounts = await expect(flow, "PUT /accounts/{ID}", listed, ended=refused, within=watch)
+    return await consent(flow, plan, [a["address"] for a in accounts.get("accounts")])
+
+
+async def consent(flow: Flow, plan: LinkPlan, addresses: list[str]) -> Linked:
+    """Request consent for ``addresses`` over ``plan.channel``, authenticate as the user
+    would, register a credential over the consent's challenge, and wait until the DFSP
+    says it is verified (linking §2.2)."""
     request_id = str(uuid.uuid4())
     flow.log.note(f"consentRequestId {request_id}")
     actions = flow.config.behaviour.linking.scope_actions
@@ -316,26 +405,41 @@ async def link(flow: Flow, plan: LinkPlan) -> Linked:
         "authChannels": [plan.channel],
         "callbackUri": f"{flow.pisp.url}/callback",
     }
-    await send(flow, "POST", "/consentRequests", body, destination=plan.dfsp)
-    chosen, closed = answer_to("PUT", "/consentRequests/{ID}", ID=request_id)
-    channel = await expect(flow, "PUT /consentRequests/{ID}", chosen, ended=closed)
-    token = await _auth_token(flow, plan, request_id, channel)
-    path = f"/consentRequests/{request_id}"
-    await send(flow, "PATCH", path, {"authToken": token}, destination=plan.dfsp)
-    grant = await expect(
-        flow,
-        "POST /consents",
-        lambda c: c.is_("POST", "/consents") and c.get("consentRequestId") == request_id,
-        ended=closed,
+    with watching(flow, request_id) as watch:
+        requested = time.perf_counter()
+        await send(flow, "POST", "/consentRequests", body, destination=plan.dfsp)
+        chosen, closed = answer_to("PUT", "/consentRequests/{ID}", ID=request_id)
+        channel = await expect(
+            flow, "PUT /consentRequests/{ID}", chosen, ended=closed, within=watch
+        )
+        token = await _auth_token(flow, plan, request_id, channel)
+        authenticated = time.perf_counter()
+        path = f"/consentRequests/{request_id}"
+        await send(flow, "PATCH", path, {"authToken": token}, destination=plan.dfsp)
+        grant = await expect(
+            flow,
+            "POST /consents",
+            lambda c: c.is_("POST", "/consents") and c.get("consentRequestId") == request_id,
+            ended=closed,
+            within=watch,
+        )
+    authenticator = plan.credential or SoftwareAuthenticator.create()
+    registered, patch = await _register(flow, authenticator, grant)
+    times = Linking(
+        requested, channel.arrived, authenticated, grant.arrived, registered, patch.arrived
     )
-    return await _register(flow, plan, grant)
+    linked = [s["address"] for s in grant.get("scopes")]
+    return Linked(str(grant.get("consentId")), linked, authenticator.credential_type, times)
 
 
 async def discover(flow: Flow, dfsp: str) -> None:
     """``GET /services/THIRD_PARTY_DFSP``: the switch names the DFSPs that link accounts."""
-    await send(flow, "GET", "/services/THIRD_PARTY_DFSP")
-    found, failed = answer_to("PUT", DISCOVERY, ServiceType="THIRD_PARTY_DFSP")
-    answer = await expect(flow, "PUT /services/THIRD_PARTY_DFSP", found, ended=failed)
+    with watching(flow, "THIRD_PARTY_DFSP") as watch:
+        await send(flow, "GET", "/services/THIRD_PARTY_DFSP")
+        found, failed = answer_to("PUT", DISCOVERY, ServiceType="THIRD_PARTY_DFSP")
+        answer = await expect(
+            flow, "PUT /services/THIRD_PARTY_DFSP", found, ended=failed, within=watch
+        )
     providers = answer.get("providers") or []
     if dfsp not in providers:
         raise CannotPlay(f"{dfsp} is not among the DFSPs the switch names: {providers}")
@@ -365,11 +469,13 @@ def _password(config: Config, plan: LinkPlan) -> str:
     return user.password if user and user.password else config.behaviour.linking.web.password
 
 
-async def _register(flow: Flow, plan: LinkPlan, grant: Callback) -> Linked:
+async def _register(
+    flow: Flow, authenticator: SoftwareAuthenticator, grant: Callback
+) -> tuple[float, Callback]:
     """``PUT /consents/{ID}`` with a credential over the consent challenge; the DFSP's
-    ``PATCH /consents/{ID}`` says VERIFIED once the auth-service checked it."""
+    ``PATCH /consents/{ID}`` says VERIFIED once the auth-service checked it. Returns when
+    the credential was sent, and that ``PATCH``."""
     consent_id, scopes = str(grant.get("consentId")), grant.get("scopes")
-    authenticator = plan.credential or SoftwareAuthenticator.create()
     challenge = consent_challenge(consent_id, scopes)
     kind = authenticator.credential_type
     credential: dict[str, Any] = {"credentialType": kind, "status": "PENDING"}
@@ -379,10 +485,15 @@ async def _register(flow: Flow, plan: LinkPlan, grant: Callback) -> Linked:
         credential["genericPayload"] = authenticator.generic_payload(challenge)
     flow.log.note(f"the PISP registers a new {kind} credential over the consent challenge")
     body = {"status": "ISSUED", "scopes": scopes, "credential": credential}
-    await send(flow, "PUT", f"/consents/{consent_id}", body, destination=grant.source)
-    verified, refused = answer_to("PATCH", "/consents/{ID}", ID=consent_id)
-    patch = await expect(flow, "PATCH /consents/{ID}", verified, ended=refused)
+    with watching(flow, consent_id) as watch:  # before the PUT: the PATCH may come at once
+        registered = time.perf_counter()
+        await send(flow, "PUT", f"/consents/{consent_id}", body, destination=grant.source)
+        verified, refused = answer_to("PATCH", "/consents/{ID}", ID=consent_id)
+        patch = await expect(flow, "PATCH /consents/{ID}", verified, ended=refused, within=watch)
     status = (patch.get("credential") or {}).get("status")
     if status != "VERIFIED":
-        raise FlowFailed(f"PATCH /consents/{consent_id}: the credential is {status}, not VERIFIED")
-    return Linked(consent_id, [s["address"] for s in scopes], kind)
+        raise FlowFailed(
+            f"PATCH /consents/{consent_id}: the credential is {status}, not VERIFIED",
+            code=f"credential {status}",
+        )
+    return registered, patch

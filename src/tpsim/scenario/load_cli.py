@@ -1,0 +1,225 @@
+"""``tpsim load``: a load-generating PISP (and PSD2 TPP) that drives complete flows and
+reports throughput, latency percentiles per flow and per hop, and errors by code::
+
+    tpsim load [--flow transfer|link|xs2a|obie|stet] [--server URL] [--dfsp FSPID]
+               [--payee MSISDN] [--balance N] [--credential-type FIDO|GENERIC]
+               [--channel OTP|WEB] [--admin-token TOKEN]
+    tpsim load --switch URL --listen HOST:PORT --credentials FILE   (transfers only)
+        both: [--concurrency N] [--rate N] (--transfers N | --duration S) [--amount A]
+              [--pisp FSPID] [--timeout S] [--json FILE]
+
+The flows: ``transfer`` (Third Party transfers signed by a linked account's credential),
+``link`` (account linking from the consent request to the credential VERIFIED, over
+``--channel``), ``xs2a``, ``obie``, ``stet`` (a TPP's payment in that PSD2 dialect, the
+PSU's SCA headless: ``load_psd2``). Against a running tpsim (``--server``, default
+http://127.0.0.1:4040) each of the ``--concurrency`` workers gets its own user and
+account (and, for transfers, a consent with a new credential) through the admin API; the
+server's config is put back after the run. Against another switch the workers are the
+credentials file's (``load_setup`` describes it). A progress line goes to stderr
+(rewritten in place on a terminal, one line every 10 s otherwise), the report to stdout,
+and with ``--json FILE`` as JSON (``load_report`` shows its shape).
+
+Exit codes: 0 every flow completed, 1 any failed, 2 bad arguments or a run that could not
+start (the server unreachable, its admin API refused, no such PISP, DFSP or payee).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the command imports aiohttp only when it runs
+    from tpsim.scenario.load_report import LoadStats
+    from tpsim.scenario.load_setup import Setup
+
+FLOWS = ("transfer", "link", "xs2a", "obie", "stet")  # load_report.FLOW_HOPS's, unimported
+ADMIN_TOKEN_ENV = "TPSIM_ADMIN_TOKEN"  # noqa: S105 - the variable's name, as `tpsim run` reads it
+DEFAULT_SERVER = "http://127.0.0.1:4040"
+PLAIN_EVERY_S = 10.0  # progress lines into a file or pipe
+
+
+def add_load_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """Add ``load`` to ``subparsers``; return its parser."""
+    load = subparsers.add_parser(
+        "load",
+        help="drive complete flows at a rate or concurrency and report (exit 0, 1, 2)",
+    )
+    load.add_argument(
+        "--flow",
+        choices=FLOWS,
+        default="transfer",
+        help="what each worker repeats: a Third Party transfer (default), account linking,"
+        " or a TPP's payment in a PSD2 dialect",
+    )
+    target = load.add_argument_group("against a running tpsim (default)")
+    target.add_argument(
+        "--server", metavar="URL", help=f"the tpsim to load (default {DEFAULT_SERVER})"
+    )
+    target.add_argument(
+        "--dfsp", default="dfspa", metavar="FSPID", help="the workers' DFSP or bank (dfspa)"
+    )
+    target.add_argument(
+        "--payee", default="16135551212", metavar="MSISDN", help="transfer: who is paid (Bob)"
+    )
+    target.add_argument(
+        "--balance", default="1000000000", help="each worker's opening balance (1000000000)"
+    )
+    target.add_argument("--credential-type", choices=["FIDO", "GENERIC"], default="FIDO")
+    target.add_argument(
+        "--channel", choices=["OTP", "WEB"], default="OTP", help="link: how the user signs (OTP)"
+    )
+    target.add_argument(
+        "--admin-token", metavar="TOKEN", help=f"the server's admin token (${ADMIN_TOKEN_ENV})"
+    )
+    other = load.add_argument_group("against another Mojaloop switch")
+    other.add_argument("--switch", metavar="URL", help="send the PISP's requests here")
+    other.add_argument(
+        "--listen", type=_address, metavar="HOST:PORT", help="where the switch calls the PISP back"
+    )
+    other.add_argument(
+        "--credentials", type=Path, metavar="FILE", help="the workers' consents and credentials"
+    )
+    how = load.add_argument_group("how much")
+    how.add_argument("--concurrency", type=_positive(int), metavar="N", help="workers (4)")
+    how.add_argument("--rate", type=_positive(float), metavar="N", help="transfer starts a second")
+    much = how.add_mutually_exclusive_group()
+    much.add_argument("--transfers", type=_positive(int), metavar="N", help="flows in all (100)")
+    much.add_argument("--duration", type=_positive(float), metavar="S", help="seconds to run")
+    how.add_argument("--amount", default="1", help="each payment's amount (1)")
+    how.add_argument("--pisp", default="pispa", metavar="FSPID", help="the PISP (pispa)")
+    how.add_argument(
+        "--timeout",
+        type=_positive(float),
+        default=30.0,
+        metavar="S",
+        help="per callback or final status (30)",
+    )
+    how.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
+    load.set_defaults(handler=run_load)
+    return load
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
+    """An argparse type: a number of ``kind`` above 0 (argparse says so, exit 2)."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError("give a number above 0")
+        return value
+
+    return parse
+
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: give HOST:PORT, e.g. 0.0.0.0:5000")
+    return host, int(port)
+
+
+def _usage(args: argparse.Namespace) -> str | None:
+    """What is wrong with the combination of options (None: nothing)."""
+    if args.switch or args.listen or args.credentials:
+        if not (args.switch and args.listen and args.credentials):
+            return "--switch, --listen and --credentials go together"
+        if args.server:
+            return "give --server (a tpsim) or --switch (another switch), not both"
+        if args.concurrency:
+            return "against --switch the credentials file's workers are the concurrency"
+        if args.flow != "transfer":
+            return f"--flow {args.flow} runs against a tpsim (--server): --switch is for transfers"
+    return None
+
+
+def run_load(args: argparse.Namespace) -> int:
+    """``tpsim load``: exit 0 when every flow completed, 1 when any failed, 2 when the run
+    could not start."""
+    import asyncio
+
+    from tpsim.core.errors import TpsimError
+    from tpsim.scenario import load_report
+    from tpsim.scenario.harness import HarnessError
+    from tpsim.scenario.load import LoadPlan, drive
+    from tpsim.scenario.load_report import LoadStats
+
+    problem = _usage(args)
+    if problem is not None:
+        print(f"tpsim load: {problem}", file=sys.stderr)
+        return 2
+    transfers = args.transfers if args.duration is None else None
+    plan = LoadPlan(
+        args.amount, transfers or (None if args.duration else 100), args.duration, args.rate
+    )
+    stats = LoadStats(flow=args.flow)
+    target = args.switch or args.server or DEFAULT_SERVER
+
+    async def main() -> int:
+        async with _setup(args) as setup:
+            await drive(setup.runs, plan, stats, *_progress())
+            return len(setup.runs)
+
+    try:
+        workers = asyncio.run(main())
+    except (TpsimError, HarnessError, OSError) as exc:  # CannotPlay, unreachable, refused
+        print(f"tpsim load: error: {exc}", file=sys.stderr)
+        return 2
+    _end_progress()
+    summary = stats.summary(target=target, workers=workers, rate=args.rate)
+    print(load_report.text(summary), flush=True)
+    if args.json is not None:
+        try:
+            load_report.write_json(summary, args.json)
+        except OSError as exc:
+            print(f"tpsim load: --json {args.json}: {exc.strerror}", file=sys.stderr)
+            return 2
+    return 0 if stats.failed == 0 and stats.completed == stats.started else 1
+
+
+def _setup(args: argparse.Namespace) -> AbstractAsyncContextManager[Setup]:
+    from tpsim.scenario.load_setup import Seeding, against_switch, against_tpsim
+
+    if args.switch:
+        return against_switch(args.switch, args.listen, args.credentials, timeout=args.timeout)
+    seeding = Seeding(
+        args.concurrency or 4,
+        args.dfsp,
+        args.payee,
+        args.balance,
+        args.credential_type,
+        args.flow,
+        args.channel,
+    )
+    token = args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
+    server = args.server or DEFAULT_SERVER
+    return against_tpsim(server, seeding, pisp=args.pisp, admin_token=token, timeout=args.timeout)
+
+
+def _progress() -> tuple[Callable[[LoadStats], None], float]:
+    """The progress callback and its period: in place on a terminal, plain lines else."""
+    if sys.stderr.isatty():
+        return _in_place, 0.5
+    return _plain, PLAIN_EVERY_S
+
+
+def _in_place(stats: LoadStats) -> None:
+    print(f"\r\033[K{stats.progress()}", end="", file=sys.stderr, flush=True)
+
+
+def _plain(stats: LoadStats) -> None:
+    print(stats.progress(), file=sys.stderr, flush=True)
+
+
+def _end_progress() -> None:
+    if sys.stderr.isatty():
+        print(file=sys.stderr)

@@ -1,0 +1,382 @@
+"""Where ``tpsim load``'s workers come from, and the PISP they play through.
+
+**Against a running tpsim** (``against_tpsim``): the config in force gains one user per
+worker (``load{n}`` at ``--dfsp``) and the account the flow pays from or links, and the
+PISP's endpoint becomes this load generator's listener, all through ``PUT
+/admin/fixtures``, which starts the server's state afresh; the config that was in force
+is put back afterwards, however the run ends (``harness.config_restored``, as ``tpsim run
+--server`` does). Per flow, each worker's account:
+
+- ``transfer``: ``{dfsp}.load.{n}`` in the payee's currency, and a consent to the PISP
+  for it with a new software credential (FIDO or GENERIC);
+- ``link``: ``{dfsp}.load.{n}``, linked anew by each flow (no consent seeded);
+- ``xs2a``, ``stet``: ``{dfsp}.load.{n}.eur``, in EUR, with an IBAN of its own
+  (``DEkk 9999 0000 …`` with the worker's number);
+- ``obie``: ``{dfsp}.load.{n}.gbp``, in GBP, sort code and account number
+  ``999999`` + the worker's number.
+
+Every account opens with ``--balance``.
+
+**Against any Mojaloop switch** (``against_switch``): the PISP listens where the switch
+calls it back (``--listen HOST:PORT``, the endpoint the switch has for the PISP), and the
+consents and credentials are those of a credentials file (``read_credentials``), YAML or
+JSON::
+
+    pisp: pispa                       # the PISP's fspId (FSPIOP-Source); default pispa
+    workers:                          # one per concurrent worker, each its own consent
+      - consentId: 7e9c…              # the consent (for the report's errors)
+        payer: dfspa.alice.chequing   # the linked account (THIRD_PARTY_LINK identifier)
+        dfsp: dfspa                   # the payer's DFSP (FSPIOP-Destination)
+        currency: USD
+        credential: alice.json        # `tpsim credential export`/`new` output: a file
+                                      # (relative to this one) or the object itself
+        payee: {partyIdType: MSISDN, partyIdentifier: "16135551212", fspId: dfspb}
+
+A FIDO credential's counter must grow across runs: the counters of credentials given as a
+file name are written back to those files at the end (as ``tpsim credential sign
+--update`` does); an inline credential's are not.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.config import parse_config
+from tpsim.scenario.harness import RemoteTpsim, config_restored
+from tpsim.scenario.load import Run, Worker, transfer_run
+from tpsim.scenario.load_link import Channel, CredentialType, Linker, link_run
+from tpsim.scenario.load_psd2 import DIALECTS, Psu, Tpp, psd2_run
+from tpsim.scenario.mojaloop.params import Payee
+from tpsim.scenario.pisp_client import Callback, CannotPlay, Inbox, ListeningPisp
+from tpsim.scenario.pisp_flows import Flow, Player
+from tpsim.scenario.session import StepFailed
+from tpsim.scenario.stet.actions import execution_date
+
+
+class Quiet:
+    """A ``HopLog`` that prints nothing: under load, hops are counted, not shown."""
+
+    def sending(self) -> None:
+        return None
+
+    def sent(self, method: str, path: str, destination: str | None, status: int) -> None:
+        return None
+
+    def received(self, callback: Callback) -> None:
+        return None
+
+    def note(self, text: str) -> None:
+        return None
+
+
+@dataclass
+class Setup:
+    """The flows each worker runs, and the credential files to save after."""
+
+    runs: list[Run]
+    saved: dict[Path, SoftwareAuthenticator] = field(default_factory=dict)
+
+    def save_counters(self) -> None:
+        """Write each file-given credential back with its advanced counter."""
+        for path, signer in self.saved.items():
+            path.write_text(signer.to_json(), encoding="utf-8")
+
+
+async def _started(http: aiohttp.ClientSession, pisp: str, timeout: float) -> Player:
+    player = ListeningPisp(http, pisp, inbox=Inbox(keep=False))  # watches follow each flow
+    await player.start()
+    return Player(player, Quiet(), timeout)
+
+
+# --- against a running tpsim ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Seeding:
+    """What each worker gets on a running tpsim, and the flow it runs."""
+
+    workers: int
+    dfsp: str = "dfspa"
+    payee: str = "16135551212"  # an MSISDN among the config's parties
+    balance: str = "1000000000"
+    credential_type: CredentialType = "FIDO"
+    flow: str = "transfer"  # one of load_report.FLOWS
+    channel: Channel = "OTP"  # link: how the user authenticates
+
+
+@asynccontextmanager
+async def against_tpsim(
+    server: str, seeding: Seeding, *, pisp: str, admin_token: str | None, timeout: float
+) -> AsyncIterator[Setup]:
+    """Workers seeded into the tpsim at ``server`` for the block, whose PISP ``pisp`` calls
+    this one back; the config in force before is put back after."""
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        player = await _started(http, pisp, timeout)
+        try:
+            remote = RemoteTpsim(server, http, admin_token=admin_token)
+            player.pisp.tpsim_url = remote.url
+            async with config_restored(remote):
+                config = await remote.config_in_force()
+                point(config, pisp, player.pisp.url)
+                seeded = seed(config, seeding, pisp)
+                await remote.put_fixtures(config, "the load's users and accounts")
+                yield Setup(await _runs(seeded, seeding, player, remote, config))
+        finally:
+            await player.pisp.close()
+
+
+def point(config: dict[str, Any], pisp: str, url: str) -> None:
+    """Make ``url`` the endpoint of ``pisp`` in ``config`` (JSON, changed in place);
+    ``CannotPlay`` when it has no such PISP."""
+    pisps = [p for p in config.get("participants") or [] if p.get("kind") == "pisp"]
+    target = next((p for p in pisps if p.get("fsp_id") == pisp), None)
+    if target is None:
+        known = ", ".join(str(p.get("fsp_id")) for p in pisps)
+        raise CannotPlay(f"the server has no PISP {pisp!r} (its PISPs: {known})")
+    target["endpoint"] = url
+
+
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    """A worker's user and account (its address and the alias its dialect uses)."""
+
+    user: str
+    address: str
+    currency: str
+    alias: str | None = None
+    transfer: Worker | None = None  # the transfer flow's consent and credential
+
+
+def seed(config: dict[str, Any], seeding: Seeding, pisp: str) -> list[Seeded]:
+    """Add each worker's user and account (and, for transfers, its consent) to ``config``
+    (JSON, changed in place). ``CannotPlay`` when the config has no such simulated DFSP
+    or payee."""
+    simulated = [
+        p.get("fsp_id")
+        for p in config.get("participants") or []
+        if p.get("kind") == "dfsp" and p.get("simulated")
+    ]
+    if seeding.dfsp not in simulated:
+        known = ", ".join(map(str, simulated))
+        raise CannotPlay(f"{seeding.dfsp!r} is no simulated DFSP of the server ({known}): --dfsp")
+    payee = _payee(config, seeding.payee) if seeding.flow == "transfer" else None
+    workers: list[Seeded] = []
+    for n in range(seeding.workers):
+        user = f"load{n}"
+        config.setdefault("users", []).append({"user_id": user, "fsp_id": seeding.dfsp})
+        account: dict[str, Any] = {
+            "address": f"{seeding.dfsp}.load.{n}",
+            "fsp_id": seeding.dfsp,
+            "owner": user,
+            "currency": payee.currency if payee else "USD",
+            "balance": seeding.balance,
+        }
+        alias = _alias(account, seeding.flow, n)
+        config.setdefault("accounts", []).append(account)
+        worker = _consent(config, seeding, pisp, account, payee) if payee else None
+        workers.append(Seeded(user, account["address"], account["currency"], alias, worker))
+    return workers
+
+
+def _alias(account: dict[str, Any], flow: str, n: int) -> str | None:
+    """Give a PSD2 flow's account its currency and the alias the dialect names it by."""
+    if flow in ("xs2a", "stet"):
+        account["address"] += ".eur"
+        account["currency"] = "EUR"
+        account["iban"] = iban("DE", f"99990000{n:010d}")
+        return str(account["iban"])
+    if flow == "obie":
+        account["address"] += ".gbp"
+        account["currency"] = "GBP"
+        account["sort_code_account_number"] = f"999999{n:08d}"
+        return str(account["sort_code_account_number"])
+    return None
+
+
+def iban(country: str, bban: str) -> str:
+    """The IBAN of ``bban`` in ``country``, its check digits computed (ISO 13616 mod 97)."""
+    digits = "".join(str(int(c, 36)) for c in bban + country + "00")
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"
+
+
+def _consent(
+    config: dict[str, Any], seeding: Seeding, pisp: str, account: dict[str, Any], payee: _Found
+) -> Worker:
+    """A consent to ``pisp`` for ``account`` with a new credential: the transfer's worker."""
+    signer = SoftwareAuthenticator.create(credential_type=seeding.credential_type)
+    consent_id = str(uuid.uuid4())
+    credential: dict[str, Any] = {"type": signer.credential_type}
+    credential["public_key_pem"] = signer.public_key_pem
+    if signer.credential_id_b64url:
+        credential["credential_id"] = signer.credential_id_b64url
+    address = account["address"]
+    config.setdefault("consents", []).append(
+        {
+            "consent_id": consent_id,
+            "pisp": pisp,
+            "dfsp": seeding.dfsp,
+            "scopes": [{"address": address, "actions": ["ACCOUNTS_TRANSFER"]}],
+            "credential": credential,
+        }
+    )
+    return Worker(consent_id, address, seeding.dfsp, payee.currency, signer, payee.payee)
+
+
+async def _runs(
+    seeded: list[Seeded],
+    seeding: Seeding,
+    player: Player,
+    remote: RemoteTpsim,
+    config: dict[str, Any],
+) -> list[Run]:
+    """Each worker's flow."""
+    if seeding.flow == "transfer":
+        return [transfer_run(player, s.transfer) for s in seeded if s.transfer is not None]
+    if seeding.flow == "link":
+        flow = Flow(player.pisp, player.log, player.timeout, remote, parse_config(config))
+        return [
+            link_run(
+                flow,
+                Linker(s.user, seeding.dfsp, [s.address], seeding.channel, seeding.credential_type),
+            )
+            for s in seeded
+        ]
+    dialect = next(d for d in DIALECTS if d == seeding.flow)
+    tpp = Tpp(remote, player.pisp, player.timeout)
+    date = await _today(tpp) if dialect == "stet" else None
+    return [
+        psd2_run(dialect, tpp, Psu(s.user, seeding.dfsp, s.alias, s.alias, date)) for s in seeded
+    ]
+
+
+async def _today(tpp: Tpp) -> str | None:
+    """STET's ``requestedExecutionDate`` for today on tpsim's clock, read once."""
+    try:
+        return await execution_date(tpp.session(), "today")
+    except StepFailed as exc:
+        raise CannotPlay(exc.failure.message) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    payee: Payee
+    currency: str
+
+
+def _payee(config: dict[str, Any], msisdn: str) -> _Found:
+    """The party ``msisdn`` of the config, with its account's currency."""
+    party = next(
+        (p for p in config.get("parties") or [] if p.get("party_identifier") == msisdn), None
+    )
+    if party is None:
+        raise CannotPlay(f"the server has no party with MSISDN {msisdn!r} to pay (--payee)")
+    account: dict[str, Any] = next(
+        (a for a in config.get("accounts") or [] if a.get("address") == party.get("account")), {}
+    )
+    payee = Payee(id=msisdn, fsp=party.get("fsp_id"), name=None)
+    return _Found(payee, str(account.get("currency") or "USD"))
+
+
+# --- against another switch -----------------------------------------------------------------
+
+
+@asynccontextmanager
+async def against_switch(
+    switch: str, listen: tuple[str, int], credentials: Path, *, timeout: float
+) -> AsyncIterator[Setup]:
+    """Workers of the ``credentials`` file, sending to ``switch`` and called back at
+    ``listen``; the file-given credentials' counters saved after, however the run ends."""
+    pisp, workers, saved = read_credentials(credentials)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+        player = await _started(http, pisp, timeout)
+        try:
+            await player.pisp.listen_also(*listen)
+            player.pisp.tpsim_url = switch.rstrip("/")
+            setup = Setup([transfer_run(player, worker) for worker in workers], saved)
+            try:
+                yield setup
+            finally:
+                setup.save_counters()
+        finally:
+            await player.pisp.close()
+
+
+class _PayeeEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    partyIdType: str = "MSISDN"  # noqa: N815 - spelled as on the wire
+    partyIdentifier: str  # noqa: N815
+    fspId: str | None = None  # noqa: N815
+
+
+class _WorkerEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    consentId: str  # noqa: N815
+    payer: str
+    dfsp: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    credential: str | dict[str, Any]
+    payee: _PayeeEntry
+
+
+class _CredentialsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pisp: str = "pispa"
+    workers: list[_WorkerEntry] = Field(min_length=1)
+
+
+def read_credentials(
+    path: Path,
+) -> tuple[str, list[Worker], dict[Path, SoftwareAuthenticator]]:
+    """The PISP, its workers and the file-given credentials of a credentials file;
+    ``CannotPlay`` saying what to fix when it cannot be read."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        parsed = _CredentialsFile.model_validate(data)
+    except OSError as exc:
+        raise CannotPlay(f"--credentials {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise CannotPlay(f"--credentials {path}: not YAML or JSON: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CannotPlay(f"--credentials {path}: {where}: {first['msg']}") from None
+    workers: list[Worker] = []
+    saved: dict[Path, SoftwareAuthenticator] = {}
+    for entry in parsed.workers:
+        signer, file = _signer(path, entry.credential)
+        if file is not None:
+            saved[file] = signer
+        payee = Payee(
+            type=entry.payee.partyIdType,
+            id=entry.payee.partyIdentifier,
+            fsp=entry.payee.fspId,
+            name=None,
+        )
+        workers.append(
+            Worker(entry.consentId, entry.payer, entry.dfsp, entry.currency, signer, payee)
+        )
+    return parsed.pisp, workers, saved
+
+
+def _signer(path: Path, given: str | dict[str, Any]) -> tuple[SoftwareAuthenticator, Path | None]:
+    """A worker's credential: the object itself, or the file it names (relative to the
+    credentials file)."""
+    if isinstance(given, dict):
+        return SoftwareAuthenticator.from_json(json.dumps(given), source=str(path)), None
+    file = (path.parent / given).resolve()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CannotPlay(f"--credentials {path}: credential {given}: {exc.strerror}") from None
+    return SoftwareAuthenticator.from_json(text, source=str(file)), file
