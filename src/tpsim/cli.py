@@ -8,39 +8,90 @@
     tpsim run --schema                                      (the scenario file JSON Schema)
     tpsim credential new|attest|sign|challenge|list|export …   (software authenticator)
     tpsim pisp transfer|link|listen …     (a built-in PISP against a running tpsim)
+    tpsim load [--server URL | --switch URL --listen H:P --credentials FILE] …
+                                          (a load-generating PISP: scenario/load_cli.py)
 
 Exit codes: 0 success, 1 failure of the thing asked for, 2 usage or config error.
 ``--admin-token`` defaults to ``$TPSIM_ADMIN_TOKEN`` (an environment variable keeps the
 token out of the process list).
+
+Only the chosen command's modules are imported (``tpsim serve`` answers ``/health`` sooner
+without the scenario runner, the reports or the credential CLI): ``main`` builds the
+chosen command's parser in full and the others as names with their help.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
+import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from tpsim import __version__
-from tpsim.auth.cli import add_credential_commands
-from tpsim.config import Config, load_config
 from tpsim.errors import ConfigError, ScenarioError
-from tpsim.mojaloop.roles.context import origin_policy
-from tpsim.mojaloop.roles.state import SchemeState
-from tpsim.pisp_cli import add_pisp_commands
+
+if TYPE_CHECKING:
+    from tpsim.config import Config
+
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4040
 ADMIN_TOKEN_ENV = "TPSIM_ADMIN_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Commands defined in other modules: name → (help, "module:function" adding its parser),
+# imported only when the command is the one run (or to print the whole help).
+_ELSEWHERE: dict[str, tuple[str, str]] = {
+    "credential": (
+        "software authenticator: make credentials, attest, sign, challenges",
+        "tpsim.auth.cli:add_credential_commands",
+    ),
+    "pisp": (
+        "play a PISP against a running tpsim, printing each hop (exit 0, 1, 2)",
+        "tpsim.pisp_cli:add_pisp_commands",
+    ),
+    "load": (
+        "drive complete Third Party flows at a rate or concurrency and report (exit 0, 1, 2)",
+        "tpsim.scenario.load_cli:add_load_command",
+    ),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``tpsim`` parser: every command in full (``command`` None), or the commands of
+    this module and ``command`` in full and the others by name and help (so running one
+    imports no other's modules)."""
     parser = argparse.ArgumentParser(prog="tpsim", description="Mojaloop Third Party API simulator")
     parser.add_argument("--version", action="version", version=f"tpsim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_own_commands(commands)
+    for name, (summary, where) in _ELSEWHERE.items():
+        if command is None or command == name:
+            _adder(where)(commands)
+        else:
+            commands.add_parser(name, help=summary)
+    return parser
 
+
+def _adder(where: str) -> Callable[[Subparsers], object]:
+    module, function = where.split(":")
+    adder: Callable[[Subparsers], object] = getattr(importlib.import_module(module), function)
+    return adder
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs, when it names one defined elsewhere (else None: all)."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in _ELSEWHERE else None
+
+
+def _add_own_commands(commands: Subparsers) -> None:
     serve = commands.add_parser("serve", help="serve the switch API (and the admin API)")
     serve.add_argument("--config", help="config file (YAML); default: the built-in config")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
@@ -87,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TOKEN",
         help=f"the --server's admin token (default ${ADMIN_TOKEN_ENV})",
     )
-    run.add_argument("--jobs", type=int, default=4, help="scenarios run at once (default 4)")
+    run.add_argument(
+        "--jobs", type=int, default=None, help="scenarios run at once (default 3; 2 on one CPU)"
+    )
     run.add_argument("--config", help="base config the scenarios overlay (default: built-in)")
     run.add_argument("--spec-dir", help="the official OpenAPI bundles (default $TPSIM_SPEC_DIR)")
     run.add_argument(
@@ -98,15 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--schema", action="store_true", help="print the scenario JSON Schema")
     run.set_defaults(handler=_run)
 
-    add_credential_commands(commands)
-    add_pisp_commands(commands)
-    return parser
-
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.command_line = list(sys.argv[1:] if argv is None else argv)  # for the reports
+    given = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_chosen(given) or "")  # "": none of the others in full
+    args = parser.parse_args(given)
+    args.command_line = given  # for the reports
     try:
         code: int = args.handler(args)
     except ConfigError as exc:
@@ -131,6 +181,10 @@ def _check_config(args: argparse.Namespace) -> int:
 
 def _load(path: str | None, pisp_url: str | None) -> Config:
     """Load the config and verify its consents' credentials (both are config errors)."""
+    from tpsim.config import load_config
+    from tpsim.mojaloop.roles.context import origin_policy
+    from tpsim.mojaloop.roles.state import SchemeState
+
     config = load_config(path, pisp_url=pisp_url)
     try:
         SchemeState.from_config(config, origin_policy(config))
@@ -152,14 +206,22 @@ def _port(text: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # No collection while the modules and the config load (they only allocate: some
+    # 130 ms of start-up went to the collector); what they made is then frozen out of
+    # every later collection.
+    gc.disable()
     from tpsim.logging import configure_logging
-    from tpsim.serve.server import serve
+    from tpsim.serve.server import run, serve
 
     configure_logging(json_logs=args.log_json, level=args.log_level)
-    config = _load(args.config, args.pisp_url)
+    try:
+        config = _load(args.config, args.pisp_url)
+    finally:
+        gc.freeze()
+        gc.enable()
     token = _admin_token(args)
     try:
-        asyncio.run(
+        run(
             serve(
                 config,
                 host=args.host,
@@ -192,14 +254,14 @@ def _run(args: argparse.Namespace) -> int:
     from tpsim.scenario.model import scenario_json_schema
     from tpsim.scenario.reports.environment import run_environment
     from tpsim.scenario.reports.mermaid import directory_problem
-    from tpsim.scenario.runner import RunOptions, execute, prepare
+    from tpsim.scenario.runner import RunOptions, default_jobs, execute, prepare
 
     if args.schema:
         print(json.dumps(scenario_json_schema(), indent=2))
         return 0
     if not args.paths:
         raise ScenarioError("name at least one scenario file or directory")
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise ScenarioError("--jobs must be at least 1")
     environment = run_environment(args.command_line, args.config, args.server)
     written = [
@@ -225,7 +287,7 @@ def _run(args: argparse.Namespace) -> int:
     options = RunOptions(
         server=args.server,
         admin_token=_admin_token(args),
-        jobs=args.jobs,
+        jobs=args.jobs or default_jobs(),
         config=args.config,
         spec_dir=Path(args.spec_dir) if args.spec_dir else None,
         check_sent=args.check_sent,

@@ -8,6 +8,7 @@ default serves every dialect. ES256 (also allowed by FAPI) is available by name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -36,18 +37,25 @@ ACR_SCA = "urn:openbanking:psd2:sca"
 
 
 class SigningKey:
-    """The bank's key: generated once per server, named by its RFC 7638 thumbprint
+    """The bank's key: generated once per server (when first used), named by its RFC 7638 thumbprint
     (``kid``), published as a JWK Set without its private part."""
 
     def __init__(self, alg: SigningAlg = "PS256") -> None:
-        parameters: KeyParameters = {"use": "sig", "alg": alg}
-        key: Key
-        if alg == "ES256":
-            key = ECKey.generate_key("P-256", parameters=parameters, auto_kid=True)
-        else:
-            key = RSAKey.generate_key(2048, parameters=parameters, auto_kid=True)
-        self.alg, self._key = alg, key
-        self.kid: str = key.kid or key.thumbprint()
+        self.alg = alg
+
+    @functools.cached_property
+    def _key(self) -> Key:
+        """Generated when first used: a 2048-bit RSA key costs some 50 ms of CPU, and most
+        schemes (a Mojaloop scenario's, an XS2A bank's) never sign an id_token."""
+        parameters: KeyParameters = {"use": "sig", "alg": self.alg}
+        if self.alg == "ES256":
+            return ECKey.generate_key("P-256", parameters=parameters, auto_kid=True)
+        return RSAKey.generate_key(2048, parameters=parameters, auto_kid=True)
+
+    @functools.cached_property
+    def kid(self) -> str:
+        """The key's RFC 7638 thumbprint."""
+        return self._key.kid or self._key.thumbprint()
 
     def jwks(self) -> dict[str, Any]:
         """The public JWK Set (``{"keys": [...]}``)."""

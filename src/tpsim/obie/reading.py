@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tpsim.core.errors import MalformedBody, TooPrecise
 from tpsim.core.json_body import decode_object
@@ -35,7 +35,9 @@ from tpsim.obie.errors import (
     UnsupportedMediaType,
 )
 from tpsim.obie.resources import SCHEMES, SORT_CODE, AccountRef, Order
-from tpsim.specs import Operation, Problem, Spec
+
+if TYPE_CHECKING:  # the OpenAPI checker (jsonschema) loads with the first UK request
+    from tpsim.specs import Operation, Problem
 
 MAX_DEPTH = 32  # the deepest member of OBWriteDomesticConsent4 is 9 levels down
 MAX_NUMBER = 64
@@ -49,6 +51,8 @@ _SIGNATURE = "header x-jws-signature"
 def operation(version: str, method: str, path: str) -> Operation | None:
     """The official operation of ``version`` ("3.1", "4.0") serving ``method path``
     (``path`` after ``/pisp``), or None when the spec has none."""
+    from tpsim.specs import Spec
+
     return Spec.load(f"obie-{version}").operation(method, path)
 
 

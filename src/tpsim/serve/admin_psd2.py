@@ -14,29 +14,31 @@ POST /admin/psd2/intents/{id}/status  {"status": "RJCT"|"CANC"|"ACSC", "reason":
 with the code), a STET ``paymentRequestResourceId`` (its decision's redirect is the report
 URL, or in the o-confirmation variant the code for the waiting ``/authorize``). Refusals
 are ``{"error": …}`` like the rest of the admin API (404 unknown, 409 not now).
+
+A dialect's modules are imported (and its banks built, ``serve.psd2``) by the first call
+that looks into it, not when the routes are mounted.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from tpsim.core.payment import PaymentIntent
 from tpsim.errors import TpsimError
-from tpsim.obie.api import ObieApi
-from tpsim.obie.states import ConsentReason, ConsentState
 from tpsim.serve.admin import Handler, problem
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.simulation import Simulation
-from tpsim.stet.api import StetApi
-from tpsim.stet.errors import StatusInvalid, StetError
-from tpsim.stet.states import Approach, Why
-from tpsim.xs2a.api import Xs2aApi
-from tpsim.xs2a.resources import Xs2aPayment
+
+if TYPE_CHECKING:
+    from tpsim.obie.api import ObieApi
+    from tpsim.stet.api import StetApi
+    from tpsim.xs2a.api import Xs2aApi
+    from tpsim.xs2a.resources import Xs2aPayment
 
 MAX_BODY = 4096
 
@@ -119,6 +121,9 @@ def _decide_request(
     """A STET payment request decided as its PSU would (at the bank's page, in its app, or
     with the OTP): its status, and where the browser goes back to (the report URL; in
     the o-confirmation variant the PISP's waiting ``/authorize`` gets the code)."""
+    from tpsim.stet.errors import StatusInvalid, StetError
+    from tpsim.stet.states import Approach
+
     psu, account, otp = body.get("psu"), body.get("account"), body.get("otp")
     if not all(v is None or isinstance(v, str) for v in (psu, account, otp)):
         return problem(400, "psu, account and otp are strings")
@@ -225,6 +230,8 @@ def _force_consent(
 ) -> web.Response:
     """The bank rejects a consent not yet used (UK has no cancellation of a payment
     order, and its payment executes when the TPP orders it)."""
+    from tpsim.obie.states import ConsentReason, ConsentState
+
     consent = api.bank.fresh(api.bank.consents[consent_id])
     if status != "RJCT" or consent.state not in (ConsentState.AWAITING, ConsentState.AUTHORISED):
         word = api.bank.status_word(consent)
@@ -281,6 +288,9 @@ def _force_request(
     """The bank rejects a payment request (or, once ordered, its instructions that have not
     started executing): RJCT with ``reason`` when it is a STET reason code (else MS03,
     ``reason`` as its text)."""
+    from tpsim.stet.errors import StatusInvalid
+    from tpsim.stet.states import Why
+
     if status != "RJCT":
         return problem(409, "a STET payment request can only be rejected (RJCT) by the bank")
     why = next((w for w in Why if w.value == reason), Why.UNSPECIFIED)

@@ -29,21 +29,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote
 
 from aiohttp import web
 from multidict import MultiMapping
 
-from tpsim.auth.oauth import (
-    AuthorizationServer,
-    IntentApproval,
-    IntentReader,
-    OAuthError,
-    OAuthJourney,
-    PendingAuthorization,
-    PendingClosed,
-    intent_owned,
-)
+from tpsim.auth.oauth_errors import OAuthError, PendingClosed
 from tpsim.auth.psu import PsuJourney, UnknownJourney, WrongPassword
 from tpsim.core.errors import TpsimError
 from tpsim.errors import LoginRefused
@@ -51,6 +43,10 @@ from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.pages import add_psu_pages
 from tpsim.serve.simulation import Simulation
+
+if TYPE_CHECKING:  # the server itself (and joserfc) is imported with its first request
+    from tpsim.auth.oauth import AuthorizationServer, IntentApproval, PendingAuthorization
+    from tpsim.auth.oauth_model import IntentReader
 
 __all__ = [
     "PAGE_PATH",
@@ -62,7 +58,7 @@ __all__ = [
 PAGE_PATH = "/login/{fsp_id}/oauth/{journey_id}"
 # (the simulation, fspId) → the bank's server and the mount's dialect, or
 # ``UnknownAuthorizationServer``.
-OAuthFinder = Callable[[Simulation, str], tuple[AuthorizationServer, IntentApproval]]
+OAuthFinder = Callable[[Simulation, str], "tuple[AuthorizationServer, IntentApproval]"]
 
 _FORM_TYPE = "application/x-www-form-urlencoded"  # RFC 6749 4.1.3
 _MAX_FORM_BYTES = 16 * 1024  # a code, a verifier, a redirect URI, a refresh token
@@ -209,6 +205,8 @@ def _next(
 ) -> str:
     """Where the browser goes once the request is accepted: the PSU ``page``, or with a
     headless decision the client's redirect URI."""
+    from tpsim.auth.oauth import OAuthJourney
+
     refusal = _intent_refusal(approval, pending)
     if refusal is not None:
         return server.refuse(pending.id, error="invalid_request", description=refusal)
@@ -227,6 +225,8 @@ def _next(
 
 def _intent_refusal(approval: IntentApproval, pending: PendingAuthorization) -> str | None:
     """Why the dialect cannot ask the user about the request's intent, or None."""
+    from tpsim.auth.oauth import intent_owned
+
     try:
         refusal = intent_owned(approval, pending)
         if refusal is not None or pending.intent_id is None:
@@ -267,6 +267,8 @@ def _single_values(query: MultiMapping[str]) -> tuple[dict[str, str], set[str]]:
 def _journey(mounts: _Mounts, sim: Simulation, fsp_id: str, journey_id: str) -> PsuJourney:
     """The PSU page's journey: the pending authorisation ``journey_id`` of bank
     ``fsp_id``, with the dialect of the mount it was asked at."""
+    from tpsim.auth.oauth import OAuthJourney
+
     for mount in mounts.all:
         try:
             server, approval = mount.find(sim, fsp_id)

@@ -8,26 +8,29 @@ two hops of dialect ``obie`` linked by the consent's and payment's ids
 picks the debtor account when the consent names none, and authorises or denies; the
 authorisation server reads the consent from the request object's
 ``openbanking_intent_id`` claim (or a plain parameter).
+
+The routes are mounted at once but ``tpsim.obie`` is imported with the first request
+that needs it (``serve.psd2`` builds the banks' APIs then), so serving starts sooner.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
 
-from tpsim.auth.oauth import AuthorizationServer, IntentApproval
-from tpsim.auth.oauth_model import intent_from_claims
-from tpsim.obie.api import INTERACTION, Answer, ObieApi, ObieRequest, interaction_id
-from tpsim.obie.errors import InvalidFormat, UnexpectedError
-from tpsim.obie.signatures import encode
-from tpsim.obie.states import VERSIONS
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
 from tpsim.serve.psd2_edge import MAX_BODY_BYTES, journal_exchange, site
 from tpsim.serve.simulation import Simulation
+
+if TYPE_CHECKING:
+    from tpsim.auth.oauth import AuthorizationServer, IntentApproval
+    from tpsim.auth.oauth_model import AuthorizationParameters
+    from tpsim.obie.api import Answer, ObieApi, ObieRequest
 
 log = structlog.get_logger("tpsim.obie")
 
@@ -36,6 +39,9 @@ DIALECT = "obie"
 
 async def handle_obie(request: web.Request) -> web.Response:
     """One UK request: never a traceback, always an answer in the version's own format."""
+    from tpsim.obie.errors import InvalidFormat
+    from tpsim.obie.states import VERSIONS
+
     sim = request.app[SIMULATION]
     fsp_id, version = request.match_info["fsp_id"], request.match_info["version"]
     api = sim.psd2.obie.get(fsp_id)
@@ -66,12 +72,16 @@ async def handle_obie(request: web.Request) -> web.Response:
 
 
 def _request(request: web.Request, version: str, raw: bytes) -> ObieRequest:
+    from tpsim.obie.api import ObieRequest
+
     tail = request.match_info.get("tail", "")
     segments = tuple(part for part in tail.split("/") if part)
     return ObieRequest(version, request.method, segments, request.headers, raw, site(request))
 
 
 def _handle(api: ObieApi, request: web.Request, version: str, raw: bytes) -> Answer:
+    from tpsim.obie.errors import UnexpectedError
+
     asked = _request(request, version, raw)
     try:
         return api.handle(asked)
@@ -82,6 +92,8 @@ def _handle(api: ObieApi, request: web.Request, version: str, raw: bytes) -> Ans
 
 def _response(answer: Answer) -> web.Response:
     """The answer, its body the exact bytes its ``x-jws-signature`` covers."""
+    from tpsim.obie.signatures import encode
+
     if answer.body is None:
         return web.Response(status=answer.status, headers=answer.headers)
     return web.Response(
@@ -94,6 +106,8 @@ def _response(answer: Answer) -> web.Response:
 
 
 def _not_found(request: web.Request, sim: Simulation, fsp_id: str, version: str) -> web.Response:
+    from tpsim.obie.api import INTERACTION, interaction_id
+
     banks = ", ".join(sorted(sim.psd2.obie)) or "none"
     text = (
         f"no UK Open Banking API at {request.path}: the simulated banks ({banks}) serve"
@@ -123,9 +137,16 @@ def _oauth(sim: Simulation, fsp_id: str) -> tuple[AuthorizationServer, IntentApp
     return sim.psd2.oauth[fsp_id], api.approval
 
 
+def _intent(params: AuthorizationParameters) -> str | None:
+    """The consent an authorisation request names (``openbanking_intent_id``)."""
+    from tpsim.auth.oauth_model import intent_from_claims
+
+    return intent_from_claims(params)
+
+
 def add_obie_routes(app: web.Application) -> None:
     """The UK API of every simulated bank and its OAuth server, before the FSPIOP catch-all."""
-    add_oauth_routes(app, "/obie/{fsp_id}", _oauth, intent=intent_from_claims)
+    add_oauth_routes(app, "/obie/{fsp_id}", _oauth, intent=_intent)
     # [\s\S]*, not .*: a segment may hold a decoded %0A, which "." does not match.
     app.router.add_route(
         "*", r"/obie/{fsp_id}/open-banking/v{version}/pisp/{tail:[\s\S]*}", handle_obie

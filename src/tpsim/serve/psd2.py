@@ -8,33 +8,76 @@ Built from the config and the scheme's state whenever ``Simulation`` installs th
 (``load``, ``reset``), so PSD2 state is reset with everything else. The timer is re-armed
 after every PSD2 request and every tick; ``SystemClock.advance`` re-arms it too, so
 ``POST /admin/clock/advance`` executes what the new time makes due.
+
+Each dialect (and the OAuth servers) is imported and built on first use, not at start
+(issue 17: ``tpsim serve`` answers ``/health`` sooner): ``xs2a``, ``obie``, ``stet`` and
+``oauth`` are mappings whose keys (the simulated banks) are known at once and whose values
+build their dialect when first read. A dialect never built has no payment, so nothing of it
+is due or settling; a state file that keeps a dialect's records builds it at start
+(``build_kept``), so its timers and settlements carry on after a restart.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import structlog
 
-from tpsim.auth.oauth import AuthorizationServer
-from tpsim.auth.oauth_model import OAuthClient
 from tpsim.config import Config, Kind
 from tpsim.config_psd2 import TppConfig, redirect_allowed
 from tpsim.core.bank import Bank
 from tpsim.core.clock import Clock, IdGenerator, TimerHandle
 from tpsim.core.settlement import Settlement, SettlementResult
 from tpsim.core.store import Store
-from tpsim.obie.api import ObieApi
-from tpsim.obie.bank import ObieBank
-from tpsim.stet.api import StetApi
-from tpsim.stet.bank import StetBank
-from tpsim.xs2a.api import Xs2aApi
-from tpsim.xs2a.authorisations import Authorisations
-from tpsim.xs2a.bank import Xs2aBank
+
+if TYPE_CHECKING:
+    from tpsim.auth.oauth import AuthorizationServer
+    from tpsim.auth.oauth_model import OAuthClient
+    from tpsim.obie.api import ObieApi
+    from tpsim.stet.api import StetApi
+    from tpsim.xs2a.api import Xs2aApi
 
 log = structlog.get_logger("tpsim.psd2")
+
+A = TypeVar("A")
+
+
+class Built(Mapping[str, A]):
+    """One dialect's API per simulated bank, built (every bank at once) when a value is
+    first read: the keys, membership and length need no build."""
+
+    def __init__(self, fsp_ids: Iterable[str], build: Callable[[str], A]) -> None:
+        self._ids = tuple(fsp_ids)
+        self._build: Callable[[str], A] | None = build
+        self._apis: dict[str, A] = {}
+
+    def build(self) -> None:
+        """Build every bank's API now (once: a build that raised is tried again)."""
+        if self._build is not None:
+            self._apis = {one: self._build(one) for one in self._ids}
+            self._build = None
+
+    def values_if_built(self) -> Iterable[A]:
+        """The APIs when built, else none (without building them)."""
+        return self._apis.values()
+
+    def __getitem__(self, fsp_id: str) -> A:
+        if fsp_id not in self._ids:
+            raise KeyError(fsp_id)
+        self.build()
+        return self._apis[fsp_id]
+
+    def __contains__(self, fsp_id: object) -> bool:
+        return fsp_id in self._ids
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 class Ticking(Protocol):
@@ -61,15 +104,11 @@ class Psd2:
         settlement: Settlement | None,
     ) -> None:
         self.clock = clock
-        self.xs2a: dict[str, Xs2aApi] = {}
-        # Each bank's one OAuth 2.0 / OIDC authorisation server, under every dialect's base.
-        self.oauth: dict[str, AuthorizationServer] = {}
-        self.obie: dict[str, ObieApi] = {}
-        self.stet: dict[str, StetApi] = {}
-        password = config.behaviour.linking.web.password
+        self._config, self._bank, self._ids = config, bank, ids
+        self._password = config.behaviour.linking.web.password
         # What every dialect's bank is built with: the one clock, ids, settlement port,
         # rules and retention of the simulation.
-        shared: dict[str, Any] = {
+        self._shared: dict[str, Any] = {
             "clock": clock,
             "ids": ids,
             "settlement": settlement,
@@ -77,28 +116,66 @@ class Psd2:
             "retention": timedelta(seconds=config.behaviour.retention_s),
             "max_ended": config.behaviour.retention_max,
         }
-        for fsp_id in config.ids(Kind.DFSP):
-            participant = config.participant(fsp_id)
-            if participant is None or not participant.simulated:
-                continue
-            settings = config.psd2(fsp_id)
-            xs2a = Xs2aBank(fsp_id, bank, settings, **shared)
-            self.xs2a[fsp_id] = Xs2aApi(xs2a, Authorisations(xs2a, password=password), config.tpps)
-            oauth = self.oauth[fsp_id] = server_for(config, fsp_id, bank.store, clock, ids)
-            obie = ObieBank(fsp_id, bank, settings, password=password, **shared)
-            self.obie[fsp_id] = ObieApi(obie, oauth, tpps=config.tpps)
-            stet = StetBank(fsp_id, bank, settings, password=password, **shared)
-            self.stet[fsp_id] = StetApi(stet, oauth, tpps=config.tpps)
+        banks = [
+            fsp_id
+            for fsp_id in config.ids(Kind.DFSP)
+            if (participant := config.participant(fsp_id)) is not None and participant.simulated
+        ]
+        self.xs2a: Built[Xs2aApi] = Built(banks, self._xs2a)
+        # Each bank's one OAuth 2.0 / OIDC authorisation server, under every dialect's base.
+        self.oauth: Built[AuthorizationServer] = Built(banks, self._oauth)
+        self.obie: Built[ObieApi] = Built(banks, self._obie)
+        self.stet: Built[StetApi] = Built(banks, self._stet)
         self._timer: TimerHandle | None = None
         self._armed_for: datetime | None = None
+        check_jwks(config.tpps)
+
+    def build_kept(self, kinds: Iterable[str]) -> None:
+        """Build now each dialect that the state's record ``kinds`` show has records (a
+        restart from a state file), so what it has due or settling carries on. A
+        dialect's kinds are named ``{dialect}:{fspId}`` or ``{dialect}-…:{fspId}``."""
+        kept = list(kinds)
+        dialects: dict[str, Built[Any]] = {"xs2a": self.xs2a, "obie": self.obie, "stet": self.stet}
+        for name, dialect in dialects.items():
+            if any(kind.startswith((f"{name}:", f"{name}-")) for kind in kept):
+                dialect.build()
+
+    def _xs2a(self, fsp_id: str) -> Xs2aApi:
+        from tpsim.xs2a.api import Xs2aApi
+        from tpsim.xs2a.authorisations import Authorisations
+        from tpsim.xs2a.bank import Xs2aBank
+
+        config = self._config
+        xs2a = Xs2aBank(fsp_id, self._bank, config.psd2(fsp_id), **self._shared)
+        auths = Authorisations(xs2a, password=self._password)
+        return Xs2aApi(xs2a, auths, config.tpps)
+
+    def _oauth(self, fsp_id: str) -> AuthorizationServer:
+        return server_for(self._config, fsp_id, self._bank.store, self.clock, self._ids)
+
+    def _obie(self, fsp_id: str) -> ObieApi:
+        from tpsim.obie.api import ObieApi
+        from tpsim.obie.bank import ObieBank
+
+        config, password = self._config, self._password
+        obie = ObieBank(fsp_id, self._bank, config.psd2(fsp_id), password=password, **self._shared)
+        return ObieApi(obie, self.oauth[fsp_id], tpps=config.tpps)
+
+    def _stet(self, fsp_id: str) -> StetApi:
+        from tpsim.stet.api import StetApi
+        from tpsim.stet.bank import StetBank
+
+        config, password = self._config, self._password
+        stet = StetBank(fsp_id, self._bank, config.psd2(fsp_id), password=password, **self._shared)
+        return StetApi(stet, self.oauth[fsp_id], tpps=config.tpps)
 
     def concluded(self, result: SettlementResult) -> None:
         """The settlement port's outcome, for the bank whose payment it settled."""
-        for api in self.xs2a.values():
+        for api in self.xs2a.values_if_built():
             api.bank.concluded(result)
-        for uk in self.obie.values():
+        for uk in self.obie.values_if_built():
             uk.bank.concluded(result)
-        for stet in self.stet.values():
+        for stet in self.stet.values_if_built():
             stet.bank.concluded(result)
 
     def tick(self) -> None:
@@ -122,12 +199,12 @@ class Psd2:
             self._timer, self._armed_for = self.clock.call_at(soonest, self.tick), soonest
 
     def _banks(self) -> list[Ticking]:
-        """Everything of every dialect that has something due on the clock."""
-        xs2a: list[Ticking] = [b for api in self.xs2a.values() for b in (api.auths, api.bank)]
+        """Everything of every dialect built that has something due on the clock."""
+        xs2a = self.xs2a.values_if_built()
         return [
-            *xs2a,
-            *(api.bank for api in self.obie.values()),
-            *(api.bank for api in self.stet.values()),
+            *(b for api in xs2a for b in (api.auths, api.bank)),
+            *(api.bank for api in self.obie.values_if_built()),
+            *(api.bank for api in self.stet.values_if_built()),
         ]
 
     def close(self) -> None:
@@ -136,9 +213,24 @@ class Psd2:
         self._timer, self._armed_for = None, None
 
 
+def check_jwks(tpps: Iterable[TppConfig]) -> None:
+    """``ConfigError`` for a TPP's jwks that is no JWK Set, when the config is loaded (as
+    building the dialects would, which now waits for their first request); joserfc is
+    imported only when a TPP registers keys."""
+    with_keys = [tpp for tpp in tpps if tpp.jwks is not None]
+    if not with_keys:
+        return
+    from tpsim.auth.oauth_jose import client_keys
+
+    for tpp in with_keys:
+        client_keys(tpp.client_id, tpp.jwks)
+
+
 def oauth_client(tpp: TppConfig) -> OAuthClient:
     """A TPP of the config as a client of the banks' servers, with DESIGN.md's redirect
     rule (``config_psd2.redirect_allowed``)."""
+    from tpsim.auth.oauth_model import OAuthClient
+
     return OAuthClient(
         tpp.client_id,
         tpp.client_secret,
@@ -155,6 +247,8 @@ def server_for(
     """Bank ``fsp_id``'s authorisation server: every TPP of ``config`` is its client, its
     records live in ``store`` as long as the bank's other records (``behaviour.retention_s``,
     ``retention_max``). Raises ``ConfigError`` for a TPP's jwks that is no JWK Set."""
+    from tpsim.auth.oauth import AuthorizationServer
+
     behaviour = config.behaviour
     return AuthorizationServer(
         f"urn:tpsim:{fsp_id}",

@@ -9,16 +9,19 @@ approval page (``/login/{fspId}/stet/{paymentRequestResourceId}``) is the page f
 ``serve.pages``: the PSU signs in, chooses an account that can pay when the request names
 none, and approves or denies; ``sim_decision=approve|deny`` (with ``sim_psu``,
 ``sim_account``) on it decides at once and answers the final 302.
+
+The routes are mounted at once but ``tpsim.stet`` is imported with the first request
+that needs it (``serve.psd2`` builds the banks' APIs then), so serving starts sooner.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
 
-from tpsim.auth.oauth import AuthorizationServer, IntentApproval
 from tpsim.auth.psu import PsuJourney, UnknownJourney
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
@@ -31,10 +34,18 @@ from tpsim.serve.psd2_edge import (
     site,
 )
 from tpsim.serve.simulation import Simulation
-from tpsim.stet.answers import APPROVAL_PATH
-from tpsim.stet.api import REQUEST_ID, Answer, StetApi, StetRequest, intent_from_link
-from tpsim.stet.approval import RedirectJourney
-from tpsim.stet.errors import FieldInvalid, InternalError, NoRoute
+
+if TYPE_CHECKING:
+    from tpsim.auth.oauth import AuthorizationServer, IntentApproval
+    from tpsim.auth.oauth_model import AuthorizationParameters
+    from tpsim.stet.api import Answer, StetApi, StetRequest
+    from tpsim.stet.approval import RedirectJourney
+
+# The approval page (``stet.answers.APPROVAL_PATH``, which the bank's links name: a test
+# checks the two agree) and the request id header (``stet.api.REQUEST_ID``), here so that
+# mounting the routes imports nothing of ``tpsim.stet``.
+APPROVAL_PATH = "/login/{fsp_id}/stet/{journey_id}"
+REQUEST_ID = "X-Request-ID"
 
 log = structlog.get_logger("tpsim.stet")
 
@@ -43,6 +54,8 @@ DIALECT = "stet"
 
 async def handle_stet(request: web.Request) -> web.Response:
     """One STET request: never a traceback, always an ``ErrorModel`` when refused."""
+    from tpsim.stet.errors import FieldInvalid
+
     sim = request.app[SIMULATION]
     fsp_id = request.match_info["fsp_id"]
     api = sim.psd2.stet.get(fsp_id)
@@ -82,6 +95,8 @@ def _intent_ids(api: StetApi, resource_id: str | None) -> tuple[str, ...]:
 
 
 def _request(request: web.Request, raw: bytes) -> StetRequest:
+    from tpsim.stet.api import StetRequest
+
     tail = request.match_info.get("tail", "")
     segments = tuple(part for part in tail.split("/") if part)
     target = request.raw_path
@@ -89,6 +104,8 @@ def _request(request: web.Request, raw: bytes) -> StetRequest:
 
 
 def _handle(api: StetApi, request: web.Request, raw: bytes) -> Answer:
+    from tpsim.stet.errors import InternalError
+
     asked = _request(request, raw)
     try:
         return api.handle(asked)
@@ -125,6 +142,8 @@ async def unknown_stet(request: web.Request) -> web.Response:
 
 def _no_route(request: web.Request, text: str) -> web.Response:
     """STET's ErrorModel (404) for a path no bank serves, with the request id echoed."""
+    from tpsim.stet.errors import NoRoute
+
     error = NoRoute(f"{request.path[:200]}: {text}")
     body = error.body(request.app[SIMULATION].clock.now(), request.path)
     headers = {REQUEST_ID: request.headers.get(REQUEST_ID, "")[:128] or str(uuid.uuid4())}
@@ -135,6 +154,8 @@ def _no_route(request: web.Request, text: str) -> web.Response:
 
 
 def _journey(sim: Simulation, fsp_id: str, journey_id: str) -> RedirectJourney:
+    from tpsim.stet.approval import RedirectJourney
+
     api = sim.psd2.stet.get(fsp_id)
     if api is None:
         raise UnknownJourney("bank", f"{fsp_id} is not a bank tpsim simulates")
@@ -173,10 +194,17 @@ def _oauth(sim: Simulation, fsp_id: str) -> tuple[AuthorizationServer, IntentApp
     return sim.psd2.oauth[fsp_id], api.approval
 
 
+def _intent(params: AuthorizationParameters) -> str | None:
+    """The payment request a ``consentApproval`` link names (o-confirmation)."""
+    from tpsim.stet.api import intent_from_link
+
+    return intent_from_link(params)
+
+
 def add_stet_routes(app: web.Application) -> None:
     """The STET API of every simulated bank, its approval page and its OAuth server,
     before the FSPIOP catch-all."""
-    add_oauth_routes(app, "/stet/{fsp_id}", _oauth, intent=intent_from_link)
+    add_oauth_routes(app, "/stet/{fsp_id}", _oauth, intent=_intent)
     pages = SwitchablePages(approval_journey, _decide_headless, _journal_redirect)
     app.router.add_get(APPROVAL_PATH, pages.show)
     app.router.add_post(APPROVAL_PATH, pages.submit)

@@ -10,17 +10,18 @@ The SCA page is the PSU page family (``serve.pages``). While the bank's
 ``behaviour.psd2.headless`` is on, ``?sim_decision=approve|deny`` (``sim_psu`` optional)
 decides without HTML and answers the final 302 to the TPP at once (DESIGN.md "Headless
 SCA"); each browser redirect is journaled with its ``redirect`` URL.
+
+The routes are mounted at once but ``tpsim.xs2a`` is imported with the first request
+that needs it (``serve.psd2`` builds the banks' APIs then), so serving starts sooner.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
 
-from tpsim.auth.oauth import AuthorizationServer, IntentApproval
-from tpsim.auth.oauth_model import intent_from_scope
 from tpsim.auth.psu import PsuJourney, UnknownJourney
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
@@ -33,9 +34,13 @@ from tpsim.serve.psd2_edge import (
     site,
 )
 from tpsim.serve.simulation import Simulation
-from tpsim.xs2a.api import Answer, ApiRequest, Xs2aApi, refusal
-from tpsim.xs2a.errors import FormatError, InternalError, ResourceUnknown
-from tpsim.xs2a.journey import OAuthApproval, RedirectJourney
+
+if TYPE_CHECKING:
+    from tpsim.auth.oauth import AuthorizationServer, IntentApproval
+    from tpsim.auth.oauth_model import AuthorizationParameters
+    from tpsim.xs2a.api import Answer, Xs2aApi
+    from tpsim.xs2a.errors import ResourceUnknown
+    from tpsim.xs2a.journey import RedirectJourney
 
 log = structlog.get_logger("tpsim.xs2a")
 
@@ -45,6 +50,9 @@ _JSON = "application/json"
 
 async def handle_xs2a(request: web.Request) -> web.Response:
     """One XS2A request: never a traceback, always a coded answer."""
+    from tpsim.xs2a.api import refusal
+    from tpsim.xs2a.errors import FormatError
+
     sim = request.app[SIMULATION]
     fsp_id = request.match_info["fsp_id"]
     api = sim.psd2.xs2a.get(fsp_id)
@@ -78,6 +86,9 @@ async def handle_xs2a(request: web.Request) -> web.Response:
 
 
 def _handle(api: Xs2aApi, request: web.Request, raw: bytes) -> Answer:
+    from tpsim.xs2a.api import ApiRequest, refusal
+    from tpsim.xs2a.errors import InternalError
+
     tail = request.match_info.get("tail", "")
     segments = tuple(part for part in tail.split("/") if part)
     try:
@@ -89,6 +100,9 @@ def _handle(api: Xs2aApi, request: web.Request, raw: bytes) -> Answer:
 
 async def unknown_xs2a(request: web.Request) -> web.Response:
     """Anything under ``/xs2a/{fspId}/`` that is no XS2A resource."""
+    from tpsim.xs2a.api import refusal
+    from tpsim.xs2a.errors import ResourceUnknown
+
     error = ResourceUnknown(
         f"no XS2A resource at {request.path}: the PIS API is under"
         f" /xs2a/{request.match_info['fsp_id']}/v1/"
@@ -98,6 +112,8 @@ async def unknown_xs2a(request: web.Request) -> web.Response:
 
 
 def _no_bank(sim: Simulation, fsp_id: str) -> ResourceUnknown:
+    from tpsim.xs2a.errors import ResourceUnknown
+
     banks = ", ".join(sorted(sim.psd2.xs2a)) or "none"
     return ResourceUnknown(
         f"{fsp_id} is not a bank tpsim simulates (simulated banks: {banks})", path="fspId"
@@ -118,6 +134,8 @@ def redirect_journey(sim: Simulation, fsp_id: str, journey_id: str) -> PsuJourne
 
 
 def _journey(sim: Simulation, fsp_id: str, journey_id: str) -> RedirectJourney:
+    from tpsim.xs2a.journey import RedirectJourney
+
     api = sim.psd2.xs2a.get(fsp_id)
     if api is None:
         raise UnknownJourney("bank", f"{fsp_id} is not a bank tpsim simulates")
@@ -152,17 +170,26 @@ def _journal_redirect(request: web.Request, location: str, status: int) -> None:
 def _oauth(sim: Simulation, fsp_id: str) -> tuple[AuthorizationServer, IntentApproval]:
     """Bank ``fsp_id``'s authorisation server, and its XS2A payments as what it authorises
     (``scope=PIS:{paymentId}``)."""
+    from tpsim.xs2a.journey import OAuthApproval
+
     api = sim.psd2.xs2a.get(fsp_id)
     if api is None:
         raise UnknownAuthorizationServer(fsp_id)
     return sim.psd2.oauth[fsp_id], OAuthApproval(api.auths)
 
 
+def _intent(params: AuthorizationParameters) -> str | None:
+    """The payment an authorisation request's ``scope`` names (``PIS:{paymentId}``)."""
+    from tpsim.auth.oauth_model import intent_from_scope
+
+    return intent_from_scope(params)
+
+
 def add_xs2a_routes(app: web.Application) -> None:
     """The XS2A API of every simulated bank, its SCA page and its OAuth authorisation
     server (the OAuth SCA approach), before the FSPIOP catch-all."""
     # The Berlin Group's OAuth SCA approach uses PKCE (digest §2.3): required here.
-    add_oauth_routes(app, "/xs2a/{fsp_id}", _oauth, intent=intent_from_scope, pkce_required=True)
+    add_oauth_routes(app, "/xs2a/{fsp_id}", _oauth, intent=_intent, pkce_required=True)
     pages = SwitchablePages(redirect_journey, _decide_headless, _journal_redirect)
     app.router.add_get("/login/{fsp_id}/xs2a/{journey_id}", pages.show)
     app.router.add_post("/login/{fsp_id}/xs2a/{journey_id}", pages.submit)
