@@ -84,8 +84,16 @@ async def test_a_wrong_expectation_fails_with_what_was_expected_and_what_arrived
 
 
 async def test_a_missing_callback_is_not_received_with_the_time_waited(tmp_path: Path) -> None:
+    # An external DFSP might still send something: the runner waits the deadline out.
     text = """\
     name: waits for nothing
+    config:
+      participants:
+        - {fsp_id: pispa, kind: pisp, endpoint: "${pisp_url}"}
+        - {fsp_id: dfspa, kind: dfsp, simulated: true}
+        - {fsp_id: dfspb, kind: dfsp, simulated: true}
+        - {fsp_id: central-auth, kind: auth-service, simulated: true}
+        - {fsp_id: dfspz, kind: dfsp, endpoint: "http://127.0.0.1:1"}
     steps:
       - initiate_transfer:
         expect:

@@ -35,11 +35,13 @@ from aiohttp import web
 from tpsim.auth.jws_keys import JwsPrivateKey
 from tpsim.config import Config
 from tpsim.errors import ScenarioError, TpsimError
+from tpsim.journal import JournalEntry
 from tpsim.mojaloop.errors import FspiopError, InvalidSignature
 from tpsim.mojaloop.wire import jws, routes
 from tpsim.mojaloop.wire.headers import build_headers
 from tpsim.scenario.base import PispAnswer
 from tpsim.scenario.expectations import path_fits
+from tpsim.scenario.quiet import Activity, WatchedClock
 from tpsim.serve.app import create_app
 from tpsim.serve.simulation import Simulation
 
@@ -67,13 +69,32 @@ class Target(Protocol):
     """The tpsim a scenario runs against."""
 
     url: str
-    poll_s: float  # how often expectations look at the journal again
+    poll_s: float  # how often a wait looks at the journal again, when it cannot be told
 
     async def entries(
         self, *, since: int = 0, correlation_id: str | None = None
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[dict[str, Any]]:
+        """The journal's entries after ``since`` (one conversation's, when given), as
+        ``JournalEntry.to_json`` gives them: read-only."""
+        ...
 
     async def last_seq(self) -> int: ...
+
+    @property
+    def recorded(self) -> int:
+        """A mark of the journal's progress, for ``news``."""
+        ...
+
+    async def news(self, mark: int, deadline: float) -> None:
+        """Return once the journal may hold entries recorded after ``mark`` (a
+        ``recorded`` value), or at the loop time ``deadline``."""
+        ...
+
+    async def quiet(self, deadline: float) -> bool:
+        """Wait until nothing this tpsim does can be journaled before the loop time
+        ``deadline`` (True), or the deadline (False). Only the tpsim's own work counts:
+        whether anyone outside it may still send it something is the caller's to know."""
+        ...
 
     async def admin(self, method: str, path: str, body: Any = None) -> Answer: ...
 
@@ -113,6 +134,10 @@ async def http_request(
     return Answer(response.status, body, elapsed, received)
 
 
+def _now() -> float:
+    return asyncio.get_running_loop().time()
+
+
 class _AdminClient:
     url: str
     session: aiohttp.ClientSession
@@ -129,15 +154,22 @@ class _AdminClient:
 
 
 class InProcessTpsim(_AdminClient):
-    """A fresh tpsim for one scenario, on an ephemeral loopback port."""
+    """A fresh tpsim for one scenario, on an ephemeral loopback port. Waits are told of
+    each journal entry as it is recorded, and of the tpsim falling quiet
+    (``quiet.Activity``), rather than polling."""
 
-    poll_s = 0.005  # reading the journal in-process costs next to nothing
+    poll_s = 0.005
 
     def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
-        self.sim = Simulation(config)
+        clock = WatchedClock()
+        self.sim = Simulation(config, clock=clock)
+        self.activity = Activity(self.sim.journal, self.sim.router, clock)
         self.session = session
         self.url = ""
         self._runner: web.AppRunner | None = None
+        # seq -> (the entry, its JSON): an entry never changes once recorded, and a wait
+        # reads the scenario's entries each time one more arrives.
+        self._json: dict[int, tuple[JournalEntry, dict[str, Any]]] = {}
 
     async def start(self) -> InProcessTpsim:
         self._runner = web.AppRunner(create_app(self.sim), access_log=None)
@@ -152,18 +184,36 @@ class InProcessTpsim(_AdminClient):
         self, *, since: int = 0, correlation_id: str | None = None
     ) -> list[dict[str, Any]]:
         found = self.sim.journal.entries(correlation_id=correlation_id, since=since)
-        return [e.to_json() for e in found]
+        return [self._as_json(e) for e in found]
+
+    def _as_json(self, entry: JournalEntry) -> dict[str, Any]:
+        cached = self._json.get(entry.seq)
+        if cached is None or cached[0] is not entry:
+            cached = self._json[entry.seq] = (entry, entry.to_json())
+        return cached[1]
 
     async def last_seq(self) -> int:
         last = self.sim.journal.entries(limit=1)
         return last[0].seq if last else 0
 
+    @property
+    def recorded(self) -> int:
+        return self.activity.recorded
+
+    async def news(self, mark: int, deadline: float) -> None:
+        await self.activity.news(mark, deadline)
+
+    async def quiet(self, deadline: float) -> bool:
+        return await self.activity.quiet(deadline)
+
     async def settle(self) -> None:
-        await self.sim.router.drain()
+        await self.activity.settled()
 
     async def close(self) -> None:
+        self.activity.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.activity.settled()  # a drain a wait left running holds its tasks
         await self.sim.close()
 
 
@@ -203,6 +253,18 @@ class RemoteTpsim(_AdminClient):
         answer = await self.admin("GET", "/admin/journal?limit=1")
         entries = answer.body.get("entries", []) if isinstance(answer.body, dict) else []
         return int(entries[-1]["seq"]) if entries else 0
+
+    @property
+    def recorded(self) -> int:
+        return 0  # the journal is read over HTTP: every look may find news
+
+    async def news(self, mark: int, deadline: float) -> None:
+        await asyncio.sleep(min(self.poll_s, max(0.0, deadline - _now())))
+
+    async def quiet(self, deadline: float) -> bool:
+        """Never known of a running tpsim: others may be using it."""
+        await asyncio.sleep(max(0.0, deadline - _now()))
+        return False
 
     async def settle(self) -> None:
         await asyncio.sleep(0.05)

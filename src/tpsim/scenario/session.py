@@ -35,6 +35,9 @@ class Session:
     consumed: set[int] = field(default_factory=set)  # journal entries expectations took
     since: int = 0  # the journal's last seq before the scenario started
     step: str = ""  # the label of the running step
+    # Nobody but tpsim and the built-in PISP (which only answers) sends tpsim anything, so
+    # tpsim falling quiet (``Target.quiet``) means nothing more can arrive.
+    alone: bool = False
 
     @property
     def pisp_id(self) -> str:
@@ -57,10 +60,13 @@ class Session:
     ) -> dict[str, Any]:
         """The first message to the PISP that a step needs in order to act (the
         authorization request to sign, the consent to register…), waited for; it stays
-        available to expectations."""
+        available to expectations. Waiting ends at ``within``, or as soon as nothing more
+        can arrive (``next_news``)."""
         loop = asyncio.get_running_loop()
         started = loop.time()
+        deadline, quiet = started + within, False
         while True:
+            mark = self.target.recorded
             for entry in await self.messages(correlation):
                 if (
                     entry["method"] == method
@@ -70,11 +76,14 @@ class Session:
                 ):
                     return entry
             waited = loop.time() - started
-            if waited >= within:
+            if quiet or waited >= within:
+                why = f"within {waited:.1f} s"
+                if quiet:
+                    why = f"after {waited:.1f} s: {nothing_more(within)}"
                 raise StepFailed(
                     Failure(
                         FailureKind.NOT_RECEIVED,
-                        f"{what}: {method} {template} not received within {waited:.1f} s",
+                        f"{what}: {method} {template} not received {why}",
                         self.step,
                         expected=f"{method} {template} to {self.pisp_id} (conversation"
                         f" {correlation})",
@@ -82,4 +91,35 @@ class Session:
                         waited_s=round(waited, 3),
                     )
                 )
-            await asyncio.sleep(self.target.poll_s)
+            quiet = await self.next_news(mark, deadline)
+
+    async def next_news(self, mark: int, deadline: float) -> bool:
+        """Wait until the journal may hold entries recorded after ``mark`` (a
+        ``Target.recorded``) or the loop time ``deadline`` comes: False. True when the
+        session is ``alone`` and tpsim fell quiet first: nothing more can arrive before
+        the deadline (what arrived until then is in the journal)."""
+        if not self.alone:
+            await self.target.news(mark, deadline)
+            return False
+        news = asyncio.ensure_future(self.target.news(mark, deadline))
+        quiet = asyncio.ensure_future(self.target.quiet(deadline))
+        done, pending = await asyncio.wait((news, quiet), return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return quiet in done and quiet.result()
+
+    async def until_quiet(self, deadline: float) -> None:
+        """Wait until the loop time ``deadline``, or (``alone``) until nothing more can
+        arrive before it: what ``absent`` expectations wait for."""
+        if self.alone and await self.target.quiet(deadline):
+            return
+        await asyncio.sleep(max(0.0, deadline - asyncio.get_running_loop().time()))
+
+
+def nothing_more(within: float) -> str:
+    """Why a wait ended before its deadline when tpsim fell quiet, in words."""
+    return (
+        f"nothing more could arrive within the {within:.3g} s allowed (tpsim had no delivery"
+        " in flight and no timer due, and nobody else sends it anything)"
+    )

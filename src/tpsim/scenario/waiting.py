@@ -1,11 +1,13 @@
-"""Waiting for a step's expected messages: polling the journal until every one has
-arrived, the verdict is known, or the deadline passes.
+"""Waiting for a step's expected messages: looking at the journal again whenever it has
+news, until every one has arrived, the verdict is known, or the deadline passes.
 
 The matching itself is sans-IO (``expectations``); this is the loop around it. A step
-stops waiting as soon as waiting longer cannot change its verdict (``stop_reason``: a
-message addressed to an expectation arrived and does not match, or the participant under
-test broke off), so a failing step fails when the cause arrives rather than at its
-deadline.
+stops waiting as soon as waiting longer cannot change its verdict: a message addressed to
+an expectation arrived and does not match, or the participant under test broke off
+(``stop_reason``); or nothing more can arrive before the deadline (an in-process tpsim
+with nobody outside it sending it anything, fallen quiet: ``quiet``). So a failing step
+fails when its cause is known, and a step expecting that something does *not* arrive
+passes when nothing more can, rather than at its deadline.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tpsim.scenario.expectations import (
     unwanted,
 )
 from tpsim.scenario.results import Failure
-from tpsim.scenario.session import Session
+from tpsim.scenario.session import Session, nothing_more
 
 Groups = dict[str | None, list[ExpectMessage]]  # expected messages by conversation
 
@@ -38,14 +40,18 @@ async def await_messages(
 ) -> list[Failure]:
     """Wait until every expected message has arrived, the verdict is known, or the
     deadline (``loop.time()``) passes; then make sure the ``absent`` ones did not arrive
-    before the deadline. ``checked``: the fsp id of an external PISP under test whose
-    breaking off ends the wait (its conformance checks fail the scenario anyway)."""
+    before the deadline. When the session is ``alone``, both waits also end as soon as
+    nothing more can arrive before the deadline (``Session.next_news``): what was missing
+    then fails at once, and the ``absent`` ones are checked at once. ``checked``: the fsp
+    id of an external PISP under test whose breaking off ends the wait (its conformance
+    checks fail the scenario anyway)."""
     groups: Groups = {}
     for message in (m for m in expect.messages if not m.absent):
         groups.setdefault(message.correlation or correlation, []).append(message)
     loop = asyncio.get_running_loop()
-    started = loop.time()
+    started, quiet = loop.time(), False
     while True:
+        mark = session.target.recorded
         seen = {key: await session.messages(key) for key in groups}
         assignments = {
             key: assign(
@@ -59,13 +65,15 @@ async def await_messages(
         }
         stop = _first_stop(session, groups, seen, assignments, checked)
         done = all(a.complete for a in assignments.values())
+        if quiet and not done and stop is None:
+            stop = Stop(None, nothing_more(deadline - started))
         if done or stop is not None or loop.time() >= deadline:
             break
-        await asyncio.sleep(session.target.poll_s)
+        quiet = await session.next_news(mark, deadline)
     failures = _verdict(session, groups, seen, assignments, loop.time() - started, stop)
     absent = [m for m in expect.messages if m.absent]
     if absent and not failures:
-        await asyncio.sleep(max(0.0, deadline - loop.time()))
+        await session.until_quiet(deadline)
         for wanted in absent:
             entries = [
                 e
