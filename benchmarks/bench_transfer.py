@@ -29,6 +29,13 @@ transfer, and the ratio of two measured side by side, are the steadier measures.
 PYTHONPATH; the server reports the ``tpsim.__file__`` it imported and the run fails if
 that is not under ``DIR``), so two versions of tpsim can be compared with the same PISP.
 
+``--loop asyncio|uvloop`` picks the event loop of **both** servers in every run (default:
+uvloop when it is installed, as ``tpsim serve`` does), so the ratio never compares tpsim on
+one loop with the null switch on another. tpsim runs at ``--log-level`` (default ``info``,
+``tpsim serve``'s own default: the per-message log line is part of its cost), its log
+written to a file. ``--profile DIR`` records each tpsim server's timed phase with py-spy
+(when installed) into ``DIR`` as collapsed stacks.
+
 ``--state`` serves with ``tpsim serve --state FILE`` (a new SQLite file in the run's
 temporary directory): tpsim's CPU per transfer then includes writing the state durably
 (the null switch keeps none, so the ratio grows by that cost).
@@ -38,15 +45,20 @@ each level: a trivial POST → 202 handler driven by the same client.
 
     python benchmarks/bench_transfer.py [--transfers 2000] [--warmup 300]
         [--concurrency-levels 1,20,100 | --concurrency N] [--repeat 1]
-        [--tpsim-src DIR] [--state]
+        [--tpsim-src DIR] [--state] [--loop asyncio|uvloop] [--log-level LEVEL]
+        [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import json
 import os
+import platform
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -278,9 +290,13 @@ def percentile(values: list[float], q: float) -> float:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # Run as ``python -P -c BOOTSTRAP REPORT_FILE serve ...``: imports tpsim, writes the
-# tpsim.__file__ it got to REPORT_FILE, then runs tpsim exactly as ``python -m tpsim``.
+# tpsim.__file__ it got to REPORT_FILE, then runs tpsim exactly as ``python -m tpsim``, on
+# the loop named by $TPSIM_LOOP (a policy, for a tpsim that calls plain ``asyncio.run``).
 BOOTSTRAP = """\
-import runpy, sys
+import asyncio, os, runpy, sys
+if os.environ.get("TPSIM_LOOP") == "uvloop":
+    import uvloop
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 import tpsim
 with open(sys.argv[1], "w") as report:
     report.write(tpsim.__file__ or "")
@@ -335,40 +351,111 @@ class RunResult:
         return [v for values in self.latencies.values() for v in values]
 
 
+@dataclass(frozen=True)
+class Serving:
+    """How both servers run: ``loop`` (asyncio or uvloop), tpsim's ``log_level`` (its log
+    goes to ``log_dir``), and where py-spy profiles go (None: not profiled)."""
+
+    loop: str
+    log_level: str = "info"
+    log_dir: Path | None = None
+    profile_dir: Path | None = None
+
+
+def default_loop() -> str:
+    """What ``tpsim serve`` runs on here: uvloop when it is installed."""
+    return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+
+
+def machine() -> str:
+    """CPU model, cores, Python: what the numbers were measured on."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()},"
+        f" Python {sys.version.split()[0]} ({sys.implementation.name})"
+    )
+
+
 def start_server(
-    config: Path, port: int, report: Path, tpsim_src: Path | None, state: Path | None = None
+    config: Path,
+    port: int,
+    report: Path,
+    tpsim_src: Path | None,
+    state: Path | None = None,
+    serving: Serving | None = None,
 ) -> subprocess.Popen[bytes]:
-    """``tpsim serve`` of ``config`` on ``port`` (with ``--state state`` when given)."""
+    """``tpsim serve`` of ``config`` on ``port`` (with ``--state state`` when given), on
+    ``serving``'s loop and log level, its log in ``serving.log_dir``."""
+    serving = serving or Serving(default_loop(), "warning")
     env = dict(os.environ)
+    env["TPSIM_LOOP"] = serving.loop
     if tpsim_src is not None:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(tpsim_src), *filter(None, [env.get("PYTHONPATH")])]
         )
-    return subprocess.Popen(  # noqa: S603 - our own CLI
+    log = None if serving.log_dir is None else (serving.log_dir / "tpsim.log").open("ab")
+    try:
+        return subprocess.Popen(  # noqa: S603 - our own CLI
+            [
+                sys.executable,
+                "-P",  # no cwd ahead of PYTHONPATH
+                "-c",
+                BOOTSTRAP,
+                str(report),
+                "serve",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+                "--log-level",
+                serving.log_level,
+                *(["--state", str(state)] if state is not None else []),
+            ],
+            env=env,
+            stderr=log,
+        )
+    finally:
+        if log is not None:
+            log.close()  # the server has its own descriptor now
+
+
+def start_null_switch(port: int, pisp_url: str, loop: str) -> subprocess.Popen[bytes]:
+    """``benchmarks/null_switch.py`` on ``port`` and ``loop``, calling back ``pisp_url``."""
+    return subprocess.Popen(  # noqa: S603 - our own script
         [
             sys.executable,
-            "-P",  # no cwd ahead of PYTHONPATH
-            "-c",
-            BOOTSTRAP,
-            str(report),
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            *(["--state", str(state)] if state is not None else []),
-        ],
-        env=env,
+            str(NULL_SWITCH),
+            *("--port", str(port), "--pisp-url", pisp_url, "--loop", loop),
+        ]
     )
 
 
-def start_null_switch(port: int, pisp_url: str) -> subprocess.Popen[bytes]:
-    """``benchmarks/null_switch.py`` on ``port``, calling back ``pisp_url``."""
-    return subprocess.Popen(  # noqa: S603 - our own script
-        [sys.executable, str(NULL_SWITCH), "--port", str(port), "--pisp-url", pisp_url]
+def start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy recording process ``pid`` into ``out`` (collapsed stacks) until stopped with
+    SIGINT; None when py-spy is not installed."""
+    spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if spy is None:
+        print("  (py-spy not found: no profile)")
+        return None
+    return subprocess.Popen(  # noqa: S603 - py-spy, found on PATH or beside python
+        [spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking"]
+        + ["--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
+
+
+def stop_profiler(spy: subprocess.Popen[bytes] | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(30)
 
 
 async def wait_healthy(
@@ -397,9 +484,11 @@ async def measure(
     tpsim_src: Path | None,
     state: bool = False,
     target: str = "tpsim",
+    serving: Serving | None = None,
 ) -> RunResult:
     """One run against ``target`` (``tpsim`` or ``null``): a fresh server process,
     ``warmup`` unmeasured transfers, then the timed ones."""
+    serving = serving or Serving(default_loop(), "warning")
     config, authenticators = make_config(pisp_url, concurrency)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -421,9 +510,9 @@ async def measure(
             config_path, report = Path(tmp) / "bench.yaml", Path(tmp) / "tpsim-file"
             config_path.write_text(yaml.safe_dump(config))
             state_file = Path(tmp) / "state.db" if state else None
-            server = start_server(config_path, port, report, tpsim_src, state_file)
+            server = start_server(config_path, port, report, tpsim_src, state_file, serving)
         else:
-            server = start_null_switch(port, pisp_url)
+            server = start_null_switch(port, pisp_url, serving.loop)
         try:
             await wait_healthy(session, base, server, target)
             if target == "tpsim":
@@ -433,6 +522,10 @@ async def measure(
                 ):
                     raise RuntimeError(f"server imported tpsim from {tpsim_file}, not {tpsim_src}")
             await phase(-(-warmup // concurrency))
+            spy = None
+            if serving.profile_dir is not None and target == "tpsim":
+                out = serving.profile_dir / f"tpsim-c{concurrency}-{server.pid}.collapsed"
+                spy = start_profiler(server.pid, out)
             server_before, client_before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
             started = time.perf_counter()
             latencies = await phase(max(1, transfers // concurrency))
@@ -441,6 +534,7 @@ async def measure(
             await asyncio.sleep(0.2)
             server_cpu = cpu_seconds(server.pid) - server_before
             client_cpu = cpu_seconds(os.getpid()) - client_before
+            stop_profiler(spy)
         finally:
             server.terminate()
             server.wait(10)
@@ -475,7 +569,7 @@ class LevelSummary:
     raw: float
 
     def median(self, target: str, field: str) -> float:
-        return statistics.median(getattr(r, field) for r in self.runs[target])
+        return float(statistics.median(getattr(r, field) for r in self.runs[target]))
 
     @property
     def ratio(self) -> float:
@@ -533,12 +627,17 @@ async def main(
     repeat: int,
     tpsim_src: Path | None,
     state: bool = False,
+    serving: Serving | None = None,
 ) -> None:
+    serving = serving or Serving(default_loop(), "warning")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}"
-        f" ({sys.implementation.name}), load average {load} at start;"
+        f"machine: {machine()}; load average {load} at start;"
         f" CPU time from /proc/<pid>/stat in 1/{CLOCK_TICKS} s ticks"
+    )
+    print(
+        f"event loop of both servers: {serving.loop}; tpsim --log-level {serving.log_level}"
+        " (journal, metrics, rules as shipped)"
     )
     print(
         f"tpsim source: {tpsim_src or 'as installed'}; state"
@@ -582,6 +681,7 @@ async def main(
                             tpsim_src,
                             state,
                             target,
+                            serving,
                         )
                         runs[target].append(result)
                         if target == "tpsim" and n == 1:
@@ -639,7 +739,24 @@ if __name__ == "__main__":
     parser.add_argument(
         "--state", action="store_true", help="serve with --state (a new SQLite file per run)"
     )
+    parser.add_argument(
+        "--loop",
+        choices=["asyncio", "uvloop"],
+        default=default_loop(),
+        help="event loop of both servers (default: uvloop when installed, as tpsim serve)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="tpsim's --log-level (default info, tpsim serve's default)",
+    )
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="py-spy each tpsim timed phase into DIR"
+    )
     args = parser.parse_args()
+    if args.loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        parser.error("--loop uvloop: uvloop is not installed (pip install 'tpsim[fast]')")
     levels: list[int] = (
         [args.concurrency] if args.concurrency is not None else args.concurrency_levels
     )
@@ -648,4 +765,10 @@ if __name__ == "__main__":
     src: Path | None = args.tpsim_src.resolve() if args.tpsim_src else None
     if src is not None and not (src / "tpsim" / "__init__.py").is_file():
         parser.error(f"--tpsim-src {args.tpsim_src}: no tpsim/__init__.py there")
-    asyncio.run(main(args.transfers, args.warmup, levels, args.repeat, src, args.state))
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as logs:
+        serving = Serving(args.loop, args.log_level, Path(logs), args.profile)
+        asyncio.run(
+            main(args.transfers, args.warmup, levels, args.repeat, src, args.state, serving)
+        )

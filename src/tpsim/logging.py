@@ -7,12 +7,20 @@ lines only, each with ``logger`` naming where a stdlib record came from. Under
 ``--log-json`` a stdlib record's ``extra`` fields become JSON fields too: an access-log line
 carries ``remote_address``, ``first_request_line``, ``response_status``, ``response_size``…
 beside its Apache-style text, a traffic line its ``method``, ``path``, ``status``, ``ms``….
+
+``tpsim serve`` logs a line per message at its default level (``serve.traffic``), so the
+cost of a line is part of the CPU of every transfer (issue 17): through structlog's
+``ProcessorFormatter`` and ``ConsoleRenderer`` a plain stdlib line took ~100 µs. Without
+``--log-json`` and colours, a plain record (no exception, no stack, no bound context) is
+written by ``PlainLines`` straight to the text the renderer would give (the same bytes:
+``tests/test_logging.py`` compares them); anything else takes structlog's path.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 
 import structlog
 
@@ -47,14 +55,56 @@ def configure_logging(*, json_logs: bool = False, level: str = "info") -> None:
     extra = [structlog.stdlib.ExtraAdder()] if json_logs else []
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
+        PlainLines(
+            plain=not json_logs and not sys.stderr.isatty(),
             foreign_pre_chain=[structlog.stdlib.add_logger_name, *extra, *shared],
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         )
     )
+    # Nothing rendered shows a record's thread, process or task: don't look them up for
+    # every line.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    if sys.version_info >= (3, 12):
+        logging.logAsyncioTasks = False
     setattr(handler, _OURS, True)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, _OURS, False)]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+
+
+# The stdlib levels as ``ConsoleRenderer`` names them, padded to its widest ("exception").
+_LEVELS = {
+    name.lower(): f"[{name.lower():<9}]"
+    for name in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+}
+_EVENT_WIDTH = 30  # ConsoleRenderer's default pad_event
+
+
+class PlainLines(structlog.stdlib.ProcessorFormatter):
+    """structlog's formatter, with a short way for the common record when ``plain``
+    (uncoloured text): ``2026-01-24T10:23:12.503695Z [info     ] <message> [<logger>]``,
+    what ``TimeStamper(fmt="iso", utc=True)``, ``add_log_level``, ``add_logger_name`` and
+    ``ConsoleRenderer(colors=False)`` make of a stdlib record, without building its event
+    dict, copying the record or running the renderer's columns. A record from structlog,
+    with an exception or a stack, of a custom level, or logged while context variables
+    are bound goes the whole way."""
+
+    def __init__(self, *, plain: bool, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.plain = plain
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = _LEVELS.get(record.levelname.lower()) if self.plain else None
+        if (
+            level is None
+            or record.exc_info
+            or record.stack_info
+            or hasattr(record, "_logger")  # from structlog: its event dict is the message
+            or structlog.contextvars.get_contextvars()
+        ):
+            return super().format(record)
+        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        event = record.getMessage().ljust(_EVENT_WIDTH)
+        return f"{stamp} {level} {event} [{record.name}]"
