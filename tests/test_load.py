@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 
+from tests.test_pisp_cli import served
 from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.cli import main
 from tpsim.config import check_iban, load_config, parse_config
@@ -24,21 +22,6 @@ from tpsim.scenario import load_cli
 from tpsim.scenario.load_report import FLOW_HOPS, FLOWS, HOPS
 from tpsim.scenario.load_setup import Quiet, Seeding, read_credentials, seed
 from tpsim.scenario.pisp_flows import LinkPlan, against, link
-from tpsim.serve.app import create_app
-from tpsim.serve.simulation import Simulation
-
-
-@asynccontextmanager
-async def served() -> AsyncIterator[Simulation]:
-    """A tpsim serving the built-in config on an ephemeral loopback port."""
-    sim = Simulation(load_config(pisp_url="http://127.0.0.1:5999"))
-    server = TestServer(create_app(sim), host="127.0.0.1")
-    await server.start_server()
-    sim.site.url = str(server.make_url("")).rstrip("/")
-    try:
-        yield sim
-    finally:
-        await server.close()
 
 
 async def load(*args: str) -> int:
