@@ -338,7 +338,7 @@ def callback_text(steps: list[Step]) -> str:
     ("result", "text"),
     [
         (Answered(400, body="bad"), "pispa answered 400: bad"),
-        (Answered(503), "pispa answered 503:"),
+        (Answered(503), "pispa answered 503"),  # nothing said: no dangling colon
         (Unreachable("connection refused"), f"pispa at {PISP_URL}: connection refused"),
     ],
 )

@@ -381,7 +381,8 @@ def _acting(rule: MessageRule | None) -> MessageRule | None:
 def refused_by(fsp_id: str, answer: Answered) -> FspiopError:
     """The switch's error for a non-2xx answer: 3000 for a 4xx (the message was refused),
     1001 otherwise (the destination failed)."""
-    text = f"{fsp_id} answered {answer.status}: {answer.body or ''}".strip()
+    said = (answer.body or "").strip()
+    text = f"{fsp_id} answered {answer.status}" + (f": {said}" if said else "")
     if 400 <= answer.status < 500:
         return ClientError(text)
     return DestinationCommunicationError(text)
