@@ -31,11 +31,12 @@ Both are plain tuples: the cheapest values to write.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
     from tpsim.core.clock import Clock
@@ -180,3 +181,36 @@ class Records(Generic[R]):
     def _due_at(self, key: str) -> datetime | None:
         found = self._store.get_record(self._due_kind, key)
         return None if found is None else cast("tuple[datetime, str]", found)[0]
+
+
+D = TypeVar("D")
+
+
+def evolvable(cls: type[D]) -> type[D]:
+    """A slots dataclass kept in a state file, which a later tpsim may give new fields: it
+    is kept as ``{field: value}``, and one written by an earlier tpsim (a dict, or the list
+    of values a slots dataclass pickles by default) reads back with the fields it lacks at
+    their defaults, instead of leaving them unset (an ``AttributeError`` on first use)."""
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    names = [f.name for f in fields]
+
+    def getstate(self: Any) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in names}
+
+    def setstate(self: Any, state: dict[str, Any] | list[Any]) -> None:
+        given = state if isinstance(state, dict) else dict(zip(names, state, strict=False))
+        for f in fields:
+            value = given[f.name] if f.name in given else _default(cls, f)
+            object.__setattr__(self, f.name, value)
+
+    setattr(cls, "__getstate__", getstate)  # noqa: B010 - replacing dataclass's own
+    setattr(cls, "__setstate__", setstate)  # noqa: B010
+    return cls
+
+
+def _default(cls: type, f: dataclasses.Field[Any]) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    raise TypeError(f"{cls.__name__}: the state file has no {f.name!r}, which has no default")

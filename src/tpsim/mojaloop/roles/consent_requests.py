@@ -33,7 +33,7 @@ from tpsim.config import LinkingConfig, Profile
 from tpsim.core.bank import User
 from tpsim.core.errors import KeyReused
 from tpsim.core.idempotency import Idempotency
-from tpsim.core.records import Records
+from tpsim.core.records import Records, evolvable
 from tpsim.core.rules import MessageOutcome
 from tpsim.core.states import next_state
 from tpsim.errors import LoginRefused
@@ -78,6 +78,7 @@ class Grant(Protocol):
     ) -> Effects: ...
 
 
+@evolvable  # kept in --state files: fields added since read back at their defaults
 @dataclass(slots=True)
 class ConsentRequest:
     request_id: str

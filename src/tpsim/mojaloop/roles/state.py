@@ -34,7 +34,7 @@ from tpsim.config import Config, ConsentConfig, CredentialConfig, Kind, PartyCon
 from tpsim.core.bank import Account as Account  # the roles name the account type from here
 from tpsim.core.bank import Accounts, Bank, User
 from tpsim.core.errors import AliasTaken
-from tpsim.core.records import Records
+from tpsim.core.records import Records, evolvable
 from tpsim.core.store import MemoryStore, Store
 from tpsim.errors import ConfigError, TpsimError
 from tpsim.mojaloop.message import Message
@@ -49,6 +49,7 @@ from tpsim.mojaloop.wire.models.linking import ConsentStatus, CredentialStatus, 
 from tpsim.mojaloop.wire.routes import ROUTES_BY_NAME
 
 
+@evolvable  # kept in --state files: fields added since read back at their defaults
 @dataclasses.dataclass(slots=True)
 class AuthConsent:
     """A consent as the auth-service holds it: who registered it and the verified credential."""
