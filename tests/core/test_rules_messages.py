@@ -220,6 +220,11 @@ OUTCOMES: list[tuple[str, dict[str, Any], str]] = [
     ("sync without a code", {"sync": True}, "give its code too"),
     ("a delayed sync error", {"error_code": "3204", "sync": True, "delay_s": 1}, "cannot be"),
     ("an error and a drop", {"error_code": "3204", "drop": True}, "refuses the message"),
+    (
+        "a delayed error and a duplicate",
+        {"error_code": "3204", "delay_s": 1, "duplicate": 2},
+        "refuses the message",
+    ),
     ("an error and a channel", {"error_code": "3204", "channel": "OTP"}, "refuses the message"),
     ("a drop and a delay", {"drop": True, "delay_s": 1}, "drop sends nothing"),
     ("a drop and an override", {"drop": True, "override": {"body.a": 1}}, "drop sends nothing"),

@@ -231,3 +231,15 @@ async def test_the_journal_names_the_rule_in_its_json(make_scheme: MakeScheme) -
     named = [e.to_json()["rule"] for e in scheme.sim.journal.entries()]
     assert named.count("rule-0") == 3  # the request delivered, its answer sent twice
     assert named[0] is None  # the request as received: no rule changed the edge's answer
+
+
+async def test_a_rule_acts_once_on_a_lookup_the_als_passes_on_to_the_partys_dfsp(
+    make_scheme: MakeScheme,
+) -> None:
+    bob = "/parties/MSISDN/16135551212"
+    when = {"method": "GET", "path": "/parties/{Type}/{ID}"}  # matches at the ALS and at dfspb
+    scheme = await make_scheme(**rules({"duplicate": 1}, when=when))
+    await scheme.pisp.send("GET", bob)
+    await scheme.settle()
+
+    assert len(arrived(scheme, "PUT", bob)) == 2  # the answer and its one copy, not four

@@ -78,3 +78,14 @@ async def test_a_lookup_that_stopped_waiting_takes_nothing() -> None:
     lookups.forget(BOB, gone)
 
     assert not lookups.claim("pispa", put("/parties/MSISDN/16135551212", PARTY))
+
+
+async def test_a_timed_out_lookup_not_yet_forgotten_leaves_the_callback_to_the_next() -> None:
+    lookups = SdkLookups()
+    timed_out, next_one = lookups.wait(BOB), lookups.wait(BOB)
+    timed_out.set_exception(TimeoutError())  # its handler has not run ``forget`` yet
+    found = put("/parties/MSISDN/16135551212", PARTY)
+
+    assert lookups.claim("pispa", found)
+    assert next_one.result() == found
+    timed_out.exception()  # retrieved: no "never retrieved" warning

@@ -120,6 +120,8 @@ async def test_a_sub_id_is_looked_up_under_its_own_path(
         ("/sdk/pispa/parties/MSISDN", "GET", 404, "3002", "GET /sdk/{fspId}/parties"),
         ("/sdk/pispa/quotes/1/2", "GET", 404, "3002", "GET /sdk/{fspId}/parties"),
         (f"/sdk/pispa{BOB}", "POST", 405, "3000", "POST is not allowed"),
+        (f"/sdk/pispa{BOB}/error", "GET", 404, "3002", "GET /sdk/{fspId}/parties"),
+        ("/sdk/pispa/parties/MSISDN/16135551212%3Fa=b", "GET", 400, "3100", "'?'"),
     ],
 )
 async def test_a_lookup_tpsim_cannot_run_is_refused_in_the_adapters_shape_saying_what_to_fix(

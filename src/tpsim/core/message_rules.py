@@ -161,7 +161,7 @@ class MessageOutcome:
             raise RuleInvalid(f"an error's text is 1 to {MAX_ERROR_TEXT} characters")
         if self.sync and self.delay_s is not None:
             raise RuleInvalid("a sync error is the HTTP answer itself: it cannot be delayed")
-        decided = self.answers_changed and self.delay_s is None
+        decided = bool(self.drop or self.duplicate or self.reorder or self.override)
         if decided or self.channel or self.secret or self.consent_id or self.unchecked:
             raise RuleInvalid(
                 "with error the participant refuses the message: it sends no answer to drop,"

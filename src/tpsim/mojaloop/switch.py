@@ -289,9 +289,13 @@ class Switch:
 
     def _ruled(self, message: Message, receiver: str) -> Message:
         """``message`` with the first rule matching it attached (an answer keeps the mark of
-        the rule that touched it when none does)."""
+        the rule that touched it when none does). A rule acts once: a message it already
+        touched (the ALS passing a ``GET /parties`` on to the party's DFSP, a DFSP passing
+        a ``DELETE /consents`` on to the auth-service) is not touched by it again."""
         rule = self.rules.for_message(MessageFacts(message, receiver))
-        return message if rule is None else dataclasses.replace(message, rule=rule)
+        if rule is None or (message.rule is not None and message.rule.rule_name == rule.rule_name):
+            return message
+        return dataclasses.replace(message, rule=rule)
 
     def _refused_by_rule(self, message: Message, rule: MessageRule, fsp_id: str) -> list[Step]:
         """The participant refuses ``message`` as ``rule`` says, as if its role had raised

@@ -87,11 +87,15 @@ class SdkLookups:
         waiting = self._waiting.get(key) if key is not None else None
         if not waiting or key is None:
             return False
-        future = waiting.pop(0)
+        taken = False
+        while waiting and not taken:
+            future = waiting.pop(0)
+            if not future.done():  # one that timed out waits for its handler to forget it
+                future.set_result(message)
+                taken = True
         if not waiting:
             self._waiting.pop(key, None)
-        future.set_result(message)
-        return True
+        return taken
 
 
 def _callback_key(fsp_id: str, message: Message) -> PartyKey | None:
@@ -171,11 +175,29 @@ def read_request(request: web.Request, sim: Simulation) -> tuple[External, Party
         raise Refused(400, "3100", f"{id_type!r} is not a PartyIdType; use one of {kinds}")
     sub_id = rest[0] if rest else None
     for name, value in (("ID", identifier), ("SubId", sub_id)):
-        if value is not None and (len(value) > _MAX_ID or not value.isprintable() or " " in value):
+        if value is not None and (
+            len(value) > _MAX_ID or not value.isprintable() or any(c in value for c in " ?#")
+        ):
             raise Refused(
-                400, "3100", f"{name} must be 1 to {_MAX_ID} printable characters, no spaces"
+                400,
+                "3100",
+                f"{name} must be 1 to {_MAX_ID} printable characters, no spaces, '?' or '#'",
             )
-    return pisp, (fsp_id, id_type, identifier, sub_id)
+    key = (fsp_id, id_type, identifier, sub_id)
+    if lookup_path(key) is None:  # e.g. a SubId of "error": /parties/…/error is a callback
+        raise Refused(404, "3002", f"no such path: tpsim's /sdk serves {USAGE}")
+    return pisp, key
+
+
+def lookup_path(key: PartyKey) -> str | None:
+    """The ``GET /parties`` path of a lookup, or None when it names no party lookup."""
+    _, id_type, identifier, sub_id = key
+    path = f"/parties/{id_type}/{identifier}" + (f"/{sub_id}" if sub_id else "")
+    try:
+        route, _ = routes.match("GET", path)
+    except FspiopError:
+        return None
+    return path if route.template.startswith("/parties/{Type}/{ID}") else None
 
 
 def _pisp(fsp_id: str, sim: Simulation) -> External:
@@ -194,8 +216,9 @@ def _pisp(fsp_id: str, sim: Simulation) -> External:
 def lookup_message(key: PartyKey, sim: Simulation) -> Message:
     """The ``GET /parties`` the PISP's adapter sends: from the PISP, no FSPIOP-Destination
     (the switch's ALS finds the party's DFSP)."""
-    fsp_id, id_type, identifier, sub_id = key
-    path = f"/parties/{id_type}/{identifier}" + (f"/{sub_id}" if sub_id else "")
+    fsp_id = key[0]
+    path = lookup_path(key)
+    assert path is not None  # noqa: S101 - read_request refused any other
     route, params = routes.match("GET", path)
     headers = build_headers("GET", route.resource, fsp_id, None, sim.clock.now())
     return Message("GET", path, make_headers(headers), None, route=route, params=params)

@@ -102,3 +102,25 @@ def test_a_rule_on_the_patch_fixes_the_consent_id() -> None:
     post(roles, "OTP", secret="123456")
     grant = patch(roles, "123456", consent_id=FIXED_CONSENT)
     assert grant.body is not None and grant.body["consentId"] == FIXED_CONSENT
+
+
+def test_a_rules_consent_id_already_issued_is_refused_and_the_request_not_granted() -> None:
+    roles = Roles.build()
+    post(roles, "OTP", secret="123456", consent_id=FIXED_CONSENT)
+    patch(roles, "123456")  # granted once: FIXED_CONSENT is issued now
+    again = uid("rule-consent-request-2")
+    body = request_body(again, channels=("OTP",))
+    ruled(roles, "POST", CONSENT_REQUESTS, body, secret="123456", consent_id=FIXED_CONSENT)
+
+    message = roles.message(
+        "PATCH",
+        f"{CONSENT_REQUESTS}/{again}",
+        {"authToken": "123456"},
+        source="pispa",
+        destination="dfspa",
+    )
+    [refused] = deliver(roles, message).messages
+
+    assert refused.path == f"{CONSENT_REQUESTS}/{again}/error"
+    shown = roles.role("dfspa").consent_requests.otp(again)
+    assert shown is not None and shown["state"] != "GRANTED"

@@ -234,6 +234,19 @@ def test_another_pisp_cannot_unlink_at_the_auth_service() -> None:
     assert roles.sim.state.auth_consents[consent_id].status == "ISSUED"
 
 
+def test_for_a_consent_no_simulated_dfsp_published_only_a_pisp_may_unlink_it() -> None:
+    roles = Roles.build()
+    consent_id = linked(roles)
+    roles.sim.state.consents.drop(consent_id)  # as an external DFSP's: its PISP unknown here
+    path = f"{CONSENTS}/{consent_id}"
+    other_dfsp = roles.message("DELETE", path, None, source="dfspb", destination=AUTH)
+
+    [refused] = deliver(roles, other_dfsp).messages
+
+    assert (refused.destination, error_code(refused)) == ("dfspb", "3200")
+    assert roles.sim.state.auth_consents[consent_id].status == "ISSUED"
+
+
 def test_only_the_auth_service_holding_a_consent_reports_it_revoked() -> None:
     roles = Roles.build()
     consent_id = linked(roles)

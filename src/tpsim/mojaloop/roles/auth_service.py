@@ -25,6 +25,7 @@ from tpsim.auth.challenge import consent_challenge
 from tpsim.auth.credential import RegisteredCredential
 from tpsim.auth.errors import CryptoError
 from tpsim.auth.generic import generic_credential, verify_generic
+from tpsim.config import Kind
 from tpsim.core.records import Records
 from tpsim.mojaloop.errors import (
     AuthServiceConsentNotValid,
@@ -243,11 +244,12 @@ class AuthService:
     def _pisp_of(self, consent: AuthConsent, source: str) -> str | None:
         """The PISP ``consent`` was granted to, as its simulated DFSP published it. A
         registration (ConsentsPostRequestAUTH) names no PISP, so for an external DFSP's
-        consent the sender of the DELETE, when not the DFSP, is taken for it."""
+        consent the sender of the DELETE, when it is a PISP, is taken for it."""
         published = self.ctx.state.consents.get(consent.consent_id)
         if published is not None and published.dfsp == consent.dfsp:
             return published.pisp
-        return None if source == consent.dfsp else source
+        # Only a PISP of the scheme is taken for it: never another DFSP or the hub.
+        return source if source in self.ctx.config.ids(Kind.PISP) else None
 
     # -- verification ------------------------------------------------------------------
 

@@ -260,10 +260,14 @@ class ConsentRequests:
         req.consent_id = _outcome(message).consent_id or req.consent_id
         self._approved_by_rule(req, patch.authToken)
         event, error = self._judge(req, patch.authToken)
-        req.advance(event)
         if event is CrEvent.ACCEPTED:
+            # Issued first: a rule's consent_id already issued is refused while the request
+            # still waits (never GRANTED without a consent behind it).
+            granted = self._grant(req.pisp, req.request_id, req.scopes, consent_id=req.consent_id)
+            req.advance(event)
             self._forget(req, at=self.ctx.clock.now())
-            return self._grant(req.pisp, req.request_id, req.scopes, consent_id=req.consent_id)
+            return granted
+        req.advance(event)
         assert error is not None  # noqa: S101 - every other verdict carries its error
         req.attempts += 1
         if event is CrEvent.REFUSED:

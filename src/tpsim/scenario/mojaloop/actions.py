@@ -79,9 +79,13 @@ async def sdk_lookup(session: Session, params: p.SdkLookup, within: float) -> Se
     answer = await http_request(
         session.pisp.session, "GET", session.target.url + path, headers=headers
     )
-    route, found = routes.match("GET", f"/parties/{party}")
+    try:
+        route, found = routes.match("GET", f"/parties/{party}")
+        conversation = routes.correlation_id(route, found, None)
+    except FspiopError:  # no party lookup (a sub-id "error"): tpsim refuses it, 404
+        conversation = party
     record = {"method": "GET", "path": path, "destination": None, "body": None}
-    return Sent(answer, 200, routes.correlation_id(route, found, None), [record])
+    return Sent(answer, 200, conversation, [record])
 
 
 # --- linking ------------------------------------------------------------------------------
