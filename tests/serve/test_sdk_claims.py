@@ -11,6 +11,7 @@ import pytest
 
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.common import new_message
+from tpsim.serve import sdk
 from tpsim.serve.sdk import SdkLookups
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -89,3 +90,16 @@ async def test_a_timed_out_lookup_not_yet_forgotten_leaves_the_callback_to_the_n
     assert lookups.claim("pispa", found)
     assert next_one.result() == found
     timed_out.exception()  # retrieved: no "never retrieved" warning
+
+
+async def test_past_its_bound_a_lookup_is_refused_rather_than_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sdk, "MAX_WAITING", 2)
+    lookups = SdkLookups()
+    for _ in range(2):
+        lookups.wait(BOB)
+
+    with pytest.raises(sdk.Refused) as refused:
+        lookups.wait(BOB)
+    assert (refused.value.status, refused.value.code) == (503, "2003")

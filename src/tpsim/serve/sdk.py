@@ -57,6 +57,7 @@ _CALLBACKS = {
 }
 _MAX_ID = 128  # FSPIOP PartyIdentifier and PartySubIdOrType: 1 to 128 characters
 USAGE = "GET /sdk/{fspId}/parties/{Type}/{ID}[/{SubId}]"
+MAX_WAITING = 1000  # lookups waiting at once, each a future, a timer and a switch round trip
 
 
 class SdkLookups:
@@ -66,8 +67,20 @@ class SdkLookups:
     def __init__(self) -> None:
         self._waiting: dict[PartyKey, list[asyncio.Future[Message]]] = {}
 
+    @property
+    def waiting(self) -> int:
+        return sum(map(len, self._waiting.values()))
+
     def wait(self, key: PartyKey) -> asyncio.Future[Message]:
-        """A future the next callback for ``key`` resolves (after those already waiting)."""
+        """A future the next callback for ``key`` resolves (after those already waiting);
+        ``Refused`` 503 when ``MAX_WAITING`` lookups wait already (the route is open to
+        anyone who reaches tpsim, as FSPIOP's own are)."""
+        if self.waiting >= MAX_WAITING:
+            raise Refused(
+                503,
+                "2003",
+                f"{MAX_WAITING} lookups are waiting for their callbacks: try again shortly",
+            )
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(key, []).append(future)
         return future
@@ -233,6 +246,10 @@ async def lookup(request: web.Request, sim: Simulation) -> web.Response:
     message = lookup_message(key, sim)
     route = message.route
     assert route is not None  # noqa: S101 - lookup_message matched it
+    try:
+        future = sim.sdk.wait(key)
+    except Refused as refused:
+        return refusal(refused)
     sim.journal.record(
         Hop.RECEIVED,
         message,
@@ -241,7 +258,6 @@ async def lookup(request: web.Request, sim: Simulation) -> web.Response:
         status=route.sync_status,
     )
     seconds = sim.config.behaviour.sdk_lookup_timeout_s
-    future = sim.sdk.wait(key)
     timer = sim.clock.call_at(
         sim.clock.now() + timedelta(seconds=seconds),
         lambda: None if future.done() else future.set_exception(TimeoutError()),
