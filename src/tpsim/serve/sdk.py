@@ -173,9 +173,9 @@ def timed_out(what: str, fsp_id: str, seconds: float) -> web.Response:
 # --- the request ------------------------------------------------------------------------
 
 
-def read_request(request: web.Request, sim: Simulation) -> tuple[External, PartyKey]:
-    """The PISP and the party of ``GET /sdk/{fspId}/parties/{Type}/{ID}[/{SubId}]``, or the
-    ``Refused`` saying what to fix."""
+def read_request(request: web.Request, sim: Simulation) -> tuple[External, PartyKey, Message]:
+    """The PISP, the party and the ``GET /parties`` that looks it up, of ``GET
+    /sdk/{fspId}/parties/{Type}/{ID}[/{SubId}]``; or the ``Refused`` saying what to fix."""
     segments = request.match_info["tail"].split("/")
     if len(segments) not in (4, 5) or segments[1] != "parties" or not all(segments):
         raise Refused(404, "3002", f"no such path: tpsim's /sdk serves {USAGE}")
@@ -197,20 +197,7 @@ def read_request(request: web.Request, sim: Simulation) -> tuple[External, Party
                 f"{name} must be 1 to {_MAX_ID} printable characters, no spaces, '?' or '#'",
             )
     key = (fsp_id, id_type, identifier, sub_id)
-    if lookup_path(key) is None:  # e.g. a SubId of "error": /parties/…/error is a callback
-        raise Refused(404, "3002", f"no such path: tpsim's /sdk serves {USAGE}")
-    return pisp, key
-
-
-def lookup_path(key: PartyKey) -> str | None:
-    """The ``GET /parties`` path of a lookup, or None when it names no party lookup."""
-    _, id_type, identifier, sub_id = key
-    path = f"/parties/{id_type}/{identifier}" + (f"/{sub_id}" if sub_id else "")
-    try:
-        route, _ = routes.match("GET", path)
-    except FspiopError:
-        return None
-    return path if route.template.startswith("/parties/{Type}/{ID}") else None
+    return pisp, key, lookup_message(key, sim)
 
 
 def _pisp(fsp_id: str, sim: Simulation) -> External:
@@ -228,11 +215,16 @@ def _pisp(fsp_id: str, sim: Simulation) -> External:
 
 def lookup_message(key: PartyKey, sim: Simulation) -> Message:
     """The ``GET /parties`` the PISP's adapter sends: from the PISP, no FSPIOP-Destination
-    (the switch's ALS finds the party's DFSP)."""
-    fsp_id = key[0]
-    path = lookup_path(key)
-    assert path is not None  # noqa: S101 - read_request refused any other
-    route, params = routes.match("GET", path)
+    (the switch's ALS finds the party's DFSP); ``Refused`` when the path names no party
+    lookup (a SubId of "error": ``/parties/…/error`` is a callback)."""
+    fsp_id, id_type, identifier, sub_id = key
+    path = f"/parties/{id_type}/{identifier}" + (f"/{sub_id}" if sub_id else "")
+    try:
+        route, params = routes.match("GET", path)
+    except FspiopError:
+        route = None
+    if route is None or not route.template.startswith("/parties/{Type}/{ID}"):
+        raise Refused(404, "3002", f"no such path: tpsim's /sdk serves {USAGE}")
     headers = build_headers("GET", route.resource, fsp_id, None, sim.clock.now())
     return Message("GET", path, make_headers(headers), None, route=route, params=params)
 
@@ -240,10 +232,9 @@ def lookup_message(key: PartyKey, sim: Simulation) -> Message:
 async def lookup(request: web.Request, sim: Simulation) -> web.Response:
     """Run one party lookup through the switch and answer as the adapter does."""
     try:
-        pisp, key = read_request(request, sim)
+        pisp, key, message = read_request(request, sim)
     except Refused as refused:
         return refusal(refused)
-    message = lookup_message(key, sim)
     route = message.route
     assert route is not None  # noqa: S101 - lookup_message matched it
     try:
