@@ -29,20 +29,27 @@ async def load(*args: str) -> int:
     return await asyncio.to_thread(main, ["load", *args, "--timeout", "10"])
 
 
-async def test_twenty_signed_transfers_by_four_workers_all_complete_and_are_reported(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def load_served(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[dict[str, Any], str]:
+    """``tpsim load ARGS --json`` against a served tpsim: its JSON report and what it
+    printed, once the run exited 0 and put the server's config back as it found it."""
     report = tmp_path / "load.json"
     async with served() as sim:
         before = sim.config.model_dump(mode="json")
-        code = await load(
-            "--server", sim.site.url, "--transfers", "20", "--concurrency", "4",
-            "--json", str(report),
-        )  # fmt: skip
+        code = await load(*args, "--server", sim.site.url, "--json", str(report))
         after = sim.config.model_dump(mode="json")
     out, err = capsys.readouterr()
     assert code == 0, out + err
+    assert after == before  # the workers' users, accounts and consents were the run's only
     summary: dict[str, Any] = json.loads(report.read_text())
+    return summary, out
+
+
+async def test_twenty_signed_transfers_by_four_workers_all_complete_and_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary, out = await load_served(tmp_path, capsys, "--transfers", "20", "--concurrency", "4")
     assert (summary["started"], summary["completed"], summary["failed"]) == (20, 20, 0)
     assert summary["workers"] == 4 and summary["errors"] == {}
     assert summary["throughput_per_s"] > 0
@@ -53,8 +60,6 @@ async def test_twenty_signed_transfers_by_four_workers_all_complete_and_are_repo
         assert summary["latency_ms"]["hops"][hop]["count"] == 20
     assert "transfer: 20 completed, 0 failed of 20" in out
     assert "errors: none" in out
-    # The workers' accounts and consents were the run's only: the config is back.
-    assert after == before
 
 
 async def test_a_payer_without_the_funds_counts_each_failure_by_its_code_and_exits_1(
@@ -178,17 +183,9 @@ async def test_each_flow_completes_every_run_and_reports_its_own_hops(
     args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     flow = args[1]
-    report = tmp_path / "load.json"
-    async with served() as sim:
-        before = sim.config.model_dump(mode="json")
-        code = await load(
-            *args, "--server", sim.site.url, "--transfers", "6", "--concurrency", "2",
-            "--json", str(report),
-        )  # fmt: skip
-        after = sim.config.model_dump(mode="json")
-    out, err = capsys.readouterr()
-    assert code == 0, out + err
-    summary: dict[str, Any] = json.loads(report.read_text())
+    summary, out = await load_served(
+        tmp_path, capsys, *args, "--transfers", "6", "--concurrency", "2"
+    )
     assert summary["flow"] == flow
     assert (summary["started"], summary["completed"], summary["failed"]) == (6, 6, 0)
     assert summary["errors"] == {}
@@ -197,7 +194,6 @@ async def test_each_flow_completes_every_run_and_reports_its_own_hops(
     for hop in FLOW_HOPS[flow]:
         assert summary["latency_ms"]["hops"][hop]["count"] == 6, hop
     assert f"{flow}: 6 completed, 0 failed of 6" in out
-    assert after == before  # the workers' users and accounts were the run's only
 
 
 @pytest.mark.parametrize(
