@@ -89,3 +89,29 @@ async def test_a_participants_cookie_is_never_sent_back(
     finally:
         await client.close()
     assert len(seen) == 2 and "Cookie" not in seen[1]
+
+
+async def test_a_path_that_needs_quoting_is_sent_quoted() -> None:
+    """The lean client takes plain paths; one with a character a URL must quote goes through
+    aiohttp, which quotes it."""
+    seen: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append(request.raw_path)
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/base/"
+    headers = build_headers("PUT", "parties", "dfspa", "pispa", datetime.now(UTC))
+    client = HttpClient(timeout_s=5)
+    try:
+        for path in ("/parties/MSISDN/123", "/parties/MSISDN/jé ssica"):
+            await client.send(url, Message("PUT", path, make_headers(headers), {"party": {}}))
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert seen == ["/base/parties/MSISDN/123", "/base/parties/MSISDN/j%C3%A9%20ssica"]

@@ -15,6 +15,7 @@ it reports it as a ``DeliveryResult`` for the switch to judge.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import inspect
 import json
@@ -24,6 +25,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -31,6 +33,7 @@ from tpsim.core.errors import TpsimError
 from tpsim.mojaloop.message import Message, SimulatedRole
 from tpsim.mojaloop.registry import External, Participant, Simulated
 from tpsim.mojaloop.switch import Answered, DeliveryResult, Handled, Raised, Unreachable
+from tpsim.serve import http1
 
 # The most of a failed delivery's answer (or error) the switch is told, and so reports.
 REASON_CHARS = 200
@@ -92,7 +95,8 @@ class HttpClient:
     def __init__(self, timeout_s: float = 10.0) -> None:
         self._timeout_s = timeout_s
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+        self._session: aiohttp.ClientSession | None = None  # for https:// and odd paths
+        self._pool = http1.Http1Pool()
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -126,7 +130,6 @@ class HttpClient:
         ``REASON_CHARS`` of the answer's text on one line, never the whole body: it reaches
         the error callback's errorDescription, and tpsim must not reflect what an endpoint
         serves."""
-        url = endpoint.rstrip("/") + message.path
         data = None
         if message.body is not None:
             data = json.dumps(message.body, separators=(",", ":")).encode()
@@ -136,21 +139,31 @@ class HttpClient:
             unsigned = dict(headers)
             headers = unsigned | self.signer(message.method, message.path, unsigned, data)
         started = time.perf_counter()
+        plain = _plain_http(endpoint, message.path)
         try:
-            async with self._client().request(
-                message.method, url, data=data, headers=headers
-            ) as response:
-                # Only the start of the body is read: a reason needs no more, and an
-                # endpoint streaming without end must not fill tpsim's memory.
-                text = await response.content.read(REASON_CHARS * 4)
-                reason = _reason(text.decode("utf-8", "replace")) or None
-                return Answered(response.status, _since(started), reason)
+            if plain is not None:  # the lean client (serve.http1)
+                host, port, target = plain
+                async with asyncio.timeout(self._timeout_s):
+                    status, text = await self._pool.request(
+                        host, port, message.method, target, headers, data, REASON_CHARS * 4
+                    )
+            else:
+                url = endpoint.rstrip("/") + message.path
+                async with self._client().request(
+                    message.method, url, data=data, headers=headers
+                ) as response:
+                    # Only the start of the body is read: a reason needs no more, and an
+                    # endpoint streaming without end must not fill tpsim's memory.
+                    status, text = response.status, await response.content.read(REASON_CHARS * 4)
+            reason = _reason(text.decode("utf-8", "replace")) or None
+            return Answered(status, _since(started), reason)
         except TimeoutError:
             return Unreachable(f"{TIMED_OUT} {self._timeout_s:g} s", _since(started))
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            return Unreachable(_reason(f"{type(exc).__name__}: {_plain(exc)}"), _since(started))
+        except (aiohttp.ClientError, OSError, ValueError, http1.Failed) as exc:
+            return Unreachable(_reason(_failure(exc)), _since(started))
 
     async def close(self) -> None:
+        self._pool.close()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -258,6 +271,47 @@ def failure_reason(status: int | None, error: str | None) -> str:
     if error is not None and error.startswith(TIMED_OUT):
         return "timeout"
     return "connection_refused" if plain_reason(error) == REFUSED else "unreachable"
+
+
+# A path sent as it is: what yarl (aiohttp's URLs) would not quote or requote.
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+_ENDPOINTS: dict[str, tuple[str, int, str] | None] = {}  # endpoint → host, port, base path
+
+
+def _plain_http(endpoint: str, path: str) -> tuple[str, int, str] | None:
+    """Host, port and request target of ``endpoint + path`` when the lean client takes it:
+    ``http://`` and a path that needs no quoting. None: aiohttp sends it."""
+    if endpoint not in _ENDPOINTS:
+        if len(_ENDPOINTS) > 1024:  # endpoints come from the config: a bound all the same
+            _ENDPOINTS.clear()
+        url = urlsplit(endpoint)
+        plain = url.scheme == "http" and url.hostname and _PLAIN_PATH.fullmatch(url.path)
+        _ENDPOINTS[endpoint] = (
+            (url.hostname, url.port or 80, url.path.rstrip("/")) if plain and url.hostname else None
+        )
+    parts = _ENDPOINTS[endpoint]
+    if parts is None or not _PLAIN_PATH.fullmatch(path):
+        return None
+    host, port, base = parts
+    return host, port, base + path
+
+
+def _failure(exc: BaseException) -> str:
+    """Why a request failed, with its kind: aiohttp's class names, which the lean client's
+    failures take too (``ClientConnectorError: connection refused``), so journals and logs
+    read the same whichever client sent."""
+    match exc:
+        case http1.NotConnected(os_error=socket.gaierror() as error):
+            return f"ClientConnectorDNSError: {_os_words(error)}"
+        case http1.NotConnected(os_error=error):
+            return f"ClientConnectorError: {_os_words(error)}"
+        case http1.Disconnected(reset=None):
+            return "ServerDisconnectedError: the connection was closed before an answer came"
+        case http1.Disconnected(reset=OSError() as reset):
+            return f"ClientOSError: {_os_words(reset)}"
+        case http1.BadAnswer():
+            return f"ClientResponseError: {exc}"
+    return f"{type(exc).__name__}: {_plain(exc)}"
 
 
 def _plain(exc: BaseException) -> str:

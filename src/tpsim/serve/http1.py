@@ -1,0 +1,374 @@
+"""A lean HTTP/1.1 client for the switch's callbacks over plain ``http://``.
+
+Issue 17's profile put a third of the switch's CPU per transfer in sending its three
+callbacks through aiohttp's ``ClientSession`` (request and response objects, header
+multidicts, tracing hooks, stream readers), for requests that need none of it: a method, a
+path, a handful of headers, a small JSON body, and from the answer only its status and
+the start of its body. ``Http1Pool`` does exactly that over keep-alive connections of its
+own (an ``asyncio.Protocol`` each), and ``transports.HttpClient`` uses it for every
+``http://`` endpoint whose path needs no quoting; TLS, and anything unusual, stay with
+aiohttp.
+
+What it guarantees, as ``HttpClient`` did through aiohttp:
+
+- a request is written once and never resent: a keep-alive connection the peer closed
+  before answering is a failed delivery (``Disconnected``), not a retry;
+- only the first ``limit`` bytes of an answer's body are kept; a connection whose answer
+  was not read to its end is closed, never reused (so an endpoint streaming without end
+  costs no memory);
+- an answer is framed by ``Content-Length``, by chunked transfer coding, or by the
+  connection's end, and interim ``1xx`` answers are skipped;
+- a header name or value with a line break is refused before anything is written;
+- connections idle for ``IDLE_S`` are closed the next time a connection is handed back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+
+IDLE_S = 15.0  # aiohttp's keep-alive default: an idle connection older than this is closed
+MAX_HEAD_BYTES = 64 * 1024  # an answer's status line and headers, at most
+_NO_BODY = frozenset((204, 304))
+
+
+class Failed(Exception):
+    """A request that got no (whole) answer."""
+
+
+class NotConnected(Failed):
+    """No connection could be made (``os_error`` says why: refused, no such host…)."""
+
+    def __init__(self, os_error: OSError) -> None:
+        super().__init__(str(os_error))
+        self.os_error = os_error
+
+
+class Disconnected(Failed):
+    """The connection ended before the whole answer's head arrived (``reset``: the OS error
+    that ended it, None for a plain close)."""
+
+    def __init__(self, reset: OSError | None) -> None:
+        super().__init__("the connection was closed before an answer came")
+        self.reset = reset
+
+
+class BadAnswer(Failed):
+    """The peer's answer is not HTTP/1.x (a malformed status line, header or framing)."""
+
+
+class _Answer:
+    """Reads one answer from the bytes of a connection: the status, then the first
+    ``limit`` bytes of the body, and whether the body was read to its end."""
+
+    __slots__ = (
+        "body",
+        "chunk_left",
+        "complete",
+        "framing",
+        "keep_alive",
+        "left",
+        "pending",
+        "status",
+    )
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.body = bytearray()
+        self.framing = ""  # "length", "chunked" or "close", once the head is read
+        self.left = 0  # "length": body bytes still to come
+        self.chunk_left = -1  # "chunked": bytes left in the current chunk (-1: at a size line)
+        self.pending = bytearray()  # "chunked": the start of a line still to come
+        self.keep_alive = True
+        self.complete = False
+
+    def head(self, buffer: bytearray) -> int:
+        """Parse the head at the start of ``buffer`` if it is all there: how many bytes it
+        took (0: not yet; interim 1xx answers are consumed and skipped)."""
+        taken = 0
+        while True:
+            end = buffer.find(b"\r\n\r\n", taken)
+            if end < 0:
+                if len(buffer) - taken > MAX_HEAD_BYTES:
+                    raise BadAnswer("the answer's headers are longer than 64 KiB")
+                return 0
+            lines = bytes(buffer[taken:end]).decode("latin-1").split("\r\n")
+            taken = end + 4
+            version, _, rest = lines[0].partition(" ")
+            code = rest[:3]
+            if not version.startswith("HTTP/1.") or not code.isdigit():
+                raise BadAnswer(f"not an HTTP/1.1 status line: {lines[0][:80]!r}")
+            status = int(code)
+            if 100 <= status < 200:
+                continue  # 100 Continue and friends: the answer follows
+            self.status = status
+            self._headers(lines[1:], version == "HTTP/1.0")
+            return taken
+
+    def _headers(self, lines: list[str], http10: bool) -> None:
+        length: int | None = None
+        chunked = False
+        connection = "close" if http10 else ""
+        for line in lines:
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise BadAnswer(f"not a header line: {line[:80]!r}")
+            match name.strip().lower():
+                case "content-length":
+                    text = value.strip()
+                    if not text.isdigit():
+                        raise BadAnswer(f"Content-Length is not a number: {text[:40]!r}")
+                    length = int(text)
+                case "transfer-encoding":
+                    chunked = value.strip().lower().endswith("chunked")
+                case "connection":
+                    connection = value.strip().lower()
+        self.keep_alive = connection != "close"
+        if self.status in _NO_BODY:
+            self.framing, self.complete = "length", True
+        elif chunked:
+            self.framing = "chunked"
+        elif length is not None:
+            self.framing, self.left = "length", length
+            self.complete = length == 0
+        else:  # the body ends with the connection
+            self.framing, self.keep_alive = "close", False
+
+    def feed(self, data: bytes | bytearray, limit: int) -> bytes | bytearray:
+        """Take body bytes from ``data``; what follows the body (nothing, for an answer to
+        a request that was not pipelined)."""
+        if self.framing == "length":
+            taken = min(self.left, len(data))
+            self._keep(data[:taken], limit)
+            self.left -= taken
+            self.complete = self.left == 0
+            return data[taken:]
+        if self.framing == "close":
+            self._keep(data, limit)
+            return b""
+        return self._chunks(data, limit)
+
+    def _chunks(self, data: bytes | bytearray, limit: int) -> bytes | bytearray:
+        buffer = self.pending + data
+        self.pending = bytearray()
+        while buffer and not self.complete:
+            if self.chunk_left > 0:  # inside a chunk's data
+                part = buffer[: self.chunk_left]
+                self._keep(part, limit)
+                self.chunk_left -= len(part)
+                del buffer[: len(part)]
+                continue
+            end = buffer.find(b"\r\n")
+            if end < 0:
+                if len(buffer) > MAX_HEAD_BYTES:
+                    raise BadAnswer("a chunk's size line is longer than 64 KiB")
+                self.pending = buffer  # wait for the rest of the line
+                return b""
+            line = bytes(buffer[:end])
+            if self.chunk_left == 0:  # the CRLF that ends a chunk's data
+                if line:
+                    raise BadAnswer("a chunk's data is not followed by CRLF")
+                del buffer[: end + 2]
+                self.chunk_left = -1
+                continue
+            if self.chunk_left == -2:  # trailers after the last chunk, up to an empty line
+                del buffer[: end + 2]
+                self.complete = not line
+                continue
+            size = line.split(b";", 1)[0].strip()
+            try:
+                self.chunk_left = int(size, 16)
+            except ValueError:
+                raise BadAnswer(f"not a chunk size: {size[:20]!r}") from None
+            del buffer[: end + 2]
+            if self.chunk_left == 0:
+                self.chunk_left = -2
+        return buffer
+
+    def _keep(self, data: bytes | bytearray, limit: int) -> None:
+        room = limit - len(self.body)
+        if room > 0:
+            self.body += data[:room]
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection: one request at a time, its answer read into ``_Answer``."""
+
+    def __init__(self, key: tuple[str, int]) -> None:
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.idle_since = 0.0
+        self._buffer = bytearray()
+        self._answer: _Answer | None = None
+        self._in_body = False
+        self._limit = 0
+        self._waiter: asyncio.Future[_Answer] | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Open, and not closing: a request may be written."""
+        return not self.closed and self.transport is not None and not self.transport.is_closing()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - a stream socket
+        self.transport = transport
+
+    def request(self, data: bytes, limit: int) -> asyncio.Future[_Answer]:
+        """Write ``data`` (a whole request); the future is its answer."""
+        assert self.transport is not None  # noqa: S101 - connected
+        self._waiter = asyncio.get_running_loop().create_future()
+        self._answer, self._in_body, self._limit = _Answer(), False, limit
+        self._buffer.clear()
+        self.transport.write(data)
+        return self._waiter
+
+    def data_received(self, data: bytes) -> None:
+        answer, waiter = self._answer, self._waiter
+        if answer is None or waiter is None or waiter.done():
+            self.close()  # bytes nobody asked for: this connection can't be trusted
+            return
+        try:
+            rest: bytes | bytearray = data
+            if not self._in_body:
+                self._buffer += data
+                taken = answer.head(self._buffer)
+                if not taken:
+                    return
+                rest = self._buffer[taken:]
+                self._buffer.clear()
+                self._in_body = True
+            if rest and not answer.complete:
+                rest = answer.feed(rest, self._limit)
+        except BadAnswer as exc:
+            self._fail(exc)
+            return
+        if answer.complete:
+            if rest:  # more than one answer to one request
+                answer.keep_alive = False
+            self._done(answer)
+        elif len(answer.body) >= self._limit:
+            answer.keep_alive = False  # enough for a reason; the rest is not read
+            self._done(answer)
+
+    def eof_received(self) -> None:
+        self.closed = True  # the transport closes itself; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        answer, waiter = self._answer, self._waiter
+        if waiter is None or waiter.done():
+            return
+        if answer is not None and self._in_body:  # the status came: so much for the body
+            answer.complete = answer.framing == "close"
+            answer.keep_alive = False
+            self._done(answer)
+        else:
+            waiter.set_exception(Disconnected(exc if isinstance(exc, OSError) else None))
+
+    def _done(self, answer: _Answer) -> None:
+        assert self._waiter is not None  # noqa: S101 - a request is waiting
+        self._answer = None
+        if not answer.keep_alive:
+            self.close()
+        self._waiter.set_result(answer)
+
+    def _fail(self, exc: Exception) -> None:
+        assert self._waiter is not None  # noqa: S101 - a request is waiting
+        self._answer = None
+        self.close()
+        self._waiter.set_exception(exc)
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+
+class Http1Pool:
+    """Keep-alive connections by host and port; ``request`` sends one request on an idle one
+    (or a new one) and gives the answer's status and first ``limit`` body bytes."""
+
+    def __init__(self) -> None:
+        self._idle: dict[tuple[str, int], list[_Connection]] = {}
+
+    async def request(
+        self,
+        host: str,
+        port: int,
+        method: str,
+        target: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
+        limit: int,
+    ) -> tuple[int, bytes]:
+        """``method target`` with ``headers`` (``Host`` and ``Content-Length`` added) and
+        ``body``; raises ``NotConnected``, ``Disconnected`` or ``BadAnswer`` (all ``Failed``),
+        or ``ValueError`` for a header that would split the request."""
+        data = _encode(host, port, method, target, headers, body)
+        connection = self._take((host, port)) or await self._connect(host, port)
+        try:
+            answer = await connection.request(data, limit)
+        except BaseException:
+            connection.close()  # cancelled (a timeout) or failed: never reused
+            raise
+        self._give_back(connection)
+        return answer.status, bytes(answer.body)
+
+    def _take(self, key: tuple[str, int]) -> _Connection | None:
+        idle = self._idle.get(key)
+        while idle:
+            connection = idle.pop()
+            if connection.usable:
+                return connection
+        return None
+
+    async def _connect(self, host: str, port: int) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            _, connection = await loop.create_connection(
+                lambda: _Connection((host, port)), host, port
+            )
+        except OSError as exc:
+            raise NotConnected(exc) from None
+        return connection
+
+    def _give_back(self, connection: _Connection) -> None:
+        if not connection.usable:
+            return
+        now = time.monotonic()
+        connection.idle_since = now
+        idle = self._idle.setdefault(connection.key, [])
+        while idle and (idle[0].closed or now - idle[0].idle_since > IDLE_S):
+            idle.pop(0).close()  # the oldest first: the list is in the order handed back
+        idle.append(connection)
+
+    def close(self) -> None:
+        """Close every idle connection."""
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+        self._idle.clear()
+
+
+def _encode(
+    host: str, port: int, method: str, target: str, headers: Mapping[str, str], body: bytes | None
+) -> bytes:
+    where = host if port == 80 else f"{host}:{port}"
+    if ":" in host:
+        where = f"[{host}]" if port == 80 else f"[{host}]:{port}"
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {where}"]
+    for name, value in headers.items():
+        if "\n" in value or "\r" in value or "\n" in name or "\r" in name:
+            raise ValueError(f"the {name} header holds a line break")
+        if name.lower() not in _OURS:
+            lines.append(f"{name}: {value}")
+    if body is not None or method in _WITH_BODY:
+        lines.append(f"Content-Length: {0 if body is None else len(body)}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    return head if body is None else head + body
+
+
+_OURS = frozenset(("host", "content-length", "transfer-encoding", "connection"))
+_WITH_BODY = frozenset(("POST", "PUT", "PATCH"))

@@ -1,0 +1,223 @@
+"""``serve.http1``, the lean HTTP/1.1 client of the switch's callbacks (issue 17): every way
+an answer can be framed, what it keeps of a body, when a connection is reused, and what
+it refuses to send.
+
+Each test runs a raw server on a loopback ephemeral port that answers each request with
+the bytes a script gives, so the framing is exactly what the test says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from tpsim.serve.http1 import BadAnswer, Disconnected, Http1Pool, NotConnected
+
+HEADERS = {"Content-Type": "application/json", "FSPIOP-Source": "dfspa"}
+
+
+@dataclass
+class Raw:
+    """Answers the n-th request it reads (over all connections) with ``answers[n]``; a
+    ``None`` closes the connection instead, as does an answer without framing after it. Keeps each request's bytes and counts the
+    connections it accepted."""
+
+    answers: list[bytes | None]
+    requests: list[bytes] = field(default_factory=list)
+    connections: int = 0
+    port: int = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                self.requests.append(head + await reader.readexactly(length))
+                answer = self.answers[len(self.requests) - 1]
+                if answer is None:
+                    return
+                writer.write(answer)
+                await writer.drain()
+                if b"Content-Length" not in answer and b"chunked" not in answer:
+                    return  # a body framed by the connection's end
+        except (asyncio.IncompleteReadError, ConnectionError, IndexError):
+            return
+        finally:
+            writer.close()
+
+
+Serve = Callable[[list[bytes | None]], Awaitable[Raw]]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Serve]:
+    servers: list[asyncio.Server] = []
+
+    async def start(answers: list[bytes | None]) -> Raw:
+        raw = Raw(answers)
+        server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
+        servers.append(server)
+        raw.port = server.sockets[0].getsockname()[1]
+        return raw
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+async def put(pool: Http1Pool, raw: Raw, limit: int = 800) -> tuple[int, bytes]:
+    return await pool.request("127.0.0.1", raw.port, "PUT", "/quotes/1", HEADERS, b'{"a":1}', limit)
+
+
+def ok(body: bytes = b"", status: str = "200 OK") -> bytes:
+    return f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+
+
+async def test_a_request_carries_host_length_and_the_given_headers(serve: Serve) -> None:
+    raw = await serve([ok()])
+    pool = Http1Pool()
+    assert await put(pool, raw) == (200, b"")
+    pool.close()
+    head, _, body = raw.requests[0].partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    assert lines[0] == "PUT /quotes/1 HTTP/1.1"
+    assert set(lines[1:]) == {
+        f"Host: 127.0.0.1:{raw.port}",
+        "Content-Type: application/json",
+        "FSPIOP-Source: dfspa",
+        "Content-Length: 7",
+    }
+    assert body == b'{"a":1}'
+
+
+async def test_keep_alive_reuses_one_connection(serve: Serve) -> None:
+    raw = await serve([ok(b"one"), ok(b"two", "202 Accepted")])
+    pool = Http1Pool()
+    assert await put(pool, raw) == (200, b"one")
+    assert await put(pool, raw) == (202, b"two")
+    pool.close()
+    assert raw.connections == 1
+
+
+async def test_a_chunked_body_is_read_to_its_end_and_the_connection_reused(
+    serve: Serve,
+) -> None:
+    chunked = (
+        b"HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n"
+    )
+    raw = await serve([chunked, ok()])
+    pool = Http1Pool()
+    assert await put(pool, raw) == (400, b"hello world")
+    assert await put(pool, raw) == (200, b"")
+    pool.close()
+    assert raw.connections == 1
+
+
+async def test_interim_answers_are_skipped(serve: Serve) -> None:
+    raw = await serve([b"HTTP/1.1 100 Continue\r\n\r\n" + ok(b"done")])
+    pool = Http1Pool()
+    assert await put(pool, raw) == (200, b"done")
+    pool.close()
+
+
+async def test_only_the_first_bytes_of_a_long_body_are_kept_and_the_connection_dropped(
+    serve: Serve,
+) -> None:
+    endless = (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 20
+    )  # the rest never comes
+    raw = await serve([endless, ok()])
+    pool = Http1Pool()
+    assert await put(pool, raw, limit=10) == (200, b"x" * 10)
+    assert await put(pool, raw) == (200, b"")
+    pool.close()
+    assert raw.connections == 2  # the first answer was not read to its end
+
+
+async def test_a_body_without_length_ends_with_the_connection(serve: Serve) -> None:
+    raw = await serve([b"HTTP/1.0 500 Oops\r\n\r\ninternal error", ok()])
+    pool = Http1Pool()
+    assert await put(pool, raw) == (500, b"internal error")  # the server closes after it
+    pool.close()
+
+
+async def test_connection_close_is_honoured(serve: Serve) -> None:
+    raw = await serve([b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", ok()])
+    pool = Http1Pool()
+    await put(pool, raw)
+    await put(pool, raw)
+    pool.close()
+    assert raw.connections == 2
+
+
+async def test_a_connection_closed_before_the_answer_is_a_disconnection_never_a_resend(
+    serve: Serve,
+) -> None:
+    raw = await serve([None, ok()])
+    pool = Http1Pool()
+    with pytest.raises(Disconnected):
+        await put(pool, raw)
+    pool.close()
+    assert len(raw.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"SMTP ready\r\n\r\n",
+        b"HTTP/1.1 2xx OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
+async def test_what_is_not_http_is_a_bad_answer(serve: Serve, answer: bytes) -> None:
+    raw = await serve([answer])
+    pool = Http1Pool()
+    with pytest.raises(BadAnswer):
+        await put(pool, raw)
+    pool.close()
+
+
+async def test_a_header_with_a_line_break_is_never_written(serve: Serve) -> None:
+    raw = await serve([ok()])
+    pool = Http1Pool()
+    with pytest.raises(ValueError, match="line break"):
+        await pool.request(
+            "127.0.0.1", raw.port, "PUT", "/q", {"X-Evil": "a\r\nInjected: 1"}, None, 800
+        )
+    pool.close()
+    assert raw.requests == []
+
+
+async def test_nobody_listening_is_not_connected() -> None:
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    pool = Http1Pool()
+    with pytest.raises(NotConnected) as raised:
+        await pool.request("127.0.0.1", port, "GET", "/", {}, None, 800)
+    assert isinstance(raised.value.os_error, ConnectionRefusedError)
+
+
+async def test_a_cancelled_request_never_returns_its_connection_to_the_pool(
+    serve: Serve,
+) -> None:
+    raw = await serve([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", ok()])  # no end of head
+    pool = Http1Pool()
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.2):
+            await put(pool, raw)
+    assert await put(pool, raw) == (200, b"")
+    pool.close()
+    assert raw.connections == 2
