@@ -6,11 +6,15 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 import structlog
 
-from tpsim.logging import PlainLines, configure_logging
+from tpsim import logging as tpsim_logging
+from tpsim.logging import PlainLines, configure_logging, write_plain
 
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z ")
 
@@ -104,22 +108,67 @@ def test_a_custom_level_takes_the_whole_way() -> None:
     )
 
 
+@contextmanager
+def configured(level: str = "info", *, alone: bool = False) -> Iterator[None]:
+    """``configure_logging`` as ``tpsim serve`` calls it, undone afterwards; ``alone``: as
+    in ``tpsim serve``'s process, without pytest's handlers on the root logger."""
+    root = logging.getLogger()
+    before, handlers = root.level, list(root.handlers)
+    flags = logging.logThreads, logging.logProcesses, logging.logMultiprocessing
+    try:
+        if alone:
+            root.handlers = []
+        configure_logging(level=level)
+        yield
+    finally:
+        root.handlers = handlers
+        root.setLevel(before)
+        logging.logThreads, logging.logProcesses, logging.logMultiprocessing = flags
+        structlog.reset_defaults()
+
+
 def test_serve_writes_traffic_lines_in_the_renderers_format(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    root = logging.getLogger()
-    level, handlers = root.level, list(root.handlers)
-    flags = logging.logThreads, logging.logProcesses, logging.logMultiprocessing
-    try:
-        configure_logging(level="info")
+    with configured():
         logging.getLogger("tpsim.traffic").info("received: POST /quotes pispa → dfspa 202")
-    finally:
-        for handler in [h for h in root.handlers if h not in handlers]:
-            root.removeHandler(handler)
-        root.setLevel(level)
-        logging.logThreads, logging.logProcesses, logging.logMultiprocessing = flags
-        structlog.reset_defaults()
     line = capsys.readouterr().err.splitlines()[-1]
     assert without_stamp(line) == (
         "[info     ] received: POST /quotes pispa → dfspa 202 [tpsim.traffic]"
     )
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING])
+def test_a_line_written_without_a_record_is_the_handlers_line(
+    capsys: pytest.CaptureFixture[str], level: int
+) -> None:
+    traffic = logging.getLogger("tpsim.traffic")
+    with configured(alone=True):
+        assert write_plain(traffic, level, "sent: PUT /quotes/1 dfspa → pispa 200")
+        traffic.log(level, "sent: PUT /quotes/1 dfspa → pispa 200")
+    short, ordinary = capsys.readouterr().err.splitlines()[-2:]
+    assert without_stamp(short) == without_stamp(ordinary)
+
+
+def test_any_other_handler_gets_the_line_as_a_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    traffic = logging.getLogger("tpsim.traffic")
+    with configured():  # caplog's handler sits on the root logger beside tpsim's
+        assert not write_plain(traffic, logging.INFO, "sent: PUT /quotes/1")
+    assert not write_plain(traffic, logging.INFO, "sent: PUT /quotes/1")  # none installed
+
+
+@pytest.mark.parametrize(
+    ("now", "stamp"),
+    [
+        (1_700_000_000.25, "2023-11-14T22:13:20.250000Z"),
+        (1_700_000_000.0, "2023-11-14T22:13:20Z"),  # isoformat() writes no fraction then
+    ],
+)
+def test_the_stamp_is_isoformat_in_utc(
+    monkeypatch: pytest.MonkeyPatch, now: float, stamp: str
+) -> None:
+    monkeypatch.setattr(tpsim_logging.time, "time", lambda: now)
+    expected = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
+    assert tpsim_logging._stamp() == expected == stamp

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 from aiohttp import web
 
 from tpsim.journal import Exchange, Hop, JournalEntry
+from tpsim.logging import write_plain
 from tpsim.serve.transports import plain_reason
 
 log = logging.getLogger("tpsim.traffic")
@@ -103,7 +104,9 @@ class Traffic:
                 log.exception("a traffic listener failed on %s %s", seen.entry.method, seen.route)
         level = logging.WARNING if seen.failed_delivery else logging.INFO
         if log.isEnabledFor(level):
-            log.log(level, line(seen), extra=fields(seen))
+            text = line(seen)
+            if not write_plain(log, level, text):
+                log.log(level, text, extra=fields(seen))
 
     def unanswered(self, message: Exchange, code: str, detail: str, reason: str) -> None:
         """An error about ``message`` that nobody is told, and why (``reason``: error
