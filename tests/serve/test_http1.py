@@ -22,8 +22,8 @@ HEADERS = {"Content-Type": "application/json", "FSPIOP-Source": "dfspa"}
 @dataclass
 class Raw:
     """Answers the n-th request it reads (over all connections) with ``answers[n]``; a
-    ``None`` closes the connection instead, as does an answer without framing after it. Keeps each request's bytes and counts the
-    connections it accepted."""
+    ``None`` closes the connection instead, as does an answer without framing after it.
+    Keeps each request's bytes and counts the connections it accepted."""
 
     answers: list[bytes | None]
     requests: list[bytes] = field(default_factory=list)
