@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 import pytest
+import rfc8785
 from crypto_support import vectors
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tpsim.auth.canonical import canonicalize, sha256_hex
 from tpsim.auth.errors import CanonicalJsonError
@@ -81,3 +84,27 @@ def test_matches_sorted_compact_json_for_ascii_bodies() -> None:
     body = {"quoteId": "q", "transferAmount": {"currency": "USD", "amount": "100"}, "x": [3, 1]}
     compact = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     assert canonicalize(body) == compact
+
+
+# What the checks admit: strings of any plane (no lone surrogates, control characters
+# included), safe integers, bools, None, lists, and objects with ASCII or other keys.
+_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+_admitted = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | _text
+    | st.sampled_from(["\x00\x1f\x7f\"\\/\b\f\n\r\t", "\u2028\u2029", "\ue000\U0001f600"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(_text | st.sampled_from(["\ue000", "\U0001f600", "a"]), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_admitted)
+def test_every_admitted_value_is_canonicalised_as_rfc8785_does(value: Any) -> None:
+    # ASCII keys take the standard library's encoder; the rest rfc8785 itself.
+    assert canonicalize(value) == rfc8785.dumps(value)
