@@ -165,6 +165,8 @@ def write_plain(logger: logging.Logger, level: int, message: str) -> bool:
     label = _LEVELS.get(logging.getLevelName(level).lower())
     if label is None:
         return False
-    handler.stream.write(_plain_line(label, logger.name, message) + handler.terminator)
-    handler.stream.flush()
+    stream = handler.stream
+    stream.write(_plain_line(label, logger.name, message) + handler.terminator)
+    if not (getattr(stream, "write_through", False) or getattr(stream, "line_buffering", False)):
+        stream.flush()  # (sys.stderr writes through to its descriptor: nothing to flush)
     return True
