@@ -94,7 +94,7 @@ _admitted = st.recursive(
     | st.booleans()
     | st.integers(-(2**53) + 1, 2**53 - 1)
     | _text
-    | st.sampled_from(["\x00\x1f\x7f\"\\/\b\f\n\r\t", "\u2028\u2029", "\ue000\U0001f600"]),
+    | st.sampled_from(['\x00\x1f\x7f"\\/\b\f\n\r\t', "\u2028\u2029", "\ue000\U0001f600"]),
     lambda inner: (
         st.lists(inner, max_size=4)
         | st.dictionaries(_text | st.sampled_from(["\ue000", "\U0001f600", "a"]), inner, max_size=4)
