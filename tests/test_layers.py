@@ -34,7 +34,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "config_yaml": frozenset({"core", "errors"}),
     "logging": frozenset(),
     **{dialect: SHARED for dialect in DIALECTS},
-    "serve": SHARED | DIALECTS,
+    # serve.traffic writes its per-message line through tpsim.logging's handler.
+    "serve": SHARED | DIALECTS | {"logging"},
     "scenario": SHARED | DIALECTS | {"serve"},
     "cli": SHARED | DIALECTS | {"serve", "scenario", "logging", "__init__", "pisp_cli"},
     "pisp_cli": SHARED | {"scenario"},  # `tpsim pisp`: aiohttp only inside scenario/
