@@ -221,3 +221,29 @@ async def test_a_cancelled_request_never_returns_its_connection_to_the_pool(
     assert await put(pool, raw) == (200, b"")
     pool.close()
     assert raw.connections == 2
+
+
+def test_it_runs_on_uvloop_too() -> None:
+    """``tpsim serve`` runs on uvloop when installed, whose transports are not subclasses of
+    ``asyncio.Transport``."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def exchange() -> tuple[int, bytes]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(ok(b"fine"))
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        pool = Http1Pool()
+        try:
+            async with asyncio.timeout(5):
+                port = server.sockets[0].getsockname()[1]
+                return await pool.request("127.0.0.1", port, "GET", "/", {}, None, 800)
+        finally:
+            pool.close()
+            server.close()
+            await server.wait_closed()
+
+    assert uvloop.run(exchange()) == (200, b"fine")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from typing import cast
 
 IDLE_S = 15.0  # aiohttp's keep-alive default: an idle connection older than this is closed
 MAX_HEAD_BYTES = 64 * 1024  # an answer's status line and headers, at most
@@ -212,8 +213,8 @@ class _Connection(asyncio.Protocol):
         return not self.closed and self.transport is not None and not self.transport.is_closing()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)  # noqa: S101 - a stream socket
-        self.transport = transport
+        # A stream transport (uvloop's is not a subclass of asyncio.Transport).
+        self.transport = cast("asyncio.Transport", transport)
 
     def request(self, data: bytes, limit: int) -> asyncio.Future[_Answer]:
         """Write ``data`` (a whole request); the future is its answer."""
