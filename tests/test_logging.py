@@ -160,15 +160,40 @@ def test_any_other_handler_gets_the_line_as_a_record(
 
 
 @pytest.mark.parametrize(
-    ("now", "stamp"),
+    ("now_ns", "stamp"),
     [
-        (1_700_000_000.25, "2023-11-14T22:13:20.250000Z"),
-        (1_700_000_000.0, "2023-11-14T22:13:20Z"),  # isoformat() writes no fraction then
+        (1_700_000_000_250_000_000, "2023-11-14T22:13:20.250000Z"),
+        (1_700_000_000_000_000_000, "2023-11-14T22:13:20Z"),  # isoformat() writes no fraction
+        (1_700_000_000_000_001_999, "2023-11-14T22:13:20.000001Z"),
     ],
 )
 def test_the_stamp_is_isoformat_in_utc(
-    monkeypatch: pytest.MonkeyPatch, now: float, stamp: str
+    monkeypatch: pytest.MonkeyPatch, now_ns: int, stamp: str
 ) -> None:
-    monkeypatch.setattr(tpsim_logging.time, "time", lambda: now)
-    expected = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
-    assert tpsim_logging._stamp() == expected == stamp
+    monkeypatch.setattr(tpsim_logging.time, "time_ns", lambda: now_ns)
+    seconds, micro = divmod(now_ns // 1000, 1_000_000)
+    moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=micro)
+    assert tpsim_logging._stamp() == moment.isoformat().replace("+00:00", "Z") == stamp
+
+
+def test_a_logger_that_does_not_propagate_writes_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    quiet = logging.getLogger("tpsim.traffic.quiet-test")
+    quiet.propagate = False
+    with configured(alone=True):
+        assert not write_plain(quiet, logging.INFO, "never written")
+    assert "never written" not in capsys.readouterr().err
+
+
+def test_a_broken_stream_is_left_to_the_ordinary_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    traffic = logging.getLogger("tpsim.traffic")
+    with configured(alone=True):
+        handler = tpsim_logging._PLAIN
+        assert handler is not None
+
+        def broken(text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        monkeypatch.setattr(handler.stream, "write", broken)
+        assert not write_plain(traffic, logging.INFO, "sent: PUT /quotes/1")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -123,11 +124,9 @@ def _stamp() -> str:
     """Now as ``datetime.now(UTC).isoformat()`` with ``Z`` for ``+00:00`` writes it (no
     fraction at a whole second), the date and time formatted once a second."""
     global _second  # noqa: PLW0603 - a one-entry cache
-    now = time.time()
-    second = int(now)
+    second, micro = divmod(time.time_ns() // 1000, 1_000_000)
     if second != _second[0]:
         _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-    micro = int((now - second) * 1_000_000)
     return f"{_second[1]}.{micro:06d}Z" if micro else f"{_second[1]}Z"
 
 
@@ -153,20 +152,27 @@ def write_plain(logger: logging.Logger, level: int, message: str) -> bool:
     ):
         return False
     found: logging.Logger | None = logger
-    while found is not None:  # the handlers the record would reach
+    reached = False  # whether the record would reach the handler
+    while found is not None:  # the handlers the record would reach, as callHandlers walks
         if found.filters or found.disabled:
             return False
         for other in found.handlers:
-            if other is not handler and not isinstance(other, logging.NullHandler):
+            if other is handler:
+                reached = True
+            elif not isinstance(other, logging.NullHandler):
                 return False
         found = found.parent if found.propagate else None
-    if handler not in logging.root.handlers:
-        return False
     label = _LEVELS.get(logging.getLevelName(level).lower())
-    if label is None:
+    if not reached or label is None:
         return False
     stream = handler.stream
-    stream.write(_plain_line(label, logger.name, message) + handler.terminator)
-    if not (getattr(stream, "write_through", False) or getattr(stream, "line_buffering", False)):
-        stream.flush()  # (sys.stderr writes through to its descriptor: nothing to flush)
+    try:
+        with handler.lock or nullcontext():  # as Handler.handle: no interleaved lines
+            stream.write(_plain_line(label, logger.name, message) + handler.terminator)
+            if not (
+                getattr(stream, "write_through", False) or getattr(stream, "line_buffering", False)
+            ):
+                stream.flush()  # (sys.stderr writes through to its descriptor)
+    except Exception:  # a closed or broken stream: the ordinary way reports it (handleError)
+        return False
     return True

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tpsim.serve import http1
 from tpsim.serve.http1 import BadAnswer, Disconnected, Http1Pool, NotConnected
 
 HEADERS = {"Content-Type": "application/json", "FSPIOP-Source": "dfspa"}
@@ -150,6 +151,60 @@ async def test_a_body_without_length_ends_with_the_connection(serve: Serve) -> N
     pool.close()
 
 
+async def test_a_body_still_coming_is_answered_with_what_came(serve: Serve) -> None:
+    """As aiohttp's ``content.read(n)``: the status and the first bytes, at once; the
+    connection is not reused."""
+    slow = b"HTTP/1.1 500 Oops\r\nContent-Length: 5000\r\n\r\nfirst part"  # no more
+    raw = await serve([slow, ok()])
+    pool = Http1Pool()
+    async with asyncio.timeout(2):
+        assert await put(pool, raw) == (500, b"first part")
+    await put(pool, raw)
+    pool.close()
+    assert raw.connections == 2
+
+
+@pytest.mark.parametrize(
+    ("header", "body"),
+    [
+        ("Transfer-Encoding: gzip, chunked", b"3\r\nabc\r\n0\r\n\r\n"),
+        ("Connection: keep-alive, close\r\nContent-Length: 3", b"abc"),
+    ],
+)
+async def test_header_lists_are_read_token_by_token(serve: Serve, header: str, body: bytes) -> None:
+    raw = await serve([f"HTTP/1.1 200 OK\r\n{header}\r\n\r\n".encode() + body, ok()])
+    pool = Http1Pool()
+    assert await put(pool, raw) == (200, b"abc")
+    await put(pool, raw)
+    pool.close()
+    assert raw.connections == (2 if "close" in header else 1)
+
+
+async def test_a_connection_idle_too_long_is_not_reused(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = await serve([ok(), ok()])
+    pool = Http1Pool()
+    await put(pool, raw)
+    monkeypatch.setattr(http1, "IDLE_S", 0.0)  # any idle time is too long now
+    await asyncio.sleep(0.01)
+    await put(pool, raw)
+    pool.close()
+    assert raw.connections == 2
+
+
+async def test_a_connection_busy_when_the_pool_closes_is_closed_after_its_answer(
+    serve: Serve,
+) -> None:
+    raw = await serve([ok()])
+    pool = Http1Pool()
+    pending = asyncio.ensure_future(put(pool, raw))
+    await asyncio.sleep(0)
+    pool.close()
+    assert await pending == (200, b"")
+    assert pool._idle == {}
+
+
 async def test_connection_close_is_honoured(serve: Serve) -> None:
     raw = await serve([b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", ok()])
     pool = Http1Pool()
@@ -178,6 +233,9 @@ async def test_a_connection_closed_before_the_answer_is_a_disconnection_never_a_
         b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: \u00b2\r\n\r\n".encode("latin-1"),
+        "HTTP/1.1 2\u00b20 OK\r\nContent-Length: 0\r\n\r\n".encode("latin-1"),
     ],
 )
 async def test_what_is_not_http_is_a_bad_answer(serve: Serve, answer: bytes) -> None:

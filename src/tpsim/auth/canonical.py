@@ -70,7 +70,7 @@ def _plain(value: Any, depth: int) -> bool:
     if kind is list or kind is tuple:
         return depth < MAX_DEPTH and all(_plain(item, depth + 1) for item in value)
     if kind is int:
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
     return value is None or kind is bool
 
 

@@ -13,18 +13,21 @@ What it guarantees, as ``HttpClient`` did through aiohttp:
 
 - a request is written once and never resent: a keep-alive connection the peer closed
   before answering is a failed delivery (``Disconnected``), not a retry;
-- only the first ``limit`` bytes of an answer's body are kept; a connection whose answer
-  was not read to its end is closed, never reused (so an endpoint streaming without end
-  costs no memory);
+- of an answer's body, what has arrived with its first bytes is kept (at most ``limit``
+  bytes), as aiohttp's ``content.read(n)`` gives; a connection whose answer was not read
+  to its end is closed, never reused (so an endpoint streaming without end, or slowly,
+  costs neither memory nor a timeout);
 - an answer is framed by ``Content-Length``, by chunked transfer coding, or by the
   connection's end, and interim ``1xx`` answers are skipped;
 - a header name or value with a line break is refused before anything is written;
-- connections idle for ``IDLE_S`` are closed the next time a connection is handed back.
+- a connection idle for more than ``IDLE_S`` is never reused (a NAT or load balancer may
+  have dropped it silently); idle ones are closed when found so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 from typing import cast
@@ -98,7 +101,7 @@ class _Answer:
             taken = end + 4
             version, _, rest = lines[0].partition(" ")
             code = rest[:3]
-            if not version.startswith("HTTP/1.") or not code.isdigit():
+            if not version.startswith("HTTP/1.") or not code.isdecimal():
                 raise BadAnswer(f"not an HTTP/1.1 status line: {lines[0][:80]!r}")
             status = int(code)
             if 100 <= status < 200:
@@ -110,7 +113,7 @@ class _Answer:
     def _headers(self, lines: list[str], http10: bool) -> None:
         length: int | None = None
         chunked = False
-        connection = "close" if http10 else ""
+        close = http10
         for line in lines:
             name, colon, value = line.partition(":")
             if not colon:
@@ -118,14 +121,15 @@ class _Answer:
             match name.strip().lower():
                 case "content-length":
                     text = value.strip()
-                    if not text.isdigit():
+                    if not (text.isascii() and text.isdecimal()):
                         raise BadAnswer(f"Content-Length is not a number: {text[:40]!r}")
                     length = int(text)
-                case "transfer-encoding":
-                    chunked = value.strip().lower().endswith("chunked")
+                case "transfer-encoding":  # chunked when it is the last coding
+                    chunked = _tokens(value)[-1:] == ["chunked"]
                 case "connection":
-                    connection = value.strip().lower()
-        self.keep_alive = connection != "close"
+                    tokens = _tokens(value)
+                    close = "close" in tokens or (close and "keep-alive" not in tokens)
+        self.keep_alive = not close
         if self.status in _NO_BODY:
             self.framing, self.complete = "length", True
         elif chunked:
@@ -178,10 +182,9 @@ class _Answer:
                 self.complete = not line
                 continue
             size = line.split(b";", 1)[0].strip()
-            try:
-                self.chunk_left = int(size, 16)
-            except ValueError:
-                raise BadAnswer(f"not a chunk size: {size[:20]!r}") from None
+            if not _HEX.fullmatch(size):
+                raise BadAnswer(f"not a chunk size: {size[:20]!r}")
+            self.chunk_left = int(size, 16)
             del buffer[: end + 2]
             if self.chunk_left == 0:
                 self.chunk_left = -2
@@ -249,8 +252,8 @@ class _Connection(asyncio.Protocol):
             if rest:  # more than one answer to one request
                 answer.keep_alive = False
             self._done(answer)
-        elif len(answer.body) >= self._limit:
-            answer.keep_alive = False  # enough for a reason; the rest is not read
+        elif answer.body:  # what came of the body is the reason (as aiohttp's read(n)
+            answer.keep_alive = False  # gives): the rest is not read, the connection closed
             self._done(answer)
 
     def eof_received(self) -> None:
@@ -293,6 +296,7 @@ class Http1Pool:
 
     def __init__(self) -> None:
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
+        self._closed = False
 
     async def request(
         self,
@@ -319,10 +323,12 @@ class Http1Pool:
 
     def _take(self, key: tuple[str, int]) -> _Connection | None:
         idle = self._idle.get(key)
+        now = time.monotonic()
         while idle:
             connection = idle.pop()
-            if connection.usable:
+            if connection.usable and now - connection.idle_since <= IDLE_S:
                 return connection
+            connection.close()
         return None
 
     async def _connect(self, host: str, port: int) -> _Connection:
@@ -336,7 +342,8 @@ class Http1Pool:
         return connection
 
     def _give_back(self, connection: _Connection) -> None:
-        if not connection.usable:
+        if not connection.usable or self._closed:
+            connection.close()
             return
         now = time.monotonic()
         connection.idle_since = now
@@ -346,7 +353,8 @@ class Http1Pool:
         idle.append(connection)
 
     def close(self) -> None:
-        """Close every idle connection."""
+        """Close every idle connection, and each busy one once its answer is in."""
+        self._closed = True
         for idle in self._idle.values():
             for connection in idle:
                 connection.close()
@@ -369,6 +377,14 @@ def _encode(
         lines.append(f"Content-Length: {0 if body is None else len(body)}")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode()
     return head if body is None else head + body
+
+
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+
+
+def _tokens(value: str) -> list[str]:
+    """A comma-separated header value's tokens, lowercase."""
+    return [token.strip().lower() for token in value.split(",") if token.strip()]
 
 
 _OURS = frozenset(("host", "content-length", "transfer-encoding", "connection"))

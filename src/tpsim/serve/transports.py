@@ -139,7 +139,7 @@ class HttpClient:
             unsigned = dict(headers)
             headers = unsigned | self.signer(message.method, message.path, unsigned, data)
         started = time.perf_counter()
-        plain = _plain_http(endpoint, message.path)
+        plain = _plain_http(endpoint, message.method, message.path)
         try:
             if plain is not None:  # the lean client (serve.http1)
                 host, port, target = plain
@@ -164,6 +164,7 @@ class HttpClient:
 
     async def close(self) -> None:
         self._pool.close()
+        self._pool = http1.Http1Pool()  # the client may be used again, as its session
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -278,19 +279,23 @@ _PLAIN_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
 _ENDPOINTS: dict[str, tuple[str, int, str] | None] = {}  # endpoint → host, port, base path
 
 
-def _plain_http(endpoint: str, path: str) -> tuple[str, int, str] | None:
+def _plain_http(endpoint: str, method: str, path: str) -> tuple[str, int, str] | None:
     """Host, port and request target of ``endpoint + path`` when the lean client takes it:
-    ``http://`` and a path that needs no quoting. None: aiohttp sends it."""
+    ``http://`` to an ASCII host, a path that needs no quoting, not HEAD (whose answer has
+    no body whatever its headers say). None: aiohttp sends it."""
     if endpoint not in _ENDPOINTS:
         if len(_ENDPOINTS) > 1024:  # endpoints come from the config: a bound all the same
             _ENDPOINTS.clear()
         url = urlsplit(endpoint)
-        plain = url.scheme == "http" and url.hostname and _PLAIN_PATH.fullmatch(url.path)
-        _ENDPOINTS[endpoint] = (
-            (url.hostname, url.port or 80, url.path.rstrip("/")) if plain and url.hostname else None
+        host, port = url.hostname, url.port
+        plain = url.scheme == "http" and _PLAIN_PATH.fullmatch(url.path)
+        _ENDPOINTS[endpoint] = (  # an IDN host aiohttp would send as punycode
+            (host, 80 if port is None else port, url.path.rstrip("/"))
+            if plain and host and host.isascii()
+            else None
         )
     parts = _ENDPOINTS[endpoint]
-    if parts is None or not _PLAIN_PATH.fullmatch(path):
+    if parts is None or not _PLAIN_PATH.fullmatch(path) or method == "HEAD":
         return None
     host, port, base = parts
     return host, port, base + path
@@ -306,7 +311,7 @@ def _failure(exc: BaseException) -> str:
         case http1.NotConnected(os_error=error):
             return f"ClientConnectorError: {_os_words(error)}"
         case http1.Disconnected(reset=None):
-            return "ServerDisconnectedError: the connection was closed before an answer came"
+            return f"ServerDisconnectedError: {exc}"
         case http1.Disconnected(reset=OSError() as reset):
             return f"ClientOSError: {_os_words(reset)}"
         case http1.BadAnswer():
