@@ -3,6 +3,7 @@ writes exactly what structlog's renderer would."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
@@ -195,5 +196,93 @@ def test_a_broken_stream_is_left_to_the_ordinary_way(monkeypatch: pytest.MonkeyP
         def broken(text: str) -> int:
             raise BrokenPipeError(32, "Broken pipe")
 
-        monkeypatch.setattr(handler.stream, "write", broken)
+        monkeypatch.setattr(handler.stream.stream, "write", broken)  # stderr itself
         assert not write_plain(traffic, logging.INFO, "sent: PUT /quotes/1")
+
+
+class Writes:
+    """A stream that keeps each ``write`` apart."""
+
+    def __init__(self) -> None:
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+async def test_lines_of_one_turn_of_the_loop_are_written_together() -> None:
+    stream = Writes()
+    batched = tpsim_logging.Batched(stream)  # type: ignore[arg-type]
+    batched.defer("one\n")
+    batched.defer("two\n")
+    assert stream.writes == []  # the turn is not over
+    await asyncio.sleep(0)
+    assert stream.writes == ["one\ntwo\n"]
+    batched.defer("three\n")
+    await asyncio.sleep(0)
+    assert stream.writes == ["one\ntwo\n", "three\n"]
+
+
+async def test_any_other_line_writes_the_waiting_ones_first() -> None:
+    stream = Writes()
+    batched = tpsim_logging.Batched(stream)  # type: ignore[arg-type]
+    batched.defer("traffic\n")
+    batched.write("a warning\n")  # through the handler or structlog
+    assert stream.writes == ["traffic\n", "a warning\n"]
+    await asyncio.sleep(0)
+    assert stream.writes == ["traffic\n", "a warning\n"]  # nothing written twice
+
+
+def test_without_a_running_loop_a_line_is_written_at_once() -> None:
+    stream = Writes()
+    tpsim_logging.Batched(stream).defer("now\n")  # type: ignore[arg-type]
+    assert stream.writes == ["now\n"]
+
+
+def test_a_turn_the_loop_never_finished_is_written_by_the_next_loop() -> None:
+    stream = Writes()
+    batched = tpsim_logging.Batched(stream)  # type: ignore[arg-type]
+
+    async def log(line: str) -> None:
+        batched.defer(line)
+
+    first = asyncio.new_event_loop()
+    first.run_until_complete(log("first\n"))  # its flush was due after the loop stopped
+    first.close()
+    asyncio.run(log("second\n"))
+    assert "".join(stream.writes) == "first\nsecond\n"
+
+
+def test_a_broken_stream_at_the_end_of_a_turn_loses_that_turn_only() -> None:
+    stream = Writes()
+    batched = tpsim_logging.Batched(stream)  # type: ignore[arg-type]
+
+    def broken(text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    async def turn(line: str) -> None:
+        batched.defer(line)
+        await asyncio.sleep(0)
+
+    stream.write = broken  # type: ignore[method-assign]
+    asyncio.run(turn("lost\n"))
+    del stream.write
+    asyncio.run(turn("kept\n"))
+    assert stream.writes == ["kept\n"]
+
+
+async def test_a_served_traffic_line_is_the_handlers_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    traffic = logging.getLogger("tpsim.traffic")
+    with configured(alone=True):
+        assert write_plain(traffic, logging.INFO, "sent: PUT /quotes/1 dfspa → pispa 200")
+        assert capsys.readouterr().err == ""  # until the end of the turn
+        await asyncio.sleep(0)
+        traffic.info("sent: PUT /quotes/1 dfspa → pispa 200")
+    short, ordinary = capsys.readouterr().err.splitlines()[-2:]
+    assert without_stamp(short) == without_stamp(ordinary)

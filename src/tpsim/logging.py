@@ -14,16 +14,26 @@ cost of a line is part of the CPU of every transfer (issue 17): through structlo
 ``--log-json`` and colours, a plain record (no exception, no stack, no bound context) is
 written by ``PlainLines`` straight to the text the renderer would give (the same bytes:
 ``tests/test_logging.py`` compares them); anything else takes structlog's path.
+
+Every line goes to stderr through one ``Batched`` stream: a traffic line written while an
+event loop runs (``write_plain``) waits for the end of the loop's turn and is written with
+the others of that turn, in one ``write`` instead of one per line (a write to a pipe read by
+another process, as a container's log is, costs more than making the line); any other line
+writes the waiting ones first, so the order stays. A process killed outright loses at most
+the lines of one turn.
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import sys
+import threading
 import time
 from contextlib import nullcontext
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 
@@ -33,6 +43,7 @@ _OURS = "_tpsim_handler"
 
 def configure_logging(*, json_logs: bool = False, level: str = "info") -> None:
     """Route stdlib and structlog output to stderr in one format."""
+    stream = Batched(sys.stderr)
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if json_logs
@@ -51,12 +62,12 @@ def configure_logging(*, json_logs: bool = False, level: str = "info") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     # The text renderer would repeat each field the line already says.
     extra = [structlog.stdlib.ExtraAdder()] if json_logs else []
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream)
     global _PLAIN  # noqa: PLW0603 - the one handler tpsim installs
     _PLAIN = handler
     handler.setFormatter(
@@ -130,7 +141,72 @@ def _stamp() -> str:
     return f"{_second[1]}.{micro:06d}Z" if micro else f"{_second[1]}Z"
 
 
-_PLAIN: logging.StreamHandler[TextIO] | None = None  # configure_logging's handler
+class Batched:
+    """A text stream (stderr) whose deferred lines (``defer``) are written together at the
+    end of the running event loop's turn; ``write`` and ``flush`` write what waits first,
+    so lines keep their order. Anything else is the wrapped stream's."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._waiting: list[str] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop a flush is due on
+        self._lock = threading.RLock()
+
+    def defer(self, text: str) -> None:
+        """Write ``text`` at the end of this turn of the running event loop (now when none
+        runs). Raises what writing raises only when written now."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        with self._lock:
+            if loop is None:
+                self._write_waiting()
+                self.stream.write(text)
+                return
+            self._waiting.append(text)
+            if self._loop is not loop:  # none due on this loop (an earlier loop's was lost)
+                self._loop = loop
+                loop.call_soon(self.flush_waiting)
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            self._write_waiting()
+            return self.stream.write(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write_waiting()
+            self.stream.flush()
+
+    def _write_waiting(self) -> None:
+        if self._waiting:
+            text = "".join(self._waiting)
+            self._waiting.clear()
+            self.stream.write(text)
+
+    def flush_waiting(self) -> None:
+        """The end of a turn (or of the process): write what waits. A stream that fails
+        here loses those lines: stderr is where logging would report the failure."""
+        with self._lock:
+            self._loop = None
+            try:
+                self.flush()
+            except (OSError, ValueError):  # a broken pipe, a closed stream
+                self._waiting.clear()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+_PLAIN: logging.StreamHandler[Batched] | None = None  # configure_logging's handler
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    """The lines of a turn the event loop did not finish (stopped, or not run again)."""
+    if _PLAIN is not None:
+        _PLAIN.stream.flush_waiting()
 
 
 def write_plain(logger: logging.Logger, level: int, message: str) -> bool:
@@ -165,14 +241,9 @@ def write_plain(logger: logging.Logger, level: int, message: str) -> bool:
     label = _LEVELS.get(logging.getLevelName(level).lower())
     if not reached or label is None:
         return False
-    stream = handler.stream
     try:
         with handler.lock or nullcontext():  # as Handler.handle: no interleaved lines
-            stream.write(_plain_line(label, logger.name, message) + handler.terminator)
-            if not (
-                getattr(stream, "write_through", False) or getattr(stream, "line_buffering", False)
-            ):
-                stream.flush()  # (sys.stderr writes through to its descriptor)
+            handler.stream.defer(_plain_line(label, logger.name, message) + handler.terminator)
     except Exception:  # a closed or broken stream: the ordinary way reports it (handleError)
         return False
     return True
