@@ -164,7 +164,7 @@ _DIRECTION = {
 @dataclass(slots=True)
 class JournalEntry:
     seq: int
-    at: str
+    moment: datetime = field(repr=False)  # when: ``at`` as written, formatted when read
     hop: Hop
     method: str
     path: str
@@ -188,10 +188,15 @@ class JournalEntry:
     linked: list[str] = field(default_factory=list, repr=False)  # ids this hop links
     size: int = field(default=0, repr=False)  # bytes counted against the ring's bound
 
+    @property
+    def at(self) -> str:
+        """When the hop was recorded, ISO 8601 to the millisecond."""
+        return self.moment.isoformat(timespec="milliseconds")
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        del data["linked"], data["size"]
-        return data
+        del data["moment"], data["linked"], data["size"]
+        return {"seq": data.pop("seq"), "at": self.at, **data}
 
     def _line(self) -> str:
         """The JSONL line: ``to_json`` without its deep copy, since it is dumped at once."""
@@ -199,7 +204,7 @@ class JournalEntry:
         return json.dumps(data, separators=(",", ":")) + "\n"
 
 
-_JSON_FIELDS = tuple(f.name for f in fields(JournalEntry) if f.repr)
+_JSON_FIELDS = ("seq", "at", *(f.name for f in fields(JournalEntry) if f.repr and f.name != "seq"))
 
 
 def correlation_ids(
@@ -343,7 +348,7 @@ class Journal:
         body = message.body if kept is None else kept.body
         entry = JournalEntry(
             seq=seq,
-            at=at.isoformat(timespec="milliseconds"),
+            moment=at,
             hop=hop,
             method=message.method,
             path=message.path,

@@ -45,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from tpsim.config import Profile
 from tpsim.core.clock import Clock
@@ -66,24 +67,23 @@ from tpsim.mojaloop.wire import headers as wire_headers
 from tpsim.mojaloop.wire import routes
 
 # --- what a transport reports ---------------------------------------------------------
+# (Results and steps are named tuples: several are made for every hop, and a named tuple is
+# made in a third of a frozen dataclass's time; immutable all the same.)
 
 
-@dataclass(frozen=True, slots=True)
-class Handled:
+class Handled(NamedTuple):
     """A simulated role took the message and wants ``effects`` done."""
 
     effects: Effects
 
 
-@dataclass(frozen=True, slots=True)
-class Raised:
+class Raised(NamedTuple):
     """A simulated role refused the message with a coded (or neutral) error."""
 
     error: TpsimError
 
 
-@dataclass(frozen=True, slots=True)
-class Answered:
+class Answered(NamedTuple):
     """A remote participant answered synchronously with ``status`` (and maybe a body)."""
 
     status: int
@@ -95,8 +95,7 @@ class Answered:
         return 200 <= self.status < 300
 
 
-@dataclass(frozen=True, slots=True)
-class Unreachable:
+class Unreachable(NamedTuple):
     """A remote participant never answered: ``error`` says why (refused, timed out…)."""
 
     error: str
@@ -109,16 +108,14 @@ DeliveryResult = Handled | Raised | Answered | Unreachable
 # --- what the switch decides ----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Deliver:
+class Deliver(NamedTuple):
     """Hand ``message`` (headers already as ``participant`` gets them) to its transport."""
 
     participant: Participant
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
+class Record(NamedTuple):
     """Journal one hop of ``message`` (``path_id``: its correlation id from the path)."""
 
     hop: Hop
@@ -130,23 +127,20 @@ class Record:
     rule: str | None = None  # the rule that matched or touched the message
 
 
-@dataclass(frozen=True, slots=True)
-class Apply:
+class Apply(NamedTuple):
     """Carry out what simulated ``fsp_id`` returned: timers, notes, then its messages."""
 
     fsp_id: str
     effects: Effects
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorCallback:
+class ErrorCallback(NamedTuple):
     """Route ``message``, the ``PUT …/error`` answering a message that failed."""
 
     message: Message
 
 
-@dataclass(frozen=True, slots=True)
-class Unanswered:
+class Unanswered(NamedTuple):
     """``error`` about ``message`` reaches nobody (``reason`` says why): log it, send nothing."""
 
     message: Message
@@ -154,8 +148,7 @@ class Unanswered:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Later:
+class Later(NamedTuple):
     """Route ``message`` at ``at`` on the injected clock (a rule's ``delay_s``); a reload
     of the scheme cancels it, as it does the roles' timers."""
 

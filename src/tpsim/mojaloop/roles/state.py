@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -95,6 +96,54 @@ def _oracle_key(key: tuple[str, str]) -> str:
     return f"{id_type}/{identifier}"  # a partyIdType never holds "/"
 
 
+class Consents(Records[Consent]):
+    """The DFSPs' published consents (``Records`` of kind ``consents``), found by an
+    address their scopes cover without reading every consent (a transfer looks its payer's
+    up; a load test seeds thousands)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, "consents")
+        self._first = itertools.count()
+        self._rank: dict[str, int] = {}  # key → order first kept, as ``Store.records`` gives
+        self._by_address: dict[str, set[str]] = {}
+        for consent in self:
+            self._index(consent.consent_id, consent)
+
+    def covering(self, address: str) -> list[tuple[int, Consent]]:
+        """The consents with a scope on ``address``, each with its place in the order
+        they were first kept (in no order)."""
+        found = [(self._rank[key], self.get(key)) for key in self._by_address.get(address, ())]
+        return [(rank, c) for rank, c in found if c is not None]
+
+    def put(self, key: str, record: Consent) -> None:
+        before = self.get(key)
+        if before is not None:
+            self._unindex(key, before)
+        super().put(key, record)
+        self._index(key, record)
+
+    def drop(self, key: str) -> None:
+        before = self.get(key)
+        if before is not None:
+            self._unindex(key, before)
+            self._rank.pop(key, None)
+        super().drop(key)
+
+    def _index(self, key: str, consent: Consent) -> None:
+        if key not in self._rank:
+            self._rank[key] = next(self._first)
+        for scope in consent.scopes:
+            self._by_address.setdefault(scope["address"], set()).add(key)
+
+    def _unindex(self, key: str, consent: Consent) -> None:
+        for scope in consent.scopes:
+            keys = self._by_address.get(scope["address"])
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._by_address[scope["address"]]
+
+
 class SchemeState:
     """The scheme's shared data over ``bank``'s store, and the config's ``parties``."""
 
@@ -106,7 +155,7 @@ class SchemeState:
         self.parties = parties if parties is not None else {}
         store = self.bank.store
         # The DFSPs' consents once verified (or seeded): where the payer side finds them.
-        self.consents: Records[Consent] = Records(store, "consents")
+        self.consents = Consents(store)
         self.auth_consents: Records[AuthConsent] = Records(store, "auth-consents")
         self.oracle = Oracle(Records(store, "oracle"))
 
@@ -202,8 +251,8 @@ class SchemeState:
         """
         candidates = [
             (c.pisp == pisp, c.status == "ISSUED", order, c)
-            for order, c in enumerate(self.consents)
-            if c.dfsp == dfsp and any(s["address"] == address for s in c.scopes)
+            for order, c in self.consents.covering(address)
+            if c.dfsp == dfsp
         ]
         return max(candidates, key=lambda item: item[:3])[3] if candidates else None
 
