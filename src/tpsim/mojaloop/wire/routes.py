@@ -253,6 +253,18 @@ def _index(routes: tuple[Route, ...]) -> dict[tuple[str, int], tuple[_Template, 
 _INDEX = _index(ROUTES)
 
 
+def _fits(entry: _Template, segments: list[str]) -> bool:
+    """Whether ``segments`` have ``entry``'s literal segments and a value for each of its
+    parameters (plain loops: every message tpsim builds is matched)."""
+    for i, text in entry.literals:
+        if segments[i] != text:
+            return False
+    for i, _ in entry.params:
+        if not segments[i]:
+            return False
+    return True
+
+
 def match(method: str, path: str) -> tuple[Route, dict[str, str]]:
     """The route for ``method`` and ``path`` and its path parameters.
 
@@ -261,9 +273,7 @@ def match(method: str, path: str) -> tuple[Route, dict[str, str]]:
     """
     segments = path.split("?", 1)[0].split("/")[1:]
     for entry in _INDEX.get((segments[0], len(segments)), ()) if segments else ():
-        if any(segments[i] != text for i, text in entry.literals):
-            continue
-        if not all(segments[i] for i, _ in entry.params):
+        if not _fits(entry, segments):
             continue
         route = entry.methods.get(method.upper())
         if route is None:
