@@ -247,12 +247,20 @@ def test_a_turn_the_loop_never_finished_is_written_by_the_next_loop() -> None:
     stream = Writes()
     batched = tpsim_logging.Batched(stream)  # type: ignore[arg-type]
 
+    first = asyncio.new_event_loop()
+
+    def log_and_stop() -> None:
+        batched.defer("first\n")
+        first.stop()  # the loop ends with this turn, before the write due at its end
+
+    first.call_soon(log_and_stop)
+    first.run_forever()
+    first.close()
+    assert stream.writes == []
+
     async def log(line: str) -> None:
         batched.defer(line)
 
-    first = asyncio.new_event_loop()
-    first.run_until_complete(log("first\n"))  # its flush was due after the loop stopped
-    first.close()
     asyncio.run(log("second\n"))
     assert "".join(stream.writes) == "first\nsecond\n"
 

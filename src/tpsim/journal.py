@@ -164,7 +164,7 @@ _DIRECTION = {
 @dataclass(slots=True)
 class JournalEntry:
     seq: int
-    moment: datetime = field(repr=False)  # when: ``at`` as written, formatted when read
+    moment: datetime  # when: ``at`` as written, formatted when read
     hop: Hop
     method: str
     path: str
@@ -204,7 +204,11 @@ class JournalEntry:
         return json.dumps(data, separators=(",", ":")) + "\n"
 
 
-_JSON_FIELDS = ("seq", "at", *(f.name for f in fields(JournalEntry) if f.repr and f.name != "seq"))
+_JSON_FIELDS = (
+    "seq",
+    "at",
+    *(f.name for f in fields(JournalEntry) if f.repr and f.name not in ("seq", "moment")),
+)
 
 
 def correlation_ids(

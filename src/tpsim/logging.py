@@ -19,19 +19,20 @@ Every line goes to stderr through one ``Batched`` stream: a traffic line written
 event loop runs (``write_plain``) waits for the end of the loop's turn and is written with
 the others of that turn, in one ``write`` instead of one per line (a write to a pipe read by
 another process, as a container's log is, costs more than making the line); any other line
-writes the waiting ones first, so the order stays. A process killed outright loses at most
-the lines of one turn.
+through logging or structlog writes the waiting ones first, so the order stays (what writes
+to ``sys.stderr`` itself, such as a warning or a traceback Python prints, may come before
+lines of the same turn). ``logging.shutdown`` at exit writes a turn the loop never ended; a
+process killed outright loses at most the lines of one turn.
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import logging
 import sys
 import threading
 import time
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -186,14 +187,12 @@ class Batched:
             self.stream.write(text)
 
     def flush_waiting(self) -> None:
-        """The end of a turn (or of the process): write what waits. A stream that fails
-        here loses those lines: stderr is where logging would report the failure."""
+        """The end of a turn: write what waits. A stream that fails here loses those
+        lines: stderr is where logging would report the failure."""
         with self._lock:
             self._loop = None
-            try:
+            with suppress(OSError, ValueError):  # a broken pipe, a closed stream
                 self.flush()
-            except (OSError, ValueError):  # a broken pipe, a closed stream
-                self._waiting.clear()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
@@ -202,18 +201,13 @@ class Batched:
 _PLAIN: logging.StreamHandler[Batched] | None = None  # configure_logging's handler
 
 
-@atexit.register
-def _flush_at_exit() -> None:
-    """The lines of a turn the event loop did not finish (stopped, or not run again)."""
-    if _PLAIN is not None:
-        _PLAIN.stream.flush_waiting()
-
-
 def write_plain(logger: logging.Logger, level: int, message: str) -> bool:
     """Write ``message`` as ``logger`` would at ``level`` (enabled: the caller checked),
     without a ``LogRecord``, when the only handler that would see it is the one
     ``configure_logging`` installed for uncoloured text (a per-message line costs ~10 µs
-    this way, ~40 µs through ``Logger.log``). False: nothing was written; log it.
+    this way, ~40 µs through ``Logger.log``), at the end of the event loop's turn when one
+    runs (``Batched``). False: nothing was written; log it. (A line deferred to the end of
+    the turn and lost there to a broken stream is not reported.)
     Filters, other handlers (pytest's ``caplog``) and bound context variables all take
     the ordinary way."""
     handler = _PLAIN

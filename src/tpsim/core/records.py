@@ -85,6 +85,10 @@ class Records(Generic[R]):
         """The record with this key, or None."""
         return cast("R | None", self._store.get_record(self.kind, key))
 
+    def peek(self, key: str) -> R | None:
+        """The record with this key, to read only (``Store.peek_record``), or None."""
+        return cast("R | None", self._store.peek_record(self.kind, key))
+
     def __getitem__(self, key: str) -> R:
         """The record with this key, or ``KeyError``."""
         record = self.get(key)

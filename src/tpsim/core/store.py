@@ -60,6 +60,11 @@ class Store(Protocol):
 
     def get_record(self, kind: str, key: str) -> object | None: ...
 
+    def peek_record(self, kind: str, key: str) -> object | None:
+        """The record, to read only: unlike ``get_record`` it is not taken as a record the
+        caller may change in place (a durable store does not write it again for this)."""
+        ...
+
     def drop_record(self, kind: str, key: str) -> None:
         """Forget the record (nothing happens when there is none)."""
         ...
@@ -115,6 +120,9 @@ class MemoryStore:
     def get_record(self, kind: str, key: str) -> object | None:
         records = self._records.get(kind)
         return None if records is None else records.get(key)
+
+    def peek_record(self, kind: str, key: str) -> object | None:
+        return MemoryStore.get_record(self, kind, key)  # never a subclass's bookkeeping
 
     def drop_record(self, kind: str, key: str) -> None:
         records = self._records.get(kind)

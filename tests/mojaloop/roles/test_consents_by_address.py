@@ -5,6 +5,10 @@ every consent: the PISP's own before another's, ISSUED before REVOKED, the newes
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from tpsim.core.bank import Bank
+from tpsim.core.sqlite_store import SqliteStore
 from tpsim.mojaloop.roles.consent_state import Consent
 from tpsim.mojaloop.roles.state import SchemeState
 from tpsim.mojaloop.roles.states import LinkState
@@ -62,3 +66,15 @@ def test_consents_read_back_from_a_store_are_found() -> None:
     kept.consents.put("c2", consent("c2", "a"))
     again = SchemeState(kept.bank)  # as after a restart: the records are in the store
     assert found(again, "a") == "c2"
+
+
+def test_looking_a_consent_up_does_not_write_it_again(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "state.sqlite")
+    try:
+        state = SchemeState(Bank(store))
+        state.consents.put("c1", consent("c1", "a"))
+        store.flush()
+        assert found(state, "a") == "c1"
+        assert not store._pending()  # a read only: nothing for the next flush to write
+    finally:
+        store.close()

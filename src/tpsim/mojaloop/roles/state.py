@@ -105,43 +105,41 @@ class Consents(Records[Consent]):
         super().__init__(store, "consents")
         self._first = itertools.count()
         self._rank: dict[str, int] = {}  # key → order first kept, as ``Store.records`` gives
+        self._addresses: dict[str, set[str]] = {}  # key → the addresses it is indexed by
         self._by_address: dict[str, set[str]] = {}
         for consent in self:
             self._index(consent.consent_id, consent)
 
     def covering(self, address: str) -> list[tuple[int, Consent]]:
         """The consents with a scope on ``address``, each with its place in the order
-        they were first kept (in no order)."""
-        found = [(self._rank[key], self.get(key)) for key in self._by_address.get(address, ())]
+        they were first kept (in no order). Read only: a durable store does not write
+        them again for being looked at."""
+        found = [(self._rank[key], self.peek(key)) for key in self._by_address.get(address, ())]
         return [(rank, c) for rank, c in found if c is not None]
 
     def put(self, key: str, record: Consent) -> None:
-        before = self.get(key)
-        if before is not None:
-            self._unindex(key, before)
         super().put(key, record)
         self._index(key, record)
 
     def drop(self, key: str) -> None:
-        before = self.get(key)
-        if before is not None:
-            self._unindex(key, before)
-            self._rank.pop(key, None)
         super().drop(key)
+        self._unindex(key)
+        self._rank.pop(key, None)
 
     def _index(self, key: str, consent: Consent) -> None:
+        self._unindex(key)
         if key not in self._rank:
             self._rank[key] = next(self._first)
-        for scope in consent.scopes:
-            self._by_address.setdefault(scope["address"], set()).add(key)
+        addresses = self._addresses[key] = {scope["address"] for scope in consent.scopes}
+        for address in addresses:
+            self._by_address.setdefault(address, set()).add(key)
 
-    def _unindex(self, key: str, consent: Consent) -> None:
-        for scope in consent.scopes:
-            keys = self._by_address.get(scope["address"])
-            if keys is not None:
-                keys.discard(key)
-                if not keys:
-                    del self._by_address[scope["address"]]
+    def _unindex(self, key: str) -> None:
+        for address in self._addresses.pop(key, ()):
+            keys = self._by_address[address]
+            keys.discard(key)
+            if not keys:
+                del self._by_address[address]
 
 
 class SchemeState:
