@@ -32,12 +32,13 @@ rename entries already written).
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -194,14 +195,15 @@ class JournalEntry:
         return self.moment.isoformat(timespec="milliseconds")
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        del data["moment"], data["linked"], data["size"]
-        return {"seq": data.pop("seq"), "at": self.at, **data}
+        """The entry as JSON values, ``seq`` and ``at`` first (a deep copy: the caller's)."""
+        return copy.deepcopy(self._fields())
 
     def _line(self) -> str:
         """The JSONL line: ``to_json`` without its deep copy, since it is dumped at once."""
-        data = {name: getattr(self, name) for name in _JSON_FIELDS}
-        return json.dumps(data, separators=(",", ":")) + "\n"
+        return json.dumps(self._fields(), separators=(",", ":")) + "\n"
+
+    def _fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _JSON_FIELDS}
 
 
 _JSON_FIELDS = (
