@@ -27,7 +27,10 @@ transfer, and the ratio of two measured side by side, are the steadier measures.
 
 ``--tpsim-src DIR`` makes the server import tpsim from ``DIR`` (prepended to its
 PYTHONPATH; the server reports the ``tpsim.__file__`` it imported and the run fails if
-that is not under ``DIR``), so two versions of tpsim can be compared with the same PISP.
+that is not under ``DIR``). Given more than once, every round measures each of those
+trees and the null switch, one after another in an order that rotates between rounds, and
+the summary has a row for each tree: two versions of tpsim compared under the same load,
+which separate runs of the script would not see.
 
 ``--loop asyncio|uvloop`` picks the event loop of **both** servers in every run (default:
 uvloop when it is installed, as ``tpsim serve`` does), so the ratio never compares tpsim on
@@ -45,8 +48,8 @@ each level: a trivial POST → 202 handler driven by the same client.
 
     python benchmarks/bench_transfer.py [--transfers 2000] [--warmup 300]
         [--concurrency-levels 1,20,100 | --concurrency N] [--repeat 1]
-        [--tpsim-src DIR] [--state] [--loop asyncio|uvloop] [--log-level LEVEL]
-        [--profile DIR]
+        [--tpsim-src DIR [--tpsim-src DIR2 ...]] [--state] [--loop asyncio|uvloop]
+        [--log-level LEVEL] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -312,7 +315,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 utime, 15 stime
 
 
-TARGETS = ("tpsim", "null")
+NULL = "null"
 NULL_SWITCH = Path(__file__).resolve().with_name("null_switch.py")
 
 
@@ -486,8 +489,8 @@ async def measure(
     target: str = "tpsim",
     serving: Serving | None = None,
 ) -> RunResult:
-    """One run against ``target`` (``tpsim`` or ``null``): a fresh server process,
-    ``warmup`` unmeasured transfers, then the timed ones."""
+    """One run against ``target`` (a tpsim, from ``tpsim_src`` when given, or ``NULL``):
+    a fresh server process, ``warmup`` unmeasured transfers, then the timed ones."""
     serving = serving or Serving(default_loop(), "warning")
     config, authenticators = make_config(pisp_url, concurrency)
     port = free_port()
@@ -506,7 +509,7 @@ async def measure(
 
     with tempfile.TemporaryDirectory() as tmp:
         tpsim_file = ""
-        if target == "tpsim":
+        if target != NULL:
             config_path, report = Path(tmp) / "bench.yaml", Path(tmp) / "tpsim-file"
             config_path.write_text(yaml.safe_dump(config))
             state_file = Path(tmp) / "state.db" if state else None
@@ -515,7 +518,7 @@ async def measure(
             server = start_null_switch(port, pisp_url, serving.loop)
         try:
             await wait_healthy(session, base, server, target)
-            if target == "tpsim":
+            if target != NULL:
                 tpsim_file = report.read_text()
                 if tpsim_src is not None and not Path(tpsim_file).resolve().is_relative_to(
                     tpsim_src
@@ -523,7 +526,7 @@ async def measure(
                     raise RuntimeError(f"server imported tpsim from {tpsim_file}, not {tpsim_src}")
             await phase(-(-warmup // concurrency))
             spy = None
-            if serving.profile_dir is not None and target == "tpsim":
+            if serving.profile_dir is not None and target != NULL:
                 out = serving.profile_dir / f"tpsim-c{concurrency}-{server.pid}.collapsed"
                 spy = start_profiler(server.pid, out)
             server_before, client_before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
@@ -543,7 +546,7 @@ async def measure(
 
 
 def report_run(n: int, repeat: int, result: RunResult, warmup: int, concurrency: int) -> None:
-    name = "tpsim" if result.target == "tpsim" else "null switch"
+    name = "null switch" if result.target == NULL else result.target
     print(
         f"  run {n}/{repeat} {name:11s} {result.transfers} transfers in {result.elapsed:.2f} s"
         f" (after {warmup} warm-up): {result.throughput:.0f} transfers/s;"
@@ -565,19 +568,23 @@ def report_run(n: int, repeat: int, result: RunResult, warmup: int, concurrency:
 @dataclass(frozen=True)
 class LevelSummary:
     concurrency: int
-    runs: dict[str, list[RunResult]]
+    runs: dict[str, list[RunResult]]  # by target: each tpsim, then NULL
     raw: float
 
     def median(self, target: str, field: str) -> float:
         return float(statistics.median(getattr(r, field) for r in self.runs[target]))
 
-    @property
-    def ratio(self) -> float:
-        """Median of the per-round ratios tpsim/null of server CPU per transfer."""
+    def ratio(self, target: str) -> float:
+        """Median of the per-round ratios of ``target``'s server CPU per transfer to the
+        null switch's."""
         return statistics.median(
             t.server_ms / n.server_ms if n.server_ms else float("inf")
-            for t, n in zip(self.runs["tpsim"], self.runs["null"], strict=True)
+            for t, n in zip(self.runs[target], self.runs[NULL], strict=True)
         )
+
+    @property
+    def tpsims(self) -> list[str]:
+        return [target for target in self.runs if target != NULL]
 
 
 def print_summary(levels: list[LevelSummary], repeat: int) -> None:
@@ -589,6 +596,7 @@ def print_summary(levels: list[LevelSummary], repeat: int) -> None:
     rows = [
         (
             "concurrency",
+            "tpsim",
             "tpsim CPU ms/tr",
             "null CPU ms/tr",
             "tpsim/null",
@@ -601,20 +609,22 @@ def print_summary(levels: list[LevelSummary], repeat: int) -> None:
         )
     ]
     for s in levels:
-        rows.append(
-            (
-                str(s.concurrency),
-                f"{s.median('tpsim', 'server_ms'):.3f}",
-                f"{s.median('null', 'server_ms'):.3f}",
-                f"{s.ratio:.2f}x",
-                f"{s.median('tpsim', 'throughput'):.0f}",
-                f"{s.median('null', 'throughput'):.0f}",
-                f"{s.median('tpsim', 'p50_ms'):.1f} / {s.median('tpsim', 'p99_ms'):.1f}",
-                f"{s.median('null', 'p50_ms'):.1f} / {s.median('null', 'p99_ms'):.1f}",
-                f"{s.median('tpsim', 'client_ms'):.2f} / {s.median('null', 'client_ms'):.2f}",
-                f"{s.raw:.0f}",
+        for t in s.tpsims:
+            rows.append(
+                (
+                    str(s.concurrency),
+                    t,
+                    f"{s.median(t, 'server_ms'):.3f}",
+                    f"{s.median(NULL, 'server_ms'):.3f}",
+                    f"{s.ratio(t):.2f}x",
+                    f"{s.median(t, 'throughput'):.0f}",
+                    f"{s.median(NULL, 'throughput'):.0f}",
+                    f"{s.median(t, 'p50_ms'):.1f} / {s.median(t, 'p99_ms'):.1f}",
+                    f"{s.median(NULL, 'p50_ms'):.1f} / {s.median(NULL, 'p99_ms'):.1f}",
+                    f"{s.median(t, 'client_ms'):.2f} / {s.median(NULL, 'client_ms'):.2f}",
+                    f"{s.raw:.0f}",
+                )
             )
-        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
@@ -625,11 +635,15 @@ async def main(
     warmup: int,
     levels: list[int],
     repeat: int,
-    tpsim_src: Path | None,
+    tpsim_srcs: list[Path | None],
     state: bool = False,
     serving: Serving | None = None,
 ) -> None:
+    """Measure each level: in each round every tpsim of ``tpsim_srcs`` (None: as
+    installed) and the null switch, in an order rotating between rounds."""
     serving = serving or Serving(default_loop(), "warning")
+    sources = {tpsim_label(i, len(tpsim_srcs)): src for i, src in enumerate(tpsim_srcs)}
+    targets = [*sources, NULL]
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"machine: {machine()}; load average {load} at start;"
@@ -639,9 +653,10 @@ async def main(
         f"event loop of both servers: {serving.loop}; tpsim --log-level {serving.log_level}"
         " (journal, metrics, rules as shipped)"
     )
+    for label, src in sources.items():
+        print(f"{label} source: {src or 'as installed'}")
     print(
-        f"tpsim source: {tpsim_src or 'as installed'}; state"
-        f" {'in an SQLite file (--state)' if state else 'in memory'}; each transfer = 2"
+        f"state {'in an SQLite file (--state)' if state else 'in memory'}; each transfer = 2"
         " requests from the PISP + 3 callbacks to it, over HTTP on loopback"
     )
     print(
@@ -650,8 +665,9 @@ async def main(
         " tpsim's (client-side: in neither server's CPU)"
     )
     print(
-        f"per level: {repeat} round(s) of tpsim and null switch side by side (order"
-        f" alternating), each a fresh server, {warmup} warm-up + {transfers} timed transfers"
+        f"per level: {repeat} round(s) of {', '.join(targets[:-1])} and the null switch side by"
+        f" side (order rotating), each a fresh server, {warmup} warm-up + {transfers} timed"
+        " transfers"
     )
     print(
         "note: wall-clock figures (transfers/s, latency) swing with the load of a shared"
@@ -667,10 +683,10 @@ async def main(
         async with aiohttp.ClientSession(connector=connector) as session:
             for concurrency in levels:
                 print(f"concurrency {concurrency}:")
-                runs: dict[str, list[RunResult]] = {target: [] for target in TARGETS}
+                runs: dict[str, list[RunResult]] = {target: [] for target in targets}
                 for n in range(1, repeat + 1):
-                    order = TARGETS if n % 2 else TARGETS[::-1]
-                    for target in order:
+                    shift = (n - 1) % len(targets)
+                    for target in targets[shift:] + targets[:shift]:
                         result = await measure(
                             session,
                             pisp,
@@ -678,28 +694,37 @@ async def main(
                             transfers,
                             warmup,
                             concurrency,
-                            tpsim_src,
+                            sources.get(target),
                             state,
                             target,
                             serving,
                         )
                         runs[target].append(result)
-                        if target == "tpsim" and n == 1:
-                            print(f"  server imported tpsim from {result.tpsim_file}")
+                        if target != NULL and n == 1:
+                            print(f"  {target} server imported tpsim from {result.tpsim_file}")
                         report_run(n, repeat, result, warmup, concurrency)
                 raw = await raw_rate(session, 5_000, concurrency)
                 summary = LevelSummary(concurrency, runs, raw)
                 summaries.append(summary)
-                print(
-                    f"  => server CPU tpsim {summary.median('tpsim', 'server_ms'):.3f} ms/transfer"
-                    f" (runs: {', '.join(f'{r.server_ms:.3f}' for r in runs['tpsim'])}),"
-                    f" null {summary.median('null', 'server_ms'):.3f} ms/transfer"
-                    f" (runs: {', '.join(f'{r.server_ms:.3f}' for r in runs['null'])}),"
-                    f" ratio {summary.ratio:.2f}x; raw aiohttp POST->202: {raw:.0f} req/s"
-                )
+                print(f"  => null {_cpu(summary, NULL)}; raw aiohttp POST->202: {raw:.0f} req/s")
+                for target in summary.tpsims:
+                    print(
+                        f"  => {target} {_cpu(summary, target)}, ratio {summary.ratio(target):.2f}x"
+                    )
     finally:
         await runner.cleanup()
     print_summary(summaries, repeat)
+
+
+def tpsim_label(index: int, count: int) -> str:
+    """``tpsim`` when one tpsim is measured, else ``tpsim-1``, ``tpsim-2``… in the order
+    their sources were given."""
+    return "tpsim" if count == 1 else f"tpsim-{index + 1}"
+
+
+def _cpu(summary: LevelSummary, target: str) -> str:
+    runs = ", ".join(f"{r.server_ms:.3f}" for r in summary.runs[target])
+    return f"server CPU {summary.median(target, 'server_ms'):.3f} ms/transfer (runs: {runs})"
 
 
 def parse_levels(text: str) -> list[int]:
@@ -733,8 +758,10 @@ if __name__ == "__main__":
     parser.add_argument(
         "--tpsim-src",
         type=Path,
+        action="append",
         metavar="DIR",
-        help="make the server import tpsim from DIR (a directory holding tpsim/)",
+        help="make the server import tpsim from DIR (a directory holding tpsim/); given"
+        " more than once, each round measures every DIR",
     )
     parser.add_argument(
         "--state", action="store_true", help="serve with --state (a new SQLite file per run)"
@@ -762,13 +789,14 @@ if __name__ == "__main__":
     )
     if args.repeat < 1 or args.transfers < 1 or min(levels) < 1 or args.warmup < 0:
         parser.error("--repeat, --transfers and --concurrency must be >= 1, --warmup >= 0")
-    src: Path | None = args.tpsim_src.resolve() if args.tpsim_src else None
-    if src is not None and not (src / "tpsim" / "__init__.py").is_file():
-        parser.error(f"--tpsim-src {args.tpsim_src}: no tpsim/__init__.py there")
+    srcs: list[Path | None] = [given.resolve() for given in args.tpsim_src or []] or [None]
+    for given in args.tpsim_src or []:
+        if not (given / "tpsim" / "__init__.py").is_file():
+            parser.error(f"--tpsim-src {given}: no tpsim/__init__.py there")
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as logs:
         serving = Serving(args.loop, args.log_level, Path(logs), args.profile)
         asyncio.run(
-            main(args.transfers, args.warmup, levels, args.repeat, src, args.state, serving)
+            main(args.transfers, args.warmup, levels, args.repeat, srcs, args.state, serving)
         )

@@ -10,13 +10,14 @@ digest of it, the sender…); the store only remembers and compares.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from tpsim.core.errors import KeyReused
 from tpsim.core.records import Records
 from tpsim.core.store import MemoryStore
+from tpsim.core.values import evolve
 
 A = TypeVar("A")
 
@@ -68,7 +69,7 @@ class Idempotency(Generic[A]):
         entry = self._entries.get(name)
         if entry is None:
             return
-        self._entries.put(name, replace(entry, answer=answer))
+        self._entries.put(name, evolve(entry, answer=answer))
         if at is not None:
             self._entries.end(name, at=at)
 

@@ -18,7 +18,7 @@ its creation when none is given).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -38,6 +38,7 @@ from tpsim.core.states import (
     next_state,
 )
 from tpsim.core.store import Store
+from tpsim.core.values import evolve
 
 __all__ = ["PaymentEvent", "PaymentIntent", "PaymentState", "Payments"]
 
@@ -73,7 +74,7 @@ class PaymentIntent:
 
     def moved(self, event: PaymentEvent) -> PaymentIntent:
         """This intent after ``event``, or the ``StateRefused`` of the table."""
-        return replace(self, state=self._next(event))
+        return evolve(self, state=self._next(event))
 
     def authenticated(self, event: ScaEvent, *, method: ScaMethod | None = None) -> PaymentIntent:
         """This intent after ``event`` happened to its authentication (``SCA_OUTCOME``).
@@ -89,7 +90,7 @@ class PaymentIntent:
             ) from None
         assert self.sca is not None  # noqa: S101 - every AUTHORISING intent has one
         sca = self.sca.moved(event, what=f"authentication of {self.what}", method=method)
-        return replace(self.moved(SCA_OUTCOME[sca.state]), sca=sca)
+        return evolve(self.moved(SCA_OUTCOME[sca.state]), sca=sca)
 
 
 class Payments:
@@ -135,7 +136,7 @@ class Payments:
     def start_sca(self, intent_id: str, authentication: Authentication) -> PaymentIntent:
         """The payment asks for authorisation: a challenge was issued."""
         intent = self.get(intent_id).moved(PaymentEvent.START_SCA)
-        return self._put(replace(intent, sca=authentication))
+        return self._put(evolve(intent, sca=authentication))
 
     def authenticate(
         self,
@@ -163,7 +164,7 @@ class Payments:
         reservation = self._ledger.reserve(
             intent.debtor, amount, currency=intent.currency, ref=intent.intent_id, at=at
         )
-        return self._put(replace(executing, reservation=reservation), at)
+        return self._put(evolve(executing, reservation=reservation), at)
 
     def settle(self, intent_id: str, *, at: datetime | None = None) -> PaymentIntent:
         """The money reached the creditor: commit the reservation."""

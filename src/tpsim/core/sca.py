@@ -12,7 +12,7 @@ a ``disprove`` on the last attempt becomes ``refuse``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from tpsim.core.states import (
@@ -23,6 +23,7 @@ from tpsim.core.states import (
     ScaState,
     next_state,
 )
+from tpsim.core.values import evolve
 
 __all__ = ["Authentication", "ScaEvent", "ScaMethod", "ScaState"]
 
@@ -54,5 +55,5 @@ class Authentication:
             event = ScaEvent.REFUSE
         state = next_state(SCA_TRANSITIONS, SCA_TERMINAL, self.state, event, what=what)
         if event is not ScaEvent.SUBMIT:
-            return replace(self, state=state)
-        return replace(self, state=state, attempts=self.attempts + 1, method=method or self.method)
+            return evolve(self, state=state)
+        return evolve(self, state=state, attempts=self.attempts + 1, method=method or self.method)

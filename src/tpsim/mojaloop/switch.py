@@ -42,7 +42,6 @@ the rule (``Record.rule``) and whoever receives it has nothing to apply.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -51,6 +50,7 @@ from tpsim.config import Profile
 from tpsim.core.clock import Clock
 from tpsim.core.errors import TpsimError
 from tpsim.core.rules import MessageOutcome, MessageRule, Rules
+from tpsim.core.values import evolve
 from tpsim.journal import Hop
 from tpsim.mojaloop.errors import (
     ClientError,
@@ -288,7 +288,7 @@ class Switch:
         rule = self.rules.for_message(MessageFacts(message, receiver))
         if rule is None or (message.rule is not None and message.rule.rule_name == rule.rule_name):
             return message
-        return dataclasses.replace(message, rule=rule)
+        return evolve(message, rule=rule)
 
     def _refused_by_rule(self, message: Message, rule: MessageRule, fsp_id: str) -> list[Step]:
         """The participant refuses ``message`` as ``rule`` says, as if its role had raised
@@ -333,7 +333,7 @@ class Switch:
         override = rule.outcome.override
         body = None if not override else overridden(answer.body, override)
         if body is None or answer.route is None:
-            return dataclasses.replace(answer, rule=mark)
+            return evolve(answer, rule=mark)
         try:
             model = routes.parse_body(answer.route, body)
         except FspiopError as exc:
@@ -353,8 +353,8 @@ class Switch:
                 f"override of rule {rule.rule_name} not sent: it breaks the OpenAPI of"
                 f" {answer.method} {answer.route.template} ({broken}); unchecked: true sends it"
             )
-            return dataclasses.replace(answer, rule=MessageRule(rule.rule_name, _MARK, note))
-        return dataclasses.replace(answer, body=body, parsed=model, rule=mark)
+            return evolve(answer, rule=MessageRule(rule.rule_name, _MARK, note))
+        return evolve(answer, body=body, parsed=model, rule=mark)
 
     def _delivered(self, message: Message, *, error: str | None = None) -> Record:
         # In-process delivery has no HTTP answer: journal the status the edge would give.
@@ -367,7 +367,7 @@ class Switch:
         forwarded = wire_headers.forward_headers(
             message.headers, message.method, self.clock.now(), hub_name=self.hub_name
         )
-        return dataclasses.replace(message, headers=make_headers(forwarded))
+        return evolve(message, headers=make_headers(forwarded))
 
 
 def _acting(rule: MessageRule | None) -> MessageRule | None:

@@ -189,6 +189,8 @@ def test_accept_refused(resource: str, value: str, kind: type[FspiopError], deta
         ),
         (datetime(2024, 2, 29, 0, 0, 5, tzinfo=UTC), "Thu, 29 Feb 2024 00:00:05 GMT"),
         (datetime(2026, 11, 1, 9, 5, 0, tzinfo=UTC), "Sun, 01 Nov 2026 09:05:00 GMT"),
+        # Cut to the second below, before 1970 too (the last second formatted is cached).
+        (datetime(1969, 12, 31, 23, 59, 59, 500_000, tzinfo=UTC), "Wed, 31 Dec 1969 23:59:59 GMT"),
     ],
 )
 def test_format_http_date(when: datetime, expected: str) -> None:

@@ -12,6 +12,7 @@ several types.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -153,17 +154,21 @@ def _version_ok(resource: str, version: str) -> bool:
 
 def format_http_date(dt: datetime) -> str:
     """RFC 7231 IMF-fixdate (``Thu, 24 Jan 2019 10:23:12 GMT``); naive values are UTC."""
-    utc = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-    return _http_date(utc.replace(microsecond=0))
+    global _last_date
+    aware = dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+    second = math.floor(aware.timestamp())
+    last = _last_date
+    if last[0] != second:  # every message tpsim sends has a Date: most share the last one
+        utc = datetime.fromtimestamp(second, UTC)
+        last = _last_date = (
+            second,
+            f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
+            f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} GMT",
+        )
+    return last[1]
 
 
-# Every message tpsim sends carries a Date of one-second resolution: most share theirs.
-@functools.lru_cache(maxsize=16)
-def _http_date(utc: datetime) -> str:
-    return (
-        f"{_DAYS[utc.weekday()]}, {utc.day:02d} {_MONTHS[utc.month - 1]} {utc.year:04d} "
-        f"{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d} GMT"
-    )
+_last_date: tuple[int | None, str] = (None, "")
 
 
 def parse_http_date(value: str | None) -> datetime:
