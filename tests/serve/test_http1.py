@@ -74,8 +74,12 @@ async def serve() -> AsyncIterator[Serve]:
         await server.wait_closed()
 
 
-async def put(pool: Http1Pool, raw: Raw, limit: int = 800) -> tuple[int, bytes]:
-    return await pool.request("127.0.0.1", raw.port, "PUT", "/quotes/1", HEADERS, b'{"a":1}', limit)
+async def put(
+    pool: Http1Pool, raw: Raw, limit: int = 800, timeout_s: float = 10.0
+) -> tuple[int, bytes]:
+    return await pool.request(
+        "127.0.0.1", raw.port, "PUT", "/quotes/1", HEADERS, b'{"a":1}', limit, timeout_s
+    )
 
 
 def ok(body: bytes = b"", status: str = "200 OK") -> bytes:
@@ -251,7 +255,7 @@ async def test_a_header_with_a_line_break_is_never_written(serve: Serve) -> None
     pool = Http1Pool()
     with pytest.raises(ValueError, match="line break"):
         await pool.request(
-            "127.0.0.1", raw.port, "PUT", "/q", {"X-Evil": "a\r\nInjected: 1"}, None, 800
+            "127.0.0.1", raw.port, "PUT", "/q", {"X-Evil": "a\r\nInjected: 1"}, None, 800, 10.0
         )
     pool.close()
     assert raw.requests == []
@@ -264,7 +268,7 @@ async def test_nobody_listening_is_not_connected() -> None:
     await probe.wait_closed()
     pool = Http1Pool()
     with pytest.raises(NotConnected) as raised:
-        await pool.request("127.0.0.1", port, "GET", "/", {}, None, 800)
+        await pool.request("127.0.0.1", port, "GET", "/", {}, None, 800, 10.0)
     assert isinstance(raised.value.os_error, ConnectionRefusedError)
 
 
@@ -276,6 +280,20 @@ async def test_a_cancelled_request_never_returns_its_connection_to_the_pool(
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.2):
             await put(pool, raw)
+    assert await put(pool, raw) == (200, b"")
+    pool.close()
+    assert raw.connections == 2
+
+
+async def test_an_answer_not_in_within_the_timeout_is_a_timeout_and_its_connection_dropped(
+    serve: Serve,
+) -> None:
+    raw = await serve([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n", ok()])  # no end of head
+    pool = Http1Pool()
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(TimeoutError):
+        await put(pool, raw, timeout_s=0.2)
+    assert 0.2 <= asyncio.get_running_loop().time() - started < 2
     assert await put(pool, raw) == (200, b"")
     pool.close()
     assert raw.connections == 2
@@ -298,7 +316,7 @@ def test_it_runs_on_uvloop_too() -> None:
         try:
             async with asyncio.timeout(5):
                 port = server.sockets[0].getsockname()[1]
-                return await pool.request("127.0.0.1", port, "GET", "/", {}, None, 800)
+                return await pool.request("127.0.0.1", port, "GET", "/", {}, None, 800, 10.0)
         finally:
             pool.close()
             server.close()

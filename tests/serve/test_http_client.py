@@ -3,6 +3,7 @@ switch gives it and nothing aiohttp would add, and no participant's cookie comes
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -10,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from tpsim.mojaloop.message import Message, make_headers
-from tpsim.mojaloop.switch import Answered
+from tpsim.mojaloop.switch import Answered, Unreachable
 from tpsim.mojaloop.wire.headers import build_headers
 from tpsim.serve.transports import HttpClient
 
@@ -115,3 +116,32 @@ async def test_a_path_that_needs_quoting_is_sent_quoted() -> None:
         await client.close()
         await runner.cleanup()
     assert seen == ["/base/parties/MSISDN/123", "/base/parties/MSISDN/j%C3%A9%20ssica"]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_an_endpoint_that_never_answers_is_unreachable_after_the_timeout(
+    scheme: str,
+) -> None:
+    """The lean client (``http://``) and aiohttp's (here ``https://``, to a server that
+    never completes a handshake) both give up after ``timeout_s`` with the same reason."""
+    requests: list[bytes] = []
+    writers: list[asyncio.StreamWriter] = []
+
+    async def hang(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
+        requests.append(await reader.read(100))
+
+    server = await asyncio.start_server(hang, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = HttpClient(timeout_s=0.2)
+    try:
+        result = await client.send(f"{scheme}://127.0.0.1:{port}", callback("PUT"))
+    finally:
+        await client.close()
+        for writer in writers:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert isinstance(result, Unreachable)
+    assert result.error == "no answer within 0.2 s"
+    assert requests  # the request (or the TLS hello) was written

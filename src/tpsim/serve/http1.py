@@ -290,6 +290,11 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
+def _expire(waiter: asyncio.Future[_Answer]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 class Http1Pool:
     """Keep-alive connections by host and port; ``request`` sends one request on an idle one
     (or a new one) and gives the answer's status and first ``limit`` body bytes."""
@@ -307,17 +312,29 @@ class Http1Pool:
         headers: Mapping[str, str],
         body: bytes | None,
         limit: int,
+        timeout_s: float,
     ) -> tuple[int, bytes]:
         """``method target`` with ``headers`` (``Host`` and ``Content-Length`` added) and
         ``body``; raises ``NotConnected``, ``Disconnected`` or ``BadAnswer`` (all ``Failed``),
-        or ``ValueError`` for a header that would split the request."""
+        ``TimeoutError`` when no answer came within ``timeout_s`` (connecting included), or
+        ``ValueError`` for a header that would split the request."""
         data = _encode(host, port, method, target, headers, body)
-        connection = self._take((host, port)) or await self._connect(host, port)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        connection = self._take((host, port))
+        if connection is None:
+            async with asyncio.timeout_at(deadline):
+                connection = await self._connect(host, port)
+        waiter = connection.request(data, limit)
+        # A plain timer rather than asyncio.timeout: it fails only the answer's future.
+        timer = loop.call_at(deadline, _expire, waiter)
         try:
-            answer = await connection.request(data, limit)
+            answer = await waiter
         except BaseException:
-            connection.close()  # cancelled (a timeout) or failed: never reused
+            connection.close()  # timed out, cancelled or failed: never reused
             raise
+        finally:
+            timer.cancel()
         self._give_back(connection)
         return answer.status, bytes(answer.body)
 

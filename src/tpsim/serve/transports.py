@@ -15,7 +15,6 @@ it reports it as a ``DeliveryResult`` for the switch to judge.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import inspect
 import json
@@ -143,10 +142,16 @@ class HttpClient:
         try:
             if plain is not None:  # the lean client (serve.http1)
                 host, port, target = plain
-                async with asyncio.timeout(self._timeout_s):
-                    status, text = await self._pool.request(
-                        host, port, message.method, target, headers, data, REASON_CHARS * 4
-                    )
+                status, text = await self._pool.request(
+                    host,
+                    port,
+                    message.method,
+                    target,
+                    headers,
+                    data,
+                    REASON_CHARS * 4,
+                    self._timeout_s,
+                )
             else:
                 url = endpoint.rstrip("/") + message.path
                 async with self._client().request(
