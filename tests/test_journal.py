@@ -203,3 +203,16 @@ def test_old_links_are_forgotten_with_their_entries() -> None:
     assert len(journal._born) <= 17  # the bound is the point
     assert [e.seq for e in journal.entries(correlation_id="r-39")] == [40]
     assert len(journal.entries(correlation_id="c-1")) == 2
+
+
+def test_headers_a_caller_may_still_change_are_copied_and_a_messages_kept() -> None:
+    journal = Journal()
+    given = {"FSPIOP-Source": "pispa"}
+    copied = journal.record(Hop.RECEIVED, Unregistered("GET", "/x", None, given), at=AT)
+    given["FSPIOP-Source"] = "changed later"
+    assert copied.headers == {"FSPIOP-Source": "pispa"}
+    message = Message("PUT", "/quotes/1", make_headers({"FSPIOP-Source": "dfspb"}), {})
+    kept = journal.record(Hop.DELIVERED, message, at=AT)
+    assert kept.headers is message.headers  # read-only already: not copied
+    assert kept.to_json()["headers"] == {"FSPIOP-Source": "dfspb"}
+    assert json.loads(kept._line())["headers"] == {"FSPIOP-Source": "dfspb"}

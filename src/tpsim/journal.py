@@ -42,7 +42,10 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
+
+from multidict import CIMultiDictProxy
 
 from tpsim.journal_sink import open_sink
 
@@ -171,7 +174,7 @@ class JournalEntry:
     path: str
     source: str
     destination: str | None
-    headers: dict[str, str]
+    headers: Mapping[str, str]  # read-only: a message's own, else a copy (``_kept``)
     body: dict[str, Any] | None
     correlation_ids: list[str]
     status: int | None = None
@@ -203,7 +206,9 @@ class JournalEntry:
         return json.dumps(self._fields(), separators=(",", ":")) + "\n"
 
     def _fields(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _JSON_FIELDS}
+        fields = {name: getattr(self, name) for name in _JSON_FIELDS}
+        fields["headers"] = dict(self.headers)
+        return fields
 
 
 _JSON_FIELDS = (
@@ -241,6 +246,14 @@ class _Kept(NamedTuple):
     def cost(self) -> int:
         """What the kept body costs the ring when no JSONL line measures it."""
         return self.size if self.excerpt is None else len(self.excerpt)
+
+
+# Headers no caller can change after the hop is recorded: kept as they are, not copied.
+_READ_ONLY = (CIMultiDictProxy, MappingProxyType)
+
+
+def _kept(headers: Mapping[str, str]) -> Mapping[str, str]:
+    return headers if type(headers) in _READ_ONLY else dict(headers)
 
 
 def _arrived_size(
@@ -360,7 +373,7 @@ class Journal:
             path=message.path,
             source=message.source,
             destination=message.destination,
-            headers=dict(message.headers),
+            headers=_kept(message.headers),
             body=body,
             correlation_ids=ids,
             linked=linking,
