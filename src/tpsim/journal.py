@@ -253,7 +253,7 @@ _READ_ONLY = (CIMultiDictProxy, MappingProxyType)
 
 
 def _kept(headers: Mapping[str, str]) -> Mapping[str, str]:
-    return headers if type(headers) in _READ_ONLY else dict(headers)
+    return headers if isinstance(headers, _READ_ONLY) else dict(headers)
 
 
 def _arrived_size(

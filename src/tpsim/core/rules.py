@@ -367,6 +367,11 @@ class Rules:
                 return Applied(rule.name, rule.then)
         return None
 
+    @property
+    def about_messages(self) -> bool:
+        """Whether any rule is about messages (callers gather no facts when none is)."""
+        return bool(self._about_messages)
+
     def for_message(self, facts: Facts) -> MessageRule | None:
         """The first message rule, in order, whose match holds for ``facts`` (a message's,
         ``MessageFact``), or None; payment rules are ``first``'s."""

@@ -203,7 +203,7 @@ class Switch:
         the first rule matching it whose error is ``sync`` (only a simulated participant's
         rules apply: an external one answers for itself)."""
         target = message.destination or self.hub_name
-        if not isinstance(self.registry.get(target), Simulated):
+        if not self.rules.about_messages or not isinstance(self.registry.get(target), Simulated):
             return None
         rule = self.rules.for_message(MessageFacts(message, target))
         code = None if rule is None else rule.outcome.error_code
@@ -285,6 +285,8 @@ class Switch:
         the rule that touched it when none does). A rule acts once: a message it already
         touched (the ALS passing a ``GET /parties`` on to the party's DFSP, a DFSP passing
         a ``DELETE /consents`` on to the auth-service) is not touched by it again."""
+        if not self.rules.about_messages:
+            return message
         rule = self.rules.for_message(MessageFacts(message, receiver))
         if rule is None or (message.rule is not None and message.rule.rule_name == rule.rule_name):
             return message

@@ -22,7 +22,8 @@ class SystemClock:
         self._pending: set[_Timer] = set()
 
     def now(self) -> datetime:
-        return datetime.now(UTC) + self._offset
+        now = datetime.now(UTC)
+        return now + self._offset if self._offset else now
 
     @property
     def offset_s(self) -> float:
