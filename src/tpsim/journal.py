@@ -37,15 +37,12 @@ import itertools
 import json
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
-
-from multidict import CIMultiDictProxy
 
 from tpsim.journal_sink import open_sink
 
@@ -248,12 +245,10 @@ class _Kept(NamedTuple):
         return self.size if self.excerpt is None else len(self.excerpt)
 
 
-# Headers no caller can change after the hop is recorded: kept as they are, not copied.
-_READ_ONLY = (CIMultiDictProxy, MappingProxyType)
-
-
 def _kept(headers: Mapping[str, str]) -> Mapping[str, str]:
-    return headers if isinstance(headers, _READ_ONLY) else dict(headers)
+    """Headers as an entry keeps them: read-only ones (a Mojaloop message's) as they are,
+    a mapping its caller could still change copied."""
+    return dict(headers) if isinstance(headers, MutableMapping) else headers
 
 
 def _arrived_size(
