@@ -114,7 +114,6 @@ async def main(args: argparse.Namespace) -> None:
     pisp = Pisp()
     runner, pisp_port = await serve_pisp(pisp.handle)
     config, authenticators = make_config(f"http://127.0.0.1:{pisp_port}", args.concurrency)
-    config["journal"] = {}  # tpsim's default journal size
     if args.retention_s is not None:
         config["behaviour"] = {"retention_s": args.retention_s}
     port = free_port()

@@ -174,7 +174,6 @@ def make_config(pisp_url: str, workers: int) -> tuple[dict[str, Any], list[Softw
         "parties": [{"party_identifier": "16135551212", "fsp_id": "dfspb", "account": "dfspb.bob"}],
         "accounts": accounts,
         "consents": consents,
-        "journal": {"max_entries": 1000},
     }
     return config, authenticators
 
