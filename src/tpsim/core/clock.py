@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -90,20 +91,22 @@ class UuidIds:
 
 
 class _RandomBytes:
-    """``os.urandom``'s bytes, read ``chunk`` at a time and each handed out once; a process
-    forked from this one reads its own."""
+    """``os.urandom``'s bytes, read ``chunk`` at a time and each handed out once (to one
+    thread); a process forked from this one reads its own."""
 
     def __init__(self, chunk: int) -> None:
         self._chunk = chunk
         self._data = b""
         self._at = 0
+        self._lock = threading.Lock()
 
     def take(self, n: int) -> bytearray:
-        at = self._at
-        if at + n > len(self._data):
-            self._data, at = os.urandom(max(n, self._chunk)), 0
-        self._at = at + n
-        return bytearray(self._data[at : at + n])
+        with self._lock:
+            at = self._at
+            if at + n > len(self._data):
+                self._data, at = os.urandom(max(n, self._chunk)), 0
+            self._at = at + n
+            return bytearray(self._data[at : at + n])
 
     def forget(self) -> None:
         self._data, self._at = b"", 0
