@@ -45,4 +45,3 @@ def test_a_forked_process_draws_its_own_ids() -> None:
     theirs = os.read(read, 100).decode()
     os.close(read)
     assert theirs != ids.new_id()
-
