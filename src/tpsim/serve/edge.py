@@ -16,7 +16,8 @@ request line, header or chunk size, it answers itself in plain text.)
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import structlog
 from aiohttp import HttpVersion11, hdrs, web
@@ -38,7 +39,7 @@ from tpsim.mojaloop.wire.jws import Keyring
 from tpsim.mojaloop.wire.validation import decode_body
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.simulation import Simulation
-from tpsim.serve.traffic import UNMATCHED, Seen, elapsed_ms
+from tpsim.serve.traffic import UNMATCHED, Seen, ms_since, started_at
 
 log = structlog.get_logger("tpsim.edge")
 
@@ -46,29 +47,80 @@ MAX_BODY_BYTES = 5_242_880  # FSPIOP v1.1 §3.1.3: Content-Length at most 5 MiB
 SIMULATION = web.AppKey("simulation", Simulation)
 
 
+class Arrival(NamedTuple):
+    """A request as the edge reads it: ``path`` decoded (what routes match), ``raw_path`` as
+    sent (what a signature covers), ``has_body`` whether it came with one, ``started``
+    when tpsim began handling it (``time.perf_counter``; None when unknown)."""
+
+    method: str
+    path: str
+    raw_path: str
+    headers: Mapping[str, str]
+    has_body: bool
+    started: float | None = None
+
+    @classmethod
+    def of(cls, request: web.Request) -> Arrival:
+        return cls(
+            request.method,
+            request.path,
+            request.raw_path,
+            request.headers,
+            request.body_exists,
+            started_at(request),
+        )
+
+
+class Answer(NamedTuple):
+    """The edge's synchronous answer: a status, and the error's body when refused."""
+
+    status: int
+    body: dict[str, Any] | None = None
+
+
 async def handle_fspiop(request: web.Request) -> web.Response:
     """Validate, answer synchronously, and hand the message to the router."""
     sim = request.app[SIMULATION]
-    body: dict[str, Any] | None = None
     matched: tuple[routes.Route, dict[str, str]] | None = None
     try:
-        matched = route, params = routes.match(request.method, request.path)
+        matched = routes.match(request.method, request.path)
         raw = await _read_body(request, sim)
+    except FspiopError as exc:
+        answer = refuse(sim, Arrival.of(request), exc, None, matched)
+    except Exception:  # a bug must still not answer without a coded body
+        answer = refuse(sim, Arrival.of(request), _unexpected(request.path), None, matched)
+    else:
+        answer = admit(sim, Arrival.of(request), matched, raw)
+    if answer.body is not None:
+        return web.json_response(answer.body, status=answer.status)
+    return web.Response(status=answer.status)
+
+
+def admit(
+    sim: Simulation,
+    arrival: Arrival,
+    matched: tuple[routes.Route, dict[str, str]],
+    raw: bytes | None,
+) -> Answer:
+    """The rest of the edge, without sockets: validate what arrived at ``matched`` (its
+    route and path parameters) with body ``raw``, journal it and hand it to the router,
+    or refuse it."""
+    route, params = matched
+    body: dict[str, Any] | None = None
+    try:
         body = None if raw is None else decode_body(raw)
-        _check_headers(request, route, sim)
-        _check_sender(request, raw, sim)
+        _check_headers(arrival, route, sim)
+        _check_sender(arrival, raw, sim)
         # Roles read the typed model; the body stays as it was on the wire beside it.
         model = routes.parse_body(route, body)
     except FspiopError as exc:
-        return _reject(request, sim, exc, body, matched)
+        return refuse(sim, arrival, exc, body, matched)
     except Exception:  # a validator bug must still not answer without a coded body
-        log.exception("validation failed unexpectedly", path=request.path)
-        error = InternalServerError("tpsim could not validate this request")
-        return _reject(request, sim, error, body, matched)
+        return refuse(sim, arrival, _unexpected(arrival.path), body, matched)
     message = Message(
-        request.method,
-        request.path,
-        make_headers(dict(request.headers)),
+        arrival.method,
+        arrival.path,
+        make_headers(dict(arrival.headers)),
         body,
         route=route,
         params=params,
@@ -76,7 +128,8 @@ async def handle_fspiop(request: web.Request) -> web.Response:
     )
     refusal = sim.router.switch.sync_refusal(message)  # a rule's error: {sync: true}
     if refusal is not None:
-        return _reject(request, sim, refusal.error, body, matched, rule=refusal.rule.rule_name)
+        rule = refusal.rule.rule_name
+        return refuse(sim, arrival, refusal.error, body, matched, rule=rule)
     entry = sim.journal.record(
         Hop.RECEIVED,
         message,
@@ -86,10 +139,17 @@ async def handle_fspiop(request: web.Request) -> web.Response:
     )
     traffic = sim.router.traffic
     if traffic.watched():  # no FSPIOP-Destination: the switch's own services answer
-        took, hub = elapsed_ms(request), sim.router.hub_name
+        hub = sim.router.hub_name
+        took = ms_since(arrival.started)
         traffic.seen(Seen(entry, route.template, route.sync_status, took, receiver=hub))
     sim.router.submit(message)
-    return web.Response(status=route.sync_status)
+    return Answer(route.sync_status)
+
+
+def _unexpected(path: str) -> InternalServerError:
+    """The error for a request the edge failed on (logged with its traceback)."""
+    log.exception("validation failed unexpectedly", path=path)
+    return InternalServerError("tpsim could not validate this request")
 
 
 async def _read_body(request: web.Request, sim: Simulation) -> bytes | None:
@@ -118,15 +178,16 @@ async def expect_handler(request: web.Request) -> web.StreamResponse | None:
         request.writer.output_size = 0  # the 100 is not part of the answer's size
         return None
     error = ValidationError(f"only 100-continue can be expected; got {expect!r}", field="Expect")
-    return _reject(request, request.app[SIMULATION], error, None, None)
+    answer = refuse(request.app[SIMULATION], Arrival.of(request), error, None, None)
+    return web.json_response(answer.body, status=answer.status)
 
 
-def _check_headers(request: web.Request, route: routes.Route, sim: Simulation) -> None:
-    headers = request.headers
-    if request.body_exists or route.body is not None:
+def _check_headers(arrival: Arrival, route: routes.Route, sim: Simulation) -> None:
+    headers = arrival.headers
+    if arrival.has_body or route.body is not None:
         content_type = _required(headers, "Content-Type")
         wire_headers.check_content_type(route.resource, content_type)
-    if request.method != "PUT":
+    if arrival.method != "PUT":
         wire_headers.check_accept(route.resource, _required(headers, "Accept"))
     wire_headers.parse_http_date(_required(headers, "Date"))
     source = _required(headers, SOURCE)
@@ -140,7 +201,7 @@ def _check_headers(request: web.Request, route: routes.Route, sim: Simulation) -
         _required(headers, DESTINATION)
 
 
-def _check_sender(request: web.Request, raw: bytes | None, sim: Simulation) -> None:
+def _check_sender(arrival: Arrival, raw: bytes | None, sim: Simulation) -> None:
     """What makes ``FSPIOP-Source`` more than a claim (README "Who may speak as whom").
 
     No request from outside may speak as a participant tpsim plays (a simulated DFSP or
@@ -148,14 +209,14 @@ def _check_sender(request: web.Request, raw: bytes | None, sim: Simulation) -> N
     own HTTP client. A source with a configured public key must sign every request but GETs
     (``mojaloop.wire.jws``): 3105 otherwise. Any other source is trusted as sent.
     """
-    source = request.headers[SOURCE]
+    source = arrival.headers[SOURCE]
     if isinstance(sim.router.registry.get(source), Simulated):
         raise ValidationError(
             f"{source!r} is played by tpsim itself: no request from outside may carry its"
             " fspId; send as your own participant",
             field=SOURCE,
         )
-    Keyring.of(sim.config).check(request.method, request.raw_path, request.headers, raw)
+    Keyring.of(sim.config).check(arrival.method, arrival.raw_path, arrival.headers, raw)
 
 
 def _required(headers: Any, name: str) -> str:
@@ -165,19 +226,19 @@ def _required(headers: Any, name: str) -> str:
     return value
 
 
-def _reject(
-    request: web.Request,
+def refuse(
     sim: Simulation,
+    arrival: Arrival,
     error: FspiopError,
     body: dict[str, Any] | None,
     matched: tuple[routes.Route, dict[str, str]] | None,
     *,
     rule: str | None = None,
-) -> web.Response:
-    """Answer with the coded error and journal the refused request in its conversation
+) -> Answer:
+    """The coded error's answer, the refused request journaled in its conversation
     (``rule``: the message rule whose error it is)."""
     info = error.error_information(sim.config.behaviour.profile)
-    message = Message(request.method, request.path, make_headers(dict(request.headers)), body)
+    message = Message(arrival.method, arrival.path, make_headers(dict(arrival.headers)), body)
     path_id = None
     if matched is not None:
         path_id = routes.correlation_id(*matched, body)
@@ -194,5 +255,6 @@ def _reject(
     if traffic.watched():
         route = UNMATCHED if matched is None else matched[0].template
         code = info["errorInformation"]["errorCode"]
-        traffic.seen(Seen(entry, route, error.http_status, elapsed_ms(request), code=code))
-    return web.json_response(info, status=error.http_status)
+        took = ms_since(arrival.started)
+        traffic.seen(Seen(entry, route, error.http_status, took, code=code))
+    return Answer(error.http_status, info)

@@ -196,7 +196,17 @@ async def timed(request: web.Request, handler: Callable[..., Any]) -> web.Stream
     return response
 
 
+def started_at(request: web.Request) -> float | None:
+    """When ``timed`` saw ``request`` (``time.perf_counter``; None in an app without it)."""
+    started: float | None = request.get(_STARTED)
+    return started
+
+
+def ms_since(started: float | None) -> float | None:
+    """Milliseconds since ``started`` (a ``time.perf_counter`` value), None for None."""
+    return None if started is None else (time.perf_counter() - started) * 1000
+
+
 def elapsed_ms(request: web.Request) -> float | None:
     """Milliseconds since ``timed`` saw ``request`` (None in an app without it)."""
-    started: float | None = request.get(_STARTED)
-    return None if started is None else (time.perf_counter() - started) * 1000
+    return ms_since(started_at(request))
