@@ -10,27 +10,21 @@ from typing import Any
 
 import pytest
 
-from tpsim.config import load_config
-from tpsim.core.clock import ManualClock, SequentialIds
+from tests.support.scheme import in_process
 from tpsim.journal import Hop
 from tpsim.mojaloop.message import make_headers
 from tpsim.mojaloop.wire import routes
 from tpsim.mojaloop.wire.headers import build_headers
 from tpsim.serve.edge import Answer, Arrival, admit
 from tpsim.serve.simulation import Simulation
-from tpsim.serve.transports import Recording, Transports
+from tpsim.serve.transports import Recording
 
 START = datetime(2030, 1, 1, tzinfo=UTC)
 LOOKUP = "/parties/MSISDN/16135551212"
 
 
 def simulation(pisp: Recording) -> Simulation:
-    return Simulation(
-        load_config(),
-        clock=ManualClock(START),
-        ids=SequentialIds(),
-        transports=Transports(lambda _: pisp),
-    )
+    return in_process(pisp, START)
 
 
 def arrival(method: str, path: str, to: str | None = None, **headers: str) -> Arrival:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tpsim.config import Kind, load_config
-from tpsim.core.clock import ManualClock, SequentialIds
+from tests.support.scheme import in_process
+from tpsim.config import Kind
+from tpsim.core.clock import ManualClock
 from tpsim.journal import Hop, Journal, JournalEntry
 from tpsim.mojaloop.message import Effects, Message, Timer, make_headers
 from tpsim.mojaloop.registry import External, Participant, Registry, Simulated
@@ -27,12 +28,7 @@ CR = "/consentRequests/6ee8b8a5-2a1c-4e3b-9b3e-4a6d0f6d2a11"
 
 def simulation(pisp: Recording) -> Simulation:
     """The built-in default scheme, its external PISP replaced by ``pisp``."""
-    return Simulation(
-        load_config(),
-        clock=ManualClock(START),
-        ids=SequentialIds(),
-        transports=Transports(lambda _: pisp),
-    )
+    return in_process(pisp, START)
 
 
 def from_pisp(method: str, path: str, to: str | None = None) -> Message:

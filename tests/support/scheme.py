@@ -25,6 +25,7 @@ from tpsim.mojaloop.wire.openapi import OpenApiValidator, missing_bundles, spec_
 from tpsim.scenario import conformance
 from tpsim.serve.app import create_app
 from tpsim.serve.simulation import Simulation
+from tpsim.serve.transports import Recording, Transports
 
 REPO = Path(__file__).resolve().parents[2]
 CREDENTIALS = REPO / "fixtures" / "credentials"
@@ -38,6 +39,17 @@ BOB_MSISDN = "16135551212"
 
 def default_config_data() -> dict[str, Any]:
     return load_config().model_dump(mode="json")
+
+
+def in_process(pisp: Recording, start: datetime) -> Simulation:
+    """The built-in default scheme without sockets: its external participants answered by
+    ``pisp``, time a ``ManualClock`` from ``start``, ids sequential."""
+    return Simulation(
+        load_config(),
+        clock=ManualClock(start),
+        ids=SequentialIds(),
+        transports=Transports(lambda _: pisp),
+    )
 
 
 @dataclass
