@@ -4,11 +4,12 @@
 The same transfers as ``bench_transfer.py`` (its config, PISP requests and signatures)
 go through tpsim's FSPIOP edge as it runs once aiohttp has read a request
 (``serve.edge.admit``: the bytes a PISP would send, validated, journaled and routed), the
-router, the simulated DFSPs and auth-service, the journal and the per-message log line (at
+router, the simulated DFSPs and auth-service, the journal, the metrics (the app
+``tpsim serve`` builds is made, never served) and the per-message log line (at
 ``--log-level``, to stderr: redirect it). The PISP is a ``Recording`` transport that
 answers 202 and hands the authorization request and the final PATCH back to the worker
-waiting for them. What is left out is what the null switch pays too (aiohttp's server and
-client, the sockets) and the metrics, which ``tpsim serve`` adds to the app.
+waiting for them. What is left out is what the null switch pays too: aiohttp's server and
+client, and the sockets.
 
 It prints the process's CPU time per timed transfer (``time.process_time``, after
 ``--warmup`` transfers), which includes the PISP's signing (``--sign-ms`` measures that
@@ -55,6 +56,7 @@ from tpsim.mojaloop.message import Message, make_headers  # noqa: E402
 from tpsim.mojaloop.switch import Answered  # noqa: E402
 from tpsim.mojaloop.wire import routes  # noqa: E402
 from tpsim.mojaloop.wire.headers import build_headers  # noqa: E402
+from tpsim.serve.app import create_app  # noqa: E402
 from tpsim.serve.edge import Arrival, admit  # noqa: E402
 from tpsim.serve.simulation import Simulation  # noqa: E402
 from tpsim.serve.transports import Recording, Transports  # noqa: E402
@@ -110,6 +112,7 @@ async def run(args: argparse.Namespace) -> None:
     config, authenticators = make_config("http://127.0.0.1:9/pisp", args.concurrency)
     recording = Recording(pisp.receive)
     sim = Simulation(Config.model_validate(config), transports=Transports(lambda _: recording))
+    create_app(sim)  # its metrics count every hop, as they do in tpsim serve
 
     async def phase(per_worker: int) -> None:
         async def worker(i: int) -> None:

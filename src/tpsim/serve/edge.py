@@ -61,6 +61,7 @@ class Arrival(NamedTuple):
 
     @classmethod
     def of(cls, request: web.Request) -> Arrival:
+        """What ``request`` brought (its body is read apart: ``_read_body``)."""
         return cls(
             request.method,
             request.path,
