@@ -81,17 +81,17 @@ class Answer(NamedTuple):
 
 async def handle_fspiop(request: web.Request) -> web.Response:
     """Validate, answer synchronously, and hand the message to the router."""
-    sim = request.app[SIMULATION]
+    sim, arrival = request.app[SIMULATION], Arrival.of(request)
     matched: tuple[routes.Route, dict[str, str]] | None = None
     try:
         matched = routes.match(request.method, request.path)
         raw = await _read_body(request, sim)
     except FspiopError as exc:
-        answer = refuse(sim, Arrival.of(request), exc, None, matched)
+        answer = refuse(sim, arrival, exc, None, matched)
     except Exception:  # a bug must still not answer without a coded body
-        answer = refuse(sim, Arrival.of(request), _unexpected(request.path), None, matched)
+        answer = refuse(sim, arrival, _unexpected(request.path), None, matched)
     else:
-        answer = admit(sim, Arrival.of(request), matched, raw)
+        answer = admit(sim, arrival, matched, raw)
     if answer.body is not None:
         return web.json_response(answer.body, status=answer.status)
     return web.Response(status=answer.status)
