@@ -40,7 +40,6 @@ from tests.support.linking_roles import (
 from tests.support.overrides import with_consent
 from tests.support.roles import Roles
 from tests.support.scheme import FIDO_ACCOUNT, FIDO_CONSENT, GENERIC_CONSENT
-from tpsim.core.errors import StateRefused
 from tpsim.mojaloop.errors import ConsentNotFound, ConsentNotValid
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.consent_state import Consent
@@ -399,16 +398,6 @@ def test_revoking_a_consent_before_its_credential() -> None:
     assert (patch.method, patch.destination) == ("PATCH", PISP)
     assert error_code(put_credential(roles, grant)) == "6103"
     assert consent_id not in roles.sim.state.consents
-
-
-def test_no_revocation_while_the_credential_is_being_registered() -> None:
-    roles = Roles.build()
-    grant = grant_consent(roles, REQUEST_ID)
-    put_credential(roles, grant)
-    with pytest.raises(StateRefused, match="is not expected now"):
-        roles.role(DFSP).linking.revoke(consent_id_of(grant))
-    [refused] = exchange(roles, "DELETE", f"{CONSENTS}/{consent_id_of(grant)}").messages
-    assert error_code(refused) == "3000"
 
 
 def test_seeded_revoked_consent_is_already_ended() -> None:

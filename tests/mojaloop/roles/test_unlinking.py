@@ -41,7 +41,7 @@ from tests.support.overrides import with_second_pisp
 from tests.support.pisp import future_expiration
 from tests.support.roles import Roles
 from tests.support.scheme import FIDO_ACCOUNT, FIDO_CONSENT, transaction_request
-from tpsim.mojaloop.errors import ConsentNotGranted
+from tpsim.mojaloop.errors import ConsentNotGranted, TransactionStateError
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.common import new_message
 from tpsim.mojaloop.roles.states import LinkState
@@ -49,6 +49,7 @@ from tpsim.mojaloop.roles.states import LinkState
 AUTH, HUB = "central-auth", "switch"
 REVOKED_AT = "2030-01-01T00:00:00.000Z"  # the clock of tests.support.roles does not move
 REVOKED = {"status": "REVOKED", "revokedAt": REVOKED_AT}
+VERIFIED = {"credential": {"status": "VERIFIED"}}  # the DFSP's PATCH once linked
 TX = "/thirdpartyRequests/transactions"
 
 Hop = tuple[str, str, str, str | None, dict[str, Any] | None]
@@ -59,20 +60,41 @@ def hop(message: Message) -> Hop:
     return (message.method, message.path, message.source, message.destination, message.body)
 
 
+class Held:
+    """The messages ``method path`` from ``source``, kept back from their receiver until
+    the test carries them (``trace(roles, held.messages)``): a slow participant."""
+
+    def __init__(self, method: str, path: str, source: str) -> None:
+        self.wanted = (method, path, source)
+        self.messages: list[Message] = []
+
+    def keeps(self, message: Message) -> bool:
+        if (message.method, message.path, message.source) != self.wanted:
+            return False
+        self.messages.append(message)
+        return True
+
+
 def trace(
-    roles: Roles, messages: Sequence[Message], intercept: Intercept | None = None
+    roles: Roles,
+    messages: Sequence[Message],
+    intercept: Intercept | None = None,
+    held: Held | None = None,
 ) -> list[Hop]:
     """Every message as the switch carries it, depth first, each with what it causes.
-    ``intercept`` may put another message in one's place (the ALS's error callback)."""
+    ``intercept`` may put another message in one's place (the ALS's error callback);
+    what ``held`` keeps back is not carried."""
     hops: list[Hop] = []
     for message in messages:
+        if held is not None and held.keeps(message):
+            continue
         replaced = intercept(message) if intercept is not None else None
         if replaced is not None:
             message = replaced
         hops.append(hop(message))
         to = message.destination or roles.config.hub.name
         if simulated(roles, to):
-            hops.extend(trace(roles, deliver(roles, message).messages, intercept))
+            hops.extend(trace(roles, deliver(roles, message).messages, intercept, held))
     return hops
 
 
@@ -184,6 +206,125 @@ def test_user_revoking_a_hub_hosted_consent_at_the_bank() -> None:
         ("PUT", link_path, HUB, DFSP, {}),
     ]
     assert roles.sim.state.auth_consents[consent_id].status == "REVOKED"
+
+
+# --- revoked while the consent is being linked ------------------------------------------------
+
+
+@pytest.mark.parametrize("addressed_to", [DFSP, AUTH], ids=["to-dfsp", "to-auth-service"])
+def test_pisp_unlinking_while_the_als_registers_the_links(addressed_to: str) -> None:
+    # The auth-service verified the credential and holds the consent (hub-hosted), one of
+    # its two links is made and the ALS has yet to confirm the other.
+    roles = Roles.build()
+    grant = grant_consent(roles, uid("unlink-linking"), addresses=(CAROL_CHEQUING, CAROL_SAVINGS))
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+    made = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
+    slow = f"/participants/THIRD_PARTY_LINK/{CAROL_SAVINGS}"
+    held = Held("POST", slow, DFSP)
+    trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
+    assert roles.sim.state.consents[consent_id].state is LinkState.LINKING
+
+    hops = trace(roles, [sent_by_pisp(roles, "DELETE", path, to=addressed_to)])
+
+    redirected = [("DELETE", path, PISP, AUTH, None)] if addressed_to == DFSP else []
+    consent_path = f"/participants/CONSENT/{consent_id}"
+    assert hops == [
+        ("DELETE", path, PISP, addressed_to, None),
+        *redirected,
+        ("PATCH", path, AUTH, PISP, REVOKED),
+        ("PATCH", path, AUTH, DFSP, REVOKED),
+        ("DELETE", made, DFSP, HUB, None),  # the link made leaves the ALS at once
+        ("PUT", made, HUB, DFSP, {}),
+        ("DELETE", consent_path, AUTH, HUB, None),
+        ("PUT", consent_path, HUB, AUTH, {}),
+    ]
+    # The ALS confirms the other link late: the DFSP removes it, and the PISP never hears
+    # the consent VERIFIED.
+    assert trace(roles, held.messages) == [
+        ("POST", slow, DFSP, HUB, {"fspId": DFSP}),
+        ("PUT", slow, HUB, DFSP, {"fspId": DFSP}),
+        ("DELETE", slow, DFSP, HUB, None),
+        ("PUT", slow, HUB, DFSP, {}),
+    ]
+    assert link_entry(roles, CAROL_CHEQUING) is None
+    assert link_entry(roles, CAROL_SAVINGS) is None
+    assert roles.sim.state.consents[consent_id].state is LinkState.REVOKED
+    assert roles.sim.state.auth_consents[consent_id].status == "REVOKED"
+
+
+def test_a_link_the_als_refuses_after_the_revocation_needs_no_undoing() -> None:
+    roles = Roles.build()
+    grant = grant_consent(roles, uid("unlink-refused"), addresses=(CAROL_CHEQUING,))
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+    link_path = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
+    held = Held("POST", link_path, DFSP)
+    trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
+    trace(roles, [sent_by_pisp(roles, "DELETE", path)])
+
+    hops = trace(roles, held.messages, refuse(roles, CAROL_CHEQUING))
+
+    assert [h[:4] for h in hops] == [("PUT", f"{link_path}/error", HUB, DFSP)]  # nothing after
+    assert roles.sim.state.consents[consent_id].pending == []
+    assert link_entry(roles, CAROL_CHEQUING) is None
+
+
+def test_auth_service_revoking_before_the_dfsp_heard_it_verified() -> None:
+    # The PISP unlinks at the auth-service while its VERIFIED is still on its way to the
+    # DFSP: the DFSP takes the revocation, and the late VERIFIED links nothing.
+    roles = Roles.build()
+    grant = grant_consent(roles, uid("unlink-registering"))
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+    held = Held("PUT", path, AUTH)
+    trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
+    assert roles.role(DFSP).linking.consent(consent_id).state is LinkState.REGISTERING
+
+    hops = trace(roles, [sent_by_pisp(roles, "DELETE", path, to=AUTH)])
+
+    assert ("PATCH", path, AUTH, DFSP, REVOKED) in hops
+    assert not any("THIRD_PARTY_LINK" in h[1] for h in hops)
+    [verified] = held.messages
+    assert trace(roles, [verified]) == [hop(verified)]  # taken quietly
+    consent = roles.role(DFSP).linking.consent(consent_id)
+    assert consent is not None and consent.state is LinkState.REVOKED
+    assert link_entry(roles, CAROL_CHEQUING) is None
+
+
+def test_an_auth_service_error_about_a_revoked_consent_is_taken_quietly() -> None:
+    roles = Roles.build()
+    consent_id = linked(roles)
+    path = f"{CONSENTS}/{consent_id}"
+    trace(roles, [sent_by_pisp(roles, "DELETE", path, to=AUTH)])
+    body = {"errorInformation": {"errorCode": "2003", "errorDescription": "Service unavailable"}}
+    late = roles.message("PUT", f"{path}/error", body, source=AUTH, destination=DFSP)
+
+    assert roles.role(DFSP).handle(late).messages == []  # neither raised nor answered
+
+
+def test_pisp_cannot_unlink_at_the_dfsp_while_the_credential_is_verified() -> None:
+    # The auth-service's answer is on its way: revoked now, its record would stay ISSUED.
+    roles = Roles.build()
+    grant = grant_consent(roles, uid("unlink-early"))
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+    held = Held("PUT", path, AUTH)
+    trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
+
+    [refused] = deliver(roles, sent_by_pisp(roles, "DELETE", path)).messages
+
+    assert (refused.path, refused.destination, error_code(refused)) == (
+        f"{path}/error",
+        PISP,
+        "3000",
+    )
+    assert "is with central-auth for verification" in error_text(refused)
+    with pytest.raises(TransactionStateError, match="once the auth-service has answered"):
+        roles.role(DFSP).linking.revoke(consent_id)
+    # Once verified, the consent links as usual.
+    hops = trace(roles, held.messages)
+    assert ("PATCH", path, DFSP, PISP, VERIFIED) in hops
 
 
 # --- §4.1: DFSP-hosted consents, unchanged -------------------------------------------------------

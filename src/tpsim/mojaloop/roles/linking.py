@@ -13,17 +13,21 @@
     PUT /consents/{ID}/error (auth)          PUT /consents/{ID}/error 6200 → PISP
     PUT /consents/{ID}/error (PISP, switch)  the consent is abandoned (6103 from then on)
     DELETE /consents/{ID} (PISP)             hub-hosted: on to the auth-service (§4.2);
-                                             DFSP-hosted: REVOKED, PATCH → PISP (§4.1)
+                                             DFSP-hosted: REVOKED, PATCH → PISP (§4.1);
+                                             credential being verified: 3000, not yet
     admin revoke (the user, at the bank)     REVOKED; hub-hosted: DELETE /consents/{ID} →
                                              the auth-service; DFSP-hosted: PATCH → PISP
-    PATCH /consents/{ID} REVOKED (auth)      REVOKED (§4.2)
+    PATCH /consents/{ID} REVOKED (auth)      REVOKED (§4.2), at any step after the credential
     every revocation                         DELETE /participants/THIRD_PARTY_LINK/{a} → ALS
+                                             for each link made, and for each the ALS
+                                             confirms later; answers about a revoked
+                                             consent's credential are taken quietly
     GET /consents/{ID}                       PUT /consents/{ID} as it stands (owner only)
 
-Who hosts a consent decides how it is unlinked (linking patterns §4): one registered with
-the hub's auth-service (linked, or seeded while the scheme has one) is the auth-service's
-to revoke (§4.2), which tells the PISP and this DFSP; any other (an ISSUED one, a scheme
-without an auth-service) is this DFSP's (§4.1). Each consent is one record
+Who hosts a consent decides how it is unlinked (linking patterns §4): one the hub's
+auth-service verified (linking or linked, or seeded while the scheme has one) is the
+auth-service's to revoke (§4.2), which tells the PISP and this DFSP; any other (an ISSUED
+one, a scheme without an auth-service) is this DFSP's (§4.1). Each consent is one record
 (``roles/consent_state.py``) in the scheme's store: this DFSP's own records (kind
 ``{fspId}/pending-consents``) until verified, then moved to ``SchemeState.consents``, where
 the payer side finds it (one that fails after that goes back, unpublished); every step is
@@ -172,6 +176,8 @@ class Linking:
                 f"{self.ctx.fsp_id} did not ask {message.source} to verify consent {consent_id}:"
                 " only that auth-service reports it VERIFIED"
             )
+        if consent.state is LinkState.REVOKED:
+            return Effects()  # the auth-service revoked it before this reached us: no links
         consent.advance(LinkEvent.VERIFIED)
         consent.credential = dict(consent.signed or {}, status=CredentialStatus.VERIFIED.value)
         consent.pending = _unique(consent.scopes)
@@ -200,6 +206,8 @@ class Linking:
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {params['ID']}")
         if message.source == hub and (consent.state is LinkState.ACTIVE or consent.finalised):
             return Effects()  # the PISP missed the final PATCH: the consent stands as it is
+        if message.source == consent.auth_service and consent.finalised:
+            return Effects()  # about a credential that no longer matters
         registering = consent.state is LinkState.REGISTERING
         consent.advance(LinkEvent.REFUSED)
         who = {consent.auth_service: "the auth-service", consent.pisp: consent.pisp}.get(
@@ -222,7 +230,9 @@ class Linking:
         if consent is None:
             return Effects()
         consent.pending.remove(address)
-        self.ctx.state.consents.put(consent.consent_id, consent)  # changed: keep it again
+        self._keep(consent)  # changed: keep it again
+        if consent.state is LinkState.REVOKED:  # revoked while the ALS registered the link
+            return Effects(messages=self._unlinks(consent, [address]))
         if consent.pending:
             return Effects()
         consent.advance(LinkEvent.LINKED)
@@ -239,6 +249,10 @@ class Linking:
         if params["Type"] == PartyIdType.THIRD_PARTY_LINK:
             consent = self._awaiting(params["ID"])
         if consent is None:
+            return Effects()
+        if consent.state is LinkState.REVOKED:  # revoked meanwhile; this link was never made
+            consent.pending.remove(params["ID"])
+            self._keep(consent)
             return Effects()
         consent.advance(LinkEvent.REFUSED)
         linked = [a for a in _unique(consent.scopes) if a not in consent.pending]
@@ -305,7 +319,13 @@ class Linking:
         consent = self.consent(consent_id)
         if consent is None:
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {consent_id}")
-        host, linked = self._host(consent), consent.state is LinkState.ACTIVE
+        if consent.state is LinkState.REGISTERING:
+            # The auth-service's answer is on its way: revoked now, its record would stay.
+            raise TransactionStateError(
+                f"consent {consent_id}'s credential is with {consent.auth_service} for"
+                " verification: revoke it once the auth-service has answered"
+            )
+        host, linked = self._host(consent), _links_sent(consent)
         consent.advance(LinkEvent.REVOKED)
         if host is not None:
             tell = self.ctx.message("DELETE", _path(consent), to=host, body=None)
@@ -334,7 +354,7 @@ class Linking:
             )
         if consent.state is LinkState.REVOKED:
             return Effects()
-        linked = consent.state is LinkState.ACTIVE
+        linked = _links_sent(consent)
         consent.advance(LinkEvent.REVOKED)
         at = parse_datetime(patch.revokedAt) or self.ctx.clock.now()
         return Effects(messages=self._revoked(consent, at, linked=linked))
@@ -366,18 +386,22 @@ class Linking:
 
     def _host(self, consent: Consent) -> str | None:
         """The hub auth-service hosting ``consent`` (its authority, linking patterns §4.2):
-        the one it was registered with, once linked; None when this DFSP is (§4.1)."""
-        if consent.state is not LinkState.ACTIVE or not consent.auth_service:
+        the one that verified it (linking or linked); None when this DFSP is (§4.1)."""
+        if not _links_sent(consent) or not consent.auth_service:
             return None
         return consent.auth_service
 
     def _revoked(self, consent: Consent, at: datetime, *, linked: bool) -> list[Message]:
         """Record that ``consent`` was revoked ``at``; the ALS deletions of its links
-        (``linked``: it had made them)."""
+        (``linked``: it had asked for them). A link the ALS has yet to confirm stays
+        ``pending``, and is deleted once it is (``put_participant``)."""
         consent.revoked_at = consent.revoked_at or at
         consent.ended = self._revoked_error(consent)
         self._keep(consent)
-        return self._unlinks(consent, _unique(consent.scopes)) if linked else []
+        if not linked:
+            return []
+        made = [a for a in _unique(consent.scopes) if a not in consent.pending]
+        return self._unlinks(consent, made)
 
     def _unlinks(self, consent: Consent, addresses: list[str]) -> list[Message]:
         """``DELETE /participants/THIRD_PARTY_LINK/{address}`` to the ALS for each of
@@ -412,10 +436,10 @@ class Linking:
 
     def _awaiting(self, address: str) -> Consent | None:
         """The consent verified first of those still awaiting the ALS's confirmation of
-        ``address`` (each registration is confirmed in the order it was sent)."""
+        ``address`` (each registration is confirmed in the order it was sent): linking, or
+        revoked while it was."""
         for consent in self.ctx.state.consents:
-            linking = consent.state is LinkState.LINKING and consent.dfsp == self.ctx.fsp_id
-            if linking and address in consent.pending:
+            if consent.dfsp == self.ctx.fsp_id and address in consent.pending:
                 return consent
         return None
 
@@ -442,6 +466,12 @@ class Linking:
 
     def _error(self, consent: Consent, error: FspiopError) -> Message:
         return self.ctx.error(_path(consent), error, to=consent.pisp)
+
+
+def _links_sent(consent: Consent) -> bool:
+    """Whether ``consent``'s THIRD_PARTY_LINKs were asked of the ALS (verified by its
+    auth-service: linking, or linked)."""
+    return consent.state in (LinkState.LINKING, LinkState.ACTIVE)
 
 
 def _path(consent: Consent) -> str:

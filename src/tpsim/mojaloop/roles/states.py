@@ -12,7 +12,11 @@ A consent request (``consent_requests.py``):
 A consent (``consent_state.py``):
 
     ISSUED ─credential→ REGISTERING ─verified→ LINKING ─linked→ ACTIVE
-    ISSUED | REGISTERING | LINKING ─refused→ FAILED;   ISSUED | ACTIVE ─revoked→ REVOKED
+    ISSUED | REGISTERING | LINKING ─refused→ FAILED
+    ISSUED | REGISTERING | LINKING | ACTIVE ─revoked→ REVOKED
+
+(Who may revoke a consent when is ``linking.py``'s to say: while its credential is with the
+auth-service (REGISTERING), only that auth-service.)
 """
 
 from __future__ import annotations
@@ -90,8 +94,10 @@ LINK_TRANSITIONS: dict[tuple[LinkState, LinkEvent], LinkState] = {
     (LinkState.ISSUED, LinkEvent.REVOKED): LinkState.REVOKED,
     (LinkState.REGISTERING, LinkEvent.VERIFIED): LinkState.LINKING,
     (LinkState.REGISTERING, LinkEvent.REFUSED): LinkState.FAILED,
+    (LinkState.REGISTERING, LinkEvent.REVOKED): LinkState.REVOKED,
     (LinkState.LINKING, LinkEvent.LINKED): LinkState.ACTIVE,
     (LinkState.LINKING, LinkEvent.REFUSED): LinkState.FAILED,
+    (LinkState.LINKING, LinkEvent.REVOKED): LinkState.REVOKED,
     (LinkState.ACTIVE, LinkEvent.REVOKED): LinkState.REVOKED,
 }
 LINK_TERMINAL = frozenset({LinkState.REVOKED, LinkState.FAILED})
