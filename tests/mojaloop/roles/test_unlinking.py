@@ -477,6 +477,15 @@ def test_als_refusing_an_account_link_fails_the_consent(profile: str) -> None:
     assert ("DELETE", f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}", DFSP, HUB, None) in hops
     assert link_entry(roles, CAROL_CHEQUING) is None
     assert consent_id not in roles.sim.state.consents
+    # Nor may the auth-service vouch for it, or the ALS name it.
+    consent_path = f"/participants/CONSENT/{consent_id}"
+    assert hops[-3:] == [
+        ("PATCH", path, DFSP, AUTH, REVOKED),
+        ("DELETE", consent_path, AUTH, HUB, None),
+        ("PUT", consent_path, HUB, AUTH, {}),
+    ]
+    assert roles.sim.state.auth_consents[consent_id].status == "REVOKED"
+    assert ("CONSENT", consent_id) not in roles.sim.state.oracle
     consent = roles.role(DFSP).linking.consent(consent_id)
     assert consent is not None and consent.state is LinkState.FAILED
 

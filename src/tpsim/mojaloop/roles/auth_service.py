@@ -8,8 +8,9 @@
     DELETE /consents/{ID}                   from the consent's PISP or DFSP: REVOKED; PATCH
                                             /consents/{ID} REVOKED → the PISP and the DFSP;
                                             DELETE /participants/CONSENT/{ID} → the ALS (§4.2)
-    PATCH /consents/{ID} REVOKED            the registering DFSP revoked it: later verifications
-                                            are refused
+    PATCH /consents/{ID} REVOKED            the registering DFSP revoked it (or its links
+                                            failed): later verifications are refused;
+                                            DELETE /participants/CONSENT/{ID} → the ALS
 
 Unlike Mojaloop's auth-service, this one verifies GENERIC credentials, stores the FIDO
 sign counter after every verification (so a replayed assertion is refused) and applies
@@ -196,11 +197,15 @@ class AuthService:
             raise UnknownConsent(
                 f"{self.fsp_id} holds no consent {params['ID']} registered by {message.source}"
             )
-        if isinstance(message.model(), ConsentsIDPatchResponseRevoked):
-            consent.status = ConsentStatus.REVOKED
-            consent.revoked_at = consent.revoked_at or self.ctx.clock.now()
-            self.ctx.state.auth_consents.put(consent.consent_id, consent)
-        return Effects()
+        if (
+            not isinstance(message.model(), ConsentsIDPatchResponseRevoked)
+            or consent.status == ConsentStatus.REVOKED
+        ):
+            return Effects()
+        consent.status = ConsentStatus.REVOKED
+        consent.revoked_at = self.ctx.clock.now()
+        self.ctx.state.auth_consents.put(consent.consent_id, consent)
+        return Effects(messages=[self._unregister(consent)])
 
     # -- unlinking (linking patterns §4.2) ----------------------------------------------
 
@@ -230,16 +235,18 @@ class AuthService:
         effects = Effects(
             messages=[self.ctx.message("PATCH", path, to=to, body=dict(body)) for to in told]
         )
-        effects.messages.append(
-            self.ctx.message(
-                "DELETE",
-                f"/participants/{PartyIdType.CONSENT.value}/{consent.consent_id}",
-                to=self.ctx.hub_name,
-                body=None,
-                related=(consent.consent_id,),
-            )
-        )
+        effects.messages.append(self._unregister(consent))
         return effects
+
+    def _unregister(self, consent: AuthConsent) -> Message:
+        """``DELETE /participants/CONSENT/{ID}``: the ALS stops naming this auth-service."""
+        return self.ctx.message(
+            "DELETE",
+            f"/participants/{PartyIdType.CONSENT.value}/{consent.consent_id}",
+            to=self.ctx.hub_name,
+            body=None,
+            related=(consent.consent_id,),
+        )
 
     def _pisp_of(self, consent: AuthConsent, source: str) -> str | None:
         """The PISP ``consent`` was granted to, as its simulated DFSP published it. A

@@ -9,7 +9,8 @@
     PUT /participants/THIRD_PARTY_LINK/{a}   all answered → PATCH /consents/{ID} VERIFIED
     PUT /participants/THIRD_PARTY_LINK/{a}/error
                                              the consent fails: PUT /consents/{ID}/error
-                                             6000 (reference 7214) → PISP
+                                             6000 (reference 7214) → PISP; PATCH
+                                             /consents/{ID} REVOKED → the auth-service
     PUT /consents/{ID}/error (auth)          PUT /consents/{ID}/error 6200 → PISP
     PUT /consents/{ID}/error (PISP, switch)  the consent is abandoned (6103 from then on)
     DELETE /consents/{ID} (PISP)             hub-hosted: on to the auth-service (§4.2);
@@ -264,6 +265,9 @@ class Linking:
         self._pending.end(consent.consent_id, at=self.ctx.clock.now())
         effects = Effects(messages=[self._error(consent, consent.ended)])
         effects.messages.extend(self._unlinks(consent, linked))
+        # The auth-service holds it verified, and the ALS names it: neither may go on.
+        now = self.ctx.clock.now()
+        effects.messages.append(self._revocation(consent, consent.auth_service, at=now))
         return effects
 
     # -- GET / DELETE / PATCH /consents/{ID}, revocation -------------------------------
@@ -447,12 +451,14 @@ class Linking:
         when = format_datetime(consent.revoked_at) if consent.revoked_at else "an earlier time"
         return ConsentNotValid(f"consent {consent.consent_id} was revoked at {when}")
 
-    def _revocation(self, consent: Consent, destination: str) -> Message:
-        assert consent.revoked_at is not None  # noqa: S101 - set whenever REVOKED
-        body = {
-            "status": ConsentStatus.REVOKED.value,
-            "revokedAt": format_datetime(consent.revoked_at),
-        }
+    def _revocation(
+        self, consent: Consent, destination: str, at: datetime | None = None
+    ) -> Message:
+        """``PATCH /consents/{ID}`` REVOKED to ``destination``: revoked ``at``, by default
+        when the consent was."""
+        when = at or consent.revoked_at
+        assert when is not None  # noqa: S101 - set whenever REVOKED
+        body = {"status": ConsentStatus.REVOKED.value, "revokedAt": format_datetime(when)}
         return self.ctx.message("PATCH", _path(consent), to=destination, body=body)
 
     # -- helpers -----------------------------------------------------------------------
