@@ -107,6 +107,21 @@ def sent_by_pisp(roles: Roles, method: str, path: str, to: str = DFSP) -> Messag
     return roles.message(method, path, None, source=PISP, destination=to)
 
 
+def registered_holding(
+    roles: Roles,
+    label: str,
+    holding: Callable[[str], Held],
+    addresses: Sequence[str] = (CAROL_CHEQUING,),
+) -> tuple[str, str, Held]:
+    """A consent to Carol's ``addresses`` whose credential was sent and carried while
+    ``holding(consent path)`` kept a message back: its id, its path and what was held."""
+    grant = grant_consent(roles, uid(label), addresses=addresses)
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+    held = holding(path)
+    trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
+    return str((grant.body or {})["consentId"]), path, held
+
+
 def link_entry(roles: Roles, address: str) -> str | None:
     return roles.sim.state.oracle.get(("THIRD_PARTY_LINK", address))
 
@@ -216,13 +231,14 @@ def test_pisp_unlinking_while_the_als_registers_the_links(addressed_to: str) -> 
     # The auth-service verified the credential and holds the consent (hub-hosted), one of
     # its two links is made and the ALS has yet to confirm the other.
     roles = Roles.build()
-    grant = grant_consent(roles, uid("unlink-linking"), addresses=(CAROL_CHEQUING, CAROL_SAVINGS))
-    consent_id = str((grant.body or {})["consentId"])
-    path, body = credential_put(grant, new_authenticator("GENERIC"))
     made = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
     slow = f"/participants/THIRD_PARTY_LINK/{CAROL_SAVINGS}"
-    held = Held("POST", slow, DFSP)
-    trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
+    consent_id, path, held = registered_holding(
+        roles,
+        "unlink-linking",
+        lambda _: Held("POST", slow, DFSP),
+        addresses=(CAROL_CHEQUING, CAROL_SAVINGS),
+    )
     assert roles.sim.state.consents[consent_id].state is LinkState.LINKING
 
     hops = trace(roles, [sent_by_pisp(roles, "DELETE", path, to=addressed_to)])
@@ -255,12 +271,10 @@ def test_pisp_unlinking_while_the_als_registers_the_links(addressed_to: str) -> 
 
 def test_a_link_the_als_refuses_after_the_revocation_needs_no_undoing() -> None:
     roles = Roles.build()
-    grant = grant_consent(roles, uid("unlink-refused"), addresses=(CAROL_CHEQUING,))
-    consent_id = str((grant.body or {})["consentId"])
-    path, body = credential_put(grant, new_authenticator("GENERIC"))
     link_path = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
-    held = Held("POST", link_path, DFSP)
-    trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
+    consent_id, path, held = registered_holding(
+        roles, "unlink-refused", lambda _: Held("POST", link_path, DFSP)
+    )
     trace(roles, [sent_by_pisp(roles, "DELETE", path)])
 
     hops = trace(roles, held.messages, refuse(roles, CAROL_CHEQUING))
@@ -274,11 +288,9 @@ def test_auth_service_revoking_before_the_dfsp_heard_it_verified() -> None:
     # The PISP unlinks at the auth-service while its VERIFIED is still on its way to the
     # DFSP: the DFSP takes the revocation, and the late VERIFIED links nothing.
     roles = Roles.build()
-    grant = grant_consent(roles, uid("unlink-registering"))
-    consent_id = str((grant.body or {})["consentId"])
-    path, body = credential_put(grant, new_authenticator("GENERIC"))
-    held = Held("PUT", path, AUTH)
-    trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
+    consent_id, path, held = registered_holding(
+        roles, "unlink-registering", lambda path: Held("PUT", path, AUTH)
+    )
     assert roles.role(DFSP).linking.consent(consent_id).state is LinkState.REGISTERING
 
     hops = trace(roles, [sent_by_pisp(roles, "DELETE", path, to=AUTH)])
@@ -306,11 +318,9 @@ def test_an_auth_service_error_about_a_revoked_consent_is_taken_quietly() -> Non
 def test_pisp_cannot_unlink_at_the_dfsp_while_the_credential_is_verified() -> None:
     # The auth-service's answer is on its way: revoked now, its record would stay ISSUED.
     roles = Roles.build()
-    grant = grant_consent(roles, uid("unlink-early"))
-    consent_id = str((grant.body or {})["consentId"])
-    path, body = credential_put(grant, new_authenticator("GENERIC"))
-    held = Held("PUT", path, AUTH)
-    trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
+    consent_id, path, held = registered_holding(
+        roles, "unlink-early", lambda path: Held("PUT", path, AUTH)
+    )
 
     [refused] = deliver(roles, sent_by_pisp(roles, "DELETE", path)).messages
 
