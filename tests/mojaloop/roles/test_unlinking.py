@@ -51,6 +51,9 @@ REVOKED_AT = "2030-01-01T00:00:00.000Z"  # the clock of tests.support.roles does
 REVOKED = {"status": "REVOKED", "revokedAt": REVOKED_AT}
 VERIFIED = {"credential": {"status": "VERIFIED"}}  # the DFSP's PATCH once linked
 TX = "/thirdpartyRequests/transactions"
+# Carol's two account links while a consent to both is linked (linking_two).
+MADE = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
+SLOW = f"/participants/THIRD_PARTY_LINK/{CAROL_SAVINGS}"
 
 Hop = tuple[str, str, str, str | None, dict[str, Any] | None]
 Intercept = Callable[[Message], Message | None]
@@ -120,6 +123,27 @@ def registered_holding(
     held = holding(path)
     trace(roles, exchange(roles, "PUT", path, body).messages, held=held)
     return str((grant.body or {})["consentId"]), path, held
+
+
+def linking_two(roles: Roles, label: str) -> tuple[str, str, Held]:
+    """Carol's consent to both accounts, verified by the auth-service (which hosts it from
+    then on): the chequing link made, the ALS's answer for the savings link held back."""
+    return registered_holding(
+        roles, label, lambda _: Held("POST", SLOW, DFSP), addresses=(CAROL_CHEQUING, CAROL_SAVINGS)
+    )
+
+
+def late_link_removed(roles: Roles, held: Held) -> None:
+    """The ALS confirms the held link after the revocation: the DFSP removes it (and the
+    PISP never hears the consent VERIFIED); no link of the consent is left."""
+    assert trace(roles, held.messages) == [
+        ("POST", SLOW, DFSP, HUB, {"fspId": DFSP}),
+        ("PUT", SLOW, HUB, DFSP, {"fspId": DFSP}),
+        ("DELETE", SLOW, DFSP, HUB, None),
+        ("PUT", SLOW, HUB, DFSP, {}),
+    ]
+    assert link_entry(roles, CAROL_CHEQUING) is None
+    assert link_entry(roles, CAROL_SAVINGS) is None
 
 
 def link_entry(roles: Roles, address: str) -> str | None:
@@ -198,12 +222,18 @@ def test_a_consent_unlinked_through_the_auth_service_refuses_transfers(profile: 
 # --- the user revokes at the bank ----------------------------------------------------------------
 
 
-def test_user_revoking_a_hub_hosted_consent_at_the_bank() -> None:
+@pytest.mark.parametrize("linking", [False, True], ids=["linked", "still-linking"])
+def test_user_revoking_a_hub_hosted_consent_at_the_bank(linking: bool) -> None:
     # Digest row 11: "PISP or DFSP → … auth-service when hub-hosted". The DFSP revokes at
-    # once (its user said so) and asks the auth-service, which tells the PISP.
+    # once (its user said so) and asks the auth-service, which tells the PISP; the same
+    # while the ALS has yet to confirm one of its links (it is the auth-service's then too).
     roles = Roles.build()
-    consent_id = linked(roles)
-    path = f"{CONSENTS}/{consent_id}"
+    held = None
+    if linking:
+        consent_id, path, held = linking_two(roles, "revoke-linking")
+    else:
+        consent_id = linked(roles)
+        path = f"{CONSENTS}/{consent_id}"
     link_path = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
     consent_path = f"/participants/CONSENT/{consent_id}"
 
@@ -221,6 +251,8 @@ def test_user_revoking_a_hub_hosted_consent_at_the_bank() -> None:
         ("PUT", link_path, HUB, DFSP, {}),
     ]
     assert roles.sim.state.auth_consents[consent_id].status == "REVOKED"
+    if held is not None:
+        late_link_removed(roles, held)
 
 
 # --- revoked while the consent is being linked ------------------------------------------------
@@ -228,17 +260,8 @@ def test_user_revoking_a_hub_hosted_consent_at_the_bank() -> None:
 
 @pytest.mark.parametrize("addressed_to", [DFSP, AUTH], ids=["to-dfsp", "to-auth-service"])
 def test_pisp_unlinking_while_the_als_registers_the_links(addressed_to: str) -> None:
-    # The auth-service verified the credential and holds the consent (hub-hosted), one of
-    # its two links is made and the ALS has yet to confirm the other.
     roles = Roles.build()
-    made = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
-    slow = f"/participants/THIRD_PARTY_LINK/{CAROL_SAVINGS}"
-    consent_id, path, held = registered_holding(
-        roles,
-        "unlink-linking",
-        lambda _: Held("POST", slow, DFSP),
-        addresses=(CAROL_CHEQUING, CAROL_SAVINGS),
-    )
+    consent_id, path, held = linking_two(roles, "unlink-linking")
     assert roles.sim.state.consents[consent_id].state is LinkState.LINKING
 
     hops = trace(roles, [sent_by_pisp(roles, "DELETE", path, to=addressed_to)])
@@ -250,21 +273,12 @@ def test_pisp_unlinking_while_the_als_registers_the_links(addressed_to: str) -> 
         *redirected,
         ("PATCH", path, AUTH, PISP, REVOKED),
         ("PATCH", path, AUTH, DFSP, REVOKED),
-        ("DELETE", made, DFSP, HUB, None),  # the link made leaves the ALS at once
-        ("PUT", made, HUB, DFSP, {}),
+        ("DELETE", MADE, DFSP, HUB, None),  # the link made leaves the ALS at once
+        ("PUT", MADE, HUB, DFSP, {}),
         ("DELETE", consent_path, AUTH, HUB, None),
         ("PUT", consent_path, HUB, AUTH, {}),
     ]
-    # The ALS confirms the other link late: the DFSP removes it, and the PISP never hears
-    # the consent VERIFIED.
-    assert trace(roles, held.messages) == [
-        ("POST", slow, DFSP, HUB, {"fspId": DFSP}),
-        ("PUT", slow, HUB, DFSP, {"fspId": DFSP}),
-        ("DELETE", slow, DFSP, HUB, None),
-        ("PUT", slow, HUB, DFSP, {}),
-    ]
-    assert link_entry(roles, CAROL_CHEQUING) is None
-    assert link_entry(roles, CAROL_SAVINGS) is None
+    late_link_removed(roles, held)
     assert roles.sim.state.consents[consent_id].state is LinkState.REVOKED
     assert roles.sim.state.auth_consents[consent_id].status == "REVOKED"
 
