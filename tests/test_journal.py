@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tpsim.journal import Direction, Exchange, Hop, Journal, Reading, register_dialect
+from tpsim.journal import Direction, Exchange, Hop, Journal, register_dialect
+from tpsim.journal_links import Reading
 from tpsim.mojaloop.message import Message, make_headers
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)
@@ -200,7 +201,7 @@ def test_old_links_are_forgotten_with_their_entries() -> None:
     journal = Journal(max_entries=2)
     for i in range(40):  # far past the 8 × max_entries ids the journal keeps links for
         journal.record(Hop.DELIVERED, message(f"r-{i}"), at=AT)
-    assert len(journal._born) <= 17  # the bound is the point
+    assert len(journal._conversations) <= 17  # the bound is the point
     assert [e.seq for e in journal.entries(correlation_id="r-39")] == [40]
     assert len(journal.entries(correlation_id="c-1")) == 2
 

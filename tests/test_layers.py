@@ -18,13 +18,15 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tpsim"
 
 DIALECTS = frozenset({"mojaloop", "obie", "xs2a", "stet"})
 SHARED = frozenset(
-    {"core", "errors", "auth", "config", "config_psd2", "config_yaml", "journal", "specs"}
+    {"core", "errors", "auth", "config", "config_psd2", "config_yaml", "journal", "journal_links"}
+    | {"specs"}
 )
 # What each top-level part of tpsim may import of tpsim (beside itself).
 ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset(),
     "errors": frozenset({"core"}),
-    "journal": frozenset({"core", "journal_sink"}),
+    "journal": frozenset({"core", "journal_links", "journal_sink"}),
+    "journal_links": frozenset(),
     "journal_sink": frozenset(),
     "auth": frozenset({"core", "errors"}),
     "config": frozenset({"core", "errors", "auth", "config_psd2", "config_rules", "config_yaml"}),

@@ -44,6 +44,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from tpsim.journal_links import Conversations, Reading, correlation_ids
 from tpsim.journal_sink import open_sink
 
 log = logging.getLogger("tpsim.journal")
@@ -75,20 +76,6 @@ class Exchange(Protocol):
     def source(self) -> str: ...
     @property
     def destination(self) -> str | None: ...
-
-
-class Reading(NamedTuple):
-    """What a dialect reads of one of its messages that the journal cannot.
-
-    ``links``: ids tying the message to conversations (ids seen together are linked);
-    ``tags``: ids that find the message but link nothing (a consent outlives every
-    conversation it pays in); ``redirect``: the URL a user's browser is sent to. (A named
-    tuple: one is made for every hop, and it is cheaper to make than a frozen dataclass.)
-    """
-
-    links: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    redirect: str | None = None
 
 
 Reader = Callable[[Exchange], Reading]
@@ -215,22 +202,6 @@ _JSON_FIELDS = (
 )
 
 
-def correlation_ids(
-    path_id: str | None, reading: Reading, related: Iterable[str] = ()
-) -> tuple[list[str], list[str]]:
-    """(all ids tying a message to conversations, the subset that links them together):
-    the path id first, then the ids the sender named, then those the dialect read."""
-    linking: list[str] = [path_id] if path_id else []
-    for i in (*related, *reading.links):
-        if i not in linking:
-            linking.append(i)
-    tags: list[str] = []
-    for i in reading.tags:
-        if i not in linking and i not in tags:
-            tags.append(i)
-    return linking + tags, linking
-
-
 class _Kept(NamedTuple):
     """What an entry keeps of a message's body: the body, or only an excerpt of it."""
 
@@ -296,8 +267,7 @@ class Journal:
         self._sink = open_sink(sink, sink_queue_bytes)
         self._sink_dropped = 0  # by sinks already closed
         self._seq = itertools.count(1)
-        self._parent: dict[str, str] = {}  # union-find over linked correlation ids
-        self._born: dict[str, int] = {}  # seq an id was first linked at: the oldest names
+        self._conversations = Conversations()
         # Accepted bodies (by id, the body pinned so the id stays its) and what was kept of
         # them, until the hop that forwards the same object is recorded.
         self._in_flight: OrderedDict[int, tuple[dict[str, Any], _Kept]] = OrderedDict()
@@ -482,18 +452,16 @@ class Journal:
         """Entries with ``seq > since``, optionally only those tied to ``correlation_id``."""
         selected: Iterable[JournalEntry] = (e for e in self._entries if e.seq > since)
         if correlation_id is not None:
-            root = self._find(correlation_id)
-            selected = (e for e in selected if self._ties(e, root))
+            root = self._conversations.find(correlation_id)
+            selected = (e for e in selected if self._conversations.ties(e.correlation_ids, root))
         result = list(selected)
         return result if limit is None else result[-limit:]
 
     def concerns(self, entry: JournalEntry, correlation_id: str) -> bool:
         """Whether ``entry`` is part of ``correlation_id``'s conversation as linked now (what
         ``entries(correlation_id=…)`` selects by)."""
-        return self._ties(entry, self._find(correlation_id))
-
-    def _ties(self, entry: JournalEntry, root: str) -> bool:
-        return any(self._find(i) == root for i in entry.correlation_ids)
+        conversations = self._conversations
+        return conversations.ties(entry.correlation_ids, conversations.find(correlation_id))
 
     @property
     def max_entries(self) -> int:
@@ -515,47 +483,14 @@ class Journal:
         self._bytes = 0
         self._in_flight.clear()
         self._in_flight_bytes = 0
-        self._parent.clear()
-        self._born.clear()
-
-    def _find(self, key: str) -> str:
-        parent = self._parent.get(key, key)
-        while parent != key:
-            grandparent = self._parent.get(parent, parent)
-            self._parent[key] = grandparent
-            key, parent = parent, grandparent
-        return key
+        self._conversations.clear()
 
     def _link(self, ids: list[str], seq: int) -> str | None:
         """Link ``ids`` into one conversation and return its name."""
-        if len(self._born) > 8 * self._max_entries:
-            self._relink()  # forget links of entries that have left the ring
-        return self._union(ids, seq)
-
-    def _union(self, ids: list[str], seq: int) -> str | None:
-        """Merge the conversations of ``ids``; the oldest root (first linked, then first
-        named) stays the root, so a conversation keeps the name it started with."""
-        if not ids:
-            return None
-        born = self._born
-        for i in ids:
-            if i not in born:
-                born[i] = seq
-        root = self._find(ids[0])
-        for other in ids[1:]:
-            other_root = self._find(other)
-            if other_root == root:
-                continue
-            if born[other_root] < born[root]:
-                root, other_root = other_root, root
-            self._parent[other_root] = root
-        return root
-
-    def _relink(self) -> None:
-        self._parent.clear()
-        self._born.clear()
-        for entry in self._entries:
-            self._union(entry.linked, entry.seq)
+        conversations = self._conversations
+        if len(conversations) > 8 * self._max_entries:  # forget ids that left the ring
+            conversations.relink((entry.linked, entry.seq) for entry in self._entries)
+        return conversations.link(ids, seq)
 
     def close(self) -> None:
         """Write what the sink has queued and close it; the entries stay readable."""

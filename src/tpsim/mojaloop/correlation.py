@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tpsim.journal import Exchange, Reading, register_dialect
+from tpsim.journal import Exchange, register_dialect
+from tpsim.journal_links import Reading
 from tpsim.mojaloop.message import Message
 
 DIALECT = "mojaloop"
