@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from tests.support.scheme import default_config_data
-from tpsim.config import Profile, load_config, parse_config
+from tpsim.config import load_config, parse_config
 from tpsim.config import overlay as merge
+from tpsim.config_settings import Profile
 from tpsim.errors import ConfigError
 from tpsim.serve.simulation import Simulation
 

@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import MakeScheme
 from tests.support.scheme import Scheme, transaction_request
-from tpsim.config import JournalConfig, parse_config
+from tpsim.config import parse_config
+from tpsim.config_settings import JournalConfig
 from tpsim.errors import ConfigError
 from tpsim.journal import EXCERPT_BYTES, REFUSED_BODY_BYTES, Hop, Journal
 from tpsim.mojaloop.message import Message, make_headers

@@ -18,8 +18,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tpsim"
 
 DIALECTS = frozenset({"mojaloop", "obie", "xs2a", "stet"})
 SHARED = frozenset(
-    {"core", "errors", "auth", "config", "config_psd2", "config_yaml", "journal", "journal_links"}
-    | {"specs"}
+    {"core", "errors", "auth", "config", "config_psd2", "config_settings", "config_yaml"}
+    | {"journal", "journal_links", "specs"}
 )
 # What each top-level part of tpsim may import of tpsim (beside itself).
 ALLOWED: dict[str, frozenset[str]] = {
@@ -29,8 +29,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "journal_links": frozenset(),
     "journal_sink": frozenset(),
     "auth": frozenset({"core", "errors"}),
-    "config": frozenset({"core", "errors", "auth", "config_psd2", "config_rules", "config_yaml"}),
+    "config": frozenset(
+        {"core", "errors", "auth", "config_psd2", "config_rules", "config_settings", "config_yaml"}
+    ),
     "config_psd2": frozenset(),
+    "config_settings": frozenset({"config_psd2"}),
     "config_rules": frozenset({"core"}),
     "specs": frozenset({"core", "errors"}),
     "config_yaml": frozenset({"core", "errors"}),

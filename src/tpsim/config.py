@@ -1,4 +1,5 @@
-"""The config file: participants, parties, accounts, users, consents and behaviour.
+"""The config file: participants, parties, accounts, users and consents (the settings
+sections, ``behaviour:``, ``journal:`` and ``server:``, are in ``config_settings``).
 
 YAML, snake_case keys, validated by the pydantic models below. ``load_config`` turns
 every problem into a ``ConfigError`` naming the file, the key path and what is wrong,
@@ -10,7 +11,6 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -18,11 +18,20 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tpsim.auth.jws_keys import jws_private_key, jws_public_key
-from tpsim.config_psd2 import Psd2Behaviour, Psd2ParticipantConfig, Psd2Settings, TppConfig
+from tpsim.config_psd2 import Psd2ParticipantConfig, Psd2Settings, TppConfig
 from tpsim.config_rules import RuleList, build_rules
+from tpsim.config_settings import (
+    AuthChannel,
+    BehaviourConfig,
+    JournalConfig,
+    ScopeActionStr,
+    ServerConfig,
+    Strict,
+    amount,
+)
 from tpsim.config_yaml import read_yaml
 from tpsim.core.rules import Rules
 from tpsim.errors import ConfigError
@@ -31,21 +40,10 @@ FspIdStr = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\s/]+$
 AddressStr = Annotated[
     str, Field(min_length=1, max_length=1023, pattern=r"^([0-9A-Za-z_~\-\.]+[0-9A-Za-z_~\-])$")
 ]
-_AMOUNT = re.compile(r"^([0]|([1-9][0-9]{0,17}))([.][0-9]{0,3}[1-9])?$")
 _CORRELATION_ID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 # The FSPIOP ``Name`` of an account nickname (PUT /accounts/{ID}).
 _NICKNAME = r"^[A-Za-z0-9_ .,'-]*[A-Za-z0-9_.,'-][A-Za-z0-9_ .,'-]*$"
-ScopeActionStr = Literal["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER", "ACCOUNTS_STATEMENT"]
-AuthChannel = Literal["WEB", "OTP"]
 UserIdStr = Annotated[str, Field(min_length=1, max_length=128)]
-
-
-class Profile(StrEnum):
-    """Which error codes and rejection behaviour the Mojaloop dialect uses (DESIGN.md
-    ``behaviour.profile``): the written spec's, or Mojaloop's reference implementation's."""
-
-    SPEC = "spec"
-    REFERENCE = "reference"
 
 
 class Kind(StrEnum):
@@ -55,10 +53,6 @@ class Kind(StrEnum):
     DFSP = "dfsp"
     AUTH_SERVICE = "auth-service"
     HUB = "hub"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _signing_key(value: str | None) -> str | None:
@@ -75,21 +69,7 @@ def _checking_key(value: str | None) -> str | None:
     return value
 
 
-def _amount(value: object) -> str:
-    text = str(value)
-    try:
-        Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a number") from None
-    if not _AMOUNT.match(text):
-        raise ValueError(
-            f"{text!r} is not an FSPIOP Amount (digits, up to 4 decimals, no trailing zeros,"
-            " e.g. '100' or '0.5'); write it as a quoted string"
-        )
-    return text
-
-
-class HubConfig(_Strict):
+class HubConfig(Strict):
     name: FspIdStr = "switch"
     # Signs what the switch itself sends over HTTP (FSPIOP-Signature; see jws_private_key).
     jws_private_key_pem: str | None = None
@@ -114,7 +94,7 @@ ENDPOINT_FAMILIES = (
 )
 
 
-class ParticipantConfig(_Strict):
+class ParticipantConfig(Strict):
     fsp_id: FspIdStr
     kind: Kind
     simulated: bool = False
@@ -223,7 +203,7 @@ def check_endpoints(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-class PartyConfig(_Strict):
+class PartyConfig(Strict):
     party_id_type: Literal[
         "MSISDN", "EMAIL", "PERSONAL_ID", "BUSINESS", "DEVICE", "ACCOUNT_ID", "IBAN", "ALIAS"
     ] = "MSISDN"
@@ -241,7 +221,7 @@ class PartyConfig(_Strict):
     )
 
 
-class AccountConfig(_Strict):
+class AccountConfig(Strict):
     address: AddressStr
     fsp_id: FspIdStr
     owner: UserIdStr
@@ -253,7 +233,7 @@ class AccountConfig(_Strict):
     # UK.OBIE.SortCodeAccountNumber: the 6-digit sort code, then the 8-digit account number.
     sort_code_account_number: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
 
-    _balance = field_validator("balance", mode="before")(_amount)
+    _balance = field_validator("balance", mode="before")(amount)
 
     @field_validator("iban")
     @classmethod
@@ -286,7 +266,7 @@ def check_iban(value: str) -> str:
     return iban
 
 
-class UserConfig(_Strict):
+class UserConfig(Strict):
     """A user of a simulated DFSP (the ``owner`` of accounts), for linking."""
 
     user_id: UserIdStr
@@ -296,12 +276,12 @@ class UserConfig(_Strict):
     password: Annotated[str, Field(min_length=1)] | None = None
 
 
-class ScopeConfig(_Strict):
+class ScopeConfig(Strict):
     address: AddressStr
     actions: list[ScopeActionStr] = Field(min_length=1, max_length=32)
 
 
-class CredentialConfig(_Strict):
+class CredentialConfig(Strict):
     type: Literal["FIDO", "GENERIC"]
     public_key_pem: str | None = None
     credential_id: str | None = Field(
@@ -319,7 +299,7 @@ class CredentialConfig(_Strict):
         return self
 
 
-class ConsentConfig(_Strict):
+class ConsentConfig(Strict):
     consent_id: Annotated[str, Field(pattern=_CORRELATION_ID)]
     pisp: FspIdStr
     dfsp: FspIdStr
@@ -328,112 +308,7 @@ class ConsentConfig(_Strict):
     credential: CredentialConfig
 
 
-class FeeConfig(_Strict):
-    fee: str = "0"
-    commission: str = "0"
-
-    _fee = field_validator("fee", "commission", mode="before")(_amount)
-
-
-class FidoPolicyConfig(_Strict):
-    allowed_origins: list[str] = Field(default_factory=list)
-    rp_id: str | None = None
-
-
-class OtpConfig(_Strict):
-    # A PISP sends the OTP as an ``authToken`` (BinaryString), so it must be one.
-    fixed: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
-    ttl_s: float = Field(default=300.0, gt=0)
-
-
-class WebLoginConfig(_Strict):
-    # The simulated users' password on the login page: a sandbox value, not a secret.
-    password: Annotated[str, Field(min_length=1)] = "tpsim"  # noqa: S105
-    secret_ttl_s: float = Field(default=300.0, gt=0)
-    public_url: str | None = None
-
-    @field_validator("public_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^/\s]+(/\S*)?$", value):
-            raise ValueError(f"{value!r} must be an http:// or https:// URL")
-        return value.rstrip("/") if value is not None else None
-
-
-class LinkingConfig(_Strict):
-    auth_channels: list[AuthChannel] = Field(default=["WEB", "OTP"], min_length=1, max_length=2)
-    scope_actions: list[ScopeActionStr] = Field(
-        default=["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER"], min_length=1
-    )
-    callback_uri_allowlist: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:")]] = (
-        Field(default_factory=list)
-    )
-    max_attempts: int = Field(default=3, ge=1)
-    otp: OtpConfig = OtpConfig()
-    web: WebLoginConfig = WebLoginConfig()
-
-    @field_validator("auth_channels")
-    @classmethod
-    def _distinct(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("list each channel once, in order of preference")
-        return value
-
-
-class BehaviourConfig(_Strict):
-    profile: Profile = Profile.SPEC
-    challenge: Annotated[str, Field(min_length=1)] = "quote"
-    authorization_timeout_s: float = Field(default=100.0, gt=0)
-    delivery_timeout_s: float = Field(default=10.0, gt=0)
-    # How long GET /sdk/{fspId}/parties/… waits for its PUT /parties callback (the
-    # sdk-scheme-adapter's REQUEST_PROCESSING_TIMEOUT_SECONDS, 30 by default).
-    sdk_lookup_timeout_s: float = Field(default=30.0, gt=0)
-    quote_expiry_s: float = Field(default=60.0, gt=0)
-    # How long an ended conversation (a transaction, a consent request, a verification, a
-    # payment intent) is kept to answer late duplicates and GETs before it is forgotten.
-    retention_s: float = Field(default=300.0, ge=0)
-    # …and at most this many ended ones of each kind per participant (the oldest go first).
-    retention_max: int = Field(default=2000, ge=1)
-    payee_fees: FeeConfig = FeeConfig()
-    fido: FidoPolicyConfig = FidoPolicyConfig()
-    linking: LinkingConfig = LinkingConfig()
-    psd2: Psd2Behaviour = Psd2Behaviour()
-
-
-class JournalConfig(_Strict):
-    max_entries: int = Field(default=10_000, ge=1)
-    # The ring's bound in bytes (bodies counted as they arrived), and the largest accepted
-    # body an entry keeps whole (a larger one keeps its first 4 kB as text).
-    max_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=4096)
-    jsonl: str | None = None
-
-    @model_validator(mode="after")
-    def _body_fits(self) -> JournalConfig:
-        if self.max_body_bytes > self.max_bytes:
-            raise ValueError(
-                f"max_body_bytes ({self.max_body_bytes}) must not exceed max_bytes"
-                f" ({self.max_bytes}): one entry would fill the journal"
-            )
-        return self
-
-
-class ServerConfig(_Strict):
-    """How ``tpsim serve`` treats connections, so that clients that connect and send nothing,
-    trickle their headers or hold idle connections cannot use up the process's file
-    descriptors. Read when the server starts: ``PUT /admin/fixtures`` does not change it."""
-
-    # From accept to the end of the first request's headers.
-    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
-    # From an answer to the end of the next request's headers on a kept-alive connection.
-    idle_timeout_s: float = Field(default=60.0, gt=0, le=3600)
-    # From the end of a request's headers to the end of its body (edge, admin API, pages).
-    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
-    # Well under the common 1024 open-file limit, which outgoing deliveries share.
-    max_connections: int = Field(default=512, ge=1)
-
-
-class Config(_Strict):
+class Config(Strict):
     hub: HubConfig = HubConfig()
     participants: list[ParticipantConfig] = Field(default_factory=list)
     parties: list[PartyConfig] = Field(default_factory=list)

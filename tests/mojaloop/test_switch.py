@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from tpsim.config import Kind, Profile
+from tpsim.config import Kind
+from tpsim.config_settings import Profile
 from tpsim.core.clock import ManualClock
 from tpsim.core.errors import KeyReused, StateRefused
 from tpsim.journal import Hop

@@ -51,7 +51,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from tpsim.auth.errors import CanonicalJsonError, CryptoError, MissingInput
-from tpsim.config import Profile
+from tpsim.config_settings import Profile
 from tpsim.core.errors import KeyReused, StateRefused, TpsimError
 from tpsim.mojaloop.error_texts import MOJALOOP_TEXTS
 

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
-from tpsim.config import Profile
+from tpsim.config_settings import Profile
 from tpsim.core.message_rules import BODY_PREFIX, HEADER_PREFIX, FieldPath, MessageFact
 from tpsim.core.rules import Fact, RuleInvalid, field_path, field_value
 from tpsim.mojaloop import errors

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from tpsim.config import Profile
+from tpsim.config_settings import Profile
 from tpsim.core.clock import Clock
 from tpsim.core.errors import TpsimError
 from tpsim.core.rules import MessageOutcome, MessageRule, Rules

@@ -25,7 +25,7 @@ from typing import Any, Protocol, assert_never
 
 import structlog
 
-from tpsim.config import Profile
+from tpsim.config_settings import Profile
 from tpsim.core.clock import Clock, TimerHandle
 from tpsim.core.errors import TpsimError
 from tpsim.journal import Hop, Journal

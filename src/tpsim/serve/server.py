@@ -32,7 +32,8 @@ import structlog
 from aiohttp import web
 from aiohttp.log import access_logger
 
-from tpsim.config import Config, ServerConfig
+from tpsim.config import Config
+from tpsim.config_settings import ServerConfig
 from tpsim.serve.admin import ADMIN_TOKEN, admin_token_for
 from tpsim.serve.app import create_app
 from tpsim.serve.simulation import Simulation

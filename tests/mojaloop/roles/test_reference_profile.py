@@ -16,7 +16,7 @@ from tests.mojaloop.roles.test_payer_dfsp import REQUEST_ID, TX, build
 from tests.support.dfsp import uid
 from tests.support.linking_roles import exchange, request_body
 from tests.support.roles import Roles
-from tpsim.config import Profile
+from tpsim.config_settings import Profile
 from tpsim.mojaloop.errors import (
     AuthorizationFailed,
     ConsentNotValid,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tpsim.config import Profile
+from tpsim.config_settings import Profile
 from tpsim.mojaloop.errors import FspiopError, explanation
 from tpsim.mojaloop.message import Message, make_headers
 from tpsim.mojaloop.wire import headers as wire_headers

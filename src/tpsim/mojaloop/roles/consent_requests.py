@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tpsim.auth.psu import MAX_WRONG_PASSWORDS, WrongPassword
-from tpsim.config import LinkingConfig, Profile
+from tpsim.config_settings import LinkingConfig, Profile
 from tpsim.core.bank import User
 from tpsim.core.errors import KeyReused
 from tpsim.core.idempotency import Idempotency

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from tpsim.config import BehaviourConfig, PartyConfig
+from tpsim.config import PartyConfig
+from tpsim.config_settings import BehaviourConfig
 from tpsim.core.records import Records
 from tpsim.mojaloop.errors import (
     ClientError,

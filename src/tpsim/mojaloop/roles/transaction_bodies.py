@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from tpsim.config import Profile
+from tpsim.config_settings import Profile
 from tpsim.mojaloop.roles.common import format_amount, format_datetime
 from tpsim.mojaloop.roles.transaction_state import Transaction
 from tpsim.mojaloop.wire.models import (

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from tpsim.config import BehaviourConfig
+from tpsim.config_settings import BehaviourConfig
 from tpsim.mojaloop.errors import (
     AuthorizationTimedOut,
     DownstreamFailure,

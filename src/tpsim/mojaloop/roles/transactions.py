@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from tpsim.auth.challenge import transaction_challenge
-from tpsim.config import Profile
+from tpsim.config_settings import Profile
 from tpsim.core import errors as refusals
 from tpsim.core.bank import Account
 from tpsim.core.idempotency import Idempotency
