@@ -17,7 +17,7 @@ import json
 import re
 import uuid
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from tpsim.errors import TpsimError
 
@@ -73,6 +73,8 @@ class VariableError(TpsimError):
         """The same error, met one level down under ``key``."""
         return VariableError(str(self), (key, *self.at))
 
+T = TypeVar("T")
+
 
 class Variables:
     def __init__(self, values: Mapping[str, Any] | None = None, env: Mapping[str, str] = {}):
@@ -81,6 +83,14 @@ class Variables:
 
     def set(self, name: str, value: Any) -> None:
         self.values[name] = value
+
+    def kept(self, name: str, kind: type[T]) -> T:
+        """The ``kind`` object kept under ``name`` (a dialect's memory of what the
+        scenario made), made with ``kind()`` on first use or when ``name`` holds another."""
+        value = self.values.get(name)
+        if not isinstance(value, kind):
+            value = self.values[name] = kind()
+        return value
 
     def resolve(self, value: Any, *, partial: bool = False) -> Any:
         """``value`` with every reference replaced (mappings and lists recursively).

@@ -60,11 +60,7 @@ class Memory:
 
 def memory(session: Session) -> Memory:
     """The scenario's ``Memory`` (made on first use)."""
-    known = session.variables.values.get(OBIE)
-    if not isinstance(known, Memory):
-        known = Memory()
-        session.variables.set(OBIE, known)
-    return known
+    return session.variables.kept(OBIE, Memory)
 
 
 @dataclass(frozen=True, slots=True)

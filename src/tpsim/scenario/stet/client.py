@@ -50,11 +50,7 @@ class Memory:
 
 def memory(session: Session) -> Memory:
     """The scenario's ``Memory`` (made on first use)."""
-    known = session.variables.values.get(STET)
-    if not isinstance(known, Memory):
-        known = Memory()
-        session.variables.set(STET, known)
-    return known
+    return session.variables.kept(STET, Memory)
 
 
 def bank_of(session: Session, call: p.StetCall, request_id: str | None = None) -> str:

@@ -75,11 +75,7 @@ class Memory:
 
 def memory(session: Session) -> Memory:
     """The scenario's ``Memory`` (made on first use; each matrix cell has its own)."""
-    known = session.variables.values.get(XS2A)
-    if not isinstance(known, Memory):
-        known = Memory()
-        session.variables.set(XS2A, known)
-    return known
+    return session.variables.kept(XS2A, Memory)
 
 
 @dataclass(frozen=True, slots=True)
