@@ -186,7 +186,7 @@ def test_the_quote_asks_for_the_amount_as_sent_before_the_deadline() -> None:
     assert quote.related == (INTENT,)  # the journal ties the hops to the intent's id
 
 
-def test_the_transfer_goes_on_the_quotes_terms_and_moves_the_timer_to_its_expiry() -> None:
+def test_the_transfer_goes_on_the_quotes_terms_and_ends_the_quotes_timer() -> None:
     flow = settlement()
     [quote] = flow.start().messages
     [answer] = flow.deliver(quote).messages
@@ -202,7 +202,7 @@ def test_the_transfer_goes_on_the_quotes_terms_and_moves_the_timer_to_its_expiry
         "condition": terms["condition"],
         "expiration": terms["expiration"],
     }
-    assert effects.timers == [Timer(f"settlement:{INTENT}", START + timedelta(seconds=60))]
+    assert (effects.timers, effects.cancel) == ([], [f"settlement:{INTENT}"])
 
 
 def test_with_payee_fees_the_creditor_receives_the_amount_less_the_fees() -> None:
@@ -382,16 +382,22 @@ def test_a_quote_that_never_comes_fails_the_settlement_at_its_deadline() -> None
     assert_failed(flow, f"no PUT /quotes/{q} from dfspb by {deadline}")
 
 
-def test_a_transfer_that_never_completes_fails_the_settlement_at_the_quotes_expiry() -> None:
+def test_a_transfer_sent_is_awaited_past_its_expiry_and_a_late_commit_settles_it() -> None:
+    # dfspb credits Bob on time, but its answer is slow: giving Alice's debit back at the
+    # expiry would leave Bob's credit standing, and create money.
     flow = settlement()
-    [quote] = flow.start().messages
-    [answer] = flow.deliver(quote).messages
-    [timer] = flow.deliver(answer).timers  # the transfer is never delivered
-    assert timer.at == START + timedelta(seconds=60)  # the quote's expiration
-    flow.roles.clock.advance(60)
-    flow.dfspa.on_timer(timer.key)
-    t, expiry = flow.transfer_id, format_datetime(START + timedelta(seconds=60))
-    assert_failed(flow, f"no PUT /transfers/{t} from dfspb by {expiry}")
+    transfer = until_transfer(flow)
+    [committed] = flow.deliver(transfer).messages
+    flow.roles.clock.advance(120)  # past the quote's (and the transfer's) expiration
+    assert flow.dfspa.on_timer(f"settlement:{INTENT}") == Effects()
+    assert flow.dfspa.settler.owns_transfer(flow.transfer_id)
+
+    flow.deliver(committed)
+
+    assert flow.state() is PaymentState.SETTLED
+    assert flow.heard == [SettlementResult(INTENT, SettlementOutcome.SETTLED)]
+    assert flow.roles.balance(ALICE) == "900"
+    assert flow.roles.balance(BOB) == "100"
 
 
 def test_a_timer_after_the_outcome_changes_nothing() -> None:
@@ -403,24 +409,27 @@ def test_a_timer_after_the_outcome_changes_nothing() -> None:
     assert len(flow.heard) == 1
 
 
-def test_late_callbacks_after_the_deadline_are_harmless() -> None:
+def test_a_transfer_reaching_the_creditors_bank_after_its_expiry_fails_the_settlement() -> None:
     flow = settlement()
     transfer = until_transfer(flow)
     flow.roles.clock.advance(60)
-    flow.dfspa.on_timer(f"settlement:{INTENT}")
+    assert flow.dfspa.on_timer(f"settlement:{INTENT}") == Effects()
+
+    flow.run(transfer)  # dfspb refuses it (the quote expired), and credits nothing
+    assert error_code(flow.last("PUT", f"/transfers/{flow.transfer_id}/error")) == "3302"
+    q = flow.quote_id
+    expiry = format_datetime(START + timedelta(seconds=60))
+    assert_failed(flow, f"dfspb's transfer answered 3302: quote {q} expired at {expiry}")
     flow.heard.clear()
 
-    flow.run(transfer)  # the transfer arrives late: dfspb refuses it (the quote expired)
-    assert error_code(flow.last("PUT", f"/transfers/{flow.transfer_id}/error")) == "3302"
     late = flow.answer(
         "PUT", f"/transfers/{flow.transfer_id}", {"transferState": "COMMITTED"}, source="dfspb"
-    )  # and a COMMITTED that was not dfspb's to send gets dfspa's unknown-id answer
+    )  # a COMMITTED after that gets dfspa's unknown-id answer, and changes nothing
 
     assert [m.path for m in late.messages] == [f"/transfers/{flow.transfer_id}/error"]
     assert flow.state() is PaymentState.FAILED
     assert flow.heard == []
     assert flow.roles.balance(ALICE) == "1000"
-    assert flow.roles.balance(BOB) == "0"
 
 
 # --- refused at once ---------------------------------------------------------------------
@@ -485,12 +494,23 @@ def test_a_settler_only_settles_its_own_banks_payments() -> None:
 
 def test_after_a_restart_a_settlement_under_way_fails_and_gives_the_funds_back() -> None:
     flow = settlement()
-    until_transfer(flow)  # the transfer was sent; its answer died with the process
+    until_transfer(flow)  # the transfer was sent, never delivered: it died with the process
 
     effects = flow.dfspa.settler.recover()
 
     assert effects.cancel == [f"settlement:{INTENT}"]
     assert_failed(flow, "tpsim restarted while the settlement was under way")
+
+
+def test_after_a_restart_a_transfer_the_creditors_bank_credited_is_settled() -> None:
+    flow = settlement()
+    flow.deliver(until_transfer(flow))  # dfspb credited Bob; its answer died with the process
+
+    flow.dfspa.settler.recover()
+
+    assert flow.state() is PaymentState.SETTLED
+    assert flow.heard == [SettlementResult(INTENT, SettlementOutcome.SETTLED)]
+    assert (flow.roles.balance(ALICE), flow.roles.balance(BOB)) == ("900", "100")
 
 
 def test_an_intent_ended_meanwhile_is_reported_as_it_ended() -> None:

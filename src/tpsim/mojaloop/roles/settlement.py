@@ -9,14 +9,18 @@ quotes §6.5 and transfers §6.7), by the simulated DFSP that holds the debtor's
     PUT /transfers/{ID} (other state),
     PUT /quotes/{ID}/error,
     PUT /transfers/{ID}/error,
-    the settlement's timer              → FAILED, with the reason: the debit is released
+    the quote's timer                   → FAILED, with the reason: the debit is released
 
 The intent is EXECUTING (its debit reserved) before it gets here; the outcome is applied
 by ``Payments.conclude`` and then reported to the listener given at construction. A
-settlement waits for each callback until its deadline: the quote request's expiration
-(``behaviour.quote_expiry_s`` from now), then the quote's. Its record is indexed by quote
-id while QUOTING and by transfer id while TRANSFERRING, and dropped once concluded, so a
-late callback finds nothing here and gets the DFSP's usual "unknown id" answer.
+settlement waits for the quote until the quote request's expiration
+(``behaviour.quote_expiry_s`` from now). Once POST /transfers is sent there is no timer:
+the creditor's bank may commit the transfer up to its expiration and its answer may come
+later still, so failing it then (giving the debit back) could create money; the
+settlement waits for the answer however late, as a transaction does
+(``transaction_timers``). Its record is indexed by quote id while QUOTING and by transfer
+id while TRANSFERRING, and dropped once concluded, so a callback after that finds nothing
+here and gets the DFSP's usual "unknown id" answer.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 from tpsim.core.errors import StateRefused, UnknownPayment
+from tpsim.core.ledger import PostingKind
 from tpsim.core.payment import PaymentEvent, Payments
 from tpsim.core.records import Records
 from tpsim.core.settlement import SettlementOutcome, SettlementRequest, SettlementResult
@@ -211,7 +216,8 @@ class Settler:
         self._settling.put(intent_id, settling)
         self._settling.alias(f"transfer:{settling.transfer_id}", intent_id)
         transfer = self._message("POST", "/transfers", settling, _transfer_request(settling, quote))
-        return Effects(messages=[transfer], timers=[Timer(_timer_key(settling), expiry)])
+        # No deadline from here on: the answer is awaited however late (module docstring).
+        return Effects(messages=[transfer], cancel=[_timer_key(settling)])
 
     def _unusable(self, settling: Settling, quote: QuotesIDPutResponse) -> FspiopError | None:
         """Why ``quote`` cannot settle the request (the transfer must move exactly the
@@ -253,14 +259,12 @@ class Settler:
     # -- the deadline ------------------------------------------------------------------
 
     def on_timer(self, key: str) -> Effects:
-        """The deadline passed with no answer: the settlement fails (funds released)."""
+        """The quote's deadline passed with no quote: the settlement fails (funds released).
+        A timer of a settlement transferring already does nothing (module docstring)."""
         settling = self._settling.get(key.removeprefix(TIMER_PREFIX))
-        if settling is None:  # concluded meanwhile
+        if settling is None or settling.phase is not Phase.QUOTING:  # answered meanwhile
             return Effects()
-        if settling.phase is Phase.QUOTING:
-            awaited = f"PUT /quotes/{settling.quote_id}"
-        else:
-            awaited = f"PUT /transfers/{settling.transfer_id}"
+        awaited = f"PUT /quotes/{settling.quote_id}"
         reason = (
             f"no {awaited} from {settling.request.to_bank} by {format_datetime(settling.deadline)}"
         )
@@ -316,12 +320,20 @@ class Settler:
         return Effects(cancel=[_timer_key(settling)])
 
     def recover(self) -> Effects:
-        """After a restart: every settlement still under way fails (its timer died with
-        the process), its funds released and its listener told."""
+        """After a restart: every settlement still under way ends (its timer and messages
+        died with the process) and its listener is told. It fails, its funds released,
+        unless the creditor's bank (simulated, same ledger) had credited its transfer: then
+        only ``PUT /transfers`` was lost, and it is settled."""
+        ledger = self.ctx.state.bank.ledger
+        credited = {p.ref for p in ledger.postings() if p.kind is PostingKind.CREDIT}
         effects = Effects()
         for settling in list(self._settling):
-            reason = "tpsim restarted while the settlement was under way"
-            effects = effects.extend(self._conclude(settling, SettlementOutcome.FAILED, reason))
+            if settling.phase is Phase.TRANSFERRING and settling.transfer_id in credited:
+                concluded = self._conclude(settling, SettlementOutcome.SETTLED)
+            else:
+                reason = "tpsim restarted while the settlement was under way"
+                concluded = self._conclude(settling, SettlementOutcome.FAILED, reason)
+            effects = effects.extend(concluded)
         return effects
 
     def _message(self, method: str, path: str, settling: Settling, body: dict[str, Any]) -> Message:
