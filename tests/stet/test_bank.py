@@ -303,6 +303,21 @@ def test_cancelling_an_approved_future_payment_cancels_its_intent_and_nothing_ex
     assert (w.balances()["claire"], w.balances()["luca"]) == ("3000.00", "100.00")
 
 
+@pytest.mark.parametrize("approved", [False, True], ids=["before-approval", "ordered"])
+def test_cancelling_what_is_cancelled_already_is_refused(approved: bool) -> None:
+    w = world(profile={"confirmation_required": False})
+    two = [transaction("10.00", creditor=LUCA), transaction("20.00", creditor=LUCA, number=1)]
+    request = made(w, debtor=CLAIRE, transactions=two, when=TOMORROW)
+    if approved:
+        w.stet.decide(request.resource_id, True, None, None)
+    w.stet.cancel(request.resource_id, "tpp-one", frozenset({1}))
+    with pytest.raises(StatusInvalid, match=r"\[1\] .* RJCT already: there is nothing to cancel"):
+        w.stet.cancel(request.resource_id, "tpp-one", frozenset({1}))
+    w.stet.cancel(request.resource_id, "tpp-one", None)  # the other one still may be
+    with pytest.raises(StatusInvalid, match="nothing to cancel"):
+        w.stet.cancel(request.resource_id, "tpp-one", None)
+
+
 def test_another_pisp_cannot_cancel_the_request() -> None:
     w = world()
     request = made(w)

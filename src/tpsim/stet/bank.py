@@ -318,6 +318,12 @@ class StetBank:
             )
         count = len(request.order.instructions)
         chosen = frozenset(range(count)) if indexes is None else indexes
+        if chosen <= request.cancelled:
+            which = ", ".join(str(i) for i in sorted(chosen))
+            raise StatusInvalid(
+                f"creditTransferTransaction[{which}] of payment request {resource_id} is RJCT"
+                " already: there is nothing to cancel"
+            )
         if request.state is RequestState.ORDERED:
             return self.orders.cancel(request, chosen)
         cancelled = request.cancelled | chosen
