@@ -5,6 +5,8 @@ live view, and the FSPIOP edge for everything else."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from tpsim.serve.admin import add_admin_routes
@@ -21,12 +23,26 @@ from tpsim.serve.stet import add_stet_routes
 from tpsim.serve.traffic import timed
 from tpsim.serve.xs2a import add_xs2a_routes
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def written(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Write what a request changed (``--state``) before its answer goes out, whichever part
+    of tpsim answers it (a PSD2 dialect, its OAuth server and pages, the admin API), so
+    nobody is told of a change a kill -9 would undo. The FSPIOP edge's messages are kept
+    by the router (``serve.router``); a commit with nothing to write costs nothing."""
+    try:
+        return await handler(request)
+    finally:
+        request.app[SIMULATION].router.commit()
+
 
 def create_app(sim: Simulation) -> web.Application:
     """An application serving ``sim``; closing the app closes the simulation."""
     # The edge enforces the FSPIOP size limit itself (3104); leave aiohttp room above it.
     # ``timed`` notes when each request began, for the traffic log's milliseconds.
-    app = web.Application(client_max_size=MAX_BODY_BYTES * 2, middlewares=[timed])
+    app = web.Application(client_max_size=MAX_BODY_BYTES * 2, middlewares=[timed, written])
     app[SIMULATION] = sim
     add_admin_routes(app, PSD2_ADMIN_ROUTES)
     add_admin_docs(app)

@@ -102,8 +102,10 @@ class Psd2:
         clock: Clock,
         ids: IdGenerator,
         settlement: Settlement | None,
+        commit: Callable[[], None] = lambda: None,
     ) -> None:
         self.clock = clock
+        self._commit = commit  # writes the state (--state): after a tick's executions
         self._config, self._bank, self._ids = config, bank, ids
         self._password = config.behaviour.linking.web.password
         # What every dialect's bank is built with: the one clock, ids, settlement port,
@@ -179,13 +181,14 @@ class Psd2:
             stet.bank.concluded(result)
 
     def tick(self) -> None:
-        """Do what fell due, then wait for the next thing."""
+        """Do what fell due, write it, then wait for the next thing."""
         self._timer, self._armed_for = None, None
         for bank in self._banks():
             try:
                 bank.tick()
             except Exception:  # one bank's bug must not stop the others' executions
                 log.exception("PSD2 tick failed", bank=bank.fsp_id)
+        self._commit()
         self.arm()
 
     def arm(self) -> None:

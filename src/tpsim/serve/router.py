@@ -8,10 +8,12 @@ tasks and the roles' timers; every decision about a message is the switch's.
 
 With a durable state (``--state``, ``Durability``) the router also says when to write it:
 a message from outside is kept before the edge answers it (``accept``) and forgotten once
-delivered; what simulated roles changed is committed before any message leaves the
-process (an HTTP delivery), and when a task's work ends. So a ``kill -9`` loses no message
-the edge acknowledged, and nobody outside hears of a change that was not written. In-process
-hops between two commits are written together: a role handles a message without awaiting
+delivered; a message leaving the process (an HTTP delivery) is kept too, in the same write
+as what simulated roles changed to send it, and forgotten once delivered; and a task's
+changes are committed when its work ends. So a ``kill -9`` loses no message the edge
+acknowledged and none tpsim decided to send (one cut off is sent at the next start: at
+least once), and nobody outside hears of a change that was not written. In-process hops
+between two commits are written together: a role handles a message without awaiting
 anything, so whatever a crash cuts off is a whole number of hops, never half of one.
 """
 
@@ -54,8 +56,9 @@ class Durability(Protocol):
     over the ``--state`` file)."""
 
     def accept(self, message: Message) -> str | None:
-        """Keep ``message``, just arrived from outside, before its sender is answered; the
-        receipt to hand ``handled`` (None: nothing was kept)."""
+        """Keep ``message`` (just arrived from outside, before its sender is answered; or
+        about to leave the process), writing every change so far with it; the receipt to
+        hand ``handled`` (None: nothing was kept)."""
         ...
 
     def handled(self, receipt: str) -> None:
@@ -153,7 +156,7 @@ class Router:
         """Apply, in the background, what simulated ``fsp_id`` wants done outside a message
         (its login page was used, the admin API revoked a consent); what it changed to
         decide them is committed first."""
-        self._commit()
+        self.commit()
         self._spawn(self._committed(self._apply(fsp_id, effects)))
 
     async def drain(self) -> None:
@@ -214,7 +217,13 @@ class Router:
 
     async def _deliver(self, step: Deliver, receipt: str | None = None) -> None:
         if not isinstance(step.participant, Simulated):
-            self._commit()  # the message leaves the process: what it tells must be written
+            # The message leaves the process: what it tells is written, and the message
+            # kept with it until delivered (the module docstring), unless it is kept already
+            # (``receipt``: from outside, or replayed after a restart).
+            if receipt is None:
+                receipt = self._accept(step.message)
+            else:
+                self.commit()
         started = time.perf_counter()
         result = await self.transports(step.participant).deliver(step.message)
         took = (time.perf_counter() - started) * 1000
@@ -301,7 +310,7 @@ class Router:
         try:
             await work
         finally:
-            self._commit()
+            self.commit()
 
     def _accept(self, message: Message) -> str | None:
         """``Durability.accept``; a failure is logged and the message routed all the same."""
@@ -311,7 +320,7 @@ class Router:
             log.exception("the message could not be kept", method=message.method, path=message.path)
             return None
 
-    def _commit(self) -> None:
+    def commit(self) -> None:
         """Write the state's changes; a failure is logged, and what was not written stays
         to be written with the next commit (the scheme runs on in memory meanwhile)."""
         try:

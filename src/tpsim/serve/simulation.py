@@ -25,7 +25,7 @@ from tpsim.core.sqlite_store import SqliteStore, StateFileError
 from tpsim.core.store import MemoryStore
 from tpsim.errors import ConfigError
 from tpsim.journal import Journal
-from tpsim.mojaloop.message import Effects, Message, SimulatedRole
+from tpsim.mojaloop.message import Message, SimulatedRole
 from tpsim.mojaloop.registry import External, Registry, Simulated
 from tpsim.mojaloop.roles.auth_service import AuthService
 from tpsim.mojaloop.roles.context import RoleContext, Site, origin_policy
@@ -160,24 +160,25 @@ class Simulation:
         # timers to re-arm and settlements to hear of now (``serve.psd2``).
         self.psd2.build_kept(file.counts())
         self.settlement.hold()  # nobody listens yet: told at resume
-        recovered = [
-            (fsp_id, dfsp.payer.recover().extend(dfsp.settler.recover()))
-            for fsp_id, dfsp in self.dfsps.items()
-        ]
         kept = cast("list[tuple[str, Message]]", list(file.records(StateFile.INBOX)))
-        self.unfinished = Unfinished([r for r in recovered if r[1].messages], kept)
+        # The messages that end what was in flight are kept in the same write as its end,
+        # so a kill before they are sent cannot lose them: the next start sends them.
+        ending = [
+            StateFile(file).keep(message)
+            for dfsp in self.dfsps.values()
+            for message in dfsp.payer.recover().extend(dfsp.settler.recover()).messages
+        ]
+        self.unfinished = Unfinished([*ending, *kept])
         file.flush()
 
     def resume(self) -> None:
         """Send what a restart left unfinished (once the server is up, so callbacks can be
         answered): the error callbacks of the transactions that were in flight, then the
-        messages accepted but not delivered before tpsim stopped."""
+        messages kept but not delivered before tpsim stopped."""
         unfinished, self.unfinished = self.unfinished, Unfinished()
         self.settlement.release()
         self.psd2.arm()  # future-dated and periodic payments kept in the state file
-        for fsp_id, effects in unfinished.recovered:
-            self.router.submit_effects(fsp_id, effects)
-        for receipt, message in unfinished.accepted:
+        for receipt, message in unfinished.kept:
             self.router.submit(message, receipt=receipt)
 
     def _install(self, config: Config, state: SchemeState) -> None:
@@ -196,7 +197,12 @@ class Simulation:
         if self._psd2 is not None:
             self._psd2.close()
         self._psd2 = Psd2(
-            config, state.bank, clock=self.clock, ids=self.ids, settlement=self.settlement
+            config,
+            state.bank,
+            clock=self.clock,
+            ids=self.ids,
+            settlement=self.settlement,
+            commit=self.router.commit,
         )
         # What tpsim's participants and the switch send over HTTP is signed with their keys.
         self.http.signer = Keyring.of(config).signature_headers
@@ -243,17 +249,17 @@ class Simulation:
 
 @dataclass(slots=True)
 class Unfinished:
-    """What a restart found unfinished: the effects of ending each DFSP's transactions in
-    flight (``PayerDfsp.recover``), and the messages accepted but not delivered, with their
-    receipts."""
+    """What a restart found unfinished: the messages kept but not delivered, with their
+    receipts: first those ending each DFSP's transactions and settlements in flight
+    (``PayerDfsp.recover``, ``Settler.recover``), then those kept before tpsim stopped."""
 
-    recovered: list[tuple[str, Effects]] = field(default_factory=list)
-    accepted: list[tuple[str, Message]] = field(default_factory=list)
+    kept: list[tuple[str, Message]] = field(default_factory=list)
 
 
 class StateFile:
-    """The router's ``Durability`` over the ``--state`` file: a message from outside is kept
-    (kind ``inbox``, committed at once) until delivered; a commit is a ``flush``."""
+    """The router's ``Durability`` over the ``--state`` file: a message from outside, or
+    leaving the process, is kept (kind ``inbox``, committed at once) until delivered; a
+    commit is a ``flush``."""
 
     INBOX = "inbox"
 
@@ -261,10 +267,15 @@ class StateFile:
         self._store = store
 
     def accept(self, message: Message) -> str:
-        receipt = uuid.uuid4().hex
-        self._store.put_record(self.INBOX, receipt, (receipt, message))
+        receipt = self.keep(message)[0]
         self._store.flush()
         return receipt
+
+    def keep(self, message: Message) -> tuple[str, Message]:
+        """Keep ``message`` with the next commit: (its receipt, the message)."""
+        receipt = uuid.uuid4().hex
+        self._store.put_record(self.INBOX, receipt, (receipt, message))
+        return receipt, message
 
     def handled(self, receipt: str) -> None:
         self._store.drop_record(self.INBOX, receipt)
