@@ -14,7 +14,6 @@ delivered. Timers, the journal and the clock's offset are not kept.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -92,7 +91,9 @@ class Simulation:
         self.settlement.listen(self._psd2_concluded)
         self._psd2: Psd2 | None = None
         self.file = None if state is None else _open(Path(state))
-        self.unfinished = Unfinished()
+        # Messages kept but not delivered when tpsim stopped, with their receipts: sent by
+        # ``resume`` (first those ending what was in flight, then those kept before).
+        self.unfinished: list[tuple[str, Message]] = []
         try:
             if self.file is not None and SchemeState.seeded(self.file):
                 self._restore(config, self.file)
@@ -112,7 +113,7 @@ class Simulation:
             self.file = self.file.renewed(seed)
             state = SchemeState.restore(config, self.file, where=str(self.file.path))
         self._install(config, state)
-        self.unfinished = Unfinished()
+        self.unfinished = []
 
     def reset(self) -> None:
         self.load(self.config)
@@ -168,17 +169,17 @@ class Simulation:
             for dfsp in self.dfsps.values()
             for message in dfsp.payer.recover().extend(dfsp.settler.recover()).messages
         ]
-        self.unfinished = Unfinished([*ending, *kept])
+        self.unfinished = [*ending, *kept]
         file.flush()
 
     def resume(self) -> None:
         """Send what a restart left unfinished (once the server is up, so callbacks can be
         answered): the error callbacks of the transactions that were in flight, then the
         messages kept but not delivered before tpsim stopped."""
-        unfinished, self.unfinished = self.unfinished, Unfinished()
+        unfinished, self.unfinished = self.unfinished, []
         self.settlement.release()
         self.psd2.arm()  # future-dated and periodic payments kept in the state file
-        for receipt, message in unfinished.kept:
+        for receipt, message in unfinished:
             self.router.submit(message, receipt=receipt)
 
     def _install(self, config: Config, state: SchemeState) -> None:
@@ -245,15 +246,6 @@ class Simulation:
         self.journal.close()
         if self.file is not None:
             self.file.close()
-
-
-@dataclass(slots=True)
-class Unfinished:
-    """What a restart found unfinished: the messages kept but not delivered, with their
-    receipts: first those ending each DFSP's transactions and settlements in flight
-    (``PayerDfsp.recover``, ``Settler.recover``), then those kept before tpsim stopped."""
-
-    kept: list[tuple[str, Message]] = field(default_factory=list)
 
 
 class StateFile:
