@@ -3,12 +3,13 @@
 With ``state`` (``tpsim serve --state PATH``) the scheme's state lives in an SQLite file
 (``core.sqlite_store``): seeded from the config when the file is new, read back from it
 after a restart (the config still gives participants, parties and behaviour). The router
-writes it (``StateFile`` is its ``Durability``) before any message leaves the process, and
-keeps each message from outside, from before the edge acknowledges it until it has been
-delivered. What a restart finds unfinished is done once the server is up (``resume``):
-each transaction that was in flight ends with its error callback (or completes, when the
-payee had already been credited), then each message acknowledged but not yet delivered is
-delivered. Timers, the journal and the clock's offset are not kept.
+writes it (``StateFile`` is its ``Durability``) and keeps each message from outside, from
+before the edge acknowledges it, and each message leaving the process, in the same write as
+what it tells, until it has been delivered. What a restart finds unfinished is done once
+the server is up (``resume``): each transaction that was in flight ends with its error
+callback (or completes, when the payee had already been credited), kept in the same write
+as its end, then each message kept but not yet delivered is delivered. Timers, the journal
+and the clock's offset are not kept.
 """
 
 from __future__ import annotations
