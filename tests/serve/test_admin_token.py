@@ -18,9 +18,9 @@ from typing import Any
 import aiohttp
 import pytest
 import yaml
-from aiohttp.test_utils import TestServer
 
 from tests.scenario.test_runner import TRANSFER
+from tests.support.loopback import serving
 from tests.support.scenarios import write
 from tpsim.config import load_config
 from tpsim.scenario.results import Outcome
@@ -64,12 +64,8 @@ async def served(token: str | None) -> AsyncIterator[str]:
     app = create_app(Simulation(load_config()))
     if token is not None:
         app[ADMIN_TOKEN] = token
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(app) as url:
+        yield url
 
 
 async def call(

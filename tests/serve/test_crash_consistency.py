@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestServer
 
 from tests.core.test_sqlite_store import crash_image
 from tests.serve import test_durable_state as durable
 from tests.serve.test_durable_state import IN_FLIGHT, TX, Start, code
 from tests.serve.test_xs2a import LUCA, MAX, PAYMENTS, headers, payment
+from tests.support.loopback import serving
 from tpsim.config import load_config
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.switch import DeliveryResult
@@ -37,12 +37,8 @@ start = durable.start  # the fixture: tpsims on state files, as ``test_durable_s
 async def served(state: Path) -> AsyncIterator[str]:
     """tpsim with the built-in config on ``state``, served on a loopback port: its URL.
     Take a crash image inside the block: leaving it closes the file (a clean stop)."""
-    server = TestServer(create_app(Simulation(load_config(), state=state)), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(create_app(Simulation(load_config(), state=state))) as url:
+        yield url
 
 
 async def call(
