@@ -19,7 +19,7 @@ import aiohttp
 
 from tests.core.test_sqlite_store import crash_image
 from tests.serve import test_durable_state as durable
-from tests.serve.test_durable_state import IN_FLIGHT, TX, Start, code
+from tests.serve.test_durable_state import AUTHZ, IN_FLIGHT, TX, Start, code
 from tests.serve.test_xs2a import LUCA, MAX, PAYMENTS, headers, payment
 from tests.support.loopback import serving
 from tpsim.config import load_config
@@ -133,3 +133,25 @@ async def test_a_2001_written_but_not_yet_delivered_at_a_kill_is_sent_after_the_
 
     errors = [m for m in third.pisp.received if m.path == f"{TX}/{IN_FLIGHT}/error"]
     assert [code(m) for m in errors] == ["2001"]
+
+
+async def test_a_request_cut_off_as_it_left_is_not_sent_again_after_the_restart(
+    start: Start,
+) -> None:
+    # Only callbacks are kept until delivered: an authorization request sent again after
+    # the restart would ask the PISP to sign for a transaction the restart failed.
+    first = start()
+    images: list[Path] = []
+
+    def killed_as_it_leaves(message: Message) -> DeliveryResult:
+        if message.path == AUTHZ:
+            images.append(crash_image(first.path, "asking"))
+        return accept(message)
+
+    first.pisp.handler = killed_as_it_leaves
+    await first.until_authorization(IN_FLIGHT)
+
+    second = start(images[0])
+    await second.restarted()
+
+    assert [m.path for m in second.pisp.received] == [f"{TX}/{IN_FLIGHT}/error"]

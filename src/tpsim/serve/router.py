@@ -8,11 +8,12 @@ tasks and the roles' timers; every decision about a message is the switch's.
 
 With a durable state (``--state``, ``Durability``) the router also says when to write it:
 a message from outside is kept before the edge answers it (``accept``) and forgotten once
-delivered; a message leaving the process (an HTTP delivery) is kept too, in the same write
-as what simulated roles changed to send it, and forgotten once delivered; and a task's
-changes are committed when its work ends. So a ``kill -9`` loses no message the edge
-acknowledged and none tpsim decided to send (one cut off is sent at the next start: at
-least once), and nobody outside hears of a change that was not written. In-process hops
+delivered; a callback leaving the process (an HTTP delivery) is kept too, in the same write
+as what simulated roles changed to send it, and forgotten once delivered (a request going
+out is not: ``KEPT_ON_THE_WAY_OUT``); and a task's changes are committed when its work
+ends. So a ``kill -9`` loses no message the edge acknowledged and no callback tpsim
+decided to send (one cut off is sent at the next start: at least once), and nobody
+outside hears of a change that was not written. In-process hops
 between two commits are written together: a role handles a message without awaiting
 anything, so whatever a crash cuts off is a whole number of hops, never half of one.
 """
@@ -49,6 +50,12 @@ from tpsim.serve.traffic import UNMATCHED, Seen, Traffic
 from tpsim.serve.transports import TransportFactory
 
 log = structlog.get_logger("tpsim.router")
+
+# What a message leaving the process is kept until delivered for: a callback (PUT; PATCH,
+# a notification), the final word on something, safe to send again. Not a request (POST,
+# GET, DELETE): sent again after a restart, it would start work for what the restart ended
+# (an authorization request for a transaction failed with 2001); its timer covers its loss.
+KEPT_ON_THE_WAY_OUT = frozenset({"PUT", "PATCH"})
 
 
 class Durability(Protocol):
@@ -217,10 +224,10 @@ class Router:
 
     async def _deliver(self, step: Deliver, receipt: str | None = None) -> None:
         if not isinstance(step.participant, Simulated):
-            # The message leaves the process: what it tells is written, and the message
-            # kept with it until delivered (the module docstring), unless it is kept already
+            # The message leaves the process: what it tells is written, and a callback kept
+            # with it until delivered (the module docstring), unless it is kept already
             # (``receipt``: from outside, or replayed after a restart).
-            if receipt is None:
+            if receipt is None and step.message.method in KEPT_ON_THE_WAY_OUT:
                 receipt = self._accept(step.message)
             else:
                 self.commit()

@@ -4,12 +4,12 @@ With ``state`` (``tpsim serve --state PATH``) the scheme's state lives in an SQL
 (``core.sqlite_store``): seeded from the config when the file is new, read back from it
 after a restart (the config still gives participants, parties and behaviour). The router
 writes it (``StateFile`` is its ``Durability``) and keeps each message from outside, from
-before the edge acknowledges it, and each message leaving the process, in the same write as
-what it tells, until it has been delivered. What a restart finds unfinished is done once
-the server is up (``resume``): each transaction that was in flight ends with its error
-callback (or completes, when the payee had already been credited), kept in the same write
-as its end, then each message kept but not yet delivered is delivered. Timers, the journal
-and the clock's offset are not kept.
+before the edge acknowledges it, and each callback leaving the process, in the same write
+as what it tells, until it has been delivered. A restart ends each transaction that was in
+flight (or completes it, when the payee had already been credited), keeping the callbacks
+that say so in the same write; once the server is up (``resume``) every message kept but
+not yet delivered is delivered, in the order it was decided. Timers, the journal and the
+clock's offset are not kept.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class Simulation:
         self._psd2: Psd2 | None = None
         self.file = None if state is None else _open(Path(state))
         # Messages kept but not delivered when tpsim stopped, with their receipts: sent by
-        # ``resume`` (first those ending what was in flight, then those kept before).
+        # ``resume`` (first those kept before, then those ending what was in flight).
         self.unfinished: list[tuple[str, Message]] = []
         try:
             if self.file is not None and SchemeState.seeded(self.file):
@@ -170,13 +170,13 @@ class Simulation:
             for dfsp in self.dfsps.values()
             for message in dfsp.payer.recover().extend(dfsp.settler.recover()).messages
         ]
-        self.unfinished = [*ending, *kept]
+        self.unfinished = [*kept, *ending]  # in the order they were decided
         file.flush()
 
     def resume(self) -> None:
         """Send what a restart left unfinished (once the server is up, so callbacks can be
-        answered): the error callbacks of the transactions that were in flight, then the
-        messages kept but not delivered before tpsim stopped."""
+        answered): the messages kept but not delivered before tpsim stopped, then the error
+        callbacks of the transactions that were in flight."""
         unfinished, self.unfinished = self.unfinished, []
         self.settlement.release()
         self.psd2.arm()  # future-dated and periodic payments kept in the state file
