@@ -1,6 +1,7 @@
 """``SchemeState.consent_for_link`` finds a payer's consent by the address its scopes cover
 through an index kept with the consents (``Consents``), with the same choice as reading
-every consent: the PISP's own before another's, ISSUED before REVOKED, the newest of equals.
+every consent: the PISP's own before another's, a linked (ACTIVE) one before one still
+being linked, ISSUED before REVOKED, the newest of equals.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from tpsim.mojaloop.roles.states import LinkState
 
 
 def consent(
-    consent_id: str, *addresses: str, pisp: str = "pispa", revoked: bool = False
+    consent_id: str,
+    *addresses: str,
+    pisp: str = "pispa",
+    revoked: bool = False,
+    state: LinkState = LinkState.ISSUED,
 ) -> Consent:
     scopes = [{"address": a, "actions": ["ACCOUNTS_TRANSFER"]} for a in addresses]
-    state = LinkState.REVOKED if revoked else LinkState.ISSUED
+    state = LinkState.REVOKED if revoked else state
     return Consent(consent_id, pisp, scopes, dfsp="dfspa", state=state)
 
 
@@ -48,6 +53,16 @@ def test_the_pisps_own_issued_and_newest_consent_is_chosen() -> None:
     state.consents.put("old", consent("old", "a", revoked=True))  # kept again: same place
     state.consents.put("newest", consent("newest", "a", revoked=True))
     assert found(state, "a") == "newest"  # both revoked: the newest of equals
+
+
+def test_a_linked_consent_is_chosen_before_a_newer_one_still_being_linked() -> None:
+    # Relinked: the new consent cannot pay until its links are made; the old one still can.
+    state = SchemeState()
+    state.consents.put("linked", consent("linked", "a", state=LinkState.ACTIVE))
+    state.consents.put("linking", consent("linking", "a", state=LinkState.LINKING))
+    assert found(state, "a") == "linked"
+    state.consents.put("linked", consent("linked", "a", revoked=True))
+    assert found(state, "a") == "linking"  # before a revoked one
 
 
 def test_a_consent_kept_again_is_found_by_its_new_scopes_only() -> None:

@@ -298,6 +298,22 @@ def test_a_link_the_als_refuses_after_the_revocation_needs_no_undoing() -> None:
     assert link_entry(roles, CAROL_CHEQUING) is None
 
 
+def test_a_consent_still_being_linked_pays_only_once_its_links_are_made() -> None:
+    # The auth-service has verified the credential, but the ALS has not confirmed every
+    # link: the PISP has not been told VERIFIED, and the consent cannot pay yet (6103).
+    roles = Roles.build()
+    consent_id, _, held = linking_two(roles, "pay-early")
+    assert roles.role(DFSP).linking.consent(consent_id).state is LinkState.LINKING
+
+    assert transfer_error(roles, CAROL_CHEQUING) == "6103"
+
+    trace(roles, held.messages)
+    assert roles.role(DFSP).linking.consent(consent_id).state is LinkState.ACTIVE
+    expiration = future_expiration(300, now=roles.clock.now())
+    body = transaction_request(uid("pay-linked"), payer=CAROL_CHEQUING, expiration=expiration)
+    assert all(not m.path.endswith("/error") for m in exchange(roles, "POST", TX, body).messages)
+
+
 def test_auth_service_revoking_before_the_dfsp_heard_it_verified() -> None:
     # The PISP unlinks at the auth-service while its VERIFIED is still on its way to the
     # DFSP: the DFSP takes the revocation, and the late VERIFIED links nothing.

@@ -40,7 +40,7 @@ from tpsim.core.store import MemoryStore, Store
 from tpsim.errors import ConfigError, TpsimError
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.consent_state import Consent
-from tpsim.mojaloop.roles.states import SEEDED
+from tpsim.mojaloop.roles.states import SEEDED, LinkState
 from tpsim.mojaloop.roles.transaction_state import Transaction
 from tpsim.mojaloop.wire.models import (
     QuotesIDPutResponse,
@@ -244,15 +244,15 @@ class SchemeState:
         """The consent of ``dfsp`` whose scopes cover the THIRD_PARTY_LINK ``address``.
 
         An address linked more than once (relinked after a revocation, or to several PISPs)
-        resolves to ``pisp``'s consent before another PISP's, an ISSUED one before a
-        REVOKED one, and the newest of equals.
+        resolves to ``pisp``'s consent before another PISP's, a linked (ACTIVE) one before
+        one still being linked, an ISSUED one before a REVOKED one, and the newest of equals.
         """
         candidates = [
-            (c.pisp == pisp, c.status == "ISSUED", order, c)
+            (c.pisp == pisp, c.state is LinkState.ACTIVE, c.status == "ISSUED", order, c)
             for order, c in self.consents.covering(address)
             if c.dfsp == dfsp
         ]
-        return max(candidates, key=lambda item: item[:3])[3] if candidates else None
+        return max(candidates, key=lambda item: item[:4])[4] if candidates else None
 
     def find_party(self, id_type: str, identifier: str, sub_id: str | None) -> PartyConfig | None:
         """The party fixture, else for ACCOUNT_ID or IBAN the account it names (by address

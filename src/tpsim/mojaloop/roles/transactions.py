@@ -60,7 +60,9 @@ from tpsim.mojaloop.roles.common import (
     format_amount,
     parse_datetime,
 )
+from tpsim.mojaloop.roles.consent_state import Consent
 from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.roles.states import LinkState
 from tpsim.mojaloop.roles.transaction_state import (
     REQUEST_STATE,
     Step,
@@ -71,7 +73,6 @@ from tpsim.mojaloop.roles.transaction_state import (
 )
 from tpsim.mojaloop.wire.models import (
     AmountType,
-    ConsentStatus,
     PartyIdType,
     QuotesIDPutResponse,
     ScopeAction,
@@ -217,10 +218,8 @@ class PayerDfsp:
                 f"consent {consent.consent_id} was granted to another PISP, not {tx.pisp}",
                 field="payer.partyIdentifier",
             )
-        if consent.status != ConsentStatus.ISSUED:
-            raise ConsentNotValid(
-                f"consent {consent.consent_id} is {consent.status}", field="payer.partyIdentifier"
-            )
+        if consent.state is not LinkState.ACTIVE:
+            raise ConsentNotValid(_not_linked(consent), field="payer.partyIdentifier")
         if not consent.grants(address, ScopeAction.ACCOUNTS_TRANSFER):
             raise PayerPermissionError(
                 f"consent {consent.consent_id} does not grant ACCOUNTS_TRANSFER on {address}",
@@ -490,3 +489,13 @@ _WHAT = {
     "verification": "verification request",
     "transfer": "transfer",
 }
+
+
+def _not_linked(consent: Consent) -> str:
+    """Why a consent that is not ACTIVE cannot pay yet, or any more."""
+    if consent.state is LinkState.LINKING:
+        return (
+            f"consent {consent.consent_id} is not linked yet: the ALS is still registering its"
+            " accounts (pay once the PISP is told the credential is VERIFIED)"
+        )
+    return f"consent {consent.consent_id} is {consent.status}"
