@@ -73,6 +73,7 @@ class VariableError(TpsimError):
         """The same error, met one level down under ``key``."""
         return VariableError(str(self), (key, *self.at))
 
+
 T = TypeVar("T")
 
 
