@@ -82,6 +82,14 @@ REFUSALS = [
 ]
 
 
+def test_credited_names_the_ref_of_every_credit_and_nothing_else() -> None:
+    ledger = bank().ledger
+    ledger.credit(BOB, Decimal(5), currency="USD", ref="transfer-1")
+    held = ledger.reserve(ALICE, Decimal(5), currency="USD", ref="intent-1")
+    ledger.commit(held)
+    assert ledger.credited() == {"transfer-1"}
+
+
 @pytest.mark.parametrize(
     ("verb", "account", "amount", "currency", "error"),
     [pytest.param(*r[1:], id=r[0]) for r in REFUSALS],

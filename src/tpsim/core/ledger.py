@@ -121,6 +121,11 @@ class Ledger:
         every = self._store.postings()
         return [p for p in every if account is None or p.account == account]
 
+    def credited(self) -> set[str]:
+        """The ``ref`` of every credit posted (a payee's bank credits under the transfer's
+        id: what a restart reads to tell a transfer paid from one whose answer was lost)."""
+        return {p.ref for p in self._store.postings() if p.kind is PostingKind.CREDIT}
+
     def reservations(self) -> list[Reservation]:
         """The holds not yet committed or released, oldest first."""
         return list(self._open.values())

@@ -13,9 +13,9 @@ as what simulated roles changed to send it, and forgotten once delivered (a requ
 out is not: ``KEPT_ON_THE_WAY_OUT``); and a task's changes are committed when its work
 ends. So a ``kill -9`` loses no message the edge acknowledged and no callback tpsim
 decided to send (one cut off is sent at the next start: at least once), and nobody
-outside hears of a change that was not written. In-process hops
-between two commits are written together: a role handles a message without awaiting
-anything, so whatever a crash cuts off is a whole number of hops, never half of one.
+outside hears of a change that was not written. In-process hops between two commits are
+written together: a role handles a message without awaiting anything, so whatever a
+crash cuts off is a whole number of hops, never half of one.
 """
 
 from __future__ import annotations

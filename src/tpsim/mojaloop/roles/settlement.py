@@ -34,7 +34,6 @@ from enum import StrEnum
 from typing import Any
 
 from tpsim.core.errors import StateRefused, UnknownPayment
-from tpsim.core.ledger import PostingKind
 from tpsim.core.payment import PaymentEvent, Payments
 from tpsim.core.records import Records
 from tpsim.core.settlement import SettlementOutcome, SettlementRequest, SettlementResult
@@ -324,8 +323,7 @@ class Settler:
         died with the process) and its listener is told. It fails, its funds released,
         unless the creditor's bank (simulated, same ledger) had credited its transfer: then
         only ``PUT /transfers`` was lost, and it is settled."""
-        ledger = self.ctx.state.bank.ledger
-        credited = {p.ref for p in ledger.postings() if p.kind is PostingKind.CREDIT}
+        credited = self.ctx.state.bank.ledger.credited()
         effects = Effects()
         for settling in list(self._settling):
             if settling.phase is Phase.TRANSFERRING and settling.transfer_id in credited:

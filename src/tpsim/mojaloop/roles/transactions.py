@@ -26,7 +26,7 @@ from tpsim.config_settings import Profile
 from tpsim.core import errors as refusals
 from tpsim.core.bank import Account
 from tpsim.core.idempotency import Idempotency
-from tpsim.core.ledger import Ledger, PostingKind
+from tpsim.core.ledger import Ledger
 from tpsim.core.payment import PaymentIntent, Payments, PaymentState
 from tpsim.core.records import Records
 from tpsim.core.sca import ScaMethod
@@ -407,7 +407,7 @@ class PayerDfsp:
         messages died with the process. It fails with 2001 (tpsim's own error: the PISP may
         send a new request) and its funds go back, unless the payee DFSP (simulated, same
         ledger) had credited it: then only ``PUT /transfers`` was lost, and it completes."""
-        credited = {p.ref for p in self.ledger.postings() if p.kind is PostingKind.CREDIT}
+        credited = self.ledger.credited()
         effects = Effects()
         for tx in list(self._txs):
             try:
@@ -498,4 +498,4 @@ def _not_linked(consent: Consent) -> str:
             f"consent {consent.consent_id} is not linked yet: the ALS is still registering its"
             " accounts (pay once the PISP is told the credential is VERIFIED)"
         )
-    return f"consent {consent.consent_id} is {consent.status}"
+    return f"consent {consent.consent_id} is {consent.state.value}"
