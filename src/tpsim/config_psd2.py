@@ -55,6 +55,11 @@ SEPA_PRODUCTS = ["sepa-credit-transfers", "instant-sepa-credit-transfers"]
 _OTP = r"^[A-Za-z0-9]{1,64}$"
 #: A TPP's client id: visible ASCII (the XS2A ``TPP-Client-ID`` header checks it too).
 CLIENT_ID_PATTERN = r"^[\x21-\x7e]+$"
+#: The longest duration a config may give (ten years, as ``POST /admin/clock/advance``): a
+#: longer one (or an infinite one) cannot be added to a date, and every request that would
+#: set an expiry or a timer from it would fail.
+MAX_DURATION_S = 10 * 366 * 86_400
+MAX_DURATION_MS = MAX_DURATION_S * 1000
 
 
 def _redirect_uri(value: str) -> str:
@@ -147,9 +152,11 @@ class Xs2aProfile(_Strict):
     start_authorisation_mode: Literal["auto", "implicit", "explicit"] = "auto"
     authorisation_confirmation_request_mandated: bool = False
     payment_cancellation_authorisation_mandated: bool = False
-    redirect_url_expiration_time_ms: int = Field(default=600_000, gt=0)
-    not_confirmed_payment_expiration_time_ms: int = Field(default=86_400_000, gt=0)
-    authorisation_expiration_time_ms: int = Field(default=86_400_000, gt=0)
+    redirect_url_expiration_time_ms: int = Field(default=600_000, gt=0, le=MAX_DURATION_MS)
+    not_confirmed_payment_expiration_time_ms: int = Field(
+        default=86_400_000, gt=0, le=MAX_DURATION_MS
+    )
+    authorisation_expiration_time_ms: int = Field(default=86_400_000, gt=0, le=MAX_DURATION_MS)
     supported_payment_type_and_product_matrix: dict[PaymentService, list[str]] = Field(
         default_factory=_all_products
     )
@@ -187,7 +194,7 @@ class ObieProfile(_Strict):
     400 U009 (``invalid-status``; v3.1 documents no 409, so always 400 U009).
     """
 
-    consent_expiry_s: int = Field(default=86_400, gt=0)
+    consent_expiry_s: int = Field(default=86_400, gt=0, le=MAX_DURATION_S)
     cut_off_time: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] | None = None
     reused_key_status: Literal[400, 403] = 400
     second_payment: Literal["conflict", "invalid-status"] = "conflict"
@@ -221,7 +228,7 @@ class StetProfile(_Strict):
     )
     confirmation_required: bool = False
     o_confirmation: bool = False
-    approval_expiry_s: int = Field(default=900, gt=0)
+    approval_expiry_s: int = Field(default=900, gt=0, le=MAX_DURATION_S)
     unknown_id_status: Literal[404, 403] = 404
     reject_duplicate_payment_information_id: bool = False
 
@@ -241,7 +248,7 @@ class Psd2Behaviour(_Strict):
     headless: bool = True
     otp: Annotated[str, Field(pattern=_OTP)] = "123456"
     max_attempts: int = Field(default=3, ge=1, le=100)
-    decoupled_approval_delay_s: float | None = Field(default=None, ge=0)
+    decoupled_approval_delay_s: float | None = Field(default=None, ge=0, le=MAX_DURATION_S)
     strict_signatures: bool = False
     # The built-in sandbox personas (core.rules.sandbox_rules) after the configured rules.
     sandbox_rules: bool = True
@@ -253,7 +260,7 @@ class Psd2ParticipantConfig(_Strict):
     headless: bool | None = None
     otp: Annotated[str, Field(pattern=_OTP)] | None = None
     max_attempts: int | None = Field(default=None, ge=1, le=100)
-    decoupled_approval_delay_s: float | None = Field(default=None, ge=0)
+    decoupled_approval_delay_s: float | None = Field(default=None, ge=0, le=MAX_DURATION_S)
     strict_signatures: bool | None = None
     xs2a: Xs2aProfile = Xs2aProfile()
     obie: ObieProfile = ObieProfile()

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tpsim.config_psd2 import Psd2Behaviour
+from tpsim.config_psd2 import MAX_DURATION_S, Psd2Behaviour
 
 _AMOUNT = re.compile(r"^([0]|([1-9][0-9]{0,17}))([.][0-9]{0,3}[1-9])?$")
 ScopeActionStr = Literal["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER", "ACCOUNTS_STATEMENT"]
@@ -64,13 +64,13 @@ class FidoPolicyConfig(Strict):
 class OtpConfig(Strict):
     # A PISP sends the OTP as an ``authToken`` (BinaryString), so it must be one.
     fixed: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
-    ttl_s: float = Field(default=300.0, gt=0)
+    ttl_s: float = Field(default=300.0, gt=0, le=MAX_DURATION_S)
 
 
 class WebLoginConfig(Strict):
     # The simulated users' password on the login page: a sandbox value, not a secret.
     password: Annotated[str, Field(min_length=1)] = "tpsim"  # noqa: S105
-    secret_ttl_s: float = Field(default=300.0, gt=0)
+    secret_ttl_s: float = Field(default=300.0, gt=0, le=MAX_DURATION_S)
     public_url: str | None = None
 
     @field_validator("public_url")
@@ -104,15 +104,15 @@ class LinkingConfig(Strict):
 class BehaviourConfig(Strict):
     profile: Profile = Profile.SPEC
     challenge: Annotated[str, Field(min_length=1)] = "quote"
-    authorization_timeout_s: float = Field(default=100.0, gt=0)
-    delivery_timeout_s: float = Field(default=10.0, gt=0)
+    authorization_timeout_s: float = Field(default=100.0, gt=0, le=MAX_DURATION_S)
+    delivery_timeout_s: float = Field(default=10.0, gt=0, le=MAX_DURATION_S)
     # How long GET /sdk/{fspId}/parties/… waits for its PUT /parties callback (the
     # sdk-scheme-adapter's REQUEST_PROCESSING_TIMEOUT_SECONDS, 30 by default).
-    sdk_lookup_timeout_s: float = Field(default=30.0, gt=0)
-    quote_expiry_s: float = Field(default=60.0, gt=0)
+    sdk_lookup_timeout_s: float = Field(default=30.0, gt=0, le=MAX_DURATION_S)
+    quote_expiry_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
     # How long an ended conversation (a transaction, a consent request, a verification, a
     # payment intent) is kept to answer late duplicates and GETs before it is forgotten.
-    retention_s: float = Field(default=300.0, ge=0)
+    retention_s: float = Field(default=300.0, ge=0, le=MAX_DURATION_S)
     # …and at most this many ended ones of each kind per participant (the oldest go first).
     retention_max: int = Field(default=2000, ge=1)
     payee_fees: FeeConfig = FeeConfig()

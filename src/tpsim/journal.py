@@ -455,7 +455,9 @@ class Journal:
             root = self._conversations.find(correlation_id)
             selected = (e for e in selected if self._conversations.ties(e.correlation_ids, root))
         result = list(selected)
-        return result if limit is None else result[-limit:]
+        if limit is None:
+            return result
+        return result[-limit:] if limit > 0 else []  # result[-0:] would be all of it
 
     def concerns(self, entry: JournalEntry, correlation_id: str) -> bool:
         """Whether ``entry`` is part of ``correlation_id``'s conversation as linked now (what

@@ -147,6 +147,8 @@ async def get_journal(request: web.Request) -> web.Response:
         limit = int(query["limit"]) if "limit" in query else None
     except ValueError:
         return problem(400, "since and limit must be whole numbers")
+    if limit is not None and limit < 0:
+        return problem(400, f"limit is at most how many entries to give: 0 or more, not {limit}")
     entries = sim.journal.entries(
         correlation_id=query.get("correlationId"), since=since, limit=limit
     )
@@ -364,6 +366,26 @@ ADMIN_ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/admin/clock/advance", advance_clock),
     ("PUT", "/admin/participants/{fsp_id}/endpoint", point_participant),
 ]
+
+
+async def no_admin_route(request: web.Request) -> web.Response:
+    """A request under ``/admin/`` that no admin route takes: 405 with ``Allow`` when the
+    path is an admin resource's, else 404, both in the admin API's format (behind the
+    token like every admin route), never the FSPIOP edge's "no Third Party resource"."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource.canonical.startswith("/admin/"):
+            _, methods = await resource.resolve(request)
+            allowed |= methods
+    if not allowed:
+        return problem(404, f"no admin API resource at {request.path}: see {_DOCS}")
+    allow = ", ".join(sorted(allowed))
+    answer = problem(405, f"{request.method} is not allowed on {request.path}: use {allow}")
+    answer.headers["Allow"] = allow
+    return answer
+
+
+_DOCS = "GET /admin/openapi.json"
 
 
 def add_admin_routes(

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from tpsim.serve.admin import add_admin_routes
+from tpsim.serve.admin import add_admin_routes, admin_only, no_admin_route
 from tpsim.serve.admin_docs import add_admin_docs
 from tpsim.serve.admin_psd2 import PSD2_ADMIN_ROUTES
 from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, expect_handler, handle_fspiop
@@ -38,11 +38,23 @@ async def written(request: web.Request, handler: Handler) -> web.StreamResponse:
         request.app[SIMULATION].router.commit()
 
 
+@web.middleware
+async def admin_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A path under ``/admin/`` that only the FSPIOP catch-all matched (an unknown admin
+    path, or an admin path with another method) is the admin API's refusal, not an FSPIOP
+    ``errorInformation``."""
+    if request.match_info.handler is handle_fspiop and request.path.startswith("/admin/"):
+        return await admin_only(no_admin_route)(request)
+    return await handler(request)
+
+
 def create_app(sim: Simulation) -> web.Application:
     """An application serving ``sim``; closing the app closes the simulation."""
     # The edge enforces the FSPIOP size limit itself (3104); leave aiohttp room above it.
     # ``timed`` notes when each request began, for the traffic log's milliseconds.
-    app = web.Application(client_max_size=MAX_BODY_BYTES * 2, middlewares=[timed, written])
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES * 2, middlewares=[timed, written, admin_refusals]
+    )
     app[SIMULATION] = sim
     add_admin_routes(app, PSD2_ADMIN_ROUTES)
     add_admin_docs(app)

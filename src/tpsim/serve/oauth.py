@@ -120,11 +120,21 @@ def add_oauth_routes(
     mount = _Mount(base, find, intent, pkce_required)
     mounts.all.append(mount)
     routes = _Routes(mount)
-    app.router.add_get(f"{base}/.well-known/openid-configuration", routes.discovery)
-    app.router.add_get(f"{base}/.well-known/oauth-authorization-server", routes.discovery)
-    app.router.add_get(f"{base}/jwks", routes.jwks)
-    app.router.add_post(f"{base}/token", routes.token)
-    app.router.add_get(f"{base}/authorize", routes.authorize)
+    endpoints = [
+        ("GET", f"{base}/.well-known/openid-configuration", routes.discovery),
+        ("GET", f"{base}/.well-known/oauth-authorization-server", routes.discovery),
+        ("GET", f"{base}/jwks", routes.jwks),
+        ("POST", f"{base}/token", routes.token),
+        ("GET", f"{base}/authorize", routes.authorize),
+    ]
+    for method, path, handler in endpoints:
+        if method == "GET":
+            app.router.add_get(path, handler)  # and HEAD
+        else:
+            app.router.add_route(method, path, handler)
+        # Any other method on the same resource: the OAuth error JSON with a 405 (never the
+        # FSPIOP catch-all's 404, nor a dialect's "no resource here").
+        app.router.add_route("*", path, partial(_wrong_method, method))
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,6 +323,18 @@ def _json_error(exc: OAuthError) -> web.Response:
     if exc.www_authenticate is not None:
         headers["WWW-Authenticate"] = exc.www_authenticate
     return web.json_response(exc.body(), status=exc.status, headers=headers)
+
+
+async def _wrong_method(allowed: str, request: web.Request) -> web.Response:
+    """405 (RFC 9110 15.5.6, with ``Allow``) in the JSON of RFC 6749 5.2."""
+    refusal = OAuthError(
+        "invalid_request",
+        f"{request.method} is not allowed on {request.path}: use {allowed}",
+        status=405,
+    )
+    response = _json_error(refusal)
+    response.headers["Allow"] = f"{allowed}, HEAD" if allowed == "GET" else allowed
+    return response
 
 
 def _unknown_bank(exc: UnknownAuthorizationServer) -> web.Response:

@@ -111,13 +111,21 @@ def _not_found(request: web.Request, sim: Simulation, fsp_id: str, version: str)
     banks = ", ".join(sorted(sim.psd2.obie)) or "none"
     text = (
         f"no UK Open Banking API at {request.path}: the simulated banks ({banks}) serve"
-        " /obie/{fspId}/open-banking/v3.1/pisp/… and …/v4.0/pisp/…"
+        " /obie/{fspId}/open-banking/v3.1/pisp/... and .../v4.0/pisp/..."
     )
     # The spec's 404 has no body: say why in a header (and, as on every answer, the
-    # interaction id).
+    # interaction id). A header is printable ASCII: the decoded path may hold a line break
+    # (%0D%0A), which aiohttp refuses to write (the connection would end unanswered).
     interaction = interaction_id(request.headers, lambda: str(uuid.uuid4()))
-    headers = {"x-tpsim-error": text[:500], INTERACTION: interaction}
+    printable = text.encode("unicode_escape").decode("ascii")[:500]
+    headers = {"x-tpsim-error": printable, INTERACTION: interaction}
     return web.Response(status=404, headers=headers)
+
+
+async def unknown_obie(request: web.Request) -> web.Response:
+    """Any other path under ``/obie/{fspId}``: the UK API's own 404, not the FSPIOP edge's."""
+    sim = request.app[SIMULATION]
+    return _not_found(request, sim, request.match_info["fsp_id"], "")
 
 
 def _first_code(body: dict[str, object] | None) -> str | None:
@@ -151,3 +159,5 @@ def add_obie_routes(app: web.Application) -> None:
     app.router.add_route(
         "*", r"/obie/{fsp_id}/open-banking/v{version}/pisp/{tail:[\s\S]*}", handle_obie
     )
+    app.router.add_route("*", r"/obie/{fsp_id}/{tail:[\s\S]*}", unknown_obie)
+    app.router.add_route("*", "/obie/{fsp_id}", unknown_obie)

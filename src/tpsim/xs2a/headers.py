@@ -170,8 +170,16 @@ def _text(name: str, value: str) -> str:
 
 def _absolute_uri(name: str, value: str) -> str:
     """A URI with a scheme (RFC 3986 §4.3; the spec's ``format: uri``), no spaces."""
-    url = urlsplit(value)
-    if not _SCHEME.fullmatch(url.scheme) or not (url.netloc or url.path) or " " in value:
+    try:
+        url = urlsplit(value)
+    except ValueError:  # e.g. "Invalid IPv6 URL": an unclosed [ in the host
+        url = None
+    if (
+        url is None
+        or not _SCHEME.fullmatch(url.scheme)
+        or not (url.netloc or url.path)
+        or " " in value
+    ):
         raise FormatError(
             f"{name} {_shown(value)} is not an absolute URI: send e.g."
             " 'https://tpp.example/callback'",
