@@ -2,7 +2,10 @@
 
     POST /consents (from a DFSP)            verify the attestation / GENERIC signature over the
                                             consent challenge → POST /participants/CONSENT/{ID}
-                                            to the ALS → on its PUT, PUT /consents/{ID} VERIFIED
+                                            to the ALS → on its PUT, PUT /consents/{ID} VERIFIED;
+                                            none in registration_timeout_s: PUT
+                                            /consents/{ID}/error (6000 / 7200) → the DFSP, DELETE
+                                            /participants/CONSENT/{ID} → the ALS
     POST /thirdpartyRequests/verifications  verify the FIDO assertion or GENERIC signature over
                                             the challenge → PUT …/verifications/{ID} VERIFIED
     DELETE /consents/{ID}                   from the consent's PISP or DFSP: REVOKED; PATCH
@@ -20,6 +23,7 @@ the configured origin allowlist.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from tpsim.auth.challenge import consent_challenge
@@ -41,7 +45,7 @@ from tpsim.mojaloop.errors import (
     MissingElement,
     UnknownConsent,
 )
-from tpsim.mojaloop.message import Effects, Message
+from tpsim.mojaloop.message import Effects, Message, Timer
 from tpsim.mojaloop.roles.common import error_callback, format_datetime
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
@@ -60,6 +64,8 @@ from tpsim.mojaloop.wire.models.transfer import (
     ThirdpartyRequestsVerificationsPostRequestFIDO,
     ThirdpartyRequestsVerificationsPostRequestGeneric,
 )
+
+REGISTRATION = "registration"  # the timer of a registration awaiting the ALS: "registration:{ID}"
 
 Verification = (
     ThirdpartyRequestsVerificationsPostRequestFIDO
@@ -91,7 +97,21 @@ class AuthService:
         return dispatch(self._handlers, message, fsp_id=self.fsp_id)
 
     def on_timer(self, key: str) -> Effects:
-        return Effects()
+        """A registration the ALS has not answered in time: the DFSP is told it failed
+        (it fails the consent and tells the PISP), and whatever the ALS registered is
+        removed. An answer arriving later finds nothing pending and is taken quietly."""
+        kind, _, consent_id = key.partition(":")
+        pending = self._pending.pop(consent_id) if kind == REGISTRATION else None
+        if pending is None:
+            return Effects()  # answered in time
+        seconds = self.ctx.config.behaviour.linking.registration_timeout_s
+        error = ConsentRegistrationFailed(
+            f"the ALS did not answer POST /participants/{PartyIdType.CONSENT.value}/{consent_id}"
+            f" within {seconds:g} s"
+        )
+        effects = self._reply_error(pending.request, error)
+        effects.messages.append(self._unregister(pending.consent))
+        return effects
 
     def _handler_table(self) -> HandlerTable:
         return {
@@ -133,8 +153,11 @@ class AuthService:
                 message, AuthConsent(consent_id, message.source, scopes, credential)
             ),
         )
-        # An ALS that never answers does not keep the registration beyond the retention.
-        self._pending.end(consent_id, at=self.ctx.clock.now())
+        # The ALS's answer is awaited until the deadline (then the DFSP is told, on_timer):
+        # the registration is kept that long, and is never forgotten while it is awaited.
+        wait = timedelta(seconds=self.ctx.config.behaviour.linking.registration_timeout_s)
+        deadline = self.ctx.clock.now() + wait
+        self._pending.end(consent_id, at=deadline)
         oracle = self.ctx.message(
             "POST",
             f"/participants/{PartyIdType.CONSENT.value}/{consent_id}",
@@ -142,7 +165,7 @@ class AuthService:
             body={"fspId": self.fsp_id},
             related=(consent_id,),
         )
-        return Effects(messages=[oracle])
+        return Effects(messages=[oracle], timers=[Timer(f"{REGISTRATION}:{consent_id}", deadline)])
 
     def _register(
         self, credential: SignedCredential, sent: dict[str, Any], challenge: str
@@ -165,9 +188,12 @@ class AuthService:
     def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
         pending = self._pending.pop(params["ID"])
         if pending is None:
+            # A deletion confirmed, a duplicate, or an answer after on_timer gave up (which
+            # asked the ALS to delete the entry already).
             return Effects()
         consent = pending.consent
         self.ctx.state.auth_consents.put(consent.consent_id, consent)
+        effects = Effects(cancel=[f"{REGISTRATION}:{consent.consent_id}"])
         # Scopes and credential as the DFSP sent them (digest §4.5).
         sent = pending.request.body or {}
         verified = dict(sent["credential"], status=CredentialStatus.VERIFIED.value)
@@ -177,7 +203,8 @@ class AuthService:
             to=pending.request.source,
             body={"scopes": sent["scopes"], "credential": verified},
         )
-        return Effects(messages=[reply])
+        effects.messages.append(reply)
+        return effects
 
     def put_participant_error(self, message: Message, params: dict[str, str]) -> Effects:
         pending = self._pending.pop(params["ID"])
@@ -189,7 +216,9 @@ class AuthService:
             f"the ALS refused to register consent {params['ID']}:"
             f" {info.errorCode} {info.errorDescription}"
         )
-        return self._reply_error(pending.request, error)
+        effects = self._reply_error(pending.request, error)
+        effects.cancel.append(f"{REGISTRATION}:{params['ID']}")
+        return effects
 
     def patch_consent(self, message: Message, params: dict[str, str]) -> Effects:
         consent = self.ctx.state.auth_consents.get(params["ID"])

@@ -343,7 +343,8 @@ class Linking:
     def patch_consent(self, message: Message, params: dict[str, str]) -> Effects:
         """``PATCH /consents/{ID}`` REVOKED from the auth-service that holds the consent:
         "Auth Service must also inform the DFSP of the updated status" (linking patterns
-        §4.2). Already revoked here (the user revoked it at the bank): nothing more."""
+        §4.2). Already ended here (the user revoked it at the bank, or its links failed and
+        this DFSP told the auth-service so): nothing more."""
         consent = self.consent(params["ID"])
         if consent is None or not consent.auth_service or message.source != consent.auth_service:
             raise ConsentNotFound(
@@ -356,7 +357,7 @@ class Linking:
                 f"{message.source} may only report consent {consent.consent_id} REVOKED:"
                 " send PATCH /consents/{ID} {status: REVOKED, revokedAt}"
             )
-        if consent.state is LinkState.REVOKED:
+        if consent.finalised:
             return Effects()
         linked = _links_sent(consent)
         consent.advance(LinkEvent.REVOKED)
