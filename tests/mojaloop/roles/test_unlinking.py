@@ -567,3 +567,49 @@ def test_grant_issues_the_consent_id_a_rule_chose_once() -> None:
         with pytest.raises(ConsentNotGranted, match="already issued") as refused:
             linking.grant(PISP, uid("cr-2"), scopes, consent_id=taken)
         assert refused.value.code_for(roles.config.behaviour.profile) == "6102"
+
+
+@pytest.mark.parametrize("refused", [(CAROL_CHEQUING,), (CAROL_CHEQUING, CAROL_SAVINGS)])
+def test_links_the_als_confirms_after_it_refused_another_are_deleted(
+    refused: tuple[str, ...],
+) -> None:
+    # The ALS refuses the consent's first link, then confirms the second (or refuses it
+    # too): the consent has failed, so a link confirmed now is deleted as it is made, and
+    # no THIRD_PARTY_LINK is left naming a consent nobody holds.
+    roles = Roles.build()
+    grant = grant_consent(roles, uid("first-refused"), addresses=(CAROL_CHEQUING, CAROL_SAVINGS))
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+    refusing = [refuse(roles, address) for address in refused]
+
+    def intercept(message: Message) -> Message | None:
+        return next((r for r in (f(message) for f in refusing) if r is not None), None)
+
+    hops = trace(roles, exchange(roles, "PUT", path, body).messages, intercept)
+
+    assert [h[:2] for h in hops if h[3] == PISP] == [("PUT", f"{path}/error")]  # told once
+    savings = f"/participants/THIRD_PARTY_LINK/{CAROL_SAVINGS}"
+    deleted = ("DELETE", savings, DFSP, HUB, None) in hops
+    assert deleted is (CAROL_SAVINGS not in refused)
+    assert link_entry(roles, CAROL_CHEQUING) is None
+    assert link_entry(roles, CAROL_SAVINGS) is None
+    consent = roles.role(DFSP).linking.consent(consent_id)
+    assert consent is not None and consent.state is LinkState.FAILED and not consent.pending
+
+
+def test_a_consent_whose_credential_was_refused_is_forgotten_after_the_retention() -> None:
+    # The auth-service's error fails the consent before it was published; like any ended
+    # conversation it is kept retention_s (300 s) to answer GETs, then forgotten.
+    roles = Roles.build()
+    grant = grant_consent(roles, uid("credential-refused"))
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+    trace(roles, exchange(roles, "PUT", path, body).messages, refuse(roles, "/CONSENT/"))
+    linking = roles.role(DFSP).linking
+    failed = linking.consent(consent_id)
+    assert failed is not None and failed.state is LinkState.FAILED
+
+    roles.clock.advance(301)
+    grant_consent(roles, uid("the-next-one"))  # what ends is swept as others are kept
+
+    assert linking.consent(consent_id) is None

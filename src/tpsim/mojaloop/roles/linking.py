@@ -211,6 +211,8 @@ class Linking:
             return Effects()  # about a credential that no longer matters
         registering = consent.state is LinkState.REGISTERING
         consent.advance(LinkEvent.REFUSED)
+        if consent.consent_id in self._pending:  # never published: forgotten in time
+            self._pending.end(consent.consent_id, at=self.ctx.clock.now())
         who = {consent.auth_service: "the auth-service", consent.pisp: consent.pisp}.get(
             message.source, "the switch"
         )
@@ -232,7 +234,7 @@ class Linking:
             return Effects()
         consent.pending.remove(address)
         self._keep(consent)  # changed: keep it again
-        if consent.state is LinkState.REVOKED:  # revoked while the ALS registered the link
+        if consent.finalised:  # revoked, or failed, while the ALS registered the link
             return Effects(messages=self._unlinks(consent, [address]))
         if consent.pending:
             return Effects()
@@ -251,13 +253,14 @@ class Linking:
             consent = self._awaiting(params["ID"])
         if consent is None:
             return Effects()
-        if consent.state is LinkState.REVOKED:  # revoked meanwhile; this link was never made
+        if consent.finalised:  # revoked or failed meanwhile; this link was never made
             consent.pending.remove(params["ID"])
             self._keep(consent)
             return Effects()
         consent.advance(LinkEvent.REFUSED)
         linked = [a for a in _unique(consent.scopes) if a not in consent.pending]
-        consent.pending = []
+        # The links still awaited are deleted as the ALS confirms them (put_participant).
+        consent.pending.remove(params["ID"])
         consent.ended = downstream_error(AccountLinksNotRegistered, "the ALS", message)
         # Unpublished: the payer side must not find a consent that never linked.
         self.ctx.state.consents.drop(consent.consent_id)
@@ -442,11 +445,11 @@ class Linking:
     def _awaiting(self, address: str) -> Consent | None:
         """The consent verified first of those still awaiting the ALS's confirmation of
         ``address`` (each registration is confirmed in the order it was sent): linking, or
-        revoked while it was."""
+        revoked while it was; else one that failed while it was (unpublished)."""
         for consent in self.ctx.state.consents:
             if consent.dfsp == self.ctx.fsp_id and address in consent.pending:
                 return consent
-        return None
+        return next((c for c in self._pending if address in c.pending), None)
 
     def _revoked_error(self, consent: Consent) -> FspiopError:
         when = format_datetime(consent.revoked_at) if consent.revoked_at else "an earlier time"
