@@ -213,6 +213,55 @@ def error_code_of(h: Hop) -> str:
     return str((h[4] or {})["errorInformation"]["errorCode"])
 
 
+def verifying(roles: Roles, run: Run, label: str) -> tuple[str, str, Held]:
+    """A consent to Carol's chequing account whose credential the PISP sent, the DFSP's
+    ``POST /consents`` to the auth-service held back: its id, its path and what was held."""
+    grant = grant_consent(roles, uid(label))
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, new_authenticator("GENERIC"))
+    held = Held("POST", "/consents", DFSP)
+    run.carry([roles.message("PUT", path, body, source=PISP, destination=DFSP)], held)
+    assert len(held.messages) == 1
+    return consent_id, path, held
+
+
+def test_an_auth_service_that_never_answers_fails_the_credential() -> None:
+    # An auth-service that takes POST /consents and never answers (an external one, or a
+    # rule dropping the answers): the DFSP waits the auth-service's own wait and one
+    # delivery (60 + 10 s), then tells the PISP the credential was not verified.
+    roles = Roles.build()
+    run = Run(roles)
+    consent_id, path, _lost = verifying(roles, run, "auth-silent")
+
+    assert run.wait(69) == []
+    run.wait(1)
+
+    [told] = run.told_pisp(path)
+    assert told[:4] == ("PUT", f"{path}/error", DFSP, PISP)
+    assert error_code_of(told) == "6200"
+    assert state_of(roles, consent_id) is LinkState.FAILED
+
+
+def test_a_credential_verified_after_the_dfsp_gave_up_is_revoked_at_the_auth_service() -> None:
+    # The auth-service's VERIFIED comes after the DFSP failed the consent: the DFSP links
+    # nothing and tells the auth-service it is revoked, so neither it nor the ALS vouches
+    # for a consent the PISP was told failed.
+    roles = Roles.build()
+    run = Run(roles)
+    consent_id, path, held = verifying(roles, run, "auth-late")
+    run.wait(70)
+
+    late = run.carry(held.messages)
+
+    [revoked] = [h for h in late if h[:4] == ("PATCH", path, DFSP, AUTH)]
+    assert (revoked[4] or {})["status"] == "REVOKED"
+    assert not any("THIRD_PARTY_LINK" in h[1] for h in late)
+    assert [h[:2] for h in run.told_pisp(path)] == [("PUT", f"{path}/error")]  # told once
+    assert state_of(roles, consent_id) is LinkState.FAILED
+    assert roles.sim.state.auth_consents[consent_id].status == "REVOKED"
+    assert ("CONSENT", consent_id) not in roles.sim.state.oracle
+
+
 # --- 2. the PISP and the DFSP both revoking a hub-hosted consent ------------------------------
 
 

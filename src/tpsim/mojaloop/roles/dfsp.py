@@ -92,6 +92,8 @@ class SimulatedDfsp:
     def on_timer(self, key: str) -> Effects:
         if self.settler.owns_timer(key):
             return self.settler.on_timer(key)
+        if self.linking.owns_timer(key):
+            return self.linking.on_timer(key)
         return self.payer.on_timer(key)
 
 

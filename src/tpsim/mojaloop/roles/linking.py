@@ -12,6 +12,9 @@
                                              6000 (reference 7214) → PISP; PATCH
                                              /consents/{ID} REVOKED → the auth-service
     PUT /consents/{ID}/error (auth)          PUT /consents/{ID}/error 6200 → PISP
+    no answer from the auth-service          (registration_timeout_s + delivery_timeout_s)
+                                             the same 6200 → PISP; a VERIFIED after it:
+                                             PATCH /consents/{ID} REVOKED → the auth-service
     PUT /consents/{ID}/error (PISP, switch)  the consent is abandoned (6103 from then on)
     DELETE /consents/{ID} (PISP)             hub-hosted: on to the auth-service (§4.2);
                                              DFSP-hosted: REVOKED, PATCH → PISP (§4.1);
@@ -39,7 +42,7 @@ about a consent lives outside the store.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tpsim.core.records import Records
@@ -55,7 +58,7 @@ from tpsim.mojaloop.errors import (
     TransactionStateError,
     UnsupportedScopes,
 )
-from tpsim.mojaloop.message import Effects, Message
+from tpsim.mojaloop.message import Effects, Message, Timer
 from tpsim.mojaloop.roles.common import downstream_error, format_datetime, parse_datetime
 from tpsim.mojaloop.roles.consent_state import Consent
 from tpsim.mojaloop.roles.context import RoleContext
@@ -70,6 +73,7 @@ from tpsim.mojaloop.wire.models.linking import (
 )
 
 _LINK = PartyIdType.THIRD_PARTY_LINK.value
+VERIFYING = "verifying:"  # the timer of a credential with the auth-service: + consentId
 
 
 class Linking:
@@ -166,9 +170,32 @@ class Linking:
             "credential": consent.signed,
             "status": ConsentStatus.ISSUED.value,
         }
+        # The auth-service answers within its own wait for the ALS, and a delivery.
+        behaviour = self.ctx.config.behaviour
+        wait = behaviour.linking.registration_timeout_s + behaviour.delivery_timeout_s
+        deadline = self.ctx.clock.now() + timedelta(seconds=wait)
         return Effects(
-            messages=[self.ctx.message("POST", "/consents", to=auth_service, body=register)]
+            messages=[self.ctx.message("POST", "/consents", to=auth_service, body=register)],
+            timers=[Timer(VERIFYING + consent.consent_id, deadline)],
         )
+
+    @staticmethod
+    def owns_timer(key: str) -> bool:
+        return key.startswith(VERIFYING)
+
+    def on_timer(self, key: str) -> Effects:
+        """The auth-service has not answered for the credential: the consent fails, and
+        the PISP is told as if the auth-service had refused it."""
+        consent = self.consent(key.removeprefix(VERIFYING))
+        if consent is None or consent.state is not LinkState.REGISTERING:
+            return Effects()  # answered in time
+        consent.advance(LinkEvent.REFUSED)
+        self._pending.end(consent.consent_id, at=self.ctx.clock.now())
+        consent.ended = CredentialNotVerified(
+            f"{consent.auth_service} did not answer POST /consents for consent"
+            f" {consent.consent_id} in time: link the accounts again"
+        )
+        return Effects(messages=[self._error(consent, consent.ended)])
 
     def _verified(self, message: Message, consent_id: str) -> Effects:
         consent = self.consent(consent_id)
@@ -179,6 +206,9 @@ class Linking:
             )
         if consent.state is LinkState.REVOKED:
             return Effects()  # the auth-service revoked it before this reached us: no links
+        if consent.state is LinkState.FAILED:  # too late (on_timer): it may not vouch for it
+            now = self.ctx.clock.now()
+            return Effects(messages=[self._revocation(consent, message.source, at=now)])
         consent.advance(LinkEvent.VERIFIED)
         consent.credential = dict(consent.signed or {}, status=CredentialStatus.VERIFIED.value)
         consent.pending = _unique(consent.scopes)
