@@ -197,6 +197,31 @@ async def test_a_restart_undoes_nothing_done_and_ends_what_was_in_flight(start: 
     assert {a: after.available(a) for a in (FIDO_ACCOUNT, BOB)} == balances
 
 
+async def test_a_consent_being_registered_at_a_kill_fails_after_the_restart(start: Start) -> None:
+    # The auth-service awaited the ALS for a consent's registration, and the DFSP the
+    # auth-service, when tpsim was killed: their timers died with it. The restart ends
+    # both waits: the PISP hears the credential was not verified (6200), and neither the
+    # auth-service nor the ALS keeps the consent (before, it stayed REGISTERING for ever).
+    before = start()
+    roles = Roles(before.sim, before.clock)
+    grant = grant_consent(roles, REGISTERING)
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, SoftwareAuthenticator.create())
+    [registration] = exchange(roles, "PUT", path, body).messages
+    deliver(roles, registration)  # the auth-service's POST to the ALS is lost at the kill
+    before.file.flush()
+
+    after = start(crash_image(before.path))
+    await after.restarted()
+
+    [told] = [m for m in after.pisp.received if m.path == f"{path}/error"]
+    assert code(told) == "6200"
+    consent = after.sim.dfsps["dfspa"].linking.consent(consent_id)
+    assert consent is not None and consent.state.value == "FAILED"
+    assert consent_id not in after.sim.state.auth_consents
+    assert ("CONSENT", consent_id) not in after.sim.state.oracle
+
+
 async def test_what_the_pisp_hears_of_was_written_before_it_heard(start: Start) -> None:
     tpsim = start()
     images: list[Path] = []

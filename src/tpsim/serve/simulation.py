@@ -25,7 +25,7 @@ from tpsim.core.sqlite_store import SqliteStore, StateFileError
 from tpsim.core.store import MemoryStore
 from tpsim.errors import ConfigError
 from tpsim.journal import Journal
-from tpsim.mojaloop.message import Message, SimulatedRole
+from tpsim.mojaloop.message import Effects, Message, SimulatedRole
 from tpsim.mojaloop.registry import External, Registry, Simulated
 from tpsim.mojaloop.roles.auth_service import AuthService
 from tpsim.mojaloop.roles.context import RoleContext, Site, origin_policy
@@ -165,13 +165,21 @@ class Simulation:
         kept = cast("list[tuple[str, Message]]", list(file.records(StateFile.INBOX)))
         # The messages that end what was in flight are kept in the same write as its end,
         # so a kill before they are sent cannot lose them: the next start sends them.
-        ending = [
-            StateFile(file).keep(message)
-            for dfsp in self.dfsps.values()
-            for message in dfsp.payer.recover().extend(dfsp.settler.recover()).messages
-        ]
+        ending = [StateFile(file).keep(message) for message in self._recover().messages]
         self.unfinished = [*kept, *ending]  # in the order they were decided
         file.flush()
+
+    def _recover(self) -> Effects:
+        """What each simulated role ends of what it had in flight when tpsim stopped."""
+        effects = Effects()
+        for participant in self.router.registry:
+            role = participant.role if isinstance(participant, Simulated) else None
+            if isinstance(role, SimulatedDfsp):
+                effects.extend(role.payer.recover()).extend(role.settler.recover())
+                effects.extend(role.linking.recover())
+            elif isinstance(role, AuthService):
+                effects.extend(role.recover())
+        return effects
 
     def resume(self) -> None:
         """Send what a restart left unfinished (once the server is up, so callbacks can be

@@ -97,19 +97,35 @@ class AuthService:
         return dispatch(self._handlers, message, fsp_id=self.fsp_id)
 
     def on_timer(self, key: str) -> Effects:
-        """A registration the ALS has not answered in time: the DFSP is told it failed
-        (it fails the consent and tells the PISP), and whatever the ALS registered is
-        removed. An answer arriving later finds nothing pending and is taken quietly."""
+        """A registration the ALS has not answered in time fails (``_give_up``)."""
         kind, _, consent_id = key.partition(":")
-        pending = self._pending.pop(consent_id) if kind == REGISTRATION else None
+        if kind != REGISTRATION:
+            return Effects()
+        seconds = self.ctx.config.behaviour.linking.registration_timeout_s
+        return self._give_up(
+            consent_id,
+            f"the ALS did not answer POST /participants/{PartyIdType.CONSENT.value}/{consent_id}"
+            f" within {seconds:g} s",
+        )
+
+    def recover(self) -> Effects:
+        """End each registration that awaited the ALS when tpsim stopped (``--state``): its
+        timer and messages died with the process."""
+        effects = Effects()
+        for pending in list(self._pending):
+            consent_id = pending.consent.consent_id
+            why = f"tpsim restarted while the ALS was registering consent {consent_id}"
+            effects.extend(self._give_up(consent_id, why))
+        return effects
+
+    def _give_up(self, consent_id: str, why: str) -> Effects:
+        """The registration of ``consent_id`` fails: the DFSP is told (it fails the consent
+        and tells the PISP), and whatever the ALS registered is removed. An answer arriving
+        later finds nothing pending and is taken quietly."""
+        pending = self._pending.pop(consent_id)
         if pending is None:
             return Effects()  # answered in time
-        seconds = self.ctx.config.behaviour.linking.registration_timeout_s
-        error = ConsentRegistrationFailed(
-            f"the ALS did not answer POST /participants/{PartyIdType.CONSENT.value}/{consent_id}"
-            f" within {seconds:g} s"
-        )
-        effects = self._reply_error(pending.request, error)
+        effects = self._reply_error(pending.request, ConsentRegistrationFailed(why))
         effects.messages.append(self._unregister(pending.consent))
         return effects
 

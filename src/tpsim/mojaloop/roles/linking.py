@@ -184,16 +184,28 @@ class Linking:
         return key.startswith(VERIFYING)
 
     def on_timer(self, key: str) -> Effects:
-        """The auth-service has not answered for the credential: the consent fails, and
-        the PISP is told as if the auth-service had refused it."""
         consent = self.consent(key.removeprefix(VERIFYING))
         if consent is None or consent.state is not LinkState.REGISTERING:
             return Effects()  # answered in time
+        return self._give_up(consent, f"{consent.auth_service} did not answer in time")
+
+    def recover(self) -> Effects:
+        """End each consent whose credential was with the auth-service when tpsim stopped
+        (``--state``): its timer died with the process."""
+        effects = Effects()
+        for consent in list(self._pending):
+            if consent.state is LinkState.REGISTERING:
+                effects.extend(self._give_up(consent, "tpsim restarted meanwhile"))
+        return effects
+
+    def _give_up(self, consent: Consent, why: str) -> Effects:
+        """Stop waiting for the auth-service's answer about ``consent``'s credential: the
+        consent fails, and the PISP is told as if the auth-service had refused it."""
         consent.advance(LinkEvent.REFUSED)
         self._pending.end(consent.consent_id, at=self.ctx.clock.now())
         consent.ended = CredentialNotVerified(
-            f"{consent.auth_service} did not answer POST /consents for consent"
-            f" {consent.consent_id} in time: link the accounts again"
+            f"the credential of consent {consent.consent_id} went to {consent.auth_service},"
+            f" which did not verify it ({why}): link the accounts again"
         )
         return Effects(messages=[self._error(consent, consent.ended)])
 
