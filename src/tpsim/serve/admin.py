@@ -368,6 +368,9 @@ ADMIN_ROUTES: list[tuple[str, str, Handler]] = [
 ]
 
 
+_DOCS = "GET /admin/openapi.json"  # where a client finds the admin API
+
+
 async def no_admin_route(request: web.Request) -> web.Response:
     """A request under ``/admin/`` that no admin route takes: 405 with ``Allow`` when the
     path is an admin resource's, else 404, both in the admin API's format (behind the
@@ -383,9 +386,6 @@ async def no_admin_route(request: web.Request) -> web.Response:
     answer = problem(405, f"{request.method} is not allowed on {request.path}: use {allow}")
     answer.headers["Allow"] = allow
     return answer
-
-
-_DOCS = "GET /admin/openapi.json"
 
 
 def add_admin_routes(

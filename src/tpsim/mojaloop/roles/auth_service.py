@@ -65,7 +65,7 @@ from tpsim.mojaloop.wire.models.transfer import (
     ThirdpartyRequestsVerificationsPostRequestGeneric,
 )
 
-REGISTRATION = "registration"  # the timer of a registration awaiting the ALS: "registration:{ID}"
+REGISTRATION = "registration:"  # the timer of a registration awaiting the ALS: + consentId
 
 Verification = (
     ThirdpartyRequestsVerificationsPostRequestFIDO
@@ -98,9 +98,9 @@ class AuthService:
 
     def on_timer(self, key: str) -> Effects:
         """A registration the ALS has not answered in time fails (``_give_up``)."""
-        kind, _, consent_id = key.partition(":")
-        if kind != REGISTRATION:
+        if not key.startswith(REGISTRATION):
             return Effects()
+        consent_id = key.removeprefix(REGISTRATION)
         seconds = self.ctx.config.behaviour.linking.registration_timeout_s
         return self._give_up(
             consent_id,
@@ -181,7 +181,7 @@ class AuthService:
             body={"fspId": self.fsp_id},
             related=(consent_id,),
         )
-        return Effects(messages=[oracle], timers=[Timer(f"{REGISTRATION}:{consent_id}", deadline)])
+        return Effects(messages=[oracle], timers=[Timer(REGISTRATION + consent_id, deadline)])
 
     def _register(
         self, credential: SignedCredential, sent: dict[str, Any], challenge: str
@@ -209,7 +209,7 @@ class AuthService:
             return Effects()
         consent = pending.consent
         self.ctx.state.auth_consents.put(consent.consent_id, consent)
-        effects = Effects(cancel=[f"{REGISTRATION}:{consent.consent_id}"])
+        effects = Effects(cancel=[REGISTRATION + consent.consent_id])
         # Scopes and credential as the DFSP sent them (digest §4.5).
         sent = pending.request.body or {}
         verified = dict(sent["credential"], status=CredentialStatus.VERIFIED.value)
@@ -233,7 +233,7 @@ class AuthService:
             f" {info.errorCode} {info.errorDescription}"
         )
         effects = self._reply_error(pending.request, error)
-        effects.cancel.append(f"{REGISTRATION}:{params['ID']}")
+        effects.cancel.append(REGISTRATION + params["ID"])
         return effects
 
     def patch_consent(self, message: Message, params: dict[str, str]) -> Effects:

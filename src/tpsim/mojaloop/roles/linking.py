@@ -170,10 +170,7 @@ class Linking:
             "credential": consent.signed,
             "status": ConsentStatus.ISSUED.value,
         }
-        # The auth-service answers within its own wait for the ALS, and a delivery.
-        behaviour = self.ctx.config.behaviour
-        wait = behaviour.linking.registration_timeout_s + behaviour.delivery_timeout_s
-        deadline = self.ctx.clock.now() + timedelta(seconds=wait)
+        deadline = self.ctx.clock.now() + timedelta(seconds=self._verification_wait())
         return Effects(
             messages=[self.ctx.message("POST", "/consents", to=auth_service, body=register)],
             timers=[Timer(VERIFYING + consent.consent_id, deadline)],
@@ -183,11 +180,16 @@ class Linking:
     def owns_timer(key: str) -> bool:
         return key.startswith(VERIFYING)
 
+    def _verification_wait(self) -> float:
+        """How long the auth-service may take: its own wait for the ALS, and a delivery."""
+        behaviour = self.ctx.config.behaviour
+        return behaviour.linking.registration_timeout_s + behaviour.delivery_timeout_s
+
     def on_timer(self, key: str) -> Effects:
         consent = self.consent(key.removeprefix(VERIFYING))
         if consent is None or consent.state is not LinkState.REGISTERING:
             return Effects()  # answered in time
-        return self._give_up(consent, f"{consent.auth_service} did not answer in time")
+        return self._give_up(consent, f"no answer in {self._verification_wait():g} s")
 
     def recover(self) -> Effects:
         """End each consent whose credential was with the auth-service when tpsim stopped
@@ -218,7 +220,7 @@ class Linking:
             )
         if consent.state is LinkState.REVOKED:
             return Effects()  # the auth-service revoked it before this reached us: no links
-        if consent.state is LinkState.FAILED:  # too late (on_timer): it may not vouch for it
+        if consent.state is LinkState.FAILED:  # gave up meanwhile: it may not vouch for it
             now = self.ctx.clock.now()
             return Effects(messages=[self._revocation(consent, message.source, at=now)])
         consent.advance(LinkEvent.VERIFIED)
