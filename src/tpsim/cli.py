@@ -273,8 +273,26 @@ def _run(args: argparse.Namespace) -> int:
         )
         if path
     ]
+    problem = _server_problem(args.server) if args.server else None
+    if problem is not None:
+        print(f"tpsim: --server {args.server}: {problem}", file=sys.stderr)
+        return 2
+    inputs = _inputs(args.paths, args.config)
+    reports_at: dict[Path, str] = {}
     for option, path, _ in written:  # before the run, not after it
         problem = _unwritable(path, option)
+        same = _same_file(Path(path))
+        if problem is None and same in inputs:
+            problem = (
+                f"is {inputs[same]}: writing the report there would overwrite it; name"
+                f" another file, e.g. {Path(path).with_name(_EXAMPLE[option])}"
+            )
+        elif problem is None and same in reports_at:
+            problem = (
+                f"is also the {reports_at[same]} report: each report needs its own file,"
+                f" e.g. {Path(path).with_name(_EXAMPLE[option])}"
+            )
+        reports_at.setdefault(same, option)
         if problem is not None:
             print(f"tpsim: {option} {path}: {problem}", file=sys.stderr)
             return 2
@@ -310,6 +328,43 @@ def _run(args: argparse.Namespace) -> int:
 
 
 _EXAMPLE = {"--junit": "junit.xml", "--json": "report.json", "--html": "report.html"}
+
+
+def _same_file(path: Path) -> Path:
+    """``path`` as the file it is (symlinks and ``..`` resolved), for comparing paths."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError, ValueError):
+        return path.absolute()
+
+
+def _inputs(arguments: Sequence[str], config: str | None) -> dict[Path, str]:
+    """The files ``tpsim run`` reads, which no report may overwrite: the scenario files
+    named (and those under the directories named) and the base config."""
+    found: dict[Path, str] = {}
+    if config:
+        found[_same_file(Path(config))] = "the --config file"
+    for argument in arguments:
+        path = Path(argument)
+        candidates = path.rglob("*") if path.is_dir() else [path]
+        for candidate in candidates:
+            if candidate.suffix in (".yaml", ".yml") or candidate == path:
+                found.setdefault(_same_file(candidate), "a scenario file")
+    return found
+
+
+def _server_problem(url: str) -> str | None:
+    """Why ``--server`` is no base URL of a tpsim (None: it is one)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError as exc:
+        return f"not a URL ({exc}): give tpsim's base URL, e.g. http://127.0.0.1:4040"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "not an http:// or https:// URL: give tpsim's base URL, e.g. http://127.0.0.1:4040"
+    return None
 
 
 def _unwritable(given: str, option: str) -> str | None:

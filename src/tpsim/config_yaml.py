@@ -16,6 +16,11 @@ from tpsim.errors import ConfigError
 
 # Far deeper than any config (about 8 levels); the YAML composer recurses once per level.
 MAX_YAML_DEPTH = 64
+# Values a document may stand for once its aliases are expanded: far more than any config
+# or scenario, far fewer than an alias bomb ("billion laughs": a few hundred bytes standing
+# for 10**9 values, which anything walking the document would take hours over).
+MAX_YAML_VALUES = 1_000_000
+_MERGE = "tag:yaml.org,2002:merge"
 
 
 class YamlRefused(ConfigError):
@@ -42,7 +47,7 @@ def read_yaml(raw: bytes, *, file: str) -> Any:
             file=file,
         ) from None
     try:
-        return yaml.load(text, Loader=_DepthBoundedLoader)  # noqa: S506 - a SafeLoader
+        return _load(text)
     except _TooDeep as exc:
         raise YamlRefused(str(exc), code="TOO_DEEP", file=file) from None
     except yaml.MarkedYAMLError as exc:  # one line, where it is: file:line
@@ -58,6 +63,86 @@ def read_yaml(raw: bytes, *, file: str) -> Any:
 
 class _TooDeep(Exception):
     pass
+
+
+def _load(text: str) -> Any:
+    loader = _DepthBoundedLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_document(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def check_document(node: yaml.Node) -> None:
+    """Refuse, before anything is built from it, a composed document that YAML allows but
+    that would silently lose data or never finish: a mapping that gives a key twice (the
+    loader would keep the last), an alias inside the node it names (a recursive structure),
+    and aliases standing for more than ``MAX_YAML_VALUES`` values. Raises a
+    ``yaml.MarkedYAMLError`` at the place, as a syntax error is.
+
+    Each node is visited once (aliases share their node), without recursion."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, finished = stack.pop()
+        key = id(current)
+        children = _children(current)
+        if finished:
+            open_nodes.discard(key)
+            size = 1 + sum(sizes[id(child)] for child in children)
+            if size > MAX_YAML_VALUES:
+                raise _refused(
+                    current,
+                    f"with its aliases expanded this stands for more than {MAX_YAML_VALUES:,}"
+                    " values (an alias bomb?): write the values out, or use fewer aliases",
+                )
+            sizes[key] = size
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise _refused(
+                current,
+                "an alias inside the node it names makes a recursive structure, which tpsim"
+                " does not read: write the value out",
+            )
+        if isinstance(current, yaml.MappingNode):
+            _check_keys(current)
+        open_nodes.add(key)
+        stack.append((current, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_keys(node: yaml.MappingNode) -> None:
+    first: dict[tuple[str, str], int] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE:
+            continue
+        given = (key.tag, key.value)
+        if given in first:
+            raise _refused(
+                key,
+                f"the key {key.value!r} is given twice in one mapping (first on line"
+                f" {first[given]}): YAML would keep only the last; keep one",
+            )
+        first[given] = key.start_mark.line + 1
+
+
+def _refused(node: yaml.Node, problem: str) -> yaml.MarkedYAMLError:
+    return yaml.constructor.ConstructorError(None, None, problem, node.start_mark)
 
 
 class _DepthBoundedLoader(yaml.SafeLoader):

@@ -69,7 +69,8 @@ async def test_a_wrong_expectation_fails_with_what_was_expected_and_what_arrived
 ) -> None:
     wrong = TRANSFER.replace("transactionState: COMPLETED", "transactionState: REJECTED")
     result = await run_one(
-        tmp_path, wrong.replace("approve:\n", "approve:\n    expect:\n      within: 1s\n", 1)
+        tmp_path,
+        wrong.replace("approve:\n    expect:\n", "approve:\n    expect:\n      within: 1s\n", 1),
     )
     assert result.outcome is Outcome.FAILED
     (failure,) = result.failures

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from tpsim.config_yaml import check_document
 from tpsim.errors import ScenarioError
 from tpsim.scenario.model import ACTIONS, Fragment, ScenarioHead, Steps
 from tpsim.scenario.variables import (
@@ -244,12 +245,38 @@ def load_scenario(path: Path) -> LoadedScenario:
     if isinstance(steps, list):
         data = dict(data)
         data["steps"] = list(_expand(steps, path, source, ("steps",), origins, depth=0))
+    _check_matrix_shape(data.get("matrix"), source)
     try:
         scenario = ScenarioHead.model_validate(data)
     except ValidationError as exc:
         raise _located(exc.errors()[0], origins, source) from None
     _check_matrix(scenario, source)
     return LoadedScenario(path, scenario, source, origins)
+
+
+_MATRIX_SHAPES = (
+    "a matrix is a mapping of lists ({profile: [spec, reference]}: every combination) or a"
+    " list of mappings ([{profile: spec}, {profile: reference}]: those cells)"
+)
+
+
+def _check_matrix_shape(matrix: Any, source: Source) -> None:
+    """A matrix of neither shape, said in the file's terms (pydantic would name its union
+    members: ``matrix.dict[str,list[any]]``)."""
+    if matrix is None:
+        return
+    if isinstance(matrix, dict):
+        for key, values in matrix.items():
+            if not isinstance(values, list):
+                raise source.error(
+                    ("matrix", str(key)), f"give {key} a list of values, e.g. [{values!r}]"
+                )
+    elif isinstance(matrix, list):
+        for index, cell in enumerate(matrix):
+            if not isinstance(cell, dict):
+                raise source.error(("matrix", index), f"{cell!r} is no mapping: {_MATRIX_SHAPES}")
+    else:
+        raise source.error(("matrix",), f"{matrix!r} is neither: {_MATRIX_SHAPES}")
 
 
 def _check_matrix(scenario: ScenarioHead, source: Source) -> None:
@@ -302,7 +329,10 @@ def _parse(text: str) -> tuple[Any, yaml.Node | None]:
     loader = _LOADER(text)
     try:
         node = loader.get_single_node()
-        return (None if node is None else loader.construct_document(node)), node
+        if node is None:
+            return None, None
+        check_document(node)  # keys given twice, recursive aliases, alias bombs
+        return loader.construct_document(node), node
     finally:
         loader.dispose()
 
@@ -341,7 +371,12 @@ def _expand(
         unknown = set(step) - {"include", "with"}
         if unknown or not isinstance(step["include"], str):
             raise source.error(where, "an include step is {include: FILE, with: {…}} only")
-        fragment_path = (path.parent / step["include"]).resolve()
+        try:
+            fragment_path = (path.parent / step["include"]).resolve()
+        except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop, a NUL
+            raise source.error(
+                (*where, "include"), f"cannot find the fragment {step['include']!r}: {exc}"
+            ) from None
         if not fragment_path.is_file():
             raise source.error((*where, "include"), f"no fragment file {fragment_path}")
         data, fragment_source = read_yaml(fragment_path)

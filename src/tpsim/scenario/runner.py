@@ -22,13 +22,20 @@ from typing import Any
 
 import aiohttp
 import structlog
+import yaml
 
 from tpsim.config import Config, load_config, overlay, parse_config
 from tpsim.core.rules import MessageOutcome
 from tpsim.errors import ConfigError, ScenarioError, TpsimError
 from tpsim.mojaloop.roles.context import origin_policy
 from tpsim.mojaloop.roles.state import SchemeState
-from tpsim.mojaloop.wire.openapi import ENV_VAR, OpenApiValidator, missing_bundles, spec_dir
+from tpsim.mojaloop.wire.openapi import (
+    BUNDLES,
+    ENV_VAR,
+    OpenApiValidator,
+    missing_bundles,
+    spec_dir,
+)
 from tpsim.scenario import conformance, mojaloop
 from tpsim.scenario.actions import CheckBalances
 from tpsim.scenario.answers import answer_failures, balance_failures
@@ -56,7 +63,7 @@ from tpsim.scenario.results import (
 )
 from tpsim.scenario.session import Session, StepFailed
 from tpsim.scenario.stet import conformance as stet_conformance
-from tpsim.scenario.variables import VariableError, Variables
+from tpsim.scenario.variables import VariableError, Variables, root, unresolved
 from tpsim.scenario.waiting import await_messages
 
 log = structlog.get_logger("tpsim.run")
@@ -134,19 +141,16 @@ def _validator(cells: list[Cell], options: RunOptions) -> OpenApiValidator | Non
     still checks XS2A answers. They are required by a PISP under test, by ``--spec-dir``,
     and by ``--check-sent`` on scenarios with Mojaloop steps (what they check is FSPIOP)."""
     pisp_checks = any(c.pisp.endpoint and c.pisp.checks for c in cells)
-    if not (options.check_sent or pisp_checks):
-        return None
     directory = options.spec_dir or spec_dir()
     missing = missing_bundles(directory)
+    if missing and options.spec_dir is not None:  # a mistake, checks or not
+        raise _missing(missing, directory)
+    if not (options.check_sent or pisp_checks):
+        return None
     if not missing:
-        return OpenApiValidator(directory)
-    if pisp_checks or options.spec_dir is not None or any(map(_has_mojaloop_steps, cells)):
-        raise ScenarioError(
-            f"conformance scenarios and --check-sent check messages against the official"
-            f" OpenAPI, but"
-            f" {', '.join(missing)} are not in {directory}: pass --spec-dir DIR or set"
-            f" {ENV_VAR}"
-        )
+        return _usable(OpenApiValidator(directory))
+    if pisp_checks or any(map(_has_mojaloop_steps, cells)):
+        raise _missing(missing, directory)
     log.warning(
         "--check-sent: the Third Party OpenAPI bundles are missing: XS2A answers are checked,"
         " FSPIOP bodies (a cross-bank payment's settlement) are not",
@@ -154,6 +158,35 @@ def _validator(cells: list[Cell], options: RunOptions) -> OpenApiValidator | Non
         directory=str(directory),
     )
     return None
+
+
+def _missing(missing: list[str], directory: Path) -> ScenarioError:
+    return ScenarioError(
+        f"conformance scenarios and --check-sent check messages against the official"
+        f" OpenAPI, but {', '.join(missing)} are not in {directory}: pass --spec-dir DIR or"
+        f" set {ENV_VAR}"
+    )
+
+
+def _usable(validator: OpenApiValidator) -> OpenApiValidator:
+    """``validator`` once each of its bundles reads as an OpenAPI document, so that a
+    directory of other files (stubs, unfetched Git LFS pointers) is refused before the run
+    rather than crashing the checks after it."""
+    for bundle, name in BUNDLES.items():
+        where = validator.directory / name
+        try:
+            document: object = validator.document(bundle)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            problem = f"cannot be read as YAML ({exc.__class__.__name__})"
+        else:
+            if isinstance(document, dict) and isinstance(document.get("paths"), dict):
+                continue
+            problem = "is no OpenAPI document (it has no paths)"
+        raise ScenarioError(
+            f"{where} {problem}: pass --spec-dir a directory holding the official bundles"
+            f" ({', '.join(BUNDLES.values())}), or set {ENV_VAR}"
+        )
+    return validator
 
 
 def _has_mojaloop_steps(cell: Cell) -> bool:
@@ -179,10 +212,13 @@ def _cell(
     tpp = None
     if scenario.tpp is not None:
         tpp = loaded.check(TppUnderTest, loaded.resolve(variables, scenario.tpp, "tpp"), "tpp")
+    _check_name(loaded, variables)
     # ${pisp_url} in the config is the built-in PISP's, known once it listens.
     in_config = Variables({**variables.values, "pisp_url": PLACEHOLDER_ENDPOINT}, env)
     data = overlay(base, loaded.resolve(in_config, scenario.config, "config"))
-    _set_pisp(data, pisp.fsp_id, pisp.endpoint or PLACEHOLDER_ENDPOINT)
+    problem = _set_pisp(data, pisp.fsp_id, pisp.endpoint or PLACEHOLDER_ENDPOINT)
+    if problem is not None:
+        raise loaded.source.error(("pisp", "fsp_id"), problem)
     try:
         config = parse_config(data, file=f"{file} (config)")
         SchemeState.from_config(config, origin_policy(config))
@@ -224,13 +260,41 @@ def _with_builtin_pisp(config: Config, url: str) -> Config:
     return parse_config(data)
 
 
-def _set_pisp(data: dict[str, Any], fsp_id: str, endpoint: str) -> None:
-    for participant in data.setdefault("participants", []):
+def _check_name(loaded: LoadedScenario, variables: Variables) -> None:
+    """The name's references, as the steps' are checked: an unset ``${env.X}`` or a
+    ``${…}`` nothing defines is a mistake in the file, not a name shown as written."""
+    try:
+        name = variables.resolve(loaded.scenario.name, partial=True)
+    except VariableError as exc:
+        raise loaded.source.error(("name",), str(exc)) from None
+    for _, expression in unresolved(name, set(variables.values)):
+        raise loaded.source.error(
+            ("name",),
+            f"${{{expression}}}: no variable {root(expression)!r}: a name may use the matrix"
+            f" and variables: (defined here: {', '.join(sorted(variables.values)) or 'none'})",
+        )
+
+
+def _set_pisp(data: dict[str, Any], fsp_id: str, endpoint: str) -> str | None:
+    """Make ``fsp_id`` the external PISP at ``endpoint`` in the config ``data``; what is
+    wrong with that (None: nothing). Participants that are no list of mappings are left
+    for the config's validation to name."""
+    participants = data.setdefault("participants", [])
+    if not isinstance(participants, list) or not all(isinstance(p, dict) for p in participants):
+        return None
+    for participant in participants:
         if participant.get("fsp_id") == fsp_id:
+            kind = participant.get("kind", "pisp")
+            if kind != "pisp":
+                return (
+                    f"{fsp_id} is a {kind} in the config: the steps play a PISP; name one"
+                    " (pispa), or a new fsp_id"
+                )
             participant.pop("simulated", None)
             participant["endpoint"] = endpoint
-            return
-    data["participants"].append({"fsp_id": fsp_id, "kind": "pisp", "endpoint": endpoint})
+            return None
+    participants.append({"fsp_id": fsp_id, "kind": "pisp", "endpoint": endpoint})
+    return None
 
 
 async def run(paths: list[str], options: RunOptions) -> RunResult:
