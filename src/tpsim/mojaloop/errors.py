@@ -302,6 +302,10 @@ class QuoteExpired(ExpiredError):
     code, http_status, description = "3302", 400, "Quote expired"
 
 
+class TransferExpired(ExpiredError):
+    code, http_status, description = "3303", 400, "Transfer expired"
+
+
 # --- 4xxx payer / 5xxx payee ------------------------------------------------------------
 
 

@@ -9,7 +9,8 @@ and what the ledger posted on Alice's account.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -381,8 +382,8 @@ FAILURES: list[tuple[str, dict[str, Any], Any, str, str, list[tuple[str, str]]]]
     (
         "the switch cannot deliver the PISP's callback",
         {},
-        lambda f: (verified(f), undelivered(f)),
-        "6000", "7102", [("RESERVE", "100"), ("RELEASE", "100")],
+        lambda f: (f.until_authorization(), undelivered(f)),
+        "6000", "7102", [],
     ),
 ]  # fmt: skip
 
@@ -450,6 +451,37 @@ def test_a_failed_transaction(
     assert posted(flow) == postings
     assert flow.roles.balance(BOB) == "0"
     assert flow.get() == "REJECTED"
+
+
+@pytest.mark.parametrize(
+    ("late", "refused"),
+    [
+        pytest.param(undelivered, False, id="the switch cannot deliver a PISP callback"),
+        pytest.param(verification_error, True, id="the auth-service's error, repeated"),
+        pytest.param(lambda f: authorization_error(f, "pispa"), True, id="the PISP's error, late"),
+    ],
+)
+def test_once_the_transfer_is_sent_only_its_outcome_ends_the_transaction(
+    late: Callable[[Flow], object], refused: bool
+) -> None:
+    # The payee DFSP may have credited the transfer already: an error about anything else
+    # arriving now (late, or repeated by a rule) giving the debit back would create money.
+    # An error callback is refused (never answered: the switch journals the refusal); the
+    # switch's report that the PISP was not reached is taken quietly.
+    flow = build("spec")
+    verified(flow)
+
+    if refused:
+        with pytest.raises(StateRefused, match="TRANSFERRING; a 'failed' message"):
+            late(flow)
+    else:
+        late(flow)
+
+    assert posted(flow) == [("RESERVE", "100")]
+    assert flow.get() == "ACCEPTED"
+    transfer_answer(flow, state="COMMITTED")
+    assert flow.outcome().method == "PATCH"
+    assert posted(flow) == [("RESERVE", "100"), ("COMMIT", "100")]
 
 
 # --- the user rejects -------------------------------------------------------------------
@@ -570,10 +602,14 @@ def test_a_second_quote_is_not_expected() -> None:
     [_, quote] = flow.request().messages
     [answer] = flow.deliver(quote).messages
     flow.deliver(answer)
+    # The same callback again (a resend, FSPIOP v1.1 §3.2.5): taken quietly; refused, the
+    # payee would drop its quote, and the transfer the PISP then signs would fail.
+    assert flow.deliver(answer).messages == []
+    other = replace(answer, body={**(answer.body or {}), "expiration": "2031-01-01T00:00:00.000Z"})
     with pytest.raises(
         StateRefused, match="is AUTHORIZING; a 'quoted' message is not expected now"
     ):
-        flow.deliver(answer)
+        flow.deliver(other)
 
 
 def test_a_second_authorization_is_not_expected() -> None:

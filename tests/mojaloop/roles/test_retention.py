@@ -11,19 +11,22 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.mojaloop.roles.test_payer_dfsp import (
     FIDO_PAYLOAD,
     SECOND_ID,
     TX,
     Flow,
     build,
+    error_code,
     posted,
     refused,
 )
 from tests.support.pisp import future_expiration
 from tests.support.roles import START
 from tpsim.core.store import MemoryStore
-from tpsim.mojaloop.errors import TransactionRequestNotFound
+from tpsim.mojaloop.errors import ExpiredError, TransactionRequestNotFound
 
 RETENTION_S = 120
 
@@ -132,18 +135,46 @@ def test_a_verification_never_answered_fails_the_transaction_before_money_moves(
     assert (posted(flow), flow.get()) == ([], "REJECTED")
 
 
-def test_a_sent_transfer_waits_for_the_payees_answer_however_late() -> None:
-    # No timer once the transfer is sent: failing it (the debit back) while the payee may
-    # still commit it would create money. A late COMMITTED completes it.
+def test_a_sent_transfer_waits_for_the_payees_answer_until_its_expiration() -> None:
+    # Failing a sent transfer without knowing (the debit back) while the payee may still
+    # commit it would create money. Until the transfer's expiration (the quote's) a late
+    # COMMITTED completes it; a simulated payee refuses it after that.
     flow = build()
     flow.until_authorization()
     flow.authorize(FIDO_PAYLOAD)
-    assert flow.verified().timers == []
+    [timer] = flow.verified().timers
+    assert timer.key == f"transfer:{flow.request_id}"
     [committed] = flow.deliver(flow.last("POST", "/transfers")).messages  # in time
-    flow.roles.clock.advance(3600)  # …but its answer is late
-    flow.deliver(committed)
+    flow.roles.clock.advance((timer.at - flow.roles.clock.now()).total_seconds() - 1)
+    flow.deliver(committed)  # …its answer late
     assert flow.outcome().method == "PATCH"
     assert posted(flow) == [("RESERVE", "100"), ("COMMIT", "100")]
+
+
+@pytest.mark.parametrize("credited", [True, False])
+def test_at_the_transfers_expiration_the_ledger_says_how_it_ended(credited: bool) -> None:
+    # The payee's answer was lost (credited) or its request was (not credited, and it
+    # refuses the transfer from now on): the simulated payee shares the ledger, so at the
+    # expiration the payer reads there what happened, as it does after a restart.
+    flow = build()
+    flow.until_authorization()
+    flow.authorize(FIDO_PAYLOAD)
+    [timer] = flow.verified().timers
+    transfer = flow.last("POST", "/transfers")
+    if credited:
+        flow.deliver(transfer)
+    flow.roles.clock.advance((timer.at - flow.roles.clock.now()).total_seconds())
+
+    flow.sent.extend(flow.roles.role("dfspa").on_timer(timer.key).messages)
+
+    if credited:
+        assert flow.outcome().method == "PATCH"
+        assert posted(flow) == [("RESERVE", "100"), ("COMMIT", "100")]
+        return
+    assert error_code(flow.outcome()) == "6003"
+    assert posted(flow) == [("RESERVE", "100"), ("RELEASE", "100")]
+    with pytest.raises(ExpiredError):  # the payee will not credit it now (3302, 3303)
+        flow.deliver(transfer)
 
 
 def test_a_timer_that_fires_after_the_answer_does_nothing() -> None:

@@ -44,7 +44,9 @@ TABLE = {
     (S.VERIFYING, E.EXPIRED): S.FAILED,  # the payer DFSP only times out AUTHORIZING
     (S.VERIFYING, E.FAILED): S.FAILED,
     (S.TRANSFERRING, E.COMMITTED): S.COMPLETED,
-    (S.TRANSFERRING, E.FAILED): S.FAILED,
+    # Once the transfer is sent only its outcome ends it: 'failed' (an error about anything
+    # else) would give the debit back while the payee may have credited it.
+    (S.TRANSFERRING, E.ABORTED): S.FAILED,
 }
 TERMINAL = {S.COMPLETED, S.REJECTED, S.FAILED}
 # The events that lead from QUOTING to each state (TRANSFERRING: the debit reserved).
@@ -96,7 +98,7 @@ def test_the_debit_is_reserved_committed_or_released_with_the_state() -> None:
     advance(books.payments, tx, E.VERIFIED, Step())
     advance(books.payments, tx, E.RESERVED, Step(debit=Decimal(31)))
     assert books.ledger.available(ALICE) == Decimal(69)
-    advance(books.payments, tx, E.FAILED, Step())
+    advance(books.payments, tx, E.ABORTED, Step())
     assert books.ledger.available(ALICE) == Decimal(100)
     assert [p.kind.value for p in books.ledger.postings(ALICE)] == ["OPEN", "RESERVE", "RELEASE"]
 

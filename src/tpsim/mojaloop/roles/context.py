@@ -82,6 +82,10 @@ class RoleContext:
             "PUT", f"{path}/error", to=to, body=error.error_information(self.profile)
         )
 
+    def shares_ledger(self, fsp_id: str | None) -> bool:
+        """Whether ``fsp_id`` is simulated too: its postings are in this scheme's ledger."""
+        return any(p.fsp_id == fsp_id and p.simulated for p in self.config.participants)
+
     def auth_service(self) -> str:
         """The participant that verifies credentials and signatures (the first configured)."""
         services = self.config.ids(Kind.AUTH_SERVICE)

@@ -26,9 +26,10 @@ from tpsim.mojaloop.errors import (
     PayeeRejectedQuote,
     PayeeUnsupportedCurrency,
     QuoteExpired,
+    TransferExpired,
 )
 from tpsim.mojaloop.message import Effects, Message
-from tpsim.mojaloop.roles.common import format_amount, format_datetime
+from tpsim.mojaloop.roles.common import format_amount, format_datetime, parse_datetime
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.wire.models import (
     AmountType,
@@ -186,6 +187,9 @@ class PayeeDfsp:
         now = self.ctx.clock.now()
         if quote.expires_at <= now:
             raise QuoteExpired(f"quote {quote.quote_id} expired at {quote.expiration}")
+        expiry = parse_datetime(request.expiration) if request.expiration else None
+        if expiry is not None and expiry <= now:  # the payer stops waiting then
+            raise TransferExpired(f"transfer {request.transferId} expired at {request.expiration}")
         self._quotes.drop(request.condition)
         account = self.ctx.state.accounts.get(quote.payee.account or "")
         if account is not None:

@@ -14,10 +14,13 @@ quotes §6.5 and transfers §6.7), by the simulated DFSP that holds the debtor's
 The intent is EXECUTING (its debit reserved) before it gets here; the outcome is applied
 by ``Payments.conclude`` and then reported to the listener given at construction. A
 settlement waits for the quote until the quote request's expiration
-(``behaviour.quote_expiry_s`` from now). Once POST /transfers is sent there is no timer:
-the creditor's bank may commit the transfer up to its expiration and its answer may come
-later still, so failing it then (giving the debit back) could create money; the
-settlement waits for the answer however late, as a transaction does
+(``behaviour.quote_expiry_s`` from now). Once POST /transfers is sent, the creditor's bank
+may commit the transfer up to its expiration and its answer may come later still, so
+failing it without knowing (giving the debit back) could create money. A simulated
+creditor's bank shares the ledger and refuses an expired transfer: at the transfer's
+expiration (the quote's) the ledger says whether it was credited (SETTLED: its answer was
+lost) or not (FAILED), as after a restart (``recover``). For a bank tpsim does not
+simulate the settlement waits for the answer however late, as a transaction does
 (``transaction_timers``). Its record is indexed by quote id while QUOTING and by transfer
 id while TRANSFERRING, and dropped once concluded, so a callback after that finds nothing
 here and gets the DFSP's usual "unknown id" answer.
@@ -215,8 +218,12 @@ class Settler:
         self._settling.put(intent_id, settling)
         self._settling.alias(f"transfer:{settling.transfer_id}", intent_id)
         transfer = self._message("POST", "/transfers", settling, _transfer_request(settling, quote))
-        # No deadline from here on: the answer is awaited however late (module docstring).
-        return Effects(messages=[transfer], cancel=[_timer_key(settling)])
+        # The deadline is now the transfer's expiration, where the ledger tells (module
+        # docstring); with a bank tpsim does not simulate, none: its answer is awaited.
+        effects = Effects(messages=[transfer], cancel=[_timer_key(settling)])
+        if self.ctx.shares_ledger(settling.request.to_bank):
+            effects.timers.append(Timer(_timer_key(settling), expiry))
+        return effects
 
     def _unusable(self, settling: Settling, quote: QuotesIDPutResponse) -> FspiopError | None:
         """Why ``quote`` cannot settle the request (the transfer must move exactly the
@@ -258,12 +265,19 @@ class Settler:
     # -- the deadline ------------------------------------------------------------------
 
     def on_timer(self, key: str) -> Effects:
-        """The quote's deadline passed with no quote: the settlement fails (funds released).
-        A timer of a settlement transferring already does nothing (module docstring)."""
+        """The deadline passed with no answer: no quote, the settlement fails (funds
+        released); no transfer answer, the ledger says how it ended (module docstring)."""
         settling = self._settling.get(key.removeprefix(TIMER_PREFIX))
-        if settling is None or settling.phase is not Phase.QUOTING:  # answered meanwhile
+        if settling is None:  # answered meanwhile
             return Effects()
-        awaited = f"PUT /quotes/{settling.quote_id}"
+        transferring = settling.phase is Phase.TRANSFERRING
+        if transferring and settling.transfer_id in self.ctx.state.bank.ledger.credited():
+            return self._conclude(settling, SettlementOutcome.SETTLED)
+        awaited = (
+            f"PUT /transfers/{settling.transfer_id}"
+            if transferring
+            else (f"PUT /quotes/{settling.quote_id}")
+        )
         reason = (
             f"no {awaited} from {settling.request.to_bank} by {format_datetime(settling.deadline)}"
         )

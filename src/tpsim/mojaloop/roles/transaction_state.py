@@ -21,7 +21,14 @@ is, and what Mojaloop calls the states (the names refusals and callbacks use):
     reserved   (the debit is reserved)                   execute → EXECUTING
     committed  PUT /transfers/{ID} COMMITTED              settle: the debit is committed
     expired    the authorization timer                   SCA expire → EXPIRED
-    failed     any error                                 fail: the debit is released
+    failed     any error before the transfer is sent      fail: the debit is released
+    aborted    the transfer's answer is not COMMITTED,    fail: the debit is released
+               or its expiration passed uncredited
+
+Once the transfer is sent (the intent EXECUTING) only its own outcome ends the transaction
+(``aborted``): the payee DFSP may have credited it, and failing it for anything else (a
+late or repeated error callback about the quote, the authorization, the verification)
+would give the debit back while the credit stays.
 
 ``advance`` applies an event; a refusal names the Mojaloop state and event
 ("transaction request X is AUTHORIZING; a 'quoted' message is not expected now").
@@ -65,6 +72,7 @@ class TxEvent(StrEnum):
     COMMITTED = "committed"
     EXPIRED = "expired"
     FAILED = "failed"
+    ABORTED = "aborted"
 
 
 _P = PaymentState
@@ -118,7 +126,16 @@ STEPS: dict[TxEvent, Callable[[Payments, str, Step], PaymentIntent]] = {
     TxEvent.COMMITTED: lambda p, i, s: p.settle(i, at=s.at),
     TxEvent.EXPIRED: lambda p, i, s: p.authenticate(i, ScaEvent.EXPIRE, at=s.at),
     TxEvent.FAILED: lambda p, i, s: p.end(i, PaymentEvent.FAIL, at=s.at),
+    TxEvent.ABORTED: lambda p, i, s: p.end(i, PaymentEvent.FAIL, at=s.at),
 }
+
+
+def _expected(event: TxEvent, state: PaymentState) -> bool:
+    """Whether Mojaloop expects ``event`` in ``state`` as far as the core does not say:
+    once the transfer is sent (EXECUTING) only its outcome ends the transaction (``aborted``,
+    never ``failed``), and only then is there one."""
+    sent = state is PaymentState.EXECUTING
+    return sent if event is TxEvent.ABORTED else not (sent and event is TxEvent.FAILED)
 
 
 @dataclass(slots=True)
@@ -162,6 +179,9 @@ def advance(payments: Payments, tx: Transaction, event: TxEvent, step: Step) -> 
     A ledger refusal (``InsufficientFunds`` when reserving) passes through unchanged.
     """
     try:
+        intent = payments.get(tx.transaction_id)
+        if not (intent.finalised or _expected(event, intent.state)):  # the core refuses those
+            raise StateRefused(tx.what, "", event.value, final=False)
         return STEPS[event](payments, tx.transaction_id, step)
     except StateRefused as refused:
         # A refused step leaves the intent as it was: its state is the one refused in.

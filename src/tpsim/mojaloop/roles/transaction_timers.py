@@ -12,10 +12,20 @@ Before any money moves, a transaction waits three times, each with its own timer
                     auth-service                           request's expiration
 
 A timer that fires while the transaction still waits for that answer fails it; one that
-fires after the answer came does nothing. Once the transfer is sent there is no timer: the
-payee DFSP may commit it up to its expiration and its answer may arrive later still, so
-failing it here (giving the debit back) could create money; the transaction waits for the
-payee's answer, as a Mojaloop payer DFSP waits for the hub's.
+fires after the answer came does nothing. Once the transfer is sent, a fourth wait:
+
+    transfer        PUT /transfers from the payee DFSP     the transfer's expiration (the
+                                                           quote's), when tpsim simulates
+                                                           the payee DFSP
+
+The payee DFSP may commit the transfer up to its expiration and its answer may arrive
+later still, so failing it then without knowing (giving the debit back) could create
+money. A simulated payee shares the ledger: at the expiration the payer DFSP reads there
+whether it credited the transfer (its ``PUT /transfers`` was lost or is late: the
+transaction completes), or not (it never will, it refuses an expired transfer: the
+transaction fails), as ``PayerDfsp.recover`` does after a restart. For a payee tpsim does
+not simulate, the transaction waits for its answer, as a Mojaloop payer DFSP waits for
+the hub's.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from tpsim.mojaloop.errors import (
     FspiopError,
     QuoteExpired,
     TransactionRequestExpired,
+    TransferFailed,
     VerificationFailed,
 )
 from tpsim.mojaloop.message import Timer
@@ -39,6 +50,7 @@ WAITING = {
     "quote": TxState.QUOTING,
     "authorization": TxState.AUTHORIZING,
     "verification": TxState.VERIFYING,
+    "transfer": TxState.TRANSFERRING,
 }
 
 
@@ -49,6 +61,8 @@ def key(wait: str, tx: Transaction) -> str:
 def timer(wait: str, tx: Transaction, *, now: datetime, behaviour: BehaviourConfig) -> Timer:
     """The timer of ``wait`` (a key of ``WAITING``), starting ``now``."""
     quote_wait = now + timedelta(seconds=behaviour.quote_expiry_s)
+    if wait == "transfer":  # the transfer's expiration is the quote's
+        return Timer(key(wait, tx), tx.quote_expiry or quote_wait)
     if wait == "quote":
         deadline = _soonest(quote_wait, tx.request_expiry)
     else:
@@ -66,6 +80,9 @@ def expired(
     if wait == "quote":
         text = f"no PUT /quotes/{tx.quote_id} from {payee} by {format_datetime(now)}"
         return DownstreamFailure(text), TxEvent.FAILED
+    if wait == "transfer":
+        text = f"no PUT /transfers/{tx.transaction_id} from {payee} by {format_datetime(now)}"
+        return TransferFailed(f"{text}: the transfer expired"), TxEvent.ABORTED
     if wait == "verification":
         path = f"/thirdpartyRequests/verifications/{tx.verification_id}"
         return VerificationFailed(f"no PUT {path} by {format_datetime(now)}"), TxEvent.FAILED

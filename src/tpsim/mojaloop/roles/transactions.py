@@ -250,6 +250,10 @@ class PayerDfsp:
 
     def put_quote(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find("quote", params["ID"])
+        if tx.quote and message.body == tx.quote:
+            # The same callback again (a resend, FSPIOP v1.1 §3.2.5): taken quietly. Refusing
+            # it would send the payee PUT /quotes/{ID}/error, and it would drop the quote.
+            return Effects()
         self._advance(tx, TxEvent.QUOTED)
         quote: QuotesIDPutResponse = message.model()
         tx.quote, tx.quote_model = message.body or {}, quote
@@ -290,6 +294,8 @@ class PayerDfsp:
         tx = self._txs.get(request_id)
         if tx is None or state_of(self.payments, tx) is not timers.WAITING.get(wait):
             return Effects()
+        if wait == "transfer" and tx.transaction_id in self.ledger.credited():
+            return self._completed(tx)  # the payee credited it: its answer was lost
         now, behaviour = self.ctx.clock.now(), self.ctx.config.behaviour
         error, event = timers.expired(wait, tx, now=now, behaviour=behaviour)
         return self._fail(tx, error, event)
@@ -342,15 +348,18 @@ class PayerDfsp:
         """The switch could not deliver a transaction callback to the PISP (digest §1).
 
         Like the reference DFSP (7102), stop the transfer rather than move money the PISP
-        cannot hear about; anything else sending this callback is refused.
+        cannot hear about, while it is not sent; once it is, the payee may have credited
+        it, and only its outcome ends the transaction. Anything else sending this callback
+        is refused.
         """
         tx = self._find("transaction", params["ID"])
         if message.source != self.ctx.hub_name:
             raise TransactionRequestNotFound(
                 f"only the switch reports failed deliveries of transaction request {tx.request_id}"
             )
-        if self.payments.get(tx.transaction_id).finalised:
-            return Effects()  # the PISP already has (or cannot receive) the final word
+        intent = self.payments.get(tx.transaction_id)
+        if intent.finalised or intent.state is PaymentState.EXECUTING:
+            return Effects()  # the PISP has the final word already, or will have it
         return self._fail(tx, downstream_error(PispNotReached, "the switch", message))
 
     # -- PUT /thirdpartyRequests/verifications → transfer ----------------------------
@@ -367,13 +376,17 @@ class PayerDfsp:
         except refusals.InsufficientFunds as refusal:
             return self._fail(tx, self._no_funds(refusal))
         self._txs.alias(f"transfer:{tx.transaction_id}", tx.request_id)
+        payee = tx.model.payee.partyIdInfo.fspId
         request = self.ctx.message(
             "POST",
             "/transfers",
-            to=tx.model.payee.partyIdInfo.fspId,
+            to=payee,
             body=bodies.transfer_request(tx, payer_fsp=self.ctx.fsp_id),
         )
-        return Effects(messages=[request], cancel=[timers.key("verification", tx)])
+        # A simulated payee shares the ledger: at the transfer's expiration it tells
+        # whether the transfer was credited (transaction_timers).
+        waits = [self._timer("transfer", tx)] if self.ctx.shares_ledger(payee) else []
+        return Effects(messages=[request], cancel=[timers.key("verification", tx)], timers=waits)
 
     def put_verification_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find("verification", params["ID"])
@@ -386,7 +399,8 @@ class PayerDfsp:
         transfer: TransfersIDPutResponse = message.model()
         if transfer.transferState is not TransferState.COMMITTED:
             state = transfer.transferState.value
-            return self._fail(tx, TransferFailed(f"the payee DFSP's transfer is {state}"))
+            error = TransferFailed(f"the payee DFSP's transfer is {state}")
+            return self._fail(tx, error, TxEvent.ABORTED)
         return self._completed(tx)
 
     def _completed(self, tx: Transaction) -> Effects:
@@ -398,7 +412,7 @@ class PayerDfsp:
     def put_transfer_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find("transfer", params["ID"])
         error = downstream_error(TransferFailed, "the payee DFSP's transfer", message)
-        return self._fail(tx, error)
+        return self._fail(tx, error, TxEvent.ABORTED)
 
     # -- after a restart -------------------------------------------------------------
 
@@ -419,7 +433,8 @@ class PayerDfsp:
             elif not intent.finalised:
                 state = state_of(self.payments, tx).value
                 error = InternalServerError(f"tpsim restarted while {tx.what} was {state}")
-                effects.extend(self._fail(tx, error))
+                sent = intent.state is PaymentState.EXECUTING  # its transfer sent, not credited
+                effects.extend(self._fail(tx, error, TxEvent.ABORTED if sent else TxEvent.FAILED))
         return effects
 
     # -- helpers ---------------------------------------------------------------------
