@@ -275,11 +275,16 @@ def test_als_refusal_fails_the_registration(profile: str) -> None:
     assert consent_id not in roles.sim.state.auth_consents
 
 
-def test_als_answers_nobody_asked_for_are_ignored() -> None:
+def test_als_answers_nobody_awaits_change_nothing_but_an_entry_nobody_holds() -> None:
+    # An ALS that registered this auth-service for a consent it does not hold (one it
+    # gave up waiting for: its DELETE came first) is asked to delete the entry; any other
+    # answer nobody awaits (a deletion confirmed, a refusal) is taken quietly.
     roles = build()
     path = f"/participants/CONSENT/{uid('unit-unasked')}"
     failure = {"errorInformation": {"errorCode": "3003", "errorDescription": "x"}}
-    assert exchange(roles, "PUT", path, {"fspId": AUTH_ID}, to=AUTH_ID, source=HUB).messages == []
+    made = exchange(roles, "PUT", path, {"fspId": AUTH_ID}, to=AUTH_ID, source=HUB).messages
+    assert [(m.method, m.path, m.destination) for m in made] == [("DELETE", path, HUB)]
+    assert exchange(roles, "PUT", path, {}, to=AUTH_ID, source=HUB).messages == []
     assert exchange(roles, "PUT", f"{path}/error", failure, to=AUTH_ID, source=HUB).messages == []
 
 

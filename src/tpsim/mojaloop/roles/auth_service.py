@@ -126,13 +126,14 @@ class AuthService:
         if pending is None:
             return Effects()  # answered in time
         effects = self._reply_error(pending.request, ConsentRegistrationFailed(why))
-        effects.messages.append(self._unregister(pending.consent))
+        effects.messages.append(self._unregister(consent_id))
         return effects
 
     def _handler_table(self) -> HandlerTable:
         return {
             ("POST", "/consents"): self.post_consent,
             ("PATCH", "/consents/{ID}"): self.patch_consent,
+            ("PUT", "/consents/{ID}/error"): self.put_consent_error,
             ("DELETE", "/consents/{ID}"): self.delete_consent,
             ("PUT", "/participants/{Type}/{ID}"): self.put_participant,
             ("PUT", "/participants/{Type}/{ID}/error"): self.put_participant_error,
@@ -204,8 +205,12 @@ class AuthService:
     def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
         pending = self._pending.pop(params["ID"])
         if pending is None:
-            # A deletion confirmed, a duplicate, or an answer after on_timer gave up (which
-            # asked the ALS to delete the entry already).
+            # A deletion confirmed (no fspId), or a duplicate; or the ALS made the entry
+            # after on_timer gave up (its DELETE then found nothing): delete it now.
+            held = self.ctx.state.auth_consents.get(params["ID"])
+            made = (message.body or {}).get("fspId") == self.fsp_id
+            if made and (held is None or held.status == ConsentStatus.REVOKED):
+                return Effects(messages=[self._unregister(params["ID"])])
             return Effects()
         consent = pending.consent
         self.ctx.state.auth_consents.put(consent.consent_id, consent)
@@ -242,15 +247,30 @@ class AuthService:
             raise UnknownConsent(
                 f"{self.fsp_id} holds no consent {params['ID']} registered by {message.source}"
             )
-        if (
-            not isinstance(message.model(), ConsentsIDPatchResponseRevoked)
-            or consent.status == ConsentStatus.REVOKED
-        ):
+        if not isinstance(message.model(), ConsentsIDPatchResponseRevoked):
+            return Effects()
+        return self._withdraw(consent)
+
+    def put_consent_error(self, message: Message, params: dict[str, str]) -> Effects:
+        """The DFSP that registered a consent refused its ``PUT /consents/{ID}`` VERIFIED
+        (it had given up waiting, and forgotten the consent since): nobody links it, so
+        this auth-service stops vouching for it, as for the DFSP's PATCH REVOKED."""
+        consent = self.ctx.state.auth_consents.get(params["ID"])
+        if consent is None or consent.dfsp != message.source:
+            raise UnknownConsent(
+                f"{self.fsp_id} holds no consent {params['ID']} registered by {message.source}"
+            )
+        return self._withdraw(consent)
+
+    def _withdraw(self, consent: AuthConsent) -> Effects:
+        """Revoke ``consent`` here at its DFSP's word (nobody else needs telling) and remove
+        its ALS entry; one revoked already stays as it is."""
+        if consent.status == ConsentStatus.REVOKED:
             return Effects()
         consent.status = ConsentStatus.REVOKED
         consent.revoked_at = self.ctx.clock.now()
         self.ctx.state.auth_consents.put(consent.consent_id, consent)
-        return Effects(messages=[self._unregister(consent)])
+        return Effects(messages=[self._unregister(consent.consent_id)])
 
     # -- unlinking (linking patterns §4.2) ----------------------------------------------
 
@@ -280,17 +300,17 @@ class AuthService:
         effects = Effects(
             messages=[self.ctx.message("PATCH", path, to=to, body=dict(body)) for to in told]
         )
-        effects.messages.append(self._unregister(consent))
+        effects.messages.append(self._unregister(consent.consent_id))
         return effects
 
-    def _unregister(self, consent: AuthConsent) -> Message:
+    def _unregister(self, consent_id: str) -> Message:
         """``DELETE /participants/CONSENT/{ID}``: the ALS stops naming this auth-service."""
         return self.ctx.message(
             "DELETE",
-            f"/participants/{PartyIdType.CONSENT.value}/{consent.consent_id}",
+            f"/participants/{PartyIdType.CONSENT.value}/{consent_id}",
             to=self.ctx.hub_name,
             body=None,
-            related=(consent.consent_id,),
+            related=(consent_id,),
         )
 
     def _pisp_of(self, consent: AuthConsent, source: str) -> str | None:

@@ -311,6 +311,11 @@ class Linking:
         self._pending.put(consent.consent_id, consent)
         self._pending.end(consent.consent_id, at=self.ctx.clock.now())
         effects = Effects(messages=[self._error(consent, consent.ended)])
+        # The refused address too when the ALS (the hub's: tpsim's own) names this DFSP
+        # for it: made for a consent revoked meanwhile, and kept for this one (_unlinks).
+        refused = params["ID"]
+        if self.ctx.state.oracle.get((_LINK, refused)) == self.ctx.fsp_id:
+            linked.append(refused)
         effects.messages.extend(self._unlinks(consent, linked))
         # The auth-service holds it verified, and the ALS names it: neither may go on.
         now = self.ctx.clock.now()
