@@ -280,7 +280,7 @@ def _run(args: argparse.Namespace) -> int:
     inputs = _inputs(args.paths, args.config)
     reports_at: dict[Path, str] = {}
     for option, path, _ in written:  # before the run, not after it
-        problem = _unwritable(path, option)
+        problem = unwritable(path, option)
         same = _same_file(Path(path))
         if problem is None and same in inputs:
             problem = (
@@ -367,7 +367,7 @@ def _server_problem(url: str) -> str | None:
     return None
 
 
-def _unwritable(given: str, option: str) -> str | None:
+def unwritable(given: str, option: str) -> str | None:
     """Why the report ``option`` names cannot be written at ``given`` (None: it can),
     found before the run instead of after it: its directory is created, and the file is
     opened for appending (and removed again when it was not there)."""

@@ -84,9 +84,10 @@ class _Schedule:
         plan, index = self._plan, self._stats.started
         if plan.transfers is not None and index >= plan.transfers:
             return False
-        due = self._first + index / plan.rate if plan.rate else time.perf_counter()
-        if plan.duration is not None and due - self._first >= plan.duration:
-            return False
+        now = time.perf_counter()
+        due = self._first + index / plan.rate if plan.rate else now
+        if plan.duration is not None and max(due, now) - self._first >= plan.duration:
+            return False  # the duration is over, even when the workers fell behind the rate
         self._stats.started += 1  # the slot is taken before the sleep: no two share it
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         return True

@@ -26,7 +26,9 @@ start (the server unreachable, its admin API refused, no such PISP, DFSP or paye
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import sys
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -114,7 +116,7 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value <= 0:
+        if not (math.isfinite(value) and value > 0):  # nan and inf are no answer
             raise argparse.ArgumentTypeError("give a number above 0")
         return value
 
@@ -161,16 +163,26 @@ def run_load(args: argparse.Namespace) -> int:
     plan = LoadPlan(
         args.amount, transfers or (None if args.duration else 100), args.duration, args.rate
     )
+    if args.json is not None:  # before the run, not after it (as tpsim run does)
+        from tpsim.cli import unwritable
+
+        refused = unwritable(str(args.json), "--json")
+        if refused is not None:
+            print(f"tpsim load: --json {args.json}: {refused}", file=sys.stderr)
+            return 2
     stats = LoadStats(flow=args.flow)
     target = args.switch or args.server or DEFAULT_SERVER
 
     async def main() -> int:
+        _cancelled_by(signal.SIGTERM)  # as Ctrl-C: the server's config is put back
         async with _setup(args) as setup:
             await drive(setup.runs, plan, stats, *_progress())
             return len(setup.runs)
 
     try:
         workers = asyncio.run(main())
+    except asyncio.CancelledError:  # SIGTERM
+        return 128 + signal.SIGTERM
     except (TpsimError, HarnessError, OSError) as exc:  # CannotPlay, unreachable, refused
         print(f"tpsim load: error: {exc}", file=sys.stderr)
         return 2
@@ -184,6 +196,18 @@ def run_load(args: argparse.Namespace) -> int:
             print(f"tpsim load: --json {args.json}: {exc.strerror}", file=sys.stderr)
             return 2
     return 0 if stats.failed == 0 and stats.completed == stats.started else 1
+
+
+def _cancelled_by(signum: signal.Signals) -> None:
+    """Cancel the running task on ``signum`` (only the main thread can listen for one)."""
+    import asyncio  # as run_load: not for every tpsim command
+
+    task = asyncio.current_task()
+    try:
+        if task is not None:
+            asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
+    except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, Windows
+        pass
 
 
 def _setup(args: argparse.Namespace) -> AbstractAsyncContextManager[Setup]:

@@ -76,7 +76,7 @@ FLOW_HOPS: dict[str, tuple[str, ...]] = {
     "stet": ("token", "initiate", "sca", "status"),
 }
 FLOWS = tuple(FLOW_HOPS)
-QUANTILES = (("p50", 0.50), ("p90", 0.90), ("p99", 0.99))
+QUANTILES = (("p50", 50), ("p90", 90), ("p99", 99))  # percent
 
 
 def percentiles(values: list[float]) -> dict[str, float | int]:
@@ -85,8 +85,9 @@ def percentiles(values: list[float]) -> dict[str, float | int]:
         return {"count": 0}
     ordered = sorted(values)
     found: dict[str, float | int] = {"count": len(ordered)}
-    for name, q in QUANTILES:
-        found[name] = round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+    for name, percent in QUANTILES:
+        rank = -(-percent * len(ordered) // 100)  # ceil(percent / 100 × n), in integers
+        found[name] = round(ordered[max(rank, 1) - 1], 2)
     found["max"] = round(ordered[-1], 2)
     return found
 

@@ -93,6 +93,15 @@ class Setup:
             path.write_text(signer.to_json(), encoding="utf-8")
 
 
+def _client(timeout: float) -> aiohttp.ClientSession:
+    """The HTTP client of the run: connections kept and reused, and no request waiting
+    for its answer longer than ``timeout`` (a server that never answers ends the flow as
+    ``connection`` within ``--timeout``, not after aiohttp's five minutes)."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=timeout)
+    )
+
+
 async def _started(http: aiohttp.ClientSession, pisp: str, timeout: float) -> Player:
     player = ListeningPisp(http, pisp, inbox=Inbox(keep=False))  # watches follow each flow
     await player.start()
@@ -121,7 +130,7 @@ async def against_tpsim(
 ) -> AsyncIterator[Setup]:
     """Workers seeded into the tpsim at ``server`` for the block, whose PISP ``pisp`` calls
     this one back; the config in force before is put back after."""
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+    async with _client(timeout) as http:
         player = await _started(http, pisp, timeout)
         try:
             remote = RemoteTpsim(server, http, admin_token=admin_token)
@@ -171,6 +180,7 @@ def seed(config: dict[str, Any], seeding: Seeding, pisp: str) -> list[Seeded]:
         known = ", ".join(map(str, simulated))
         raise CannotPlay(f"{seeding.dfsp!r} is no simulated DFSP of the server ({known}): --dfsp")
     payee = _payee(config, seeding.payee) if seeding.flow == "transfer" else None
+    _forget_earlier_workers(config, seeding)
     workers: list[Seeded] = []
     for n in range(seeding.workers):
         user = f"load{n}"
@@ -187,6 +197,29 @@ def seed(config: dict[str, Any], seeding: Seeding, pisp: str) -> list[Seeded]:
         worker = _consent(config, seeding, pisp, account, payee) if payee else None
         workers.append(Seeded(user, account["address"], account["currency"], alias, worker))
     return workers
+
+
+def _forget_earlier_workers(config: dict[str, Any], seeding: Seeding) -> None:
+    """Drop the users ``load{n}`` at ``--dfsp``, their accounts and the consents to them
+    that a run left in force when it was killed before it could put the config back:
+    this run seeds them anew (else the server refuses them as declared twice)."""
+    users = {f"load{n}" for n in range(seeding.workers)}
+    config["users"] = [
+        u
+        for u in config.get("users") or []
+        if not (u.get("user_id") in users and u.get("fsp_id") == seeding.dfsp)
+    ]
+    gone = {
+        a.get("address")
+        for a in config.get("accounts") or []
+        if a.get("owner") in users and a.get("fsp_id") == seeding.dfsp
+    }
+    config["accounts"] = [a for a in config.get("accounts") or [] if a.get("address") not in gone]
+    config["consents"] = [
+        c
+        for c in config.get("consents") or []
+        if not any(s.get("address") in gone for s in c.get("scopes") or [])
+    ]
 
 
 def _alias(account: dict[str, Any], flow: str, n: int) -> str | None:
@@ -298,7 +331,7 @@ async def against_switch(
     """Workers of the ``credentials`` file, sending to ``switch`` and called back at
     ``listen``; the file-given credentials' counters saved after, however the run ends."""
     pisp, workers, saved = read_credentials(credentials)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+    async with _client(timeout) as http:
         player = await _started(http, pisp, timeout)
         try:
             await player.pisp.listen_also(*listen)
@@ -345,6 +378,8 @@ def read_credentials(
         parsed = _CredentialsFile.model_validate(data)
     except OSError as exc:
         raise CannotPlay(f"--credentials {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise CannotPlay(f"--credentials {path}: not UTF-8 text: {exc.reason}") from None
     except yaml.YAMLError as exc:
         raise CannotPlay(f"--credentials {path}: not YAML or JSON: {exc}") from None
     except ValidationError as exc:
@@ -379,4 +414,8 @@ def _signer(path: Path, given: str | dict[str, Any]) -> tuple[SoftwareAuthentica
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise CannotPlay(f"--credentials {path}: credential {given}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise CannotPlay(
+            f"--credentials {path}: credential {given}: not UTF-8 text: {exc.reason}"
+        ) from None
     return SoftwareAuthenticator.from_json(text, source=str(file)), file

@@ -1,0 +1,197 @@
+"""``tpsim load`` beyond tests/test_load.py: what a load tester meets when a run goes wrong.
+
+Each test asserts what the README ("Load testing with ``tpsim load``") or the report's
+own docstring promises: percentiles by nearest rank, ``--duration`` kept when the rate
+outruns the workers, ``--timeout`` bounding a switch that never answers, the config put
+back on SIGTERM and a killed run's workers taken over, numbers that are finite, files that
+are not UTF-8 and a ``--json`` that cannot be written refused before the run.
+Everything runs on 127.0.0.1: an in-process tpsim (``tests.test_pisp_cli.served``), a
+stand-in switch that never answers, or a port nothing listens on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from tests.test_pisp_cli import served
+from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.cli import main
+from tpsim.config import load_config, parse_config
+from tpsim.scenario.load import Completed, LoadPlan, drive
+from tpsim.scenario.load_report import LoadStats, percentiles
+from tpsim.scenario.load_setup import Seeding, against_switch, seed
+
+CLOSED = "http://127.0.0.1:9"  # nothing listens there: a run that gets that far exits 2
+
+
+# --- the numbers -------------------------------------------------------------------------
+
+
+def test_percentiles_are_the_nearest_rank() -> None:
+    """Nearest rank: the p-th percentile of n sorted values is the ceil(p/100 × n)-th."""
+    hundred = percentiles([float(v) for v in range(1, 101)])
+    assert (hundred["p50"], hundred["p90"], hundred["p99"], hundred["max"]) == (50, 90, 99, 100)
+    ten = percentiles([float(v) for v in range(1, 11)])
+    assert (ten["p50"], ten["p90"], ten["p99"]) == (5, 9, 10)
+    assert percentiles([1.0, 2.0])["p50"] == 1.0  # not the max of two samples
+
+
+async def test_a_duration_ends_on_time_when_the_rate_outruns_the_workers() -> None:
+    async def run(amount: str) -> Completed:  # a worker that can do 20 flows a second
+        await asyncio.sleep(0.05)
+        return Completed(0.05, {})
+
+    stats = LoadStats(flow="transfer")
+    plan = LoadPlan(duration=0.3, rate=100)  # 30 starts due within 0.3 s; 1 worker does 6
+    await asyncio.wait_for(drive([run], plan, stats), 5)
+    assert stats.elapsed < 0.6, f"--duration 0.3 ran {stats.elapsed:.2f} s"
+    assert stats.started <= 8
+
+
+# --- time limits ----------------------------------------------------------------------------
+
+
+async def test_a_switch_that_never_answers_ends_the_flow_within_the_timeout(
+    tmp_path: Path,
+) -> None:
+    over = asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:  # until the test is over
+        await over.wait()
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", never)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    switch = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    credential = SoftwareAuthenticator.create(credential_type="GENERIC")
+    (tmp_path / "c.json").write_text(credential.to_json())
+    worker = {
+        "consentId": "c1",
+        "payer": "dfspa.alice.chequing",
+        "dfsp": "dfspa",
+        "currency": "USD",
+        "credential": "c.json",
+        "payee": {"partyIdentifier": "16135551212"},
+    }
+    (tmp_path / "workers.yaml").write_text(json.dumps({"workers": [worker]}))
+    stats = LoadStats(flow="transfer")
+    try:
+        async with against_switch(
+            switch, ("127.0.0.1", 0), tmp_path / "workers.yaml", timeout=0.5
+        ) as setup:
+            started = time.perf_counter()
+            try:
+                await asyncio.wait_for(drive(setup.runs, LoadPlan(duration=0.2), stats), 3)
+            except TimeoutError:
+                pytest.fail(f"--duration 0.2 --timeout 0.5: still running after 3 s: {stats}")
+            took = time.perf_counter() - started
+    finally:
+        over.set()
+        await runner.cleanup()
+    assert took < 2
+    assert (stats.started, stats.completed) == (1, 0)
+    assert dict(stats.errors) == {"connection": 1}  # "a request that never got an HTTP answer"
+
+
+async def test_sigterm_puts_the_servers_config_back() -> None:
+    async with served() as sim:
+        before = sim.config.model_dump(mode="json")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tpsim", "load", "--server", sim.site.url,
+            "--duration", "20", "--rate", "20", "--concurrency", "1",
+            "--credential-type", "GENERIC",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            for _ in range(200):  # the run has seeded its workers
+                if any(u.user_id == "load0" for u in sim.config.users):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                pytest.fail("tpsim load never seeded its workers")
+            await asyncio.sleep(0.3)
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 10)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        after = sim.config.model_dump(mode="json")
+    assert process.returncode != 0
+    assert not any(u["user_id"] == "load0" for u in after["users"])
+    assert after == before
+
+
+def test_a_server_left_with_a_killed_runs_workers_takes_the_next_run() -> None:
+    config = load_config().model_dump(mode="json")
+    seed(config, Seeding(workers=4, flow="transfer"), "pispa")  # the killed run's
+    left = parse_config(config, file="left").model_dump(mode="json")  # what the server shows
+    seed(left, Seeding(workers=2, flow="transfer"), "pispa")
+    parse_config(left, file="seeded again")
+
+
+# --- bad input --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--rate", "nan"], ["--rate", "inf"], ["--duration", "nan"], ["--timeout", "nan"]],
+    ids=["rate-nan", "rate-inf", "duration-nan", "timeout-nan"],
+)
+def test_a_number_that_is_not_finite_is_refused(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["load", *args, "--server", CLOSED])
+    assert exited.value.code == 2
+    assert "give a number above 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["credentials", "credential"])
+def test_a_credentials_file_that_is_not_utf8_exits_2_naming_it(
+    bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    credential = SoftwareAuthenticator.create(credential_type="GENERIC").to_json()
+    worker: dict[str, Any] = {
+        "consentId": "c1",
+        "payer": "dfspa.alice.chequing",
+        "dfsp": "dfspa",
+        "currency": "USD",
+        "credential": "c.json",
+        "payee": {"partyIdentifier": "16135551212"},
+    }
+    workers = json.dumps({"workers": [worker]})
+    encoding = {"credentials": "utf-16", "credential": "utf-8"}
+    (tmp_path / "workers.yaml").write_text(workers, encoding=encoding[bad])
+    (tmp_path / "c.json").write_text(
+        credential, encoding="utf-16" if bad == "credential" else "utf-8"
+    )
+    code = main(
+        ["load", "--switch", CLOSED, "--listen", "127.0.0.1:0",
+         "--credentials", str(tmp_path / "workers.yaml")]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("tpsim load: error: --credentials")
+    assert "Traceback" not in err
+
+
+def test_a_json_report_that_cannot_be_written_is_refused_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["load", "--server", CLOSED, "--transfers", "1", "--json", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"tpsim load: --json {tmp_path}:"), err  # not the server's error
