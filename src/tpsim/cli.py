@@ -252,6 +252,7 @@ def _run(args: argparse.Namespace) -> int:
     from tpsim.scenario import reports
     from tpsim.scenario.console import Console
     from tpsim.scenario.model import scenario_json_schema
+    from tpsim.scenario.report_paths import EXAMPLE, unwritable
     from tpsim.scenario.reports.environment import run_environment
     from tpsim.scenario.reports.mermaid import directory_problem
     from tpsim.scenario.runner import RunOptions, default_jobs, execute, prepare
@@ -285,12 +286,12 @@ def _run(args: argparse.Namespace) -> int:
         if problem is None and same in inputs:
             problem = (
                 f"is {inputs[same]}: writing the report there would overwrite it; name"
-                f" another file, e.g. {Path(path).with_name(_EXAMPLE[option])}"
+                f" another file, e.g. {Path(path).with_name(EXAMPLE[option])}"
             )
         elif problem is None and same in reports_at:
             problem = (
                 f"is also the {reports_at[same]} report: each report needs its own file,"
-                f" e.g. {Path(path).with_name(_EXAMPLE[option])}"
+                f" e.g. {Path(path).with_name(EXAMPLE[option])}"
             )
         reports_at.setdefault(same, option)
         if problem is not None:
@@ -327,9 +328,6 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
-_EXAMPLE = {"--junit": "junit.xml", "--json": "report.json", "--html": "report.html"}
-
-
 def _same_file(path: Path) -> Path:
     """``path`` as the file it is (symlinks and ``..`` resolved), for comparing paths."""
     try:
@@ -364,26 +362,4 @@ def _server_problem(url: str) -> str | None:
         return f"not a URL ({exc}): give tpsim's base URL, e.g. http://127.0.0.1:4040"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "not an http:// or https:// URL: give tpsim's base URL, e.g. http://127.0.0.1:4040"
-    return None
-
-
-def unwritable(given: str, option: str) -> str | None:
-    """Why the report ``option`` names cannot be written at ``given`` (None: it can),
-    found before the run instead of after it: its directory is created, and the file is
-    opened for appending (and removed again when it was not there)."""
-    path = Path(given)
-    if given.endswith(("/", os.sep)) or path.is_dir():
-        return f"is a directory: name the report's file, e.g. {path / _EXAMPLE[option]}"
-    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
-        return f"{blocking} is a file, so no directory can be made there for the report"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        existed = path.exists()
-        with path.open("ab"):
-            pass
-        if not existed:
-            path.unlink()
-    except OSError as exc:
-        return f"cannot write the report there: {exc.strerror or exc}"
     return None

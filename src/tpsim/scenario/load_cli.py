@@ -164,7 +164,7 @@ def run_load(args: argparse.Namespace) -> int:
         args.amount, transfers or (None if args.duration else 100), args.duration, args.rate
     )
     if args.json is not None:  # before the run, not after it (as tpsim run does)
-        from tpsim.cli import unwritable
+        from tpsim.scenario.report_paths import unwritable
 
         refused = unwritable(str(args.json), "--json")
         if refused is not None:
