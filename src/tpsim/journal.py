@@ -491,7 +491,8 @@ class Journal:
         """Link ``ids`` into one conversation and return its name."""
         conversations = self._conversations
         if len(conversations) > 8 * self._max_entries:  # forget ids that left the ring
-            conversations.relink((entry.linked, entry.seq) for entry in self._entries)
+            # Each entry's ids and the name its conversation had: a query by it finds it.
+            conversations.relink((_named(entry), entry.seq) for entry in self._entries)
         return conversations.link(ids, seq)
 
     def close(self) -> None:
@@ -503,6 +504,13 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _named(entry: JournalEntry) -> list[str]:
+    """The ids ``entry`` linked and the name of its conversation (an id of it too)."""
+    if not entry.linked or entry.conversation is None:
+        return entry.linked
+    return [*entry.linked, entry.conversation]
 
 
 def _read_http(exchange: Exchange) -> Reading:

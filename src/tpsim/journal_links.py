@@ -86,11 +86,14 @@ class Conversations:
         return any(self.find(i) == root for i in ids)
 
     def relink(self, linked: Iterable[tuple[list[str], int]]) -> None:
-        """Forget every link, then link again only ``linked`` (ids, seq) (the entries still
-        in the journal's ring)."""
-        self.clear()
-        for ids, seq in linked:
-            self.link(ids, seq)
+        """Forget every id but those of ``linked`` (ids, seq) (the entries still in the
+        journal's ring) and the name of each one's conversation. The ids kept stay linked as
+        they were, by links an entry since forgotten made too, and each conversation keeps
+        its name: a query by an entry's ``conversation`` finds it while it is in the ring."""
+        find, born = self.find, self._born
+        names = {i: find(i) for ids, _ in linked for i in ids}
+        self._born = {i: born.get(i, 0) for i in (*names, *names.values())}
+        self._parent = {i: name for i, name in names.items() if i != name}
 
     def clear(self) -> None:
         self._parent.clear()

@@ -74,6 +74,7 @@ class _Stream:
         self._queue: deque[JournalEntry] = deque()
         self._wake = asyncio.Event()
         self.overflowed = self.closing = False
+        self.lost: int | None = None  # the lowest seq queued and let go when it overflowed
         # The seqs queued or written, so that none goes twice: the backlog overlaps what
         # was queued while it was read, and a linking entry re-reads its conversation.
         self.seen: set[int] = set()
@@ -103,6 +104,9 @@ class _Stream:
     def _queue_all(self, entries: list[JournalEntry]) -> None:
         if len(self._queue) + len(entries) > QUEUE_ENTRIES:
             self.overflowed = True
+            # With a correlationId an entry tied in late is older than some already sent:
+            # the client resumes before it (``_pump``'s ``since``).
+            self.lost = min(e.seq for e in (*self._queue, *entries))
             self._queue.clear()
         else:
             self._queue.extend(entries)
@@ -239,7 +243,8 @@ async def _pump(
         await _send(request, response, b"".join(map(_event, batch)))
         last = max(last, batch[-1].seq)
     if stream.overflowed:
-        await _send(request, response, _dropped(last))
+        since = last if stream.lost is None else min(last, stream.lost - 1)
+        await _send(request, response, _dropped(since))
 
 
 def _inline_hashes(html: str, tag: str) -> str:

@@ -6,13 +6,14 @@ the traffic log and metrics of each exchange (``serve.traffic``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
 
 from tpsim.auth.psu import UnknownJourney
+from tpsim.core.errors import MalformedBody
+from tpsim.core.json_body import decode_object
 from tpsim.errors import LoginRefused
 from tpsim.journal import Direction, Hop, HttpExchange
 from tpsim.serve.edge import SIMULATION
@@ -20,6 +21,10 @@ from tpsim.serve.pages import JourneyFinder, PsuPages
 from tpsim.serve.traffic import UNMATCHED, Seen, elapsed_ms
 
 MAX_BODY_BYTES = 512 * 1024  # a bulk of 100 payments, a UK consent: well under this
+# A body nested deeper, or with a longer number, is journaled as an excerpt of its text:
+# looser than any dialect's own limits, which refuse such a body anyway.
+JOURNAL_DEPTH = 64
+JOURNAL_NUMBER_CHARS = 1000
 
 
 def site(request: web.Request) -> str:
@@ -104,11 +109,22 @@ def _template(path: str, ids: tuple[str, ...], status: int) -> str:
 
 
 def _json_or_none(raw: bytes) -> dict[str, Any] | None:
-    try:
-        value = json.loads(raw) if raw.strip() else None
-    except (ValueError, RecursionError):
+    """The body as the journal keeps it: a JSON object (RFC 8259: no ``NaN``, nested no
+    deeper than ``JOURNAL_DEPTH``, numbers no longer than ``JOURNAL_NUMBER_CHARS``), else
+    None and the journal keeps an excerpt of ``raw``. A body ``json.loads`` reads but JSON
+    has not would come out of ``GET /admin/journal``, the live stream and the JSONL file
+    as no JSON, or not at all (a deep one makes copying the entry raise)."""
+    if not raw.strip():
         return None
-    return value if isinstance(value, dict) else None
+    try:
+        return decode_object(
+            raw,
+            max_depth=JOURNAL_DEPTH,
+            max_number_chars=JOURNAL_NUMBER_CHARS,
+            duplicate_keys="last",
+        )
+    except MalformedBody:
+        return None
 
 
 # (the request, approve?) → where the browser goes back to (a 302), or a plain-text answer
