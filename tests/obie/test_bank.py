@@ -136,7 +136,8 @@ def test_a_settlement_that_fails_rejects_the_payment_and_gives_the_money_back(
 def test_without_a_settlement_port_a_creditor_at_another_bank_is_only_debited() -> None:
     w = world(settlement=False)
     consent, token = w.authorised(creditor=BOB)
-    assert data(w.pay(consent, token))["Status"] == "ACSC"
+    paid = w.pay(consent, token)
+    assert (data(paid)["Status"], read_payment(w, paid, "4.0")["Status"]) == ("RCVD", "ACSC")
     assert w.balances()[BOB] == "0.00" and w.balances()[MITS] == "989.50"
 
 
@@ -209,7 +210,8 @@ def test_a_rule_may_stop_the_money_at_the_debtor() -> None:
     stop = Rule("debit-only", Match.of({"creditor": RORA}), Outcome(status=Status.SETTLED_DEBTOR))
     w = world(rules=[stop])
     consent, token = w.authorised()
-    assert data(w.pay(consent, token))["Status"] == "ACSC"
+    paid = w.pay(consent, token)
+    assert (data(paid)["Status"], read_payment(w, paid, "4.0")["Status"]) == ("RCVD", "ACSC")
     assert w.available(RORA) == 0
 
 

@@ -271,7 +271,7 @@ async def test_authorise_starts_an_explicit_authorisation_and_identifies_a_decou
             - method: POST
               path: /xs2a/dfspa/v1/payments/sepa-credit-transfers
               from: dfspa
-              body: {scaStatus: <absent>, _links: {startAuthorisation: <any>}}
+              body: {scaStatus: <absent>, _links: {startAuthorisationWithPsuIdentification: <any>}}
       - xs2a.authorise: {psu: erika}
       - xs2a.status: {until: [ACCC]}
       - xs2a.initiate: {approach: decoupled}

@@ -62,7 +62,7 @@ from tpsim.obie.errors import (
 )
 from tpsim.obie.resources import Consent, DomesticPayment
 from tpsim.obie.signatures import encode
-from tpsim.obie.states import CONSENT_STATUS, VERSIONS, ConsentState
+from tpsim.obie.states import CONSENT_STATUS, VERSIONS, ConsentState, PaymentStatus
 
 __all__ = ["Answer", "ObieApi", "ObieRequest", "encode"]
 
@@ -266,7 +266,7 @@ class ObieApi:
         self.bank.check_cut_off(consent)
         payment = self.bank.orders.pay(consent)
         self._done(call, token, PAYMENTS, payment.payment_id)
-        return self._payment_answer(call, payment, 201)
+        return self._payment_answer(call, payment, 201, created=True)
 
     def _consumed(self, consent: Consent) -> ObieError:
         """A second payment on a consumed consent, under another key: v4.0's 409 U029 (or
@@ -289,15 +289,22 @@ class ObieApi:
             return call.answer(200, answers.details_body(call.links, payment))
         return self._payment_answer(call, payment, 200)
 
-    def _payment_answer(self, call: _Call, payment: DomesticPayment, status: int) -> Answer:
+    def _payment_answer(
+        self, call: _Call, payment: DomesticPayment, status: int, *, created: bool = False
+    ) -> Answer:
+        """The payment as it is now; ``created``: the answer to the POST that created it,
+        which in v4.0 is RCVD or RJCT ("the domestic-payment resource that is created
+        successfully must have one of the following initial" statuses), the GET showing
+        how it went on."""
         call.payment_id, call.consent_id = payment.payment_id, payment.consent_id
         consent = self.bank.consents.get(payment.consent_id)
         if consent is None:  # forgotten with its payment after their retention
             raise NotFound(f"no domestic payment {payment.payment_id}", path="DomesticPaymentId")
         orders = self.bank.orders
-        body = answers.payment_body(
-            call.links, payment, consent, orders.status(payment), orders.status_at(payment)
-        )
+        now, at = orders.status(payment), orders.status_at(payment)
+        if created and payment.version == "4.0" and now is not PaymentStatus.REJECTED:
+            now, at = PaymentStatus.PENDING, payment.created_at
+        body = answers.payment_body(call.links, payment, consent, now, at)
         return call.answer(status, body)
 
     # -- checks -------------------------------------------------------------------------------

@@ -100,6 +100,9 @@ def _next_links(
                 else "startAuthorisationWithPsuIdentification"
             )
             return {name: _href(start)}
+        if payment.approach is Approach.DECOUPLED and not payment.tpp.psu_id:
+            # The push goes to the PSU the TPP names: the start must identify them.
+            return {"startAuthorisationWithPsuIdentification": _href(start)}
         return {"startAuthorisation": _href(start)}
     found = {"scaStatus": _href(links.authorisation(payment, auth))}
     found.update(step_links(links, payment, auth))
