@@ -19,25 +19,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.scenarios import write
-from tpsim.cli import main
+from tests.test_cli_exit_codes import QUICK, assert_one_line_refusal, run_cli
 
-QUICK = "name: quick\nsteps:\n  - wait: {}\n"
 LOOKUP = (
     "name: lookup\nsteps:\n  - lookup_party: {}\n"
     '    expect: {messages: ["PUT /parties/{Type}/{ID}"]}\n'
 )
 UNSET = "TPSIM_FOLLOWUP_NEVER_SET"
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_refusal(err: str, starts: str) -> None:
-    assert err.startswith(starts), err
-    assert err.count("\n") == 1 and "Traceback" not in err, err
 
 
 def _limit_memory() -> None:  # pragma: no cover - runs in the child

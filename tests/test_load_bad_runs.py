@@ -31,6 +31,15 @@ from tpsim.scenario.load_report import LoadStats, percentiles
 from tpsim.scenario.load_setup import Seeding, against_switch, seed
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens there: a run that gets that far exits 2
+# One worker of a --credentials file: Alice's consent c1, its credential in c.json.
+WORKER: dict[str, Any] = {
+    "consentId": "c1",
+    "payer": "dfspa.alice.chequing",
+    "dfsp": "dfspa",
+    "currency": "USD",
+    "credential": "c.json",
+    "payee": {"partyIdentifier": "16135551212"},
+}
 
 
 # --- the numbers -------------------------------------------------------------------------
@@ -77,15 +86,7 @@ async def test_a_switch_that_never_answers_ends_the_flow_within_the_timeout(
     switch = f"http://127.0.0.1:{runner.addresses[0][1]}"
     credential = SoftwareAuthenticator.create(credential_type="GENERIC")
     (tmp_path / "c.json").write_text(credential.to_json())
-    worker = {
-        "consentId": "c1",
-        "payer": "dfspa.alice.chequing",
-        "dfsp": "dfspa",
-        "currency": "USD",
-        "credential": "c.json",
-        "payee": {"partyIdentifier": "16135551212"},
-    }
-    (tmp_path / "workers.yaml").write_text(json.dumps({"workers": [worker]}))
+    (tmp_path / "workers.yaml").write_text(json.dumps({"workers": [WORKER]}))
     stats = LoadStats(flow="transfer")
     try:
         async with against_switch(
@@ -164,15 +165,7 @@ def test_a_credentials_file_that_is_not_utf8_exits_2_naming_it(
     bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     credential = SoftwareAuthenticator.create(credential_type="GENERIC").to_json()
-    worker: dict[str, Any] = {
-        "consentId": "c1",
-        "payer": "dfspa.alice.chequing",
-        "dfsp": "dfspa",
-        "currency": "USD",
-        "credential": "c.json",
-        "payee": {"partyIdentifier": "16135551212"},
-    }
-    workers = json.dumps({"workers": [worker]})
+    workers = json.dumps({"workers": [WORKER]})
     encoding = {"credentials": "utf-16", "credential": "utf-8"}
     (tmp_path / "workers.yaml").write_text(workers, encoding=encoding[bad])
     (tmp_path / "c.json").write_text(

@@ -8,13 +8,11 @@ checked against the official OpenAPI by the ``make_scheme`` fixture, every UK an
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlsplit
-
 import aiohttp
 
 from tests.conftest import MakeScheme
-from tests.serve.test_obie import UkTpp, consent_body
 from tests.serve.test_xs2a import LUCA, PAYMENTS, Tpp, payment, with_profile
+from tests.support.shared_banks import Banks, uk_consent_body
 
 
 async def test_xs2a_decoupled_explicit_start_without_psu_id_links_start_with_identification(
@@ -43,41 +41,24 @@ async def test_xs2a_decoupled_explicit_start_without_psu_id_links_start_with_ide
         assert starts == {"startAuthorisationWithPsuIdentification"}
 
 
-async def test_uk_v4_payment_is_born_rcvd(make_scheme: MakeScheme) -> None:
+async def test_uk_v4_payment_is_born_rcvd() -> None:
     # UK v4.0 domestic-payments.md, POST, Status: a domestic-payment "created successfully
     # must have one of the following initial" statuses, RCVD or RJCT (psd2-digest §6).
-    scheme = await make_scheme()
-    async with aiohttp.ClientSession() as http:
-        tpp = UkTpp(scheme, http, "4.0")
-        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
-            "access_token"
-        ]
-        status, consent = await tpp.call(
-            "POST", "domestic-payment-consents", client, consent_body("4.0")
+    banks = await Banks.start()
+    try:
+        mits, rora = (banks.bank.accounts[a] for a in ("dfspa.mits.current", "dfspa.rora.current"))
+        body = uk_consent_body(mits, rora, "10")
+        created = await banks.uk_post("dfspa", "4.0", "domestic-payment-consents", body, "k-1")
+        consent_id = created.body["Data"]["ConsentId"]
+        _, psu = await banks.uk_authorise("dfspa", consent_id, "approve", "mits")
+        assert psu is not None
+        order = {"Data": {"ConsentId": consent_id, "Initiation": body["Data"]["Initiation"]},
+                 "Risk": {}}  # fmt: skip
+        paid = await banks.uk_post("dfspa", "4.0", "domestic-payments", order, "k-2", psu)
+        assert (paid.status, paid.body["Data"]["Status"]) == (201, "RCVD")
+        status = await banks.uk_status(
+            "dfspa", "4.0", consent_id, paid.body["Data"]["DomesticPaymentId"]
         )
-        assert status == 201
-        consent_id = consent["Data"]["ConsentId"]
-        query = {
-            "response_type": "code",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": "openid payments",
-            "state": "s-1",
-            "openbanking_intent_id": consent_id,
-            "sim_decision": "approve",
-            "sim_psu": "mits",
-        }
-        async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False) as back:
-            location = back.headers["Location"]
-        code = dict(parse_qsl(urlsplit(location).query))["code"]
-        psu = await tpp.token(
-            grant_type="authorization_code", code=code, redirect_uri="https://tpp.example/cb"
-        )
-        order = {
-            "Data": {"ConsentId": consent_id, "Initiation": consent["Data"]["Initiation"]},
-            "Risk": consent["Risk"],
-        }
-        status, paid = await tpp.call("POST", "domestic-payments", psu["access_token"], order)
-        tpp.check_answers()
-        assert status == 201
-        assert paid["Data"]["Status"] in ("RCVD", "RJCT")
+        assert status == ("COND", "ACCC")  # read now: consumed, and Rora paid at once
+    finally:
+        await banks.close()
