@@ -402,6 +402,16 @@ def test_a_transfer_sent_is_awaited_until_its_expiry_and_a_late_commit_settles_i
     assert flow.roles.balance(BOB) == "100"
 
 
+def test_a_timer_before_the_transfers_expiry_changes_nothing() -> None:
+    # The quote's timer, fired as the quote arrived, finds the transfer sent: only the
+    # transfer's expiration ends it.
+    flow = settlement()
+    until_transfer(flow)
+    flow.roles.clock.advance(59)
+    assert flow.dfspa.on_timer(f"settlement:{INTENT}") == Effects()
+    assert flow.dfspa.settler.owns_transfer(flow.transfer_id) and flow.heard == []
+
+
 @pytest.mark.parametrize("credited", [True, False])
 def test_at_the_transfers_expiry_the_ledger_says_how_it_ended(credited: bool) -> None:
     # dfspb's answer was lost (it credited Bob), or dfspa's request was (nothing credited,

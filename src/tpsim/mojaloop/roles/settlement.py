@@ -268,19 +268,16 @@ class Settler:
         """The deadline passed with no answer: no quote, the settlement fails (funds
         released); no transfer answer, the ledger says how it ended (module docstring)."""
         settling = self._settling.get(key.removeprefix(TIMER_PREFIX))
-        if settling is None:  # answered meanwhile
-            return Effects()
+        if settling is None or self.ctx.clock.now() < settling.deadline:
+            return Effects()  # answered meanwhile, or the quote's timer once transferring
         transferring = settling.phase is Phase.TRANSFERRING
         if transferring and settling.transfer_id in self.ctx.state.bank.ledger.credited():
             return self._conclude(settling, SettlementOutcome.SETTLED)
-        awaited = (
-            f"PUT /transfers/{settling.transfer_id}"
-            if transferring
-            else (f"PUT /quotes/{settling.quote_id}")
+        answer = (
+            f"/transfers/{settling.transfer_id}" if transferring else f"/quotes/{settling.quote_id}"
         )
-        reason = (
-            f"no {awaited} from {settling.request.to_bank} by {format_datetime(settling.deadline)}"
-        )
+        deadline = format_datetime(settling.deadline)
+        reason = f"no PUT {answer} from {settling.request.to_bank} by {deadline}"
         return self._conclude(settling, SettlementOutcome.FAILED, reason)
 
     # -- helpers -----------------------------------------------------------------------
