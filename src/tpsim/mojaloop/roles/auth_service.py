@@ -263,8 +263,8 @@ class AuthService:
         return self._withdraw(consent)
 
     def _withdraw(self, consent: AuthConsent) -> Effects:
-        """Revoke ``consent`` here at its DFSP's word (nobody else needs telling) and remove
-        its ALS entry; one revoked already stays as it is."""
+        """Revoke ``consent`` here and remove its ALS entry (whoever else needs telling is
+        the caller's); one revoked already stays as it is."""
         if consent.status == ConsentStatus.REVOKED:
             return Effects()
         consent.status = ConsentStatus.REVOKED
@@ -289,19 +289,15 @@ class AuthService:
         if consent.status == ConsentStatus.REVOKED:
             when = format_datetime(consent.revoked_at) if consent.revoked_at else "an earlier time"
             raise ConsentNotValid(f"consent {consent.consent_id} was revoked at {when}")
-        consent.status, consent.revoked_at = ConsentStatus.REVOKED, self.ctx.clock.now()
-        self.ctx.state.auth_consents.put(consent.consent_id, consent)
+        unregistered = self._withdraw(consent).messages
         path = f"/consents/{consent.consent_id}"
         body = {
             "status": ConsentStatus.REVOKED.value,
-            "revokedAt": format_datetime(consent.revoked_at),
+            "revokedAt": format_datetime(consent.revoked_at or self.ctx.clock.now()),
         }
         told = [to for to in (pisp, consent.dfsp) if to is not None]
-        effects = Effects(
-            messages=[self.ctx.message("PATCH", path, to=to, body=dict(body)) for to in told]
-        )
-        effects.messages.append(self._unregister(consent.consent_id))
-        return effects
+        patches = [self.ctx.message("PATCH", path, to=to, body=dict(body)) for to in told]
+        return Effects(messages=[*patches, *unregistered])
 
     def _unregister(self, consent_id: str) -> Message:
         """``DELETE /participants/CONSENT/{ID}``: the ALS stops naming this auth-service."""
