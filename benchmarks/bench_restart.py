@@ -376,7 +376,8 @@ async def replayed_assertion(
     pisp.answer = None  # this one the PISP answers itself, with the stale copy
     authorization = pisp.expect("POST", "authorization:" + transfer.request_id)
     await send(session, tpsim, "POST", TX, transaction_body(transfer.request_id, "dfspa.bench.0"))
-    request = await asyncio.wait_for(authorization, 10)
+    async with asyncio.timeout(10):
+        request = await authorization
     await send(session, tpsim, "PUT", *authorization_answer(stale, request))
     for _ in range(1000):
         if transfer.final is not None:

@@ -235,7 +235,8 @@ async def transfer(
     error = pisp.expect("PUT", f"/thirdpartyRequests/transactions/{request_id}/error")
     body = transaction_body(request_id, address)
     await send(session, tpsim, "POST", "/thirdpartyRequests/transactions", body)
-    request = await asyncio.wait_for(authorization, 30)
+    async with asyncio.timeout(30):
+        request = await authorization
     await send(session, tpsim, "PUT", *authorization_answer(auth, request))
     done, _ = await asyncio.wait([final, error], timeout=30, return_when=asyncio.FIRST_COMPLETED)
     if error in done or not done:

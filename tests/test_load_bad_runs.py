@@ -29,6 +29,7 @@ from tpsim.config import load_config, parse_config
 from tpsim.scenario.load import Completed, LoadPlan, drive
 from tpsim.scenario.load_report import LoadStats, percentiles
 from tpsim.scenario.load_setup import Seeding, against_switch, seed
+from tpsim.scenario.pisp_client import Callback, Inbox
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens there: a run that gets that far exits 2
 # One worker of a --credentials file: Alice's consent c1, its credential in c.json.
@@ -133,6 +134,27 @@ async def test_sigterm_puts_the_servers_config_back() -> None:
     assert process.returncode != 0
     assert not any(u["user_id"] == "load0" for u in after["users"])
     assert after == before
+
+
+@pytest.mark.parametrize("waiting_on", ["watch", "inbox"])
+async def test_a_sigterm_landing_as_the_callback_arrives_still_stops_the_run(
+    waiting_on: str,
+) -> None:
+    """SIGTERM cancels the run's task. A cancel that lands in the loop turn where the
+    awaited callback arrives must still stop it: Python 3.11's ``asyncio.wait_for`` returned
+    the callback instead, and the run went on to its end (``--duration 20``: 20 s)."""
+    inbox = Inbox(keep=waiting_on == "inbox")
+    watch = inbox.watch("t1")
+    wait = watch.first if waiting_on == "watch" else inbox.first
+    waiting = asyncio.create_task(wait(lambda _: True, timeout=5))
+    for _ in range(3):  # it is waiting
+        await asyncio.sleep(0)
+    arrived = Callback.of("PUT", "/thirdpartyRequests/transactions/t1", "dfspa", {}, 200)
+    assert arrived.ids() == {"t1"}
+    await inbox.add(arrived)
+    waiting.cancel()  # the signal, in the same turn
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
 
 
 def test_a_server_left_with_a_killed_runs_workers_takes_the_next_run() -> None:

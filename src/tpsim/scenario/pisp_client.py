@@ -160,9 +160,10 @@ class Inbox:
             return next((c for c in self.received if wanted(c)), None)
 
         async with self._arrived:
-            await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), timeout)
+            async with asyncio.timeout(timeout):
+                await self._arrived.wait_for(lambda: found() is not None)
         callback = found()
-        assert callback is not None  # noqa: S101 - wait_for returned because it is there
+        assert callback is not None  # noqa: S101 - the wait ended because it is there
         return callback
 
 
@@ -193,7 +194,8 @@ class Watch:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
-            await asyncio.wait_for(self._arrived.wait(), left)
+            async with asyncio.timeout(left):
+                await self._arrived.wait()
 
     def close(self) -> None:
         """Stop following the conversation: later callbacks of it are not kept."""

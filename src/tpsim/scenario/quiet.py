@@ -91,11 +91,11 @@ class Activity:
     async def news(self, mark: int, deadline: float) -> bool:
         """Wait until an entry is recorded after ``mark`` (a ``recorded`` value): True, or
         the loop time ``deadline`` passes first: False."""
-        loop = asyncio.get_running_loop()
         while self._recorded == mark:
             self._news.clear()
             try:
-                await asyncio.wait_for(self._news.wait(), deadline - loop.time())
+                async with asyncio.timeout_at(deadline):
+                    await self._news.wait()
             except TimeoutError:
                 return self._recorded != mark
         return True
@@ -130,9 +130,9 @@ class Activity:
         it awaits out of the router's set): ``settled`` awaits it."""
         if self._draining is None or self._draining.done():
             self._draining = asyncio.ensure_future(self._router.drain())
-        loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(asyncio.shield(self._draining), deadline - loop.time())
+            async with asyncio.timeout_at(deadline):
+                await asyncio.shield(self._draining)
         except TimeoutError:
             return False
         return True

@@ -131,7 +131,8 @@ class _Stream:
         [] when none came (time for a keep-alive), None when the stream must end."""
         if not self._queue and not self.overflowed and not self.closing:
             try:
-                await asyncio.wait_for(self._wake.wait(), HEARTBEAT_S)
+                async with asyncio.timeout(HEARTBEAT_S):
+                    await self._wake.wait()
             except TimeoutError:
                 return []
         self._wake.clear()
@@ -167,7 +168,8 @@ async def _send(request: web.Request, response: web.StreamResponse, data: bytes)
     """Write ``data``; a client that accepts none of it within ``WRITE_TIMEOUT_S`` has its
     connection aborted, so neither it nor its buffers outlive it."""
     try:
-        await asyncio.wait_for(response.write(data), WRITE_TIMEOUT_S)
+        async with asyncio.timeout(WRITE_TIMEOUT_S):
+            await response.write(data)
     except TimeoutError:
         if request.transport is not None:
             request.transport.abort()
