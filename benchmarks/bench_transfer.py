@@ -36,8 +36,8 @@ which separate runs of the script would not see.
 uvloop when it is installed, as ``tpsim serve`` does), so the ratio never compares tpsim on
 one loop with the null switch on another. tpsim runs at ``--log-level`` (default ``info``,
 ``tpsim serve``'s own default: the per-message log line is part of its cost), its log
-written to a file. ``--profile DIR`` records each tpsim server's timed phase with py-spy
-(when installed) into ``DIR`` as collapsed stacks.
+written to a file. ``--profile DIR`` records each server's timed phase (tpsim's and the
+null switch's) with py-spy (when installed) into ``DIR`` as collapsed stacks.
 
 ``--state`` serves with ``tpsim serve --state FILE`` (a new SQLite file in the run's
 temporary directory): tpsim's CPU per transfer then includes writing the state durably
@@ -526,8 +526,9 @@ async def measure(
                     raise RuntimeError(f"server imported tpsim from {tpsim_file}, not {tpsim_src}")
             await phase(-(-warmup // concurrency))
             spy = None
-            if serving.profile_dir is not None and target != NULL:
-                out = serving.profile_dir / f"tpsim-c{concurrency}-{server.pid}.collapsed"
+            if serving.profile_dir is not None:
+                name = "null" if target == NULL else "tpsim"
+                out = serving.profile_dir / f"{name}-c{concurrency}-{server.pid}.collapsed"
                 spy = start_profiler(server.pid, out)
             server_before, client_before = cpu_seconds(server.pid), cpu_seconds(os.getpid())
             started = time.perf_counter()
@@ -779,7 +780,7 @@ if __name__ == "__main__":
         help="tpsim's --log-level (default info, tpsim serve's default)",
     )
     parser.add_argument(
-        "--profile", type=Path, metavar="DIR", help="py-spy each tpsim timed phase into DIR"
+        "--profile", type=Path, metavar="DIR", help="py-spy each server's timed phase into DIR"
     )
     args = parser.parse_args()
     if args.loop == "uvloop" and importlib.util.find_spec("uvloop") is None:

@@ -3,8 +3,9 @@
 Each test asserts what the README ("Load testing with ``tpsim load``") or the report's
 own docstring promises: percentiles by nearest rank, ``--duration`` kept when the rate
 outruns the workers, ``--timeout`` bounding a switch that never answers, the config put
-back on SIGTERM and a killed run's workers taken over, numbers that are finite, files that
-are not UTF-8 and a ``--json`` that cannot be written refused before the run.
+back on SIGTERM or Ctrl-C with the report of the run so far, a killed run's workers taken
+over, numbers that are finite, files that are not UTF-8 and a ``--json`` that cannot be
+written refused before the run.
 Everything runs on 127.0.0.1: an in-process tpsim (``tests.test_pisp_cli.served``), a
 stand-in switch that never answers, or a port nothing listens on.
 """
@@ -67,6 +68,19 @@ async def test_a_duration_ends_on_time_when_the_rate_outruns_the_workers() -> No
     assert stats.started <= 8
 
 
+async def test_a_stopped_run_counts_as_started_only_the_flows_that_began() -> None:
+    async def run(amount: str) -> Completed:
+        return Completed(0.0, {})
+
+    stats = LoadStats(flow="transfer")
+    running = asyncio.create_task(drive([run], LoadPlan(duration=60, rate=1), stats))
+    await asyncio.sleep(0.2)  # the first flow is done, the second waits for its slot
+    running.cancel()  # Ctrl-C
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert (stats.started, stats.completed) == (1, 1)
+
+
 # --- time limits ----------------------------------------------------------------------------
 
 
@@ -107,14 +121,18 @@ async def test_a_switch_that_never_answers_ends_the_flow_within_the_timeout(
     assert dict(stats.errors) == {"connection": 1}  # "a request that never got an HTTP answer"
 
 
-async def test_sigterm_puts_the_servers_config_back() -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_a_signal_puts_the_servers_config_back_and_reports_the_run_so_far(
+    signum: signal.Signals, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.json"
     async with served() as sim:
         before = sim.config.model_dump(mode="json")
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tpsim", "load", "--server", sim.site.url,
             "--duration", "20", "--rate", "20", "--concurrency", "1",
-            "--credential-type", "GENERIC",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            "--credential-type", "GENERIC", "--json", str(report),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         try:
             for _ in range(200):  # the run has seeded its workers
@@ -124,16 +142,20 @@ async def test_sigterm_puts_the_servers_config_back() -> None:
             else:
                 pytest.fail("tpsim load never seeded its workers")
             await asyncio.sleep(0.3)
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 10)
+            process.send_signal(signum)
+            out, _ = await asyncio.wait_for(process.communicate(), 10)
         finally:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
         after = sim.config.model_dump(mode="json")
-    assert process.returncode != 0
+    assert process.returncode == 128 + signum
     assert not any(u["user_id"] == "load0" for u in after["users"])
     assert after == before
+    assert f"interrupted by {signum.name}" in out.decode()
+    summary = json.loads(report.read_text())
+    assert summary["interrupted"] == signum.name
+    assert summary["completed"] + summary["failed"] <= summary["started"]
 
 
 @pytest.mark.parametrize("waiting_on", ["watch", "inbox"])

@@ -89,7 +89,11 @@ class _Schedule:
         if plan.duration is not None and max(due, now) - self._first >= plan.duration:
             return False  # the duration is over, even when the workers fell behind the rate
         self._stats.started += 1  # the slot is taken before the sleep: no two share it
-        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        try:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        except asyncio.CancelledError:  # the run was stopped: this flow never started
+            self._stats.started -= 1
+            raise
         return True
 
 

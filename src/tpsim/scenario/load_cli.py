@@ -146,7 +146,8 @@ def _usage(args: argparse.Namespace) -> str | None:
 
 def run_load(args: argparse.Namespace) -> int:
     """``tpsim load``: exit 0 when every flow completed, 1 when any failed, 2 when the run
-    could not start."""
+    could not start, 128 + the signal when SIGINT (Ctrl-C) or SIGTERM stopped it (the
+    report then covers the flows that ended before it)."""
     import asyncio
 
     from tpsim.core.errors import TpsimError
@@ -172,17 +173,22 @@ def run_load(args: argparse.Namespace) -> int:
             return 2
     stats = LoadStats(flow=args.flow)
     target = args.switch or args.server or DEFAULT_SERVER
+    workers = 0
 
-    async def main() -> int:
-        _cancelled_by(signal.SIGTERM)  # as Ctrl-C: the server's config is put back
+    async def main() -> None:
+        nonlocal workers
+        _stopped_by(stats, signal.SIGINT, signal.SIGTERM)  # the server's config is put back
         async with _setup(args) as setup:
+            workers = len(setup.runs)
             await drive(setup.runs, plan, stats, *_progress())
-            return len(setup.runs)
 
     try:
-        workers = asyncio.run(main())
-    except asyncio.CancelledError:  # SIGTERM
-        return 128 + signal.SIGTERM
+        asyncio.run(main())
+    except asyncio.CancelledError:  # stopped by a signal (``stats.interrupted``)
+        if stats.ended is None:  # before the run began: nothing to report
+            return _exit_code(stats)
+    except KeyboardInterrupt:  # Ctrl-C where no handler could be set (not the main thread)
+        return 128 + signal.SIGINT
     except (TpsimError, HarnessError, OSError) as exc:  # CannotPlay, unreachable, refused
         print(f"tpsim load: error: {exc}", file=sys.stderr)
         return 2
@@ -195,17 +201,33 @@ def run_load(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"tpsim load: --json {args.json}: {exc.strerror}", file=sys.stderr)
             return 2
+    return _exit_code(stats)
+
+
+def _exit_code(stats: LoadStats) -> int:
+    """128 + the signal that stopped the run; else 0 when every flow completed, 1 when any
+    failed."""
+    if stats.interrupted is not None:
+        return 128 + signal.Signals[stats.interrupted]
     return 0 if stats.failed == 0 and stats.completed == stats.started else 1
 
 
-def _cancelled_by(signum: signal.Signals) -> None:
-    """Cancel the running task on ``signum`` (only the main thread can listen for one)."""
+def _stopped_by(stats: LoadStats, *signums: signal.Signals) -> None:
+    """On any of ``signums``, note it in ``stats`` and cancel the running task (only the
+    main thread can listen for a signal): the run's report covers what ended before it."""
     import asyncio  # as run_load: not for every tpsim command
 
     task = asyncio.current_task()
+    if task is None:
+        return
+
+    def stop(signum: signal.Signals) -> None:
+        stats.interrupted = stats.interrupted or signum.name
+        task.cancel()
+
     try:
-        if task is not None:
-            asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
+        for signum in signums:
+            asyncio.get_running_loop().add_signal_handler(signum, stop, signum)
     except (ValueError, RuntimeError, NotImplementedError):  # not the main thread, Windows
         pass
 

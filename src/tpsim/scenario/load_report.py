@@ -42,7 +42,8 @@ The JSON report (``--json FILE``)::
      "throughput_per_s": 10.5,
      "latency_ms": {"transfer": {"count": 20, "p50": 80.1, "p90": …, "p99": …, "max": …},
                     "hops": {"request_to_put_transaction": {…}, …}},
-     "errors": {"FSPIOP 4001": 3, "HTTP 400": 1, "timeout": 1, "connection": 0}}
+     "errors": {"FSPIOP 4001": 3, "HTTP 400": 1, "timeout": 1, "connection": 0},
+     "interrupted": null}
 
 ``throughput_per_s`` counts completed flows per second of the run; ``errors`` has one
 count per failure code, only the codes seen: ``FSPIOP <errorCode>`` (an error callback or
@@ -51,6 +52,9 @@ a refusal carrying one), ``XS2A <tppMessages code>``, ``UK <ErrorCode>``, ``STET
 ``HTTP <status>`` (a refusal without a code), ``ended <status>`` (a flow that ended
 otherwise than completed), ``timeout`` (an awaited callback or final status that did not
 come within ``--timeout``), ``connection`` (a request that never got an HTTP answer).
+``interrupted`` names the signal (``SIGINT``: Ctrl-C, ``SIGTERM``) that stopped the run
+before its end: the report then covers the flows that ended before it, and the flows
+under way (``started`` − ``completed`` − ``failed``) were abandoned.
 """
 
 from __future__ import annotations
@@ -103,6 +107,7 @@ class LoadStats:
     errors: Counter[str] = field(default_factory=Counter)
     began: float = field(default_factory=time.perf_counter)
     ended: float | None = None
+    interrupted: str | None = None  # the signal that ended the run early ("SIGINT")
 
     def __post_init__(self) -> None:
         for hop in FLOW_HOPS.get(self.flow, ()):
@@ -153,6 +158,7 @@ class LoadStats:
                 "hops": {hop: percentiles(values) for hop, values in self.hops_ms.items()},
             },
             "errors": dict(self.errors.most_common()),
+            "interrupted": self.interrupted,
         }
 
 
@@ -163,6 +169,7 @@ def text(summary: dict[str, Any]) -> str:
         f"{summary['flow']}: {summary['completed']} completed, {summary['failed']} failed of"
         f" {summary['started']} in {summary['elapsed_s']:.2f} s against {summary['target']}"
         f" ({summary['workers']} workers): {summary['throughput_per_s']:.1f}/s",
+        *_interrupted(summary),
         "latency ms            count      p50      p90      p99      max",
         _row(summary["flow"], latency[summary["flow"]]),
         *(_row(f"  {hop}", values) for hop, values in latency["hops"].items()),
@@ -174,6 +181,17 @@ def text(summary: dict[str, Any]) -> str:
         else "errors: none"
     )
     return "\n".join(lines)
+
+
+def _interrupted(summary: dict[str, Any]) -> list[str]:
+    """The line saying the run was stopped early, and what that leaves uncounted."""
+    if not summary.get("interrupted"):
+        return []
+    left = summary["started"] - summary["completed"] - summary["failed"]
+    return [
+        f"interrupted by {summary['interrupted']}: {left} flow(s) under way were abandoned,"
+        " counted neither completed nor failed"
+    ]
 
 
 def _row(name: str, values: dict[str, float | int]) -> str:
