@@ -77,10 +77,16 @@ class FaultyScheme:
     delayed: list[tuple[Message, datetime, datetime]] = field(default_factory=list)
 
     @classmethod
-    def start(cls, rules: list[dict[str, Any]], **behaviour: Any) -> FaultyScheme:
-        """The default scheme with ``rules`` and ``behaviour`` overrides (call it inside
-        the event loop that will run it)."""
+    def start(
+        cls, rules: list[dict[str, Any]], *, external: tuple[str, ...] = (), **behaviour: Any
+    ) -> FaultyScheme:
+        """The default scheme with ``rules`` and ``behaviour`` overrides, the DFSPs named in
+        ``external`` played by the test (answered by ``pisp``, the one ``Recording``; call
+        it inside the event loop that will run it)."""
         data = overlay(default_config_data(), {"rules": rules, "behaviour": behaviour})
+        for participant in data["participants"]:
+            if participant["fsp_id"] in external:
+                participant.update(simulated=False, endpoint="http://127.0.0.1:1")  # Recording
         clock, pisp = SteppedClock(START), Recording()
         sim = Simulation(
             parse_config(data),
@@ -99,12 +105,17 @@ class FaultyScheme:
         return scheme
 
     async def send(
-        self, method: str, path: str, body: dict[str, Any] | None = None, to: str = "dfspa"
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        to: str = "dfspa",
+        source: str = "pispa",
     ) -> Answer:
-        """``method path`` from pispa through the edge (validated, ``sync`` rules, the
+        """``method path`` from ``source`` through the edge (validated, ``sync`` rules, the
         journal, routed): the synchronous answer, once the router has settled."""
         route, params = routes.match(method, path)
-        headers = build_headers(method, route.resource, "pispa", to, self.clock.now())
+        headers = build_headers(method, route.resource, source, to, self.clock.now())
         raw = None if body is None else json.dumps(body).encode()
         arrival = Arrival(method, path, path, make_headers(headers), has_body=raw is not None)
         answer = admit(self.sim, arrival, (route, params), raw)

@@ -18,6 +18,15 @@ transport reports back (``DeliveryResult``) into the next steps:
                           → ErrorCallback(PUT …/error to the source), or Unanswered when
                             none applies (an error callback, no source, an unknown source)
 
+A transfer to a payee DFSP tpsim does not simulate is held by the hub until the payee
+answers or the transfer expires (``roles.hub_transfers``, Mojaloop's timeout handler):
+
+    POST /transfers to an external payee      → Apply(hub, its timer), Deliver; one
+                                                expired already: Record(DROPPED), 3303
+    PUT /transfers/{ID}[/error] from the payee → in time: Apply(hub, cancel), Deliver;
+                                                 after the hub expired it: Record(DROPPED),
+                                                 3303 to the payee
+
 Forwarding to an external participant applies the switch's header transform
 (``wire.headers.forward_headers``); a simulated participant gets the message as sent.
 
@@ -62,6 +71,7 @@ from tpsim.mojaloop.errors import (
 from tpsim.mojaloop.message import Effects, Message, make_headers
 from tpsim.mojaloop.registry import External, Participant, Registry, Simulated
 from tpsim.mojaloop.roles.common import error_callback
+from tpsim.mojaloop.roles.hub_transfers import HubTransfers
 from tpsim.mojaloop.rules import MessageFacts, overridden, rule_error
 from tpsim.mojaloop.wire import headers as wire_headers
 from tpsim.mojaloop.wire import routes
@@ -172,13 +182,15 @@ _MARK = MessageOutcome()  # what an answer a rule touched carries: nothing left 
 @dataclass(frozen=True, slots=True)
 class Switch:
     """Routing decisions over one scheme's ``registry``; ``clock`` dates what the hub writes,
-    ``rules`` (the config's ``rulebook()``) say what simulated participants do differently."""
+    ``rules`` (the config's ``rulebook()``) say what simulated participants do differently,
+    ``transfers`` holds transfers to external payees until they end (None: not held)."""
 
     registry: Registry
     hub_name: str
     clock: Clock
     profile: Profile = Profile.SPEC
     rules: Rules = field(default_factory=Rules)
+    transfers: HubTransfers | None = None
 
     def route(self, message: Message) -> list[Step]:
         """Where ``message`` goes: its ``FSPIOP-Destination``, else the hub's services."""
@@ -196,7 +208,11 @@ class Switch:
             rule = message.rule
             if rule is not None and rule.outcome.error_code is not None:
                 return self._refused_by_rule(message, rule, participant.fsp_id)
-        return [Deliver(participant, self._as_sent_to(participant, message))]
+        deliver = Deliver(participant, self._as_sent_to(participant, message))
+        route = message.route
+        if self.transfers is None or route is None or route.resource != "transfers":
+            return [deliver]
+        return self._held(message, participant, deliver, self.transfers)
 
     def sync_refusal(self, message: Message) -> SyncRefusal | None:
         """The error the HTTP edge answers ``message`` with instead of accepting it: that of
@@ -277,6 +293,29 @@ class Switch:
         return Record(
             hop, message, path_id, status, duration_ms, error or rule.note, rule.rule_name
         )
+
+    def _held(
+        self, message: Message, participant: Participant, deliver: Deliver, held: HubTransfers
+    ) -> list[Step]:
+        """A transfer's message through the hub's timeout (``roles.hub_transfers``)."""
+        template = message.route.template if message.route else ""
+        try:
+            if template == "/transfers" and isinstance(participant, External):
+                return [Apply(self.hub_name, held.prepared(message)), deliver]
+        except FspiopError as expired:
+            dropped = self.record(Hop.DROPPED, message, error=expired.detail)
+            return [dropped, *self.reject(message, expired)]
+        transfer_id = message.params.get("ID")
+        if message.method != "PUT" or transfer_id is None:
+            return [deliver]
+        if not isinstance(self.registry.get(message.source), External):
+            return [deliver]  # only an external payee's answer can be held
+        late = held.late(message, transfer_id)
+        if late is not None:
+            dropped = self.record(Hop.DROPPED, message, error=late.detail)
+            return [dropped, *self.reject(message, late)]
+        answered = held.answered(message, transfer_id)
+        return [Apply(self.hub_name, answered), deliver] if answered.cancel else [deliver]
 
     # -- message rules ------------------------------------------------------------------
 

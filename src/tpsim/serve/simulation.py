@@ -184,12 +184,16 @@ class Simulation:
     def resume(self) -> None:
         """Send what a restart left unfinished (once the server is up, so callbacks can be
         answered): the messages kept but not delivered before tpsim stopped, then the error
-        callbacks of the transactions that were in flight."""
+        callbacks of the transactions that were in flight; the timers of the transfers the
+        hub holds are set again."""
         unfinished, self.unfinished = self.unfinished, []
         self.settlement.release()
         self.psd2.arm()  # future-dated and periodic payments kept in the state file
         for receipt, message in unfinished:
             self.router.submit(message, receipt=receipt)
+        held = self.router.switch.transfers  # the transfers the hub holds: their timers
+        if held is not None:
+            self.router.submit_effects(self.config.hub.name, held.rearm())
 
     def _install(self, config: Config, state: SchemeState) -> None:
         registry, self.dfsps = self._registry(config, state)
@@ -242,7 +246,9 @@ class Simulation:
     def _switch(self, config: Config, registry: Registry) -> Switch:
         """The switch over ``registry``, applying the config's message rules."""
         profile, rules = config.behaviour.profile, config.rulebook()
-        return Switch(registry, config.hub.name, self.clock, profile, rules=rules)
+        hub = registry.role(config.hub.name)
+        held = hub.transfers if isinstance(hub, HubServices) else None
+        return Switch(registry, config.hub.name, self.clock, profile, rules=rules, transfers=held)
 
     def _context(self, fsp_id: str, config: Config, state: SchemeState) -> RoleContext:
         return RoleContext(fsp_id, config.hub.name, config, state, self.clock, self.ids, self.site)

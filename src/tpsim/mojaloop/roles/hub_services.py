@@ -5,7 +5,8 @@ party fixtures (or its oracle) and forwards the request there, as Mojaloop's ALS
 the DFSP's ``PUT /parties`` then goes straight to the PISP. ``/participants`` is the
 oracle (``CONSENT`` and ``THIRD_PARTY_LINK`` registrations: POST, GET and DELETE, each
 answered with ``PUT /participants/{Type}/{ID}``, an unknown one with 3200);
-``/services`` lists the participants offering a service.
+``/services`` lists the participants offering a service. The switch's transfer timeout
+(``hub_transfers``) keeps its timers here.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tpsim.mojaloop.errors import ClientError, IdNotFound, PartyNotFound, Valida
 from tpsim.mojaloop.message import DESTINATION, Effects, Message
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
+from tpsim.mojaloop.roles.hub_transfers import PREFIX, HubTransfers
 from tpsim.mojaloop.wire.models import ParticipantsTypeIDSubIDPostRequest
 
 SERVICE_KINDS = {
@@ -34,6 +36,7 @@ class HubServices:
     def __init__(self, ctx: RoleContext) -> None:
         self.ctx = ctx
         self.fsp_id = ctx.hub_name
+        self.transfers = HubTransfers(ctx)
         self._handlers: HandlerTable = {
             ("GET", "/parties/{Type}/{ID}"): self.get_party,
             ("GET", "/parties/{Type}/{ID}/{SubId}"): self.get_party,
@@ -47,7 +50,7 @@ class HubServices:
         return dispatch(self._handlers, message, fsp_id=self.fsp_id)
 
     def on_timer(self, key: str) -> Effects:
-        return Effects()
+        return self.transfers.on_timer(key) if key.startswith(PREFIX) else Effects()
 
     def get_party(self, message: Message, params: dict[str, str]) -> Effects:
         id_type, identifier, sub_id = params["Type"], params["ID"], params.get("SubId")

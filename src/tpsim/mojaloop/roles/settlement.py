@@ -20,10 +20,11 @@ failing it without knowing (giving the debit back) could create money. A simulat
 creditor's bank shares the ledger and refuses an expired transfer: at the transfer's
 expiration (the quote's) the ledger says whether it was credited (SETTLED: its answer was
 lost) or not (FAILED), as after a restart (``recover``). For a bank tpsim does not
-simulate the settlement waits for the answer however late, as a transaction does
-(``transaction_timers``). Its record is indexed by quote id while QUOTING and by transfer
-id while TRANSFERRING, and dropped once concluded, so a callback after that finds nothing
-here and gets the DFSP's usual "unknown id" answer.
+simulate the settlement waits for the answer, as a transaction does
+(``transaction_timers``): the hub holds the transfer and tells 3303 at its expiration
+(``hub_transfers``), also after a restart. Its record is indexed by quote id while
+QUOTING and by transfer id while TRANSFERRING, and dropped once concluded, so a callback
+after that finds nothing here and gets the DFSP's usual "unknown id" answer.
 """
 
 from __future__ import annotations
@@ -219,7 +220,8 @@ class Settler:
         self._settling.alias(f"transfer:{settling.transfer_id}", intent_id)
         transfer = self._message("POST", "/transfers", settling, _transfer_request(settling, quote))
         # The deadline is now the transfer's expiration, where the ledger tells (module
-        # docstring); with a bank tpsim does not simulate, none: its answer is awaited.
+        # docstring); with a bank tpsim does not simulate, none: its answer, or the hub's
+        # 3303 at the expiration (hub_transfers), is awaited.
         effects = Effects(messages=[transfer], cancel=[_timer_key(settling)])
         if self.ctx.shares_ledger(settling.request.to_bank):
             effects.timers.append(Timer(_timer_key(settling), expiry))
@@ -333,12 +335,17 @@ class Settler:
         """After a restart: every settlement still under way ends (its timer and messages
         died with the process) and its listener is told. It fails, its funds released,
         unless the creditor's bank (simulated, same ledger) had credited its transfer: then
-        only ``PUT /transfers`` was lost, and it is settled."""
+        only ``PUT /transfers`` was lost, and it is settled. A transfer sent to a bank tpsim
+        does not simulate is still that bank's to commit: the hub holds it
+        (``hub_transfers``), and the bank's answer or its expiry ends it."""
         credited = self.ctx.state.bank.ledger.credited()
         effects = Effects()
         for settling in list(self._settling):
-            if settling.phase is Phase.TRANSFERRING and settling.transfer_id in credited:
+            transferring = settling.phase is Phase.TRANSFERRING
+            if transferring and settling.transfer_id in credited:
                 concluded = self._conclude(settling, SettlementOutcome.SETTLED)
+            elif transferring and not self.ctx.shares_ledger(settling.request.to_bank):
+                continue
             else:
                 reason = "tpsim restarted while the settlement was under way"
                 concluded = self._conclude(settling, SettlementOutcome.FAILED, reason)

@@ -420,7 +420,9 @@ class PayerDfsp:
         """End each transaction in flight when tpsim stopped (``--state``): its timer and
         messages died with the process. It fails with 2001 (tpsim's own error: the PISP may
         send a new request) and its funds go back, unless the payee DFSP (simulated, same
-        ledger) had credited it: then only ``PUT /transfers`` was lost, and it completes."""
+        ledger) had credited it: then only ``PUT /transfers`` was lost, and it completes.
+        A transfer sent to a payee tpsim does not simulate is still the payee's to commit:
+        the hub holds it (``hub_transfers``), and the payee's answer or its expiry ends it."""
         credited = self.ledger.credited()
         effects = Effects()
         for tx in list(self._txs):
@@ -428,12 +430,14 @@ class PayerDfsp:
                 intent = self.payments.get(tx.transaction_id)
             except refusals.UnknownPayment:  # ended and forgotten
                 continue
-            if intent.state is PaymentState.EXECUTING and tx.transaction_id in credited:
+            sent = intent.state is PaymentState.EXECUTING
+            if sent and tx.transaction_id in credited:
                 effects.extend(self._completed(tx))
+            elif sent and not self.ctx.shares_ledger(tx.model.payee.partyIdInfo.fspId):
+                continue
             elif not intent.finalised:
                 state = state_of(self.payments, tx).value
                 error = InternalServerError(f"tpsim restarted while {tx.what} was {state}")
-                sent = intent.state is PaymentState.EXECUTING  # its transfer sent, not credited
                 effects.extend(self._fail(tx, error, TxEvent.ABORTED if sent else TxEvent.FAILED))
         return effects
 
