@@ -191,6 +191,43 @@ def test_a_small_alias_expansion_is_still_fine(
     assert code == 0, out
 
 
+# --- files that are no config, scenario or credentials -----------------------------------
+
+
+def huge(tmp_path: Path, name: str) -> Path:
+    """A file of 17 MiB (sparse: nothing is written), past what tpsim reads."""
+    path = tmp_path / name
+    with path.open("wb") as file:
+        file.truncate(17 * 1024 * 1024)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (("config", "check", "{huge}"), "tpsim: config error: {huge}: cannot read the file: more"),
+        (("serve", "--config", "/dev/zero"), "tpsim: config error: /dev/zero: cannot read"),
+        (("run", "{huge}"), "tpsim: scenario error: {huge}: cannot read: more than 16 MiB"),
+        (("run", "/dev/zero"), "tpsim: scenario error: /dev/zero: not a scenario file"),
+        (
+            ("load", "--switch", "http://127.0.0.1:9", "--listen", "127.0.0.1:0",
+             "--credentials", "{huge}"),
+            "tpsim load: error: --credentials {huge}: more than 16 MiB",
+        ),
+    ],
+    ids=["config", "config /dev/zero", "scenario", "scenario /dev/zero", "load credentials"],
+)  # fmt: skip
+def test_a_file_too_big_or_no_file_at_all_is_refused_at_once(
+    tmp_path: Path, argv: tuple[str, ...], said: str
+) -> None:
+    """``/dev/zero`` or a disk image given by mistake was read until the memory ran out."""
+    path = str(huge(tmp_path, "big.yaml"))
+    done = run_bounded(*(a.format(huge=path) for a in argv), seconds=10)
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert done.stderr.startswith(said.format(huge=path)), done.stderr
+    assert "Traceback" not in done.stderr
+
+
 # --- include -------------------------------------------------------------------------------
 
 

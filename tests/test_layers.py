@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tpsim"
 DIALECTS = frozenset({"mojaloop", "obie", "xs2a", "stet"})
 SHARED = frozenset(
     {"core", "errors", "auth", "config", "config_psd2", "config_settings", "config_yaml"}
-    | {"journal", "journal_links", "specs"}
+    | {"journal", "journal_links", "specs", "files"}
 )
 # What each top-level part of tpsim may import of tpsim (beside itself).
 ALLOWED: dict[str, frozenset[str]] = {
@@ -28,9 +28,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "journal": frozenset({"core", "journal_links", "journal_sink"}),
     "journal_links": frozenset(),
     "journal_sink": frozenset(),
-    "auth": frozenset({"core", "errors"}),
+    "files": frozenset(),
+    "auth": frozenset({"core", "errors", "files"}),
     "config": frozenset(
         {"core", "errors", "auth", "config_psd2", "config_rules", "config_settings", "config_yaml"}
+        | {"files"}
     ),
     "config_psd2": frozenset(),
     "config_settings": frozenset({"config_psd2"}),

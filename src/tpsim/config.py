@@ -35,6 +35,7 @@ from tpsim.config_settings import (
 from tpsim.config_yaml import read_yaml
 from tpsim.core.rules import Rules
 from tpsim.errors import ConfigError
+from tpsim.files import read_file
 
 FspIdStr = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[^\s/]+$")]
 AddressStr = Annotated[
@@ -402,7 +403,7 @@ def load_config(path: str | Path | None = None, *, pisp_url: str | None = None) 
     else:
         name = str(path)
         try:
-            raw = Path(path).read_bytes()
+            raw = read_file(path)
         except OSError as exc:
             raise ConfigError(f"cannot read the file: {exc.strerror}", file=name) from None
     data = read_yaml(raw, file=name)

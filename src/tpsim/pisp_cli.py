@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tpsim.core.errors import TpsimError
+from tpsim.files import read_text
 
 if TYPE_CHECKING:  # the commands import aiohttp only when they run
     from tpsim.auth.authenticator import SoftwareAuthenticator
@@ -318,7 +319,7 @@ def _credential(args: argparse.Namespace) -> SoftwareAuthenticator | None:
     if path is None:
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path)
     except OSError as exc:
         raise TpsimError(f"--credential {path}: {exc.strerror}") from None
     return SoftwareAuthenticator.from_json(text, source=str(path))

@@ -39,6 +39,7 @@ from tpsim.auth.broken import Broken
 from tpsim.auth.challenge import consent_challenge, transaction_challenge
 from tpsim.auth.keys import KeyType
 from tpsim.errors import TpsimError
+from tpsim.files import read_text
 
 Handler = Callable[[argparse.Namespace], int]
 _BROKEN = [b.value for b in Broken]
@@ -246,7 +247,7 @@ def run_transaction_challenge(args: argparse.Namespace) -> None:
 
 
 def _load(path: Path) -> SoftwareAuthenticator:
-    return SoftwareAuthenticator.from_json(path.read_text(encoding="utf-8"), source=str(path))
+    return SoftwareAuthenticator.from_json(read_text(path), source=str(path))
 
 
 def builtin_credentials() -> dict[str, str]:
@@ -327,7 +328,7 @@ def _scopes(text: str) -> list[dict[str, Any]]:
 
 
 def _read_json(name: str) -> Any:
-    text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    text = sys.stdin.read() if name == "-" else read_text(name)
     try:
         return json.loads(text)
     except ValueError as exc:

@@ -53,6 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.config import parse_config
+from tpsim.files import read_text
 from tpsim.scenario.harness import RemoteTpsim, config_restored
 from tpsim.scenario.load import Run, Worker, transfer_run
 from tpsim.scenario.load_link import Channel, CredentialType, Linker, link_run
@@ -374,7 +375,7 @@ def read_credentials(
     """The PISP, its workers and the file-given credentials of a credentials file;
     ``CannotPlay`` saying what to fix when it cannot be read."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(read_text(path))
         parsed = _CredentialsFile.model_validate(data)
     except OSError as exc:
         raise CannotPlay(f"--credentials {path}: {exc.strerror}") from None
@@ -411,7 +412,7 @@ def _signer(path: Path, given: str | dict[str, Any]) -> tuple[SoftwareAuthentica
         return SoftwareAuthenticator.from_json(json.dumps(given), source=str(path)), None
     file = (path.parent / given).resolve()
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file)
     except OSError as exc:
         raise CannotPlay(f"--credentials {path}: credential {given}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from tpsim.config_yaml import check_document
 from tpsim.errors import ScenarioError
+from tpsim.files import read_text
 from tpsim.scenario.model import ACTIONS, Fragment, ScenarioHead, Steps
 from tpsim.scenario.variables import (
     SET_WHILE_RUNNING,
@@ -229,6 +230,8 @@ def find_scenarios(arguments: Sequence[str]) -> list[Path]:
             )
         elif path.is_file():
             found.append(path)
+        elif path.exists():  # a device, a pipe, a socket
+            raise ScenarioError(f"{argument}: not a scenario file or a directory of them")
         else:
             raise ScenarioError(f"{argument}: no such file or directory")
     if not found:
@@ -303,8 +306,10 @@ def _check_matrix(scenario: ScenarioHead, source: Source) -> None:
 def read_yaml(path: Path) -> tuple[Any, Source]:
     """The YAML document in ``path`` and the line of each of its key paths."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_text(path)
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
     try:
         data, node = _parse(text)

@@ -1,0 +1,30 @@
+"""Reading a file a user named on the command line, bounded.
+
+A config, a scenario or a credentials file is read whole before it is parsed; one that is
+not what it was meant to be (``/dev/zero``, a disk image given by mistake) must be refused
+before it fills the memory. ``read_file`` reads at most ``MAX_FILE_BYTES`` (far above any
+real config, scenario or credentials file) and refuses a larger one with an ``OSError``
+(``EFBIG``), which every caller already reports as a file it cannot read.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def read_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path``; ``OSError`` (``EFBIG``) when it holds more than ``limit``."""
+    with open(path, "rb") as file:
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        why = f"more than {limit // (1024 * 1024)} MiB: not a file tpsim reads"
+        raise OSError(errno.EFBIG, why, os.fspath(path))
+    return data
+
+
+def read_text(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> str:
+    """``read_file`` decoded as UTF-8 (``UnicodeDecodeError`` when it is not)."""
+    return read_file(path, limit).decode("utf-8")
