@@ -22,10 +22,17 @@ A transfer to a payee DFSP tpsim does not simulate is held by the hub until the 
 answers or the transfer expires (``roles.hub_transfers``, Mojaloop's timeout handler):
 
     POST /transfers to an external payee      → Apply(hub, its timer), Deliver; one
-                                                expired already: Record(DROPPED), 3303
-    PUT /transfers/{ID}[/error] from the payee → in time: Apply(hub, cancel), Deliver;
-                                                 after the hub expired it: Record(DROPPED),
-                                                 3303 to the payee
+                                                expired already (or a resend of one the
+                                                hub expired): Record(DROPPED), 3303; its
+                                                transferId reused: Record(DROPPED), 3106
+    PUT /transfers/{ID}[/error] from the payee → in time, to the payer: Apply(hub, cancel),
+                                                 Deliver; at or after the expiration:
+                                                 Record(DROPPED), 3303 to the payee
+    … from another external participant, or    → Record(DROPPED), 3100 to its sender
+      from the payee to another than the payer
+
+The hub decides before a rule of the receiver does: a payee's answer taken in time ends
+the hold even when a rule then has the payer refuse it.
 
 Forwarding to an external participant applies the switch's header transform
 (``wire.headers.forward_headers``); a simulated participant gets the message as sent.
@@ -203,16 +210,17 @@ class Switch:
             )
             dropped = self.record(Hop.DROPPED, message, error=f"unknown destination {target!r}")
             return [dropped, *self.reject(message, refusal)]
+        # The hub's transfer timeout takes its view first: what it decides about a transfer
+        # does not depend on what the receiver (or a rule of its) then does with it.
+        held, forward = self._held(message, participant)
+        if not forward:
+            return held
         if isinstance(participant, Simulated):
             message = self._ruled(message, participant.fsp_id)
             rule = message.rule
             if rule is not None and rule.outcome.error_code is not None:
-                return self._refused_by_rule(message, rule, participant.fsp_id)
-        deliver = Deliver(participant, self._as_sent_to(participant, message))
-        route = message.route
-        if self.transfers is None or route is None or route.resource != "transfers":
-            return [deliver]
-        return self._held(message, participant, deliver, self.transfers)
+                return [*held, *self._refused_by_rule(message, rule, participant.fsp_id)]
+        return [*held, Deliver(participant, self._as_sent_to(participant, message))]
 
     def sync_refusal(self, message: Message) -> SyncRefusal | None:
         """The error the HTTP edge answers ``message`` with instead of accepting it: that of
@@ -294,28 +302,29 @@ class Switch:
             hop, message, path_id, status, duration_ms, error or rule.note, rule.rule_name
         )
 
-    def _held(
-        self, message: Message, participant: Participant, deliver: Deliver, held: HubTransfers
-    ) -> list[Step]:
-        """A transfer's message through the hub's timeout (``roles.hub_transfers``)."""
-        template = message.route.template if message.route else ""
+    def _held(self, message: Message, participant: Participant) -> tuple[list[Step], bool]:
+        """A transfer's message through the hub's timeout (``roles.hub_transfers``): the
+        steps to take before it is delivered, and whether it is delivered at all."""
+        held, route = self.transfers, message.route
+        if held is None or route is None or route.resource != "transfers":
+            return [], True
         try:
-            if template == "/transfers" and isinstance(participant, External):
-                return [Apply(self.hub_name, held.prepared(message)), deliver]
-        except FspiopError as expired:
-            dropped = self.record(Hop.DROPPED, message, error=expired.detail)
-            return [dropped, *self.reject(message, expired)]
+            if route.template == "/transfers" and isinstance(participant, External):
+                return [Apply(self.hub_name, held.prepared(message))], True
+        except FspiopError as refused:  # expired already, or a modified resend
+            dropped = self.record(Hop.DROPPED, message, error=refused.detail)
+            return [dropped, *self.reject(message, refused)], False
         transfer_id = message.params.get("ID")
         if message.method != "PUT" or transfer_id is None:
-            return [deliver]
+            return [], True
         if not isinstance(self.registry.get(message.source), External):
-            return [deliver]  # only an external payee's answer can be held
-        late = held.late(message, transfer_id)
-        if late is not None:
-            dropped = self.record(Hop.DROPPED, message, error=late.detail)
-            return [dropped, *self.reject(message, late)]
+            return [], True  # only an external participant's answer can be refused
+        refusal = held.refusal(message, transfer_id)
+        if refusal is not None:
+            dropped = self.record(Hop.DROPPED, message, error=refusal.detail)
+            return [dropped, *self.reject(message, refusal)], False
         answered = held.answered(message, transfer_id)
-        return [Apply(self.hub_name, answered), deliver] if answered.cancel else [deliver]
+        return ([Apply(self.hub_name, answered)] if answered.cancel else []), True
 
     # -- message rules ------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from tpsim.mojaloop.roles.auth_service import AuthService
 from tpsim.mojaloop.roles.context import RoleContext, Site, origin_policy
 from tpsim.mojaloop.roles.dfsp import SimulatedDfsp
 from tpsim.mojaloop.roles.hub_services import HubServices
+from tpsim.mojaloop.roles.hub_transfers import nothing_held
 from tpsim.mojaloop.roles.state import PICKLING, SchemeState
 from tpsim.mojaloop.switch import Switch
 from tpsim.mojaloop.wire.jws import Keyring
@@ -172,10 +173,12 @@ class Simulation:
     def _recover(self) -> Effects:
         """What each simulated role ends of what it had in flight when tpsim stopped."""
         effects = Effects()
+        hub = self.router.switch.transfers  # what it holds is left to it
+        held = nothing_held if hub is None else hub.holds
         for participant in self.router.registry:
             role = participant.role if isinstance(participant, Simulated) else None
             if isinstance(role, SimulatedDfsp):
-                effects.extend(role.payer.recover()).extend(role.settler.recover())
+                effects.extend(role.payer.recover(held)).extend(role.settler.recover(held))
                 effects.extend(role.linking.recover())
             elif isinstance(role, AuthService):
                 effects.extend(role.recover())

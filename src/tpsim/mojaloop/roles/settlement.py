@@ -56,6 +56,7 @@ from tpsim.mojaloop.roles.common import (
     parse_datetime,
 )
 from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.roles.hub_transfers import nothing_held
 from tpsim.mojaloop.wire.models import (
     AmountType,
     PartyIdType,
@@ -331,20 +332,21 @@ class Settler:
             self._report(result)
         return Effects(cancel=[_timer_key(settling)])
 
-    def recover(self) -> Effects:
+    def recover(self, held: Callable[[str], bool] = nothing_held) -> Effects:
         """After a restart: every settlement still under way ends (its timer and messages
         died with the process) and its listener is told. It fails, its funds released,
         unless the creditor's bank (simulated, same ledger) had credited its transfer: then
-        only ``PUT /transfers`` was lost, and it is settled. A transfer sent to a bank tpsim
-        does not simulate is still that bank's to commit: the hub holds it
-        (``hub_transfers``), and the bank's answer or its expiry ends it."""
+        only ``PUT /transfers`` was lost, and it is settled. A transfer the hub holds for a
+        bank tpsim does not simulate (``held``, by transfer id: ``HubTransfers.holds``) is
+        still that bank's to commit: the bank's answer or its expiry ends it; one the hub
+        never received fails."""
         credited = self.ctx.state.bank.ledger.credited()
         effects = Effects()
         for settling in list(self._settling):
             transferring = settling.phase is Phase.TRANSFERRING
             if transferring and settling.transfer_id in credited:
                 concluded = self._conclude(settling, SettlementOutcome.SETTLED)
-            elif transferring and not self.ctx.shares_ledger(settling.request.to_bank):
+            elif transferring and held(settling.transfer_id):
                 continue
             else:
                 reason = "tpsim restarted while the settlement was under way"

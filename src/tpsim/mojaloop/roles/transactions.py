@@ -18,6 +18,7 @@ its timer and the messages under way died with the process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -62,6 +63,7 @@ from tpsim.mojaloop.roles.common import (
 )
 from tpsim.mojaloop.roles.consent_state import Consent
 from tpsim.mojaloop.roles.context import RoleContext
+from tpsim.mojaloop.roles.hub_transfers import nothing_held
 from tpsim.mojaloop.roles.states import LinkState
 from tpsim.mojaloop.roles.transaction_state import (
     REQUEST_STATE,
@@ -416,13 +418,15 @@ class PayerDfsp:
 
     # -- after a restart -------------------------------------------------------------
 
-    def recover(self) -> Effects:
+    def recover(self, held: Callable[[str], bool] = nothing_held) -> Effects:
         """End each transaction in flight when tpsim stopped (``--state``): its timer and
         messages died with the process. It fails with 2001 (tpsim's own error: the PISP may
         send a new request) and its funds go back, unless the payee DFSP (simulated, same
         ledger) had credited it: then only ``PUT /transfers`` was lost, and it completes.
-        A transfer sent to a payee tpsim does not simulate is still the payee's to commit:
-        the hub holds it (``hub_transfers``), and the payee's answer or its expiry ends it."""
+        A transfer the hub holds for a payee tpsim does not simulate (``held``, by transfer
+        id: ``HubTransfers.holds``) is still the payee's to commit: the payee's answer or
+        its expiry ends it. One the hub never received (a rule's delay died with the
+        process) cannot have been committed: it fails, as any in flight."""
         credited = self.ledger.credited()
         effects = Effects()
         for tx in list(self._txs):
@@ -433,7 +437,7 @@ class PayerDfsp:
             sent = intent.state is PaymentState.EXECUTING
             if sent and tx.transaction_id in credited:
                 effects.extend(self._completed(tx))
-            elif sent and not self.ctx.shares_ledger(tx.model.payee.partyIdInfo.fspId):
+            elif sent and held(tx.transaction_id):
                 continue
             elif not intent.finalised:
                 state = state_of(self.payments, tx).value
