@@ -21,6 +21,7 @@ from tpsim.mojaloop.message import DESTINATION, Effects, Message
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.dispatch import HandlerTable, dispatch
 from tpsim.mojaloop.roles.hub_transfers import PREFIX, HubTransfers
+from tpsim.mojaloop.wire.jws import SIGNATURE
 from tpsim.mojaloop.wire.models import ParticipantsTypeIDSubIDPostRequest
 
 SERVICE_KINDS = {
@@ -112,7 +113,16 @@ class HubServices:
 def forwarded(message: Message, to: str) -> Message:
     """``message`` as sent, re-addressed to ``to``: what the switch does when it finds a
     request's owner itself (the ALS's ``GET /parties``; a hub-hosted consent's DELETE,
-    linking patterns §4.2). Its source is unchanged, so answers and errors go to it."""
+    linking patterns §4.2). Its source is unchanged, so answers and errors go to it.
+
+    Re-addressed, it loses the sender's ``FSPIOP-Signature``: the signature protects the
+    FSPIOP-Destination the sender wrote (or its absence), which no longer holds, and a
+    recipient checking it (``wire.jws.verify``; Mojaloop's ``jwsValidator``) would refuse
+    the request as tampered with (3105). Nobody may sign again in the sender's name, and
+    Mojaloop's own signer never signs a request without a body (``DELETE /consents/{ID}``)
+    anyway, so the recipient gets what a Mojaloop sender sends: no signature."""
     headers = CIMultiDict(message.headers)
+    if message.destination != to:
+        headers.popall(SIGNATURE, None)
     headers[DESTINATION] = to
     return dataclasses.replace(message, headers=CIMultiDictProxy(headers))

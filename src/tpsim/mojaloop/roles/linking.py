@@ -38,6 +38,14 @@ the payer side finds it (one that fails after that goes back, unpublished); ever
 one transition of its table, and terminal states are final (``Consent.advance``). The ALS
 registrations a verified consent still awaits are its ``pending`` addresses, so nothing
 about a consent lives outside the store.
+
+The ALS answers ``POST`` and ``DELETE /participants/THIRD_PARTY_LINK/{address}`` alike with
+``PUT /participants/THIRD_PARTY_LINK/{address}`` (fspId empty for a deletion) or its
+``/error``, which names no request: the requests this DFSP has yet to hear answered are kept
+per address, oldest first (kind ``{fspId}/link-requests``: ``(method, consentId)`` pairs),
+and each answer is the oldest one's, each registration answered in the order it was sent.
+A refused deletion belongs to the consent whose links were being removed, never to another
+consent linking the same account meanwhile.
 """
 
 from __future__ import annotations
@@ -83,6 +91,8 @@ class Linking:
         self.ctx = ctx
         # This DFSP's consents until verified; from then on in ctx.state.consents.
         self._pending: Records[Consent] = ctx.records("pending-consents")
+        # Per address, the ALS requests not answered yet: (method, consentId), oldest first.
+        self._asked: Records[tuple[tuple[str, str], ...]] = ctx.records("link-requests")
         for consent in list(ctx.state.consents):
             if consent.dfsp == ctx.fsp_id:
                 self._adopt(consent)
@@ -231,15 +241,7 @@ class Linking:
         self.ctx.state.consents.put(consent.consent_id, consent)
         effects = Effects()
         for address in consent.pending:
-            effects.messages.append(
-                self.ctx.message(
-                    "POST",
-                    f"/participants/{_LINK}/{address}",
-                    to=self.ctx.hub_name,
-                    body={"fspId": self.ctx.fsp_id},
-                    related=(consent.consent_id,),
-                )
-            )
+            effects.messages.append(self._ask("POST", address, consent))
         return effects
 
     def put_consent_error(self, message: Message, params: dict[str, str]) -> Effects:
@@ -269,11 +271,14 @@ class Linking:
     # -- PUT /participants/THIRD_PARTY_LINK/{address} → PATCH VERIFIED -----------------
 
     def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
-        if params["Type"] != PartyIdType.THIRD_PARTY_LINK or not (message.body or {}).get("fspId"):
-            # Nothing of ours, or a deletion confirmed (its fspId left empty): nothing to do.
-            return Effects()
+        if params["Type"] != PartyIdType.THIRD_PARTY_LINK:
+            return Effects()  # nothing of ours
         address = params["ID"]
-        consent = self._awaiting(address)
+        if not (message.body or {}).get("fspId"):
+            # A deletion confirmed (its fspId left empty): nothing more to do.
+            self._answered(address, "DELETE")
+            return Effects()
+        consent = self._registering(self._answered(address, "POST"), address)
         if consent is None:
             return Effects()
         consent.pending.remove(address)
@@ -291,10 +296,12 @@ class Linking:
     def put_participant_error(self, message: Message, params: dict[str, str]) -> Effects:
         """The ALS refused a THIRD_PARTY_LINK: the consent awaiting it fails, the PISP is
         told (7214 under the reference profile) and the links already made are removed.
-        A refused deletion leaves nothing to undo (the journal holds it)."""
-        consent = None
-        if params["Type"] == PartyIdType.THIRD_PARTY_LINK:
-            consent = self._awaiting(params["ID"])
+        A refused deletion leaves nothing to undo (the journal holds it): it is the oldest
+        request about the address, and its consent ended already; another consent
+        registering the same address meanwhile is not the one refused."""
+        if params["Type"] != PartyIdType.THIRD_PARTY_LINK:
+            return Effects()
+        consent = self._registering(self._answered(params["ID"], None), params["ID"])
         if consent is None:
             return Effects()
         if consent.finalised:  # revoked or failed meanwhile; this link was never made
@@ -473,15 +480,7 @@ class Linking:
             for s in c.scopes
         }
         return [
-            self.ctx.message(
-                "DELETE",
-                f"/participants/{_LINK}/{address}",
-                to=self.ctx.hub_name,
-                body=None,
-                related=(consent.consent_id,),
-            )
-            for address in addresses
-            if address not in kept
+            self._ask("DELETE", address, consent) for address in addresses if address not in kept
         ]
 
     def _keep(self, consent: Consent) -> None:
@@ -491,14 +490,43 @@ class Linking:
         else:
             self.ctx.state.consents.put(consent.consent_id, consent)
 
-    def _awaiting(self, address: str) -> Consent | None:
-        """The consent verified first of those still awaiting the ALS's confirmation of
-        ``address`` (each registration is confirmed in the order it was sent): linking, or
-        revoked while it was; else one that failed while it was (unpublished)."""
-        for consent in self.ctx.state.consents:
-            if consent.dfsp == self.ctx.fsp_id and address in consent.pending:
-                return consent
-        return next((c for c in self._pending if address in c.pending), None)
+    def _ask(self, method: str, address: str, consent: Consent) -> Message:
+        """``method /participants/THIRD_PARTY_LINK/{address}`` to the ALS for ``consent``
+        (POST registers this DFSP, DELETE removes it), kept until the ALS answers it."""
+        asked = self._asked.get(address) or ()
+        self._asked.put(address, (*asked, (method, consent.consent_id)))
+        body = {"fspId": self.ctx.fsp_id} if method == "POST" else None
+        return self.ctx.message(
+            method,
+            f"/participants/{_LINK}/{address}",
+            to=self.ctx.hub_name,
+            body=body,
+            related=(consent.consent_id,),
+        )
+
+    def _answered(self, address: str, method: str | None) -> tuple[str, str] | None:
+        """The request about ``address`` the ALS has answered, forgotten now: the oldest
+        unanswered ``method`` (a confirmation says which: a deletion's fspId is empty), or
+        the oldest of any (an error names neither); None when none is awaited."""
+        asked = list(self._asked.get(address) or ())
+        found = next((i for i, (m, _) in enumerate(asked) if method in (None, m)), None)
+        if found is None:
+            return None
+        request = asked.pop(found)
+        if asked:
+            self._asked.put(address, tuple(asked))
+        else:
+            self._asked.drop(address)
+        return request
+
+    def _registering(self, request: tuple[str, str] | None, address: str) -> Consent | None:
+        """The consent whose registration of ``address`` ``request`` is, when it still
+        awaits it: linking, or revoked or failed while it was (unpublished then); None for
+        a deletion, or for an answer this DFSP did not wait for."""
+        if request is None or request[0] != "POST":
+            return None
+        consent = self.consent(request[1])
+        return consent if consent is not None and address in consent.pending else None
 
     def _revoked_error(self, consent: Consent) -> FspiopError:
         when = format_datetime(consent.revoked_at) if consent.revoked_at else "an earlier time"
