@@ -15,6 +15,7 @@ import pytest
 from tpsim.journal import Direction, Exchange, Hop, Journal, register_dialect
 from tpsim.journal_links import Reading
 from tpsim.mojaloop.message import Message, make_headers
+from tpsim.mojaloop.roles.common import new_message
 
 AT = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -104,6 +105,37 @@ def test_a_mojaloop_message_is_journaled_as_mojaloop() -> None:
         "seq", "at", "hop", "method", "path", "source", "destination", "headers", "body",
         "correlation_ids", "status", "duration_ms", "error",
     ]  # fmt: skip
+
+
+def test_an_account_s_path_id_finds_its_hops_but_links_no_conversations() -> None:
+    # /participants and /parties name a party or an account by their path id, which every
+    # consent of that account shares: a hop joins a conversation by its sender's ids only.
+    journal = Journal()
+    path = "/participants/THIRD_PARTY_LINK/dfspa.carol.chequing"
+    account = "THIRD_PARTY_LINK/dfspa.carol.chequing"
+    now = AT
+    for consent in ("c-1", "c-2"):
+        sent = new_message(
+            "POST",
+            path,
+            source="dfspa",
+            destination=None,
+            body={"fspId": "dfspa"},
+            now=now,
+            related=(consent,),
+        )
+        entry = journal.record(Hop.DELIVERED, sent, at=AT, path_id=account)
+        assert (entry.correlation_ids, entry.conversation) == ([account, consent], consent)
+    refused = Message("DELETE", path, make_headers({"FSPIOP-Source": "dfspb"}))  # no route
+    orphan = journal.record(Hop.RECEIVED, refused, at=AT, path_id=account, status=400)
+    assert (orphan.correlation_ids, orphan.linked, orphan.conversation) == ([account], [], account)
+    assert [e.conversation for e in journal.entries(correlation_id="c-1")] == ["c-1"]
+    assert len(journal.entries(correlation_id=account)) == 3
+    lookup = new_message(
+        "GET", "/parties/MSISDN/123", source="pispa", destination=None, body=None, now=now
+    )
+    party = journal.record(Hop.RECEIVED, lookup, at=AT, path_id="MSISDN/123")
+    assert (party.linked, party.conversation) == ([], "MSISDN/123")
 
 
 def test_a_conversation_keeps_the_name_it_started_with() -> None:

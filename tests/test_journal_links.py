@@ -44,3 +44,14 @@ def test_correlation_ids_put_the_path_id_first_and_tags_apart() -> None:
     ids, linking = correlation_ids("tx-1", reading, related=("auth-1",))
     assert linking == ["tx-1", "auth-1", "quote-1"]
     assert ids == ["tx-1", "auth-1", "quote-1", "consent-1"]
+
+
+def test_a_path_id_read_as_a_tag_is_listed_first_and_links_nothing() -> None:
+    # A party or an account (``THIRD_PARTY_LINK/{address}``) outlives its conversations.
+    reading = Reading(tags=("consent-1",), path_id_tags=True)
+    ids, linking = correlation_ids("THIRD_PARTY_LINK/a", reading, related=("consent-2",))
+    assert (ids, linking) == (["THIRD_PARTY_LINK/a", "consent-2", "consent-1"], ["consent-2"])
+    assert correlation_ids("THIRD_PARTY_LINK/a", reading) == (
+        ["THIRD_PARTY_LINK/a", "consent-1"],
+        [],
+    )

@@ -25,7 +25,9 @@ Conversations: ids that appear together in one message are linked, so a query by
 a conversation finds all of it (a transfer's quote, authorization and verification by its
 transactionRequestId). Which ids a message carries is the dialect's knowledge: each dialect
 registers a reader for its message type (``register_dialect``), or a caller passes the ids
-(``record(…, reading=Reading(…))``). The ``conversation`` of an entry is the oldest id of
+(``record(…, reading=Reading(…))``); a reader may read some as tags, which find a message
+but link nothing (an id that outlives its conversations: a consent, an account), the path
+id too (``Reading.path_id_tags``). The ``conversation`` of an entry is the oldest id of
 its linked ids when it was recorded (a later message linking two conversations does not
 rename entries already written).
 """

@@ -17,29 +17,38 @@ class Reading(NamedTuple):
 
     ``links``: ids tying the message to conversations (ids seen together are linked);
     ``tags``: ids that find the message but link nothing (a consent outlives every
-    conversation it pays in); ``redirect``: the URL a user's browser is sent to. (A named
-    tuple: one is made for every hop, and it is cheaper to make than a frozen dataclass.)
+    conversation it pays in); ``redirect``: the URL a user's browser is sent to;
+    ``path_id_tags``: the message's path id is such an id too (it names a party or an
+    account, which outlives every consent and transaction it appears in). (A named tuple:
+    one is made for every hop, and it is cheaper to make than a frozen dataclass.)
     """
 
     links: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     redirect: str | None = None
+    path_id_tags: bool = False
 
 
 def correlation_ids(
     path_id: str | None, reading: Reading, related: Iterable[str] = ()
 ) -> tuple[list[str], list[str]]:
     """(all ids tying a message to conversations, the subset that links them together):
-    the path id first, then the ids the sender named, then those the dialect read."""
-    linking: list[str] = [path_id] if path_id else []
+    the path id first, then the ids the sender named, then those the dialect read. The
+    path id links unless the dialect read it as a tag (``Reading.path_id_tags``)."""
+    first: list[str] = []  # the path id when it only tags: still listed first
+    linking: list[str] = []
+    if path_id:
+        (first if reading.path_id_tags else linking).append(path_id)
     for i in (*related, *reading.links):
         if i not in linking:
             linking.append(i)
+    if first and first[0] in linking:  # named by the sender too: it links
+        first = []
     tags: list[str] = []
     for i in reading.tags:
-        if i not in linking and i not in tags:
+        if i not in linking and i not in tags and i not in first:
             tags.append(i)
-    return linking + tags, linking
+    return first + linking + tags, linking
 
 
 class Conversations:

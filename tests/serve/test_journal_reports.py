@@ -1,10 +1,11 @@
 """What tpsim reports of its traffic (journal, live stream) where it was wrong, each found
-by driving a served tpsim; fixed but the second, kept ``xfail(strict=True)`` as open:
+by driving a served tpsim; all fixed:
 
 - Forgetting old ids (``Conversations.relink``) also forgot links between ids still in the
   ring: hops of a transfer no longer found by their own ``conversation``.
-- Linking an account that is already linked merges the new consent's conversation with
-  the old one through the ALS's ``/participants/THIRD_PARTY_LINK/{address}`` path id.
+- Linking an account that is already linked merged the new consent's conversation with
+  the old one through the ALS's ``/participants/THIRD_PARTY_LINK/{address}`` path id (now
+  a tag: the ALS's hops join a consent's conversation by the consentId its DFSP names).
 - A refused PSD2 request whose body ``json.loads`` accepts but JSON has not (``NaN``, or
   nested hundreds deep) is journaled as that body: ``GET /admin/journal`` then answers 500
   (or ``NaN``, not JSON), the live stream breaks, the JSONL line is not JSON.
@@ -26,7 +27,7 @@ from tests.conftest import MakeScheme
 from tests.serve.test_live import stream
 from tests.serve.test_xs2a import PAYMENTS, headers
 from tests.support.flows import complete_transfer
-from tests.support.linking import CAROL_CHEQUING, link, new_authenticator, uid
+from tests.support.linking import CAROL_CHEQUING, admin, link, new_authenticator, uid
 from tests.support.scheme import Scheme
 from tpsim.journal import Hop, JournalEntry
 from tpsim.mojaloop.message import Message, make_headers
@@ -72,11 +73,6 @@ async def test_hops_stay_in_their_conversation_when_old_ids_are_forgotten(
     assert lost == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the ALS hops' path id THIRD_PARTY_LINK/<address> links every consent ever"
-    " made for that account into one conversation",
-)
 async def test_linking_an_account_again_is_a_conversation_of_its_own(scheme: Scheme) -> None:
     # README (live view): "click a correlation id … to watch only that transfer, payment or
     # consent"; journal_links.py: a consent "outlives every conversation" and never links
@@ -93,6 +89,40 @@ async def test_linking_an_account_again_is_a_conversation_of_its_own(scheme: Sch
     assert second, "the second linking is journaled"
     theirs = [e.seq for e in second if {first_request, first} & set(e.correlation_ids)]
     assert theirs == [], "the first linking's hops are not the second's"
+
+
+async def test_each_linking_of_an_account_keeps_its_own_als_hops(scheme: Scheme) -> None:
+    # Every hop of one linking is in its conversation (the ALS's answer too, though it names
+    # only the address and an fspId); the first consent's unlinking stays in the first's;
+    # the address finds every ALS hop of the account, and links none of them.
+    first_request, second_request = uid("first-link"), uid("second-link")
+    first = await link(
+        scheme, first_request, new_authenticator("GENERIC"), addresses=[CAROL_CHEQUING]
+    )
+    await scheme.settle()
+    status, _ = await admin(scheme, "POST", f"/admin/consents/{first}/revoke")
+    assert status == 200
+    await scheme.settle()
+    second = await link(
+        scheme, second_request, new_authenticator("GENERIC"), addresses=[CAROL_CHEQUING]
+    )
+    await scheme.settle()
+    assert scheme.sim is not None
+    journal = scheme.sim.journal
+    als = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
+
+    def als_hops(correlation_id: str) -> list[tuple[str, str, str]]:
+        found = journal.entries(correlation_id=correlation_id)
+        return [(e.method, e.source, e.destination or "") for e in found if e.path == als]
+
+    registered = [("POST", "dfspa", "switch"), ("PUT", "switch", "dfspa")]
+    removed = [("DELETE", "dfspa", "switch"), ("PUT", "switch", "dfspa")]
+    assert als_hops(first_request) == als_hops(first) == registered + removed
+    assert als_hops(second_request) == als_hops(second) == registered
+    assert len(als_hops(f"THIRD_PARTY_LINK/{CAROL_CHEQUING}")) == 6
+    ones = {e.conversation for e in journal.entries(correlation_id=first_request)}
+    twos = {e.conversation for e in journal.entries(correlation_id=second_request)}
+    assert len(ones) == len(twos) == 1 and ones != twos
 
 
 # --- what a client sends never breaks the journal ----------------------------------------

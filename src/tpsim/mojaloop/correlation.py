@@ -4,6 +4,14 @@ The path id of a message (``routes.correlation_id``) is passed by whoever record
 reads the rest from the body: ids that appear together in one message link their
 conversations, so a query by transactionRequestId also finds the quote, the authorization,
 the verification and the transfer of that transaction.
+
+Some ids outlive the conversations they appear in, and only tag a message (they find it
+but link nothing): a consentId in a body (every transfer of a consent), and the path id of
+``/parties`` and ``/participants`` (``{Type}/{ID}``: a party or an account, such as
+``THIRD_PARTY_LINK/{address}``, which every consent linking that account registers with
+the ALS). Such a message joins its conversation by the ids its sender names
+(``Message.related``: the consentId of a DFSP's or auth-service's registration), which
+the hub's answers carry on (``roles.hub_services``, ``roles.common.error_callback``).
 """
 
 from __future__ import annotations
@@ -33,6 +41,9 @@ _LINKING_FIELDS = (
 # A consent outlives its conversations: messages are found by their consentId, but a
 # consentId never links the conversations it appears in (every transfer of a consent).
 _TAGGING_FIELD = "consentId"
+# Resources whose path id names a party or an account, not a conversation.
+_TAGGING_PATHS = frozenset({"parties", "participants"})
+_TAGGING_PREFIXES = tuple(f"/{resource}/" for resource in _TAGGING_PATHS)
 _NOTHING = Reading()
 
 
@@ -53,7 +64,16 @@ def read_body(body: Mapping[str, Any] | None, method: str = "") -> Reading:
 
 
 def read(message: Exchange) -> Reading:
-    return read_body(message.body, message.method)
+    reading = read_body(message.body, message.method)
+    route = message.route if isinstance(message, Message) else None
+    # A request the edge refused has no route: its path says (the sdk's has the route).
+    if (
+        route.resource in _TAGGING_PATHS
+        if route is not None
+        else message.path.startswith(_TAGGING_PREFIXES)
+    ):
+        return reading._replace(path_id_tags=True)
+    return reading
 
 
 def first_id(body: Mapping[str, Any] | None) -> str | None:

@@ -50,7 +50,8 @@ class Message:
     headers: Headers
     body: dict[str, Any] | None = None
     # Ids of the conversation the sender knows this message belongs to; journaled, never
-    # sent (e.g. the transactionRequestId of a verification request).
+    # sent (e.g. the transactionRequestId of a verification request, the consentId of an
+    # ALS registration). The hub's answers and error callbacks carry their request's.
     related: tuple[str, ...] = ()
     # The route this message matched (None: a path tpsim does not serve, or a note to a
     # user), its path parameters, and the body's wire model once parsed.

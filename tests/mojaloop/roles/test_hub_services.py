@@ -8,13 +8,16 @@ a table row with its FSPIOP code.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
 from tests.support.roles import Roles
+from tpsim.config_settings import Profile
 from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.message import Effects, Message
+from tpsim.mojaloop.roles.common import error_callback
 
 HUB = "switch"
 BOB = ("MSISDN", "16135551212")
@@ -147,6 +150,27 @@ def test_a_later_registration_replaces_the_earlier_one(roles: Roles) -> None:
     path = f"/participants/THIRD_PARTY_LINK/{ALICE_CHEQUING}"
     reply(roles, "POST", path, body={"fspId": "dfspb"}, source="dfspb")
     assert reply(roles, "GET", path) == (path, "pispa", {"fspId": "dfspb"})
+
+
+def test_an_answer_is_in_the_conversation_of_the_registration_it_answers(roles: Roles) -> None:
+    # The answer names only the address and an fspId; the journal links nothing by the
+    # address (it outlives every consent linking it), so the answer carries the consentId
+    # its request was sent with (``Message.related``), as its error callback does.
+    path = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
+    request = dataclasses.replace(
+        roles.message("POST", path, {"fspId": "dfspa"}, source="dfspa"), related=("c-1",)
+    )
+    answer = only(roles.role(HUB).handle(request))
+    assert (answer.path, answer.related) == (path, ("c-1",))
+
+    refused = dataclasses.replace(roles.message("DELETE", path, source="dfspb"), related=("c-2",))
+    with pytest.raises(FspiopError) as raised:
+        roles.role(HUB).handle(refused)
+    callback = error_callback(
+        refused, raised.value, sender=HUB, profile=Profile.SPEC, now=roles.clock.now()
+    )
+    assert callback is not None
+    assert (callback.path, callback.related) == (f"{path}/error", ("c-2",))
 
 
 # --- /services ------------------------------------------------------------------------------

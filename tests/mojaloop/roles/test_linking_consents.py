@@ -335,8 +335,13 @@ async def test_journal_holds_the_whole_linking_conversation(scheme: Scheme) -> N
         ("sent", "POST", CONSENTS),
         ("delivered", "PUT", f"{CONSENTS}/{consent_id}"),
         ("delivered", "POST", CONSENTS),
+        ("delivered", "POST", f"/participants/CONSENT/{consent_id}"),
+        ("delivered", "PUT", f"/participants/CONSENT/{consent_id}"),
         ("delivered", "PUT", f"{CONSENTS}/{consent_id}"),
+        # The ALS's answer names only the address and an fspId: it is in the conversation
+        # by the consentId of the registration it answers, not by the address.
         ("delivered", "POST", f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"),
+        ("delivered", "PUT", f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"),
         ("sent", "PATCH", f"{CONSENTS}/{consent_id}"),
     ]
     assert [h for h in hops if h in expected] == expected

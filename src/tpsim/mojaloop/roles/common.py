@@ -32,7 +32,9 @@ def new_message(
 def error_callback(
     message: Message, error: FspiopError, *, sender: str, profile: Profile, now: datetime
 ) -> Message | None:
-    """The ``PUT …/error`` answering ``message`` with ``error``, sent by ``sender``.
+    """The ``PUT …/error`` answering ``message`` with ``error``, sent by ``sender``, in
+    ``message``'s conversation (its ``related`` ids: the ALS refusing a consent's
+    ``THIRD_PARTY_LINK``, whose path id links nothing, answers in that consent's).
 
     None when no error callback applies: ``message`` is itself an error callback, has no
     source, or would be answered to its own sender.
@@ -52,6 +54,7 @@ def error_callback(
         destination=message.source,
         body=error.error_information(profile),
         now=now,
+        related=message.related,
     )
 
 

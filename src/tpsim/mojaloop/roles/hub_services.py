@@ -4,7 +4,9 @@
 party fixtures (or its oracle) and forwards the request there, as Mojaloop's ALS does;
 the DFSP's ``PUT /parties`` then goes straight to the PISP. ``/participants`` is the
 oracle (``CONSENT`` and ``THIRD_PARTY_LINK`` registrations: POST, GET and DELETE, each
-answered with ``PUT /participants/{Type}/{ID}``, an unknown one with 3200);
+answered with ``PUT /participants/{Type}/{ID}``, an unknown one with 3200; an answer
+carries the request's ``related`` ids, which put it in the registering consent's journal
+conversation: the path id of an account outlives that consent, and links nothing);
 ``/services`` lists the participants offering a service. The switch's transfer timeout
 (``hub_transfers``) keeps its timers here.
 """
@@ -106,7 +108,12 @@ class HubServices:
         return fsp_id
 
     def _reply(self, message: Message, body: dict[str, object]) -> Effects:
-        reply = self.ctx.message("PUT", message.path, to=message.source, body=dict(body))
+        """``PUT`` ``body`` on the request's path to its source, in the request's
+        conversation: its path id (``THIRD_PARTY_LINK/{address}``) only tags it, and the
+        answer (an address and an fspId) names no consent of its own."""
+        reply = self.ctx.message(
+            "PUT", message.path, to=message.source, body=dict(body), related=message.related
+        )
         return Effects(messages=[reply])
 
 
