@@ -31,6 +31,7 @@ from tpsim.core.settlement import SettlementOutcome, SettlementRequest, Settleme
 from tpsim.journal import Hop
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.common import format_datetime, new_message
+from tpsim.mojaloop.switch import Answered, Unreachable
 
 REQUEST = "7a1e0000-0000-4000-8000-00000000b0b0"
 QUOTE_LIFE_S = 60  # dfspb's quote, and so the transfer, expires this long after it is given
@@ -123,6 +124,33 @@ async def test_a_transfer_the_payee_never_answers_expires_at_the_switch(
     [failed] = to(scheme, "pispa", "PUT", f"{transaction}/error")
     assert code(failed) == "6003"  # the transfer failed downstream
     assert balance(scheme) == before  # the hold is given back
+
+
+async def test_a_transfer_the_payee_could_not_be_sent_stays_held_until_it_expires(
+    scheme: FaultyScheme,
+) -> None:
+    """Mojaloop's notification handler only logs a prepare it could not deliver: the
+    transfer stays reserved, and the payee may still have taken it (a timeout), so the payer
+    is not told 1001 at once (giving Alice's funds back while dfspb may commit would create
+    money). The switch's timeout ends it, 3303 to both."""
+    scheme.pisp.handler = lambda m: (
+        Unreachable("timed out") if m.path == "/transfers" else Answered(202)
+    )
+    before = balance(scheme)
+    transfer, transaction = await transfer_sent(scheme)
+    transfer_id = (transfer.body or {})["transferId"]
+    [sent] = [e for e in scheme.sim.journal.entries() if e.path == "/transfers"]
+    assert sent.error == "timed out"
+    assert not to(scheme, "pispa", "PUT", f"{transaction}/error")
+    assert balance(scheme) != before  # still held
+
+    await scheme.advance(QUOTE_LIFE_S + 1)
+
+    told = [e for e in scheme.sim.journal.entries() if e.path == f"/transfers/{transfer_id}/error"]
+    assert [(e.source, e.destination) for e in told] == [("switch", "dfspa"), ("switch", "dfspb")]
+    [failed] = to(scheme, "pispa", "PUT", f"{transaction}/error")
+    assert code(failed) == "6003"
+    assert balance(scheme) == before
 
 
 async def test_a_fulfil_after_the_expiration_is_refused_and_not_forwarded(

@@ -158,6 +158,45 @@ async def test_a_transfer_resent_after_it_expired_is_not_forwarded_again(
     assert all((e.body or {})["errorInformation"]["errorCode"] == "3303" for e in told)
 
 
+async def test_a_resend_of_a_transfer_on_its_way_is_not_forwarded_again(
+    scheme: FaultyScheme,
+) -> None:
+    """central-ledger's duplicate check: a duplicate of a transfer still in progress
+    (RECEIVED, RESERVED) is ignored: the payee, which has the first, gets nothing more."""
+    transfer, _ = await transfer_sent(scheme)
+
+    await post_transfer(scheme, dict(transfer.body or {}))
+
+    assert len(to(scheme, "dfspb", "POST", "/transfers")) == 1
+    assert dropped(scheme) == [("POST", "/transfers", "dfspa")]
+    transfer_id = (transfer.body or {})["transferId"]
+    assert not [e for e in scheme.sim.journal.entries() if e.path.endswith(f"{transfer_id}/error")]
+
+
+async def test_a_resend_of_a_transfer_the_payee_committed_is_told_its_state_again(
+    scheme: FaultyScheme,
+) -> None:
+    """central-ledger's duplicate check: a duplicate of a transfer in a final state is
+    answered with that state (``PUT /transfers/{ID}`` from the switch), never forwarded
+    again nor held again: no 3303 about a committed transfer at its expiration."""
+    transfer, _ = await transfer_sent(scheme)
+    transfer_id = (transfer.body or {})["transferId"]
+    path = f"/transfers/{transfer_id}"
+    await scheme.send("PUT", path, fulfil(scheme), to="dfspa", source="dfspb")
+
+    await post_transfer(scheme, dict(transfer.body or {}))
+    await scheme.advance(QUOTE_LIFE_S * 2)
+
+    assert len(to(scheme, "dfspb", "POST", "/transfers")) == 1
+    delivered = [
+        e for e in scheme.sim.journal.entries() if e.path == path and e.hop is Hop.DELIVERED
+    ]
+    told = [(e.source, e.destination) for e in delivered]
+    assert told == [("dfspb", "dfspa"), ("switch", "dfspa")]  # the fulfil, then again
+    assert (delivered[-1].body or {})["transferState"] == "COMMITTED"
+    assert not [e for e in scheme.sim.journal.entries() if e.path == f"{path}/error"]
+
+
 async def test_a_held_transfer_id_reused_with_another_body_is_refused_as_modified(
     scheme: FaultyScheme,
 ) -> None:

@@ -24,7 +24,11 @@ answers or the transfer expires (``roles.hub_transfers``, Mojaloop's timeout han
     POST /transfers to an external payee      → Apply(hub, its timer), Deliver; one
                                                 expired already (or a resend of one the
                                                 hub expired): Record(DROPPED), 3303; its
-                                                transferId reused: Record(DROPPED), 3106
+                                                transferId reused: Record(DROPPED), 3106;
+                                                a resend: Record(DROPPED), and once the
+                                                payee answered, Apply(hub, that answer)
+    settle: its delivery failed                → Record(SENT, why): still held, it ends at
+                                                 its expiration (no 1001 to the payer)
     PUT /transfers/{ID}[/error] from the payee → in time, to the payer: Apply(hub, cancel),
                                                  Deliver; at or after the expiration:
                                                  Record(DROPPED), 3303 to the payee
@@ -32,7 +36,8 @@ answers or the transfer expires (``roles.hub_transfers``, Mojaloop's timeout han
       from the payee to another than the payer
 
 The hub decides before a rule of the receiver does: a payee's answer taken in time ends
-the hold even when a rule then has the payer refuse it.
+the hold even when a rule then has the payer refuse it (a rule's ``sync`` error refuses
+the answer at the HTTP edge, before the switch took it: the hold stays).
 
 Forwarding to an external participant applies the switch's header transform
 (``wire.headers.forward_headers``); a simulated participant gets the message as sent.
@@ -212,9 +217,12 @@ class Switch:
             return [dropped, *self.reject(message, refusal)]
         # The hub's transfer timeout takes its view first: what it decides about a transfer
         # does not depend on what the receiver (or a rule of its) then does with it.
-        held, forward = self._held(message, participant)
-        if not forward:
-            return held
+        held: list[Step] = []
+        route = message.route
+        if self.transfers is not None and route is not None and route.resource == "transfers":
+            held, forward = self._held(message, participant, self.transfers)
+            if not forward:
+                return held
         if isinstance(participant, Simulated):
             message = self._ruled(message, participant.fsp_id)
             rule = message.rule
@@ -255,9 +263,13 @@ class Switch:
                 return [self.record(Hop.SENT, message, status=status, duration_ms=elapsed_ms)]
             case Answered(status, elapsed_ms):
                 sent = self.record(Hop.SENT, message, status=status, duration_ms=elapsed_ms)
+                if self._still_held(message):
+                    return [sent]
                 return [sent, *self.reject(message, refused_by(fsp_id, result))]
             case Unreachable(why, elapsed_ms):
                 sent = self.record(Hop.SENT, message, duration_ms=elapsed_ms, error=why)
+                if self._still_held(message):
+                    return [sent]
                 where = _where(delivery.participant, message.path)
                 failure = DestinationCommunicationError(f"{where}: {why}")
                 return [sent, *self.reject(message, failure)]
@@ -302,18 +314,22 @@ class Switch:
             hop, message, path_id, status, duration_ms, error or rule.note, rule.rule_name
         )
 
-    def _held(self, message: Message, participant: Participant) -> tuple[list[Step], bool]:
+    def _held(
+        self, message: Message, participant: Participant, held: HubTransfers
+    ) -> tuple[list[Step], bool]:
         """A transfer's message through the hub's timeout (``roles.hub_transfers``): the
         steps to take before it is delivered, and whether it is delivered at all."""
-        held, route = self.transfers, message.route
-        if held is None or route is None or route.resource != "transfers":
-            return [], True
-        try:
-            if route.template == "/transfers" and isinstance(participant, External):
-                return [Apply(self.hub_name, held.prepared(message))], True
-        except FspiopError as refused:  # expired already, or a modified resend
-            dropped = self.record(Hop.DROPPED, message, error=refused.detail)
-            return [dropped, *self.reject(message, refused)], False
+        if message.method == "POST" and isinstance(participant, External):
+            try:
+                prepared = held.prepared(message)
+            except FspiopError as refused:  # expired already, or a modified resend
+                dropped = self.record(Hop.DROPPED, message, error=refused.detail)
+                return [dropped, *self.reject(message, refused)], False
+            effects = prepared.effects
+            apply: list[Step] = [Apply(self.hub_name, effects)] if effects != Effects() else []
+            if prepared.forward:
+                return apply, True
+            return [self.record(Hop.DROPPED, message, error=prepared.why), *apply], False
         transfer_id = message.params.get("ID")
         if message.method != "PUT" or transfer_id is None:
             return [], True
@@ -325,6 +341,17 @@ class Switch:
             return [dropped, *self.reject(message, refusal)], False
         answered = held.answered(message, transfer_id)
         return ([Apply(self.hub_name, answered)] if answered.cancel else []), True
+
+    def _still_held(self, message: Message) -> bool:
+        """Whether ``message``, a delivery that failed, is a ``POST /transfers`` the hub
+        holds: Mojaloop's switch only logs a failed delivery of a transfer, which ends at
+        its expiration (``roles.hub_transfers``)."""
+        if self.transfers is None or message.method != "POST" or message.route is None:
+            return False
+        transfer_id = (message.body or {}).get("transferId")
+        if message.route.template != "/transfers" or not isinstance(transfer_id, str):
+            return False
+        return self.transfers.holds(transfer_id)
 
     # -- message rules ------------------------------------------------------------------
 

@@ -637,6 +637,22 @@ def test_late_answers_after_the_end_are_refused_as_final() -> None:
     assert posted(flow) == [("RESERVE", "100"), ("COMMIT", "100")]
 
 
+def test_the_committed_transfer_told_again_is_taken_quietly() -> None:
+    """FSPIOP v1.1 §3.2.5: a callback repeated (the payee resending, or the switch
+    answering a resent POST /transfers with the transfer's state) changes nothing and is
+    not answered with an error."""
+    flow = build()
+    verified(flow)
+    flow.transfer()
+    [commit] = [m for m in flow.sent if m.method == "PUT" and m.path.startswith("/transfers/")]
+    told = len(flow.sent)
+
+    again = flow.deliver(commit)
+
+    assert again.messages == [] and len(flow.sent) == told
+    assert posted(flow) == [("RESERVE", "100"), ("COMMIT", "100")]
+
+
 def test_an_undelivered_callback_after_the_end_changes_nothing() -> None:
     flow = build()
     flow.request(currency="EUR")

@@ -5,36 +5,44 @@ transfer's ``expiration`` passes; then its timeout handler ends the transfer and
 DFSPs ``PUT /transfers/{ID}/error`` with 3303 "Transfer expired", and a fulfil arriving
 later is refused with the same code. tpsim's payer DFSP reads its simulated payees' books
 to end a transfer that was never answered (``transaction_timers``); an external payee's
-books are out of its sight, so the hub does what Mojaloop's does:
+books are out of its sight, so the hub does what Mojaloop's does (central-ledger's prepare,
+fulfil and timeout handlers). A held transfer's states, one table (``core.states``):
 
-    POST /transfers to an external payee   held (``prepared``) until its expiration; one
-                                           already expired is refused (3303 to the payer);
-                                           the same again is let through while held, told
-                                           3303 once expired; its transferId with another
-                                           body or payer is refused (3106), not forwarded
-    PUT /transfers/{ID}[/error] from it    in time, to the payer: let through, no longer
-                                           held (``answered``); at or after the expiration
-                                           (the clock says, whether or not the timer ran
-                                           yet): refused (``refusal``, 3303 to the payee),
-                                           not forwarded; to another participant: refused
-                                           (3100), still held
-    … from another external participant   refused (3100, central-ledger's "FSPIOP-Source
-                                           does not match payee fsp"), not forwarded
-    the expiration passes first            3303 to the payer and to the payee (``on_timer``)
+    HELD ─answer→ ANSWERED      the payee's PUT /transfers/{ID}[/error] to the payer, in time
+    HELD ─expire→ EXPIRED       the expiration passed first: 3303 to the payer and the payee
 
-What the hub holds is a record (kind ``{hub}/transfers``), so a restart with ``--state``
-carries on: ``rearm`` sets the timers again, and one whose expiration passed while tpsim
-was stopped fires at once.
+What arrives about it:
+
+    POST /transfers to an external payee   held (``prepared``), a timer at its expiration;
+                                           expired already: refused (3303 to the payer)
+      the same again (payer and body)      HELD: ignored, not forwarded (the first is on its
+                                           way); ANSWERED: the payee's answer told the payer
+                                           again, from the hub; EXPIRED: 3303
+      its transferId, another body/payer   refused (3106), not forwarded
+    PUT /transfers/{ID}[/error]            from another participant than the payee, or
+                                           to another than the payer: refused (3100, as
+                                           central-ledger's "FSPIOP-Source does not match
+                                           payee fsp"); at or after the expiration, whether
+                                           or not the timer ran yet: refused (3303); else
+                                           let through (``answered``)
+
+A ``POST /transfers`` the payee did not take (unreachable, or answered 4xx/5xx) stays held:
+Mojaloop's notification handler only logs a failed delivery, and the transfer, reserved,
+ends at its expiration. What the hub holds is a record (kind ``{hub}/transfers``), so a
+restart with ``--state`` carries on: ``rearm`` sets the timers again, and one whose
+expiration passed while tpsim was stopped fires at once; an ended transfer is remembered
+``behaviour.retention_s`` (for resends and late answers).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 from datetime import datetime
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 from tpsim.core.records import Records, evolvable
+from tpsim.core.states import next_state
 from tpsim.mojaloop.errors import FspiopError, ModifiedRequest, TransferExpired, ValidationError
 from tpsim.mojaloop.message import Effects, Message, Timer
 from tpsim.mojaloop.roles.common import format_datetime, parse_datetime
@@ -44,17 +52,52 @@ from tpsim.mojaloop.wire.models import TransfersPostRequest
 PREFIX = "transfer:"  # the timer keys of the hub's transfers
 
 
+class HoldState(StrEnum):
+    HELD = "HELD"
+    ANSWERED = "ANSWERED"
+    EXPIRED = "EXPIRED"
+
+
+class HoldEvent(StrEnum):
+    ANSWER = "answer"
+    EXPIRE = "expire"
+
+
+TABLE = {
+    (HoldState.HELD, HoldEvent.ANSWER): HoldState.ANSWERED,
+    (HoldState.HELD, HoldEvent.EXPIRE): HoldState.EXPIRED,
+}
+TERMINAL = frozenset({HoldState.ANSWERED, HoldState.EXPIRED})
+
+
 @evolvable  # kept in --state files
 @dataclasses.dataclass(slots=True)
 class HeldTransfer:
-    """A transfer the hub forwarded to an external payee DFSP and has not seen end."""
+    """A transfer the hub forwarded to an external payee DFSP: ``request`` is the body of
+    its ``POST /transfers`` (a resend is the same body from the same payer), ``answer`` the
+    payee's (``PUT /transfers/{ID}`` or, ``refused``, its ``/error``) once ANSWERED."""
 
     transfer_id: str
     payer: str
     payee: str
     expiration: datetime
-    expired: bool = False
-    fingerprint: str = ""  # of its payer and body: a resend is the same, a reuse is not
+    request: dict[str, Any] | None = None
+    state: HoldState = HoldState.HELD
+    answer: dict[str, Any] | None = None
+    refused: bool = False
+
+    def advance(self, event: HoldEvent) -> None:
+        what = f"transfer {self.transfer_id}"
+        self.state = next_state(TABLE, TERMINAL, self.state, event, what=what)
+
+
+class Prepared(NamedTuple):
+    """What the hub does with a ``POST /transfers``: ``effects`` (the hold's timer, or the
+    payee's answer told the payer again), and whether it is forwarded; ``why`` not."""
+
+    effects: Effects
+    forward: bool = True
+    why: str | None = None
 
 
 class HubTransfers:
@@ -64,55 +107,55 @@ class HubTransfers:
         self.ctx = ctx
         self._held: Records[HeldTransfer] = ctx.records("transfers")
 
-    def prepared(self, message: Message) -> Effects:
-        """Hold the ``POST /transfers`` on its way to an external payee until its expiration
-        (a resend keeps the first one's). Raises ``TransferExpired`` for a transfer expired
-        already, or a resend of one the hub expired, and ``ModifiedRequest`` for its
-        transferId with another body or payer (FSPIOP v1.1 §3.2.5, central-ledger's
-        duplicate check): neither is forwarded."""
+    def prepared(self, message: Message) -> Prepared:
+        """Hold the ``POST /transfers`` on its way to an external payee until its expiration,
+        or say what becomes of a resend (the module docstring). Raises ``TransferExpired``
+        for a transfer expired already (or a resend of one the hub expired) and
+        ``ModifiedRequest`` for its transferId with another body or payer: not forwarded."""
         try:
             request: TransfersPostRequest = message.model()
         except FspiopError:  # a rule's unchecked override: the payee refuses it
-            return Effects()
+            return Prepared(Effects())
         transfer_id = request.transferId
-        expiration = parse_datetime(request.expiration)
-        fingerprint = _fingerprint(message)
         known = self._held.get(transfer_id)
         if known is not None:
-            return self._resent(known, fingerprint)
+            return self._resent(known, message)
+        expiration = parse_datetime(request.expiration)
         if expiration is None or not message.destination:
-            return Effects()
+            return Prepared(Effects())
         if expiration <= self.ctx.clock.now():
             raise TransferExpired(
                 f"transfer {transfer_id} expired at {request.expiration}, before the switch"
                 " received it: send it again with a later expiration"
             )
         held = HeldTransfer(
-            transfer_id, message.source, message.destination, expiration, False, fingerprint
+            transfer_id, message.source, message.destination, expiration, message.body
         )
         self._held.put(transfer_id, held)
-        return Effects(timers=[Timer(PREFIX + transfer_id, expiration)])
+        return Prepared(Effects(timers=[Timer(PREFIX + transfer_id, expiration)]))
 
-    def _resent(self, held: HeldTransfer, fingerprint: str) -> Effects:
-        """A ``POST /transfers`` with the transferId of one the hub holds or expired."""
-        if held.fingerprint and fingerprint != held.fingerprint:
+    def _resent(self, held: HeldTransfer, message: Message) -> Prepared:
+        """A ``POST /transfers`` with the transferId of one the hub holds or ended."""
+        if (message.source, message.body) != (held.payer, held.request):
             raise ModifiedRequest(
                 f"transfer {held.transfer_id} from {held.payer} to {held.payee} was already"
                 " received with another body or from another payer: use a new transferId"
             )
-        if held.expired:
-            raise TransferExpired(
-                f"transfer {held.transfer_id} expired at {format_datetime(held.expiration)}"
-                " and the switch aborted it: a resend cannot revive it"
-            )
-        return Effects()  # the same again, while held: the payee answers it as the first
+        match held.state:
+            case HoldState.HELD:
+                why = f"a resend of transfer {held.transfer_id}, on its way to {held.payee}"
+                return Prepared(Effects(), False, f"{why}: ignored")
+            case HoldState.ANSWERED:
+                path = f"/transfers/{held.transfer_id}" + ("/error" if held.refused else "")
+                again = self.ctx.message("PUT", path, to=held.payer, body=held.answer)
+                why = f"a resend of transfer {held.transfer_id}, which {held.payee} answered"
+                return Prepared(Effects(messages=[again]), False, f"{why}: its answer told again")
+            case HoldState.EXPIRED:
+                raise self._expired(held)
 
     def refusal(self, message: Message, transfer_id: str) -> FspiopError | None:
         """Why the switch refuses an external participant's ``PUT /transfers/{ID}[/error]``
-        about a transfer it holds or expired (None: not such a transfer, or let through):
-        it is not the payee's (3100), it is late (3303: the expiration has passed, whether
-        or not the timer has run), or addressed to another participant than the payer
-        (3100: the switch tells the transfer's payer)."""
+        about a transfer it holds or ended (None: not such a transfer, or let through)."""
         held = self._held.get(transfer_id)
         if held is None:
             return None
@@ -122,11 +165,10 @@ class HubTransfers:
                 f" {transfer_id}: only {held.payee} answers it",
                 field="FSPIOP-Source",
             )
-        if held.expired or held.expiration <= self.ctx.clock.now():
-            return TransferExpired(
-                f"transfer {transfer_id} expired at {format_datetime(held.expiration)} before"
-                f" {held.payee} answered: the switch aborted it and told {held.payer}"
-            )
+        if held.state is HoldState.EXPIRED or (
+            held.state is HoldState.HELD and held.expiration <= self.ctx.clock.now()
+        ):
+            return self._expired(held)
         if message.destination != held.payer:
             return ValidationError(
                 f"FSPIOP-Destination {message.destination} is not the payer DFSP of transfer"
@@ -136,47 +178,53 @@ class HubTransfers:
         return None
 
     def holds(self, transfer_id: str) -> bool:
-        """Whether the hub holds ``transfer_id`` for its payee's answer (not expired yet)."""
+        """Whether the hub holds ``transfer_id`` for its payee's answer."""
         held = self._held.get(transfer_id)
-        return held is not None and not held.expired
+        return held is not None and held.state is HoldState.HELD
 
     def answered(self, message: Message, transfer_id: str) -> Effects:
-        """The payee answered in time (``refusal`` found nothing to refuse): the transfer is
-        no longer the hub's to end."""
+        """The payee answered in time (``refusal`` found nothing to refuse): the hold ends,
+        its answer kept for a resend."""
         held = self._held.get(transfer_id)
-        if held is None or held.expired or message.source != held.payee:
+        if held is None or held.state is not HoldState.HELD:
             return Effects()
-        self._held.drop(transfer_id)
+        held.advance(HoldEvent.ANSWER)
+        held.answer = message.body
+        held.refused = message.route is not None and message.route.is_error_callback
+        self._ended(held)
         return Effects(cancel=[PREFIX + transfer_id])
 
     def on_timer(self, key: str) -> Effects:
         """The expiration passed with no answer: both DFSPs are told 3303."""
-        transfer_id = key.removeprefix(PREFIX)
-        held = self._held.get(transfer_id)
-        if held is None or held.expired:
+        held = self._held.get(key.removeprefix(PREFIX))
+        if held is None or held.state is not HoldState.HELD:
             return Effects()
-        held.expired = True
-        self._held.put(transfer_id, held)
-        self._held.end(transfer_id, at=self.ctx.clock.now())  # late answers refused meanwhile
-        error = TransferExpired(
-            f"transfer {transfer_id} expired at {format_datetime(held.expiration)} before"
-            f" the payee DFSP {held.payee} answered: the switch aborted it"
-        )
-        path = f"/transfers/{transfer_id}"
+        held.advance(HoldEvent.EXPIRE)
+        self._ended(held)
+        path, error = f"/transfers/{held.transfer_id}", self._expired(held)
         told = [self.ctx.error(path, error, to=fsp_id) for fsp_id in (held.payer, held.payee)]
         return Effects(messages=told)
 
     def rearm(self) -> Effects:
         """The timers of the transfers still held (after a restart: timers die with the
         process); one past its expiration fires at once."""
-        timers = [Timer(PREFIX + h.transfer_id, h.expiration) for h in self._held if not h.expired]
+        timers = [
+            Timer(PREFIX + h.transfer_id, h.expiration)
+            for h in self._held
+            if h.state is HoldState.HELD
+        ]
         return Effects(timers=timers)
 
+    def _ended(self, held: HeldTransfer) -> None:
+        self._held.put(held.transfer_id, held)
+        self._held.end(held.transfer_id, at=self.ctx.clock.now())
 
-def _fingerprint(message: Message) -> str:
-    """What makes two ``POST /transfers`` the same: their payer and body."""
-    canonical = json.dumps([message.source, message.body], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    @staticmethod
+    def _expired(held: HeldTransfer) -> TransferExpired:
+        return TransferExpired(
+            f"transfer {held.transfer_id} expired at {format_datetime(held.expiration)} before"
+            f" {held.payee} answered: the switch aborted it and told {held.payer}"
+        )
 
 
 def nothing_held(transfer_id: str) -> bool:

@@ -70,6 +70,7 @@ from tpsim.mojaloop.roles.transaction_state import (
     Step,
     Transaction,
     TxEvent,
+    TxState,
     advance,
     state_of,
 )
@@ -399,7 +400,12 @@ class PayerDfsp:
     def put_transfer(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self._find("transfer", params["ID"])
         transfer: TransfersIDPutResponse = message.model()
-        if transfer.transferState is not TransferState.COMMITTED:
+        committed = transfer.transferState is TransferState.COMMITTED
+        if committed and state_of(self.payments, tx) is TxState.COMPLETED:
+            # Told again (a resend, or the switch answering a resent POST /transfers,
+            # FSPIOP v1.1 §3.2.5): taken quietly, as the same PUT /quotes is.
+            return Effects()
+        if not committed:
             state = transfer.transferState.value
             error = TransferFailed(f"the payee DFSP's transfer is {state}")
             return self._fail(tx, error, TxEvent.ABORTED)
