@@ -6,7 +6,7 @@ the user revokes one consent while a second consent to the same account is being
 the ALS's refusal of the first consent's link deletion is the first consent's: it must not
 fail the second consent, tell its PISP 6000 (7214), or have its auth-service revoke it.
 The DFSP keeps the requests it sent per address, oldest first, and the ALS answers them in
-that order (``roles/linking.py``).
+that order (``roles/link_registrations.py``).
 
 (B) A PISP's ``DELETE /consents/{ID}`` of a hub-hosted consent is addressed to the DFSP and
 redirected to the auth-service (linking patterns §4.2). The PISP's ``FSPIOP-Signature``

@@ -1,10 +1,11 @@
 """A consent as its simulated DFSP holds it (its states and table: ``roles/states.py``).
 
-There is one record per consent. ``roles/linking.py`` drives it and keeps every consent of
-its DFSP; from the credential's verification on (or from the start, for a consent seeded
-from the config) the same record is published in ``SchemeState.consents``, where the payer
-side (``consent_for_link``) and the admin API read it. Its ``status`` is derived from its
-state, so a revocation reaches every reader at once.
+There is one record per consent. ``roles/linking.py`` drives it (the ALS's answers about
+its links: ``roles/link_registrations.py``), and ``roles/consent_book.py`` keeps every
+consent of its DFSP; from the credential's verification on (or from the start, for a
+consent seeded from the config) the same record is published in ``SchemeState.consents``,
+where the payer side (``consent_for_link``) and the admin API read it. Its ``status`` is
+derived from its state, so a revocation reaches every reader at once.
 """
 
 from __future__ import annotations

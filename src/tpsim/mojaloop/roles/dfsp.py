@@ -77,8 +77,8 @@ class SimulatedDfsp:
             ("PUT", "/consents/{ID}/error"): linking.put_consent_error,
             ("DELETE", "/consents/{ID}"): linking.delete_consent,
             ("PATCH", "/consents/{ID}"): linking.patch_consent,
-            ("PUT", "/participants/{Type}/{ID}"): linking.put_participant,
-            ("PUT", "/participants/{Type}/{ID}/error"): linking.put_participant_error,
+            ("PUT", "/participants/{Type}/{ID}"): linking.links.put_participant,
+            ("PUT", "/participants/{Type}/{ID}/error"): linking.links.put_participant_error,
         }
 
     def _quote_error(self, message: Message, params: dict[str, str]) -> Effects:
