@@ -228,6 +228,28 @@ def test_a_file_too_big_or_no_file_at_all_is_refused_at_once(
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [("/dev/zero", "more than 16 MiB"), ("latin1", "- is not UTF-8 text")],
+    ids=["/dev/zero", "not UTF-8"],
+)
+def test_a_body_on_standard_input_is_bounded_and_utf8(
+    tmp_path: Path, given: str, said: str
+) -> None:
+    source = Path(given) if given.startswith("/") else tmp_path / "body.json"
+    if not given.startswith("/"):
+        source.write_bytes(b'{"x": "\xff"}')
+    with source.open("rb") as stdin:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, "-m", "tpsim", "credential", "challenge", "transaction",
+             "--mode", "spec", "--body", "-"],
+            stdin=stdin, capture_output=True, text=True, timeout=20,
+            preexec_fn=_limit_memory, check=False,  # noqa: PLW1509
+        )  # fmt: skip
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    assert said in done.stderr and "Traceback" not in done.stderr
+
+
 # --- include -------------------------------------------------------------------------------
 
 

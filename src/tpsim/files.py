@@ -11,17 +11,24 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
 def read_file(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of ``path``; ``OSError`` (``EFBIG``) when it holds more than ``limit``."""
+    """The bytes of ``path`` (``-``: standard input); ``OSError`` (``EFBIG``) when it holds
+    more than ``limit``."""
+    if os.fspath(path) == "-":
+        return _bounded(sys.stdin.buffer.read(limit + 1), limit, "<stdin>")
     with open(path, "rb") as file:
-        data = file.read(limit + 1)
+        return _bounded(file.read(limit + 1), limit, os.fspath(path))
+
+
+def _bounded(data: bytes, limit: int, name: str) -> bytes:
     if len(data) > limit:
         why = f"more than {limit // (1024 * 1024)} MiB: not a file tpsim reads"
-        raise OSError(errno.EFBIG, why, os.fspath(path))
+        raise OSError(errno.EFBIG, why, name)
     return data
 
 

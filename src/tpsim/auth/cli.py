@@ -328,9 +328,11 @@ def _scopes(text: str) -> list[dict[str, Any]]:
 
 
 def _read_json(name: str) -> Any:
-    text = sys.stdin.read() if name == "-" else read_text(name)
+    """The JSON in file ``name`` (``-``: standard input), at most 16 MiB of UTF-8."""
     try:
-        return json.loads(text)
+        return json.loads(read_text(name))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name} is not UTF-8 text: {exc.reason}") from None
     except ValueError as exc:
         raise UsageError(f"{name} is not JSON: {exc}") from None
 
