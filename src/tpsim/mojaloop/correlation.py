@@ -9,7 +9,7 @@ Some ids outlive the conversations they appear in, and only tag a message (they 
 but link nothing): a consentId in a body (every transfer of a consent), and the path id of
 ``/parties`` and ``/participants`` (``{Type}/{ID}``: a party or an account, such as
 ``THIRD_PARTY_LINK/{address}``, which every consent linking that account registers with
-the ALS). Such a message joins its conversation by the ids its sender names
+the ALS; the route table says which: ``Route.path_id_tags``). Such a message joins its conversation by the ids its sender names
 (``Message.related``: the consentId of a DFSP's or auth-service's registration), which
 the hub's answers carry on (``roles.hub_services``, ``roles.common.error_callback``).
 """
@@ -22,6 +22,7 @@ from typing import Any
 from tpsim.journal import Exchange, register_dialect
 from tpsim.journal_links import Reading
 from tpsim.mojaloop.message import Message
+from tpsim.mojaloop.wire import routes
 
 DIALECT = "mojaloop"
 # A simulated DFSP's note that its login page sent the user's browser to ``location``
@@ -41,9 +42,6 @@ _LINKING_FIELDS = (
 # A consent outlives its conversations: messages are found by their consentId, but a
 # consentId never links the conversations it appears in (every transfer of a consent).
 _TAGGING_FIELD = "consentId"
-# Resources whose path id names a party or an account, not a conversation.
-_TAGGING_PATHS = frozenset({"parties", "participants"})
-_TAGGING_PREFIXES = tuple(f"/{resource}/" for resource in _TAGGING_PATHS)
 _NOTHING = Reading()
 
 
@@ -67,13 +65,8 @@ def read(message: Exchange) -> Reading:
     reading = read_body(message.body, message.method)
     route = message.route if isinstance(message, Message) else None
     # A request the edge refused has no route: its path says (the sdk's has the route).
-    if (
-        route.resource in _TAGGING_PATHS
-        if route is not None
-        else message.path.startswith(_TAGGING_PREFIXES)
-    ):
-        return reading._replace(path_id_tags=True)
-    return reading
+    tags = route.path_id_tags if route is not None else routes.path_id_tags(message.path)
+    return reading._replace(path_id_tags=True) if tags else reading
 
 
 def first_id(body: Mapping[str, Any] | None) -> str | None:

@@ -76,6 +76,10 @@ class Route:
     correlation: str
     error_template: str | None
     is_error_callback: bool
+    # The path id names a party or an account (``MSISDN/…``, ``THIRD_PARTY_LINK/{address}``),
+    # which outlives every conversation it appears in: the journal tags a hop with it and
+    # links nothing by it.
+    path_id_tags: bool = False
 
 
 # Media-type resource by first path segment (digest §3.1).
@@ -90,7 +94,14 @@ _RESOURCE = {
     "quotes": "quotes",
     "transfers": "transfers",
 }
+# Resources whose path id names a party or an account, not a conversation.
+_NAMING = frozenset({"parties", "participants"})
 _ADAPTERS: dict[int, TypeAdapter[Any]] = {}
+
+
+def path_id_tags(path: str) -> bool:
+    """``Route.path_id_tags`` for a path no route matched (a request the edge refused)."""
+    return path.split("/", 2)[1] in _NAMING if path.startswith("/") else False
 
 
 def _adapter(body: Any) -> TypeAdapter[Any]:
@@ -136,6 +147,7 @@ def _route(
         correlation=correlation,
         error_template=None if is_error else error_template,
         is_error_callback=is_error,
+        path_id_tags=segments[0] in _NAMING,
     )
 
 
