@@ -268,16 +268,7 @@ async def test_a_settlement_held_for_an_external_bank_ends_at_its_expiration_aft
     the hub: failing it then could create money if dfspb committed the transfer."""
     config, clock = external_dfspb(), ManualClock(START)
     before = Tpsim(tmp_path / "state.db", clock, config)
-    payments = before.sim.state.bank.payments
-    executing(payments, "p-1", debtor=FIDO_ACCOUNT, creditor=BOB_MSISDN, amount="10", at=START)
-    debited = before.available(FIDO_ACCOUNT)
-    request = SettlementRequest(
-        "p-1", "dfspa", FIDO_ACCOUNT, "dfspb", BOB_MSISDN, Decimal(10), "USD"
-    )
-    before.sim.settlement.submit(request)
-    await before.sim.router.drain()
-    [asked] = [m for m in before.pisp.received if m.path == "/quotes"]
-    await quoted(before, f"/quotes/{(asked.body or {})['quoteId']}", "10")
+    debited = await settling_to_dfspb(before)
     [transfer] = [m for m in before.pisp.received if m.path == "/transfers"]
     before.file.flush()
     await before.sim.close()
@@ -309,6 +300,21 @@ def external_dfspb() -> Config:
         if participant["fsp_id"] == "dfspb":
             participant.update(simulated=False, endpoint="http://127.0.0.1:1")
     return parse_config(data)
+
+
+async def settling_to_dfspb(tpsim: Tpsim) -> Decimal:
+    """A PSD2 payment of 10 USD from Alice to Bob (intent ``p-1``) settling through the
+    switch, up to dfspb's quote answered: Alice's balance then, the 10 USD held."""
+    payments = tpsim.sim.state.bank.payments
+    executing(payments, "p-1", debtor=FIDO_ACCOUNT, creditor=BOB_MSISDN, amount="10", at=START)
+    request = SettlementRequest(
+        "p-1", "dfspa", FIDO_ACCOUNT, "dfspb", BOB_MSISDN, Decimal(10), "USD"
+    )
+    tpsim.sim.settlement.submit(request)
+    await tpsim.sim.router.drain()
+    [asked] = [m for m in tpsim.pisp.received if m.path == "/quotes"]
+    await quoted(tpsim, f"/quotes/{(asked.body or {})['quoteId']}", "10")
+    return tpsim.available(FIDO_ACCOUNT)
 
 
 async def quoted(tpsim: Tpsim, path: str, amount: str) -> None:

@@ -22,7 +22,6 @@ timeout handlers; FSPIOP v1.1 §6.7) does and tpsim did not:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +37,17 @@ from tests.serve.test_hub_transfers import (
     external_dfspb,
     fulfil,
     quoted,
+    settling_to_dfspb,
     to,
     transfer_sent,
 )
 from tests.support.faulty_scheme import START, FaultyScheme
 from tests.support.flows import AUTHZ, TX
 from tests.support.pisp import future_expiration
-from tests.support.roles import executing
-from tests.support.scheme import BOB_MSISDN, FIDO_ACCOUNT, transaction_request
+from tests.support.scheme import FIDO_ACCOUNT, transaction_request
 from tpsim.config import Config, overlay, parse_config
 from tpsim.core.clock import ManualClock
-from tpsim.core.settlement import SettlementOutcome, SettlementRequest, SettlementResult
+from tpsim.core.settlement import SettlementOutcome, SettlementResult
 from tpsim.journal import Hop
 from tpsim.mojaloop.roles.common import format_datetime, new_message
 
@@ -348,16 +347,7 @@ async def test_a_settlement_transfer_the_hub_never_received_fails_after_a_restar
     }
     config, clock = delaying(external_dfspb(), rule), ManualClock(START)
     before = Tpsim(tmp_path / "state.db", clock, config)
-    payments = before.sim.state.bank.payments
-    executing(payments, "p-1", debtor=FIDO_ACCOUNT, creditor=BOB_MSISDN, amount="10", at=START)
-    debited = before.available(FIDO_ACCOUNT)
-    request = SettlementRequest(
-        "p-1", "dfspa", FIDO_ACCOUNT, "dfspb", BOB_MSISDN, Decimal(10), "USD"
-    )
-    before.sim.settlement.submit(request)
-    await before.sim.router.drain()
-    [asked] = [m for m in before.pisp.received if m.path == "/quotes"]
-    await quoted(before, f"/quotes/{(asked.body or {})['quoteId']}", "10")
+    debited = await settling_to_dfspb(before)
     assert not [m for m in before.pisp.received if m.path == "/transfers"]  # still delayed
     before.file.flush()
     await before.sim.close()
