@@ -9,9 +9,10 @@ Some ids outlive the conversations they appear in, and only tag a message (they 
 but link nothing): a consentId in a body (every transfer of a consent), and the path id of
 ``/parties`` and ``/participants`` (``{Type}/{ID}``: a party or an account, such as
 ``THIRD_PARTY_LINK/{address}``, which every consent linking that account registers with
-the ALS; the route table says which: ``Route.path_id_tags``). Such a message joins its conversation by the ids its sender names
-(``Message.related``: the consentId of a DFSP's or auth-service's registration), which
-the hub's answers carry on (``roles.hub_services``, ``roles.common.error_callback``).
+the ALS; the route table says which: ``Route.path_id_tags``). Such a message joins its
+conversation by the ids its sender names (``Message.related``: the consentId of a DFSP's
+or auth-service's registration), which the hub's answers carry on (``roles.hub_services``,
+``roles.common.error_callback``).
 """
 
 from __future__ import annotations
