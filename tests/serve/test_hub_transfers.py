@@ -11,6 +11,7 @@ both DFSPs are told 3303 "Transfer expired", and a fulfil coming later is refuse
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +25,13 @@ from tests.support.faulty_scheme import START, FaultyScheme
 from tests.support.flows import AUTHZ, TX, signed_payload
 from tests.support.pisp import future_expiration
 from tests.support.roles import executing
-from tests.support.scheme import BOB_MSISDN, FIDO_ACCOUNT, GENERIC_ACCOUNT, transaction_request
+from tests.support.scheme import (
+    BOB_MSISDN,
+    FIDO_ACCOUNT,
+    GENERIC_ACCOUNT,
+    transaction_request,
+    validate_sent_by_tpsim,
+)
 from tpsim.config import Config, load_config, parse_config
 from tpsim.core.clock import ManualClock
 from tpsim.core.settlement import SettlementOutcome, SettlementRequest, SettlementResult
@@ -37,11 +44,24 @@ REQUEST = "7a1e0000-0000-4000-8000-00000000b0b0"
 QUOTE_LIFE_S = 60  # dfspb's quote, and so the transfer, expires this long after it is given
 
 
+@asynccontextmanager
+async def dfspb_played_by_the_test() -> AsyncIterator[FaultyScheme]:
+    """The default scheme with dfspb external (see the module docstring); at the end, every
+    body the switch and the simulated participants sent must keep the official OpenAPI
+    (the hub's 3303 callbacks, the answers it tells again)."""
+    scheme = FaultyScheme.start([], external=("dfspb",))
+    try:
+        yield scheme
+        await scheme.settle()
+        assert validate_sent_by_tpsim(scheme.sim) > 0
+    finally:
+        await scheme.close()
+
+
 @pytest.fixture
 async def scheme() -> AsyncIterator[FaultyScheme]:
-    scheme = FaultyScheme.start([], external=("dfspb",))
-    yield scheme
-    await scheme.close()
+    async with dfspb_played_by_the_test() as scheme:
+        yield scheme
 
 
 def to(scheme: FaultyScheme, fsp_id: str, method: str | None, path: str) -> list[Message]:
@@ -245,10 +265,7 @@ async def test_a_held_transfer_still_expires_after_a_restart(tmp_path: Path) -> 
     await quoted(before, path, "100")
     await before.approve(before.last("POST", AUTHZ), alice())
     [transfer] = [m for m in before.pisp.received if (m.method, m.path) == ("POST", "/transfers")]
-    before.file.flush()
-    await before.sim.close()
-
-    after = Tpsim(crash_image(before.path), clock, config)
+    after = await killed_and_started_again(before)
     try:
         await after.restarted()
         clock.advance(QUOTE_LIFE_S + 1)
@@ -270,10 +287,7 @@ async def test_a_settlement_held_for_an_external_bank_ends_at_its_expiration_aft
     before = Tpsim(tmp_path / "state.db", clock, config)
     debited = await settling_to_dfspb(before)
     [transfer] = [m for m in before.pisp.received if m.path == "/transfers"]
-    before.file.flush()
-    await before.sim.close()
-
-    after = Tpsim(crash_image(before.path), clock, config)
+    after = await killed_and_started_again(before)
     heard: list[SettlementResult] = []
     after.sim.settlement.listen(heard.append)
     try:
@@ -291,6 +305,14 @@ async def test_a_settlement_held_for_an_external_bank_ends_at_its_expiration_aft
         assert [code(m) for m in after.pisp.received if m.path == path] == ["3303"]
     finally:
         await after.sim.close()
+
+
+async def killed_and_started_again(before: Tpsim) -> Tpsim:
+    """``before`` killed (``kill -9``: its state file as written, nothing more) and a new
+    tpsim started on that file, with the same config and clock; not yet resumed."""
+    before.file.flush()
+    await before.sim.close()
+    return Tpsim(crash_image(before.path), before.clock, before.sim.config)
 
 
 def external_dfspb() -> Config:

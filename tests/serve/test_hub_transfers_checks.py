@@ -34,8 +34,10 @@ from tests.serve.test_hub_transfers import (
     REQUEST,
     balance,
     code,
+    dfspb_played_by_the_test,
     external_dfspb,
     fulfil,
+    killed_and_started_again,
     quoted,
     settling_to_dfspb,
     to,
@@ -54,9 +56,8 @@ from tpsim.mojaloop.roles.common import format_datetime, new_message
 
 @pytest.fixture
 async def scheme() -> AsyncIterator[FaultyScheme]:
-    scheme = FaultyScheme.start([], external=("dfspb",))
-    yield scheme
-    await scheme.close()
+    async with dfspb_played_by_the_test() as scheme:
+        yield scheme
 
 
 def outcome(scheme: FaultyScheme, transaction: str) -> list[tuple[str, str]]:
@@ -319,10 +320,7 @@ async def test_a_transfer_the_hub_never_received_fails_after_a_restart(tmp_path:
     before = await held_transfer(Tpsim(tmp_path / "state.db", clock, config))
     assert not [m for m in before.pisp.received if m.path == "/transfers"]  # still delayed
     debited = before.available(FIDO_ACCOUNT)
-    before.file.flush()
-    await before.sim.close()
-
-    after = Tpsim(crash_image(before.path), clock, config)
+    after = await killed_and_started_again(before)
     try:
         await after.restarted()
         clock.advance(QUOTE_LIFE_S * 5)
@@ -349,10 +347,7 @@ async def test_a_settlement_transfer_the_hub_never_received_fails_after_a_restar
     before = Tpsim(tmp_path / "state.db", clock, config)
     debited = await settling_to_dfspb(before)
     assert not [m for m in before.pisp.received if m.path == "/transfers"]  # still delayed
-    before.file.flush()
-    await before.sim.close()
-
-    after = Tpsim(crash_image(before.path), clock, config)
+    after = await killed_and_started_again(before)
     heard: list[SettlementResult] = []
     after.sim.settlement.listen(heard.append)
     try:

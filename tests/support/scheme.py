@@ -115,13 +115,7 @@ class Scheme:
     def sent_by_tpsim(self) -> list[dict[str, Any]]:
         """Every message a simulated participant (or the switch) sent, from the journal."""
         assert self.sim is not None
-        simulated = {p.fsp_id for p in self.sim.router.registry if p.kind is not Kind.PISP}
-        hops = (Hop.DELIVERED, Hop.SENT)
-        return [
-            e.to_json()
-            for e in self.sim.journal.entries()
-            if e.hop in hops and e.source in simulated and e.dialect in (None, "mojaloop")
-        ]
+        return sent_by_tpsim(self.sim)
 
     def xs2a_answers(self) -> list[dict[str, Any]]:
         """Every XS2A answer tpsim sent a TPP, from the journal."""
@@ -145,21 +139,36 @@ class Scheme:
 
     def validate_sent_bodies(self) -> int:
         """Validate every body tpsim sent against the official OpenAPI; returns the count."""
-        count = self.validate_xs2a_answers()
-        directory = spec_dir()
-        if missing_bundles(directory):
-            return count
         assert self.sim is not None
-        validator = _validator(directory)
-        kinds = {p.fsp_id: p.kind for p in self.sim.router.registry}
-        for entry in self.sent_by_tpsim():
-            kind = kinds.get(entry["destination"] or "", Kind.HUB)
-            role = {Kind.PISP: "pisp", Kind.DFSP: "dfsp", Kind.AUTH_SERVICE: "auth"}.get(
-                kind, "hub"
-            )
-            validator.validate_sent(entry, role)
-            count += 1
-        return count
+        return self.validate_xs2a_answers() + validate_sent_by_tpsim(self.sim)
+
+
+def sent_by_tpsim(sim: Simulation) -> list[dict[str, Any]]:
+    """Every Mojaloop message a simulated participant (or the switch) sent, from ``sim``'s
+    journal."""
+    simulated = {p.fsp_id for p in sim.router.registry if p.kind is not Kind.PISP}
+    hops = (Hop.DELIVERED, Hop.SENT)
+    return [
+        e.to_json()
+        for e in sim.journal.entries()
+        if e.hop in hops and e.source in simulated and e.dialect in (None, "mojaloop")
+    ]
+
+
+def validate_sent_by_tpsim(sim: Simulation) -> int:
+    """Validate every Mojaloop body ``sim`` sent against the official OpenAPI; the count
+    (0 when the bundles are not beside the project)."""
+    directory = spec_dir()
+    if missing_bundles(directory):
+        return 0
+    validator = _validator(directory)
+    kinds = {p.fsp_id: p.kind for p in sim.router.registry}
+    roles = {Kind.PISP: "pisp", Kind.DFSP: "dfsp", Kind.AUTH_SERVICE: "auth"}
+    sent = sent_by_tpsim(sim)
+    for entry in sent:
+        kind = kinds.get(entry["destination"] or "", Kind.HUB)
+        validator.validate_sent(entry, roles.get(kind, "hub"))
+    return len(sent)
 
 
 _VALIDATORS: dict[Path, OpenApiValidator] = {}
