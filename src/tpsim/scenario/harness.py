@@ -103,6 +103,14 @@ class Target(Protocol):
     async def close(self) -> None: ...
 
 
+def payload(body: Any, raw: str | None) -> bytes | None:
+    """The bytes a step sends: its ``raw`` text as written, else its ``body`` as JSON, else
+    none."""
+    if raw is not None:
+        return raw.encode()
+    return None if body is None else json.dumps(body).encode()
+
+
 async def http_request(
     session: aiohttp.ClientSession,
     method: str,
@@ -415,9 +423,7 @@ class BuiltinPisp:
                 removed.append(name)
             else:
                 sent[name] = value
-        data = raw.encode() if raw is not None else None
-        if data is None and body is not None:
-            data = json.dumps(body).encode()
+        data = payload(body, raw)
         overridden = {name.lower() for name in headers or {}}
         if self.jws_key is not None and jws.SIGNATURE.lower() not in overridden:
             sent.update(jws.signature_headers(method, path, sent, data, self.jws_key))

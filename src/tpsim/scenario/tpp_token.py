@@ -1,7 +1,8 @@
 """The built-in TPP's tokens from a simulated bank's OAuth 2.0 server, for every PSD2
 dialect whose API takes a bearer token (UK Open Banking, STET): the token request's
-parameters, the request itself, and what the TPP remembers of the answer; and the step's
-header overrides every PSD2 dialect's requests take (``overridden``).
+parameters, the request itself, and what the TPP remembers of the answer; and, for every
+PSD2 dialect, the step's header overrides (``overridden``) and the request sent with them
+(``tpp_request``).
 
 One TPP plays every dialect: the built-in config's ``tpp-one`` (secret
 ``tpp-one-secret``, redirect URIs under ``https://tpp.example/``).
@@ -85,6 +86,29 @@ def overridden(
         else:
             sent[name] = value
     return sent, removed
+
+
+async def tpp_request(
+    session: Session,
+    method: str,
+    path: str,
+    body: Any,
+    data: bytes | None,
+    headers: tuple[dict[str, str], list[str]],
+) -> tuple[Answer, dict[str, Any]]:
+    """``data`` (the step's ``body``, encoded) sent to tpsim's ``path`` with ``headers``
+    (``overridden``'s: sent, and removed): the answer, and what was sent for the step's
+    report."""
+    sent, removed = headers
+    answer = await http_request(
+        session.pisp.session,
+        method,
+        session.target.url + path,
+        data=data,
+        headers=sent,
+        skip=removed,
+    )
+    return answer, {"method": method, "path": path, "headers": sent, "body": body}
 
 
 def learn_token(

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tpsim.scenario.harness import Answer, http_request
+from tpsim.scenario.harness import Answer, payload
 from tpsim.scenario.obie import params as p
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
-from tpsim.scenario.tpp_token import learn_token, overridden, request_token
+from tpsim.scenario.tpp_token import learn_token, overridden, request_token, tpp_request
 
 OBIE = "obie"  # the variable the TPP's memory is kept in
 DEFAULT_BANK, DEFAULT_VERSION = "dfspa", "4.0"
@@ -155,22 +155,11 @@ async def send(
 ) -> tuple[Answer, dict[str, Any]]:
     """One request to ``at`` (``path`` under its ``/pisp``); returns the answer and what
     was sent, for the step's report."""
-    data = raw.encode() if raw is not None else None
-    if data is None and body is not None:
-        data = json.dumps(body).encode()
-    headers, removed = request_headers(
+    data = payload(body, raw)
+    headers = request_headers(
         call, method, token=token, body=data is not None, idempotency_key=idempotency_key
     )
-    full = at.base + path
-    answer = await http_request(
-        session.pisp.session,
-        method,
-        session.target.url + full,
-        data=data,
-        headers=headers,
-        skip=removed,
-    )
-    return answer, {"method": method, "path": full, "headers": headers, "body": body}
+    return await tpp_request(session, method, at.base + path, body, data, headers)
 
 
 def request_headers(

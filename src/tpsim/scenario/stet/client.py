@@ -13,17 +13,16 @@ beside the ``${client_token}``, ``${payment_request_id}``, ``${consent_approval}
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tpsim.scenario.harness import Answer, http_request
+from tpsim.scenario.harness import Answer, payload
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
 from tpsim.scenario.stet import params as p
-from tpsim.scenario.tpp_token import learn_token, overridden, request_token
+from tpsim.scenario.tpp_token import learn_token, overridden, request_token, tpp_request
 
 STET = "stet"  # the variable the PISP's memory is kept in
 DEFAULT_BANK = "dfspa"
@@ -172,20 +171,9 @@ async def send(
 ) -> tuple[Answer, dict[str, Any]]:
     """One request to ``bank``'s STET API (``path`` under its ``/v1``); returns the answer
     and what was sent, for the step's report."""
-    data = raw.encode() if raw is not None else None
-    if data is None and body is not None:
-        data = json.dumps(body).encode()
-    headers, removed = request_headers(params, token=token, body=data is not None)
-    full = f"/stet/{bank}/v1{path}"
-    answer = await http_request(
-        session.pisp.session,
-        method,
-        session.target.url + full,
-        data=data,
-        headers=headers,
-        skip=removed,
-    )
-    return answer, {"method": method, "path": full, "headers": headers, "body": body}
+    data = payload(body, raw)
+    headers = request_headers(params, token=token, body=data is not None)
+    return await tpp_request(session, method, f"/stet/{bank}/v1{path}", body, data, headers)
 
 
 def request_headers(

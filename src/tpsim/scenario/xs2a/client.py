@@ -13,7 +13,6 @@ variables (``XS2A``) for later steps, beside the ``${payment_id}``, ``${authoris
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -22,11 +21,11 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from tpsim.scenario.harness import Answer, http_request
+from tpsim.scenario.harness import Answer, payload
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
-from tpsim.scenario.tpp_token import overridden
+from tpsim.scenario.tpp_token import overridden, tpp_request
 from tpsim.scenario.xs2a.params import TppCall
 
 XS2A = "xs2a"  # the variable the TPP's memory is kept in
@@ -140,20 +139,9 @@ async def send(
 ) -> tuple[Answer, dict[str, Any]]:
     """One request to ``bank``'s XS2A interface (``path`` under its ``/v1``); returns the
     answer and what was sent, for the step's report."""
-    data = raw.encode() if raw is not None else None
-    if data is None and body is not None:
-        data = json.dumps(body).encode()
-    headers, removed = request_headers(call, body=data is not None, psu_id=psu_id, more=more)
-    full = f"/xs2a/{bank}/v1{path}"
-    answer = await http_request(
-        session.pisp.session,
-        method,
-        session.target.url + full,
-        data=data,
-        headers=headers,
-        skip=removed,
-    )
-    return answer, {"method": method, "path": full, "headers": headers, "body": body}
+    data = payload(body, raw)
+    headers = request_headers(call, body=data is not None, psu_id=psu_id, more=more)
+    return await tpp_request(session, method, f"/xs2a/{bank}/v1{path}", body, data, headers)
 
 
 def links_of(answer: Answer) -> dict[str, str]:
