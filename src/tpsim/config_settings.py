@@ -90,7 +90,8 @@ class LinkingConfig(Strict):
         Field(default_factory=list)
     )
     max_attempts: int = Field(default=3, ge=1)
-    # How long the hub auth-service waits for the ALS to confirm a consent's registration.
+    # How long the hub auth-service waits for the ALS to confirm a consent's registration,
+    # and a simulated DFSP for it to confirm a verified consent's THIRD_PARTY_LINKs.
     registration_timeout_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
     otp: OtpConfig = OtpConfig()
     web: WebLoginConfig = WebLoginConfig()

@@ -66,6 +66,7 @@ DONE, IN_FLIGHT, REPLAY = (
     "0b1e6f2a-3c4d-4e5f-8a9b-0c1d2e3f4a03",
 )
 LINKED, REGISTERING = "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c01", "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c02"
+LINKING = "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c03"
 
 
 class Tpsim:
@@ -219,6 +220,33 @@ async def test_a_consent_being_registered_at_a_kill_fails_after_the_restart(star
     consent = after.sim.dfsps["dfspa"].linking.consent(consent_id)
     assert consent is not None and consent.state.value == "FAILED"
     assert consent_id not in after.sim.state.auth_consents
+    assert ("CONSENT", consent_id) not in after.sim.state.oracle
+
+
+async def test_a_consent_being_linked_at_a_kill_fails_after_the_restart(start: Start) -> None:
+    # A rule delayed the ALS's answer to the DFSP's THIRD_PARTY_LINK registration when
+    # tpsim was killed: the delayed answer died with it. The restart ends the wait: the PISP
+    # hears the links were not registered (6000), and the auth-service stops vouching for
+    # the consent (before, it stayed LINKING for ever, the PISP told nothing).
+    before = start()
+    roles = Roles(before.sim, before.clock)
+    grant = grant_consent(roles, LINKING)
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, SoftwareAuthenticator.create())
+    [message] = exchange(roles, "PUT", path, body).messages
+    while message.path != f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}":
+        [message] = deliver(roles, message).messages  # on to the auth-service, the ALS, back
+    before.file.flush()
+
+    after = start(crash_image(before.path))
+    await after.restarted()
+
+    [told] = [m for m in after.pisp.received if m.path == f"{path}/error"]
+    assert code(told) == "6000"
+    consent = after.sim.dfsps["dfspa"].linking.consent(consent_id)
+    assert consent is not None and consent.state.value == "FAILED"
+    assert consent_id not in after.sim.state.consents
+    assert after.sim.state.auth_consents[consent_id].status == "REVOKED"
     assert ("CONSENT", consent_id) not in after.sim.state.oracle
 
 

@@ -63,6 +63,11 @@ class ConsentBook:
         """This DFSP's consents not published (not verified yet, or failed)."""
         return list(self._pending)
 
+    def linking(self) -> list[Consent]:
+        """This DFSP's consents whose THIRD_PARTY_LINKs the ALS is registering."""
+        published = self.ctx.state.consents
+        return [c for c in published if c.dfsp == self.ctx.fsp_id and c.state is LinkState.LINKING]
+
     def add(self, consent: Consent) -> None:
         """Keep a consent just issued, unpublished."""
         self._pending.put(consent.consent_id, consent)

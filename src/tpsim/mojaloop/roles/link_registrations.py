@@ -9,6 +9,8 @@ auth-service verified, removed when the consent ends (linking patterns §3.6, §
                                              the consent fails: PUT /consents/{ID}/error
                                              6000 (reference 7214) → PISP; PATCH
                                              /consents/{ID} REVOKED → the auth-service
+    none in registration_timeout_s           the same failure (``give_up``; linking.py's
+                                             timer, or its recovery after a restart)
     every revocation (linking.py: ``remove``)
                                              DELETE /participants/THIRD_PARTY_LINK/{a} → ALS
                                              for each link made, and for each the ALS
@@ -103,18 +105,41 @@ class LinkRegistrations:
         # The links still awaited are deleted as the ALS confirms them (put_participant).
         consent.pending.remove(params["ID"])
         consent.ended = downstream_error(AccountLinksNotRegistered, "the ALS", message)
-        self.book.unpublish(consent)
-        effects = Effects(messages=[self.book.error(consent, consent.ended)])
+        told = self.book.error(consent, consent.ended)
         # The refused address too when the ALS (the hub's: tpsim's own) names this DFSP
         # for it: made for a consent revoked meanwhile, and kept for this one (_unlinks).
         refused = params["ID"]
         if self.ctx.state.oracle.get((_LINK, refused)) == self.ctx.fsp_id:
             linked.append(refused)
-        effects.messages.extend(self._unlinks(consent, linked))
-        # The auth-service holds it verified, and the ALS names it: neither may go on.
+        return Effects(messages=[told, *self._undo(consent, linked)])
+
+    def give_up(self, consent: Consent, why: str) -> list[Message]:
+        """Stop waiting for the ALS to confirm ``consent``'s links (``why``: no answer in
+        time, or tpsim restarted): it fails as when the ALS refuses one, the PISP told
+        (6000, reference 7214), and the links undone (``abandon``); a confirmation coming
+        later removes its link (``put_participant``)."""
+        consent.advance(LinkEvent.REFUSED)
+        consent.ended = AccountLinksNotRegistered(
+            f"the ALS did not confirm THIRD_PARTY_LINK {', '.join(consent.pending)} of consent"
+            f" {consent.consent_id} ({why}): link the accounts again"
+        )
+        return [self.book.error(consent, consent.ended), *self.abandon(consent)]
+
+    def abandon(self, consent: Consent) -> list[Message]:
+        """``consent`` failed (abandoned, or not confirmed in time) while the ALS
+        registered its links: what undoes them (``_undo``)."""
+        return self._undo(consent, _made(consent))
+
+    def _undo(self, consent: Consent, linked: list[str]) -> list[Message]:
+        """``consent``, failed while its links were being made, is unpublished (the payer
+        side must not find a consent that never linked), its ``linked`` addresses removed
+        from the ALS (those still awaited once it confirms them: ``put_participant``), and
+        the auth-service, which holds it verified, told it is revoked: neither may go on."""
+        self.book.unpublish(consent)
+        messages = self._unlinks(consent, linked)
         now = self.ctx.clock.now()
-        effects.messages.append(self.book.revocation(consent, consent.auth_service, at=now))
-        return effects
+        messages.append(self.book.revocation(consent, consent.auth_service, at=now))
+        return messages
 
     # -- the requests awaiting the ALS's answer -----------------------------------------
 

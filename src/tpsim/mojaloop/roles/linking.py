@@ -7,12 +7,18 @@ from its grant to its end (linking patterns §3.2, §3.5-3.6, §4; digest §2.1-
     PUT /consents/{ID} VERIFIED (auth)       publish the consent; its THIRD_PARTY_LINKs
                                              registered with the ALS, whose answers end in
                                              PATCH /consents/{ID} VERIFIED → PISP or in its
-                                             failure (``link_registrations.py``)
+                                             failure (``link_registrations.py``); none
+                                             in registration_timeout_s (or a restart
+                                             meanwhile): that failure
     PUT /consents/{ID}/error (auth)          PUT /consents/{ID}/error 6200 → PISP
     no answer from the auth-service          (registration_timeout_s + delivery_timeout_s)
                                              the same 6200 → PISP; a VERIFIED after it:
                                              PATCH /consents/{ID} REVOKED → the auth-service
-    PUT /consents/{ID}/error (PISP, switch)  the consent is abandoned (6103 from then on)
+    PUT /consents/{ID}/error (PISP, switch)  the consent is abandoned (6103 from then on);
+                                             the PISP's while linking: its links undone
+                                             as for a refused one; the switch's once
+                                             verified (a GET's answer undelivered): none
+    PUT /consents/{ID} VERIFIED again        taken quietly (a resend)
     DELETE /consents/{ID} (PISP)             hub-hosted: on to the auth-service (§4.2);
                                              DFSP-hosted: REVOKED, PATCH → PISP (§4.1);
                                              credential being verified: 3000, not yet
@@ -65,6 +71,7 @@ from tpsim.mojaloop.wire.models.linking import (
 )
 
 VERIFYING = "verifying:"  # the timer of a credential with the auth-service: + consentId
+LINKING = "linking:"  # the timer of a consent's THIRD_PARTY_LINKs with the ALS: + consentId
 
 
 class Linking:
@@ -170,7 +177,7 @@ class Linking:
 
     @staticmethod
     def owns_timer(key: str) -> bool:
-        return key.startswith(VERIFYING)
+        return key.startswith((VERIFYING, LINKING))
 
     def _verification_wait(self) -> float:
         """How long the auth-service may take: its own wait for the ALS, and a delivery."""
@@ -178,18 +185,27 @@ class Linking:
         return behaviour.linking.registration_timeout_s + behaviour.delivery_timeout_s
 
     def on_timer(self, key: str) -> Effects:
+        if key.startswith(LINKING):
+            consent = self.consent(key.removeprefix(LINKING))
+            if consent is None or consent.state is not LinkState.LINKING:
+                return Effects()  # linked, or ended, in time
+            wait = self.ctx.config.behaviour.linking.registration_timeout_s
+            return Effects(messages=self.links.give_up(consent, f"no answer in {wait:g} s"))
         consent = self.consent(key.removeprefix(VERIFYING))
         if consent is None or consent.state is not LinkState.REGISTERING:
             return Effects()  # answered in time
         return self._give_up(consent, f"no answer in {self._verification_wait():g} s")
 
     def recover(self) -> Effects:
-        """End each consent whose credential was with the auth-service when tpsim stopped
-        (``--state``): its timer died with the process."""
+        """End each consent whose credential was with the auth-service, or whose links
+        were with the ALS, when tpsim stopped (``--state``): its timer died with the
+        process, and with it any answer a rule was delaying."""
         effects = Effects()
         for consent in self.book.unpublished():
             if consent.state is LinkState.REGISTERING:
                 effects.extend(self._give_up(consent, "tpsim restarted meanwhile"))
+        for consent in self.book.linking():
+            effects.messages.extend(self.links.give_up(consent, "tpsim restarted meanwhile"))
         return effects
 
     def _give_up(self, consent: Consent, why: str) -> Effects:
@@ -212,6 +228,10 @@ class Linking:
             )
         if consent.state is LinkState.REVOKED:
             return Effects()  # the auth-service revoked it before this reached us: no links
+        if consent.state in (LinkState.LINKING, LinkState.ACTIVE):
+            # Its answer again (a resend): refused, the error callback would have the
+            # auth-service withdraw a consent verified here (AuthService.put_consent_error).
+            return Effects()
         if consent.state is LinkState.FAILED:  # gave up meanwhile: it may not vouch for it
             now = self.ctx.clock.now()
             return Effects(messages=[self.book.revocation(consent, message.source, at=now)])
@@ -219,30 +239,40 @@ class Linking:
         consent.credential = dict(consent.signed or {}, status=CredentialStatus.VERIFIED.value)
         consent.pending = unique(consent.scopes)
         self.book.publish(consent)
-        return Effects(messages=self.links.register(consent))
+        # An ALS answer lost (a rule's drop) must not leave it linking for ever.
+        wait = timedelta(seconds=self.ctx.config.behaviour.linking.registration_timeout_s)
+        timer = Timer(LINKING + consent.consent_id, self.ctx.clock.now() + wait)
+        return Effects(messages=self.links.register(consent), timers=[timer])
 
     def put_consent_error(self, message: Message, params: dict[str, str]) -> Effects:
         """A failure reported on a consent: the auth-service refused the credential (the PISP
-        is told), or the PISP - or the switch, unable to reach someone - abandoned it."""
+        is told), or the PISP - or the switch, unable to reach someone - abandoned it. One
+        verified already leaves nothing behind (``LinkRegistrations.abandon``)."""
         consent = self.consent(params["ID"])
         hub = self.ctx.hub_name
         if consent is None or message.source not in (consent.pisp, consent.auth_service, hub):
             raise ConsentNotFound(f"{self.ctx.fsp_id} has no consent {params['ID']}")
-        if message.source == hub and (consent.state is LinkState.ACTIVE or consent.finalised):
-            return Effects()  # the PISP missed the final PATCH: the consent stands as it is
+        if message.source == hub and (links_sent(consent) or consent.finalised):
+            # Undelivered: the answer to a GET (linking), or the final PATCH (the PISP
+            # missed it): the consent stands as it is.
+            return Effects()
         if message.source == consent.auth_service and consent.finalised:
             return Effects()  # about a credential that no longer matters
-        registering = consent.state is LinkState.REGISTERING
+        registering, linking = consent.state is LinkState.REGISTERING, links_sent(consent)
         consent.advance(LinkEvent.REFUSED)
         self.book.end(consent)  # never published: forgotten in time
         who = {consent.auth_service: "the auth-service", consent.pisp: consent.pisp}.get(
             message.source, "the switch"
         )
+        told: list[Message] = []
         if message.source == consent.auth_service or (message.source == hub and registering):
             consent.ended = downstream_error(CredentialNotVerified, who, message)
-            return Effects(messages=[self.book.error(consent, consent.ended)])
-        consent.ended = downstream_error(ConsentNotValid, f"abandoned: {who}", message)
-        return Effects()
+            told.append(self.book.error(consent, consent.ended))
+        else:
+            consent.ended = downstream_error(ConsentNotValid, f"abandoned: {who}", message)
+        if linking:  # verified, its links being made: none may stay
+            told.extend(self.links.abandon(consent))
+        return Effects(messages=told)
 
     # -- GET / DELETE / PATCH /consents/{ID}, revocation -------------------------------
 
