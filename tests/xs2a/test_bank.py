@@ -1,7 +1,7 @@
-"""``xs2a.bank``: the money an XS2A payment moves once authorised, when, and what it reads as
-(digest §2.4, §2.7; issue 12 "Money"). Payments are initiated through the API and approved
-as a decoupled PSU would in their app, so each test reads: pay → ``transactionStatus`` →
-ledger."""
+"""``xs2a.bank.Xs2aBank`` (its ``xs2a.payments``): the money an XS2A payment moves once
+authorised, when, and what it reads as (digest §2.4, §2.7; issue 12 "Money"). Payments are
+initiated through the API and approved as a decoupled PSU would in their app, so each test
+reads: pay → ``transactionStatus`` → ledger."""
 
 from __future__ import annotations
 

@@ -29,15 +29,15 @@ from tpsim.stet.resources import PaymentRequest, Rejection
 from tpsim.stet.states import TRANSACTION_STATUS, WHY_OF, RequestState, Why, ordered_status
 
 if TYPE_CHECKING:
-    from tpsim.stet.bank import StetBank
+    from tpsim.stet.payment_requests import PaymentRequests
 
 _HELD = (Status.ACCEPTED, Status.PENDING)
 
 
 class Orders:
-    """The ordered requests of ``bank`` (its ``StetBank``)."""
+    """The ordered requests of ``bank`` (its ``PaymentRequests``)."""
 
-    def __init__(self, bank: StetBank, settlement: Settlement | None) -> None:
+    def __init__(self, bank: PaymentRequests, settlement: Settlement | None) -> None:
         self._bank, self.settlement = bank, settlement
         # Instructions waiting for their execution date or a rule's delay: intent id → when.
         self.waiting = Due(bank.bank.store, f"stet-due:{bank.fsp_id}")

@@ -76,7 +76,7 @@ def fido_credential() -> dict[str, Any]:
 
 
 def transfer_consent(roles: Roles, address: str) -> Consent | None:
-    """What the payer side finds for a transfer from ``address`` (transactions.py)."""
+    """What the payer side finds for a transfer from ``address`` (transaction_checks.py)."""
     return roles.sim.state.consent_for_link(DFSP, address, PISP)
 
 

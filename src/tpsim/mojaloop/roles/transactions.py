@@ -10,7 +10,9 @@
 
 Each transaction is a core payment intent (``roles/transaction_state.py`` maps every step
 onto it); the debit is reserved, committed and released through the core ledger. Terminal
-states are final. Any failure sends ``PUT …/transactions/{ID}/error`` once.
+states are final. Any failure sends ``PUT …/transactions/{ID}/error`` once. The request's
+checks are ``roles/transaction_checks.py``; where the transactions are kept, found by any
+id of their conversation, and the final callback are ``roles/transaction_book.py``.
 
 After a restart with ``--state``, ``recover`` ends every transaction that was in flight:
 its timer and the messages under way died with the process.
@@ -25,60 +27,37 @@ from typing import Any
 from tpsim.auth.challenge import transaction_challenge
 from tpsim.config_settings import Profile
 from tpsim.core import errors as refusals
-from tpsim.core.bank import Account
-from tpsim.core.idempotency import Idempotency
 from tpsim.core.ledger import Ledger
 from tpsim.core.payment import PaymentIntent, Payments, PaymentState
-from tpsim.core.records import Records
 from tpsim.core.sca import ScaMethod
 from tpsim.mojaloop.errors import (
     AuthorizationFailed,
-    ConsentNotValid,
-    ConsentOfAnotherPisp,
     DownstreamFailure,
     FspiopError,
-    InsufficientFunds,
     InternalServerError,
-    ModifiedRequest,
-    PayeeFspNotFound,
-    PayerPermissionError,
-    PayerUnsupportedCurrency,
     PispNotReached,
-    TransactionRequestExpired,
-    TransactionRequestInvalid,
     TransactionRequestNotFound,
     TransferFailed,
-    UnknownThirdPartyLink,
     UserRejected,
-    ValidationError,
     VerificationFailed,
 )
 from tpsim.mojaloop.message import Effects, Message, Timer
 from tpsim.mojaloop.roles import transaction_bodies as bodies
 from tpsim.mojaloop.roles import transaction_timers as timers
-from tpsim.mojaloop.roles.common import (
-    downstream_error,
-    format_amount,
-    parse_datetime,
-)
-from tpsim.mojaloop.roles.consent_state import Consent
+from tpsim.mojaloop.roles.common import downstream_error, parse_datetime
 from tpsim.mojaloop.roles.context import RoleContext
 from tpsim.mojaloop.roles.hub_transfers import nothing_held
-from tpsim.mojaloop.roles.states import LinkState
+from tpsim.mojaloop.roles.transaction_book import TransactionBook
+from tpsim.mojaloop.roles.transaction_checks import check_request, no_funds
 from tpsim.mojaloop.roles.transaction_state import (
     REQUEST_STATE,
-    Step,
     Transaction,
     TxEvent,
     TxState,
-    advance,
     state_of,
 )
 from tpsim.mojaloop.wire.models import (
-    AmountType,
-    PartyIdType,
     QuotesIDPutResponse,
-    ScopeAction,
     ThirdpartyRequestsAuthorizationsIDPutResponse,
     ThirdpartyRequestsAuthorizationsIDPutResponseRejected,
     ThirdpartyRequestsTransactionsPostRequest,
@@ -94,11 +73,7 @@ class PayerDfsp:
 
     def __init__(self, ctx: RoleContext) -> None:
         self.ctx = ctx
-        # FSPIOP §3.2.5: a request seen before, by transactionRequestId → its last callback.
-        self._seen: Idempotency[Message] = Idempotency(ctx.records("transaction-requests-seen"))
-        # By transactionRequestId; the quote, authorization, verification and transfer ids
-        # of its conversation are aliases ("quote:{ID}", …). Forgotten with the retention.
-        self._txs: Records[Transaction] = ctx.records("transactions")
+        self.book = TransactionBook(ctx)
 
     @property
     def payments(self) -> Payments:
@@ -112,26 +87,17 @@ class PayerDfsp:
 
     def post_transaction(self, message: Message, params: dict[str, str]) -> Effects:
         request: ThirdpartyRequestsTransactionsPostRequest = message.model()
-        request_id = request.transactionRequestId
-        try:
-            repeat = self._seen.check(
-                request_id, (message.source, message.body), now=self.ctx.clock.now()
-            )
-        except refusals.KeyReused:
-            raise ModifiedRequest(
-                f"transaction request {request_id} was already received with a different"
-                " body; use a new transactionRequestId"
-            ) from None
+        repeat = self.book.repeat(message, request.transactionRequestId)
         if repeat is not None:  # the same again: the final callback again, or nothing yet
-            return Effects(messages=[repeat.answer] if repeat.answer else [])
+            return repeat
         tx = self._receive(message, request)
         try:
-            account = self._validate(tx)
+            account = check_request(self.ctx, tx)
         except FspiopError as exc:
-            return self._fail(tx, exc)
+            return self.book.fail(tx, exc)
         tx.quote_id = self.ctx.ids.new_id()
-        self._txs.alias(f"quote:{tx.quote_id}", tx.request_id)
-        received = self._transaction_message(
+        self.book.alias("quote", tx.quote_id, tx)
+        received = self.book.message(
             "PUT",
             tx,
             {
@@ -148,7 +114,7 @@ class PayerDfsp:
         return Effects(messages=[received, quote], timers=[self._timer("quote", tx)])
 
     def get_transaction(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._txs.get(params["ID"])
+        tx = self.book.get(params["ID"])
         if tx is None or tx.pisp != message.source:
             # A transaction of another PISP is reported as unknown: its existence is not
             # theirs to see.
@@ -159,7 +125,7 @@ class PayerDfsp:
         reply: dict[str, Any] = {"transactionRequestState": state.value}
         if tx.transaction_id:
             reply["transactionId"] = tx.transaction_id
-        return Effects(messages=[self._transaction_message("PUT", tx, reply)])
+        return Effects(messages=[self.book.message("PUT", tx, reply)])
 
     def _receive(
         self, message: Message, request: ThirdpartyRequestsTransactionsPostRequest
@@ -174,7 +140,7 @@ class PayerDfsp:
             self.ctx.ids.new_id(),
             request_expiry=parse_datetime(request.expiration),
         )
-        self._txs.put(tx.request_id, tx)
+        self.book.keep(tx)
         self.payments.receive(
             PaymentIntent(
                 tx.transaction_id,
@@ -188,85 +154,24 @@ class PayerDfsp:
         )
         return tx
 
-    def _validate(self, tx: Transaction) -> Account:
-        request = tx.model
-        if tx.request_expiry is None:
-            raise ValidationError(
-                f"{request.expiration!r} is not a date-time such as 2030-01-01T00:00:00.000Z",
-                field="expiration",
-            )
-        if tx.request_expiry <= self.ctx.clock.now():
-            raise TransactionRequestExpired(f"the request expired at {request.expiration}")
-        if not request.payee.partyIdInfo.fspId:
-            raise PayeeFspNotFound(
-                "payee.partyIdInfo.fspId is required to route the quote: look the payee"
-                " up with GET /parties first",
-                field="payee.partyIdInfo.fspId",
-            )
-        payer = request.payer
-        if payer.partyIdType is not PartyIdType.THIRD_PARTY_LINK:
-            raise TransactionRequestInvalid(
-                f"payer.partyIdType must be THIRD_PARTY_LINK, not {payer.partyIdType.value}",
-                field="payer.partyIdType",
-            )
-        address = payer.partyIdentifier
-        consent = self.ctx.state.consent_for_link(self.ctx.fsp_id, address, tx.pisp)
-        if consent is None:
-            raise UnknownThirdPartyLink(
-                f"no consent at {self.ctx.fsp_id} links THIRD_PARTY_LINK {address}",
-                field="payer.partyIdentifier",
-            )
-        if consent.pisp != tx.pisp:
-            raise ConsentOfAnotherPisp(
-                f"consent {consent.consent_id} was granted to another PISP, not {tx.pisp}",
-                field="payer.partyIdentifier",
-            )
-        if consent.state is not LinkState.ACTIVE:
-            raise ConsentNotValid(_not_linked(consent), field="payer.partyIdentifier")
-        if not consent.grants(address, ScopeAction.ACCOUNTS_TRANSFER):
-            raise PayerPermissionError(
-                f"consent {consent.consent_id} does not grant ACCOUNTS_TRANSFER on {address}",
-                field="payer.partyIdentifier",
-            )
-        account = self.ctx.state.accounts.get(address)
-        if account is None or account.fsp_id != self.ctx.fsp_id:
-            raise UnknownThirdPartyLink(
-                f"{self.ctx.fsp_id} holds no account {address}", field="payer.partyIdentifier"
-            )
-        amount = request.amount
-        if amount.currency != account.currency:
-            raise PayerUnsupportedCurrency(
-                f"account {address} is in {account.currency}, not {amount.currency}",
-                field="amount.currency",
-            )
-        available = self.ledger.available(address)
-        if request.amountType is AmountType.SEND and Decimal(amount.amount) > available:
-            raise InsufficientFunds(
-                f"account {address} holds {format_amount(available)} {account.currency}",
-                field="amount.amount",
-            )
-        tx.consent_id = consent.consent_id
-        tx.payer_address = address
-        return account
-
     # -- PUT /quotes → POST /thirdpartyRequests/authorizations -----------------------
 
     def put_quote(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find("quote", params["ID"])
+        tx = self.book.find("quote", params["ID"])
         if tx.quote and message.body == tx.quote:
             # The same callback again (a resend, FSPIOP v1.1 §3.2.5): taken quietly. Refusing
             # it would send the payee PUT /quotes/{ID}/error, and it would drop the quote.
             return Effects()
-        self._advance(tx, TxEvent.QUOTED)
+        self.book.advance(tx, TxEvent.QUOTED)
         quote: QuotesIDPutResponse = message.model()
         tx.quote, tx.quote_model = message.body or {}, quote
         tx.quote_expiry = parse_datetime(quote.expiration)
         try:
             self.ledger.check_funds(tx.payer_address, Decimal(quote.transferAmount.amount))
         except refusals.InsufficientFunds as refusal:
-            return self._fail(tx, self._no_funds(refusal))
+            return self.book.fail(tx, no_funds(self.ctx, refusal))
         tx.authorization_id = self.ctx.ids.new_id()
-        self._txs.alias(f"authorization:{tx.authorization_id}", tx.request_id)
+        self.book.alias("authorization", tx.authorization_id, tx)
         auth_body = bodies.authorization_request(
             tx, now=self.ctx.clock.now(), profile=self.ctx.profile
         )
@@ -284,9 +189,9 @@ class PayerDfsp:
         )
 
     def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find("quote", params["ID"])
+        tx = self.book.find("quote", params["ID"])
         error = downstream_error(DownstreamFailure, "the payee DFSP's quote", message)
-        return self._fail(tx, error)
+        return self.book.fail(tx, error)
 
     def _timer(self, wait: str, tx: Transaction) -> Timer:
         return timers.timer(wait, tx, now=self.ctx.clock.now(), behaviour=self.ctx.config.behaviour)
@@ -294,28 +199,28 @@ class PayerDfsp:
     def on_timer(self, key: str) -> Effects:
         """A wait ran out (``transaction_timers``): the transaction fails, if it still waits."""
         wait, _, request_id = key.partition(":")
-        tx = self._txs.get(request_id)
+        tx = self.book.get(request_id)
         if tx is None or state_of(self.payments, tx) is not timers.WAITING.get(wait):
             return Effects()
         if wait == "transfer" and tx.transaction_id in self.ledger.credited():
             return self._completed(tx)  # the payee credited it: its answer was lost
         now, behaviour = self.ctx.clock.now(), self.ctx.config.behaviour
         error, event = timers.expired(wait, tx, now=now, behaviour=behaviour)
-        return self._fail(tx, error, event)
+        return self.book.fail(tx, error, event)
 
     # -- PUT /thirdpartyRequests/authorizations → verification -----------------------
 
     def put_authorization(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find("authorization", params["ID"])
+        tx = self.book.find("authorization", params["ID"])
         self._check_pisp(tx, message)
         answer: ThirdpartyRequestsAuthorizationsIDPutResponse = message.model()
         cancel = [timers.key("authorization", tx)]
         if isinstance(answer, ThirdpartyRequestsAuthorizationsIDPutResponseRejected):
             return self._rejected(tx).extend(Effects(cancel=cancel))
         signed_type = answer.signedPayload.signedPayloadType
-        self._advance(tx, TxEvent.ACCEPTED, method=ScaMethod(signed_type.value))
+        self.book.advance(tx, TxEvent.ACCEPTED, method=ScaMethod(signed_type.value))
         tx.verification_id = self.ctx.ids.new_id()
-        self._txs.alias(f"verification:{tx.verification_id}", tx.request_id)
+        self.book.alias("verification", tx.verification_id, tx)
         signed = (message.body or {})["signedPayload"]
         request = self.ctx.message(
             "POST",
@@ -328,24 +233,24 @@ class PayerDfsp:
 
     def _rejected(self, tx: Transaction) -> Effects:
         """The user rejected the transaction: spec PATCH REJECTED, or the reference error."""
-        self._advance(tx, TxEvent.REJECTED)
+        self.book.advance(tx, TxEvent.REJECTED)
         if self.ctx.profile is Profile.REFERENCE:
-            return self._to_pisp(tx, self._error(tx, UserRejected("user rejected")))
+            return self.book.to_pisp(tx, self.book.error(tx, UserRejected("user rejected")))
         patch = {
             "transactionRequestState": TransactionRequestState.REJECTED.value,
             "transactionState": TransactionState.REJECTED.value,
         }
-        return self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
+        return self.book.to_pisp(tx, self.book.message("PATCH", tx, patch))
 
     def put_authorization_error(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find("authorization", params["ID"])
+        tx = self.book.find("authorization", params["ID"])
         # The switch sends this callback itself when it cannot deliver the authorization
         # request to the PISP (DESIGN.md "The switch"); waiting for the timeout is pointless.
         from_switch = message.source == self.ctx.hub_name
         if not from_switch:
             self._check_pisp(tx, message)
         who = "the switch" if from_switch else "the PISP"
-        return self._fail(tx, downstream_error(AuthorizationFailed, who, message))
+        return self.book.fail(tx, downstream_error(AuthorizationFailed, who, message))
 
     def put_transaction_error(self, message: Message, params: dict[str, str]) -> Effects:
         """The switch could not deliver a transaction callback to the PISP (digest §1).
@@ -355,7 +260,7 @@ class PayerDfsp:
         it, and only its outcome ends the transaction. Anything else sending this callback
         is refused.
         """
-        tx = self._find("transaction", params["ID"])
+        tx = self.book.find("transaction", params["ID"])
         if message.source != self.ctx.hub_name:
             raise TransactionRequestNotFound(
                 f"only the switch reports failed deliveries of transaction request {tx.request_id}"
@@ -363,22 +268,22 @@ class PayerDfsp:
         intent = self.payments.get(tx.transaction_id)
         if intent.finalised or intent.state is PaymentState.EXECUTING:
             return Effects()  # the PISP has the final word already, or will have it
-        return self._fail(tx, downstream_error(PispNotReached, "the switch", message))
+        return self.book.fail(tx, downstream_error(PispNotReached, "the switch", message))
 
     # -- PUT /thirdpartyRequests/verifications → transfer ----------------------------
 
     def put_verification(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find("verification", params["ID"])
-        self._advance(tx, TxEvent.VERIFIED)
+        tx = self.book.find("verification", params["ID"])
+        self.book.advance(tx, TxEvent.VERIFIED)
         assert tx.quote_model is not None  # noqa: S101 - verified after the quote
         debit = Decimal(tx.quote_model.transferAmount.amount)
         # Reserved now (another transfer may have spent the funds since the quote): a
         # transfer that fails gives them back (see _fail).
         try:
-            self._advance(tx, TxEvent.RESERVED, debit=debit)
+            self.book.advance(tx, TxEvent.RESERVED, debit=debit)
         except refusals.InsufficientFunds as refusal:
-            return self._fail(tx, self._no_funds(refusal))
-        self._txs.alias(f"transfer:{tx.transaction_id}", tx.request_id)
+            return self.book.fail(tx, no_funds(self.ctx, refusal))
+        self.book.alias("transfer", tx.transaction_id, tx)
         payee = tx.model.payee.partyIdInfo.fspId
         request = self.ctx.message(
             "POST",
@@ -392,13 +297,13 @@ class PayerDfsp:
         return Effects(messages=[request], cancel=[timers.key("verification", tx)], timers=waits)
 
     def put_verification_error(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find("verification", params["ID"])
-        return self._fail(tx, downstream_error(VerificationFailed, "the auth-service", message))
+        tx = self.book.find("verification", params["ID"])
+        return self.book.fail(tx, downstream_error(VerificationFailed, "the auth-service", message))
 
     # -- PUT /transfers → PATCH ------------------------------------------------------
 
     def put_transfer(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find("transfer", params["ID"])
+        tx = self.book.find("transfer", params["ID"])
         transfer: TransfersIDPutResponse = message.model()
         committed = transfer.transferState is TransferState.COMMITTED
         if committed and state_of(self.payments, tx) is TxState.COMPLETED:
@@ -408,19 +313,19 @@ class PayerDfsp:
         if not committed:
             state = transfer.transferState.value
             error = TransferFailed(f"the payee DFSP's transfer is {state}")
-            return self._fail(tx, error, TxEvent.ABORTED)
+            return self.book.fail(tx, error, TxEvent.ABORTED)
         return self._completed(tx)
 
     def _completed(self, tx: Transaction) -> Effects:
         """The transfer is committed: commit the debit, tell the PISP it is COMPLETED."""
-        self._advance(tx, TxEvent.COMMITTED)
+        self.book.advance(tx, TxEvent.COMMITTED)
         patch = bodies.completed(now=self.ctx.clock.now(), profile=self.ctx.profile)
-        return self._to_pisp(tx, self._transaction_message("PATCH", tx, patch))
+        return self.book.to_pisp(tx, self.book.message("PATCH", tx, patch))
 
     def put_transfer_error(self, message: Message, params: dict[str, str]) -> Effects:
-        tx = self._find("transfer", params["ID"])
+        tx = self.book.find("transfer", params["ID"])
         error = downstream_error(TransferFailed, "the payee DFSP's transfer", message)
-        return self._fail(tx, error, TxEvent.ABORTED)
+        return self.book.fail(tx, error, TxEvent.ABORTED)
 
     # -- after a restart -------------------------------------------------------------
 
@@ -435,7 +340,7 @@ class PayerDfsp:
         process) cannot have been committed: it fails, as any in flight."""
         credited = self.ledger.credited()
         effects = Effects()
-        for tx in list(self._txs):
+        for tx in list(self.book):
             try:
                 intent = self.payments.get(tx.transaction_id)
             except refusals.UnknownPayment:  # ended and forgotten
@@ -448,36 +353,12 @@ class PayerDfsp:
             elif not intent.finalised:
                 state = state_of(self.payments, tx).value
                 error = InternalServerError(f"tpsim restarted while {tx.what} was {state}")
-                effects.extend(self._fail(tx, error, TxEvent.ABORTED if sent else TxEvent.FAILED))
+                effects.extend(
+                    self.book.fail(tx, error, TxEvent.ABORTED if sent else TxEvent.FAILED)
+                )
         return effects
 
     # -- helpers ---------------------------------------------------------------------
-
-    def _find(self, kind: str, key: str) -> Transaction:
-        """The transaction whose ``kind`` id is ``key`` (``transaction``: its request id)."""
-        tx = self._txs.get(key) if kind == "transaction" else self._txs.find(f"{kind}:{key}")
-        if tx is None:
-            raise TransactionRequestNotFound(f"{self.ctx.fsp_id} sent no {_WHAT[kind]} {key}")
-        return tx
-
-    def _advance(
-        self,
-        tx: Transaction,
-        event: TxEvent,
-        *,
-        debit: Decimal | None = None,
-        method: ScaMethod | None = None,
-    ) -> None:
-        advance(self.payments, tx, event, Step(self.ctx.clock.now(), debit, method))
-
-    def _no_funds(self, refusal: refusals.InsufficientFunds) -> InsufficientFunds:
-        """The error to send when the payer's account cannot cover a transfer (fees included)."""
-        currency = self.ctx.state.accounts[refusal.account].currency
-        return InsufficientFunds(
-            f"the transfer of {format_amount(refusal.needed)} {currency} exceeds the"
-            f" {format_amount(refusal.available)} held in {refusal.account}",
-            field="amount.amount",
-        )
 
     def _check_pisp(self, tx: Transaction, message: Message) -> None:
         if message.source != tx.pisp:
@@ -485,46 +366,3 @@ class PayerDfsp:
                 f"authorization request {tx.authorization_id} was sent to {tx.pisp},"
                 f" not {message.source}"
             )
-
-    def _fail(
-        self, tx: Transaction, error: FspiopError, event: TxEvent = TxEvent.FAILED
-    ) -> Effects:
-        """End the transaction (the core gives reserved funds back), tell the PISP once."""
-        self._advance(tx, event)
-        return self._to_pisp(tx, self._error(tx, error))
-
-    def _to_pisp(self, tx: Transaction, message: Message) -> Effects:
-        """The final callback: sent now, and again to a duplicate of the request until the
-        transaction is forgotten; it waits for nothing any more."""
-        now = self.ctx.clock.now()
-        self._seen.answer(tx.request_id, message, at=now)
-        self._txs.end(tx.request_id, at=now)
-        return Effects(messages=[message], cancel=[timers.key(w, tx) for w in timers.WAITING])
-
-    def _transaction_message(self, method: str, tx: Transaction, body: dict[str, Any]) -> Message:
-        return self.ctx.message(
-            method, f"/thirdpartyRequests/transactions/{tx.request_id}", to=tx.pisp, body=body
-        )
-
-    def _error(self, tx: Transaction, error: FspiopError) -> Message:
-        path = f"/thirdpartyRequests/transactions/{tx.request_id}"
-        return self.ctx.error(path, error, to=tx.pisp)
-
-
-_WHAT = {
-    "transaction": "transaction request",
-    "quote": "quote",
-    "authorization": "authorization request",
-    "verification": "verification request",
-    "transfer": "transfer",
-}
-
-
-def _not_linked(consent: Consent) -> str:
-    """Why a consent that is not ACTIVE cannot pay yet, or any more."""
-    if consent.state is LinkState.LINKING:
-        return (
-            f"consent {consent.consent_id} is not linked yet: the ALS is still registering its"
-            " accounts (pay once the PISP is told the credential is VERIFIED)"
-        )
-    return f"consent {consent.consent_id} is {consent.state.value}"
