@@ -353,13 +353,6 @@ def _inputs(arguments: Sequence[str], config: str | None) -> dict[Path, str]:
 
 def _server_problem(url: str) -> str | None:
     """Why ``--server`` is no base URL of a tpsim (None: it is one)."""
-    from urllib.parse import urlsplit
+    from tpsim.scenario.harness import url_problem
 
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is no number
-    except ValueError as exc:
-        return f"not a URL ({exc}): give tpsim's base URL, e.g. http://127.0.0.1:4040"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "not an http:// or https:// URL: give tpsim's base URL, e.g. http://127.0.0.1:4040"
-    return None
+    return url_problem(url)

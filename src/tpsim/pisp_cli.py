@@ -286,9 +286,14 @@ Play = Callable[["Flow", "SoftwareAuthenticator | None"], Awaitable[str]]
 def _played(args: argparse.Namespace, name: str, play: Play) -> int:
     """Play ``play`` against ``--server`` (with the ``--credential``, read first); print
     its last line; the exit code."""
+    from tpsim.scenario.harness import url_problem
     from tpsim.scenario.pisp_client import FlowFailed
     from tpsim.scenario.pisp_flows import against
 
+    problem = url_problem(args.server)
+    if problem is not None:
+        print(f"tpsim pisp {name}: --server {args.server}: {problem}", file=sys.stderr)
+        return 2
     hops = Hops()
 
     async def main(credential: SoftwareAuthenticator | None) -> str:
@@ -322,6 +327,8 @@ def _credential(args: argparse.Namespace) -> SoftwareAuthenticator | None:
         text = read_text(path)
     except OSError as exc:
         raise TpsimError(f"--credential {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise TpsimError(f"--credential {path}: not UTF-8 text: {exc.reason}") from None
     return SoftwareAuthenticator.from_json(text, source=str(path))
 
 

@@ -21,7 +21,7 @@ import asyncio
 import io
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -133,13 +133,39 @@ async def http_request(
             text = await response.text()
             received = dict(response.headers)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise HarnessError(f"{method} {url}: {exc or type(exc).__name__}") from None
+        raise HarnessError(f"{method} {url}: {_why(exc)}") from None
     elapsed = (asyncio.get_running_loop().time() - started) * 1000
     try:
         body: Any = json.loads(text) if text else None
     except json.JSONDecodeError:
         body = text
     return Answer(response.status, body, elapsed, received)
+
+
+def url_problem(url: str, whose: str = "tpsim's") -> str | None:
+    """Why ``url`` is no base URL a client can send to (None: it is one); ``whose`` base
+    URL it should be, for the hint (``tpsim run --server``, ``tpsim load --switch``…)."""
+    hint = f"give {whose} base URL, e.g. http://127.0.0.1:4040"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError as exc:
+        return f"not a URL ({exc}): {hint}"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not an http:// or https:// URL: {hint}"
+    try:  # as the resolver will (a UnicodeError, no OSError, from deep in a connect)
+        parts.hostname.encode("idna")
+    except UnicodeError as exc:
+        return f"not a URL (its host {parts.hostname!r}: {exc}): {hint}"
+    return None
+
+
+def _why(exc: Exception) -> str:
+    """What went wrong with a request: the session's timeout raises a ``TimeoutError``
+    that says nothing (an exception is always true, so ``exc or …`` never fell back)."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        return "no answer in time"
+    return str(exc) or type(exc).__name__
 
 
 def _now() -> float:
@@ -287,6 +313,11 @@ class RemoteTpsim(_AdminClient):
         answer = await self.admin("PUT", path, {"endpoint": endpoint})
         if answer.status != 200 or not isinstance(answer.body, dict):
             raise HarnessError(f"{self.url}{path} answered {answer.status}: {answer.body}")
+        if not isinstance(answer.body.get("previous"), str):
+            raise HarnessError(
+                f"{self.url}{path} answered {answer.status} without the previous endpoint:"
+                f" {answer.body} (is {self.url} a tpsim?)"
+            )
         return str(answer.body["previous"])
 
     async def config_in_force(self) -> dict[str, Any]:
@@ -294,22 +325,51 @@ class RemoteTpsim(_AdminClient):
         answer = await self.admin("GET", "/admin/config")
         if answer.status != 200 or not isinstance(answer.body, dict):
             raise HarnessError(f"{self.url}/admin/config answered {answer.status}: {answer.body}")
+        problem = _not_a_config(answer.body)
+        if problem is not None:
+            raise HarnessError(
+                f"{self.url}/admin/config is no tpsim config ({problem}): is {self.url} a tpsim?"
+            )
         return answer.body
 
 
+# What the clients read of a config as lists of objects (a JSON server that is no tpsim
+# may answer anything: it is refused here, not by an AttributeError deep in a flow).
+_LISTS = ("participants", "parties", "accounts", "users", "consents")
+
+
+def _not_a_config(body: dict[str, Any]) -> str | None:
+    """Why ``body`` is not a config as ``GET /admin/config`` shows one (None: it is)."""
+    if "participants" not in body:
+        return "no participants"
+    for name in _LISTS:
+        value = body.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            return f"{name} is not a list of objects"
+    return None
+
+
+def _logged(text: str, error: str) -> None:
+    log.warning(text, error=error)
+
+
+Warn = Callable[[str, str], None]  # (what, the error): told rather than raised
+
+
 @asynccontextmanager
-async def config_restored(remote: RemoteTpsim) -> AsyncIterator[None]:
+async def config_restored(remote: RemoteTpsim, warn: Warn = _logged) -> AsyncIterator[None]:
     """Run the body (the scenarios against ``--server``), then put back the config that was
     in force before it, however the body ends (failed, cancelled by Ctrl-C): a running
     tpsim must not be left sending callbacks to the runner's PISP, which is gone.
 
     The put-back is skipped when the config in force is still the one saved, and cannot be
     done when the saved one was unreadable (the scenarios then fail on the same server) or
-    holds signing keys the admin API never shows: that is refused before anything runs."""
+    holds signing keys the admin API never shows: that is refused before anything runs.
+    What could not be done is told to ``warn`` (default: logged)."""
     try:
         saved: dict[str, Any] | None = await remote.config_in_force()
     except HarnessError as exc:
-        log.warning("--server: its config cannot be read, so it cannot be put back", error=str(exc))
+        warn("--server: its config cannot be read, so it cannot be put back", str(exc))
         saved = None
     if saved is not None and _hidden_keys(saved):
         raise ScenarioError(
@@ -322,20 +382,20 @@ async def config_restored(remote: RemoteTpsim) -> AsyncIterator[None]:
         yield
     finally:
         if saved is not None:
-            await asyncio.shield(_put_back(remote, saved))
+            await asyncio.shield(_put_back(remote, saved, warn))
 
 
-async def _put_back(remote: RemoteTpsim, saved: dict[str, Any]) -> None:
+async def _put_back(remote: RemoteTpsim, saved: dict[str, Any], warn: Warn) -> None:
     """``saved`` in force again, unless it still is; a failure is said, never raised (the
     run's verdict stands)."""
     try:
         if await remote.config_in_force() != saved:
             await remote.put_fixtures(saved, "the config in force before the run")
     except HarnessError as exc:
-        log.warning(
+        warn(
             "--server: the config in force before the run could not be put back: PUT it"
             " with /admin/fixtures or restart the server",
-            error=str(exc),
+            str(exc),
         )
 
 

@@ -20,7 +20,8 @@ credentials file's (``load_setup`` describes it). A progress line goes to stderr
 and with ``--json FILE`` as JSON (``load_report`` shows its shape).
 
 Exit codes: 0 every flow completed, 1 any failed, 2 bad arguments or a run that could not
-start (the server unreachable, its admin API refused, no such PISP, DFSP or payee).
+start (a URL that is none, the server or switch unreachable, its admin API refused, no
+such PISP, DFSP or payee).
 """
 
 from __future__ import annotations
@@ -131,7 +132,16 @@ def _address(text: str) -> tuple[str, int]:
 
 
 def _usage(args: argparse.Namespace) -> str | None:
-    """What is wrong with the combination of options (None: nothing)."""
+    """What is wrong with the options or their combination (None: nothing)."""
+    from tpsim.scenario.harness import url_problem
+
+    for option, url, whose in (
+        ("--server", args.server, "tpsim's"),
+        ("--switch", args.switch, "the switch's"),
+    ):
+        problem = url_problem(url, whose) if url is not None else None
+        if problem is not None:
+            return f"{option} {url}: {problem}"
     if args.switch or args.listen or args.credentials:
         if not (args.switch and args.listen and args.credentials):
             return "--switch, --listen and --credentials go together"
@@ -248,7 +258,15 @@ def _setup(args: argparse.Namespace) -> AbstractAsyncContextManager[Setup]:
     )
     token = args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
     server = args.server or DEFAULT_SERVER
-    return against_tpsim(server, seeding, pisp=args.pisp, admin_token=token, timeout=args.timeout)
+    return against_tpsim(
+        server, seeding, pisp=args.pisp, admin_token=token, timeout=args.timeout, warn=_warn
+    )
+
+
+def _warn(what: str, error: str) -> None:
+    """What the run could not do (put the server's config back): on stderr, as every
+    message of this command, never into the report on stdout."""
+    print(f"tpsim load: warning: {what} ({error})", file=sys.stderr, flush=True)
 
 
 def _progress() -> tuple[Callable[[LoadStats], None], float]:

@@ -34,18 +34,22 @@ JSON::
 
 A FIDO credential's counter must grow across runs: the counters of credentials given as a
 file name are written back to those files at the end (as ``tpsim credential sign
---update`` does); an inline credential's are not.
+--update`` does); an inline credential's are not. It must grow within a run too, so two
+workers may not share one FIDO credential (a GENERIC one they may). A switch nothing
+accepts a connection at ends the run before it starts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import yaml
@@ -54,7 +58,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.config import parse_config
 from tpsim.files import read_text
-from tpsim.scenario.harness import RemoteTpsim, config_restored
+from tpsim.scenario.harness import RemoteTpsim, Warn, config_restored
 from tpsim.scenario.load import Run, Worker, transfer_run
 from tpsim.scenario.load_link import Channel, CredentialType, Linker, link_run
 from tpsim.scenario.load_psd2 import DIALECTS, Psu, Tpp, psd2_run
@@ -127,19 +131,28 @@ class Seeding:
 
 @asynccontextmanager
 async def against_tpsim(
-    server: str, seeding: Seeding, *, pisp: str, admin_token: str | None, timeout: float
+    server: str,
+    seeding: Seeding,
+    *,
+    pisp: str,
+    admin_token: str | None,
+    timeout: float,
+    warn: Warn,
 ) -> AsyncIterator[Setup]:
     """Workers seeded into the tpsim at ``server`` for the block, whose PISP ``pisp`` calls
-    this one back; the config in force before is put back after."""
+    this one back; the config in force before is put back after (``warn`` told when it
+    cannot be)."""
     async with _client(timeout) as http:
         player = await _started(http, pisp, timeout)
         try:
             remote = RemoteTpsim(server, http, admin_token=admin_token)
             player.pisp.tpsim_url = remote.url
-            async with config_restored(remote):
-                config = await remote.config_in_force()
-                point(config, pisp, player.pisp.url)
-                seeded = seed(config, seeding, pisp)
+            # First what can refuse the run (a server unreachable, no tpsim, a token
+            # missing; no such PISP, DFSP or payee): said once, nothing to put back.
+            config = await remote.config_in_force()
+            point(config, pisp, player.pisp.url)
+            seeded = seed(config, seeding, pisp)
+            async with config_restored(remote, warn):
                 await remote.put_fixtures(config, "the load's users and accounts")
                 yield Setup(await _runs(seeded, seeding, player, remote, config))
         finally:
@@ -332,6 +345,7 @@ async def against_switch(
     """Workers of the ``credentials`` file, sending to ``switch`` and called back at
     ``listen``; the file-given credentials' counters saved after, however the run ends."""
     pisp, workers, saved = read_credentials(credentials)
+    await _reachable(switch, timeout)
     async with _client(timeout) as http:
         player = await _started(http, pisp, timeout)
         try:
@@ -344,6 +358,25 @@ async def against_switch(
                 setup.save_counters()
         finally:
             await player.pisp.close()
+
+
+async def _reachable(switch: str, timeout: float) -> None:
+    """``CannotPlay`` when nothing accepts a connection at ``switch``: else every flow
+    would fail at once as ``connection``, thousands a second, for the whole run."""
+    parts = urlsplit(switch)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(parts.hostname, port)
+    except TimeoutError:
+        raise CannotPlay(
+            f"--switch {switch} cannot be reached: no connection within {timeout:g} s"
+        ) from None
+    except OSError as exc:
+        raise CannotPlay(f"--switch {switch} cannot be reached: {exc.strerror or exc}") from None
+    writer.close()
+    with suppress(OSError):
+        await writer.wait_closed()
 
 
 class _PayeeEntry(BaseModel):
@@ -389,8 +422,17 @@ def read_credentials(
         raise CannotPlay(f"--credentials {path}: {where}: {first['msg']}") from None
     workers: list[Worker] = []
     saved: dict[Path, SoftwareAuthenticator] = {}
-    for entry in parsed.workers:
+    fido: dict[bytes, int] = {}  # each FIDO credential's id → its worker
+    for n, entry in enumerate(parsed.workers):
         signer, file = _signer(path, entry.credential)
+        if signer.credential_type == "FIDO" and signer.credential_id is not None:
+            other = fido.setdefault(signer.credential_id, n)
+            if other != n:  # both would sign with the same counter: one refused each time
+                raise CannotPlay(
+                    f"--credentials {path}: workers {other} and {n} share one FIDO credential:"
+                    " its counter must grow with every assertion, so give each worker its own"
+                    " (`tpsim credential new`; GENERIC credentials may be shared)"
+                )
         if file is not None:
             saved[file] = signer
         payee = Payee(

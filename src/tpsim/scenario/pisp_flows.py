@@ -86,8 +86,10 @@ async def against(
     server: str, *, log: HopLog, pisp: str = "pispa", admin_token: str | None, timeout: float
 ) -> AsyncIterator[Flow]:
     """A ``Flow`` against the tpsim at ``server``, whose PISP ``pisp`` calls this one back
-    during the block; the server's config is put back after it, however it ends."""
-    async with aiohttp.ClientSession() as http:
+    during the block; the server's config is put back after it, however it ends. No
+    request waits for its answer longer than ``timeout`` either (not aiohttp's five
+    minutes: a server that never answers ends the flow within ``--timeout``)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http:
         player = ListeningPisp(http, pisp, inbox=Inbox(keep=False))  # flows watch their ids
         await player.start()
         try:
