@@ -307,3 +307,24 @@ def test_a_credential_that_is_not_utf8_exits_2_naming_it(
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(f"tpsim pisp transfer: error: --credential {path}: not UTF-8"), err
+
+
+@pytest.mark.parametrize("report", ["workers.yaml", "c.json"])
+def test_a_report_written_over_the_credentials_is_refused(
+    report: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--json`` naming the credentials file, or a credential file it names, would
+    overwrite a registered credential with the report: refused before the run, the files
+    as they were."""
+    credential = SoftwareAuthenticator.create(credential_type="FIDO")
+    (tmp_path / "c.json").write_text(credential.to_json())
+    workers = credentials_file(tmp_path, "c.json")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    code = main(
+        ["load", "--switch", CLOSED, "--listen", "127.0.0.1:0", "--credentials", str(workers),
+         "--transfers", "1", "--json", str(tmp_path / report)]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert err.startswith(f"tpsim load: error: --json {tmp_path / report}: the credentials"), err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

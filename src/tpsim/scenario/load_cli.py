@@ -246,7 +246,9 @@ def _setup(args: argparse.Namespace) -> AbstractAsyncContextManager[Setup]:
     from tpsim.scenario.load_setup import Seeding, against_switch, against_tpsim
 
     if args.switch:
-        return against_switch(args.switch, args.listen, args.credentials, timeout=args.timeout)
+        return against_switch(
+            args.switch, args.listen, args.credentials, timeout=args.timeout, report=args.json
+        )
     seeding = Seeding(
         args.concurrency or 4,
         args.dfsp,

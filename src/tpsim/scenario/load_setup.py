@@ -340,11 +340,22 @@ def _payee(config: dict[str, Any], msisdn: str) -> _Found:
 
 @asynccontextmanager
 async def against_switch(
-    switch: str, listen: tuple[str, int], credentials: Path, *, timeout: float
+    switch: str,
+    listen: tuple[str, int],
+    credentials: Path,
+    *,
+    timeout: float,
+    report: Path | None = None,
 ) -> AsyncIterator[Setup]:
     """Workers of the ``credentials`` file, sending to ``switch`` and called back at
-    ``listen``; the file-given credentials' counters saved after, however the run ends."""
+    ``listen``; the file-given credentials' counters saved after, however the run ends.
+    ``report``: where the report will be written, which may be none of those files."""
     pisp, workers, saved = read_credentials(credentials)
+    if report is not None and report.resolve() in {credentials.resolve(), *saved}:
+        raise CannotPlay(
+            f"--json {report}: the credentials are kept there, and the report would"
+            " overwrite them: write it elsewhere"
+        )
     await _reachable(switch, timeout)
     async with _client(timeout) as http:
         player = await _started(http, pisp, timeout)
