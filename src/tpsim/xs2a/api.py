@@ -240,6 +240,7 @@ class Xs2aApi:
             self.bank.cancel_now(payment)
             return Answer(204, payment_id=payment.payment_id)
         auth = None
+        payment = self.bank.cancel_requested(payment)
         if self._implicit(headers):
             payment, auth = self.auths.start(payment, cancellation=True, psu_id=headers.psu_id)
         status = self.bank.transaction_status(payment)

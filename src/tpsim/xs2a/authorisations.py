@@ -205,7 +205,7 @@ class Authorisations:
         """The PSU approves (``password`` None: a headless or admin decision, unchecked)."""
         auth = self._open(authorisation_id)
         payment = self.bank.payments[auth.payment_id]
-        if user is not None and user != payment.owner and not self.bank.persona(payment, user):
+        if user is not None and not self._may_sign(auth, payment, user):
             raise PsuCredentialsInvalid(f"{user} does not hold the account this payment debits")
         if password is not None and not self._password_ok(payment.owner, password):
             auth = self._wrong(auth, "wrong password")  # raises
@@ -271,7 +271,8 @@ class Authorisations:
         """Refuse a new authorisation the payment does not allow, or one while another of
         its kind is under way."""
         status = self.bank.transaction_status(payment)
-        if cancellation and not self.bank.awaits_execution(payment):
+        if cancellation and not (payment.cancel_requested and self.bank.awaits_execution(payment)):
+            # NextGenPSD2: a cancellation authorisation follows the DELETE that asked for it.
             raise StatusInvalid(
                 f"payment {payment.payment_id} is {status.value}: there is no cancellation"
                 " to authorise (DELETE the payment first)"
@@ -315,6 +316,15 @@ class Authorisations:
             )
         return auth
 
+    def _may_sign(self, auth: Authorisation, payment: Xs2aPayment, psu: str) -> bool:
+        """Whether ``psu`` may authorise ``auth``: the debited account's holder, or, for
+        the payment's initiation only, a sandbox persona (``Xs2aBank.persona``). A
+        cancellation stops the holder's payment: only the holder may authorise it, and a
+        persona's refusal must not become the outcome of a payment it does not hold."""
+        if psu == payment.owner:
+            return True
+        return not auth.cancellation and self.bank.persona(payment, psu)
+
     # -- steps -------------------------------------------------------------------------------
 
     def _identified(self, auth: Authorisation) -> Authorisation:
@@ -324,7 +334,7 @@ class Authorisations:
             return self._move(auth, ScaEvent.IDENTIFY)
         payment = self.bank.payments[auth.payment_id]
         psu = auth.psu_id or ""
-        if psu != payment.owner and not self.bank.persona(payment, psu):
+        if not self._may_sign(auth, payment, psu):
             self._wrong(auth, f"{psu} does not hold the account this payment debits")
         now = self.bank.clock.now()
         delay = self.bank.settings.decoupled_approval_delay_s
@@ -338,7 +348,7 @@ class Authorisations:
         psu = psu_id or auth.psu_id
         if psu is None:
             raise FormatError("send the PSU-ID header with psuData.password", path="PSU-ID")
-        persona = psu != payment.owner and self.bank.persona(payment, psu)
+        persona = psu != payment.owner and self._may_sign(auth, payment, psu)
         if not persona and (psu != payment.owner or not self._password_ok(psu, password)):
             self._wrong(replace(auth, psu_id=psu), "wrong PSU-ID or password")
         auth = replace(auth, psu_id=psu)

@@ -162,6 +162,11 @@ class Xs2aBank(Xs2aPayments):
             f" {status} now (RJCT and CANC before execution, ACSC once authorised)"
         )
 
+    def cancel_requested(self, payment: Xs2aPayment) -> Xs2aPayment:
+        """The TPP asked to cancel ``payment``, which needs its own SCA first (DELETE
+        answered 202): a cancellation authorisation may start now, not before."""
+        return self._save(replace(payment, cancel_requested=True))
+
     def cancel_now(self, payment: Xs2aPayment) -> Xs2aPayment:
         """Cancel what may still be cancelled (``cancellable`` said so)."""
         return self.end(payment, PaymentEvent.CANCEL, "cancelled")

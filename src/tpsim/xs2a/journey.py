@@ -19,8 +19,11 @@ from tpsim.xs2a.resources import Approach, Authorisation, Xs2aPayment
 from tpsim.xs2a.states import SCA_TERMINAL, ScaStatus
 
 
-def payment_view(auths: Authorisations, payment: Xs2aPayment, *, closed: str | None) -> PsuView:
-    """What the page shows of ``payment``."""
+def payment_view(
+    auths: Authorisations, payment: Xs2aPayment, *, closed: str | None, cancellation: bool = False
+) -> PsuView:
+    """What the page shows of ``payment`` (``cancellation``: the PSU approves cancelling
+    it, and is told so)."""
     bank = auths.bank
     account = bank.bank.accounts[payment.debtor]
     available = bank.bank.ledger.available(account.address)
@@ -41,7 +44,11 @@ def payment_view(auths: Authorisations, payment: Xs2aPayment, *, closed: str | N
     return PsuView(
         bank=bank.fsp_id,
         requester=payment.tpp.tpp_name,
-        purpose=f"asks you to approve a payment of {what}.",
+        purpose=(
+            f"asks you to cancel your payment of {what}: approving stops it."
+            if cancellation
+            else f"asks you to approve a payment of {what}."
+        ),
         user_id=payment.owner,
         user_name=(user.name if user and user.name else payment.owner),
         accounts=(
@@ -74,7 +81,8 @@ class RedirectJourney:
     def view(self) -> PsuView:
         auth = self._auth()
         payment = self._auths.bank.payments[auth.payment_id]
-        return payment_view(self._auths, payment, closed=self._auths.link_open(auth))
+        closed = self._auths.link_open(auth)
+        return payment_view(self._auths, payment, closed=closed, cancellation=auth.cancellation)
 
     def approve(self, user: str | None, password: str, accounts: Sequence[str]) -> str:
         return _target(self._decide(lambda: self._auths.approve(self._id, user, password)))
@@ -124,7 +132,8 @@ def _target(decision: Decision) -> str:
 class OAuthApproval:
     """The bank's side of its OAuth authorisation server for XS2A (``PIS:{paymentId}``):
     ``auth.oauth.IntentApproval``. Approving finalises the payment's OAuth authorisation
-    (started now if it has none open)."""
+    under way, its cancellation's first (else its initiation's, started now if it has none
+    open)."""
 
     def __init__(self, auths: Authorisations) -> None:
         self._auths = auths
@@ -137,11 +146,22 @@ class OAuthApproval:
             )
         return self._auths.bank.fresh(payment)
 
-    def _authorisation(self, payment: Xs2aPayment) -> Authorisation:
-        for authorisation_id in reversed(payment.authorisations):
+    def _open(self, payment: Xs2aPayment) -> Authorisation | None:
+        """The authorisation the PSU decides here: the payment's cancellation under way
+        (the 202 DELETE linked ``scaOAuth`` for it), else its initiation's."""
+        for authorisation_id in (
+            *reversed(payment.cancellations),
+            *reversed(payment.authorisations),
+        ):
             auth = self._auths.find(authorisation_id)
             if auth is not None and auth.sca_status not in SCA_TERMINAL:
                 return auth
+        return None
+
+    def _authorisation(self, payment: Xs2aPayment) -> Authorisation:
+        auth = self._open(payment)
+        if auth is not None:
+            return auth
         try:
             return self._auths.start(payment)[1]
         except Xs2aError as exc:
@@ -153,6 +173,9 @@ class OAuthApproval:
 
     def view(self, intent_id: str) -> PsuView:
         payment = self._payment(intent_id)
+        auth = self._open(payment)
+        if auth is not None and auth.cancellation:
+            return payment_view(self._auths, payment, closed=None, cancellation=True)
         status = self._auths.bank.transaction_status(payment).value
         closed = None if status == "RCVD" else f"this payment is {status}: nothing to approve"
         return payment_view(self._auths, payment, closed=closed)

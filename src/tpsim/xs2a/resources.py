@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from tpsim.core.records import evolvable
 from tpsim.core.rules import Outcome
 from tpsim.xs2a.states import ScaStatus
 
@@ -95,6 +96,7 @@ class TppRequest:
     reject_no_funds: bool | None = None
 
 
+@evolvable  # kept in --state files: fields added since read back at their defaults
 @dataclass(frozen=True, slots=True)
 class Xs2aPayment:
     payment_id: str
@@ -117,6 +119,9 @@ class Xs2aPayment:
     held: str | None = None  # a status a rule stopped it in (ACCP, PDNG) instead of executing
     executed: tuple[date, ...] = ()  # a periodic payment's execution dates so far
     stopped: bool = False  # a periodic payment cancelled: no execution any more
+    # The TPP asked to cancel it and the bank wants that authorised (DELETE answered 202):
+    # only then may a cancellation authorisation start.
+    cancel_requested: bool = False
 
 
 @dataclass(frozen=True, slots=True)
