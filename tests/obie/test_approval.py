@@ -23,13 +23,14 @@ def test_the_page_shows_the_payee_amount_reference_and_account() -> None:
     assert [a.value for a in view.accounts] == ["dfspa.mits"] and view.closed is None
 
 
-def test_without_a_debtor_account_the_page_offers_the_banks_accounts_in_that_currency() -> None:
+def test_without_a_debtor_account_the_psu_signs_in_then_chooses_one_of_theirs() -> None:
     w = world()
-    view = w.api.approval.view(str(w.consent(debtor=None).consent_id))
-    assert {a.value for a in view.accounts} == {"dfspa.mits", "dfspa.mits.savings", "dfspa.rora"}
+    consent_id = str(w.consent(debtor=None).consent_id)
+    assert w.api.approval.view(consent_id).accounts == ()
+    view = w.api.approval.sign_in(consent_id, "mits", "mits")
+    assert {a.value for a in view.accounts} == {"dfspa.mits", "dfspa.mits.savings"}
     with pytest.raises(LoginRefused, match="one account"):
-        w.api.approval.approve(str(w.consent(debtor=None).consent_id), None, "mits",
-                               ["dfspa.mits", "dfspa.rora"])  # fmt: skip
+        w.api.approval.approve(consent_id, "mits", None, ["dfspa.mits", "dfspa.mits.savings"])
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -238,16 +238,17 @@ async def test_the_consent_page_is_signed_in_as_a_browser_would(tmp_path: Path) 
     name: page
     steps:
       - obie.create_consent: {debtor: null}
-      - obie.authorise: {password: wrong}
+      - obie.authorise: {psu: mits, password: wrong}
         expect: {status: 401}
-      - obie.authorise: {password: mits}
+      - obie.authorise: {psu: mits, password: mits}
         expect:
           redirect: {code: <any>, state: <any>}
     """
     result = await run_one(tmp_path, text)
     assert result.outcome is Outcome.PASSED, result.failures
-    browser, page, form, exchange = result.steps[2].sent
-    assert page["path"].startswith("/login/dfspa/oauth/") and form["method"] == "POST"
+    browser, page, sign_in, form, exchange = result.steps[2].sent
+    assert page["path"].startswith("/login/dfspa/oauth/") and sign_in["method"] == "POST"
+    assert form["method"] == "POST" and form["path"] == sign_in["path"]
     assert exchange["path"] == "/obie/dfspa/token"
 
 

@@ -166,11 +166,20 @@ async def test_the_consent_page_lets_the_psu_choose_the_account_to_pay_from(
         async with http.get(f"{tpp.base}/authorize", params=query) as page:
             html = await page.text()
             form_url = str(page.url)
-        assert 'type="radio" name="account"' in html and "165.88 GBP" in html
+        # Before the PSU signs in, the page lists no account of the bank's customers.
+        assert 'name="account"' not in html and "10000109010103" not in html
         token = html.split('name="csrf" value="')[1].split('"')[0]
+        sign_in = {"csrf": token, "user": "mits", "password": "mits", "decision": "sign_in"}
+        async with http.post(form_url, data=sign_in) as page:
+            html = await page.text()
+        assert 'type="radio" name="account"' in html and "165.88 GBP" in html
+        assert "10000109010103" not in html  # rora's: not mits's to choose
+        token = html.split('name="csrf" value="')[1].split('"')[0]
+        signed_in = html.split('name="signed_in" value="')[1].split('"')[0]
         form = {
             "csrf": token,
-            "password": "mits",
+            "user": "mits",
+            "signed_in": signed_in,
             "account": "dfspa.mits.savings",
             "decision": "approve",
         }
@@ -230,9 +239,12 @@ async def test_the_consent_page_in_a_headless_browser(
                 browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
                 page = await browser.new_page()
                 await page.goto(url)
+                await page.fill('input[name="user"]', "mits")
+                await page.fill('input[name="password"]', "mits")
+                async with page.expect_navigation():
+                    await page.click('button[value="sign_in"]')
                 assert "165.88 GBP" in await page.content()
                 await page.check('input[value="dfspa.mits.savings"]')
-                await page.fill('input[name="password"]', "mits")
                 async with page.expect_navigation():
                     await page.click('button[value="approve"]')
                 assert page.url.startswith(callback) and "code=" in page.url

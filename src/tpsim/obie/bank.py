@@ -157,11 +157,15 @@ class ObieBank:
         now = self.clock.now()
         if consent.state not in _OPEN:
             return consent
-        cut_off = consent.cut_off
-        if cut_off is not None and now >= cut_off and cut_off <= consent.expires_at:
-            return self.reject(consent, ConsentReason.CUT_OFF, "the bank's cut-off time has passed")
-        if now >= consent.expires_at:
-            return self.reject(consent, ConsentReason.EXPIRED, "the consent expired unused")
+        # Ended as of when it fell due, not when next read or ticked: its StatusUpdateDateTime
+        # is the same whenever the TPP reads it.
+        cut_off, expires = consent.cut_off, consent.expires_at
+        if cut_off is not None and now >= cut_off and cut_off <= expires:
+            text = "the bank's cut-off time has passed"
+            return self.reject(consent, ConsentReason.CUT_OFF, text, at=cut_off)
+        if now >= expires:
+            text = "the consent expired unused"
+            return self.reject(consent, ConsentReason.EXPIRED, text, at=expires)
         return consent
 
     def status_word(self, consent: Consent) -> str:
@@ -220,6 +224,17 @@ class ObieBank:
             self._wrong_password(consent)
         return self._authorised(consent, account, psu, applied)
 
+    def sign_in(self, consent_id: str, user: str, password: str) -> list[Account]:
+        """The PSU ``user`` signs in at the consent page of a consent that names no debtor
+        account: their accounts at this bank in the payment's currency, to choose from. A
+        wrong password is ``WrongPassword`` (counted; the last allowed one rejects the
+        consent, U033)."""
+        consent = self._awaiting(consent_id)
+        if not self.bank.password_ok(self.fsp_id, user, password, self._password):
+            self._wrong_password(consent)
+        held = self.bank.accounts.held_by(self.fsp_id, user)
+        return [a for a in held if a.currency == consent.order.currency]
+
     def deny(self, consent_id: str) -> Consent:
         """The PSU denies: the consent is rejected (U037)."""
         return self.reject(self._awaiting(consent_id), ConsentReason.DENIED, "denied by the PSU")
@@ -234,17 +249,24 @@ class ObieBank:
             consent = self.deny(consent_id)
         return self.status_word(consent)
 
-    def reject(self, consent: Consent, reason: ConsentReason, text: str) -> Consent:
-        """End ``consent`` unconsumed: its intent (if approved) is rejected too."""
-        now = self.clock.now()
+    def reject(
+        self, consent: Consent, reason: ConsentReason, text: str, *, at: datetime | None = None
+    ) -> Consent:
+        """End ``consent`` unconsumed, as of ``at`` (None: now): its intent (if approved)
+        is rejected too."""
+        at = at or self.clock.now()
         intent = self.intent(consent)
         if intent is not None and not intent.finalised:
             event = PaymentEvent.EXPIRE if reason is ConsentReason.EXPIRED else PaymentEvent.REJECT
-            self.bank.payments.end(intent.intent_id, event, at=now)
-        return self.move(consent, ConsentEvent.REJECT, reason=reason.value, reason_text=text)
+            self.bank.payments.end(intent.intent_id, event, at=at)
+        changes = {"reason": reason.value, "reason_text": text}
+        return self.move(consent, ConsentEvent.REJECT, at=at, **changes)
 
-    def move(self, consent: Consent, event: ConsentEvent, **changes: Any) -> Consent:
-        """``consent`` after ``event`` (kept), or 400 U009 when its status forbids it."""
+    def move(
+        self, consent: Consent, event: ConsentEvent, *, at: datetime | None = None, **changes: Any
+    ) -> Consent:
+        """``consent`` after ``event`` (kept, its status updated ``at``, None: now), or 400
+        U009 when its status forbids it."""
         try:
             state = next_state(
                 CONSENT_TRANSITIONS,
@@ -259,7 +281,7 @@ class ObieBank:
                 f" {event.value}d now",
                 path="ConsentId",
             ) from None
-        now = self.clock.now()
+        now = at or self.clock.now()
         moved = replace(consent, state=state, status_at=now, **changes)
         self.consents.put(moved.consent_id, moved)
         if state in CONSENT_TERMINAL:  # used or ended: the clock has nothing left to end

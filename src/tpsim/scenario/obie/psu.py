@@ -20,6 +20,7 @@ from tpsim.scenario.browser import browse
 from tpsim.scenario.harness import Answer
 from tpsim.scenario.obie import params as p
 from tpsim.scenario.obie.client import (
+    failed,
     redirect_params,
     token_request,
     unsigned_jwt,
@@ -30,6 +31,7 @@ from tpsim.scenario.session import Session
 from tpsim.scenario.xs2a.client import form_fields
 
 _CHOSEN = re.compile(r'<input type="radio" name="account" value="([^"]+)" checked>')
+_SIGN_IN = 'name="decision" value="sign_in"'  # a consent that names no debtor account
 
 
 async def authorise(session: Session, params: p.AuthoriseConsent, within: float) -> Sent:
@@ -84,18 +86,35 @@ async def _sign_in(
     session: Session, page: str, params: p.AuthoriseConsent, records: list[dict[str, Any]]
 ) -> Answer:
     """Open the consent page and submit its form as a browser would (its token, the
-    account chosen, the password, the decision button)."""
+    account chosen, the password, the decision button). A consent that names no debtor
+    account has the PSU sign in first (``psu``), then choose among their accounts."""
     shown = await browse(session, "GET", page, records)
     if shown.status != 200:
         return shown
-    html = str(shown.body)
+    html, password = str(shown.body), params.password
+    if _SIGN_IN in html and params.decision == "approve":
+        if params.psu is None:
+            raise failed(session, "the consent page asks who signs in first: give psu (mits)")
+        signing_in = [("user", params.psu), ("password", password or ""), ("decision", "sign_in")]
+        shown = await _post(session, page, records, form_fields(html) + signing_in)
+        if shown.status != 200:
+            return shown
+        html, password = str(shown.body), None  # the page vouches for the sign-in now
     form = form_fields(html)
     account = params.account or next(iter(_CHOSEN.findall(html)), None)
     if account is not None:
         form.append(("account", account))
-    form += [("password", params.password or ""), ("decision", params.decision)]
-    if params.psu is not None:
+    if password is not None:
+        form.append(("password", password))
+    form.append(("decision", params.decision))
+    if params.psu is not None and all(name != "user" for name, _ in form):
         form.append(("user", params.psu))
+    return await _post(session, page, records, form)
+
+
+async def _post(
+    session: Session, page: str, records: list[dict[str, Any]], form: list[tuple[str, str]]
+) -> Answer:
     return await browse(session, "POST", page, records, urlencode(form).encode())
 
 
