@@ -7,7 +7,9 @@
                                             /consents/{ID}/error (6000 / 7200) → the DFSP, DELETE
                                             /participants/CONSENT/{ID} → the ALS
     POST /thirdpartyRequests/verifications  verify the FIDO assertion or GENERIC signature over
-                                            the challenge → PUT …/verifications/{ID} VERIFIED
+                                            the challenge → PUT …/verifications/{ID} VERIFIED;
+                                            the same request again: the same answer again
+                                            (FSPIOP §3.2.5), another body under its id: 3106
     DELETE /consents/{ID}                   from the consent's PISP or DFSP: REVOKED; PATCH
                                             /consents/{ID} REVOKED → the PISP and the DFSP;
                                             DELETE /participants/CONSENT/{ID} → the ALS (§4.2)
@@ -31,6 +33,8 @@ from tpsim.auth.credential import RegisteredCredential
 from tpsim.auth.errors import CryptoError
 from tpsim.auth.generic import generic_credential, verify_generic
 from tpsim.config import Kind
+from tpsim.core.errors import KeyReused
+from tpsim.core.idempotency import Idempotency
 from tpsim.core.records import Records
 from tpsim.mojaloop.errors import (
     AuthServiceConsentNotValid,
@@ -43,6 +47,7 @@ from tpsim.mojaloop.errors import (
     InvalidConsentCredential,
     InvalidTransactionSignature,
     MissingElement,
+    ModifiedRequest,
     UnknownConsent,
 )
 from tpsim.mojaloop.message import Effects, Message, Timer
@@ -89,6 +94,8 @@ class AuthService:
         # duplicates), forgotten the retention after it was given.
         self._pending: Records[PendingRegistration] = ctx.records("registrations")
         self._verifications: Records[Message] = ctx.records("verifications")
+        # FSPIOP §3.2.5: a verification request seen before, by asker and id → its answer.
+        self._seen: Idempotency[Message] = Idempotency(ctx.records("verification-requests-seen"))
         self._handlers = self._handler_table()
 
     # -- dispatch ----------------------------------------------------------------------
@@ -324,6 +331,9 @@ class AuthService:
     def post_verification(self, message: Message, params: dict[str, str]) -> Effects:
         request: Verification = message.model()
         request_id = request.verificationRequestId
+        repeat = self._repeat(message, request_id)
+        if repeat is not None:
+            return repeat
         try:
             self._verify(request, message.body or {}, requester=message.source)
         except FspiopError as exc:
@@ -336,12 +346,35 @@ class AuthService:
                 body={"authenticationResponse": AuthenticationResponse.VERIFIED.value},
             )
             effects = Effects(messages=[reply])
+        now = self.ctx.clock.now()
         if effects.messages:
             # By asker and id: another DFSP using the same id keeps its own answer.
             key = f"{message.source} {request_id}"
             self._verifications.put(key, effects.messages[0])
-            self._verifications.end(key, at=self.ctx.clock.now())
+            self._verifications.end(key, at=now)
+            self._seen.answer(request_id, effects.messages[0], scope=message.source, at=now)
+        else:
+            self._seen.end(request_id, scope=message.source, at=now)
         return effects
+
+    def _repeat(self, message: Message, request_id: str) -> Effects | None:
+        """The answer again for a verification request seen before (FSPIOP §3.2.5), None for
+        a new one. Verified again, a FIDO assertion's counter no longer increases: a resend
+        of a request that was VERIFIED would be refused, and GET would report that refusal.
+        The same id with another body is ``ModifiedRequest``."""
+        try:
+            seen = self._seen.check(
+                request_id, message.body, scope=message.source, now=self.ctx.clock.now()
+            )
+        except KeyReused:
+            raise ModifiedRequest(
+                f"verification request {request_id} was already received with a different"
+                " body; use a new verificationRequestId",
+                field="verificationRequestId",
+            ) from None
+        if seen is None:
+            return None
+        return Effects(messages=[seen.answer] if seen.answer else [])
 
     def _verify(self, request: Verification, sent: dict[str, Any], *, requester: str) -> None:
         consent = self._verifiable(request.consentId, requester)

@@ -10,9 +10,12 @@
 
 Each transaction is a core payment intent (``roles/transaction_state.py`` maps every step
 onto it); the debit is reserved, committed and released through the core ledger. Terminal
-states are final. Any failure sends ``PUT …/transactions/{ID}/error`` once. The request's
-checks are ``roles/transaction_checks.py``; where the transactions are kept, found by any
-id of their conversation, and the final callback are ``roles/transaction_book.py``.
+states are final. Any failure sends ``PUT …/transactions/{ID}/error`` once. A transfer's
+outcome is taken from its payee DFSP or the switch only (the PISP knows the transferId: it
+is the transactionId); a quote in another currency than the request's is refused before
+the user is asked to sign it. The request's checks are ``roles/transaction_checks.py``;
+where the transactions are kept, found by any id of their conversation, and the final
+callback are ``roles/transaction_book.py``.
 
 After a restart with ``--state``, ``recover`` ends every transaction that was in flight:
 its timer and the messages under way died with the process.
@@ -166,6 +169,9 @@ class PayerDfsp:
         quote: QuotesIDPutResponse = message.model()
         tx.quote, tx.quote_model = message.body or {}, quote
         tx.quote_expiry = parse_datetime(quote.expiration)
+        mismatch = _other_currency(tx, quote)
+        if mismatch is not None:
+            return self.book.fail(tx, mismatch)
         try:
             self.ledger.check_funds(tx.payer_address, Decimal(quote.transferAmount.amount))
         except refusals.InsufficientFunds as refusal:
@@ -304,6 +310,7 @@ class PayerDfsp:
 
     def put_transfer(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("transfer", params["ID"])
+        self._check_payee(tx, message)
         transfer: TransfersIDPutResponse = message.model()
         committed = transfer.transferState is TransferState.COMMITTED
         if committed and state_of(self.payments, tx) is TxState.COMPLETED:
@@ -324,6 +331,7 @@ class PayerDfsp:
 
     def put_transfer_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("transfer", params["ID"])
+        self._check_payee(tx, message)
         error = downstream_error(TransferFailed, "the payee DFSP's transfer", message)
         return self.book.fail(tx, error, TxEvent.ABORTED)
 
@@ -360,9 +368,36 @@ class PayerDfsp:
 
     # -- helpers ---------------------------------------------------------------------
 
+    def _check_payee(self, tx: Transaction, message: Message) -> None:
+        """Only the payee DFSP, or the switch (3303, an undelivered transfer), tells how a
+        transfer ended. Its id is the transactionId the PISP was told: an outcome from
+        anyone else (the PISP) would commit a debit, or release one the payee credits."""
+        payee = tx.model.payee.partyIdInfo.fspId
+        if message.source not in (payee, self.ctx.hub_name):
+            raise TransactionRequestNotFound(
+                f"transfer {tx.transaction_id} was sent to {payee}, not {message.source}"
+            )
+
     def _check_pisp(self, tx: Transaction, message: Message) -> None:
         if message.source != tx.pisp:
             raise TransactionRequestNotFound(
                 f"authorization request {tx.authorization_id} was sent to {tx.pisp},"
                 f" not {message.source}"
             )
+
+
+def _other_currency(tx: Transaction, quote: QuotesIDPutResponse) -> DownstreamFailure | None:
+    """Why a quote in another currency than the request's cannot be signed for, or None.
+
+    The debit is the quote's ``transferAmount`` taken from the payer's account, in the
+    account's currency (checked against the request's): a quote in another currency would
+    have the user sign one amount and be debited another (FSPIOP v1.1 has no conversion)."""
+    asked = tx.model.amount.currency
+    quoted = [quote.transferAmount, quote.payeeReceiveAmount]
+    other = next((m.currency for m in quoted if m is not None and m.currency != asked), None)
+    if other is None:
+        return None
+    return DownstreamFailure(
+        f"the payee DFSP quoted in {other} for a request in {asked}: the payer's account"
+        f" cannot be debited in {other}"
+    )
