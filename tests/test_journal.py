@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tpsim.journal import Direction, Exchange, Hop, Journal, register_dialect
-from tpsim.journal_links import Reading
+from tpsim.journal import Direction, Exchange, Hop, HttpExchange, Journal, register_dialect
+from tpsim.journal_links import Conversations, Reading
 from tpsim.mojaloop.message import Message, make_headers
 from tpsim.mojaloop.roles.common import new_message
 
@@ -249,3 +249,27 @@ def test_headers_a_caller_may_still_change_are_copied_and_a_messages_kept() -> N
     assert kept.headers is message.headers  # read-only already: not copied
     assert kept.to_json()["headers"] == {"FSPIOP-Source": "dfspb"}
     assert json.loads(kept._line())["headers"] == {"FSPIOP-Source": "dfspb"}
+
+
+def test_a_ring_of_entries_naming_many_ids_is_not_walked_on_every_hop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A STET bulk's entries name its hundred intents: the ring holds more ids than the
+    # 8 × max_entries that trigger forgetting, and each hop relinked the whole ring.
+    relinks = 0
+    relink = Conversations.relink
+
+    def counted(self: Conversations, linked: Any) -> None:
+        nonlocal relinks
+        relinks += 1
+        relink(self, linked)
+
+    monkeypatch.setattr(Conversations, "relink", counted)
+    journal = Journal(max_entries=10)
+    for i in range(200):
+        ids = tuple(f"i-{i}-{n}" for n in range(20))
+        journal.record(Hop.SENT, HttpExchange("GET", "/p", {}, None, "b", "t", ids), at=AT)
+    # Each relink waits for as many ids again as it kept (a ring's worth: ten entries).
+    assert relinks <= 20
+    assert len(journal._conversations) <= 2 * 10 * 20 + 20  # still bounded by the ring's
+    assert [e.seq for e in journal.entries(correlation_id="i-199-7")] == [200]

@@ -4,7 +4,8 @@ Scenario assertions, reports and the admin API read it. The ring keeps at most
 ``max_entries`` entries and ``max_bytes`` (the oldest drop off). An entry counts its JSONL
 line's length when a sink writes one, else a fixed part plus its body's size as it arrived
 (the bytes the edge read, or its ``Content-Length``: nothing is walked per entry); a body
-tpsim built counts a fixed size, its wire models bounding every field. What any client
+tpsim built counts a fixed size, its wire models bounding every field, unless the caller
+gives the bytes it is sent as (a PSD2 answer, whose lists no fixed size bounds). What any client
 sends is bounded too: a refused request keeps its body up to ``REFUSED_BODY_BYTES``, an
 accepted one up to ``max_body_bytes``; past that the entry has ``body: null``,
 ``body_truncated``, ``body_bytes`` (the whole size) and its first ``EXCERPT_BYTES`` as text
@@ -270,6 +271,7 @@ class Journal:
         self._sink_dropped = 0  # by sinks already closed
         self._seq = itertools.count(1)
         self._conversations = Conversations()
+        self._relinked = 0  # how many ids the last relink kept (``_link``)
         # Accepted bodies (by id, the body pinned so the id stays its) and what was kept of
         # them, until the hop that forwards the same object is recorded.
         self._in_flight: OrderedDict[int, tuple[dict[str, Any], _Kept]] = OrderedDict()
@@ -316,7 +318,8 @@ class Journal:
         message's type; ``direction`` to the hop's (received: in; sent and out-of-band:
         out; delivered and dropped: internal). ``raw``: the body's bytes as they arrived
         (the edge has them), which size the entry and give the excerpt of a body not kept
-        whole; a body that is not a JSON object is kept only as that excerpt. A received
+        whole; a body that is not a JSON object is kept only as that excerpt. For a body
+        tpsim built, ``raw`` (the bytes it is sent as) only sizes the entry. A received
         hop with an ``error`` is a refused request: it keeps its body whole only up to
         ``REFUSED_BODY_BYTES``. ``rule``: the name of the rule that changed what happened
         to the message (issue 15's message rules).
@@ -327,10 +330,10 @@ class Journal:
         ids, linking = correlation_ids(path_id, reading, message.related)
         seq = next(self._seq)
         conversation = self._link(linking, seq) or (ids[0] if ids else None)
-        # Only a received hop, or one that may forward a received body, needs a look.
-        kept = (
-            self._keep(hop, message, raw, error) if hop is Hop.RECEIVED or self._in_flight else None
-        )
+        # Only a received hop, one that may forward a received body, or one whose bytes
+        # the caller gives needs a look.
+        looked = hop is Hop.RECEIVED or self._in_flight or raw is not None
+        kept = self._keep(hop, message, raw, error) if looked else None
         body = message.body if kept is None else kept.body
         entry = JournalEntry(
             seq=seq,
@@ -367,10 +370,13 @@ class Journal:
         body = message.body
         if hop is not Hop.RECEIVED:
             pinned = self._in_flight.pop(id(body), None)
-            if pinned is None:
-                return None
-            self._in_flight_bytes -= pinned[1].size
-            return pinned[1]
+            if pinned is not None:
+                self._in_flight_bytes -= pinned[1].size
+                return pinned[1]
+            # A body tpsim built, kept whole; sized by the bytes it is sent as, when given
+            # (a PSD2 answer may list a bulk's hundred payments: no fixed size bounds it).
+            small = raw is None or len(raw) <= _BUILT_BODY_BYTES
+            return None if small or body is None else _Kept(body, len(raw or b""))
         size = _arrived_size(body, message.headers, raw)
         if (body is not None and size <= _BUILT_BODY_BYTES) or (body is None and raw is None):
             return None
@@ -488,13 +494,18 @@ class Journal:
         self._in_flight.clear()
         self._in_flight_bytes = 0
         self._conversations.clear()
+        self._relinked = 0
 
     def _link(self, ids: list[str], seq: int) -> str | None:
         """Link ``ids`` into one conversation and return its name."""
         conversations = self._conversations
-        if len(conversations) > 8 * self._max_entries:  # forget ids that left the ring
+        # Forget ids that left the ring; when the ring itself holds more (entries naming a
+        # bulk's hundred intents), only once as many again came, or every hop would walk
+        # the whole ring.
+        if len(conversations) > max(8 * self._max_entries, 2 * self._relinked):
             # Each entry's ids and the name its conversation had: a query by it finds it.
             conversations.relink((_named(entry), entry.seq) for entry in self._entries)
+            self._relinked = len(conversations)
         return conversations.link(ids, seq)
 
     def close(self) -> None:

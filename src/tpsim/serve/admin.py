@@ -33,6 +33,7 @@ import json
 import math
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +46,7 @@ from tpsim.errors import ConfigError, TpsimError
 from tpsim.mojaloop.errors import coded
 from tpsim.mojaloop.roles.common import format_amount, format_datetime
 from tpsim.serve.body import BodyRefused, read_at_most
+from tpsim.serve.clock import LATEST
 from tpsim.serve.edge import SIMULATION
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -316,6 +318,14 @@ async def advance_clock(request: web.Request) -> web.Response:
         return problem(400, 'seconds must be a number: {"seconds": 60}')
     if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE_S:
         return problem(400, f"seconds must be between 0 and {MAX_ADVANCE_S} (time only moves on)")
+    now = sim.clock.now()
+    if now + timedelta(seconds=seconds) > LATEST:  # advanced often: datetime would overflow
+        return problem(
+            400,
+            f"the clock is at {format_datetime(now)} and cannot move past"
+            f" {format_datetime(LATEST)}: restart tpsim to start from today again",
+            code="CLOCK_AT_LATEST",
+        )
     sim.clock.advance(float(seconds))
     return web.json_response({"now": format_datetime(sim.clock.now())})
 

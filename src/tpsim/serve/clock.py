@@ -8,6 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 from tpsim.core.clock import TimerHandle
 
+# The latest time a clock may be moved to: a thousand years short of ``datetime.max``, so
+# that an expiry or a schedule set from it (config durations are at most ten years) can
+# still be computed, and ``now()`` itself never overflows however often it is advanced.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
 
 class SystemClock:
     """Wall-clock time plus whatever ``advance`` added (``POST /admin/clock/advance``).
@@ -36,9 +41,11 @@ class SystemClock:
         return timer
 
     def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds`` (never back)."""
+        """Move time forward by ``seconds`` (never back, never past ``LATEST``)."""
         if seconds < 0:
             raise ValueError("the clock only moves forward")
+        if seconds > (LATEST - self.now()).total_seconds():
+            raise ValueError(f"the clock cannot move past {LATEST.isoformat()}")
         self._offset += timedelta(seconds=seconds)
         for timer in sorted(self._pending, key=lambda t: t.when):
             timer.arm()

@@ -6,6 +6,7 @@ the traffic log and metrics of each exchange (``serve.traffic``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -59,8 +60,16 @@ def journal_exchange(
         Hop.RECEIVED, sent, at=now, raw=raw or None, error=error, dialect=dialect
     )
     answer = HttpExchange(request.method, path, headers, body, bank, client, ids)
+    # Sized as sent: an answer echoing a bulk of payments is far from a fixed size.
+    sent_raw = None if body is None else json.dumps(body).encode()
     sim.journal.record(
-        Hop.SENT, answer, at=now, status=status, direction=Direction.OUT, dialect=dialect
+        Hop.SENT,
+        answer,
+        at=now,
+        status=status,
+        direction=Direction.OUT,
+        dialect=dialect,
+        raw=sent_raw,
     )
     traffic = sim.router.traffic
     if traffic.watched():
