@@ -266,6 +266,23 @@ def test_junit_journal_excerpt_is_the_last_30_hops(tmp_path: Path) -> None:
     assert journal[0].startswith("  #16 sent") and journal[-1].startswith("  #45 sent")
 
 
+def test_junit_names_each_matrix_cell_apart_even_when_its_title_repeats(tmp_path: Path) -> None:
+    # Cells differing in a mapping have one title ([body=…]); CI servers key a case by
+    # classname and name, and keep one of two alike (GitLab the last): a failure vanishes.
+    run = make_run()
+    failed, passed = run.scenarios[2], run.scenarios[1]
+    for scenario, body in ((failed, {"a": 1}), (passed, {"a": 2})):
+        scenario.name, scenario.cell = "transfer matrix", {"body": body}
+    run.scenarios[1:3] = [failed, passed]
+    write_junit(run, tmp_path / "junit.xml")
+    root = ET.parse(tmp_path / "junit.xml").getroot()  # noqa: S314 - our own output
+    matrix = next(s for s in root.iter("testsuite") if s.attrib["name"] == "scenarios/matrix.yml")
+    assert [(c.attrib["name"], c.find("failure") is not None) for c in matrix] == [
+        ("transfer matrix [body=…]", True),
+        ("transfer matrix [body=…] (2)", False),
+    ]
+
+
 # --- JSON -------------------------------------------------------------------------------
 
 

@@ -18,6 +18,8 @@ from tpsim.scenario.harness import Answer
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 
+_OF_THE_ANSWER = ("status", "error", "body", "headers", "answered_within")
+
 
 def answer_failures(step: str, sent: Sent, expect: Expect) -> list[Failure]:
     """Where the step's answer (and its redirect) differ from ``expect``."""
@@ -101,9 +103,9 @@ def _contents(step: str, label: str, answer: Answer, expect: Expect) -> list[Fai
 
 
 def _nothing_to_check(step: str, expect: Expect) -> list[Failure]:
-    """A step that sent nothing (``wait``) has no answer: expecting its body or headers is a
-    mistake of the scenario, not a pass."""
-    named = [key for key in ("body", "headers") if getattr(expect, key) is not None]
+    """A step that sent nothing (``wait``) has no answer: expecting anything of it (its
+    status, error code, body, headers, time) is a mistake of the scenario, not a pass."""
+    named = [key for key in _OF_THE_ANSWER if getattr(expect, key) is not None]
     if not named:
         return []
     return [

@@ -40,6 +40,7 @@ SUFFIXES = (".yaml", ".yml")
 MAX_INCLUDE_DEPTH = 8
 _PARAMETER = re.compile(r"\$\{(\w+)\}")
 REGEX_PREFIX = "re:"  # as expectations.scalar_fits reads it
+BALANCES_ACTION = "check_balances"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -123,6 +124,7 @@ class LoadedScenario:
             _check_regexes(raw.get("expect"), source, (*at, "expect"))
             saved |= _saves(raw.get("expect"))
             action = next(key for key in raw if key in ACTIONS)
+            _check_balances_read(action, raw.get("expect"), source, at)
             planned.append(
                 PlannedStep(
                     action,
@@ -159,6 +161,18 @@ def _check_references(raw: Any, source: Source, at: KeyPath, defined: set[str]) 
             f" matrix or with save: in an earlier step (defined here:"
             f" {', '.join(sorted(defined)) or 'none'}), or use one a step sets"
             f" ({', '.join(sorted(SET_WHILE_RUNNING))})",
+        )
+
+
+def _check_balances_read(action: str, expect: Any, source: Source, at: KeyPath) -> None:
+    """``expect.balances`` only on ``check_balances``, the one action that reads them:
+    elsewhere they would never be compared, and the step would pass whatever they say."""
+    if not isinstance(expect, dict) or expect.get("balances") is None:
+        return
+    if ACTIONS[action].name != BALANCES_ACTION:
+        raise source.error(
+            (*at, "expect", "balances"),
+            f"{action} reads no balances: check them in a {BALANCES_ACTION} step after it",
         )
 
 

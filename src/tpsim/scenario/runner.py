@@ -514,9 +514,12 @@ async def _run_step(
     resolve = session.variables.resolve
     action = ACTIONS[step.action]
     model = action.params
-    params = step.check(model, resolve(step.params), step.action)
-    # Defaults may be references too (approve's transfer is ${transfer}).
-    params = step.check(model, resolve(params.model_dump(by_alias=True)), step.action)
+    given = resolve(step.params)
+    params = step.check(model, given, step.action)
+    # Defaults may be references too (approve's transfer is ${transfer}). Only they are
+    # resolved now: what the step gave is resolved text, where a `${` is a literal's.
+    defaults = params.model_dump(by_alias=True, exclude=params.model_fields_set)
+    params = step.check(model, {**resolve(defaults), **given}, step.action)
     timing = {"within": resolve(step.expect["within"])} if "within" in step.expect else {}
     within = step.check(Expect, timing, "expect").within
     sent = await action.run(session, params, within)

@@ -73,9 +73,27 @@ def _suite(file: str, scenarios: list[ScenarioResult]) -> ET.Element:
     suite = _element("testsuite", name=file, time=seconds(sum(s.duration_s for s in scenarios)))
     _set_counts(suite, scenarios)
     suite.set("timestamp", clean(min(s.started_at for s in scenarios)))
-    for scenario in scenarios:
-        suite.append(_testcase(scenario))
+    for scenario, name in zip(scenarios, case_names(scenarios), strict=True):
+        suite.append(_testcase(scenario, name))
     return suite
+
+
+def case_names(scenarios: list[ScenarioResult]) -> list[str]:
+    """The scenarios' titles, a repeated one numbered from its second use (``… (2)``).
+
+    Matrix cells that differ only in a mapping or list share a title (``[body=…]``), and
+    CI servers key a case by classname and name: of two alike they keep one (GitLab the
+    last), so a failing cell would vanish behind a passing one."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for scenario in scenarios:
+        name, number = scenario.title, 1
+        while name in taken:
+            number += 1
+            name = f"{scenario.title} ({number})"
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 def classname(file: str) -> str:
@@ -85,11 +103,11 @@ def classname(file: str) -> str:
     return ".".join(parts) or "tpsim"
 
 
-def _testcase(scenario: ScenarioResult) -> ET.Element:
+def _testcase(scenario: ScenarioResult, name: str) -> ET.Element:
     case = _element(
         "testcase",
         classname=classname(scenario.file),
-        name=scenario.title,
+        name=name,
         time=seconds(scenario.duration_s),
     )
     case.append(_properties(scenario))
