@@ -48,6 +48,7 @@ from tpsim.core.message_rules import BODY_PREFIX
 from tpsim.core.rules import (
     Fact,
     Match,
+    MessageFact,
     MessageOutcome,
     Outcome,
     Reason,
@@ -244,6 +245,7 @@ class RuleConfig(_Strict):
                 f"when names message facts ({', '.join(message)}) and payment facts"
                 f" ({', '.join(payment)}): a rule is about a message or a payment, not both"
             )
+        _upper_case_methods(self.when.get(MessageFact.METHOD))
         kind = self.then.kind()
         if message and kind == "payment":
             raise ValueError(
@@ -265,6 +267,17 @@ class RuleConfig(_Strict):
         """The core rule (its regular expressions compiled once, here)."""
         then = self.then.to_message_outcome() if self.is_message_rule() else self.then.to_outcome()
         return Rule(self.name, Match.of(dict(self.when)), then)
+
+
+def _upper_case_methods(spec: str | list[str] | None) -> None:
+    """A ``method`` written in lower case would never match (a message's method is upper
+    case, ``core.rules.MessageFact``): refused, saying what to write."""
+    for text in [spec] if isinstance(spec, str) else spec or []:
+        if text.startswith("re:") or text == text.upper():
+            continue
+        raise ValueError(
+            f"when.method {text!r} never matches: a method is upper case, write {text.upper()!r}"
+        )
 
 
 def _distinct_names(rules: list[RuleConfig]) -> list[RuleConfig]:

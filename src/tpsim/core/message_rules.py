@@ -195,6 +195,12 @@ class MessageOutcome:
                     f" {BODY_PREFIX}<dotted.name>, not {name!r}"
                 )
             field_path(name.removeprefix(BODY_PREFIX))
+            if not _is_json(self.override[name]):
+                raise RuleInvalid(
+                    f"override {name}: {self.override[name]!r} is no JSON value (YAML reads an"
+                    " unquoted date or time as a date, .nan and .inf as numbers JSON has not):"
+                    ' quote it, e.g. "2026-12-01T00:00:00.000Z"'
+                )
 
     def _decisions(self) -> None:
         if self.channel is not None and self.channel not in CHANNELS:
@@ -202,6 +208,20 @@ class MessageOutcome:
         for name, value in (("secret", self.secret), ("consent_id", self.consent_id)):
             if value is not None and not 0 < len(value) <= MAX_TEXT:
                 raise RuleInvalid(f"{name} is 1 to {MAX_TEXT} characters")
+
+
+def _is_json(value: object) -> bool:
+    """Whether ``value`` is what JSON can carry: text, a finite number, a boolean, null, or
+    a list or an object (with text keys) of them."""
+    if value is None or isinstance(value, str | bool | int):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, list):
+        return all(_is_json(item) for item in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json(v) for k, v in value.items())
+    return False
 
 
 @dataclass(frozen=True, slots=True)

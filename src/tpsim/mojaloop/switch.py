@@ -51,7 +51,9 @@ roles read what they decide: channel, secret, consent_id). Then:
                        ``PUT …/error`` with the rule's code from that participant to the
                        source (``sync_refusal`` lets the HTTP edge answer it at once instead)
     settle(Handled)    the participant's answers (and a raised error's callback) are
-                       changed: drop → Record(DROPPED) each; override → body fields set
+                       changed: drop → Record(DROPPED) each (a POST /transfers to an
+                       external payee held by the hub all the same: its expiry frees the
+                       payer's funds); override → body fields set
                        (refused, answer unchanged and the refusal journaled, when the body
                        would break the route's OpenAPI and the rule is not ``unchecked``);
                        reorder → reversed; duplicate → each sent N more times; delay_s →
@@ -393,7 +395,7 @@ class Switch:
         marked = [self._touched(rule, answer) for answer in answers]
         if outcome.drop:
             why = f"dropped by rule {rule.rule_name}"
-            return [self.record(Hop.DROPPED, answer, error=why) for answer in marked]
+            return [step for answer in marked for step in self._dropped(answer, why)]
         if outcome.reorder:
             marked.reverse()
         marked = [answer for answer in marked for _ in range(1 + outcome.duplicate)]
@@ -401,6 +403,24 @@ class Switch:
             at = self.clock.now() + timedelta(seconds=outcome.delay_s)
             return [Later(answer, at) for answer in marked]
         return [Apply(fsp_id, Effects(messages=marked))] if marked else []
+
+    def _dropped(self, answer: Message, why: str) -> list[Step]:
+        """``answer`` journaled as dropped. A ``POST /transfers`` to a payee tpsim does not
+        simulate is held by the hub all the same, as one lost on its way to the payee: the
+        payer DFSP waits for the hub's answer (``roles.transactions``), so without the
+        hub's expiry (3303) its funds would stay reserved for ever."""
+        dropped = self.record(Hop.DROPPED, answer, error=why)
+        route, payee = answer.route, self.registry.get(answer.destination or self.hub_name)
+        if self.transfers is None or route is None or not isinstance(payee, External):
+            return [dropped]
+        if answer.method != "POST" or route.template != "/transfers":
+            return [dropped]
+        try:
+            prepared = self.transfers.prepared(answer)
+        except FspiopError as refused:  # expired already, or a modified resend
+            return [dropped, *self.reject(answer, refused)]
+        effects = prepared.effects
+        return [dropped, Apply(self.hub_name, effects)] if effects != Effects() else [dropped]
 
     def _touched(self, rule: MessageRule, answer: Message) -> Message:
         """``answer`` marked with ``rule``, its ``override`` applied when the body still
