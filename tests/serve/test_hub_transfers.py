@@ -91,6 +91,13 @@ def quote_of(*, amount: str, now: datetime) -> dict[str, Any]:
 async def transfer_sent(scheme: FaultyScheme) -> tuple[Message, str]:
     """Alice's payment up to dfspa's ``POST /transfers`` to dfspb: that request, and the
     transaction's path at the PISP."""
+    await authorized(scheme)
+    [transfer] = to(scheme, "dfspb", "POST", "/transfers")
+    return transfer, f"{TX}/{REQUEST}"
+
+
+async def authorized(scheme: FaultyScheme) -> None:
+    """Alice's payment up to her authorization, which dfspa verifies and then transfers."""
     life = future_expiration(300, now=scheme.clock.now())
     body = transaction_request(REQUEST, payer=GENERIC_ACCOUNT, amount="10", expiration=life)
     assert (await scheme.send("POST", TX, body)).status == 202
@@ -105,8 +112,6 @@ async def transfer_sent(scheme: FaultyScheme) -> tuple[Message, str]:
     accepted = {"responseType": "ACCEPTED", "signedPayload": signed}
     path = f"{AUTHZ}/{auth['authorizationRequestId']}"
     assert (await scheme.send("PUT", path, accepted)).status == 200
-    [transfer] = to(scheme, "dfspb", "POST", "/transfers")
-    return transfer, f"{TX}/{REQUEST}"
 
 
 def balance(scheme: FaultyScheme) -> str:

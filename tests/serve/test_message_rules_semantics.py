@@ -16,15 +16,14 @@ import pytest
 from tests.serve.test_hub_transfers import (
     QUOTE_LIFE_S,
     REQUEST,
+    authorized,
     balance,
     code,
-    quote_of,
     to,
 )
 from tests.support.faulty_scheme import FaultyScheme
-from tests.support.flows import AUTHZ, TX, signed_payload
-from tests.support.pisp import future_expiration
-from tests.support.scheme import GENERIC_ACCOUNT, transaction_request, validate_sent_by_tpsim
+from tests.support.flows import TX
+from tests.support.scheme import validate_sent_by_tpsim
 from tpsim.config import Config, parse_config
 from tpsim.config_yaml import read_yaml
 from tpsim.core.rules import MessageOutcome, RuleInvalid
@@ -40,22 +39,6 @@ LOSE_TRANSFER = {
     },
     "then": {"drop": True},
 }
-
-
-async def authorized(scheme: FaultyScheme) -> None:
-    """Alice's payment up to her authorization, which dfspa verifies and then transfers."""
-    life = future_expiration(300, now=scheme.clock.now())
-    body = transaction_request(REQUEST, payer=GENERIC_ACCOUNT, amount="10", expiration=life)
-    assert (await scheme.send("POST", TX, body)).status == 202
-    [quote_request] = to(scheme, "dfspb", "POST", "/quotes")
-    quote_id = (quote_request.body or {})["quoteId"]
-    quote = quote_of(amount="10", now=scheme.clock.now())
-    await scheme.send("PUT", f"/quotes/{quote_id}", quote, to="dfspa", source="dfspb")
-    [authorization] = to(scheme, "pispa", "POST", AUTHZ)
-    auth = authorization.body or {}
-    signed = signed_payload(scheme.keys, auth["challenge"], "GENERIC")
-    accepted = {"responseType": "ACCEPTED", "signedPayload": signed}
-    await scheme.send("PUT", f"{AUTHZ}/{auth['authorizationRequestId']}", accepted)
 
 
 async def test_a_dropped_transfer_to_an_external_payee_gives_the_funds_back_at_expiry() -> None:
