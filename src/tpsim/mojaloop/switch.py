@@ -322,16 +322,10 @@ class Switch:
         """A transfer's message through the hub's timeout (``roles.hub_transfers``): the
         steps to take before it is delivered, and whether it is delivered at all."""
         if message.method == "POST" and isinstance(participant, External):
-            try:
-                prepared = held.prepared(message)
-            except FspiopError as refused:  # expired already, or a modified resend
-                dropped = self.record(Hop.DROPPED, message, error=refused.detail)
-                return [dropped, *self.reject(message, refused)], False
-            effects = prepared.effects
-            apply: list[Step] = [Apply(self.hub_name, effects)] if effects != Effects() else []
-            if prepared.forward:
-                return apply, True
-            return [self.record(Hop.DROPPED, message, error=prepared.why), *apply], False
+            steps, stopped = self._prepared(message, held)
+            if stopped is None:
+                return steps, True
+            return [self.record(Hop.DROPPED, message, error=stopped), *steps], False
         transfer_id = message.params.get("ID")
         if message.method != "PUT" or transfer_id is None:
             return [], True
@@ -343,6 +337,18 @@ class Switch:
             return [dropped, *self.reject(message, refusal)], False
         answered = held.answered(message, transfer_id)
         return ([Apply(self.hub_name, answered)] if answered.cancel else []), True
+
+    def _prepared(self, message: Message, held: HubTransfers) -> tuple[list[Step], str | None]:
+        """A ``POST /transfers`` to an external payee, taken by the hub: the steps that
+        follow (the hold's timer; the hub's refusal), and why it goes no further (None: it
+        is forwarded)."""
+        try:
+            prepared = held.prepared(message)
+        except FspiopError as refused:  # expired already, or a modified resend
+            return self.reject(message, refused), refused.detail
+        effects = prepared.effects
+        apply: list[Step] = [Apply(self.hub_name, effects)] if effects != Effects() else []
+        return apply, None if prepared.forward else (prepared.why or "not forwarded")
 
     def _still_held(self, message: Message) -> bool:
         """Whether ``message``, a delivery that failed, is a ``POST /transfers`` the hub
@@ -415,12 +421,8 @@ class Switch:
             return [dropped]
         if answer.method != "POST" or route.template != "/transfers":
             return [dropped]
-        try:
-            prepared = self.transfers.prepared(answer)
-        except FspiopError as refused:  # expired already, or a modified resend
-            return [dropped, *self.reject(answer, refused)]
-        effects = prepared.effects
-        return [dropped, Apply(self.hub_name, effects)] if effects != Effects() else [dropped]
+        steps, _ = self._prepared(answer, self.transfers)
+        return [dropped, *steps]
 
     def _touched(self, rule: MessageRule, answer: Message) -> Message:
         """``answer`` marked with ``rule``, its ``override`` applied when the body still
