@@ -24,7 +24,7 @@ from aiohttp import web
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
-from tpsim.serve.psd2_edge import MAX_BODY_BYTES, journal_exchange, site
+from tpsim.serve.psd2_edge import MAX_BODY_BYTES, journal_exchange, json_answer, site
 from tpsim.serve.simulation import Simulation
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ DIALECT = "obie"
 async def handle_obie(request: web.Request) -> web.Response:
     """One UK request: never a traceback, always an answer in the version's own format."""
     from tpsim.obie.errors import InvalidFormat
+    from tpsim.obie.signatures import encode
     from tpsim.obie.states import VERSIONS
 
     sim = request.app[SIMULATION]
@@ -56,6 +57,8 @@ async def handle_obie(request: web.Request) -> web.Response:
     else:
         answer = _handle(api, request, version, raw)
     sim.psd2.arm()
+    # The bytes the body's x-jws-signature covers.
+    sent = None if answer.body is None else encode(answer.body)
     journal_exchange(
         request,
         raw,
@@ -67,8 +70,9 @@ async def handle_obie(request: web.Request) -> web.Response:
         body=answer.body,
         related=(answer.consent_id, answer.payment_id),
         error=None if answer.status < 400 else _first_code(answer.body),
+        sent=sent,
     )
-    return _response(answer)
+    return json_answer(answer.status, answer.headers, sent)
 
 
 def _request(request: web.Request, version: str, raw: bytes) -> ObieRequest:
@@ -88,21 +92,6 @@ def _handle(api: ObieApi, request: web.Request, version: str, raw: bytes) -> Ans
     except Exception:  # a bug must still answer in the dialect's format
         log.exception("UK request failed unexpectedly", path=request.path)
         return api.refuse(asked, UnexpectedError("tpsim failed on this request; see its log"))
-
-
-def _response(answer: Answer) -> web.Response:
-    """The answer, its body the exact bytes its ``x-jws-signature`` covers."""
-    from tpsim.obie.signatures import encode
-
-    if answer.body is None:
-        return web.Response(status=answer.status, headers=answer.headers)
-    return web.Response(
-        body=encode(answer.body),
-        status=answer.status,
-        headers=answer.headers,
-        content_type="application/json",
-        charset="utf-8",
-    )
 
 
 def _not_found(request: web.Request, sim: Simulation, fsp_id: str, version: str) -> web.Response:

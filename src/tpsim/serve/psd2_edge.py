@@ -28,6 +28,21 @@ JOURNAL_DEPTH = 64
 JOURNAL_NUMBER_CHARS = 1000
 
 
+def encoded(body: dict[str, Any] | None) -> bytes | None:
+    """An answer's body as the XS2A and STET edges send it (``json.dumps``, as aiohttp's
+    ``json_response``)."""
+    return None if body is None else json.dumps(body).encode()
+
+
+def json_answer(status: int, headers: dict[str, str], sent: bytes | None) -> web.Response:
+    """The answer, its body the bytes ``sent`` (those the journal counted), if any."""
+    if sent is None:
+        return web.Response(status=status, headers=headers)
+    return web.Response(
+        body=sent, status=status, headers=headers, content_type="application/json", charset="utf-8"
+    )
+
+
 def site(request: web.Request) -> str:
     """The URL the caller reached tpsim at (or ``web.public_url``), for absolute links."""
     configured = request.app[SIMULATION].config.behaviour.linking.web.public_url
@@ -46,22 +61,23 @@ def journal_exchange(
     body: dict[str, Any] | None,
     related: Iterable[str | None],
     error: str | None,
+    sent: bytes | None,
 ) -> None:
     """The request from ``client`` to ``bank`` and the answer (``status``, ``headers``,
-    ``body``; ``error`` its code when refused), as two hops of ``dialect``."""
+    ``body``, sent as the bytes ``sent``; ``error`` its code when refused), as two hops of
+    ``dialect``."""
     sim = request.app[SIMULATION]
     ids = tuple(i for i in related if i)
     now = sim.clock.now()
     path = request.path_qs
-    sent = HttpExchange(
+    asked = HttpExchange(
         request.method, path, dict(request.headers), _json_or_none(raw), client, bank, ids
     )
     entry = sim.journal.record(
-        Hop.RECEIVED, sent, at=now, raw=raw or None, error=error, dialect=dialect
+        Hop.RECEIVED, asked, at=now, raw=raw or None, error=error, dialect=dialect
     )
     answer = HttpExchange(request.method, path, headers, body, bank, client, ids)
     # Sized as sent: an answer echoing a bulk of payments is far from a fixed size.
-    sent_raw = None if body is None else json.dumps(body).encode()
     sim.journal.record(
         Hop.SENT,
         answer,
@@ -69,7 +85,7 @@ def journal_exchange(
         status=status,
         direction=Direction.OUT,
         dialect=dialect,
-        raw=sent_raw,
+        raw=sent,
     )
     traffic = sim.router.traffic
     if traffic.watched():

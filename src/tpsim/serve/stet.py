@@ -29,8 +29,10 @@ from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
 from tpsim.serve.psd2_edge import (
     MAX_BODY_BYTES,
     SwitchablePages,
+    encoded,
     journal_exchange,
     journal_redirect,
+    json_answer,
     site,
 )
 from tpsim.serve.simulation import Simulation
@@ -70,6 +72,7 @@ async def handle_stet(request: web.Request) -> web.Response:
     else:
         answer = _handle(api, request, raw)
     sim.psd2.arm()
+    sent = encoded(answer.body)
     journal_exchange(
         request,
         raw,
@@ -81,8 +84,9 @@ async def handle_stet(request: web.Request) -> web.Response:
         body=answer.body,
         related=(answer.resource_id, *_intent_ids(api, answer.resource_id)),
         error=None if answer.status < 400 else _code(answer),
+        sent=sent,
     )
-    return _response(answer)
+    return json_answer(answer.status, answer.headers, sent)
 
 
 def _intent_ids(api: StetApi, resource_id: str | None) -> tuple[str, ...]:
@@ -112,12 +116,6 @@ def _handle(api: StetApi, request: web.Request, raw: bytes) -> Answer:
     except Exception:  # a bug must still answer in the dialect's format
         log.exception("STET request failed unexpectedly", path=request.path)
         return api.refuse(asked, InternalError("tpsim failed on this request; see its log"))
-
-
-def _response(answer: Answer) -> web.Response:
-    if answer.body is None:
-        return web.Response(status=answer.status, headers=answer.headers)
-    return web.json_response(answer.body, status=answer.status, headers=answer.headers)
 
 
 def _code(answer: Answer) -> str | None:

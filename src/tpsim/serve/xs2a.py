@@ -29,8 +29,10 @@ from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
 from tpsim.serve.psd2_edge import (
     MAX_BODY_BYTES,
     SwitchablePages,
+    encoded,
     journal_exchange,
     journal_redirect,
+    json_answer,
     site,
 )
 from tpsim.serve.simulation import Simulation
@@ -68,6 +70,7 @@ async def handle_xs2a(request: web.Request) -> web.Response:
                 FormatError(f"the body could not be read: {exc.detail}"), request.headers
             )
         sim.psd2.arm()
+    sent = encoded(answer.body)
     journal_exchange(
         request,
         raw,
@@ -79,10 +82,9 @@ async def handle_xs2a(request: web.Request) -> web.Response:
         body=answer.body,
         related=(answer.payment_id, answer.authorisation_id),
         error=None if answer.status < 400 else _first_code(answer.body),
+        sent=sent,
     )
-    if answer.body is None:
-        return web.Response(status=answer.status, headers=answer.headers)
-    return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+    return json_answer(answer.status, answer.headers, sent)
 
 
 def _handle(api: Xs2aApi, request: web.Request, raw: bytes) -> Answer:
