@@ -370,7 +370,7 @@ async def test_every_kind_of_record_comes_back_as_it_was(start: Start) -> None:
         "settlements",
         "transaction-requests-seen",
         "transactions",
-        "verifications",
+        "verification-requests-seen",
     }
 
 

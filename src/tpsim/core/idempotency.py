@@ -73,6 +73,11 @@ class Idempotency(Generic[A]):
         if at is not None:
             self._entries.end(name, at=at)
 
+    def answered(self, key: str, *, scope: str = "") -> A | None:
+        """The answer remembered for ``key`` (None: not seen, or not answered yet)."""
+        entry = self._entries.get(_name(scope, key))
+        return None if entry is None else entry.answer
+
     def forget(self, key: str, *, scope: str = "") -> None:
         """Forget ``key``: the request it came with was refused, so it may come again."""
         self._entries.drop(_name(scope, key))

@@ -90,11 +90,10 @@ class AuthService:
     def __init__(self, ctx: RoleContext) -> None:
         self.ctx = ctx
         self.fsp_id = ctx.fsp_id
-        # Registrations awaiting the ALS; each verification's answer (for GET and
-        # duplicates), forgotten the retention after it was given.
+        # Registrations awaiting the ALS.
         self._pending: Records[PendingRegistration] = ctx.records("registrations")
-        self._verifications: Records[Message] = ctx.records("verifications")
-        # FSPIOP §3.2.5: a verification request seen before, by asker and id → its answer.
+        # Each verification request, by asker and id → its answer (for GET, and for a
+        # duplicate: FSPIOP §3.2.5), forgotten the retention after it was given.
         self._seen: Idempotency[Message] = Idempotency(ctx.records("verification-requests-seen"))
         self._handlers = self._handler_table()
 
@@ -348,10 +347,7 @@ class AuthService:
             effects = Effects(messages=[reply])
         now = self.ctx.clock.now()
         if effects.messages:
-            # By asker and id: another DFSP using the same id keeps its own answer.
-            key = f"{message.source} {request_id}"
-            self._verifications.put(key, effects.messages[0])
-            self._verifications.end(key, at=now)
+            # By asker and id: another DFSP using the same id keeps its own answer (GET).
             self._seen.answer(request_id, effects.messages[0], scope=message.source, at=now)
         else:
             self._seen.end(request_id, scope=message.source, at=now)
@@ -421,8 +417,8 @@ class AuthService:
         return consent
 
     def get_verification(self, message: Message, params: dict[str, str]) -> Effects:
-        stored = self._verifications.get(f"{message.source} {params['ID']}")
-        if stored is None or stored.destination != message.source:
+        stored = self._seen.answered(params["ID"], scope=message.source)
+        if stored is None:
             # Only the DFSP that asked for a verification may read its result.
             raise IdNotFound(
                 f"{self.fsp_id} has no verification request {params['ID']} from {message.source}"
