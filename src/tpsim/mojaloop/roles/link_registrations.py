@@ -32,10 +32,10 @@ from tpsim.core.records import Records
 from tpsim.mojaloop.errors import AccountLinksNotRegistered
 from tpsim.mojaloop.message import Effects, Message
 from tpsim.mojaloop.roles.common import downstream_error
-from tpsim.mojaloop.roles.consent_book import ConsentBook, path, unique
+from tpsim.mojaloop.roles.consent_book import ConsentBook, links_sent, path, unique
 from tpsim.mojaloop.roles.consent_state import Consent
 from tpsim.mojaloop.roles.context import RoleContext
-from tpsim.mojaloop.roles.states import LinkEvent, LinkState
+from tpsim.mojaloop.roles.states import LinkEvent
 from tpsim.mojaloop.wire.models.common import PartyIdType
 from tpsim.mojaloop.wire.models.linking import CredentialStatus
 
@@ -150,9 +150,7 @@ class LinkRegistrations:
         kept = {
             s["address"]
             for c in self.ctx.state.consents
-            if c.consent_id != consent.consent_id
-            and c.dfsp == self.ctx.fsp_id
-            and c.state in (LinkState.ACTIVE, LinkState.LINKING)
+            if c.consent_id != consent.consent_id and c.dfsp == self.ctx.fsp_id and links_sent(c)
             for s in c.scopes
         }
         return [

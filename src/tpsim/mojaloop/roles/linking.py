@@ -228,7 +228,7 @@ class Linking:
             )
         if consent.state is LinkState.REVOKED:
             return Effects()  # the auth-service revoked it before this reached us: no links
-        if consent.state in (LinkState.LINKING, LinkState.ACTIVE):
+        if links_sent(consent):
             # Its answer again (a resend): refused, the error callback would have the
             # auth-service withdraw a consent verified here (AuthService.put_consent_error).
             return Effects()
