@@ -157,3 +157,21 @@ async def test_undeliverable_authorization_request_fails_the_transfer_at_once(
     assert error.error_code == "6000"
     assert "the switch answered 1001" in error.body["errorInformation"]["errorDescription"]  # type: ignore[index]
     assert scheme.balance("dfspa.alice.chequing") == "1000"
+
+
+async def test_a_party_registered_to_the_switch_is_refused_and_never_looped(
+    scheme: Scheme,
+) -> None:
+    # The ALS forwarding a lookup to itself would recurse until Python's recursion limit,
+    # blocking the event loop for seconds and answering 2001.
+    path = "/participants/MSISDN/19995550000"
+    await scheme.pisp.send("POST", path, {"fspId": "switch"})
+    refused = await wait_error(scheme.pisp, path)
+    assert error_code(refused) == "3100"
+
+    await scheme.pisp.send("GET", "/parties/MSISDN/19995550000")
+    error = await wait_error(scheme.pisp, "/parties/MSISDN/19995550000")
+    await scheme.settle()
+    assert error_code(error) == "3204"
+    assert scheme.sim is not None
+    assert len(scheme.sim.journal.entries()) < 10

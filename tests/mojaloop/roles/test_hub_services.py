@@ -222,3 +222,33 @@ def test_refusals(
 
 def test_the_hub_sets_no_timers(roles: Roles) -> None:
     assert roles.role(HUB).on_timer("anything") == Effects()
+
+
+# --- the oracle names participants only: a lookup is never forwarded to the hub --------
+
+
+@pytest.mark.parametrize(
+    ("fsp_id", "why"),
+    [
+        pytest.param(HUB, "the switch itself", id="the hub"),
+        pytest.param("dfspz", "not a participant", id="unknown"),
+    ],
+)
+def test_a_registration_must_name_a_participant(roles: Roles, fsp_id: str, why: str) -> None:
+    # Registered to the hub, a party lookup would be forwarded to the hub, which forwards
+    # it to itself again, until the recursion limit (seconds of a blocked event loop).
+    path = "/participants/MSISDN/19995550000"
+    with pytest.raises(FspiopError) as raised:
+        ask(roles, "POST", path, {"fspId": fsp_id})
+    assert (raised.value.code, raised.value.field) == ("3100", "fspId")
+    assert why in raised.value.detail
+    assert ("MSISDN", "19995550000") not in roles.sim.state.oracle
+
+
+def test_a_lookup_the_oracle_sends_to_the_hub_is_3204_not_forwarded(roles: Roles) -> None:
+    # An entry naming the hub (kept in a --state file written before registrations were
+    # checked) is no DFSP holding the party.
+    roles.sim.state.oracle[("MSISDN", "19995550000")] = HUB
+    with pytest.raises(FspiopError) as raised:
+        ask(roles, "GET", "/parties/MSISDN/19995550000")
+    assert raised.value.code == "3204"

@@ -4,7 +4,8 @@
 party fixtures (or its oracle) and forwards the request there, as Mojaloop's ALS does;
 the DFSP's ``PUT /parties`` then goes straight to the PISP. ``/participants`` is the
 oracle (``CONSENT`` and ``THIRD_PARTY_LINK`` registrations: POST, GET and DELETE, each
-answered with ``PUT /participants/{Type}/{ID}``, an unknown one with 3200; an answer
+answered with ``PUT /participants/{Type}/{ID}``, an unknown one with 3200, a
+registration naming the hub or no participant with 3100; an answer
 carries the request's ``related`` ids, which put it in the registering consent's journal
 conversation: the path id of an account outlives that consent, and links nothing);
 ``/services`` lists the participants offering a service. The switch's transfer timeout
@@ -59,7 +60,9 @@ class HubServices:
         id_type, identifier, sub_id = params["Type"], params["ID"], params.get("SubId")
         party = self.ctx.state.find_party(id_type, identifier, sub_id)
         owner = party.fsp_id if party else self.ctx.state.oracle.get((id_type, identifier))
-        if owner is None:
+        # Never to the hub itself: it would take the lookup again, and again (an entry a
+        # --state file kept from before registrations were checked).
+        if owner is None or owner == self.fsp_id:
             suffix = f"/{sub_id}" if sub_id else ""
             raise PartyNotFound(f"no DFSP has registered {id_type} {identifier}{suffix}")
         return Effects(messages=[forwarded(message, owner)])
@@ -81,6 +84,7 @@ class HubServices:
         # A later registration of the same id replaces the earlier one (a relinked account).
         request: ParticipantsTypeIDSubIDPostRequest = message.model()
         fsp_id = request.fspId
+        self._check_registered(fsp_id)
         self.ctx.state.oracle[(params["Type"], params["ID"])] = fsp_id
         return self._reply(message, {"fspId": fsp_id})
 
@@ -99,6 +103,20 @@ class HubServices:
             )
         del self.ctx.state.oracle[(params["Type"], params["ID"])]
         return self._reply(message, {})
+
+    def _check_registered(self, fsp_id: str) -> None:
+        """Refuse (3100) an fspId the ALS could not forward a lookup to: the hub itself (the
+        lookup would come back to the ALS, for ever) or no participant of the scheme."""
+        if fsp_id == self.fsp_id:
+            raise ValidationError(
+                f"fspId {fsp_id!r} is the switch itself: register the participant that"
+                " holds the id",
+                field="fspId",
+            )
+        if self.ctx.config.participant(fsp_id) is None:
+            raise ValidationError(
+                f"fspId {fsp_id!r} is not a participant of this scheme", field="fspId"
+            )
 
     def _registered(self, params: dict[str, str]) -> str:
         """The fspId registered for the path's Type and ID, or 3200."""
