@@ -21,6 +21,7 @@ from tests.support.scheme import BOB_MSISDN, Scheme
 from tpsim.journal import Hop
 from tpsim.serve.admin import ADMIN_TOKEN
 from tpsim.serve.app import create_app
+from tpsim.serve.traffic import Seen
 
 BOB = f"/parties/MSISDN/{BOB_MSISDN}"
 NOBODY = "/parties/MSISDN/19995550000"
@@ -210,3 +211,27 @@ async def test_a_lookup_the_pisp_sends_itself_still_gets_its_callback_over_http(
 
     assert sent.status == 202
     await scheme.pisp.wait_for("PUT", BOB)
+
+
+async def test_the_lookup_is_counted_as_a_request_from_the_pisp(
+    scheme: Scheme, http: aiohttp.ClientSession
+) -> None:
+    """Every hop the journal keeps is told to the traffic's watchers (``/metrics``, the
+    traffic log): the ``GET /parties`` the lookup sends as the PISP is one received from
+    outside, as if the PISP's adapter had sent it to the FSPIOP edge."""
+    assert scheme.sim is not None
+    seen: list[Seen] = []
+    scheme.sim.router.traffic.listen(seen.append)
+
+    status, _ = await sdk_get(http, scheme, f"/sdk/pispa{BOB}")
+    await scheme.settle()
+
+    assert status == 200
+    received = [s for s in seen if s.entry.hop is Hop.RECEIVED]
+    assert [(s.entry.source, s.route, s.status) for s in received] == [
+        ("pispa", "/parties/{Type}/{ID}", 202)
+    ]
+    assert received[0].receiver == "switch"
+    # The journal and the watchers agree, hop by hop.
+    journaled = [e.seq for e in scheme.sim.journal.entries() if e.path.startswith("/parties")]
+    assert sorted(s.entry.seq for s in seen if s.entry.path.startswith("/parties")) == journaled

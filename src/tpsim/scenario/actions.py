@@ -106,7 +106,10 @@ async def trigger(session: Session, params: Trigger, within: float) -> Sent:
 async def advance_clock(session: Session, params: AdvanceClock, within: float) -> Sent:
     seconds = ((params.days * 24 + params.hours) * 60 + params.minutes) * 60 + params.seconds
     body = {"seconds": seconds}
+    before = await session.target.last_seq()
     answer = await session.target.admin("POST", "/admin/clock/advance", body)
+    if answer.status == 200:
+        session.clock_moves.append((before, seconds))
     if answer.status == 200 and isinstance(answer.body, dict):
         session.variables.set("now", answer.body.get("now"))
     record = {"method": "POST", "path": "/admin/clock/advance", "body": body}

@@ -258,7 +258,8 @@ def broken_off(entry: dict[str, Any], participant: str) -> str | None:
     conformance violation of the participant under test."""
     status = entry.get("status")
     if entry["hop"] == "received" and entry["source"] == participant:
-        if (status or 0) >= 400:
+        # A rule's refusal at once (``sync: true``) is the scenario's, not a breach.
+        if (status or 0) >= 400 and not entry.get("rule"):
             return f"{participant}'s {_route(entry)} was refused ({status})"
     elif entry["hop"] == "sent" and entry.get("destination") == participant:
         if (status or 0) >= 400:

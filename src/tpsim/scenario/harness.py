@@ -130,14 +130,16 @@ async def http_request(
             skip_auto_headers=skip or [],
             allow_redirects=False,
         ) as response:
-            text = await response.text()
+            # What answers may be a participant under test (``trigger``): bytes that are
+            # not its charset are shown replaced, never a crash of the runner.
+            text = await response.text(errors="replace")
             received = dict(response.headers)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise HarnessError(f"{method} {url}: {_why(exc)}") from None
     elapsed = (asyncio.get_running_loop().time() - started) * 1000
     try:
         body: Any = json.loads(text) if text else None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # too deeply nested is no JSON to read
         body = text
     return Answer(response.status, body, elapsed, received)
 

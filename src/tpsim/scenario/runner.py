@@ -371,7 +371,7 @@ async def run_cell(
         await _run_steps(session, cell.steps, result, checked)
         await target.settle()
         result.journal = await target.entries(since=session.since)
-        _check_journal(cell, options, validator, result)
+        _check_journal(cell, options, validator, result, session.clock_moves)
     except (HarnessError, OSError, TpsimError) as exc:
         result.failures.append(Failure(FailureKind.ERROR, f"could not run: {exc}"))
     except Exception as exc:  # a bug of the runner: report it, run the other scenarios
@@ -412,17 +412,22 @@ def _participants(config: Config) -> list[Participant]:
 
 
 def _check_journal(
-    cell: Cell, options: RunOptions, validator: OpenApiValidator | None, result: ScenarioResult
+    cell: Cell,
+    options: RunOptions,
+    validator: OpenApiValidator | None,
+    result: ScenarioResult,
+    clock_moves: list[tuple[int, float]],
 ) -> None:
     """The conformance checks over the scenario's journal: of the PISP or TPP under test
     (violations, failing the scenario), and with ``--check-sent`` of tpsim itself (errors).
     XS2A and UK answers are checked without the Mojaloop bundles: their OpenAPI ships with
-    tpsim."""
+    tpsim. ``clock_moves``: the scenario's ``advance_clock`` steps (``Session``)."""
     journal = result.journal
     kinds = {p.fsp_id: p.kind for p in result.participants}
     found: list[Violation] = []
     if cell.pisp.endpoint is not None and cell.pisp.checks:
-        found += conformance.violations(journal, cell.pisp.fsp_id, kinds, validator)
+        pisp = cell.pisp.fsp_id
+        found += conformance.violations(journal, pisp, kinds, validator, clock_moves)
     if cell.tpp is not None and cell.tpp.checks:
         found += conformance.xs2a_violations(journal, cell.tpp.client_id)
         found += conformance.obie_violations(journal, cell.tpp.client_id)

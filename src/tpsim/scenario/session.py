@@ -38,6 +38,9 @@ class Session:
     # Nobody but tpsim and the built-in PISP (which only answers) sends tpsim anything, so
     # tpsim falling quiet (``Target.quiet``) means nothing more can arrive.
     alone: bool = False
+    # Each move of tpsim's clock by ``advance_clock``: the journal's last seq before it, and
+    # the seconds (a participant under test keeps its own clock: ``conformance._date``).
+    clock_moves: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def pisp_id(self) -> str:

@@ -41,6 +41,7 @@ from tpsim.mojaloop.registry import External
 from tpsim.mojaloop.wire import routes
 from tpsim.mojaloop.wire.headers import build_headers
 from tpsim.mojaloop.wire.models.common import PartyIdType
+from tpsim.serve.traffic import Seen, ms_since, started_at
 
 if TYPE_CHECKING:
     from tpsim.serve.simulation import Simulation
@@ -241,13 +242,18 @@ async def lookup(request: web.Request, sim: Simulation) -> web.Response:
         future = sim.sdk.wait(key)
     except Refused as refused:
         return refusal(refused)
-    sim.journal.record(
+    entry = sim.journal.record(
         Hop.RECEIVED,
         message,
         at=sim.clock.now(),
         path_id=routes.correlation_id(route, message.params, None),
         status=route.sync_status,
     )
+    traffic = sim.router.traffic
+    if traffic.watched():  # counted and logged as the edge does a lookup sent to it
+        took = ms_since(started_at(request))
+        hub = sim.router.hub_name
+        traffic.seen(Seen(entry, route.template, route.sync_status, took, receiver=hub))
     seconds = sim.config.behaviour.sdk_lookup_timeout_s
     timer = sim.clock.call_at(
         sim.clock.now() + timedelta(seconds=seconds),

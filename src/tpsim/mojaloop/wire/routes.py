@@ -6,6 +6,9 @@ services, parties) plus the FSPIOP v1.1 operations the flows use (parties, parti
 quotes, transfers). Synchronous statuses are the OpenAPI ones; where a spec allows two
 (``PUT /consents/{ID}``: 200 or 202) the one Mojaloop's switch answers is used (202).
 
+``Route.answers`` holds every synchronous status the OpenAPI lets the receiver answer with
+(what the conformance checks accept from a participant under test).
+
 Paths are matched as given (already percent-decoded, query string ignored); a path
 parameter is one non-empty segment, so it never contains ``/``. A literal last segment
 ``error`` wins over a ``{SubId}`` parameter, as in Mojaloop: ``GET /parties/MSISDN/1/error``
@@ -80,6 +83,14 @@ class Route:
     # which outlives every conversation it appears in: the journal tags a hop with it and
     # links nothing by it.
     path_id_tags: bool = False
+    # Every status the OpenAPI allows the receiver to answer with (``sync_status`` is the
+    # one tpsim answers); empty: ``sync_status`` alone.
+    also_allowed: frozenset[int] = frozenset()
+
+    @property
+    def answers(self) -> frozenset[int]:
+        """The synchronous statuses the API allows for this operation."""
+        return self.also_allowed | {self.sync_status}
 
 
 # Media-type resource by first path segment (digest §3.1).
@@ -125,10 +136,12 @@ def _route(
     body: Any = None,
     *,
     sync: int | None = None,
+    also: frozenset[int] = frozenset(),
     destination: bool = True,
     id_field: str | None = None,
 ) -> Route:
-    """A table row; ``id_field`` names the body field holding the id of a collection POST."""
+    """A table row; ``id_field`` names the body field holding the id of a collection POST,
+    ``also`` the other statuses the OpenAPI allows its receiver to answer with."""
     segments = template.split("/")[1:]
     params = [s[1:-1] for s in segments if s.startswith("{")]
     is_error = segments[-1] == "error"
@@ -148,6 +161,7 @@ def _route(
         error_template=None if is_error else error_template,
         is_error_callback=is_error,
         path_id_tags=segments[0] in _NAMING,
+        also_allowed=also,
     )
 
 
@@ -175,7 +189,7 @@ ROUTES: tuple[Route, ...] = (
     _route("PUT", "/consentRequests/{ID}/error", _ERROR),
     _route("POST", "/consents", ConsentsPostRequest, id_field="consentId"),
     _route("GET", "/consents/{ID}"),
-    _route("PUT", "/consents/{ID}", ConsentsIDPutResponse, sync=202),  # spec: 200 or 202
+    _route("PUT", "/consents/{ID}", ConsentsIDPutResponse, sync=202, also=frozenset({200})),
     _route("PATCH", "/consents/{ID}", ConsentsIDPatchResponse),
     _route("DELETE", "/consents/{ID}"),
     _route("PUT", "/consents/{ID}/error", _ERROR),
