@@ -381,3 +381,50 @@ def test_reject_is_from_the_hub_unless_a_sender_is_named() -> None:
 def test_nobody_answers_their_own_message() -> None:
     steps = make_switch().reject(msg("GET", TX, source="dfspa"), PartyNotFound(), sender="dfspa")
     assert summary(steps) == [("unanswered", "no error callback applies", "3204")]
+
+
+# --- the hub's checks of a transfer (central-ledger's prepare validation) ---------------
+
+TRANSFER_ID = "0b6a0bdf-1c1a-4c1e-8d2a-3f6e1a2b4c5d"
+MISMATCH = "FSPIOP-Source header should match Payer"
+
+
+def prepare(source: str, payer: str, payee: str = "dfspa") -> Message:
+    body = {
+        "transferId": TRANSFER_ID,
+        "payerFsp": payer,
+        "payeeFsp": payee,
+        "amount": {"currency": "USD", "amount": "500"},
+        "ilpPacket": "AYIBgQAAAAAAAASwNGxldmVsb25lLmRmc3AxLm1lci45T2RTOF91bRBjxE",
+        "condition": "f5sqb7tBTWPd5Y8BDFdMm9BJR_MNI4isf8p8n4D5pHA",
+        "expiration": "2030-01-01T00:01:00.000Z",
+    }
+    return msg("POST", "/transfers", body, source=source, to=payee)
+
+
+def with_external_dfsp() -> Switch:
+    switch = make_switch()
+    switch.registry.add(External("dfspx", Kind.DFSP, "http://dfspx.example:4000"))
+    return switch
+
+
+@pytest.mark.parametrize(
+    ("source", "payer", "why"),
+    [
+        pytest.param("pispa", "pispa", "pispa is a pisp", id="a PISP paying"),
+        pytest.param("pispa", "dfspx", MISMATCH, id="PISP as DFSP"),
+        pytest.param("dfspx", "dfspa", MISMATCH, id="DFSP as DFSP"),
+    ],
+)
+def test_a_transfer_not_from_its_payer_dfsp_is_refused(source: str, payer: str, why: str) -> None:
+    # Delivered, the payee DFSP would credit its party on the quote's condition while no
+    # payer is debited: money from nothing (central-ledger refuses it, 3100).
+    steps = with_external_dfsp().route(prepare(source, payer))
+    [dropped, callback] = summary(steps)
+    assert dropped[:3] == ("record", Hop.DROPPED, None) and why in dropped[3]
+    assert callback == ("callback", f"/transfers/{TRANSFER_ID}/error", HUB, source, "3100")
+
+
+def test_a_transfer_from_its_payer_dfsp_is_delivered() -> None:
+    steps = with_external_dfsp().route(prepare("dfspx", "dfspx"))
+    assert summary(steps) == [("deliver", "dfspa", "POST", "/transfers")]

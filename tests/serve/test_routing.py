@@ -175,3 +175,50 @@ async def test_a_party_registered_to_the_switch_is_refused_and_never_looped(
     assert error_code(error) == "3204"
     assert scheme.sim is not None
     assert len(scheme.sim.journal.entries()) < 10
+
+
+@pytest.mark.parametrize("payer", ["dfspa", "pispa"])
+async def test_a_pisp_cannot_pay_a_payee_dfsp_itself(scheme: Scheme, payer: str) -> None:
+    # A payee DFSP's quote is all a transfer needs to credit its party: the switch refuses
+    # a POST /transfers whose payerFsp is not its sender, or not a DFSP (central-ledger's
+    # prepare validation, 3100), so that nobody is paid with nobody debited.
+    quote_id, transfer_id = "7cea1f36-e810-47a7-96f9-bc06eb7afa17", REQUEST_ID
+    party = {"partyIdType": "MSISDN", "partyIdentifier": BOB_MSISDN, "fspId": "dfspb"}
+    await scheme.pisp.send(
+        "POST",
+        "/quotes",
+        {
+            "quoteId": quote_id,
+            "transactionId": transfer_id,
+            "payee": {"partyIdInfo": party},
+            "payer": {"partyIdInfo": dict(party, partyIdentifier="123", fspId=payer)},
+            "amountType": "RECEIVE",
+            "amount": {"currency": "USD", "amount": "500"},
+            "transactionType": {
+                "scenario": "TRANSFER",
+                "initiator": "PAYER",
+                "initiatorType": "CONSUMER",
+            },
+        },
+        destination="dfspb",
+    )
+    quote = await scheme.pisp.wait_for("PUT", f"/quotes/{quote_id}")
+    assert quote.body is not None
+    transfer = {
+        "transferId": transfer_id,
+        "payerFsp": payer,
+        "payeeFsp": "dfspb",
+        "amount": {"currency": "USD", "amount": "500"},
+        "ilpPacket": quote.body["ilpPacket"],
+        "condition": quote.body["condition"],
+        "expiration": quote.body["expiration"],
+    }
+    sent = await scheme.pisp.send("POST", "/transfers", transfer, destination="dfspb")
+    assert sent.status == 202
+    error = await wait_error(scheme.pisp, f"/transfers/{transfer_id}")
+    await scheme.settle()
+
+    assert error.headers["FSPIOP-Source"] == "switch"
+    assert error_code(error) == "3100"
+    assert scheme.balance("dfspb.bob.chequing") == "0"
+    assert not [r for r in scheme.pisp.received if r.path == f"/transfers/{transfer_id}"]

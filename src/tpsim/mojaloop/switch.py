@@ -7,6 +7,9 @@ transport reports back (``DeliveryResult``) into the next steps:
 
     route(message)        known destination    → Deliver(participant, message as sent)
                           unknown destination  → Record(DROPPED), the hub's 3201 callback
+                          POST /transfers whose payerFsp is not its FSPIOP-Source, or
+                          not a DFSP           → Record(DROPPED), the hub's 3100 callback
+                                                 (central-ledger's prepare validation)
     settle(deliver, result)
                           Handled(effects)     → Record(DELIVERED), Apply(effects)
                           Raised(error)        → Record(DELIVERED, error), that role's callback
@@ -69,6 +72,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from tpsim.config import Kind
 from tpsim.config_settings import Profile
 from tpsim.core.clock import Clock
 from tpsim.core.errors import TpsimError
@@ -80,6 +84,7 @@ from tpsim.mojaloop.errors import (
     DestinationCommunicationError,
     DestinationFspError,
     FspiopError,
+    ValidationError,
     coded,
 )
 from tpsim.mojaloop.message import Effects, Message, make_headers
@@ -217,10 +222,15 @@ class Switch:
             )
             dropped = self.record(Hop.DROPPED, message, error=f"unknown destination {target!r}")
             return [dropped, *self.reject(message, refusal)]
+        route = message.route
+        if route is not None and message.method == "POST" and route.template == "/transfers":
+            invalid = self._unprepared(message)
+            if invalid is not None:
+                dropped = self.record(Hop.DROPPED, message, error=invalid.detail)
+                return [dropped, *self.reject(message, invalid)]
         # The hub's transfer timeout takes its view first: what it decides about a transfer
         # does not depend on what the receiver (or a rule of its) then does with it.
         held: list[Step] = []
-        route = message.route
         if self.transfers is not None and route is not None and route.resource == "transfers":
             held, forward = self._held(message, participant, self.transfers)
             if not forward:
@@ -315,6 +325,26 @@ class Switch:
         return Record(
             hop, message, path_id, status, duration_ms, error or rule.note, rule.rule_name
         )
+
+    def _unprepared(self, message: Message) -> FspiopError | None:
+        """Why the hub refuses a ``POST /transfers`` before anyone gets it (central-ledger's
+        prepare validation, 3100), or None: its ``payerFsp`` must be its sender, and a DFSP.
+        A payee credits its party on the quote's condition alone, so a transfer sent in
+        another participant's name, or by a PISP, would pay it with nobody debited."""
+        payer = (message.body or {}).get("payerFsp")
+        if payer != message.source:
+            return ValidationError(
+                f"FSPIOP-Source header should match Payer: the transfer's payerFsp is"
+                f" {payer!r}, its FSPIOP-Source {message.source!r}",
+                field="payerFsp",
+            )
+        participant = self.registry.get(payer)
+        if participant is not None and participant.kind is not Kind.DFSP:
+            return ValidationError(
+                f"{payer} is a {participant.kind.value}: only a DFSP pays a transfer",
+                field="payerFsp",
+            )
+        return None
 
     def _held(
         self, message: Message, participant: Participant, held: HubTransfers
