@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +224,8 @@ def test_account_aliases_find_the_account() -> None:
         {**DEFAULT["accounts"][0], "iban": "de89 3704 0044 0532 0130 00"},
         {**DEFAULT["accounts"][1], "sort_code_account_number": "40400112345678"},
     ]
-    sim = Simulation(parse_config(merge(DEFAULT, {"accounts": accounts})))
+    # Bob's party goes with his account (a party is paid into an account of its DFSP).
+    sim = Simulation(parse_config(merge(DEFAULT, {"accounts": accounts, "parties": []})))
     bank = sim.state.bank
     by_iban = bank.accounts.find("DE89370400440532013000")  # stored in electronic form
     by_sort_code = bank.accounts.find("40400112345678")
@@ -236,6 +238,168 @@ def test_an_alias_naming_two_accounts_is_a_config_error() -> None:
         {**DEFAULT["accounts"][0], "iban": "DE89370400440532013000"},
         {**DEFAULT["accounts"][1], "iban": "DE89370400440532013000"},
     ]
-    config = parse_config(merge(DEFAULT, {"accounts": accounts}))
+    config = parse_config(merge(DEFAULT, {"accounts": accounts, "parties": []}))
     with pytest.raises(ConfigError, match=r"accounts\.1: DE89370400440532013000 already names"):
         Simulation(config)
+
+
+PARTY = DEFAULT["parties"][0]  # Bob, at dfspb, paid into dfspb.bob.chequing
+
+# A config that loads but has the ALS or a payee DFSP answer wrongly at run time.
+MISLEADING: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "participant named as the hub but for case",
+        with_participants({"fsp_id": "SWITCH", "kind": "pisp", "endpoint": "http://a"}),
+        "participants.4.fsp_id: 'SWITCH' is the hub's name (hub.name: switch)",
+    ),
+    (
+        "party declared twice",
+        {"parties": [PARTY, {**PARTY, "fsp_id": "dfspa", "account": "dfspa.alice.chequing"}]},
+        "parties.1: MSISDN 16135551212 is declared twice (first as parties.0): keep one",
+    ),
+    (
+        "party paid into another bank's account",
+        {"parties": [{**PARTY, "account": "dfspa.alice.chequing"}]},
+        "parties.0.account: 'dfspa.alice.chequing' is an account of dfspa, not of the party's"
+        " DFSP dfspb",
+    ),
+    (
+        "party paid into no account",
+        {"parties": [{**PARTY, "account": "dfspb.nobody"}]},
+        "parties.0.account: 'dfspb.nobody' is not one of the accounts",
+    ),
+    (
+        "party of a simulated DFSP paid into no account",
+        {"parties": [{**PARTY, "account": None}]},
+        "parties.0: a party of dfspb, which tpsim plays, is paid into one of its accounts",
+    ),
+    (
+        "party held by a PISP",
+        {"parties": [{**PARTY, "fsp_id": "pispa", "account": None}]},
+        "parties.0.fsp_id: 'pispa' is a participant of kind pisp; name one of kind dfsp",
+    ),
+    (
+        "account at the auth-service",
+        {"accounts": [{**DEFAULT["accounts"][0], "fsp_id": "central-auth"}], "parties": []},
+        "accounts.0.fsp_id: 'central-auth' is a participant of kind auth-service",
+    ),
+    (
+        "user at a PISP",
+        {"users": [{"user_id": "carol", "fsp_id": "pispa"}]},
+        "users.0.fsp_id: 'pispa' is a participant of kind pisp",
+    ),
+    (
+        "consent given to a DFSP",
+        {"consents": [{**DEFAULT["consents"][0], "pisp": "dfspb"}]},
+        "consents.0.pisp: 'dfspb' is a participant of kind dfsp; name one of kind pisp",
+    ),
+    (
+        "consent held by the auth-service",
+        {"consents": [{**DEFAULT["consents"][0], "dfsp": "central-auth"}]},
+        "consents.0.dfsp: 'central-auth' is a participant of kind auth-service",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "message"), MISLEADING, ids=[c[0] for c in MISLEADING]
+)
+def test_a_config_that_would_misroute_or_mispay_is_refused(
+    case: str, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config(merge(DEFAULT, overrides), file="scheme.yaml")
+    assert message in str(error.value)
+
+
+def test_a_party_of_an_external_dfsp_needs_no_account() -> None:
+    dfspx = {"fsp_id": "dfspx", "kind": "dfsp", "endpoint": "http://127.0.0.1:4005"}
+    data = merge(
+        DEFAULT,
+        {
+            "participants": [*DEFAULT["participants"], dfspx],
+            "parties": [PARTY, {"party_identifier": "15550001", "fsp_id": "dfspx"}],
+        },
+    )
+    assert parse_config(data).parties[1].account is None
+
+
+def test_one_identifier_with_two_sub_ids_is_two_parties() -> None:
+    work = {**PARTY, "party_sub_id_or_type": "work"}
+    config = parse_config(merge(DEFAULT, {"parties": [PARTY, work]}))
+    assert len(config.parties) == 2
+
+
+LINED = """\
+participants:
+  - fsp_id: pispa
+    kind: pisp
+    endpoint: http://127.0.0.1:5000
+  - fsp_id: dfspb
+    kind: dfsp
+    simulated: true
+accounts:
+  - address: dfspb.bob.chequing
+    fsp_id: dfspb
+    owner: bob
+    currency: USD
+parties:
+  - party_identifier: "16135551212"
+    fsp_id: dfspb
+    account: dfspb.bob.chequing
+  - party_identifier: "16135551212"
+    fsp_id: dfspb
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            ("endpoint: http://127.0.0.1:5000", "endpoint: ftp://127.0.0.1"),
+            "participants.0.endpoint (line 4): endpoint 'ftp://127.0.0.1' must be",
+            id="a key's value: the key's line",
+        ),
+        pytest.param(
+            ("    kind: dfsp\n", ""),
+            "participants.1.kind (line 5): Field required",
+            id="a key not given: the line of its mapping",
+        ),
+        pytest.param(
+            ("", ""),
+            "parties.1 (line 17): MSISDN 16135551212 is declared twice (first as parties.0)",
+            id="a check of the whole config: the line of the path it names",
+        ),
+        pytest.param(
+            ("account: dfspb.bob.chequing", "account: dfspb.bob.savings"),
+            "parties.0.account (line 16): 'dfspb.bob.savings' is not one of the accounts",
+            id="a reference",
+        ),
+    ],
+)
+def test_a_refusal_names_the_key_path_and_its_line(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    path = tmp_path / "scheme.yaml"
+    path.write_text(LINED.replace(*change) if change[0] else LINED)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert f"{path}: {message}" in str(error.value)
+
+
+def test_a_credential_refused_by_config_check_names_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tpsim.cli import main
+
+    consent = {**DEFAULT["consents"][0], "credential": {"type": "GENERIC", "public_key_pem": "x"}}
+    data = merge(DEFAULT, {"consents": [consent]})
+    path = tmp_path / "scheme.json"  # JSON is YAML: one key a line, as json.dumps indents
+    path.write_text(json.dumps(data, indent=1))
+    line = next(
+        n
+        for n, text in enumerate(path.read_text().splitlines(), 1)
+        if text.strip().startswith('"credential"')
+    )
+    assert main(["config", "check", str(path)]) == 2
+    assert f"consents.0.credential (line {line}): " in capsys.readouterr().err

@@ -199,7 +199,7 @@ async def test_two_paths(tpsim):
     result.assert_outcomes(errors=3)
     result.stdout.fnmatch_lines(
         [
-            "*tpsim_config: *bad.yaml: behaviour.quote_expiry_s: *",
+            "*tpsim_config: *bad.yaml: behaviour.quote_expiry_s (line 2): *",
             "*tpsim_config: *missing.yaml: cannot read the file*",
             "*@pytest.mark.tpsim_config takes one config path*",
         ],

@@ -189,8 +189,26 @@ def _load(path: str | None, pisp_url: str | None) -> Config:
     try:
         SchemeState.from_config(config, origin_policy(config))
     except ConfigError as exc:
-        raise ConfigError(str(exc), file=path or "<built-in default config>") from None
+        raise ConfigError(_with_line(exc, path), file=path or "<built-in default config>") from None
     return config
+
+
+def _with_line(error: ConfigError, path: str | None) -> str:
+    """``error``'s text with the line of its key path in the file at ``path``, if known."""
+    from tpsim.config_yaml import line_of
+    from tpsim.files import read_file
+
+    if path is None or error.path is None:
+        return str(error)
+    try:
+        raw = read_file(path)
+    except OSError:
+        return str(error)
+    loc = tuple(int(p) if p.isdigit() else p for p in error.path.split("."))
+    line = line_of(raw, loc)
+    if line is None:
+        return str(error)
+    return str(error).replace(f"{error.path}: ", f"{error.path} (line {line}): ", 1)
 
 
 def _port(text: str) -> int:

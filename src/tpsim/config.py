@@ -32,7 +32,7 @@ from tpsim.config_settings import (
     Strict,
     amount,
 )
-from tpsim.config_yaml import read_yaml
+from tpsim.config_yaml import line_of, read_yaml
 from tpsim.core.rules import Rules
 from tpsim.errors import ConfigError
 from tpsim.files import read_file
@@ -326,21 +326,36 @@ class Config(Strict):
     def _references(self) -> Config:
         ids = [p.fsp_id for p in self.participants]
         _unique(ids, "participants", "fsp_id")
-        if self.hub.name in ids:
-            raise ValueError(f"participant {self.hub.name!r} has the hub's name")
+        # Case aside: the switch knows its own messages by FSPIOP-Source whatever the case
+        # (``wire.headers.forward_headers`` drops the signature of the hub's).
+        hub = [i for i, fsp_id in enumerate(ids) if fsp_id.lower() == self.hub.name.lower()]
+        if hub:
+            raise ValueError(
+                f"participants.{hub[0]}.fsp_id: {ids[hub[0]]!r} is the hub's name"
+                f" (hub.name: {self.hub.name}): give the participant another"
+            )
         _unique([a.address for a in self.accounts], "accounts", "address")
         _unique([c.consent_id for c in self.consents], "consents", "consent_id")
         known = set(ids)
+        kinds = {p.fsp_id: p.kind for p in self.participants}
         for i, account in enumerate(self.accounts):
             _known(account.fsp_id, known, f"accounts.{i}.fsp_id")
+            _of_kind(account.fsp_id, kinds, Kind.DFSP, f"accounts.{i}.fsp_id")
+        held = {a.address: a.fsp_id for a in self.accounts}
+        simulated = {p.fsp_id for p in self.participants if p.simulated}
+        parties: dict[tuple[str, str, str | None], int] = {}
         for i, party in enumerate(self.parties):
             _known(party.fsp_id, known, f"parties.{i}.fsp_id")
+            _party(party, i, kinds, held, parties, simulated=party.fsp_id in simulated)
         for i, user in enumerate(self.users):
             _known(user.fsp_id, known, f"users.{i}.fsp_id")
+            _of_kind(user.fsp_id, kinds, Kind.DFSP, f"users.{i}.fsp_id")
         _unique([f"{u.fsp_id}/{u.user_id}" for u in self.users], "users", "user_id")
         for i, consent in enumerate(self.consents):
             _known(consent.pisp, known, f"consents.{i}.pisp")
             _known(consent.dfsp, known, f"consents.{i}.dfsp")
+            _of_kind(consent.pisp, kinds, Kind.PISP, f"consents.{i}.pisp")
+            _of_kind(consent.dfsp, kinds, Kind.DFSP, f"consents.{i}.dfsp")
         _unique([t.client_id for t in self.tpps], "tpps", "client_id")
         return self
 
@@ -377,19 +392,73 @@ def _unique(values: list[str], section: str, key: str) -> None:
         seen.add(value)
 
 
+def _of_kind(fsp_id: str, kinds: dict[str, Kind], kind: Kind, where: str) -> None:
+    """Refuse a known participant ``fsp_id`` named at ``where`` that is not of ``kind``."""
+    if kinds[fsp_id] is not kind:
+        raise ValueError(
+            f"{where}: {fsp_id!r} is a participant of kind {kinds[fsp_id].value}; name one"
+            f" of kind {kind.value}"
+        )
+
+
+def _party(
+    party: PartyConfig,
+    i: int,
+    kinds: dict[str, Kind],
+    held: dict[str, str],
+    seen: dict[tuple[str, str, str | None], int],
+    *,
+    simulated: bool,
+) -> None:
+    """Refuse what would make the ALS or the payee DFSP answer wrongly for ``party``
+    (``parties.{i}``): a party declared twice (a lookup would find the last only), one held
+    by no DFSP (the ALS would forward its lookups there), or paid into an account that is
+    not one of its DFSP's, or into none at a DFSP tpsim plays (that payee DFSP would
+    credit another bank's account, or nobody, and tell the payer the transfer COMMITTED:
+    the payer's money gone)."""
+    key = (party.party_id_type, party.party_identifier, party.party_sub_id_or_type)
+    if key in seen:
+        sub = f" {party.party_sub_id_or_type}" if party.party_sub_id_or_type else ""
+        raise ValueError(
+            f"parties.{i}: {party.party_id_type} {party.party_identifier}{sub} is declared"
+            f" twice (first as parties.{seen[key]}): keep one"
+        )
+    seen[key] = i
+    _of_kind(party.fsp_id, kinds, Kind.DFSP, f"parties.{i}.fsp_id")
+    if party.account is None:
+        if simulated:
+            raise ValueError(
+                f"parties.{i}: a party of {party.fsp_id}, which tpsim plays, is paid into one"
+                " of its accounts: give account (an address of accounts)"
+            )
+        return
+    bank = held.get(party.account)
+    if bank is None:
+        raise ValueError(
+            f"parties.{i}.account: {party.account!r} is not one of the accounts: declare it"
+            f" under accounts (fsp_id: {party.fsp_id})"
+        )
+    if bank != party.fsp_id:
+        raise ValueError(
+            f"parties.{i}.account: {party.account!r} is an account of {bank}, not of the"
+            f" party's DFSP {party.fsp_id}"
+        )
+
+
 def _known(fsp_id: str, known: set[str], where: str) -> None:
     if fsp_id not in known:
         raise ValueError(f"{where}: {fsp_id!r} is not one of the participants {sorted(known)}")
 
 
-def parse_config(data: object, *, file: str = "<config>") -> Config:
-    """Validate a config mapping; every problem becomes a ``ConfigError`` with its key path."""
+def parse_config(data: object, *, file: str = "<config>", raw: bytes | None = None) -> Config:
+    """Validate a config mapping; every problem becomes a ``ConfigError`` with its key path,
+    and its line in ``raw`` (the YAML ``data`` was read from) when given."""
     if not isinstance(data, dict):
         raise ConfigError("the config must be a YAML mapping", file=file)
     try:
         return Config.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise ConfigError(_describe(exc), file=file) from None
+        raise ConfigError(_describe(exc, raw), file=file) from None
 
 
 def load_config(path: str | Path | None = None, *, pisp_url: str | None = None) -> Config:
@@ -407,7 +476,7 @@ def load_config(path: str | Path | None = None, *, pisp_url: str | None = None) 
         except OSError as exc:
             raise ConfigError(f"cannot read the file: {exc.strerror}", file=name) from None
     data = read_yaml(raw, file=name)
-    config = parse_config(data if data is not None else {}, file=name)
+    config = parse_config(data if data is not None else {}, file=name, raw=raw)
     return with_pisp_url(config, pisp_url) if pisp_url else config
 
 
@@ -434,12 +503,25 @@ def with_pisp_url(config: Config, url: str) -> Config:
     return parse_config(data, file="--pisp-url")
 
 
-def _describe(exc: pydantic.ValidationError) -> str:
+# A check of the whole config names the key path it refuses first: "parties.3.account: …".
+_NAMED_PATH = re.compile(r"^([a-z_]+(?:\.[A-Za-z0-9_]+)*): ")
+
+
+def _describe(exc: pydantic.ValidationError, raw: bytes | None = None) -> str:
+    """Each problem as ``key.path: what is wrong`` (``key.path (line N): …`` with ``raw``)."""
     problems = []
     for error in exc.errors()[:10]:
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        where = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"{where}: {message}")
+        loc: tuple[str | int, ...] = tuple(error["loc"])
+        named = _NAMED_PATH.match(message) if not where else None
+        if named is not None:
+            where, message = named.group(1), message[named.end() :]
+            loc = tuple(int(p) if p.isdigit() else p for p in where.split("."))
+        line = line_of(raw, loc) if raw is not None and loc else None
+        if line is not None:
+            where = f"{where} (line {line})"
+        problems.append(f"{where or '(top level)'}: {message}")
     more = exc.error_count() - len(problems)
     if more > 0:
         problems.append(f"… and {more} more")

@@ -8,6 +8,7 @@ YAML, nested deeper than ``MAX_YAML_DEPTH``) rather than a ``UnicodeDecodeError`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -59,6 +60,45 @@ def read_yaml(raw: bytes, *, file: str) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise YamlRefused(f"not valid YAML (nor JSON): {exc}", code="NOT_YAML", file=file) from None
+
+
+def line_of(raw: bytes, path: Sequence[str | int]) -> int | None:
+    """The line (from 1) where the value at ``path`` (mapping keys and list indexes, as a
+    validation error locates it: ``("participants", 2, "endpoint")``) is given in the YAML
+    document ``raw``: its key's line, or a list item's; for a key that is not there (a
+    missing one) the line of the deepest part that is. None when ``raw`` is no YAML tpsim
+    reads, or the path leads nowhere in it."""
+    try:
+        loader = _DepthBoundedLoader(raw.decode("utf-8"))
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except (UnicodeDecodeError, yaml.YAMLError, _TooDeep):
+        return None
+    line = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            found = next(
+                (
+                    (key, value)
+                    for key, value in node.value
+                    if isinstance(key, yaml.ScalarNode) and key.value == str(part)
+                ),
+                None,
+            )
+            if found is None:
+                return line if line is not None else node.start_mark.line + 1
+            key, node = found
+            line = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if not 0 <= part < len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
 
 
 class _TooDeep(Exception):

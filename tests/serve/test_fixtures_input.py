@@ -119,5 +119,5 @@ async def test_fixtures_cannot_point_a_participant_anywhere_but_an_http_base_url
     status, body = await put_fixtures(scheme, yaml.safe_dump(data))
 
     assert (status, body["code"]) == (400, "FIXTURES_INVALID")
-    assert "participants.0.endpoint" in body["error"]
+    assert "participants.0.endpoint (line " in body["error"]  # which line of the body
     assert words in body["error"]

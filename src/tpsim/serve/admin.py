@@ -189,7 +189,7 @@ async def put_fixtures(request: web.Request) -> web.Response:
         return problem(exc.status, exc.detail, code="FIXTURES_UNREADABLE")
     where = "PUT /admin/fixtures"
     try:
-        sim.load(parse_config(read_yaml(raw, file=where), file=where))
+        sim.load(parse_config(read_yaml(raw, file=where), file=where, raw=raw))
     except YamlRefused as exc:
         return problem(400, str(exc), code=f"FIXTURES_{exc.code}")
     except ConfigError as exc:
