@@ -67,6 +67,7 @@ DONE, IN_FLIGHT, REPLAY = (
 )
 LINKED, REGISTERING = "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c01", "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c02"
 LINKING = "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c03"
+RELINKED = "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c04"
 
 
 class Tpsim:
@@ -248,6 +249,41 @@ async def test_a_consent_being_linked_at_a_kill_fails_after_the_restart(start: S
     assert consent_id not in after.sim.state.consents
     assert after.sim.state.auth_consents[consent_id].status == "REVOKED"
     assert ("CONSENT", consent_id) not in after.sim.state.oracle
+
+
+async def test_an_account_being_linked_at_a_kill_links_again_after_the_restart(
+    start: Start,
+) -> None:
+    # The ALS made the link, and a rule delayed its answer when tpsim was killed: the answer
+    # died with the process. The consent fails after the restart; the registration it sent
+    # is still awaited (the records are durable), but the ALS's confirmation of the next
+    # consent to the same account is that consent's (before, it was credited to the failed
+    # one: the next consent failed too, and so did every later one to the account).
+    before = start()
+    roles = Roles(before.sim, before.clock)
+    grant = grant_consent(roles, LINKING)
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, SoftwareAuthenticator.create())
+    [message] = exchange(roles, "PUT", path, body).messages
+    link_path = f"/participants/THIRD_PARTY_LINK/{CAROL_CHEQUING}"
+    while message.path != link_path:
+        [message] = deliver(roles, message).messages  # on to the auth-service, the ALS, back
+    [answer] = deliver(roles, message).messages  # the ALS makes the link; its answer is lost
+    assert (answer.path, answer.body) == (link_path, {"fspId": "dfspa"})
+    before.file.flush()
+
+    after = start(crash_image(before.path))
+    await after.restarted()
+    linking = after.sim.dfsps["dfspa"].linking
+    assert linking.consent(consent_id).state.value == "FAILED"
+
+    relinked = link(Roles(after.sim, after.clock), RELINKED, SoftwareAuthenticator.create())
+
+    assert linking.consent(relinked).state.value == "ACTIVE"
+    assert after.sim.state.oracle.get(("THIRD_PARTY_LINK", CAROL_CHEQUING)) == "dfspa"
+    # Awaited still (until forgotten): the failed consent's registration, not the new one's.
+    [awaited] = after.sim.state.bank.store.records("dfspa/link-requests")
+    assert [request[:2] for request in awaited] == [("POST", consent_id)]
 
 
 async def test_what_the_pisp_hears_of_was_written_before_it_heard(start: Start) -> None:
