@@ -152,6 +152,41 @@ async def test_a_decoupled_payment_waits_for_the_psu_in_their_app(scheme: Scheme
     assert scheme.balance("dfspa.erika.giro") == "4995"
 
 
+async def test_a_decoupled_initiation_naming_a_psu_without_the_account_keeps_nothing(
+    scheme: Scheme,
+) -> None:
+    # Decoupled, the authorisation that starts with the payment pushes to PSU-ID's app at
+    # once, and luca holds no account this payment debits: 401 PSU_CREDENTIALS_INVALID. The
+    # error names no paymentId, so the initiation is refused whole: no payment is left in
+    # the bank that the TPP could never reach, and naming erika then is the only payment.
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        status, body, answered = await tpp.call(
+            "POST", PAYMENTS, payment(), TPP_Decoupled_Preferred="true", PSU_ID="luca"
+        )
+        [message] = body["tppMessages"]
+        assert (status, message["code"], message["path"]) == (
+            401,
+            "PSU_CREDENTIALS_INVALID",
+            "PSU-ID",
+        )
+        assert "Location" not in answered and "paymentId" not in body
+        status, created, _ = await tpp.call(
+            "POST", PAYMENTS, payment(), TPP_Decoupled_Preferred="true", PSU_ID="erika"
+        )
+        assert (status, created["scaStatus"]) == (201, "started")
+        async with http.get(f"{scheme.url}/admin/journal") as got:
+            journal = (await got.json())["entries"]
+    refusal = [e for e in journal if e["error"] or e["status"] == 401]
+    assert [(e["hop"], e["correlation_ids"]) for e in refusal] == [
+        ("received", []),
+        ("sent", []),
+    ]  # the journal ties the refusal to no payment
+    assert scheme.sim is not None
+    bank = scheme.sim.psd2.xs2a["dfspa"].bank
+    assert [p.payment_id for p in bank.payments] == [created["paymentId"]]
+
+
 async def test_a_denied_redirect_payment_is_rejected_and_the_browser_goes_to_the_nok_uri(
     scheme: Scheme,
 ) -> None:

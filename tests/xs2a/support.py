@@ -33,6 +33,7 @@ from tpsim.core.bank import Account, Bank, User
 from tpsim.core.clock import ManualClock, SequentialIds
 from tpsim.core.rules import Rule, Rules, sandbox_rules
 from tpsim.core.settlement import SettlementRequest
+from tpsim.core.store import MemoryStore
 from tpsim.specs.openapi3 import Spec
 from tpsim.xs2a.api import Answer, ApiRequest, Xs2aApi
 from tpsim.xs2a.authorisations import Authorisations
@@ -203,6 +204,13 @@ class World:
     def balances(self) -> dict[str, str]:
         """Every account's available balance, by IBAN (``"1000.00"`` style)."""
         return {iban: f"{self.available(iban):.2f}" for iban in (ERIKA, MAX, BOB, CAROL)}
+
+    def kept(self) -> dict[str, int]:
+        """How many records of each kind the bank keeps: payments, their intents,
+        authorisations, due times, idempotency entries… (empty kinds left out)."""
+        store = self.bank.store
+        assert isinstance(store, MemoryStore)
+        return store.counts()
 
     def advance(self, **delta: float) -> None:
         """Move the clock (``days=2``, ``seconds=30``) and do what fell due, as the edge's

@@ -89,6 +89,15 @@ INITIATION_ERRORS = [
     pytest.param("periodic-payments/sepa-credit-transfers",
                  periodic(start=str(TODAY - timedelta(days=1))), REDIRECT,
                  (400, "EXECUTION_DATE_INVALID", "startDate"), id="startDate in the past"),
+    pytest.param("periodic-payments/sepa-credit-transfers",
+                 {**periodic(start="2030-02-10", frequency="Monthly", end="2030-02-27"),
+                  "dayOfExecution": "31"}, REDIRECT,
+                 (400, "EXECUTION_DATE_INVALID", "endDate"),
+                 id="periodic: dayOfExecution ultimo after endDate"),
+    pytest.param("periodic-payments/sepa-credit-transfers",
+                 periodic(start="2030-01-12", frequency="Daily", end="2030-01-13"), REDIRECT,
+                 (400, "EXECUTION_DATE_INVALID", "endDate"),
+                 id="periodic: startDate to endDate a weekend"),
     pytest.param(SCT, single(), {"TPP-Redirect-Preferred": "true"},
                  (400, "FORMAT_ERROR", "TPP-Redirect-URI"), id="redirect without TPP-Redirect-URI"),
     pytest.param(SCT, single(), {**REDIRECT, "TPP-Redirect-URI": "https://evil.example/cb"},
@@ -101,6 +110,12 @@ INITIATION_ERRORS = [
                  (401, "CERTIFICATE_INVALID", "TPP-Client-ID"), id="unknown TPP-Client-ID"),
     pytest.param(SCT, single(), {**DECOUPLED, "PSU-ID": "PSU-Unknown"},
                  (401, "PSU_CREDENTIALS_INVALID", "PSU-ID"), id="sandbox persona PSU-Unknown"),
+    # Decoupled, the authorisation starting with the payment pushes to PSU-ID's app at
+    # once: max holds no account this payment debits. A 401 names no paymentId, so the
+    # whole initiation is refused rather than a payment kept that its TPP cannot reach.
+    pytest.param(SCT, single(), {**DECOUPLED, "PSU-ID": "max"},
+                 (401, "PSU_CREDENTIALS_INVALID", "PSU-ID"),
+                 id="decoupled PSU-ID not holding the debtor account"),
     pytest.param(SCT, single(), {**REDIRECT, "X-Request-ID": None},
                  (400, "FORMAT_ERROR", "X-Request-ID"), id="no X-Request-ID"),
     pytest.param(SCT, single(), {**REDIRECT, "PSU-IP-Address": None},
@@ -119,7 +134,7 @@ def test_an_initiation_refused_keeps_nothing(
     w = world()
     before = w.balances()
     assert error(w.call("POST", path, body, **headers)) == expected
-    assert len(w.xs2a.payments) == 0
+    assert w.kept() == {}  # no payment, intent, authorisation, due time or reservation
     assert w.balances() == before
 
 

@@ -25,6 +25,7 @@ from .support import (
     PASSWORD,
     REDIRECT,
     World,
+    single,
     world,
 )
 
@@ -427,6 +428,54 @@ def test_decoupled_denied_in_the_app() -> None:
     assert answer.authorisation_id is not None
     assert w.auths.deny(answer.authorisation_id).sca_status.value == "failed"
     assert state(w, answer) == ("failed", "RJCT", UNTOUCHED)
+
+
+# (PSU-ID at initiation, profile, extra headers) → the initiation's answer. Decoupled, the
+# authorisation that starts with the payment pushes to PSU-ID's app at once: the account's
+# holder or a sandbox persona is asked; anyone else is PSU_CREDENTIALS_INVALID, and since a
+# 401 carries no paymentId the initiation is refused whole (nothing kept).
+_DECOUPLED_ONLY = {"sca_approaches_supported": ["DECOUPLED"]}
+DECOUPLED_STARTS = [
+    pytest.param("erika", {}, {"TPP-Decoupled-Preferred": "true"}, (201, "started"),
+                 id="the holder"),
+    pytest.param("PSU-Rejected", {}, {"TPP-Decoupled-Preferred": "true"}, (201, "started"),
+                 id="a sandbox persona"),
+    pytest.param("max", {}, {"TPP-Decoupled-Preferred": "true"},
+                 (401, "PSU_CREDENTIALS_INVALID"), id="TPP-Decoupled-Preferred, not the holder"),
+    pytest.param("max", _DECOUPLED_ONLY, {}, (401, "PSU_CREDENTIALS_INVALID"),
+                 id="the bank's only approach, not the holder"),
+    pytest.param("max", _DECOUPLED_ONLY, {"TPP-Explicit-Authorisation-Preferred": "true"},
+                 (201, "no authorisation yet"), id="explicit start: nobody is asked yet"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("psu", "profile", "headers", "expected"), DECOUPLED_STARTS)
+def test_a_decoupled_initiation_asks_psu_id_at_once_or_is_refused_whole(
+    psu: str, profile: dict[str, Any], headers: dict[str, str], expected: tuple[int, str]
+) -> None:
+    w = world(profile=profile)
+    answer = w.call("POST", SCT, single(), PSU_ID=psu, **headers)
+    if answer.status == 201:
+        assert answer.payment_id is not None
+        started = w.sca_status(answer) if answer.authorisation_id else "no authorisation yet"
+        assert (answer.status, started) == expected
+        return
+    assert code(answer) == expected
+    assert answer.body is not None and answer.body["tppMessages"][0]["path"] == "PSU-ID"
+    assert "Location" not in answer.headers and answer.payment_id is None
+    assert w.kept() == {}  # no payment, intent or authorisation the TPP could never reach
+    assert money(w) == UNTOUCHED
+
+
+def test_a_refused_decoupled_initiation_may_come_again_corrected() -> None:
+    # With the opt-in idempotent_x_request_id, the refusal is not remembered either: the
+    # same X-Request-ID naming the holder is a new initiation, and it is the bank's only one.
+    w = world(profile={"idempotent_x_request_id": True})
+    refused = w.call("POST", SCT, single(), **{**DECOUPLED, "PSU-ID": "max"})
+    assert code(refused) == (401, "PSU_CREDENTIALS_INVALID")
+    taken = w.initiate(single(), SCT, **DECOUPLED)
+    assert [p.payment_id for p in w.xs2a.payments] == [taken.payment_id]
+    assert w.sca_status(taken) == "started"
 
 
 def test_decoupled_psu_identified_later_starts_the_push() -> None:

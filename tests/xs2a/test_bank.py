@@ -253,6 +253,42 @@ def test_a_periodic_payment_executes_each_date_once_then_ends() -> None:
     assert w.xs2a.next_due() is None
 
 
+def test_a_standing_order_debits_nothing_after_its_end_date() -> None:
+    # Weekly on Saturdays from 01-12 to 01-26 (endDate, "the last applicable day of
+    # execution"): the 12th and 19th are paid on the Monday after; the 26th's Monday is
+    # after the end, so it is paid on Friday 01-25, and the order ends there.
+    w = world()
+    answer = pay(w, periodic("10.00", start=day(5), frequency="Weekly", end=day(19)), PERIODIC)
+    w.advance(days=17)  # Thursday 01-24
+    assert (w.status(answer, PERIODIC), w.balances()[MAX]) == ("ACTC", "20.00")
+    w.advance(days=1)  # Friday 01-25
+    assert (w.status(answer, PERIODIC), w.balances()[MAX]) == ("ACCC", "30.00")
+    assert w.xs2a.next_due() is None
+    w.advance(days=30)
+    assert (w.balances()[ERIKA], w.balances()[MAX]) == ("970.00", "30.00")
+
+
+def test_a_standing_order_with_no_execution_date_is_refused_naming_the_end_it_needs() -> None:
+    # "31 is ultimo of the month": from April 5 to 29 it never falls due. Taken, the order
+    # would end at once, settled without a single debit.
+    w = world()
+    body = {**periodic(start="2030-04-05", frequency="Monthly", end="2030-04-29"),
+            "dayOfExecution": "31"}  # fmt: skip
+    refused = w.call("POST", PERIODIC, body, **DECOUPLED)
+    assert refused.body is not None
+    [message] = refused.body["tppMessages"]
+    assert (refused.status, message["code"], message["path"]) == (
+        400,
+        "EXECUTION_DATE_INVALID",
+        "endDate",
+    )
+    assert "send an endDate on or after 2030-04-30" in message["text"]
+    assert w.kept() == {}
+    answer = pay(w, {**body, "endDate": "2030-04-30"}, PERIODIC)
+    w.advance(days=120)
+    assert (w.status(answer, PERIODIC), w.balances()[MAX]) == ("ACCC", "10.00")
+
+
 def test_a_periodic_payment_waits_for_its_start_date() -> None:
     w = world()
     answer = pay(w, periodic("10.00", start=day(10), frequency="Monthly"), PERIODIC)

@@ -190,10 +190,14 @@ class Xs2aApi:
         wants = _tpp_request(tpp, headers)
         approach = choose_approach(self.bank.profile, wants)
         self._check_redirects(tpp, headers, approach)
-        payment = self.bank.initiate(service, product, order, wants, approach)
+        implicit = self._implicit(headers)
+        # A decoupled authorisation started with the payment pushes to PSU-ID's app at once:
+        # the bank checks that PSU before it keeps anything (``Xs2aBank.initiate``).
+        signer = headers.psu_id if implicit and approach is Approach.DECOUPLED else None
+        payment = self.bank.initiate(service, product, order, wants, approach, signer=signer)
         status = self.bank.transaction_status(payment)
         auth = None
-        if status is TransactionStatus.RCVD and self._implicit(headers):
+        if status is TransactionStatus.RCVD and implicit:
             payment, auth = self.auths.start(payment, psu_id=headers.psu_id)
             status = self.bank.transaction_status(payment)
         return Answer(

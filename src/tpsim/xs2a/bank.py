@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from tpsim.core.payment import PaymentEvent, PaymentIntent
-from tpsim.core.rules import Reason, RuleEvent
+from tpsim.core.rules import Applied, Reason, RuleEvent
 from tpsim.xs2a.errors import (
     CancellationInvalid,
     FinalisedPayment,
@@ -56,13 +56,21 @@ class Xs2aBank(Xs2aPayments):
         order: PaymentOrder,
         tpp: TppRequest,
         approach: Approach,
+        *,
+        signer: str | None = None,
     ) -> Xs2aPayment:
         """Take a new payment (RCVD) by ``approach``, or refuse it: a debtor account that is
-        not this bank's, a date in the past, an amount finer than its currency's minor
-        unit, a rule's unknown PSU. The caller checked the
-        product (``initiation.check_product``) and chose the approach
-        (``initiation.choose_approach``); the authorisation is started by
-        ``xs2a.authorisations``."""
+        not this bank's, a date in the past or a schedule with no execution date, an amount
+        finer than its currency's minor unit, a rule's unknown PSU, a ``signer`` who may not
+        sign it. The caller checked the product (``initiation.check_product``) and chose the
+        approach (``initiation.choose_approach``); the authorisation is started by
+        ``xs2a.authorisations``.
+
+        ``signer`` is the PSU an authorisation starting with the payment asks at once (a
+        decoupled push to PSU-ID's app): refused (401) before anything is kept unless they
+        hold the debited account or are a sandbox persona, as the authorisation would
+        refuse them. A refusal keeps nothing: the TPP, told no paymentId, could never
+        reach a payment kept anyway."""
         now = self.clock.now()
         check_dates(order, now.date())
         check_amounts(order)
@@ -71,6 +79,12 @@ class Xs2aBank(Xs2aPayments):
         if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
             raise PsuCredentialsInvalid(
                 applied.outcome.text or f"{tpp.psu_id} is not a PSU of {self.fsp_id}",
+                path="PSU-ID",
+            )
+        if signer is not None and signer != debtor.owner and not self._persona(order, tpp, signer):
+            raise PsuCredentialsInvalid(
+                f"{signer} does not hold the account this payment debits: the decoupled SCA"
+                " goes to the app of the PSU named in PSU-ID; name the account holder",
                 path="PSU-ID",
             )
         payment_id = self.ids.new_id()
@@ -117,18 +131,26 @@ class Xs2aBank(Xs2aPayments):
         anyway: a PSU the rules know (a sandbox persona, ``core.rules``) whose payment is
         refused — never one that would move money. Its refusal becomes the payment's
         outcome; a rule's ``psu-unknown`` is ``PsuCredentialsInvalid`` (401)."""
-        tpp = replace(payment.tpp, psu_id=psu)
-        facts = payment_facts(self.fsp_id, payment.order, tpp, event=RuleEvent.PAYMENT_AUTHORISE)
+        applied = self._persona(payment.order, payment.tpp, psu)
+        if applied is None:
+            return False
+        if payment.verdict is None:
+            self._save(replace(payment, rule=applied.rule_name, verdict=applied.outcome))
+        return True
+
+    def _persona(self, order: PaymentOrder, tpp: TppRequest, psu: str) -> Applied | None:
+        """The rule that makes ``psu`` a sandbox persona for ``order`` (its payment
+        refused), or None; a rule's ``psu-unknown`` is ``PsuCredentialsInvalid`` (401)."""
+        named = replace(tpp, psu_id=psu)
+        facts = payment_facts(self.fsp_id, order, named, event=RuleEvent.PAYMENT_AUTHORISE)
         applied = self.rules.first(facts)
         if applied is None or applied.outcome.reject is None:
-            return False
+            return None
         if applied.outcome.reject is Reason.PSU_UNKNOWN:
             raise PsuCredentialsInvalid(
                 applied.outcome.text or f"{psu} is not a PSU of {self.fsp_id}", path="PSU-ID"
             )
-        if payment.verdict is None:
-            self._save(replace(payment, rule=applied.rule_name, verdict=applied.outcome))
-        return True
+        return applied
 
     @staticmethod
     def _parts(payment_id: str, service: Service, order: PaymentOrder) -> tuple[str, ...]:

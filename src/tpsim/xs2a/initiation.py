@@ -12,6 +12,7 @@ from tpsim.core.money import check_precision
 from tpsim.core.rules import Fact, RuleEvent
 from tpsim.xs2a.errors import ExecutionDateInvalid, FormatError, ProductInvalid, ProductUnknown
 from tpsim.xs2a.resources import Approach, PaymentOrder, Service, TppRequest
+from tpsim.xs2a.schedule import earliest_end, first_execution
 
 # Every product the Berlin Group names; tpsim's banks play the SEPA ones (config_psd2).
 KNOWN_PRODUCTS = frozenset(
@@ -109,7 +110,8 @@ def entry_path(order: PaymentOrder, index: int, field: str) -> str:
 
 
 def check_dates(order: PaymentOrder, today: date) -> None:
-    """Refuse an execution or start date before ``today`` (EXECUTION_DATE_INVALID)."""
+    """Refuse an execution or start date before ``today``, or a periodic payment with no
+    execution date from its startDate to its endDate (EXECUTION_DATE_INVALID)."""
     if order.execution_date is not None and order.execution_date < today:
         raise ExecutionDateInvalid(
             f"requestedExecutionDate {order.execution_date} is in the past (the bank's"
@@ -117,10 +119,23 @@ def check_dates(order: PaymentOrder, today: date) -> None:
             path="requestedExecutionDate",
         )
     schedule = order.schedule
-    if schedule is not None and schedule.start < today:
+    if schedule is None:
+        return
+    if schedule.start < today:
         raise ExecutionDateInvalid(
             f"startDate {schedule.start} is in the past (the bank's date is {today})",
             path="startDate",
+        )
+    if first_execution(schedule) is None:
+        # Taken, it would end at once, settled without a debit: the TPP would think a
+        # standing order ran. EXECUTION_DATE_INVALID is the Berlin Group's code for "not
+        # a valid execution date for the ASPSP" (none is, here).
+        raise ExecutionDateInvalid(
+            f"no execution date of this {schedule.frequency} order falls between startDate"
+            f" {schedule.start} and endDate {schedule.end} (business days only): send an"
+            f" endDate on or after {earliest_end(schedule)}, or another startDate or"
+            " dayOfExecution",
+            path="endDate",
         )
 
 

@@ -23,7 +23,9 @@ Deliberate choices where the spec leaves room (each one tpsim's decision):
 * A bulk payment holds 1 to ``MAX_BULK_PAYMENTS`` payments (the spec sets no bound).
 * A periodic ``endDate`` before ``startDate`` is a FORMAT_ERROR on ``endDate``: the
   NextGenPSD2 guidelines keep PARAMETER_NOT_CONSISTENT for query parameters (adorsys answers
-  400 PERIOD_INVALID, a code of its own). ``monthsOfExecution`` is refused unless
+  400 PERIOD_INVALID, the guidelines' general "requested time period out of bound"). A
+  window that holds no execution date is the bank's refusal, not the body's
+  (``initiation.check_dates``: EXECUTION_DATE_INVALID). ``monthsOfExecution`` is refused unless
   ``frequency`` is MonthlyVariable, and required when it is (the spec's "if and only if").
 * ``dayOfExecution`` is "1" to "31" without leading zeros, as the 1.3.11 enum says.
 * ``psuData`` must carry ``password`` (tpsim checks the PSU's password in the clear);
