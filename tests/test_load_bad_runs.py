@@ -5,16 +5,22 @@ own docstring promises: percentiles by nearest rank, ``--duration`` kept when th
 outruns the workers, ``--timeout`` bounding a switch that never answers, the config put
 back on SIGTERM or Ctrl-C with the report of the run so far, a killed run's workers taken
 over, numbers that are finite, files that are not UTF-8 and a ``--json`` that cannot be
-written refused before the run.
-Everything runs on 127.0.0.1: an in-process tpsim (``tests.test_pisp_cli.served``), a
-stand-in switch that never answers, or a port nothing listens on.
+written refused before the run; credential counters that cannot be written back never
+cost the report, and say what to set.
+Everything runs on 127.0.0.1: an in-process tpsim (``tests.test_pisp_cli.served``, also
+as the switch of ``--switch``), a stand-in switch that never answers, or a port nothing
+listens on.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import io
 import json
+import shutil
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -25,11 +31,13 @@ from aiohttp import web
 
 from tests.test_pisp_cli import served
 from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.auth.credential import CredentialType
 from tpsim.cli import main
 from tpsim.config import load_config, parse_config
+from tpsim.scenario import load_setup
 from tpsim.scenario.load import Completed, LoadPlan, drive
 from tpsim.scenario.load_report import LoadStats, percentiles
-from tpsim.scenario.load_setup import Seeding, against_switch, seed
+from tpsim.scenario.load_setup import Seeding, Setup, Unsaved, against_switch, seed
 from tpsim.scenario.pisp_client import Callback, Inbox
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens there: a run that gets that far exits 2
@@ -42,6 +50,8 @@ WORKER: dict[str, Any] = {
     "credential": "c.json",
     "payee": {"partyIdentifier": "16135551212"},
 }
+REPO = Path(__file__).resolve().parents[1]
+ALICE_FIDO_CONSENT = "8e34f91d-d078-4077-8263-2c047876fcf6"  # fixtures/default.yaml's
 
 
 # --- the numbers -------------------------------------------------------------------------
@@ -233,3 +243,106 @@ def test_a_json_report_that_cannot_be_written_is_refused_before_the_run(
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(f"tpsim load: --json {tmp_path}:"), err  # not the server's error
+
+
+# --- the credentials' counters, written back ------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_counters_that_cannot_be_written_back_come_after_the_whole_report_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long run against another switch used to end with ``error: [Errno 28] …``, exit 2
+    and no report at all (neither on stdout nor in ``--json``): the write-back of the
+    credentials' counters failed after the run and took the report with it. The report
+    comes out whole; then stderr says which file to fix and the counter to set in it,
+    which is the one the switch now holds; exit 3; the file itself is as it was."""
+    (tmp_path / "keys").mkdir()
+    alice = tmp_path / "keys" / "alice.json"
+    shutil.copy(REPO / "fixtures" / "credentials" / "alice-fido.json", alice)
+    before = alice.read_bytes()
+    worker = {
+        **WORKER,
+        "consentId": ALICE_FIDO_CONSENT,
+        "credential": "keys/alice.json",
+        "payee": {"partyIdentifier": "16135551212", "fspId": "dfspb"},  # Bob
+    }
+    (tmp_path / "workers.yaml").write_text(json.dumps({"workers": [worker]}))
+    report = tmp_path / "report.json"
+
+    def disk_full(path: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(load_setup, "replace_text", disk_full)
+    both = io.StringIO()  # stdout and stderr in the order they were written
+    monkeypatch.setattr(sys, "stdout", both)
+    monkeypatch.setattr(sys, "stderr", both)
+    port = _free_port()  # tpsim, the switch here, calls pispa back where the PISP listens
+    async with served(load_config(pisp_url=f"http://127.0.0.1:{port}")) as sim:
+        code = await asyncio.to_thread(
+            main,
+            ["load", "--switch", sim.site.url, "--listen", f"127.0.0.1:{port}",
+             "--credentials", str(tmp_path / "workers.yaml"), "--transfers", "3",
+             "--timeout", "10", "--json", str(report)],
+        )  # fmt: skip
+        held = sim.state.auth_consents.get(ALICE_FIDO_CONSENT)
+    out = both.getvalue()
+    assert code == 3, out
+    summary = json.loads(report.read_text())
+    assert (summary["started"], summary["completed"], summary["failed"]) == (3, 3, 0), out
+    assert held is not None and held.credential.sign_count == 3
+    told = out.index("tpsim load: error: the advanced signature counter of 1 credential")
+    assert out.index("transfer: 3 completed, 0 failed of 3") < told
+    assert out.index("errors: none") < told  # the report's last line, before it
+    assert f'{alice}: set "counter": 3 (it was 0; not written: No space left on device)' in out
+    assert "Traceback" not in out
+    assert alice.read_bytes() == before
+
+
+def _advanced(
+    folder: Path, credential_type: CredentialType = "FIDO"
+) -> tuple[Path, SoftwareAuthenticator]:
+    """A credential file in ``folder`` and its signer, which has signed once since."""
+    folder.mkdir()
+    signer = SoftwareAuthenticator.create(credential_type=credential_type)
+    path = folder / "c.json"
+    path.write_text(signer.to_json())
+    return path, signer
+
+
+def test_a_credential_file_whose_folder_is_gone_is_reported_and_the_others_saved(
+    tmp_path: Path,
+) -> None:
+    """Running as root, a chmod does not make a file unwritable: the folder of one
+    credential is replaced by a file during the run, as a clean-up job might."""
+    gone, gone_signer = _advanced(tmp_path / "gone")
+    kept, kept_signer = _advanced(tmp_path / "kept")
+    setup = Setup([], {gone: gone_signer, kept: kept_signer})
+    for signer in (gone_signer, kept_signer):
+        signer.assertion("challenge")
+        signer.assertion("challenge")
+    shutil.rmtree(tmp_path / "gone")
+    (tmp_path / "gone").write_text("a file now, not a folder")
+    setup.save_counters()
+    assert setup.unsaved == [Unsaved(gone, 2, 0, "Not a directory")]
+    assert json.loads(kept.read_text())["counter"] == 2  # written all the same
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["c.json"]  # no leftover
+
+
+def test_a_credential_that_did_not_sign_is_not_written_at_all(tmp_path: Path) -> None:
+    """A GENERIC credential's counter never moves, nor does a FIDO one's that no flow
+    signed with: nothing to write back, so nothing to fail (a read-only copy is fine)."""
+    generic, generic_signer = _advanced(tmp_path / "generic", "GENERIC")
+    idle, idle_signer = _advanced(tmp_path / "idle")
+    setup = Setup([], {generic: generic_signer, idle: idle_signer})
+    generic_signer.generic_signature("challenge")
+    for folder in ("generic", "idle"):  # either write would now fail
+        shutil.rmtree(tmp_path / folder)
+        (tmp_path / folder).write_text("a file")
+    setup.save_counters()
+    assert setup.unsaved == []

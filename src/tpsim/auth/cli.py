@@ -39,7 +39,7 @@ from tpsim.auth.broken import Broken
 from tpsim.auth.challenge import consent_challenge, transaction_challenge
 from tpsim.auth.keys import KeyType
 from tpsim.errors import TpsimError
-from tpsim.files import read_text
+from tpsim.files import read_text, replace_text
 
 Handler = Callable[[argparse.Namespace], int]
 _BROKEN = [b.value for b in Broken]
@@ -187,7 +187,7 @@ def run_sign(args: argparse.Namespace) -> None:
         return
     assertion = authenticator.assertion(args.challenge, args.broken)
     if args.update:
-        _save(args.credential, authenticator)
+        replace_text(args.credential, authenticator.to_json())  # never half a key file
     elif args.out is not None:
         _create(args.out, authenticator.to_json())
     else:
@@ -306,15 +306,6 @@ def _create(path: Path, text: str) -> None:
         raise UsageError(f"{path} exists already: give another file name, or remove it") from None
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write(text)
-
-
-def _save(path: Path, authenticator: SoftwareAuthenticator) -> None:
-    # Write beside and rename, so an interrupted run never leaves half a key file.
-    temporary = path.with_name(f".{path.name}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(authenticator.to_json())
-    os.replace(temporary, path)
 
 
 def _scopes(text: str) -> list[dict[str, Any]]:

@@ -21,7 +21,9 @@ and with ``--json FILE`` as JSON (``load_report`` shows its shape).
 
 Exit codes: 0 every flow completed, 1 any failed, 2 bad arguments or a run that could not
 start (a URL that is none, the server or switch unreachable, its admin API refused, no
-such PISP, DFSP or payee).
+such PISP, DFSP or payee), 3 the run is reported but the advanced counters of the
+``--credentials`` file's credentials could not be written back (whatever else happened:
+stderr names each file and the counter to set in it, after the report).
 """
 
 from __future__ import annotations
@@ -38,12 +40,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the command imports aiohttp only when it runs
     from tpsim.scenario.load_report import LoadStats
-    from tpsim.scenario.load_setup import Setup
+    from tpsim.scenario.load_setup import Setup, Unsaved
 
 FLOWS = ("transfer", "link", "xs2a", "obie", "stet")  # load_report.FLOW_HOPS's, unimported
 ADMIN_TOKEN_ENV = "TPSIM_ADMIN_TOKEN"  # noqa: S105 - the variable's name, as `tpsim run` reads it
 DEFAULT_SERVER = "http://127.0.0.1:4040"
 PLAIN_EVERY_S = 10.0  # progress lines into a file or pipe
+COUNTERS_UNSAVED = 3  # the exit code when a credential's counter could not be written back
 
 
 def add_load_command(
@@ -52,7 +55,7 @@ def add_load_command(
     """Add ``load`` to ``subparsers``; return its parser."""
     load = subparsers.add_parser(
         "load",
-        help="drive complete flows at a rate or concurrency and report (exit 0, 1, 2)",
+        help="drive complete flows at a rate or concurrency and report (exit 0, 1, 2, 3)",
     )
     load.add_argument(
         "--flow",
@@ -157,11 +160,12 @@ def _usage(args: argparse.Namespace) -> str | None:
 def run_load(args: argparse.Namespace) -> int:
     """``tpsim load``: exit 0 when every flow completed, 1 when any failed, 2 when the run
     could not start, 128 + the signal when SIGINT (Ctrl-C) or SIGTERM stopped it (the
-    report then covers the flows that ended before it)."""
+    report then covers the flows that ended before it); 3 in any of these cases when a
+    credential's advanced counter could not be written back to its file, said on stderr
+    after the report."""
     import asyncio
 
     from tpsim.core.errors import TpsimError
-    from tpsim.scenario import load_report
     from tpsim.scenario.harness import HarnessError
     from tpsim.scenario.load import LoadPlan, drive
     from tpsim.scenario.load_report import LoadStats
@@ -182,27 +186,41 @@ def run_load(args: argparse.Namespace) -> int:
             print(f"tpsim load: --json {args.json}: {refused}", file=sys.stderr)
             return 2
     stats = LoadStats(flow=args.flow)
-    target = args.switch or args.server or DEFAULT_SERVER
-    workers = 0
+    setups: list[Setup] = []  # the run's, once made: what its counters came to is read after
 
     async def main() -> None:
-        nonlocal workers
         _stopped_by(stats, signal.SIGINT, signal.SIGTERM)  # the server's config is put back
         async with _setup(args) as setup:
-            workers = len(setup.runs)
+            setups.append(setup)
             await drive(setup.runs, plan, stats, *_progress())
 
+    code: int | None = None  # None: the run ended, its report to come
     try:
         asyncio.run(main())
     except asyncio.CancelledError:  # stopped by a signal (``stats.interrupted``)
         if stats.ended is None:  # before the run began: nothing to report
-            return _exit_code(stats)
+            code = _exit_code(stats)
     except KeyboardInterrupt:  # Ctrl-C where no handler could be set (not the main thread)
-        return 128 + signal.SIGINT
+        code = 128 + signal.SIGINT
     except (TpsimError, HarnessError, OSError) as exc:  # CannotPlay, unreachable, refused
         print(f"tpsim load: error: {exc}", file=sys.stderr)
-        return 2
+        code = 2
+    if code is None:
+        code = _report(args, stats, workers=len(setups[0].runs) if setups else 0)
+    # Last, so that a long run's report is never lost to its credential files.
+    unsaved = [u for setup in setups for u in setup.unsaved]
+    if unsaved:
+        print(_unsaved(unsaved), file=sys.stderr, flush=True)
+        return COUNTERS_UNSAVED
+    return code
+
+
+def _report(args: argparse.Namespace, stats: LoadStats, *, workers: int) -> int:
+    """Print the report (and write ``--json``); the exit code of the run it tells."""
+    from tpsim.scenario import load_report
+
     _end_progress()
+    target = args.switch or args.server or DEFAULT_SERVER
     summary = stats.summary(target=target, workers=workers, rate=args.rate)
     print(load_report.text(summary), flush=True)
     if args.json is not None:
@@ -212,6 +230,23 @@ def run_load(args: argparse.Namespace) -> int:
             print(f"tpsim load: --json {args.json}: {exc.strerror}", file=sys.stderr)
             return 2
     return _exit_code(stats)
+
+
+def _unsaved(unsaved: list[Unsaved]) -> str:
+    """What to do about credential files whose advanced counters could not be written: a
+    FIDO verifier keeps each credential's counter and refuses an assertion whose counter
+    is not above it, so the next run would fail from its first transfer."""
+    lines = [
+        f"tpsim load: error: the advanced signature counter of {len(unsaved)} credential"
+        " file(s) could not be written back (the run's report is complete): before the next"
+        ' run, set "counter" in each file to the value shown, or the switch will refuse its'
+        " assertions as replayed"
+    ]
+    lines += [
+        f'  {u.path}: set "counter": {u.counter} (it was {u.was}; not written: {u.reason})'
+        for u in unsaved
+    ]
+    return "\n".join(lines)
 
 
 def _exit_code(stats: LoadStats) -> int:

@@ -34,9 +34,11 @@ JSON::
 
 A FIDO credential's counter must grow across runs: the counters of credentials given as a
 file name are written back to those files at the end (as ``tpsim credential sign
---update`` does); an inline credential's are not. It must grow within a run too, so two
-workers may not share one FIDO credential (a GENERIC one they may). A switch nothing
-accepts a connection at ends the run before it starts.
+--update`` does: beside the file, then renamed over it, so a failure never leaves half a
+file); an inline credential's are not. A file that cannot be written (read-only, a full
+disk, its folder gone) is kept in ``Setup.unsaved`` with the counter to set by hand. It
+must grow within a run too, so two workers may not share one FIDO credential (a GENERIC
+one they may). A switch nothing accepts a connection at ends the run before it starts.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.config import parse_config
-from tpsim.files import read_text
+from tpsim.files import read_text, replace_text
 from tpsim.scenario.harness import RemoteTpsim, Warn, config_restored
 from tpsim.scenario.load import Run, Worker, transfer_run
 from tpsim.scenario.load_link import Channel, CredentialType, Linker, link_run
@@ -85,17 +87,42 @@ class Quiet:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Unsaved:
+    """A credential file its advanced counter could not be written back to."""
+
+    path: Path
+    counter: int  # what its "counter" must be set to before the next run
+    was: int  # what it held when the run read it
+    reason: str  # why it could not be written ("Read-only file system")
+
+
 @dataclass
 class Setup:
     """The flows each worker runs, and the credential files to save after."""
 
     runs: list[Run]
     saved: dict[Path, SoftwareAuthenticator] = field(default_factory=dict)
+    unsaved: list[Unsaved] = field(default_factory=list)  # what save_counters could not
+    _read: dict[Path, int] = field(init=False, repr=False)  # each file's counter as read
+
+    def __post_init__(self) -> None:
+        self._read = {path: signer.counter for path, signer in self.saved.items()}
 
     def save_counters(self) -> None:
-        """Write each file-given credential back with its advanced counter."""
+        """Write each file-given credential whose counter advanced back to its file, whole
+        or not at all (``replace_text``). Never raises for a file it cannot write: that
+        one goes to ``unsaved`` (the report still comes out, then what to set), the
+        others are written all the same."""
         for path, signer in self.saved.items():
-            path.write_text(signer.to_json(), encoding="utf-8")
+            was = self._read[path]
+            if signer.counter == was:  # nothing signed with it (or GENERIC): as it was
+                continue
+            try:
+                replace_text(path, signer.to_json())
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                self.unsaved.append(Unsaved(path, signer.counter, was, reason))
 
 
 def _client(timeout: float) -> aiohttp.ClientSession:
@@ -348,7 +375,8 @@ async def against_switch(
     report: Path | None = None,
 ) -> AsyncIterator[Setup]:
     """Workers of the ``credentials`` file, sending to ``switch`` and called back at
-    ``listen``; the file-given credentials' counters saved after, however the run ends.
+    ``listen``; the file-given credentials' counters saved after, however the run ends
+    (those that could not be are in ``Setup.unsaved``).
     ``report``: where the report will be written, which may be none of those files."""
     pisp, workers, saved = read_credentials(credentials)
     if report is not None and report.resolve() in {credentials.resolve(), *saved}:
