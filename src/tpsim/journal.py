@@ -188,9 +188,16 @@ class JournalEntry:
         """The entry as JSON values, ``seq`` and ``at`` first (a deep copy: the caller's)."""
         return copy.deepcopy(self._fields())
 
+    def json_text(self, *, compact: bool = False) -> str:
+        """The entry as JSON text: ``to_json`` dumped, without its deep copy (nothing can
+        change the values between taking and dumping them); ``compact``, without spaces
+        (one JSONL line, one Server-Sent Event)."""
+        separators = (",", ":") if compact else None
+        return json.dumps(self._fields(), separators=separators)
+
     def _line(self) -> str:
-        """The JSONL line: ``to_json`` without its deep copy, since it is dumped at once."""
-        return json.dumps(self._fields(), separators=(",", ":")) + "\n"
+        """The JSONL line."""
+        return self.json_text(compact=True) + "\n"
 
     def _fields(self) -> dict[str, Any]:
         fields = {name: getattr(self, name) for name in _JSON_FIELDS}

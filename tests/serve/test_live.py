@@ -31,7 +31,7 @@ from tests.support.scheme import Scheme
 from tpsim.config import load_config
 from tpsim.journal import Hop, HttpExchange, Journal, JournalEntry
 from tpsim.mojaloop.message import Message, make_headers
-from tpsim.serve import live
+from tpsim.serve import chunked, live
 from tpsim.serve.app import create_app
 from tpsim.serve.simulation import Simulation
 
@@ -314,7 +314,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_tpsim_goes_on(
     scheme: Scheme, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(live, "QUEUE_ENTRIES", 20)
-    monkeypatch.setattr(live, "WRITE_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(chunked, "WRITE_TIMEOUT_S", 0.2)
     assert scheme.sim is not None
     target = scheme.sim.journal
     host, port = scheme.url.removeprefix("http://").split(":")

@@ -2,6 +2,7 @@
 
 GET    /health                      200 {"status": "OK"} once the scheme is loaded
 GET    /admin/journal               ?correlationId=…&since=SEQ&limit=N → {"entries": […]}
+                                    (a large one streamed as encoded: ``chunked``)
 DELETE /admin/journal               forget the journal
 GET    /admin/config                the config in force (JSON)
 PUT    /admin/fixtures              replace the config (UTF-8 YAML or JSON, at most 1 MiB); a
@@ -29,10 +30,11 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
+import itertools
 import json
 import math
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,9 +45,11 @@ from tpsim.config import parse_config
 from tpsim.config_yaml import YamlRefused, read_yaml
 from tpsim.core.bank import Account
 from tpsim.errors import ConfigError, TpsimError
+from tpsim.journal import JournalEntry
 from tpsim.mojaloop.errors import coded
 from tpsim.mojaloop.roles.common import format_amount, format_datetime
 from tpsim.serve.body import BodyRefused, read_at_most
+from tpsim.serve.chunked import ClientGone, chunks, send_all
 from tpsim.serve.clock import LATEST
 from tpsim.serve.edge import SIMULATION
 
@@ -141,7 +145,7 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "OK"})
 
 
-async def get_journal(request: web.Request) -> web.Response:
+async def get_journal(request: web.Request) -> web.StreamResponse:
     sim = request.app[SIMULATION]
     query = request.query
     try:
@@ -154,7 +158,34 @@ async def get_journal(request: web.Request) -> web.Response:
     entries = sim.journal.entries(
         correlation_id=query.get("correlationId"), since=since, limit=limit
     )
-    return web.json_response({"entries": [e.to_json() for e in entries]})
+    return await _entries_answer(request, entries)
+
+
+async def _entries_answer(request: web.Request, entries: list[JournalEntry]) -> web.StreamResponse:
+    """``{"entries": [...]}``, byte for byte what ``web.json_response`` made of it. One
+    chunk (``chunked.CHUNK_BYTES``) or less goes as one body, as before; a longer one is
+    streamed as it is encoded, a chunk at a time between other requests: encoded whole, a
+    full journal (64 MiB by default) held the event loop for seconds."""
+    pieces = chunks(_entries_json(entries))
+    first = next(pieces)
+    second = next(pieces, None)
+    if second is None:
+        return web.Response(body=first, content_type="application/json", charset="utf-8")
+    response = web.StreamResponse(headers={hdrs.CONTENT_TYPE: "application/json; charset=utf-8"})
+    await response.prepare(request)
+    try:
+        await send_all(request, response, itertools.chain((first, second), pieces))
+    except ClientGone:
+        pass
+    return response
+
+
+def _entries_json(entries: list[JournalEntry]) -> Iterator[bytes]:
+    """The pieces of ``{"entries": [...]}``, one per entry, each encoded when pulled."""
+    yield b'{"entries": ['
+    for n, entry in enumerate(entries):
+        yield (b", " if n else b"") + entry.json_text().encode()
+    yield b"]}"
 
 
 async def clear_journal(request: web.Request) -> web.Response:

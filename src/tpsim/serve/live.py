@@ -26,7 +26,9 @@ tpsim never waits for a client: the journal hands each entry to a queue of at mo
 ``QUEUE_ENTRIES`` per client without blocking. A client that falls that far behind gets a
 last ``event: dropped`` (``{"error", "code": "STREAM_TOO_SLOW", "since"}``: reconnect with
 ``since`` and the ring still holds the rest) and the stream ends; one that stops reading
-altogether is cut off after ``WRITE_TIMEOUT_S``.
+altogether is cut off after ``chunked.WRITE_TIMEOUT_S``. The backlog is written a chunk
+at a time, the event loop let run between (``chunked``): a journal of many MB holds no
+other request while it goes out.
 
 The stream is an admin route (``admin.admin_only``): with an admin token it needs the
 ``Authorization`` header. A token is never accepted in the URL (``?token=``), where access
@@ -50,14 +52,13 @@ from aiohttp import web
 
 from tpsim.journal import Journal, JournalEntry
 from tpsim.serve.admin import admin_only, problem
+from tpsim.serve.chunked import ClientGone, chunks, send, send_all
 from tpsim.serve.edge import SIMULATION
 
 __all__ = ["add_live_routes"]
 
 HEARTBEAT_S = 15.0  # a keep-alive comment when nothing else was sent for this long
 QUEUE_ENTRIES = 1000  # entries waiting for one client before it is dropped
-WRITE_TIMEOUT_S = 30.0  # a client that accepts no bytes for this long is cut off
-_BATCH = 200  # events joined into one write
 
 _STREAMS = web.AppKey("live_streams", set["_Stream"])
 # Names this server's journal: seqs start again at 1 when tpsim restarts, and a page that
@@ -146,7 +147,7 @@ class _Stream:
 def _event(entry: JournalEntry) -> bytes:
     """One SSE event for ``entry``: compact JSON never holds a raw newline, so ``data`` is
     one line."""
-    data = json.dumps(entry.to_json(), separators=(",", ":"))
+    data = entry.json_text(compact=True)
     return f"id: {entry.seq}\nevent: entry\ndata: {data}\n\n".encode()
 
 
@@ -158,24 +159,6 @@ def _dropped(since: int) -> bytes:
         "since": since,
     }
     return f"event: dropped\ndata: {json.dumps(data)}\n\n".encode()
-
-
-class _Gone(Exception):
-    """The client went away or stopped reading."""
-
-
-async def _send(request: web.Request, response: web.StreamResponse, data: bytes) -> None:
-    """Write ``data``; a client that accepts none of it within ``WRITE_TIMEOUT_S`` has its
-    connection aborted, so neither it nor its buffers outlive it."""
-    try:
-        async with asyncio.timeout(WRITE_TIMEOUT_S):
-            await response.write(data)
-    except TimeoutError:
-        if request.transport is not None:
-            request.transport.abort()
-        raise _Gone from None
-    except ConnectionError:
-        raise _Gone from None
 
 
 def _since(request: web.Request) -> int:
@@ -209,7 +192,7 @@ async def stream_journal(request: web.Request) -> web.StreamResponse:
     try:
         await response.prepare(request)
         await _pump(request, response, stream, journal, since)
-    except _Gone:
+    except ClientGone:
         pass
     finally:
         stream.unsubscribe()
@@ -233,20 +216,19 @@ async def _pump(
         if e.seq not in queued
     ]
     stream.mark(backlog)
-    for start in range(0, len(backlog), _BATCH):
-        await _send(request, response, b"".join(map(_event, backlog[start : start + _BATCH])))
+    await send_all(request, response, chunks(map(_event, backlog)))
     if backlog:
         last = backlog[-1].seq
-    await _send(request, response, f"retry: 2000\n: live after {last}\n\n".encode())
+    await send(request, response, f"retry: 2000\n: live after {last}\n\n".encode())
     while (batch := await stream.next_batch()) is not None:
         if not batch:
-            await _send(request, response, b": keep-alive\n\n")
+            await send(request, response, b": keep-alive\n\n")
             continue
-        await _send(request, response, b"".join(map(_event, batch)))
+        await send(request, response, b"".join(map(_event, batch)))
         last = max(last, batch[-1].seq)
     if stream.overflowed:
         since = last if stream.lost is None else min(last, stream.lost - 1)
-        await _send(request, response, _dropped(since))
+        await send(request, response, _dropped(since))
 
 
 def _inline_hashes(html: str, tag: str) -> str:
