@@ -30,6 +30,7 @@ from tpsim.mojaloop.errors import (
     VerificationFailed,
 )
 from tpsim.mojaloop.message import Message
+from tpsim.mojaloop.roles.common import format_datetime
 
 CONSENT_REQUESTS = "/consentRequests"
 LINK_ID = uid("reference-consent-request")
@@ -221,3 +222,26 @@ def test_the_authorization_request_expires_when_the_quote_does() -> None:
     [request] = effects.messages
     assert (request.body or {})["expiration"] == (quote.body or {})["expiration"]
     assert (request.body or {})["expiration"] == "2030-01-01T00:00:30.000Z"
+
+
+@pytest.mark.parametrize(
+    ("profile", "expires"),
+    [
+        # Mojaloop's payer DFSP sets the transfer's expiration to the request's (§4.4 step 6)
+        ("reference", "2030-01-01T00:00:50.000Z"),
+        # the written spec keeps the payee DFSP's terms: the quote's
+        ("spec", "2030-01-01T00:00:30.000Z"),
+    ],
+)
+def test_the_transfer_expires_when_the_profile_says(profile: str, expires: str) -> None:
+    flow = build(profile, behaviour={"quote_expiry_s": 30})
+    flow.until_authorization(expiration="2030-01-01T00:00:50.000Z")
+    flow.authorize()
+
+    effects = flow.verified()
+
+    [transfer] = effects.messages
+    assert (transfer.method, transfer.path) == ("POST", "/transfers")
+    assert (transfer.body or {})["expiration"] == expires
+    [timer] = effects.timers  # when the payer reads the shared ledger for its outcome
+    assert format_datetime(timer.at) == expires

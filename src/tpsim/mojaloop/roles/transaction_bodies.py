@@ -96,8 +96,8 @@ def verification_request(
     return body
 
 
-def transfer_request(tx: Transaction, *, payer_fsp: str) -> dict[str, Any]:
-    """``POST /transfers`` on the quote's terms."""
+def transfer_request(tx: Transaction, *, payer_fsp: str, profile: Profile) -> dict[str, Any]:
+    """``POST /transfers`` on the quote's terms (its expiration: ``transfer_expiration``)."""
     quote = _quoted(tx)
     return {
         "transferId": tx.transaction_id,
@@ -106,7 +106,7 @@ def transfer_request(tx: Transaction, *, payer_fsp: str) -> dict[str, Any]:
         "amount": tx.quote["transferAmount"],
         "ilpPacket": quote.ilpPacket,
         "condition": quote.condition,
-        "expiration": quote.expiration,
+        "expiration": tx.transfer_expiration(profile)[0],
     }
 
 

@@ -43,6 +43,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from tpsim.config_settings import Profile
 from tpsim.core.errors import StateRefused
 from tpsim.core.payment import PaymentEvent, PaymentIntent, Payments, PaymentState
 from tpsim.core.sca import Authentication, ScaEvent, ScaMethod, ScaState
@@ -167,6 +168,16 @@ class Transaction:
     @property
     def what(self) -> str:
         return f"transaction request {self.request_id}"
+
+    def transfer_expiration(self, profile: Profile) -> tuple[str, datetime | None]:
+        """The ``expiration`` of the transfer sent on the quote's terms, as written and
+        parsed: the quote's (the payee DFSP's terms) under the written spec; the
+        request's under the reference profile, as Mojaloop's payer DFSP sets it (digest
+        §4.4 step 6)."""
+        if profile is Profile.REFERENCE:
+            return self.model.expiration, self.request_expiry
+        assert self.quote_model is not None  # noqa: S101 - only asked once the quote arrived
+        return self.quote_model.expiration, self.quote_expiry
 
 
 def state_of(payments: Payments, tx: Transaction) -> TxState:

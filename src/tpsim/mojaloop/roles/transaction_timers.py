@@ -15,8 +15,9 @@ A timer that fires while the transaction still waits for that answer fails it; o
 fires after the answer came does nothing. Once the transfer is sent, a fourth wait:
 
     transfer        PUT /transfers from the payee DFSP     the transfer's expiration (the
-                                                           quote's), when tpsim simulates
-                                                           the payee DFSP
+                                                           quote's; the request's under the
+                                                           reference profile), when tpsim
+                                                           simulates the payee DFSP
 
 The payee DFSP may commit the transfer up to its expiration and its answer may arrive
 later still, so failing it then without knowing (giving the debit back) could create
@@ -61,8 +62,8 @@ def key(wait: str, tx: Transaction) -> str:
 def timer(wait: str, tx: Transaction, *, now: datetime, behaviour: BehaviourConfig) -> Timer:
     """The timer of ``wait`` (a key of ``WAITING``), starting ``now``."""
     quote_wait = now + timedelta(seconds=behaviour.quote_expiry_s)
-    if wait == "transfer":  # the transfer's expiration is the quote's
-        return Timer(key(wait, tx), tx.quote_expiry or quote_wait)
+    if wait == "transfer":
+        return Timer(key(wait, tx), tx.transfer_expiration(behaviour.profile)[1] or quote_wait)
     if wait == "quote":
         deadline = _soonest(quote_wait, tx.request_expiry)
     else:

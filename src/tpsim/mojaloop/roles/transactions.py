@@ -295,7 +295,7 @@ class PayerDfsp:
             "POST",
             "/transfers",
             to=payee,
-            body=bodies.transfer_request(tx, payer_fsp=self.ctx.fsp_id),
+            body=bodies.transfer_request(tx, payer_fsp=self.ctx.fsp_id, profile=self.ctx.profile),
         )
         # A simulated payee shares the ledger: at the transfer's expiration it tells
         # whether the transfer was credited (transaction_timers).
