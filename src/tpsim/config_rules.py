@@ -39,6 +39,7 @@ dialect shows), ``status`` to stop in, ``delay_s`` before execution; to a messag
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -246,6 +247,7 @@ class RuleConfig(_Strict):
                 f" ({', '.join(payment)}): a rule is about a message or a payment, not both"
             )
         _upper_case_methods(self.when.get(MessageFact.METHOD))
+        _path_templates(self.when.get(MessageFact.PATH))
         kind = self.then.kind()
         if message and kind == "payment":
             raise ValueError(
@@ -278,6 +280,38 @@ def _upper_case_methods(spec: str | list[str] | None) -> None:
         raise ValueError(
             f"when.method {text!r} never matches: a method is upper case, write {text.upper()!r}"
         )
+
+
+# The placeholders of a route's template, by the facts that give their values
+# (core.message_rules.MessageFact): id is {ID}, type {Type}, sub_id {SubId}.
+_PLACEHOLDERS = {"id": "ID", "type": "Type", "subid": "SubId", "servicetype": "ServiceType"}
+_PLACEHOLDER = re.compile(r"{([^{}]*)}")
+
+
+def _path_templates(spec: str | list[str] | None) -> None:
+    """A ``path`` is a route's template (``/consents/{ID}``): one not starting with ``/``,
+    or with a placeholder no route has (``{id}``, ``{consentId}``), would never match."""
+    for text in [spec] if isinstance(spec, str) else spec or []:
+        if text.startswith("re:"):
+            continue
+        if not text.startswith("/"):
+            raise ValueError(
+                f"when.path {text!r} never matches: a path is a route's template starting"
+                " with '/', such as /consents/{ID}"
+            )
+        for name in _PLACEHOLDER.findall(text):
+            if name in _PLACEHOLDERS.values():
+                continue
+            known = _PLACEHOLDERS.get(name.lower().replace("_", "").replace("-", ""))
+            write = (
+                f"write {{{known}}}"
+                if known
+                else "a route's are {ID}, {Type}, {SubId}, {ServiceType}"
+            )
+            raise ValueError(
+                f"when.path {text!r} never matches: {{{name}}} is no placeholder of a route"
+                f" template ({write}; to match an actual path, use url)"
+            )
 
 
 def _distinct_names(rules: list[RuleConfig]) -> list[RuleConfig]:

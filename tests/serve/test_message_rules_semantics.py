@@ -29,6 +29,7 @@ from tpsim.config_yaml import read_yaml
 from tpsim.core.rules import MessageOutcome, RuleInvalid
 from tpsim.errors import ConfigError
 from tpsim.journal import Hop
+from tpsim.mojaloop.wire.routes import ROUTES
 
 LOSE_TRANSFER = {
     "name": "lose-transfer",
@@ -124,3 +125,28 @@ def test_a_method_in_lower_case_is_refused_rather_than_never_matching(method: An
 def test_a_method_in_upper_case_or_a_pattern_is_kept(method: Any) -> None:
     data = {"rules": [{"name": "m", "when": {"method": method}, "then": {"drop": True}}]}
     assert parse_config(data).rules[0].when["method"] == method
+
+
+@pytest.mark.parametrize(
+    ("path", "says"),
+    [
+        ("/consents/{id}", r"\{id\} is no placeholder of a route template \(write \{ID\}"),
+        (["/parties/{Type}/{ID}", "/parties/{type}/{ID}"], r"write \{Type\}"),
+        ("/participants/{Type}/{ID}/{sub_id}", r"write \{SubId\}"),
+        ("/consents/{consentId}", r"a route's are \{ID\}, \{Type\}, \{SubId\}, \{ServiceType\}"),
+        ("consentRequests", r"a route's template starting with '/'"),
+    ],
+    ids=str,
+)
+def test_a_path_no_route_template_has_is_refused_rather_than_never_matching(
+    path: Any, says: str
+) -> None:
+    data = {"rules": [{"name": "p", "when": {"path": path}, "then": {"drop": True}}]}
+    with pytest.raises(ConfigError, match=rf"rules\.0: .*never matches: .*{says}"):
+        parse_config(data)
+
+
+def test_every_route_template_and_a_pattern_are_kept_as_paths() -> None:
+    paths = sorted({route.template for route in ROUTES}) + ["re:/consents/.*"]
+    data = {"rules": [{"name": "p", "when": {"path": paths}, "then": {"drop": True}}]}
+    assert parse_config(data).rules[0].when["path"] == paths
