@@ -255,6 +255,55 @@ def test_a_file_tpsim_did_not_write_is_refused_unchanged(
     assert path.read_bytes() == before
 
 
+def _damage_an_index(path: Path) -> None:
+    """Overwrite the page of the records' key index, as a disk error would: the file still
+    loads (reading the tables never reads that page), but every later write fails."""
+    with sqlite3.connect(path) as db:
+        [(page,)] = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_records_1'"
+        ).fetchall()
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    with path.open("r+b") as file:
+        file.seek((page - 1) * size)
+        file.write(b"\x13" * 512)
+
+
+def _sql(statement: str) -> Callable[[Path], None]:
+    def change(path: Path) -> None:
+        with sqlite3.connect(path) as db:
+            db.execute(statement)
+        db.close()
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _damage_an_index,
+        _sql("UPDATE postings SET amount = 'ten' WHERE seq = 1"),
+        _sql("UPDATE postings SET kind = 'GIFT' WHERE seq = 1"),
+        _sql("DROP TABLE records"),
+    ],
+    ids=["a-damaged-page", "an-amount-that-is-no-number", "an-unknown-posting", "a-lost-table"],
+)
+def test_a_damaged_state_file_is_refused_saying_so(
+    path: Path, open_store: Open, damage: Callable[[Path], None]
+) -> None:
+    store = open_store(path)
+    books(store)
+    store.put_record("things", "t1", "kept")
+    store.close()
+    damage(path)
+
+    with pytest.raises(StateFileError, match="the state file is damaged .*restore a copy"):
+        SqliteStore(path)
+    SqliteStore(path.with_name("fresh.db")).close()  # the lock was let go with the file
+    with pytest.raises(StateFileError, match="damaged"):
+        SqliteStore(path)  # and it can be tried again: nothing held on to the file
+
+
 class Handle:
     """Something pickle cannot take whole (as a loaded key object)."""
 

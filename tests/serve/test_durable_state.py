@@ -488,6 +488,46 @@ async def test_a_settlement_under_way_at_a_crash_fails_and_its_listener_hears_it
     assert after.available(FIDO_ACCOUNT) == before.available(FIDO_ACCOUNT) + 10
 
 
+async def test_a_settlement_a_restart_ended_stays_told_if_the_server_never_comes_up(
+    start: Start,
+) -> None:
+    # The restart ends the settlement in flight (funds back to Erika) and writes it; if
+    # the server then cannot start (its port taken) or is killed before it is up, the
+    # next start finds nothing in flight: the XS2A payment must have heard already.
+    before = start()
+    api = before.sim.psd2.xs2a["dfspa"]
+    body = {
+        "instructedAmount": {"currency": "EUR", "amount": "25"},
+        "debtorAccount": {"iban": "DE89370400440532013000"},  # Erika, dfspa
+        "creditorName": "Max Mustermann",
+        "creditorAccount": {"iban": "DE02120300000000202051"},  # Max, dfspb
+    }
+    headers = {
+        "X-Request-ID": "99391c7e-ad88-49ec-a2ad-99ddcb1f7722",
+        "PSU-IP-Address": "192.168.8.78",
+        "Content-Type": "application/json",
+        "TPP-Decoupled-Preferred": "true",
+        "PSU-ID": "erika",
+    }
+    path = ("payments", "sepa-credit-transfers")
+    created = api.handle(ApiRequest("POST", path, headers, json.dumps(body).encode(), "http://x"))
+    assert created.status == 201 and created.authorisation_id is not None
+    api.auths.approve(created.authorisation_id, None, None)  # its quote never leaves: kill -9
+    before.file.flush()
+
+    never_up = start(crash_image(before.path))  # recovered, then killed before it served
+    after = start(crash_image(never_up.path, "again"))
+    await after.restarted()
+
+    kept = after.sim.psd2.xs2a["dfspa"]
+    payment = kept.bank.payments[str(created.payment_id)]
+    assert kept.bank.transaction_status(payment).value == "RJCT"
+    assert payment.reason == (
+        "settlement failed: tpsim restarted while the settlement was under way"
+    )
+    assert after.available("dfspa.erika.giro") == Decimal(5000)
+
+
 async def test_a_future_dated_xs2a_payment_survives_a_crash_and_executes_on_its_date(
     start: Start,
 ) -> None:

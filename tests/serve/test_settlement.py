@@ -8,6 +8,7 @@ others drive a ``Simulation`` whose external participants are ``Recording`` tran
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.ledger_invariants import ledger_problems, quiet_problems, totals
 from tests.support.roles import executing
 from tests.support.scheme import BOB_MSISDN, Scheme
 from tpsim.config import load_config, parse_config
@@ -22,7 +24,7 @@ from tpsim.core.clock import ManualClock, SequentialIds
 from tpsim.core.errors import UnknownBank
 from tpsim.core.payment import PaymentState
 from tpsim.core.settlement import SettlementOutcome, SettlementRequest, SettlementResult
-from tpsim.mojaloop.roles.common import format_datetime
+from tpsim.mojaloop.roles.common import format_datetime, new_message
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.transports import Recording, Transports
 
@@ -144,4 +146,67 @@ async def test_the_port_and_its_listeners_survive_a_reset() -> None:
     port.submit(request())
     await sim.router.drain()
     assert heard == [SettlementResult(INTENT, SettlementOutcome.SETTLED)]
+    assert (balance(sim, ALICE), balance(sim, BOB)) == ("900", "100")
+
+
+def ruled(*rules: dict[str, Any]) -> Simulation:
+    """The built-in scheme with these message rules (no external participant is asked)."""
+    data = load_config().model_dump(mode="json")
+    data["rules"] = list(rules)
+    return Simulation(parse_config(data), clock=ManualClock(START), ids=SequentialIds())
+
+
+DFSPB_TRANSFERS = {"receiver": "dfspb", "method": "POST", "path": "/transfers"}
+LOST = {"name": "lost", "when": DFSPB_TRANSFERS, "then": {"drop": True}}
+
+
+def transfer_id(sim: Simulation) -> str:
+    [transfer] = [e for e in sim.journal.entries() if e.path == "/transfers"]
+    return str((transfer.body or {})["transferId"])
+
+
+async def error_from_dfspb(sim: Simulation) -> None:
+    """dfspb's error callback for the transfer it credited (as it answers a resent
+    ``POST /transfers`` whose quote it has used up), its COMMITTED lost."""
+    body = {"errorInformation": {"errorCode": "3100", "errorDescription": "no such quote"}}
+    path = f"/transfers/{transfer_id(sim)}/error"
+    now = sim.clock.now()
+    sim.router.submit(
+        new_message("PUT", path, source="dfspb", destination="dfspa", body=body, now=now)
+    )
+    await sim.router.drain()
+
+
+async def answer_aborted(sim: Simulation) -> None:
+    """Nothing more to do: the rule already made dfspb's answer ABORTED."""
+
+
+ABORTED = {
+    "name": "aborted",
+    "when": DFSPB_TRANSFERS,
+    "then": {"override": {"body.transferState": "ABORTED"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "answer"),
+    [(ABORTED, answer_aborted), (LOST, error_from_dfspb)],
+    ids=["answered-aborted", "error-callback"],
+)
+async def test_a_transfer_the_creditors_bank_credited_settles_whatever_it_answers(
+    rule: dict[str, Any], answer: Callable[[Simulation], Awaitable[None]]
+) -> None:
+    sim = ruled(rule)
+    heard: list[SettlementResult] = []
+    sim.settlement.listen(heard.append)
+    opening = totals(sim.state.bank)
+    execute(sim)
+    sim.settlement.submit(request())
+    await sim.router.drain()
+    await answer(sim)
+
+    assert ledger_problems(sim.state.bank, opening, {}) == []
+    assert quiet_problems(sim.state.bank) == []
+    assert heard == [SettlementResult(INTENT, SettlementOutcome.SETTLED)]
+    assert sim.state.bank.payments.get(INTENT).state is PaymentState.SETTLED
     assert (balance(sim, ALICE), balance(sim, BOB)) == ("900", "100")

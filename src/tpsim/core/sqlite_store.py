@@ -26,7 +26,9 @@ open only files tpsim wrote (the file is the user's own, like its config). Types
 cannot take whole (a key object, a message's read-only headers) are reduced by the
 ``reducers`` the owner gives (``copyreg`` style: type → function returning the
 ``(callable, args)`` that rebuilds the value). One process holds a file at a time (an
-``flock`` on it); a second is refused with ``StateFileError``.
+``flock`` on it); a second is refused with ``StateFileError``, and so is a damaged file
+(``PRAGMA quick_check`` at opening, then every row read back): one that loads may still
+fail every later write, and tpsim would run on in memory with nothing written.
 """
 
 from __future__ import annotations
@@ -90,6 +92,9 @@ class SqliteStore(MemoryStore):
         self._attach(file)
         try:
             self._load()
+        except (sqlite3.DatabaseError, ValueError, TypeError, ArithmeticError) as exc:
+            file.close()  # a row that does not read back (quick_check passed its pages)
+            raise _damaged(file.path, exc) from None
         except BaseException:
             file.close()
             raise
@@ -331,8 +336,15 @@ class _StateFile:
     def postings(self) -> Iterator[Posting]:
         query = "SELECT seq, account, amount, kind, ref, at, reservation FROM postings ORDER BY seq"
         for seq, account, amount, kind, ref, at, reservation in self._db.execute(query):
-            when = datetime.fromisoformat(at) if at is not None else None
-            yield Posting(seq, account, Decimal(amount), PostingKind(kind), ref, when, reservation)
+            try:
+                when = datetime.fromisoformat(at) if at is not None else None
+                money, sort = Decimal(amount), PostingKind(kind)
+            except (ValueError, TypeError, ArithmeticError):
+                raise ValueError(
+                    f"posting {seq} does not read back (amount {amount!r}, kind {kind!r},"
+                    f" at {at!r})"
+                ) from None
+            yield Posting(seq, account, money, sort, ref, when, reservation)
 
     def records(self) -> Iterator[tuple[str, str, Any]]:
         for kind, key, blob in self._db.execute(
@@ -399,3 +411,25 @@ def _prepare(path: Path, db: sqlite3.Connection) -> None:
             f"{path}: a state file of layout {version}, this tpsim reads layout"
             f" {SCHEMA_VERSION}; start with a new --state file"
         )
+    _check_intact(path, db)
+
+
+def _check_intact(path: Path, db: sqlite3.Connection) -> None:
+    """Refuse a state file whose pages are damaged (a disk error, a copy cut short): read
+    whole at start-up it may load, then fail every later write, so that tpsim would run
+    on in memory with nothing written."""
+    try:
+        problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        lines = (line for problem in problems for line in problem.splitlines())
+        found = "; ".join(line for line in lines if not line.startswith("***"))
+        raise _damaged(path, found[:300])
+
+
+def _damaged(path: Path, why: object) -> StateFileError:
+    return StateFileError(
+        f"{path}: the state file is damaged ({why}); restore a copy of it, or give --state"
+        " a new file to start afresh from the config"
+    )

@@ -32,9 +32,12 @@ class SwitchSettlement:
     def __init__(self, banks: Callable[[], Mapping[str, SimulatedDfsp]], router: Router) -> None:
         self._banks, self._router = banks, router
         self._listeners: list[Listener] = []
-        # Outcomes reached before anyone could listen (a restart's recovery, done while the
-        # simulation is built): told at ``release``, once the server is up.
+        # Outcomes reached while the simulation is built (a restart's recovery): told at
+        # once to the listeners there were at ``hold`` (the first ``_holding`` ones), which
+        # write what they keep with the recovery itself, and at ``release``, once the
+        # server is up, to those that listen from then on.
         self._held: list[SettlementResult] | None = None
+        self._holding = 0
 
     def submit(self, request: SettlementRequest) -> None:
         """Start settling ``request`` in the background (call it on the running loop).
@@ -56,21 +59,29 @@ class SwitchSettlement:
     def report(self, result: SettlementResult) -> None:
         """Tell every listener; one that fails is logged, since the intent has already
         concluded and a listener's bug must not turn into an error callback."""
-        if self._held is not None:
-            self._held.append(result)
+        if self._held is None:
+            self._tell(self._listeners, result)
             return
-        for listener in list(self._listeners):
+        self._held.append(result)
+        self._tell(self._listeners[: self._holding], result)
+
+    def hold(self) -> None:
+        """Keep outcomes back, until ``release``, from the listeners that listen from now
+        on (those listening already are told at once: a restart that ends settlements
+        writes what they keep in the same write, so a kill before the server is up, or a
+        server that cannot start, loses none of it)."""
+        self._held, self._holding = [], len(self._listeners)
+
+    def release(self) -> None:
+        """Tell the listeners that came since ``hold`` every outcome held back, in order."""
+        held, self._held = self._held or [], None
+        for result in held:
+            self._tell(self._listeners[self._holding :], result)
+
+    @staticmethod
+    def _tell(listeners: list[Listener], result: SettlementResult) -> None:
+        for listener in list(listeners):
             try:
                 listener(result)
             except Exception:
                 log.exception("settlement listener failed", intent=result.intent_id)
-
-    def hold(self) -> None:
-        """Keep outcomes back from the listeners until ``release``."""
-        self._held = []
-
-    def release(self) -> None:
-        """Tell the listeners every outcome held back, in order."""
-        held, self._held = self._held or [], None
-        for result in held:
-            self.report(result)

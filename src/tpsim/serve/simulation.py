@@ -162,7 +162,7 @@ class Simulation:
         # A dialect is built on its first request, but one whose records were kept has
         # timers to re-arm and settlements to hear of now (``serve.psd2``).
         self.psd2.build_kept(file.counts())
-        self.settlement.hold()  # nobody listens yet: told at resume
+        self.settlement.hold()  # the PSD2 dialects hear now, any later listener at resume
         kept = cast("list[tuple[str, Message]]", list(file.records(StateFile.INBOX)))
         # The messages that end what was in flight are kept in the same write as its end,
         # so a kill before they are sent cannot lose them: the next start sends them.

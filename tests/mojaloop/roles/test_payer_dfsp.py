@@ -677,3 +677,28 @@ def test_the_authorization_deadline_is_the_earliest_expiry() -> None:
     assert timer.at == START.replace(second=20)
     request = effects.messages[0].body or {}
     assert request["expiration"] == "2030-01-01T00:00:20.000Z"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(lambda f: transfer_answer(f, error=True), id="error-callback"),
+        pytest.param(lambda f: transfer_answer(f, state="ABORTED"), id="answered-aborted"),
+    ],
+)
+def test_a_transfer_the_payee_credited_completes_whatever_it_answers(
+    answer: Callable[[Flow], object],
+) -> None:
+    """dfspb shares the ledger: once it has credited Bob, an error callback (its answer to
+    a resent POST /transfers whose quote it has used up) or an ABORTED (a rule's override)
+    must not give Alice her debit back, which would create money."""
+    flow = build()
+    verified(flow)
+    flow.deliver(flow.last("POST", "/transfers"))  # Bob credited; its COMMITTED lost
+
+    answer(flow)
+
+    assert flow.outcome().method == "PATCH"
+    assert (flow.outcome().body or {})["transactionState"] == "COMPLETED"
+    assert posted(flow) == [("RESERVE", "100"), ("COMMIT", "100")]
+    assert flow.roles.balance(BOB) == "100"

@@ -402,14 +402,23 @@ def test_a_transfer_sent_is_awaited_until_its_expiry_and_a_late_commit_settles_i
     assert flow.roles.balance(BOB) == "100"
 
 
-def test_a_timer_before_the_transfers_expiry_changes_nothing() -> None:
-    # The quote's timer, fired as the quote arrived, finds the transfer sent: only the
-    # transfer's expiration ends it.
+def test_a_timer_before_the_transfers_expiry_ends_nothing_and_the_wait_goes_on() -> None:
+    # The quote's timer, fired as the quote arrived, or any timer run early (the wall clock
+    # stepped back after it was set) finds the transfer not expired yet: the wait goes on
+    # to the expiration, where the ledger says how it ended; dropped, nothing would.
     flow = settlement()
-    until_transfer(flow)
+    transfer = until_transfer(flow)
+    expiry = parse_datetime((transfer.body or {})["expiration"])
+    assert expiry is not None
     flow.roles.clock.advance(59)
-    assert flow.dfspa.on_timer(f"settlement:{INTENT}") == Effects()
+
+    key = f"settlement:{INTENT}"
+    assert flow.dfspa.on_timer(key) == Effects(timers=[Timer(key, expiry)])
     assert flow.dfspa.settler.owns_transfer(flow.transfer_id) and flow.heard == []
+    flow.roles.clock.advance(1)
+    flow.dfspa.on_timer(key)
+    assert [r.outcome for r in flow.heard] == [SettlementOutcome.FAILED]
+    assert flow.roles.balance(ALICE) == "1000"
 
 
 @pytest.mark.parametrize("credited", [True, False])

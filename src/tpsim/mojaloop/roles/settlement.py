@@ -10,6 +10,8 @@ quotes §6.5 and transfers §6.7), by the simulated DFSP that holds the debtor's
     PUT /quotes/{ID}/error,
     PUT /transfers/{ID}/error,
     the quote's timer                   → FAILED, with the reason: the debit is released
+                                          (SETTLED when the shared ledger shows the
+                                          transfer credited: see ``_conclude``)
 
 The intent is EXECUTING (its debit reserved) before it gets here; the outcome is applied
 by ``Payments.conclude`` and then reported to the listener given at construction. A
@@ -224,9 +226,15 @@ class Settler:
         # docstring); with a bank tpsim does not simulate, none: its answer, or the hub's
         # 3303 at the expiration (hub_transfers), is awaited.
         effects = Effects(messages=[transfer], cancel=[_timer_key(settling)])
-        if self.ctx.shares_ledger(settling.request.to_bank):
+        if self._timed(settling):
             effects.timers.append(Timer(_timer_key(settling), expiry))
         return effects
+
+    def _timed(self, settling: Settling) -> bool:
+        """Whether a timer ends the settlement's wait: the quote's always; the transfer's
+        only at a simulated creditor's bank, whose ledger then tells how it ended."""
+        quoting = settling.phase is Phase.QUOTING
+        return quoting or self.ctx.shares_ledger(settling.request.to_bank)
 
     def _unusable(self, settling: Settling, quote: QuotesIDPutResponse) -> FspiopError | None:
         """Why ``quote`` cannot settle the request (the transfer must move exactly the
@@ -271,11 +279,14 @@ class Settler:
         """The deadline passed with no answer: no quote, the settlement fails (funds
         released); no transfer answer, the ledger says how it ended (module docstring)."""
         settling = self._settling.get(key.removeprefix(TIMER_PREFIX))
-        if settling is None or self.ctx.clock.now() < settling.deadline:
-            return Effects()  # answered meanwhile, or the quote's timer once transferring
+        if settling is None:
+            return Effects()  # answered meanwhile
+        if self.ctx.clock.now() < settling.deadline:
+            # Early (the wall clock stepped back since it was set, or the quote's timer
+            # once transferring): the wait goes on, or nothing would ever end it.
+            timed = self._timed(settling)
+            return Effects(timers=[Timer(key, settling.deadline)] if timed else [])
         transferring = settling.phase is Phase.TRANSFERRING
-        if transferring and settling.transfer_id in self.ctx.state.bank.ledger.credited():
-            return self._conclude(settling, SettlementOutcome.SETTLED)
         answer = (
             f"/transfers/{settling.transfer_id}" if transferring else f"/quotes/{settling.quote_id}"
         )
@@ -318,9 +329,15 @@ class Settler:
     ) -> Effects:
         """Apply the outcome to the intent, tell the listener, drop the records.
 
-        An intent that ended meanwhile by another way (its dialect failed or cancelled it)
-        refuses the outcome: the listener is told FAILED, with the refusal as the reason."""
+        A transfer the creditor's bank credited in the shared ledger is SETTLED whatever
+        ended it here (a late answer's timer, a restart, an error callback to a resent
+        ``POST /transfers``, an answer a rule turned ABORTED): giving the debit back while
+        the credit stays would create money. An intent that ended meanwhile by another
+        way (its dialect failed or cancelled it) refuses the outcome: the listener is told
+        FAILED, with the refusal as the reason."""
         request = settling.request
+        if outcome is SettlementOutcome.FAILED and self._credited(settling):
+            outcome, reason = SettlementOutcome.SETTLED, ""
         result = SettlementResult(request.intent_id, outcome, reason)
         try:
             self.payments.conclude(result, at=self.ctx.clock.now())
@@ -340,19 +357,19 @@ class Settler:
         bank tpsim does not simulate (``held``, by transfer id: ``HubTransfers.holds``) is
         still that bank's to commit: the bank's answer or its expiry ends it; one the hub
         never received fails."""
-        credited = self.ctx.state.bank.ledger.credited()
         effects = Effects()
         for settling in list(self._settling):
-            transferring = settling.phase is Phase.TRANSFERRING
-            if transferring and settling.transfer_id in credited:
-                concluded = self._conclude(settling, SettlementOutcome.SETTLED)
-            elif transferring and held(settling.transfer_id):
+            if settling.phase is Phase.TRANSFERRING and held(settling.transfer_id):
                 continue
-            else:
-                reason = "tpsim restarted while the settlement was under way"
-                concluded = self._conclude(settling, SettlementOutcome.FAILED, reason)
-            effects = effects.extend(concluded)
+            reason = "tpsim restarted while the settlement was under way"
+            effects = effects.extend(self._conclude(settling, SettlementOutcome.FAILED, reason))
         return effects
+
+    def _credited(self, settling: Settling) -> bool:
+        """Whether the creditor's bank credited the settlement's transfer (a simulated
+        bank credits under the transfer's id in the shared ledger)."""
+        transferring = settling.phase is Phase.TRANSFERRING
+        return transferring and settling.transfer_id in self.ctx.state.bank.ledger.credited()
 
     def _message(self, method: str, path: str, settling: Settling, body: dict[str, Any]) -> Message:
         """A message to the creditor's bank, tied in the journal to the intent's id."""

@@ -23,7 +23,9 @@ is, and what Mojaloop calls the states (the names refusals and callbacks use):
     expired    the authorization timer                   SCA expire → EXPIRED
     failed     any error before the transfer is sent      fail: the debit is released
     aborted    the transfer's answer is not COMMITTED,    fail: the debit is released
-               or its expiration passed uncredited
+               or its expiration passed; and a
+               simulated payee did not credit it
+               (credited, it is ``committed``)
 
 Once the transfer is sent (the intent EXECUTING) only its own outcome ends the transaction
 (``aborted``): the payee DFSP may have credited it, and failing it for anything else (a

@@ -208,10 +208,10 @@ class PayerDfsp:
         tx = self.book.get(request_id)
         if tx is None or state_of(self.payments, tx) is not timers.WAITING.get(wait):
             return Effects()
-        if wait == "transfer" and tx.transaction_id in self.ledger.credited():
-            return self._completed(tx)  # the payee credited it: its answer was lost
         now, behaviour = self.ctx.clock.now(), self.ctx.config.behaviour
         error, event = timers.expired(wait, tx, now=now, behaviour=behaviour)
+        if event is TxEvent.ABORTED:
+            return self._aborted(tx, error)  # the payee may have credited it: answer lost
         return self.book.fail(tx, error, event)
 
     # -- PUT /thirdpartyRequests/authorizations → verification -----------------------
@@ -319,9 +319,18 @@ class PayerDfsp:
             return Effects()
         if not committed:
             state = transfer.transferState.value
-            error = TransferFailed(f"the payee DFSP's transfer is {state}")
-            return self.book.fail(tx, error, TxEvent.ABORTED)
+            return self._aborted(tx, TransferFailed(f"the payee DFSP's transfer is {state}"))
         return self._completed(tx)
+
+    def _aborted(self, tx: Transaction, error: FspiopError) -> Effects:
+        """The transfer ended without COMMITTED (an answer, an error callback, its
+        expiration): the debit goes back, unless the payee DFSP (simulated, same ledger)
+        credited it. Then the credit says how it ended, whatever the answer (an error to a
+        resent ``POST /transfers`` whose quote is used up, a rule's ABORTED): giving the
+        debit back while the credit stays would create money."""
+        if tx.transaction_id in self.ledger.credited():
+            return self._completed(tx)
+        return self.book.fail(tx, error, TxEvent.ABORTED)
 
     def _completed(self, tx: Transaction) -> Effects:
         """The transfer is committed: commit the debit, tell the PISP it is COMPLETED."""
@@ -333,7 +342,7 @@ class PayerDfsp:
         tx = self.book.find("transfer", params["ID"])
         self._check_payee(tx, message)
         error = downstream_error(TransferFailed, "the payee DFSP's transfer", message)
-        return self.book.fail(tx, error, TxEvent.ABORTED)
+        return self._aborted(tx, error)
 
     # -- after a restart -------------------------------------------------------------
 
