@@ -140,6 +140,32 @@ async def test_a_marker_path_wins(tpsim):
     result.assert_outcomes(passed=3)
 
 
+def test_the_marker_takes_its_path_by_keyword_as_its_signature_says(
+    pytester: pytest.Pytester,
+) -> None:
+    """``pytest --markers`` shows ``tpsim_config(path=None, **overrides)``."""
+    files = {
+        "small.yaml": SMALL_BANK,
+        "test_keyword.py": """\
+import pytest
+
+
+@pytest.mark.tpsim_config(path="small.yaml", hub={"name": "h"})
+async def test_the_path_keyword(tpsim):
+    assert tpsim.accounts() == {"bank.ana.giro": 100}
+    assert tpsim.config.hub.name == "h"
+
+
+@pytest.mark.tpsim_config("small.yaml", path="small.yaml")
+async def test_two_paths(tpsim):
+    pass
+""",
+    }
+    result = run_project(pytester, files)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.tpsim_config takes one config path*"])
+
+
 def test_the_pisp_url_option_points_the_external_pisp(pytester: pytest.Pytester) -> None:
     files = {
         "test_pisp.py": """\
@@ -207,6 +233,41 @@ async def test_two_paths(tpsim):
     )
     assert "Traceback" not in result.stdout.str()
     assert "tpsim/testing.py" not in result.stdout.str()
+
+
+def test_a_bad_pisp_url_or_overridden_path_fails_the_test_saying_what_to_fix(
+    pytester: pytest.Pytester,
+) -> None:
+    files = {
+        "conftest.py": """\
+import pytest
+
+
+@pytest.fixture
+def tpsim_config(request):
+    return "missing.yaml" if "missing" in request.node.name else None
+""",
+        "test_mistakes.py": """\
+async def test_a_missing_file(tpsim):
+    pass
+
+
+async def test_a_bad_pisp_url(tpsim):
+    pass
+""",
+    }
+    result = run_project(pytester, files, "--tpsim-pisp-url", "not-a-url")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*tpsim: missing.yaml: cannot read the file*",
+            "*tpsim: the PISP URL given: participants.0.endpoint: endpoint 'not-a-url' must be*",
+        ],
+        consecutive=False,
+    )
+    assert "Traceback" not in result.stdout.str()
+    assert "tpsim/testing.py" not in result.stdout.str()
+    assert "During handling" not in result.stdout.str()
 
 
 def test_a_synchronous_test_is_told_to_be_async_instead_of_hanging(

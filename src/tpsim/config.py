@@ -492,15 +492,16 @@ def overlay(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, An
     return result
 
 
-def with_pisp_url(config: Config, url: str) -> Config:
-    """The config with every external PISP's endpoint set to ``url``."""
+def with_pisp_url(config: Config, url: str, *, given_as: str = "--pisp-url") -> Config:
+    """The config with every external PISP's endpoint set to ``url``; a ``ConfigError``
+    names the URL as ``given_as`` says it was given."""
     participants = [
         p.model_copy(update={"endpoint": url}) if p.kind is Kind.PISP and not p.simulated else p
         for p in config.participants
     ]
     data = config.model_dump(mode="json")
     data["participants"] = [p.model_dump(mode="json") for p in participants]
-    return parse_config(data, file="--pisp-url")
+    return parse_config(data, file=given_as)
 
 
 # A check of the whole config names the key path it refuses first: "parties.3.account: …".

@@ -41,6 +41,7 @@ __all__ = [
     "StetProfile",
     "TppConfig",
     "Xs2aProfile",
+    "path_rewritten",
     "redirect_allowed",
 ]
 
@@ -92,13 +93,19 @@ def redirect_allowed(tpp: TppConfig, uri: str) -> bool:
     """Whether ``uri`` is one of ``tpp``'s redirect URIs (DESIGN.md "TPPs"): the same scheme
     and host (and port), and a path under one of theirs by whole segments; its own query is
     the TPP's business. Control characters and spaces are never allowed (``urlsplit``
-    would drop a CR or LF before the path is compared)."""
+    would drop a CR or LF before the path is compared), nor a path a browser would rewrite
+    out from under the registered one (``path_rewritten``) unless it is a registered URI
+    itself."""
     if re.search(r"[\x00-\x20\x7f-\x9f]", uri):
         return False
+    if uri in tpp.redirect_uris:
+        return True
     try:
         given = urlsplit(uri)
         given.port  # noqa: B018 - a port that is no number: not allowed
     except ValueError:
+        return False
+    if path_rewritten(given.path) is not None:
         return False
     for registered in tpp.redirect_uris:
         mine = urlsplit(registered)
@@ -111,6 +118,23 @@ def redirect_allowed(tpp: TppConfig, uri: str) -> bool:
         if given.path == prefix or given.path.startswith(prefix + "/") or not prefix:
             return True
     return False
+
+
+_ENCODED_DOT_OR_SLASH = re.compile(r"%(?:2e|2f|5c)", re.IGNORECASE)
+
+
+def path_rewritten(path: str) -> str | None:
+    """What in a URI's ``path`` a browser would rewrite before following it (RFC 3986
+    5.2.4, WHATWG URL), so that a path that matched a prefix leads elsewhere: ``..``
+    segments, backslashes (read as ``/``), percent-encoded dots, slashes and backslashes.
+    None when there is nothing."""
+    if "\\" in path:
+        return "the path must not contain backslashes (browsers read them as /)"
+    if _ENCODED_DOT_OR_SLASH.search(path):
+        return "the path must not percent-encode dots, slashes or backslashes (%2E, %2F, %5C)"
+    if ".." in path.split("/"):
+        return "the path must not contain '..' segments"
+    return None
 
 
 def _once_each(value: list[str]) -> list[str]:

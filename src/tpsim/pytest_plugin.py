@@ -20,9 +20,9 @@ has tpsim installed pays nothing until a test asks for the fixture.
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 MARKER = "tpsim_config"
 _OPTION_CONFIG = "--tpsim-config"
 _OPTION_PISP = "--tpsim-pisp-url"
+_T = TypeVar("_T")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,7 +65,6 @@ def tpsim_config(request: pytest.FixtureRequest) -> ConfigSource:
     """The config the ``tpsim`` fixture serves (a ``Config``; an override may return a
     path): the nearest ``tpsim_config`` marker, else ``--tpsim-config``, else the built-in
     scheme. A mistake in the file fails the test with its file and key path."""
-    from tpsim.errors import ConfigError
     from tpsim.testing import resolve_config
 
     marker = request.node.get_closest_marker(MARKER)
@@ -72,26 +72,39 @@ def tpsim_config(request: pytest.FixtureRequest) -> ConfigSource:
     base = request.config.invocation_params.dir
     overrides: dict[str, Any] = {}
     if marker is not None:
-        path, overrides = _marker_arguments(marker, path)
-        base = request.path.parent if marker.args else base
+        marked, overrides = _marker_arguments(marker)
+        if marked is not None:
+            path, base = marked, request.path.parent
     source = None if path is None else base / Path(path).expanduser()
+    return _configured("tpsim_config", lambda: resolve_config(source, overrides=overrides))
+
+
+def _configured(fixture: str, make: Callable[[], _T]) -> _T:
+    """What ``make`` makes; a mistake in the config (``ConfigError``) fails the test with
+    what to fix, named after ``fixture``, and no traceback."""
+    from tpsim.errors import ConfigError
+
     try:
-        return resolve_config(source, overrides=overrides)
+        return make()
     except ConfigError as exc:
-        pytest.fail(f"tpsim_config: {exc}", pytrace=False)
+        failure = f"{fixture}: {exc}"
+    pytest.fail(failure, pytrace=False)  # outside the except: no chained exception shown
 
 
-def _marker_arguments(marker: pytest.Mark, path: str | None) -> tuple[str | None, dict[str, Any]]:
-    """``(path, overrides)`` of ``@pytest.mark.tpsim_config``: at most one path (the
-    option's ``path`` when it names none) and config sections as keywords."""
-    if len(marker.args) > 1 or not all(isinstance(a, str | Path) for a in marker.args):
+def _marker_arguments(marker: pytest.Mark) -> tuple[str | None, dict[str, Any]]:
+    """``(path, overrides)`` of ``@pytest.mark.tpsim_config``: at most one path, given
+    first or as ``path=`` (the marker's signature, ``pytest --markers``), and config
+    sections as keywords."""
+    overrides = dict(marker.kwargs)
+    paths = [*marker.args, *([overrides.pop("path")] if "path" in overrides else [])]
+    if len(paths) > 1 or not all(isinstance(p, str | Path) for p in paths):
         pytest.fail(
             f"@pytest.mark.{MARKER} takes one config path and config sections as keywords "
             f"(e.g. {MARKER}('scheme.yaml', behaviour={{'quote_expiry_s': 600}})), "
-            f"not {marker.args!r}",
+            f"not {paths!r}",
             pytrace=False,
         )
-    return (str(marker.args[0]) if marker.args else path), dict(marker.kwargs)
+    return (str(paths[0]) if paths else None), overrides
 
 
 @pytest.fixture
@@ -126,7 +139,9 @@ async def _tpsim(
             pytrace=False,
         )
 
-    async with Tpsim(tpsim_config, pisp_url=tpsim_pisp_url) as running:
+    # A path from an overridden tpsim_config, and --tpsim-pisp-url, are read here.
+    tpsim = _configured("tpsim", lambda: Tpsim(tpsim_config, pisp_url=tpsim_pisp_url))
+    async with tpsim as running:
         yield running
 
 

@@ -70,7 +70,7 @@ def resolve_config(
     if overrides:
         data = overlay(config.model_dump(mode="json"), overrides)
         config = parse_config(data, file=f"{name} with the overrides given")
-    return with_pisp_url(config, pisp_url) if pisp_url else config
+    return with_pisp_url(config, pisp_url, given_as="the PISP URL given") if pisp_url else config
 
 
 class Tpsim:
@@ -186,7 +186,7 @@ class Tpsim:
         """Send what goes to the config's external PISP(s) to ``url`` from now on: for a
         PISP that can only start once it knows ``tpsim.url``. The scheme is loaded again
         (its state afresh, as after ``reset``), so call it before the test's traffic."""
-        self.simulation.load(with_pisp_url(self.simulation.config, url))
+        self.simulation.load(with_pisp_url(self.simulation.config, url, given_as="set_pisp_url"))
 
     async def settle(self) -> None:
         """Wait until tpsim has finished delivering everything it is working on (callbacks,

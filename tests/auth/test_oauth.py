@@ -516,6 +516,7 @@ CLIENT_AUTH_REFUSALS = [
     (CC, basic("nobody", SECRET)),
     ({**CC, "client_id": "two"}, basic("tpp", SECRET)),  # the form names another client
     (CC, "Basic !!!not-base64"),
+    (CC, "Basic \u00e9t\u00e9"),  # not ASCII (an HTTP header is read as Latin-1)
     (CC, "Basic " + base64.b64encode(b"no-colon").decode()),
     (CC, "Bearer abc"),
     ({**CC, "client_id": "public", "client_secret": "x"}, None),  # a public client has none

@@ -208,6 +208,12 @@ async def test_a_bad_sim_decision_is_shown_not_guessed(bank: Bank) -> None:
         ({"redirect_uri": "https://evil.example/cb"}, 400, "is not one of client tpp's"),
         # urlsplit drops CR and LF, so the path rule alone would admit a header injection.
         ({"redirect_uri": f"{REDIRECT}/\r\nX-Injected: 1"}, 400, "is not one of client tpp's"),
+        # Under the registered path as written, elsewhere once the browser follows it: the
+        # code would go to another page of the host.
+        ({"redirect_uri": f"{REDIRECT}/../admin"}, 400, "is not one of client tpp's"),
+        ({"redirect_uri": f"{REDIRECT}/%2e%2e/admin"}, 400, "is not one of client tpp's"),
+        ({"redirect_uri": f"{REDIRECT}/..%2Fadmin"}, 400, "is not one of client tpp's"),
+        ({"redirect_uri": f"{REDIRECT}/x\\..\\..\\admin"}, 400, "is not one of client tpp's"),
     ],
 )
 async def test_requests_the_client_cannot_be_told_of_are_shown(
@@ -238,6 +244,24 @@ async def test_refusals_go_back_to_the_client(
     answer = carried(response.headers["Location"])
     assert response.status == 302 and (answer["error"], answer["state"]) == (error, "st-1")
     assert description in answer["error_description"]
+
+
+@pytest.mark.parametrize("response_type", ["code", "code id_token"])
+async def test_a_state_that_is_not_printable_ascii_is_refused_before_anyone_decides(
+    bank: Bank, response_type: str
+) -> None:
+    """RFC 6749 Appendix A.5; the hybrid flow's id_token hashes the state's ASCII
+    (s_hash), so the bank could not answer after the user approved."""
+    params = {
+        **authorize(scope="openid PIS:pay-1", response_type=response_type, nonce="n"),
+        "state": "caf\u00e9",
+        "sim_decision": "approve",
+    }
+    response = await bank.client.get("/xs2a/dfspa/authorize", params=params, allow_redirects=False)
+    answer = carried(response.headers["Location"])
+    assert response.status == 302 and answer["error"] == "invalid_request"
+    assert "state must be printable ASCII" in answer["error_description"]
+    assert answer["state"] == "caf\u00e9" and not bank.approval.decisions
 
 
 async def test_the_page_flow(bank: Bank) -> None:
@@ -277,6 +301,12 @@ async def test_headless_off_shows_the_page_whatever_the_url_says() -> None:
         (
             {"grant_type": "client_credentials"},
             {"Authorization": "Basic eA=="},
+            401,
+            "invalid_client",
+        ),
+        (
+            {"grant_type": "client_credentials"},
+            {"Authorization": "Basic \u00e9t\u00e9"},
             401,
             "invalid_client",
         ),
@@ -348,4 +378,49 @@ async def test_one_server_under_two_bases_answers_each_with_its_dialect() -> Non
         page = await client.get(urlsplit(sent.headers["Location"]).path)
         assert "asks you to authorise consent pay-1." in await page.text()
         assert obie.decisions and not xs2a.decisions
+    await sim.close()
+
+
+async def test_a_code_is_taken_only_at_the_token_endpoint_of_its_issuer() -> None:
+    """Two bases of one server are two issuers, as two servers would be: a code (and its
+    refresh token) from one is refused at the other's token endpoint, and still good at
+    its own."""
+    sim = Simulation(config())
+    server = server_for(sim.config, "dfspa", sim.state.bank.store, sim.clock, sim.ids)
+    app = web.Application()
+    app[SIMULATION] = sim
+    add_oauth_routes(
+        app, "/xs2a/{fsp_id}", lambda s, f: (server, Approval()), intent=intent_from_scope
+    )
+    add_oauth_routes(
+        app, "/obie/{fsp_id}", lambda s, f: (server, Approval()), intent=intent_from_claims
+    )
+    async with TestClient(TestServer(app)) as client:
+        params = {**authorize(scope="payments"), "openbanking_intent_id": "pay-1"}
+        sent = await client.get(
+            "/obie/dfspa/authorize",
+            params={**params, "sim_decision": "approve"},
+            allow_redirects=False,
+        )
+        code = carried(sent.headers["Location"])["code"]
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "code_verifier": VERIFIER,
+        }
+        auth = {"Authorization": BASIC}
+        elsewhere = await client.post("/xs2a/dfspa/token", data=form, headers=auth)
+        refused = await elsewhere.json()
+        assert (elsewhere.status, refused["error"]) == (400, "invalid_grant")
+        assert (
+            f"send it to that issuer's token endpoint, {SITE}/obie/dfspa/token"
+            in (refused["error_description"])
+        )
+        issued = await (await client.post("/obie/dfspa/token", data=form, headers=auth)).json()
+        refresh = {"grant_type": "refresh_token", "refresh_token": issued["refresh_token"]}
+        again = await client.post("/xs2a/dfspa/token", data=refresh, headers=auth)
+        assert (again.status, (await again.json())["error"]) == (400, "invalid_grant")
+        renewed = await client.post("/obie/dfspa/token", data=refresh, headers=auth)
+        assert renewed.status == 200
     await sim.close()

@@ -104,6 +104,8 @@ INITIATION_ERRORS = [
                  (400, "FORMAT_ERROR", "TPP-Redirect-URI"), id="redirect URI not registered"),
     pytest.param(SCT, single(), {**REDIRECT, "TPP-Redirect-URI": "https://tpp.example/cbx"},
                  (400, "FORMAT_ERROR", "TPP-Redirect-URI"), id="redirect URI not a sub-path"),
+    pytest.param(SCT, single(), {**REDIRECT, "TPP-Redirect-URI": "https://tpp.example/cb/../x"},
+                 (400, "FORMAT_ERROR", "TPP-Redirect-URI"), id="redirect URI leaving the path"),
     pytest.param(SCT, single(), {**REDIRECT, "TPP-Nok-Redirect-URI": "http://tpp.example/cb"},
                  (400, "FORMAT_ERROR", "TPP-Nok-Redirect-URI"), id="NOK URI not registered"),
     pytest.param(SCT, single(), {**REDIRECT, "TPP-Client-ID": "tpp-two"},

@@ -306,9 +306,12 @@ class AuthorizationServer:
         pending = self._decide(pending_id, "refused")
         return pending.params.target.error_url(error, description)
 
-    def token(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
-        """The token endpoint (``oauth_tokens``): the JSON answer, or ``OAuthError``."""
-        return self._tokens.token(form, authorization)
+    def token(
+        self, form: Mapping[str, str], authorization: str | None, *, issuer: str | None = None
+    ) -> dict[str, Any]:
+        """The token endpoint (``oauth_tokens``) of ``issuer`` (None: any of this server's):
+        the JSON answer, or ``OAuthError``."""
+        return self._tokens.token(form, authorization, issuer=issuer)
 
     def access(self, token: str) -> AccessToken:
         """What a bearer token allows, or ``TokenUnknown`` / ``TokenExpired``."""

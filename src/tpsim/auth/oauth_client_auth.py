@@ -10,7 +10,6 @@ it when the client tried Basic; HTTP wants it on every 401, RFC 9110 15.5.2).
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from collections.abc import Mapping
 from urllib.parse import unquote_plus
@@ -86,7 +85,7 @@ def _basic(authorization: str, challenge: str) -> tuple[str, str]:
         )
     try:
         decoded = base64.b64decode(credentials.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 once decoded
         decoded = ""
     client_id, colon, secret = decoded.partition(":")
     if not colon:

@@ -50,6 +50,8 @@ _TEXT = frozenset(
 _JWT_CLAIMS = frozenset({"iss", "aud", "exp", "iat", "nbf", "jti"})
 _NOT_EXTRA = _TEXT | {"claims", "request", "request_uri"}
 _UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+# RFC 6749 Appendix A.5: state is 1*VSCHAR (printable ASCII); OIDC's s_hash hashes its ASCII.
+_VSCHAR = re.compile(r"[\x20-\x7e]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +201,13 @@ def _checked(
         raise OAuthError(
             "invalid_request", "response_type 'code id_token' needs a nonce (OIDC Core 3.3.2.11)"
         )
+    state = params.get("state")
+    if state is not None and not _VSCHAR.fullmatch(state):
+        raise OAuthError(
+            "invalid_request",
+            "state must be printable ASCII (RFC 6749 Appendix A.5): encode anything else,"
+            " e.g. as base64url",
+        )
     challenge = params.get("code_challenge")
     method = check_challenge(challenge, params.get("code_challenge_method"), required=pkce_required)
     return AuthorizationParameters(
@@ -208,7 +217,7 @@ def _checked(
         response_type=response_type,
         response_mode=_checked_mode(params.get("response_mode"), response_type),
         scope=scope,
-        state=params.get("state"),
+        state=state,
         nonce=nonce,
         code_challenge=challenge,
         code_challenge_method=method,

@@ -5,8 +5,10 @@ Grants: ``client_credentials`` (the client's own token, e.g. UK's ``payments`` s
 create a consent), ``authorization_code`` (single use, bound to the client, the redirect
 URI and the PKCE challenge of its authorisation request; a reused code revokes every token
 issued from it, RFC 6749 4.1.2) and ``refresh_token`` (rotated: each use issues a new one
-and forgets the old). Every answer is the JSON of RFC 6749 5.1; every refusal an
-``OAuthError`` with the RFC 6749 5.2 code.
+and forgets the old). A server served under several bases (one issuer each) takes a code or
+refresh token only at the token endpoint of the issuer that granted it, as separate
+servers would (RFC 9700 4.4: the client must not be able to mix them up). Every answer is
+the JSON of RFC 6749 5.1; every refusal an ``OAuthError`` with the RFC 6749 5.2 code.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["Lifetimes", "TokenEndpoint"]
 
 Answer = dict[str, Any]
+# A grant type's handler: (the client, the form, the issuer asked) → the answer.
+_GrantType = Callable[[OAuthClient, Mapping[str, str], str | None], Answer]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,14 +70,17 @@ class TokenEndpoint:
     ) -> None:
         self._clients, self._records, self._key, self._clock = clients, records, key, clock
         self._lifetimes, self._client_scopes, self._realm = lifetimes, client_scopes, realm
-        self._grant_types: dict[str, Callable[[OAuthClient, Mapping[str, str]], Answer]] = {
+        self._grant_types: dict[str, _GrantType] = {
             "client_credentials": self._client_credentials,
             "authorization_code": self._authorization_code,
             "refresh_token": self._refresh_token,
         }
 
-    def token(self, form: Mapping[str, str], authorization: str | None) -> Answer:
-        """The answer to a token request (``form`` and its ``Authorization`` header)."""
+    def token(
+        self, form: Mapping[str, str], authorization: str | None, *, issuer: str | None = None
+    ) -> Answer:
+        """The answer to a token request (``form`` and its ``Authorization`` header) made
+        at the token endpoint of ``issuer`` (None: any)."""
         client = authenticate(self._clients, form, authorization, realm=self._realm)
         grant_type = form.get("grant_type")
         if not grant_type:
@@ -84,7 +91,7 @@ class TokenEndpoint:
                 "unsupported_grant_type",
                 f"grant_type {grant_type!r} is not supported: use {', '.join(self._grant_types)}",
             )
-        return handler(client, form)
+        return handler(client, form, issuer)
 
     def access(self, token: str) -> AccessToken:
         """What ``token`` allows, or ``TokenUnknown`` / ``TokenExpired``."""
@@ -95,7 +102,9 @@ class TokenEndpoint:
             raise TokenExpired(found.expires_at)
         return found
 
-    def _client_credentials(self, client: OAuthClient, form: Mapping[str, str]) -> Answer:
+    def _client_credentials(
+        self, client: OAuthClient, form: Mapping[str, str], issuer: str | None
+    ) -> Answer:
         if client.client_secret is None:
             raise OAuthError(
                 "unauthorized_client",
@@ -115,7 +124,9 @@ class TokenEndpoint:
         )
         return self._issue(token)
 
-    def _authorization_code(self, client: OAuthClient, form: Mapping[str, str]) -> Answer:
+    def _authorization_code(
+        self, client: OAuthClient, form: Mapping[str, str], issuer: str | None
+    ) -> Answer:
         key = key_of(_required(form, "code"))
         code = self._records.codes.get(key)
         if code is None:
@@ -131,12 +142,15 @@ class TokenEndpoint:
             raise OAuthError("invalid_grant", "the code has expired: authorise again")
         if code.grant.client_id != client.client_id:
             raise OAuthError("invalid_grant", "the code was issued to another client")
+        _check_issuer(code.grant, issuer, "code")
         _check_redirect_uri(code, form.get("redirect_uri"))
         verify(code.code_challenge, code.code_challenge_method, form.get("code_verifier"))
         self._records.codes.put(key, replace(code, used=True))
         return self._psu_tokens(code.grant, code.grant.scope, nonce=code.grant.nonce)
 
-    def _refresh_token(self, client: OAuthClient, form: Mapping[str, str]) -> Answer:
+    def _refresh_token(
+        self, client: OAuthClient, form: Mapping[str, str], issuer: str | None
+    ) -> Answer:
         key = key_of(_required(form, "refresh_token"))
         refresh = self._records.refresh.get(key)
         if refresh is None:
@@ -146,6 +160,7 @@ class TokenEndpoint:
             )
         if refresh.grant.client_id != client.client_id:
             raise OAuthError("invalid_grant", "the refresh token was issued to another client")
+        _check_issuer(refresh.grant, issuer, "refresh token")
         if self._clock.now() >= refresh.expires_at:
             raise OAuthError("invalid_grant", "the refresh token has expired: authorise again")
         granted = refresh.grant.scope.split()
@@ -204,6 +219,16 @@ class TokenEndpoint:
 
     def _expiry(self) -> datetime:
         return self._clock.now() + timedelta(seconds=self._lifetimes.access_s)
+
+
+def _check_issuer(grant: Grant, issuer: str | None, what: str) -> None:
+    """A code or refresh token is taken at its own issuer's token endpoint only."""
+    if issuer is not None and issuer != grant.issuer:
+        raise OAuthError(
+            "invalid_grant",
+            f"the {what} was issued by {grant.issuer}: send it to that issuer's token"
+            f" endpoint, {grant.issuer}/token, not {issuer}/token",
+        )
 
 
 def _required(form: Mapping[str, str], name: str) -> str:

@@ -170,9 +170,11 @@ class _Routes:
     async def token(self, request: web.Request) -> web.Response:
         sim = request.app[SIMULATION]
         try:
-            server, _ = self._mount.find(sim, request.match_info["fsp_id"])
+            fsp_id = request.match_info["fsp_id"]
+            server, _ = self._mount.find(sim, fsp_id)
             form = await _read_form(request, sim.config.server.body_timeout_s)
-            answer = server.token(form, request.headers.get("Authorization"))
+            issuer = self._mount.issuer(sim, fsp_id)
+            answer = server.token(form, request.headers.get("Authorization"), issuer=issuer)
         except UnknownAuthorizationServer as exc:
             return _unknown_bank(exc)
         except OAuthError as exc:

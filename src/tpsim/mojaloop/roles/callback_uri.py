@@ -15,14 +15,14 @@ policy, so that the URI checked is the URI followed: ``..`` segments, backslashe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
+
+from tpsim.config_psd2 import path_rewritten
 
 # Schemes a browser would not hand to a PISP (or would run as code).
 _NEVER = frozenset({"javascript", "data", "file", "vbscript", "blob", "about"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_ENCODED_DOT_OR_SLASH = re.compile(r"%(?:2e|2f|5c)", re.IGNORECASE)
 
 
 def callback_uri_problem(uri: str, allowlist: Sequence[str]) -> str | None:
@@ -37,7 +37,7 @@ def callback_uri_problem(uri: str, allowlist: Sequence[str]) -> str | None:
     scheme = parts.scheme.lower()
     if not scheme:
         return f"{uri!r} is not an absolute URI (scheme://…)"
-    problem = _path_problem(parts.path)
+    problem = path_rewritten(parts.path)
     if problem is not None:
         return f"{uri}: {problem}"
     if allowlist:
@@ -57,17 +57,6 @@ def with_query(uri: str, params: Mapping[str, str]) -> str:
     extra = urlencode(params)
     query = f"{parts.query}&{extra}" if parts.query else extra
     return urlunsplit(parts._replace(query=query))
-
-
-def _path_problem(path: str) -> str | None:
-    """What in ``path`` a browser would rewrite (so that another path is followed), if any."""
-    if "\\" in path:
-        return "the path must not contain backslashes (browsers read them as /)"
-    if _ENCODED_DOT_OR_SLASH.search(path):
-        return "the path must not percent-encode dots, slashes or backslashes (%2E, %2F, %5C)"
-    if ".." in path.split("/"):
-        return "the path must not contain '..' segments"
-    return None
 
 
 def _within(parts: SplitResult, entry: str) -> bool:
