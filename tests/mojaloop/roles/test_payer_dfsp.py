@@ -702,3 +702,33 @@ def test_a_transfer_the_payee_credited_completes_whatever_it_answers(
     assert (flow.outcome().body or {})["transactionState"] == "COMPLETED"
     assert posted(flow) == [("RESERVE", "100"), ("COMMIT", "100")]
     assert flow.roles.balance(BOB) == "100"
+
+
+@pytest.mark.parametrize("error", [False, True], ids=["VERIFIED", "error"])
+def test_only_the_auth_service_asked_answers_the_verification(error: bool) -> None:
+    # The auth-service checks the PISP's signature: its answer, from anyone else (the PISP
+    # that signed), would move money on a signature nobody verified.
+    flow = build()
+    flow.until_authorization()
+    flow.authorize()
+    path = f"{VERIFY}/{flow.verification_id}"
+    body = {"authenticationResponse": "VERIFIED"}
+    if error:
+        path, body = f"{path}/error", error_body("6201")
+    assert refused(lambda: flow.send("dfspa", "PUT", path, body, source="pispa")).code == "3206"
+    assert not [m for m in flow.sent if (m.method, m.path) == ("POST", "/transfers")]
+    assert flow.get() == "PENDING"
+    flow.verified()  # the auth-service's own answer still counts
+    assert flow.last("POST", "/transfers").destination == "dfspb"
+
+
+@pytest.mark.parametrize("error", [False, True], ids=["quote", "error"])
+def test_only_the_payee_dfsp_answers_the_quote(error: bool) -> None:
+    flow = build()
+    [_, quote] = flow.request().messages
+    quote_id = (quote.body or {})["quoteId"]
+    path, body = f"/quotes/{quote_id}", quote_response()
+    if error:
+        path, body = f"{path}/error", error_body("3200")
+    assert refused(lambda: flow.send("dfspa", "PUT", path, body, source="pispa")).code == "3206"
+    assert flow.get() == "RECEIVED"  # still waiting for dfspb's quote

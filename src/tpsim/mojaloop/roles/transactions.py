@@ -161,6 +161,7 @@ class PayerDfsp:
 
     def put_quote(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("quote", params["ID"])
+        self._check_answer(tx, message, tx.model.payee.partyIdInfo.fspId, "quote")
         if tx.quote and message.body == tx.quote:
             # The same callback again (a resend, FSPIOP v1.1 §3.2.5): taken quietly. Refusing
             # it would send the payee PUT /quotes/{ID}/error, and it would drop the quote.
@@ -196,6 +197,7 @@ class PayerDfsp:
 
     def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("quote", params["ID"])
+        self._check_answer(tx, message, tx.model.payee.partyIdInfo.fspId, "quote")
         error = downstream_error(DownstreamFailure, "the payee DFSP's quote", message)
         return self.book.fail(tx, error)
 
@@ -280,6 +282,7 @@ class PayerDfsp:
 
     def put_verification(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("verification", params["ID"])
+        self._check_answer(tx, message, self.ctx.auth_service(), "verification")
         self.book.advance(tx, TxEvent.VERIFIED)
         assert tx.quote_model is not None  # noqa: S101 - verified after the quote
         debit = Decimal(tx.quote_model.transferAmount.amount)
@@ -304,6 +307,7 @@ class PayerDfsp:
 
     def put_verification_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("verification", params["ID"])
+        self._check_answer(tx, message, self.ctx.auth_service(), "verification")
         return self.book.fail(tx, downstream_error(VerificationFailed, "the auth-service", message))
 
     # -- PUT /transfers → PATCH ------------------------------------------------------
@@ -385,6 +389,19 @@ class PayerDfsp:
         if message.source not in (payee, self.ctx.hub_name):
             raise TransactionRequestNotFound(
                 f"transfer {tx.transaction_id} was sent to {payee}, not {message.source}"
+            )
+
+    def _check_answer(
+        self, tx: Transaction, message: Message, asked: str | None, what: str
+    ) -> None:
+        """Only ``asked`` (the payee DFSP for a quote, the auth-service for a
+        verification), or the switch reporting it unreachable, answers ``tx``'s ``what``: a
+        verification from the PISP that signed would move money on a signature nobody
+        checked."""
+        if message.source not in (asked, self.ctx.hub_name):
+            raise TransactionRequestNotFound(
+                f"the {what} of transaction request {tx.request_id} was asked of {asked},"
+                f" not {message.source}"
             )
 
     def _check_pisp(self, tx: Transaction, message: Message) -> None:
