@@ -101,7 +101,7 @@ def transfer_request(tx: Transaction, *, payer_fsp: str, profile: Profile) -> di
     quote = _quoted(tx)
     return {
         "transferId": tx.transaction_id,
-        "payeeFsp": tx.model.payee.partyIdInfo.fspId,
+        "payeeFsp": tx.payee_fsp,
         "payerFsp": payer_fsp,
         "amount": tx.quote["transferAmount"],
         "ilpPacket": quote.ilpPacket,

@@ -171,6 +171,12 @@ class Transaction:
     def what(self) -> str:
         return f"transaction request {self.request_id}"
 
+    @property
+    def payee_fsp(self) -> str | None:
+        """The payee's DFSP (checked present when the request came): it quotes the
+        transaction and takes its transfer."""
+        return self.model.payee.partyIdInfo.fspId
+
     def transfer_expiration(self, profile: Profile) -> tuple[str, datetime | None]:
         """The ``expiration`` of the transfer sent on the quote's terms, as written and
         parsed: the quote's (the payee DFSP's terms) under the written spec; the

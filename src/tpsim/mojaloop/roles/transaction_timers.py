@@ -77,7 +77,7 @@ def expired(
     wait: str, tx: Transaction, *, now: datetime, behaviour: BehaviourConfig
 ) -> tuple[FspiopError, TxEvent]:
     """What the PISP is told when ``wait`` ran out, and the event that ends the transaction."""
-    payee = tx.model.payee.partyIdInfo.fspId
+    payee = tx.payee_fsp
     if wait == "quote":
         text = f"no PUT /quotes/{tx.quote_id} from {payee} by {format_datetime(now)}"
         return DownstreamFailure(text), TxEvent.FAILED

@@ -161,7 +161,7 @@ class PayerDfsp:
 
     def put_quote(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("quote", params["ID"])
-        self._check_answer(tx, message, tx.model.payee.partyIdInfo.fspId, "quote")
+        self._check_answer(tx, message, tx.payee_fsp, "quote")
         if tx.quote and message.body == tx.quote:
             # The same callback again (a resend, FSPIOP v1.1 §3.2.5): taken quietly. Refusing
             # it would send the payee PUT /quotes/{ID}/error, and it would drop the quote.
@@ -197,7 +197,7 @@ class PayerDfsp:
 
     def put_quote_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("quote", params["ID"])
-        self._check_answer(tx, message, tx.model.payee.partyIdInfo.fspId, "quote")
+        self._check_answer(tx, message, tx.payee_fsp, "quote")
         error = downstream_error(DownstreamFailure, "the payee DFSP's quote", message)
         return self.book.fail(tx, error)
 
@@ -293,7 +293,7 @@ class PayerDfsp:
         except refusals.InsufficientFunds as refusal:
             return self.book.fail(tx, no_funds(self.ctx, refusal))
         self.book.alias("transfer", tx.transaction_id, tx)
-        payee = tx.model.payee.partyIdInfo.fspId
+        payee = tx.payee_fsp
         request = self.ctx.message(
             "POST",
             "/transfers",
@@ -314,7 +314,7 @@ class PayerDfsp:
 
     def put_transfer(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("transfer", params["ID"])
-        self._check_payee(tx, message)
+        self._check_answer(tx, message, tx.payee_fsp, "transfer")
         transfer: TransfersIDPutResponse = message.model()
         committed = transfer.transferState is TransferState.COMMITTED
         if committed and state_of(self.payments, tx) is TxState.COMPLETED:
@@ -344,7 +344,7 @@ class PayerDfsp:
 
     def put_transfer_error(self, message: Message, params: dict[str, str]) -> Effects:
         tx = self.book.find("transfer", params["ID"])
-        self._check_payee(tx, message)
+        self._check_answer(tx, message, tx.payee_fsp, "transfer")
         error = downstream_error(TransferFailed, "the payee DFSP's transfer", message)
         return self._aborted(tx, error)
 
@@ -381,23 +381,15 @@ class PayerDfsp:
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _check_payee(self, tx: Transaction, message: Message) -> None:
-        """Only the payee DFSP, or the switch (3303, an undelivered transfer), tells how a
-        transfer ended. Its id is the transactionId the PISP was told: an outcome from
-        anyone else (the PISP) would commit a debit, or release one the payee credits."""
-        payee = tx.model.payee.partyIdInfo.fspId
-        if message.source not in (payee, self.ctx.hub_name):
-            raise TransactionRequestNotFound(
-                f"transfer {tx.transaction_id} was sent to {payee}, not {message.source}"
-            )
-
     def _check_answer(
         self, tx: Transaction, message: Message, asked: str | None, what: str
     ) -> None:
-        """Only ``asked`` (the payee DFSP for a quote, the auth-service for a
-        verification), or the switch reporting it unreachable, answers ``tx``'s ``what``: a
-        verification from the PISP that signed would move money on a signature nobody
-        checked."""
+        """Only ``asked`` (the payee DFSP for a quote or a transfer, the auth-service for a
+        verification), or the switch (a message it could not deliver; 3303, a transfer
+        expired), answers ``tx``'s ``what``. A verification from the PISP that signed would
+        move money on a signature nobody checked; a transfer's id is the transactionId the
+        PISP was told, and its outcome from anyone else would commit a debit, or release
+        one the payee credits."""
         if message.source not in (asked, self.ctx.hub_name):
             raise TransactionRequestNotFound(
                 f"the {what} of transaction request {tx.request_id} was asked of {asked},"
