@@ -187,6 +187,41 @@ async def test_a_decoupled_initiation_naming_a_psu_without_the_account_keeps_not
     assert [p.payment_id for p in bank.payments] == [created["paymentId"]]
 
 
+async def test_an_explicit_decoupled_start_naming_another_psu_may_come_again_corrected(
+    scheme: Scheme,
+) -> None:
+    # The TPP follows startAuthorisation naming luca, who holds no account this payment
+    # debits: the push would go to luca's app, so 401 before anything is kept. The refusal
+    # names no authorisation, and none blocks the start naming erika, the only one listed.
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST",
+            PAYMENTS,
+            payment(),
+            TPP_Decoupled_Preferred="true",
+            TPP_Explicit_Authorisation_Preferred="true",
+        )
+        start = created["_links"]["startAuthorisationWithPsuIdentification"]["href"]
+        status, body, answered = await tpp.call("POST", start, {}, PSU_ID="luca")
+        [message] = body["tppMessages"]
+        assert (status, message["code"], message["path"]) == (
+            401,
+            "PSU_CREDENTIALS_INVALID",
+            "PSU-ID",
+        )
+        assert "Location" not in answered and "authorisationId" not in body
+        status, started, answered = await tpp.call("POST", start, {}, PSU_ID="erika")
+        assert (status, started["scaStatus"]) == (201, "started")
+        status, listed, _ = await tpp.call("GET", start)
+        assert listed == {"authorisationIds": [started["authorisationId"]]}
+        async with http.get(f"{scheme.url}/admin/psd2/intents/{created['paymentId']}") as got:
+            kept = (await got.json())["authorisations"]
+    assert [(a["authorisationId"], a["attempts"]) for a in kept] == [
+        (started["authorisationId"], 0)
+    ]
+
+
 async def test_a_denied_redirect_payment_is_rejected_and_the_browser_goes_to_the_nok_uri(
     scheme: Scheme,
 ) -> None:

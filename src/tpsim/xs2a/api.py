@@ -244,8 +244,13 @@ class Xs2aApi:
             self.bank.cancel_now(payment)
             return Answer(204, payment_id=payment.payment_id)
         auth = None
+        implicit = self._implicit(headers)
+        if implicit:
+            # A decoupled cancellation authorisation pushes to PSU-ID's app at once: that PSU
+            # is checked before the cancellation is asked for (``Authorisations.check_push``).
+            self.auths.check_push(payment, headers.psu_id, cancellation=True)
         payment = self.bank.cancel_requested(payment)
-        if self._implicit(headers):
+        if implicit:
             payment, auth = self.auths.start(payment, cancellation=True, psu_id=headers.psu_id)
         status = self.bank.transaction_status(payment)
         return Answer(

@@ -16,11 +16,13 @@
              or headless for any approach
 
 A wrong password, OTP or confirmation code is counted (``behaviour.psd2.max_attempts``); at
-the last one the authorisation fails. A finalised initiation authorisation has the payment
-executed (``Xs2aBank.authorised``); a failed one rejects it. A finalised cancellation
-authorisation cancels the payment; a failed one leaves it as it was. An authorisation still
-open when its payment ends (expired, rejected, cancelled) or starts executing has nothing left
-to do and fails (``Xs2aBank.closings``), so it ends and its retention starts.
+the last one the authorisation fails. A decoupled push to a PSU-ID who may not sign guesses
+no secret: refused (401) before anything is kept or counted (``check_push``). A finalised
+initiation authorisation has the payment executed (``Xs2aBank.authorised``); a failed one
+rejects it. A finalised cancellation authorisation cancels the payment; a failed one leaves
+it as it was. An authorisation still open when its payment ends (expired, rejected,
+cancelled) or starts executing has nothing left to do and fails (``Xs2aBank.closings``), so
+it ends and its retention starts.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from datetime import datetime, timedelta
 from tpsim.core.due import Due
 from tpsim.core.errors import StateRefused
 from tpsim.core.records import Records
+from tpsim.core.rules import Applied
 from tpsim.core.sca import Authentication, ScaMethod
 from tpsim.core.sca import ScaEvent as CoreScaEvent
 from tpsim.core.states import PaymentState, next_state
@@ -111,6 +114,7 @@ class Authorisations:
         """A new authorisation of ``payment`` (its initiation, or its cancellation)."""
         payment = self.bank.fresh(payment)
         self._may_start(payment, cancellation)
+        self.check_push(payment, psu_id, cancellation=cancellation)
         if payment.approach in _REDIRECTED and update is not None and update != Update():
             # Refused before anything is kept: the TPP can still start the redirect SCA.
             raise _blocked(payment.approach, "a new authorisation")
@@ -146,6 +150,19 @@ class Authorisations:
         if update is not None and update != Update():
             auth = self.update(payment, auth, psu_id=psu_id, update=update)
         return self.bank.payments[payment.payment_id], auth
+
+    def check_push(
+        self, payment: Xs2aPayment, psu_id: str | None, *, cancellation: bool
+    ) -> Applied | None:
+        """Refuse (401, ``Xs2aBank.check_signer``) a decoupled push to ``psu_id`` (else the
+        initiation's PSU-ID) who may not sign ``payment`` (its ``cancellation``); asked
+        before anything is kept: by ``start``, and by a DELETE before it asks to cancel."""
+        psu = psu_id or payment.tpp.psu_id
+        if payment.approach is not Approach.DECOUPLED or psu is None:
+            return None
+        return self.bank.check_signer(
+            payment.order, payment.tpp, payment.owner, psu, cancellation=cancellation
+        )
 
     def get(
         self, payment: Xs2aPayment, authorisation_id: str, *, cancellation: bool
@@ -329,13 +346,14 @@ class Authorisations:
 
     def _identified(self, auth: Authorisation) -> Authorisation:
         """The PSU named themselves (PSU-ID). Decoupled: the push goes to their app at
-        once, so only the debited account's holder (or a sandbox persona) gets one."""
+        once: only the account's holder or a sandbox persona (whose refusal becomes the
+        payment's outcome) gets one; anyone else changes nothing (``check_push``)."""
         if auth.approach is not Approach.DECOUPLED:
             return self._move(auth, ScaEvent.IDENTIFY)
         payment = self.bank.payments[auth.payment_id]
-        psu = auth.psu_id or ""
-        if not self._may_sign(auth, payment, psu):
-            self._wrong(auth, f"{psu} does not hold the account this payment debits")
+        persona = self.check_push(payment, auth.psu_id, cancellation=auth.cancellation)
+        if persona is not None:
+            self.bank.judged(payment, persona)
         now = self.bank.clock.now()
         delay = self.bank.settings.decoupled_approval_delay_s
         if delay is not None:

@@ -81,12 +81,8 @@ class Xs2aBank(Xs2aPayments):
                 applied.outcome.text or f"{tpp.psu_id} is not a PSU of {self.fsp_id}",
                 path="PSU-ID",
             )
-        if signer is not None and signer != debtor.owner and not self._persona(order, tpp, signer):
-            raise PsuCredentialsInvalid(
-                f"{signer} does not hold the account this payment debits: the decoupled SCA"
-                " goes to the app of the PSU named in PSU-ID; name the account holder",
-                path="PSU-ID",
-            )
+        if signer is not None:
+            self.check_signer(order, tpp, debtor.owner, signer)
         payment_id = self.ids.new_id()
         parts = self._parts(payment_id, service, order)
         payment = Xs2aPayment(
@@ -126,17 +122,47 @@ class Xs2aBank(Xs2aPayments):
             return self.reject(payment, "insufficient-funds", funds_available=False)
         return payment
 
+    def check_signer(
+        self,
+        order: PaymentOrder,
+        tpp: TppRequest,
+        owner: str,
+        psu: str,
+        *,
+        cancellation: bool = False,
+    ) -> Applied | None:
+        """Refuse ``psu`` as the PSU a decoupled SCA of ``order`` (debiting ``owner``'s
+        account; its ``cancellation``) pushes to, with ``PsuCredentialsInvalid`` (401, path
+        PSU-ID), unless they hold the account or, for an initiation, are a sandbox persona
+        (``persona``): the rule that makes them one, None for the holder. Callers check
+        before they keep anything: a refused start leaves nothing the TPP cannot reach,
+        and counts no attempt (``max_attempts`` counts a PSU's wrong secrets, and a wrong
+        PSU-ID guesses none)."""
+        if psu == owner:
+            return None
+        applied = None if cancellation else self._persona(order, tpp, psu)
+        if applied is None:
+            raise PsuCredentialsInvalid(
+                f"{psu} does not hold the account this payment debits: the decoupled SCA"
+                " goes to the app of the PSU named in PSU-ID; name the account holder",
+                path="PSU-ID",
+            )
+        return applied
+
     def persona(self, payment: Xs2aPayment, psu: str) -> bool:
         """Whether ``psu``, who does not hold the debited account, may authorise ``payment``
         anyway: a PSU the rules know (a sandbox persona, ``core.rules``) whose payment is
         refused — never one that would move money. Its refusal becomes the payment's
         outcome; a rule's ``psu-unknown`` is ``PsuCredentialsInvalid`` (401)."""
         applied = self._persona(payment.order, payment.tpp, psu)
-        if applied is None:
-            return False
+        if applied is not None:
+            self.judged(payment, applied)
+        return applied is not None
+
+    def judged(self, payment: Xs2aPayment, applied: Applied) -> None:
+        """A sandbox persona's rule decides ``payment``'s outcome, unless one did already."""
         if payment.verdict is None:
             self._save(replace(payment, rule=applied.rule_name, verdict=applied.outcome))
-        return True
 
     def _persona(self, order: PaymentOrder, tpp: TppRequest, psu: str) -> Applied | None:
         """The rule that makes ``psu`` a sandbox persona for ``order`` (its payment
