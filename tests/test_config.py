@@ -403,3 +403,28 @@ def test_a_credential_refused_by_config_check_names_its_line(
     )
     assert main(["config", "check", str(path)]) == 2
     assert f"consents.0.credential (line {line}): " in capsys.readouterr().err
+
+
+def test_a_tpp_jwks_that_is_no_jwk_set_is_refused_by_config_check_with_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tpsim config check`` refuses what ``tpsim serve`` refuses: a TPP's keys are read
+    with the rest of the config, and the refusal names ``tpps.N.jwks`` and its line."""
+    from tpsim.cli import main
+
+    second = {**DEFAULT["tpps"][0], "client_id": "tpp-two", "jwks": {"keys": "not a list"}}
+    path = tmp_path / "scheme.json"  # JSON is YAML: one key a line, as json.dumps indents
+    path.write_text(json.dumps(merge(DEFAULT, {"tpps": [DEFAULT["tpps"][0], second]}), indent=1))
+    lines = path.read_text().splitlines()
+    second_at = lines.index('   "client_id": "tpp-two",')
+    line = next(n for n in range(second_at, len(lines)) if '"jwks"' in lines[n]) + 1
+    assert main(["config", "check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: tpps.1.jwks (line {line}): " in err
+    assert "tpp-two" in err and "not a JWK Set" in err
+
+
+def test_a_tpp_jwks_that_is_no_jwk_set_is_refused_wherever_a_config_is_parsed() -> None:
+    data = merge(DEFAULT, {"tpps": [{**DEFAULT["tpps"][0], "jwks": {"keys": [{"kty": "RSA"}]}}]})
+    with pytest.raises(ConfigError, match=r"tpps\.0\.jwks: .*not a JWK Set"):
+        parse_config(data)

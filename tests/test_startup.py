@@ -214,5 +214,5 @@ def test_a_tpp_jwks_that_is_no_jwk_set_is_still_refused_when_the_config_loads() 
     ``jwks`` is a config error at start (``tpsim serve`` exits 2), as it was."""
     data = default_config_data()
     data["tpps"][0]["jwks"] = {"keys": "not a list"}
-    with pytest.raises(ConfigError, match="tpp tpp-one: jwks is not a JWK Set"):
+    with pytest.raises(ConfigError, match="tpps.0.jwks: the keys of tpp tpp-one are not a JWK"):
         Simulation(parse_config(data))

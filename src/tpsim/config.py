@@ -357,6 +357,7 @@ class Config(Strict):
             _of_kind(consent.pisp, kinds, Kind.PISP, f"consents.{i}.pisp")
             _of_kind(consent.dfsp, kinds, Kind.DFSP, f"consents.{i}.dfsp")
         _unique([t.client_id for t in self.tpps], "tpps", "client_id")
+        _keys_readable(self.tpps)
         return self
 
     def participant(self, fsp_id: str) -> ParticipantConfig | None:
@@ -443,6 +444,21 @@ def _party(
             f"parties.{i}.account: {party.account!r} is an account of {bank}, not of the"
             f" party's DFSP {party.fsp_id}"
         )
+
+
+def _keys_readable(tpps: list[TppConfig]) -> None:
+    """Refuse a TPP's ``jwks`` that is no JWK Set, as the banks' authorisation servers
+    would (they are built with their dialect's first request); joserfc is imported only
+    when a TPP registers keys."""
+    with_keys = [(i, tpp) for i, tpp in enumerate(tpps) if tpp.jwks is not None]
+    if not with_keys:
+        return
+    from tpsim.auth.oauth_jose import jwks_problem
+
+    for i, tpp in with_keys:
+        problem = jwks_problem(tpp.jwks or {})
+        if problem is not None:
+            raise ValueError(f"tpps.{i}.jwks: the keys of tpp {tpp.client_id} are {problem}")
 
 
 def _known(fsp_id: str, known: set[str], where: str) -> None:

@@ -105,13 +105,19 @@ class Tpsim:
         if self._runner is not None:
             raise RuntimeError("this Tpsim is already running: make another for a second one")
         sim = Simulation(self._config)
-        runner = make_runner(create_app(sim), self._config.server, access_log=False)
-        await runner.setup()  # from here on, runner.cleanup() closes the simulation too
+        runner: web.AppRunner | None = None
         try:
+            runner = make_runner(create_app(sim), self._config.server, access_log=False)
+            await runner.setup()
             await GuardedSite(runner, HOST, self._port, self._config.server).start()
-        except OSError as exc:
-            await runner.cleanup()
-            raise OSError(exc.errno, f"tpsim cannot listen on {HOST}:{self._port}: {exc}") from exc
+        except BaseException as exc:  # all or nothing: close what was started, then say why
+            if runner is not None:
+                await runner.cleanup()  # its site, and the simulation once it was set up
+            await sim.close()
+            if isinstance(exc, OSError):
+                message = f"tpsim cannot listen on {HOST}:{self._port}: {exc}"
+                raise OSError(exc.errno, message) from exc
+            raise
         self._sim, self._runner = sim, runner
         self.url = f"http://{HOST}:{runner.addresses[0][1]}"
         sim.site.url = self.url  # the login pages' and SCA links' base

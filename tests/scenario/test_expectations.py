@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tpsim.scenario.expectations import contained, is_message, path_fits
+import pytest
+
+from tpsim.scenario.base import ExpectMessage
+from tpsim.scenario.expectations import addressed, contained, is_message, path_fits
 
 BODY = {
     "transactionRequestState": "RECEIVED",
@@ -52,3 +55,22 @@ def test_a_hop_a_rule_dropped_is_no_message_the_receiver_could_get() -> None:
     dropped = {"hop": "dropped", "method": "PUT", "path": "/consentRequests/1"}
     assert not is_message(dropped | {"rule": "lost-answer"})
     assert is_message(dropped | {"rule": None})  # the switch's: an unknown destination
+
+
+@pytest.mark.parametrize("name", ["FSPIOP-Destination", "fspiop-destination", "Fspiop-DESTINATION"])
+def test_a_refused_message_is_addressed_to_its_destination_whatever_the_header_case(
+    name: str,
+) -> None:
+    """tpsim's edge journals a refused message's headers as sent (custom names keep their
+    case), so its receiver is read from ``FSPIOP-Destination`` in any case."""
+    refused = {
+        "hop": "received",
+        "method": "POST",
+        "path": "/thirdpartyRequests/transactions",
+        "source": "pispa",
+        "status": 400,
+        "headers": {"fspiop-source": "pispa", name: "dfspa"},
+    }
+    expected = ExpectMessage(method="POST", path="/thirdpartyRequests/transactions", to="dfspa")
+    assert addressed(expected, refused, "pispa")
+    assert not addressed(expected.model_copy(update={"to": "dfspb"}), refused, "pispa")

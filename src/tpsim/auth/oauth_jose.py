@@ -28,6 +28,7 @@ __all__ = [
     "SigningAlg",
     "SigningKey",
     "client_keys",
+    "jwks_problem",
     "read_request_object",
 ]
 
@@ -133,13 +134,25 @@ def client_keys(client_id: str, jwks: Mapping[str, Any] | None) -> KeySet | None
     """A client's registered JWK Set, read once; ``ConfigError`` when it is none."""
     if jwks is None:
         return None
-    try:
-        keys = KeySet.import_key_set(dict(jwks))  # type: ignore[arg-type]
-    except (JoseError, KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"tpp {client_id}: jwks is not a JWK Set of public keys ({exc})", path="tpps"
-        ) from None
+    keys = _key_set(jwks)
+    if isinstance(keys, str):
+        raise ConfigError(f"tpp {client_id}: jwks is {keys}", path="tpps")
     return keys
+
+
+def jwks_problem(jwks: Mapping[str, Any]) -> str | None:
+    """Why ``jwks`` is no JWK Set a client can register ("not a JWK Set of public keys
+    (…)"), or None: the config's check of each TPP's ``jwks`` when it is loaded."""
+    keys = _key_set(jwks)
+    return keys if isinstance(keys, str) else None
+
+
+def _key_set(jwks: Mapping[str, Any]) -> KeySet | str:
+    """``jwks`` read as a JWK Set, or why it is none."""
+    try:
+        return KeySet.import_key_set(dict(jwks))  # type: ignore[arg-type]
+    except (JoseError, KeyError, TypeError, ValueError) as exc:
+        return f"not a JWK Set of public keys ({exc})"
 
 
 def read_request_object(text: str, keys: KeySet | None, now: datetime) -> dict[str, Any]:

@@ -34,6 +34,13 @@ class CheckBalances(ScenarioModel):
     balances: dict[str, Text] = Field(default_factory=dict)
 
 
+# The most of a ``trigger``'s answer tpsim reads (the API under test may stream without
+# end: its whole answer must arrive within the step's ``within`` and be at most this
+# long, or the step fails), and how much of it a failure shows.
+TRIGGER_ANSWER_LIMIT = 1 << 20
+_EXCERPT = 200
+
+
 class Trigger(ScenarioModel):
     """Conformance mode: call the participant under test's own API (``pisp.api`` or
     ``tpp.api`` + ``path``, or ``url``)."""
@@ -96,9 +103,26 @@ async def trigger(session: Session, params: Trigger, within: float) -> Sent:
     url = params.url or f"{str(session.api_url).rstrip('/')}{params.path}"
     data = None if params.body is None else json.dumps(params.body).encode()
     headers = {"Content-Type": "application/json", **params.headers}
-    answer = await http_request(
-        session.pisp.session, params.method, url, data=data, headers=headers
-    )
+    try:
+        async with asyncio.timeout(within):
+            answer = await http_request(
+                session.pisp.session,
+                params.method,
+                url,
+                data=data,
+                headers=headers,
+                limit=TRIGGER_ANSWER_LIMIT,
+            )
+    except TimeoutError:
+        message = f"{params.method} {url}: no whole answer within the step's {within:g} s"
+        raise StepFailed(Failure(FailureKind.ASSERTION, message, session.step)) from None
+    if answer.cut:
+        message = (
+            f"{params.method} {url} answered {answer.status} with a body of more than 1 MiB:"
+            " read that much of it, and no more"
+        )
+        excerpt = f"{str(answer.body)[:_EXCERPT]}…"
+        raise StepFailed(Failure(FailureKind.ASSERTION, message, session.step, actual=excerpt))
     record = {"method": params.method, "path": url, "body": params.body}
     return Sent(answer, None, None, [record])
 

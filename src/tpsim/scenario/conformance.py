@@ -26,7 +26,7 @@ from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.wire import routes
 from tpsim.mojaloop.wire.headers import parse_http_date
 from tpsim.mojaloop.wire.openapi import OpenApiValidator, SchemaViolation
-from tpsim.scenario.expectations import describe
+from tpsim.scenario.expectations import describe, header
 from tpsim.scenario.results import Failure, FailureKind, Violation
 from tpsim.specs.openapi3 import Operation, Spec
 
@@ -73,7 +73,7 @@ def _sent_by(
         )
     found += _date(entry, moved_s)
     if validator is not None:
-        destination = _header(entry, "FSPIOP-Destination") or ""
+        destination = header(entry, "FSPIOP-Destination") or ""
         found += _schema(entry, kinds.get(destination, "hub"), validator)
     return found
 
@@ -123,7 +123,7 @@ def _date(entry: dict[str, Any], moved_s: float = 0.0) -> list[Violation]:
     """The ``Date`` within ``MAX_CLOCK_SKEW`` of the time the message arrived: of tpsim's
     clock, or of the real time when the scenario had moved that clock ``moved_s`` ahead
     (nobody outside tpsim can follow it there)."""
-    date = _header(entry, "Date")
+    date = header(entry, "Date")
     try:
         sent = parse_http_date(date)
     except FspiopError:
@@ -180,7 +180,7 @@ def _sent_by_tpp(request: dict[str, Any], tpp: str) -> bool:
     """The bank journals a request from the TPP it resolved (the first TPP when the request
     names none); one naming a client_id the banks do not know is journaled from no
     configured TPP, so it is the TPP's by the ``TPP-Client-ID`` it sent."""
-    return request["source"] == tpp or _header(request, "TPP-Client-ID") == tpp
+    return request["source"] == tpp or header(request, "TPP-Client-ID") == tpp
 
 
 def exchanges(
@@ -235,11 +235,6 @@ def xs2a_sent_by_tpsim(journal: Iterable[dict[str, Any]], simulated: set[str]) -
         problems = operation.check_response(status, answer.get("body"), answer["headers"])
         found += [_violation(answer, p.where, "openapi", p.message) for p in problems]
     return found
-
-
-def _header(entry: dict[str, Any], name: str) -> str | None:
-    headers: Mapping[str, str] = entry["headers"]
-    return next((v for k, v in headers.items() if k.lower() == name.lower()), None)
 
 
 def _xs2a_operation(spec: Spec, entry: dict[str, Any]) -> Operation | None:
@@ -310,7 +305,7 @@ def obie_sent_by_tpsim(journal: Iterable[dict[str, Any]], simulated: set[str]) -
             continue
         body = answer.get("body")
         headers = dict(answer["headers"])
-        if body is not None and _header(answer, "Content-Type") is None:
+        if body is not None and header(answer, "Content-Type") is None:
             headers["Content-Type"] = "application/json"  # the journal keeps the API's own
         problems = operation.check_response(status, body, headers)
         found += [_violation(answer, p.where, "openapi", p.message) for p in problems]

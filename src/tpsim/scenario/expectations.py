@@ -61,9 +61,17 @@ def addressed(expected: ExpectMessage, entry: dict[str, Any], pisp_id: str) -> b
     return receiver is None or _receiver(entry) == receiver
 
 
+def header(entry: dict[str, Any], name: str) -> str | None:
+    """The value of header ``name`` of a journal entry, the name in any case: the journal
+    keeps custom header names as they were sent (``fspiop-destination``)."""
+    headers: Mapping[str, str] = entry["headers"]
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
 def _receiver(entry: dict[str, Any]) -> str | None:
     if entry["hop"] == "received":  # rejected at the edge: it never left the switch
-        return str(entry["headers"].get("FSPIOP-Destination") or "") or None
+        return str(header(entry, "FSPIOP-Destination") or "") or None
     destination = entry.get("destination")
     return str(destination) if destination else None
 

@@ -63,6 +63,7 @@ class Answer:
     body: Any
     elapsed_ms: float
     headers: dict[str, str] = field(default_factory=dict)
+    cut: bool = False  # the body was longer than the request's limit: its start only
 
 
 class Target(Protocol):
@@ -119,7 +120,11 @@ async def http_request(
     data: bytes | None = None,
     headers: dict[str, str] | None = None,
     skip: list[str] | None = None,
+    limit: int | None = None,
 ) -> Answer:
+    """Send a request and read its whole answer; with ``limit``, at most that many bytes
+    of the body (``Answer.cut`` says there was more, left unread). Raises ``HarnessError``
+    when no answer arrives."""
     started = asyncio.get_running_loop().time()
     try:
         async with session.request(
@@ -130,18 +135,41 @@ async def http_request(
             skip_auto_headers=skip or [],
             allow_redirects=False,
         ) as response:
-            # What answers may be a participant under test (``trigger``): bytes that are
-            # not its charset are shown replaced, never a crash of the runner.
-            text = await response.text(errors="replace")
+            raw = await _read(response.content, limit)
+            text = _decoded(raw[:limit], response.charset)
             received = dict(response.headers)
     except (aiohttp.ClientError, TimeoutError) as exc:
         raise HarnessError(f"{method} {url}: {_why(exc)}") from None
     elapsed = (asyncio.get_running_loop().time() - started) * 1000
+    cut = limit is not None and len(raw) > limit
     try:
-        body: Any = json.loads(text) if text else None
+        body: Any = json.loads(text) if text and not cut else None
     except (json.JSONDecodeError, RecursionError):  # too deeply nested is no JSON to read
         body = text
-    return Answer(response.status, body, elapsed, received)
+    return Answer(response.status, text if cut else body, elapsed, received, cut)
+
+
+async def _read(content: aiohttp.StreamReader, limit: int | None) -> bytes:
+    """The body, or its first ``limit`` + 1 bytes (one more than allowed: there was more)."""
+    if limit is None:
+        return await content.read()
+    read = bytearray()
+    while len(read) <= limit:
+        chunk = await content.read(limit + 1 - len(read))
+        if not chunk:
+            break
+        read += chunk
+    return bytes(read)
+
+
+def _decoded(raw: bytes, charset: str | None) -> str:
+    """``raw`` as text in the answer's charset (UTF-8 when it names none, or one Python does
+    not know). An answer may be a participant under test's (``trigger``): bytes that are not
+    its charset are shown replaced, never a crash of the runner."""
+    try:
+        return raw.decode(charset or "utf-8", errors="replace")
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")
 
 
 def url_problem(url: str, whose: str = "tpsim's") -> str | None:

@@ -130,7 +130,6 @@ class Psd2:
         self.stet: Built[StetApi] = Built(banks, self._stet)
         self._timer: TimerHandle | None = None
         self._armed_for: datetime | None = None
-        check_jwks(config.tpps)
 
     def build_kept(self, kinds: Iterable[str]) -> None:
         """Build now each dialect that the state's record ``kinds`` show has records (a
@@ -214,19 +213,6 @@ class Psd2:
         if self._timer is not None:
             self._timer.cancel()
         self._timer, self._armed_for = None, None
-
-
-def check_jwks(tpps: Iterable[TppConfig]) -> None:
-    """``ConfigError`` for a TPP's jwks that is no JWK Set, when the config is loaded (as
-    building the dialects would, which now waits for their first request); joserfc is
-    imported only when a TPP registers keys."""
-    with_keys = [tpp for tpp in tpps if tpp.jwks is not None]
-    if not with_keys:
-        return
-    from tpsim.auth.oauth_jose import client_keys
-
-    for tpp in with_keys:
-        client_keys(tpp.client_id, tpp.jwks)
 
 
 def oauth_client(tpp: TppConfig) -> OAuthClient:

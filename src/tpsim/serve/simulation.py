@@ -92,6 +92,7 @@ class Simulation:
         self.settlement = SwitchSettlement(lambda: self.dfsps, self.router)
         self.settlement.listen(self._psd2_concluded)
         self._psd2: Psd2 | None = None
+        self._closed = False
         self.file = None if state is None else _open(Path(state))
         # Messages kept but not delivered when tpsim stopped, with their receipts: sent by
         # ``resume`` (first those kept before, then those ending what was in flight).
@@ -257,6 +258,11 @@ class Simulation:
         return RoleContext(fsp_id, config.hub.name, config, state, self.clock, self.ids, self.site)
 
     async def close(self) -> None:
+        """Stop its timers, finish the deliveries under way, close its client, journal and
+        state file. Closing twice is harmless (a failed start closes what it began)."""
+        if self._closed:
+            return
+        self._closed = True
         self.router.cancel_timers()
         self.psd2.close()
         await self.router.drain()

@@ -21,7 +21,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 # One journal reading and one way of naming a breach for every dialect.
-from tpsim.scenario.conformance import _header, _violation, exchanges
+from tpsim.scenario.conformance import _violation, exchanges
+from tpsim.scenario.expectations import header
 from tpsim.scenario.results import Violation
 from tpsim.stet.models import (
     RequestInvalid,
@@ -65,7 +66,7 @@ def _request_problems(request: dict[str, Any], answer: dict[str, Any]) -> list[V
         message = f"{status}: {_error_text(answer.get('body'))}"
         found.append(_violation(request, "(message)", "accepted by the bank", message))
     for name in _REQUIRED_HEADERS:
-        if _header(request, name) is None:
+        if header(request, name) is None:
             found.append(_violation(request, name, "header", f"{name} is required"))
     reader = _READERS.get((request["method"], _operation(request)))
     return found if reader is None else found + _body(request, reader)
@@ -97,7 +98,7 @@ def stet_sent_by_tpsim(journal: Iterable[dict[str, Any]], simulated: set[str]) -
 
 def _answer_problems(answer: dict[str, Any]) -> list[Violation]:
     found: list[Violation] = []
-    if _header(answer, "X-Request-ID") is None:
+    if header(answer, "X-Request-ID") is None:
         found.append(_violation(answer, "X-Request-ID", "header", "every answer echoes it"))
     status = answer.get("status") or 0
     kind = _answer_kind(answer, status)
