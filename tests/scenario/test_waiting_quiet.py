@@ -20,7 +20,8 @@ from aiohttp.test_utils import TestServer
 
 from tests.support.scenarios import write
 from tpsim.config import load_config
-from tpsim.scenario.harness import BuiltinPisp, InProcessTpsim
+from tpsim.scenario.builtin_pisp import BuiltinPisp
+from tpsim.scenario.harness import InProcessTpsim
 from tpsim.scenario.quiet import WatchedClock
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
 from tpsim.scenario.runner import RunOptions, run

@@ -30,7 +30,7 @@ from tpsim.config import parse_config
 from tpsim.journal import Hop
 from tpsim.mojaloop.wire import jws
 from tpsim.mojaloop.wire.headers import format_http_date
-from tpsim.scenario.harness import BuiltinPisp
+from tpsim.scenario.builtin_pisp import BuiltinPisp
 
 CONSENT = f"/consents/{FIDO_CONSENT}"
 ACCOUNTS = "/accounts/carol"  # answered by dfspa itself (a revocation is central-auth's)

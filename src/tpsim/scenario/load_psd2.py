@@ -29,7 +29,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tpsim.scenario.harness import Answer, BuiltinPisp, RemoteTpsim
+from tpsim.scenario.builtin_pisp import BuiltinPisp
+from tpsim.scenario.harness import Answer, RemoteTpsim
 from tpsim.scenario.load import Completed, Run
 from tpsim.scenario.obie import actions as obie
 from tpsim.scenario.obie import params as uk

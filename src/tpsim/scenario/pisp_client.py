@@ -1,7 +1,7 @@
 """A PISP client for a running tpsim: what ``tpsim pisp`` plays with (and ``tpsim load``
 may build on).
 
-It is the scenario runner's built-in PISP (``harness.BuiltinPisp``: sends FSPIOP requests
+It is the scenario runner's built-in PISP (``builtin_pisp.BuiltinPisp``: sends FSPIOP requests
 with the headers the API requires, answers tpsim's callbacks with the statuses the route
 table gives) plus what a program that is not a scenario needs, since it cannot wait on the
 journal as scenario steps do:
@@ -42,7 +42,8 @@ from tpsim.config import Config, parse_config
 from tpsim.errors import TpsimError
 from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.wire import routes
-from tpsim.scenario.harness import BuiltinPisp, RemoteTpsim
+from tpsim.scenario.builtin_pisp import BuiltinPisp
+from tpsim.scenario.harness import RemoteTpsim
 
 SOURCE = "FSPIOP-Source"
 

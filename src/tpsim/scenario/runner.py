@@ -39,8 +39,8 @@ from tpsim.mojaloop.wire.openapi import (
 from tpsim.scenario import conformance, mojaloop
 from tpsim.scenario.actions import CheckBalances
 from tpsim.scenario.answers import answer_failures, balance_failures
+from tpsim.scenario.builtin_pisp import BuiltinPisp
 from tpsim.scenario.harness import (
-    BuiltinPisp,
     HarnessError,
     InProcessTpsim,
     RemoteTpsim,

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.scenario.builtin_pisp import BuiltinPisp
 from tpsim.scenario.expectations import is_message, path_fits
-from tpsim.scenario.harness import BuiltinPisp, Target
+from tpsim.scenario.harness import Target
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.variables import Variables
 
