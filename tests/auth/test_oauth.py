@@ -24,6 +24,7 @@ from tpsim.auth.oauth import (
     OAuthError,
     OAuthJourney,
     PendingClosed,
+    TokenElsewhere,
     TokenExpired,
     TokenKind,
     TokenUnknown,
@@ -65,15 +66,19 @@ CLIENTS = (
 )
 
 
+ISSUER = "https://bank.example/xs2a/dfspa"
+PIS = "PIS:{paymentId}"  # XS2A's per-payment scope
+
+
 def make_server(clock: ManualClock, **options: Any) -> AuthorizationServer:
     return AuthorizationServer(
-        "https://bank.example/xs2a/dfspa",
+        ISSUER,
         CLIENTS,
         MemoryStore(),
         clock,
         SequentialIds(),
         key=KEY,
-        **options,
+        **{"scope_templates": (PIS,), **options},
     )
 
 
@@ -134,7 +139,10 @@ def unsigned(claims: dict[str, Any]) -> str:
 
 
 def signed(claims: dict[str, Any], key: ECKey = CLIENT_KEY) -> str:
-    return jwt.encode({"alg": "ES256", "kid": key.kid}, claims, key, algorithms=["ES256"])
+    """A request object signed as FAPI 1 Advanced wants: by its client (``iss``) for this
+    bank's issuer (``aud``), unless ``claims`` say otherwise."""
+    parties = {"iss": claims.get("client_id"), "aud": ISSUER}
+    return jwt.encode({"alg": "ES256", "kid": key.kid}, parties | claims, key, algorithms=["ES256"])
 
 
 def half_hash(value: str) -> str:
@@ -186,6 +194,10 @@ AUTHORIZE_ERRORS = [
     ),
     ({"response_type": "code id_token", "scope": "openid payments"}, "invalid_request", True),
     ({"response_type": "code id_token", "nonce": "n"}, "invalid_scope", True),
+    # Only scopes the server supports (scopes_supported) or its dialect names (PIS:{id}).
+    ({"scope": "PIS:pay-1 accounts anything"}, "invalid_scope", True),
+    ({"scope": "payments PIS:"}, "invalid_scope", True),
+    ({"scope": "pis:pay-1"}, "invalid_scope", True),
     ({"code_challenge": None}, "invalid_request", True),  # a method without a challenge
     ({"code_challenge_method": "S512"}, "invalid_request", True),
     ({"code_challenge": "too-short"}, "invalid_request", True),
@@ -243,6 +255,27 @@ def test_pkce_is_required_when_the_bank_says_so(clock: ManualClock) -> None:
         strict.authorize(request(code_challenge=None, code_challenge_method=None))
     assert caught.value.error == "invalid_request" and "PKCE" in caught.value.description
     assert strict.authorize(request()).params.code_challenge_method == "S256"
+
+
+@pytest.mark.parametrize(
+    ("changes", "refused"),
+    [
+        ({"code_challenge": VERIFIER, "code_challenge_method": "plain"}, "'plain'"),
+        ({"code_challenge": VERIFIER, "code_challenge_method": None}, "no code_challenge_method"),
+    ],
+)
+def test_a_dialect_that_takes_s256_only_refuses_plain(
+    server: AuthorizationServer, changes: dict[str, str | None], refused: str
+) -> None:
+    """XS2A's OAuth SCA approach uses S256 (PSD2 digest 8); elsewhere plain is still
+    taken (RFC 7636 4.2), as the digest allows."""
+    with pytest.raises(OAuthError) as caught:
+        server.authorize(request(**changes), pkce_methods=("S256",))
+    assert caught.value.error == "invalid_request"
+    assert refused in caught.value.description
+    assert "send code_challenge_method=S256 and" in caught.value.description
+    assert answer(caught.value.redirect or "")["state"] == "xyz"
+    assert server.authorize(request(**changes)).params.code_challenge_method == "plain"
 
 
 def test_the_only_registered_redirect_uri_is_the_default(server: AuthorizationServer) -> None:
@@ -314,10 +347,51 @@ def test_a_client_with_keys_must_sign_its_request_object(server: AuthorizationSe
         assert answer(caught.value.redirect or "")["state"] == "s"
 
 
+@pytest.mark.parametrize(
+    ("parties", "refused"),
+    [
+        ({"aud": "https://bank.example/xs2a/dfspb"}, "aud must be this bank's issuer"),
+        ({"aud": "https://bank.example/obie/dfspa"}, "aud must be this bank's issuer"),
+        ({"aud": ["https://bank.example/obie/dfspa"]}, "aud must be this bank's issuer"),
+        ({"aud": None}, "aud must be this bank's issuer"),
+        ({"iss": "tpp"}, "iss must be your client_id, signer"),
+        ({"iss": None}, "iss must be your client_id, signer"),
+    ],
+)
+def test_a_signed_request_object_names_its_client_and_this_issuer(
+    server: AuthorizationServer, parties: dict[str, Any], refused: str
+) -> None:
+    """FAPI 1 Advanced 5.2.2: ``aud`` is (or contains) the issuer, ``iss`` the client; one
+    made for another bank, another base of this one, or by another client is refused."""
+    query = {"client_id": "signer", "response_type": "code", "state": "s"}
+    claims = {"client_id": "signer", "scope": "payments"}
+    with pytest.raises(OAuthError) as caught:
+        server.authorize({**query, "request": signed(claims | parties)})
+    assert caught.value.error == "invalid_request_object"
+    assert refused in caught.value.description
+    assert answer(caught.value.redirect or "")["state"] == "s"
+    several = signed(claims | {"aud": ["https://other.example", ISSUER]})
+    assert server.authorize({**query, "request": several}).params.scope == ("payments",)
+
+
+def test_an_unsigned_request_object_that_names_another_issuer_is_refused(
+    server: AuthorizationServer,
+) -> None:
+    """A client without keys may leave aud and iss out (the lenient default), but one it
+    names must be right."""
+    claims = {"client_id": "tpp", "scope": "payments", "iss": "tpp"}
+    elsewhere = unsigned(claims | {"aud": "https://bank.example/xs2a/dfspb"})
+    with pytest.raises(OAuthError) as caught:
+        server.authorize(request(request=elsewhere))
+    assert caught.value.error == "invalid_request_object"
+    assert server.authorize(request(request=unsigned(claims | {"aud": ISSUER})))
+
+
 def test_a_request_object_without_kid_is_tried_with_each_client_key(
     server: AuthorizationServer,
 ) -> None:
-    token = jwt.encode({"alg": "ES256"}, {"scope": "payments"}, CLIENT_KEY, algorithms=["ES256"])
+    claims = {"scope": "payments", "iss": "signer", "aud": ISSUER}
+    token = jwt.encode({"alg": "ES256"}, claims, CLIENT_KEY, algorithms=["ES256"])
     query = {"client_id": "signer", "response_type": "code", "request": token}
     assert server.authorize(query).params.scope == ("payments",)
 
@@ -620,6 +694,29 @@ def test_tokens_expire_then_are_forgotten(server: AuthorizationServer, clock: Ma
     server.token(CC, basic("tpp", SECRET))  # keeping a record drops what is due
     with pytest.raises(TokenUnknown):
         server.access(token)
+
+
+def test_an_access_token_is_taken_only_at_its_issuers_api(server: AuthorizationServer) -> None:
+    """Each base the server is mounted under is its own issuer: a token from one base's
+    token endpoint is refused by another's API, as with separate servers (RFC 9700 4.4)."""
+    uk, xs2a = "https://bank.example/obie/dfspa", ISSUER
+    client = server.token(CC, basic("tpp", SECRET), issuer=xs2a)["access_token"]
+    assert server.access(client, issuer=xs2a).issuer == xs2a
+    with pytest.raises(TokenElsewhere) as caught:
+        server.access(client, issuer=uk)
+    assert str(caught.value) == (
+        f"the access token was issued by {xs2a}, not {uk}: get one from {uk}/token"
+    )
+    pending = server.authorize(request(), issuer=uk)
+    code = answer(server.grant(pending.id, "psu-1"))["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT}
+    form["code_verifier"] = VERIFIER
+    psu = server.token(form, basic("tpp", SECRET), issuer=uk)["access_token"]
+    assert server.access(psu, issuer=uk).kind is TokenKind.PSU
+    with pytest.raises(TokenElsewhere):
+        server.access(psu, issuer=xs2a)
+    default = server.token(CC, basic("tpp", SECRET))["access_token"]  # no issuer named
+    assert server.access(default, issuer=xs2a).issuer == server.issuer
 
 
 def test_discovery_and_jwks(server: AuthorizationServer) -> None:

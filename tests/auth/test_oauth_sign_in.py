@@ -88,7 +88,13 @@ def server() -> AuthorizationServer:
     clients = [OAuthClient("tpp", SECRET, "Example TPP", (REDIRECT,))]
     store, clock, ids = MemoryStore(), ManualClock(), SequentialIds()
     return AuthorizationServer(
-        "https://bank.example/stet/bank-a", clients, store, clock, ids, key=KEY
+        "https://bank.example/stet/bank-a",
+        clients,
+        store,
+        clock,
+        ids,
+        key=KEY,
+        scope_templates=("PIS:{paymentId}",),  # the stand-in dialect's intents
     )
 
 

@@ -105,7 +105,9 @@ async def serve(cfg: Config) -> AsyncIterator[Bank]:
 
     app = web.Application()
     app[SIMULATION] = sim
-    add_oauth_routes(app, "/xs2a/{fsp_id}", find, intent=intent_from_scope)
+    add_oauth_routes(
+        app, "/xs2a/{fsp_id}", find, intent=intent_from_scope, scope_templates=("PIS:{paymentId}",)
+    )
     async with TestClient(TestServer(app)) as client:
         yield Bank(client, server, approval)
     await sim.close()
@@ -205,6 +207,12 @@ async def test_a_bad_sim_decision_is_shown_not_guessed(bank: Bank) -> None:
     ("changes", "status", "shown"),
     [
         ({"client_id": "nobody"}, 400, "invalid_request: client_id 'nobody' is not a client"),
+        # Echoed as text, not markup (plain text, nosniff); no quote or line break.
+        (
+            {"client_id": '<script>alert("x")</script>\r\n'},
+            400,
+            "client_id '<script>alert(?x?)</script>?r?n' is not a client",
+        ),
         ({"redirect_uri": "https://evil.example/cb"}, 400, "is not one of client tpp's"),
         # urlsplit drops CR and LF, so the path rule alone would admit a header injection.
         ({"redirect_uri": f"{REDIRECT}/\r\nX-Injected: 1"}, 400, "is not one of client tpp's"),
@@ -223,6 +231,8 @@ async def test_requests_the_client_cannot_be_told_of_are_shown(
         "/xs2a/dfspa/authorize", params=authorize(**changes), allow_redirects=False
     )
     assert response.status == status and response.content_type == "text/plain"
+    # The page echoes the client_id or redirect_uri asked: never to be sniffed as HTML.
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert shown in await response.text()
 
 
@@ -233,6 +243,13 @@ async def test_requests_the_client_cannot_be_told_of_are_shown(
         ({"scope": "PIS:pay-404"}, "invalid_request", "dfspa has no payment pay-404"),
         ({"scope": "PIS:pay-done"}, "invalid_request", "payment pay-done is already authorised"),
         ({"scope": "payments"}, "invalid_request", "does not name the payment"),
+        (
+            {"scope": "PIS:pay-1 accounts anything"},
+            "invalid_scope",
+            "scope anything is not supported at http://127.0.0.1:4040/xs2a/dfspa: ask for"
+            " scopes among openid payments accounts fundsconfirmations pisp aisp cbpii"
+            " PIS:{paymentId}",
+        ),
     ],
 )
 async def test_refusals_go_back_to_the_client(

@@ -347,6 +347,53 @@ async def test_an_oauth_payment_is_authorised_with_a_pkce_code_flow(
     assert scheme.balance("dfspa.luca.giro") == "103"
 
 
+async def test_the_oauth_sca_approach_takes_s256_and_pis_scopes_only(
+    make_scheme: MakeScheme,
+) -> None:
+    """Berlin Group's OAuth SCA approach: PKCE with S256 and scope PIS:{paymentId}; a plain
+    challenge or another scope goes back to the TPP refused, naming what to send."""
+    scheme = await make_scheme(
+        participants=with_profile("dfspa", sca_approaches_supported=["OAUTH"])
+    )
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call("POST", PAYMENTS, payment(LUCA, "3"))
+        async with http.get(created["_links"]["scaOAuth"]["href"]) as found:
+            metadata = await found.json()
+        assert metadata["code_challenge_methods_supported"] == ["S256"]
+        verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B
+        good = {
+            "response_type": "code",
+            "client_id": "tpp-one",
+            "redirect_uri": "https://tpp.example/cb",
+            "scope": f"PIS:{created['paymentId']}",
+            "state": "s-1",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+        refusals = [
+            (
+                {"code_challenge": verifier, "code_challenge_method": "plain"},
+                "invalid_request",
+                "send code_challenge_method=S256 and",
+            ),
+            (
+                {"scope": f"PIS:{created['paymentId']} anything"},
+                "invalid_scope",
+                "scope anything is not supported",
+            ),
+        ]
+        for changes, error, says in refusals:
+            async with http.get(
+                metadata["authorization_endpoint"],
+                params={**good, **changes},
+                allow_redirects=False,
+            ) as back:
+                answered = dict(parse_qsl(urlsplit(back.headers["Location"]).query))
+            assert (back.status, answered["error"], answered["state"]) == (302, error, "s-1")
+            assert says in answered["error_description"]
+
+
 @needs_browser("test_the_sca_page_takes_the_psus_password drives the same page over plain HTTP")
 async def test_the_sca_page_in_a_headless_browser(
     make_scheme: MakeScheme,

@@ -5,6 +5,8 @@ server, for every dialect that takes one (UK Open Banking, STET).
     a token never issued, revoked or forgotten  BearerRefused, ``invalid_token``
     an expired token                            BearerRefused, ``invalid_token`` naming
                                                 the expiry
+    a token another issuer issued (another      BearerRefused, ``invalid_token`` naming
+    base of the bank's server)                  the issuer to ask
 
 Each dialect words the refusal in its own error; ``challenge`` is the
 ``WWW-Authenticate`` that says why (RFC 6750 §3).
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from tpsim.auth.oauth import AuthorizationServer
-from tpsim.auth.oauth_errors import TokenExpired, TokenUnknown
+from tpsim.auth.oauth_errors import TokenRefused
 from tpsim.auth.oauth_model import AccessToken
 from tpsim.core.errors import TpsimError
 
@@ -36,9 +38,14 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def bearer_token(
-    oauth: AuthorizationServer, headers: Mapping[str, str], *, realm: str
+    oauth: AuthorizationServer,
+    headers: Mapping[str, str],
+    *,
+    realm: str,
+    issuer: str | None = None,
 ) -> AccessToken:
-    """What the request's ``Authorization: Bearer …`` allows, or ``BearerRefused``."""
+    """What the request's ``Authorization: Bearer …`` allows at the API of ``issuer``
+    (None: any base of the bank's server), or ``BearerRefused``."""
     authorization = header(headers, "Authorization")
     if authorization is None:
         raise BearerRefused(
@@ -51,8 +58,8 @@ def bearer_token(
             'Bearer error="invalid_request"',
         )
     try:
-        return oauth.access(token.strip())
-    except (TokenExpired, TokenUnknown) as exc:
+        return oauth.access(token.strip(), issuer=issuer)
+    except TokenRefused as exc:
         raise BearerRefused(str(exc), _invalid(str(exc))) from None
 
 

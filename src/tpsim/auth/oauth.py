@@ -33,7 +33,8 @@ Errors:
     ├── TokenRefused            a bearer token a resource server must refuse (each dialect
     │   │                       gives it its code: XS2A TOKEN_UNKNOWN / TOKEN_EXPIRED, UK 401)
     │   ├── TokenUnknown        never issued, revoked, or forgotten
-    │   └── TokenExpired        past its ``expires_at``
+    │   ├── TokenExpired        past its ``expires_at``
+    │   └── TokenElsewhere      issued by another issuer (another base of the server)
     ├── ConfigError (tpsim.errors)   a client's jwks that is no JWK Set (at construction)
     └── LoginRefused (tpsim.errors)  ``OAuthJourney``: what the PSU page shows (auth.psu)
 """
@@ -49,6 +50,7 @@ from tpsim.auth.oauth_errors import (
     ErrorCode,
     OAuthError,
     PendingClosed,
+    TokenElsewhere,
     TokenExpired,
     TokenRefused,
     TokenUnknown,
@@ -63,13 +65,14 @@ from tpsim.auth.oauth_model import (
     IntentReader,
     OAuthClient,
     PendingAuthorization,
+    SupportedScopes,
     TokenKind,
     intent_from_claims,
     intent_from_scope,
 )
 from tpsim.auth.oauth_pkce import METHODS
 from tpsim.auth.oauth_records import OAuthRecords, key_of, new_secret
-from tpsim.auth.oauth_request import Registered, read_authorization
+from tpsim.auth.oauth_request import Registered, Rules, read_authorization
 from tpsim.auth.oauth_tokens import Lifetimes, TokenEndpoint
 from tpsim.auth.psu import PsuView, UnknownJourney, WrongPassword
 from tpsim.errors import LoginRefused
@@ -90,6 +93,7 @@ __all__ = [
     "PendingAuthorization",
     "PendingClosed",
     "SigningInApproval",
+    "TokenElsewhere",
     "TokenExpired",
     "TokenKind",
     "TokenRefused",
@@ -101,7 +105,7 @@ __all__ = [
 # What the bank's clients may ask for: UK (payments, accounts, fundsconfirmations), STET
 # (pisp, aisp, cbpii); openid for an id_token. The first after openid is the default of
 # a client_credentials request that names none. Berlin Group's PIS:{paymentId} is per
-# request and not listed.
+# request and not listed: a dialect names it as a template (``scope_templates``).
 DEFAULT_SCOPES = ("openid", "payments", "accounts", "fundsconfirmations", "pisp", "aisp", "cbpii")
 _T = TypeVar("_T")
 _CLAIMS = "iss sub aud exp iat auth_time nonce acr openbanking_intent_id c_hash s_hash".split()
@@ -113,7 +117,10 @@ class AuthorizationServer:
     ``issuer`` names the server: its records' namespace in ``store``, and the ``iss`` of
     its id_tokens unless ``authorize`` is told the issuer a request was made at (served
     under several bases, each base is an issuer, OIDC Discovery 4.3). ``intent`` reads a
-    request's intent unless ``authorize`` is given its own reader. ``key`` signs its
+    request's intent unless ``authorize`` is given its own reader. An authorisation
+    request may ask for ``scopes`` and scopes matching ``scope_templates``; PKCE is
+    ``pkce_required`` or not, with any of RFC 7636's methods (each is the default of
+    ``authorize``, which a dialect may override). ``key`` signs its
     id_tokens (a new PS256 key by default; give the old one to keep a published JWK Set
     valid across a reset). Codes, tokens and pending requests are records kept until they
     expire and ``retention_s`` after, at most ``max_ended`` of each kind once ended
@@ -135,11 +142,13 @@ class AuthorizationServer:
         pkce_required: bool = False,
         intent: IntentReader | None = None,
         scopes: Sequence[str] = DEFAULT_SCOPES,
+        scope_templates: Sequence[str] = (),
         key: SigningKey | None = None,
         retention_s: float = 300,
         max_ended: int = 2000,
     ) -> None:
         self.issuer, self.scopes = issuer, tuple(scopes)
+        self._scope_templates = tuple(scope_templates)
         self._registered = {c.client_id: Registered.of(c) for c in clients}
         self._clock, self._ids = clock, ids
         self._pkce_required, self._intent = pkce_required, intent
@@ -156,16 +165,17 @@ class AuthorizationServer:
             clock,
             lifetimes=self._lifetimes,
             client_scopes=[s for s in self.scopes if s != "openid"],
-            realm=issuer,
+            issuer=issuer,
         )
 
     def jwks(self) -> dict[str, Any]:
         """The public JWK Set its id_tokens verify with (``{base}/jwks``)."""
         return self.key.jwks()
 
-    def metadata(self, base_url: str) -> dict[str, Any]:
+    def metadata(self, base_url: str, *, pkce_methods: Sequence[str] = METHODS) -> dict[str, Any]:
         """The discovery document (OIDC Discovery 3, RFC 8414 2) of the server served at
-        ``base_url``, which is its issuer (OIDC Discovery 4.3)."""
+        ``base_url``, which is its issuer (OIDC Discovery 4.3), taking the PKCE
+        ``pkce_methods`` there."""
         return {
             "issuer": base_url,
             "authorization_endpoint": f"{base_url}/authorize",
@@ -175,7 +185,7 @@ class AuthorizationServer:
             "response_modes_supported": ["query", "fragment"],
             "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "code_challenge_methods_supported": list(METHODS),
+            "code_challenge_methods_supported": list(pkce_methods),
             "scopes_supported": list(self.scopes),
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": [self.key.alg],
@@ -195,17 +205,25 @@ class AuthorizationServer:
         issuer: str | None = None,
         repeated: Collection[str] = (),
         pkce_required: bool | None = None,
+        pkce_methods: Sequence[str] = METHODS,
+        scope_templates: Sequence[str] | None = None,
     ) -> PendingAuthorization:
         """Check an authorisation request (its query ``params``; ``repeated``: the names
-        it sent twice) and keep it until the user decides, or raise ``OAuthError``. With
-        a reader (``intent``, else the server's), a request that names no intent is
-        refused. ``pkce_required`` overrides the server's for this request (a dialect
-        whose specification requires PKCE, as XS2A's OAuth SCA approach does)."""
-        now = self._clock.now()
-        pkce = self._pkce_required if pkce_required is None else pkce_required
-        request = read_authorization(
-            params, self._registered, now=now, repeated=repeated, pkce_required=pkce
+        it sent twice) made at ``issuer`` (None: the server's) and keep it until the user
+        decides, or raise ``OAuthError``. With a reader (``intent``, else the server's), a
+        request that names no intent is refused. ``pkce_required``, ``pkce_methods`` and
+        ``scope_templates`` override the server's for this request (a dialect whose
+        specification requires PKCE with S256 and names the payment in the scope, as
+        XS2A's OAuth SCA approach does)."""
+        now, issuer = self._clock.now(), issuer or self.issuer
+        templates = self._scope_templates if scope_templates is None else scope_templates
+        rules = Rules(
+            issuer,
+            SupportedScopes(self.scopes, tuple(templates)),
+            self._pkce_required if pkce_required is None else pkce_required,
+            tuple(pkce_methods),
         )
+        request = read_authorization(params, self._registered, rules, now=now, repeated=repeated)
         reader = intent or self._intent
         intent_id = None if reader is None else reader(request)
         if reader is not None and intent_id is None:
@@ -220,7 +238,7 @@ class AuthorizationServer:
             self._registered[request.client_id].client.name,
             request,
             intent_id,
-            issuer or self.issuer,
+            issuer,
             now + timedelta(seconds=self._lifetimes.pending_s),
         )
         self._records.keep(self._records.pending, pending.id, pending, pending.expires_at)
@@ -313,9 +331,11 @@ class AuthorizationServer:
         the JSON answer, or ``OAuthError``."""
         return self._tokens.token(form, authorization, issuer=issuer)
 
-    def access(self, token: str) -> AccessToken:
-        """What a bearer token allows, or ``TokenUnknown`` / ``TokenExpired``."""
-        return self._tokens.access(token)
+    def access(self, token: str, *, issuer: str | None = None) -> AccessToken:
+        """What a bearer token allows at the API of ``issuer`` (None: any of this
+        server's), or ``TokenUnknown`` / ``TokenExpired`` / ``TokenElsewhere`` (a token
+        another base issued: each base is its own issuer)."""
+        return self._tokens.access(token, issuer=issuer)
 
     def _decide(self, pending_id: str, decision: str) -> PendingAuthorization:
         """Record the one decision a pending request gets."""

@@ -19,6 +19,7 @@ __all__ = [
     "ErrorCode",
     "OAuthError",
     "PendingClosed",
+    "TokenElsewhere",
     "TokenExpired",
     "TokenRefused",
     "TokenUnknown",
@@ -106,4 +107,18 @@ class TokenExpired(TokenRefused):
         super().__init__(
             f"the access token expired at {expired_at.isoformat()}: get a new one"
             " (refresh_token grant, or authorise again)"
+        )
+
+
+class TokenElsewhere(TokenRefused):
+    """The token was issued by another issuer (another base of the same server, e.g. a
+    Berlin Group token on the UK API): each base is its own issuer, and a token is good
+    only at the API of the issuer that issued it, as with separate servers (RFC 9700
+    4.4)."""
+
+    def __init__(self, issued_by: str, used_at: str) -> None:
+        self.issued_by, self.used_at = issued_by, used_at
+        super().__init__(
+            f"the access token was issued by {issued_by}, not {used_at}: get one from"
+            f" {used_at}/token"
         )

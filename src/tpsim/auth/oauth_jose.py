@@ -155,11 +155,15 @@ def _key_set(jwks: Mapping[str, Any]) -> KeySet | str:
         return f"not a JWK Set of public keys ({exc})"
 
 
-def read_request_object(text: str, keys: KeySet | None, now: datetime) -> dict[str, Any]:
-    """The claims of a request object (OIDC Core 6.1), or ``OAuthError``
-    invalid_request_object. A client that registered keys must sign it with one of them
-    (PS256, RS256 or ES256); one without keys may send it unsigned (alg none) and its
-    signature is not checked (a local test bank's lenient default: PSD2 digest 0)."""
+def read_request_object(
+    text: str, keys: KeySet | None, now: datetime, *, issuer: str, client_id: str
+) -> dict[str, Any]:
+    """The claims of a request object (OIDC Core 6.1) that ``client_id`` sent to
+    ``issuer``, or ``OAuthError`` invalid_request_object. A client that registered keys
+    must sign it with one of them (PS256, RS256 or ES256) and name itself (``iss``) and
+    the issuer (``aud``), as FAPI 1 Advanced 5.2.2 wants; one without keys may send it
+    unsigned (alg none) and its signature is not checked (a local test bank's lenient
+    default: PSD2 digest 0), but an ``iss`` or ``aud`` it names must still be right."""
     try:
         token = jws.extract_compact(text.encode())
     except (JoseError, ValueError) as exc:
@@ -180,7 +184,31 @@ def read_request_object(text: str, keys: KeySet | None, now: datetime) -> dict[s
     exp = claims.get("exp")
     if isinstance(exp, int | float) and not isinstance(exp, bool) and exp <= now.timestamp():
         raise OAuthError("invalid_request_object", "the request object has expired (exp)")
+    _check_parties(claims, issuer, client_id, required=keys is not None)
     return claims
+
+
+def _check_parties(
+    claims: Mapping[str, Any], issuer: str, client_id: str, *, required: bool
+) -> None:
+    """FAPI 1 Advanced 5.2.2-1 and OIDC Core 6.1: ``aud`` is (or contains) the issuer and
+    ``iss`` the client, so a request object made for another bank (or another base of
+    this one, another issuer) or by another client is refused."""
+    aud, iss = claims.get("aud"), claims.get("iss")
+    if aud is None and iss is None and not required:
+        return
+    audiences = aud if isinstance(aud, list) else [aud]
+    if issuer not in audiences:
+        raise OAuthError(
+            "invalid_request_object",
+            f"the request object's aud must be this bank's issuer, {issuer}"
+            f" (FAPI 1 Advanced 5.2.2), not {aud!r}",
+        )
+    if iss != client_id:
+        raise OAuthError(
+            "invalid_request_object",
+            f"the request object's iss must be your client_id, {client_id}, not {iss!r}",
+        )
 
 
 def _verify(token: jws.CompactSignature, alg: object, keys: KeySet) -> None:

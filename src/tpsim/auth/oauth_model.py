@@ -8,7 +8,8 @@ Everything kept in the store (``PendingAuthorization``, ``CodeGrant``, ``Refresh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from tpsim.auth.oauth_errors import ErrorCode, OAuthError
+from tpsim.core.records import evolvable
 
 __all__ = [
     "HYBRID",
@@ -29,6 +31,7 @@ __all__ = [
     "RedirectTarget",
     "RefreshGrant",
     "ResponseMode",
+    "SupportedScopes",
     "TokenKind",
     "intent_from_claims",
     "intent_from_scope",
@@ -122,6 +125,36 @@ class AuthorizationParameters:
         return RedirectTarget(self.redirect_uri, self.response_mode, self.state)
 
 
+# RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+_SCOPE_CHARS = r"[\x21\x23-\x5b\x5d-\x7e]+"
+_TEMPLATE_NAME = re.compile(r"\{[^{}]+\}")
+
+
+@dataclass(frozen=True, slots=True)
+class SupportedScopes:
+    """The scopes an authorisation request may ask for: ``names`` (the discovery
+    document's ``scopes_supported``) and the ``templates`` of a dialect's per-request
+    scopes, where ``{name}`` stands for any scope-token (XS2A's ``PIS:{paymentId}``)."""
+
+    names: tuple[str, ...]
+    templates: tuple[str, ...] = ()
+
+    def unsupported(self, scope: Iterable[str]) -> list[str]:
+        """The scopes of ``scope`` that are none of these."""
+        patterns = [_template_pattern(t) for t in self.templates]
+        return [
+            s for s in scope if s not in self.names and not any(p.fullmatch(s) for p in patterns)
+        ]
+
+    def __str__(self) -> str:
+        return " ".join([*self.names, *self.templates])
+
+
+def _template_pattern(template: str) -> re.Pattern[str]:
+    literals = _TEMPLATE_NAME.split(template)
+    return re.compile(_SCOPE_CHARS.join(re.escape(part) for part in literals))
+
+
 # What an authorisation request is for (a payment, a consent), as the dialect names it.
 IntentReader = Callable[[AuthorizationParameters], str | None]
 
@@ -212,11 +245,14 @@ class RefreshGrant:
     expires_at: datetime
 
 
+@evolvable
 @dataclass(frozen=True, slots=True)
 class AccessToken:
     """What a resource server learns from a bearer token (``AuthorizationServer.access``).
     ``psu_id`` and ``intent_id`` are None for a client's own token; ``scope`` is as on the
-    wire (space-separated)."""
+    wire (space-separated); ``issuer`` is the issuer that issued it (the base whose token
+    endpoint the client asked), and only that issuer's API takes it ("": kept in a state
+    file by a tpsim that did not say, taken anywhere until it expires)."""
 
     client_id: str
     kind: TokenKind
@@ -226,6 +262,7 @@ class AccessToken:
     accounts: tuple[str, ...]
     expires_at: datetime
     grant_id: str | None = None
+    issuer: str = ""
 
     @property
     def scopes(self) -> frozenset[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
 
 from tpsim.auth.b64 import b64url_nopad
 from tpsim.auth.oauth_errors import OAuthError
@@ -17,10 +18,17 @@ METHODS = ("S256", "plain")
 _UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
-def check_challenge(challenge: str | None, method: str | None, *, required: bool) -> str | None:
+def check_challenge(
+    challenge: str | None,
+    method: str | None,
+    *,
+    required: bool,
+    methods: Sequence[str] = METHODS,
+) -> str | None:
     """The challenge method in force (``plain`` when only a challenge is sent, RFC 7636
     4.3), None without PKCE; ``OAuthError`` invalid_request for a method without a
-    challenge, an unknown method (4.4.1), a malformed challenge, or none when ``required``."""
+    challenge, an unknown method (4.4.1) or one outside ``methods`` (a dialect that takes
+    S256 only), a malformed challenge, or none when ``required``."""
     if challenge is None:
         if method is not None:
             raise OAuthError("invalid_request", "code_challenge_method needs a code_challenge")
@@ -30,11 +38,14 @@ def check_challenge(challenge: str | None, method: str | None, *, required: bool
                 "this bank requires PKCE: send code_challenge and code_challenge_method=S256",
             )
         return None
-    method = method or "plain"
-    if method not in METHODS:
+    named, method = method is not None, method or "plain"
+    if method not in methods:
+        allowed = " (or plain)" if "plain" in methods else ""
+        sent = f"code_challenge_method {method!r}" if named else "no code_challenge_method (plain)"
         raise OAuthError(
             "invalid_request",
-            f"code_challenge_method {method!r} is not supported: use S256 (or plain)",
+            f"{sent} is not supported here: send code_challenge_method=S256{allowed} and"
+            " code_challenge=BASE64URL(SHA256(code_verifier)) (RFC 7636 4.2)",
         )
     if not _UNRESERVED.fullmatch(challenge):
         raise OAuthError(

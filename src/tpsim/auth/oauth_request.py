@@ -27,10 +27,11 @@ from tpsim.auth.oauth_model import (
     OAuthClient,
     RedirectTarget,
     ResponseMode,
+    SupportedScopes,
 )
-from tpsim.auth.oauth_pkce import check_challenge
+from tpsim.auth.oauth_pkce import METHODS, check_challenge
 
-__all__ = ["Registered", "read_authorization"]
+__all__ = ["Registered", "Rules", "read_authorization"]
 
 # The parameters that are text on the wire; a request object must give them as strings.
 _TEXT = frozenset(
@@ -66,26 +67,38 @@ class Registered:
         return cls(client, client_keys(client.client_id, client.jwks))
 
 
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What an authorisation request asked of ``issuer`` must be, beyond RFC 6749: its
+    ``scopes``, whether it must carry PKCE (``pkce_required``) and with which challenge
+    methods (``pkce_methods``: XS2A's OAuth SCA approach takes S256 only)."""
+
+    issuer: str
+    scopes: SupportedScopes
+    pkce_required: bool = False
+    pkce_methods: tuple[str, ...] = METHODS
+
+
 def read_authorization(
     query: Mapping[str, str],
     clients: Mapping[str, Registered],
+    rules: Rules,
     *,
     now: datetime,
     repeated: Collection[str] = (),
-    pkce_required: bool = False,
 ) -> AuthorizationParameters:
     """The request ``query`` makes (``repeated``: the names it sent more than once), or
     ``OAuthError`` with ``redirect`` set once the client's redirect URI is trusted."""
     registered = _client(query, clients, repeated)
     try:
-        merged = _merged(query, registered, now)
+        merged = _merged(query, registered, now, rules.issuer)
     except OAuthError as exc:
         raise _redirected(exc, _query_target(query, registered.client, repeated)) from None
     redirect_uri, given = _redirect_uri(merged, registered.client, repeated)
     state = merged.get("state")
     target = RedirectTarget(redirect_uri, _error_mode(merged), state)
     try:
-        return _checked(merged, redirect_uri, given, repeated, pkce_required)
+        return _checked(merged, redirect_uri, given, repeated, rules)
     except OAuthError as exc:
         raise _redirected(exc, target) from None
 
@@ -108,14 +121,17 @@ def _client(
     return found
 
 
-def _merged(query: Mapping[str, str], registered: Registered, now: datetime) -> dict[str, Any]:
+def _merged(
+    query: Mapping[str, str], registered: Registered, now: datetime, issuer: str
+) -> dict[str, Any]:
     """The query with the request object's claims over it (OIDC Core 6.3.3); its
     client_id and response_type must be those of the query."""
     merged: dict[str, Any] = dict(query)
     text = merged.pop("request", None)
     if text is None:
         return merged
-    claims = read_request_object(text, registered.keys, now)
+    client_id = registered.client.client_id
+    claims = read_request_object(text, registered.keys, now, issuer=issuer, client_id=client_id)
     for name in sorted(_TEXT & claims.keys()):
         if not isinstance(claims[name], str):
             raise OAuthError("invalid_request_object", f"{name} in the request object must be text")
@@ -179,7 +195,7 @@ def _checked(
     redirect_uri: str,
     given: bool,
     repeated: Collection[str],
-    pkce_required: bool,
+    rules: Rules,
 ) -> AuthorizationParameters:
     """The rest of the request, once errors can go back to the client."""
     if repeated:
@@ -192,6 +208,13 @@ def _checked(
         )
     response_type = _checked_response_type(params.get("response_type"))
     scope = tuple(str(params.get("scope") or "").split())
+    unsupported = rules.scopes.unsupported(scope)
+    if unsupported:
+        raise OAuthError(
+            "invalid_scope",
+            f"scope {' '.join(unsupported)} is not supported at {rules.issuer}: ask for"
+            f" scopes among {rules.scopes}",
+        )
     nonce = params.get("nonce") or None
     if response_type == HYBRID and "openid" not in scope:
         raise OAuthError(
@@ -209,7 +232,12 @@ def _checked(
             " e.g. as base64url",
         )
     challenge = params.get("code_challenge")
-    method = check_challenge(challenge, params.get("code_challenge_method"), required=pkce_required)
+    method = check_challenge(
+        challenge,
+        params.get("code_challenge_method"),
+        required=rules.pkce_required,
+        methods=rules.pkce_methods,
+    )
     return AuthorizationParameters(
         client_id=params["client_id"],
         redirect_uri=redirect_uri,

@@ -7,7 +7,8 @@ URI and the PKCE challenge of its authorisation request; a reused code revokes e
 issued from it, RFC 6749 4.1.2) and ``refresh_token`` (rotated: each use issues a new one
 and forgets the old). A server served under several bases (one issuer each) takes a code or
 refresh token only at the token endpoint of the issuer that granted it, as separate
-servers would (RFC 9700 4.4: the client must not be able to mix them up). Every answer is
+servers would (RFC 9700 4.4: the client must not be able to mix them up), and an access
+token is good only at its issuer's API. Every answer is
 the JSON of RFC 6749 5.1; every refusal an ``OAuthError`` with the RFC 6749 5.2 code.
 """
 
@@ -19,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tpsim.auth.oauth_client_auth import authenticate
-from tpsim.auth.oauth_errors import OAuthError, TokenExpired, TokenUnknown
+from tpsim.auth.oauth_errors import OAuthError, TokenElsewhere, TokenExpired, TokenUnknown
 from tpsim.auth.oauth_model import (
     AccessToken,
     CodeGrant,
@@ -55,7 +56,8 @@ class Lifetimes:
 class TokenEndpoint:
     """Issues tokens to ``clients`` and answers a resource server's questions about them.
     ``scopes``: what a client may ask for itself (``client_credentials``), the first being
-    its default when it names none."""
+    its default when it names none. ``issuer`` issues a token asked at no named issuer's
+    endpoint (and is the realm of a client authentication's challenge)."""
 
     def __init__(
         self,
@@ -66,10 +68,10 @@ class TokenEndpoint:
         *,
         lifetimes: Lifetimes,
         client_scopes: Sequence[str],
-        realm: str,
+        issuer: str,
     ) -> None:
         self._clients, self._records, self._key, self._clock = clients, records, key, clock
-        self._lifetimes, self._client_scopes, self._realm = lifetimes, client_scopes, realm
+        self._lifetimes, self._client_scopes, self._issuer = lifetimes, client_scopes, issuer
         self._grant_types: dict[str, _GrantType] = {
             "client_credentials": self._client_credentials,
             "authorization_code": self._authorization_code,
@@ -81,7 +83,7 @@ class TokenEndpoint:
     ) -> Answer:
         """The answer to a token request (``form`` and its ``Authorization`` header) made
         at the token endpoint of ``issuer`` (None: any)."""
-        client = authenticate(self._clients, form, authorization, realm=self._realm)
+        client = authenticate(self._clients, form, authorization, realm=self._issuer)
         grant_type = form.get("grant_type")
         if not grant_type:
             raise OAuthError("invalid_request", "grant_type is missing (RFC 6749 4.1.3, 4.4.2, 6)")
@@ -93,13 +95,16 @@ class TokenEndpoint:
             )
         return handler(client, form, issuer)
 
-    def access(self, token: str) -> AccessToken:
-        """What ``token`` allows, or ``TokenUnknown`` / ``TokenExpired``."""
+    def access(self, token: str, *, issuer: str | None = None) -> AccessToken:
+        """What ``token`` allows at the API of ``issuer`` (None: any of this server's), or
+        ``TokenUnknown`` / ``TokenExpired`` / ``TokenElsewhere`` (issued by another)."""
         found = self._records.access.get(key_of(token))
         if found is None:
             raise TokenUnknown()
         if self._clock.now() >= found.expires_at:
             raise TokenExpired(found.expires_at)
+        if issuer is not None and found.issuer and issuer != found.issuer:
+            raise TokenElsewhere(found.issuer, issuer)
         return found
 
     def _client_credentials(
@@ -120,7 +125,14 @@ class TokenEndpoint:
                 f" {' '.join(self._client_scopes)}",
             )
         token = AccessToken(
-            client.client_id, TokenKind.CLIENT, None, None, " ".join(scope), (), self._expiry()
+            client.client_id,
+            TokenKind.CLIENT,
+            None,
+            None,
+            " ".join(scope),
+            (),
+            self._expiry(),
+            issuer=issuer or self._issuer,
         )
         return self._issue(token)
 
@@ -184,7 +196,8 @@ class TokenEndpoint:
             scope,
             grant.accounts,
             self._expiry(),
-            grant.id,
+            grant_id=grant.id,
+            issuer=grant.issuer,
         )
         answer = self._issue(token)
         refresh, until = new_secret(), now + timedelta(seconds=self._lifetimes.refresh_s)

@@ -2,6 +2,8 @@
 
 no Authorization, or not "Bearer …"         401, no body (WWW-Authenticate says why)
 a token never issued, revoked or forgotten  401, no body
+a token another base issued (e.g. XS2A's)   401, no body; WWW-Authenticate names the
+                                            issuer to ask
 an expired token                            401, no body; WWW-Authenticate names the
                                             expiry (the spec's 401 documents no body)
 a scope without ``payments``                403 U009
@@ -28,10 +30,17 @@ __all__ = ["bearer", "bound", "header"]
 SCOPE = "payments"
 
 
-def bearer(oauth: AuthorizationServer, headers: Mapping[str, str], kind: TokenKind) -> AccessToken:
-    """The request's access token, if it is of ``kind`` and allows payments."""
+def bearer(
+    oauth: AuthorizationServer,
+    headers: Mapping[str, str],
+    kind: TokenKind,
+    *,
+    issuer: str | None = None,
+) -> AccessToken:
+    """The request's access token, if it is of ``kind``, allows payments and was issued
+    by ``issuer`` (the UK base's; None: any)."""
     try:
-        access = bearer_token(oauth, headers, realm="open-banking")
+        access = bearer_token(oauth, headers, realm="open-banking", issuer=issuer)
     except BearerRefused as exc:
         raise Unauthorized(exc.message, challenge=exc.challenge) from None
     if SCOPE not in access.scopes:

@@ -87,6 +87,9 @@ class ObieRequest:
     headers: Mapping[str, str]
     body: bytes
     site: str  # scheme://host[:port] the TPP reached tpsim at (for Links.Self)
+    # The issuer whose API this is (``serve.oauth.issuer_at``): tokens of another base of
+    # the bank's server are refused. None: any base's.
+    issuer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +313,8 @@ class ObieApi:
     # -- checks -------------------------------------------------------------------------------
 
     def _token(self, call: _Call, kind: TokenKind) -> AccessToken:
-        token = access.bearer(self.oauth, call.request.headers, kind)
+        request = call.request
+        token = access.bearer(self.oauth, request.headers, kind, issuer=request.issuer)
         call.tpp = token.client_id
         return token
 

@@ -36,6 +36,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from tpsim.auth.oauth_errors import OAuthError, PendingClosed
+from tpsim.auth.oauth_pkce import METHODS
 from tpsim.auth.psu import PsuJourney, UnknownJourney, WrongPassword
 from tpsim.core.errors import TpsimError
 from tpsim.errors import LoginRefused
@@ -53,6 +54,7 @@ __all__ = [
     "OAuthFinder",
     "UnknownAuthorizationServer",
     "add_oauth_routes",
+    "issuer_at",
 ]
 
 PAGE_PATH = "/login/{fsp_id}/oauth/{journey_id}"
@@ -82,10 +84,17 @@ class _Mount:
     find: OAuthFinder
     intent: IntentReader | None
     pkce_required: bool | None = None  # None: as the server says
+    pkce_methods: tuple[str, ...] = METHODS
+    scope_templates: tuple[str, ...] | None = None  # None: as the server says
 
     def issuer(self, sim: Simulation, fsp_id: str) -> str:
-        """The issuer of bank ``fsp_id`` at this base, as a browser reaches it."""
-        return _public_url(sim) + self.base.replace("{fsp_id}", quote(fsp_id, safe=""))
+        return issuer_at(sim, self.base, fsp_id)
+
+
+def issuer_at(sim: Simulation, base: str, fsp_id: str) -> str:
+    """The issuer of bank ``fsp_id`` at ``base`` (a prefix with ``{fsp_id}``), as a browser
+    reaches it: what its tokens are bound to, and what its API takes."""
+    return _public_url(sim) + base.replace("{fsp_id}", quote(fsp_id, safe=""))
 
 
 def _public_url(sim: Simulation) -> str:
@@ -108,16 +117,21 @@ def add_oauth_routes(
     *,
     intent: IntentReader | None = None,
     pkce_required: bool | None = None,
+    pkce_methods: tuple[str, ...] = METHODS,
+    scope_templates: tuple[str, ...] | None = None,
 ) -> None:
     """Serve the authorisation server of each bank ``find`` knows under ``base`` (a prefix
     with ``{fsp_id}``); ``intent`` reads what a request authorises, for this mount's
     dialect (else the server's own reader), ``pkce_required`` whether its requests must
-    carry PKCE (None: as the server says). The PSU pages are mounted with the first."""
+    carry PKCE (None: as the server says) and ``pkce_methods`` with which challenge
+    methods, ``scope_templates`` the per-request scopes it may ask besides the server's
+    (``PIS:{paymentId}``; None: as the server says). The PSU pages are mounted with the
+    first."""
     mounts = app.get(_MOUNTS)
     if mounts is None:
         mounts = app[_MOUNTS] = _Mounts()
         add_psu_pages(app, PAGE_PATH, partial(_journey, mounts))
-    mount = _Mount(base, find, intent, pkce_required)
+    mount = _Mount(base, find, intent, pkce_required, pkce_methods, scope_templates)
     mounts.all.append(mount)
     routes = _Routes(mount)
     endpoints = [
@@ -158,7 +172,8 @@ class _Routes:
             server, _ = self._mount.find(sim, fsp_id)
         except UnknownAuthorizationServer as exc:
             return _unknown_bank(exc)
-        return web.json_response(server.metadata(self._mount.issuer(sim, fsp_id)))
+        issuer = self._mount.issuer(sim, fsp_id)
+        return web.json_response(server.metadata(issuer, pkce_methods=self._mount.pkce_methods))
 
     async def jwks(self, request: web.Request) -> web.Response:
         try:
@@ -196,6 +211,8 @@ class _Routes:
                 issuer=self._mount.issuer(sim, fsp_id),
                 repeated=repeated,
                 pkce_required=self._mount.pkce_required,
+                pkce_methods=self._mount.pkce_methods,
+                scope_templates=self._mount.scope_templates,
             )
             page = _public_url(sim) + PAGE_PATH.format(
                 fsp_id=quote(fsp_id, safe=""), journey_id=quote(pending.id, safe="")
@@ -345,9 +362,12 @@ def _unknown_bank(exc: UnknownAuthorizationServer) -> web.Response:
 
 def _error_page(exc: OAuthError) -> web.Response:
     """What the user sees when the client cannot be told (RFC 6749 4.1.2.1): plain text,
-    so nothing the request carried can become markup."""
+    so nothing the request carried can become markup (the description echoes the
+    client_id or redirect_uri asked, as printable ASCII only: ``OAuthError``), and
+    ``nosniff`` so that no browser reads it as HTML anyway."""
     text = (
         "This authorisation request cannot be answered, and the application that sent you"
         f" here cannot be told.\n\n{exc.error}: {exc.description}\n"
     )
-    return web.Response(text=text, status=exc.status, headers=_REDIRECT_HEADERS)
+    headers = {**_REDIRECT_HEADERS, "X-Content-Type-Options": "nosniff"}
+    return web.Response(text=text, status=exc.status, headers=headers)

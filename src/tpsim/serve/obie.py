@@ -23,7 +23,7 @@ from aiohttp import web
 
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
-from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
+from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes, issuer_at
 from tpsim.serve.psd2_edge import MAX_BODY_BYTES, journal_exchange, json_answer, site
 from tpsim.serve.simulation import Simulation
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("tpsim.obie")
 
 DIALECT = "obie"
+BASE = "/obie/{fsp_id}"  # the bank's UK API and its OAuth server (one issuer)
 
 
 async def handle_obie(request: web.Request) -> web.Response:
@@ -80,7 +81,10 @@ def _request(request: web.Request, version: str, raw: bytes) -> ObieRequest:
 
     tail = request.match_info.get("tail", "")
     segments = tuple(part for part in tail.split("/") if part)
-    return ObieRequest(version, request.method, segments, request.headers, raw, site(request))
+    issuer = issuer_at(request.app[SIMULATION], BASE, request.match_info["fsp_id"])
+    return ObieRequest(
+        version, request.method, segments, request.headers, raw, site(request), issuer
+    )
 
 
 def _handle(api: ObieApi, request: web.Request, version: str, raw: bytes) -> Answer:
@@ -143,7 +147,7 @@ def _intent(params: AuthorizationParameters) -> str | None:
 
 def add_obie_routes(app: web.Application) -> None:
     """The UK API of every simulated bank and its OAuth server, before the FSPIOP catch-all."""
-    add_oauth_routes(app, "/obie/{fsp_id}", _oauth, intent=_intent)
+    add_oauth_routes(app, BASE, _oauth, intent=_intent)
     # [\s\S]*, not .*: a segment may hold a decoded %0A, which "." does not match.
     app.router.add_route(
         "*", r"/obie/{fsp_id}/open-banking/v{version}/pisp/{tail:[\s\S]*}", handle_obie

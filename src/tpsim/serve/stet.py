@@ -25,7 +25,7 @@ from aiohttp import web
 from tpsim.auth.psu import PsuJourney, UnknownJourney
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
-from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
+from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes, issuer_at
 from tpsim.serve.psd2_edge import (
     MAX_BODY_BYTES,
     SwitchablePages,
@@ -52,6 +52,7 @@ REQUEST_ID = "X-Request-ID"
 log = structlog.get_logger("tpsim.stet")
 
 DIALECT = "stet"
+BASE = "/stet/{fsp_id}"  # the bank's STET API and its OAuth server (one issuer)
 
 
 async def handle_stet(request: web.Request) -> web.Response:
@@ -104,7 +105,10 @@ def _request(request: web.Request, raw: bytes) -> StetRequest:
     tail = request.match_info.get("tail", "")
     segments = tuple(part for part in tail.split("/") if part)
     target = request.raw_path
-    return StetRequest(request.method, segments, request.headers, raw, site(request), target)
+    issuer = issuer_at(request.app[SIMULATION], BASE, request.match_info["fsp_id"])
+    return StetRequest(
+        request.method, segments, request.headers, raw, site(request), target, issuer
+    )
 
 
 def _handle(api: StetApi, request: web.Request, raw: bytes) -> Answer:
@@ -202,7 +206,7 @@ def _intent(params: AuthorizationParameters) -> str | None:
 def add_stet_routes(app: web.Application) -> None:
     """The STET API of every simulated bank, its approval page and its OAuth server,
     before the FSPIOP catch-all."""
-    add_oauth_routes(app, "/stet/{fsp_id}", _oauth, intent=_intent)
+    add_oauth_routes(app, BASE, _oauth, intent=_intent)
     pages = SwitchablePages(approval_journey, _decide_headless, _journal_redirect)
     app.router.add_get(APPROVAL_PATH, pages.show)
     app.router.add_post(APPROVAL_PATH, pages.submit)

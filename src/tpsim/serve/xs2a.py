@@ -190,8 +190,17 @@ def _intent(params: AuthorizationParameters) -> str | None:
 def add_xs2a_routes(app: web.Application) -> None:
     """The XS2A API of every simulated bank, its SCA page and its OAuth authorisation
     server (the OAuth SCA approach), before the FSPIOP catch-all."""
-    # The Berlin Group's OAuth SCA approach uses PKCE (digest §2.3): required here.
-    add_oauth_routes(app, "/xs2a/{fsp_id}", _oauth, intent=_intent, pkce_required=True)
+    # The Berlin Group's OAuth SCA approach uses PKCE with S256 and names the payment in
+    # the scope PIS:{paymentId} (digest §2.3, note 8): required here, plain refused.
+    add_oauth_routes(
+        app,
+        "/xs2a/{fsp_id}",
+        _oauth,
+        intent=_intent,
+        pkce_required=True,
+        pkce_methods=("S256",),
+        scope_templates=("PIS:{paymentId}",),
+    )
     pages = SwitchablePages(redirect_journey, _decide_headless, _journal_redirect)
     app.router.add_get("/login/{fsp_id}/xs2a/{journey_id}", pages.show)
     app.router.add_post("/login/{fsp_id}/xs2a/{journey_id}", pages.submit)

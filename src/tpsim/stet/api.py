@@ -69,6 +69,9 @@ class StetRequest:
     body: bytes
     site: str  # scheme://host[:port] the PISP reached tpsim at (for links)
     target: str  # the request target as sent (path and query): the signed (request-target)
+    # The issuer whose API this is (``serve.oauth.issuer_at``): tokens of another base of
+    # the bank's server are refused. None: any base's.
+    issuer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +213,9 @@ class StetApi:
         if not header(call.request.headers, REQUEST_ID):
             raise HeaderInvalid(f"{REQUEST_ID} is required: send a unique id for the request")
         try:
-            token = bearer_token(self.oauth, call.request.headers, realm="stet")
+            token = bearer_token(
+                self.oauth, call.request.headers, realm="stet", issuer=call.request.issuer
+            )
         except BearerRefused as exc:
             code = "TOKEN_MISSING" if exc.missing else "TOKEN_INVALID"
             raise Unauthorized(exc.message, code=code, challenge=exc.challenge) from None
