@@ -16,6 +16,12 @@ in that state is about an answer to a ``GET`` only: the consent goes on linking.
 its ``CONSENT`` entry: ``behaviour.linking.registration_timeout_s``. An answer a rule drops
 ends the consent as a refusal does (the PISP told 6000, its links undone), as a restart
 does (``tests/serve/test_durable_state.py``).
+
+(D) The ALS is the hub's: only the hub answers a THIRD_PARTY_LINK request. A PISP's
+``PUT /participants/THIRD_PARTY_LINK/{address}`` would have its own consent linked before
+the ALS holds the address (or, as ``/error``, fail it): it is refused as an unknown id
+(3200, the PISP told by an error callback; an error callback is refused unanswered), and
+the ALS's own answer still decides.
 """
 
 from __future__ import annotations
@@ -34,8 +40,16 @@ from tests.mojaloop.roles.test_unlinking import (
     trace,
 )
 from tests.support.linking import CAROL_CHEQUING, CAROL_SAVINGS, new_authenticator, uid
-from tests.support.linking_roles import DFSP, PISP, credential_put, grant_consent
+from tests.support.linking_roles import (
+    DFSP,
+    PISP,
+    credential_put,
+    error_code,
+    exchange,
+    grant_consent,
+)
 from tests.support.roles import Roles
+from tpsim.mojaloop.errors import IdNotFound
 from tpsim.mojaloop.roles.states import LinkState
 
 AUTH, HUB = "central-auth", "switch"
@@ -137,3 +151,35 @@ def test_a_link_the_als_never_confirms_fails_the_consent_in_time() -> None:
     assert roles.sim.state.auth_consents[consent_id].status == "REVOKED"
     assert link_entry(roles, CAROL_CHEQUING) is None
     assert run.wait(3600) == []  # told once
+
+
+# --- (D) an answer of the ALS from someone else -------------------------------------------
+
+
+def test_only_the_hub_confirms_a_link_registration() -> None:
+    roles = Roles.build()
+    consent_id, path, held = linking_two(roles, "pisp-confirms")
+
+    [told] = exchange(roles, "PUT", SLOW, {"fspId": DFSP}, source=PISP).messages
+
+    assert (told.method, told.path, told.source, told.destination) == (
+        "PUT", f"{SLOW}/error", DFSP, PISP,
+    )  # fmt: skip
+    assert error_code(told) == "3200"
+    consent = roles.role(DFSP).linking.consent(consent_id)
+    assert consent.state is LinkState.LINKING  # the savings link still awaited
+    assert trace(roles, held.messages)[-1] == ("PATCH", path, DFSP, PISP, VERIFIED)
+    assert consent.state is LinkState.ACTIVE
+
+
+def test_only_the_hub_refuses_a_link_registration() -> None:
+    roles = Roles.build()
+    consent_id, path, held = linking_two(roles, "pisp-refuses")
+    refusal = roles.message("PUT", f"{SLOW}/error", GAVE_UP, source=PISP, destination=DFSP)
+
+    with pytest.raises(IdNotFound, match=f"only {HUB}"):
+        roles.role(DFSP).handle(refusal)
+
+    assert roles.role(DFSP).linking.consent(consent_id).state is LinkState.LINKING
+    assert trace(roles, held.messages)[-1] == ("PATCH", path, DFSP, PISP, VERIFIED)
+    assert link_entry(roles, CAROL_CHEQUING) == link_entry(roles, CAROL_SAVINGS) == DFSP

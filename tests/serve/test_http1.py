@@ -127,6 +127,15 @@ async def test_a_chunked_body_is_read_to_its_end_and_the_connection_reused(
     assert raw.connections == 1
 
 
+async def test_a_status_line_without_a_reason_phrase_is_read(serve: Serve) -> None:
+    # The reason phrase is optional, and the space before it with it (RFC 9112 §4).
+    raw = await serve([b"HTTP/1.1 204\r\nContent-Length: 0\r\n\r\n", ok(status="202 ")])
+    pool = Http1Pool()
+    assert await put(pool, raw) == (204, b"")
+    assert await put(pool, raw) == (202, b"")
+    pool.close()
+
+
 async def test_interim_answers_are_skipped(serve: Serve) -> None:
     raw = await serve([b"HTTP/1.1 100 Continue\r\n\r\n" + ok(b"done")])
     pool = Http1Pool()
@@ -240,14 +249,22 @@ async def test_a_connection_closed_before_the_answer_is_a_disconnection_never_a_
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-2\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: \u00b2\r\n\r\n".encode("latin-1"),
         "HTTP/1.1 2\u00b20 OK\r\nContent-Length: 0\r\n\r\n".encode("latin-1"),
+        # A status is exactly three digits, then a space or the line's end (RFC 9112 §4).
+        b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.10 200 OK\r\nContent-Length: 0\r\n\r\n",
     ],
 )
 async def test_what_is_not_http_is_a_bad_answer(serve: Serve, answer: bytes) -> None:
     raw = await serve([answer])
     pool = Http1Pool()
-    with pytest.raises(BadAnswer):
-        await put(pool, raw)
-    pool.close()
+    try:
+        with pytest.raises(BadAnswer):
+            await put(pool, raw)
+    finally:
+        pool.close()  # else a connection kept alive holds the server open
 
 
 async def test_a_header_with_a_line_break_is_never_written(serve: Serve) -> None:

@@ -145,3 +145,26 @@ async def test_an_endpoint_that_never_answers_is_unreachable_after_the_timeout(
     assert isinstance(result, Unreachable)
     assert result.error == "no answer within 0.2 s"
     assert requests  # the request (or the TLS hello) was written
+
+
+async def test_an_answer_with_a_malformed_status_is_a_failed_delivery() -> None:
+    """``HTTP/1.1 2000 OK`` is no 200: the callback was not delivered, and the journal says
+    why in aiohttp's words."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = HttpClient(timeout_s=10)
+    try:
+        result = await client.send(f"http://127.0.0.1:{port}", callback("PUT"))
+    finally:
+        await client.close()
+        server.close()
+        await server.wait_closed()
+    assert isinstance(result, Unreachable)
+    assert result.error == "ClientResponseError: not an HTTP/1.1 status line: 'HTTP/1.1 2000 OK'"

@@ -34,6 +34,9 @@ from typing import cast
 
 IDLE_S = 15.0  # aiohttp's keep-alive default: an idle connection older than this is closed
 MAX_HEAD_BYTES = 64 * 1024  # an answer's status line and headers, at most
+# RFC 9112 §4: HTTP-version SP 3DIGIT, then SP and an optional reason phrase, which the
+# status line may leave out with its space. "HTTP/1.1 2000 OK" is not a 200.
+_STATUS_LINE = re.compile(r"(?P<version>HTTP/1\.[0-9]) (?P<status>[0-9]{3})(?: |\Z)")
 _NO_BODY = frozenset((204, 304))
 
 
@@ -99,11 +102,10 @@ class _Answer:
                 return 0
             lines = bytes(buffer[taken:end]).decode("latin-1").split("\r\n")
             taken = end + 4
-            version, _, rest = lines[0].partition(" ")
-            code = rest[:3]
-            if not version.startswith("HTTP/1.") or not code.isdecimal():
+            status_line = _STATUS_LINE.match(lines[0])
+            if status_line is None:
                 raise BadAnswer(f"not an HTTP/1.1 status line: {lines[0][:80]!r}")
-            status = int(code)
+            version, status = status_line["version"], int(status_line["status"])
             if 100 <= status < 200:
                 continue  # 100 Continue and friends: the answer follows
             self.status = status

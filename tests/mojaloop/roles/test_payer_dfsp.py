@@ -732,3 +732,52 @@ def test_only_the_payee_dfsp_answers_the_quote(error: bool) -> None:
         path, body = f"{path}/error", error_body("3200")
     assert refused(lambda: flow.send("dfspa", "PUT", path, body, source="pispa")).code == "3206"
     assert flow.get() == "RECEIVED"  # still waiting for dfspb's quote
+
+
+# --- a timer run before its deadline ------------------------------------------------------
+
+
+def test_a_transfer_timer_run_early_waits_on_and_a_late_credit_completes_it() -> None:
+    # The wall clock stepped back after the timer was set (or it ran early for any other
+    # reason): the transfer has not expired, dfspb may still credit it (a rule delays the
+    # POST /transfers). Giving Alice's debit back now, while Bob is credited later, would
+    # create money: the wait goes on to the expiration.
+    flow = build()
+    flow.until_authorization()
+    flow.authorize()
+    [timer] = flow.verified().timers
+    flow.roles.clock.advance(30)  # before the transfer's expiration
+
+    assert flow.roles.role("dfspa").on_timer(timer.key) == Effects(timers=[timer])
+    assert flow.get() == "ACCEPTED" and posted(flow) == [("RESERVE", "100")]
+    flow.transfer()  # the delayed POST /transfers reaches dfspb, which credits Bob
+
+    assert (flow.outcome().body or {})["transactionState"] == "COMPLETED"
+    assert posted(flow) == [("RESERVE", "100"), ("COMMIT", "100")]
+    assert flow.roles.balance(BOB) == "100"
+
+
+# (wait, how the flow gets to it: the effects that set its timer, the state it waits in)
+WAITS: list[tuple[str, Callable[[Flow], Effects], str]] = [
+    ("quote", lambda f: f.request(), "RECEIVED"),
+    ("authorization", lambda f: f.until_authorization(), "PENDING"),
+    ("verification", lambda f: (f.until_authorization(), f.authorize())[1], "PENDING"),
+]
+
+
+@pytest.mark.parametrize(("wait", "reach", "state"), WAITS, ids=[w[0] for w in WAITS])
+def test_a_timer_run_before_its_deadline_is_set_again_at_it(
+    wait: str, reach: Callable[[Flow], Effects], state: str
+) -> None:
+    flow = build()
+    [timer] = reach(flow).timers
+    assert timer.key == f"{wait}:{REQUEST_ID}"
+    payer = flow.roles.role("dfspa")
+
+    assert payer.on_timer(timer.key) == Effects(timers=[timer])  # the same deadline
+    assert flow.get() == state
+
+    flow.roles.clock.advance((timer.at - START).total_seconds())
+    flow.sent.extend(payer.on_timer(timer.key).messages)
+    assert flow.outcome().path == f"{TX}/{REQUEST_ID}/error"
+    assert flow.get() == "REJECTED"

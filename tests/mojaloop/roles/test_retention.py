@@ -111,6 +111,7 @@ def test_a_quote_never_answered_fails_the_transaction_at_its_deadline() -> None:
     assert timer.key == f"quote:{flow.request_id}"
     assert timer.at == START + timedelta(seconds=60)  # quote_expiry_s, before the expiration
 
+    flow.roles.clock.advance(60)
     failed = flow.roles.role("dfspa").on_timer(timer.key)
 
     [error] = failed.messages
@@ -127,6 +128,7 @@ def test_a_verification_never_answered_fails_the_transaction_before_money_moves(
     [timer] = flow.authorize(FIDO_PAYLOAD).timers
     assert timer.key == f"verification:{flow.request_id}"
 
+    flow.roles.clock.advance((timer.at - flow.roles.clock.now()).total_seconds())
     failed = flow.roles.role("dfspa").on_timer(timer.key)
 
     [error] = failed.messages

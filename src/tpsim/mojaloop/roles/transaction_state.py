@@ -148,7 +148,8 @@ class Transaction:
 
     ``request`` and ``quote`` are the bodies exactly as received (forwarded objects stay
     byte-identical, the challenge hashes the quote); ``model`` and ``quote_model`` the same
-    bodies typed.
+    bodies typed. ``deadline`` is when the timer of the wait under way is due
+    (``transaction_timers``): one that runs before it is set again, not obeyed.
     """
 
     request_id: str
@@ -166,6 +167,7 @@ class Transaction:
     authorization_id: str = ""
     challenge: str = ""
     verification_id: str = ""
+    deadline: datetime | None = None
 
     @property
     def what(self) -> str:

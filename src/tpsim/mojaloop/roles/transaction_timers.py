@@ -12,7 +12,9 @@ Before any money moves, a transaction waits three times, each with its own timer
                     auth-service                           request's expiration
 
 A timer that fires while the transaction still waits for that answer fails it; one that
-fires after the answer came does nothing. Once the transfer is sent, a fourth wait:
+fires after the answer came does nothing; one that fires before its deadline (the wall
+clock stepped back after it was set) is set again at the deadline
+(``Transaction.deadline``), as the settler's is. Once the transfer is sent, a fourth wait:
 
     transfer        PUT /transfers from the payee DFSP     the transfer's expiration (the
                                                            quote's; the request's under the

@@ -202,15 +202,23 @@ class PayerDfsp:
         return self.book.fail(tx, error)
 
     def _timer(self, wait: str, tx: Transaction) -> Timer:
-        return timers.timer(wait, tx, now=self.ctx.clock.now(), behaviour=self.ctx.config.behaviour)
+        behaviour = self.ctx.config.behaviour
+        timer = timers.timer(wait, tx, now=self.ctx.clock.now(), behaviour=behaviour)
+        tx.deadline = timer.at
+        return timer
 
     def on_timer(self, key: str) -> Effects:
-        """A wait ran out (``transaction_timers``): the transaction fails, if it still waits."""
+        """A wait ran out (``transaction_timers``): the transaction fails, if it still waits
+        and its deadline has passed; a timer run before it is set again at it."""
         wait, _, request_id = key.partition(":")
         tx = self.book.get(request_id)
         if tx is None or state_of(self.payments, tx) is not timers.WAITING.get(wait):
             return Effects()
         now, behaviour = self.ctx.clock.now(), self.ctx.config.behaviour
+        if tx.deadline is not None and now < tx.deadline:
+            # Early (the wall clock stepped back since it was set): the payee may still
+            # credit a transfer that has not expired; releasing its debit now creates money.
+            return Effects(timers=[Timer(key, tx.deadline)])
         error, event = timers.expired(wait, tx, now=now, behaviour=behaviour)
         if event is TxEvent.ABORTED:
             return self._aborted(tx, error)  # the payee may have credited it: answer lost
