@@ -183,3 +183,20 @@ def test_only_the_hub_refuses_a_link_registration() -> None:
     assert roles.role(DFSP).linking.consent(consent_id).state is LinkState.LINKING
     assert trace(roles, held.messages)[-1] == ("PATCH", path, DFSP, PISP, VERIFIED)
     assert link_entry(roles, CAROL_CHEQUING) == link_entry(roles, CAROL_SAVINGS) == DFSP
+
+
+@pytest.mark.parametrize(
+    ("suffix", "body"), [("", {"fspId": AUTH}), ("/error", GAVE_UP)], ids=["confirms", "refuses"]
+)
+def test_only_the_hub_answers_the_auth_services_consent_registration(
+    suffix: str, body: dict[str, object]
+) -> None:
+    # The auth-service registers each consent it verifies at the ALS (CONSENT entries):
+    # a PISP's answer in the ALS's stead would have it vouch for a consent the ALS does
+    # not know of, or drop one it does.
+    roles = Roles.build()
+    path = f"/participants/CONSENT/{uid('pisp-answers-the-als')}{suffix}"
+    answer = roles.message("PUT", path, body, source=PISP, destination=AUTH)
+
+    with pytest.raises(IdNotFound, match=f"only {HUB}"):
+        roles.role(AUTH).handle(answer)

@@ -209,6 +209,7 @@ class AuthService:
             raise InvalidConsentCredential(exc.detail, extensions={"check": exc.check}) from None
 
     def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
+        self.ctx.check_from_als(message, params)
         pending = self._pending.pop(params["ID"])
         if pending is None:
             # A deletion confirmed (no fspId), or a duplicate; or the ALS made the entry
@@ -234,6 +235,7 @@ class AuthService:
         return effects
 
     def put_participant_error(self, message: Message, params: dict[str, str]) -> Effects:
+        self.ctx.check_from_als(message, params)
         pending = self._pending.pop(params["ID"])
         if pending is None:
             return Effects()

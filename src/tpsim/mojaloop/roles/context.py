@@ -11,7 +11,7 @@ from tpsim.config import Config, Kind
 from tpsim.config_settings import Profile
 from tpsim.core.clock import Clock, IdGenerator
 from tpsim.core.records import Records
-from tpsim.mojaloop.errors import FspiopError, ServerError
+from tpsim.mojaloop.errors import FspiopError, IdNotFound, ServerError
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.common import new_message
 from tpsim.mojaloop.roles.state import SchemeState
@@ -85,6 +85,16 @@ class RoleContext:
     def shares_ledger(self, fsp_id: str | None) -> bool:
         """Whether ``fsp_id`` is simulated too: its postings are in this scheme's ledger."""
         return any(p.fsp_id == fsp_id and p.simulated for p in self.config.participants)
+
+    def check_from_als(self, message: Message, params: dict[str, str]) -> None:
+        """Only the hub, whose ALS this role asked, answers its ``/participants`` requests:
+        a PISP's answer would have a consent linked (or registered) before the ALS holds
+        it, or failed. Anyone else is told the id is unknown to them (3200)."""
+        if message.source != self.hub_name:
+            raise IdNotFound(
+                f"{self.fsp_id} awaits no answer about {params['Type']} {params['ID']}"
+                f" from {message.source}: only {self.hub_name} (the ALS) answers it"
+            )
 
     def auth_service(self) -> str:
         """The participant that verifies credentials and signatures (the first configured)."""

@@ -49,7 +49,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tpsim.core.records import Records
-from tpsim.mojaloop.errors import AccountLinksNotRegistered, IdNotFound
+from tpsim.mojaloop.errors import AccountLinksNotRegistered
 from tpsim.mojaloop.message import Effects, Message
 from tpsim.mojaloop.roles.common import downstream_error
 from tpsim.mojaloop.roles.consent_book import ConsentBook, links_sent, path, unique
@@ -86,7 +86,7 @@ class LinkRegistrations:
     # -- PUT /participants/THIRD_PARTY_LINK/{address} → PATCH VERIFIED -----------------
 
     def put_participant(self, message: Message, params: dict[str, str]) -> Effects:
-        self._check_als(message, params)
+        self.ctx.check_from_als(message, params)
         if params["Type"] != PartyIdType.THIRD_PARTY_LINK:
             return Effects()  # nothing of ours
         address = params["ID"]
@@ -129,7 +129,7 @@ class LinkRegistrations:
         A refused deletion leaves nothing to undo (the journal holds it): it is the oldest
         request about the address, and its consent ended already; another consent
         registering the same address meanwhile is not the one refused."""
-        self._check_als(message, params)
+        self.ctx.check_from_als(message, params)
         if params["Type"] != PartyIdType.THIRD_PARTY_LINK:
             return Effects()
         consent = self._registering(self._answered(params["ID"], None), params["ID"])
@@ -182,18 +182,6 @@ class LinkRegistrations:
         return messages
 
     # -- the requests awaiting the ALS's answer -----------------------------------------
-
-    def _check_als(self, message: Message, params: dict[str, str]) -> None:
-        """Only the hub, whose ALS this DFSP asked, answers a ``/participants`` request: a
-        PISP's answer would have its own consent linked before the ALS holds the address,
-        or failed. Anyone else is told the id is unknown to them (3200), as elsewhere in
-        linking."""
-        hub = self.ctx.hub_name
-        if message.source != hub:
-            raise IdNotFound(
-                f"{self.ctx.fsp_id} awaits no answer about {params['Type']} {params['ID']}"
-                f" from {message.source}: only {hub} (the ALS) answers it"
-            )
 
     def _unlinks(self, consent: Consent, addresses: list[str]) -> list[Message]:
         """``DELETE /participants/THIRD_PARTY_LINK/{address}`` to the ALS for each of

@@ -48,6 +48,7 @@ from typing import Any, NamedTuple
 from tpsim.config_settings import Profile
 from tpsim.core.errors import StateRefused
 from tpsim.core.payment import PaymentEvent, PaymentIntent, Payments, PaymentState
+from tpsim.core.records import evolvable
 from tpsim.core.sca import Authentication, ScaEvent, ScaMethod, ScaState
 from tpsim.mojaloop.wire.models import (
     QuotesIDPutResponse,
@@ -141,6 +142,7 @@ def _expected(event: TxEvent, state: PaymentState) -> bool:
     return sent if event is TxEvent.ABORTED else not (sent and event is TxEvent.FAILED)
 
 
+@evolvable
 @dataclass(slots=True)
 class Transaction:
     """One transaction request at the payer DFSP: the Mojaloop ids and bodies of its
