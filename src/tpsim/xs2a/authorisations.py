@@ -334,13 +334,13 @@ class Authorisations:
         return auth
 
     def _may_sign(self, auth: Authorisation, payment: Xs2aPayment, psu: str) -> bool:
-        """Whether ``psu`` may authorise ``auth``: the debited account's holder, or, for
-        the payment's initiation only, a sandbox persona (``Xs2aBank.persona``). A
-        cancellation stops the holder's payment: only the holder may authorise it, and a
-        persona's refusal must not become the outcome of a payment it does not hold."""
-        if psu == payment.owner:
-            return True
-        return not auth.cancellation and self.bank.persona(payment, psu)
+        """Whether ``psu`` may authorise ``auth`` (``Xs2aBank.signer``); a persona judged."""
+        found = self.bank.signer(
+            payment.order, payment.tpp, payment.owner, psu, cancellation=auth.cancellation
+        )
+        if not isinstance(found, bool):
+            self.bank.judged(payment, found)
+        return found is not False
 
     # -- steps -------------------------------------------------------------------------------
 

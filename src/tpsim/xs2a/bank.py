@@ -8,7 +8,7 @@ cancelling them, over the payments and money of ``xs2a.payments``.
                                                            authorisation is needed (202)
 
 Rules are applied at initiation (and, for a PSU who does not hold the debited account, at
-authorisation: ``persona``); the bank may force a payment's status (``force``).
+authorisation: ``signer``); the bank may force a payment's status (``force``).
 """
 
 from __future__ import annotations
@@ -122,6 +122,27 @@ class Xs2aBank(Xs2aPayments):
             return self.reject(payment, "insufficient-funds", funds_available=False)
         return payment
 
+    def signer(
+        self,
+        order: PaymentOrder,
+        tpp: TppRequest,
+        owner: str,
+        psu: str,
+        *,
+        cancellation: bool = False,
+    ) -> Applied | bool:
+        """Whether ``psu`` may authorise ``order`` (debiting ``owner``'s account; its
+        ``cancellation``): True for the account's holder; for an initiation only, the rule
+        that makes them a sandbox persona (a PSU the rules know, whose payment is refused —
+        never one that would move money; its refusal becomes the payment's outcome:
+        ``judged``); False for anyone else. A cancellation stops the holder's payment: only
+        the holder may authorise it. A rule's ``psu-unknown`` is ``PsuCredentialsInvalid``
+        (401)."""
+        if psu == owner:
+            return True
+        applied = None if cancellation else self._persona(order, tpp, psu)
+        return False if applied is None else applied
+
     def check_signer(
         self,
         order: PaymentOrder,
@@ -131,33 +152,20 @@ class Xs2aBank(Xs2aPayments):
         *,
         cancellation: bool = False,
     ) -> Applied | None:
-        """Refuse ``psu`` as the PSU a decoupled SCA of ``order`` (debiting ``owner``'s
-        account; its ``cancellation``) pushes to, with ``PsuCredentialsInvalid`` (401, path
-        PSU-ID), unless they hold the account or, for an initiation, are a sandbox persona
-        (``persona``): the rule that makes them one, None for the holder. Callers check
-        before they keep anything: a refused start leaves nothing the TPP cannot reach,
-        and counts no attempt (``max_attempts`` counts a PSU's wrong secrets, and a wrong
-        PSU-ID guesses none)."""
-        if psu == owner:
-            return None
-        applied = None if cancellation else self._persona(order, tpp, psu)
-        if applied is None:
+        """Refuse ``psu`` as the PSU a decoupled SCA of ``order`` pushes to, with
+        ``PsuCredentialsInvalid`` (401, path PSU-ID), unless they may sign it (``signer``):
+        the rule that makes them a persona, None for the holder. Callers check before they
+        keep anything: a refused start leaves nothing the TPP cannot reach, and counts no
+        attempt (``max_attempts`` counts a PSU's wrong secrets, and a wrong PSU-ID guesses
+        none)."""
+        found = self.signer(order, tpp, owner, psu, cancellation=cancellation)
+        if found is False:
             raise PsuCredentialsInvalid(
                 f"{psu} does not hold the account this payment debits: the decoupled SCA"
                 " goes to the app of the PSU named in PSU-ID; name the account holder",
                 path="PSU-ID",
             )
-        return applied
-
-    def persona(self, payment: Xs2aPayment, psu: str) -> bool:
-        """Whether ``psu``, who does not hold the debited account, may authorise ``payment``
-        anyway: a PSU the rules know (a sandbox persona, ``core.rules``) whose payment is
-        refused — never one that would move money. Its refusal becomes the payment's
-        outcome; a rule's ``psu-unknown`` is ``PsuCredentialsInvalid`` (401)."""
-        applied = self._persona(payment.order, payment.tpp, psu)
-        if applied is not None:
-            self.judged(payment, applied)
-        return applied is not None
+        return None if found is True else found
 
     def judged(self, payment: Xs2aPayment, applied: Applied) -> None:
         """A sandbox persona's rule decides ``payment``'s outcome, unless one did already."""
