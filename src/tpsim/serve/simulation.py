@@ -7,9 +7,10 @@ writes it (``StateFile`` is its ``Durability``) and keeps each message from outs
 before the edge acknowledges it, and each callback leaving the process, in the same write
 as what it tells, until it has been delivered. A restart ends each transaction that was in
 flight (or completes it, when the payee had already been credited), keeping the callbacks
-that say so in the same write; once the server is up (``resume``) every message kept but
-not yet delivered is delivered, in the order it was decided. Timers, the journal and the
-clock's offset are not kept.
+that say so in the same write; what a DFSP the edited config no longer simulates had in
+flight ends too, its callbacks dropped, the log saying why (``_recover_orphans``). Once
+the server is up (``resume``) every message kept but not yet delivered is delivered, in
+the order it was decided. Timers, the journal and the clock's offset are not kept.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 from typing import cast
+
+import structlog
 
 from tpsim.config import Config, Kind, check_endpoint
 from tpsim.core.clock import Clock, IdGenerator, UuidIds
@@ -41,6 +44,10 @@ from tpsim.serve.router import Durability, Router, Volatile
 from tpsim.serve.sdk import SdkLookups
 from tpsim.serve.settlement import SwitchSettlement
 from tpsim.serve.transports import HttpClient, TransportFactory, Transports
+
+log = structlog.get_logger("tpsim.simulation")
+# The kinds of records in which a simulated DFSP keeps what moves money while in flight.
+_IN_FLIGHT = ("/transactions", "/settlements")
 
 
 class Simulation:
@@ -168,6 +175,7 @@ class Simulation:
         # The messages that end what was in flight are kept in the same write as its end,
         # so a kill before they are sent cannot lose them: the next start sends them.
         ending = [StateFile(file).keep(message) for message in self._recover().messages]
+        self._recover_orphans(file)
         self.unfinished = [*kept, *ending]  # in the order they were decided
         file.flush()
 
@@ -184,6 +192,37 @@ class Simulation:
             elif isinstance(role, AuthService):
                 effects.extend(role.recover())
         return effects
+
+    def _recover_orphans(self, file: SqliteStore) -> None:
+        """End what a DFSP simulated before the restart, and no longer (made external or
+        removed in the config), had in flight: nothing else ever would, and its payers'
+        debits would stay reserved for ever. It ends as any restart ends it (funds
+        released with the reason, or committed when the payee's credit is in the ledger),
+        even a transfer the hub holds: its answer would now go to the DFSP outside, not to
+        the role that reserved. Its callbacks are dropped, since tpsim no longer speaks
+        for it; settlement listeners hear as usual, and the log says why.
+
+        Not refused: a restart ends in-flight work anyway, and refusing would make the
+        user go back to the old config only to have it ended there."""
+        kept = file.counts()
+        owners = {kind.partition("/")[0] for kind in kept if kind.endswith(_IN_FLIGHT)}
+        for fsp_id in sorted(owners - set(self.dfsps) - {self.config.hub.name}):
+            ctx = self._context(fsp_id, self.config, self.state)
+            role = SimulatedDfsp(ctx, settled=self.settlement.report)
+            transactions, settlements = role.payer.in_flight(), role.settler.under_way()
+            if not transactions and not settlements:
+                continue
+            gone = "made external" if self.config.participant(fsp_id) else "removed"
+            cause = f"tpsim restarted with {fsp_id} no longer simulated ({gone})"
+            role.payer.recover(cause=cause)
+            role.settler.recover(cause=cause)
+            log.warning(
+                "ended what a DFSP no longer simulated had in flight",
+                fsp_id=fsp_id,
+                transactions=transactions,
+                settlements=settlements,
+                why=f"{fsp_id} was {gone} in the config since the state was written",
+            )
 
     def resume(self) -> None:
         """Send what a restart left unfinished (once the server is up, so callbacks can be

@@ -349,19 +349,25 @@ class Settler:
             self._report(result)
         return Effects(cancel=[_timer_key(settling)])
 
-    def recover(self, held: Callable[[str], bool] = nothing_held) -> Effects:
+    def under_way(self) -> list[str]:
+        """The intent ids of the settlements under way (kept, so also after a restart)."""
+        return [settling.request.intent_id for settling in self._settling]
+
+    def recover(
+        self, held: Callable[[str], bool] = nothing_held, *, cause: str = "tpsim restarted"
+    ) -> Effects:
         """After a restart: every settlement still under way ends (its timer and messages
-        died with the process) and its listener is told. It fails, its funds released,
-        unless the creditor's bank (simulated, same ledger) had credited its transfer: then
-        only ``PUT /transfers`` was lost, and it is settled. A transfer the hub holds for a
-        bank tpsim does not simulate (``held``, by transfer id: ``HubTransfers.holds``) is
-        still that bank's to commit: the bank's answer or its expiry ends it; one the hub
-        never received fails."""
+        died with the process) and its listener is told. It fails, its funds released
+        (``cause`` starts the reason), unless the creditor's bank (simulated, same ledger)
+        had credited its transfer: then only ``PUT /transfers`` was lost, and it is
+        settled. A transfer the hub holds for a bank tpsim does not simulate (``held``, by
+        transfer id: ``HubTransfers.holds``) is still that bank's to commit: the bank's
+        answer or its expiry ends it; one the hub never received fails."""
         effects = Effects()
         for settling in list(self._settling):
             if settling.phase is Phase.TRANSFERRING and held(settling.transfer_id):
                 continue
-            reason = "tpsim restarted while the settlement was under way"
+            reason = f"{cause} while the settlement was under way"
             effects = effects.extend(self._conclude(settling, SettlementOutcome.FAILED, reason))
         return effects
 

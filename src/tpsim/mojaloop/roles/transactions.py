@@ -358,11 +358,27 @@ class PayerDfsp:
 
     # -- after a restart -------------------------------------------------------------
 
-    def recover(self, held: Callable[[str], bool] = nothing_held) -> Effects:
+    def in_flight(self) -> list[str]:
+        """The request ids of the transactions not yet ended (kept, so also after a
+        restart)."""
+        found = []
+        for tx in self.book:
+            try:
+                ended = self.payments.get(tx.transaction_id).finalised
+            except refusals.UnknownPayment:  # ended and forgotten
+                continue
+            if not ended:
+                found.append(tx.request_id)
+        return found
+
+    def recover(
+        self, held: Callable[[str], bool] = nothing_held, *, cause: str = "tpsim restarted"
+    ) -> Effects:
         """End each transaction in flight when tpsim stopped (``--state``): its timer and
-        messages died with the process. It fails with 2001 (tpsim's own error: the PISP may
-        send a new request) and its funds go back, unless the payee DFSP (simulated, same
-        ledger) had credited it: then only ``PUT /transfers`` was lost, and it completes.
+        messages died with the process. It fails with 2001 (tpsim's own error, its text
+        starting with ``cause``: the PISP may send a new request) and its funds go back,
+        unless the payee DFSP (simulated, same ledger) had credited it: then only ``PUT
+        /transfers`` was lost, and it completes.
         A transfer the hub holds for a payee tpsim does not simulate (``held``, by transfer
         id: ``HubTransfers.holds``) is still the payee's to commit: the payee's answer or
         its expiry ends it. One the hub never received (a rule's delay died with the
@@ -381,7 +397,7 @@ class PayerDfsp:
                 continue
             elif not intent.finalised:
                 state = state_of(self.payments, tx).value
-                error = InternalServerError(f"tpsim restarted while {tx.what} was {state}")
+                error = InternalServerError(f"{cause} while {tx.what} was {state}")
                 effects.extend(
                     self.book.fail(tx, error, TxEvent.ABORTED if sent else TxEvent.FAILED)
                 )
