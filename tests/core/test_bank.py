@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from tpsim.core.bank import Account, Accounts, Bank, User
+from tpsim.core.bank import BANK_OWNER, Account, Accounts, Bank, User, fee_account
 from tpsim.core.errors import AliasTaken, UnknownAccount
 from tpsim.core.ledger import PostingKind
 
@@ -89,6 +89,24 @@ def test_opening_an_account_posts_its_balance() -> None:
         (ALICE.address, PostingKind.OPEN, Decimal(100))
     ]
     assert books.ledger.available(BOB.address) == 0
+
+
+def test_a_banks_fees_and_commissions_go_to_its_own_fee_account() -> None:
+    """Opened the first time, in the currency of the fees; a commission larger than the
+    fees takes it below zero; an address no configured account can have, no user owns."""
+    books = bank()
+    books.book_fees("dfspb", Decimal(0), currency="EUR", ref="t0")
+    assert books.accounts.find(fee_account("dfspb", "EUR")) is None
+    books.book_fees("dfspb", Decimal(3), currency="EUR", ref="t1")
+    books.book_fees("dfspb", Decimal(-5), currency="EUR", ref="t2")
+    fees = books.accounts[fee_account("dfspb", "EUR")]
+    assert (fees.fsp_id, fees.owner, fees.currency) == ("dfspb", BANK_OWNER, "EUR")
+    assert ":" in fees.address and books.accounts.held_by("dfspb", "bob") == [BOB]
+    assert books.ledger.balance(fees.address) == Decimal(-2)
+    assert [(p.kind, p.ref) for p in books.ledger.postings(fees.address)] == [
+        (PostingKind.CREDIT, "t1"),
+        (PostingKind.DEBIT, "t2"),
+    ]
 
 
 def test_accounts_rebuilt_from_the_store_keep_their_aliases() -> None:

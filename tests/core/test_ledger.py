@@ -74,6 +74,8 @@ REFUSALS = [
     ("more than available", "reserve", ALICE, "100.01", "USD", InsufficientFunds),
     ("zero", "reserve", ALICE, "0", "USD", InvalidAmount),
     ("negative credit", "credit", BOB, "-1", "USD", InvalidAmount),
+    ("negative debit", "debit", BOB, "-1", "USD", InvalidAmount),
+    ("debit in another currency", "debit", BOB, "1", "EUR", CurrencyMismatch),
     ("not a number", "credit", BOB, "NaN", "USD", InvalidAmount),
     ("infinite", "reserve", ALICE, "Infinity", "USD", InvalidAmount),
     ("other currency", "reserve", ALICE, "1", "EUR", CurrencyMismatch),
@@ -82,12 +84,48 @@ REFUSALS = [
 ]
 
 
-def test_credited_names_the_ref_of_every_credit_and_nothing_else() -> None:
+def test_is_credited_names_the_ref_of_every_credit_and_nothing_else() -> None:
     ledger = bank().ledger
     ledger.credit(BOB, Decimal(5), currency="USD", ref="transfer-1")
     held = ledger.reserve(ALICE, Decimal(5), currency="USD", ref="intent-1")
     ledger.commit(held)
-    assert ledger.credited() == {"transfer-1"}
+    assert ledger.is_credited("transfer-1")
+    assert not ledger.is_credited("intent-1") and not ledger.is_credited("transfer-2")
+
+
+def test_is_credited_knows_every_credits_ref_however_long_the_journal() -> None:
+    """Asked on every aborted transfer: answered from the books kept as postings are
+    applied (and rebuilt from the store), never by reading the journal of postings."""
+    books = bank(alice="1000000")
+    ledger = books.ledger
+    for i in range(2000):
+        held = ledger.reserve(ALICE, Decimal(1), currency="USD", ref=f"intent-{i}")
+        (ledger.commit if i % 3 else ledger.release)(held)
+        if i % 2:
+            ledger.credit(BOB, Decimal(1), currency="USD", ref=f"transfer-{i}")
+    scanned = {p.ref for p in ledger.postings() if p.kind is PostingKind.CREDIT}
+    refs = {p.ref for p in ledger.postings()}  # every ref, credited or not
+    assert len(ledger.postings()) > 5000 and len(scanned) == 1000
+    rebuilt = Ledger(books.store)
+    books.store.postings = _unread  # type: ignore[method-assign]
+    for books_of in (ledger, rebuilt):
+        assert {ref for ref in refs if books_of.is_credited(ref)} == scanned
+        assert books_of.is_credited("transfer-1999") and books_of.is_credited("transfer-1")
+        assert not books_of.is_credited("transfer-2") and not books_of.is_credited("intent-1")
+
+
+def _unread() -> list[object]:
+    raise AssertionError("is_credited() read the whole journal of postings")
+
+
+def test_a_debit_leaves_at_once_and_may_overdraw() -> None:
+    """Only a bank's own fee account is debited (a commission it pays); it may go below
+    zero, as the bank's earnings do when commissions exceed fees."""
+    ledger = bank().ledger
+    ledger.debit(BOB, Decimal(2), currency="USD", ref="transfer-1")
+    assert figures(ledger, BOB) == ("-2", "0", "-2")
+    assert [p.kind for p in ledger.postings(BOB)] == [PostingKind.DEBIT]
+    assert not ledger.is_credited("transfer-1")
 
 
 @pytest.mark.parametrize(

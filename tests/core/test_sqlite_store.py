@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tpsim.core.bank import Account, Bank, User
+from tpsim.core.bank import Account, Bank, User, fee_account
 from tpsim.core.errors import UnknownPayment
 from tpsim.core.idempotency import Idempotency
 from tpsim.core.payment import PaymentIntent, PaymentState
@@ -124,6 +124,20 @@ def test_a_restart_finds_the_bank_as_it_was_flushed(path: Path, open_store: Open
     seen_again: Idempotency[str] = Idempotency(Records(again.store, "seen", retention=MINUTE))
     repeat = seen_again.check("request-1", "body")
     assert repeat is not None and repeat.answer == "the final callback"
+
+
+def test_a_restart_finds_a_banks_fee_account_and_its_debits(path: Path, open_store: Open) -> None:
+    """The fee account is opened while serving (not from config): it and a commission
+    paid out of it (a DEBIT, below zero) are kept as the customers' accounts are."""
+    store = open_store(path)
+    bank = books(store)
+    bank.book_fees("dfspb", Decimal(-2), currency="USD", ref="t1", at=NOW)
+    store.flush()
+
+    again = Bank(open_store(crash_image(path)), retention=MINUTE)
+
+    assert again.ledger.postings() == bank.ledger.postings()
+    assert again.ledger.balance(fee_account("dfspb", "USD")) == Decimal(-2)
 
 
 def test_nothing_reaches_the_file_before_a_flush(path: Path, open_store: Open) -> None:

@@ -20,6 +20,8 @@ from tests.support.flows import (
     run_until_authorization,
     wait_outcome,
 )
+from tests.support.ledger_invariants import totals
+from tests.support.linking import admin
 from tests.support.scheme import FIDO_ACCOUNT, GENERIC_ACCOUNT, Scheme
 from tpsim.auth.challenge import transaction_challenge
 from tpsim.mojaloop.roles.common import format_datetime
@@ -112,6 +114,39 @@ async def test_payee_fees_are_shown_and_charged(
     assert patch.method == "PATCH", patch.body
     assert scheme.balance(FIDO_ACCOUNT) == payer_after
     assert scheme.balance(BOB) == receive
+
+
+# (amountType, fee, commission) → the payee DFSP's fee account after one transfer:
+# transferAmount = payeeReceiveAmount + payeeFspFee − payeeFspCommission, the difference
+# the payee DFSP's (it earns the fee, it pays the commission).
+KEPT = [
+    ("SEND", "2", "0", "2"),
+    ("RECEIVE", "2", "0", "2"),
+    ("SEND", "0", "2", "-2"),
+    ("RECEIVE", "0", "2", "-2"),
+    ("SEND", "3", "1", "2"),
+    ("RECEIVE", "1.5", "2.25", "-0.75"),
+]
+
+
+@pytest.mark.parametrize(("amount_type", "fee", "commission", "kept"), KEPT)
+async def test_fees_and_commission_conserve_the_schemes_money(
+    make_scheme: MakeScheme, amount_type: str, fee: str, commission: str, kept: str
+) -> None:
+    """What the payer pays is what the payee receives plus what its DFSP keeps: a
+    commission creates no money and a fee does not vanish; the payee DFSP's share is on
+    its fee account, which the admin API lists with the others."""
+    scheme = await make_scheme(behaviour={"payee_fees": {"fee": fee, "commission": commission}})
+    assert scheme.sim is not None
+    before = totals(scheme.sim.state.bank)
+
+    await complete_transfer(scheme, REQUEST_ID, amount_type=amount_type)
+    await scheme.settle()
+
+    assert totals(scheme.sim.state.bank) == before
+    _, body = await admin(scheme, "GET", "/admin/accounts")
+    own = [a for a in body["accounts"] if a["fspId"] == "dfspb" and a["owner"] == ""]
+    assert [(a["currency"], a["balance"]) for a in own] == [("USD", kept)]
 
 
 async def test_authorization_request_carries_the_transaction_terms(scheme: Scheme) -> None:

@@ -1,7 +1,8 @@
 """The core ledger's invariants, read from the one ``Bank`` behind every dialect: money
 conserved per currency (what left the scheme for accounts nobody simulates counted), no
-balance below its reservations, no reservation held by an intent that ended, no intent
-debited twice; and, once nothing is under way, no hold open and nothing executing.
+balance below its reservations (but a bank's own fee account, below zero when its
+commissions paid exceed its fees earned), no reservation held by an intent that ended, no
+intent debited twice; and, once nothing is under way, no hold open and nothing executing.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from decimal import Decimal
 
-from tpsim.core.bank import Bank
+from tpsim.core.bank import BANK_OWNER, Bank
 from tpsim.core.ledger import PostingKind
 from tpsim.core.payment import PaymentIntent
 from tpsim.core.states import PaymentState
@@ -48,7 +49,8 @@ def ledger_problems(bank: Bank, opening: dict[str, Decimal], left: dict[str, Dec
             )
     for account in bank.accounts.values():
         balance, held = bank.ledger.balance(account.address), bank.ledger.reserved(account.address)
-        if not balance >= held >= 0:
+        overdrawn = balance < held and account.owner != BANK_OWNER
+        if held < 0 or overdrawn:
             found.append(f"{account.address}: balance {balance}, reserved {held}")
     open_holds = {r.seq for r in bank.ledger.reservations()}
     for intent in intents(bank):

@@ -7,6 +7,12 @@ a payment between two simulated banks moves money within one ledger.
 An account is named by its address (the Mojaloop ``AccountAddress``) or by any of its
 aliases (IBAN, UK sort code + account number, the MSISDN of the party it belongs to):
 ``Accounts.find`` accepts each; indexing an ``Accounts`` by address is a plain mapping.
+
+Each bank also has its own fee account per currency (``fee_account``), opened the first
+time it books a fee or pays a commission: what a payer pays and a payee receives differ
+by the payee bank's fee less its commission, and that difference is the bank's, so the
+scheme's money is conserved. Its address holds ``:``, which no configured address
+(an FSPIOP ``AccountAddress``) may, and its owner is no user, so no customer sees it.
 """
 
 from __future__ import annotations
@@ -105,6 +111,15 @@ class Accounts(Mapping[str, Account]):
             self._aliases[alias] = account.address
 
 
+# The owner of a bank's own accounts: no user id (config requires at least one character).
+BANK_OWNER = ""
+
+
+def fee_account(fsp_id: str, currency: str) -> str:
+    """The address of the bank ``fsp_id``'s own fee account in ``currency``."""
+    return f"{fsp_id}:fees:{currency}"
+
+
 class Bank:
     """Accounts, users, the ledger and payment intents over one ``store``; an ended payment
     is kept ``retention`` (None: for ever), and at most ``max_ended`` ended ones."""
@@ -128,6 +143,21 @@ class Bank:
         self.accounts.add(account)
         self.ledger.open(account.address, balance, at=at)
         return account
+
+    def book_fees(
+        self, fsp_id: str, amount: Decimal, *, currency: str, ref: str, at: datetime | None = None
+    ) -> None:
+        """Book on ``fsp_id``'s fee account what it earned on ``ref``: its fee less its
+        commission, so below zero when the commission is larger (the bank pays it)."""
+        if amount == 0:
+            return
+        address = fee_account(fsp_id, currency)
+        if self.accounts.find(address) is None:
+            self.accounts.add(Account(address, fsp_id, BANK_OWNER, currency, "Fees"))
+        if amount > 0:
+            self.ledger.credit(address, amount, currency=currency, ref=ref, at=at)
+        else:
+            self.ledger.debit(address, -amount, currency=currency, ref=ref, at=at)
 
     def add_user(self, user: User) -> None:
         self.store.add_user(user)

@@ -13,11 +13,15 @@ Money moves only by appending postings, each a positive amount of one kind:
     RESERVE            +          funds held for a payment (``reserve``)
     RELEASE            −          a hold given back: the payment did not happen
     COMMIT   −         −          a hold spent: the money left the account
+    DEBIT    −                    a DFSP paid out of its own fee account (``debit``)
 
 A reservation never exceeds ``available``, so ``balance ≥ reserved ≥ 0`` always: no
-balance goes negative, and money appears only through an explicit OPEN or CREDIT. A hold
-ends once, by COMMIT or RELEASE. Balances and open holds are derived from the postings
-(replayed from the store when a ledger is built), so the postings are the whole truth.
+customer's balance goes negative, and money appears only through an explicit OPEN or
+CREDIT. The one exception is a DFSP's own fee account (``core.bank.Bank.book_fees``): it
+is the bank's earnings, and goes below zero when the commissions it paid exceed the fees
+it earned. A hold ends once, by COMMIT or RELEASE. Balances and open holds are derived
+from the postings (replayed from the store when a ledger is built), so the postings are
+the whole truth.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ class PostingKind(StrEnum):
     RESERVE = "RESERVE"
     RELEASE = "RELEASE"
     COMMIT = "COMMIT"
+    DEBIT = "DEBIT"
 
 
 # How a posting's amount changes (balance, reserved) of its account: the table above.
@@ -54,6 +59,7 @@ EFFECT: dict[PostingKind, tuple[int, int]] = {
     PostingKind.RESERVE: (0, 1),
     PostingKind.RELEASE: (0, -1),
     PostingKind.COMMIT: (-1, -1),
+    PostingKind.DEBIT: (-1, 0),
 }
 
 
@@ -98,6 +104,9 @@ class Ledger:
         self._balance: dict[str, Decimal] = {}
         self._reserved: dict[str, Decimal] = {}
         self._open: dict[int, Reservation] = {}
+        # The ``ref`` of every CREDIT: asked on every aborted transfer and at restart, so
+        # kept as postings are applied rather than found by reading the whole journal.
+        self._credited: set[str] = set()
         for posting in store.postings():
             self._apply(posting)
 
@@ -121,10 +130,10 @@ class Ledger:
         every = self._store.postings()
         return [p for p in every if account is None or p.account == account]
 
-    def credited(self) -> set[str]:
-        """The ``ref`` of every credit posted (a payee's bank credits under the transfer's
-        id: what a restart reads to tell a transfer paid from one whose answer was lost)."""
-        return {p.ref for p in self._store.postings() if p.kind is PostingKind.CREDIT}
+    def is_credited(self, ref: str) -> bool:
+        """Whether a credit was posted under ``ref`` (a payee's bank credits under the
+        transfer's id: what tells a transfer paid from one whose answer was lost)."""
+        return ref in self._credited
 
     def reservations(self) -> list[Reservation]:
         """The holds not yet committed or released, oldest first."""
@@ -150,6 +159,15 @@ class Ledger:
         """Money in ``currency`` arrives on ``account``."""
         self._check_currency(account, currency)
         return self._post(account, _positive(amount), PostingKind.CREDIT, ref, at)
+
+    def debit(
+        self, account: str, amount: Decimal, *, currency: str, ref: str, at: datetime | None = None
+    ) -> Posting:
+        """Money in ``currency`` leaves ``account`` at once, even below zero: only for a
+        DFSP's own fee account (``Bank.book_fees``), when it pays a commission. A
+        customer's money leaves through ``reserve`` and ``commit``, which never overdraw."""
+        self._check_currency(account, currency)
+        return self._post(account, _positive(amount), PostingKind.DEBIT, ref, at)
 
     def reserve(
         self, account: str, amount: Decimal, *, currency: str, ref: str, at: datetime | None = None
@@ -207,6 +225,8 @@ class Ledger:
         account, amount = posting.account, posting.amount
         self._balance[account] = self._balance.get(account, ZERO) + booked * amount
         self._reserved[account] = self._reserved.get(account, ZERO) + held * amount
+        if posting.kind is PostingKind.CREDIT:
+            self._credited.add(posting.ref)
         if posting.kind is PostingKind.RESERVE:
             self._open[posting.seq] = Reservation(posting.seq, account, amount, posting.ref)
         elif posting.reservation is not None:

@@ -2,7 +2,8 @@
 
 Answers ``GET /parties`` from the party fixtures, prices ``POST /quotes`` with the
 configured fee and commission, and credits the payee's account on ``POST /transfers``
-whose condition matches a quote it issued. The ILP packet is ours to define (the PISP
+whose condition matches a quote it issued (its fee less its commission going to its own
+fee account: ``core.bank.Bank.book_fees``). The ILP packet is ours to define (the PISP
 never sees it): base64url of the quote terms; the fulfilment is an HMAC of the packet.
 """
 
@@ -193,9 +194,20 @@ class PayeeDfsp:
         self._quotes.drop(request.condition)
         account = self.ctx.state.accounts.get(quote.payee.account or "")
         if account is not None:
-            self.ctx.state.bank.ledger.credit(
+            bank = self.ctx.state.bank
+            bank.ledger.credit(
                 account.address,
                 quote.receive_amount,
+                currency=quote.currency,
+                ref=request.transferId,
+                at=now,
+            )
+            # transferAmount = payeeReceiveAmount + payeeFspFee − payeeFspCommission: the
+            # difference is this DFSP's (its fee earned, its commission paid), booked on
+            # its fee account so the payer's debit equals what was credited.
+            bank.book_fees(
+                self.ctx.fsp_id,
+                quote.transfer_amount - quote.receive_amount,
                 currency=quote.currency,
                 ref=request.transferId,
                 at=now,

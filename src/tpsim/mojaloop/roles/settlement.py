@@ -375,7 +375,7 @@ class Settler:
         """Whether the creditor's bank credited the settlement's transfer (a simulated
         bank credits under the transfer's id in the shared ledger)."""
         transferring = settling.phase is Phase.TRANSFERRING
-        return transferring and settling.transfer_id in self.ctx.state.bank.ledger.credited()
+        return transferring and self.ctx.state.bank.ledger.is_credited(settling.transfer_id)
 
     def _message(self, method: str, path: str, settling: Settling, body: dict[str, Any]) -> Message:
         """A message to the creditor's bank, tied in the journal to the intent's id."""

@@ -340,7 +340,7 @@ class PayerDfsp:
         credited it. Then the credit says how it ended, whatever the answer (an error to a
         resent ``POST /transfers`` whose quote is used up, a rule's ABORTED): giving the
         debit back while the credit stays would create money."""
-        if tx.transaction_id in self.ledger.credited():
+        if self.ledger.is_credited(tx.transaction_id):
             return self._completed(tx)
         return self.book.fail(tx, error, TxEvent.ABORTED)
 
@@ -383,7 +383,6 @@ class PayerDfsp:
         id: ``HubTransfers.holds``) is still the payee's to commit: the payee's answer or
         its expiry ends it. One the hub never received (a rule's delay died with the
         process) cannot have been committed: it fails, as any in flight."""
-        credited = self.ledger.credited()
         effects = Effects()
         for tx in list(self.book):
             try:
@@ -391,7 +390,7 @@ class PayerDfsp:
             except refusals.UnknownPayment:  # ended and forgotten
                 continue
             sent = intent.state is PaymentState.EXECUTING
-            if sent and tx.transaction_id in credited:
+            if sent and self.ledger.is_credited(tx.transaction_id):
                 effects.extend(self._completed(tx))
             elif sent and held(tx.transaction_id):
                 continue
