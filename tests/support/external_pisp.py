@@ -10,7 +10,11 @@ answers. ``behaviour`` makes it misbehave in one way:
   (``responseType: accepted``, lower case);
 - ``silent``: it never answers the authorization request;
 - ``rude``: it answers tpsim's callbacks with 500;
-- ``stale``: its clock is an hour behind (the ``Date`` header).
+- ``stale``: its clock is an hour behind (the ``Date`` header);
+- ``nameless``: its requests carry no ``FSPIOP-Source``.
+
+Its ``fsp_id`` is what it sends as ``FSPIOP-Source``: another than the scenario's PISP is a
+misspelled one.
 """
 
 from __future__ import annotations
@@ -95,6 +99,8 @@ class ExternalPisp:
     async def _send(self, method: str, path: str, body: dict[str, Any], to: str) -> int:
         now = datetime.now(UTC) - (timedelta(hours=1) if self.behaviour == "stale" else timedelta())
         headers = build_headers(method, "thirdparty", self.fsp_id, to, now)
+        if self.behaviour == "nameless":
+            del headers["FSPIOP-Source"]
         assert self._session is not None
         async with self._session.request(
             method, self.switch + path, data=json.dumps(body), headers=headers

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from tpsim.scenario.base import Duration, Method, ScenarioModel, Text
-from tpsim.scenario.harness import Answer, http_request
+from tpsim.scenario.harness import Answer, Unanswered, http_request
 from tpsim.scenario.registry import ActionRegistry, Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
@@ -115,6 +115,9 @@ async def trigger(session: Session, params: Trigger, within: float) -> Sent:
             )
     except TimeoutError:
         message = f"{params.method} {url}: no whole answer within the step's {within:g} s"
+        raise StepFailed(Failure(FailureKind.ASSERTION, message, session.step)) from None
+    except Unanswered as exc:  # the API under test failed, not tpsim: the step fails
+        message = f"trigger: could not reach {url}: {exc.reason}"
         raise StepFailed(Failure(FailureKind.ASSERTION, message, session.step)) from None
     if answer.cut:
         message = (

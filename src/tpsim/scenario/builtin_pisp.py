@@ -2,10 +2,12 @@
 
 ``BuiltinPisp`` is the PISP scenario steps act as: an HTTP server that answers tpsim's
 callbacks as the API requires (and receives the login page's redirect at ``/callback``),
-and a client that sends FSPIOP requests with correct headers. Given ``jws_key`` it signs
-what it sends (``FSPIOP-Signature``, as a Mojaloop PISP would); given ``jws_trust`` (the
-public half of tpsim's keyring) it checks tpsim's signatures and answers a callback whose
-signature fails with 400 and 3105, which the journal shows on the ``sent`` hop.
+and a client that sends FSPIOP requests with correct headers (and ``X-Tpsim-Sender:
+scenario``: in conformance mode, none of them is the PISP's under test). Given ``jws_key``
+it signs what it sends (``FSPIOP-Signature``, as a Mojaloop PISP would); given
+``jws_trust`` (the public half of tpsim's keyring) it checks tpsim's signatures and answers
+a callback whose signature fails with 400 and 3105, which the journal shows on the
+``sent`` hop.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from tpsim.auth.jws_keys import JwsPrivateKey
 from tpsim.mojaloop.errors import FspiopError, InvalidSignature
 from tpsim.mojaloop.wire import jws, routes
 from tpsim.mojaloop.wire.headers import build_headers
+from tpsim.scenario import attribution
 from tpsim.scenario.base import PispAnswer
 from tpsim.scenario.expectations import path_fits
 from tpsim.scenario.harness import LOOPBACK, Answer, http_request, payload
@@ -93,6 +96,8 @@ class BuiltinPisp:
         sent = build_headers(
             method, resource, source or self.fsp_id, destination, datetime.now(UTC)
         )
+        # The journal tells the scenario's own messages from a PISP's under test by it.
+        sent[attribution.SENT_BY] = attribution.SCENARIO
         if body is None and raw is None:
             sent.pop("Content-Type", None)
         removed: list[str] = []

@@ -26,6 +26,7 @@ from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.wire import routes
 from tpsim.mojaloop.wire.headers import parse_http_date
 from tpsim.mojaloop.wire.openapi import OpenApiValidator, SchemaViolation
+from tpsim.scenario.attribution import SOURCE, sent_by, source_problem
 from tpsim.scenario.expectations import describe, header
 from tpsim.scenario.results import Failure, FailureKind, Violation
 from tpsim.specs.openapi3 import Operation, Spec
@@ -41,16 +42,23 @@ def violations(
     kinds: Mapping[str, str],
     validator: OpenApiValidator | None,
     clock_moves: Iterable[tuple[int, float]] = (),
+    *,
+    others: Collection[str] | None = None,
 ) -> list[Violation]:
     """What ``participant`` did against the API, in journal order. ``clock_moves``: each
     time the scenario moved tpsim's clock ahead (``advance_clock``), the journal's last seq
     before the move and by how many seconds: a ``Date`` from the participant's own clock may
-    lag tpsim's by as much as it was moved before the message came."""
+    lag tpsim's by as much as it was moved before the message came. Its messages are those
+    ``attribution.sent_by`` gives it (``others``: the other external participants), never
+    the scenario's own."""
     moves = list(clock_moves)
     found: list[Violation] = []
     for entry in journal:
-        if entry["hop"] == "received" and entry["source"] == participant:
+        if sent_by(entry, participant, others):
             moved_s = sum(seconds for mark, seconds in moves if entry["seq"] > mark)
+            wrong_source = source_problem(entry, participant)
+            if wrong_source is not None:
+                found.append(_violation(entry, SOURCE, "header", wrong_source))
             found += _sent_by(entry, kinds, validator, moved_s)
         elif entry["hop"] == "sent" and entry.get("destination") == participant:
             found += _answered_by(entry)

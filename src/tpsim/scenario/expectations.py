@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tpsim.scenario.attribution import sent_by
 from tpsim.scenario.base import ExpectMessage
 from tpsim.scenario.results import Failure, FailureKind
 
@@ -238,14 +239,16 @@ def stop_reason(
     pisp_id: str,
     consumed: set[int],
     checked: str | None = None,
+    others: Collection[str] | None = None,
 ) -> Stop | None:
     """Why waiting longer for ``expected`` cannot change the step's verdict, or None.
 
     An expected message still missing has an entry addressed to it that no other
     expectation took and that does not match: it differs or came out of order, and it
     will not change. Or ``checked``, the external participant under test (whose messages
-    the conformance checks hold to the API), broke off (``broken_off``): the scenario
-    fails whatever follows, and the conversation goes no further from that message."""
+    the conformance checks hold to the API), broke off (``broken_off``; ``others``: the
+    other external participants): the scenario fails whatever follows, and the
+    conversation goes no further from that message."""
     taken = consumed | assignment.taken
     for wanted, entry in zip(expected, assignment.entries, strict=True):
         near = None if entry is not None else _first_addressed(wanted, entries, pisp_id, taken)
@@ -254,18 +257,21 @@ def stop_reason(
     if checked is None:
         return None
     for entry in entries:
-        reason = None if entry["seq"] in taken else broken_off(entry, checked)
+        reason = None if entry["seq"] in taken else broken_off(entry, checked, others)
         if reason is not None:
             return Stop(entry["seq"], reason)
     return None
 
 
-def broken_off(entry: dict[str, Any], participant: str) -> str | None:
+def broken_off(
+    entry: dict[str, Any], participant: str, others: Collection[str] | None = None
+) -> str | None:
     """How ``entry`` ended ``participant``'s part in its conversation, or None: tpsim's
-    edge refused its message, or it refused (or did not answer) tpsim's. Either is a
-    conformance violation of the participant under test."""
+    edge refused its message (its by ``attribution.sent_by``, ``others`` the other external
+    participants), or it refused (or did not answer) tpsim's. Either is a conformance
+    violation of the participant under test."""
     status = entry.get("status")
-    if entry["hop"] == "received" and entry["source"] == participant:
+    if sent_by(entry, participant, others):
         # A rule's refusal at once (``sync: true``) is the scenario's, not a breach.
         if (status or 0) >= 400 and not entry.get("rule"):
             return f"{participant}'s {_route(entry)} was refused ({status})"

@@ -40,6 +40,16 @@ class HarnessError(TpsimError):
     """tpsim (or the network between) failed the runner: the scenario errors, not fails."""
 
 
+class Unanswered(HarnessError):
+    """A request got no answer (refused, reset, timed out); ``reason`` says why. Sent to
+    tpsim it is the runner's error; sent to a participant under test (``trigger``), a
+    failure of that participant."""
+
+    def __init__(self, method: str, url: str, reason: str) -> None:
+        super().__init__(f"{method} {url}: {reason}")
+        self.reason = reason
+
+
 @dataclass(slots=True)
 class Answer:
     """The synchronous HTTP answer to something a step sent."""
@@ -108,8 +118,8 @@ async def http_request(
     limit: int | None = None,
 ) -> Answer:
     """Send a request and read its whole answer; with ``limit``, at most that many bytes
-    of the body (``Answer.cut`` says there was more, left unread). Raises ``HarnessError``
-    when no answer arrives."""
+    of the body (``Answer.cut`` says there was more, left unread). Raises ``Unanswered``
+    (a ``HarnessError``) when no answer arrives."""
     started = asyncio.get_running_loop().time()
     try:
         async with session.request(
@@ -124,7 +134,7 @@ async def http_request(
             text = _decoded(raw[:limit], response.charset)
             received = dict(response.headers)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise HarnessError(f"{method} {url}: {_why(exc)}") from None
+        raise Unanswered(method, url, _why(exc)) from None
     elapsed = (asyncio.get_running_loop().time() - started) * 1000
     cut = limit is not None and len(raw) > limit
     try:

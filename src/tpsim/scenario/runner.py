@@ -367,6 +367,7 @@ async def run_cell(
         session.since = await target.last_seq()
         _builtin_signers(session, config)
         result.participants = _participants(config)
+        session.others = _others(result.participants, cell.pisp.fsp_id)
         checked = cell.pisp.fsp_id if cell.pisp.endpoint and cell.pisp.checks else None
         await _run_steps(session, cell.steps, result, checked)
         await target.settle()
@@ -411,6 +412,12 @@ def _participants(config: Config) -> list[Participant]:
     ]
 
 
+def _others(participants: list[Participant], pisp: str) -> frozenset[str]:
+    """The participants besides the PISP under test who may send tpsim requests themselves
+    (the external ones): a request naming none of them is the PISP's."""
+    return frozenset(p.fsp_id for p in participants if not p.simulated and p.fsp_id != pisp)
+
+
 def _check_journal(
     cell: Cell,
     options: RunOptions,
@@ -427,7 +434,8 @@ def _check_journal(
     found: list[Violation] = []
     if cell.pisp.endpoint is not None and cell.pisp.checks:
         pisp = cell.pisp.fsp_id
-        found += conformance.violations(journal, pisp, kinds, validator, clock_moves)
+        others = _others(result.participants, pisp)
+        found += conformance.violations(journal, pisp, kinds, validator, clock_moves, others=others)
     if cell.tpp is not None and cell.tpp.checks:
         found += conformance.xs2a_violations(journal, cell.tpp.client_id)
         found += conformance.obie_violations(journal, cell.tpp.client_id)

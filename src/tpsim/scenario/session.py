@@ -42,6 +42,9 @@ class Session:
     # Each move of tpsim's clock by ``advance_clock``: the journal's last seq before it, and
     # the seconds (a participant under test keeps its own clock: ``conformance._date``).
     clock_moves: list[tuple[int, float]] = field(default_factory=list)
+    # In conformance mode, the external participants besides the PISP under test: a request
+    # naming none of them as its source is the PISP's (``attribution.sent_by``).
+    others: frozenset[str] = frozenset()
 
     @property
     def pisp_id(self) -> str:

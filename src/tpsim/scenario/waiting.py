@@ -101,6 +101,7 @@ def _first_stop(
             pisp_id=session.pisp_id,
             consumed=session.consumed,
             checked=checked,
+            others=session.others,
         )
         if stop is not None:
             return stop
