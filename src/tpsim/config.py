@@ -267,6 +267,15 @@ def check_iban(value: str) -> str:
     return iban
 
 
+def is_iban(value: str) -> bool:
+    """Whether ``value`` is an IBAN as written on the wire: its electronic form (no spaces,
+    upper case) and its mod-97 check holding (ISO 13616)."""
+    try:
+        return check_iban(value) == value
+    except ValueError:
+        return False
+
+
 class UserConfig(Strict):
     """A user of a simulated DFSP (the ``owner`` of accounts), for linking."""
 

@@ -145,6 +145,26 @@ def test_an_account_is_a_party_by_its_address_or_iban(id_type: str, identifier: 
     assert only(ask(roles, "POST", "/quotes", quote)).path == f"/quotes/{QUOTE_ID}"
 
 
+HARRY_SORT_CODE = "20000319470104"  # the alias of dfspb.harry.current in the default config
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [BOB, HARRY_SORT_CODE],
+    ids=["an address", "a sort code and account number"],
+)
+def test_an_iban_lookup_finds_an_account_only_by_an_iban(identifier: str) -> None:
+    # An account's address or another alias is no IBAN: answered as one, the payer would
+    # hold an IBAN the bank never gave. As an ACCOUNT_ID (any format) it names the account.
+    roles = Roles.build(**with_account(BOB, iban=BOB_IBAN))
+    assert refusal(roles, "GET", f"/parties/IBAN/{identifier}").code == "3204"
+    quote = quote_request()
+    quote["payee"] = {"partyIdInfo": {"partyIdType": "IBAN", "partyIdentifier": identifier}}
+    assert refusal(roles, "POST", "/quotes", quote).code == "3204"
+    answer = only(ask(roles, "GET", f"/parties/ACCOUNT_ID/{identifier}", source="pispa"))
+    assert (answer.body or {})["party"]["partyIdInfo"]["partyIdentifier"] == identifier
+
+
 def test_a_party_of_another_dfsp_is_not_answered() -> None:
     roles = build()
     with pytest.raises(FspiopError) as raised:

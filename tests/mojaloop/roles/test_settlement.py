@@ -261,6 +261,8 @@ def test_the_creditor_is_named_to_its_bank_by_its_kind(
     [
         ("16135551212", (PartyIdType.MSISDN, "16135551212")),
         ("GB33BUKB20201555555555", (PartyIdType.IBAN, "GB33BUKB20201555555555")),
+        # IBAN-shaped, its check digits wrong (mod 97): no IBAN, so an account id.
+        ("GB34BUKB20201555555555", (PartyIdType.ACCOUNT_ID, "GB34BUKB20201555555555")),
         ("dfspb.bob.chequing", (PartyIdType.ACCOUNT_ID, "dfspb.bob.chequing")),
         ("ALIAS bob", (PartyIdType.ALIAS, "bob")),
         ("THIRD_PARTY_LINK x", (PartyIdType.ACCOUNT_ID, "THIRD_PARTY_LINK x")),

@@ -5,7 +5,8 @@ party fixtures (or its oracle) and forwards the request there, as Mojaloop's ALS
 the DFSP's ``PUT /parties`` then goes straight to the PISP. ``/participants`` is the
 oracle (``CONSENT`` and ``THIRD_PARTY_LINK`` registrations: POST, GET and DELETE, each
 answered with ``PUT /participants/{Type}/{ID}``, an unknown one with 3200, a
-registration naming the hub or no participant with 3100; an answer
+registration naming the hub, no participant or another than its sender with 3100, a change
+to an entry another participant holds with 3000; an answer
 carries the request's ``related`` ids, which put it in the registering consent's journal
 conversation: the path id of an account outlives that consent, and links nothing);
 ``/services`` lists the participants offering a service. The switch's transfer timeout
@@ -81,10 +82,20 @@ class HubServices:
         return self._reply(message, {"providers": providers})
 
     def post_participant(self, message: Message, params: dict[str, str]) -> Effects:
-        # A later registration of the same id replaces the earlier one (a relinked account).
+        """Register the sender for the path's id. A participant registers only itself
+        (Mojaloop's ALS asks the same of ``POST /participants``: "all Participant's FSPs
+        match the FSPIOP-Source"), and a later registration of the same id replaces the
+        earlier one (a relinked account) only when the same participant sends it."""
         request: ParticipantsTypeIDSubIDPostRequest = message.model()
         fsp_id = request.fspId
         self._check_registered(fsp_id)
+        if fsp_id != message.source:
+            raise ValidationError(
+                f"fspId {fsp_id!r} is not the sender {message.source!r}: a participant"
+                " registers only itself",
+                field="fspId",
+            )
+        self._check_holder(message, params, "replace")
         self.ctx.state.oracle[(params["Type"], params["ID"])] = fsp_id
         return self._reply(message, {"fspId": fsp_id})
 
@@ -95,12 +106,8 @@ class HubServices:
         """Remove a registration. "The Account Lookup System should verify that it is the
         Party's current FSP that is deleting the FSP information", and confirms with
         ``PUT /participants/{Type}/{ID}`` whose fspId "should be empty" (FSPIOP v1.1)."""
-        owner = self._registered(params)
-        if owner != message.source:
-            raise ClientError(
-                f"{params['Type']} {params['ID']} is registered by {owner}: only {owner}"
-                " may delete it"
-            )
+        self._registered(params)
+        self._check_holder(message, params, "delete")
         del self.ctx.state.oracle[(params["Type"], params["ID"])]
         return self._reply(message, {})
 
@@ -113,10 +120,26 @@ class HubServices:
                 " holds the id",
                 field="fspId",
             )
-        if self.ctx.config.participant(fsp_id) is None:
+        if not self._participant(fsp_id):
             raise ValidationError(
                 f"fspId {fsp_id!r} is not a participant of this scheme", field="fspId"
             )
+
+    def _check_holder(self, message: Message, params: dict[str, str], verb: str) -> None:
+        """Refuse (3000) a change to an entry another participant holds: otherwise any
+        participant could re-point a consent's or an account's lookups to itself, or
+        unlink them. An entry naming the hub or no participant (kept in a --state file from
+        before registrations were checked) has no holder to ask, and anyone may fix it."""
+        holder = self.ctx.state.oracle.get((params["Type"], params["ID"]))
+        if holder is None or holder == message.source or not self._participant(holder):
+            return
+        raise ClientError(
+            f"{params['Type']} {params['ID']} is registered by {holder}: only {holder}"
+            f" may {verb} it"
+        )
+
+    def _participant(self, fsp_id: str) -> bool:
+        return fsp_id != self.fsp_id and self.ctx.config.participant(fsp_id) is not None
 
     def _registered(self, params: dict[str, str]) -> str:
         """The fspId registered for the path's Type and ID, or 3200."""

@@ -39,6 +39,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from tpsim.config import is_iban
 from tpsim.core.errors import StateRefused, UnknownPayment
 from tpsim.core.payment import PaymentEvent, Payments
 from tpsim.core.records import Records
@@ -73,9 +74,8 @@ from tpsim.mojaloop.wire.models import (
 Listener = Callable[[SettlementResult], None]
 
 TIMER_PREFIX = "settlement:"
-# FSPIOP v1.1 §7.5.6 MSISDN (E.164 digits, no "+"), and an ISO 13616 IBAN without spaces.
+# FSPIOP v1.1 §7.5.6 MSISDN (E.164 digits, no "+").
 _MSISDN = re.compile(r"^[1-9]\d{4,14}$")
-_IBAN = re.compile(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$")
 # The party id types an FSPIOP quote may name a payee by (no CONSENT, THIRD_PARTY_LINK).
 _FSPIOP_TYPES = frozenset(PartyIdType) - {PartyIdType.CONSENT, PartyIdType.THIRD_PARTY_LINK}
 
@@ -112,7 +112,7 @@ def payee_party(creditor: str) -> tuple[PartyIdType, str]:
         return PartyIdType(kind), identifier
     if _MSISDN.match(creditor):
         return PartyIdType.MSISDN, creditor
-    if _IBAN.match(creditor):
+    if is_iban(creditor):
         return PartyIdType.IBAN, creditor
     return PartyIdType.ACCOUNT_ID, creditor
 

@@ -31,7 +31,7 @@ from tpsim.auth.b64 import decode
 from tpsim.auth.challenge import consent_challenge
 from tpsim.auth.credential import RegisteredCredential
 from tpsim.auth.origin import OriginPolicy
-from tpsim.config import Config, ConsentConfig, CredentialConfig, Kind, PartyConfig
+from tpsim.config import Config, ConsentConfig, CredentialConfig, Kind, PartyConfig, is_iban
 from tpsim.core.bank import Account as Account  # the roles name the account type from here
 from tpsim.core.bank import Accounts, Bank, User
 from tpsim.core.errors import AliasTaken
@@ -256,10 +256,18 @@ class SchemeState:
 
     def find_party(self, id_type: str, identifier: str, sub_id: str | None) -> PartyConfig | None:
         """The party fixture, else for ACCOUNT_ID or IBAN the account it names (by address
-        or alias) as a party of the account's bank."""
+        or alias) as a party of the account's bank.
+
+        An IBAN lookup names an account only by an identifier that is an IBAN (``is_iban``):
+        an account's address or another alias (a sort code and account number, an MSISDN)
+        is no IBAN, and answering it as one would tell the payer an IBAN the bank never
+        gave. An ACCOUNT_ID is any format a bank uses (FSPIOP v1.1 §7.5.6), so an address
+        or any alias names its account."""
         party = self.parties.get((id_type, identifier, sub_id))
         if party is not None or sub_id is not None or id_type not in ("ACCOUNT_ID", "IBAN"):
             return party
+        if id_type == "IBAN" and not is_iban(identifier):
+            return None
         account = self.accounts.find(identifier)
         if account is None:
             return None
