@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tpsim.config import ENDPOINT_FAMILIES, parse_config
+from tpsim.config import parse_config
+from tpsim.config_participants import ENDPOINT_FAMILIES
 from tpsim.errors import ConfigError
 
 

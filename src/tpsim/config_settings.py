@@ -18,6 +18,18 @@ _AMOUNT = re.compile(r"^([0]|([1-9][0-9]{0,17}))([.][0-9]{0,3}[1-9])?$")
 ScopeActionStr = Literal["ACCOUNTS_GET_BALANCE", "ACCOUNTS_TRANSFER", "ACCOUNTS_STATEMENT"]
 AuthChannel = Literal["WEB", "OTP"]
 
+# Upper bounds of the counts and sizes below: far above what a sandbox needs, low enough
+# that a typo (an extra three zeros) is refused at load rather than turning the bound off
+# and letting memory or file descriptors run out while serving.
+# Ended conversations kept per kind and participant (behaviour.retention_max).
+MAX_RETAINED = 1_000_000
+MAX_JOURNAL_ENTRIES = 1_000_000
+MAX_JOURNAL_BYTES = 4 * 1024**3
+# No edge accepts a body over FSPIOP v1.1 §3.1.3's 5 MiB: a larger bound would keep no more.
+MAX_JOURNAL_BODY_BYTES = 5_242_880
+# A process's open-file hard limit is commonly 2**20; each connection holds one.
+MAX_CONNECTIONS = 65_536
+
 
 class Profile(StrEnum):
     """Which error codes and rejection behaviour the Mojaloop dialect uses (DESIGN.md
@@ -89,7 +101,8 @@ class LinkingConfig(Strict):
     callback_uri_allowlist: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:")]] = (
         Field(default_factory=list)
     )
-    max_attempts: int = Field(default=3, ge=1)
+    # As behaviour.psd2.max_attempts: beyond a hundred wrong OTPs nothing is being tested.
+    max_attempts: int = Field(default=3, ge=1, le=100)
     # How long the hub auth-service waits for the ALS to confirm a consent's registration,
     # and a simulated DFSP for it to confirm a verified consent's THIRD_PARTY_LINKs.
     registration_timeout_s: float = Field(default=60.0, gt=0, le=MAX_DURATION_S)
@@ -117,7 +130,7 @@ class BehaviourConfig(Strict):
     # payment intent) is kept to answer late duplicates and GETs before it is forgotten.
     retention_s: float = Field(default=300.0, ge=0, le=MAX_DURATION_S)
     # …and at most this many ended ones of each kind per participant (the oldest go first).
-    retention_max: int = Field(default=2000, ge=1)
+    retention_max: int = Field(default=2000, ge=1, le=MAX_RETAINED)
     payee_fees: FeeConfig = FeeConfig()
     fido: FidoPolicyConfig = FidoPolicyConfig()
     linking: LinkingConfig = LinkingConfig()
@@ -125,11 +138,11 @@ class BehaviourConfig(Strict):
 
 
 class JournalConfig(Strict):
-    max_entries: int = Field(default=10_000, ge=1)
+    max_entries: int = Field(default=10_000, ge=1, le=MAX_JOURNAL_ENTRIES)
     # The ring's bound in bytes (bodies counted as they arrived), and the largest accepted
     # body an entry keeps whole (a larger one keeps its first 4 kB as text).
-    max_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024)
-    max_body_bytes: int = Field(default=1024 * 1024, ge=4096)
+    max_bytes: int = Field(default=64 * 1024 * 1024, ge=64 * 1024, le=MAX_JOURNAL_BYTES)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=4096, le=MAX_JOURNAL_BODY_BYTES)
     jsonl: str | None = None
 
     @model_validator(mode="after")
@@ -154,4 +167,4 @@ class ServerConfig(Strict):
     # From the end of a request's headers to the end of its body (edge, admin API, pages).
     body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     # Well under the common 1024 open-file limit, which outgoing deliveries share.
-    max_connections: int = Field(default=512, ge=1)
+    max_connections: int = Field(default=512, ge=1, le=MAX_CONNECTIONS)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.mojaloop.test_switch import HUB, PISP_URL, START, TX, Idle, msg, summary
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.config_settings import Profile
 from tpsim.core.clock import ManualClock
 from tpsim.core.rules import Match, MessageOutcome, MessageRule, Rule, Rules

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.mojaloop.registry import External, family_of
 
 PISP = External(

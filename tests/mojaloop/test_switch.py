@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.config_settings import Profile
 from tpsim.core.clock import ManualClock
 from tpsim.core.errors import KeyReused, StateRefused

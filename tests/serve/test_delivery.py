@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.core.clock import ManualClock
 from tpsim.journal import Hop, Journal
 from tpsim.mojaloop.message import Effects, Message

@@ -51,6 +51,8 @@ REFUSED: list[tuple[str, bytes, int, str, str]] = [
      "FIXTURES_TOO_DEEP", "nested more than"),
     ("not YAML", b"hub: [unclosed", 400, "FIXTURES_NOT_YAML", "not valid YAML"),
     ("not a mapping", b"[1, 2]", 400, "FIXTURES_INVALID", "must be a YAML mapping"),
+    ("an FspId that changes the paths it goes into", b"hub: {name: 'switch%2F..'}", 400,
+     "FIXTURES_INVALID", "hub.name (line 1): 'switch%2F..' is not an FspId"),
     ("over the size limit", b"#" * (MAX_FIXTURES_BYTES + 1), 413, "FIXTURES_TOO_LARGE",
      f"at most {MAX_FIXTURES_BYTES} bytes"),
 ]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.support.scheme import in_process
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.core.clock import ManualClock
 from tpsim.journal import Hop, Journal, JournalEntry
 from tpsim.mojaloop.message import Effects, Message, Timer, make_headers

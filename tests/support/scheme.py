@@ -18,7 +18,8 @@ from aiohttp.test_utils import TestServer
 
 from tests.support.pisp import TestPisp, future_expiration
 from tpsim.auth.authenticator import SoftwareAuthenticator
-from tpsim.config import Config, Kind, load_config, overlay, parse_config
+from tpsim.config import Config, load_config, overlay, parse_config
+from tpsim.config_participants import Kind
 from tpsim.core.clock import ManualClock, SequentialIds
 from tpsim.journal import Hop
 from tpsim.mojaloop.wire.openapi import OpenApiValidator, missing_bundles, spec_dir

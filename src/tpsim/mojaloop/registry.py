@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.mojaloop.message import SimulatedRole
 
 

@@ -72,7 +72,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.config_settings import Profile
 from tpsim.core.clock import Clock
 from tpsim.core.errors import TpsimError

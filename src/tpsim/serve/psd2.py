@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import structlog
 
-from tpsim.config import Config, Kind
+from tpsim.config import Config
+from tpsim.config_participants import Kind
 from tpsim.config_psd2 import TppConfig, redirect_allowed
 from tpsim.core.bank import Bank
 from tpsim.core.clock import Clock, IdGenerator, TimerHandle

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.core.errors import TpsimError
 from tpsim.journal import Hop
 from tpsim.mojaloop.errors import FspiopError

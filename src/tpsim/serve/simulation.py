@@ -21,7 +21,8 @@ from typing import cast
 
 import structlog
 
-from tpsim.config import Config, Kind, check_endpoint
+from tpsim.config import Config
+from tpsim.config_participants import Kind, check_endpoint
 from tpsim.core.clock import Clock, IdGenerator, UuidIds
 from tpsim.core.settlement import SettlementResult
 from tpsim.core.sqlite_store import SqliteStore, StateFileError

@@ -32,7 +32,7 @@ from tpsim.auth.challenge import consent_challenge
 from tpsim.auth.credential import RegisteredCredential
 from tpsim.auth.errors import CryptoError
 from tpsim.auth.generic import generic_credential, verify_generic
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.core.errors import KeyReused
 from tpsim.core.idempotency import Idempotency
 from tpsim.core.records import Records

@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from tpsim.auth.origin import OriginPolicy
-from tpsim.config import Config, Kind
+from tpsim.config import Config
+from tpsim.config_participants import Kind
 from tpsim.config_settings import Profile
 from tpsim.core.clock import Clock, IdGenerator
 from tpsim.core.records import Records

@@ -19,7 +19,7 @@ import dataclasses
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from tpsim.config import Kind
+from tpsim.config_participants import Kind
 from tpsim.mojaloop.errors import ClientError, IdNotFound, PartyNotFound, ValidationError
 from tpsim.mojaloop.message import DESTINATION, Effects, Message
 from tpsim.mojaloop.roles.context import RoleContext

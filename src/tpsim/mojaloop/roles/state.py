@@ -31,7 +31,8 @@ from tpsim.auth.b64 import decode
 from tpsim.auth.challenge import consent_challenge
 from tpsim.auth.credential import RegisteredCredential
 from tpsim.auth.origin import OriginPolicy
-from tpsim.config import Config, ConsentConfig, CredentialConfig, Kind, PartyConfig, is_iban
+from tpsim.config import Config, ConsentConfig, CredentialConfig, PartyConfig, is_iban
+from tpsim.config_participants import Kind
 from tpsim.core.bank import Account as Account  # the roles name the account type from here
 from tpsim.core.bank import Accounts, Bank, User
 from tpsim.core.errors import AliasTaken
