@@ -154,14 +154,22 @@ def authorisation(
             "otpFormat": "characters",
             "additionalInformation": "Enter the TAN sent to you (sandbox: behaviour.psd2.otp)",
         }
-    body["_links"] = {
-        "scaStatus": _href(links.authorisation(payment, auth)),
-        **step_links(links, payment, auth),
-    }
+    body["_links"] = authorisation_links(links, payment, auth)
     message = psu_message(payment, auth)
     if message:
         body["psuMessage"] = message
     return body
+
+
+def authorisation_links(
+    links: Links, payment: Xs2aPayment, auth: Authorisation
+) -> dict[str, dict[str, str]]:
+    """The ``_links`` of an answer about ``auth``: its status, and its next step. A 401 for
+    a wrong credential carries them too, so the TPP knows which authorisation to retry."""
+    return {
+        "scaStatus": _href(links.authorisation(payment, auth)),
+        **step_links(links, payment, auth),
+    }
 
 
 def sca_status(auth: Authorisation, payment: Xs2aPayment) -> Body:

@@ -39,6 +39,7 @@ from tpsim.xs2a.bank import Xs2aBank
 from tpsim.xs2a.errors import (
     FormatError,
     FormatsInvalid,
+    PsuCredentialsInvalid,
     ResourceUnknown,
     ServiceInvalid,
     TppUnknown,
@@ -99,11 +100,13 @@ class Xs2aApi:
         except TpsimError as exc:
             error = coded(exc)
             parts = request.segments
+            # A wrong password at a start names the authorisation it kept (``_link``).
+            kept = error.authorisation_id if isinstance(error, PsuCredentialsInvalid) else None
             answer = Answer(
                 error.status,
                 error.body(),
                 payment_id=parts[2] if len(parts) > 2 else None,
-                authorisation_id=parts[4] if len(parts) > 4 else None,
+                authorisation_id=parts[4] if len(parts) > 4 else kept,
             )
         answer.headers.setdefault("X-Request-ID", self._request_id(request.headers))
         return answer
@@ -271,9 +274,13 @@ class Xs2aApi:
         cancellation: bool,
     ) -> Answer:
         update = _update(request) if request.body.strip() else None
-        payment, auth = self.auths.start(
-            payment, cancellation=cancellation, psu_id=headers.psu_id, update=update
-        )
+        try:
+            payment, auth = self.auths.start(
+                payment, cancellation=cancellation, psu_id=headers.psu_id, update=update
+            )
+        except PsuCredentialsInvalid as refused:
+            self._link(refused, payment, links)
+            raise
         body = answers.authorisation(links, payment, auth, self.bank.profile, started=True)
         return Answer(
             201,
@@ -297,12 +304,25 @@ class Xs2aApi:
             body = answers.sca_status(auth, payment)
         else:
             update = _update(request) if request.body.strip() else Update()
-            auth = self.auths.update(payment, auth, psu_id=headers.psu_id, update=update)
+            try:
+                auth = self.auths.update(payment, auth, psu_id=headers.psu_id, update=update)
+            except PsuCredentialsInvalid as refused:
+                self._link(refused, payment, links)
+                raise
             payment = self.bank.payments[payment.payment_id]
             body = answers.authorisation(links, payment, auth, self.bank.profile, started=False)
         return Answer(
             200, body, payment_id=payment.payment_id, authorisation_id=auth.authorisation_id
         )
+
+    def _link(self, refused: PsuCredentialsInvalid, payment: Xs2aPayment, links: Links) -> None:
+        """Give a wrong credential's 401 the ``_links`` of the authorisation it was counted
+        on, as its 201 / 200 would have: a start with a wrong password keeps the new
+        authorisation (its attempts count), and only these links tell the TPP its id, to
+        retry with a PUT (a second start is 409: that one is under way)."""
+        found = refused.authorisation_id and self.auths.find(refused.authorisation_id)
+        if found:
+            refused.links = answers.authorisation_links(links, payment, found)
 
     # -- checks -------------------------------------------------------------------------------
 

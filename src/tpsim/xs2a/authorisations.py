@@ -416,17 +416,18 @@ class Authorisations:
         return self._finalise(replace(auth, confirmation_code=None), confirmed=True)
 
     def _wrong(self, auth: Authorisation, what: str) -> Authorisation:
-        """Count a wrong credential; raise ``PsuCredentialsInvalid`` (after failing the
-        authorisation at the last attempt)."""
+        """Count a wrong credential; raise ``PsuCredentialsInvalid`` naming ``auth``, kept
+        even when its start had the wrong password (else each guess would count afresh)."""
         auth = replace(auth, attempts=auth.attempts + 1)
         left = self.bank.settings.max_attempts - auth.attempts
+        kept = auth.authorisation_id
         if left <= 0:
             self._fail(auth, f"{what}, no attempts left")
             raise PsuCredentialsInvalid(
-                f"{what}: no attempts left, the authorisation has failed", path=None
+                f"{what}: no attempts left, the authorisation has failed", authorisation_id=kept
             )
         self._put(auth)
-        raise PsuCredentialsInvalid(f"{what}: {left} attempt(s) left")
+        raise PsuCredentialsInvalid(f"{what}: {left} attempt(s) left", authorisation_id=kept)
 
     def _finalise(self, auth: Authorisation, *, confirmed: bool = False) -> Authorisation:
         """The PSU's SCA succeeded (``confirmed``: the TPP confirmed it, after

@@ -111,8 +111,26 @@ class FinalisedPayment(Xs2aError):
 
 
 class PsuCredentialsInvalid(Xs2aError):
+    """A wrong password, OTP or confirmation code (or a PSU-ID who may not sign). When it was
+    counted on a kept authorisation, ``authorisation_id`` names it and the edge sets
+    ``links`` to it (the spec's ``Error401_NG_PIS`` has ``_links``): a TPP that started the
+    authorisation with the wrong password learns from the refusal where to retry."""
+
     code = "PSU_CREDENTIALS_INVALID"
     status = 401
+
+    def __init__(
+        self, text: str, *, path: str | None = None, authorisation_id: str | None = None
+    ) -> None:
+        super().__init__(text, path=path)
+        self.authorisation_id = authorisation_id
+        self.links: dict[str, dict[str, str]] | None = None
+
+    def body(self) -> dict[str, Any] | None:
+        body = super().body()
+        if body is not None and self.links:
+            body["_links"] = self.links
+        return body
 
 
 class TppUnknown(Xs2aError):
