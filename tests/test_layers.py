@@ -18,8 +18,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "tpsim"
 
 DIALECTS = frozenset({"mojaloop", "obie", "xs2a", "stet"})
 SHARED = frozenset(
-    {"core", "errors", "auth", "config", "config_psd2", "config_settings", "config_yaml"}
-    | {"journal", "journal_links", "specs", "files"}
+    {"core", "errors", "auth", "config", "config_participants", "config_psd2"}
+    | {"config_settings", "config_yaml", "journal", "journal_links", "specs", "files"}
 )
 # What each top-level part of tpsim may import of tpsim (beside itself).
 ALLOWED: dict[str, frozenset[str]] = {
@@ -31,9 +31,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "files": frozenset(),
     "auth": frozenset({"core", "errors", "files"}),
     "config": frozenset(
-        {"core", "errors", "auth", "config_psd2", "config_rules", "config_settings", "config_yaml"}
-        | {"files"}
+        {"core", "errors", "auth", "config_participants", "config_psd2", "config_rules"}
+        | {"config_settings", "config_yaml", "files"}
     ),
+    "config_participants": frozenset({"auth", "config_psd2", "config_settings"}),
     "config_psd2": frozenset(),
     "config_settings": frozenset({"config_psd2"}),
     "config_rules": frozenset({"core"}),
