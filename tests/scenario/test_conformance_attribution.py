@@ -49,7 +49,7 @@ async def test_a_misspelled_fspiop_source_is_a_violation_of_the_pisp_at_once(
     tmp_path: Path, openapi: OpenApiValidator
 ) -> None:
     result = await _against(tmp_path, openapi, ExternalPisp(fsp_id="pispx"))
-    assert _source_violations(result) == ["FSPIOP-Source is 'pispx', expected 'pispa'"]
+    assert _source_violations(result) == ["'pispx', expected 'pispa'"]
     assert result.outcome is Outcome.FAILED
     assert result.failures[0].kind is FailureKind.CONFORMANCE
     waited = result.steps[1]
@@ -61,7 +61,7 @@ async def test_a_missing_fspiop_source_is_a_violation_of_the_pisp_at_once(
     tmp_path: Path, openapi: OpenApiValidator
 ) -> None:
     result = await _against(tmp_path, openapi, ExternalPisp("nameless"))
-    assert _source_violations(result) == ["FSPIOP-Source is missing, expected 'pispa'"]
+    assert _source_violations(result) == ["missing, expected 'pispa'"]
     assert result.outcome is Outcome.FAILED
     assert result.steps[1].duration_s < 10
 

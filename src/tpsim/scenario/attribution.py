@@ -42,7 +42,7 @@ def source_problem(entry: dict[str, Any], participant: str) -> str | None:
     if source == participant:
         return None
     said = "missing" if not source else repr(source)
-    return f"{SOURCE} is {said}, expected {participant!r}"
+    return f"{said}, expected {participant!r}"  # shown after the field's name
 
 
 def _header(entry: dict[str, Any], name: str) -> str | None:
