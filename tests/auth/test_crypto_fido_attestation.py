@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fido2 import cbor
 
 from tpsim.auth import b64
@@ -106,7 +106,7 @@ def test_self_attestation_with_trust_roots_has_no_chain_to_check() -> None:
 # --- attestation objects edited after the fact --------------------------------------
 
 
-def _edit(
+def edit_attestation(
     payload: dict[str, Any], change: Callable[[dict[str, Any], bytes], None]
 ) -> dict[str, Any]:
     """Re-encode ``payload`` after ``change(attestation_object_map, client_data_json)``."""
@@ -152,7 +152,7 @@ def test_apple_attestation_with_the_credential_key_verifies() -> None:
     authenticator = SoftwareAuthenticator.create()
     key = authenticator.private_key.public_key()
     assert isinstance(key, ec.EllipticCurvePublicKey)
-    payload = _edit(authenticator.attestation(CHALLENGE), _apple_statement(key))
+    payload = edit_attestation(authenticator.attestation(CHALLENGE), _apple_statement(key))
     credential = verify_attestation(payload, challenge=CHALLENGE, policy=POLICY)
     assert (credential.fmt, credential.attestation_type, credential.trusted) == (
         "apple",
@@ -165,11 +165,56 @@ def test_apple_attestation_with_the_credential_key_verifies() -> None:
 def test_apple_certificate_for_another_key_is_refused() -> None:
     # python-fido2 2.2 alone would accept this: the nonce is right, the key is not.
     other = ec.generate_private_key(ec.SECP256R1()).public_key()
-    payload = _edit(SoftwareAuthenticator.create().attestation(CHALLENGE), _apple_statement(other))
+    payload = edit_attestation(
+        SoftwareAuthenticator.create().attestation(CHALLENGE), _apple_statement(other)
+    )
     with pytest.raises(CryptoError) as info:
         verify_attestation(payload, challenge=CHALLENGE, policy=POLICY)
     assert info.value.check == "attestation_statement"
     assert "another key" in str(info.value)
+
+
+def unknown_apple_key_algorithm(att_obj: dict[str, Any], client_data: bytes) -> None:
+    """An apple statement whose certificate's key is of an algorithm nobody knows.
+
+    id-ecPublicKey (1.2.840.10045.2.1) becomes 1.2.840.10045.2.127: the certificate still
+    parses and its nonce matches, but its key cannot be loaded (UnsupportedAlgorithm)."""
+    _apple_statement(ec.generate_private_key(ec.SECP256R1()).public_key())(att_obj, client_data)
+    [leaf] = att_obj["attStmt"]["x5c"]
+    ec_oid = bytes.fromhex("06072a8648ce3d0201")
+    assert leaf.count(ec_oid) == 1
+    att_obj["attStmt"]["x5c"] = [leaf.replace(ec_oid, bytes.fromhex("06072a8648ce3d027f"))]
+
+
+def rs256_credential_key(att_obj: dict[str, Any], client_data: bytes) -> None:
+    """The attested credential key replaced by an RSA-2048 RS256 COSE key (extensions dropped)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    numbers = key.public_numbers()
+    cose = {1: 3, 3: -257, -1: numbers.n.to_bytes(256, "big"), -2: numbers.e.to_bytes(3, "big")}
+    auth_data = att_obj["authData"]
+    attested_end = 55 + int.from_bytes(auth_data[53:55], "big")  # aaguid, length, id
+    flags = bytes([auth_data[32] & ~0x80 & 0xFF])  # no ED: the extensions are gone
+    att_obj["authData"] = auth_data[:32] + flags + auth_data[33:attested_end] + cbor.encode(cose)
+
+
+def test_apple_certificate_with_a_key_algorithm_nobody_knows_is_a_coded_error() -> None:
+    authenticator = SoftwareAuthenticator.create()
+    payload = edit_attestation(authenticator.attestation(CHALLENGE), unknown_apple_key_algorithm)
+    with pytest.raises(CryptoError) as info:
+        verify_attestation(payload, challenge=CHALLENGE, policy=POLICY)
+    assert info.value.check == "attestation_statement"
+
+
+def test_rs256_credential_is_refused_since_its_assertions_cannot_fit_the_schema() -> None:
+    # An RSA-2048 assertion signature is 344 base64 characters, the schema allows 256:
+    # registered, the consent could never authorize a transfer.
+    payload = edit_attestation(
+        SoftwareAuthenticator.create().attestation(CHALLENGE), rs256_credential_key
+    )
+    with pytest.raises(CryptoError) as info:
+        verify_attestation(payload, challenge=CHALLENGE, policy=POLICY)
+    assert info.value.check == "key_type"
+    assert "ES256 (-7) or EdDSA (-8)" in str(info.value)
 
 
 def _set(key: str, value: Any) -> Callable[[dict[str, Any], bytes], None]:
@@ -201,7 +246,7 @@ def _no_attested_data(att_obj: dict[str, Any], client_data: bytes) -> None:
 def test_edited_attestation_objects(
     change: Callable[[dict[str, Any], bytes], None], check: str
 ) -> None:
-    payload = _edit(SoftwareAuthenticator.create().attestation(CHALLENGE), change)
+    payload = edit_attestation(SoftwareAuthenticator.create().attestation(CHALLENGE), change)
     with pytest.raises(CryptoError) as info:
         verify_attestation(payload, challenge=CHALLENGE, policy=POLICY)
     assert info.value.check == check
@@ -211,7 +256,9 @@ def test_packed_statement_with_ecdaa_is_a_coded_error() -> None:
     def ecdaa(att_obj: dict[str, Any], client_data: bytes) -> None:
         att_obj["attStmt"] = dict(att_obj["attStmt"], ecdaaKeyId=b"k")
 
-    payload = _edit(SoftwareAuthenticator.create().attestation(CHALLENGE, fmt="packed"), ecdaa)
+    payload = edit_attestation(
+        SoftwareAuthenticator.create().attestation(CHALLENGE, fmt="packed"), ecdaa
+    )
     with pytest.raises(CryptoError) as info:
         verify_attestation(payload, challenge=CHALLENGE, policy=POLICY)
     assert info.value.check == "attestation_statement"

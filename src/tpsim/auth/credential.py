@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from tpsim.auth.errors import CryptoError
 from tpsim.auth.keys import (
@@ -28,6 +28,11 @@ _EC2_CURVES: dict[int, tuple[int, int, ec.EllipticCurve]] = {
     -7: (2, 1, ec.SECP256R1()),
     -47: (2, 8, ec.SECP256K1()),
 }
+_SUPPORTED_ALGORITHMS = "ES256 (-7), ES256K (-47) or EdDSA (-8)"
+# The smallest RS256 signature (RSA-2048, 256 bytes) as padded base64, and what the
+# assertion schema allows (fido_common.MAX_SIGNATURE_CHARS; not imported: it loads fido2).
+_RSA_2048_SIGNATURE_CHARS = 344
+_MAX_ASSERTION_SIGNATURE_CHARS = 256
 
 
 @dataclass(frozen=True)
@@ -98,9 +103,11 @@ class RegisteredCredential:
 def cose_public_key(cose: Mapping[Any, Any]) -> PublicKey:
     """Convert a COSE_Key from attested credential data into a public key.
 
-    Accepts ES256 (P-256), ES256K (secp256k1), RS256 and EdDSA (Ed25519) — the
-    algorithms ``verify_assertion`` can check. Raises ``CryptoError`` check ``key_type``
-    when the algorithm is another one or the parameters do not fit it.
+    Accepts ES256 (P-256), ES256K (secp256k1) and EdDSA (Ed25519). RS256 is refused
+    although ``verify_assertion`` could check it: an RSA-2048 signature is 344 base64
+    characters and ``FIDOPublicKeyCredentialAssertion`` allows 256, so such a credential
+    would be VERIFIED and then unable to sign a single transfer. Raises ``CryptoError``
+    check ``key_type`` when the algorithm is another one or the parameters do not fit it.
     """
     alg, kty = cose.get(3), cose.get(1)
     try:
@@ -109,10 +116,6 @@ def cose_public_key(cose: Mapping[Any, Any]) -> PublicKey:
             _expect(kty == want_kty and cose.get(-1) == want_crv, alg, "EC2 key on its curve")
             x, y = _coordinate(cose.get(-2)), _coordinate(cose.get(-3))
             return ec.EllipticCurvePublicNumbers(x, y, curve).public_key()
-        if alg == -257:
-            _expect(kty == 3, alg, "an RSA key")
-            n, e = _integer(cose.get(-1)), _integer(cose.get(-2))
-            return _checked(rsa.RSAPublicNumbers(e, n).public_key())
         if alg == -8:
             _expect(kty == 1 and cose.get(-1) == 6, alg, "an Ed25519 OKP key")
             return ed25519.Ed25519PublicKey.from_public_bytes(_raw(cose.get(-2)))
@@ -120,10 +123,20 @@ def cose_public_key(cose: Mapping[Any, Any]) -> PublicKey:
         raise CryptoError(
             "key_type", f"credential public key (alg {alg}) is invalid: {exc}"
         ) from exc
+    if alg == -257:
+        raise CryptoError(
+            "key_type",
+            "RS256 credentials cannot authorize transfers: their assertion signatures"
+            f" ({_RSA_2048_SIGNATURE_CHARS} base64 characters or more) exceed the"
+            f" {_MAX_ASSERTION_SIGNATURE_CHARS} FIDOPublicKeyCredentialAssertion allows; create the"
+            " credential with ES256 (-7) or EdDSA (-8) in pubKeyCredParams",
+            expected=_SUPPORTED_ALGORITHMS,
+            actual=str(alg),
+        )
     raise CryptoError(
         "key_type",
         "credential algorithm is not supported",
-        expected="ES256 (-7), ES256K (-47), RS256 (-257) or EdDSA (-8)",
+        expected=_SUPPORTED_ALGORITHMS,
         actual=str(alg),
     )
 
@@ -137,19 +150,10 @@ def _coordinate(value: object) -> int:
     return int.from_bytes(_raw(value, 32), "big")
 
 
-def _integer(value: object) -> int:
-    return int.from_bytes(_raw(value), "big")
-
-
 def _raw(value: object, size: int | None = None) -> bytes:
     if not isinstance(value, bytes) or (size is not None and len(value) != size):
         raise ValueError(f"expected {size or 'some'} bytes, got {type(value).__name__}")
     return value
-
-
-def _checked(key: rsa.RSAPublicKey) -> rsa.RSAPublicKey:
-    key_type_of(key)  # size
-    return key
 
 
 def _check_sign_count(sign_count: int) -> None:

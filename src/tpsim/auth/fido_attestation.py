@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from fido2.attestation.base import Attestation, AttestationResult, verify_x509_chain
 from fido2.webauthn import AttestationObject, AuthenticatorData
@@ -131,7 +132,8 @@ def _check_apple_key(trust_path: Sequence[bytes], public_key: PublicKey) -> None
         leaf_key = leaf.public_key().public_bytes(
             _DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-    except (ValueError, IndexError, TypeError) as exc:
+    except (ValueError, IndexError, TypeError, UnsupportedAlgorithm) as exc:
+        # UnsupportedAlgorithm: a leaf whose key algorithm cryptography does not know.
         raise CryptoError("attestation_statement", "apple attestation has no usable x5c") from exc
     if leaf_key != spki_der(public_key):
         raise CryptoError(

@@ -8,10 +8,16 @@ through the hub and returns what comes back to ``dfspx``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from tests.auth.test_crypto_fido_attestation import (
+    edit_attestation,
+    rs256_credential_key,
+    unknown_apple_key_algorithm,
+)
 from tests.mojaloop.roles.test_auth_service import (
     BAD_CREDENTIALS,
     BAD_SIGNATURES,
@@ -38,6 +44,7 @@ from tests.support.overrides import with_consent
 from tests.support.roles import Roles
 from tests.support.scheme import CREDENTIALS, FIDO_ACCOUNT, FIDO_CONSENT, GENERIC_CONSENT
 from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.auth.challenge import consent_challenge
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.state import AuthConsent
 
@@ -206,6 +213,30 @@ def test_invalid_credential_is_refused(
     )
     if fido is ELSEWHERE:
         assert "not allowed" in error_text(answer)
+    assert consent_id not in roles.sim.state.auth_consents
+    assert ("CONSENT", consent_id) not in roles.sim.state.oracle
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "check"),
+    [
+        ("apple-unknown-key", unknown_apple_key_algorithm, "attestation_statement"),
+        ("rs256", rs256_credential_key, "key_type"),
+    ],
+)
+def test_hostile_or_unusable_attestation_is_refused_with_6200(
+    case: str, change: Callable[[dict[str, Any], bytes], None], check: str
+) -> None:
+    # Never 2001 (an exception escaping the role), never a consent VERIFIED that cannot
+    # sign a transfer (an RS256 assertion does not fit FIDOPublicKeyCredentialAssertion).
+    roles = build()
+    consent_id = uid(f"unit-hostile-{case}")
+    challenge = consent_challenge(consent_id, scopes(CAROL))
+    attestation = edit_attestation(SoftwareAuthenticator.create().attestation(challenge), change)
+
+    answer = send(roles, "POST", CONSENTS, post_body(consent_id, fido_credential(attestation)))
+
+    assert_refused(answer, f"{CONSENTS}/{consent_id}", "6200", check)
     assert consent_id not in roles.sim.state.auth_consents
     assert ("CONSENT", consent_id) not in roles.sim.state.oracle
 
