@@ -36,6 +36,7 @@ from tpsim.config_psd2 import (
 from tpsim.core.bank import Account, Bank, User
 from tpsim.core.clock import ManualClock, SequentialIds
 from tpsim.core.rules import Rule, Rules, sandbox_rules
+from tpsim.core.store import Store
 from tpsim.obie.api import Answer, ObieApi, ObieRequest
 from tpsim.obie.bank import ObieBank
 from tpsim.specs import Spec
@@ -285,12 +286,14 @@ def world(
     tpps: tuple[TppConfig, ...] = (TPP, TPP_TWO),
     retention: timedelta | None = None,
     max_ended: int | None = None,
+    store: Store | None = None,
 ) -> World:
     """dfspa's UK bank with this ``profile``, ``behaviour.psd2`` keys and configured
     ``rules`` (before the sandbox personas); ``settlement=False`` gives it no port;
-    ``retention`` and ``max_ended`` bound what the bank and its UK records keep."""
+    ``retention`` and ``max_ended`` bound what the bank and its UK records keep; ``store``
+    holds its state (None: in memory)."""
     clock = ManualClock(START)
-    bank = Bank(retention=retention, max_ended=max_ended)
+    bank = Bank(store, retention=retention, max_ended=max_ended)
     for address, fsp, owner, number, balance in (
         ("dfspa.mits", "dfspa", "mits", MITS, "1000.00"),
         ("dfspa.mits.savings", "dfspa", "mits", MITS_2, "50.00"),

@@ -98,3 +98,21 @@ def test_strict_signatures_are_required_well_formed_and_verified(
     signature: str | None, expected: tuple[int, str | None]
 ) -> None:
     assert strict_call(signature, BODY) == expected
+
+
+def with_crit(crit: object) -> str:
+    """A detached signature of ``BODY`` whose protected header's ``crit`` is ``crit``."""
+    head, _, signature = detached(BODY).partition("..")
+    header = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))
+    header["crit"] = crit
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).decode().rstrip("=")
+    return f"{encoded}..{signature}"
+
+
+@pytest.mark.parametrize(
+    "crit",
+    [[[1], *CLAIMS], [*CLAIMS, {"a": 1}], [*CLAIMS, 5]],
+    ids=["an array in crit", "an object in crit", "a number in crit"],
+)
+def test_a_strict_signature_whose_crit_is_not_all_names_is_malformed(crit: object) -> None:
+    assert strict_call(with_crit(crit), BODY) == (400, "U017")

@@ -38,8 +38,10 @@ def new_secret() -> str:
 
 
 def key_of(secret: str) -> str:
-    """The key a code or token is kept under."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+    """The key a code or token is kept under. A value a client sent may hold lone
+    surrogates (a header's bytes that are no UTF-8, as the edge decodes them): they are
+    hashed too, and match no secret tpsim made (the token is unknown), never an error."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class OAuthRecords:

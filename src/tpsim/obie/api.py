@@ -50,6 +50,7 @@ from tpsim.obie.bank import KEY_WINDOW, SEEN_PER_ENDED, ObieBank
 from tpsim.obie.errors import (
     ConsentMismatch,
     FieldInvalid,
+    HeaderInvalid,
     InvalidConsentStatus,
     MethodNotAllowed,
     NoRoute,
@@ -371,8 +372,17 @@ class ObieApi:
 
 def _key(call: _Call, token: AccessToken, endpoint: str) -> tuple[str, str]:
     """The request's ``x-idempotency-key`` and its scope: keys are per TPP, version and
-    endpoint (the digest §1.5)."""
+    endpoint (the digest §1.5). A key is kept in the state file, which holds text only:
+    one the edge decoded from bytes that are no UTF-8 (lone surrogates) is refused."""
     key = access.header(call.request.headers, "x-idempotency-key") or ""
+    try:
+        key.encode()
+    except UnicodeEncodeError:  # bytes that are no UTF-8, which the edge decodes as such
+        raise HeaderInvalid(
+            "header x-idempotency-key holds bytes that are not UTF-8: send a key of text"
+            " (a UUID, say)",
+            path="x-idempotency-key",
+        ) from None
     return key, f"{token.client_id}\x1f{call.links.version}\x1f{endpoint}"
 
 

@@ -109,7 +109,10 @@ class ObieError(TpsimError):
 
 
 def _cut(text: str) -> str:
-    text = text or "refused"
+    """``text`` fit for an answer: at most ``MAX_MESSAGE`` characters, and UTF-8 text
+    (a header's bytes that are no UTF-8 reach tpsim as lone surrogates, and a message
+    quoting them would make the answer unsendable: they are spelled ``\\udcff``)."""
+    text = (text or "refused").encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 

@@ -46,6 +46,7 @@ _UNEXPECTED = "is not a member this object may have"
 _SORT_CODE = re.compile(r"[0-9]{14}")
 _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}")
 _SIGNATURE = "header x-jws-signature"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def operation(version: str, method: str, path: str) -> Operation | None:
@@ -67,11 +68,38 @@ def require_json(content_type: str | None) -> None:
 
 
 def decode(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or 400 U010 saying what is wrong with it."""
+    """The body as a JSON object, or 400 U010 saying what is wrong with it: also a lone
+    surrogate escape (``"\\ud800"``), which JSON's grammar lets through but which is no
+    text, so no answer echoing it (nor the idempotency digest) could be encoded."""
     try:
-        return decode_object(raw, max_depth=MAX_DEPTH, max_number_chars=MAX_NUMBER)
+        body = decode_object(raw, max_depth=MAX_DEPTH, max_number_chars=MAX_NUMBER)
     except MalformedBody as exc:
         raise InvalidFormat(f"{exc}") from None
+    where = _surrogate_at(body)
+    if where is not None:
+        raise InvalidFormat(
+            f"{where or 'the body'} holds a lone surrogate escape (\\ud800 to \\udfff) in"
+            " a string or member name: that is no Unicode text; send UTF-8 text",
+            path=where or None,
+        )
+    return body
+
+
+def _surrogate_at(body: dict[str, Any]) -> str | None:
+    """The path of the first string, or object holding a member name, with a lone
+    surrogate ("" for the body itself), or None (walked without recursion)."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, str) and _SURROGATE.search(node):
+            return where
+        if isinstance(node, dict):
+            if any(_SURROGATE.search(name) for name in node):
+                return where
+            stack.extend((f"{where}.{k}" if where else k, v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(node))
+    return None
 
 
 def check_request(op: Operation, headers: Mapping[str, str], body: dict[str, Any] | None) -> None:

@@ -109,7 +109,9 @@ def _header(value: str) -> dict[str, Any]:
     if "b64" in header:
         raise _malformed("b64 must not be sent (dropped in v3.1.4)")
     crit = header.get("crit")
-    missing = [c for c in CLAIMS if not isinstance(crit, list) or c not in crit or c not in header]
+    if not isinstance(crit, list) or not all(isinstance(c, str) for c in crit):
+        raise _malformed("crit must be an array of header parameter names")
+    missing = [c for c in CLAIMS if c not in crit or c not in header]
     if missing:
         raise _malformed(f"crit and the header must carry {', '.join(missing)}")
     return header
