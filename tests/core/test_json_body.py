@@ -82,6 +82,13 @@ REFUSED = [
      "the body is not valid JSON: Infinity is not a JSON number (RFC 8259 §6)"),
     ("-Infinity", b'{"a": -Infinity}', "not-a-number",
      "the body is not valid JSON: -Infinity is not a JSON number (RFC 8259 §6)"),
+    # 1e999999 is JSON's grammar but no double: it would read as Infinity (RFC 8259 §6).
+    ("a number beyond a double", b'{"a": 1e999999}', "not-a-number",
+     "a number in the body, 1e999999, is beyond what a double holds (RFC 8259 §6):"
+     " send a smaller one"),
+    ("a negative number beyond a double", b'{"a": [-2E+308]}', "not-a-number",
+     "a number in the body, -2E+308, is beyond what a double holds (RFC 8259 §6):"
+     " send a smaller one"),
     ("a key named twice", b'{"a": {"b": 1, "c": 2, "b": 3}}', "duplicate-key",
      "the body names 'b' twice in one object: send it once"),
 ]

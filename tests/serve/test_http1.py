@@ -127,6 +127,23 @@ async def test_a_chunked_body_is_read_to_its_end_and_the_connection_reused(
     assert raw.connections == 1
 
 
+async def test_an_answer_framed_by_length_and_chunked_drops_its_connection(
+    serve: Serve,
+) -> None:
+    """RFC 9112 §6.3: chunked wins, but an answer framed both ways may be a response split;
+    the next callback's answer must not be read from what follows it."""
+    both = (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\nhi\r\n0\r\n\r\n"
+    )
+    raw = await serve([both, ok(b"two")])
+    pool = Http1Pool()
+    assert await put(pool, raw) == (200, b"hi")
+    assert await put(pool, raw) == (200, b"two")
+    pool.close()
+    assert raw.connections == 2
+
+
 async def test_a_status_line_without_a_reason_phrase_is_read(serve: Serve) -> None:
     # The reason phrase is optional, and the space before it with it (RFC 9112 §4).
     raw = await serve([b"HTTP/1.1 204\r\nContent-Length: 0\r\n\r\n", ok(status="202 ")])
@@ -255,6 +272,14 @@ async def test_a_connection_closed_before_the_answer_is_a_disconnection_never_a_
         b"HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n",
         b"HTTP/1.10 200 OK\r\nContent-Length: 0\r\n\r\n",
+        # A status code is 100 to 999 (RFC 9110 §15).
+        b"HTTP/1.1 099 OK\r\nContent-Length: 0\r\n\r\n",
+        # Two lengths that differ frame no body (RFC 9112 §6.3).
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhi",
+        # A length int() cannot read (over 4,300 digits) is a bad answer, not a crash.
+        b"HTTP/1.1 200 OK\r\nContent-Length: " + b"9" * 5_000 + b"\r\n\r\nhi",
+        # Interim answers without end: bounded as one head is, never parsed forever.
+        b"HTTP/1.1 100 Continue\r\n\r\n" * 3_000 + b"HTTP/1.1 200 OK\r\n",
     ],
 )
 async def test_what_is_not_http_is_a_bad_answer(serve: Serve, answer: bytes) -> None:

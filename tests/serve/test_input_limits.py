@@ -52,6 +52,8 @@ REFUSED: list[tuple[str, bytes, dict[str, str | None], int, str, str]] = [
     ("a float of 5,000 digits", with_extra("0." + "1" * 4_998), {}, 400, "3101",
      f"at most {MAX_NUMBER_CHARS}"),
     ("NaN", with_extra("NaN"), {}, 400, "3101", "NaN is not a JSON number"),
+    ("a number beyond a double", with_extra("1e999999"), {}, 400, "3101",
+     "beyond what a double holds"),
     ("a gzip body that is not gzip", with_extra("1"), {"Content-Encoding": "gzip"}, 400, "3101",
      "could not be read"),
     ("a Date without a zone", with_extra("1"), {"Date": "Thu, 24 Jan 2019 10:23:12"}, 400,

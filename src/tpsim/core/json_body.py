@@ -2,7 +2,9 @@
 be able to send: nesting deeper than the caller's limit (deep bodies end in a
 ``RecursionError`` while decoding, copying or validating them), numbers longer than the
 caller's limit (``int()`` refuses 4,300 digits and is quadratic below that), ``NaN`` and
-``Infinity``, which JSON (RFC 8259 §6) does not have, and, unless the caller keeps the last
+``Infinity``, which JSON (RFC 8259 §6) does not have, numbers too large for a double
+(``1e999999`` would read as ``Infinity``, and go on as such into the journal and any body
+that echoes it), and, unless the caller keeps the last
 value, a key named twice in one object (RFC 8259 §4: the meaning is then unpredictable).
 
 Every dialect reads its bodies here and renders a ``MalformedBody`` in its own format; the
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -107,7 +110,7 @@ def _decoder(max_number_chars: int, duplicate_keys: DuplicateKeys) -> json.JSOND
     """One decoder per set of limits (the hooks close over them)."""
     return json.JSONDecoder(
         parse_int=_number(int, max_number_chars),
-        parse_float=_number(float, max_number_chars),
+        parse_float=_number(_finite, max_number_chars),
         parse_constant=_no_constant,
         object_pairs_hook=_unique_keys if duplicate_keys == "refuse" else None,
     )
@@ -125,6 +128,18 @@ def _number(convert: Callable[[str], int | float], limit: int) -> Callable[[str]
         return convert(text)
 
     return parse
+
+
+def _finite(text: str) -> float:
+    """``float(text)``, refusing what overflows a double (RFC 8259 §6: beyond its range)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise MalformedBody(
+            "not-a-number",
+            f"a number in the body, {text[:40]}, is beyond what a double holds"
+            " (RFC 8259 §6): send a smaller one",
+        )
+    return value
 
 
 def _no_constant(name: str) -> None:

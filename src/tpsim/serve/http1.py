@@ -18,7 +18,9 @@ What it guarantees, as ``HttpClient`` did through aiohttp:
   to its end is closed, never reused (so an endpoint streaming without end, or slowly,
   costs neither memory nor a timeout);
 - an answer is framed by ``Content-Length``, by chunked transfer coding, or by the
-  connection's end, and interim ``1xx`` answers are skipped;
+  connection's end, and interim ``1xx`` answers are skipped (64 KiB of heads at most);
+  two lengths that differ are a bad answer, and an answer framed both ways closes its
+  connection once read;
 - a header name or value with a line break is refused before anything is written;
 - a connection idle for more than ``IDLE_S`` is never reused (a NAT or load balancer may
   have dropped it silently); idle ones are closed when found so.
@@ -33,10 +35,12 @@ from collections.abc import Mapping
 from typing import cast
 
 IDLE_S = 15.0  # aiohttp's keep-alive default: an idle connection older than this is closed
-MAX_HEAD_BYTES = 64 * 1024  # an answer's status line and headers, at most
+MAX_HEAD_BYTES = 64 * 1024  # an answer's status lines and headers (interim ones too), at most
+MAX_LENGTH_DIGITS = 18  # a Content-Length longer than this is no body tpsim could read
 # RFC 9112 §4: HTTP-version SP 3DIGIT, then SP and an optional reason phrase, which the
 # status line may leave out with its space. "HTTP/1.1 2000 OK" is not a 200.
-_STATUS_LINE = re.compile(r"(?P<version>HTTP/1\.[0-9]) (?P<status>[0-9]{3})(?: |\Z)")
+# A status code is 100 to 999 (RFC 9110 §15): "HTTP/1.1 099" is not an answer either.
+_STATUS_LINE = re.compile(r"(?P<version>HTTP/1\.[0-9]) (?P<status>[1-9][0-9]{2})(?: |\Z)")
 _NO_BODY = frozenset((204, 304))
 
 
@@ -97,7 +101,10 @@ class _Answer:
         while True:
             end = buffer.find(b"\r\n\r\n", taken)
             if end < 0:
-                if len(buffer) - taken > MAX_HEAD_BYTES:
+                # The whole buffer, interim answers included: it is parsed again from its
+                # start on each read, so a peer streaming "100 Continue" without end must
+                # neither grow it nor hold the event loop.
+                if len(buffer) > MAX_HEAD_BYTES:
                     raise BadAnswer("the answer's headers are longer than 64 KiB")
                 return 0
             lines = bytes(buffer[taken:end]).decode("latin-1").split("\r\n")
@@ -125,6 +132,10 @@ class _Answer:
                     text = value.strip()
                     if not (text.isascii() and text.isdecimal()):
                         raise BadAnswer(f"Content-Length is not a number: {text[:40]!r}")
+                    if len(text) > MAX_LENGTH_DIGITS:  # int() raises past 4,300 digits
+                        raise BadAnswer(f"Content-Length is too large: {text[:40]}…")
+                    if length is not None and int(text) != length:  # RFC 9112 §6.3
+                        raise BadAnswer("two Content-Length headers with different values")
                     length = int(text)
                 case "transfer-encoding":  # chunked when it is the last coding
                     chunked = _tokens(value)[-1:] == ["chunked"]
@@ -136,6 +147,10 @@ class _Answer:
             self.framing, self.complete = "length", True
         elif chunked:
             self.framing = "chunked"
+            # Both framings: chunked wins, but the peer (or a proxy before it) may read its
+            # answers otherwise; the connection is not trusted with another request
+            # (RFC 9112 §6.3: a sign of response splitting).
+            self.keep_alive = self.keep_alive and length is None
         elif length is not None:
             self.framing, self.left = "length", length
             self.complete = length == 0
