@@ -169,6 +169,22 @@ def test_bad_input_exits_2_with_a_message(
     assert words in captured.err and "Traceback" not in captured.err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [("sign", "--challenge", "x"), ("attest", "--challenge", "ab")],
+    ids=["sign", "attest"],
+)
+def test_a_credential_file_that_is_no_utf8_text_exits_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    binary = tmp_path / "key.der"
+    binary.write_bytes(b"\x30\x82\xff\xfe")
+    assert run(*argv, "--credential", str(binary)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"{binary}: not a tpsim credential file (not UTF-8 text" in captured.err
+
+
 def test_argparse_refuses_unknown_choices(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         run("sign", "--credential", "x", "--challenge", "y", "--broken", "nope")

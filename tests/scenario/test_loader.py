@@ -67,6 +67,34 @@ def test_a_reference_to_what_a_step_sets_is_checked_when_the_step_runs(tmp_path:
     assert str(caught.value).startswith(f"{path}:6: steps[1].approve.payload: ")
 
 
+def test_an_unquoted_date_or_time_is_the_text_written(tmp_path: Path) -> None:
+    """Every value goes into a JSON body or is compared with one, where a date is a
+    string: YAML's date objects were a TypeError when sent, and in a cell's report."""
+    path = write(
+        tmp_path,
+        "dates.yaml",
+        """\
+        name: dated
+        variables: {day: 2024-01-01}
+        matrix:
+          when: [{2024-03-01: first}]
+        steps:
+          - stet.create_payment_request:
+              body: {requestedExecutionDate: "${day}", at: 2024-01-01T12:00:00Z}
+            expect: {body: {date: "on ${day}"}}
+        """,
+    )
+    loaded = load_scenario(path)
+    assert loaded.scenario.variables == {"day": "2024-01-01"}
+    assert loaded.scenario.matrix == {"when": [{"2024-03-01": "first"}]}
+    (step,) = loaded.steps(Variables(loaded.scenario.variables))
+    assert step.params["body"] == {
+        "requestedExecutionDate": "2024-01-01",
+        "at": "2024-01-01T12:00:00Z",
+    }
+    assert step.expect == {"body": {"date": "on 2024-01-01"}}
+
+
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "bad.yaml", "name: x\nsteps:\n  - send: {method: GET\n")
     assert load_error(path).startswith(f"{path}:4: not valid YAML")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -299,6 +300,26 @@ def test_json_report_round_trips(tmp_path: Path) -> None:
     ] == "transfer matrix [auth=GENERIC, amount=100]"
     assert raw.startswith('{\n  "format"') and "— café" in raw  # pretty; not ASCII-escaped
     assert data["scenarios"][2]["failures"][0]["kind"] == "not-received"
+
+
+def test_json_report_is_written_whatever_a_matrix_cell_holds(tmp_path: Path) -> None:
+    """A scenario file's YAML gives a cell values JSON has no form for (``!!binary`` as
+    a key, ``.nan``): the report still comes out, and strict parsers read it."""
+    cell = {"when": {b"day": "new year", date(2024, 1, 1): 1}, "amount": float("nan")}
+    run = RunResult(
+        [ScenarioResult("odd", "odd.yaml", Outcome.PASSED, 0.1, "t", cell=cell)], "t", 1
+    )
+    write_json(run, tmp_path / "run.json")
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is no JSON")
+
+    raw = (tmp_path / "run.json").read_text(encoding="utf-8")
+    data = json.loads(raw, parse_constant=refuse)
+    assert data["scenarios"][0]["cell"] == {
+        "when": {"b'day'": "new year", "2024-01-01": 1},
+        "amount": "nan",
+    }
 
 
 # --- sequence diagram -------------------------------------------------------------------

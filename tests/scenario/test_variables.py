@@ -50,3 +50,9 @@ def test_partial_resolution_leaves_what_steps_will_set() -> None:
         "e",
     ]
     assert variables.resolve("$${x}", partial=True) == "$${x}"
+
+
+@pytest.mark.parametrize("value", [b"hello", {"a", "b"}], ids=["binary", "set"])
+def test_a_value_with_no_text_form_is_a_mistake_in_the_file(value: object) -> None:
+    with pytest.raises(VariableError, match=r"\$\{v\}: cannot be written into text"):
+        Variables({"v": value}).resolve("x ${v}")

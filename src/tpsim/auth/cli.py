@@ -247,7 +247,15 @@ def run_transaction_challenge(args: argparse.Namespace) -> None:
 
 
 def _load(path: Path) -> SoftwareAuthenticator:
-    return SoftwareAuthenticator.from_json(read_text(path), source=str(path))
+    """The credential in file ``path``; a file that is no UTF-8 text (a key in DER, a
+    binary named by mistake) is bad input, as a file that is no credential is."""
+    try:
+        text = read_text(path)
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path}: not a tpsim credential file (not UTF-8 text: {exc.reason})"
+        ) from None
+    return SoftwareAuthenticator.from_json(text, source=str(path))
 
 
 def builtin_credentials() -> dict[str, str]:

@@ -340,12 +340,22 @@ def read_yaml(path: Path) -> tuple[Any, Source]:
 
 # libyaml's parser when PyYAML has it (about ten times faster: a library run parses every
 # file and fragment), else PyYAML's own; both build the same documents and marks.
-_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[valid-type,misc]
+    """The safe loader, reading an unquoted date or time (``2024-01-01``) as the text it
+    is written as: every value a scenario gives goes into a JSON body or is compared with
+    one, where a date is a string (as a ``date`` object it was a TypeError when sent, and
+    never equal to what came)."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
 
 
 def _parse(text: str) -> tuple[Any, yaml.Node | None]:
     """The YAML document in ``text`` and its node tree (which has the lines), parsed once."""
-    loader = _LOADER(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -153,10 +153,23 @@ class Variables:
                 return "$${" if partial else "${"
             if partial and self._later(found.group(1)):
                 return found.group(0)
-            value = self.lookup(found.group(1))
-            return value if isinstance(value, str) else json.dumps(value)
+            return _as_text(self.lookup(found.group(1)), found.group(1))
 
         return _REFERENCE.sub(replace, text)
+
+
+def _as_text(value: Any, expression: str) -> str:
+    """``value`` written into a string: text as it is, anything else as JSON; a value JSON
+    has no form for (YAML's ``!!binary``, ``!!set``) is a mistake in the file."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as exc:
+        raise VariableError(
+            f"${{{expression}}}: cannot be written into text ({exc}): give the variable"
+            " strings, numbers, lists and mappings only"
+        ) from None
 
 
 def _field(value: Any, part: str, where: str) -> Any:
