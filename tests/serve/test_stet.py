@@ -12,6 +12,7 @@ signatures. Every answer the PISP gets is checked as STET allows it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -372,6 +373,24 @@ async def test_tokens_are_refused_before_anything_else(scheme: Scheme) -> None:
         uk = await pisp.token(grant_type="client_credentials", scope="payments")
         scoped = await pisp.call("POST", REQUESTS, body, token=uk)
         assert (scoped.status, scoped.body["error"]) == (403, "TOKEN_SCOPE")
+
+
+async def test_a_bearer_token_of_bytes_that_are_no_utf8_is_401_not_a_500(scheme: Scheme) -> None:
+    where = urlsplit(scheme.url)
+    body = json.dumps(payment_request()).encode()
+    head = (
+        b"POST /stet/dfspa/v1/payment-requests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nX-Request-ID: r-1\r\n"
+        b"Authorization: Bearer \xff\xfe\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    reader, writer = await asyncio.open_connection(where.hostname, where.port)
+    writer.write(head + body)
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"] == "TOKEN_INVALID"
 
 
 async def test_the_bpce_flavour_answers_405_to_put_and_to_both_confirmations(

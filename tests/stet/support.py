@@ -157,7 +157,7 @@ def kind_of(answer: Answer) -> SentKind:
 def check_answer(answer: Answer) -> Answer:
     """``answer`` as STET 1.4.2 allows it: a body ``sent_problems`` finds nothing wrong
     with (every refusal an ``ErrorModel`` with its own status), the ``X-Request-ID``, a
-    201's ``Location`` and a 401's ``WWW-Authenticate``."""
+    201's ``Location``, a 401's ``WWW-Authenticate`` and a 405's ``Allow``."""
     assert answer.body is not None, answer
     kind = kind_of(answer)
     assert sent_problems(kind, answer.body) == [], (answer.status, answer.body)
@@ -168,6 +168,8 @@ def check_answer(answer: Answer) -> Answer:
     assert answer.headers.get(REQUEST_ID), answer.headers
     if answer.status == 401:  # RFC 9110 §11.6.1: a 401 carries a challenge
         assert answer.headers.get("WWW-Authenticate"), answer.headers
+    if answer.status == 405:  # RFC 9110 §15.5.6: a 405 lists what the resource takes
+        assert "Allow" in answer.headers, answer.headers
     return answer
 
 

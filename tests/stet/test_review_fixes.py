@@ -92,3 +92,36 @@ def test_an_empty_factor_is_a_malformed_confirmation_not_a_wrong_otp() -> None:
     answer = w.confirm(rid, {"psuAuthenticationFactor": ""})
     assert code(answer) == (400, "FIELD_INVALID")
     assert w.stet.requests[rid].attempts == 0
+
+
+def test_a_bearer_token_whose_bytes_are_no_utf8_is_refused_401_not_a_500() -> None:
+    # aiohttp hands a header's non-UTF-8 bytes as surrogates (surrogateescape).
+    w = world()
+    for sent in ("Bearer \udcff\udcfe", "Bearer caf\u00e9", "Bearer a\tb"):
+        answer = w.call("POST", "payment-requests", payment_request(), authorization=sent)
+        assert code(answer) == (401, "TOKEN_INVALID"), sent
+        assert "visible ASCII" in answer.body["message"]  # type: ignore[index]
+
+
+def test_a_405_names_the_methods_the_resource_takes_in_allow() -> None:
+    # RFC 9110 §15.5.6: "The origin server MUST generate an Allow header field in a 405".
+    w = world()
+    token = w.client_token()
+    for method, path, allowed in (
+        ("GET", "payment-requests", "POST"),
+        ("DELETE", "payment-requests/abc", "GET, PUT"),
+        ("GET", "payment-requests/abc/confirmation", "POST"),
+    ):
+        answer = w.call(method, path, token=token)
+        assert code(answer) == (405, "METHOD_NOT_ALLOWED"), (method, path)
+        assert answer.headers.get("Allow") == allowed, (method, path)
+
+
+def test_the_bpce_flavour_405s_say_what_is_left_in_allow() -> None:
+    w = world(profile={"flavour": "bpce-1.4.0"})
+    request_id = w.create()
+    cancelled = w.put(request_id, w.cancellation(request_id))
+    assert code(cancelled) == (405, "METHOD_NOT_ALLOWED")
+    assert cancelled.headers.get("Allow") == "GET"
+    confirmed = w.confirm(request_id)
+    assert code(confirmed) == (405, "METHOD_NOT_ALLOWED") and confirmed.headers.get("Allow") == ""

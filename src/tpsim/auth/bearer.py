@@ -2,6 +2,8 @@
 server, for every dialect that takes one (UK Open Banking, STET).
 
     no Authorization, or not "Bearer …"         BearerRefused (the dialect's 401)
+    a token of other than visible ASCII         BearerRefused, ``invalid_token`` (the
+                                                edge's undecodable bytes, RFC 6750 §2.1)
     a token never issued, revoked or forgotten  BearerRefused, ``invalid_token``
     an expired token                            BearerRefused, ``invalid_token`` naming
                                                 the expiry
@@ -14,12 +16,15 @@ Each dialect words the refusal in its own error; ``challenge`` is the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from tpsim.auth.oauth import AuthorizationServer
 from tpsim.auth.oauth_errors import TokenRefused
 from tpsim.auth.oauth_model import AccessToken
 from tpsim.core.errors import TpsimError
+
+_VISIBLE = re.compile(r"[\x21-\x7e]+")
 
 
 class BearerRefused(TpsimError):
@@ -56,6 +61,14 @@ def bearer_token(
         raise BearerRefused(
             "the Authorization header must be Bearer <access token>",
             'Bearer error="invalid_request"',
+        )
+    if not _VISIBLE.fullmatch(token.strip()):
+        # RFC 6750 §2.1: a token is visible ASCII. The edge hands a header's bytes that are
+        # no UTF-8 as surrogates, which no token lookup can hash.
+        raise BearerRefused(
+            "the access token must be visible ASCII (RFC 6750 §2.1): send the one the token"
+            " endpoint issued",
+            'Bearer error="invalid_token"',
         )
     try:
         return oauth.access(token.strip(), issuer=issuer)

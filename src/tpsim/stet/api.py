@@ -127,6 +127,8 @@ class StetApi:
         answer = call.answer(error.status, error.body(self.bank.clock.now(), path))
         if isinstance(error, Unauthorized):
             answer.headers["WWW-Authenticate"] = error.challenge
+        if isinstance(error, MethodNotAllowed):
+            answer.headers["Allow"] = ", ".join(error.allow)
         detail = error.detail()
         if detail is not None:
             answer.headers[DETAIL_HEADER] = detail
@@ -174,7 +176,7 @@ class StetApi:
         return call.answer(200, request_body(call.links, self.bank, found))
 
     def _put(self, call: _Call) -> Answer:
-        self._implemented("PUT (modification of a payment request)")
+        self._implemented("PUT (modification of a payment request)", "GET")
         token = self._token(call, TokenKind.CLIENT)
         wire = reading.payment_request(self._body(call, token))
         found = self.bank.get(self._id(call), token.client_id)
@@ -263,11 +265,14 @@ class StetApi:
                     " registered redirect_uris (tpps[].redirect_uris)"
                 )
 
-    def _implemented(self, what: str) -> None:
+    def _implemented(self, what: str, *left: str) -> None:
+        """Refuse ``what`` in the BPCE flavour (405); ``left`` is what the resource still
+        takes there."""
         if self.bank.profile.flavour == "bpce-1.4.0":
             raise MethodNotAllowed(
                 f"{self.bank.fsp_id} plays BPCE's 89C3 v1.4.0 (psd2.stet.flavour:"
-                f" bpce-1.4.0), which does not implement {what}"
+                f" bpce-1.4.0), which does not implement {what}",
+                allow=left,
             )
 
     @staticmethod
@@ -359,4 +364,6 @@ def _accepts_json(accept: str | None) -> None:
 
 def _allow(method: str, *allowed: str) -> None:
     if method not in allowed:
-        raise MethodNotAllowed(f"{method} is not allowed here: use {' or '.join(allowed)}")
+        raise MethodNotAllowed(
+            f"{method} is not allowed here: use {' or '.join(allowed)}", allow=allowed
+        )

@@ -135,7 +135,14 @@ class NoRoute(StetError):
 
 
 class MethodNotAllowed(StetError):
+    """405: ``allow`` lists the methods the resource takes, for the ``Allow`` header a 405
+    must carry (RFC 9110 §15.5.6; empty: none)."""
+
     status, code = 405, "METHOD_NOT_ALLOWED"
+
+    def __init__(self, message: str, *, allow: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allow = allow
 
 
 class NotAcceptable(StetError):
