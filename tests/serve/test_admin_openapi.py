@@ -10,6 +10,7 @@ requests it documents are the ones the handlers take, and its refusals have the 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import tomllib
@@ -245,6 +246,70 @@ async def test_a_psd2_payments_state_and_decisions_are_answered_as_documented(
         assert decided == {"redirect": None, "status": "finalised"}
         forced = f"/admin/psd2/intents/{created['paymentId']}/status"
         await admin.call("POST", forced, 409, {"status": "CANC", "reason": "too late"})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"decision": "approve", "otp": "\\ud800"}',
+        '{"decision": "approve", "psu": "erika\\udfff"}',
+        '{"decision": "deny", "\\ud800": 1}',
+    ],
+)
+async def test_a_psd2_decision_with_a_lone_surrogate_is_refused_as_documented(
+    scheme: Scheme, spec: Spec, body: str
+) -> None:
+    """A lone surrogate escape is no character: the OTP it claims to be has no UTF-8, so it
+    is refused (400) before anything is compared or decided, never a 500."""
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST", PAYMENTS, payment(amount="5"), TPP_Decoupled_Preferred="true", PSU_ID="erika"
+        )
+        authorisation_id = created["_links"]["scaStatus"]["href"].rsplit("/", 1)[1]
+        admin = Admin(scheme.url, http, spec)
+        decide = f"/admin/psd2/authorisations/{authorisation_id}/decision"
+        refused = await admin.call("POST", decide, 400, text=body)
+        assert "Unicode" in refused["error"]
+        state = await admin.call("GET", f"/admin/psd2/intents/{created['paymentId']}", 200)
+        assert state["authorisations"][0]["scaStatus"] == "started"  # nothing decided
+        forced = f"/admin/psd2/intents/{created['paymentId']}/status"
+        await admin.call("POST", forced, 400, text='{"status": "RJCT", "reason": "\\ud800"}')
+
+
+async def test_a_banks_decision_on_a_payment_a_reset_removed_while_it_arrived_is_a_404(
+    scheme: Scheme,
+) -> None:
+    """The payment is looked up once the decision has arrived: a reset while its body was
+    on its way leaves no payment to reject, so the answer is 404, not the 200 of a payment
+    of the scheme that is gone."""
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST", PAYMENTS, payment(amount="5"), TPP_Decoupled_Preferred="true", PSU_ID="erika"
+        )
+        payment_id = created["paymentId"]
+        host, port = urlsplit(scheme.url).hostname, urlsplit(scheme.url).port
+        assert host is not None and port is not None
+        reader, writer = await asyncio.open_connection(host, port)
+        body = b'{"status": "RJCT", "reason": "fraud"}'
+        writer.write(
+            f"POST /admin/psd2/intents/{payment_id}/status HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        await writer.drain()
+        await asyncio.sleep(0.2)  # the handler waits for the body
+        async with http.post(f"{scheme.url}/admin/reset") as reset:
+            assert reset.status == 200
+        writer.write(body)
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+        status_line = answer.split(b"\r\n", 1)[0]
+        assert status_line == b"HTTP/1.1 404 Not Found", answer
+        async with http.get(f"{scheme.url}/admin/psd2/intents/{payment_id}") as now:
+            assert now.status == 404
 
 
 async def test_a_uk_consents_state_and_the_banks_rejection_are_answered_as_documented(

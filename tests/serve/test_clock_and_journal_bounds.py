@@ -58,6 +58,28 @@ async def test_advancing_the_clock_again_and_again_is_refused_before_it_overflow
     assert (await _call(late_scheme, "GET", "/admin/journal"))[0] == 200
 
 
+class _StoppedWallClock(SystemClock):
+    """The wall clock stopped ten days before ``LATEST``: what the admin API computes
+    and what the clock computes see the same moment."""
+
+    def now(self) -> datetime:
+        return LATEST - timedelta(days=10) + timedelta(seconds=self.offset_s)
+
+
+async def test_a_move_a_fraction_of_a_microsecond_past_latest_is_refused_not_a_500() -> None:
+    # timedelta rounds to whole microseconds and the clock compares unrounded seconds: a
+    # move that ends 0.4 microseconds past LATEST passed the first check, not the second.
+    scheme = await Scheme(clock=_StoppedWallClock()).start()  # type: ignore[arg-type]
+    try:
+        body = '{"seconds": 864000.0000004}'
+        status, answer = await _call(scheme, "POST", "/admin/clock/advance", body)
+        assert (status, answer.get("code")) == (400, "CLOCK_AT_LATEST"), answer
+        status, answer = await _call(scheme, "POST", "/admin/clock/advance", '{"seconds": 60}')
+        assert (status, answer) == (200, {"now": "8999-12-22T00:01:00.000Z"})
+    finally:
+        await scheme.close()
+
+
 def test_the_wall_clock_is_never_moved_past_latest() -> None:
     clock = SystemClock()
     for _ in range(1000):  # ten years at a time, as the admin API allows

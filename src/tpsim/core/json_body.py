@@ -16,15 +16,17 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from tpsim.core.errors import MalformedBody
 
-__all__ = ["DuplicateKeys", "Encoding", "decode_object", "json_type"]
+__all__ = ["DuplicateKeys", "Encoding", "decode_object", "json_type", "lone_surrogate_at"]
 
 _WHITESPACE = " \t\n\r"  # JSON's own (RFC 8259 §2), not every Unicode space
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: ``utf-8``: RFC 8259 §8.1, nothing else; ``detect``: as ``json.loads`` reads bytes (UTF-8,
 #: UTF-16 or UTF-32 told apart by RFC 4627 §3, lone surrogates let through).
@@ -83,6 +85,25 @@ def _text(raw: bytes, encoding: Encoding) -> str:
             f"the body is not valid JSON: byte 0x{raw[offset]:02x} at offset {offset}"
             f" is not {name} (RFC 8259 §8.1); send UTF-8 JSON",
         ) from None
+
+
+def lone_surrogate_at(value: Any) -> str | None:
+    """The path of the first string, or object holding a member name, in decoded JSON
+    ``value`` with a lone surrogate (``""``: ``value`` itself), or None. JSON's grammar lets
+    ``"\\ud800"`` through, but it is no Unicode text: an answer echoing it, a digest of it
+    or a state file keeping it could not encode it. Walked without recursion."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, str) and _SURROGATE.search(node):
+            return where
+        if isinstance(node, dict):
+            if any(_SURROGATE.search(name) for name in node):
+                return where
+            stack.extend((f"{where}.{k}" if where else k, v) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(node))
+    return None
 
 
 def _nests_deeper(value: dict[str, Any], limit: int) -> bool:

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tpsim.core.errors import MalformedBody, TooPrecise
-from tpsim.core.json_body import decode_object
+from tpsim.core.json_body import decode_object, lone_surrogate_at
 from tpsim.core.money import check_precision
 from tpsim.obie.errors import (
     FieldInvalid,
@@ -46,7 +46,7 @@ _UNEXPECTED = "is not a member this object may have"
 _SORT_CODE = re.compile(r"[0-9]{14}")
 _IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}")
 _SIGNATURE = "header x-jws-signature"
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def operation(version: str, method: str, path: str) -> Operation | None:
@@ -75,7 +75,8 @@ def decode(raw: bytes) -> dict[str, Any]:
         body = decode_object(raw, max_depth=MAX_DEPTH, max_number_chars=MAX_NUMBER)
     except MalformedBody as exc:
         raise InvalidFormat(f"{exc}") from None
-    where = _surrogate_at(body)
+    # UTF-8 read strictly holds no surrogate: only an escape can make one (walk then only).
+    where = lone_surrogate_at(body) if _SURROGATE_ESCAPE.search(raw) else None
     if where is not None:
         raise InvalidFormat(
             f"{where or 'the body'} holds a lone surrogate escape (\\ud800 to \\udfff) in"
@@ -83,23 +84,6 @@ def decode(raw: bytes) -> dict[str, Any]:
             path=where or None,
         )
     return body
-
-
-def _surrogate_at(body: dict[str, Any]) -> str | None:
-    """The path of the first string, or object holding a member name, with a lone
-    surrogate ("" for the body itself), or None (walked without recursion)."""
-    stack: list[tuple[str, Any]] = [("", body)]
-    while stack:
-        where, node = stack.pop()
-        if isinstance(node, str) and _SURROGATE.search(node):
-            return where
-        if isinstance(node, dict):
-            if any(_SURROGATE.search(name) for name in node):
-                return where
-            stack.extend((f"{where}.{k}" if where else k, v) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(node))
-    return None
 
 
 def check_request(op: Operation, headers: Mapping[str, str], body: dict[str, Any] | None) -> None:

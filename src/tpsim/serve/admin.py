@@ -350,14 +350,18 @@ async def advance_clock(request: web.Request) -> web.Response:
     if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE_S:
         return problem(400, f"seconds must be between 0 and {MAX_ADVANCE_S} (time only moves on)")
     now = sim.clock.now()
+    at_latest = problem(
+        400,
+        f"the clock is at {format_datetime(now)} and cannot move past"
+        f" {format_datetime(LATEST)}: restart tpsim to start from today again",
+        code="CLOCK_AT_LATEST",
+    )
     if now + timedelta(seconds=seconds) > LATEST:  # advanced often: datetime would overflow
-        return problem(
-            400,
-            f"the clock is at {format_datetime(now)} and cannot move past"
-            f" {format_datetime(LATEST)}: restart tpsim to start from today again",
-            code="CLOCK_AT_LATEST",
-        )
-    sim.clock.advance(float(seconds))
+        return at_latest
+    try:
+        sim.clock.advance(float(seconds))
+    except ValueError:  # the clock's own bound, in unrounded seconds (serve.clock)
+        return at_latest
     return web.json_response({"now": format_datetime(sim.clock.now())})
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from tpsim.core.json_body import lone_surrogate_at
 from tpsim.core.payment import PaymentIntent
 from tpsim.errors import TpsimError
 from tpsim.serve.admin import Handler, problem
@@ -177,12 +178,14 @@ async def get_intent(request: web.Request) -> web.Response:
 async def force_status(request: web.Request) -> web.Response:
     sim = request.app[SIMULATION]
     intent_id = request.match_info["intent_id"]
-    found, uk, stet = _payment(sim, intent_id), _consent(sim, intent_id), _request(sim, intent_id)
-    if found is None and uk is None and stet is None:
-        return problem(404, f"no PSD2 payment, consent or payment request {intent_id}")
+    # The body first: while it arrives, PUT /admin/fixtures or /admin/reset may replace
+    # the banks, and what was found before would be a scheme's that is gone.
     body = await _body(request, sim)
     if isinstance(body, web.Response):
         return body
+    found, uk, stet = _payment(sim, intent_id), _consent(sim, intent_id), _request(sim, intent_id)
+    if found is None and uk is None and stet is None:
+        return problem(404, f"no PSD2 payment, consent or payment request {intent_id}")
     status, reason = body.get("status"), body.get("reason")
     if status not in ("RJCT", "CANC", "ACSC") or not (reason is None or isinstance(reason, str)):
         return problem(400, 'status is "RJCT", "CANC" or "ACSC"; reason, if given, a string')
@@ -362,6 +365,10 @@ async def _body(request: web.Request, sim: Simulation) -> dict[str, Any] | web.R
         return problem(400, "the body must be a JSON object")
     if not isinstance(body, dict):
         return problem(400, "the body must be a JSON object")
+    if lone_surrogate_at(body) is not None:
+        # A lone surrogate (\ud800) is no character: compared as an OTP it has no UTF-8,
+        # and kept as a PSU or a reason it would go out in a TPP's JSON.
+        return problem(400, "the body's strings must be Unicode text: no lone \\ud800 escapes")
     return body
 
 
