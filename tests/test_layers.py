@@ -36,7 +36,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "config_participants": frozenset({"auth", "config_psd2", "config_settings"}),
     "config_psd2": frozenset(),
-    "config_settings": frozenset({"config_psd2"}),
+    "config_settings": frozenset({"auth", "config_psd2"}),
     "config_rules": frozenset({"core"}),
     "specs": frozenset({"core", "errors"}),
     "config_yaml": frozenset({"core", "errors"}),

@@ -10,8 +10,9 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tpsim.auth.origin import allowed_origin_problem
 from tpsim.config_psd2 import MAX_DURATION_S, Psd2Behaviour
 
 _AMOUNT = re.compile(r"^([0]|([1-9][0-9]{0,17}))([.][0-9]{0,3}[1-9])?$")
@@ -68,8 +69,18 @@ class FeeConfig(Strict):
     _fee = field_validator("fee", "commission", mode="before")(amount)
 
 
+def _allowed_origin(value: str) -> str:
+    """An entry of ``allowed_origins`` a browser's origin can equal (a validator)."""
+    problem = allowed_origin_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 class FidoPolicyConfig(Strict):
-    allowed_origins: list[str] = Field(default_factory=list)
+    allowed_origins: list[Annotated[str, AfterValidator(_allowed_origin)]] = Field(
+        default_factory=list
+    )
     rp_id: str | None = None
 
 

@@ -39,7 +39,12 @@ from tpsim.auth.broken import (
     tamper,
 )
 from tpsim.auth.challenge import client_data_challenge
-from tpsim.auth.credential import MAX_SIGN_COUNT, CredentialType, RegisteredCredential
+from tpsim.auth.credential import (
+    MAX_SIGN_COUNT,
+    RSA_CANNOT_SIGN,
+    CredentialType,
+    RegisteredCredential,
+)
 from tpsim.auth.errors import CryptoError
 from tpsim.auth.keys import COSE_ALGORITHM, KeyType, PrivateKey
 from tpsim.errors import ConfigError
@@ -81,9 +86,8 @@ class SoftwareAuthenticator:
         self.key_type = keys.key_type_of(private_key)
         if credential_type == "FIDO" and self.key_type is KeyType.RSA:
             raise ConfigError(
-                "FIDO credentials cannot be RSA: a 2048-bit RS256 signature is 344 base64 "
-                "characters, over the 256 the FIDOPublicKeyCredentialAssertion schema allows; "
-                "use p256, secp256k1 or ed25519 (RSA is fine for GENERIC)"
+                f"FIDO credentials cannot be RSA: {RSA_CANNOT_SIGN}; use p256, secp256k1 or"
+                " ed25519 (RSA is fine for GENERIC)"
             )
         self.credential_type: CredentialType = credential_type
         if credential_type == "FIDO" and credential_id is None:

@@ -33,6 +33,11 @@ _SUPPORTED_ALGORITHMS = "ES256 (-7), ES256K (-47) or EdDSA (-8)"
 # assertion schema allows (fido_common.MAX_SIGNATURE_CHARS; not imported: it loads fido2).
 _RSA_2048_SIGNATURE_CHARS = 344
 _MAX_ASSERTION_SIGNATURE_CHARS = 256
+# Why a FIDO credential cannot have an RSA key, said wherever one is refused.
+RSA_CANNOT_SIGN = (
+    f"their assertion signatures ({_RSA_2048_SIGNATURE_CHARS} base64 characters or more)"
+    f" exceed the {_MAX_ASSERTION_SIGNATURE_CHARS} FIDOPublicKeyCredentialAssertion allows"
+)
 
 
 @dataclass(frozen=True)
@@ -75,9 +80,23 @@ class RegisteredCredential:
         credential_id: bytes | None = None,
         sign_count: int = 0,
     ) -> RegisteredCredential:
-        """Seed a credential from a PEM (or base64 DER) public key, e.g. from a config file."""
-        normalized = public_key_pem(load_public_key(pem))
-        return cls(credential_type, credential_id, normalized, sign_count)
+        """Seed a credential from a PEM (or base64 DER) public key, e.g. from a config file.
+
+        A FIDO credential with an RSA key is refused (``CryptoError`` ``key_type``), as
+        ``cose_public_key`` refuses RS256 at registration: no assertion it signs fits the
+        schema, so the consent could never authorize a transfer. GENERIC keeps RSA: its
+        signature is a ``BinaryString``, which has no maximum length.
+        """
+        key = load_public_key(pem)
+        if credential_type == "FIDO" and key_type_of(key) is KeyType.RSA:
+            raise CryptoError(
+                "key_type",
+                f"a FIDO credential cannot have an RSA key: {RSA_CANNOT_SIGN}; use an ES256"
+                " (P-256), secp256k1 or Ed25519 key, or make it a GENERIC credential",
+                expected="a P-256, secp256k1 or Ed25519 public key",
+                actual="rsa",
+            )
+        return cls(credential_type, credential_id, public_key_pem(key), sign_count)
 
     def with_sign_count(self, sign_count: int) -> RegisteredCredential:
         """A copy with the counter ``verify_assertion`` returned.
@@ -126,9 +145,7 @@ def cose_public_key(cose: Mapping[Any, Any]) -> PublicKey:
     if alg == -257:
         raise CryptoError(
             "key_type",
-            "RS256 credentials cannot authorize transfers: their assertion signatures"
-            f" ({_RSA_2048_SIGNATURE_CHARS} base64 characters or more) exceed the"
-            f" {_MAX_ASSERTION_SIGNATURE_CHARS} FIDOPublicKeyCredentialAssertion allows; create the"
+            f"RS256 credentials cannot authorize transfers: {RSA_CANNOT_SIGN}; create the"
             " credential with ES256 (-7) or EdDSA (-8) in pubKeyCredParams",
             expected=_SUPPORTED_ALGORITHMS,
             actual=str(alg),

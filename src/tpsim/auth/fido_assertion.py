@@ -3,9 +3,9 @@
 Stateless: the caller passes the stored credential and stores the returned counter.
 Checks in order (WebAuthn §7.2 and the reference auth-service, spec §6.2): payload
 shape and sizes → ``id`` == ``rawId`` == registered id → clientData type
-``webauthn.get`` → challenge → origin policy → rpIdHash → UP → signature → counter →
-userHandle. Unlike the reference, the counter is compared with the *last* verified
-counter, so a replayed assertion is refused.
+``webauthn.get`` → challenge → origin policy → rpIdHash → UP → BS only with BE →
+signature → counter → userHandle. Unlike the reference, the counter is compared with
+the *last* verified counter, so a replayed assertion is refused.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Checks in order (WebAuthn §7.1 and what Mojaloop's auth-service checks, spec §6.1):
 payload shape and sizes → clientData type ``webauthn.create`` → challenge → origin
-policy → rpIdHash → UP → AT and attested credential data → credential id in authData
-== ``rawId`` == ``id`` → credential key type → attestation statement (python-fido2) →
-optional trust chain.
+policy → rpIdHash → UP → BS only with BE → AT and attested credential data → credential
+id in authData == ``rawId`` == ``id`` → credential key type → attestation statement
+(python-fido2) → optional trust chain.
 """
 
 from __future__ import annotations

@@ -126,7 +126,13 @@ def parse_authenticator_data(raw: bytes, what: str) -> AuthenticatorData:
 
 
 def check_authenticator_data(auth_data: AuthenticatorData, rp_id: str) -> None:
-    """Require ``rpIdHash == SHA-256(rp_id)`` and the User Present flag."""
+    """Require ``rpIdHash == SHA-256(rp_id)``, the User Present flag, and no Backup State
+    without Backup Eligibility.
+
+    WebAuthn Level 3 §6.1.3 (BS set with BE clear is invalid) and §7.1 / §7.2 ("If the BE
+    bit … is not set, verify that the BS bit is not set"): a credential that may not be
+    backed up cannot be backed up. python-fido2 2.2 reads both bits but checks neither.
+    """
     expected = hashlib.sha256(rp_id.encode("utf-8")).digest()
     if auth_data.rp_id_hash != expected:
         raise CryptoError(
@@ -137,3 +143,10 @@ def check_authenticator_data(auth_data: AuthenticatorData, rp_id: str) -> None:
         )
     if not auth_data.is_user_present():
         raise CryptoError("user_present", "the User Present flag is not set")
+    flags = auth_data.flags
+    if flags & AuthenticatorData.FLAG.BS and not flags & AuthenticatorData.FLAG.BE:
+        raise CryptoError(
+            "backup_state",
+            "authenticator data sets Backup State (BS, bit 4) without Backup Eligibility"
+            " (BE, bit 3): a credential that cannot be backed up is not backed up",
+        )
