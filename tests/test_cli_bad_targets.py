@@ -1,8 +1,9 @@
-"""``tpsim load`` and ``tpsim pisp`` against what is not a healthy tpsim: a URL without a
-scheme, a server that never answers or answers with what no tpsim would, a switch nothing
-listens on, a credentials file whose workers share one FIDO credential, a credential that
-is not UTF-8. Each must end at once with one line saying what to fix (exit 2), within
-``--timeout``, and keep the report's stdout for the report.
+"""``tpsim load``, ``tpsim pisp`` and ``tpsim run --server`` against what is not a healthy
+tpsim: a URL without a scheme, a server that never answers or answers with what no tpsim
+would, a server or switch nothing listens on, a credentials file whose workers share one
+FIDO credential, a credential that is not UTF-8. Each must end at once with one line
+saying what to fix (exit 2), within ``--timeout``, and keep the report's stdout for the
+report.
 Everything runs on 127.0.0.1: stand-in servers on ephemeral ports, or a port nothing
 listens on.
 """
@@ -328,3 +329,46 @@ def test_a_report_written_over_the_credentials_is_refused(
     assert code == 2, out + err
     assert err.startswith(f"tpsim load: error: --json {tmp_path / report}: the credentials"), err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+# --- tpsim run --server ------------------------------------------------------------------------
+
+QUICK = "name: quick {n}\nsteps:\n  - wait: {{for: 1ms}}\n"
+
+
+def scenarios(folder: Path, count: int = 3) -> Path:
+    """A directory of ``count`` scenarios that would each pass at once."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        (folder / f"s{n}.yaml").write_text(QUICK.format(n=n))
+    return folder
+
+
+def test_run_against_a_server_nothing_listens_on_exits_2_before_any_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every scenario ran, each an ERROR ("Cannot connect"), and the run exited 1: a CI job
+    could not tell "tpsim is down" from "the scenarios failed" (``load`` and ``pisp`` exit
+    2)."""
+    report = tmp_path / "out" / "report.json"
+    code = main(["run", "--server", CLOSED, str(scenarios(tmp_path / "s")), "--json", str(report)])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert out == ""  # no scenario ran
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"tpsim: --server {CLOSED}: GET {CLOSED}/admin/config: "), err
+    assert "Cannot connect" in err, err
+    assert not report.exists()
+
+
+async def test_run_against_a_server_that_is_no_tpsim_exits_2_before_any_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with stand_in(answering({"participants": "pispa"})) as url:
+        code = await asyncio.to_thread(main, ["run", "--server", url, str(scenarios(tmp_path))])
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert out == ""
+    assert err == f"tpsim: --server {url}: {url}/admin/config is no tpsim config" + (
+        f" (participants is not a list of objects): is {url} a tpsim?\n"
+    )

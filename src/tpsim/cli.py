@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4040
 ADMIN_TOKEN_ENV = "TPSIM_ADMIN_TOKEN"  # noqa: S105 - the variable's name, not a token
+INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C, as a shell reports it
 
 
 # Commands defined in other modules: name → (help, "module:function" adding its parser),
@@ -166,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tpsim: scenario error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
     return code
 
 
@@ -269,7 +270,9 @@ def _run(args: argparse.Namespace) -> int:
 
     from tpsim.scenario import reports
     from tpsim.scenario.console import Console
+    from tpsim.scenario.harness import HarnessError
     from tpsim.scenario.model import scenario_json_schema
+    from tpsim.scenario.progress import Progress
     from tpsim.scenario.report_paths import EXAMPLE, unwritable
     from tpsim.scenario.reports.environment import run_environment
     from tpsim.scenario.reports.mermaid import directory_problem
@@ -332,9 +335,16 @@ def _run(args: argparse.Namespace) -> int:
     cells, validator = prepare(args.paths, options)
     console = Console(len(cells))
     options.on_start, options.on_done = console.started, console.finished
-    result = asyncio.run(execute(cells, validator, options))
+    progress = Progress(cells)
+    try:
+        result = asyncio.run(execute(cells, validator, options, progress))
+    except HarnessError as exc:  # unreachable, refusing the token, no tpsim: nothing ran
+        print(f"tpsim: --server {args.server}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # the finished scenarios are reported all the same
+        result = progress.result(interrupted=True)
     console.summary(result)
-    code = 0 if result.passed else 1
+    code = INTERRUPTED if result.interrupted else 0 if result.passed else 1
     for option, path, write in written:
         try:
             write(result, Path(path))
@@ -342,7 +352,7 @@ def _run(args: argparse.Namespace) -> int:
             print(
                 f"tpsim: {option} {path}: cannot write the report: {exc.strerror}", file=sys.stderr
             )
-            code = 2
+            code = code if result.interrupted else 2
     return code
 
 

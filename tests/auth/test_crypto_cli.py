@@ -190,3 +190,42 @@ def test_argparse_refuses_unknown_choices(capsys: pytest.CaptureFixture[str]) ->
         run("sign", "--credential", "x", "--challenge", "y", "--broken", "nope")
     assert info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("scopes", "words"),
+    [
+        ('[{"address": 1, "actions": 1}]', "--scopes[0].address must be a non-empty string"),
+        ('[{"address": "", "actions": ["ACCOUNTS_TRANSFER"]}]', "--scopes[0].address must be"),
+        ('[{"address": "a.b", "actions": 1}]', "--scopes[0].actions must be a non-empty array"),
+        ('[{"address": "a.b", "actions": []}]', "--scopes[0].actions must be a non-empty array"),
+        ('[{"address": "a.b", "actions": [1]}]', "--scopes[0].actions[0] must be a string"),
+        (
+            '[{"address": "a.b", "actions": ["ACCOUNTS_TRANSFER"]}, {"address": null,'
+            ' "actions": ["ACCOUNTS_TRANSFER"]}]',
+            "--scopes[1].address must be a non-empty string",
+        ),
+        ("[]", "--scopes must hold at least one scope"),
+    ],
+)
+@pytest.mark.parametrize("command", ["attest", "challenge"])
+def test_scopes_of_the_wrong_types_exit_2_naming_what_is_wrong(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    scopes: str,
+    words: str,
+    command: str,
+) -> None:
+    """A consent's scopes are ``{address: string, actions: [string, …]}`` (spec ``Scope``):
+    scopes of other types derive a challenge no consent can have."""
+    file = tmp_path / "cred.json"
+    assert run("new", "--out", str(file)) == 0
+    capsys.readouterr()
+    given = ("--consent-id", "c1", "--scopes", scopes)
+    argv = (
+        ("attest", "--credential", str(file)) if command == "attest" else ("challenge", "consent")
+    )
+    assert run(*argv, *given) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert words in captured.err and "Traceback" not in captured.err

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from tests.support.scenarios import write
 from tpsim.cli import main
 from tpsim.config import load_config
+from tpsim.scenario.harness import HarnessError
 from tpsim.scenario.model import ACTIONS
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
@@ -206,12 +207,15 @@ async def test_a_scenario_against_a_running_tpsim(tmp_path: Path) -> None:
     assert result.outcome is Outcome.PASSED, result.failures
 
 
-async def test_an_unreachable_server_is_an_error_not_a_failure(tmp_path: Path) -> None:
-    result = await run_one(tmp_path, TRANSFER, server="http://127.0.0.1:9")
-    assert result.outcome is Outcome.ERROR
-    (failure,) = result.failures
-    assert failure.kind is FailureKind.ERROR
-    assert failure.message.startswith("could not run: PUT http://127.0.0.1:9/admin/fixtures")
+async def test_an_unreachable_server_stops_the_run_before_any_scenario(tmp_path: Path) -> None:
+    """Not one ERROR per scenario, which a CI job cannot tell from scenarios that failed:
+    the run could not start (``tpsim run`` exits 2, as ``tpsim pisp`` and ``load`` do)."""
+    started: list[str] = []
+    options = RunOptions(server="http://127.0.0.1:9", on_start=started.append)
+    path = write(tmp_path, "scenario.yaml", TRANSFER)
+    with pytest.raises(HarnessError, match="^GET http://127.0.0.1:9/admin/config: "):
+        await run([str(path)], options)
+    assert started == []
 
 
 async def test_matrix_cells_are_separate_results(tmp_path: Path) -> None:

@@ -317,13 +317,42 @@ def _create(path: Path, text: str) -> None:
 
 
 def _scopes(text: str) -> list[dict[str, Any]]:
+    """``--scopes``: a consent's scopes (spec ``Scope``: ``address`` a string, ``actions``
+    an array of strings). Scopes of other types would give a challenge that no consent can
+    have, so they are refused here, naming what is wrong, rather than hashed."""
     try:
         scopes = json.loads(text)
     except ValueError as exc:
         raise UsageError(f"--scopes is not JSON: {exc}") from None
     if not isinstance(scopes, list) or not all(isinstance(s, dict) for s in scopes):
         raise UsageError('--scopes must be a JSON array of objects {"address", "actions"}')
+    if not scopes:
+        raise UsageError(f"--scopes must hold at least one scope, e.g. {_SCOPE_EXAMPLE}")
+    for index, scope in enumerate(scopes):
+        problem = _scope_problem(scope)
+        if problem is not None:
+            raise UsageError(f"--scopes[{index}].{problem}, e.g. {_SCOPE_EXAMPLE}")
     return scopes
+
+
+_SCOPE_EXAMPLE = '[{"address":"dfspa.alice.chequing","actions":["ACCOUNTS_TRANSFER"]}]'
+
+
+def _scope_problem(scope: dict[str, Any]) -> str | None:
+    """What is wrong with one scope's types (None: nothing); a missing key is left to
+    ``consent_challenge``, which names it."""
+    address, actions = scope.get("address", "-"), scope.get("actions", ["-"])
+    if not isinstance(address, str) or not address:
+        return (
+            f"address must be a non-empty string (the account address), not {json.dumps(address)}"
+        )
+    if not isinstance(actions, list) or not actions:
+        return f"actions must be a non-empty array of strings, not {json.dumps(actions)}"
+    for number, action in enumerate(actions):
+        if not isinstance(action, str):
+            shown = json.dumps(action)
+            return f"actions[{number}] must be a string (e.g. ACCOUNTS_TRANSFER), not {shown}"
+    return None
 
 
 def _read_json(name: str) -> Any:

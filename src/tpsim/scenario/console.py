@@ -39,7 +39,7 @@ class Console:
     def summary(self, run: RunResult) -> None:
         write = self.stream.write
         for result in run.scenarios:
-            if result.outcome is Outcome.PASSED:
+            if result.outcome in (Outcome.PASSED, Outcome.SKIPPED):
                 continue
             write(f"\n{self._paint(result.outcome, _MARK[result.outcome])} {result.title}")
             write(f"  ({result.file})\n")
@@ -47,9 +47,12 @@ class Console:
                 write("".join(f"  {line}\n" for line in failure_lines(failure)))
         counts = [
             f"{run.count(o)} {o.value}"
-            for o in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)
+            for o in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR, Outcome.SKIPPED)
             if run.count(o) or o is Outcome.PASSED
         ]
         total = len(run.scenarios)
         noun = "scenario" if total == 1 else "scenarios"
-        write(f"\n{total} {noun}: {', '.join(counts)} in {run.duration_s:.1f} s\n")
+        stopped = (
+            " (interrupted: the skipped ones did not run or finish)" if run.interrupted else ""
+        )
+        write(f"\n{total} {noun}: {', '.join(counts)} in {run.duration_s:.1f} s{stopped}\n")

@@ -387,16 +387,14 @@ async def config_restored(remote: RemoteTpsim, warn: Warn = _logged) -> AsyncIte
     in force before it, however the body ends (failed, cancelled by Ctrl-C): a running
     tpsim must not be left sending callbacks to the runner's PISP, which is gone.
 
-    The put-back is skipped when the config in force is still the one saved, and cannot be
-    done when the saved one was unreadable (the scenarios then fail on the same server) or
-    holds signing keys the admin API never shows: that is refused before anything runs.
-    What could not be done is told to ``warn`` (default: logged)."""
-    try:
-        saved: dict[str, Any] | None = await remote.config_in_force()
-    except HarnessError as exc:
-        warn("--server: its config cannot be read, so it cannot be put back", str(exc))
-        saved = None
-    if saved is not None and _hidden_keys(saved):
+    The config is read first, as ``tpsim pisp`` and ``tpsim load`` do: a server that is
+    unreachable, refuses the admin token or is no tpsim raises ``HarnessError`` before
+    anything runs (exit 2, "could not start"), rather than erroring every scenario in
+    turn. A config holding signing keys the admin API never shows could not be put back:
+    also refused before anything runs. The put-back is skipped when the config in force is
+    still the one saved; what it could not do is told to ``warn`` (default: logged)."""
+    saved = await remote.config_in_force()
+    if _hidden_keys(saved):
         raise ScenarioError(
             f"--server {remote.url}: its config holds signing keys"
             f" ({', '.join(_hidden_keys(saved))}: jws_private_key_pem) that the admin API never"
@@ -406,8 +404,7 @@ async def config_restored(remote: RemoteTpsim, warn: Warn = _logged) -> AsyncIte
     try:
         yield
     finally:
-        if saved is not None:
-            await asyncio.shield(_put_back(remote, saved, warn))
+        await asyncio.shield(_put_back(remote, saved, warn))
 
 
 async def _put_back(remote: RemoteTpsim, saved: dict[str, Any], warn: Warn) -> None:

@@ -110,6 +110,7 @@ class RunResult:
     scenarios: list[ScenarioResult]
     started_at: str
     duration_s: float
+    interrupted: bool = False  # stopped part-way (Ctrl-C): the scenarios not run are skipped
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for s in self.scenarios if s.outcome is outcome)
@@ -119,12 +120,17 @@ class RunResult:
         return all(s.outcome is Outcome.PASSED for s in self.scenarios)
 
     def to_json(self) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "total": len(self.scenarios),
+            **{o.value: self.count(o) for o in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)},
+        }
+        if self.interrupted:  # only then are scenarios skipped (not run)
+            summary.update(
+                {Outcome.SKIPPED.value: self.count(Outcome.SKIPPED), "interrupted": True}
+            )
         return {
             "started_at": self.started_at,
             "duration_s": self.duration_s,
-            "summary": {
-                "total": len(self.scenarios),
-                **{o.value: self.count(o) for o in (Outcome.PASSED, Outcome.FAILED, Outcome.ERROR)},
-            },
+            "summary": summary,
             "scenarios": [s.to_json() for s in self.scenarios],
         }

@@ -50,6 +50,7 @@ from tpsim.scenario.harness import (
 from tpsim.scenario.loader import LoadedScenario, PlannedStep, find_scenarios, load_scenario
 from tpsim.scenario.model import ACTIONS, Expect, PispUnderTest, TppUnderTest
 from tpsim.scenario.pisp_client import builtin_signers
+from tpsim.scenario.progress import Progress
 from tpsim.scenario.results import (
     Failure,
     FailureKind,
@@ -304,23 +305,29 @@ async def run(paths: list[str], options: RunOptions) -> RunResult:
 
 
 async def execute(
-    cells: list[Cell], validator: OpenApiValidator | None, options: RunOptions
+    cells: list[Cell],
+    validator: OpenApiValidator | None,
+    options: RunOptions,
+    progress: Progress | None = None,
 ) -> RunResult:
-    started, clock = datetime.now(UTC), time.monotonic()
+    """Run ``cells``; each result is recorded in ``progress`` (of these cells) as it comes,
+    so that a caller whose run is stopped (Ctrl-C) still has the finished ones to report.
+    ``HarnessError``: the ``--server`` cannot be used, found before anything runs."""
+    progress = progress or Progress(cells)
     limit = asyncio.Semaphore(1 if options.server else max(1, options.jobs))
     async with aiohttp.ClientSession() as http, _server_restored(options, http):
 
-        async def bounded(cell: Cell) -> ScenarioResult:
+        async def bounded(index: int, cell: Cell) -> None:
             async with limit:
                 if options.on_start:
                     options.on_start(cell.title)
                 result = await run_cell(cell, options, validator, http)
+                progress.finished[index] = result
                 if options.on_done:
                     options.on_done(result)
-                return result
 
-        results = await asyncio.gather(*(bounded(c) for c in cells))
-    return RunResult(list(results), started.isoformat(timespec="seconds"), time.monotonic() - clock)
+        await asyncio.gather(*(bounded(i, c) for i, c in enumerate(cells)))
+    return progress.result()
 
 
 def _server_restored(

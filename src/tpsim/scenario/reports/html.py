@@ -48,7 +48,7 @@ def html_page(run: RunResult, environment: Environment | None = None) -> str:
     sections = "\n".join(_scenario(f"s{i}", i, s, data) for i, s in enumerate(run.scenarios, 1))
     slots = {
         "csp": _CSP,
-        "title": _e(f"tpsim run: {'passed' if run.passed else 'failed'}"),
+        "title": _e(f"tpsim run: {_verdict(run)}"),
         "svg-style": SVG_STYLE,
         "header": _header(run, environment or Environment()),
         "filters": _filters(run),
@@ -73,6 +73,12 @@ def _badge(outcome: Outcome) -> str:
     return f'<span class="badge {outcome.value}">{outcome.value}</span>'
 
 
+def _verdict(run: RunResult) -> str:
+    if run.interrupted:
+        return "interrupted"
+    return "passed" if run.passed else "failed"
+
+
 def _header(run: RunResult, environment: Environment) -> str:
     figures = [
         ("total", len(run.scenarios)),
@@ -80,6 +86,8 @@ def _header(run: RunResult, environment: Environment) -> str:
         ("duration", f"{seconds(run.duration_s)} s"),
         ("started", run.started_at),
     ]
+    if run.interrupted:
+        figures.append(("interrupted", f"Ctrl-C: {run.count(Outcome.SKIPPED)} not run"))
     verdict = Outcome.PASSED if run.passed else Outcome.FAILED
     return (
         f"<h1>tpsim run {_badge(verdict)}</h1>"
@@ -95,7 +103,8 @@ def _pairs(items: Sequence[tuple[str, object]]) -> str:
 def _filters(run: RunResult) -> str:
     """One button per outcome that occurred, with its count, and one for all."""
     counts = [("all", len(run.scenarios))]
-    counts += [(o.value, n) for o in (*_NOT_PASSED, Outcome.PASSED) if (n := run.count(o))]
+    shown = (*_NOT_PASSED, Outcome.PASSED, Outcome.SKIPPED)
+    counts += [(o.value, n) for o in shown if (n := run.count(o))]
     return "".join(
         f'<button type="button" data-status="{name}" aria-pressed="{str(name == "all").lower()}">'
         f"{name} {count}</button>"

@@ -23,6 +23,7 @@ from tpsim.scenario.results import FailureKind, Outcome, RunResult, ScenarioResu
 
 JOURNAL_EXCERPT = 30  # the hops just before the verdict are the ones that explain it
 MESSAGE_LIMIT = 300
+NOT_RUN = "not run: the run was interrupted (Ctrl-C) before this scenario finished"
 _VERDICT_TAG = {Outcome.FAILED: "failure", Outcome.ERROR: "error"}
 
 
@@ -38,8 +39,10 @@ def junit_element(run: RunResult) -> ET.Element:
     root = _element("testsuites", name="tpsim", time=seconds(run.duration_s))
     _set_counts(root, run.scenarios)
     root.set("timestamp", clean(run.started_at))
+    if run.interrupted:  # no JUnit attribute says so: CI servers ignore one they do not know
+        root.set("interrupted", "true")
     for file, scenarios in _by_file(run.scenarios).items():
-        root.append(_suite(file, scenarios))
+        root.append(_suite(file, scenarios, interrupted=run.interrupted))
     return root
 
 
@@ -69,10 +72,12 @@ def _by_file(scenarios: list[ScenarioResult]) -> dict[str, list[ScenarioResult]]
     return files
 
 
-def _suite(file: str, scenarios: list[ScenarioResult]) -> ET.Element:
+def _suite(file: str, scenarios: list[ScenarioResult], *, interrupted: bool) -> ET.Element:
     suite = _element("testsuite", name=file, time=seconds(sum(s.duration_s for s in scenarios)))
     _set_counts(suite, scenarios)
     suite.set("timestamp", clean(min(s.started_at for s in scenarios)))
+    if interrupted:
+        suite.set("interrupted", "true")
     for scenario, name in zip(scenarios, case_names(scenarios), strict=True):
         suite.append(_testcase(scenario, name))
     return suite
@@ -115,8 +120,8 @@ def _testcase(scenario: ScenarioResult, name: str) -> ET.Element:
     if tag is not None:
         message, kind = _headline(scenario)
         _sub(case, tag, verdict_text(scenario), message=message, type=kind)
-    elif scenario.outcome is Outcome.SKIPPED:
-        _sub(case, "skipped")
+    elif scenario.outcome is Outcome.SKIPPED:  # only a run stopped part-way skips one
+        _sub(case, "skipped", message=NOT_RUN)
     _sub(case, "system-out", _step_list(scenario))
     return case
 
