@@ -12,7 +12,6 @@ signatures. Every answer the PISP gets is checked as STET allows it
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from typing import Any
@@ -28,6 +27,7 @@ from joserfc.jwk import RSAKey
 from tests.conftest import MakeScheme
 from tests.stet.support import CLAIRE, LIVRET, LOUIS, LUCA, NOK_URL, OK_URL, payment_request
 from tests.support.browser import CHROMIUM, needs_browser
+from tests.support.raw_http import send_raw
 from tests.support.scheme import Scheme
 from tests.support.stet_openapi import (
     CALLBACK,
@@ -376,21 +376,18 @@ async def test_tokens_are_refused_before_anything_else(scheme: Scheme) -> None:
 
 
 async def test_a_bearer_token_of_bytes_that_are_no_utf8_is_401_not_a_500(scheme: Scheme) -> None:
-    where = urlsplit(scheme.url)
-    body = json.dumps(payment_request()).encode()
-    head = (
-        b"POST /stet/dfspa/v1/payment-requests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-        b"Content-Type: application/json\r\nX-Request-ID: r-1\r\n"
-        b"Authorization: Bearer \xff\xfe\r\nContent-Length: %d\r\n\r\n" % len(body)
+    answer = await send_raw(
+        scheme.url,
+        "POST",
+        "/stet/dfspa/v1/payment-requests",
+        {
+            "Content-Type": "application/json",
+            "X-Request-ID": "r-1",
+            "Authorization": b"Bearer \xff\xfe",
+        },
+        json.dumps(payment_request()).encode(),
     )
-    reader, writer = await asyncio.open_connection(where.hostname, where.port)
-    writer.write(head + body)
-    await writer.drain()
-    answer = await reader.read()
-    writer.close()
-    await writer.wait_closed()
-    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
-    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"] == "TOKEN_INVALID"
+    assert (answer.status, answer.body["error"]) == (401, "TOKEN_INVALID")
 
 
 async def test_the_bpce_flavour_answers_405_to_put_and_to_both_confirmations(

@@ -14,6 +14,11 @@ The router flushes before any message leaves the process (``serve.router``), so 
                                               append-only: the ledger, readable with sqlite3
     records   (kind, key, blob)               replaced whole, or deleted, at each flush
 
+A text that is no UTF-8 (lone surrogates: a header's bytes that are no UTF-8 as the edge
+decodes them, or a JSON ``"\ud800"``) is kept as its bytes (``surrogatepass``, a BLOB in
+its TEXT column) and read back as the same text: one such key never stops the file from
+being written.
+
 A record that is an immutable value (a string, a tuple, a frozen dataclass) is only ever
 replaced whole, so getting one does not make it dirty; any other record is taken to be
 changed by whoever got it. A record found by iterating ``records(kind)`` must be kept
@@ -188,13 +193,17 @@ class SqliteStore(MemoryStore):
             (_ADD_POSTING, [_row(p) for p in postings]),
             *rows,
         ]
-        with file.transaction() as db:
-            if self._wipe:
-                for table in _TABLES:
-                    db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
-            for statement, values in writes:
-                if values:
-                    db.executemany(statement, values)
+        try:
+            file.write(writes, wipe=self._wipe)
+        except UnicodeEncodeError:
+            # A text column's value holding lone surrogates (a header's bytes that are no
+            # UTF-8, as the edge decodes them; a JSON "\ud800"): SQLite takes no such text,
+            # and left dirty it would fail every later flush. Written again with such values
+            # as their bytes (``_binary``), read back as the same text (``_text``): only a
+            # flush that meets one pays for the second pass.
+            file.write(
+                [(sql, [_binary(row) for row in rows]) for sql, rows in writes], wipe=self._wipe
+            )
         self._saved_postings += len(postings)
         self._wipe, self._new_accounts, self._new_users = False, [], {}
         self._dirty, self._moved = set(), {}
@@ -278,6 +287,26 @@ def _row(posting: Posting) -> tuple[Any, ...]:
     )
 
 
+def _binary(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``row`` with each text that is no UTF-8 (lone surrogates) as its bytes, surrogates
+    kept (``surrogatepass``): a BLOB in a TEXT column, which no valid text equals, so
+    keys stay distinct and a later change or drop of the same key finds its row."""
+    return tuple(_bytes_if_no_utf8(value) if isinstance(value, str) else value for value in row)
+
+
+def _bytes_if_no_utf8(text: str) -> str | bytes:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+    return text
+
+
+def _text(value: str | bytes) -> str:
+    """A text column's value as written: a BLOB is a text ``_binary`` kept as bytes."""
+    return value.decode("utf-8", "surrogatepass") if isinstance(value, bytes) else value
+
+
 def _immutable(record: object) -> bool:
     if isinstance(record, _IMMUTABLE):
         return True
@@ -344,13 +373,25 @@ class _StateFile:
                     f"posting {seq} does not read back (amount {amount!r}, kind {kind!r},"
                     f" at {at!r})"
                 ) from None
-            yield Posting(seq, account, money, sort, ref, when, reservation)
+            yield Posting(seq, _text(account), money, sort, _text(ref), when, reservation)
 
     def records(self) -> Iterator[tuple[str, str, Any]]:
         for kind, key, blob in self._db.execute(
             "SELECT kind, key, blob FROM records ORDER BY rowid"
         ):
+            kind, key = _text(kind), _text(key)
             yield kind, key, self.loads(blob, f"record {kind} {key}")
+
+    def write(self, writes: list[tuple[str, list[tuple[Any, ...]]]], *, wipe: bool) -> None:
+        """Run ``writes`` (statement, rows) in one transaction, after emptying every table
+        when ``wipe``; all or nothing."""
+        with self.transaction() as db:
+            if wipe:
+                for table in _TABLES:
+                    db.execute(f"DELETE FROM {table}")  # noqa: S608 - our own table names
+            for statement, values in writes:
+                if values:
+                    db.executemany(statement, values)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

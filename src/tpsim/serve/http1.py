@@ -409,7 +409,11 @@ def _encode(
             lines.append(f"{name}: {value}")
     if body is not None or method in _WITH_BODY:
         lines.append(f"Content-Length: {0 if body is None else len(body)}")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+    # A header value the switch forwards as it came may hold bytes that are no UTF-8: the
+    # server decoded them as lone surrogates (surrogateescape), and they go on as the same
+    # bytes (the Mojaloop switch passes headers through), not as a failure to reach the
+    # participant.
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
     return head if body is None else head + body
 
 

@@ -127,6 +127,7 @@ class _Reader:
                     f"{wanted[key]} is sent twice with different values: send it once",
                     path=wanted[key],
                 )
+            _utf8(wanted[key], value)
             self._values[key] = value
 
     def optional(self, name: str, check: Callable[[str, str], T]) -> T | None:
@@ -138,6 +139,21 @@ class _Reader:
         if value is None:
             raise FormatError(f"{name} is missing: this request must carry it", path=name)
         return check(name, value.strip())
+
+
+def _utf8(name: str, value: str) -> None:
+    """Refuse a header whose bytes are not UTF-8 (the edge decodes them as lone
+    surrogates): such a value is kept (``PSU-ID``, the redirect URIs) and a redirect to it
+    would send the browser elsewhere (the bytes are dropped from the ``Location``). The
+    value is not quoted: it may be a credential."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise FormatError(
+            f"{name} holds bytes that are not UTF-8: send the value as UTF-8 text"
+            " (percent-encode the bytes of a URI)",
+            path=name,
+        ) from None
 
 
 def _uuid(name: str, value: str) -> str:
