@@ -23,6 +23,7 @@ from tests.scenario.test_runner import TRANSFER
 from tests.support.loopback import serving
 from tests.support.scenarios import write
 from tpsim.config import load_config
+from tpsim.scenario.harness import HarnessError
 from tpsim.scenario.results import Outcome
 from tpsim.scenario.runner import RunOptions, run
 from tpsim.serve.admin import ADMIN_ROUTES, ADMIN_TOKEN, admin_token_for
@@ -143,11 +144,10 @@ async def test_tpsim_run_against_a_server_sends_its_token(tmp_path: Path) -> Non
     path = write(tmp_path, "scenario.yaml", TRANSFER)
     async with served(TOKEN) as url:
         passed = await run([str(path)], RunOptions(server=url, admin_token=TOKEN))
-        refused = await run([str(path)], RunOptions(server=url))
+        # Without it the server cannot be used: refused before any scenario runs.
+        with pytest.raises(HarnessError, match="ADMIN_TOKEN_REQUIRED"):
+            await run([str(path)], RunOptions(server=url))
     assert passed.scenarios[0].outcome is Outcome.PASSED, passed.scenarios[0].failures
-    (failure,) = refused.scenarios[0].failures
-    assert refused.scenarios[0].outcome is Outcome.ERROR
-    assert "ADMIN_TOKEN_REQUIRED" in failure.message
 
 
 async def test_tpsim_run_reads_the_token_from_the_option_or_the_environment(
@@ -167,7 +167,7 @@ async def test_tpsim_run_reads_the_token_from_the_option_or_the_environment(
         by_option = await tpsim_run("--server", url, "--admin-token", TOKEN)
         by_environment = await tpsim_run("--server", url, token_env=TOKEN)
         without = await tpsim_run("--server", url)
-    assert (by_option, by_environment, without) == (0, 0, 1)
+    assert (by_option, by_environment, without) == (0, 0, 2)  # 2: the server cannot be used
 
 
 def test_docker_compose_publishes_on_loopback_and_passes_the_token_through() -> None:
