@@ -22,21 +22,14 @@ from typing import Any
 
 import aiohttp
 import structlog
-import yaml
 
 from tpsim.config import Config, load_config, overlay, parse_config
 from tpsim.core.rules import MessageOutcome
 from tpsim.errors import ConfigError, ScenarioError, TpsimError
 from tpsim.mojaloop.roles.context import origin_policy
 from tpsim.mojaloop.roles.state import SchemeState
-from tpsim.mojaloop.wire.openapi import (
-    BUNDLES,
-    ENV_VAR,
-    OpenApiValidator,
-    missing_bundles,
-    spec_dir,
-)
-from tpsim.scenario import conformance, mojaloop
+from tpsim.mojaloop.wire.openapi import OpenApiValidator
+from tpsim.scenario import conformance
 from tpsim.scenario.actions import CheckBalances
 from tpsim.scenario.answers import answer_failures, balance_failures
 from tpsim.scenario.builtin_pisp import BuiltinPisp
@@ -49,6 +42,7 @@ from tpsim.scenario.harness import (
 )
 from tpsim.scenario.loader import LoadedScenario, PlannedStep, find_scenarios, load_scenario
 from tpsim.scenario.model import ACTIONS, Expect, PispUnderTest, TppUnderTest
+from tpsim.scenario.openapi_checks import validator_for
 from tpsim.scenario.pisp_client import builtin_signers
 from tpsim.scenario.progress import Progress
 from tpsim.scenario.results import (
@@ -133,65 +127,7 @@ def prepare(paths: list[str], options: RunOptions) -> tuple[list[Cell], OpenApiV
         for loaded in (load_scenario(p) for p in find_scenarios(paths))
         for values in loaded.scenario.matrix_cells()
     ]
-    return cells, _validator(cells, options)
-
-
-def _validator(cells: list[Cell], options: RunOptions) -> OpenApiValidator | None:
-    """The Third Party OpenAPI bundles' validator, when a check needs it. The bundles do
-    not ship with tpsim; the XS2A OpenAPI does, so ``--check-sent`` without the bundles
-    still checks XS2A answers. They are required by a PISP under test, by ``--spec-dir``,
-    and by ``--check-sent`` on scenarios with Mojaloop steps (what they check is FSPIOP)."""
-    pisp_checks = any(c.pisp.endpoint and c.pisp.checks for c in cells)
-    directory = options.spec_dir or spec_dir()
-    missing = missing_bundles(directory)
-    if missing and options.spec_dir is not None:  # a mistake, checks or not
-        raise _missing(missing, directory)
-    if not (options.check_sent or pisp_checks):
-        return None
-    if not missing:
-        return _usable(OpenApiValidator(directory))
-    if pisp_checks or any(map(_has_mojaloop_steps, cells)):
-        raise _missing(missing, directory)
-    log.warning(
-        "--check-sent: the Third Party OpenAPI bundles are missing: XS2A answers are checked,"
-        " FSPIOP bodies (a cross-bank payment's settlement) are not",
-        missing=", ".join(missing),
-        directory=str(directory),
-    )
-    return None
-
-
-def _missing(missing: list[str], directory: Path) -> ScenarioError:
-    return ScenarioError(
-        f"conformance scenarios and --check-sent check messages against the official"
-        f" OpenAPI, but {', '.join(missing)} are not in {directory}: pass --spec-dir DIR or"
-        f" set {ENV_VAR}"
-    )
-
-
-def _usable(validator: OpenApiValidator) -> OpenApiValidator:
-    """``validator`` once each of its bundles reads as an OpenAPI document, so that a
-    directory of other files (stubs, unfetched Git LFS pointers) is refused before the run
-    rather than crashing the checks after it."""
-    for bundle, name in BUNDLES.items():
-        where = validator.directory / name
-        try:
-            document: object = validator.document(bundle)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            problem = f"cannot be read as YAML ({exc.__class__.__name__})"
-        else:
-            if isinstance(document, dict) and isinstance(document.get("paths"), dict):
-                continue
-            problem = "is no OpenAPI document (it has no paths)"
-        raise ScenarioError(
-            f"{where} {problem}: pass --spec-dir a directory holding the official bundles"
-            f" ({', '.join(BUNDLES.values())}), or set {ENV_VAR}"
-        )
-    return validator
-
-
-def _has_mojaloop_steps(cell: Cell) -> bool:
-    return any(ACTIONS[s.action].name.startswith(f"{mojaloop.DIALECT}.") for s in cell.steps)
+    return cells, validator_for(cells, options.spec_dir, check_sent=options.check_sent)
 
 
 def _base_config(path: str | None) -> dict[str, Any]:
