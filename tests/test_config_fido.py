@@ -104,3 +104,73 @@ def test_config_check_refuses_a_consent_whose_fido_key_is_rsa_with_its_line(
         assert "P-256" in err and "secp256k1" in err and "Ed25519" in err
     else:
         assert err == ""
+
+
+def _rp_id_yaml(tmp_path: Path, rp_id: str, *origins: str) -> Path:
+    path = _fido_yaml(tmp_path, *origins)
+    path.write_text(path.read_text() + f"    rp_id: {json.dumps(rp_id)}\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("rp_id", "write"),
+    [
+        pytest.param("https://pisp.example", "write pisp.example", id="a scheme"),
+        pytest.param("pisp.example:8443", "write pisp.example", id="a port"),
+        pytest.param("PISP.example", "write pisp.example", id="upper case"),
+        pytest.param("pisp.example/", "write pisp.example", id="a path"),
+        pytest.param("https://", "write a domain", id="no host"),
+    ],
+)
+def test_an_rp_id_that_is_not_a_bare_lower_case_domain_is_refused_naming_what_to_write(
+    tmp_path: Path, rp_id: str, write: str
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(_rp_id_yaml(tmp_path, rp_id, "https://pisp.example"))
+    message = str(error.value)
+    assert f"behaviour.fido.rp_id (line 5): {rp_id!r} is not an RP ID" in message
+    assert write in message
+
+
+@pytest.mark.parametrize(
+    ("rp_id", "origins"),
+    [
+        pytest.param("other.example", ["https://pisp.example"], id="another domain"),
+        pytest.param("example", ["https://pisp.example"], id="a suffix with no dot"),
+        pytest.param("sp.example", ["https://pisp.example"], id="not on a label boundary"),
+        pytest.param(
+            "pisp.example", ["https://pisp.example", "https://other.example"], id="one of two"
+        ),
+        pytest.param("app.pisp.example", ["https://pisp.example"], id="a subdomain"),
+    ],
+)
+def test_an_rp_id_no_allowed_origin_may_use_is_refused_naming_the_origin(
+    tmp_path: Path, rp_id: str, origins: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_config(_rp_id_yaml(tmp_path, rp_id, *origins))
+    message = str(error.value)
+    refused = origins[-1]  # each case's last origin is the one the RP ID does not fit
+    assert f"behaviour.fido.rp_id (line {4 + len(origins)}): {rp_id!r}" in message
+    assert f"neither the host of {refused} nor a domain suffix of it" in message
+
+
+@pytest.mark.parametrize(
+    ("rp_id", "origins"),
+    [
+        pytest.param("pisp.example", ["https://pisp.example"], id="the host"),
+        pytest.param("pisp.example", ["https://pisp.example:8443"], id="the host, a port"),
+        pytest.param(
+            "pisp.example", ["https://app.pisp.example", "https://pisp.example"], id="a suffix"
+        ),
+        pytest.param("localhost", ["http://localhost:8080"], id="localhost"),
+        pytest.param("pisp.example", [], id="any origin"),
+    ],
+)
+def test_an_rp_id_every_allowed_origin_may_use_loads(
+    tmp_path: Path, rp_id: str, origins: list[str]
+) -> None:
+    path = _rp_id_yaml(tmp_path, rp_id, *origins) if origins else tmp_path / "scheme.yaml"
+    if not origins:
+        path.write_text(f"behaviour:\n  fido:\n    rp_id: {rp_id}\n")
+    assert load_config(path).behaviour.fido.rp_id == rp_id

@@ -10,9 +10,17 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from tpsim.auth.origin import allowed_origin_problem
+from tpsim.auth.origin import allowed_origin_problem, rp_id_problem
 from tpsim.config_psd2 import MAX_DURATION_S, Psd2Behaviour
 
 _AMOUNT = re.compile(r"^([0]|([1-9][0-9]{0,17}))([.][0-9]{0,3}[1-9])?$")
@@ -82,6 +90,19 @@ class FidoPolicyConfig(Strict):
         default_factory=list
     )
     rp_id: str | None = None
+
+    @field_validator("rp_id")
+    @classmethod
+    def _rp_id(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An RP ID every allowed origin may use: otherwise every registration and
+        assertion fails (rpIdHash) with nothing saying why. When an origin was itself
+        refused, only the RP ID's form is checked."""
+        if value is None:
+            return None
+        problem = rp_id_problem(value, info.data.get("allowed_origins", ()))
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class OtpConfig(Strict):

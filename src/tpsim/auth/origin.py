@@ -10,6 +10,7 @@ relying party should, and ``rp_id`` pins the RP ID when it differs from the host
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -82,6 +83,48 @@ def allowed_origin_problem(entry: str) -> str | None:
         f"{entry!r} never equals the origin a browser sends (scheme://host[:port]: lower case,"
         f" no path or trailing slash, no default port); write {serialized}"
     )
+
+
+def rp_id_problem(rp_id: str, allowed_origins: Sequence[str]) -> str | None:
+    """Why ``behaviour.fido.rp_id`` would fail every ceremony at ``allowed_origins`` (each
+    already a serialized origin), with what to write instead; None when it would not.
+
+    The authenticator hashes the RP ID's exact text into authenticatorData (rpIdHash), so it
+    must be a bare domain as a browser writes a host: lower case, no scheme, port or path.
+    WebAuthn (§5.1.3, "RP ID") also wants it to be each origin's host or a registrable
+    domain suffix of it. Without the Public Suffix List this accepts the host itself or any
+    suffix of it on a label boundary that still has a dot (``pisp.example`` for
+    ``https://app.pisp.example``, never ``example``): a public suffix such as ``co.uk``
+    passes here and is left to the browser to refuse. With no ``allowed_origins`` any origin
+    is accepted, so only the form is checked.
+    """
+    try:
+        bare = origin_host(f"https://{rp_id}") == rp_id
+    except CryptoError:
+        bare = False
+    if not bare:
+        return (
+            f"{rp_id!r} is not an RP ID (a lower-case domain, no scheme, port or path);"
+            f" {_rp_id_hint(rp_id)}"
+        )
+    for origin in allowed_origins:
+        host = origin_host(origin)
+        if rp_id != host and not ("." in rp_id and host.endswith("." + rp_id)):
+            return (
+                f"{rp_id!r} is neither the host of {origin} nor a domain suffix of it, so"
+                f" every ceremony from there fails; write {host} (or a suffix of it with a"
+                " dot that every allowed origin shares), or leave rp_id out to use each"
+                " origin's host"
+            )
+    return None
+
+
+def _rp_id_hint(rp_id: str) -> str:
+    """What to write instead of the malformed RP ID ``rp_id``."""
+    try:
+        return f"write {origin_host(_origin_part(rp_id))}"
+    except CryptoError:
+        return "write a domain such as pisp.example"
 
 
 def _origin_part(entry: str) -> str:

@@ -30,10 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, unquote_plus
 
 from aiohttp import web
-from multidict import MultiMapping
+from multidict import MultiDict, MultiMapping
 
 from tpsim.auth.oauth_errors import OAuthError, PendingClosed
 from tpsim.auth.oauth_pkce import METHODS
@@ -66,6 +66,8 @@ _FORM_TYPE = "application/x-www-form-urlencoded"  # RFC 6749 4.1.3
 _MAX_FORM_BYTES = 16 * 1024  # a code, a verifier, a redirect URI, a refresh token
 _MAX_FORM_FIELDS = 50
 _SIM = frozenset({"sim_decision", "sim_psu", "sim_account"})
+# What decides where an error may go (RFC 6749 4.1.2.1): never read as anything but sent.
+_TRUSTED_FIRST = frozenset({"client_id", "redirect_uri"})
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 5.1
 _REDIRECT_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
@@ -202,9 +204,10 @@ class _Routes:
             server, approval = self._mount.find(sim, fsp_id)
         except UnknownAuthorizationServer as exc:
             return _unknown_bank(exc)
-        params, repeated = _single_values(request.query)
         try:
-            headless = _headless(request.query, sim.config.psd2(fsp_id).headless)
+            query = _sent_query(request.rel_url.raw_query_string)
+            params, repeated = _single_values(query)
+            headless = _headless(query, sim.config.psd2(fsp_id).headless)
             pending = server.authorize(
                 params,
                 intent=self._mount.intent,
@@ -277,6 +280,33 @@ def _headless(query: MultiMapping[str], enabled: bool) -> _Headless | None:
         )
     accounts = [a for a in query.getall("sim_account", []) if a]
     return _Headless(decision == "approve", query.get("sim_psu") or None, accounts)
+
+
+def _sent_query(raw: str) -> MultiDict[str]:
+    """The query ``raw`` (as sent) decoded once, as RFC 6749 Appendix B's form encoding.
+    Not ``request.query``: yarl decodes bytes that are not UTF-8 to U+FFFD, so a
+    ``redirect_uri`` with ``%FF`` would be compared, and answered, as another URI than the
+    one sent. Such a client_id or redirect_uri is refused (invalid_request, shown: it
+    cannot be trusted); any other parameter is read as before, U+FFFD and all, for its
+    own check to refuse it back at the client."""
+    query: MultiDict[str] = MultiDict()
+    for pair in raw.split("&"):
+        if not pair:
+            continue
+        raw_name, _, raw_value = pair.partition("=")
+        name = unquote_plus(raw_name, errors="replace")
+        try:
+            value = unquote_plus(raw_value, errors="strict")
+        except UnicodeDecodeError:
+            if name in _TRUSTED_FIRST:
+                raise OAuthError(
+                    "invalid_request",
+                    f"{name} is not UTF-8 once its percent-encoding is decoded: send it"
+                    " exactly as registered, percent-encoded as UTF-8 (a literal % as %25)",
+                ) from None
+            value = unquote_plus(raw_value, errors="replace")
+        query.add(name, value)
+    return query
 
 
 def _single_values(query: MultiMapping[str]) -> tuple[dict[str, str], set[str]]:
