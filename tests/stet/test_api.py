@@ -212,6 +212,15 @@ def test_an_x_request_id_that_cannot_go_back_in_a_header_is_replaced_by_a_new_on
 # -- refusals of a payment request ---------------------------------------------------------
 
 AMOUNT = "creditTransferTransaction[0].instructedAmount.amount"
+A_YEAR_AND_A_DAY = "2027-12-01T23:59:59Z"  # 366 days after START's date: the furthest taken
+A_YEAR_AND_TWO_DAYS = "2027-12-02T00:00:00Z"
+
+
+def dated(when: str, *, on_transaction: bool = False) -> dict[str, Any]:
+    body = payment_request(when=TOMORROW)
+    target = body["creditTransferTransaction"][0] if on_transaction else body
+    target["requestedExecutionDate"] = when
+    return body
 
 
 @pytest.mark.parametrize(
@@ -246,6 +255,13 @@ AMOUNT = "creditTransferTransaction[0].instructedAmount.amount"
             "creditTransferTransaction",
         ),
         (payment_request(chargeBearer="DEBT"), "chargeBearer"),
+        (payment_request(when="9999-12-31T23:59:59Z"), "requestedExecutionDate"),
+        (payment_request(when=A_YEAR_AND_TWO_DAYS), "requestedExecutionDate"),
+        (dated(A_YEAR_AND_TWO_DAYS, on_transaction=True), "requestedExecutionDate"),
+        (
+            payment_request(transactions=[transaction(number=n) for n in range(101)]),
+            "creditTransferTransaction",
+        ),
     ],
 )
 def test_a_payment_request_stet_or_the_bank_refuses_is_400_naming_the_member(
@@ -256,6 +272,21 @@ def test_a_payment_request_stet_or_the_bank_refuses_is_400_naming_the_member(
     assert code(answer) == (400, "FIELD_INVALID")
     assert answer.body is not None and member in answer.body["message"], answer.body["message"]
     assert w.stet.next_due() is None  # no request was kept (each would wait to expire)
+
+
+def test_an_execution_date_up_to_a_year_ahead_is_taken_and_waits_for_its_day() -> None:
+    """366 days (a leap year's length) after the bank's date is the furthest it takes, as
+    tpsim's other banks (``core.execution.MAX_DAYS_AHEAD``); further is 400 above."""
+    w = world()
+    answer = create(w, payment_request(when=A_YEAR_AND_A_DAY))
+    assert answer.status == 201
+    assert statuses(w.get(resource_id(answer)))[0] == "ACTC"
+
+
+def test_a_payment_request_holds_at_most_100_transactions() -> None:
+    w = world()
+    most = payment_request(transactions=[transaction(number=n) for n in range(100)])
+    assert create(w, most).status == 201  # one more is 400 above
 
 
 def test_report_urls_under_any_registered_redirect_uri_are_accepted() -> None:
@@ -344,6 +375,27 @@ def test_in_strict_mode_a_signed_request_is_served_and_an_unsigned_one_is_401() 
     assert code(check_answer(w.api.handle(tampered))) == (400, "DIGEST_MISMATCH")
 
 
+def test_in_strict_mode_a_signature_not_covering_the_request_target_is_401() -> None:
+    """Signed over its digest and request id only, a request's signature would hold for
+    the same body sent to another path or with another method: refused, naming what to
+    sign."""
+    w, asked = strict_world()
+    signature = sign(
+        "POST",
+        asked.target,
+        asked.headers,
+        asked.body,
+        SIGNING_KEY,
+        "ec-1",
+        algorithm="hs2019",
+        covered=("digest", "x-request-id"),
+    )
+    answer = check_answer(w.api.handle(replace(asked, headers={**asked.headers, **signature})))
+    assert code(answer) == (401, "SIGNATURE_INVALID")
+    assert answer.body is not None and "(request-target)" in answer.body["message"]
+    assert answer.headers["WWW-Authenticate"].startswith("Signature")
+
+
 def test_an_unsigned_requests_401_carries_a_signature_challenge() -> None:
     w, asked = strict_world()
     unsigned = check_answer(w.api.handle(asked))
@@ -363,13 +415,6 @@ def test_an_approved_request_of_the_o_confirmation_variant_reads_as_stet_defines
 # -- nothing a client sends makes the API raise --------------------------------------------
 
 DEEP = b'{"a":' * 40 + b"1" + b"}" * 40
-
-
-def dated(when: str, *, on_transaction: bool = False) -> dict[str, Any]:
-    body = payment_request(when=TOMORROW)
-    target = body["creditTransferTransaction"][0] if on_transaction else body
-    target["requestedExecutionDate"] = when
-    return body
 
 
 ODD: list[Any] = [

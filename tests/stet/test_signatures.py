@@ -121,12 +121,16 @@ def test_the_digest_is_sha256_of_the_body_in_base64() -> None:
 # The draft's key has 1024 bits, which joserfc warns about (too small for production).
 @pytest.mark.filterwarnings("ignore::joserfc.errors.SecurityWarning")
 def test_the_drafts_published_signatures_verify() -> None:
+    """The draft's examples check the algorithm; they sign no X-Request-ID, which STET's
+    strict mode requires (``required=()`` leaves that rule out; it refuses them below)."""
     keys = jwks(("Test", DRAFT_KEY))
     all_headers = {**DRAFT_HEADERS, "Signature": DRAFT_ALL}
-    check("POST", DRAFT_TARGET, all_headers, DRAFT_BODY, keys)
+    check("POST", DRAFT_TARGET, all_headers, DRAFT_BODY, keys, required=())
     # The basic test signs no digest, so it holds for a request without a body only.
     basic = {k: v for k, v in DRAFT_HEADERS.items() if k != "Digest"} | {"Signature": DRAFT_BASIC}
-    check("POST", DRAFT_TARGET, basic, b"", keys)
+    check("POST", DRAFT_TARGET, basic, b"", keys, required=())
+    with pytest.raises(SignatureRefused, match="x-request-id"):
+        check("POST", DRAFT_TARGET, all_headers, DRAFT_BODY, keys)
 
 
 def test_sign_reproduces_the_drafts_published_signature() -> None:
@@ -213,6 +217,41 @@ def test_header_names_in_any_case_and_repeated_values_are_read_as_one() -> None:
     received.add("Psu-Accept", " a/b ")
     received.add("PSU-ACCEPT", "c/d\t")
     check("POST", TARGET, received, BODY, KEYS)
+
+
+COVERAGE_GAPS = [
+    ("digest only", ("digest",), BODY, "(request-target)"),
+    ("no request id", ("(request-target)", "date", "digest"), BODY, "x-request-id"),
+    ("a GET without the target", ("date", "x-request-id"), b"", "(request-target)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "covered", "body", "missing"), COVERAGE_GAPS, ids=[g[0] for g in COVERAGE_GAPS]
+)
+@pytest.mark.parametrize("keys", [KEYS, None], ids=["keys", "no-keys"])
+def test_a_signature_must_cover_the_request_target_and_the_request_id(
+    case: str, covered: tuple[str, ...], body: bytes, missing: str, keys: KeySet | None
+) -> None:
+    """A signature that leaves out (request-target) can be replayed on another path or
+    method of the same PISP, one without X-Request-ID under another request's id: strict
+    mode refuses both, as a signature that does not authenticate the request (401)."""
+    method = "POST" if body else "GET"
+    added = sign(method, TARGET, HEADERS, body, RSA_KEY, "rsa-1", covered=covered)
+    headers = {**HEADERS, **(added if body else {"Signature": added["Signature"]})}
+    refused = refusal(headers, body=body, keys=keys, method=method)
+    assert (refused.status, refused.code) == (401, "SIGNATURE_INVALID"), case
+    assert f"headers must list {missing}" in refused.message
+
+
+def test_a_signature_without_headers_signs_the_date_only_and_is_refused() -> None:
+    """draft-12 §2.1.6: no ``headers`` parameter means ``date`` alone, which covers neither
+    the request target nor the request id."""
+    added = sign("GET", TARGET, HEADERS, b"", RSA_KEY, "rsa-1", covered=("date",))
+    date_only = edited(added, "Signature", r'headers="[^"]*",', "")
+    refused = refusal({**HEADERS, "Signature": date_only["Signature"]}, body=b"", method="GET")
+    assert (refused.status, refused.code) == (401, "SIGNATURE_INVALID")
+    assert "(request-target)" in refused.message
 
 
 def test_a_missing_signature_is_401_signature_missing() -> None:
@@ -402,7 +441,7 @@ def test_sign_refuses_what_check_would_refuse(options: dict[str, Any], says: str
 
 
 def test_created_and_expires_are_signed_as_given() -> None:
-    covered = ("(request-target)", "(created)", "(expires)", "digest")
+    covered = ("(request-target)", "(created)", "(expires)", "digest", "x-request-id")
     headers = signed(
         EC_KEY, "ec-1", algorithm="hs2019", covered=covered, created=1700000000, expires=1700000300
     )

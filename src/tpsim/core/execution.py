@@ -31,6 +31,10 @@ from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.rules import Outcome, Reason, Status
 from tpsim.core.settlement import Settlement, SettlementRequest
 
+# The furthest ahead of the bank's date a payment may be dated: a year, a leap year's 366
+# days. A later date would keep a request pending (and its PISP waiting) for ever.
+MAX_DAYS_AHEAD = 366
+
 
 class Execution(StrEnum):
     """Where executing an intent left it."""

@@ -1,10 +1,14 @@
 """What a STET bank checks of a payment request before it takes it, sans-IO: the SCA
-approach both sides accept, the accounts it names, and what its rules see of it."""
+approach both sides accept, the accounts it names, how far ahead it is dated, and what
+its rules see of it."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from tpsim.config_psd2 import StetProfile
 from tpsim.core.bank import Account, Accounts
+from tpsim.core.execution import MAX_DAYS_AHEAD
 from tpsim.core.rules import Fact, RuleEvent
 from tpsim.stet.errors import FieldInvalid
 from tpsim.stet.resources import Order
@@ -31,6 +35,20 @@ def check_creditors(accounts: Accounts, order: Order) -> None:
                 f"creditTransferTransaction[{index}].beneficiary.creditorAccount:"
                 f" {instruction.creditor[:60]} is held in {account.currency}, not"
                 f" {instruction.currency}: tpsim's banks make no currency conversion"
+            )
+
+
+def check_dates(order: Order, now: datetime) -> None:
+    """Refuse an instruction dated more than ``MAX_DAYS_AHEAD`` days after the bank's date
+    (a past date executes at once). 400 at creation rather than RJCT / CH03 later: the
+    PISP learns at once which member to fix, and no PSU approves a payment never made."""
+    furthest = now.date() + timedelta(days=MAX_DAYS_AHEAD)
+    for index, instruction in enumerate(order.instructions):
+        if instruction.execution_at.date() > furthest:
+            raise FieldInvalid(
+                f"creditTransferTransaction[{index}].requestedExecutionDate:"
+                f" {instruction.execution_at.date()} is over {MAX_DAYS_AHEAD} days ahead;"
+                f" give {furthest} or earlier"
             )
 
 

@@ -18,7 +18,8 @@ One set of models serves two readings, told apart by the validation context:
 * ``sent_problems`` checks a body tpsim sends, strictly: a member STET does not define, a
   null, an amount that is not a string, an answer without ``resourceId`` or status.
 
-Rules across members, in both readings: ``numberOfTransactions`` counts the transactions;
+Rules across members, in both readings: ``numberOfTransactions`` counts the transactions,
+1 to ``MAX_TRANSACTIONS``;
 each transaction has a beneficiary and a ``requestedExecutionDate``, given once at payment
 level or on the transaction (STET's "either at payment or transaction level");
 ``statusReasonInformation`` only beside the status RJCT; a 201 links ``consentApproval``
@@ -54,6 +55,9 @@ from tpsim.stet.datatypes import TRANSACTION_STATUSES as TRANSACTION_STATUSES
 from tpsim.stet.datatypes import problem
 
 M = TypeVar("M", bound=BaseModel)
+# STET sets no bound; each transaction becomes one payment at approval. 100, as an XS2A
+# bulk (``xs2a.models.MAX_BULK_PAYMENTS``), which the edge's 512 KiB body holds with room.
+MAX_TRANSACTIONS = 100
 _T = TypeVar("_T")
 _MAX_DEPTH, _MAX_NUMBER = 32, 100  # a STET body nests 6 levels; no number is long
 
@@ -260,7 +264,9 @@ class PaymentRequestResource(_Wire):
     fundsAvailability: StrictBool | None = None
     booking: StrictBool | None = None
     requestedExecutionDate: dt.DateTime | None = None
-    creditTransferTransaction: tuple[CreditTransferTransaction, ...] = Field(min_length=1)
+    creditTransferTransaction: tuple[CreditTransferTransaction, ...] = Field(
+        min_length=1, max_length=MAX_TRANSACTIONS
+    )
     supplementaryData: SupplementaryData
 
     @model_validator(mode="after")

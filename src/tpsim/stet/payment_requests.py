@@ -97,7 +97,8 @@ class PaymentRequests:
         """Take a new payment request (AWAITING) from ``tpp``; ``wire`` is the
         ``PaymentRequestResource`` as read. Refused: no approach both sides accept, a
         debtor account that is not this bank's (or in another currency), none where the
-        approach needs it, a repeated paymentInformationId (when the profile refuses them)."""
+        approach needs it, a date more than a year ahead, a repeated paymentInformationId (when
+        the profile refuses them)."""
         order = read_order(wire)
         approach = admission.approach(self.profile, self.fsp_id, order)
         if order.debtor is not None:
@@ -108,8 +109,9 @@ class PaymentRequests:
                 " PSU chooses it at the bank only with REDIRECT): give debtorAccount.iban"
             )
         admission.check_creditors(self.bank.accounts, order)
-        self._check_duplicate(tpp, order)
         now = self.clock.now()
+        admission.check_dates(order, now)
+        self._check_duplicate(tpp, order)
         applied = self.rules.first(
             admission.facts(self.fsp_id, tpp, order, RuleEvent.PAYMENT_INITIATE)
         )

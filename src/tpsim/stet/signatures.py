@@ -6,7 +6,8 @@ checks only with ``behaviour.psd2.strict_signatures``.
       401 SIGNATURE_MISSING    no ``Signature`` header
       400 SIGNATURE_MALFORMED  ``Signature`` or ``Digest`` cannot be read, or covers too little
       400 DIGEST_MISMATCH      ``Digest`` is not the hash of the body
-      401 SIGNATURE_INVALID    no key of the TPP verifies the signature
+      401 SIGNATURE_INVALID    no key of the TPP verifies the signature, or it leaves out
+                               (request-target) or x-request-id
 
 The signer lists what it signs in ``headers``; the signing string is one ``name: value``
 line per entry, joined by ``\\n`` (draft-12 §2.3), where ``(request-target)`` is
@@ -14,6 +15,12 @@ line per entry, joined by ``\\n`` (draft-12 §2.3), where ``(request-target)`` i
 certificate store, so it verifies with the TPP's configured JWK Set (the key whose ``kid``
 is the keyId, else every key of the TPP). ``created``/``expires`` are signed when listed
 but their times are not checked: this module takes no clock.
+
+``check`` wants ``(request-target)`` and ``x-request-id`` signed (``STET_REQUIRED``), and
+``digest`` when there is a body: a signature without the target holds for the same
+headers sent to another path or with another method, one without the request id for a
+replay under a new id. STET-derived bank pages ask for the same (Qonto: ``(request-target)``
+always, ``Digest`` always); draft-cavage itself requires nothing but ``date``.
 """
 
 from __future__ import annotations
@@ -34,10 +41,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from tpsim.core.errors import TpsimError
 
-__all__ = ["ALGORITHMS", "SignatureRefused", "check", "digest", "sign"]
+__all__ = ["ALGORITHMS", "STET_REQUIRED", "SignatureRefused", "check", "digest", "sign"]
 
 ALGORITHMS = ("rsa-sha256", "hs2019")
 STET_COVERED = ("(request-target)", "date", "digest", "x-request-id")
+STET_REQUIRED = ("(request-target)", "x-request-id")  # and digest when there is a body
 MAX_HEADER = 8192  # characters of Signature, Digest and every covered header's value
 MAX_COVERED = 20
 _PARAM = re.compile(r'\s*([A-Za-z]{1,32})\s*=\s*(?:"([^"]*)"|([0-9.]{1,32}))\s*(?:,|\Z)')
@@ -88,16 +96,27 @@ def check(
     headers: Mapping[str, str],
     body: bytes,
     keys: Iterable[Any] | None,
+    *,
+    required: Sequence[str] = STET_REQUIRED,
 ) -> None:
     """Refuse a request whose signature strict mode does not accept, with ``SignatureRefused``
     (and nothing else, whatever the input). ``target`` is the path and query as sent;
     ``headers`` any mapping (a multidict's repeated headers are joined with ", ");
     ``keys`` the TPP's joserfc keys (``oauth_jose.client_keys``) or None, when only the
-    presence, the form and the digest are checked."""
+    presence, the form and the digest are checked; ``required`` what the signature must
+    cover (STET's; the draft's own examples need none)."""
     received = _index(headers)
     if "signature" not in received:
         raise SignatureRefused(401, "SIGNATURE_MISSING", _MISSING)
     signature = _parse(received["signature"], body)
+    for name in required:
+        if name not in signature.covered:
+            raise SignatureRefused(
+                401,
+                "SIGNATURE_INVALID",
+                f"Signature does not cover {name}: its headers must list {name}, as in"
+                f' headers="{" ".join(STET_COVERED)}", so that it holds for this request only.',
+            )
     base = _signing_string(method, target, received, signature.covered, signature.times)
     value = _base64(signature.encoded, "Signature", "signature")
     if "digest" in received:
