@@ -334,6 +334,8 @@ async def test_a_uk_consents_state_and_the_banks_rejection_are_answered_as_docum
 REFUSALS = [
     # (method, path, JSON body or raw text, status, code): each a documented refusal
     ("GET", "/admin/journal?since=later", None, 400, None),
+    ("GET", "/admin/journal?limit=1_0", None, 400, None),
+    ("GET", "/admin/journal/stream?since=%D9%A1", None, 400, None),
     ("GET", "/admin/journal/stream?since=-1", None, 400, None),
     ("PUT", "/admin/fixtures", "hub: [", 400, "FIXTURES_NOT_YAML"),
     ("PUT", "/admin/fixtures", "participants: 3", 400, "FIXTURES_INVALID"),

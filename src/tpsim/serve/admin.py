@@ -33,6 +33,7 @@ import ipaddress
 import itertools
 import json
 import math
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -141,6 +142,27 @@ def _unauthorized(code: str, detail: str) -> web.Response:
     return response
 
 
+# What the admin API documents as an integer: ASCII digits, perhaps after a minus. Python's
+# int() also reads "1_0", " 12 ", "+5" and other scripts' digits ("١٢"), which no client
+# means as a number.
+_WHOLE = re.compile(r"-?[0-9]+")
+
+
+class NotANumber(ValueError):
+    """A request's number parameter that is not one; its text says which and what to send."""
+
+
+def whole_number(text: str, name: str) -> int:
+    """``text`` (the parameter ``name``) as an integer, or ``NotANumber`` naming it: the
+    one reading of every number parameter of the admin API."""
+    if _WHOLE.fullmatch(text) is None:
+        raise NotANumber(f"{name} must be a whole number in ASCII digits, not {text[:40]!r}")
+    try:
+        return int(text)
+    except ValueError:  # past int()'s 4,300 digits
+        raise NotANumber(f"{name} is too large: {text[:40]}…") from None
+
+
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "OK"})
 
@@ -149,10 +171,10 @@ async def get_journal(request: web.Request) -> web.StreamResponse:
     sim = request.app[SIMULATION]
     query = request.query
     try:
-        since = int(query.get("since", "0"))
-        limit = int(query["limit"]) if "limit" in query else None
-    except ValueError:
-        return problem(400, "since and limit must be whole numbers")
+        since = whole_number(query.get("since", "0"), "since")
+        limit = whole_number(query["limit"], "limit") if "limit" in query else None
+    except NotANumber as exc:
+        return problem(400, str(exc))
     if limit is not None and limit < 0:
         return problem(400, f"limit is at most how many entries to give: 0 or more, not {limit}")
     entries = sim.journal.entries(

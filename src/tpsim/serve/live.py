@@ -51,7 +51,7 @@ from importlib import resources
 from aiohttp import web
 
 from tpsim.journal import Journal, JournalEntry
-from tpsim.serve.admin import admin_only, problem
+from tpsim.serve.admin import NotANumber, admin_only, problem, whole_number
 from tpsim.serve.chunked import ClientGone, chunks, send, send_all
 from tpsim.serve.edge import SIMULATION
 
@@ -163,10 +163,11 @@ def _dropped(since: int) -> bytes:
 
 def _since(request: web.Request) -> int:
     """Where the client resumes: ``since``, else the last event id it saw."""
+    name = "since" if "since" in request.query else "Last-Event-ID"
     given = request.query.get("since", request.headers.get("Last-Event-ID", "0")) or "0"
-    since = int(given)
+    since = whole_number(given, name)
     if since < 0:
-        raise ValueError(given)
+        raise NotANumber(f"{name} is a journal seq: 0 or more, not {since}")
     return since
 
 
@@ -174,8 +175,8 @@ async def stream_journal(request: web.Request) -> web.StreamResponse:
     """``GET /admin/journal/stream``: the backlog after ``since``, then entries live."""
     try:
         since = _since(request)
-    except ValueError:
-        return problem(400, "since (or Last-Event-ID) must be a whole number: ?since=120")
+    except NotANumber as exc:
+        return problem(400, f"{exc}: ?since=120")
     journal = request.app[SIMULATION].journal
     correlation_id = request.query.get("correlationId") or None
     stream = _Stream(journal, correlation_id)  # before the backlog: nothing falls between
