@@ -32,7 +32,7 @@ from aiohttp import web
 from tpsim.config import Config, load_config, overlay, parse_config, with_pisp_url
 from tpsim.core.errors import TpsimError
 from tpsim.serve.app import create_app
-from tpsim.serve.server import GuardedSite, make_runner
+from tpsim.serve.server import GuardedSite, Runner, make_runner
 from tpsim.serve.simulation import Simulation
 
 __all__ = ["AdminRefused", "ConfigSource", "Tpsim", "resolve_config"]
@@ -105,7 +105,7 @@ class Tpsim:
         if self._runner is not None:
             raise RuntimeError("this Tpsim is already running: make another for a second one")
         sim = Simulation(self._config)
-        runner: web.AppRunner | None = None
+        runner: Runner | None = None
         try:
             runner = make_runner(create_app(sim), self._config.server, access_log=False)
             await runner.setup()

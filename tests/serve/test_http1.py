@@ -292,6 +292,29 @@ async def test_what_is_not_http_is_a_bad_answer(serve: Serve, answer: bytes) -> 
         pool.close()  # else a connection kept alive holds the server open
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 202\nContent-Length: 0\n\n",
+        b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\n\r\n",
+    ],
+)
+async def test_a_head_ending_its_lines_with_a_bare_lf_fails_at_once_not_at_the_timeout(
+    serve: Serve, answer: bytes
+) -> None:
+    """RFC 9112 §2.2 lets a recipient accept a bare LF; tpsim refuses it, but promptly and
+    saying why: the peer keeps its connection open, and nothing more will come."""
+    raw = await serve([answer])
+    pool = Http1Pool()
+    started = asyncio.get_running_loop().time()
+    try:
+        with pytest.raises(BadAnswer, match="bare LF"):
+            await put(pool, raw, timeout_s=5.0)
+    finally:
+        pool.close()
+    assert asyncio.get_running_loop().time() - started < 2
+
+
 async def test_a_header_with_a_line_break_is_never_written(serve: Serve) -> None:
     raw = await serve([ok()])
     pool = Http1Pool()

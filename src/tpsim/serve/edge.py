@@ -11,7 +11,7 @@ the background. No client input ever produces a 500: a body aiohttp cannot decod
 broken gzip or deflate ``Content-Encoding``) is 3101, and an ``Expect`` header other than
 ``100-continue`` is 3100 in the same ``errorInformation`` format (``expect_handler``), not
 aiohttp's plain text. (What aiohttp's HTTP parser refuses before a request exists, a bad
-request line, header or chunk size, it answers itself in plain text.)
+request line or header, ``serve.parser_refusals`` answers as 3101, or 3000 for a method.)
 """
 
 from __future__ import annotations

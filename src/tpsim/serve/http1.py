@@ -42,6 +42,8 @@ MAX_LENGTH_DIGITS = 18  # a Content-Length longer than this is no body tpsim cou
 # A status code is 100 to 999 (RFC 9110 §15): "HTTP/1.1 099" is not an answer either.
 _STATUS_LINE = re.compile(r"(?P<version>HTTP/1\.[0-9]) (?P<status>[1-9][0-9]{2})(?: |\Z)")
 _NO_BODY = frozenset((204, 304))
+# An empty line ended by LF alone: with no CRLF CRLF before it, a head of bare-LF lines.
+_BARE_LF_END = re.compile(rb"\n\r?\n")
 
 
 class Failed(Exception):
@@ -106,6 +108,13 @@ class _Answer:
                 # neither grow it nor hold the event loop.
                 if len(buffer) > MAX_HEAD_BYTES:
                     raise BadAnswer("the answer's headers are longer than 64 KiB")
+                # RFC 9112 §2.2 lets a recipient accept a bare LF as a line end; tpsim does
+                # not, but says so now rather than wait for a CRLF that will never come.
+                # Searched only while a head is incomplete: a whole head never gets here.
+                if _BARE_LF_END.search(buffer, taken):
+                    raise BadAnswer(
+                        "the answer's head ends its lines with a bare LF, not CRLF (RFC 9112 §2.1)"
+                    )
                 return 0
             lines = bytes(buffer[taken:end]).decode("latin-1").split("\r\n")
             taken = end + 4

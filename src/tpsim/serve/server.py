@@ -36,6 +36,8 @@ from tpsim.config import Config
 from tpsim.config_settings import ServerConfig
 from tpsim.serve.admin import ADMIN_TOKEN, admin_token_for
 from tpsim.serve.app import create_app
+from tpsim.serve.edge import SIMULATION
+from tpsim.serve.parser_refusals import CodedRefusals
 from tpsim.serve.simulation import Simulation
 
 log = structlog.get_logger("tpsim")
@@ -144,13 +146,22 @@ def _admin_fields(token: str | None, *, generated: bool) -> dict[str, str]:
     return {"admin": "Authorization: Bearer <the --admin-token / TPSIM_ADMIN_TOKEN given>"}
 
 
-def make_runner(app: web.Application, limits: ServerConfig, *, access_log: bool) -> web.AppRunner:
+def make_runner(app: web.Application, limits: ServerConfig, *, access_log: bool) -> Runner:
     """The runner for ``app``, closing kept-alive connections after ``idle_timeout_s``."""
-    return web.AppRunner(
+    return Runner(
         app,
         access_log=access_logger if access_log else None,
         keepalive_timeout=limits.idle_timeout_s,
     )
+
+
+class Runner(web.AppRunner):
+    """An ``AppRunner`` that keeps the options of its connections' request handlers, for
+    ``GuardedSite`` to make them ``CodedRefusals`` with the same options."""
+
+    def __init__(self, app: web.Application, **handler_options: Any) -> None:
+        super().__init__(app, **handler_options)
+        self.handler_options = handler_options
 
 
 class GuardedSite(web.BaseSite):
@@ -159,12 +170,19 @@ class GuardedSite(web.BaseSite):
 
     __slots__ = ("_connections", "_host", "_port")
 
-    def __init__(self, runner: web.BaseRunner, host: str, port: int, limits: ServerConfig) -> None:
+    def __init__(self, runner: Runner, host: str, port: int, limits: ServerConfig) -> None:
         super().__init__(runner)
-        if runner.server is None:
+        server = runner.server
+        if server is None:
             raise RuntimeError("call runner.setup() before making a site")
         self._host, self._port = host, port
-        self._connections = Connections(runner.server, limits)
+        sim, options = runner.app[SIMULATION], runner.handler_options
+
+        def handler(last_read: Callable[[], bytes]) -> asyncio.Protocol:
+            loop = asyncio.get_running_loop()
+            return CodedRefusals(server, sim, last_read, loop=loop, **options)
+
+        self._connections = Connections(handler, limits)
 
     @property
     def name(self) -> str:
@@ -186,7 +204,9 @@ class Connections:
     """The site's protocol factory: counts open connections and admits one more only
     under ``max_connections``."""
 
-    def __init__(self, handlers: Callable[[], asyncio.Protocol], limits: ServerConfig) -> None:
+    def __init__(
+        self, handlers: Callable[[Callable[[], bytes]], asyncio.Protocol], limits: ServerConfig
+    ) -> None:
         self.limits = limits
         self.open = 0
         self._handlers = handlers
@@ -195,8 +215,9 @@ class Connections:
     def __call__(self) -> asyncio.Protocol:
         return _Guarded(self)
 
-    def admit(self) -> asyncio.Protocol | None:
-        """The request handler of a new connection, or None when it must be closed."""
+    def admit(self, last_read: Callable[[], bytes]) -> asyncio.Protocol | None:
+        """The request handler of a new connection (``last_read``: the bytes its last read
+        gave), or None when it must be closed."""
         if self.open >= self.limits.max_connections:
             refused = self._refused.count()
             if refused:
@@ -208,7 +229,7 @@ class Connections:
                 )
             return None
         self.open += 1
-        return self._handlers()
+        return self._handlers(last_read)
 
     def release(self) -> None:
         self.open -= 1
@@ -225,9 +246,10 @@ class _Guarded(asyncio.Protocol):
         self._transport: asyncio.BaseTransport | None = None
         self._deadline: asyncio.TimerHandle | None = None
         self._head = HeadScanner()
+        self._last = b""  # what a parser refusal's request line is read from
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        inner = self._connections.admit()
+        inner = self._connections.admit(self._last_read)
         if inner is None:
             transport.close()
             return
@@ -243,7 +265,11 @@ class _Guarded(asyncio.Protocol):
         if self._deadline is not None and self._head.feed(data):
             self._deadline.cancel()
             self._deadline = None
+        self._last = data
         self._inner.data_received(data)
+
+    def _last_read(self) -> bytes:
+        return self._last
 
     def eof_received(self) -> bool | None:
         return self._inner.eof_received() if self._inner is not None else None

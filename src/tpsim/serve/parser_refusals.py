@@ -1,0 +1,137 @@
+"""What aiohttp's HTTP parser refuses, answered in the refused API's own format.
+
+A request whose head aiohttp cannot parse (a method token it does not know, a control
+character in a header value, a duplicate ``Content-Type``, a ``Content-Length`` that is
+no number) never becomes a request: aiohttp answers it itself through its request
+handler's ``handle_error``, as ``400 text/plain``. ``CodedRefusals`` is that handler with
+``handle_error`` overridden (a public method of ``web.RequestHandler``, called with the
+parser's ``BadHttpMessage``; its signature is the same in aiohttp 3.11 to 3.14): the refusal is
+the coded error of the API the request line addressed: FSPIOP's ``errorInformation``
+(3101, or 3000 for a method), XS2A's ``tppMessages``, the UK's ``OBErrorResponse1``,
+STET's ``ErrorModel``, else the admin API's ``{"error"}``.
+
+The parser keeps no path once it fails, so the target is read from the connection's last
+bytes (``last_read``), which hold the refused head; no target there (the head began in
+an earlier read) is answered as the admin API would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import http_exceptions, web
+from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.web_request import BaseRequest
+
+from tpsim.mojaloop.errors import FspiopError, MalformedSyntax, MethodNotAllowed
+from tpsim.serve.admin import problem
+from tpsim.serve.psd2_edge import encoded, json_answer
+from tpsim.serve.simulation import Simulation
+
+# A request line (RFC 9112 §3): method SP request-target SP HTTP-version; the last one in
+# the bytes read is the refused request's.
+_REQUEST_LINE = re.compile(rb"(?:\A|\n)[^\s]+ +([^\s]+) +HTTP/")
+
+
+# aiohttp 3.11.8 named an unknown method's refusal BadHttpMethod; before it, llhttp's
+# message ("Invalid method encountered") is what tells it apart.
+_BAD_METHOD: tuple[type[BadHttpMessage], ...] = tuple(
+    kind for kind in (getattr(http_exceptions, "BadHttpMethod", None),) if kind is not None
+)
+
+
+class CodedRefusals(web.RequestHandler):
+    """aiohttp's request handler of one connection, whose parser refusals are coded."""
+
+    __slots__ = ("_last_read", "_sim")
+
+    def __init__(
+        self,
+        manager: web.Server,
+        sim: Simulation,
+        last_read: Callable[[], bytes],
+        *,
+        loop: asyncio.AbstractEventLoop,
+        **options: Any,
+    ) -> None:
+        super().__init__(manager, loop=loop, **options)
+        self._sim = sim
+        self._last_read = last_read
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        # aiohttp's own first: it logs, and raises when an answer has begun already.
+        plain = super().handle_error(request, status, exc, message)
+        if not isinstance(exc, BadHttpMessage):
+            return plain  # a 500 or 504 of a request tpsim's handlers took
+        answer = refusal(self._sim, request_target(self._last_read()), exc)
+        answer.force_close()  # what follows a head the parser refused cannot be framed
+        return answer
+
+
+def request_target(data: bytes) -> str | None:
+    """The path of the last request line in ``data`` (None: none there)."""
+    lines = _REQUEST_LINE.findall(data)
+    if not lines:
+        return None
+    target: str = lines[-1].decode("latin-1")
+    return target if target.startswith("/") else urlsplit(target).path or None
+
+
+def refusal(sim: Simulation, path: str | None, exc: BadHttpMessage) -> web.Response:
+    """The refusal of a head aiohttp could not parse, in the format of ``path``'s API."""
+    reason = exc.message.split("\n", 1)[0].rstrip(": ") or "malformed request"
+    method = isinstance(exc, _BAD_METHOD) or reason.startswith("Invalid method")
+    fix = (
+        "send a method the API defines for this resource"
+        if method
+        else "send the request line and each 'name: value' header as RFC 9112 spells them"
+    )
+    text = f"{reason}: {fix}"
+    dialect = (path or "").split("/", 2)[1] if path and path.count("/") > 1 else ""
+    if dialect == "xs2a":
+        return _xs2a(text)
+    if dialect == "obie":
+        return _obie(text, path or "")
+    if dialect == "stet":
+        return _stet(sim, text, path or "")
+    if path is None or path.startswith(("/admin/", "/metrics", "/ui", "/health", "/login/")):
+        return problem(400, text, code="MALFORMED_REQUEST")
+    error: FspiopError = MethodNotAllowed(text) if method else MalformedSyntax(text)
+    info = error.error_information(sim.config.behaviour.profile)
+    return web.json_response(info, status=error.http_status)
+
+
+def _xs2a(text: str) -> web.Response:
+    from tpsim.xs2a.api import refusal as xs2a_refusal
+    from tpsim.xs2a.errors import FormatError
+
+    answer = xs2a_refusal(FormatError(text), {})
+    return json_answer(answer.status, answer.headers, encoded(answer.body))
+
+
+def _obie(text: str, path: str) -> web.Response:
+    from tpsim.obie.api import INTERACTION
+    from tpsim.obie.errors import InvalidFormat
+
+    interaction = str(uuid.uuid4())
+    body = InvalidFormat(text).body("4.0" if "/v4.0/" in path else "3.1", interaction)
+    return web.json_response(body, status=400, headers={INTERACTION: interaction})
+
+
+def _stet(sim: Simulation, text: str, path: str) -> web.Response:
+    from tpsim.stet.errors import HeaderInvalid
+
+    error = HeaderInvalid(text)
+    body = error.body(sim.clock.now(), path)
+    return web.json_response(body, status=error.status, headers={"X-Request-ID": str(uuid.uuid4())})

@@ -1,0 +1,107 @@
+"""What aiohttp's HTTP parser refuses before tpsim sees a request (a method token it does
+not know, a control character in a header value, a duplicate ``Content-Type``, a
+``Content-Length`` that is no number) is refused in the addressed API's own format, with
+a code and what to fix, never aiohttp's ``400 text/plain``.
+
+Each test writes the bytes of one head to tpsim served on a loopback ephemeral port
+(``tpsim.testing.Tpsim``, the server ``tpsim serve`` runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tpsim.testing import Tpsim
+
+TRANSACTIONS = b"/thirdpartyRequests/transactions"
+XS2A = b"/xs2a/dfspa/v1/payments/sepa-credit-transfers"
+OBIE = b"/obie/dfspa/open-banking/v3.1/pisp/domestic-payment-consents"
+STET = b"/stet/dfspa/v1/payment-requests"
+
+
+@pytest.fixture
+async def port() -> AsyncIterator[int]:
+    async with Tpsim() as tpsim:
+        yield int(tpsim.url.rsplit(":", 1)[1])
+
+
+async def exchange(port: int, head: bytes) -> tuple[int, dict[str, str], Any]:
+    """``head`` written as is; the answer's status, headers and JSON body."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(head)
+    async with asyncio.timeout(5):
+        data = await reader.read()
+    writer.close()
+    top, _, body = data.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert headers["Content-Type"].startswith("application/json"), data
+    return int(lines[0].split()[1]), headers, json.loads(body)
+
+
+def head(method: bytes, path: bytes, *lines: bytes) -> bytes:
+    return method + b" " + path + b" HTTP/1.1\r\nHost: x\r\n" + b"".join(lines) + b"\r\n"
+
+
+BAD_HEADERS = [
+    b"X-Note: a\x01b\r\n",
+    b"Content-Type: application/json\r\nContent-Type: text/plain\r\n",
+    b"Content-Length: 1x\r\n",
+]
+
+
+@pytest.mark.parametrize("bad", BAD_HEADERS)
+async def test_a_head_the_parser_refuses_on_the_fspiop_api_is_error_information_3101(
+    port: int, bad: bytes
+) -> None:
+    status, _, body = await exchange(port, head(b"POST", TRANSACTIONS, bad))
+    assert status == 400
+    assert body["errorInformation"]["errorCode"] == "3101"
+    assert "RFC 9112" in body["errorInformation"]["errorDescription"]
+
+
+async def test_a_method_the_parser_does_not_know_on_the_fspiop_api_is_3000(port: int) -> None:
+    status, _, body = await exchange(port, head(b"FOO", TRANSACTIONS))
+    assert status == 405
+    info = body["errorInformation"]
+    assert info["errorCode"] == "3000"
+    assert "Invalid method" in info["errorDescription"]
+
+
+@pytest.mark.parametrize("bad", BAD_HEADERS)
+async def test_a_head_the_parser_refuses_on_xs2a_is_a_format_error(port: int, bad: bytes) -> None:
+    status, headers, body = await exchange(port, head(b"POST", XS2A, bad))
+    assert status == 400
+    assert body["tppMessages"][0]["code"] == "FORMAT_ERROR"
+    assert headers["X-Request-ID"]
+
+
+@pytest.mark.parametrize("bad", BAD_HEADERS)
+async def test_a_head_the_parser_refuses_on_the_uk_api_is_an_ob_error(
+    port: int, bad: bytes
+) -> None:
+    status, headers, body = await exchange(port, head(b"POST", OBIE, bad))
+    assert status == 400
+    assert body["Errors"][0]["ErrorCode"] == "UK.OBIE.Resource.InvalidFormat"
+    assert headers["x-fapi-interaction-id"] == body["Id"]
+
+
+@pytest.mark.parametrize("bad", BAD_HEADERS)
+async def test_a_head_the_parser_refuses_on_stet_is_an_error_model(port: int, bad: bytes) -> None:
+    status, _, body = await exchange(port, head(b"POST", STET, bad))
+    assert status == 400
+    assert body["error"] == "HEADER_INVALID"
+    assert body["path"] == STET.decode()
+
+
+async def test_a_head_the_parser_refuses_on_the_admin_api_is_its_problem_json(port: int) -> None:
+    status, _, body = await exchange(
+        port, head(b"GET", b"/admin/journal", b"Content-Length: -1\r\n")
+    )
+    assert status == 400
+    assert body["code"] == "MALFORMED_REQUEST"
+    assert "Content-Length" in body["error"]
