@@ -10,6 +10,7 @@ import pytest
 
 from tests.xs2a.support import RecordingSettlement
 from tpsim.core.bank import Account, Bank
+from tpsim.core.errors import UnknownBank
 from tpsim.core.execution import Executed, Execution, execute
 from tpsim.core.payment import PaymentIntent, PaymentState
 from tpsim.core.rules import Outcome, Reason, Status
@@ -129,3 +130,34 @@ def test_a_creditor_account_in_another_currency_rejects_it_before_any_money_move
     assert done.outcome is Execution.REJECTED and "USD" in done.text
     assert bank.payments.get("p1").state is PaymentState.REJECTED
     assert balances(bank) == ("100.00", "0.00", "0.00") and settlement.requests == []
+
+
+class RefusingPort:
+    """A settlement port that refuses the request at once (``SwitchSettlement.submit``
+    raises ``UnknownBank`` or the settler's ``StateRefused``)."""
+
+    def submit(self, request: SettlementRequest) -> None:
+        raise UnknownBank(request.from_bank)
+
+
+def test_a_settlement_port_that_refuses_fails_it_and_gives_the_funds_back() -> None:
+    bank = bank_with(OTHER, "10.00")
+    done = execute(bank, "p1", own_bank="dfspa", settlement=RefusingPort(), verdict=None, at=AT)
+    assert (done.outcome, done.reason) == (Execution.REJECTED, Reason.REJECTED)
+    assert "dfspa is not a bank tpsim simulates" in done.text
+    assert bank.payments.get("p1").state is PaymentState.FAILED
+    assert balances(bank) == ("100.00", "0.00", "0.00")
+    assert bank.ledger.reservations() == []
+
+
+def test_a_debtor_account_the_ledger_refuses_rejects_it_before_any_money_moves() -> None:
+    bank = bank_with(SAME, "10.00")
+    # dfspa's USD account ordered to pay GBP: the ledger refuses the reservation
+    intent = PaymentIntent("p2", "dfspa.sam", SAME, Decimal("10.00"), "GBP", created_at=AT)
+    bank.payments.receive_authorised(intent, at=AT)
+    done = execute(bank, "p2", own_bank="dfspa", settlement=None, verdict=None, at=AT)
+    assert (done.outcome, done.reason, done.funds) == (Execution.REJECTED, Reason.REJECTED, None)
+    assert "held in USD" in done.text
+    assert bank.payments.get("p2").state is PaymentState.REJECTED
+    assert balances(bank) == ("100.00", "0.00", "0.00")
+    assert bank.ledger.reservations() == []

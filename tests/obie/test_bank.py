@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.ledger_invariants import ledger_problems, quiet_problems, totals
+from tests.xs2a.support import RefusingSettlement
 from tpsim.config_psd2 import ObieProfile
 from tpsim.core.rules import Match, Outcome, Rule, Status
 from tpsim.core.settlement import SettlementOutcome, SettlementResult
@@ -222,3 +224,40 @@ def test_a_body_handed_out_cannot_change_what_the_bank_keeps() -> None:
     consent.body["Data"]["Initiation"]["InstructedAmount"]["Amount"] = "999.00"
     paid = w.call("POST", "domestic-payments", payment_body(consent), token=token)
     assert paid.body["Errors"][0]["ErrorCode"] == "U008"  # the consent still says 10.50
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_payment_the_settlement_port_refuses_ends_rejected_with_the_money_untouched(
+    version: str,
+) -> None:
+    """The payment consumed its consent (born RJCT in v4.0, the digest §1.3): it must end
+    Rejected with a reason, never stay Pending with the debit held."""
+    w = world()
+    w.obie.orders.settlement = RefusingSettlement()
+    opening = totals(w.bank)
+    consent, token = w.authorised(version, creditor=BOB)
+    paid = w.pay(consent, token, version)
+    assert paid.status == 201
+    assert data(paid)["Status"] == ("Rejected" if version == "3.1" else "RJCT")
+    if version == "4.0":
+        assert data(paid)["StatusReason"][0]["StatusReasonCode"] == "MS03"
+    assert read_payment(w, paid, version)["Status"] in ("Rejected", "RJCT")
+    assert read_consent(w, consent, version)["Status"] in ("Consumed", "COND")
+    assert w.balances()[MITS] == "1000.00" and w.balances()[BOB] == "0.00"
+    assert ledger_problems(w.bank, opening, {}) == [] and quiet_problems(w.bank) == []
+
+
+def test_a_delayed_payment_the_settlement_port_refuses_ends_rejected_when_the_tick_runs_it() -> (
+    None
+):
+    delay = Rule("slow", Match.of({"creditor": BOB}), Outcome(delay_s=30))
+    w = world(rules=[delay])
+    w.obie.orders.settlement = RefusingSettlement()
+    opening = totals(w.bank)
+    consent, token = w.authorised(creditor=BOB)
+    paid = w.pay(consent, token)
+    assert data(paid)["Status"] == "RCVD"
+    w.advance(seconds=30)
+    assert read_payment(w, paid, "4.0")["Status"] == "RJCT"
+    assert w.balances()[MITS] == "1000.00"
+    assert ledger_problems(w.bank, opening, {}) == [] and quiet_problems(w.bank) == []

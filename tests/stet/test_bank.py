@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.ledger_invariants import ledger_problems, quiet_problems, totals
+from tests.xs2a.support import RefusingSettlement
 from tpsim.core.payment import PaymentState
 from tpsim.core.rules import Match, Outcome, Rule, Status
 from tpsim.core.settlement import SettlementOutcome
@@ -255,6 +257,26 @@ def test_a_settlement_that_fails_rejects_the_instruction_and_gives_the_money_bac
     w.settle(SettlementOutcome.FAILED, "the creditor's bank said no")
     assert read(w, request.resource_id) == ("RJCT", Why.UNSPECIFIED)
     assert w.available(CLAIRE) == 3000
+
+
+@pytest.mark.parametrize("delay", [None, 60], ids=["at once", "after a rule's delay"])
+def test_an_instruction_the_settlement_port_refuses_is_rejected_with_the_money_untouched(
+    delay: int | None,
+) -> None:
+    """A port refusing at once (``SwitchSettlement.submit``) ends the instruction RJCT
+    with its hold released, whether it executes on approval or later, by ``tick``."""
+    rules = [] if delay is None else [Rule("slow", Match.of({"dialect": "stet"}),
+                                           Outcome(delay_s=delay))]  # fmt: skip
+    w = world(rules=rules)
+    w.stet.orders.settlement = RefusingSettlement()
+    opening = totals(w.bank)
+    request = made(w, debtor=CLAIRE, creditor=LOUIS)
+    w.stet.decide(request.resource_id, True, None, None)
+    if delay is not None:
+        w.advance(seconds=delay)
+    assert read(w, request.resource_id) == ("RJCT", Why.UNSPECIFIED)
+    assert w.balances()["claire"] == "3000.00" and w.balances()["louis"] == "0.00"
+    assert ledger_problems(w.bank, opening, {}) == [] and quiet_problems(w.bank) == []
 
 
 def test_without_a_settlement_port_a_creditor_at_another_bank_only_sees_the_money_leave() -> None:

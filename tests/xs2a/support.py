@@ -31,6 +31,7 @@ from tpsim.config_psd2 import (
 )
 from tpsim.core.bank import Account, Bank, User
 from tpsim.core.clock import ManualClock, SequentialIds
+from tpsim.core.errors import UnknownBank
 from tpsim.core.rules import Rule, Rules, sandbox_rules
 from tpsim.core.settlement import SettlementRequest
 from tpsim.core.store import MemoryStore
@@ -114,6 +115,14 @@ class RecordingSettlement:
 
     def submit(self, request: SettlementRequest) -> None:
         self.requests.append(request)
+
+
+class RefusingSettlement:
+    """The settlement port refusing every request at once, as the switch's does one it
+    cannot start (``serve.settlement.SwitchSettlement.submit``: ``UnknownBank``)."""
+
+    def submit(self, request: SettlementRequest) -> None:
+        raise UnknownBank(request.from_bank)
 
 
 _SPEC: list[Spec] = []

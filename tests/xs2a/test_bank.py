@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.ledger_invariants import ledger_problems, quiet_problems, totals
 from tpsim.core.ledger import PostingKind
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.rules import Match, Outcome, Reason, Rule, Status
@@ -25,6 +26,7 @@ from .support import (
     MAX,
     NOBODY,
     TODAY,
+    RefusingSettlement,
     World,
     bulk,
     periodic,
@@ -147,6 +149,18 @@ def test_insufficient_funds_at_execution_reject_and_touch_nothing() -> None:
     assert postings(w, ERIKA) == []
 
 
+def test_a_payment_the_settlement_port_refuses_is_rejected_and_touches_nothing() -> None:
+    """A port refusing at once (``SwitchSettlement.submit``) ends the payment RJCT with
+    its hold released: it is never left ACSP with no settlement under way."""
+    w = world()
+    w.xs2a.settlement = RefusingSettlement()
+    opening = totals(w.bank)
+    answer = pay(w, single(creditor=BOB))
+    assert status_body(w, answer)["transactionStatus"] == "RJCT"
+    assert (w.balances()[ERIKA], w.balances()[BOB]) == ("1000.00", "0.00")
+    assert ledger_problems(w.bank, opening, {}) == [] and quiet_problems(w.bank) == []
+
+
 # -- bulk -------------------------------------------------------------------------------------
 
 
@@ -189,6 +203,22 @@ def test_a_bulk_entry_to_another_bank_settles_while_the_others_are_done() -> Non
     w.bank.payments.conclude(SettlementResult(request.intent_id, SettlementOutcome.SETTLED))
     assert w.status(answer, BULK) == "ACCC"
     assert w.balances()[ERIKA] == "700.00"
+
+
+def test_a_bulk_entry_the_settlement_port_refuses_is_rejected_while_the_others_are_paid() -> None:
+    w = world()
+    w.xs2a.settlement = RefusingSettlement()
+    opening = totals(w.bank)
+    body = bulk("100.00", "200.00")
+    body["payments"][1]["creditorAccount"] = {"iban": BOB}
+    answer = pay(w, body, BULK)
+    assert w.status(answer, BULK) == "PART"
+    assert (w.balances()[ERIKA], w.balances()[MAX], w.balances()[BOB]) == (
+        "900.00",
+        "100.00",
+        "0.00",
+    )
+    assert ledger_problems(w.bank, opening, {}) == [] and quiet_problems(w.bank) == []
 
 
 # -- future-dated -------------------------------------------------------------------------------

@@ -7,13 +7,20 @@ domestic payment take the same steps once their intent is AUTHORISED:
     a creditor account of a simulated bank in another currency
                                → rejected before any money moves   REJECTED
     ``Payments.execute``       → the debit reserved, or             REJECTED (funds: False)
-                                 InsufficientFunds rejects it
+                                 InsufficientFunds rejects it, or
+                                 another ledger refusal does        REJECTED (funds: None)
     the creditor is at another simulated bank and a settlement port is given
                                → the request is submitted           IN_PROCESS
+                                 or, refused at once, fails it
+                                 and the hold is released           REJECTED
     otherwise the debit is committed (``settle``), and a creditor at the same bank is
     credited at once           →                                    CREDITED
     a creditor outside tpsim (or a rule's SETTLED_DEBTOR) only sees the money leave
                                →                                    DEBITED
+
+Whatever refuses part-way ends the intent, its money untouched: a dialect that took the
+payment (a UK consent consumed by it) always has a final status to show, never one stuck
+executing with its debit held and no settlement under way.
 
 Each dialect words the ``Executed`` it gets back in its own status (XS2A ACSP / ACSC /
 ACCC / RJCT, UK AcceptedSettlementInProcess / …).
@@ -26,7 +33,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from tpsim.core.bank import Account, Bank
-from tpsim.core.errors import InsufficientFunds
+from tpsim.core.errors import BankRefused, InsufficientFunds, TpsimError
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.rules import Outcome, Reason, Status
 from tpsim.core.settlement import Settlement, SettlementRequest
@@ -42,7 +49,7 @@ class Execution(StrEnum):
     IN_PROCESS = "IN_PROCESS"  # debit reserved; the settlement port pays the other bank
     DEBITED = "DEBITED"  # settled; the creditor is outside tpsim (or a rule stopped there)
     CREDITED = "CREDITED"  # settled, and the creditor at the same bank credited
-    REJECTED = "REJECTED"  # a rule's reject, or the debtor's funds did not cover it
+    REJECTED = "REJECTED"  # a rule's reject, the funds, the ledger or the port refused it
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +95,18 @@ def execute(
         bank.payments.end(intent_id, PaymentEvent.REJECT, at=at)
         reason = Reason.INSUFFICIENT_FUNDS
         return Executed(Execution.REJECTED, reason, f"insufficient funds: {exc}", funds=False)
+    except BankRefused as exc:  # the ledger refused the debtor account: nothing reserved
+        bank.payments.end(intent_id, PaymentEvent.REJECT, at=at)
+        return Executed(Execution.REJECTED, Reason.REJECTED, f"refused: {exc}", funds=None)
     creditor = bank.accounts.find(intent.creditor)
     if verdict is not None and verdict.status is Status.SETTLED_DEBTOR:
         creditor = None  # the money leaves the debtor's account, and goes no further
     if creditor is not None and creditor.fsp_id != own_bank and settlement is not None:
-        settlement.submit(settlement_request(intent, own_bank, creditor))
+        try:
+            settlement.submit(settlement_request(intent, own_bank, creditor))
+        except TpsimError as exc:  # the port would not start: no settlement will end it
+            bank.payments.end(intent_id, PaymentEvent.FAIL, at=at)
+            return Executed(Execution.REJECTED, Reason.REJECTED, f"settlement refused: {exc}")
         return Executed(Execution.IN_PROCESS)
     bank.payments.settle(intent_id, at=at)
     if creditor is None or creditor.fsp_id != own_bank:
