@@ -105,3 +105,17 @@ async def test_a_head_the_parser_refuses_on_the_admin_api_is_its_problem_json(po
     assert status == 400
     assert body["code"] == "MALFORMED_REQUEST"
     assert "Content-Length" in body["error"]
+
+
+async def test_a_method_the_parser_does_not_know_on_xs2a_is_service_invalid(port: int) -> None:
+    status, headers, body = await exchange(port, head(b"FOO", XS2A))
+    assert status == 405
+    assert body["tppMessages"][0]["code"] == "SERVICE_INVALID"
+    assert headers["X-Request-ID"]
+
+
+async def test_a_method_the_parser_does_not_know_on_stet_is_method_not_allowed(port: int) -> None:
+    status, _, body = await exchange(port, head(b"FOO", STET))
+    assert status == 405
+    assert body["error"] == "METHOD_NOT_ALLOWED"
+    assert body["path"] == STET.decode()

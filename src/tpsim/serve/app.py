@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from tpsim.serve.admin import add_admin_routes, admin_only, no_admin_route
 from tpsim.serve.admin_docs import add_admin_docs
@@ -17,6 +17,7 @@ from tpsim.serve.live import add_live_routes
 from tpsim.serve.login import add_login_routes
 from tpsim.serve.metrics import add_metrics_routes
 from tpsim.serve.obie import add_obie_routes
+from tpsim.serve.parser_refusals import tunnel_refusal
 from tpsim.serve.sdk import add_sdk_routes
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.stet import add_stet_routes
@@ -42,7 +43,10 @@ async def written(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def admin_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A path under ``/admin/`` that only the FSPIOP catch-all matched (an unknown admin
     path, or an admin path with another method) is the admin API's refusal, not an FSPIOP
-    ``errorInformation``."""
+    ``errorInformation``. A ``CONNECT``, which no route matches (aiohttp gives it no
+    path), is refused in the format of the API its target names (``tunnel_refusal``)."""
+    if request.method == hdrs.METH_CONNECT:
+        return await tunnel_refusal(request)
     if request.match_info.handler is handle_fspiop and request.path.startswith("/admin/"):
         return await admin_only(no_admin_route)(request)
     return await handler(request)

@@ -24,7 +24,7 @@ class BodyRefused(Exception):
 async def read_at_most(request: web.Request, limit: int, timeout_s: float) -> bytes:
     """The body (``b""`` when there is none), or ``BodyRefused``: 413 as soon as it proves
     longer than ``limit``, 408 when it has not all arrived within ``timeout_s``, 400 when
-    aiohttp cannot undo its content coding."""
+    aiohttp cannot undo its content coding or the client closed the connection mid-body."""
     if request.content_length is not None and request.content_length > limit:
         length = request.content_length
         raise BodyRefused(413, f"the body is {length} bytes; at most {limit} are accepted")
@@ -46,4 +46,8 @@ async def read_at_most(request: web.Request, limit: int, timeout_s: float) -> by
         raise BodyRefused(408, f"the body did not arrive within {timeout_s:g} s") from None
     except web.RequestPayloadError as exc:
         raise BodyRefused(400, f"the body could not be read: {exc.__cause__ or exc}") from None
+    except ConnectionError:
+        # The client left mid-body (aiohttp's "Connection lost"): nobody reads the answer,
+        # but it is a refusal like any other, not a failure to log with a traceback.
+        raise BodyRefused(400, "the connection closed before the body ended") from None
     return bytes(data)

@@ -8,7 +8,8 @@ handler's ``handle_error``, as ``400 text/plain``. ``CodedRefusals`` is that han
 parser's ``BadHttpMessage``; its signature is the same in aiohttp 3.11 to 3.14): the refusal is
 the coded error of the API the request line addressed: FSPIOP's ``errorInformation``
 (3101, or 3000 for a method), XS2A's ``tppMessages``, the UK's ``OBErrorResponse1``,
-STET's ``ErrorModel``, else the admin API's ``{"error"}``.
+STET's ``ErrorModel`` (a method: the dialect's own 405), else the admin API's ``{"error"}``.
+A ``CONNECT`` parses, but no route takes it: ``tunnel_refusal`` answers it the same way.
 
 The parser keeps no path once it fails, so the target is read from the connection's last
 bytes (``last_read``), which hold the refused head; no target there (the head began in
@@ -30,6 +31,7 @@ from aiohttp.web_request import BaseRequest
 
 from tpsim.mojaloop.errors import FspiopError, MalformedSyntax, MethodNotAllowed
 from tpsim.serve.admin import problem
+from tpsim.serve.edge import SIMULATION
 from tpsim.serve.psd2_edge import encoded, json_answer
 from tpsim.serve.simulation import Simulation
 
@@ -92,6 +94,35 @@ def refusal(sim: Simulation, path: str | None, exc: BadHttpMessage) -> web.Respo
     """The refusal of a head aiohttp could not parse, in the format of ``path``'s API."""
     reason = exc.message.split("\n", 1)[0].rstrip(": ") or "malformed request"
     method = isinstance(exc, _BAD_METHOD) or reason.startswith("Invalid method")
+    return coded_refusal(sim, path, reason, method=method)
+
+
+async def tunnel_refusal(request: web.Request) -> web.StreamResponse:
+    """The refusal of a ``CONNECT``, which tpsim serves on no path (it is no proxy).
+
+    aiohttp reads a CONNECT's target as an authority (``request.path`` is ``''``, so no
+    route matches: aiohttp's plain ``404: Not Found``) and everything after its head as
+    the tunnel's bytes, which end only when the client closes. Once answered, aiohttp
+    waits for that end (its lingering close, 10 s) before it closes the connection, which
+    holds a ``server.max_connections`` slot. So the refusal is written here, as a method
+    refusal of the path the target names, and the connection closed right after it: what
+    follows a refused CONNECT cannot be read as HTTP anyway (RFC 9110 §9.3.6).
+    """
+    target = request.raw_path
+    path = urlsplit(target).path if target.startswith("/") else None
+    reason = f"{request.method} is not served: tpsim is no proxy"
+    answer = coded_refusal(request.app[SIMULATION], path, reason, method=True)
+    answer.force_close()
+    await answer.prepare(request)
+    await answer.write_eof()
+    request.protocol.force_close()  # closes the transport once the answer is written
+    return answer
+
+
+def coded_refusal(sim: Simulation, path: str | None, reason: str, *, method: bool) -> web.Response:
+    """``reason`` (what was refused) as the coded error of ``path``'s API: a method the API
+    does not define (``method``) is the API's own 405 where it has one, anything else its
+    malformed-request error."""
     fix = (
         "send a method the API defines for this resource"
         if method
@@ -100,11 +131,11 @@ def refusal(sim: Simulation, path: str | None, exc: BadHttpMessage) -> web.Respo
     text = f"{reason}: {fix}"
     dialect = (path or "").split("/", 2)[1] if path and path.count("/") > 1 else ""
     if dialect == "xs2a":
-        return _xs2a(text)
+        return _xs2a(text, method=method)
     if dialect == "obie":
-        return _obie(text, path or "")
+        return _obie(text, path or "", method=method)
     if dialect == "stet":
-        return _stet(sim, text, path or "")
+        return _stet(sim, text, path or "", method=method)
     if path is None or path.startswith(("/admin/", "/metrics", "/ui", "/health", "/login/")):
         return problem(400, text, code="MALFORMED_REQUEST")
     error: FspiopError = MethodNotAllowed(text) if method else MalformedSyntax(text)
@@ -112,26 +143,32 @@ def refusal(sim: Simulation, path: str | None, exc: BadHttpMessage) -> web.Respo
     return web.json_response(info, status=error.http_status)
 
 
-def _xs2a(text: str) -> web.Response:
+def _xs2a(text: str, *, method: bool) -> web.Response:
     from tpsim.xs2a.api import refusal as xs2a_refusal
-    from tpsim.xs2a.errors import FormatError
+    from tpsim.xs2a.errors import FormatError, ServiceInvalid
 
-    answer = xs2a_refusal(FormatError(text), {})
+    error = ServiceInvalid(text) if method else FormatError(text)
+    answer = xs2a_refusal(error, {})
     return json_answer(answer.status, answer.headers, encoded(answer.body))
 
 
-def _obie(text: str, path: str) -> web.Response:
+def _obie(text: str, path: str, *, method: bool) -> web.Response:
     from tpsim.obie.api import INTERACTION
-    from tpsim.obie.errors import InvalidFormat
+    from tpsim.obie.errors import InvalidFormat, MethodNotAllowed, ObieError
 
     interaction = str(uuid.uuid4())
-    body = InvalidFormat(text).body("4.0" if "/v4.0/" in path else "3.1", interaction)
-    return web.json_response(body, status=400, headers={INTERACTION: interaction})
+    error: ObieError = MethodNotAllowed(text) if method else InvalidFormat(text)
+    body = error.body("4.0" if "/v4.0/" in path else "3.1", interaction)
+    headers = {INTERACTION: interaction}
+    if body is None:  # the spec's 405 has no body
+        return web.Response(status=error.status, headers=headers)
+    return web.json_response(body, status=error.status, headers=headers)
 
 
-def _stet(sim: Simulation, text: str, path: str) -> web.Response:
-    from tpsim.stet.errors import HeaderInvalid
+def _stet(sim: Simulation, text: str, path: str, *, method: bool) -> web.Response:
+    from tpsim.stet.errors import HeaderInvalid, MethodNotAllowed, StetError
 
-    error = HeaderInvalid(text)
+    # Which methods the resource takes only STET's routing knows: no Allow here.
+    error: StetError = MethodNotAllowed(text, allow=()) if method else HeaderInvalid(text)
     body = error.body(sim.clock.now(), path)
     return web.json_response(body, status=error.status, headers={"X-Request-ID": str(uuid.uuid4())})
