@@ -372,3 +372,67 @@ async def test_run_against_a_server_that_is_no_tpsim_exits_2_before_any_scenario
     assert err == f"tpsim: --server {url}: {url}/admin/config is no tpsim config" + (
         f" (participants is not a list of objects): is {url} a tpsim?\n"
     )
+
+
+# --- tpsim run --server ----------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[str]:
+    """A raw TCP server that accepts every connection and never reads or answers: its URL."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # kept open, never answered
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_run_against_a_server_that_never_answers_exits_2_within_the_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tpsim run --server`` waited aiohttp's five minutes for the server's config before
+    failing; ``--timeout`` (as ``tpsim pisp`` and ``tpsim load`` have) bounds each admin
+    call, and the first one fails with one line naming the URL before anything runs."""
+    scenario = tmp_path / "wait.yaml"
+    scenario.write_text("name: waits\nsteps:\n  - wait: {for: 10ms}\n")
+    async with silent_server() as url:
+        started = time.perf_counter()
+        code = await asyncio.to_thread(
+            main, ["run", str(scenario), "--server", url, "--timeout", "0.5"]
+        )
+        took = time.perf_counter() - started
+    out, err = capsys.readouterr()
+    assert code == 2, out + err
+    assert err == f"tpsim: --server {url}: GET {url}/admin/config: no answer in time\n"
+    assert took < 10  # one wait of 0.5 s (generous: a loaded machine)
+
+
+@pytest.mark.parametrize("command", [["run", "x.yaml"], ["pisp", "transfer", "--amount", "1"]])
+@pytest.mark.parametrize("given", ["0", "-1", "soon", "3601"])
+def test_run_refuses_the_timeouts_pisp_refuses(
+    command: list[str], given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One ``--timeout`` option: the same numbers refused with the same words."""
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--timeout", given])
+    assert exited.value.code == 2
+    assert "argument --timeout:" in capsys.readouterr().err
+
+
+async def test_every_admin_call_of_a_remote_tpsim_gives_up_within_its_timeout() -> None:
+    """Not only the first look at the config: a fixture load or a journal read that gets
+    no answer ends within the timeout too, whatever the session's own timeout."""
+    async with silent_server() as url, aiohttp.ClientSession() as http:
+        remote = RemoteTpsim(url, http, timeout=0.3)
+        started = time.perf_counter()
+        with pytest.raises(HarnessError, match="no answer in time"):
+            await remote.entries()
+        assert time.perf_counter() - started < 10

@@ -4,6 +4,7 @@ file descriptors run out while serving, or pass ``tpsim config check`` and fail 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,13 @@ import yaml
 
 from tests.support.scheme import default_config_data
 from tpsim.auth.credential import MAX_SIGN_COUNT
-from tpsim.config import load_config, parse_config
+from tpsim.config import (
+    MAX_PARTICIPANTS,
+    MAX_SCHEME_ENTRIES,
+    MAX_TPPS,
+    load_config,
+    parse_config,
+)
 from tpsim.config_settings import (
     MAX_CONNECTIONS,
     MAX_JOURNAL_BODY_BYTES,
@@ -82,3 +89,45 @@ def test_a_credential_sign_count_past_32_bits_is_refused_at_load(tmp_path: Path)
     assert f"consents.0.credential.sign_count (line {line}): Input should be less" in str(
         error.value
     )
+
+
+# (list, its most entries): a scheme's own entries are bounded like ``tpps``, far above
+# any test scheme (the benchmarks seed one account and consent per worker, 100 at most).
+LISTS = [
+    ("participants", MAX_PARTICIPANTS),
+    ("parties", MAX_SCHEME_ENTRIES),
+    ("accounts", MAX_SCHEME_ENTRIES),
+    ("users", MAX_SCHEME_ENTRIES),
+    ("consents", MAX_SCHEME_ENTRIES),
+    ("tpps", MAX_TPPS),
+]
+
+
+@pytest.mark.parametrize(("key", "most"), LISTS)
+def test_a_list_past_its_bound_is_refused_with_its_key_and_line(
+    tmp_path: Path, key: str, most: int
+) -> None:
+    """Only the YAML value count (a million) bounded these lists: a generated scheme with
+    a few zeros too many loaded, and took the memory and the start-up time with it."""
+    entry = default_config_data()[key][0]
+    aliases = "".join("\n  - *e" for _ in range(most))  # one entry, most + 1 times
+    path = written(tmp_path, f"hub:\n  name: switch\n{key}:\n  - &e {json.dumps(entry)}{aliases}\n")
+
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+
+    assert f"{key} (line 3): List should have at most {most} items" in str(error.value)
+
+
+def test_a_scheme_as_large_as_the_bounds_loads() -> None:
+    data = default_config_data()
+    for n in range(MAX_SCHEME_ENTRIES - len(data["accounts"])):
+        data["accounts"].append(
+            {"address": f"dfspa.u{n}", "fsp_id": "dfspa", "owner": f"u{n}", "currency": "USD"}
+        )
+    for n in range(MAX_SCHEME_ENTRIES - len(data["users"])):
+        data["users"].append({"user_id": f"u{n}", "fsp_id": "dfspa"})
+
+    config = parse_config(data)
+
+    assert len(config.users) == len(config.accounts) == MAX_SCHEME_ENTRIES

@@ -45,8 +45,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     # serve.traffic writes its per-message line through tpsim.logging's handler.
     "serve": SHARED | DIALECTS | {"logging"},
     "scenario": SHARED | DIALECTS | {"serve"},
-    "cli": SHARED | DIALECTS | {"serve", "scenario", "logging", "__init__", "pisp_cli"},
-    "pisp_cli": SHARED | {"scenario"},  # `tpsim pisp`: aiohttp only inside scenario/
+    "cli": SHARED
+    | DIALECTS
+    | {"serve", "scenario", "logging", "__init__", "pisp_cli", "cli_options"},
+    "pisp_cli": SHARED | {"scenario", "cli_options"},  # `tpsim pisp`: aiohttp only in scenario/
+    "cli_options": frozenset(),
     "__main__": frozenset({"cli"}),
     # tpsim in a user's tests: the fixture's implementation runs the app; the plugin
     # imports it only when a test asks for the fixture.

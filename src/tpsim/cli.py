@@ -4,7 +4,7 @@
                 [--state FILE] [--log-json]
     tpsim config check FILE
     tpsim run SCENARIO_OR_DIR… [--junit F] [--json F] [--html F] [--mermaid DIR]
-              [--server URL] [--jobs N] [--admin-token T]
+              [--server URL] [--timeout S] [--jobs N] [--admin-token T]
     tpsim run --schema                                      (the scenario file JSON Schema)
     tpsim credential new|attest|sign|challenge|list|export …   (software authenticator)
     tpsim pisp transfer|link|listen …     (a built-in PISP against a running tpsim)
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from tpsim import __version__
+from tpsim.cli_options import add_timeout
 from tpsim.errors import ConfigError, ScenarioError
 
 if TYPE_CHECKING:
@@ -139,6 +140,7 @@ def _add_own_commands(commands: Subparsers) -> None:
         metavar="TOKEN",
         help=f"the --server's admin token (default ${ADMIN_TOKEN_ENV})",
     )
+    add_timeout(run, "how long each admin API call to the --server may take")
     run.add_argument(
         "--jobs", type=int, default=None, help="scenarios run at once (default 3; 2 on one CPU)"
     )
@@ -327,6 +329,7 @@ def _run(args: argparse.Namespace) -> int:
     options = RunOptions(
         server=args.server,
         admin_token=_admin_token(args),
+        timeout=args.timeout,
         jobs=args.jobs or default_jobs(),
         config=args.config,
         spec_dir=Path(args.spec_dir) if args.spec_dir else None,

@@ -168,14 +168,25 @@ class ConsentConfig(Strict):
     credential: CredentialConfig
 
 
+# The most entries a list may hold, refused at load with the key's line: only the YAML
+# value count bounded them, so a generated scheme with a few zeros too many loaded and
+# took the memory and the start-up time with it. A large test scheme stays far below:
+# the library's has a handful of each, the benchmarks seed one account, user and consent
+# per worker (100 at their highest concurrency). Participants and TPPs are fewer than the
+# people and accounts they serve: a real scheme has tens of DFSPs, not thousands.
+MAX_PARTICIPANTS = 1_000
+MAX_TPPS = 1_000
+MAX_SCHEME_ENTRIES = 10_000  # parties, accounts, users, consents: each
+
+
 class Config(Strict):
     hub: HubConfig = HubConfig()
-    participants: list[ParticipantConfig] = Field(default_factory=list)
-    parties: list[PartyConfig] = Field(default_factory=list)
-    accounts: list[AccountConfig] = Field(default_factory=list)
-    users: list[UserConfig] = Field(default_factory=list)
-    consents: list[ConsentConfig] = Field(default_factory=list)
-    tpps: list[TppConfig] = Field(default_factory=list, max_length=1000)
+    participants: list[ParticipantConfig] = Field(default_factory=list, max_length=MAX_PARTICIPANTS)
+    parties: list[PartyConfig] = Field(default_factory=list, max_length=MAX_SCHEME_ENTRIES)
+    accounts: list[AccountConfig] = Field(default_factory=list, max_length=MAX_SCHEME_ENTRIES)
+    users: list[UserConfig] = Field(default_factory=list, max_length=MAX_SCHEME_ENTRIES)
+    consents: list[ConsentConfig] = Field(default_factory=list, max_length=MAX_SCHEME_ENTRIES)
+    tpps: list[TppConfig] = Field(default_factory=list, max_length=MAX_TPPS)
     rules: RuleList = Field(default_factory=list)
     behaviour: BehaviourConfig = BehaviourConfig()
     journal: JournalConfig = JournalConfig()

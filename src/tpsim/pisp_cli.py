@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tpsim.cli_options import add_timeout
 from tpsim.core.errors import TpsimError
 from tpsim.files import read_text
 
@@ -116,24 +117,7 @@ def _playing(parser: argparse.ArgumentParser) -> None:
         metavar="TOKEN",
         help=f"the server's admin token (default ${ADMIN_TOKEN_ENV})",
     )
-    parser.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=10.0,
-        metavar="SECONDS",
-        help="how long each callback may take (default 10)",
-    )
-
-
-def _seconds(text: str) -> float:
-    """``--timeout``: a positive number of seconds (argparse says so, exit 2)."""
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < seconds <= 3600:
-        raise argparse.ArgumentTypeError("give more than 0 and at most 3600 seconds")
-    return seconds
+    add_timeout(parser, "how long each callback may take")
 
 
 # --- printing -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from tpsim.scenario.loader import find_scenarios, load_scenario
 from tpsim.scenario.model import Expect, PispUnderTest, scenario_json_schema
 from tpsim.scenario.mojaloop.params import Approve, InitiateTransfer
 from tpsim.scenario.variables import Variables
+from tpsim.serve.admin import MAX_ADVANCE_S
 
 
 def load_error(path: Path, variables: Variables | None = None) -> str:
@@ -127,6 +128,28 @@ def test_a_bad_duration_says_how_to_write_one(tmp_path: Path) -> None:
     path = write(tmp_path, "d.yaml", "name: d\nsteps:\n  - wait:\n    expect: {within: soon}\n")
     message = load_error(path)
     assert f"{path}:4: steps[0].expect.within" in message and "2s, 500ms" in message
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [f"seconds: {MAX_ADVANCE_S + 1}", "days: 3661", "days: 3660, hours: 24", "minutes: .inf"],
+)
+def test_a_clock_move_past_what_the_admin_api_takes_is_refused_at_load(
+    tmp_path: Path, moved: str
+) -> None:
+    """More than ``MAX_ADVANCE_S`` in all loaded, then failed when the step ran (the admin
+    endpoint's 400): refused before anything runs, with the file and line."""
+    text = f"name: far\nsteps:\n  - wait:\n  - advance_clock: {{{moved}}}\n"
+    path = write(tmp_path, "far.yaml", text)
+    message = load_error(path)
+    assert message.startswith(f"{path}:4: steps[1].advance_clock: "), message
+    assert f"at most {MAX_ADVANCE_S} seconds in all" in message, message
+
+
+def test_a_clock_move_of_exactly_the_most_the_admin_api_takes_loads(tmp_path: Path) -> None:
+    path = write(tmp_path, "ten.yaml", "name: ten\nsteps:\n  - advance_clock: {days: 3660}\n")
+    (step,) = load_scenario(path).steps(Variables())
+    assert step.params == {"days": 3660}
 
 
 def test_missing_name_and_steps_are_reported(tmp_path: Path) -> None:

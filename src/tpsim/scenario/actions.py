@@ -12,13 +12,14 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from tpsim.scenario.base import Duration, Method, ScenarioModel, Text
 from tpsim.scenario.harness import Answer, Unanswered, http_request
 from tpsim.scenario.registry import ActionRegistry, Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
+from tpsim.serve.admin import MAX_ADVANCE_S
 
 
 class Wait(ScenarioModel):
@@ -60,6 +61,21 @@ class AdvanceClock(ScenarioModel):
     hours: float = Field(0, ge=0)
     minutes: float = Field(0, ge=0)
     seconds: float = Field(0, ge=0)
+
+    @property
+    def total_s(self) -> float:
+        return ((self.days * 24 + self.hours) * 60 + self.minutes) * 60 + self.seconds
+
+    @model_validator(mode="after")
+    def _within_admin_bound(self) -> AdvanceClock:
+        """Refused at load (file and line) rather than by the admin endpoint's 400 when the
+        step runs, which takes no more than ``MAX_ADVANCE_S`` at once."""
+        if not self.total_s <= MAX_ADVANCE_S:  # not: an .inf is refused too
+            raise ValueError(
+                f"moves the clock {self.total_s:.0f} s: at most {MAX_ADVANCE_S} seconds in all"
+                " (ten years), as POST /admin/clock/advance takes; split a longer move"
+            )
+        return self
 
 
 async def wait(session: Session, params: Wait, within: float) -> Sent:
@@ -131,7 +147,7 @@ async def trigger(session: Session, params: Trigger, within: float) -> Sent:
 
 
 async def advance_clock(session: Session, params: AdvanceClock, within: float) -> Sent:
-    seconds = ((params.days * 24 + params.hours) * 60 + params.minutes) * 60 + params.seconds
+    seconds = params.total_s
     body = {"seconds": seconds}
     before = await session.target.last_seq()
     answer = await session.target.admin("POST", "/admin/clock/advance", body)

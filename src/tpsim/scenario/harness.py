@@ -116,11 +116,15 @@ async def http_request(
     headers: dict[str, str] | None = None,
     skip: list[str] | None = None,
     limit: int | None = None,
+    timeout: float | None = None,
 ) -> Answer:
     """Send a request and read its whole answer; with ``limit``, at most that many bytes
-    of the body (``Answer.cut`` says there was more, left unread). Raises ``Unanswered``
-    (a ``HarnessError``) when no answer arrives."""
+    of the body (``Answer.cut`` says there was more, left unread); with ``timeout``, within
+    that many seconds (else the session's). Raises ``Unanswered`` (a ``HarnessError``) when
+    no answer arrives."""
     started = asyncio.get_running_loop().time()
+    # Not timeout=None, which aiohttp reads as "no timeout at all".
+    bounded = session.timeout if timeout is None else aiohttp.ClientTimeout(total=timeout)
     try:
         async with session.request(
             method,
@@ -129,6 +133,7 @@ async def http_request(
             headers=headers,
             skip_auto_headers=skip or [],
             allow_redirects=False,
+            timeout=bounded,
         ) as response:
             raw = await _read(response.content, limit)
             text = _decoded(raw[:limit], response.charset)
@@ -201,6 +206,7 @@ class _AdminClient:
     url: str
     session: aiohttp.ClientSession
     admin_token: str | None = None  # sent as a Bearer token on every admin call
+    timeout: float | None = None  # seconds each admin call may take (None: the session's)
 
     async def admin(self, method: str, path: str, body: Any = None) -> Answer:
         data = None if body is None else json.dumps(body).encode()
@@ -208,7 +214,12 @@ class _AdminClient:
         if self.admin_token:
             headers["Authorization"] = f"Bearer {self.admin_token}"
         return await http_request(
-            self.session, method, self.url + path, data=data, headers=headers or None
+            self.session,
+            method,
+            self.url + path,
+            data=data,
+            headers=headers or None,
+            timeout=self.timeout,
         )
 
 
@@ -277,16 +288,25 @@ class InProcessTpsim(_AdminClient):
 
 
 class RemoteTpsim(_AdminClient):
-    """A running tpsim (``--server URL``): fixtures go through ``PUT /admin/fixtures``."""
+    """A running tpsim (``--server URL``): fixtures go through ``PUT /admin/fixtures``.
+    Each admin call gives up after ``timeout`` seconds (``tpsim run --timeout``): a server
+    that accepts and never answers fails the run within it, not after aiohttp's five
+    minutes."""
 
     poll_s = 0.05  # each look is a GET /admin/journal
 
     def __init__(
-        self, url: str, session: aiohttp.ClientSession, *, admin_token: str | None = None
+        self,
+        url: str,
+        session: aiohttp.ClientSession,
+        *,
+        admin_token: str | None = None,
+        timeout: float | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.session = session
         self.admin_token = admin_token
+        self.timeout = timeout
 
     async def load(self, config: Config) -> None:
         await self.put_fixtures(config.model_dump(mode="json"), "the scenario's fixtures")

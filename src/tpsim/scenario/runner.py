@@ -84,6 +84,7 @@ def default_jobs() -> int:
 class RunOptions:
     server: str | None = None  # a running tpsim; None: one in-process tpsim per scenario
     admin_token: str | None = None  # the running tpsim's admin token (Bearer)
+    timeout: float | None = None  # seconds each admin call to the server may take (--timeout)
     jobs: int = field(default_factory=default_jobs)
     config: str | None = None  # the base config; None: the built-in default
     spec_dir: Path | None = None  # the OpenAPI bundles; None: $TPSIM_SPEC_DIR or default
@@ -266,13 +267,17 @@ async def execute(
     return progress.result()
 
 
+def _remote(server: str, options: RunOptions, http: aiohttp.ClientSession) -> RemoteTpsim:
+    return RemoteTpsim(server, http, admin_token=options.admin_token, timeout=options.timeout)
+
+
 def _server_restored(
     options: RunOptions, http: aiohttp.ClientSession
 ) -> contextlib.AbstractAsyncContextManager[None]:
     """With ``--server``: its config put back after the run, however the run ends."""
     if options.server is None:
         return contextlib.nullcontext()
-    return config_restored(RemoteTpsim(options.server, http, admin_token=options.admin_token))
+    return config_restored(_remote(options.server, options, http))
 
 
 async def run_cell(
@@ -412,7 +417,7 @@ def _unchecked_rules(config: Config) -> set[str]:
 async def _start_target(config: Config, options: RunOptions, http: aiohttp.ClientSession) -> Target:
     if options.server is None:
         return await InProcessTpsim(config, http).start()
-    remote = RemoteTpsim(options.server, http, admin_token=options.admin_token)
+    remote = _remote(options.server, options, http)
     await remote.load(config)
     return remote
 
