@@ -187,6 +187,20 @@ async def test_an_xs2a_decision_on_another_account_is_a_400_deciding_nothing(
         assert decided == (200, {"redirect": None, "status": "finalised"})
 
 
+async def test_an_xs2a_decision_by_a_psu_who_does_not_hold_the_debtor_account_is_a_400(
+    scheme: Scheme,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp, created = await xs2a_authorisation(scheme, http)
+        sca = created["_links"]["scaStatus"]["href"]
+        found = sca.rsplit("/", 1)[1]
+        status, body = await decide(scheme, found, {"decision": "approve", "psu": "rora"})
+        assert status == 400 and "rora" in body["error"], body  # as UK and STET, not 409
+        assert (await tpp.call("GET", sca))[1]["scaStatus"] == "started"
+        decided = await decide(scheme, found, {"decision": "approve", "psu": "erika"})
+        assert decided == (200, {"redirect": None, "status": "finalised"})
+
+
 @pytest.mark.parametrize("account", ["nope", LIVRET], ids=["unknown", "not-the-named-one"])
 async def test_a_stet_decision_on_another_account_than_the_named_one_is_a_400(
     scheme: Scheme, account: str

@@ -255,6 +255,24 @@ async def test_a_headless_decision_that_names_no_payer_is_refused_and_decides_no
         assert await pisp.statuses(location, token) == ("ACTC", None)
 
 
+async def test_a_headless_approval_from_another_account_than_the_named_one_is_a_400(
+    scheme: Scheme,
+) -> None:
+    # As the admin decision and /authorize's sim_account (serve.account_choice): never
+    # paid from the named account instead, the choice silently dropped.
+    async with aiohttp.ClientSession() as http:
+        pisp = Pisp(scheme, http)
+        token = await pisp.token()
+        named = payment_request("10.00", debtor=CLAIRE, creditor=LOUIS)
+        location, link = await approval_link(pisp, token, named)
+        sim = {"sim_decision": "approve", "sim_psu": "claire", "sim_account": LIVRET}
+        got, text = await headless(http, link, **sim)
+        assert got == 400 and CLAIRE in text, text
+        assert await pisp.statuses(location, token) == ("ACTC", None)
+        repeated = await headless(http, link, **{**sim, "sim_account": CLAIRE})
+        assert repeated == (302, OK_URL)
+
+
 # -- the o-confirmation variant ---------------------------------------------------------
 
 

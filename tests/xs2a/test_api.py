@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tpsim.config_psd2 import TppConfig
+from tpsim.core.execution import MAX_DAYS_AHEAD
 from tpsim.xs2a.api import Answer
 from tpsim.xs2a.errors import StatusInvalid
 from tpsim.xs2a.resources import Approach
@@ -89,6 +90,13 @@ INITIATION_ERRORS = [
     pytest.param("periodic-payments/sepa-credit-transfers",
                  periodic(start=str(TODAY - timedelta(days=1))), REDIRECT,
                  (400, "EXECUTION_DATE_INVALID", "startDate"), id="startDate in the past"),
+    pytest.param(SCT, single(requestedExecutionDate=str(TODAY + timedelta(days=367))),
+                 REDIRECT, (400, "EXECUTION_DATE_INVALID", "requestedExecutionDate"),
+                 id="requestedExecutionDate over MAX_DAYS_AHEAD days ahead"),
+    pytest.param("periodic-payments/sepa-credit-transfers",
+                 periodic(start=str(TODAY + timedelta(days=367))), REDIRECT,
+                 (400, "EXECUTION_DATE_INVALID", "startDate"),
+                 id="startDate over MAX_DAYS_AHEAD days ahead"),
     pytest.param("periodic-payments/sepa-credit-transfers",
                  {**periodic(start="2030-02-10", frequency="Monthly", end="2030-02-27"),
                   "dayOfExecution": "31"}, REDIRECT,
@@ -138,6 +146,28 @@ def test_an_initiation_refused_keeps_nothing(
     assert error(w.call("POST", path, body, **headers)) == expected
     assert w.kept() == {}  # no payment, intent, authorisation, due time or reservation
     assert w.balances() == before
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "dated"),
+    [
+        (SCT, "requestedExecutionDate", lambda d: single(requestedExecutionDate=d)),
+        ("periodic-payments/sepa-credit-transfers", "startDate", lambda d: periodic(start=d)),
+    ],
+)
+def test_a_payment_may_be_dated_up_to_max_days_ahead_as_at_every_bank(
+    path: str, field: str, dated: Any
+) -> None:
+    # core.execution.MAX_DAYS_AHEAD, as STET's banks: a later date would leave the
+    # payment (and its TPP) waiting for ever.
+    w = world()
+    latest = TODAY + timedelta(days=MAX_DAYS_AHEAD)
+    refused = w.call("POST", path, dated(str(latest + timedelta(days=1))), **REDIRECT)
+    assert error(refused)[:2] == (400, "EXECUTION_DATE_INVALID")
+    assert refused.body is not None
+    assert f"give {latest} or earlier" in refused.body["tppMessages"][0]["text"]
+    assert w.call("POST", path, dated(str(latest)), **REDIRECT).status == 201
+    assert field in refused.body["tppMessages"][0]["path"]
 
 
 def test_a_product_offered_for_another_service_only_is_product_invalid() -> None:

@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from tpsim.core.bank import Account, Bank
 from tpsim.core.json_body import lone_surrogate_at
 from tpsim.core.payment import PaymentIntent
 from tpsim.errors import TpsimError
+from tpsim.serve.account_choice import AccountChoice, stet_choice, uk_choice, xs2a_choice
 from tpsim.serve.admin import Handler, problem
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
@@ -82,15 +81,18 @@ async def decide(request: web.Request) -> web.Response:
     if otp is not None and not secrets.compare_digest(otp.encode(), api.bank.settings.otp.encode()):
         return problem(400, "otp is not the bank's OTP (behaviour.psd2.otp)", code="OTP_WRONG")
     payment = api.bank.payments[auth.payment_id]
-    chosen = _Choice(api.bank.bank, api.bank.fsp_id, payment.order.currency, payment.debtor)
-    refused = chosen.refusal(psu, account)
+    refused = _refusal(xs2a_choice(sim, api.bank.fsp_id, auth.payment_id), psu, account)
     if refused is not None:
         return refused
+    from tpsim.xs2a.errors import PsuCredentialsInvalid
+
     try:
         if decision == "approve":
             outcome = api.auths.approve(authorisation_id, psu, None)
         else:
             outcome = api.auths.deny(authorisation_id)
+    except PsuCredentialsInvalid as exc:  # what was asked cannot be, as UK and STET say
+        return problem(400, f"{exc.text} ({payment.debtor}): name its holder or leave psu out")
     except TpsimError as exc:
         return problem(409, str(exc))
     finally:
@@ -107,9 +109,7 @@ def _decide_consent(
 
     psu, account = body.get("psu"), body.get("account")
     bank = api.bank
-    order = bank.consents[consent_id].order
-    named = None if order.debtor is None else order.debtor.identification
-    refused = _Choice(bank.bank, bank.fsp_id, order.currency, named).refusal(psu, account)
+    refused = _refusal(uk_choice(sim, bank.fsp_id, consent_id), psu, account)
     if refused is not None:
         return refused
     server = sim.psd2.oauth[bank.fsp_id]
@@ -148,8 +148,7 @@ def _decide_request(
         return problem(400, "otp is not the bank's OTP (behaviour.psd2.otp)", code="OTP_WRONG")
     server = sim.psd2.oauth[bank.fsp_id]
     request = bank.requests[resource_id]
-    order = request.order
-    refused = _Choice(bank.bank, bank.fsp_id, order.currency, order.debtor).refusal(psu, account)
+    refused = _refusal(stet_choice(sim, bank.fsp_id, resource_id), psu, account)
     if refused is not None:
         return refused
     if decision == "approve" and bank.by_o_confirmation(request):
@@ -179,74 +178,12 @@ def _decide_request(
     return web.json_response({"redirect": redirect, "status": bank.status(decided)})
 
 
-@dataclass(frozen=True, slots=True)
-class _Choice:
-    """What a decision's ``account`` may be, the same in every dialect: the debtor account
-    the payment names (``named``, as it names it), else one of the PSU's accounts at bank
-    ``fsp_id`` in ``currency``. Checked before anything is decided: a bank that paid from
-    the account it had instead would leave the admin believing their choice was taken."""
-
-    bank: Bank
-    fsp_id: str
-    currency: str
-    named: str | None
-
-    def refusal(self, psu: str | None, account: str | None) -> web.Response | None:
-        """The 400 that says which accounts ``psu`` may pick, or None: no account given,
-        or one that may pay. A PSU who holds no account here (a sandbox persona signing in
-        for the holder) is left to the bank's rules, as at its page."""
-        if account is None:
-            return None
-        chosen = self.bank.accounts.find(account)
-        given = f"{account[:60]!r}"
-        if self.named is not None:
-            debtor = self.bank.accounts.find(self.named)
-            if chosen is not None and chosen == debtor:
-                return None
-            return problem(
-                400,
-                f"account {given} is not the debtor account the payment names,"
-                f" {self._shown([debtor] if debtor else [])}: repeat it or leave account out",
-            )
-        if psu:
-            if not self.bank.accounts.held_by(self.fsp_id, psu):
-                # A persona signs in for the holder: the bank's rules decide, as at its page.
-                return None if chosen is not None else self._none_fits(given, psu)
-            owner = psu
-        elif chosen is not None:
-            owner = chosen.owner  # who approves when the decision names no PSU
-        else:
-            return self._none_fits(given, "the PSU")
-        fitting = self._fitting(owner)
-        if chosen in fitting:
-            return None
-        if not fitting:
-            return self._none_fits(given, owner)
-        return problem(
-            400,
-            f"account {given} is not one of {owner}'s {self.currency} accounts at"
-            f" {self.fsp_id}: pick one of {self._shown(fitting)}",
-        )
-
-    def _none_fits(self, given: str, who: str) -> web.Response:
-        return problem(
-            400,
-            f"account {given} is no {self.currency} account at {self.fsp_id} that {who} may"
-            f" pay from: name one of the PSU's {self.currency} accounts there",
-        )
-
-    def _fitting(self, owner: str) -> list[Account]:
-        held = self.bank.accounts.held_by(self.fsp_id, owner)
-        return [a for a in held if a.currency == self.currency]
-
-    @staticmethod
-    def _shown(accounts: list[Account]) -> str:
-        return ", ".join(
-            f"{alias} ({a.address})"
-            if (alias := a.sort_code_account_number or a.iban)
-            else a.address
-            for a in accounts
-        )
+def _refusal(
+    choice: AccountChoice | None, psu: str | None, account: str | None
+) -> web.Response | None:
+    """The 400 that says which accounts ``psu`` may pick (``AccountChoice``), or None."""
+    reason = None if choice is None else choice.refusal(psu, account)
+    return None if reason is None else problem(400, reason)
 
 
 async def get_intent(request: web.Request) -> web.Response:

@@ -18,7 +18,10 @@ with the JSON error on every route.
 Headless SCA (DESIGN.md): while the bank's ``psd2.headless`` is on, ``sim_decision=approve``
 or ``deny`` (with optional ``sim_psu`` and ``sim_account``, repeatable) on ``/authorize``
 decides at once and answers the final 302, no HTML. An approval the dialect refuses
-(unknown PSU, account…) goes back to the client as ``access_denied`` saying why.
+(unknown PSU, account…) goes back to the client as ``access_denied`` saying why; so does a
+``sim_account`` the admin decision would refuse (``serve.account_choice``: the debtor
+account the intent names, else one of the PSU's in its currency), before anything is
+decided.
 Otherwise the browser goes to the PSU page family (``serve.pages``) at
 ``/login/{fsp_id}/oauth/{pending id}``, shared by every mount; the page finds its mount
 by the issuer the request was made at.
@@ -40,6 +43,7 @@ from tpsim.auth.oauth_pkce import METHODS
 from tpsim.auth.psu import PsuJourney, UnknownJourney, WrongPassword
 from tpsim.core.errors import TpsimError
 from tpsim.errors import LoginRefused
+from tpsim.serve.account_choice import AccountChoice, ChoiceFinder
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.pages import add_psu_pages
@@ -88,9 +92,17 @@ class _Mount:
     pkce_required: bool | None = None  # None: as the server says
     pkce_methods: tuple[str, ...] = METHODS
     scope_templates: tuple[str, ...] | None = None  # None: as the server says
+    choice: ChoiceFinder | None = None  # None: the dialect's own checks only
 
     def issuer(self, sim: Simulation, fsp_id: str) -> str:
         return issuer_at(sim, self.base, fsp_id)
+
+    def choice_of(
+        self, sim: Simulation, fsp_id: str, pending: PendingAuthorization
+    ) -> AccountChoice | None:
+        if self.choice is None or pending.intent_id is None:
+            return None
+        return self.choice(sim, fsp_id, pending.intent_id)
 
 
 def issuer_at(sim: Simulation, base: str, fsp_id: str) -> str:
@@ -121,19 +133,20 @@ def add_oauth_routes(
     pkce_required: bool | None = None,
     pkce_methods: tuple[str, ...] = METHODS,
     scope_templates: tuple[str, ...] | None = None,
+    choice: ChoiceFinder | None = None,
 ) -> None:
     """Serve the authorisation server of each bank ``find`` knows under ``base`` (a prefix
     with ``{fsp_id}``); ``intent`` reads what a request authorises, for this mount's
     dialect (else the server's own reader), ``pkce_required`` whether its requests must
     carry PKCE (None: as the server says) and ``pkce_methods`` with which challenge
     methods, ``scope_templates`` the per-request scopes it may ask besides the server's
-    (``PIS:{paymentId}``; None: as the server says). The PSU pages are mounted with the
-    first."""
+    (``PIS:{paymentId}``; None: as the server says), ``choice`` which account a headless
+    ``sim_account`` may name. The PSU pages are mounted with the first."""
     mounts = app.get(_MOUNTS)
     if mounts is None:
         mounts = app[_MOUNTS] = _Mounts()
         add_psu_pages(app, PAGE_PATH, partial(_journey, mounts))
-    mount = _Mount(base, find, intent, pkce_required, pkce_methods, scope_templates)
+    mount = _Mount(base, find, intent, pkce_required, pkce_methods, scope_templates, choice)
     mounts.all.append(mount)
     routes = _Routes(mount)
     endpoints = [
@@ -220,7 +233,8 @@ class _Routes:
             page = _public_url(sim) + PAGE_PATH.format(
                 fsp_id=quote(fsp_id, safe=""), journey_id=quote(pending.id, safe="")
             )
-            location = _next(server, approval, pending, headless, page)
+            choice = None if headless is None else self._mount.choice_of(sim, fsp_id, pending)
+            location = _next(server, approval, pending, headless, page, choice)
         except OAuthError as exc:
             if exc.redirect is None:
                 return _error_page(exc)
@@ -234,9 +248,11 @@ def _next(
     pending: PendingAuthorization,
     headless: _Headless | None,
     page: str,
+    choice: AccountChoice | None,
 ) -> str:
     """Where the browser goes once the request is accepted: the PSU ``page``, or with a
-    headless decision the client's redirect URI."""
+    headless decision the client's redirect URI (``access_denied`` for a ``sim_account``
+    that ``choice`` refuses, as the admin decision would)."""
     from tpsim.auth.oauth import OAuthJourney
 
     refusal = _intent_refusal(approval, pending)
@@ -245,6 +261,9 @@ def _next(
     if headless is None:
         return page
     journey = OAuthJourney(server, pending.id, approval)
+    refused = _account_refused(choice, headless)
+    if refused is not None:
+        return server.refuse(pending.id, description=refused)
     try:
         if headless.approve:
             return journey.approve(headless.psu, None, headless.accounts)
@@ -253,6 +272,17 @@ def _next(
         if isinstance(exc, WrongPassword) and exc.redirect is not None:
             return exc.redirect
         return server.refuse(pending.id, description=str(exc))
+
+
+def _account_refused(choice: AccountChoice | None, headless: _Headless) -> str | None:
+    """Why an approval's ``sim_account`` may not pay (``AccountChoice``), or None."""
+    if choice is None or not headless.approve:
+        return None
+    for account in headless.accounts:
+        refused = choice.refusal(headless.psu, account, "sim_account")
+        if refused is not None:
+            return refused
+    return None
 
 
 def _intent_refusal(approval: IntentApproval, pending: PendingAuthorization) -> str | None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import structlog
 from aiohttp import web
 
+from tpsim.serve.account_choice import uk_choice
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes, issuer_at
@@ -147,7 +148,7 @@ def _intent(params: AuthorizationParameters) -> str | None:
 
 def add_obie_routes(app: web.Application) -> None:
     """The UK API of every simulated bank and its OAuth server, before the FSPIOP catch-all."""
-    add_oauth_routes(app, BASE, _oauth, intent=_intent)
+    add_oauth_routes(app, BASE, _oauth, intent=_intent, choice=uk_choice)
     # [\s\S]*, not .*: a segment may hold a decoded %0A, which "." does not match.
     app.router.add_route(
         "*", r"/obie/{fsp_id}/open-banking/v{version}/pisp/{tail:[\s\S]*}", handle_obie

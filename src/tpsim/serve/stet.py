@@ -23,6 +23,8 @@ import structlog
 from aiohttp import web
 
 from tpsim.auth.psu import PsuJourney, UnknownJourney
+from tpsim.errors import LoginRefused
+from tpsim.serve.account_choice import stet_choice
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes, issuer_at
@@ -170,10 +172,17 @@ def approval_journey(sim: Simulation, fsp_id: str, journey_id: str) -> PsuJourne
 
 def _decide_headless(request: web.Request, approve: bool) -> str:
     """``sim_decision`` (with ``sim_psu``, ``sim_account``) on the approval link: the report
-    URL the browser goes back to."""
+    URL the browser goes back to. A ``sim_account`` the admin decision would refuse is
+    refused (400) before anything is decided (``serve.account_choice``)."""
     sim, query = request.app[SIMULATION], request.query
-    journey = _journey(sim, request.match_info["fsp_id"], request.match_info["journey_id"])
-    return journey.decide_headless(approve, query.get("sim_psu"), query.get("sim_account"))
+    fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
+    journey = _journey(sim, fsp_id, journey_id)
+    psu, account = query.get("sim_psu"), query.get("sim_account") or None  # blank: none
+    choice = stet_choice(sim, fsp_id, journey_id) if approve else None
+    refused = None if choice is None else choice.refusal(psu, account, "sim_account")
+    if refused is not None:
+        raise LoginRefused(refused, http_status=400)
+    return journey.decide_headless(approve, psu, account)
 
 
 def _journal_redirect(request: web.Request, location: str, status: int) -> None:
@@ -206,7 +215,7 @@ def _intent(params: AuthorizationParameters) -> str | None:
 def add_stet_routes(app: web.Application) -> None:
     """The STET API of every simulated bank, its approval page and its OAuth server,
     before the FSPIOP catch-all."""
-    add_oauth_routes(app, BASE, _oauth, intent=_intent)
+    add_oauth_routes(app, BASE, _oauth, intent=_intent, choice=stet_choice)
     pages = SwitchablePages(approval_journey, _decide_headless, _journal_redirect)
     app.router.add_get(APPROVAL_PATH, pages.show)
     app.router.add_post(APPROVAL_PATH, pages.submit)

@@ -23,6 +23,7 @@ import structlog
 from aiohttp import web
 
 from tpsim.auth.psu import PsuJourney, UnknownJourney
+from tpsim.serve.account_choice import xs2a_choice
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
@@ -200,6 +201,7 @@ def add_xs2a_routes(app: web.Application) -> None:
         pkce_required=True,
         pkce_methods=("S256",),
         scope_templates=("PIS:{paymentId}",),
+        choice=xs2a_choice,
     )
     pages = SwitchablePages(redirect_journey, _decide_headless, _journal_redirect)
     app.router.add_get("/login/{fsp_id}/xs2a/{journey_id}", pages.show)

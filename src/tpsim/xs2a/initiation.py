@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from tpsim.config_psd2 import Xs2aProfile
 from tpsim.core.bank import Account, Bank
 from tpsim.core.errors import TooPrecise
+from tpsim.core.execution import MAX_DAYS_AHEAD
 from tpsim.core.money import check_precision
 from tpsim.core.rules import Fact, RuleEvent
 from tpsim.xs2a.errors import ExecutionDateInvalid, FormatError, ProductInvalid, ProductUnknown
@@ -110,22 +111,16 @@ def entry_path(order: PaymentOrder, index: int, field: str) -> str:
 
 
 def check_dates(order: PaymentOrder, today: date) -> None:
-    """Refuse an execution or start date before ``today``, or a periodic payment with no
-    execution date from its startDate to its endDate (EXECUTION_DATE_INVALID)."""
-    if order.execution_date is not None and order.execution_date < today:
-        raise ExecutionDateInvalid(
-            f"requestedExecutionDate {order.execution_date} is in the past (the bank's"
-            f" date is {today}); give today or a later date",
-            path="requestedExecutionDate",
-        )
+    """Refuse an execution or start date before ``today`` or more than ``MAX_DAYS_AHEAD``
+    days after it (as every dialect's banks: the payment would wait for ever), or a
+    periodic payment with no execution date from its startDate to its endDate
+    (EXECUTION_DATE_INVALID)."""
+    if order.execution_date is not None:
+        _check_date("requestedExecutionDate", order.execution_date, today)
     schedule = order.schedule
     if schedule is None:
         return
-    if schedule.start < today:
-        raise ExecutionDateInvalid(
-            f"startDate {schedule.start} is in the past (the bank's date is {today})",
-            path="startDate",
-        )
+    _check_date("startDate", schedule.start, today)
     if first_execution(schedule) is None:
         # Taken, it would end at once, settled without a debit: the TPP would think a
         # standing order ran. EXECUTION_DATE_INVALID is the Berlin Group's code for "not
@@ -136,6 +131,24 @@ def check_dates(order: PaymentOrder, today: date) -> None:
             f" endDate on or after {earliest_end(schedule)}, or another startDate or"
             " dayOfExecution",
             path="endDate",
+        )
+
+
+def _check_date(field: str, given: date, today: date) -> None:
+    """Refuse (EXECUTION_DATE_INVALID) ``field``'s date ``given`` before ``today`` or past
+    the latest a bank takes, naming the dates it accepts."""
+    if given < today:
+        raise ExecutionDateInvalid(
+            f"{field} {given} is in the past (the bank's date is {today}); give today or a"
+            " later date",
+            path=field,
+        )
+    latest = today + timedelta(days=MAX_DAYS_AHEAD)
+    if given > latest:
+        raise ExecutionDateInvalid(
+            f"{field} {given} is over {MAX_DAYS_AHEAD} days ahead of the bank's date"
+            f" {today}; give {latest} or earlier",
+            path=field,
         )
 
 

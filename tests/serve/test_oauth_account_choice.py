@@ -1,0 +1,99 @@
+"""A headless ``/authorize`` (``sim_decision=approve&sim_account=…``) takes the account the
+admin decision would take, in every dialect: the debtor account the payment names, else one
+of the PSU's in its currency. Any other goes back to the client as ``access_denied`` saying
+which accounts may be picked, and nothing is decided (never paid from the named account
+instead, the choice silently dropped)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import aiohttp
+
+from tests.conftest import MakeScheme
+from tests.serve.test_admin_input_checks import get, uk_consent, uk_status
+from tests.serve.test_obie import MITS
+from tests.serve.test_xs2a import ERIKA, LUCA, PAYMENTS, Tpp, payment, with_profile
+from tests.stet.support import CLAIRE, LIVRET, LOUIS, payment_request
+from tests.support.scheme import Scheme
+from tests.support.stet_openapi import CALLBACK, Pisp, headless, with_stet
+
+VERIFIER_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 Appendix B
+
+
+async def authorize(http: aiohttp.ClientSession, url: str, query: dict[str, str]) -> Any:
+    """The parameters the client gets back from a headless ``/authorize``."""
+    async with http.get(url, params=query, allow_redirects=False) as back:
+        assert back.status == 302, await back.text()
+        location = urlsplit(back.headers["Location"])
+    return dict(parse_qsl(location.fragment or location.query))
+
+
+async def test_a_uk_headless_approval_from_another_account_than_the_named_one_is_refused(
+    scheme: Scheme,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        consent_id = await uk_consent(scheme, http, named=True)
+        query = {
+            "response_type": "code id_token",
+            "client_id": "tpp-one",
+            "redirect_uri": "https://tpp.example/cb",
+            "scope": "openid payments",
+            "state": "s-1",
+            "nonce": "n-1",
+            "openbanking_intent_id": consent_id,
+            "sim_decision": "approve",
+            "sim_psu": "mits",
+            "sim_account": "dfspa.mits.savings",  # hers, but the consent names her current
+        }
+        answered = await authorize(http, f"{scheme.url}/obie/dfspa/authorize", query)
+    assert (answered["error"], answered["state"]) == ("access_denied", "s-1")
+    assert MITS in answered["error_description"], answered
+    assert await uk_status(scheme, consent_id) == "AWAU"
+
+
+async def test_a_stet_headless_approval_from_another_account_than_the_named_one_is_refused(
+    make_scheme: MakeScheme,
+) -> None:
+    scheme = await make_scheme(participants=with_stet(o_confirmation=True))
+    async with aiohttp.ClientSession() as http:
+        pisp = Pisp(scheme, http)
+        token = await pisp.token()
+        created = await pisp.create(token, payment_request("10.00", debtor=CLAIRE, creditor=LOUIS))
+        link = created.body["_links"]["consentApproval"]["href"]
+        sim = {"sim_decision": "approve", "sim_psu": "claire", "sim_account": LIVRET}
+        got, back = await headless(http, f"{link}&redirect_uri={CALLBACK}&state=s-2", **sim)
+        answered = dict(parse_qsl(urlsplit(back).query))
+        assert (got, answered["error"], answered["state"]) == (302, "access_denied", "s-2")
+        assert CLAIRE in answered["error_description"], answered
+        location = created.headers["Location"]
+        assert await pisp.statuses(location, token) == ("ACTC", None)
+
+
+async def test_an_xs2a_headless_approval_from_another_account_than_the_debtor_is_refused(
+    make_scheme: MakeScheme,
+) -> None:
+    scheme = await make_scheme(
+        participants=with_profile("dfspa", sca_approaches_supported=["OAUTH"])
+    )
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call("POST", PAYMENTS, payment(LUCA, "3"))
+        query = {
+            "response_type": "code",
+            "client_id": "tpp-one",
+            "redirect_uri": "https://tpp.example/cb",
+            "scope": f"PIS:{created['paymentId']}",
+            "state": "s-3",
+            "code_challenge": VERIFIER_CHALLENGE,
+            "code_challenge_method": "S256",
+            "sim_decision": "approve",
+            "sim_account": LUCA,  # Luca's, not the debtor account Erika's
+        }
+        answered = await authorize(http, f"{scheme.url}/xs2a/dfspa/authorize", query)
+        assert (answered["error"], answered["state"]) == ("access_denied", "s-3")
+        assert ERIKA in answered["error_description"], answered
+        assert (await tpp.status(created))["transactionStatus"] == "RCVD"
+        _, state = await get(scheme, f"/admin/psd2/intents/{created['paymentId']}")
+        assert state["intents"][0]["state"] != "AUTHORISED", state
