@@ -8,43 +8,29 @@ Each test writes the bytes of one head to tpsim served on a loopback ephemeral p
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from tpsim.testing import Tpsim
+from tests.serve.test_unserved_methods import (  # one tpsim per test, served on loopback
+    FSPIOP,
+    OBIE,
+    STET,
+    XS2A,
+    answered_and_closed,
+    head,
+    port,
+)
 
-TRANSACTIONS = b"/thirdpartyRequests/transactions"
-XS2A = b"/xs2a/dfspa/v1/payments/sepa-credit-transfers"
-OBIE = b"/obie/dfspa/open-banking/v3.1/pisp/domestic-payment-consents"
-STET = b"/stet/dfspa/v1/payment-requests"
-
-
-@pytest.fixture
-async def port() -> AsyncIterator[int]:
-    async with Tpsim() as tpsim:
-        yield int(tpsim.url.rsplit(":", 1)[1])
-
-
-async def exchange(port: int, head: bytes) -> tuple[int, dict[str, str], Any]:
-    """``head`` written as is; the answer's status, headers and JSON body."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(head)
-    async with asyncio.timeout(5):
-        data = await reader.read()
-    writer.close()
-    top, _, body = data.partition(b"\r\n\r\n")
-    lines = top.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:])
-    assert headers["Content-Type"].startswith("application/json"), data
-    return int(lines[0].split()[1]), headers, json.loads(body)
+__all__ = ["port"]  # the fixture, found by pytest in this module's namespace
 
 
-def head(method: bytes, path: bytes, *lines: bytes) -> bytes:
-    return method + b" " + path + b" HTTP/1.1\r\nHost: x\r\n" + b"".join(lines) + b"\r\n"
+async def exchange(port: int, request: bytes) -> tuple[int, dict[str, str], Any]:
+    """``request`` written as is; the answer's status, headers (names in lower case) and
+    JSON body, the connection closed after it (what follows a refused head cannot be
+    framed)."""
+    answer = await answered_and_closed(port, request)
+    return answer.status, answer.headers, answer.json()
 
 
 BAD_HEADERS = [
@@ -58,14 +44,14 @@ BAD_HEADERS = [
 async def test_a_head_the_parser_refuses_on_the_fspiop_api_is_error_information_3101(
     port: int, bad: bytes
 ) -> None:
-    status, _, body = await exchange(port, head(b"POST", TRANSACTIONS, bad))
+    status, _, body = await exchange(port, head(b"POST", FSPIOP, bad))
     assert status == 400
     assert body["errorInformation"]["errorCode"] == "3101"
     assert "RFC 9112" in body["errorInformation"]["errorDescription"]
 
 
 async def test_a_method_the_parser_does_not_know_on_the_fspiop_api_is_3000(port: int) -> None:
-    status, _, body = await exchange(port, head(b"FOO", TRANSACTIONS))
+    status, _, body = await exchange(port, head(b"FOO", FSPIOP))
     assert status == 405
     info = body["errorInformation"]
     assert info["errorCode"] == "3000"
@@ -77,7 +63,7 @@ async def test_a_head_the_parser_refuses_on_xs2a_is_a_format_error(port: int, ba
     status, headers, body = await exchange(port, head(b"POST", XS2A, bad))
     assert status == 400
     assert body["tppMessages"][0]["code"] == "FORMAT_ERROR"
-    assert headers["X-Request-ID"]
+    assert headers["x-request-id"]
 
 
 @pytest.mark.parametrize("bad", BAD_HEADERS)
@@ -111,7 +97,7 @@ async def test_a_method_the_parser_does_not_know_on_xs2a_is_service_invalid(port
     status, headers, body = await exchange(port, head(b"FOO", XS2A))
     assert status == 405
     assert body["tppMessages"][0]["code"] == "SERVICE_INVALID"
-    assert headers["X-Request-ID"]
+    assert headers["x-request-id"]
 
 
 async def test_a_method_the_parser_does_not_know_on_stet_is_method_not_allowed(port: int) -> None:
