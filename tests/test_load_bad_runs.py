@@ -32,8 +32,8 @@ from aiohttp import web
 from tests.test_pisp_cli import served
 from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.auth.credential import CredentialType
-from tpsim.cli import main
-from tpsim.config import load_config, parse_config
+from tpsim.cli import build_parser, main
+from tpsim.config import MAX_SCHEME_ENTRIES, load_config, parse_config
 from tpsim.scenario import load_setup
 from tpsim.scenario.load import Completed, LoadPlan, drive
 from tpsim.scenario.load_report import LoadStats, percentiles
@@ -213,6 +213,30 @@ def test_a_number_that_is_not_finite_is_refused(
         main(["load", *args, "--server", CLOSED])
     assert exited.value.code == 2
     assert "give a number above 0" in capsys.readouterr().err
+
+
+def test_more_workers_than_a_config_may_hold_accounts_is_a_usage_error_naming_concurrency(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each worker is seeded one account and consent: more workers than the config's bound
+    would be refused by the server at start, so argparse refuses them, before any server."""
+
+    def contacted(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the run contacted a server")
+
+    monkeypatch.setattr(load_setup, "against_tpsim", contacted)
+    with pytest.raises(SystemExit) as exited:
+        main(["load", "--concurrency", str(MAX_SCHEME_ENTRIES + 1), "--server", CLOSED])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2
+    assert "--concurrency" in err
+    assert f"at most {MAX_SCHEME_ENTRIES}" in err
+    assert "Traceback" not in err
+
+
+def test_as_many_workers_as_a_config_may_hold_accounts_is_a_valid_concurrency() -> None:
+    args = build_parser("load").parse_args(["load", "--concurrency", str(MAX_SCHEME_ENTRIES)])
+    assert args.concurrency == MAX_SCHEME_ENTRIES
 
 
 @pytest.mark.parametrize("bad", ["credentials", "credential"])

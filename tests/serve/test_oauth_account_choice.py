@@ -2,7 +2,8 @@
 admin decision would take, in every dialect: the debtor account the payment names, else one
 of the PSU's in its currency. Any other goes back to the client as ``access_denied`` saying
 which accounts may be picked, and nothing is decided (never paid from the named account
-instead, the choice silently dropped)."""
+instead, the choice silently dropped). XS2A's redirect page takes its headless
+``sim_account`` by the same rule, refusing another as it refuses its other bad input (400)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,46 @@ async def test_an_xs2a_headless_approval_from_another_account_than_the_debtor_is
         assert (await tpp.status(created))["transactionStatus"] == "RCVD"
         _, state = await get(scheme, f"/admin/psd2/intents/{created['paymentId']}")
         assert state["intents"][0]["state"] != "AUTHORISED", state
+
+
+async def redirect_page(
+    http: aiohttp.ClientSession, link: str, query: dict[str, str]
+) -> tuple[int, str, str | None]:
+    """What XS2A's redirect SCA page answers a headless decision: status, text, Location."""
+    async with http.get(link, params=query, allow_redirects=False) as back:
+        return back.status, await back.text(), back.headers.get("Location")
+
+
+async def test_an_xs2a_redirect_page_approval_from_another_account_than_the_debtor_is_refused(
+    scheme: Scheme,
+) -> None:
+    # As /authorize's sim_account: the page's own headless input refused (400), never
+    # approved from the debtor account with the choice silently dropped.
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST", PAYMENTS, payment(), TPP_Redirect_URI="https://tpp.example/ok"
+        )
+        link = created["_links"]["scaRedirect"]["href"]
+        sim = {"sim_decision": "approve", "sim_account": LUCA}  # Luca's, not Erika's debtor
+        status, text, location = await redirect_page(http, link, sim)
+        assert (status, location) == (400, None), text
+        assert "sim_account" in text and ERIKA in text, text
+        assert (await tpp.status(created))["transactionStatus"] == "RCVD"
+        # Nothing was decided: the same link still approves.
+        approved = await redirect_page(http, link, {"sim_decision": "approve"})
+        assert approved[::2] == (302, "https://tpp.example/ok"), approved
+
+
+async def test_an_xs2a_redirect_page_approval_naming_the_debtor_account_approves(
+    scheme: Scheme,
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        tpp = Tpp(scheme, http)
+        _, created, _ = await tpp.call(
+            "POST", PAYMENTS, payment(), TPP_Redirect_URI="https://tpp.example/ok"
+        )
+        link = created["_links"]["scaRedirect"]["href"]
+        sim = {"sim_decision": "approve", "sim_account": ERIKA}
+        assert (await redirect_page(http, link, sim))[::2] == (302, "https://tpp.example/ok")
+        assert (await tpp.status(created))["transactionStatus"] != "RCVD"

@@ -13,7 +13,8 @@ The flows: ``transfer`` (Third Party transfers signed by a linked account's cred
 ``--channel``), ``xs2a``, ``obie``, ``stet`` (a TPP's payment in that PSD2 dialect, the
 PSU's SCA headless: ``load_psd2``). Against a running tpsim (``--server``, default
 http://127.0.0.1:4040) each of the ``--concurrency`` workers gets its own user and
-account (and, for transfers, a consent with a new credential) through the admin API; the
+account (and, for transfers, a consent with a new credential) through the admin API (so
+``--concurrency`` is at most ``config.MAX_SCHEME_ENTRIES``, the accounts a config holds); the
 server's config is put back after the run. Against another switch the workers are the
 credentials file's (``load_setup`` describes it). A progress line goes to stderr
 (rewritten in place on a terminal, one line every 10 s otherwise), the report to stdout,
@@ -38,6 +39,8 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tpsim.config import MAX_SCHEME_ENTRIES
+
 if TYPE_CHECKING:  # the command imports aiohttp only when it runs
     from tpsim.scenario.load_report import LoadStats
     from tpsim.scenario.load_setup import Setup, Unsaved
@@ -47,6 +50,10 @@ ADMIN_TOKEN_ENV = "TPSIM_ADMIN_TOKEN"  # noqa: S105 - the variable's name, as `t
 DEFAULT_SERVER = "http://127.0.0.1:4040"
 PLAIN_EVERY_S = 10.0  # progress lines into a file or pipe
 COUNTERS_UNSAVED = 3  # the exit code when a credential's counter could not be written back
+# Each worker is seeded one account, user and consent into the server's config, which
+# holds at most MAX_SCHEME_ENTRIES of each: more workers would be refused at start by the
+# server's config bound, so argparse refuses them as what they are, a --concurrency too high.
+MAX_WORKERS = MAX_SCHEME_ENTRIES
 
 
 def add_load_command(
@@ -93,7 +100,12 @@ def add_load_command(
         "--credentials", type=Path, metavar="FILE", help="the workers' consents and credentials"
     )
     how = load.add_argument_group("how much")
-    how.add_argument("--concurrency", type=_positive(int), metavar="N", help="workers (4)")
+    how.add_argument(
+        "--concurrency",
+        type=_positive(int, most=MAX_WORKERS),
+        metavar="N",
+        help=f"workers (4; at most {MAX_WORKERS}, less the server's own accounts)",
+    )
     how.add_argument("--rate", type=_positive(float), metavar="N", help="transfer starts a second")
     much = how.add_mutually_exclusive_group()
     much.add_argument("--transfers", type=_positive(int), metavar="N", help="flows in all (100)")
@@ -112,8 +124,11 @@ def add_load_command(
     return load
 
 
-def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
-    """An argparse type: a number of ``kind`` above 0 (argparse says so, exit 2)."""
+def _positive(
+    kind: type[int] | type[float], most: int | None = None
+) -> Callable[[str], int | float]:
+    """An argparse type: a number of ``kind`` above 0 and at most ``most`` when given
+    (argparse says so, naming the option, exit 2)."""
 
     def parse(text: str) -> int | float:
         try:
@@ -122,6 +137,8 @@ def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
         if not (math.isfinite(value) and value > 0):  # nan and inf are no answer
             raise argparse.ArgumentTypeError("give a number above 0")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"give at most {most}, not {text}")
         return value
 
     return parse

@@ -7,7 +7,8 @@ hops of dialect ``xs2a`` linked by the payment's and authorisation's ids. Anythi
 under ``/xs2a/{fspId}/`` is a coded 404 ``RESOURCE_UNKNOWN``, never FSPIOP's error.
 
 The SCA page is the PSU page family (``serve.pages``). While the bank's
-``behaviour.psd2.headless`` is on, ``?sim_decision=approve|deny`` (``sim_psu`` optional)
+``behaviour.psd2.headless`` is on, ``?sim_decision=approve|deny`` (``sim_psu``,
+``sim_account`` optional: the payment's debtor account, as the admin decision takes it)
 decides without HTML and answers the final 302 to the TPP at once (DESIGN.md "Headless
 SCA"); each browser redirect is journaled with its ``redirect`` URL.
 
@@ -23,7 +24,8 @@ import structlog
 from aiohttp import web
 
 from tpsim.auth.psu import PsuJourney, UnknownJourney
-from tpsim.serve.account_choice import xs2a_choice
+from tpsim.errors import LoginRefused
+from tpsim.serve.account_choice import AccountChoice, xs2a_choice
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
@@ -146,13 +148,30 @@ def _journey(sim: Simulation, fsp_id: str, journey_id: str) -> RedirectJourney:
 
 
 def _decide_headless(request: web.Request, approve: bool) -> str | tuple[int, str]:
-    """``sim_decision`` on a redirect authorisation's link: where the browser goes."""
-    sim = request.app[SIMULATION]
-    journey = _journey(sim, request.match_info["fsp_id"], request.match_info["journey_id"])
-    outcome = journey.decide_headless(approve, request.query.get("sim_psu"))
+    """``sim_decision`` (with ``sim_psu``, ``sim_account``) on a redirect authorisation's
+    link: where the browser goes. The payment names its debtor account, which pays: a
+    ``sim_account`` the admin decision would refuse is refused (400) before anything is
+    decided (``serve.account_choice``), never dropped."""
+    sim, query = request.app[SIMULATION], request.query
+    fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
+    journey = _journey(sim, fsp_id, journey_id)
+    psu, account = query.get("sim_psu"), query.get("sim_account") or None  # blank: none
+    choice = _choice(sim, fsp_id, journey_id) if approve else None
+    refused = None if choice is None else choice.refusal(psu, account, "sim_account")
+    if refused is not None:
+        raise LoginRefused(refused, http_status=400)
+    outcome = journey.decide_headless(approve, psu)
     if outcome.redirect is None:
         return 200, f"decided: {outcome.sca_status.value}"
     return outcome.redirect
+
+
+def _choice(sim: Simulation, fsp_id: str, journey_id: str) -> AccountChoice | None:
+    """What the account of authorisation ``journey_id``'s payment may be (None: no such
+    authorisation, which the journey refuses)."""
+    api = sim.psd2.xs2a.get(fsp_id)
+    auth = api.auths.find(journey_id) if api else None
+    return None if auth is None else xs2a_choice(sim, fsp_id, auth.payment_id)
 
 
 def _journal_redirect(request: web.Request, location: str, status: int) -> None:
