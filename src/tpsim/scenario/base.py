@@ -140,7 +140,7 @@ class Expect(ScenarioModel):
         default_factory=list, description='each a mapping, or "METHOD /path" for short'
     )
     ordered: bool = Field(False, description="messages must arrive in the listed order")
-    within: Duration = Field(5.0, description="deadline for messages, from the step's start")
+    within: Duration = Field(5.0, description="deadline for messages, from the action's answer")
     redirect: dict[str, str] | None = Field(
         None,
         description="authenticate (WEB), xs2a.authorise (redirect): where the page sent the"

@@ -1,8 +1,8 @@
 """The scenario action registry: a step's action name → its parameters model and handler.
 
 Each dialect registers its actions from one place (``scenario/mojaloop/__init__.py``,
-``scenario/xs2a/__init__.py``) under its namespace (``mojaloop.initiate_transfer``,
-``xs2a.initiate``; later ``obie.create_consent``…); actions that belong to no dialect
+``scenario/xs2a/__init__.py``, ``scenario/obie/``, ``scenario/stet/``) under its namespace
+(``mojaloop.initiate_transfer``, ``xs2a.initiate``, ``obie.create_consent``…); actions that belong to no dialect
 (``wait``, ``check_balances``, ``trigger``, ``advance_clock``: ``scenario/actions.py``)
 have bare names. The default dialect (Mojaloop, whose actions came first) also
 registers its actions under their bare names, so scenarios written before dialects keep
