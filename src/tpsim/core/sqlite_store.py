@@ -15,7 +15,7 @@ The router flushes before any message leaves the process (``serve.router``), so 
     records   (kind, key, blob)               replaced whole, or deleted, at each flush
 
 A text that is no UTF-8 (lone surrogates: a header's bytes that are no UTF-8 as the edge
-decodes them, or a JSON ``"\ud800"``) is kept as its bytes (``surrogatepass``, a BLOB in
+decodes them, or a JSON ``"\\ud800"``) is kept as its bytes (``surrogatepass``, a BLOB in
 its TEXT column) and read back as the same text: one such key never stops the file from
 being written.
 
