@@ -2,12 +2,12 @@
 
 Each dialect registers its actions from one place (``scenario/mojaloop/__init__.py``,
 ``scenario/xs2a/__init__.py``, ``scenario/obie/``, ``scenario/stet/``) under its namespace
-(``mojaloop.initiate_transfer``, ``xs2a.initiate``, ``obie.create_consent``…); actions that belong to no dialect
-(``wait``, ``check_balances``, ``trigger``, ``advance_clock``: ``scenario/actions.py``)
-have bare names. The default dialect (Mojaloop, whose actions came first) also
-registers its actions under their bare names, so scenarios written before dialects keep
-working. ``model.py`` builds the scenario file's schema from the registry, ``runner.py``
-runs steps through it.
+(``mojaloop.initiate_transfer``, ``xs2a.initiate``, ``obie.create_consent``…); actions
+that belong to no dialect (``wait``, ``check_balances``, ``trigger``, ``advance_clock``:
+``scenario/actions.py``) have bare names. The default dialect (Mojaloop, whose actions
+came first) also registers its actions under their bare names, so scenarios written
+before dialects keep working. ``model.py`` builds the scenario file's schema from the
+registry, ``runner.py`` runs steps through it.
 
 A handler takes the session, the validated parameters and the step's deadline (seconds) and
 returns ``Sent``: the synchronous answer, the status the API requires for it (checked unless
