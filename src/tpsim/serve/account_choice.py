@@ -1,7 +1,7 @@
 """Which account a PSU's headless choice may name, one rule wherever it is made: the admin
-decision's ``account`` (``serve.admin_psd2``) and ``sim_account`` on a bank's ``/authorize``
-(``serve.oauth``). A bank that paid from the account it had instead would leave the one who
-chose believing their choice was taken.
+decision's ``account`` (``serve.admin_psd2``), ``sim_account`` on a bank's ``/authorize``
+(``serve.oauth``) and on its PSU pages (``page_choice``). A bank that paid from the
+account it had instead would leave the one who chose believing their choice was taken.
 
 Each dialect's ``…_choice(sim, fsp_id, intent_id)`` finds what its intent allows (None: no
 such intent here; its own checks refuse it). A dialect's modules are not imported here:
@@ -10,10 +10,11 @@ only its objects are looked into, once it is built.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from tpsim.core.bank import Account, Bank
+from tpsim.errors import LoginRefused
 from tpsim.serve.simulation import Simulation
 
 # (the simulation, fspId, the intent's id) → what its account may be, or None.
@@ -85,6 +86,19 @@ class AccountChoice:
             else a.address
             for a in accounts
         )
+
+
+def page_choice(
+    query: Mapping[str, str], choice: AccountChoice | None
+) -> tuple[str | None, str | None]:
+    """A PSU page's headless ``sim_psu`` and ``sim_account`` (blank: none), once ``choice``
+    (None: nothing to check, as for a denial) takes the account; else ``LoginRefused`` (400,
+    the page's refusal of its own input) before anything is decided."""
+    psu, account = query.get("sim_psu"), query.get("sim_account") or None
+    refused = None if choice is None else choice.refusal(psu, account, "sim_account")
+    if refused is not None:
+        raise LoginRefused(refused, http_status=400)
+    return psu, account
 
 
 def xs2a_choice(sim: Simulation, fsp_id: str, payment_id: str) -> AccountChoice | None:

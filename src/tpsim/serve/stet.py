@@ -23,8 +23,7 @@ import structlog
 from aiohttp import web
 
 from tpsim.auth.psu import PsuJourney, UnknownJourney
-from tpsim.errors import LoginRefused
-from tpsim.serve.account_choice import stet_choice
+from tpsim.serve.account_choice import page_choice, stet_choice
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes, issuer_at
@@ -177,11 +176,8 @@ def _decide_headless(request: web.Request, approve: bool) -> str:
     sim, query = request.app[SIMULATION], request.query
     fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
     journey = _journey(sim, fsp_id, journey_id)
-    psu, account = query.get("sim_psu"), query.get("sim_account") or None  # blank: none
     choice = stet_choice(sim, fsp_id, journey_id) if approve else None
-    refused = None if choice is None else choice.refusal(psu, account, "sim_account")
-    if refused is not None:
-        raise LoginRefused(refused, http_status=400)
+    psu, account = page_choice(query, choice)
     return journey.decide_headless(approve, psu, account)
 
 

@@ -24,8 +24,7 @@ import structlog
 from aiohttp import web
 
 from tpsim.auth.psu import PsuJourney, UnknownJourney
-from tpsim.errors import LoginRefused
-from tpsim.serve.account_choice import AccountChoice, xs2a_choice
+from tpsim.serve.account_choice import AccountChoice, page_choice, xs2a_choice
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.oauth import UnknownAuthorizationServer, add_oauth_routes
@@ -155,11 +154,7 @@ def _decide_headless(request: web.Request, approve: bool) -> str | tuple[int, st
     sim, query = request.app[SIMULATION], request.query
     fsp_id, journey_id = request.match_info["fsp_id"], request.match_info["journey_id"]
     journey = _journey(sim, fsp_id, journey_id)
-    psu, account = query.get("sim_psu"), query.get("sim_account") or None  # blank: none
-    choice = _choice(sim, fsp_id, journey_id) if approve else None
-    refused = None if choice is None else choice.refusal(psu, account, "sim_account")
-    if refused is not None:
-        raise LoginRefused(refused, http_status=400)
+    psu, _ = page_choice(query, _choice(sim, fsp_id, journey_id) if approve else None)
     outcome = journey.decide_headless(approve, psu)
     if outcome.redirect is None:
         return 200, f"decided: {outcome.sca_status.value}"
