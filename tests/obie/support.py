@@ -105,6 +105,21 @@ def consent_body(version: str = "4.0", **fields: Any) -> dict[str, Any]:
     return {"Data": {"Initiation": initiation(version=version, **fields)}, "Risk": dict(RISK)}
 
 
+DUE = START + timedelta(days=2)  # when a scheduled payment executes, unless told
+
+
+def scheduled_body(
+    version: str = "4.0", at: datetime | str = DUE, **fields: Any
+) -> dict[str, Any]:
+    """A ``POST /domestic-scheduled-payment-consents`` body executing ``at``: the consent
+    of ``consent_body``, with ``Permission`` and ``RequestedExecutionDateTime``."""
+    body = consent_body(version, **fields)
+    body["Data"]["Permission"] = "Create"
+    when = at if isinstance(at, str) else at.isoformat()
+    body["Data"]["Initiation"]["RequestedExecutionDateTime"] = when
+    return body
+
+
 def payment_body(consent: Answer, version: str = "4.0", **fields: Any) -> dict[str, Any]:
     """The ``POST /domestic-payments`` body for ``consent``: its Initiation and Risk."""
     assert consent.body is not None
@@ -249,15 +264,41 @@ class World:
         assert consent.consent_id is not None
         return consent, self.authorise(consent.consent_id)
 
-    def pay(self, consent: Answer, token: str, version: str = "4.0", **headers: Any) -> Answer:
+    def pay(
+        self,
+        consent: Answer,
+        token: str,
+        version: str = "4.0",
+        *,
+        kind: str = "domestic",
+        **headers: Any,
+    ) -> Answer:
         return self.call(
             "POST",
-            "domestic-payments",
+            f"{kind}-payments",
             payment_body(consent, version),
             version=version,
             token=token,
             **headers,
         )
+
+    def scheduled(
+        self, version: str = "4.0", at: datetime | str = DUE, **fields: Any
+    ) -> Answer:
+        """A scheduled consent executing ``at``, created (201) with a client token."""
+        answer = self.call(
+            "POST",
+            "domestic-scheduled-payment-consents",
+            scheduled_body(version, at, **fields),
+            version=version,
+            token=self.client_token(),
+        )
+        assert answer.status == 201, answer
+        return answer
+
+    def get(self, path: str, version: str = "4.0") -> Answer:
+        """``GET path`` with a client token."""
+        return self.call("GET", path, version=version, token=self.client_token())
 
     def available(self, identification: str) -> Decimal:
         return self.bank.ledger.available(self.bank.accounts.require(identification).address)

@@ -1,6 +1,9 @@
-"""The bodies a UK bank answers with (OBWriteDomesticConsentResponse5,
-OBWriteFundsConfirmationResponse1, OBWriteDomesticResponse5, OBWritePaymentDetailsResponse1),
-in the words of the consent's or payment's version.
+"""The bodies a UK bank answers with (OBWriteDomesticConsentResponse5 and
+OBWriteDomesticScheduledConsentResponse5, OBWriteFundsConfirmationResponse1,
+OBWriteDomesticResponse5 and OBWriteDomesticScheduledResponse5,
+OBWritePaymentDetailsResponse1), in the words of the consent's or payment's version and
+kind. A scheduled one also says when it is expected to execute (``ExpectedExecutionDateTime``:
+its ``RequestedExecutionDateTime``).
 
 ``Links.Self`` is absolute, under the URL the TPP reached tpsim at:
 ``{site}/obie/{fspId}/open-banking/v{version}/pisp/…``. Times are RFC 3339 in UTC without
@@ -18,9 +21,10 @@ from typing import Any
 from tpsim.obie.resources import Consent, DomesticPayment
 from tpsim.obie.states import (
     CONSENT_STATUS,
-    ORDER_WORDS,
+    PAYMENT_WORDS,
     STEP_WORDS,
     ConsentState,
+    Kind,
     PaymentStatus,
     Step,
 )
@@ -40,11 +44,11 @@ class Links:
     def base(self) -> str:
         return f"{self.site}/obie/{self.fsp_id}/open-banking/v{self.version}/pisp"
 
-    def consent(self, consent_id: str) -> str:
-        return f"{self.base}/domestic-payment-consents/{consent_id}"
+    def consent(self, consent_id: str, kind: Kind = Kind.DOMESTIC) -> str:
+        return f"{self.base}/{kind.consents}/{consent_id}"
 
-    def payment(self, payment_id: str) -> str:
-        return f"{self.base}/domestic-payments/{payment_id}"
+    def payment(self, payment_id: str, kind: Kind = Kind.DOMESTIC) -> str:
+        return f"{self.base}/{kind.payments}/{payment_id}"
 
 
 def when(at: datetime) -> str:
@@ -57,7 +61,7 @@ def _self(url: str) -> Body:
 
 
 def consent_body(links: Links, consent: Consent) -> Body:
-    """``POST`` (201) and ``GET`` (200) of a domestic payment consent."""
+    """``POST`` (201) and ``GET`` (200) of a (domestic or scheduled) payment consent."""
     data: Body = {
         "ConsentId": consent.consent_id,
         "CreationDateTime": when(consent.created_at),
@@ -69,14 +73,16 @@ def consent_body(links: Links, consent: Consent) -> Body:
         data["StatusReason"] = [reason]
     if consent.cut_off is not None:
         data["CutOffDateTime"] = when(consent.cut_off)
-    data.update(copy.deepcopy(consent.extras))  # ReadRefundAccount, Authorisation… as sent
+    if consent.order.execute_at is not None:
+        data["ExpectedExecutionDateTime"] = when(consent.order.execute_at)
+    data.update(copy.deepcopy(consent.extras))  # Permission, Authorisation… as sent
     data["Initiation"] = copy.deepcopy(consent.initiation)
     if "DebtorAccount" not in consent.initiation and consent.debtor_ref is not None:
         # OBWriteDomesticConsentResponse5: Debtor "only included … if
         # Data.Initiation.DebtorAccount is omitted", once the PSU chose it.
         data["Debtor"] = consent.debtor_ref.wire()
     risk = copy.deepcopy(consent.risk)
-    return {"Data": data, "Risk": risk, **_self(links.consent(consent.consent_id))}
+    return {"Data": data, "Risk": risk, **_self(links.consent(consent.consent_id, consent.kind))}
 
 
 def _consent_reason(consent: Consent) -> Body | None:
@@ -101,12 +107,13 @@ def funds_body(links: Links, consent: Consent, available: bool, at: datetime) ->
 def payment_body(
     links: Links, payment: DomesticPayment, consent: Consent, status: PaymentStatus, at: datetime
 ) -> Body:
-    """``POST /domestic-payments`` (201) and ``GET …/{DomesticPaymentId}`` (200)."""
+    """``POST /domestic-payments`` (201) and ``GET …/{DomesticPaymentId}`` (200), or the
+    same of a domestic scheduled payment."""
     data: Body = {
-        "DomesticPaymentId": payment.payment_id,
+        payment.kind.payment_id: payment.payment_id,
         "ConsentId": payment.consent_id,
         "CreationDateTime": when(payment.created_at),
-        "Status": ORDER_WORDS[payment.version][status],
+        "Status": PAYMENT_WORDS[payment.kind][payment.version][status],
         "StatusUpdateDateTime": when(at),
     }
     if payment.version == "4.0" and status is PaymentStatus.REJECTED and payment.reason:
@@ -114,17 +121,19 @@ def payment_body(
         if payment.reason_text:
             reason["StatusReasonDescription"] = payment.reason_text[:500]
         data["StatusReason"] = [reason]
+    if consent.order.execute_at is not None:
+        data["ExpectedExecutionDateTime"] = when(consent.order.execute_at)
     data["Initiation"] = copy.deepcopy(consent.initiation)
     if consent.debtor_ref is not None:
         data["Debtor"] = consent.debtor_ref.wire()
-    return {"Data": data, **_self(links.payment(payment.payment_id))}
+    return {"Data": data, **_self(links.payment(payment.payment_id, payment.kind))}
 
 
 def details_body(links: Links, payment: DomesticPayment) -> Body:
     """``GET …/payment-details`` (200): each step the payment went through, oldest first."""
     words = STEP_WORDS[payment.version]
     statuses = [_step(payment, step, at, words[step]) for step, at in payment.steps]
-    url = f"{links.payment(payment.payment_id)}/payment-details"
+    url = f"{links.payment(payment.payment_id, payment.kind)}/payment-details"
     return {"Data": {"PaymentStatus": statuses}, **_self(url)}
 
 

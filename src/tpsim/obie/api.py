@@ -13,6 +13,12 @@ bytes its ``x-jws-signature`` covers):
     GET  /domestic-payments/{DomesticPaymentId}            client token               200
     GET  /domestic-payments/{DomesticPaymentId}/payment-details       client token    200
 
+and the same of domestic scheduled payments (``Kind.SCHEDULED``): ``/domestic-scheduled-
+payment-consents`` (its Initiation's ``RequestedExecutionDateTime`` ahead of the bank's
+clock, at most ``core.execution.MAX_DAYS_AHEAD`` days: else 400 U003), no funds
+confirmation (the spec has none), ``/domestic-scheduled-payments`` (the payment waits for
+its date), each kind's resources unknown under the other's paths.
+
 Every answer carries ``x-fapi-interaction-id`` (the TPP's, or a new one) and, with a body,
 the bank's ``x-jws-signature``; every refusal is an ``OBErrorResponse1`` of the request's
 version (``obie.errors``), or a bodiless status where the spec documents no body.
@@ -63,12 +69,13 @@ from tpsim.obie.errors import (
 )
 from tpsim.obie.resources import Consent, DomesticPayment
 from tpsim.obie.signatures import encode
-from tpsim.obie.states import CONSENT_STATUS, VERSIONS, ConsentState, PaymentStatus
+from tpsim.obie.states import CONSENT_STATUS, VERSIONS, ConsentState, Kind, PaymentStatus
 
 __all__ = ["Answer", "ObieApi", "ObieRequest", "encode"]
 
 Body = dict[str, Any]
-CONSENTS, PAYMENTS = "domestic-payment-consents", "domestic-payments"
+_CONSENT_KINDS = {kind.consents: kind for kind in Kind}
+_PAYMENT_KINDS = {kind.payments: kind for kind in Kind}
 INTERACTION = "x-fapi-interaction-id"
 _PRINTABLE = re.compile(r"[\x21-\x7e]{1,128}")
 
@@ -193,43 +200,47 @@ class ObieApi:
         if request.version not in VERSIONS:
             raise NoRoute(f"tpsim plays v{' and v'.join(VERSIONS)}, not v{request.version}")
         _accepts_json(access.header(request.headers, "Accept"))
-        if parts == (CONSENTS,):
+        kind = _CONSENT_KINDS.get(parts[0]) if parts else None
+        if kind is not None and len(parts) == 1:
             _allow(method, "POST")
-            return self._create_consent(call)
-        if parts == (PAYMENTS,):
-            _allow(method, "POST")
-            return self._create_payment(call)
-        if len(parts) in (2, 3) and parts[0] == CONSENTS:
+            return self._create_consent(call, kind)
+        if kind is not None and len(parts) in (2, 3):
             _allow(method, "GET")
             call.consent_id = parts[1]
             if len(parts) == 2:
-                return self._get_consent(call, parts[1])
-            if parts[2] == "funds-confirmation":
+                return self._get_consent(call, parts[1], kind)
+            if kind is Kind.DOMESTIC and parts[2] == "funds-confirmation":
                 return self._funds(call, parts[1])
-        if len(parts) in (2, 3) and parts[0] == PAYMENTS:
+        kind = _PAYMENT_KINDS.get(parts[0]) if parts else None
+        if kind is not None and len(parts) == 1:
+            _allow(method, "POST")
+            return self._create_payment(call, kind)
+        if kind is not None and len(parts) in (2, 3):
             _allow(method, "GET")
             call.payment_id = parts[1]
             if len(parts) == 2 or parts[2] == "payment-details":
-                return self._get_payment(call, parts[1], details=len(parts) == 3)
+                return self._get_payment(call, parts[1], kind, details=len(parts) == 3)
         raise NoRoute(f"no UK resource at /{'/'.join(parts)[:200]}")
 
     # -- consents ---------------------------------------------------------------------------
 
-    def _create_consent(self, call: _Call) -> Answer:
+    def _create_consent(self, call: _Call, kind: Kind) -> Answer:
         token = self._token(call, TokenKind.CLIENT)
         body = self._body(call, token)
         order = reading.read_order(body["Data"]["Initiation"])
-        seen = self._once(call, token, CONSENTS, body)
+        seen = self._once(call, token, kind.consents, body)
         if seen is not None:
-            return self._consent_answer(call, self.bank.consent(seen, call.links.version), 201)
-        consent = self.bank.create_consent(call.links.version, token.client_id, order, body)
-        self._done(call, token, CONSENTS, consent.consent_id)
+            consent = self.bank.consent(seen, call.links.version, kind=kind)
+            return self._consent_answer(call, consent, 201)
+        version = call.links.version
+        consent = self.bank.create_consent(version, token.client_id, order, body, kind)
+        self._done(call, token, kind.consents, consent.consent_id)
         return self._consent_answer(call, consent, 201)
 
-    def _get_consent(self, call: _Call, consent_id: str) -> Answer:
+    def _get_consent(self, call: _Call, consent_id: str, kind: Kind) -> Answer:
         token = self._token(call, TokenKind.CLIENT)
         self._check(call, None)
-        consent = self.bank.consent(consent_id, call.links.version, token.client_id)
+        consent = self.bank.consent(consent_id, call.links.version, token.client_id, kind)
         return self._consent_answer(call, consent, 200)
 
     def _consent_answer(self, call: _Call, consent: Consent, status: int) -> Answer:
@@ -254,22 +265,25 @@ class ObieApi:
 
     # -- payments ---------------------------------------------------------------------------
 
-    def _create_payment(self, call: _Call) -> Answer:
+    def _create_payment(self, call: _Call, kind: Kind) -> Answer:
         token = self._token(call, TokenKind.PSU)
         body = self._body(call, token)
         consent_id = body["Data"]["ConsentId"]
         call.consent_id = consent_id
         access.bound(token, consent_id)
-        consent = self.bank.consent(consent_id, call.links.version, token.client_id)
+        consent = self.bank.consent(consent_id, call.links.version, token.client_id, kind)
         _matches(body, consent)
-        seen = self._once(call, token, PAYMENTS, body)
+        seen = self._once(call, token, kind.payments, body)
         if seen is not None:
-            return self._payment_answer(call, self.bank.orders.get(seen, call.links.version), 201)
+            payment = self.bank.orders.get(seen, call.links.version, kind=kind)
+            return self._payment_answer(call, payment, 201)
         if consent.state is ConsentState.CONSUMED:  # before the cut-off: it paid already
             raise self._consumed(consent)
         self.bank.check_cut_off(consent)
+        if consent.state is ConsentState.AUTHORISED:
+            self.bank.check_date(consent.order)  # its date may have passed since
         payment = self.bank.orders.pay(consent)
-        self._done(call, token, PAYMENTS, payment.payment_id)
+        self._done(call, token, kind.payments, payment.payment_id)
         return self._payment_answer(call, payment, 201, created=True)
 
     def _consumed(self, consent: Consent) -> ObieError:
@@ -284,10 +298,10 @@ class ObieApi:
             return ResourceExists(text, path="Data.ConsentId")
         return InvalidConsentStatus(text, path="Data.ConsentId")
 
-    def _get_payment(self, call: _Call, payment_id: str, *, details: bool) -> Answer:
+    def _get_payment(self, call: _Call, payment_id: str, kind: Kind, *, details: bool) -> Answer:
         token = self._token(call, TokenKind.CLIENT)
         self._check(call, None)
-        payment = self.bank.orders.get(payment_id, call.links.version, token.client_id)
+        payment = self.bank.orders.get(payment_id, call.links.version, token.client_id, kind)
         call.consent_id = payment.consent_id
         if details:
             return call.answer(200, answers.details_body(call.links, payment))
@@ -299,11 +313,13 @@ class ObieApi:
         """The payment as it is now; ``created``: the answer to the POST that created it,
         which in v4.0 is RCVD or RJCT ("the domestic-payment resource that is created
         successfully must have one of the following initial" statuses), the GET showing
-        how it went on."""
+        how it went on; a scheduled payment's is its pending word (PDNG: it waits for
+        its date)."""
         call.payment_id, call.consent_id = payment.payment_id, payment.consent_id
         consent = self.bank.consents.get(payment.consent_id)
         if consent is None:  # forgotten with its payment after their retention
-            raise NotFound(f"no domestic payment {payment.payment_id}", path="DomesticPaymentId")
+            kind = payment.kind
+            raise NotFound(f"no {kind.what} {payment.payment_id}", path=kind.payment_id)
         orders = self.bank.orders
         now, at = orders.status(payment), orders.status_at(payment)
         if created and payment.version == "4.0" and now is not PaymentStatus.REJECTED:

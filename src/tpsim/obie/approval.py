@@ -1,8 +1,8 @@
 """The consent page: the bank's side of its OAuth authorisation server for UK Open Banking
 (``openbanking_intent_id`` = the ConsentId), as ``auth.oauth.IntentApproval``.
 
-The page shows who asks (the TPP), the payee, amount and reference, and the account to pay
-from. When the consent names its debtor account, the PSU signs in for its holder and
+The page shows who asks (the TPP), the payee, amount and reference (and, for a scheduled
+payment, the date and time it executes), and the account to pay from. When the consent names its debtor account, the PSU signs in for its holder and
 approves or denies on one page. When it names none, the PSU first signs in, then chooses
 among their own accounts in the payment's currency (the digest §1.3 step 4): before that
 the page lists no account, so it tells nobody which accounts the bank holds. Approving
@@ -146,4 +146,6 @@ def _what(consent: Consent) -> str:
     what = f"{order.amount_text} {order.currency} to {name} ({order.creditor.identification})"
     if order.reference:
         what += f", reference “{order.reference}”"
+    if order.execute_at is not None:
+        what += f", on {order.execute_at.strftime('%Y-%m-%d at %H:%M')} UTC"
     return what

@@ -1,13 +1,16 @@
 """A simulated bank's UK payment initiation service, sans-IO: consents and their approval.
 
     create_consent   POST /domestic-payment-consents     → a consent (AWAITING), or refused
+                     (and POST /domestic-scheduled-payment-consents: ``Kind``)
     consent          GET  /domestic-payment-consents/{id} → the consent, as the clock finds it
     approve / deny   the PSU on the consent page (``obie.approval``), or the admin decision
     funds            GET  …/{id}/funds-confirmation       → whether the debtor can pay
 
 Approving receives the core payment intent (``intent_id`` = the ConsentId, AUTHORISED)
 over the debtor account the consent named or the PSU chose; ``obie.payments`` executes it
-when the TPP posts the payment. An unauthorised or unused consent past its expiry is
+when the TPP posts the payment (a scheduled one on its ``RequestedExecutionDateTime``,
+which must be ahead of the bank's clock, and at most ``MAX_DAYS_AHEAD`` days: ``check_date``).
+An unauthorised or unused consent past its expiry is
 rejected (U036), one past the bank's cut-off (the reject strategy) too (U012): when next
 read, or by ``tick`` when nobody reads it (its intent ends with it, and the retention then
 forgets both).
@@ -26,6 +29,7 @@ from tpsim.core.bank import Account, Bank
 from tpsim.core.clock import Clock, IdGenerator
 from tpsim.core.due import Due, earliest
 from tpsim.core.errors import StateRefused, UnknownPayment
+from tpsim.core.execution import MAX_DAYS_AHEAD
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
 from tpsim.core.rules import Applied, Fact, Reason, RuleEvent, Rules
@@ -35,6 +39,7 @@ from tpsim.obie.errors import (
     AfterCutOff,
     FieldInvalid,
     InvalidConsentStatus,
+    InvalidDate,
     NotFound,
     UnsupportedCurrency,
 )
@@ -47,6 +52,7 @@ from tpsim.obie.states import (
     ConsentEvent,
     ConsentReason,
     ConsentState,
+    Kind,
 )
 
 _OPEN = (ConsentState.AWAITING, ConsentState.AUTHORISED)
@@ -108,11 +114,13 @@ class ObieBank:
         tpp: str,
         order: Order,
         wire: dict[str, Any],
+        kind: Kind = Kind.DOMESTIC,
     ) -> Consent:
-        """Take a new consent (AWAITING) for ``order`` (``wire``: the request body as
-        sent), or refuse a debtor account that is not this bank's or is held in another
-        currency."""
+        """Take a new consent (AWAITING) of ``kind`` for ``order`` (``wire``: the request
+        body as sent), or refuse a debtor account that is not this bank's or is held in
+        another currency, or a scheduled payment's date the bank does not take."""
         now = self.clock.now()
+        self.check_date(order)
         if order.debtor is not None:
             self.debtor(order, order.debtor.identification, "Data.Initiation.DebtorAccount")
         applied = self.rules.first(self._facts(tpp, order, RuleEvent.PAYMENT_INITIATE))
@@ -131,24 +139,63 @@ class ObieBank:
             cut_off=self._cut_off(now),
             rule=applied.rule_name if applied else None,
             verdict=applied.outcome if applied else None,
+            kind=kind,
         )
         self.consents.put(consent.consent_id, consent)
         ends = consent.expires_at if consent.cut_off is None else consent.cut_off
         self._expiring.put(consent.consent_id, min(consent.expires_at, ends))
         return consent
 
-    def consent(self, consent_id: str, version: str, tpp: str | None = None) -> Consent:
-        """The consent, as the clock finds it now; 400 U011 when this bank has none by
-        that id under ``version``'s API made by ``tpp`` (None: by any TPP): another TPP's
-        consent is answered as unknown, so its id reveals nothing."""
+    def consent(
+        self,
+        consent_id: str,
+        version: str,
+        tpp: str | None = None,
+        kind: Kind = Kind.DOMESTIC,
+    ) -> Consent:
+        """The consent of ``kind``, as the clock finds it now; 400 U011 when this bank has
+        none by that id under ``version``'s API made by ``tpp`` (None: by any TPP):
+        another TPP's consent (or one of another kind) is answered as unknown, so its id
+        reveals nothing."""
         found = self.consents.get(consent_id)
-        if found is None or found.version != version or tpp not in (None, found.tpp):
+        if (
+            found is None
+            or found.version != version
+            or found.kind is not kind
+            or tpp not in (None, found.tpp)
+        ):
             raise NotFound(
-                f"{self.fsp_id} has no domestic payment consent {consent_id[:128]} under"
+                f"{self.fsp_id} has no {kind.what} consent {consent_id[:128]} under"
                 f" v{version}",
                 path="ConsentId",
             )
         return self.fresh(found)
+
+    def check_date(self, order: Order) -> None:
+        """A scheduled payment's ``RequestedExecutionDateTime`` must be ahead of the bank's
+        clock, and on a date at most ``MAX_DAYS_AHEAD`` days after today (UTC), as every
+        dialect's banks take (a later one would keep the payment waiting for ever):
+        otherwise 400 U003 naming it. Checked when the consent is created and again when
+        its payment is (the PSU may have taken until after it)."""
+        at = order.execute_at
+        if at is None:
+            return
+        now = self.clock.now()
+        path = "Data.Initiation.RequestedExecutionDateTime"
+        if at <= now:
+            raise InvalidDate(
+                f"{path} {at.isoformat()} is not in the future (the bank's time is"
+                f" {now.replace(microsecond=0).isoformat()}): give a later date-time, or"
+                " make a domestic payment to pay now",
+                path=path,
+            )
+        latest = now.date() + timedelta(days=MAX_DAYS_AHEAD)
+        if at.date() > latest:
+            raise InvalidDate(
+                f"{path} {at.isoformat()} is over {MAX_DAYS_AHEAD} days ahead of the bank's"
+                f" date {now.date()}: give {latest} or earlier",
+                path=path,
+            )
 
     def fresh(self, consent: Consent) -> Consent:
         """``consent`` after what the clock made due while it is unauthorised or unused:

@@ -19,6 +19,8 @@ without one; a 401 says why in ``WWW-Authenticate`` (RFC 6750 §3) instead.
         ├── FieldExpected               400 U001 Field.Expected
         ├── FieldInvalid                400 U002 Field.Invalid (also: a reused
         │                               x-idempotency-key with another body, 400 or 403)
+        ├── InvalidDate                 400 U003 Field.InvalidDate (a RequestedExecution-
+        │                               DateTime not ahead, or too far ahead)
         ├── FieldMissing                400 U004 Field.Missing
         ├── FieldUnexpected             400 U005 Field.Unexpected
         ├── HeaderInvalid               400 U006 Header.Invalid
@@ -128,6 +130,10 @@ class FieldExpected(ObieError):
 
 class FieldInvalid(ObieError):
     v3, v4 = "UK.OBIE.Field.Invalid", "U002"
+
+
+class InvalidDate(ObieError):
+    v3, v4 = "UK.OBIE.Field.InvalidDate", "U003"
 
 
 class FieldMissing(ObieError):

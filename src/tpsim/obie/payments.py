@@ -8,6 +8,12 @@ transfer commits, then ACCC), any other creditor only sees the money leave
 (AcceptedSettlementCompleted / ACSC: seed 000's DEBITED). Insufficient funds reject the
 payment (Rejected / RJCT, ISO reason AM04) and leave the balance untouched. A rule may
 hold it (a delay, executed by ``tick``), stop it at the debtor, or reject it.
+
+``POST /domestic-scheduled-payments`` consumes its consent the same way, but its payment
+waits (InitiationPending / PDNG, its details Pending / PDNG) for the consent's
+``RequestedExecutionDateTime`` (or a rule's delay, if that ends later): ``tick`` then
+executes it as above, on the bank's clock, and the wait is kept in the store, so a restart
+finds it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from tpsim.obie.states import (
     PAYMENT_STATUS,
     ConsentEvent,
     ConsentReason,
+    Kind,
     PaymentStatus,
     Step,
 )
@@ -50,7 +57,7 @@ _SETTLEMENT_FAILED = "MS03"
 
 
 class Orders:
-    """The domestic payments of ``bank`` (its ``ObieBank``)."""
+    """The payment orders (domestic and scheduled) of ``bank`` (its ``ObieBank``)."""
 
     def __init__(
         self,
@@ -69,14 +76,15 @@ class Orders:
             max_ended=max_ended,
             clock=bank.clock,
         )
-        # Payments a rule's delay holds: payment id → when they execute.
+        # Payments a rule's delay or their date holds: payment id → when they execute.
         self.waiting = Due(store, f"obie-due:{fsp_id}")
 
     # -- taking and reading -------------------------------------------------------------
 
     def pay(self, consent: Consent) -> DomesticPayment:
         """Consume the AUTHORISED ``consent`` (400 U009 in any other status) and execute
-        its payment, now or when a rule's delay has passed."""
+        its payment, now or when a rule's delay (and a scheduled payment's date) has
+        passed."""
         now = self._bank.clock.now()
         payment = DomesticPayment(
             payment_id=self._bank.ids.new_id(),
@@ -84,6 +92,7 @@ class Orders:
             version=consent.version,
             tpp=consent.tpp,
             created_at=now,
+            kind=consent.kind,
         ).stepped(Step.VALIDATED, now)
         consent = self._bank.move(
             consent,
@@ -97,23 +106,38 @@ class Orders:
         verdict = consent.verdict
         if verdict is not None and verdict.status in (Status.ACCEPTED, Status.PENDING):
             return self._save(payment.stepped(Step.PENDING, now))  # held by a rule
+        due = consent.order.execute_at
         if verdict is not None and verdict.delay_s:
-            self.waiting.put(payment.payment_id, now + timedelta(seconds=verdict.delay_s))
+            delayed = now + timedelta(seconds=verdict.delay_s)
+            due = delayed if due is None else max(due, delayed)
+        if due is not None:
+            self.waiting.put(payment.payment_id, due)
             return self._save(payment.stepped(Step.PENDING, now))
         return self._execute(payment, consent)
 
-    def get(self, payment_id: str, version: str, tpp: str | None = None) -> DomesticPayment:
-        """The payment, as the clock finds it; 400 U011 when this bank has none by that id
-        under ``version``'s API made by ``tpp`` (None: by any TPP; another TPP's payment
-        is answered as unknown)."""
+    def get(
+        self,
+        payment_id: str,
+        version: str,
+        tpp: str | None = None,
+        kind: Kind = Kind.DOMESTIC,
+    ) -> DomesticPayment:
+        """The payment of ``kind``, as the clock finds it; 400 U011 when this bank has none
+        by that id under ``version``'s API made by ``tpp`` (None: by any TPP; another
+        TPP's payment, or one of another kind, is answered as unknown)."""
         payment = self.records.get(payment_id)
         if payment is not None and payment.final is None and self._intent(payment) is None:
             self.records.drop(payment_id)  # its intent was forgotten before it ended here
             payment = None
-        if payment is None or payment.version != version or tpp not in (None, payment.tpp):
+        if (
+            payment is None
+            or payment.version != version
+            or payment.kind is not kind
+            or tpp not in (None, payment.tpp)
+        ):
             raise NotFound(
-                f"{self._bank.fsp_id} has no domestic payment {payment_id[:40]} under v{version}",
-                path="DomesticPaymentId",
+                f"{self._bank.fsp_id} has no {kind.what} {payment_id[:40]} under v{version}",
+                path=kind.payment_id,
             )
         return self._run_due(payment)
 
@@ -176,7 +200,7 @@ class Orders:
     # -- what falls due -------------------------------------------------------------------
 
     def tick(self) -> None:
-        """Execute the payments whose delay has passed."""
+        """Execute the payments whose delay (or date) has passed."""
         for payment_id in self.waiting.pop(self._bank.clock.now()):
             payment = self.records.get(payment_id)
             if payment is None:

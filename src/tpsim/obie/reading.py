@@ -8,6 +8,7 @@ version (``tpsim.specs``), every problem as the OBIE error that names it, then t
     a body member missing / not allowed / wrong   400 U004 / U005 / U002
     a Content-Type that is not JSON               415 (no body)
     an account scheme tpsim does not play         400 U021 Unsupported.AccountIdentifier
+    a RequestedExecutionDateTime without offset   400 U002 Field.Invalid
 
 ``x-jws-signature`` is required by the spec but accepted and ignored by default (the
 digest §0): ``obie.signatures`` decides about it, never this check.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -116,7 +118,8 @@ def read_order(initiation: Mapping[str, Any]) -> Order:
     """The ``Data.Initiation`` the OpenAPI check passed, in the bank's terms, or the error
     naming the field tpsim cannot play (a scheme other than sort code + account number
     or IBAN, an identification of the wrong shape, a zero amount, one finer than its
-    currency's minor unit)."""
+    currency's minor unit, a ``RequestedExecutionDateTime`` without its UTC offset). A
+    scheduled payment's ``EndToEndIdentification`` is optional: "" when left out."""
     where = "Data.Initiation"
     instructed = initiation["InstructedAmount"]
     amount = Decimal(instructed["Amount"])
@@ -132,13 +135,33 @@ def read_order(initiation: Mapping[str, Any]) -> Order:
     debtor = initiation.get("DebtorAccount")
     return Order(
         instruction_id=initiation["InstructionIdentification"],
-        end_to_end_id=initiation["EndToEndIdentification"],
+        end_to_end_id=initiation.get("EndToEndIdentification", ""),
         amount=amount,
         amount_text=instructed["Amount"],
         currency=instructed["Currency"],
         creditor=account(initiation["CreditorAccount"], f"{where}.CreditorAccount"),
         debtor=None if debtor is None else account(debtor, f"{where}.DebtorAccount"),
         reference=_reference(initiation.get("RemittanceInformation")),
+        execute_at=_execution(initiation.get("RequestedExecutionDateTime"), where),
+    )
+
+
+def _execution(value: Any, where: str) -> datetime | None:
+    """A scheduled payment's ``RequestedExecutionDateTime`` (RFC 3339, with its offset), in
+    UTC; None for an order that has none."""
+    if value is None:
+        return None
+    path = f"{where}.RequestedExecutionDateTime"
+    try:
+        at = datetime.fromisoformat(str(value))
+        if at.tzinfo is not None:
+            return at.astimezone(UTC)
+    except (ValueError, OverflowError):  # no date-time, or beyond year 1 to 9999 in UTC
+        pass
+    raise FieldInvalid(
+        f"{path} {str(value)[:60]!r} is no RFC 3339 date-time with its UTC offset"
+        " (2030-01-08T09:00:00+00:00)",
+        path=path,
     )
 
 

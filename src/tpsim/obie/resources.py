@@ -1,4 +1,5 @@
-"""What a UK bank keeps: payment-order consents and domestic payments, and its UK profile.
+"""What a UK bank keeps: payment-order consents and their payment orders (domestic and
+domestic scheduled payments, ``Kind``), and its UK profile.
 
 A consent (``Consent``) is what the TPP asked the PSU to approve: its ``Order`` in neutral
 terms (read once from the wire ``Initiation``, which is kept as sent, with the ``Risk``,
@@ -6,7 +7,8 @@ so ``POST /domestic-payments`` can be compared with it and every GET can give it
 its status (``obie.states``) and, once authorised, the debtor account and PSU. Approving
 it receives the core payment intent (``intent_id`` = the ConsentId), which the domestic
 payment (``DomesticPayment``) executes. Both are records in the bank's store, replaced
-whole on each change.
+whole on each change. A scheduled consent's order carries its ``RequestedExecutionDateTime``
+(``Order.execute_at``): its payment waits for it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from tpsim.core.rules import Outcome
-from tpsim.obie.states import ConsentState, PaymentStatus, Step
+from tpsim.obie.states import ConsentState, Kind, PaymentStatus, Step
 
 SORT_CODE = "UK.OBIE.SortCodeAccountNumber"
 IBAN = "UK.OBIE.IBAN"
@@ -54,6 +56,7 @@ class Order:
     creditor: AccountRef
     debtor: AccountRef | None
     reference: str | None = None
+    execute_at: datetime | None = None  # a scheduled payment's RequestedExecutionDateTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +81,8 @@ class Consent:
     attempts: int = 0  # wrong passwords on the consent page
     rule: str | None = None  # the rule that decides the payment's outcome
     verdict: Outcome | None = None
-    payment_id: str | None = None  # the domestic payment that consumed it
+    payment_id: str | None = None  # the payment order that consumed it
+    kind: Kind = Kind.DOMESTIC
 
     @property
     def intent_id(self) -> str:
@@ -97,6 +101,7 @@ class DomesticPayment:
     reason_text: str | None = None
     credited: bool = False  # tpsim credited the creditor (an account of a simulated bank)
     final: PaymentStatus | None = None  # the status it ended in (outlives the core intent)
+    kind: Kind = Kind.DOMESTIC  # its consent's
 
     def stepped(self, step: Step, at: datetime) -> DomesticPayment:
         """This payment with ``step`` reached at ``at`` (once)."""

@@ -1,5 +1,6 @@
 """UK Open Banking's own state machine, the payment-order consent, and how the core payment
-intent's state reads as each version's payment ``Status`` (the digest §1.4).
+intent's state reads as each version's payment ``Status`` (the digest §1.4), for each kind
+of payment order tpsim plays (``Kind``: domestic and domestic scheduled payments).
 
 A domestic payment consent:
 
@@ -15,6 +16,19 @@ A domestic payment consent:
 event). The payment order's ``Status`` is read from its core intent (``PAYMENT_STATUS``):
 the intent moves, the status follows; a settled intent reads as credited (ACCC) when tpsim
 credited the creditor, as debited (ACSC) when the money only left the debtor's account.
+
+Both kinds share the consent's states and words (their consent responses list the same
+``Status`` values); each kind's payment order has its own table of words
+(``PAYMENT_WORDS``), as each official file lists them:
+
+    domestic payment        v3.1  Pending, AcceptedSettlementInProcess, …, Rejected
+                            v4.0  RCVD, ACSP, ACSC, ACCC, RJCT
+    domestic scheduled      v3.1  InitiationPending (waiting for its date),
+    payment                       InitiationCompleted (executed), InitiationFailed
+                            v4.0  PDNG (waiting for its date), ACSP, ACSC (its enum has
+                                  no ACCC: a creditor credited reads ACSC), RJCT
+
+``/payment-details`` words each step the same way for both (OBWritePaymentDetailsResponse1).
 """
 
 from __future__ import annotations
@@ -24,6 +38,33 @@ from enum import StrEnum
 from tpsim.core.states import PaymentState
 
 VERSIONS = ("3.1", "4.0")
+
+
+class Kind(StrEnum):
+    """A kind of payment order: its consent and payment resources are named after it."""
+
+    DOMESTIC = "domestic"
+    SCHEDULED = "domestic-scheduled"
+
+    @property
+    def consents(self) -> str:
+        """The consents' path segment: ``domestic-payment-consents``, …"""
+        return f"{self.value}-payment-consents"
+
+    @property
+    def payments(self) -> str:
+        """The payment orders' path segment: ``domestic-payments``, …"""
+        return f"{self.value}-payments"
+
+    @property
+    def payment_id(self) -> str:
+        """The member naming a payment order: ``DomesticPaymentId``, …"""
+        return "DomesticPaymentId" if self is Kind.DOMESTIC else "DomesticScheduledPaymentId"
+
+    @property
+    def what(self) -> str:
+        """The payment order in words: "domestic payment", "domestic scheduled payment"."""
+        return self.value.replace("-", " ") + " payment"
 
 
 class ConsentState(StrEnum):
@@ -104,6 +145,30 @@ ORDER_WORDS: dict[str, dict[PaymentStatus, str]] = {
         _P.CREDITED: "ACCC",
         _P.REJECTED: "RJCT",
     },
+}
+
+
+# The domestic scheduled payment's ``Status`` (OBWriteDomesticScheduledResponse5): v3.1
+# words the initiation (pending until its date, completed once executed), v4.0 has no ACCC.
+SCHEDULED_WORDS: dict[str, dict[PaymentStatus, str]] = {
+    "3.1": {
+        _P.PENDING: "InitiationPending",
+        _P.IN_PROCESS: "InitiationCompleted",
+        _P.DEBITED: "InitiationCompleted",
+        _P.CREDITED: "InitiationCompleted",
+        _P.REJECTED: "InitiationFailed",
+    },
+    "4.0": {
+        _P.PENDING: "PDNG",
+        _P.IN_PROCESS: "ACSP",
+        _P.DEBITED: "ACSC",
+        _P.CREDITED: "ACSC",
+        _P.REJECTED: "RJCT",
+    },
+}
+PAYMENT_WORDS: dict[Kind, dict[str, dict[PaymentStatus, str]]] = {
+    Kind.DOMESTIC: ORDER_WORDS,
+    Kind.SCHEDULED: SCHEDULED_WORDS,
 }
 
 

@@ -235,23 +235,34 @@ def _consent(sim: Simulation, consent_id: str) -> ObieApi | None:
 
 
 def _consent_state(api: ObieApi, consent_id: str) -> dict[str, Any]:
+    """A UK consent of either kind: a scheduled one also names its payment
+    (``domesticScheduledPaymentId``) and when it executes."""
+    from tpsim.obie.states import Kind
+
     consent = api.bank.fresh(api.bank.consents[consent_id])
     intent = api.bank.intent(consent)
-    return {
+    scheduled = consent.kind is Kind.SCHEDULED
+    state: dict[str, Any] = {
         "dialect": "obie",
         "bank": api.bank.fsp_id,
         "consentId": consent.consent_id,
+        "kind": consent.kind.value,
         "version": consent.version,
         "tpp": consent.tpp,
         "status": api.bank.status_word(consent),
         "reason": consent.reason,
         "psu": consent.psu,
         "debtor": consent.debtor,
-        "domesticPaymentId": consent.payment_id,
+        "domesticPaymentId": None if scheduled else consent.payment_id,
         "rule": consent.rule,
         "createdAt": consent.created_at.isoformat(),
         "intents": [] if intent is None else [_intent(intent)],
     }
+    if scheduled:
+        state["domesticScheduledPaymentId"] = consent.payment_id
+        execute_at = consent.order.execute_at
+        state["requestedExecutionDateTime"] = None if execute_at is None else execute_at.isoformat()
+    return state
 
 
 def _force_consent(
