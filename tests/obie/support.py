@@ -108,9 +108,7 @@ def consent_body(version: str = "4.0", **fields: Any) -> dict[str, Any]:
 DUE = START + timedelta(days=2)  # when a scheduled payment executes, unless told
 
 
-def scheduled_body(
-    version: str = "4.0", at: datetime | str = DUE, **fields: Any
-) -> dict[str, Any]:
+def scheduled_body(version: str = "4.0", at: datetime | str = DUE, **fields: Any) -> dict[str, Any]:
     """A ``POST /domestic-scheduled-payment-consents`` body executing ``at``: the consent
     of ``consent_body``, with ``Permission`` and ``RequestedExecutionDateTime``."""
     body = consent_body(version, **fields)
@@ -282,9 +280,7 @@ class World:
             **headers,
         )
 
-    def scheduled(
-        self, version: str = "4.0", at: datetime | str = DUE, **fields: Any
-    ) -> Answer:
+    def scheduled(self, version: str = "4.0", at: datetime | str = DUE, **fields: Any) -> Answer:
         """A scheduled consent executing ``at``, created (201) with a client token."""
         answer = self.call(
             "POST",

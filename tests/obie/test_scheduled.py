@@ -101,7 +101,9 @@ def test_a_scheduled_consent_is_created_as_the_spec_defines_it(version: str) -> 
     assert (status(consent), data["Permission"]) == (WORDS[version]["AWAU"], "Create")
     assert data["Initiation"]["RequestedExecutionDateTime"] == DUE.isoformat()
     assert data["ExpectedExecutionDateTime"] == DUE.isoformat()
-    assert consent.body["Links"]["Self"].endswith(f"/v{version}/pisp/{CONSENTS}/{consent.consent_id}")
+    assert consent.body["Links"]["Self"].endswith(
+        f"/v{version}/pisp/{CONSENTS}/{consent.consent_id}"
+    )
     read = w.get(f"{CONSENTS}/{consent.consent_id}", version)
     assert (read.status, read.body) == (200, consent.body)
     # Its id is unknown under the domestic consents', and it has no funds confirmation.

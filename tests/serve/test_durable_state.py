@@ -10,18 +10,22 @@ as they are on disk at that moment, the process never closed) and the restart is
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from pydantic import BaseModel
 
 from tests.core.test_sqlite_store import crash_image
+from tests.obie.support import payment_body, scheduled_body
 from tests.support.linking import CAROL_CHEQUING
 from tests.support.linking_roles import (
     credential_put,
@@ -52,6 +56,8 @@ from tpsim.mojaloop.roles.common import new_message
 from tpsim.mojaloop.roles.psu import consent_request_journey
 from tpsim.mojaloop.roles.state import PICKLING
 from tpsim.mojaloop.switch import DeliveryResult
+from tpsim.obie.api import ObieRequest
+from tpsim.obie.states import Kind, PaymentStatus
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.transports import Recording, Transports, accept
 from tpsim.xs2a.api import ApiRequest
@@ -68,6 +74,7 @@ DONE, IN_FLIGHT, REPLAY = (
 LINKED, REGISTERING = "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c01", "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c02"
 LINKING = "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c03"
 RELINKED = "5d0c3b1a-2e4f-4a6b-9c8d-7e6f5a4b3c04"
+REDIRECT_URI = "https://tpp.example/cb"  # tpp-one's (the built-in config)
 
 
 class Tpsim:
@@ -575,3 +582,65 @@ async def test_a_future_dated_xs2a_payment_survives_a_crash_and_executes_on_its_
         Decimal(125),
     )
     assert after.available(max_) == 0
+
+
+async def test_a_uk_scheduled_payment_survives_a_crash_and_executes_on_its_date(
+    start: Start,
+) -> None:
+    mits, rora = "dfspa.mits.current", "dfspa.rora.current"
+    before = start()
+    api = before.sim.psd2.obie["dfspa"]
+    oauth = before.sim.psd2.oauth["dfspa"]
+    basic = "Basic " + base64.b64encode(b"tpp-one:tpp-one-secret").decode()
+    client = oauth.token({"grant_type": "client_credentials", "scope": "payments"}, basic)[
+        "access_token"
+    ]
+
+    def call(path: str, body: dict[str, Any], token: object) -> Any:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "x-idempotency-key": str(uuid.uuid4()),
+            "x-jws-signature": "ignored..by-default",
+        }
+        raw = json.dumps(body).encode()
+        return api.handle(ObieRequest("4.0", "POST", (path,), headers, raw, "http://x"))
+
+    body = scheduled_body("4.0", START + timedelta(days=3), creditor="10000109010103")
+    consent = call("domestic-scheduled-payment-consents", body, client)
+    assert consent.status == 201, consent
+    pending = oauth.authorize(
+        {
+            "response_type": "code",
+            "client_id": "tpp-one",
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid payments",
+            "state": "s",
+            "openbanking_intent_id": consent.consent_id,
+        },
+        intent=api.intent,
+    )
+    psu = api.approval.approve(consent.consent_id, "mits", None, [])  # headless: no password
+    url = oauth.grant(pending.id, psu)
+    code = dict(parse_qsl(urlsplit(url).query or urlsplit(url).fragment))["code"]
+    token = oauth.token(
+        {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI},
+        basic,
+    )["access_token"]
+    paid = call("domestic-scheduled-payments", payment_body(consent), token)
+    assert (paid.status, paid.body["Data"]["Status"]) == (201, "PDNG"), paid
+    before.file.flush()
+
+    after = start(crash_image(before.path))
+    await after.restarted()  # arms the timer for the payment's date
+    kept = after.sim.psd2.obie["dfspa"]
+    payment = kept.bank.orders.get(str(paid.payment_id), "4.0", kind=Kind.SCHEDULED)
+    assert kept.bank.orders.status(payment) is PaymentStatus.PENDING
+    assert (after.available(mits), after.available(rora)) == (Decimal(2000), Decimal(1000))
+    after.clock.advance(3 * 86_400)
+    payment = kept.bank.orders.get(str(paid.payment_id), "4.0", kind=Kind.SCHEDULED)
+    assert kept.bank.orders.status(payment) is PaymentStatus.CREDITED
+    assert (after.available(mits), after.available(rora)) == (
+        Decimal("1989.50"),
+        Decimal("1010.50"),
+    )

@@ -6,6 +6,7 @@ OpenAPI of its version documents it."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -139,6 +140,95 @@ async def test_a_uk_payment_from_consent_to_settlement_over_http(
             "GET", f"domestic-payments/{paid['Data']['DomesticPaymentId']}", client
         )
         assert (status, got["Data"]["Status"]) == (200, WORDS[version][1])
+        tpp.check_answers()
+    assert scheme.balance("dfspa.mits.current") == "1834.12"
+    assert scheme.balance("dfspb.harry.current") == "165.88"
+
+
+# A scheduled payment's words: consent created, payment taken (waiting for its date),
+# executed and settled (v4.0's scheduled enum has no ACCC).
+SCHEDULED_WORDS = {
+    "3.1": ("AwaitingAuthorisation", "InitiationPending", "InitiationCompleted"),
+    "4.0": ("AWAU", "PDNG", "ACSC"),
+}
+
+
+@pytest.mark.parametrize("version", ["3.1", "4.0"])
+async def test_a_uk_scheduled_payment_waits_for_its_date_then_pays_over_http(
+    scheme: Scheme, version: str
+) -> None:
+    words = SCHEDULED_WORDS[version]
+    async with aiohttp.ClientSession() as http:
+        tpp = UkTpp(scheme, http, version)
+        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+            "access_token"
+        ]
+        due = (scheme.clock.now() + timedelta(days=1)).replace(microsecond=0)
+        body = consent_body(version)
+        body["Data"]["Permission"] = "Create"
+        body["Data"]["Initiation"]["RequestedExecutionDateTime"] = due.isoformat()
+        path = "domestic-scheduled-payment-consents"
+        status, consent = await tpp.call("POST", path, client, body)
+        assert (status, consent["Data"]["Status"]) == (201, words[0]), consent
+        consent_id = consent["Data"]["ConsentId"]
+        past = {**body, "Data": {**body["Data"], "Initiation": dict(body["Data"]["Initiation"])}}
+        past["Data"]["Initiation"]["RequestedExecutionDateTime"] = "2020-01-01T09:00:00+00:00"
+        status, refused = await tpp.call("POST", path, client, past)
+        assert status == 400 and refused["Errors"][0]["Path"] == (
+            "Data.Initiation.RequestedExecutionDateTime"
+        )
+        query = {
+            "response_type": "code id_token",
+            "client_id": "tpp-one",
+            "redirect_uri": "https://tpp.example/cb",
+            "scope": "openid payments",
+            "state": "s-6",
+            "nonce": "n-6",
+            "openbanking_intent_id": consent_id,
+            "sim_decision": "approve",
+            "sim_psu": "mits",
+        }
+        async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False) as back:
+            assert back.status in (302, 303), await back.text()
+            location = back.headers["Location"]
+        code = dict(parse_qsl(urlsplit(location).fragment or urlsplit(location).query))["code"]
+        psu = await tpp.token(
+            grant_type="authorization_code", code=code, redirect_uri="https://tpp.example/cb"
+        )
+        payment = {
+            "Data": {"ConsentId": consent_id, "Initiation": consent["Data"]["Initiation"]},
+            "Risk": consent["Risk"],
+        }
+        status, paid = await tpp.call(
+            "POST", "domestic-scheduled-payments", psu["access_token"], payment
+        )
+        assert (status, paid["Data"]["Status"]) == (201, words[1]), paid
+        payment_id = paid["Data"]["DomesticScheduledPaymentId"]
+        await scheme.settle()
+        assert scheme.balance("dfspa.mits.current") == "2000"  # nothing moves before the date
+        async with http.get(f"{scheme.url}/admin/psd2/intents/{consent_id}") as shown:
+            state = await shown.json()
+        assert (state["kind"], state["domesticScheduledPaymentId"]) == (
+            "domestic-scheduled",
+            payment_id,
+        )
+
+        async with http.post(
+            f"{scheme.url}/admin/clock/advance", json={"seconds": 86_400 + 60}
+        ) as moved:
+            assert moved.status == 200
+        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+            "access_token"
+        ]
+        await scheme.settle()  # Harry is at dfspb: the switch carries a quote and a transfer
+        status, got = await tpp.call("GET", f"domestic-scheduled-payments/{payment_id}", client)
+        assert (status, got["Data"]["Status"]) == (200, words[2])
+        status, details = await tpp.call(
+            "GET", f"domestic-scheduled-payments/{payment_id}/payment-details", client
+        )
+        assert status == 200 and len(details["Data"]["PaymentStatus"]) >= 3
+        status, read = await tpp.call("GET", f"{path}/{consent_id}", client)
+        assert read["Data"]["Status"] in ("Consumed", "COND")
         tpp.check_answers()
     assert scheme.balance("dfspa.mits.current") == "1834.12"
     assert scheme.balance("dfspb.harry.current") == "165.88"

@@ -2,12 +2,12 @@
 (``openbanking_intent_id`` = the ConsentId), as ``auth.oauth.IntentApproval``.
 
 The page shows who asks (the TPP), the payee, amount and reference (and, for a scheduled
-payment, the date and time it executes), and the account to pay from. When the consent names its debtor account, the PSU signs in for its holder and
-approves or denies on one page. When it names none, the PSU first signs in, then chooses
-among their own accounts in the payment's currency (the digest §1.3 step 4): before that
-the page lists no account, so it tells nobody which accounts the bank holds. Approving
-checks the password (not for a headless decision, nor once signed in), and authorises the
-consent; denying rejects it.
+payment, the date and time it executes), and the account to pay from. When the consent
+names its debtor account, the PSU signs in for its holder and approves or denies on one
+page. When it names none, the PSU first signs in, then chooses among their own accounts in
+the payment's currency (the digest §1.3 step 4): before that the page lists no account, so
+it tells nobody which accounts the bank holds. Approving checks the password (not for a
+headless decision, nor once signed in), and authorises the consent; denying rejects it.
 """
 
 from __future__ import annotations

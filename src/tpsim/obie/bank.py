@@ -165,8 +165,7 @@ class ObieBank:
             or tpp not in (None, found.tpp)
         ):
             raise NotFound(
-                f"{self.fsp_id} has no {kind.what} consent {consent_id[:128]} under"
-                f" v{version}",
+                f"{self.fsp_id} has no {kind.what} consent {consent_id[:128]} under v{version}",
                 path="ConsentId",
             )
         return self.fresh(found)

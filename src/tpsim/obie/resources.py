@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from tpsim.core.records import evolvable
 from tpsim.core.rules import Outcome
 from tpsim.obie.states import ConsentState, Kind, PaymentStatus, Step
 
@@ -44,6 +45,7 @@ class AccountRef:
         return found
 
 
+@evolvable  # kept in --state files: fields added since read back at their defaults
 @dataclass(frozen=True, slots=True)
 class Order:
     """The payment a consent orders, in neutral terms."""
@@ -59,6 +61,7 @@ class Order:
     execute_at: datetime | None = None  # a scheduled payment's RequestedExecutionDateTime
 
 
+@evolvable  # kept in --state files: fields added since read back at their defaults
 @dataclass(frozen=True, slots=True)
 class Consent:
     consent_id: str
@@ -89,6 +92,7 @@ class Consent:
         return self.consent_id
 
 
+@evolvable  # kept in --state files: fields added since read back at their defaults
 @dataclass(frozen=True, slots=True)
 class DomesticPayment:
     payment_id: str
