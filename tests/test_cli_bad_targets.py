@@ -149,14 +149,15 @@ def test_a_host_no_resolver_takes_exits_2_naming_it(
 
 
 async def test_a_request_that_gets_no_answer_in_time_says_so() -> None:
-    """The error named nothing: ``GET http://…/admin/config: `` (an empty TimeoutError)."""
+    """The error named nothing: ``GET http://…/admin/config: `` (an empty TimeoutError):
+    it says how long it waited, the session's timeout when the request gave none."""
     async with (
         never_answering() as url,
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.2)) as http,
     ):
         with pytest.raises(HarnessError) as failed:
             await http_request(http, "GET", url + "/admin/config")
-    assert str(failed.value) == f"GET {url}/admin/config: no answer in time"
+    assert str(failed.value) == f"GET {url}/admin/config: no answer within 0.2 s"
 
 
 async def test_load_against_a_server_that_never_answers_says_so_once_on_stderr(
@@ -174,7 +175,7 @@ async def test_load_against_a_server_that_never_answers_says_so_once_on_stderr(
     out, err = capsys.readouterr()
     assert code == 2
     assert out == ""
-    assert err == f"tpsim load: error: GET {url}/admin/config: no answer in time\n"
+    assert err == f"tpsim load: error: GET {url}/admin/config: no answer within 0.5 s\n"
     assert took < 10  # one wait of 0.5 s (generous: a loaded machine)
 
 
@@ -182,7 +183,7 @@ async def test_pisp_against_a_server_that_never_answers_gives_up_within_the_time
     """``tpsim pisp transfer --timeout 0.5`` waited aiohttp's five minutes instead."""
     async with never_answering() as url:
         started = time.perf_counter()
-        with pytest.raises(HarnessError, match="no answer in time"):
+        with pytest.raises(HarnessError, match="no answer within 0.5 s"):
             async with asyncio.timeout(20):
                 async with against(url, log=Quiet(), admin_token=None, timeout=0.5):
                     pytest.fail("a server that never answers was pointed at")
@@ -411,7 +412,7 @@ async def test_run_against_a_server_that_never_answers_exits_2_within_the_timeou
         took = time.perf_counter() - started
     out, err = capsys.readouterr()
     assert code == 2, out + err
-    assert err == f"tpsim: --server {url}: GET {url}/admin/config: no answer in time\n"
+    assert err == f"tpsim: --server {url}: GET {url}/admin/config: no answer within 0.5 s\n"
     assert took < 10  # one wait of 0.5 s (generous: a loaded machine)
 
 
@@ -427,12 +428,39 @@ def test_run_refuses_the_timeouts_pisp_refuses(
     assert "argument --timeout:" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("given", ["0", "-1", "soon", "nan", "inf", "3601", "1e9"])
+def test_load_refuses_the_timeouts_run_refuses_in_the_same_words(
+    given: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``tpsim load --timeout`` had its own copy of the option: no upper bound (a timeout
+    of years was taken), other words for the rest."""
+    with pytest.raises(SystemExit):
+        main(["run", "x.yaml", "--timeout", given])
+    run_said = capsys.readouterr().err.splitlines()[-1]
+    with pytest.raises(SystemExit) as exited:
+        main(["load", "--server", CLOSED, "--timeout", given])
+    assert exited.value.code == 2
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert said == run_said.replace("tpsim run:", "tpsim load:")
+    assert said.startswith("tpsim load: error: argument --timeout: "), said
+
+
+def test_load_still_waits_30_seconds_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["load", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--timeout SECONDS how long each request, callback or final status may take" in (
+        help_text
+    )
+    assert "(default 30)" in help_text
+
+
 async def test_every_admin_call_of_a_remote_tpsim_gives_up_within_its_timeout() -> None:
     """Not only the first look at the config: a fixture load or a journal read that gets
     no answer ends within the timeout too, whatever the session's own timeout."""
     async with silent_server() as url, aiohttp.ClientSession() as http:
         remote = RemoteTpsim(url, http, timeout=0.3)
         started = time.perf_counter()
-        with pytest.raises(HarnessError, match="no answer in time"):
+        with pytest.raises(HarnessError, match="no answer within 0.3 s"):
             await remote.entries()
         assert time.perf_counter() - started < 10

@@ -44,7 +44,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     **{dialect: SHARED for dialect in DIALECTS},
     # serve.traffic writes its per-message line through tpsim.logging's handler.
     "serve": SHARED | DIALECTS | {"logging"},
-    "scenario": SHARED | DIALECTS | {"serve"},
+    "scenario": SHARED | DIALECTS | {"serve", "cli_options"},  # load_cli: --timeout
     "cli": SHARED
     | DIALECTS
     | {"serve", "scenario", "logging", "__init__", "pisp_cli", "cli_options"},

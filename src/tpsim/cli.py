@@ -140,7 +140,11 @@ def _add_own_commands(commands: Subparsers) -> None:
         metavar="TOKEN",
         help=f"the --server's admin token (default ${ADMIN_TOKEN_ENV})",
     )
-    add_timeout(run, "how long each admin API call to the --server may take")
+    add_timeout(
+        run,
+        "how long each request may take: each admin API call to the --server, and each"
+        " request a step sends as the built-in PISP or TPP",
+    )
     run.add_argument(
         "--jobs", type=int, default=None, help="scenarios run at once (default 3; 2 on one CPU)"
     )

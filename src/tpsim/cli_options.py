@@ -1,18 +1,26 @@
 """Command-line options more than one command takes, defined once: ``--timeout`` of
-``tpsim pisp`` and ``tpsim run --server``. A module of its own, importing nothing of tpsim,
-so that ``tpsim serve`` (whose parser is built with ``run``'s) imports no other command.
+``tpsim pisp``, ``tpsim run`` and ``tpsim load``. A module of its own, importing nothing of
+tpsim, so that ``tpsim serve`` (whose parser is built with ``run``'s) imports no other
+command.
 """
 
 from __future__ import annotations
 
 import argparse
 
+MAX_TIMEOUT_S = 3600.0  # an hour: more is a typo, or a run that should not be waited for
 
-def add_timeout(parser: argparse.ArgumentParser, meaning: str) -> None:
-    """``--timeout SECONDS`` (default 10, more than 0 and at most an hour), as ``tpsim pisp``
-    and ``tpsim run --server`` take it; ``meaning`` is what it bounds, for the help."""
+
+def add_timeout(parser: argparse._ActionsContainer, meaning: str, *, default: float = 10.0) -> None:
+    """``--timeout SECONDS`` (more than 0 and at most an hour; ``default`` 10), as
+    ``tpsim pisp``, ``tpsim run`` and ``tpsim load`` take it; ``meaning`` is what it bounds,
+    for the help. ``parser``: a parser, or one of its argument groups."""
     parser.add_argument(
-        "--timeout", type=_seconds, default=10.0, metavar="SECONDS", help=f"{meaning} (default 10)"
+        "--timeout",
+        type=_seconds,
+        default=default,
+        metavar="SECONDS",
+        help=f"{meaning} (default {default:g})",
     )
 
 
@@ -22,6 +30,6 @@ def _seconds(text: str) -> float:
         seconds = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < seconds <= 3600:
-        raise argparse.ArgumentTypeError("give more than 0 and at most 3600 seconds")
+    if not 0 < seconds <= MAX_TIMEOUT_S:  # nan compares false: refused too
+        raise argparse.ArgumentTypeError(f"give more than 0 and at most {MAX_TIMEOUT_S:g} seconds")
     return seconds

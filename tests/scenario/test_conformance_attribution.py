@@ -5,17 +5,29 @@ never the PISP's, and a ``trigger`` that cannot reach the PISP fails its step.""
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from tests.scenario.test_conformance import SCENARIO
 from tests.support.external_pisp import ExternalPisp
 from tests.support.scenarios import write
+from tpsim.config import load_config
+from tpsim.mojaloop.wire.headers import build_headers
 from tpsim.mojaloop.wire.openapi import OpenApiValidator
 from tpsim.scenario.attribution import SCENARIO as SCENARIO_SENDER
 from tpsim.scenario.attribution import SENT_BY, sent_by
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
 from tpsim.scenario.runner import RunOptions, run
+from tpsim.serve.app import create_app
+from tpsim.serve.simulation import Simulation
 
 # The PISP's transaction request is refused at the edge, so nothing follows it: the wait
 # must end at that refusal, long before its deadline.
@@ -155,3 +167,101 @@ def test_what_the_scenario_runner_sent_is_never_the_pisps() -> None:
     marked = _received("pispa", **{SENT_BY: SCENARIO_SENDER})
     assert not sent_by(marked, "pispa", frozenset())
     assert sent_by(_received("pispa"), "pispa")
+
+
+# --- a --server others share -----------------------------------------------------------------
+
+SHARED = """\
+name: another client of the server sends while the PISP is tested
+pisp: {endpoint: "${env.PISP_URL}"}
+steps:
+  - trigger:
+      url: "${env.STRANGER_URL}/send"
+      body: {switch: "${tpsim_url}"}
+    expect: {status: 200}
+  - wait: {for: 300ms}
+"""
+LOOKUP = "/parties/MSISDN/16135551212"
+
+
+@asynccontextmanager
+async def stranger(source: str | None, drop: str | None = None) -> AsyncIterator[str]:
+    """Another client of tpsim, not the scenario's PISP: told ``POST /send {"switch": URL}``
+    it looks a party up there as ``FSPIOP-Source`` ``source`` (None: without one; ``drop``:
+    a header it leaves out), and answers 200 once tpsim has answered it. Its URL."""
+
+    async def send(request: web.Request) -> web.Response:
+        switch = (await request.json())["switch"]
+        headers = build_headers("GET", "parties", source or "", None, datetime.now(UTC))
+        for name in ("FSPIOP-Source" if source is None else None, drop):
+            headers.pop(name or "", None)
+        async with aiohttp.ClientSession() as http, http.get(switch + LOOKUP, headers=headers):
+            pass
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/send", send)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+@asynccontextmanager
+async def served() -> AsyncIterator[str]:
+    """A running tpsim (``--server``), on 127.0.0.1: its URL."""
+    server = TestServer(create_app(Simulation(load_config())), host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def _shared(tmp_path: Path, stranger_url: str, server: str | None) -> ScenarioResult:
+    pisp = await ExternalPisp().start()
+    path = write(tmp_path, "shared.yaml", SHARED)
+    try:
+        env = {"PISP_URL": pisp.url, "STRANGER_URL": stranger_url}
+        (result,) = (await run([str(path)], RunOptions(env=env, server=server))).scenarios
+    finally:
+        await pisp.close()
+    return result
+
+
+@pytest.mark.parametrize("source", ["pispz", None], ids=["misspelled", "missing"])
+async def test_on_a_shared_server_a_request_naming_another_source_is_not_the_pisps(
+    tmp_path: Path, source: str | None
+) -> None:
+    """A client of the ``--server`` the run does not know, refused for its source, failed
+    the PISP under test, whose every message was right."""
+    async with served() as url, stranger(source) as stranger_url:
+        result = await _shared(tmp_path, stranger_url, url)
+    refused = [e for e in result.journal if e["hop"] == "received" and e["path"] == LOOKUP]
+    assert [e["status"] for e in refused] == [400]  # the stranger was refused, in the run
+    assert result.violations == []
+    assert result.outcome is Outcome.PASSED, result.failures
+
+
+async def test_on_a_shared_server_a_request_naming_the_pisp_is_still_its(
+    tmp_path: Path,
+) -> None:
+    """Whoever sent it, a request naming the PISP under test is judged as its own."""
+    async with served() as url, stranger("pispa", drop="Date") as stranger_url:
+        result = await _shared(tmp_path, stranger_url, url)
+    (violation,) = result.violations
+    assert violation.path == LOOKUP and "the Date header is required" in violation.message
+    assert result.outcome is Outcome.FAILED
+
+
+async def test_on_a_tpsim_of_its_own_a_request_naming_nobody_is_still_the_pisps(
+    tmp_path: Path,
+) -> None:
+    """Without ``--server`` only the config's external participants can call tpsim: a
+    request naming none of them is the PISP's, a misspelled fspId failing it at once."""
+    async with stranger("pispz") as stranger_url:
+        result = await _shared(tmp_path, stranger_url, None)
+    assert _source_violations(result) == ["'pispz', expected 'pispa'"]
+    assert result.outcome is Outcome.FAILED

@@ -8,6 +8,13 @@ the PISP. Every other request is the PISP's when its ``FSPIOP-Source`` says so, 
 when it names nobody who could have sent it (missing, misspelled, a participant tpsim
 plays): a PISP that gets its own fspId wrong must fail at once with that violation, not
 leave its messages unclaimed until a step's deadline.
+
+That last rule holds only where the run knows every client: a tpsim of its own, whose
+only other senders are the config's external participants (``others``). A running tpsim
+(``tpsim run --server``) may have clients the run never heard of, whose requests the
+journal cannot tell from the PISP's but by the source they name (it keeps no peer
+address): there (``others`` None) a request is the PISP's only when it names the PISP,
+and one naming nobody is nobody's, however it was refused.
 """
 
 from __future__ import annotations

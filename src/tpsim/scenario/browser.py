@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from tpsim.scenario.harness import Answer, http_request
+from tpsim.scenario.harness import Answer
 from tpsim.scenario.session import Session
 
 FORM = "application/x-www-form-urlencoded"
@@ -23,7 +23,7 @@ async def browse(
 ) -> Answer:
     """``method`` ``url`` as the PSU's browser (``form``: a URL-encoded form posted)."""
     headers = {"Content-Type": FORM} if form is not None else None
-    answer = await http_request(session.pisp.session, method, url, data=form, headers=headers)
+    answer = await session.pisp.request(method, url, data=form, headers=headers)
     parts = urlsplit(url)
     records.append(
         {"method": method, "path": parts.path + (f"?{parts.query}" if parts.query else "")}

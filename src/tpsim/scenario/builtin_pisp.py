@@ -7,7 +7,10 @@ scenario``: in conformance mode, none of them is the PISP's under test). Given `
 it signs what it sends (``FSPIOP-Signature``, as a Mojaloop PISP would); given
 ``jws_trust`` (the public half of tpsim's keyring) it checks tpsim's signatures and answers
 a callback whose signature fails with 400 and 3105, which the journal shows on the
-``sent`` hop.
+``sent`` hop. Given ``timeout`` (``tpsim run --timeout``), each request it sends, and each the
+built-in TPPs and the PSU's browser send through it (``request``), gets its answer within
+that many seconds or fails its step saying so: a server that accepts and never answers
+does not hang the run.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class BuiltinPisp:
     answers: list[PispAnswer] = field(default_factory=list)  # status overrides
     jws_key: JwsPrivateKey | None = None  # signs every request but GETs
     jws_trust: jws.Keyring = field(default_factory=jws.Keyring)  # checks tpsim's callbacks
+    timeout: float | None = None  # seconds each request may take (None: the session's)
     tpsim_url: str = ""
     url: str = ""
     _runner: web.AppRunner | None = None
@@ -111,8 +115,24 @@ class BuiltinPisp:
         overridden = {name.lower() for name in headers or {}}
         if self.jws_key is not None and jws.SIGNATURE.lower() not in overridden:
             sent.update(jws.signature_headers(method, path, sent, data, self.jws_key))
+        return await self.request(
+            method, self.tpsim_url + path, data=data, headers=sent, skip=removed
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        skip: list[str] | None = None,
+    ) -> Answer:
+        """``harness.http_request`` within this PISP's ``timeout``: every request a step
+        sends to tpsim or a bank's page goes through here (``Unanswered`` when it gets no
+        answer in time)."""
         return await http_request(
-            self.session, method, self.tpsim_url + path, data=data, headers=sent, skip=removed
+            self.session, method, url, data=data, headers=headers, skip=skip, timeout=self.timeout
         )
 
     async def login(
@@ -120,15 +140,14 @@ class BuiltinPisp:
     ) -> tuple[Answer, dict[str, str] | None]:
         """Open the DFSP's login page, submit it and follow its redirect: returns the last
         answer and the redirect's query parameters (None when there was no redirect)."""
-        page = await http_request(self.session, "GET", auth_uri)
+        page = await self.request("GET", auth_uri)
         if page.status != 200:
             return page, None
         chosen = accounts if accounts is not None else _ACCOUNT.findall(str(page.body))
         form = [("password", password), ("decision", decision)]
         form += [("account", a) for a in chosen]
         form += [("csrf", token) for token in _CSRF.findall(str(page.body))[:1]]
-        submitted = await http_request(
-            self.session,
+        submitted = await self.request(
             "POST",
             auth_uri,
             data=urlencode(form).encode(),
@@ -137,7 +156,7 @@ class BuiltinPisp:
         location = submitted.headers.get("Location")
         if submitted.status != 303 or location is None:
             return submitted, None
-        followed = await http_request(self.session, "GET", location)
+        followed = await self.request("GET", location)
         return followed, dict(parse_qsl(urlsplit(location).query))
 
 

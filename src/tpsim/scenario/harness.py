@@ -139,7 +139,7 @@ async def http_request(
             text = _decoded(raw[:limit], response.charset)
             received = dict(response.headers)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise Unanswered(method, url, _why(exc)) from None
+        raise Unanswered(method, url, _why(exc, bounded.total)) from None
     elapsed = (asyncio.get_running_loop().time() - started) * 1000
     cut = limit is not None and len(raw) > limit
     try:
@@ -190,11 +190,12 @@ def url_problem(url: str, whose: str = "tpsim's") -> str | None:
     return None
 
 
-def _why(exc: Exception) -> str:
-    """What went wrong with a request: the session's timeout raises a ``TimeoutError``
-    that says nothing (an exception is always true, so ``exc or …`` never fell back)."""
+def _why(exc: Exception, within: float | None) -> str:
+    """What went wrong with a request: the request's total timeout (``within`` seconds)
+    raises a ``TimeoutError`` that says nothing (an exception is always true, so ``exc or
+    …`` never fell back): it is said with its bound, as tpsim says a callback's."""
     if isinstance(exc, TimeoutError) and not str(exc):
-        return "no answer in time"
+        return "no answer in time" if within is None else f"no answer within {within:g} s"
     return str(exc) or type(exc).__name__
 
 

@@ -6,7 +6,7 @@ reports throughput, latency percentiles per flow and per hop, and errors by code
                [--channel OTP|WEB] [--admin-token TOKEN]
     tpsim load --switch URL --listen HOST:PORT --credentials FILE   (transfers only)
         both: [--concurrency N] [--rate N] (--transfers N | --duration S) [--amount A]
-              [--pisp FSPID] [--timeout S] [--json FILE]
+              [--pisp FSPID] [--timeout SECONDS] [--json FILE]
 
 The flows: ``transfer`` (Third Party transfers signed by a linked account's credential),
 ``link`` (account linking from the consent request to the credential VERIFIED, over
@@ -39,6 +39,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tpsim.cli_options import add_timeout
 from tpsim.config import MAX_SCHEME_ENTRIES
 
 if TYPE_CHECKING:  # the command imports aiohttp only when it runs
@@ -112,13 +113,7 @@ def add_load_command(
     much.add_argument("--duration", type=_positive(float), metavar="S", help="seconds to run")
     how.add_argument("--amount", default="1", help="each payment's amount (1)")
     how.add_argument("--pisp", default="pispa", metavar="FSPID", help="the PISP (pispa)")
-    how.add_argument(
-        "--timeout",
-        type=_positive(float),
-        default=30.0,
-        metavar="S",
-        help="per callback or final status (30)",
-    )
+    add_timeout(how, "how long each request, callback or final status may take", default=30.0)
     how.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
     load.set_defaults(handler=run_load)
     return load

@@ -84,7 +84,7 @@ def default_jobs() -> int:
 class RunOptions:
     server: str | None = None  # a running tpsim; None: one in-process tpsim per scenario
     admin_token: str | None = None  # the running tpsim's admin token (Bearer)
-    timeout: float | None = None  # seconds each admin call to the server may take (--timeout)
+    timeout: float | None = None  # seconds an admin call or a step's request may take (--timeout)
     jobs: int = field(default_factory=default_jobs)
     config: str | None = None  # the base config; None: the built-in default
     spec_dir: Path | None = None  # the OpenAPI bundles; None: $TPSIM_SPEC_DIR or default
@@ -298,7 +298,7 @@ async def run_cell(
         tags=list(scenario.tags),
         cell=dict(cell.values),
     )
-    pisp = BuiltinPisp(http, cell.pisp.fsp_id, cell.pisp.answers)
+    pisp = BuiltinPisp(http, cell.pisp.fsp_id, cell.pisp.answers, timeout=options.timeout)
     target: Target | None = None
     try:
         if cell.pisp.endpoint is None:
@@ -315,7 +315,7 @@ async def run_cell(
         session.since = await target.last_seq()
         _builtin_signers(session, config)
         result.participants = _participants(config)
-        session.others = _others(result.participants, cell.pisp.fsp_id)
+        session.others = _others(result.participants, cell.pisp.fsp_id, options.server)
         checked = cell.pisp.fsp_id if cell.pisp.endpoint and cell.pisp.checks else None
         await _run_steps(session, cell.steps, result, checked)
         await target.settle()
@@ -360,9 +360,14 @@ def _participants(config: Config) -> list[Participant]:
     ]
 
 
-def _others(participants: list[Participant], pisp: str) -> frozenset[str]:
+def _others(
+    participants: list[Participant], pisp: str, server: str | None
+) -> frozenset[str] | None:
     """The participants besides the PISP under test who may send tpsim requests themselves
-    (the external ones): a request naming none of them is the PISP's."""
+    (the external ones): a request naming none of them is the PISP's. None on a ``--server``,
+    which clients unknown to the run may share: only a request naming the PISP is its."""
+    if server is not None:
+        return None
     return frozenset(p.fsp_id for p in participants if not p.simulated and p.fsp_id != pisp)
 
 
@@ -382,7 +387,7 @@ def _check_journal(
     found: list[Violation] = []
     if cell.pisp.endpoint is not None and cell.pisp.checks:
         pisp = cell.pisp.fsp_id
-        others = _others(result.participants, pisp)
+        others = _others(result.participants, pisp, options.server)
         found += conformance.violations(journal, pisp, kinds, validator, clock_moves, others=others)
     if cell.tpp is not None and cell.tpp.checks:
         found += conformance.xs2a_violations(journal, cell.tpp.client_id)

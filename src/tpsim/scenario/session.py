@@ -43,8 +43,9 @@ class Session:
     # the seconds (a participant under test keeps its own clock: ``conformance._date``).
     clock_moves: list[tuple[int, float]] = field(default_factory=list)
     # In conformance mode, the external participants besides the PISP under test: a request
-    # naming none of them as its source is the PISP's (``attribution.sent_by``).
-    others: frozenset[str] = frozenset()
+    # naming none of them as its source is the PISP's (``attribution.sent_by``). None (a
+    # --server others may share): only a request naming the PISP is its.
+    others: frozenset[str] | None = frozenset()
 
     @property
     def pisp_id(self) -> str:

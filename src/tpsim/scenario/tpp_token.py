@@ -19,7 +19,7 @@ from pydantic import Field
 
 from tpsim.scenario.base import ScenarioModel
 from tpsim.scenario.browser import FORM
-from tpsim.scenario.harness import Answer, http_request
+from tpsim.scenario.harness import Answer
 from tpsim.scenario.session import Session
 
 CLIENT_ID = "tpp-one"
@@ -63,8 +63,7 @@ async def request_token(
         form |= {"client_id": params.client_id, "client_secret": params.client_secret}
     sent = {k: v for k, v in (form | params.form).items() if v is not None}
     path = f"{base}/token"
-    answer = await http_request(
-        session.pisp.session,
+    answer = await session.pisp.request(
         "POST",
         session.target.url + path,
         data=urlencode(sent).encode(),
@@ -100,8 +99,7 @@ async def tpp_request(
     (``overridden``'s: sent, and removed): the answer, and what was sent for the step's
     report."""
     sent, removed = headers
-    answer = await http_request(
-        session.pisp.session,
+    answer = await session.pisp.request(
         method,
         session.target.url + path,
         data=data,

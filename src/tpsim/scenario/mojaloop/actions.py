@@ -17,7 +17,6 @@ from tpsim.mojaloop.correlation import first_id
 from tpsim.mojaloop.errors import FspiopError
 from tpsim.mojaloop.wire import routes
 from tpsim.scenario.base import parse_duration
-from tpsim.scenario.harness import http_request
 from tpsim.scenario.mojaloop import params as p
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
@@ -76,9 +75,7 @@ async def sdk_lookup(session: Session, params: p.SdkLookup, within: float) -> Se
     party = f"{params.type}/{params.id}" + (f"/{params.sub_id}" if params.sub_id else "")
     path = f"/sdk/{params.fsp}/parties/{party}"
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    answer = await http_request(
-        session.pisp.session, "GET", session.target.url + path, headers=headers
-    )
+    answer = await session.pisp.request("GET", session.target.url + path, headers=headers)
     try:
         route, found = routes.match("GET", f"/parties/{party}")
         conversation = routes.correlation_id(route, found, None)
