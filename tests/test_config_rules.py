@@ -161,6 +161,17 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "rules.0.when.debtor: item 1: 're:[A-' is not a valid regular expression",
     ),
     (
+        "a regex that backtracks exponentially",
+        rule(when={"end_to_end_id": "re:(a+)+$"}),
+        "rules.0.when.end_to_end_id: 're:(a+)+$' repeats a group that holds a repeat or an"
+        " alternative of its own",
+    ),
+    (
+        "a regex with three open-ended repeats",
+        rule(when={"body.note": "re:.*a.*a.*b"}),
+        "rules.0.when.body.note: 're:.*a.*a.*b' has too many ways to match a long value",
+    ),
+    (
         "unknown fact",
         rule(when={"debitor": "DE02"}),
         "rules.0.when.debitor.[key]: 'debitor' is no fact: a payment rule names dialect, event,"

@@ -123,3 +123,20 @@ async def test_fixtures_cannot_point_a_participant_anywhere_but_an_http_base_url
     assert (status, body["code"]) == (400, "FIXTURES_INVALID")
     assert "participants.0.endpoint (line " in body["error"]  # which line of the body
     assert words in body["error"]
+
+
+async def test_fixtures_cannot_bring_a_rule_pattern_that_backtracks_for_minutes(
+    scheme: Scheme,
+) -> None:
+    # The rule would run on the server's one event loop against the values clients send.
+    data = default_config_data()
+    when = {"method": "PUT", "body.consentRequestId": "re:(a+)+$"}
+    data["rules"] = [{"name": "stall", "when": when, "then": {"delay_s": 1}}]
+
+    status, body = await put_fixtures(scheme, yaml.safe_dump(data))
+
+    assert (status, body["code"]) == (400, "FIXTURES_INVALID")
+    assert "rules.0.when.body.consentRequestId (line " in body["error"]
+    assert "'re:(a+)+$' repeats a group that holds a repeat" in body["error"]
+    assert "e.g. 're:a+'" in body["error"]
+    await complete_transfer(scheme, REQUEST_ID)  # the scheme in force is untouched

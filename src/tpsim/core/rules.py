@@ -17,7 +17,9 @@ here is pure and deterministic: no I/O, no clock.
 Matchers, written as text (``matcher``):
 
     "PSU-Rejected"          the exact value
-    "re:FAIL-.*"            a regular expression the whole value must match (fullmatch)
+    "re:FAIL-.*"            a regular expression the whole value must match (fullmatch),
+                            refused when it could backtrack too long (``core.pattern_cost``);
+                            a value longer than ``MAX_MATCHED`` never matches it
     ">= 1000", "< 0.01"     a numeric comparison (<, <=, >, >=, ==, !=) on Decimal values;
                             a value that is no finite number never matches
     ["DE02…", "re:GB.*"]    any of these matchers
@@ -57,6 +59,7 @@ from tpsim.core.message_rules import (
     field_value,
     is_message_fact,
 )
+from tpsim.core.pattern_cost import MAX_MATCHED, check_cost
 
 __all__ = [
     "AnyOf",
@@ -150,12 +153,13 @@ class Exact:
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
-    """A regular expression, compiled once, that the whole value must match."""
+    """A regular expression, compiled once, that the whole value must match; a value longer
+    than ``MAX_MATCHED`` never does (``core.pattern_cost`` bounds the time up to it)."""
 
     regex: re.Pattern[str]
 
     def matches(self, value: str) -> bool:
-        return self.regex.fullmatch(value) is not None
+        return len(value) <= MAX_MATCHED and self.regex.fullmatch(value) is not None
 
 
 _OPERATORS: dict[str, Callable[[Decimal, Decimal], bool]] = {
@@ -234,12 +238,14 @@ def _one(text: str) -> Matcher:
 
 def _pattern(source: str) -> Pattern:
     try:
-        return Pattern(re.compile(source))
+        compiled = re.compile(source)
     except re.error as exc:
         raise RuleInvalid(
             f"'re:{source}' is not a valid regular expression ({exc}); after 're:' write a"
             " Python regular expression the whole value must match, e.g. 're:FAIL-.*'"
         ) from None
+    check_cost(source)  # RuleInvalid: it could hold the event loop for minutes
+    return Pattern(compiled)
 
 
 def _comparison(text: str) -> Compare:
