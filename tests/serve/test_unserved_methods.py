@@ -103,6 +103,43 @@ async def test_a_connect_on_stet_is_method_not_allowed(port: int) -> None:
     assert body["path"] == STET.decode()
 
 
+# A method aiohttp cannot parse (FOO) or a CONNECT never reaches STET's routing, yet is
+# told the methods the path serves, as a DELETE on it is (RFC 9110 §15.5.6).
+STET_ALLOW = [
+    (STET, "POST"),
+    (STET + b"/0e8a2f5c-1d7b-4c3e-9a6f-5b2d8c1e4f70", "GET, PUT"),
+    (STET + b"/0e8a2f5c-1d7b-4c3e-9a6f-5b2d8c1e4f70/confirmation", "POST"),
+    (STET + b"/0e8a2f5c-1d7b-4c3e-9a6f-5b2d8c1e4f70/o-confirmation", "POST"),
+]
+
+
+@pytest.mark.parametrize("method", [b"CONNECT", b"FOO"])
+@pytest.mark.parametrize(("path", "allow"), STET_ALLOW)
+async def test_an_unserved_method_on_stet_is_told_the_methods_the_path_serves(
+    port: int, method: bytes, path: bytes, allow: str
+) -> None:
+    answer = await answered_and_closed(port, head(method, path))
+    assert answer.status == 405
+    assert answer.headers["allow"] == allow
+    assert answer.json()["error"] == "METHOD_NOT_ALLOWED"
+    async with raw(port) as (reader, writer):  # what STET's routing says to a DELETE
+        writer.write(head(b"DELETE", path))
+        async with asyncio.timeout(SOON):
+            routed = Answer(await reader.readuntil(b"\r\n\r\n"))
+    assert (routed.status, routed.headers["allow"]) == (405, allow)
+
+
+@pytest.mark.parametrize("method", [b"CONNECT", b"FOO"])
+@pytest.mark.parametrize("path", [STET + b"/x/y/z", b"/stet/nobank/v1/payment-requests"])
+async def test_an_unserved_method_where_stet_has_no_resource_is_its_404(
+    port: int, method: bytes, path: bytes
+) -> None:
+    answer = await answered_and_closed(port, head(method, path))
+    assert answer.status == 404
+    assert "allow" not in answer.headers
+    assert answer.json()["error"] == "RESOURCE_UNKNOWN"
+
+
 @pytest.mark.parametrize("target", [ADMIN, b"tpsim.example:443"])
 async def test_a_connect_on_the_admin_api_or_to_an_authority_is_its_problem_json(
     port: int, target: bytes

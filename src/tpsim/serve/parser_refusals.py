@@ -8,7 +8,8 @@ handler's ``handle_error``, as ``400 text/plain``. ``CodedRefusals`` is that han
 parser's ``BadHttpMessage``; its signature is the same in aiohttp 3.11 to 3.14): the refusal is
 the coded error of the API the request line addressed: FSPIOP's ``errorInformation``
 (3101, or 3000 for a method), XS2A's ``tppMessages``, the UK's ``OBErrorResponse1``,
-STET's ``ErrorModel`` (a method: the dialect's own 405), else the admin API's ``{"error"}``.
+STET's ``ErrorModel`` (a method: the dialect's own 405, with the ``Allow`` its routing sends
+on the path, or its 404 where it has no resource), else the admin API's ``{"error"}``.
 A ``CONNECT`` parses, but no route takes it: ``tunnel_refusal`` answers it the same way.
 
 The parser keeps no path once it fails, so the target is read from the connection's last
@@ -23,7 +24,7 @@ import re
 import uuid
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from aiohttp import http_exceptions, web
 from aiohttp.http_exceptions import BadHttpMessage
@@ -166,9 +167,18 @@ def _obie(text: str, path: str, *, method: bool) -> web.Response:
 
 
 def _stet(sim: Simulation, text: str, path: str, *, method: bool) -> web.Response:
-    from tpsim.stet.errors import HeaderInvalid, MethodNotAllowed, StetError
+    from tpsim.stet.api import allowed_methods
+    from tpsim.stet.errors import HeaderInvalid, MethodNotAllowed, NoRoute, StetError
 
-    # Which methods the resource takes only STET's routing knows: no Allow here.
+    headers = {"X-Request-ID": str(uuid.uuid4())}
     error: StetError = MethodNotAllowed(text, allow=()) if method else HeaderInvalid(text)
+    parts = unquote(path).split("/")  # "", "stet", fspId, "v1", …: as aiohttp matches it
+    if method and len(parts) > 3 and parts[3] == "v1":  # the PIS API, as its routing says
+        allow = allowed_methods(tuple(part for part in parts[4:] if part))
+        if allow is None or parts[2] not in sim.psd2.stet:
+            error = NoRoute(f"no STET resource at {path[:200]}: see /payment-requests")
+        else:
+            error = MethodNotAllowed(text, allow=allow)
+            headers["Allow"] = ", ".join(allow)  # RFC 9110 §15.5.6, as a GET there is told
     body = error.body(sim.clock.now(), path)
-    return web.json_response(body, status=error.status, headers={"X-Request-ID": str(uuid.uuid4())})
+    return web.json_response(body, status=error.status, headers=headers)

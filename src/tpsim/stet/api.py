@@ -50,7 +50,14 @@ from tpsim.stet.errors import (
 )
 from tpsim.stet.resources import PaymentRequest
 
-__all__ = ["REQUEST_ID", "Answer", "StetApi", "StetRequest", "intent_from_link"]
+__all__ = [
+    "REQUEST_ID",
+    "Answer",
+    "StetApi",
+    "StetRequest",
+    "allowed_methods",
+    "intent_from_link",
+]
 
 Body = dict[str, Any]
 SCOPE = "pisp"
@@ -145,18 +152,17 @@ class StetApi:
         request = call.request
         parts, method = request.segments, request.method.upper()
         _accepts_json(header(request.headers, "Accept"))
-        if parts == (REQUESTS,):
-            _allow(method, "POST")
-            return self._create(call)
         if len(parts) in (2, 3) and parts[0] == REQUESTS:
             call.resource_id = parts[1]
-            if len(parts) == 2:
-                _allow(method, "GET", "PUT")
-                return self._get(call) if method == "GET" else self._put(call)
-            if parts[2] in ("confirmation", "o-confirmation"):
-                _allow(method, "POST")
-                return self._confirm(call, parts[2])
-        raise NoRoute(f"no STET resource at /{'/'.join(parts)[:200]}: see /payment-requests")
+        allowed = allowed_methods(parts)
+        if allowed is None:
+            raise NoRoute(f"no STET resource at /{'/'.join(parts)[:200]}: see /payment-requests")
+        _allow(method, *allowed)
+        if len(parts) == 1:
+            return self._create(call)
+        if len(parts) == 2:
+            return self._get(call) if method == "GET" else self._put(call)
+        return self._confirm(call, parts[2])
 
     def _create(self, call: _Call) -> Answer:
         token = self._token(call, TokenKind.CLIENT)
@@ -360,6 +366,19 @@ def _accepts_json(accept: str | None) -> None:
     if accept is None or admits_json(accept):
         return
     raise NotAcceptable(f"Accept {accept[:100]!r} admits no JSON")
+
+
+def allowed_methods(segments: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The methods STET defines for the resource at ``segments`` (the path after ``/v1/``),
+    or None: no STET resource there. The routing and the edge's refusal of a method aiohttp
+    cannot parse (``serve.parser_refusals``) both read it, so both send one ``Allow``."""
+    if segments == (REQUESTS,):
+        return ("POST",)
+    if len(segments) == 2 and segments[0] == REQUESTS:
+        return ("GET", "PUT")
+    if len(segments) == 3 and segments[0] == REQUESTS:
+        return ("POST",) if segments[2] in ("confirmation", "o-confirmation") else None
+    return None
 
 
 def _allow(method: str, *allowed: str) -> None:
