@@ -219,3 +219,18 @@ async def test_a_stet_decision_on_another_account_than_the_named_one_is_a_400(
         assert status == 400, body
         assert CLAIRE in body["error"]
         assert await pisp.statuses(created.headers["Location"], token) == ("ACTC", None)
+
+
+@pytest.mark.parametrize("decision", ["approve", "deny"])
+@pytest.mark.parametrize("otp", ["123456", ""])
+async def test_a_uk_decision_with_an_otp_is_a_400_deciding_nothing(
+    scheme: Scheme, decision: str, otp: str
+) -> None:
+    # UK consents are authorised by redirect: an otp would have no effect, so it is refused.
+    async with aiohttp.ClientSession() as http:
+        consent_id = await uk_consent(scheme, http, named=True)
+    status, body = await decide(scheme, consent_id, {"decision": decision, "otp": otp})
+    assert (status, body["code"]) == (400, "OTP_NOT_TAKEN"), body
+    assert "authorised by redirect" in body["error"] and "leave otp out" in body["error"]
+    assert await uk_status(scheme, consent_id) == "AWAU"
+    assert (await decide(scheme, consent_id, {"decision": decision}))[0] == 200

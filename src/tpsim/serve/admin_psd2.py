@@ -1,7 +1,8 @@
 """The admin API of the PSD2 dialects (DESIGN.md "Headless SCA", "Admin"):
 
 POST /admin/psd2/authorisations/{id}/decision  {"decision": "approve"|"deny", "psu": …,
-                                    "otp": …} (all but decision optional): the PSU decides
+                                    "otp": …} (all but decision optional; no otp for a UK
+                                    consent, authorised by redirect): the PSU decides
                                     in their app (decoupled) or headless for any approach →
                                     200 {"redirect": URL or null, "status": scaStatus}
 GET  /admin/psd2/intents/{id}       a payment's (or UK consent's) full state: its dialect
@@ -107,6 +108,13 @@ def _decide_consent(
     redirect with the code (or the error) when the TPP's authorisation request waits."""
     from tpsim.obie.errors import InvalidConsentStatus, ObieError
 
+    if body.get("otp") is not None:  # a field with no effect is refused, not ignored
+        return problem(
+            400,
+            "a UK consent is authorised by redirect (the PSU signs in at the bank) and takes no"
+            " otp: leave otp out",
+            code="OTP_NOT_TAKEN",
+        )
     psu, account = body.get("psu"), body.get("account")
     bank = api.bank
     refused = _refusal(uk_choice(sim, bank.fsp_id, consent_id), psu, account)
