@@ -116,3 +116,12 @@ async def test_serve_with_a_config_that_is_not_utf8_exits_2(tmp_path: Path) -> N
     assert process.returncode == 2
     assert b"not UTF-8 text: byte 0xe9 at offset 16; save it as UTF-8" in stderr
     assert b"Traceback" not in stderr
+
+
+def test_run_help_says_the_bundles_ship_with_tpsim(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--check-sent`` needs no ``--spec-dir``: the official bundles ship in the package."""
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "else the ones tpsim ships" in help_text
+    assert "needs the bundles" not in help_text

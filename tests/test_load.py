@@ -19,7 +19,7 @@ from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.cli import main
 from tpsim.config import check_iban, load_config, parse_config
 from tpsim.scenario import load_cli
-from tpsim.scenario.load_report import FLOW_HOPS, FLOWS, HOPS
+from tpsim.scenario.load_report import FLOW_HOPS, FLOWS, HOPS, text
 from tpsim.scenario.load_setup import Quiet, Seeding, read_credentials, seed
 from tpsim.scenario.pisp_flows import LinkPlan, against, link
 
@@ -293,3 +293,17 @@ async def test_linking_keeps_nothing_once_the_flow_is_over() -> None:
         assert linked.accounts == ["dfspa.carol.chequing", "dfspa.carol.savings"]
         assert flow.pisp.inbox.received == []
         assert flow.pisp.inbox.watched == frozenset()
+
+
+def test_the_latency_tables_header_stands_over_its_columns() -> None:
+    stats = {"count": 12, "p50": 1.5, "p90": 2.5, "p99": 3.5, "max": 4.5}
+    summary = {
+        "flow": "transfer", "completed": 12, "failed": 0, "started": 12, "elapsed_s": 1.0,
+        "target": "http://127.0.0.1:4040", "workers": 2, "throughput_per_s": 12.0,
+        "latency_ms": {"transfer": stats, "hops": {"approval_to_patch": stats}},
+        "errors": {}, "interrupted": None,
+    }  # fmt: skip
+    header, *rows = text(summary).splitlines()[1:4]
+    for column in ("count", "p50", "p90", "p99", "max"):
+        end = header.index(column) + len(column)  # right-aligned: each cell ends where it does
+        assert all(row[:end].endswith(str(stats[column])) for row in rows), (header, rows)

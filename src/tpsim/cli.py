@@ -149,11 +149,15 @@ def _add_own_commands(commands: Subparsers) -> None:
         "--jobs", type=int, default=None, help="scenarios run at once (default 3; 2 on one CPU)"
     )
     run.add_argument("--config", help="base config the scenarios overlay (default: built-in)")
-    run.add_argument("--spec-dir", help="the official OpenAPI bundles (default $TPSIM_SPEC_DIR)")
+    run.add_argument(
+        "--spec-dir",
+        help="other copies of the official Mojaloop OpenAPI bundles (default $TPSIM_SPEC_DIR,"
+        " else the ones tpsim ships)",
+    )
     run.add_argument(
         "--check-sent",
         action="store_true",
-        help="also check every body tpsim sends against the OpenAPI (needs the bundles)",
+        help="also check every body tpsim sends against the OpenAPI",
     )
     run.add_argument("--schema", action="store_true", help="print the scenario JSON Schema")
     run.set_defaults(handler=_run)

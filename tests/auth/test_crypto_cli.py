@@ -113,7 +113,11 @@ def test_challenges(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (("attest", "--credential", "{missing}", "--challenge", "ab"), "No such file"),
+        (("attest", "--credential", "{missing}", "--challenge", "ab"), "no such file; give"),
+        (
+            ("sign", "--credential", "alice-fido", "--challenge", "ab"),
+            "copy it first with `tpsim credential export alice-fido",
+        ),
         (("attest", "--credential", "{file}", "--consent-id", "c1"), "--consent-id needs --scopes"),
         (("attest", "--credential", "{file}", "--consent-id", "c1", "--scopes", "[1"), "not JSON"),
         (
@@ -151,7 +155,11 @@ def test_challenges(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         (("sign", "--credential", "{file}", "--challenge", "\u20ac"), "Latin-1"),
         (("new", "--out", "{file}"), "exists"),
         (("new", "--type", "fido", "--key", "rsa"), "cannot be RSA"),
-        (("challenge", "transaction", "--mode", "quote"), "needs the PUT /quotes body"),
+        (("challenge", "transaction", "--mode", "quote"), "give it with --body FILE"),
+        (
+            ("challenge", "transaction", "--mode", "authorization-request"),
+            "POST /thirdpartyRequests/authorizations body: give it with --body FILE",
+        ),
         (("challenge", "transaction", "--mode", "quote", "--body", "{file}x"), "No such file"),
     ],
 )

@@ -92,6 +92,7 @@ async def test_every_admin_route_refuses_a_request_without_the_token(
         assert status == 401
         assert body["code"] == "ADMIN_TOKEN_REQUIRED"
         assert "Authorization: Bearer <token>" in body["error"]
+        assert "tpsim pisp and tpsim load take it as --admin-token" in body["error"]
         assert headers["WWW-Authenticate"].startswith("Bearer")
 
         status, _, _ = await call(url, method, path, {"Authorization": f"Bearer {TOKEN}"})
@@ -145,8 +146,9 @@ async def test_tpsim_run_against_a_server_sends_its_token(tmp_path: Path) -> Non
     async with served(TOKEN) as url:
         passed = await run([str(path)], RunOptions(server=url, admin_token=TOKEN))
         # Without it the server cannot be used: refused before any scenario runs.
-        with pytest.raises(HarnessError, match="ADMIN_TOKEN_REQUIRED"):
+        with pytest.raises(HarnessError, match="ADMIN_TOKEN_REQUIRED") as refused:
             await run([str(path)], RunOptions(server=url))
+        assert "{'error'" not in str(refused.value)  # the refusal's words, not a dict's repr
     assert passed.scenarios[0].outcome is Outcome.PASSED, passed.scenarios[0].failures
 
 

@@ -243,6 +243,15 @@ def run_transaction_challenge(args: argparse.Namespace) -> None:
     body = None if args.body is None else _read_json(args.body)
     if body is not None and not isinstance(body, dict):
         raise UsageError("--body must hold a JSON object")
+    hashed = {
+        "quote": "PUT /quotes/{ID}",
+        "authorization-request": "POST /thirdpartyRequests/authorizations",
+    }
+    if body is None and args.mode in hashed:
+        raise UsageError(
+            f"--mode {args.mode} hashes the {hashed[args.mode]} body: give it with --body FILE"
+            " ('-': stdin)"
+        )
     print(transaction_challenge(args.mode, quote=body, authorization_request=body))
 
 
@@ -251,6 +260,14 @@ def _load(path: Path) -> SoftwareAuthenticator:
     binary named by mistake) is bad input, as a file that is no credential is."""
     try:
         text = read_text(path)
+    except FileNotFoundError:
+        hint = "give the credential file `tpsim credential new` or `export` wrote"
+        if path.name in builtin_credentials():
+            hint = (
+                f"{path.name} is a built-in credential: copy it first with"
+                f" `tpsim credential export {path.name} --out {path.name}.json`"
+            )
+        raise UsageError(f"--credential {path}: no such file; {hint}") from None
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"{path}: not a tpsim credential file (not UTF-8 text: {exc.reason})"

@@ -358,7 +358,7 @@ class RemoteTpsim(_AdminClient):
         path = f"/admin/participants/{fsp_id}/endpoint"
         answer = await self.admin("PUT", path, {"endpoint": endpoint})
         if answer.status != 200 or not isinstance(answer.body, dict):
-            raise HarnessError(f"{self.url}{path} answered {answer.status}: {answer.body}")
+            raise HarnessError(f"{self.url}{path} answered {answer.status}: {said(answer.body)}")
         if not isinstance(answer.body.get("previous"), str):
             raise HarnessError(
                 f"{self.url}{path} answered {answer.status} without the previous endpoint:"
@@ -370,7 +370,9 @@ class RemoteTpsim(_AdminClient):
         """The running tpsim's config, as ``GET /admin/config`` shows it."""
         answer = await self.admin("GET", "/admin/config")
         if answer.status != 200 or not isinstance(answer.body, dict):
-            raise HarnessError(f"{self.url}/admin/config answered {answer.status}: {answer.body}")
+            raise HarnessError(
+                f"{self.url}/admin/config answered {answer.status}: {said(answer.body)}"
+            )
         problem = _not_a_config(answer.body)
         if problem is not None:
             raise HarnessError(
@@ -450,3 +452,12 @@ def _hidden_keys(config: dict[str, Any]) -> list[str]:
         for h in holders
         if isinstance(h, dict) and h.get("jws_private_key_pem") == HIDDEN_KEY
     ]
+
+
+def said(body: object) -> str:
+    """What an admin API answer says: a refusal's ``error`` and its ``code``, else the body
+    as it came."""
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        code = body.get("code")
+        return f"{body['error']} ({code})" if isinstance(code, str) else body["error"]
+    return str(body)

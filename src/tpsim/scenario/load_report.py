@@ -170,7 +170,7 @@ def text(summary: dict[str, Any]) -> str:
         f" {summary['started']} in {summary['elapsed_s']:.2f} s against {summary['target']}"
         f" ({summary['workers']} workers): {summary['throughput_per_s']:.1f}/s",
         *_interrupted(summary),
-        "latency ms            count      p50      p90      p99      max",
+        _header(),
         _row(summary["flow"], latency[summary["flow"]]),
         *(_row(f"  {hop}", values) for hop, values in latency["hops"].items()),
     ]
@@ -194,8 +194,16 @@ def _interrupted(summary: dict[str, Any]) -> list[str]:
     ]
 
 
+_COLUMNS = ("p50", "p90", "p99", "max")
+
+
+def _header() -> str:
+    """The latency table's header, its columns over ``_row``'s."""
+    return f"{'latency ms':<32} {'count':>5} {' '.join(f'{k:>8}' for k in _COLUMNS)}"
+
+
 def _row(name: str, values: dict[str, float | int]) -> str:
-    cells = [f"{values.get(k, '-'):>8}" for k in ("p50", "p90", "p99", "max")]
+    cells = [f"{values.get(k, '-'):>8}" for k in _COLUMNS]
     return f"{name:<32.32} {values['count']:>5} {' '.join(cells)}"
 
 

@@ -61,7 +61,7 @@ ADMIN_TOKEN = web.AppKey("admin_token", str)
 _HOW = (
     "send 'Authorization: Bearer <token>' with the token tpsim serve was given"
     " (--admin-token or TPSIM_ADMIN_TOKEN) or, if it was given none, the one it printed when"
-    " it started; tpsim run takes --admin-token too"
+    " it started; tpsim run, tpsim pisp and tpsim load take it as --admin-token"
 )
 
 
@@ -439,12 +439,13 @@ _DOCS = "GET /admin/openapi.json"  # where a client finds the admin API
 
 
 async def no_admin_route(request: web.Request) -> web.Response:
-    """A request under ``/admin/`` that no admin route takes: 405 with ``Allow`` when the
-    path is an admin resource's, else 404, both in the admin API's format (behind the
-    token like every admin route), never the FSPIOP edge's "no Third Party resource"."""
+    """A request under ``/admin/`` (or to ``/health``, ``/metrics``, ``/ui``) that no route
+    takes: 405 with ``Allow`` when the path is an admin resource's, else 404, both in the
+    admin API's format (behind the token like every admin route but ``/health`` and
+    ``/ui``), never the FSPIOP edge's "no Third Party resource"."""
     allowed: set[str] = set()
     for resource in request.app.router.resources():
-        if resource.canonical.startswith("/admin/"):
+        if resource.canonical.startswith("/admin/") or resource.canonical == request.path:
             _, methods = await resource.resolve(request)
             allowed |= methods
     if not allowed:
