@@ -145,6 +145,7 @@ def test_a_body_that_is_not_json_is_415_without_a_body(version: str) -> None:
     answer = w.call("POST", "domestic-payment-consents", b"<xml/>", version=version,
                     token=w.client_token(), Content_Type="application/xml")  # fmt: skip
     assert (answer.status, answer.body) == (415, None)
+    assert "send application/json" in answer.headers["x-tpsim-error"]  # what to fix, still
 
 
 # -- tokens -------------------------------------------------------------------------------
@@ -269,20 +270,21 @@ def test_a_consent_is_read_through_the_version_it_was_made_with() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "headers", "status"),
+    ("method", "path", "headers", "status", "why"),
     [
-        ("GET", "international-payments", {}, 404),
-        ("DELETE", "domestic-payment-consents/c-1", {}, 405),
-        ("GET", "domestic-payment-consents", {}, 405),
-        ("GET", "domestic-payment-consents/c-1", {"Accept": "text/html"}, 406),
+        ("GET", "international-payments", {}, 404, "no UK resource"),
+        ("DELETE", "domestic-payment-consents/c-1", {}, 405, "use GET"),
+        ("GET", "domestic-payment-consents", {}, 405, "use POST"),
+        ("GET", "domestic-payment-consents/c-1", {"Accept": "text/html"}, 406, "admits no JSON"),
     ],
 )
 def test_what_the_spec_documents_without_a_body(
-    method: str, path: str, headers: dict[str, str], status: int
+    method: str, path: str, headers: dict[str, str], status: int, why: str
 ) -> None:
     w = world()
     answer = w.call(method, path, version="4.0", token=w.client_token(), **headers)
     assert (answer.status, answer.body) == (status, None)
+    assert why in answer.headers["x-tpsim-error"]  # no body, yet it says what to fix
 
 
 # -- idempotency ------------------------------------------------------------------------------

@@ -81,3 +81,13 @@ def test_an_unused_consent_reads_rejected_as_of_when_it_ended_not_of_when_it_was
     assert got.body is not None
     assert got.body["Data"]["Status"] in ("Rejected", "RJCT")
     assert got.body["Data"]["StatusUpdateDateTime"] == when(ended)
+
+
+def test_a_decision_naming_no_account_lists_the_accounts_the_psu_may_pick() -> None:
+    w = world()
+    consent_id = str(w.consent(debtor=None).consent_id)
+    with pytest.raises(LoginRefused) as several:
+        w.api.approval.approve(consent_id, "mits", None, [])
+    assert MITS in str(several.value) and MITS_2 in str(several.value)
+    with pytest.raises(LoginRefused, match="'mitz' holds no GBP account at dfspa"):
+        w.api.approval.approve(consent_id, "mitz", None, [])

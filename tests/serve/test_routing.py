@@ -86,7 +86,9 @@ async def test_unknown_destination_is_answered_by_the_switch(
     assert error.headers["FSPIOP-Source"] == hub
     assert error.headers["FSPIOP-Destination"] == "pispa"
     assert error_code(error) == "3201"
-    assert "dfspz" in error.body["errorInformation"]["errorDescription"]  # type: ignore[index]
+    description = error.body["errorInformation"]["errorDescription"]  # type: ignore[index]
+    assert description.startswith("FSPIOP-Destination: 'dfspz' is not a participant")
+    assert description.count("FSPIOP-Destination") == 1  # the field named once, not twice
     assert scheme.balance("dfspa.alice.chequing") == "1000"
 
 

@@ -217,7 +217,8 @@ class Switch:
         participant = self.registry.get(target)
         if participant is None:
             refusal = DestinationFspError(
-                f"FSPIOP-Destination {target!r} is not a participant of this scheme",
+                f"{target!r} is not a participant of this scheme; send to one the config"
+                " names (participants)",
                 field="FSPIOP-Destination",
             )
             dropped = self.record(Hop.DROPPED, message, error=f"unknown destination {target!r}")

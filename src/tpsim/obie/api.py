@@ -77,6 +77,9 @@ Body = dict[str, Any]
 _CONSENT_KINDS = {kind.consents: kind for kind in Kind}
 _PAYMENT_KINDS = {kind.payments: kind for kind in Kind}
 INTERACTION = "x-fapi-interaction-id"
+# Why a refusal the spec answers without a body (404, 405, 406, 415) was made: printable
+# ASCII (a header cannot hold a line break), at most 500 characters.
+ERROR_HEADER = "x-tpsim-error"
 _PRINTABLE = re.compile(r"[\x21-\x7e]{1,128}")
 
 
@@ -171,6 +174,8 @@ class ObieApi:
         answer = call.answer(error.status, error.body(version, interaction))
         if isinstance(error, Unauthorized) and error.challenge:
             answer.headers["WWW-Authenticate"] = error.challenge
+        elif not error.has_body:
+            answer.headers[ERROR_HEADER] = printable(error.message)
         return self._finish(call, answer, interaction)
 
     def _call(self, request: ObieRequest) -> _Call:
@@ -435,6 +440,11 @@ def _first_difference(sent: Any, agreed: Any, where: str) -> str | None:
         return None
     same = type(sent) is type(agreed) and sent == agreed
     return None if same else where
+
+
+def printable(text: str) -> str:
+    """``text`` as a header value: printable ASCII, at most 500 characters."""
+    return text.encode("unicode_escape").decode("ascii")[:500]
 
 
 def _accepts_json(accept: str | None) -> None:

@@ -363,8 +363,18 @@ class ObieBank:
         fitting = [a for a in held if a.currency == consent.order.currency]
         if len(fitting) == 1:
             return fitting[0]
+        currency = consent.order.currency
+        if not fitting:
+            who = "the PSU" if user is None else repr(user[:60])
+            raise FieldInvalid(
+                f"the consent names no debtor account and {who} holds no {currency} account"
+                f" at {self.fsp_id}: the PSU must sign in and choose one of their own",
+                path="DebtorAccount",
+            )
+        shown = ", ".join(a.sort_code_account_number or a.address for a in fitting)
         raise FieldInvalid(
-            "the consent names no debtor account: choose the account to pay from",
+            f"the consent names no debtor account and {user} holds several {currency}"
+            f" accounts at {self.fsp_id}: choose the account to pay from ({shown})",
             path="DebtorAccount",
         )
 

@@ -100,7 +100,7 @@ def _handle(api: ObieApi, request: web.Request, version: str, raw: bytes) -> Ans
 
 
 def _not_found(request: web.Request, sim: Simulation, fsp_id: str, version: str) -> web.Response:
-    from tpsim.obie.api import INTERACTION, interaction_id
+    from tpsim.obie.api import ERROR_HEADER, INTERACTION, interaction_id, printable
 
     banks = ", ".join(sorted(sim.psd2.obie)) or "none"
     text = (
@@ -111,8 +111,7 @@ def _not_found(request: web.Request, sim: Simulation, fsp_id: str, version: str)
     # interaction id). A header is printable ASCII: the decoded path may hold a line break
     # (%0D%0A), which aiohttp refuses to write (the connection would end unanswered).
     interaction = interaction_id(request.headers, lambda: str(uuid.uuid4()))
-    printable = text.encode("unicode_escape").decode("ascii")[:500]
-    headers = {"x-tpsim-error": printable, INTERACTION: interaction}
+    headers = {ERROR_HEADER: printable(text), INTERACTION: interaction}
     return web.Response(status=404, headers=headers)
 
 
