@@ -180,6 +180,9 @@ async def test_the_journal_limit_is_at_most_that_many_entries(url: str) -> None:
         ("GET", "/admin/reset", 405, "POST"),
         ("POST", "/admin/accounts", 405, "GET"),
         ("GET", "/admin/nothing", 404, None),
+        ("POST", "/health", 405, "GET"),  # tpsim's own paths, not FSPIOP resources
+        ("POST", "/metrics", 405, "GET"),
+        ("DELETE", "/ui", 405, "GET"),
     ],
 )
 async def test_the_admin_api_refuses_in_its_own_format(

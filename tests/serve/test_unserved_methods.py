@@ -160,7 +160,7 @@ async def test_a_connect_frees_its_connection_slot_at_once() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "status"), [(FSPIOP, 405), (XS2A, 405), (STET, 405), (b"/health", 404)]
+    ("path", "status"), [(FSPIOP, 405), (XS2A, 405), (STET, 405), (b"/health", 405)]
 )
 async def test_a_trace_is_refused_in_the_apis_format_and_the_connection_is_kept(
     port: int, path: bytes, status: int

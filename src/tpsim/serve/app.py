@@ -42,14 +42,23 @@ async def written(request: web.Request, handler: Handler) -> web.StreamResponse:
 @web.middleware
 async def admin_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A path under ``/admin/`` that only the FSPIOP catch-all matched (an unknown admin
-    path, or an admin path with another method) is the admin API's refusal, not an FSPIOP
-    ``errorInformation``. A ``CONNECT``, which no route matches (aiohttp gives it no
-    path), is refused in the format of the API its target names (``tunnel_refusal``)."""
+    path, or an admin path with another method), or ``/health``, ``/metrics`` or ``/ui``
+    with another method, is the admin API's refusal, not an FSPIOP ``errorInformation``.
+    A ``CONNECT``, which no route matches (aiohttp gives it no path), is refused in the
+    format of the API its target names (``tunnel_refusal``)."""
     if request.method == hdrs.METH_CONNECT:
         return await tunnel_refusal(request)
-    if request.match_info.handler is handle_fspiop and request.path.startswith("/admin/"):
-        return await admin_only(no_admin_route)(request)
+    if request.match_info.handler is handle_fspiop:
+        if request.path.startswith("/admin/") or request.path == "/metrics":
+            return await admin_only(no_admin_route)(request)
+        if request.path in _OPEN_PATHS:
+            return await no_admin_route(request)
     return await handler(request)
+
+
+# tpsim's own paths outside /admin/ that need no token: another method on them is the
+# admin API's 405, not the FSPIOP edge's "no Third Party resource".
+_OPEN_PATHS = frozenset({"/health", "/ui"})
 
 
 def create_app(sim: Simulation) -> web.Application:
