@@ -308,6 +308,18 @@ class ObieBank:
         changes = {"reason": reason.value, "reason_text": text}
         return self.move(consent, ConsentEvent.REJECT, at=at, **changes)
 
+    def retire(self, cause: str) -> list[str]:
+        """End each consent not used yet (Rejected / RJCT, ``cause`` its reason text) and
+        each payment waiting to execute (``Orders.retire``): tpsim no longer plays this
+        bank (a restart with it made external or removed), so nothing would ever end
+        them. Read as kept, not as the clock finds them. The ids of those ended."""
+        ended = []
+        for consent in list(self.consents):
+            if consent.state in _OPEN:
+                self.reject(consent, ConsentReason.DENIED, cause)
+                ended.append(consent.consent_id)
+        return [*ended, *self.orders.retire(cause)]
+
     def move(
         self, consent: Consent, event: ConsentEvent, *, at: datetime | None = None, **changes: Any
     ) -> Consent:

@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 from tpsim.core.due import Due
 from tpsim.core.errors import UnknownPayment
 from tpsim.core.execution import Execution, execute
-from tpsim.core.payment import PaymentIntent
+from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
 from tpsim.core.rules import Reason, Status
 from tpsim.core.settlement import Settlement, SettlementOutcome, SettlementResult
+from tpsim.core.states import PaymentState
 from tpsim.obie.errors import NotFound
 from tpsim.obie.resources import Consent, DomesticPayment
 from tpsim.obie.states import (
@@ -196,6 +197,21 @@ class Orders:
             return
         reason = f"settlement failed: {result.reason}" if result.reason else "settlement failed"
         self._rejected(payment, _SETTLEMENT_FAILED, reason)
+
+    def retire(self, cause: str) -> list[str]:
+        """Reject (MS03, ``cause`` its text) each payment a rule's delay or hold keeps
+        from executing, its debit never reserved: its bank is no longer played by tpsim
+        (``ObieBank.retire``). One executing is left to its settlement's outcome."""
+        ended, now = [], self._bank.clock.now()
+        for payment in list(self.records):
+            intent = self._intent(payment)
+            if intent is None or intent.state is not PaymentState.AUTHORISED:
+                continue
+            self.waiting.drop(payment.payment_id)
+            self._bank.bank.payments.end(intent.intent_id, PaymentEvent.REJECT, at=now)
+            self._rejected(payment, _SETTLEMENT_FAILED, cause)
+            ended.append(payment.payment_id)
+        return ended
 
     # -- what falls due -------------------------------------------------------------------
 

@@ -14,7 +14,9 @@ POST /admin/psd2/intents/{id}/status  {"status": "RJCT"|"CANC"|"ACSC", "reason":
 ``ConsentId`` (its decision also answers the TPP's waiting ``/authorize``: the redirect
 with the code), a STET ``paymentRequestResourceId`` (its decision's redirect is the report
 URL, or in the o-confirmation variant the code for the waiting ``/authorize``). Refusals
-are ``{"error": …}`` like the rest of the admin API (404 unknown, 409 not now).
+are ``{"error": …}`` like the rest of the admin API (404 unknown, 409 not now). A bank
+no longer simulated, whose records a restart ended (``Psd2.retire``), still has them
+read and (409) refused here; it decides nothing.
 
 A dialect's modules are imported (and its banks built, ``serve.psd2``) by the first call
 that looks into it, not when the routes are mounted.
@@ -70,7 +72,7 @@ async def decide(request: web.Request) -> web.Response:
         uk = next((a for a in sim.psd2.obie.values() if authorisation_id in a.bank.consents), None)
         if uk is not None:
             return _decide_consent(sim, uk, authorisation_id, decision, body)
-        stet = _request(sim, authorisation_id)
+        stet = _request(sim, authorisation_id, retired=False)
         if stet is not None:
             return _decide_request(sim, stet, authorisation_id, decision, body)
         return problem(
@@ -239,7 +241,8 @@ async def force_status(request: web.Request) -> web.Response:
 
 
 def _consent(sim: Simulation, consent_id: str) -> ObieApi | None:
-    return next((a for a in sim.psd2.obie.values() if consent_id in a.bank.consents), None)
+    apis = sim.psd2.obie.with_retired()
+    return next((a for a in apis if consent_id in a.bank.consents), None)
 
 
 def _consent_state(api: ObieApi, consent_id: str) -> dict[str, Any]:
@@ -292,8 +295,11 @@ def _force_consent(
     return web.json_response(_consent_state(api, consent_id))
 
 
-def _request(sim: Simulation, resource_id: str) -> StetApi | None:
-    return next((a for a in sim.psd2.stet.values() if resource_id in a.bank.requests), None)
+def _request(sim: Simulation, resource_id: str, *, retired: bool = True) -> StetApi | None:
+    """The STET API whose bank has ``resource_id``; with ``retired``, also a bank no
+    longer simulated whose requests a restart ended (``Psd2.retire``)."""
+    apis = sim.psd2.stet.with_retired() if retired else sim.psd2.stet.values()
+    return next((a for a in apis if resource_id in a.bank.requests), None)
 
 
 def _request_state(api: StetApi, resource_id: str) -> dict[str, Any]:
@@ -352,7 +358,7 @@ def _force_request(
 
 
 def _payment(sim: Simulation, payment_id: str) -> tuple[Xs2aApi, Xs2aPayment] | None:
-    for api in sim.psd2.xs2a.values():
+    for api in sim.psd2.xs2a.with_retired():
         payment = api.bank.find(payment_id)
         if payment is not None:
             return api, payment

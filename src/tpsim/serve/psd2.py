@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("tpsim.psd2")
 
 A = TypeVar("A")
+DIALECTS = ("xs2a", "obie", "stet")
 
 
 class Built(Mapping[str, A]):
@@ -54,6 +55,9 @@ class Built(Mapping[str, A]):
         self._ids = tuple(fsp_ids)
         self._build: Callable[[str], A] | None = build
         self._apis: dict[str, A] = {}
+        # The APIs of banks no longer simulated whose records a restart ended
+        # (``Psd2.retire``): read by the admin API, told of settlements, never routed to.
+        self.retired: dict[str, A] = {}
 
     def build(self) -> None:
         """Build every bank's API now (once: a build that raised is tried again)."""
@@ -64,6 +68,10 @@ class Built(Mapping[str, A]):
     def values_if_built(self) -> Iterable[A]:
         """The APIs when built, else none (without building them)."""
         return self._apis.values()
+
+    def with_retired(self) -> list[A]:
+        """Every API, the simulated banks' and then the ``retired`` ones."""
+        return [*self.values(), *self.retired.values()]
 
     def __getitem__(self, fsp_id: str) -> A:
         if fsp_id not in self._ids:
@@ -142,6 +150,31 @@ class Psd2:
             if any(kind.startswith((f"{name}:", f"{name}-")) for kind in kept):
                 dialect.build()
 
+    def retire(self, fsp_id: str, kinds: Iterable[str], cause: str) -> dict[str, list[str]]:
+        """End what the bank ``fsp_id``, simulated when the state was written and no longer
+        (made external or removed in the config), left open in each dialect whose records
+        the state's record ``kinds`` show: each dialect bank's ``retire`` rejects (or
+        cancels) it in its own words, with ``cause``. Its APIs are kept (``Built.retired``)
+        for the admin API to read and to hear settlements' outcomes, never routed to nor
+        ticked, so nothing of theirs executes later. The ids ended, by dialect."""
+        kept = kept_banks(kinds).get(fsp_id, set())
+        dialects: dict[str, tuple[Built[Any], Callable[..., Any]]] = {
+            "xs2a": (self.xs2a, self._xs2a),
+            "obie": (self.obie, self._obie),
+            "stet": (self.stet, self._stet),
+        }
+        ended: dict[str, list[str]] = {}
+        server: AuthorizationServer | None = None
+        for name, (dialect, build) in dialects.items():
+            if name not in kept:
+                continue
+            if name != "xs2a" and server is None:
+                server = self._oauth(fsp_id)
+            api = build(fsp_id) if name == "xs2a" else build(fsp_id, server)
+            dialect.retired[fsp_id] = api
+            ended[name] = api.bank.retire(cause)
+        return ended
+
     def _xs2a(self, fsp_id: str) -> Xs2aApi:
         from tpsim.xs2a.api import Xs2aApi
         from tpsim.xs2a.authorisations import Authorisations
@@ -155,29 +188,30 @@ class Psd2:
     def _oauth(self, fsp_id: str) -> AuthorizationServer:
         return server_for(self._config, fsp_id, self._bank.store, self.clock, self._ids)
 
-    def _obie(self, fsp_id: str) -> ObieApi:
+    def _obie(self, fsp_id: str, server: AuthorizationServer | None = None) -> ObieApi:
         from tpsim.obie.api import ObieApi
         from tpsim.obie.bank import ObieBank
 
         config, password = self._config, self._password
         obie = ObieBank(fsp_id, self._bank, config.psd2(fsp_id), password=password, **self._shared)
-        return ObieApi(obie, self.oauth[fsp_id], tpps=config.tpps)
+        return ObieApi(obie, server or self.oauth[fsp_id], tpps=config.tpps)
 
-    def _stet(self, fsp_id: str) -> StetApi:
+    def _stet(self, fsp_id: str, server: AuthorizationServer | None = None) -> StetApi:
         from tpsim.stet.api import StetApi
         from tpsim.stet.bank import StetBank
 
         config, password = self._config, self._password
         stet = StetBank(fsp_id, self._bank, config.psd2(fsp_id), password=password, **self._shared)
-        return StetApi(stet, self.oauth[fsp_id], tpps=config.tpps)
+        return StetApi(stet, server or self.oauth[fsp_id], tpps=config.tpps)
 
     def concluded(self, result: SettlementResult) -> None:
-        """The settlement port's outcome, for the bank whose payment it settled."""
-        for api in self.xs2a.values_if_built():
+        """The settlement port's outcome, for the bank whose payment it settled (a
+        retired one's too: its payment executing when tpsim stopped ends so)."""
+        for api in [*self.xs2a.values_if_built(), *self.xs2a.retired.values()]:
             api.bank.concluded(result)
-        for uk in self.obie.values_if_built():
+        for uk in [*self.obie.values_if_built(), *self.obie.retired.values()]:
             uk.bank.concluded(result)
-        for stet in self.stet.values_if_built():
+        for stet in [*self.stet.values_if_built(), *self.stet.retired.values()]:
             stet.bank.concluded(result)
 
     def tick(self) -> None:
@@ -214,6 +248,19 @@ class Psd2:
         if self._timer is not None:
             self._timer.cancel()
         self._timer, self._armed_for = None, None
+
+
+def kept_banks(kinds: Iterable[str]) -> dict[str, set[str]]:
+    """The banks that the state's record ``kinds`` show have PSD2 records, each with its
+    dialects: a dialect's kinds are ``{dialect}:{fspId}`` or ``{dialect}-…:{fspId}``,
+    perhaps with a ``#…`` suffix (``core.records``)."""
+    banks: dict[str, set[str]] = {}
+    for kind in kinds:
+        head, colon, tail = kind.partition(":")
+        dialect = head.partition("-")[0]
+        if colon and dialect in DIALECTS:
+            banks.setdefault(tail.partition("#")[0], set()).add(dialect)
+    return banks
 
 
 def oauth_client(tpp: TppConfig) -> OAuthClient:

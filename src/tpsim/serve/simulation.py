@@ -8,9 +8,10 @@ before the edge acknowledges it, and each callback leaving the process, in the s
 as what it tells, until it has been delivered. A restart ends each transaction that was in
 flight (or completes it, when the payee had already been credited), keeping the callbacks
 that say so in the same write; what a DFSP the edited config no longer simulates had in
-flight ends too, its callbacks dropped, the log saying why (``_recover_orphans``). Once
-the server is up (``resume``) every message kept but not yet delivered is delivered, in
-the order it was decided. Timers, the journal and the clock's offset are not kept.
+flight ends too (its linkings and PSD2 records with it), its callbacks dropped, the log
+saying why (``_recover_orphans``). Once the server is up (``resume``) every message kept
+but not yet delivered is delivered, in the order it was decided. Timers, the journal and
+the clock's offset are not kept.
 """
 
 from __future__ import annotations
@@ -37,18 +38,20 @@ from tpsim.mojaloop.roles.dfsp import SimulatedDfsp
 from tpsim.mojaloop.roles.hub_services import HubServices
 from tpsim.mojaloop.roles.hub_transfers import nothing_held
 from tpsim.mojaloop.roles.state import PICKLING, SchemeState
+from tpsim.mojaloop.roles.states import LinkState
 from tpsim.mojaloop.switch import Switch
 from tpsim.mojaloop.wire.jws import Keyring
 from tpsim.serve.clock import SystemClock
-from tpsim.serve.psd2 import Psd2
+from tpsim.serve.psd2 import Psd2, kept_banks
 from tpsim.serve.router import Durability, Router, Volatile
 from tpsim.serve.sdk import SdkLookups
 from tpsim.serve.settlement import SwitchSettlement
 from tpsim.serve.transports import HttpClient, TransportFactory, Transports
 
 log = structlog.get_logger("tpsim.simulation")
-# The kinds of records in which a simulated DFSP keeps what moves money while in flight.
-_IN_FLIGHT = ("/transactions", "/settlements")
+# The kinds of records in which a simulated DFSP keeps what is in flight: what moves money,
+# and account linkings (its consents once verified are the scheme's, ``consents``).
+_IN_FLIGHT = ("/transactions", "/settlements", "/consent-requests", "/pending-consents")
 
 
 class Simulation:
@@ -200,28 +203,38 @@ class Simulation:
         debits would stay reserved for ever. It ends as any restart ends it (funds
         released with the reason, or committed when the payee's credit is in the ledger),
         even a transfer the hub holds: its answer would now go to the DFSP outside, not to
-        the role that reserved. Its callbacks are dropped, since tpsim no longer speaks
-        for it; settlement listeners hear as usual, and the log says why.
+        the role that reserved. Its account linkings not complete fail, and its PSD2
+        records not final are rejected by their dialect (``Psd2.retire``; none executes
+        later). Its callbacks are dropped, since tpsim no longer speaks for it;
+        settlement listeners hear as usual, and the log says why.
 
         Not refused: a restart ends in-flight work anyway, and refusing would make the
         user go back to the old config only to have it ended there."""
         kept = file.counts()
         owners = {kind.partition("/")[0] for kind in kept if kind.endswith(_IN_FLIGHT)}
+        owners |= {c.dfsp for c in self.state.consents if c.state is LinkState.LINKING}
+        owners |= set(kept_banks(kept))
         for fsp_id in sorted(owners - set(self.dfsps) - {self.config.hub.name}):
+            gone = "made external" if self.config.participant(fsp_id) else "removed"
+            cause = f"tpsim restarted with {fsp_id} no longer simulated ({gone})"
+            # First: the outcome of a settlement ended below reaches its PSD2 payment.
+            psd2 = {name: ids for name, ids in self.psd2.retire(fsp_id, kept, cause).items() if ids}
             ctx = self._context(fsp_id, self.config, self.state)
             role = SimulatedDfsp(ctx, settled=self.settlement.report)
             transactions, settlements = role.payer.in_flight(), role.settler.under_way()
-            if not transactions and not settlements:
+            if transactions or settlements:
+                role.payer.recover(cause=cause)
+                role.settler.recover(cause=cause)
+            linkings = [*role.consent_requests.withdraw(cause), *role.linking.withdraw(cause)]
+            if not (transactions or settlements or linkings or psd2):
                 continue
-            gone = "made external" if self.config.participant(fsp_id) else "removed"
-            cause = f"tpsim restarted with {fsp_id} no longer simulated ({gone})"
-            role.payer.recover(cause=cause)
-            role.settler.recover(cause=cause)
             log.warning(
                 "ended what a DFSP no longer simulated had in flight",
                 fsp_id=fsp_id,
                 transactions=transactions,
                 settlements=settlements,
+                linkings=linkings,
+                psd2=psd2,
                 why=f"{fsp_id} was {gone} in the config since the state was written",
             )
 

@@ -204,6 +204,27 @@ class StetBank(PaymentRequests):
             return self.orders.reject_waiting(request, Rejection(why, text[:256]))
         return self.reject(request, why, text)
 
+    def retire(self, cause: str) -> list[str]:
+        """End each request not ordered yet, and the instructions of an ordered one that
+        wait to execute (a future date, a rule's delay or hold): RJCT, MS03 with
+        ``cause``. tpsim no longer plays this bank (a restart with it made external or
+        removed), so nothing would ever end them. Read as kept, not as the clock finds
+        them: ``fresh`` would execute what fell due meanwhile. An instruction executing
+        is left to its settlement's outcome. The ids of the requests ended."""
+        ended = []
+        for request in list(self.requests):
+            if request.state in (RequestState.AWAITING, RequestState.APPROVED):
+                self.reject(request, Why.UNSPECIFIED, cause)
+            elif request.state is RequestState.ORDERED:
+                try:
+                    self.orders.reject_waiting(request, Rejection(Why.UNSPECIFIED, cause[:256]))
+                except StatusInvalid:  # none waits: executed, or executing
+                    continue
+            else:
+                continue
+            ended.append(request.resource_id)
+        return ended
+
     # -- helpers --------------------------------------------------------------------------
 
     def _awaiting(self, resource_id: str) -> PaymentRequest:

@@ -218,6 +218,22 @@ class Xs2aBank(Xs2aPayments):
             f" {status} now (RJCT and CANC before execution, ACSC once authorised)"
         )
 
+    def retire(self, cause: str) -> list[str]:
+        """End each payment not executed yet (RJCT, ``cause`` its reason; its open
+        authorisations fail): tpsim no longer plays this bank (a restart with it made
+        external or removed), so nothing would ever execute or end it. Read as kept, not
+        as the clock finds it: ``fresh`` would execute what fell due meanwhile. One
+        executing is left to its settlement's outcome. The ids of the payments ended."""
+        ended = []
+        for payment in list(self.payments):
+            kept = (payment.payment_id,) if payment.service is Service.PERIODIC else payment.parts
+            if any(self._kept(p) is None for p in kept):
+                continue  # forgotten after its retention: ended long ago
+            if self.transaction_status(payment) in _OPEN_STATUSES:
+                self.reject(payment, cause)
+                ended.append(payment.payment_id)
+        return ended
+
     def cancel_requested(self, payment: Xs2aPayment) -> Xs2aPayment:
         """The TPP asked to cancel ``payment``, which needs its own SCA first (DELETE
         answered 202): a cancellation authorisation may start now, not before."""

@@ -415,6 +415,18 @@ class ConsentRequests:
             "state": req.state.value,
         }
 
+    def withdraw(self, cause: str) -> list[str]:
+        """End each request still open, FAILED with ``cause``, telling nobody: tpsim no
+        longer plays this DFSP (a restart's config). The ids of those ended."""
+        ended, now = [], self.ctx.clock.now()
+        for req in [r for r in self._requests if r.state not in CONSENT_REQUEST_TERMINAL]:
+            req.advance(CrEvent.WITHDRAWN)
+            req.ended = ConsentNotGranted(f"{cause}: link the accounts again")
+            self._requests.put(req.request_id, req)
+            self._forget(req, at=now)
+            ended.append(req.request_id)
+        return ended
+
     # -- helpers -------------------------------------------------------------------------
 
     def _find(self, request_id: str) -> ConsentRequest:

@@ -208,6 +208,28 @@ class Linking:
             effects.messages.extend(self.links.give_up(consent, "tpsim restarted meanwhile"))
         return effects
 
+    def withdraw(self, cause: str) -> list[str]:
+        """End each consent of this DFSP not linked yet (issued, its credential with the
+        auth-service, its links with the ALS) as refused, with ``cause``: tpsim no longer
+        plays this DFSP (a restart's config). What ending it would send is dropped:
+        nothing goes out in the name of a DFSP tpsim no longer plays. The ids ended."""
+        ended = []
+        for consent in [*self.book.unpublished(), *self.book.linking()]:
+            if consent.finalised:
+                continue
+            if consent.state is LinkState.LINKING:
+                self.links.give_up(consent, cause)  # unpublished; its messages dropped
+            else:
+                consent.advance(LinkEvent.REFUSED)
+                consent.ended = ConsentNotValid(
+                    f"consent {consent.consent_id} ended before it was linked ({cause}):"
+                    " link the accounts again"
+                )
+                self.book.keep(consent)
+                self.book.end(consent)
+            ended.append(consent.consent_id)
+        return ended
+
     def _give_up(self, consent: Consent, why: str) -> Effects:
         """Stop waiting for the auth-service's answer about ``consent``'s credential: the
         consent fails, and the PISP is told as if the auth-service had refused it."""

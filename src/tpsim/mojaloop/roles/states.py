@@ -8,11 +8,13 @@ A consent request (``consent_requests.py``):
     RECEIVED ─otp→ AWAITING_PATCH            (refused: a wrong token, attempts left)
     RECEIVED ─invalid→ REJECTED;  AUTHENTICATING ─denied→ DENIED
     AUTHENTICATING | AWAITING_PATCH ─locked→ FAILED;  AWAITING_PATCH ─expired→ FAILED
+    RECEIVED | AUTHENTICATING | AWAITING_PATCH ─withdrawn→ FAILED   (the DFSP no longer
+                                                played by tpsim: a restart's config)
 
 A consent (``consent_state.py``):
 
     ISSUED ─credential→ REGISTERING ─verified→ LINKING ─linked→ ACTIVE
-    ISSUED | REGISTERING | LINKING ─refused→ FAILED
+    ISSUED | REGISTERING | LINKING ─refused→ FAILED   (also: the DFSP no longer played)
     ISSUED | REGISTERING | LINKING | ACTIVE ─revoked→ REVOKED
 
 (Who may revoke a consent when is ``linking.py``'s to say: while its credential is with the
@@ -48,6 +50,7 @@ class CrEvent(StrEnum):
     ACCEPTED = "accepted"
     LOCKED = "locked"
     EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"  # tpsim no longer plays the DFSP (made external, or removed)
 
 
 CONSENT_REQUEST_TRANSITIONS: dict[tuple[CrState, CrEvent], CrState] = {
@@ -62,6 +65,9 @@ CONSENT_REQUEST_TRANSITIONS: dict[tuple[CrState, CrEvent], CrState] = {
     (CrState.AWAITING_PATCH, CrEvent.ACCEPTED): CrState.GRANTED,
     (CrState.AWAITING_PATCH, CrEvent.LOCKED): CrState.FAILED,
     (CrState.AWAITING_PATCH, CrEvent.EXPIRED): CrState.FAILED,
+    (CrState.RECEIVED, CrEvent.WITHDRAWN): CrState.FAILED,
+    (CrState.AUTHENTICATING, CrEvent.WITHDRAWN): CrState.FAILED,
+    (CrState.AWAITING_PATCH, CrEvent.WITHDRAWN): CrState.FAILED,
 }
 CONSENT_REQUEST_TERMINAL = frozenset(
     {CrState.GRANTED, CrState.DENIED, CrState.FAILED, CrState.REJECTED}
