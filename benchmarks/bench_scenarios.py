@@ -29,8 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tpsim.scenario.cells import prepare
 from tpsim.scenario.results import Outcome, RunResult
-from tpsim.scenario.runner import RunOptions, default_jobs, execute, prepare, run
+from tpsim.scenario.runner import RunOptions, default_jobs, execute, run
 
 SCENARIO = """\
 name: transfer {index}

@@ -20,8 +20,10 @@ from tpsim.cli import main
 from tpsim.config import check_iban, load_config, parse_config
 from tpsim.scenario import load_cli
 from tpsim.scenario.load_report import FLOW_HOPS, FLOWS, HOPS, text
-from tpsim.scenario.load_setup import Quiet, Seeding, read_credentials, seed
-from tpsim.scenario.pisp_flows import LinkPlan, against, link
+from tpsim.scenario.load_seed import Seeding, seed
+from tpsim.scenario.load_setup import Quiet, read_credentials
+from tpsim.scenario.pisp_flows import against
+from tpsim.scenario.pisp_linking import LinkPlan, link
 
 
 async def load(*args: str) -> int:

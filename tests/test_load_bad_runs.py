@@ -37,7 +37,8 @@ from tpsim.config import MAX_SCHEME_ENTRIES, load_config, parse_config
 from tpsim.scenario import load_setup
 from tpsim.scenario.load import Completed, LoadPlan, drive
 from tpsim.scenario.load_report import LoadStats, percentiles
-from tpsim.scenario.load_setup import Seeding, Setup, Unsaved, against_switch, seed
+from tpsim.scenario.load_seed import Seeding, seed
+from tpsim.scenario.load_setup import Setup, Unsaved, against_switch
 from tpsim.scenario.pisp_client import Callback, Inbox
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens there: a run that gets that far exits 2

@@ -279,6 +279,7 @@ def _run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tpsim.scenario import reports
+    from tpsim.scenario.cells import prepare
     from tpsim.scenario.console import Console
     from tpsim.scenario.harness import HarnessError
     from tpsim.scenario.model import scenario_json_schema
@@ -286,7 +287,7 @@ def _run(args: argparse.Namespace) -> int:
     from tpsim.scenario.report_paths import EXAMPLE, unwritable
     from tpsim.scenario.reports.environment import run_environment
     from tpsim.scenario.reports.mermaid import directory_problem
-    from tpsim.scenario.runner import RunOptions, default_jobs, execute, prepare
+    from tpsim.scenario.runner import RunOptions, default_jobs, execute
 
     if args.schema:
         print(json.dumps(scenario_json_schema(), indent=2))

@@ -251,7 +251,7 @@ def run_transfer(args: argparse.Namespace) -> int:
 
 def run_link(args: argparse.Namespace) -> int:
     """``pisp link``: exit 0 once the DFSP says the consent's credential is VERIFIED."""
-    from tpsim.scenario.pisp_flows import LinkPlan, link
+    from tpsim.scenario.pisp_linking import LinkPlan, link
 
     async def play(flow: Flow, credential: SoftwareAuthenticator | None) -> str:
         plan = LinkPlan(args.user, args.channel, args.dfsp, credential)

@@ -15,8 +15,9 @@ import pytest
 from tests.scenario.test_loader import load_error
 from tests.support.scenarios import write
 from tpsim.errors import ScenarioError
+from tpsim.scenario.cells import prepare
 from tpsim.scenario.loader import load_scenario
-from tpsim.scenario.runner import RunOptions, prepare
+from tpsim.scenario.runner import RunOptions
 from tpsim.scenario.variables import SET_WHILE_RUNNING, Variables
 
 SCENARIO_PACKAGE = Path(__file__).resolve().parents[2] / "src" / "tpsim" / "scenario"

@@ -16,6 +16,7 @@ import pytest
 
 from tests.support.scenarios import write
 from tpsim.scenario import conformance
+from tpsim.scenario.cells import prepare
 from tpsim.scenario.expectations import error_code
 from tpsim.scenario.harness import Answer
 from tpsim.scenario.model import ACTIONS, scenario_json_schema
@@ -26,7 +27,7 @@ from tpsim.scenario.obie.client import merged, redirect_params, request_headers,
 from tpsim.scenario.obie.psu import decide
 from tpsim.scenario.reports.sequence import arrow_for
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
-from tpsim.scenario.runner import RunOptions, prepare, run
+from tpsim.scenario.runner import RunOptions, run
 from tpsim.scenario.session import Session
 from tpsim.scenario.variables import Variables
 

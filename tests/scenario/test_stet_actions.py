@@ -16,10 +16,11 @@ from aiohttp.test_utils import TestServer
 
 from tests.support.scenarios import write
 from tpsim.config import load_config
+from tpsim.scenario.cells import prepare
 from tpsim.scenario.harness import Answer
 from tpsim.scenario.model import ACTIONS, scenario_json_schema
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
-from tpsim.scenario.runner import RunOptions, prepare, run
+from tpsim.scenario.runner import RunOptions, run
 from tpsim.scenario.session import Session, StepFailed
 from tpsim.scenario.stet import ACTIONS as STET_ACTIONS
 from tpsim.scenario.stet import conformance, psu

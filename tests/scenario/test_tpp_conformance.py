@@ -16,8 +16,9 @@ from aiohttp import web
 from tests.support.scenarios import write
 from tpsim.errors import ScenarioError
 from tpsim.scenario import conformance
+from tpsim.scenario.cells import prepare
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult, Violation
-from tpsim.scenario.runner import RunOptions, prepare, run
+from tpsim.scenario.runner import RunOptions, run
 
 PAYMENTS = "/xs2a/dfspa/v1/payments/sepa-credit-transfers"
 INITIATION = {

@@ -18,10 +18,11 @@ from tests.support.scenarios import write
 from tpsim.config import load_config
 from tpsim.mojaloop.wire.openapi import OpenApiValidator
 from tpsim.scenario import conformance
+from tpsim.scenario.cells import prepare
 from tpsim.scenario.harness import Answer
 from tpsim.scenario.model import ACTIONS, scenario_json_schema
 from tpsim.scenario.results import FailureKind, Outcome, ScenarioResult
-from tpsim.scenario.runner import RunOptions, prepare, run
+from tpsim.scenario.runner import RunOptions, run
 from tpsim.scenario.session import Session
 from tpsim.scenario.variables import Variables
 from tpsim.scenario.xs2a import ACTIONS as XS2A_ACTIONS

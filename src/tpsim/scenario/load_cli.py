@@ -290,7 +290,8 @@ def _stopped_by(stats: LoadStats, *signums: signal.Signals) -> None:
 
 
 def _setup(args: argparse.Namespace) -> AbstractAsyncContextManager[Setup]:
-    from tpsim.scenario.load_setup import Seeding, against_switch, against_tpsim
+    from tpsim.scenario.load_seed import Seeding
+    from tpsim.scenario.load_setup import against_switch, against_tpsim
 
     if args.switch:
         return against_switch(

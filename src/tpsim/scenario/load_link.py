@@ -1,5 +1,5 @@
 """``tpsim load --flow link``: a worker links its user's account again and again, as a PISP
-links a new user (linking §2.2, from the consent request on: ``pisp_flows.consent``).
+links a new user (linking §2.2, from the consent request on: ``pisp_linking.consent``).
 
 Each link is a new consent request over the worker's channel: OTP (read from tpsim's
 admin API, as the user would read their SMS) or WEB (the DFSP's login page signed in and
@@ -16,7 +16,8 @@ from typing import Literal
 
 from tpsim.auth.authenticator import SoftwareAuthenticator
 from tpsim.scenario.load import Completed, Run
-from tpsim.scenario.pisp_flows import Flow, LinkPlan, consent
+from tpsim.scenario.pisp_flows import Flow
+from tpsim.scenario.pisp_linking import LinkPlan, consent
 
 Channel = Literal["OTP", "WEB"]
 CredentialType = Literal["FIDO", "GENERIC"]

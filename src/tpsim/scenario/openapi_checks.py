@@ -24,7 +24,7 @@ from tpsim.scenario import mojaloop
 from tpsim.scenario.model import ACTIONS
 
 if TYPE_CHECKING:
-    from tpsim.scenario.runner import Cell
+    from tpsim.scenario.cells import Cell
 
 log = structlog.get_logger("tpsim.run")
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from tpsim.scenario.results import Outcome, RunResult, ScenarioResult
 
 if TYPE_CHECKING:
-    from tpsim.scenario.runner import Cell
+    from tpsim.scenario.cells import Cell
 
 
 @dataclass(slots=True)
