@@ -142,6 +142,23 @@ def test_the_latest_date_and_a_second_ahead_are_taken(version: str) -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    "at",
+    ["2030-01-09t09:00:00z", "2030-01-09T09:00:00Z", "2030-01-09T10:00:00+01:00"],
+    ids=["lower-case", "Z", "offset"],
+)
+def test_each_rfc_3339_spelling_of_the_date_is_taken_and_expected_in_utc(
+    version: str, at: str
+) -> None:
+    # RFC 3339 (5.6): "T" and "Z" may be lower case.
+    body = world().scheduled(version, at).body
+    assert body is not None
+    data = body["Data"]
+    assert data["Initiation"]["RequestedExecutionDateTime"] == at  # as sent
+    assert data["ExpectedExecutionDateTime"] == "2030-01-09T09:00:00+00:00"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_the_payment_waits_for_its_date_then_moves_the_money(version: str) -> None:
     w, consent, paid = authorised_payment(version)
     words = WORDS[version]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from tpsim.scenario.runner import RunOptions, run
 from tpsim.scenario.session import Session
 from tpsim.scenario.variables import Variables
 
+ID = re.compile(r"/[0-9a-f-]{36}")  # a ConsentId or payment id in a path
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios" / "obie"
 CONSENTS = "/obie/dfspa/open-banking/v4.0/pisp/domestic-payment-consents"
 
@@ -204,6 +206,46 @@ async def test_the_whole_flow_runs_and_every_answer_fits_the_official_openapi(
     assert exchange["body"]["grant_type"] == "authorization_code"
     (paid,) = first.steps[3].sent
     assert paid["body"]["Data"]["Initiation"] == consent["body"]["Data"]["Initiation"]
+
+
+async def test_a_scheduled_consent_is_paid_and_read_at_the_scheduled_resources(
+    tmp_path: Path,
+) -> None:
+    text = """\
+    name: scheduled
+    matrix:
+      - {version: "3.1", waiting: InitiationPending}
+      - {version: "4.0", waiting: PDNG}
+    steps:
+      - obie.create_consent: {version: "${version}", execute_at: -1d}
+        expect: {status: 400}
+      - obie.create_consent: {version: "${version}", execute_at: +1d, creditor: "10000109010103"}
+      - obie.authorise: {psu: mits}
+      - obie.get_consent:
+      - obie.pay:
+        expect:
+          body: {Data: {Status: "${waiting}"}}
+      - obie.get_payment:
+      - obie.payment_details:
+    """
+    path = write(tmp_path, "scenario.yaml", text)
+    result = await run([str(path)], RunOptions(check_sent=True))
+    for scenario in result.scenarios:
+        assert scenario.outcome is Outcome.PASSED, scenario.failures
+        *_, made = scenario.steps[1].sent
+        data = made["body"]["Data"]
+        assert data["Permission"] == "Create"  # midnight UTC of tomorrow on tpsim's clock
+        assert data["Initiation"]["RequestedExecutionDateTime"].endswith("T00:00:00+00:00")
+        sent = [made["path"] for step in scenario.steps for made in step.sent]
+        paths = [ID.sub("/{id}", path.split("/pisp")[1]) for path in sent if "/pisp/" in path]
+        assert paths == [
+            "/domestic-scheduled-payment-consents",
+            "/domestic-scheduled-payment-consents",
+            "/domestic-scheduled-payment-consents/{id}",
+            "/domestic-scheduled-payments",
+            "/domestic-scheduled-payments/{id}",
+            "/domestic-scheduled-payments/{id}/payment-details",
+        ]
 
 
 async def test_a_refusal_is_expected_by_its_ob_error_code(tmp_path: Path) -> None:

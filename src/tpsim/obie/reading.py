@@ -148,12 +148,13 @@ def read_order(initiation: Mapping[str, Any]) -> Order:
 
 def _execution(value: Any, where: str) -> datetime | None:
     """A scheduled payment's ``RequestedExecutionDateTime`` (RFC 3339, with its offset), in
-    UTC; None for an order that has none."""
+    UTC; None for an order that has none. RFC 3339 (5.6) lets its ``T`` and ``Z`` be lower
+    case, which Python's parser does not take: they are read upper case."""
     if value is None:
         return None
     path = f"{where}.RequestedExecutionDateTime"
     try:
-        at = datetime.fromisoformat(str(value))
+        at = datetime.fromisoformat(str(value).upper())
         if at.tzinfo is not None:
             return at.astimezone(UTC)
     except (ValueError, OverflowError):  # no date-time, or beyond year 1 to 9999 in UTC

@@ -29,9 +29,12 @@ from tpsim.scenario.obie.client import (
 from tpsim.scenario.registry import Sent
 from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
+from tpsim.scenario.xs2a.client import clock_date
 
-CONSENTS, PAYMENTS = "/domestic-payment-consents", "/domestic-payments"
+DOMESTIC, SCHEDULED = "domestic", "domestic-scheduled"  # the kinds of payment order
 SORT_CODE = "UK.OBIE.SortCodeAccountNumber"
+MIDNIGHT = "T00:00:00+00:00"
+PAYMENT_IDS = ("DomesticPaymentId", "DomesticScheduledPaymentId")
 
 
 async def token(session: Session, params: p.Token, within: float) -> Sent:
@@ -43,17 +46,22 @@ async def token(session: Session, params: p.Token, within: float) -> Sent:
 
 async def create_consent(session: Session, params: p.CreateConsent, within: float) -> Sent:
     at = where(session, params)
+    kind = DOMESTIC if params.execute_at is None else SCHEDULED
     body = params.body
     if body is None:
-        built = {"Data": {"Initiation": initiation(params, at.version)}, "Risk": params.risk}
-        body = merged(built, params.fields)
+        data: dict[str, Any] = {"Initiation": initiation(params, at.version)}
+        if params.execute_at is not None:
+            data = {"Permission": "Create", **data}
+            when = await execution_time(session, params.execute_at)
+            data["Initiation"]["RequestedExecutionDateTime"] = when
+        body = merged({"Data": data, "Risk": params.risk}, params.fields)
     bearer_token, records = await bearer(session, params.token, at.bank, None)
     answer, record = await send(
         session,
         params,
         "POST",
         at,
-        CONSENTS,
+        f"/{kind}-payment-consents",
         body,
         token=bearer_token,
         idempotency_key=params.idempotency_key,
@@ -66,9 +74,30 @@ async def create_consent(session: Session, params: p.CreateConsent, within: floa
     session.variables.set("consent_id", consent_id)
     risk = answer.body.get("Risk") if isinstance(answer.body, dict) else None
     memory(session).consents[consent_id] = KnownConsent(
-        at.bank, at.version, data_of(answer).get("Initiation"), risk
+        at.bank, at.version, data_of(answer).get("Initiation"), risk, kind
     )
     return Sent(answer, 201, consent_id, [*records, record])
+
+
+async def execution_time(session: Session, value: str) -> str:
+    """A ``RequestedExecutionDateTime``: ``today``, ``+Nd`` and ``-Nd`` are midnight UTC of
+    that day on tpsim's clock (which earlier steps may have advanced); anything else is
+    sent as written."""
+    resolved = await clock_date(session, value)
+    return value if resolved is None or resolved == value else resolved + MIDNIGHT
+
+
+def _consents(session: Session, consent: str) -> str:
+    """The consents' path of the kind the TPP made ``consent`` (domestic if unknown)."""
+    known = memory(session).consents.get(consent)
+    return f"/{known.kind if known else DOMESTIC}-payment-consents"
+
+
+def _payments(session: Session, *, consent: str = "", payment: str = "") -> str:
+    """The payments' path of the kind of ``payment`` or ``consent`` (domestic if unknown)."""
+    known = memory(session)
+    made = known.payments.get(payment) or known.consents.get(consent)
+    return f"/{made.kind if made else DOMESTIC}-payments"
 
 
 def initiation(payment: p.Payment, version: str) -> dict[str, Any]:
@@ -106,7 +135,7 @@ def _present(body: dict[str, Any]) -> dict[str, Any]:
 async def get_consent(session: Session, params: p.GetConsent, within: float) -> Sent:
     at = where(session, params, consent=params.consent)
     bearer_token, records = await bearer(session, params.token, at.bank, params.consent)
-    path = f"{CONSENTS}/{params.consent}"
+    path = f"{_consents(session, params.consent)}/{params.consent}"
     answer, record = await send(session, params, "GET", at, path, token=bearer_token)
     return Sent(answer, 200, params.consent, [*records, record])
 
@@ -114,7 +143,7 @@ async def get_consent(session: Session, params: p.GetConsent, within: float) -> 
 async def funds(session: Session, params: p.Funds, within: float) -> Sent:
     at = where(session, params, consent=params.consent)
     bearer_token, records = await bearer(session, params.token, at.bank, params.consent)
-    path = f"{CONSENTS}/{params.consent}/funds-confirmation"
+    path = f"{_consents(session, params.consent)}/{params.consent}/funds-confirmation"
     answer, record = await send(session, params, "GET", at, path, token=bearer_token)
     return Sent(answer, 200, params.consent, [*records, record])
 
@@ -131,15 +160,20 @@ async def pay(session: Session, params: p.Pay, within: float) -> Sent:
         params,
         "POST",
         at,
-        PAYMENTS,
+        _payments(session, consent=params.consent),
         body,
         token=bearer_token,
         idempotency_key=params.idempotency_key,
     )
-    payment_id = data_of(answer).get("DomesticPaymentId")
+    data = data_of(answer)
+    payment_id = data.get("DomesticPaymentId") or data.get("DomesticScheduledPaymentId")
     if answer.status == 201 and isinstance(payment_id, str):
         session.variables.set("payment_id", payment_id)
-        memory(session).payments[payment_id] = KnownPayment(at.bank, at.version, params.consent)
+        known = memory(session).consents.get(params.consent)
+        kind = known.kind if known else DOMESTIC
+        memory(session).payments[payment_id] = KnownPayment(
+            at.bank, at.version, params.consent, kind
+        )
         return Sent(answer, 201, payment_id, [*records, record])
     return Sent(answer, 201, params.consent, [*records, record])
 
@@ -164,7 +198,7 @@ def _payment_body(session: Session, params: p.Pay) -> dict[str, Any]:
 async def get_payment(session: Session, params: p.GetDomesticPayment, within: float) -> Sent:
     at = where(session, params, payment=params.payment)
     bearer_token, records = await bearer(session, params.token, at.bank, None)
-    path = f"{PAYMENTS}/{params.payment}"
+    path = f"{_payments(session, payment=params.payment)}/{params.payment}"
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
@@ -186,7 +220,7 @@ async def get_payment(session: Session, params: p.GetDomesticPayment, within: fl
 async def payment_details(session: Session, params: p.PaymentDetails, within: float) -> Sent:
     at = where(session, params, payment=params.payment)
     bearer_token, records = await bearer(session, params.token, at.bank, None)
-    path = f"{PAYMENTS}/{params.payment}/payment-details"
+    path = f"{_payments(session, payment=params.payment)}/{params.payment}/payment-details"
     answer, record = await send(session, params, "GET", at, path, token=bearer_token)
     return Sent(answer, 200, params.payment, [*records, record])
 
@@ -213,7 +247,7 @@ async def request(session: Session, params: p.UkRequest, within: float) -> Sent:
         idempotency_key=params.idempotency_key,
     )
     data = data_of(answer)
-    made = data.get("DomesticPaymentId") or data.get("ConsentId")
+    made = next((data[n] for n in (*PAYMENT_IDS, "ConsentId") if data.get(n)), None)
     correlation = made if isinstance(made, str) else _named(params.path, known.payments)
     return Sent(answer, None, correlation or consent, [*records, record])
 

@@ -39,6 +39,7 @@ class KnownConsent:
     version: str
     initiation: Any = None
     risk: Any = None
+    kind: str = "domestic"  # its resources: /{kind}-payment-consents, /{kind}-payments
 
 
 @dataclass(slots=True)
@@ -46,6 +47,7 @@ class KnownPayment:
     bank: str
     version: str
     consent: str | None
+    kind: str = "domestic"  # its consent's
 
 
 @dataclass(slots=True)

@@ -77,10 +77,18 @@ class Payment(ScenarioModel):
 
 
 class CreateConsent(ObieCall, Payment):
-    """``POST /domestic-payment-consents`` with a client token (sets ``${consent_id}``).
-    The body is built from the shorthand fields with ``fields`` merged in deeply (null
-    removes a key), or is ``body`` as written. ``x-idempotency-key`` is new unless
-    ``idempotency_key`` is given."""
+    """``POST /domestic-payment-consents`` with a client token (sets ``${consent_id}``);
+    with ``execute_at``, ``POST /domestic-scheduled-payment-consents`` (``Permission:
+    Create``, ``Initiation.RequestedExecutionDateTime``: a date-time as written, or
+    ``today``, ``+Nd``, ``-Nd``, midnight UTC of that day on tpsim's clock), whose
+    payment and reads (``obie.pay``, ``obie.get_payment``, …) then use the scheduled
+    resources. The body is built from the shorthand fields with ``fields`` merged in
+    deeply (null removes a key), or is ``body`` as written. ``x-idempotency-key`` is new
+    unless ``idempotency_key`` is given."""
+
+    execute_at: str | None = Field(
+        None, description="a scheduled payment's date-time, today, +Nd or -Nd"
+    )
 
     risk: dict[str, Any] = Field(
         default_factory=lambda: {"PaymentContextCode": "TransferToThirdParty"},
