@@ -80,11 +80,17 @@ async def test_a_connect_on_the_fspiop_api_is_3000_and_its_connection_is_closed(
     assert "CONNECT" in info["errorDescription"]
 
 
-@pytest.mark.parametrize("path", [XS2A, XS2A_CONSENTS])
-async def test_a_connect_on_xs2a_is_service_invalid(port: int, path: bytes) -> None:
-    answer = await answered_and_closed(port, head(b"CONNECT", path))
+async def test_a_connect_on_xs2a_is_service_invalid(port: int) -> None:
+    answer = await answered_and_closed(port, head(b"CONNECT", XS2A))
     assert answer.status == 405
     assert answer.json()["tppMessages"][0]["code"] == "SERVICE_INVALID"
+    assert answer.headers["x-request-id"]
+
+
+async def test_a_connect_where_xs2a_has_no_resource_is_resource_unknown(port: int) -> None:
+    answer = await answered_and_closed(port, head(b"CONNECT", XS2A_CONSENTS))
+    assert answer.status == 404  # as a DELETE there is told: tpsim plays no AIS consents
+    assert answer.json()["tppMessages"][0]["code"] == "RESOURCE_UNKNOWN"
     assert answer.headers["x-request-id"]
 
 

@@ -647,6 +647,7 @@ def test_a_payment_being_settled_cannot_be_recalled() -> None:
     assert w.status(answer) == "ACSP"
     refused = w.call("DELETE", f"{SCT}/{answer.payment_id}")
     assert error(refused)[:2] == (405, "CANCELLATION_INVALID")
+    assert refused.headers["Allow"] == "GET"  # RFC 9110 §15.5.6: it can only be read now
 
 
 def test_a_cancellation_authorisation_needs_a_payment_to_cancel() -> None:

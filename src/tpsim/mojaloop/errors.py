@@ -205,8 +205,15 @@ class ClientError(FspiopError):
 
 
 class MethodNotAllowed(ClientError):
+    """405: ``allow`` lists the methods the resource takes, for the ``Allow`` header a 405
+    must carry (RFC 9110 §15.5.6)."""
+
     code, http_status, description = "3000", 405, "Generic client error"
     reference_text = "Generic client error - Method Not Allowed"
+
+    def __init__(self, detail: str = "", *, allow: tuple[str, ...] = ()) -> None:
+        super().__init__(detail)
+        self.allow = allow
 
 
 class UnacceptableVersion(ClientError):

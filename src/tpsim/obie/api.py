@@ -71,7 +71,7 @@ from tpsim.obie.resources import Consent, DomesticPayment
 from tpsim.obie.signatures import encode
 from tpsim.obie.states import CONSENT_STATUS, VERSIONS, ConsentState, Kind, PaymentStatus
 
-__all__ = ["Answer", "ObieApi", "ObieRequest", "encode"]
+__all__ = ["Answer", "ObieApi", "ObieRequest", "allowed_methods", "encode"]
 
 Body = dict[str, Any]
 _CONSENT_KINDS = {kind.consents: kind for kind in Kind}
@@ -176,6 +176,8 @@ class ObieApi:
             answer.headers["WWW-Authenticate"] = error.challenge
         elif not error.has_body:
             answer.headers[ERROR_HEADER] = printable(error.message)
+        if isinstance(error, MethodNotAllowed):
+            answer.headers["Allow"] = ", ".join(error.allow)  # RFC 9110 §15.5.6
         return self._finish(call, answer, interaction)
 
     def _call(self, request: ObieRequest) -> _Call:
@@ -205,27 +207,25 @@ class ObieApi:
         if request.version not in VERSIONS:
             raise NoRoute(f"tpsim plays v{' and v'.join(VERSIONS)}, not v{request.version}")
         _accepts_json(access.header(request.headers, "Accept"))
-        kind = _CONSENT_KINDS.get(parts[0]) if parts else None
-        if kind is not None and len(parts) == 1:
-            _allow(method, "POST")
-            return self._create_consent(call, kind)
-        if kind is not None and len(parts) in (2, 3):
-            _allow(method, "GET")
+        allowed = allowed_methods(parts)
+        if allowed is None:
+            raise NoRoute(f"no UK resource at /{'/'.join(parts)[:200]}")
+        if method not in allowed:
+            use = " or ".join(allowed)
+            raise MethodNotAllowed(f"{method} is not allowed here: use {use}", allow=allowed)
+        kind = _CONSENT_KINDS.get(parts[0])
+        if kind is not None:
+            if len(parts) == 1:
+                return self._create_consent(call, kind)
             call.consent_id = parts[1]
             if len(parts) == 2:
                 return self._get_consent(call, parts[1], kind)
-            if kind is Kind.DOMESTIC and parts[2] == "funds-confirmation":
-                return self._funds(call, parts[1])
-        kind = _PAYMENT_KINDS.get(parts[0]) if parts else None
-        if kind is not None and len(parts) == 1:
-            _allow(method, "POST")
+            return self._funds(call, parts[1])
+        kind = _PAYMENT_KINDS[parts[0]]
+        if len(parts) == 1:
             return self._create_payment(call, kind)
-        if kind is not None and len(parts) in (2, 3):
-            _allow(method, "GET")
-            call.payment_id = parts[1]
-            if len(parts) == 2 or parts[2] == "payment-details":
-                return self._get_payment(call, parts[1], kind, details=len(parts) == 3)
-        raise NoRoute(f"no UK resource at /{'/'.join(parts)[:200]}")
+        call.payment_id = parts[1]
+        return self._get_payment(call, parts[1], kind, details=len(parts) == 3)
 
     # -- consents ---------------------------------------------------------------------------
 
@@ -454,6 +454,21 @@ def _accepts_json(accept: str | None) -> None:
     raise NotAcceptable(f"Accept {accept[:100]!r} admits no JSON")
 
 
-def _allow(method: str, allowed: str) -> None:
-    if method != allowed:
-        raise MethodNotAllowed(f"{method} is not allowed here: use {allowed}")
+def allowed_methods(segments: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The methods the UK API defines for the resource at ``segments`` (the path after
+    ``/pisp/``), or None: no UK resource there. The routing and the edge's refusal of a
+    method aiohttp cannot parse (``serve.parser_refusals``) both read it, so both send one
+    ``Allow``."""
+    consent = _CONSENT_KINDS.get(segments[0]) if segments else None
+    payment = _PAYMENT_KINDS.get(segments[0]) if segments else None
+    if consent is None and payment is None:
+        return None
+    if len(segments) == 1:
+        return ("POST",)
+    if len(segments) == 2:
+        return ("GET",)
+    if len(segments) == 3:
+        funds = consent is Kind.DOMESTIC and segments[2] == "funds-confirmation"
+        details = payment is not None and segments[2] == "payment-details"
+        return ("GET",) if funds or details else None
+    return None

@@ -213,7 +213,14 @@ class NoRoute(ObieError):
 
 
 class MethodNotAllowed(ObieError):
+    """405: ``allow`` lists the methods the resource takes, for the ``Allow`` header a 405
+    must carry (RFC 9110 §15.5.6)."""
+
     status = 405
+
+    def __init__(self, message: str, *, allow: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allow = allow
 
 
 class NotAcceptable(ObieError):

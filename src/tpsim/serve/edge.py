@@ -27,6 +27,7 @@ from tpsim.mojaloop.errors import (
     FspiopError,
     InternalServerError,
     MalformedSyntax,
+    MethodNotAllowed,
     MissingElement,
     PayloadTooLarge,
     ValidationError,
@@ -73,10 +74,12 @@ class Arrival(NamedTuple):
 
 
 class Answer(NamedTuple):
-    """The edge's synchronous answer: a status, and the error's body when refused."""
+    """The edge's synchronous answer: a status, and the error's body and headers when
+    refused (a 405's ``Allow``, RFC 9110 §15.5.6)."""
 
     status: int
     body: dict[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
 
 
 async def handle_fspiop(request: web.Request) -> web.Response:
@@ -93,8 +96,8 @@ async def handle_fspiop(request: web.Request) -> web.Response:
     else:
         answer = admit(sim, arrival, matched, raw)
     if answer.body is not None:
-        return web.json_response(answer.body, status=answer.status)
-    return web.Response(status=answer.status)
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+    return web.Response(status=answer.status, headers=answer.headers)
 
 
 def admit(
@@ -258,4 +261,11 @@ def refuse(
         code = info["errorInformation"]["errorCode"]
         took = ms_since(arrival.started)
         traffic.seen(Seen(entry, route, error.http_status, took, code=code))
-    return Answer(error.http_status, info)
+    return Answer(error.http_status, info, error_headers(error))
+
+
+def error_headers(error: FspiopError) -> dict[str, str] | None:
+    """The headers ``error``'s answer carries besides its body: a 405's ``Allow``."""
+    if isinstance(error, MethodNotAllowed) and error.allow:
+        return {"Allow": ", ".join(error.allow)}
+    return None

@@ -29,7 +29,7 @@ by the issuer the request was made at.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -54,14 +54,26 @@ if TYPE_CHECKING:  # the server itself (and joserfc) is imported with its first 
     from tpsim.auth.oauth_model import IntentReader
 
 __all__ = [
+    "ENDPOINTS",
     "PAGE_PATH",
     "OAuthFinder",
     "UnknownAuthorizationServer",
     "add_oauth_routes",
     "issuer_at",
+    "method_refusal",
 ]
 
 PAGE_PATH = "/login/{fsp_id}/oauth/{journey_id}"
+# Each endpoint under a mount's base and the one method it takes (a GET: and HEAD). The
+# routes and the edge's refusal of a method aiohttp cannot parse (``serve.parser_refusals``)
+# both read it, so both send one ``Allow``.
+ENDPOINTS: Mapping[str, str] = {
+    "/.well-known/openid-configuration": "GET",
+    "/.well-known/oauth-authorization-server": "GET",
+    "/jwks": "GET",
+    "/token": "POST",
+    "/authorize": "GET",
+}
 # (the simulation, fspId) → the bank's server and the mount's dialect, or
 # ``UnknownAuthorizationServer``.
 OAuthFinder = Callable[[Simulation, str], "tuple[AuthorizationServer, IntentApproval]"]
@@ -149,14 +161,15 @@ def add_oauth_routes(
     mount = _Mount(base, find, intent, pkce_required, pkce_methods, scope_templates, choice)
     mounts.all.append(mount)
     routes = _Routes(mount)
-    endpoints = [
-        ("GET", f"{base}/.well-known/openid-configuration", routes.discovery),
-        ("GET", f"{base}/.well-known/oauth-authorization-server", routes.discovery),
-        ("GET", f"{base}/jwks", routes.jwks),
-        ("POST", f"{base}/token", routes.token),
-        ("GET", f"{base}/authorize", routes.authorize),
-    ]
-    for method, path, handler in endpoints:
+    handlers = {
+        "/.well-known/openid-configuration": routes.discovery,
+        "/.well-known/oauth-authorization-server": routes.discovery,
+        "/jwks": routes.jwks,
+        "/token": routes.token,
+        "/authorize": routes.authorize,
+    }
+    for endpoint, method in ENDPOINTS.items():
+        path, handler = base + endpoint, handlers[endpoint]
         if method == "GET":
             app.router.add_get(path, handler)  # and HEAD
         else:
@@ -405,12 +418,13 @@ def _json_error(exc: OAuthError) -> web.Response:
 
 
 async def _wrong_method(allowed: str, request: web.Request) -> web.Response:
-    """405 (RFC 9110 15.5.6, with ``Allow``) in the JSON of RFC 6749 5.2."""
-    refusal = OAuthError(
-        "invalid_request",
-        f"{request.method} is not allowed on {request.path}: use {allowed}",
-        status=405,
-    )
+    return method_refusal(f"{request.method} is not allowed on {request.path}", allowed)
+
+
+def method_refusal(text: str, allowed: str) -> web.Response:
+    """405 (RFC 9110 15.5.6, with ``Allow``) in the JSON of RFC 6749 5.2: ``text`` says
+    what was refused, ``allowed`` is the endpoint's method (``ENDPOINTS``)."""
+    refusal = OAuthError("invalid_request", f"{text}: use {allowed}", status=405)
     response = _json_error(refusal)
     response.headers["Allow"] = f"{allowed}, HEAD" if allowed == "GET" else allowed
     return response

@@ -7,9 +7,11 @@ handler's ``handle_error``, as ``400 text/plain``. ``CodedRefusals`` is that han
 ``handle_error`` overridden (a public method of ``web.RequestHandler``, called with the
 parser's ``BadHttpMessage``; its signature is the same in aiohttp 3.11 to 3.14): the refusal is
 the coded error of the API the request line addressed: FSPIOP's ``errorInformation``
-(3101, or 3000 for a method), XS2A's ``tppMessages``, the UK's ``OBErrorResponse1``,
-STET's ``ErrorModel`` (a method: the dialect's own 405, with the ``Allow`` its routing sends
-on the path, or its 404 where it has no resource), else the admin API's ``{"error"}``.
+(3101), XS2A's ``tppMessages``, the UK's ``OBErrorResponse1``, STET's ``ErrorModel``, the
+sdk lookup's ``{"message", "statusCode"}``, a bank's OAuth error JSON, else the admin API's
+``{"error"}``. A method is the API's own 405 with the ``Allow`` its routing sends on the
+path (each API's one table of methods per resource, RFC 9110 §15.5.6), or its 404 where
+it has no resource.
 A ``CONNECT`` parses, but no route takes it: ``tunnel_refusal`` answers it the same way.
 
 The parser keeps no path once it fails, so the target is read from the connection's last
@@ -30,9 +32,11 @@ from aiohttp import http_exceptions, web
 from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.web_request import BaseRequest
 
-from tpsim.mojaloop.errors import FspiopError, MalformedSyntax, MethodNotAllowed
+from tpsim.mojaloop.errors import FspiopError, MalformedSyntax, MethodNotAllowed, UnknownUri
+from tpsim.mojaloop.wire.routes import allowed_methods
 from tpsim.serve.admin import problem
-from tpsim.serve.edge import SIMULATION
+from tpsim.serve.edge import SIMULATION, error_headers
+from tpsim.serve.oauth import ENDPOINTS, method_refusal
 from tpsim.serve.psd2_edge import encoded, json_answer
 from tpsim.serve.simulation import Simulation
 
@@ -122,7 +126,8 @@ async def tunnel_refusal(request: web.Request) -> web.StreamResponse:
 
 def coded_refusal(sim: Simulation, path: str | None, reason: str, *, method: bool) -> web.Response:
     """``reason`` (what was refused) as the coded error of ``path``'s API: a method the API
-    does not define (``method``) is the API's own 405 where it has one, anything else its
+    does not define (``method``) is the API's own 405 with the ``Allow`` its routing sends
+    on the path (RFC 9110 §15.5.6), or its 404 where it has no resource; anything else its
     malformed-request error."""
     fix = (
         "send a method the API defines for this resource"
@@ -131,54 +136,103 @@ def coded_refusal(sim: Simulation, path: str | None, reason: str, *, method: boo
     )
     text = f"{reason}: {fix}"
     dialect = (path or "").split("/", 2)[1] if path and path.count("/") > 1 else ""
+    parts = unquote(path or "").split("/")  # "", dialect, fspId, …: as aiohttp matches it
+    if dialect in ("xs2a", "obie", "stet") and method and len(parts) > 3 and parts[2]:
+        allowed = ENDPOINTS.get("/" + "/".join(parts[3:]))  # the bank's OAuth server's
+        if allowed is not None:
+            return method_refusal(reason, allowed)
     if dialect == "xs2a":
-        return _xs2a(text, method=method)
+        return _xs2a(sim, text, parts, method=method)
     if dialect == "obie":
-        return _obie(text, path or "", method=method)
+        return _obie(sim, text, parts, method=method)
     if dialect == "stet":
-        return _stet(sim, text, path or "", method=method)
+        return _stet(sim, text, path or "", parts, method=method)
+    if dialect == "sdk":
+        return _sdk(text, parts, method=method)
     if path is None or path.startswith(("/admin/", "/metrics", "/ui", "/health", "/login/")):
         return problem(400, text, code="MALFORMED_REQUEST")
-    error: FspiopError = MethodNotAllowed(text) if method else MalformedSyntax(text)
+    error: FspiopError = MalformedSyntax(text)
+    if method:
+        allow = allowed_methods(unquote(path))
+        if allow is None:
+            error = UnknownUri(f"no Third Party or FSPIOP resource at {path[:200]}")
+        else:
+            error = MethodNotAllowed(text, allow=allow)
     info = error.error_information(sim.config.behaviour.profile)
-    return web.json_response(info, status=error.http_status)
+    return web.json_response(info, status=error.http_status, headers=error_headers(error))
 
 
-def _xs2a(text: str, *, method: bool) -> web.Response:
+def _xs2a(sim: Simulation, text: str, parts: list[str], *, method: bool) -> web.Response:
+    from tpsim.xs2a.api import allowed_methods as xs2a_methods
     from tpsim.xs2a.api import refusal as xs2a_refusal
-    from tpsim.xs2a.errors import FormatError, ServiceInvalid
+    from tpsim.xs2a.errors import FormatError, ResourceUnknown, ServiceInvalid, Xs2aError
 
-    error = ServiceInvalid(text) if method else FormatError(text)
+    error: Xs2aError = FormatError(text)
+    if method:  # the PIS API under /v1/, as its routing says
+        allow = None
+        if len(parts) > 3 and parts[3] == "v1" and parts[2] in sim.psd2.xs2a:
+            allow = xs2a_methods(tuple(part for part in parts[4:] if part))
+        if allow is None:
+            where = "/".join(parts)[:200]
+            error = ResourceUnknown(f"no XS2A resource at {where}: the PIS API is under /v1/")
+        else:
+            error = ServiceInvalid(text, allow=allow)
     answer = xs2a_refusal(error, {})
     return json_answer(answer.status, answer.headers, encoded(answer.body))
 
 
-def _obie(text: str, path: str, *, method: bool) -> web.Response:
-    from tpsim.obie.api import INTERACTION
-    from tpsim.obie.errors import InvalidFormat, MethodNotAllowed, ObieError
+def _obie(sim: Simulation, text: str, parts: list[str], *, method: bool) -> web.Response:
+    from tpsim.obie.api import ERROR_HEADER, INTERACTION, allowed_methods, printable
+    from tpsim.obie.errors import InvalidFormat, MethodNotAllowed, NoRoute, ObieError
+    from tpsim.obie.states import VERSIONS
 
     interaction = str(uuid.uuid4())
-    error: ObieError = MethodNotAllowed(text) if method else InvalidFormat(text)
-    body = error.body("4.0" if "/v4.0/" in path else "3.1", interaction)
     headers = {INTERACTION: interaction}
-    if body is None:  # the spec's 405 has no body
+    version = parts[4][1:] if len(parts) > 4 and parts[4].startswith("v") else ""
+    error: ObieError = InvalidFormat(text)
+    if method:  # the PIS API under /open-banking/v{version}/pisp/, as its routing says
+        allow = None
+        pisp = len(parts) > 5 and parts[3] == "open-banking" and parts[5] == "pisp"
+        if pisp and version in VERSIONS and parts[2] in sim.psd2.obie:
+            allow = allowed_methods(tuple(part for part in parts[6:] if part))
+        if allow is None:
+            error = NoRoute(f"no UK Open Banking API resource at {'/'.join(parts)[:200]}")
+        else:
+            error = MethodNotAllowed(text, allow=allow)
+            headers["Allow"] = ", ".join(allow)  # RFC 9110 §15.5.6, as a DELETE there is told
+    body = error.body("4.0" if version == "4.0" else "3.1", interaction)
+    if body is None:  # the spec's 404 and 405 have no body: why is said in a header
+        headers[ERROR_HEADER] = printable(error.message)
         return web.Response(status=error.status, headers=headers)
     return web.json_response(body, status=error.status, headers=headers)
 
 
-def _stet(sim: Simulation, text: str, path: str, *, method: bool) -> web.Response:
-    from tpsim.stet.api import allowed_methods
+def _stet(sim: Simulation, text: str, path: str, parts: list[str], *, method: bool) -> web.Response:
+    from tpsim.stet.api import allowed_methods as stet_methods
     from tpsim.stet.errors import HeaderInvalid, MethodNotAllowed, NoRoute, StetError
 
     headers = {"X-Request-ID": str(uuid.uuid4())}
-    error: StetError = MethodNotAllowed(text, allow=()) if method else HeaderInvalid(text)
-    parts = unquote(path).split("/")  # "", "stet", fspId, "v1", …: as aiohttp matches it
-    if method and len(parts) > 3 and parts[3] == "v1":  # the PIS API, as its routing says
-        allow = allowed_methods(tuple(part for part in parts[4:] if part))
-        if allow is None or parts[2] not in sim.psd2.stet:
+    error: StetError = HeaderInvalid(text)
+    if method:  # the PIS API under /v1/, as its routing says
+        allow = None
+        if len(parts) > 3 and parts[3] == "v1" and parts[2] in sim.psd2.stet:
+            allow = stet_methods(tuple(part for part in parts[4:] if part))
+        if allow is None:
             error = NoRoute(f"no STET resource at {path[:200]}: see /payment-requests")
         else:
             error = MethodNotAllowed(text, allow=allow)
-            headers["Allow"] = ", ".join(allow)  # RFC 9110 §15.5.6, as a GET there is told
+            headers["Allow"] = ", ".join(allow)  # RFC 9110 §15.5.6, as a DELETE there is told
     body = error.body(sim.clock.now(), path)
     return web.json_response(body, status=error.status, headers=headers)
+
+
+def _sdk(text: str, parts: list[str], *, method: bool) -> web.Response:
+    from tpsim.serve.sdk import USAGE, Refused, is_lookup
+    from tpsim.serve.sdk import refusal as sdk_refusal
+
+    error = Refused(400, "3101", text)
+    if method and is_lookup(parts[2:]):
+        error = Refused(405, "3000", text)  # with Allow: GET, as the lookup's routing says
+    elif method:
+        error = Refused(404, "3002", f"no such path: tpsim's /sdk serves {USAGE}")
+    return sdk_refusal(error)

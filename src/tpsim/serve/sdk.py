@@ -140,11 +140,19 @@ class Refused(TpsimError):
         self.status, self.code, self.detail = status, code, detail
 
 
+def is_lookup(segments: list[str]) -> bool:
+    """Whether ``segments`` (the path after ``/sdk/``) are a lookup's, ``USAGE``'s path: the
+    routing and the edge's refusal of a method aiohttp cannot parse both ask."""
+    return len(segments) in (4, 5) and segments[1] == "parties" and all(segments)
+
+
 def refusal(error: Refused) -> web.Response:
     """The adapter's error shape for a request it does not run (its validator answers
-    ``{"message", "statusCode"}``); ``statusCode`` is the FSPIOP code that says why."""
+    ``{"message", "statusCode"}``); ``statusCode`` is the FSPIOP code that says why. A 405
+    names the one method the adapter's lookup takes (``Allow``, RFC 9110 §15.5.6)."""
+    headers = {"Allow": "GET"} if error.status == 405 else None
     return web.json_response(
-        {"message": error.detail, "statusCode": error.code}, status=error.status
+        {"message": error.detail, "statusCode": error.code}, status=error.status, headers=headers
     )
 
 
@@ -178,7 +186,7 @@ def read_request(request: web.Request, sim: Simulation) -> tuple[External, Party
     """The PISP, the party and the ``GET /parties`` that looks it up, of ``GET
     /sdk/{fspId}/parties/{Type}/{ID}[/{SubId}]``; or the ``Refused`` saying what to fix."""
     segments = request.match_info["tail"].split("/")
-    if len(segments) not in (4, 5) or segments[1] != "parties" or not all(segments):
+    if not is_lookup(segments):
         raise Refused(404, "3002", f"no such path: tpsim's /sdk serves {USAGE}")
     if request.method != "GET":
         raise Refused(405, "3000", f"{request.method} is not allowed: tpsim's /sdk serves {USAGE}")

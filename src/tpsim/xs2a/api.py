@@ -55,6 +55,7 @@ from tpsim.xs2a.states import TransactionStatus
 
 Body = dict[str, Any]
 _KINDS = {"authorisations": False, "cancellation-authorisations": True}
+_SERVICES = frozenset(service.value for service in Service)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,7 @@ class Xs2aApi:
             answer = Answer(
                 error.status,
                 error.body(),
+                _error_headers(error),
                 payment_id=parts[2] if len(parts) > 2 else None,
                 authorisation_id=parts[4] if len(parts) > 4 else kept,
             )
@@ -137,7 +139,7 @@ class Xs2aApi:
         links = Links(request.site, self.bank.fsp_id)
         method = request.method.upper()
         if len(parts) == 2:
-            _allow(method, ("POST",))
+            _allow(method, parts)
             if self.bank.profile.idempotent_x_request_id:
                 return self._initiate_once(request, service, parts[1], links)
             return self._initiate(request, service, parts[1], links)
@@ -145,26 +147,26 @@ class Xs2aApi:
         payment = self._owned(self.bank.payment(service, parts[1], parts[2]), headers)
         rest = parts[3:]
         if not rest:
-            _allow(method, ("GET", "DELETE"))
+            _allow(method, parts)
             if method == "GET":
                 status = self.bank.transaction_status(payment)
                 body = answers.payment_body(payment, status)
                 return Answer(200, body, payment_id=payment.payment_id)
             return self._cancel(headers, payment, links)
         if rest == ("status",):
-            _allow(method, ("GET",))
+            _allow(method, parts)
             status = self.bank.transaction_status(payment)
             return Answer(200, answers.status_body(payment, status), payment_id=payment.payment_id)
         if rest[0] in _KINDS and len(rest) <= 2:
             cancellation = _KINDS[rest[0]]
             if len(rest) == 1:
-                _allow(method, ("POST", "GET"))
+                _allow(method, parts)
                 if method == "GET":
                     ids = payment.cancellations if cancellation else payment.authorisations
                     body = {"authorisationIds": list(ids)}
                     return Answer(200, body, payment_id=payment.payment_id)
                 return self._start(request, headers, payment, links, cancellation)
-            _allow(method, ("GET", "PUT"))
+            _allow(method, parts)
             return self._authorisation(request, headers, payment, links, cancellation, rest[1])
         raise ResourceUnknown(f"no XS2A resource at /{'/'.join(parts)}")
 
@@ -396,9 +398,31 @@ def _accepts_json(accept: str | None) -> None:
     )
 
 
-def _allow(method: str, allowed: tuple[str, ...]) -> None:
+def allowed_methods(segments: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The methods XS2A defines for the resource at ``segments`` (the path after ``/v1/``,
+    as in the module's table), or None: no XS2A resource there. The routing and the edge's
+    refusal of a method aiohttp cannot parse (``serve.parser_refusals``) both read it, so
+    both send one ``Allow``."""
+    if len(segments) < 2 or segments[0] not in _SERVICES:
+        return None
+    rest = segments[3:]
+    if len(segments) == 2:
+        return ("POST",)
+    if not rest:
+        return ("GET", "DELETE")
+    if rest == ("status",):
+        return ("GET",)
+    if rest[0] in _KINDS and len(rest) <= 2:
+        return ("POST", "GET") if len(rest) == 1 else ("GET", "PUT")
+    return None
+
+
+def _allow(method: str, segments: tuple[str, ...]) -> None:
+    allowed = allowed_methods(segments) or ()
     if method not in allowed:
-        raise ServiceInvalid(f"{method} is not allowed here: use {' or '.join(allowed)}")
+        raise ServiceInvalid(
+            f"{method} is not allowed here: use {' or '.join(allowed)}", allow=allowed
+        )
 
 
 def _update(request: ApiRequest) -> Update:
@@ -431,4 +455,9 @@ def refusal(error: Xs2aError, headers: Mapping[str, str]) -> Answer:
     too large), with the TPP's ``X-Request-ID`` or a new one."""
     sent = headers.get("X-Request-ID", "")
     request_id = sent if UUID.fullmatch(sent) else str(uuid.uuid4())
-    return Answer(error.status, error.body(), {"X-Request-ID": request_id})
+    return Answer(error.status, error.body(), {**_error_headers(error), "X-Request-ID": request_id})
+
+
+def _error_headers(error: Xs2aError) -> dict[str, str]:
+    """The headers ``error``'s answer carries: a 405's ``Allow`` (RFC 9110 §15.5.6)."""
+    return {"Allow": ", ".join(error.allow)} if error.status == 405 else {}

@@ -50,6 +50,9 @@ class Xs2aError(TpsimError):
 
     code: ClassVar[str] = "FORMAT_ERROR"
     status: ClassVar[int] = 400
+    # A 405's methods the resource takes, for the Allow header it must carry (RFC 9110
+    # §15.5.6): set by each 405.
+    allow: tuple[str, ...] = ()
 
     def __init__(self, text: str, *, path: str | None = None) -> None:
         self.text = _cut(text)
@@ -176,13 +179,22 @@ class ProductUnknown(Xs2aError):
 
 
 class ServiceInvalid(Xs2aError):
+    """A method the resource has not: ``allow`` the methods it has (``api.allowed_methods``)."""
+
     code = "SERVICE_INVALID"
     status = 405
 
+    def __init__(self, text: str, *, allow: tuple[str, ...]) -> None:
+        super().__init__(text)
+        self.allow = allow
+
 
 class CancellationInvalid(Xs2aError):
+    """A payment that can no longer be cancelled: reading it is all it still takes."""
+
     code = "CANCELLATION_INVALID"
     status = 405
+    allow = ("GET",)
 
 
 class FormatsInvalid(Xs2aError):

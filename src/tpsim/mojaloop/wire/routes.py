@@ -57,6 +57,7 @@ __all__ = [
     "ROUTES",
     "ROUTES_BY_NAME",
     "Route",
+    "allowed_methods",
     "correlation_id",
     "error_path",
     "expand",
@@ -291,24 +292,41 @@ def _fits(entry: _Template, segments: list[str]) -> bool:
     return True
 
 
+def _template_of(path: str) -> tuple[_Template, list[str]] | None:
+    """The template ``path`` fits and its segments, or None: no resource there."""
+    segments = path.split("?", 1)[0].split("/")[1:]
+    for entry in _INDEX.get((segments[0], len(segments)), ()) if segments else ():
+        if _fits(entry, segments):
+            return entry, segments
+    return None
+
+
+def allowed_methods(path: str) -> tuple[str, ...] | None:
+    """The methods the resource at ``path`` takes, or None: no resource there. ``match``
+    and the edge's refusal of a method aiohttp cannot parse (``serve.parser_refusals``)
+    both read it, so both send one ``Allow``."""
+    found = _template_of(path)
+    return None if found is None else tuple(found[0].methods)
+
+
 def match(method: str, path: str) -> tuple[Route, dict[str, str]]:
     """The route for ``method`` and ``path`` and its path parameters.
 
     Raises ``UnknownUri`` (3002, 404) when no template matches the path and
     ``MethodNotAllowed`` (3000, 405) naming the allowed methods when one does.
     """
-    segments = path.split("?", 1)[0].split("/")[1:]
-    for entry in _INDEX.get((segments[0], len(segments)), ()) if segments else ():
-        if not _fits(entry, segments):
-            continue
-        route = entry.methods.get(method.upper())
-        if route is None:
-            allowed = ", ".join(entry.methods)
-            raise MethodNotAllowed(
-                f"{method.upper()} is not allowed on {entry.template}; allowed: {allowed}"
-            )
-        return route, {name: segments[i] for i, name in entry.params}
-    raise UnknownUri(f"no Third Party or FSPIOP resource at {path}")
+    found = _template_of(path)
+    if found is None:
+        raise UnknownUri(f"no Third Party or FSPIOP resource at {path}")
+    entry, segments = found
+    route = entry.methods.get(method.upper())
+    if route is None:
+        allow = tuple(entry.methods)
+        raise MethodNotAllowed(
+            f"{method.upper()} is not allowed on {entry.template}; allowed: {', '.join(allow)}",
+            allow=allow,
+        )
+    return route, {name: segments[i] for i, name in entry.params}
 
 
 def correlation_id(
