@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from tpsim.core.errors import StateRefused, UnknownPayment
 from tpsim.core.ledger import Ledger, Reservation
@@ -72,9 +73,11 @@ class PaymentIntent:
     def _next(self, event: PaymentEvent) -> PaymentState:
         return next_state(PAYMENT_TRANSITIONS, PAYMENT_TERMINAL, self.state, event, what=self.what)
 
-    def moved(self, event: PaymentEvent) -> PaymentIntent:
-        """This intent after ``event``, or the ``StateRefused`` of the table."""
-        return evolve(self, state=self._next(event))
+    def moved(self, event: PaymentEvent, **changes: Any) -> PaymentIntent:
+        """This intent after ``event``, or the ``StateRefused`` of the table; ``changes``
+        to its other fields are made in the same copy (one copy, not one per change: a
+        copy is a good part of a transfer's CPU, issue 17)."""
+        return evolve(self, state=self._next(event), **changes)
 
     def authenticated(self, event: ScaEvent, *, method: ScaMethod | None = None) -> PaymentIntent:
         """This intent after ``event`` happened to its authentication (``SCA_OUTCOME``).
@@ -90,7 +93,7 @@ class PaymentIntent:
             ) from None
         assert self.sca is not None  # noqa: S101 - every AUTHORISING intent has one
         sca = self.sca.moved(event, what=f"authentication of {self.what}", method=method)
-        return evolve(self.moved(SCA_OUTCOME[sca.state]), sca=sca)
+        return self.moved(SCA_OUTCOME[sca.state], sca=sca)
 
 
 class Payments:
@@ -135,8 +138,7 @@ class Payments:
 
     def start_sca(self, intent_id: str, authentication: Authentication) -> PaymentIntent:
         """The payment asks for authorisation: a challenge was issued."""
-        intent = self.get(intent_id).moved(PaymentEvent.START_SCA)
-        return self._put(evolve(intent, sca=authentication))
+        return self._put(self.get(intent_id).moved(PaymentEvent.START_SCA, sca=authentication))
 
     def authenticate(
         self,
@@ -157,14 +159,15 @@ class Payments:
         start executing; a debit of zero reserves nothing. ``InsufficientFunds`` (or
         another ledger refusal) leaves the intent AUTHORISED, for the dialect to fail."""
         intent = self.get(intent_id)
-        executing = intent.moved(PaymentEvent.EXECUTE)
+        state = intent._next(PaymentEvent.EXECUTE)  # refused before anything is reserved
         amount = intent.amount if debit is None else debit
         if amount == 0:
-            return self._put(executing, at)
+            return self._put(evolve(intent, state=state), at)
         reservation = self._ledger.reserve(
             intent.debtor, amount, currency=intent.currency, ref=intent.intent_id, at=at
         )
-        return self._put(evolve(executing, reservation=reservation), at)
+        # One copy with both changes, not one per change (issue 17).
+        return self._put(evolve(intent, state=state, reservation=reservation), at)
 
     def settle(self, intent_id: str, *, at: datetime | None = None) -> PaymentIntent:
         """The money reached the creditor: commit the reservation."""
