@@ -175,7 +175,7 @@ async def test_advancing_the_clock_fires_the_authorization_timeout(
     ("data", "words"),
     [
         ("not json", "must be JSON"),
-        ("[]", "must be a number"),
+        ("[]", "must be a JSON object"),
         ('{"seconds": "60"}', "must be a number"),
         ('{"seconds": true}', "must be a number"),
         ('{"seconds": -1}', "time only moves on"),

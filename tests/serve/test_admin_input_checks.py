@@ -35,6 +35,42 @@ async def decide(scheme: Scheme, found: str, body: Any) -> tuple[int, Any]:
         return answer.status, await answer.json()
 
 
+# -- body members ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "code", "named"),
+    [
+        ("/clock/advance", {"secs": 10}, "BODY_MEMBER_UNKNOWN", ["secs", "seconds missing"]),
+        ("/clock/advance", {}, "BODY_MEMBER_MISSING", ["seconds missing"]),
+        ("/clock/advance", {"seconds": 1, "x": 1}, "BODY_MEMBER_UNKNOWN", ["member x"]),
+        ("/participants/pispa/endpoint", {"url": "http://127.0.0.1:1"}, "BODY_MEMBER_UNKNOWN",
+         ["url", "endpoint missing"]),
+        ("/psd2/authorisations/a1/decision", {"decision": "approve", "tan": "1"},
+         "BODY_MEMBER_UNKNOWN", ["member tan", "psu (optional)", "otp (optional)"]),
+        ("/psd2/authorisations/a1/decision", {"psu": "erika"}, "BODY_MEMBER_MISSING",
+         ["decision missing"]),
+        ("/psd2/intents/p1/status", {"state": "RJCT"}, "BODY_MEMBER_UNKNOWN",
+         ["member state", "status missing"]),
+    ],
+    ids=["secs", "empty", "extra", "endpoint-url", "decision-tan", "no-decision", "state"],
+)  # fmt: skip
+async def test_a_body_member_the_route_does_not_take_or_lacks_is_a_coded_400_naming_it(
+    scheme: Scheme, path: str, body: Any, code: str, named: list[str]
+) -> None:
+    before = await get(scheme, "/admin/accounts")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(
+            "PUT" if path.endswith("/endpoint") else "POST", f"{scheme.url}/admin{path}", json=body
+        ) as answer,
+    ):
+        status, refused = answer.status, await answer.json()
+    assert (status, refused.get("code")) == (400, code), refused
+    assert all(words in refused["error"] for words in named), refused["error"]
+    assert await get(scheme, "/admin/accounts") == before  # nothing done
+
+
 # -- number parameters ---------------------------------------------------------------------
 
 

@@ -366,7 +366,10 @@ async def advance_clock(request: web.Request) -> web.Response:
         return problem(exc.status, exc.detail)
     except (ValueError, RecursionError):  # not JSON, or nested too deep to decode
         return problem(400, 'the body must be JSON: {"seconds": N}')
-    seconds = body.get("seconds") if isinstance(body, dict) else None
+    refused = members_refused(body, "seconds", example='{"seconds": 60}')
+    if refused is not None:
+        return refused
+    seconds = body["seconds"]
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         return problem(400, 'seconds must be a number: {"seconds": 60}')
     if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE_S:
@@ -402,7 +405,11 @@ async def point_participant(request: web.Request) -> web.Response:
         return problem(exc.status, exc.detail)
     except (ValueError, RecursionError):
         return problem(400, 'the body must be JSON: {"endpoint": "http://127.0.0.1:5000"}')
-    endpoint = body.get("endpoint") if isinstance(body, dict) else None
+    example = '{"endpoint": "http://127.0.0.1:5000"}'
+    refused = members_refused(body, "endpoint", example=example)
+    if refused is not None:
+        return refused
+    endpoint = body["endpoint"]
     if not isinstance(endpoint, str):
         return problem(400, 'endpoint must be a string: {"endpoint": "http://127.0.0.1:5000"}')
     fsp_id = request.match_info["fsp_id"]
@@ -413,6 +420,27 @@ async def point_participant(request: web.Request) -> web.Response:
     except ConfigError as exc:  # no http(s) base URL
         return problem(400, str(exc))
     return web.json_response({"endpoint": endpoint, "previous": previous})
+
+
+def members_refused(
+    body: Any, *required: str, optional: tuple[str, ...] = (), example: str
+) -> web.Response | None:
+    """The 400 for an admin body that is not a JSON object, has a member the route does not
+    take (``BODY_MEMBER_UNKNOWN``: a misspelt one would be silently ignored) or lacks one
+    it requires (``BODY_MEMBER_MISSING``), naming them; None when it has neither."""
+    if not isinstance(body, dict):
+        return problem(400, f"the body must be a JSON object: {example}")
+    unknown = [str(name)[:40] for name in body if name not in (*required, *optional)]
+    missing = [name for name in required if name not in body]
+    lacks = f"; {', '.join(missing)} missing" if missing else ""
+    if unknown:
+        takes = ", ".join([*required, *(f"{o} (optional)" for o in optional)])
+        detail = f"unknown member {', '.join(unknown)}{lacks}: the body takes {takes}"
+        return problem(400, f"{detail}, e.g. {example}", code="BODY_MEMBER_UNKNOWN")
+    if missing:
+        detail = f"{', '.join(missing)} missing from the body, e.g. {example}"
+        return problem(400, detail, code="BODY_MEMBER_MISSING")
+    return None
 
 
 def problem(status: int, detail: str, *, code: str | None = None) -> web.Response:

@@ -34,7 +34,7 @@ from tpsim.core.json_body import lone_surrogate_at
 from tpsim.core.payment import PaymentIntent
 from tpsim.errors import TpsimError
 from tpsim.serve.account_choice import AccountChoice, stet_choice, uk_choice, xs2a_choice
-from tpsim.serve.admin import Handler, problem
+from tpsim.serve.admin import Handler, members_refused, problem
 from tpsim.serve.body import BodyRefused, read_at_most
 from tpsim.serve.edge import SIMULATION
 from tpsim.serve.simulation import Simulation
@@ -54,6 +54,11 @@ async def decide(request: web.Request) -> web.Response:
     body = await _body(request, sim)
     if isinstance(body, web.Response):
         return body
+    refused = members_refused(
+        body, "decision", optional=("psu", "otp", "account"), example='{"decision": "approve"}'
+    )
+    if refused is not None:
+        return refused
     decision = body.get("decision")
     if decision not in ("approve", "deny"):
         return problem(400, 'decision is "approve" or "deny"')
@@ -219,6 +224,11 @@ async def force_status(request: web.Request) -> web.Response:
     body = await _body(request, sim)
     if isinstance(body, web.Response):
         return body
+    refused = members_refused(
+        body, "status", optional=("reason",), example='{"status": "RJCT", "reason": "fraud"}'
+    )
+    if refused is not None:
+        return refused
     found, uk, stet = _payment(sim, intent_id), _consent(sim, intent_id), _request(sim, intent_id)
     if found is None and uk is None and stet is None:
         return problem(404, f"no PSD2 payment, consent or payment request {intent_id}")
