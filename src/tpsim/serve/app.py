@@ -13,7 +13,7 @@ from tpsim.serve.admin import add_admin_routes, admin_only, no_admin_route
 from tpsim.serve.admin_docs import add_admin_docs
 from tpsim.serve.admin_psd2 import PSD2_ADMIN_ROUTES
 from tpsim.serve.edge import MAX_BODY_BYTES, SIMULATION, expect_handler, handle_fspiop
-from tpsim.serve.live import add_live_routes
+from tpsim.serve.live import add_live_routes, index, wants_a_page
 from tpsim.serve.login import add_login_routes
 from tpsim.serve.metrics import add_metrics_routes
 from tpsim.serve.obie import add_obie_routes
@@ -43,12 +43,15 @@ async def written(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def admin_refusals(request: web.Request, handler: Handler) -> web.StreamResponse:
     """A path under ``/admin/`` that only the FSPIOP catch-all matched (an unknown admin
     path, or an admin path with another method), or ``/health``, ``/metrics`` or ``/ui``
-    with another method, is the admin API's refusal, not an FSPIOP ``errorInformation``.
+    with another method, is the admin API's refusal, not an FSPIOP ``errorInformation``;
+    a browser's ``GET /`` is a page pointing at ``/ui`` (``live.index``).
     A ``CONNECT``, which no route matches (aiohttp gives it no path), is refused in the
     format of the API its target names (``tunnel_refusal``)."""
     if request.method == hdrs.METH_CONNECT:
         return await tunnel_refusal(request)
     if request.match_info.handler is handle_fspiop:
+        if wants_a_page(request):  # a browser opening tpsim's address
+            return await index(request)
         if request.path.startswith("/admin/") or request.path == "/metrics":
             return await admin_only(no_admin_route)(request)
         if request.path in _OPEN_PATHS:

@@ -30,6 +30,7 @@ from tpsim.mojaloop.errors import (
     MethodNotAllowed,
     MissingElement,
     PayloadTooLarge,
+    UnknownUri,
     ValidationError,
 )
 from tpsim.mojaloop.message import DESTINATION, SOURCE, Message, make_headers
@@ -90,7 +91,7 @@ async def handle_fspiop(request: web.Request) -> web.Response:
         matched = routes.match(request.method, request.path)
         raw = await _read_body(request, sim)
     except FspiopError as exc:
-        answer = refuse(sim, arrival, exc, None, matched)
+        answer = refuse(sim, arrival, _at_root(exc, request.path), None, matched)
     except Exception:  # a bug must still not answer without a coded body
         answer = refuse(sim, arrival, _unexpected(request.path), None, matched)
     else:
@@ -148,6 +149,19 @@ def admit(
         traffic.seen(Seen(entry, route.template, route.sync_status, took, receiver=hub))
     sim.router.submit(message)
     return Answer(route.sync_status)
+
+
+# Where a person trying tpsim's address with curl finds what is for them (a browser gets
+# the page: ``live.index``); the 3002 an FSPIOP client expects is kept.
+AT_ROOT = (
+    "no Third Party or FSPIOP resource at /: tpsim's live view is at /ui, its admin API"
+    " at /admin/openapi.json, its health at /health"
+)
+
+
+def _at_root(error: FspiopError, path: str) -> FspiopError:
+    """``error``, or at ``/`` the 3002 that says where tpsim's own pages are."""
+    return UnknownUri(AT_ROOT) if isinstance(error, UnknownUri) and path == "/" else error
 
 
 def _unexpected(path: str) -> InternalServerError:

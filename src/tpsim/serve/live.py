@@ -4,6 +4,9 @@ GET /admin/journal/stream   ?correlationId=…&since=SEQ → ``text/event-stream
                             after ``since`` (or after the ``Last-Event-ID`` a reconnecting
                             client sends), then each new one as it is recorded
 GET /ui                     the page (``ui.html``): the traffic as a live sequence diagram
+GET /                       from a browser (``Accept: text/html``): a page pointing at
+                            ``/ui``, ``/admin/openapi.json`` and ``/health`` (``index``);
+                            any other client gets the FSPIOP edge's 3002, which says so too
 
 Each entry is one event, ``id`` its ``seq`` and ``data`` the entry as ``GET /admin/journal``
 gives it, on one line::
@@ -55,7 +58,7 @@ from tpsim.serve.admin import NotANumber, admin_only, problem, whole_number
 from tpsim.serve.chunked import ClientGone, chunks, send, send_all
 from tpsim.serve.edge import SIMULATION
 
-__all__ = ["add_live_routes"]
+__all__ = ["add_live_routes", "index", "wants_a_page"]
 
 HEARTBEAT_S = 15.0  # a keep-alive comment when nothing else was sent for this long
 QUEUE_ENTRIES = 1000  # entries waiting for one client before it is dropped
@@ -258,6 +261,40 @@ _UI_HEADERS = {
 async def ui(request: web.Request) -> web.Response:
     """``GET /ui``: the live page (static; what it shows comes through the guarded API)."""
     return web.Response(text=_UI, content_type="text/html", headers=_UI_HEADERS)
+
+
+_INDEX = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>tpsim</title></head>
+<body><h1>tpsim</h1>
+<p>A simulated Mojaloop Third Party API switch and PSD2 banks. This address is where
+participants send their FSPIOP and PSD2 requests; for people:</p>
+<ul>
+<li><a href="/ui">/ui</a>: the live view, every message as a sequence diagram</li>
+<li><a href="/admin/openapi.json">/admin/openapi.json</a>: the admin API's OpenAPI document
+(with tpsim's admin token, when it has one)</li>
+<li><a href="/health">/health</a>: whether the scheme is loaded</li>
+</ul></body></html>
+"""
+_INDEX_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; base-uri 'none'; form-action 'none';"
+    " frame-ancestors 'none'",
+}
+
+
+def wants_a_page(request: web.Request) -> bool:
+    """A browser opening tpsim's address: ``GET`` (or ``HEAD``) ``/`` accepting HTML, as no
+    FSPIOP client does (they accept ``application/vnd.interoperability.…``)."""
+    return (
+        request.path == "/"
+        and request.method in ("GET", "HEAD")
+        and "text/html" in request.headers.get("Accept", "").lower()
+    )
+
+
+async def index(request: web.Request) -> web.Response:
+    """``GET /`` from a browser: where the live view and the admin API are (static)."""
+    return web.Response(text=_INDEX, content_type="text/html", headers=_INDEX_HEADERS)
 
 
 async def _close_streams(app: web.Application) -> None:
