@@ -240,6 +240,33 @@ def test_as_many_workers_as_a_config_may_hold_accounts_is_a_valid_concurrency() 
     assert args.concurrency == MAX_SCHEME_ENTRIES
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--flow", "stet", "--payee", "123"], "stet does not use --payee: only --flow transfer"),
+        (["--flow", "xs2a", "--credential-type", "FIDO"], "only --flow transfer or link takes it"),
+        (["--flow", "transfer", "--channel", "WEB"], "does not use --channel: only --flow link"),
+        (["--flow", "link", "--amount", "5"], "--flow link does not use --amount"),
+        (
+            ["--switch", CLOSED, "--listen", "127.0.0.1:0", "--credentials", "w.yaml",
+             "--payee", "123"],
+            "--payee is for a run against a tpsim (--server)",
+        ),
+    ],
+    ids=["stet-payee", "xs2a-credential-type", "transfer-channel", "link-amount", "switch-payee"],
+)  # fmt: skip
+def test_an_option_the_run_would_ignore_is_a_usage_error_naming_who_takes_it(
+    args: list[str], said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def contacted(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the run contacted a server")
+
+    monkeypatch.setattr(load_setup, "against_tpsim", contacted)
+    monkeypatch.setattr(load_setup, "against_switch", contacted)
+    assert main(["load", *args]) == 2
+    assert said in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("bad", ["credentials", "credential"])
 def test_a_credentials_file_that_is_not_utf8_exits_2_naming_it(
     bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -6,8 +6,11 @@ while the test's event loop serves."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -255,3 +258,31 @@ def test_listen_prints_each_callback_with_its_path_and_body() -> None:
     (printed,) = lines
     assert printed.splitlines()[0] == f"← POST {path}  dfspa  10 USD, challenge ab12…"
     assert '    "challenge": "ab12"' in printed.splitlines()
+
+
+# `tpsim pisp listen` as the console script runs it, in a fresh interpreter: its exit code,
+# and whether the flows (and aiohttp) were imported by then, as JSON.
+LISTEN_REFUSED = """
+import json, sys
+from tpsim.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exited:
+    code = exited.code
+imported = [m for m in ("tpsim.scenario.pisp_flows", "aiohttp") if m in sys.modules]
+print(json.dumps({"code": code, "imported": imported}))
+"""
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_listen_refuses_a_port_out_of_range_before_importing_the_flows(port: str) -> None:
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", LISTEN_REFUSED, "pisp", "listen", "--port", port],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert json.loads(done.stdout) == {"code": 2, "imported": []}, done.stderr
+    assert "tpsim pisp listen: error: argument --port:" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from tpsim import __version__
-from tpsim.cli_options import add_timeout
+from tpsim.cli_options import add_timeout, port
 from tpsim.errors import ConfigError, ScenarioError
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def _add_own_commands(commands: Subparsers) -> None:
     serve.add_argument("--config", help="config file (YAML); default: the built-in config")
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     serve.add_argument(
-        "--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free"
+        "--port", type=port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0: any free"
     )
     serve.add_argument(
         "--pisp-url", help="endpoint of the external PISP(s), e.g. http://127.0.0.1:5000"
@@ -220,18 +220,6 @@ def _with_line(error: ConfigError, path: str | None) -> str:
     if line is None:
         return str(error)
     return str(error).replace(f"{error.path}: ", f"{error.path} (line {line}): ", 1)
-
-
-def _port(text: str) -> int:
-    """``--port``: a TCP port, refused by argparse (exit 2) rather than by ``bind`` (a
-    traceback) when it is out of range."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError("port must be 0–65535")
-    return port
 
 
 def _serve(args: argparse.Namespace) -> int:

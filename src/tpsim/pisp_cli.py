@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tpsim.cli_options import add_timeout
+from tpsim.cli_options import add_timeout, port
 from tpsim.core.errors import TpsimError
 from tpsim.files import read_text
 
@@ -95,7 +95,7 @@ def add_pisp_commands(
         "listen", help="answer and print the callbacks of a tpsim serve --pisp-url (Ctrl-C ends)"
     )
     listen.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
-    listen.add_argument("--port", type=int, default=5000, help="default 5000; 0: any free")
+    listen.add_argument("--port", type=port, default=5000, help="default 5000; 0: any free")
     _as_pisp(listen)
     listen.set_defaults(handler=run_listen)
     return pisp
@@ -327,9 +327,6 @@ def run_listen(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    if not 0 <= args.port <= 65535:
-        print(f"tpsim pisp listen: --port {args.port}: give 0–65535", file=sys.stderr)
-        return 2
     hops = Hops(bodies=True)
 
     async def main() -> None:

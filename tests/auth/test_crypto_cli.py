@@ -118,6 +118,12 @@ def test_challenges(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
             ("sign", "--credential", "alice-fido", "--challenge", "ab"),
             "copy it first with `tpsim credential export alice-fido",
         ),
+        (
+            ("attest", "--credential", "{file}", "--challenge", "xyz"),
+            "--challenge 'xyz' is not hex",
+        ),
+        (("attest", "--credential", "{file}", "--challenge", "ab cd"), "not hex"),
+        (("attest", "--credential", "{file}", "--challenge", ""), "not hex"),
         (("attest", "--credential", "{file}", "--consent-id", "c1"), "--consent-id needs --scopes"),
         (("attest", "--credential", "{file}", "--consent-id", "c1", "--scopes", "[1"), "not JSON"),
         (

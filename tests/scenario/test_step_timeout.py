@@ -16,6 +16,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from tests.support.pisp import TestPisp
 from tests.support.scenarios import write
 from tpsim.config import load_config
 from tpsim.scenario.results import FailureKind, Outcome
@@ -87,3 +88,40 @@ async def test_a_step_whose_request_the_server_never_answers_fails_within_the_ti
     assert f"{url}{path}" in failure.message, failure.message
     assert "Traceback" not in failure.message
     assert took < 20  # one wait of 0.5 s (generous: a loaded machine)
+
+
+SILENT_DFSP = """\
+name: a party whose external DFSP never calls back
+config:
+  participants:
+    - {fsp_id: pispa, kind: pisp, endpoint: "http://127.0.0.1:5000"}
+    - {fsp_id: dfspa, kind: dfsp, simulated: true}
+    - {fsp_id: dfspb, kind: dfsp, simulated: true}
+    - {fsp_id: dfspx, kind: dfsp, endpoint: "%s"}
+    - {fsp_id: central-auth, kind: auth-service, simulated: true}
+  parties: [{party_identifier: "15550001", fsp_id: dfspx}]
+  behaviour: {sdk_lookup_timeout_s: 1}
+steps:
+  - sdk_lookup: {fsp: pispa, type: MSISDN, id: "15550001"}
+    expect:
+      status: 500
+      body: {statusCode: "500"}
+"""
+
+
+async def test_an_sdk_lookup_waits_for_the_adapters_own_timeout_not_only_the_timeout(
+    tmp_path: Path,
+) -> None:
+    """``--timeout`` (here 0.3 s) shorter than ``behaviour.sdk_lookup_timeout_s`` (1 s): the
+    step still gets the stand-in adapter's 500 saying no callback came, as the reference
+    PISP would, rather than a request timed out before the adapter could answer."""
+    silent = TestPisp(fsp_id="dfspx")  # takes GET /parties (202), never calls back
+    url = await silent.start()
+    try:
+        scenario = write(tmp_path, "lookup.yaml", SILENT_DFSP % url)
+        result = await run([str(scenario)], RunOptions(timeout=0.3, jobs=1))
+    finally:
+        await silent.close()
+    (scenario_result,) = result.scenarios
+    (step,) = scenario_result.steps
+    assert step.outcome is Outcome.PASSED, step.failures

@@ -28,6 +28,7 @@ import argparse
 import functools
 import json
 import os
+import string
 import sys
 from collections.abc import Callable
 from importlib import resources
@@ -161,11 +162,22 @@ def run_attest(args: argparse.Namespace) -> None:
             raise UsageError("--consent-id needs --scopes")
         challenge = consent_challenge(args.consent_id, _scopes(args.scopes))
     else:
-        challenge = args.challenge
+        challenge = _hex(args.challenge)
     if authenticator.credential_type == "GENERIC":
         _print_json(authenticator.generic_payload(challenge, args.broken))
     else:
         _print_json(authenticator.attestation(challenge, args.format, args.broken))
+
+
+def _hex(challenge: str) -> str:
+    """``--challenge`` of ``attest``: the consent challenge as the DFSP derived it, hex (a
+    SHA-256, 64 digits), or ``UsageError``: anything else no DFSP would have derived."""
+    if not challenge or any(c not in string.hexdigits for c in challenge):
+        raise UsageError(
+            f"--challenge {challenge[:80]!r} is not hex: give the consent challenge as the DFSP"
+            " derived it (64 hex digits), or --consent-id and --scopes to derive it here"
+        )
+    return challenge
 
 
 @_guarded

@@ -127,12 +127,15 @@ class BuiltinPisp:
         data: bytes | None = None,
         headers: dict[str, str] | None = None,
         skip: list[str] | None = None,
+        at_least: float = 0.0,
     ) -> Answer:
-        """``harness.http_request`` within this PISP's ``timeout``: every request a step
-        sends to tpsim or a bank's page goes through here (``Unanswered`` when it gets no
-        answer in time)."""
+        """``harness.http_request`` within this PISP's ``timeout`` (or ``at_least`` seconds,
+        when longer: a request tpsim answers only after a wait of its own): every request a
+        step sends to tpsim or a bank's page goes through here (``Unanswered`` when it gets
+        no answer in time)."""
+        timeout = None if self.timeout is None else max(self.timeout, at_least)
         return await http_request(
-            self.session, method, url, data=data, headers=headers, skip=skip, timeout=self.timeout
+            self.session, method, url, data=data, headers=headers, skip=skip, timeout=timeout
         )
 
     async def login(

@@ -76,19 +76,14 @@ def add_load_command(
     target.add_argument(
         "--server", metavar="URL", help=f"the tpsim to load (default {DEFAULT_SERVER})"
     )
+    # No defaults here but Seeding's: an option a run would ignore is refused (_ignored).
+    target.add_argument("--dfsp", metavar="FSPID", help="the workers' DFSP or bank (dfspa)")
+    target.add_argument("--payee", metavar="MSISDN", help="transfer: who is paid (Bob)")
+    target.add_argument("--balance", help="each worker's opening balance (1000000000)")
     target.add_argument(
-        "--dfsp", default="dfspa", metavar="FSPID", help="the workers' DFSP or bank (dfspa)"
+        "--credential-type", choices=["FIDO", "GENERIC"], help="transfer, link: (FIDO)"
     )
-    target.add_argument(
-        "--payee", default="16135551212", metavar="MSISDN", help="transfer: who is paid (Bob)"
-    )
-    target.add_argument(
-        "--balance", default="1000000000", help="each worker's opening balance (1000000000)"
-    )
-    target.add_argument("--credential-type", choices=["FIDO", "GENERIC"], default="FIDO")
-    target.add_argument(
-        "--channel", choices=["OTP", "WEB"], default="OTP", help="link: how the user signs (OTP)"
-    )
+    target.add_argument("--channel", choices=["OTP", "WEB"], help="link: how the user signs (OTP)")
     target.add_argument(
         "--admin-token", metavar="TOKEN", help=f"the server's admin token (${ADMIN_TOKEN_ENV})"
     )
@@ -111,7 +106,7 @@ def add_load_command(
     much = how.add_mutually_exclusive_group()
     much.add_argument("--transfers", type=_positive(int), metavar="N", help="flows in all (100)")
     much.add_argument("--duration", type=_positive(float), metavar="S", help="seconds to run")
-    how.add_argument("--amount", default="1", help="each payment's amount (1)")
+    how.add_argument("--amount", help="each payment's amount (1; not for link)")
     how.add_argument("--pisp", default="pispa", metavar="FSPID", help="the PISP (pispa)")
     add_timeout(how, "how long each request, callback or final status may take", default=30.0)
     how.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
@@ -166,6 +161,40 @@ def _usage(args: argparse.Namespace) -> str | None:
             return "against --switch the credentials file's workers are the concurrency"
         if args.flow != "transfer":
             return f"--flow {args.flow} runs against a tpsim (--server): --switch is for transfers"
+    return _ignored(args)
+
+
+# The options that only some runs use: (option, its attribute, the flows that take it).
+FLOW_OPTIONS = (
+    ("--payee", "payee", ("transfer",)),
+    ("--credential-type", "credential_type", ("transfer", "link")),
+    ("--channel", "channel", ("link",)),
+    ("--amount", "amount", ("transfer", "xs2a", "obie", "stet")),
+)
+# What only a run against a tpsim (not --switch) uses: its workers are seeded there.
+SERVER_OPTIONS = (
+    ("--dfsp", "dfsp"),
+    ("--payee", "payee"),
+    ("--balance", "balance"),
+    ("--credential-type", "credential_type"),
+    ("--channel", "channel"),
+    ("--admin-token", "admin_token"),
+)
+
+
+def _ignored(args: argparse.Namespace) -> str | None:
+    """An option given that the run would not use (None: none), said with who uses it."""
+    if args.switch:
+        for option, attribute in SERVER_OPTIONS:
+            if getattr(args, attribute) is not None:
+                return (
+                    f"{option} is for a run against a tpsim (--server): against --switch"
+                    " the --credentials file says the workers"
+                )
+    for option, attribute, flows in FLOW_OPTIONS:
+        if getattr(args, attribute) is not None and args.flow not in flows:
+            takes = " or ".join([", ".join(flows[:-1]), flows[-1]] if flows[1:] else flows)
+            return f"--flow {args.flow} does not use {option}: only --flow {takes} takes it"
     return None
 
 
@@ -187,9 +216,8 @@ def run_load(args: argparse.Namespace) -> int:
         print(f"tpsim load: {problem}", file=sys.stderr)
         return 2
     transfers = args.transfers if args.duration is None else None
-    plan = LoadPlan(
-        args.amount, transfers or (None if args.duration else 100), args.duration, args.rate
-    )
+    amount = "1" if args.amount is None else args.amount
+    plan = LoadPlan(amount, transfers or (None if args.duration else 100), args.duration, args.rate)
     if args.json is not None:  # before the run, not after it (as tpsim run does)
         from tpsim.scenario.report_paths import unwritable
 
@@ -297,15 +325,12 @@ def _setup(args: argparse.Namespace) -> AbstractAsyncContextManager[Setup]:
         return against_switch(
             args.switch, args.listen, args.credentials, timeout=args.timeout, report=args.json
         )
-    seeding = Seeding(
-        args.concurrency or 4,
-        args.dfsp,
-        args.payee,
-        args.balance,
-        args.credential_type,
-        args.flow,
-        args.channel,
-    )
+    given = {
+        field: value
+        for field in ("dfsp", "payee", "balance", "credential_type", "channel")
+        if (value := getattr(args, field)) is not None
+    }
+    seeding = Seeding(args.concurrency or 4, flow=args.flow, **given)
     token = args.admin_token or os.environ.get(ADMIN_TOKEN_ENV) or None
     server = args.server or DEFAULT_SERVER
     return against_tpsim(

@@ -176,7 +176,7 @@ async def run_cell(
             cell.variables.set("pisp_url", pisp.url)
         target = await _start_target(config, options, http)
         pisp.tpsim_url = target.url
-        session = Session(target, pisp, cell.variables, cell.api)
+        session = Session(target, pisp, cell.variables, cell.api, behaviour=config.behaviour)
         session.alone = options.server is None and _alone(cell, config, pisp.url)
         session.variables.set("tpsim_url", target.url)
         session.since = await target.last_seq()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tpsim.auth.authenticator import SoftwareAuthenticator
+from tpsim.config_settings import BehaviourConfig
 from tpsim.scenario.builtin_pisp import BuiltinPisp
 from tpsim.scenario.expectations import is_message, path_fits
 from tpsim.scenario.harness import Target
@@ -46,6 +47,9 @@ class Session:
     # naming none of them as its source is the PISP's (``attribution.sent_by``). None (a
     # --server others may share): only a request naming the PISP is its.
     others: frozenset[str] | None = frozenset()
+    # The config's behaviour: how long tpsim's stand-in sdk-scheme-adapter waits
+    # (``sdk_lookup``).
+    behaviour: BehaviourConfig = field(default_factory=BehaviourConfig)
 
     @property
     def pisp_id(self) -> str:

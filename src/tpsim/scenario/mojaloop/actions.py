@@ -23,6 +23,9 @@ from tpsim.scenario.results import Failure, FailureKind
 from tpsim.scenario.session import Session, StepFailed
 
 TX = "/thirdpartyRequests/transactions"
+# How much longer than behaviour.sdk_lookup_timeout_s an sdk_lookup waits for its answer:
+# the adapter's own 500 after that wait, not a request timed out before it.
+SDK_ANSWER_MARGIN_S = 5.0
 AUTHZ = "/thirdpartyRequests/authorizations"
 
 
@@ -71,11 +74,15 @@ async def sdk_lookup(session: Session, params: p.SdkLookup, within: float) -> Se
     """Ask tpsim's stand-in for the PISP's sdk-scheme-adapter (``serve.sdk``) as the
     reference PISP does: a plain JSON GET, answered synchronously once the lookup through
     the switch is over. The conversation is the lookup's (``{type}/{id}``), so ``expect``
-    sees its ``GET /parties`` and callback too."""
+    sees its ``GET /parties`` and callback too. The request waits at least the adapter's
+    own wait (``behaviour.sdk_lookup_timeout_s``) plus ``SDK_ANSWER_MARGIN_S``, whatever
+    ``--timeout``, so that a DFSP that never calls back is the adapter's 500 saying so."""
     party = f"{params.type}/{params.id}" + (f"/{params.sub_id}" if params.sub_id else "")
     path = f"/sdk/{params.fsp}/parties/{party}"
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    answer = await session.pisp.request("GET", session.target.url + path, headers=headers)
+    wait = session.behaviour.sdk_lookup_timeout_s + SDK_ANSWER_MARGIN_S
+    url = session.target.url + path
+    answer = await session.pisp.request("GET", url, headers=headers, at_least=wait)
     try:
         route, found = routes.match("GET", f"/parties/{party}")
         conversation = routes.correlation_id(route, found, None)
