@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from tpsim.core.execution import MAX_DAYS_AHEAD
+from tpsim.errors import LoginRefused
 from tpsim.obie.api import Answer
+from tpsim.obie.errors import InvalidDate
 
 from .support import (
     BOB,
@@ -252,6 +254,39 @@ def test_a_date_passed_before_the_payment_is_refused_and_nothing_is_made(version
     answer = w.pay(consent, token, version, kind="domestic-scheduled")
     assert refused(answer, version) == (400, "U003", WHEN)
     assert status(w.get(f"{CONSENTS}/{consent.consent_id}", version)) == WORDS[version]["AUTH"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_date_passed_before_the_psu_authorises_rejects_the_consent_saying_why(
+    version: str,
+) -> None:
+    # Before, the PSU could authorise it, its payment was then refused U003, and the
+    # consent stayed Authorised until it expired.
+    w = world()
+    consent = w.scheduled(version, START + timedelta(minutes=10))
+    assert consent.consent_id is not None
+    w.advance(minutes=10)  # no longer ahead of the bank's clock
+    with pytest.raises(LoginRefused, match="RequestedExecutionDateTime .* passed"):
+        w.api.approval.approve(consent.consent_id, "mits", "mits", [])
+    got = w.get(f"{CONSENTS}/{consent.consent_id}", version)
+    assert status(got) == WORDS[version]["RJCT"]
+    assert got.body is not None
+    if version == "4.0":
+        [reason] = got.body["Data"]["StatusReason"]
+        assert reason["StatusReasonCode"] == "U003"
+        assert "passed before it was authorised" in reason["StatusReasonDescription"]
+    else:
+        assert "StatusReason" not in got.body["Data"]
+
+
+def test_an_admin_decision_on_a_scheduled_consent_whose_date_passed_rejects_it() -> None:
+    w = world()
+    consent = w.scheduled("4.0", START + timedelta(minutes=10))
+    assert consent.consent_id is not None
+    w.advance(minutes=11)
+    with pytest.raises(InvalidDate, match="is rejected"):
+        w.obie.decide(consent.consent_id, True, None, None)
+    assert status(w.get(f"{CONSENTS}/{consent.consent_id}")) == "RJCT"
 
 
 @pytest.mark.parametrize("version", VERSIONS)

@@ -105,3 +105,26 @@ async def test_a_method_the_parser_does_not_know_on_stet_is_method_not_allowed(p
     assert status == 405
     assert body["error"] == "METHOD_NOT_ALLOWED"
     assert body["path"] == STET.decode()
+
+
+OAUTH = [
+    (b"POST", b"/xs2a/dfspa/token"),
+    (b"POST", b"/obie/dfspa/token"),
+    (b"POST", b"/stet/dfspa/token"),
+    (b"GET", b"/obie/dfspa/authorize"),
+    (b"GET", b"/xs2a/dfspa/.well-known/openid-configuration"),
+]
+
+
+@pytest.mark.parametrize("bad", BAD_HEADERS)
+@pytest.mark.parametrize(("method", "target"), OAUTH)
+async def test_a_head_the_parser_refuses_on_a_bank_oauth_endpoint_is_an_oauth_error(
+    port: int, bad: bytes, method: bytes, target: bytes
+) -> None:
+    # Before, the dialect's API error (tppMessages, OBErrorResponse1, ErrorModel).
+    status, headers, body = await exchange(port, head(method, target, bad))
+    assert status == 400
+    assert set(body) == {"error", "error_description"}, body
+    assert body["error"] == "invalid_request"
+    assert "RFC 9112" in body["error_description"]
+    assert headers["cache-control"] == "no-store"

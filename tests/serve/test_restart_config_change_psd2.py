@@ -29,11 +29,15 @@ from tests.serve.test_restart_config_change import config_with, totals
 from tests.stet.support import CLAIRE, LUCA, payment_request
 from tests.stet.support import World as StetWorld
 from tests.support.faulty_scheme import START
+from tests.support.linking import CAROL_CHEQUING
+from tests.support.linking import CAROL_SAVINGS as SAVINGS
 from tests.support.linking_roles import (
     CONSENT_REQUESTS,
     credential_put,
+    deliver,
     exchange,
     grant_consent,
+    link,
     request_body,
 )
 from tests.support.roles import Roles
@@ -257,6 +261,40 @@ async def test_pending_account_linkings_of_a_dfsp_made_external_fail_telling_nob
             assert consent.state.value == "FAILED"
             assert CAUSE in str(consent.ended)
         # Nothing is sent in dfspa's name: tpsim no longer plays it.
+        assert not [m for m in after.pisp.received if m.source == "dfspa"]
+    finally:
+        await after.sim.close()
+
+
+async def test_a_consent_linking_at_a_dfsp_made_external_is_undone_at_the_hub(
+    tmp_path: Path,
+) -> None:
+    # Its credential verified, its link made at the ALS, the ALS's answer lost at the stop:
+    # the consent fails at the restart, and what the DFSP would send to undo it is dropped.
+    # Before, the hub's ALS kept the link and the auth-service the consent verified.
+    before = Tpsim(tmp_path / "state.db", ManualClock(START), config_with())
+    roles = Roles(before.sim, before.clock)
+    active = link(roles, "7a1e0000-0000-4000-8000-0000000000b1", SoftwareAuthenticator.create())
+    grant = grant_consent(roles, "7a1e0000-0000-4000-8000-0000000000b2", addresses=[SAVINGS])
+    consent_id = str((grant.body or {})["consentId"])
+    path, body = credential_put(grant, SoftwareAuthenticator.create())
+    [message] = exchange(roles, "PUT", path, body).messages
+    while message.path != f"/participants/THIRD_PARTY_LINK/{SAVINGS}":
+        [message] = deliver(roles, message).messages  # the auth-service, the ALS, back
+    deliver(roles, message)  # the ALS makes the link; its answer is lost
+    oracle = before.sim.state.oracle
+    assert oracle.get(("THIRD_PARTY_LINK", SAVINGS)) == "dfspa"
+
+    after = await made_external(before)
+    try:
+        oracle, held = after.sim.state.oracle, after.sim.state.auth_consents
+        assert oracle.get(("THIRD_PARTY_LINK", SAVINGS)) is None  # a lookup finds nothing
+        assert held[consent_id].status == "REVOKED"  # its verifications refused
+        assert ("CONSENT", consent_id) not in oracle
+        # The linked consent is the DFSP's outside now: left as it is.
+        assert oracle.get(("THIRD_PARTY_LINK", CAROL_CHEQUING)) == "dfspa"
+        assert held[active].status == "ISSUED"
+        assert ("CONSENT", active) in oracle
         assert not [m for m in after.pisp.received if m.source == "dfspa"]
     finally:
         await after.sim.close()

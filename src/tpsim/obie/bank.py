@@ -249,8 +249,10 @@ class ObieBank:
         (``accounts``). Refused with an ``ObieError`` that says why (not awaiting
         authorisation, after the cut-off, no account or one the PSU does not hold, a
         persona the rules refuse); a wrong password is ``WrongPassword``, and the last
-        allowed one rejects the consent (U033)."""
+        allowed one rejects the consent (U033), as a scheduled payment's date no longer
+        ahead does (U003, ``_still_ahead``)."""
         consent = self._awaiting(consent_id)
+        self._still_ahead(consent)
         account = self._chosen(consent, user, accounts)
         psu = user or account.owner
         facts = self._facts(consent.tpp, consent.order, RuleEvent.PAYMENT_AUTHORISE)
@@ -363,6 +365,21 @@ class ObieBank:
                 path="ConsentId",
             )
         return consent
+
+    def _still_ahead(self, consent: Consent) -> None:
+        """A scheduled consent authorised once its ``RequestedExecutionDateTime`` is no
+        longer ahead of the bank's clock is rejected (U003), and ``InvalidDate`` says why:
+        its payment could never be made."""
+        at, now = consent.order.execute_at, self.clock.now()
+        if at is None or at > now:
+            return
+        text = f"its RequestedExecutionDateTime {at.isoformat()} passed before it was authorised"
+        self.reject(consent, ConsentReason.DATE_PASSED, text)
+        raise InvalidDate(
+            f"consent {consent.consent_id} is rejected: {text} (the bank's time is"
+            f" {now.replace(microsecond=0).isoformat()}); create a new consent with a later date",
+            path="Data.Initiation.RequestedExecutionDateTime",
+        )
 
     def _chosen(self, consent: Consent, user: str | None, accounts: Sequence[str]) -> Account:
         """The account the payment debits: the consent's own, else the one chosen, else

@@ -218,3 +218,4 @@ class ConsentReason(StrEnum):
     CONSUMED = "U038"  # consent consumed successfully
     EXPIRED = "U036"  # authorisation not completed in time
     DENIED = "U037"  # the PSU did not authorise
+    DATE_PASSED = "U003"  # Field.InvalidDate: authorised once its execution date had passed

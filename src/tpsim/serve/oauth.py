@@ -60,6 +60,7 @@ __all__ = [
     "UnknownAuthorizationServer",
     "add_oauth_routes",
     "issuer_at",
+    "malformed_refusal",
     "method_refusal",
 ]
 
@@ -428,6 +429,12 @@ def method_refusal(text: str, allowed: str) -> web.Response:
     response = _json_error(refusal)
     response.headers["Allow"] = f"{allowed}, HEAD" if allowed == "GET" else allowed
     return response
+
+
+def malformed_refusal(text: str) -> web.Response:
+    """400 ``invalid_request`` in the JSON of RFC 6749 5.2: a head the HTTP parser refused
+    on an endpoint (``ENDPOINTS``), ``text`` saying what and how to fix it."""
+    return _json_error(OAuthError("invalid_request", text))
 
 
 def _unknown_bank(exc: UnknownAuthorizationServer) -> web.Response:

@@ -36,7 +36,7 @@ from tpsim.mojaloop.errors import FspiopError, MalformedSyntax, MethodNotAllowed
 from tpsim.mojaloop.wire.routes import allowed_methods
 from tpsim.serve.admin import problem
 from tpsim.serve.edge import SIMULATION, error_headers
-from tpsim.serve.oauth import ENDPOINTS, method_refusal
+from tpsim.serve.oauth import ENDPOINTS, malformed_refusal, method_refusal
 from tpsim.serve.psd2_edge import encoded, json_answer
 from tpsim.serve.simulation import Simulation
 
@@ -137,10 +137,10 @@ def coded_refusal(sim: Simulation, path: str | None, reason: str, *, method: boo
     text = f"{reason}: {fix}"
     dialect = (path or "").split("/", 2)[1] if path and path.count("/") > 1 else ""
     parts = unquote(path or "").split("/")  # "", dialect, fspId, …: as aiohttp matches it
-    if dialect in ("xs2a", "obie", "stet") and method and len(parts) > 3 and parts[2]:
+    if dialect in ("xs2a", "obie", "stet") and len(parts) > 3 and parts[2]:
         allowed = ENDPOINTS.get("/" + "/".join(parts[3:]))  # the bank's OAuth server's
         if allowed is not None:
-            return method_refusal(reason, allowed)
+            return method_refusal(reason, allowed) if method else malformed_refusal(text)
     if dialect == "xs2a":
         return _xs2a(sim, text, parts, method=method)
     if dialect == "obie":

@@ -33,10 +33,12 @@ from tpsim.journal import Journal
 from tpsim.mojaloop.message import Effects, Message, SimulatedRole
 from tpsim.mojaloop.registry import External, Registry, Simulated
 from tpsim.mojaloop.roles.auth_service import AuthService
+from tpsim.mojaloop.roles.consent_book import unique
 from tpsim.mojaloop.roles.context import RoleContext, Site, origin_policy
 from tpsim.mojaloop.roles.dfsp import SimulatedDfsp
 from tpsim.mojaloop.roles.hub_services import HubServices
 from tpsim.mojaloop.roles.hub_transfers import nothing_held
+from tpsim.mojaloop.roles.orphans import undo_at_hub
 from tpsim.mojaloop.roles.state import PICKLING, SchemeState
 from tpsim.mojaloop.roles.states import LinkState
 from tpsim.mojaloop.switch import Switch
@@ -179,7 +181,7 @@ class Simulation:
         # The messages that end what was in flight are kept in the same write as its end,
         # so a kill before they are sent cannot lose them: the next start sends them.
         ending = [StateFile(file).keep(message) for message in self._recover().messages]
-        self._recover_orphans(file)
+        ending.extend(StateFile(file).keep(message) for message in self._recover_orphans(file))
         self.unfinished = [*kept, *ending]  # in the order they were decided
         file.flush()
 
@@ -197,7 +199,7 @@ class Simulation:
                 effects.extend(role.recover())
         return effects
 
-    def _recover_orphans(self, file: SqliteStore) -> None:
+    def _recover_orphans(self, file: SqliteStore) -> list[Message]:
         """End what a DFSP simulated before the restart, and no longer (made external or
         removed in the config), had in flight: nothing else ever would, and its payers'
         debits would stay reserved for ever. It ends as any restart ends it (funds
@@ -206,7 +208,10 @@ class Simulation:
         the role that reserved. Its account linkings not complete fail, and its PSD2
         records not final are rejected by their dialect (``Psd2.retire``; none executes
         later). Its callbacks are dropped, since tpsim no longer speaks for it;
-        settlement listeners hear as usual, and the log says why.
+        settlement listeners hear as usual, and the log says why. What a failed linking
+        left at the hub is undone there (``orphans.undo_at_hub``; what the hub's roles send for
+        that is returned, to be sent at ``resume``).
+        Its linked (ACTIVE) consents stay as they are: the DFSP outside owns them.
 
         Not refused: a restart ends in-flight work anyway, and refusing would make the
         user go back to the old config only to have it ended there."""
@@ -214,6 +219,7 @@ class Simulation:
         owners = {kind.partition("/")[0] for kind in kept if kind.endswith(_IN_FLIGHT)}
         owners |= {c.dfsp for c in self.state.consents if c.state is LinkState.LINKING}
         owners |= set(kept_banks(kept))
+        undone: list[Message] = []
         for fsp_id in sorted(owners - set(self.dfsps) - {self.config.hub.name}):
             gone = "made external" if self.config.participant(fsp_id) else "removed"
             cause = f"tpsim restarted with {fsp_id} no longer simulated ({gone})"
@@ -225,7 +231,10 @@ class Simulation:
             if transactions or settlements:
                 role.payer.recover(cause=cause)
                 role.settler.recover(cause=cause)
-            linkings = [*role.consent_requests.withdraw(cause), *role.linking.withdraw(cause)]
+            linked = {c.consent_id: unique(c.scopes) for c in role.linking.book.linking()}
+            withdrawn = role.linking.withdraw(cause)
+            undone.extend(undo_at_hub(self.state, self.router.registry, role, withdrawn, linked))
+            linkings = [*role.consent_requests.withdraw(cause), *withdrawn]
             if not (transactions or settlements or linkings or psd2):
                 continue
             log.warning(
@@ -237,6 +246,7 @@ class Simulation:
                 psd2=psd2,
                 why=f"{fsp_id} was {gone} in the config since the state was written",
             )
+        return undone
 
     def resume(self) -> None:
         """Send what a restart left unfinished (once the server is up, so callbacks can be

@@ -270,6 +270,16 @@ class AuthService:
             )
         return self._withdraw(consent)
 
+    def orphaned(self, consent_id: str, dfsp: str) -> Effects:
+        """``dfsp``, which registered ``consent_id``, is no longer simulated and failed the
+        consent before it was linked (a restart's config): nobody will tell this
+        auth-service, so it stops vouching for it here, its ALS entry removed in its own
+        name. Nothing when it holds no such consent of ``dfsp``, or one revoked already."""
+        consent = self.ctx.state.auth_consents.get(consent_id)
+        if consent is None or consent.dfsp != dfsp:
+            return Effects()
+        return self._withdraw(consent)
+
     def _withdraw(self, consent: AuthConsent) -> Effects:
         """Revoke ``consent`` here and remove its ALS entry (whoever else needs telling is
         the caller's); one revoked already stays as it is."""
