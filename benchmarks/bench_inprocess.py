@@ -62,7 +62,7 @@ from tpsim.auth.authenticator import SoftwareAuthenticator  # noqa: E402
 from tpsim.config import Config  # noqa: E402
 from tpsim.logging import configure_logging  # noqa: E402
 from tpsim.mojaloop.message import Message, make_headers  # noqa: E402
-from tpsim.mojaloop.switch import Answered  # noqa: E402
+from tpsim.mojaloop.steps import Answered  # noqa: E402
 from tpsim.mojaloop.wire import routes  # noqa: E402
 from tpsim.mojaloop.wire.headers import build_headers  # noqa: E402
 from tpsim.serve.app import create_app  # noqa: E402

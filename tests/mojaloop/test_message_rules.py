@@ -18,7 +18,8 @@ from tpsim.journal import Hop
 from tpsim.mojaloop.errors import PartyNotFound
 from tpsim.mojaloop.message import Effects, Message
 from tpsim.mojaloop.registry import External, Registry, Simulated
-from tpsim.mojaloop.switch import Apply, Deliver, Handled, Later, Raised, Record, Switch
+from tpsim.mojaloop.steps import Apply, Deliver, Handled, Later, Raised, Record
+from tpsim.mojaloop.switch import Switch
 
 REQUEST = "6988c34f-9e51-4a64-9e4c-bc5a7d2a0f11"
 CONSENT_REQUEST = {

@@ -22,7 +22,7 @@ from tpsim.mojaloop.errors import InsufficientFunds, PartyNotFound
 from tpsim.mojaloop.message import Effects, Message, Timer
 from tpsim.mojaloop.registry import External, Registry, Simulated
 from tpsim.mojaloop.roles.common import new_message
-from tpsim.mojaloop.switch import (
+from tpsim.mojaloop.steps import (
     Answered,
     Apply,
     Deliver,
@@ -32,10 +32,10 @@ from tpsim.mojaloop.switch import (
     Raised,
     Record,
     Step,
-    Switch,
     Unanswered,
     Unreachable,
 )
+from tpsim.mojaloop.switch import Switch
 from tpsim.mojaloop.wire import headers as wire_headers
 
 START = datetime(2030, 1, 1, tzinfo=UTC)

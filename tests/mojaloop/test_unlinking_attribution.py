@@ -43,7 +43,7 @@ from tpsim.auth.jws_keys import JwsPrivateKey
 from tpsim.mojaloop.message import Message, make_headers
 from tpsim.mojaloop.roles.common import new_message
 from tpsim.mojaloop.roles.states import LinkState
-from tpsim.mojaloop.switch import Deliver
+from tpsim.mojaloop.steps import Deliver
 from tpsim.mojaloop.wire import jws
 
 AUTH, HUB, PISPB = "central-auth", "switch", "pispb"

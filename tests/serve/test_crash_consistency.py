@@ -24,7 +24,7 @@ from tests.serve.test_xs2a import LUCA, MAX, PAYMENTS, headers, payment
 from tests.support.loopback import serving
 from tpsim.config import load_config
 from tpsim.mojaloop.message import Message
-from tpsim.mojaloop.switch import DeliveryResult
+from tpsim.mojaloop.steps import DeliveryResult
 from tpsim.serve.app import create_app
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.transports import accept

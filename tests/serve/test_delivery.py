@@ -20,7 +20,8 @@ from tpsim.journal import Hop, Journal
 from tpsim.mojaloop.message import Effects, Message
 from tpsim.mojaloop.registry import External, Registry, Simulated
 from tpsim.mojaloop.roles.common import new_message
-from tpsim.mojaloop.switch import Answered, Switch, Unreachable
+from tpsim.mojaloop.steps import Answered, Unreachable
+from tpsim.mojaloop.switch import Switch
 from tpsim.serve.router import Router
 from tpsim.serve.transports import REASON_CHARS, HttpClient, Transports
 

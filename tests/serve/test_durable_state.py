@@ -55,7 +55,7 @@ from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.common import new_message
 from tpsim.mojaloop.roles.psu import consent_request_journey
 from tpsim.mojaloop.roles.state import PICKLING
-from tpsim.mojaloop.switch import DeliveryResult
+from tpsim.mojaloop.steps import DeliveryResult
 from tpsim.obie.api import ObieRequest
 from tpsim.obie.states import Kind, PaymentStatus
 from tpsim.serve.simulation import Simulation

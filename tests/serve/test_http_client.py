@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from tpsim.mojaloop.message import Message, make_headers
-from tpsim.mojaloop.switch import Answered, Unreachable
+from tpsim.mojaloop.steps import Answered, Unreachable
 from tpsim.mojaloop.wire.headers import build_headers
 from tpsim.serve.transports import HttpClient
 

@@ -38,7 +38,7 @@ from tpsim.core.settlement import SettlementOutcome, SettlementRequest, Settleme
 from tpsim.journal import Hop
 from tpsim.mojaloop.message import Message
 from tpsim.mojaloop.roles.common import format_datetime, new_message
-from tpsim.mojaloop.switch import Answered, Unreachable
+from tpsim.mojaloop.steps import Answered, Unreachable
 
 REQUEST = "7a1e0000-0000-4000-8000-00000000b0b0"
 QUOTE_LIFE_S = 60  # dfspb's quote, and so the transfer, expires this long after it is given

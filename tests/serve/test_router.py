@@ -16,7 +16,8 @@ from tpsim.journal import Hop, Journal, JournalEntry
 from tpsim.mojaloop.message import Effects, Message, Timer, make_headers
 from tpsim.mojaloop.registry import External, Participant, Registry, Simulated
 from tpsim.mojaloop.roles.common import new_message
-from tpsim.mojaloop.switch import Answered, DeliveryResult, Switch, Unreachable
+from tpsim.mojaloop.steps import Answered, DeliveryResult, Unreachable
+from tpsim.mojaloop.switch import Switch
 from tpsim.serve.router import Router
 from tpsim.serve.simulation import Simulation
 from tpsim.serve.transports import Recording, Transport, Transports

@@ -49,7 +49,7 @@ from tpsim.core.errors import KeyReused, TpsimError
 from tpsim.core.idempotency import Entry, Idempotency
 from tpsim.core.media import admits_json
 from tpsim.core.records import Records
-from tpsim.obie import access, answers, reading, signatures
+from tpsim.obie import access, admission, answers, reading, signatures
 from tpsim.obie.answers import Links
 from tpsim.obie.approval import ObieApproval
 from tpsim.obie.bank import KEY_WINDOW, SEEN_PER_ENDED, ObieBank
@@ -284,9 +284,10 @@ class ObieApi:
             return self._payment_answer(call, payment, 201)
         if consent.state is ConsentState.CONSUMED:  # before the cut-off: it paid already
             raise self._consumed(consent)
-        self.bank.check_cut_off(consent)
+        admission.check_cut_off(consent)
         if consent.state is ConsentState.AUTHORISED:
-            self.bank.check_date(consent.order)  # its date may have passed since
+            now = self.bank.clock.now()
+            admission.check_date(consent.order, now)  # its date may have passed since
         payment = self.bank.orders.pay(consent)
         self._done(call, token, kind.payments, payment.payment_id)
         return self._payment_answer(call, payment, 201, created=True)

@@ -9,7 +9,8 @@
 Approving receives the core payment intent (``intent_id`` = the ConsentId, AUTHORISED)
 over the debtor account the consent named or the PSU chose; ``obie.payments`` executes it
 when the TPP posts the payment (a scheduled one on its ``RequestedExecutionDateTime``,
-which must be ahead of the bank's clock, and at most ``MAX_DAYS_AHEAD`` days: ``check_date``).
+which must be ahead of the bank's clock, and at most ``MAX_DAYS_AHEAD`` days:
+``admission.check_date``).
 An unauthorised or unused consent past its expiry is
 rejected (U036), one past the bank's cut-off (the reject strategy) too (U012): when next
 read, or by ``tick`` when nobody reads it (its intent ends with it, and the retention then
@@ -29,20 +30,13 @@ from tpsim.core.bank import Account, Bank
 from tpsim.core.clock import Clock, IdGenerator
 from tpsim.core.due import Due, earliest
 from tpsim.core.errors import StateRefused, UnknownPayment
-from tpsim.core.execution import MAX_DAYS_AHEAD
 from tpsim.core.payment import PaymentEvent, PaymentIntent
 from tpsim.core.records import Records
 from tpsim.core.rules import Applied, Fact, Reason, RuleEvent, Rules
 from tpsim.core.settlement import Settlement, SettlementResult
 from tpsim.core.states import next_state
-from tpsim.obie.errors import (
-    AfterCutOff,
-    FieldInvalid,
-    InvalidConsentStatus,
-    InvalidDate,
-    NotFound,
-    UnsupportedCurrency,
-)
+from tpsim.obie import admission
+from tpsim.obie.errors import FieldInvalid, InvalidConsentStatus, InvalidDate, NotFound
 from tpsim.obie.payments import Orders
 from tpsim.obie.resources import IBAN, SORT_CODE, AccountRef, Consent, Order
 from tpsim.obie.states import (
@@ -120,10 +114,15 @@ class ObieBank:
         body as sent), or refuse a debtor account that is not this bank's or is held in
         another currency, or a scheduled payment's date the bank does not take."""
         now = self.clock.now()
-        self.check_date(order)
+        admission.check_date(order, now)
         if order.debtor is not None:
-            self.debtor(order, order.debtor.identification, "Data.Initiation.DebtorAccount")
-        applied = self.rules.first(self._facts(tpp, order, RuleEvent.PAYMENT_INITIATE))
+            where = "Data.Initiation.DebtorAccount"
+            admission.debtor_account(
+                self.bank, self.fsp_id, order, order.debtor.identification, where
+            )
+        applied = self.rules.first(
+            admission.facts(self.fsp_id, tpp, order, RuleEvent.PAYMENT_INITIATE)
+        )
         data = wire["Data"]
         consent = Consent(
             consent_id=self.ids.new_id(),
@@ -136,7 +135,7 @@ class ObieBank:
             created_at=now,
             status_at=now,
             expires_at=now + timedelta(seconds=self.profile.consent_expiry_s),
-            cut_off=self._cut_off(now),
+            cut_off=admission.next_cut_off(self.profile, now),
             rule=applied.rule_name if applied else None,
             verdict=applied.outcome if applied else None,
             kind=kind,
@@ -170,32 +169,6 @@ class ObieBank:
             )
         return self.fresh(found)
 
-    def check_date(self, order: Order) -> None:
-        """A scheduled payment's ``RequestedExecutionDateTime`` must be ahead of the bank's
-        clock, and on a date at most ``MAX_DAYS_AHEAD`` days after today (UTC), as every
-        dialect's banks take (a later one would keep the payment waiting for ever):
-        otherwise 400 U003 naming it. Checked when the consent is created and again when
-        its payment is (the PSU may have taken until after it)."""
-        at = order.execute_at
-        if at is None:
-            return
-        now = self.clock.now()
-        path = "Data.Initiation.RequestedExecutionDateTime"
-        if at <= now:
-            raise InvalidDate(
-                f"{path} {at.isoformat()} is not in the future (the bank's time is"
-                f" {now.replace(microsecond=0).isoformat()}): give a later date-time, or"
-                " make a domestic payment to pay now",
-                path=path,
-            )
-        latest = now.date() + timedelta(days=MAX_DAYS_AHEAD)
-        if at.date() > latest:
-            raise InvalidDate(
-                f"{path} {at.isoformat()} is over {MAX_DAYS_AHEAD} days ahead of the bank's"
-                f" date {now.date()}: give {latest} or earlier",
-                path=path,
-            )
-
     def fresh(self, consent: Consent) -> Consent:
         """``consent`` after what the clock made due while it is unauthorised or unused:
         its cut-off (Rejected / RJCT U012, the reject strategy) or its expiry (U036),
@@ -216,18 +189,6 @@ class ObieBank:
 
     def status_word(self, consent: Consent) -> str:
         return CONSENT_STATUS[consent.version][consent.state]
-
-    def check_cut_off(self, consent: Consent) -> None:
-        """``AfterCutOff`` (400 U012) for a consent its cut-off rejected (``fresh``, the
-        reject strategy): nothing more may happen to it. A consent consumed before its
-        cut-off is not refused here: a second payment on it is told it was consumed."""
-        if consent.cut_off is None or consent.reason != ConsentReason.CUT_OFF.value:
-            return
-        raise AfterCutOff(
-            f"the consent's CutOffDateTime {consent.cut_off.isoformat()} has passed: the"
-            " bank takes no payment on it; create a new consent",
-            path="Data.CutOffDateTime",
-        )
 
     def funds(self, consent: Consent) -> bool:
         """Whether the consent's debtor account has its amount available now."""
@@ -253,9 +214,11 @@ class ObieBank:
         ahead does (U003, ``_still_ahead``)."""
         consent = self._awaiting(consent_id)
         self._still_ahead(consent)
-        account = self._chosen(consent, user, accounts)
+        account = admission.chosen_account(self.bank, self.fsp_id, consent, user, accounts)
         psu = user or account.owner
-        facts = self._facts(consent.tpp, consent.order, RuleEvent.PAYMENT_AUTHORISE)
+        facts = admission.facts(
+            self.fsp_id, consent.tpp, consent.order, RuleEvent.PAYMENT_AUTHORISE
+        )
         facts.update({Fact.DEBTOR: account.address, Fact.PSU: psu})
         applied = self.rules.first(facts)
         if applied is not None and applied.outcome.reject is Reason.PSU_UNKNOWN:
@@ -357,7 +320,7 @@ class ObieBank:
         if found is None:
             raise NotFound(f"{self.fsp_id} has no consent {consent_id}", path="ConsentId")
         consent = self.fresh(found)
-        self.check_cut_off(consent)
+        admission.check_cut_off(consent)
         if consent.state is not ConsentState.AWAITING:
             raise InvalidConsentStatus(
                 f"consent {consent_id} is {self.status_word(consent)}, not awaiting"
@@ -380,51 +343,6 @@ class ObieBank:
             f" {now.replace(microsecond=0).isoformat()}); create a new consent with a later date",
             path="Data.Initiation.RequestedExecutionDateTime",
         )
-
-    def _chosen(self, consent: Consent, user: str | None, accounts: Sequence[str]) -> Account:
-        """The account the payment debits: the consent's own, else the one chosen, else
-        the PSU's only account in the payment's currency."""
-        if consent.order.debtor is not None:
-            return self.debtor(consent.order, consent.order.debtor.identification, None)
-        if accounts:
-            return self.debtor(consent.order, accounts[0], None)
-        held = [] if user is None else self.bank.accounts.held_by(self.fsp_id, user)
-        fitting = [a for a in held if a.currency == consent.order.currency]
-        if len(fitting) == 1:
-            return fitting[0]
-        currency = consent.order.currency
-        if not fitting:
-            who = "the PSU" if user is None else repr(user[:60])
-            raise FieldInvalid(
-                f"the consent names no debtor account and {who} holds no {currency} account"
-                f" at {self.fsp_id}: the PSU must sign in and choose one of their own",
-                path="DebtorAccount",
-            )
-        shown = ", ".join(a.sort_code_account_number or a.address for a in fitting)
-        raise FieldInvalid(
-            f"the consent names no debtor account and {user} holds several {currency}"
-            f" accounts at {self.fsp_id}: choose the account to pay from ({shown})",
-            path="DebtorAccount",
-        )
-
-    def debtor(self, order: Order, name: str, where: str | None) -> Account:
-        """The debtor account ``name`` (an alias or address; ``where`` the body member that
-        named it, None when the PSU chose it): held at this bank in ``order``'s currency,
-        or the error naming the field."""
-        account = self.bank.accounts.find(name)
-        if account is None or account.fsp_id != self.fsp_id:
-            raise FieldInvalid(
-                f"{name[:60]} is not an account of {self.fsp_id}: the debtor account must be"
-                " held at the bank the consent is created at",
-                path=None if where is None else f"{where}.Identification",
-            )
-        if account.currency != order.currency:
-            raise UnsupportedCurrency(
-                f"the debtor account is held in {account.currency}, not {order.currency}:"
-                " tpsim's banks make no currency conversion",
-                path="Data.Initiation.InstructedAmount.Currency",
-            )
-        return account
 
     def _authorised(
         self, consent: Consent, account: Account, psu: str, applied: Applied | None
@@ -472,30 +390,6 @@ class ObieBank:
             return self.bank.payments.get(consent.intent_id)
         except UnknownPayment:  # forgotten after its retention
             return None
-
-    def _facts(self, tpp: str, order: Order, event: RuleEvent) -> dict[str, str]:
-        """What the rules see of a consent (``core.rules.Fact``)."""
-        facts = {
-            Fact.DIALECT: "obie",
-            Fact.EVENT: event.value,
-            Fact.BANK: self.fsp_id,
-            Fact.TPP: tpp,
-            Fact.CREDITOR: order.creditor.identification,
-            Fact.AMOUNT: order.amount_text,
-            Fact.CURRENCY: order.currency,
-            Fact.END_TO_END_ID: order.end_to_end_id,
-        }
-        if order.debtor is not None:
-            facts[Fact.DEBTOR] = order.debtor.identification
-        return {str(k): v for k, v in facts.items()}
-
-    def _cut_off(self, now: datetime) -> datetime | None:
-        """The next cut-off after ``now`` (the profile's daily ``cut_off_time``, UTC)."""
-        cut = self.profile.cut_off
-        if cut is None:
-            return None
-        today = now.replace(hour=cut.hour, minute=cut.minute, second=0, microsecond=0)
-        return today if today > now else today + timedelta(days=1)
 
     # -- what the edge drives ---------------------------------------------------------------
 

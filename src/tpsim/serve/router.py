@@ -35,16 +35,16 @@ from tpsim.journal import Hop, Journal
 from tpsim.mojaloop.errors import InternalServerError
 from tpsim.mojaloop.message import Effects, Message
 from tpsim.mojaloop.registry import External, Participant, Registry, Simulated
-from tpsim.mojaloop.switch import (
+from tpsim.mojaloop.steps import (
     Apply,
     Deliver,
     ErrorCallback,
     Later,
     Record,
     Step,
-    Switch,
     Unanswered,
 )
+from tpsim.mojaloop.switch import Switch
 from tpsim.mojaloop.wire.routes import Route
 from tpsim.serve.traffic import UNMATCHED, Seen, Traffic
 from tpsim.serve.transports import TransportFactory

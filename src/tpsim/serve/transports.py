@@ -31,7 +31,7 @@ import aiohttp
 from tpsim.core.errors import TpsimError
 from tpsim.mojaloop.message import Message, SimulatedRole
 from tpsim.mojaloop.registry import External, Participant, Simulated
-from tpsim.mojaloop.switch import Answered, DeliveryResult, Handled, Raised, Unreachable
+from tpsim.mojaloop.steps import Answered, DeliveryResult, Handled, Raised, Unreachable
 from tpsim.serve import http1
 
 # The most of a failed delivery's answer (or error) the switch is told, and so reports.
