@@ -14,10 +14,10 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from tests.scenario.test_conformance import SCENARIO
 from tests.support.external_pisp import ExternalPisp
+from tests.support.loopback import serving
 from tests.support.scenarios import write
 from tpsim.config import load_config
 from tpsim.mojaloop.wire.headers import build_headers
@@ -201,23 +201,15 @@ async def stranger(source: str | None, drop: str | None = None) -> AsyncIterator
 
     app = web.Application()
     app.router.add_post("/send", send)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(app) as url:
+        yield url
 
 
 @asynccontextmanager
 async def served() -> AsyncIterator[str]:
     """A running tpsim (``--server``), on 127.0.0.1: its URL."""
-    server = TestServer(create_app(Simulation(load_config())), host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield str(server.make_url("")).rstrip("/")
-    finally:
-        await server.close()
+    async with serving(create_app(Simulation(load_config()))) as url:
+        yield url
 
 
 async def _shared(tmp_path: Path, stranger_url: str, server: str | None) -> ScenarioResult:

@@ -84,6 +84,22 @@ async def admin_view(tpsim: Tpsim, intent_id: str) -> dict[str, Any]:
         await server.close()
 
 
+def uk_world(before: Tpsim) -> UkWorld:
+    """dfspa's UK bank of ``before``, driven socket-free as ``tests/obie`` drives one."""
+    api = before.sim.psd2.obie["dfspa"]
+    oauth = before.sim.psd2.oauth["dfspa"]
+    return UkWorld(before.clock, before.sim.state.bank, RecordingSettlement(), api.bank, oauth, api)
+
+
+def stet_world(before: Tpsim) -> StetWorld:
+    """dfspa's STET bank of ``before``, driven socket-free as ``tests/stet`` drives one."""
+    api = before.sim.psd2.stet["dfspa"]
+    oauth = before.sim.psd2.oauth["dfspa"]
+    return StetWorld(
+        before.clock, before.sim.state.bank, RecordingSettlement(), api.bank, oauth, api
+    )
+
+
 def xs2a_payment(tpsim: Tpsim, request_id: str, **fields: Any) -> tuple[str, str]:
     """Erika (dfspa) pays 25 EUR to Luca (dfspa, unless ``fields`` say otherwise) by XS2A:
     its paymentId and the authorisation started with it."""
@@ -164,14 +180,7 @@ async def test_uk_consents_of_a_bank_made_external_are_rejected_unused(tmp_path:
     before = Tpsim(tmp_path / "state.db", ManualClock(START), config_with())
     money = totals(before)
     api = before.sim.psd2.obie["dfspa"]
-    uk = UkWorld(
-        before.clock,
-        before.sim.state.bank,
-        RecordingSettlement(),
-        api.bank,
-        before.sim.psd2.oauth["dfspa"],
-        api,
-    )
+    uk = uk_world(before)
     [tpp] = [t for t in before.sim.config.tpps if t.client_id == "tpp-one"]
     made = [
         uk.call(
@@ -201,14 +210,7 @@ async def test_stet_requests_of_a_bank_made_external_are_rjct_and_a_dated_one_ne
     before = Tpsim(tmp_path / "state.db", ManualClock(START), config_with())
     money = totals(before)
     api = before.sim.psd2.stet["dfspa"]
-    stet = StetWorld(
-        before.clock,
-        before.sim.state.bank,
-        RecordingSettlement(),
-        api.bank,
-        before.sim.psd2.oauth["dfspa"],
-        api,
-    )
+    stet = stet_world(before)
     when = (START + timedelta(days=3)).isoformat().replace("+00:00", "Z")
     dated = stet.create(payment_request("10", debtor=CLAIRE, creditor=LUCA, when=when))
     api.bank.decide(dated, True, "claire", None)
@@ -305,15 +307,7 @@ async def test_a_uk_scheduled_payment_of_a_bank_made_external_is_rejected_and_ne
 ) -> None:
     before = Tpsim(tmp_path / "state.db", ManualClock(START), config_with())
     money = totals(before)
-    api = before.sim.psd2.obie["dfspa"]
-    uk = UkWorld(
-        before.clock,
-        before.sim.state.bank,
-        RecordingSettlement(),
-        api.bank,
-        before.sim.psd2.oauth["dfspa"],
-        api,
-    )
+    uk = uk_world(before)
     [tpp] = [t for t in before.sim.config.tpps if t.client_id == "tpp-one"]
     path = "domestic-scheduled-payment-consents"  # executing two days after START
     consent = uk.call("POST", path, scheduled_body(), token=uk.client_token(tpp))
