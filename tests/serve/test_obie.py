@@ -419,6 +419,46 @@ async def test_the_admin_decides_a_consent_and_answers_the_waiting_authorize(
         assert answer["redirect"].startswith("https://tpp.example/cb?code=")
 
 
+async def test_an_admin_approval_once_a_scheduled_date_passed_tells_the_waiting_authorize(
+    scheme: Scheme,
+) -> None:
+    # The bank rejects the consent (U003). Before, the admin answered 400 and the TPP's
+    # waiting /authorize was never told: it waited until it expired.
+    from tests.obie.support import scheduled_body
+
+    assert scheme.sim is not None
+    now = scheme.sim.clock.now()
+    async with aiohttp.ClientSession() as http:
+        tpp = UkTpp(scheme, http, "4.0")
+        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+            "access_token"
+        ]
+        body = scheduled_body("4.0", now + timedelta(minutes=1))
+        _, consent = await tpp.call("POST", "domestic-scheduled-payment-consents", client, body)
+        consent_id = consent["Data"]["ConsentId"]
+        query = {
+            "response_type": "code",
+            "client_id": "tpp-one",
+            "redirect_uri": "https://tpp.example/cb",
+            "scope": "openid payments",
+            "state": "s-6",
+            "openbanking_intent_id": consent_id,
+        }
+        async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False):
+            pass  # the browser is on the consent page; the PSU decides in the admin API
+        scheme.advance(61)  # its date is no longer ahead of the bank's clock
+        async with http.post(
+            f"{scheme.url}/admin/psd2/authorisations/{consent_id}/decision",
+            json={"decision": "approve", "psu": "mits"},
+        ) as decided:
+            answer = await decided.json()
+    assert decided.status == 200, answer
+    assert answer["status"] == "RJCT"
+    back = dict(parse_qsl(urlsplit(answer["redirect"]).query))
+    assert (back["error"], back["state"]) == ("access_denied", "s-6")
+    assert "RequestedExecutionDateTime" in back["error_description"], back
+
+
 async def test_the_admin_api_shows_a_consent_and_the_bank_may_reject_it(scheme: Scheme) -> None:
     async with aiohttp.ClientSession() as http:
         tpp = UkTpp(scheme, http, "3.1")

@@ -112,8 +112,11 @@ def _decide_consent(
     sim: Simulation, api: ObieApi, consent_id: str, decision: str, body: dict[str, Any]
 ) -> web.Response:
     """A UK consent decided as its PSU would at the consent page: its status, and the
-    redirect with the code (or the error) when the TPP's authorisation request waits."""
+    redirect with the code (or the error) when the TPP's authorisation request waits. A
+    refusal that ended the consent (a scheduled payment's date passed: U003) answers that
+    request with ``access_denied`` saying why, as a headless ``/authorize`` is told."""
     from tpsim.obie.errors import InvalidConsentStatus, ObieError
+    from tpsim.obie.states import ConsentState
 
     if body.get("otp") is not None:  # a field with no effect is refused, not ignored
         return problem(
@@ -128,12 +131,18 @@ def _decide_consent(
     if refused is not None:
         return refused
     server = sim.psd2.oauth[bank.fsp_id]
+    awaiting = bank.fresh(bank.consents[consent_id]).state is ConsentState.AWAITING
     try:
         status = bank.decide(consent_id, decision == "approve", psu, account)
     except InvalidConsentStatus as exc:
         return problem(409, exc.message)
     except ObieError as exc:  # what was asked cannot be: a PSU who holds no such account…
-        return problem(400, exc.message)
+        pending = server.waiting_for(consent_id)
+        ended = bank.consents[consent_id]
+        if pending is None or not awaiting or ended.state is ConsentState.AWAITING:
+            return problem(400, exc.message)
+        told = server.refuse(pending.id, description=exc.message)
+        return web.json_response({"redirect": told, "status": bank.status_word(ended)})
     except TpsimError as exc:
         return problem(409, str(exc))
     finally:

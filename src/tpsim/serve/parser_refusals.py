@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -169,9 +169,7 @@ def _xs2a(sim: Simulation, text: str, parts: list[str], *, method: bool) -> web.
 
     error: Xs2aError = FormatError(text)
     if method:  # the PIS API under /v1/, as its routing says
-        allow = None
-        if len(parts) > 3 and parts[3] == "v1" and parts[2] in sim.psd2.xs2a:
-            allow = xs2a_methods(tuple(part for part in parts[4:] if part))
+        allow = _allowed(parts, ["v1"], sim.psd2.xs2a, xs2a_methods)
         if allow is None:
             where = "/".join(parts)[:200]
             error = ResourceUnknown(f"no XS2A resource at {where}: the PIS API is under /v1/")
@@ -191,10 +189,8 @@ def _obie(sim: Simulation, text: str, parts: list[str], *, method: bool) -> web.
     version = parts[4][1:] if len(parts) > 4 and parts[4].startswith("v") else ""
     error: ObieError = InvalidFormat(text)
     if method:  # the PIS API under /open-banking/v{version}/pisp/, as its routing says
-        allow = None
-        pisp = len(parts) > 5 and parts[3] == "open-banking" and parts[5] == "pisp"
-        if pisp and version in VERSIONS and parts[2] in sim.psd2.obie:
-            allow = allowed_methods(tuple(part for part in parts[6:] if part))
+        api = ["open-banking", f"v{version}", "pisp"] if version in VERSIONS else []
+        allow = _allowed(parts, api, sim.psd2.obie, allowed_methods)
         if allow is None:
             error = NoRoute(f"no UK Open Banking API resource at {'/'.join(parts)[:200]}")
         else:
@@ -214,9 +210,7 @@ def _stet(sim: Simulation, text: str, path: str, parts: list[str], *, method: bo
     headers = {"X-Request-ID": str(uuid.uuid4())}
     error: StetError = HeaderInvalid(text)
     if method:  # the PIS API under /v1/, as its routing says
-        allow = None
-        if len(parts) > 3 and parts[3] == "v1" and parts[2] in sim.psd2.stet:
-            allow = stet_methods(tuple(part for part in parts[4:] if part))
+        allow = _allowed(parts, ["v1"], sim.psd2.stet, stet_methods)
         if allow is None:
             error = NoRoute(f"no STET resource at {path[:200]}: see /payment-requests")
         else:
@@ -224,6 +218,22 @@ def _stet(sim: Simulation, text: str, path: str, parts: list[str], *, method: bo
             headers["Allow"] = ", ".join(allow)  # RFC 9110 §15.5.6, as a DELETE there is told
     body = error.body(sim.clock.now(), path)
     return web.json_response(body, status=error.status, headers=headers)
+
+
+def _allowed(
+    parts: list[str],
+    api: list[str],
+    banks: Container[str],
+    methods: Callable[[tuple[str, ...]], tuple[str, ...] | None],
+) -> tuple[str, ...] | None:
+    """The methods a dialect's routing (``methods``, its ``allowed_methods``) gives the
+    resource at ``parts`` ("", dialect, fspId, …): under the PIS API's base segments
+    ``api`` of one of its ``banks``; None where it has no resource (``api`` empty: a
+    version it does not play)."""
+    base = 3 + len(api)
+    if not api or parts[3:base] != api or len(parts) <= base or parts[2] not in banks:
+        return None
+    return methods(tuple(part for part in parts[base:] if part))
 
 
 def _sdk(text: str, parts: list[str], *, method: bool) -> web.Response:

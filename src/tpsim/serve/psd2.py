@@ -142,12 +142,12 @@ class Psd2:
 
     def build_kept(self, kinds: Iterable[str]) -> None:
         """Build now each dialect that the state's record ``kinds`` show has records (a
-        restart from a state file), so what it has due or settling carries on. A
-        dialect's kinds are named ``{dialect}:{fspId}`` or ``{dialect}-…:{fspId}``."""
-        kept = list(kinds)
+        restart from a state file), so what it has due or settling carries on
+        (``kept_banks`` reads the kinds)."""
+        kept = {name for names in kept_banks(kinds).values() for name in names}
         dialects: dict[str, Built[Any]] = {"xs2a": self.xs2a, "obie": self.obie, "stet": self.stet}
         for name, dialect in dialects.items():
-            if any(kind.startswith((f"{name}:", f"{name}-")) for kind in kept):
+            if name in kept:
                 dialect.build()
 
     def retire(self, fsp_id: str, kinds: Iterable[str], cause: str) -> dict[str, list[str]]:
