@@ -5,7 +5,11 @@ exit 1 that means "a scenario failed"."""
 
 from __future__ import annotations
 
+import io
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -176,3 +180,46 @@ def test_a_config_that_is_not_yaml_is_one_line_naming_where(
     assert code == 2
     assert_one_line_refusal(err, "tpsim: config error:")
     assert "line 2, column" in err and str(config) in err
+
+
+# --- a reader that leaves early ------------------------------------------------------------
+
+
+BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a command SIGPIPE stopped
+
+
+class _ReaderGone(io.StringIO):
+    """A stdout whose reader has gone (`tpsim run --schema | head`): every write fails."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run", "--schema"], ["credential", "list"]],
+    ids=["run --schema", "credential list"],
+)
+def test_a_reader_that_leaves_early_ends_the_command_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdout", _ReaderGone())
+    assert main(argv) == BROKEN_PIPE
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_piping_the_schema_into_head_is_no_traceback() -> None:
+    """The real thing: the ~110 kB schema into a pipe its reader closes after a few bytes.
+    Without the fix Python prints BrokenPipeError's traceback (and another one as it
+    flushes stdout at exit)."""
+    command = [sys.executable, "-m", "tpsim", "run", "--schema"]
+    # More than a pipe holds (64 KiB): the command is still writing when the reader leaves.
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as cli:
+        assert cli.stdout is not None and cli.stderr is not None
+        assert cli.stdout.read(10).startswith(b"{")
+        cli.stdout.close()
+        err = cli.stderr.read().decode()
+        code = cli.wait(timeout=30)
+    assert (code, err) == (BROKEN_PIPE, "")

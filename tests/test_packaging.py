@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -68,3 +69,14 @@ def test_the_ci_example_runs_tpsim_and_publishes_junit() -> None:
     args = build_parser().parse_args(command[1:])
     assert args.command == "run" and args.junit == "reports/junit.xml"
     assert any("junit" in str(step.get("uses", "")) for step in steps)
+
+
+def test_the_summary_and_the_help_name_every_dialect_tpsim_plays() -> None:
+    """`pip show tpsim` (the wheel's Summary) and `tpsim --help` are what a user of the
+    installed package reads first: neither may leave out a dialect tpsim serves."""
+    summary = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["project"]
+    title = build_parser().description or ""
+    for text in (summary["description"], title):
+        dialects = ("Mojaloop Third Party API", "XS2A", "UK Open Banking", "STET")
+        missing = [d for d in dialects if d not in text]
+        assert not missing, f"{text!r} leaves out {missing}"

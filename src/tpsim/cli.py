@@ -11,7 +11,8 @@
     tpsim load [--server URL | --switch URL --listen H:P --credentials FILE] …
                                           (a load-generating PISP: scenario/load_cli.py)
 
-Exit codes: 0 success, 1 failure of the thing asked for, 2 usage or config error.
+Exit codes: 0 success, 1 failure of the thing asked for, 2 usage or config error, 141
+stdout's reader left early (``| head``), as a command SIGPIPE stops.
 ``--admin-token`` defaults to ``$TPSIM_ADMIN_TOKEN`` (an environment variable keeps the
 token out of the process list).
 
@@ -45,6 +46,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4040
 ADMIN_TOKEN_ENV = "TPSIM_ADMIN_TOKEN"  # noqa: S105 - the variable's name, not a token
 INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C, as a shell reports it
+BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout's reader left (`tpsim run --schema | head`)
 
 
 # Commands defined in other modules: name → (help, "module:function" adding its parser),
@@ -69,7 +71,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The ``tpsim`` parser: every command in full (``command`` None), or the commands of
     this module and ``command`` in full and the others by name and help (so running one
     imports no other's modules)."""
-    parser = argparse.ArgumentParser(prog="tpsim", description="Mojaloop Third Party API simulator")
+    parser = argparse.ArgumentParser(
+        prog="tpsim",
+        description="payment-initiation simulator: Mojaloop Third Party API, Berlin Group XS2A,"
+        " UK Open Banking, STET",
+    )
     parser.add_argument("--version", action="version", version=f"tpsim {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_own_commands(commands)
@@ -178,7 +184,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return INTERRUPTED
+    except BrokenPipeError:
+        # The reader of stdout went away (`| head`): end as a command that SIGPIPE stops,
+        # without a traceback, and without another one when Python flushes stdout at exit.
+        _discard_stdout()
+        return BROKEN_PIPE
     return code
+
+
+def _discard_stdout() -> None:
+    """Point file descriptor 1 at the null device (a stdout without one is left as is)."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a test, or closed
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def _check_config(args: argparse.Namespace) -> int:

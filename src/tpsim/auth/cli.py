@@ -120,6 +120,8 @@ def _guarded(handler: Callable[[argparse.Namespace], None]) -> Handler:
     def run(args: argparse.Namespace) -> int:
         try:
             handler(args)
+        except BrokenPipeError:
+            raise  # stdout's reader left (`| head`): the command line ends quietly
         except (TpsimError, UsageError, OSError) as exc:
             print(f"tpsim credential: error: {exc}", file=sys.stderr)
             return 2
