@@ -459,6 +459,67 @@ async def test_an_admin_approval_once_a_scheduled_date_passed_tells_the_waiting_
     assert "RequestedExecutionDateTime" in back["error_description"], back
 
 
+@pytest.mark.parametrize("named", [True, False], ids=["debtor-named", "psu-signs-in-first"])
+async def test_a_page_approval_once_a_scheduled_date_passed_sends_the_psu_back_denied(
+    scheme: Scheme, named: bool
+) -> None:
+    # The bank rejects the consent (U003). Before, the page showed a 400 and the TPP's
+    # authorisation request waited, with no way back to it, until it expired.
+    from tests.obie.support import scheduled_body
+
+    assert scheme.sim is not None
+    now = scheme.sim.clock.now()
+    async with aiohttp.ClientSession() as http:
+        tpp = UkTpp(scheme, http, "4.0")
+        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
+            "access_token"
+        ]
+        body = scheduled_body("4.0", now + timedelta(minutes=1))
+        if not named:
+            del body["Data"]["Initiation"]["DebtorAccount"]
+        path = "domestic-scheduled-payment-consents"
+        _, consent = await tpp.call("POST", path, client, body)
+        consent_id = consent["Data"]["ConsentId"]
+        query = {
+            "response_type": "code",
+            "client_id": "tpp-one",
+            "redirect_uri": "https://tpp.example/cb",
+            "scope": "openid payments",
+            "state": "s-7",
+            "openbanking_intent_id": consent_id,
+        }
+        async with http.get(f"{tpp.base}/authorize", params=query) as page:
+            html, form_url = await page.text(), str(page.url)
+        form = {"csrf": html.split('name="csrf" value="')[1].split('"')[0]}
+        if named:
+            form.update(password="mits", account="dfspa.mits.current")
+        else:
+            form.update(user="mits", password="mits", decision="sign_in")
+            async with http.post(form_url, data=form) as page:
+                html = await page.text()
+            form = {
+                "csrf": html.split('name="csrf" value="')[1].split('"')[0],
+                "user": "mits",
+                "signed_in": html.split('name="signed_in" value="')[1].split('"')[0],
+                "account": "dfspa.mits.current",
+            }
+        scheme.advance(61)  # its date is no longer ahead of the bank's clock
+        async with http.post(
+            form_url, data={**form, "decision": "approve"}, allow_redirects=False
+        ) as back:
+            assert back.status == 303, await back.text()
+            location = back.headers["Location"]
+        _, read = await tpp.call("GET", f"{path}/{consent_id}", client)
+        again_form = {**form, "decision": "approve"}
+        async with http.post(form_url, data=again_form, allow_redirects=False) as again:
+            assert again.status == 409, await again.text()  # nothing left to decide
+    assert location.startswith("https://tpp.example/cb?"), location
+    back_at_tpp = dict(parse_qsl(urlsplit(location).query))
+    assert (back_at_tpp["error"], back_at_tpp["state"]) == ("access_denied", "s-7")
+    assert "RequestedExecutionDateTime" in back_at_tpp["error_description"], back_at_tpp
+    assert read["Data"]["Status"] == "RJCT"
+
+
 async def test_the_admin_api_shows_a_consent_and_the_bank_may_reject_it(scheme: Scheme) -> None:
     async with aiohttp.ClientSession() as http:
         tpp = UkTpp(scheme, http, "3.1")

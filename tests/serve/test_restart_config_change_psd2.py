@@ -69,8 +69,8 @@ async def made_external(before: Tpsim, *, days_down: int = 0, killed: bool = Fal
     return after
 
 
-async def admin_view(tpsim: Tpsim, intent_id: str) -> dict[str, Any]:
-    """What ``GET /admin/psd2/intents/{id}`` answers, over HTTP."""
+async def admin_view(tpsim: Tpsim, intent_id: str, *, status: int = 200) -> dict[str, Any]:
+    """What ``GET /admin/psd2/intents/{id}`` answers (with ``status``), over HTTP."""
     server = TestServer(create_app(tpsim.sim), host="127.0.0.1")
     await server.start_server()
     try:
@@ -78,10 +78,16 @@ async def admin_view(tpsim: Tpsim, intent_id: str) -> dict[str, Any]:
             aiohttp.ClientSession() as http,
             http.get(str(server.make_url(f"/admin/psd2/intents/{intent_id}"))) as answer,
         ):
-            assert answer.status == 200, await answer.text()
+            assert answer.status == status, await answer.text()
             return dict(await answer.json())
     finally:
         await server.close()
+
+
+def of_dfspa(kind: str) -> bool:
+    """Whether the state's record ``kind`` holds dfspa's PSD2 records (a dialect's:
+    ``{dialect}…:dfspa``, or its OAuth server's)."""
+    return kind.partition("#")[0].endswith(":dfspa") or kind.startswith("oauth:urn:tpsim:dfspa/")
 
 
 def uk_world(before: Tpsim) -> UkWorld:
@@ -202,6 +208,40 @@ async def test_uk_consents_of_a_bank_made_external_are_rejected_unused(tmp_path:
         assert totals(after) == money
     finally:
         await after.sim.close()
+
+
+async def test_the_ended_records_of_a_bank_made_external_are_dropped_after_their_retention(
+    tmp_path: Path,
+) -> None:
+    # Before, its retired APIs were never swept: its records stayed in the state file for
+    # good, and every restart built its dialects again to retire them once more.
+    before = Tpsim(tmp_path / "state.db", ManualClock(START), config_with())
+    uk, stet = uk_world(before), stet_world(before)
+    [tpp] = [t for t in before.sim.config.tpps if t.client_id == "tpp-one"]
+    token = uk.client_token(tpp)
+    consent = uk.call(
+        "POST", "domestic-payment-consents", consent_body("3.1"), version="3.1", token=token
+    ).consent_id
+    request = stet.create(payment_request("20", debtor=CLAIRE, creditor=LUCA))
+    xs2a, _ = xs2a_payment(before, "99391c7e-ad88-49ec-a2ad-99ddcb1f7704")
+
+    after = await made_external(before)
+    try:
+        kept = {kind.partition(":")[0] for kind in after.file.counts() if of_dfspa(kind)}
+        assert {"xs2a", "obie", "stet", "oauth"} <= kept  # ended, kept for their retention
+        after.clock.advance(86_400)  # past every retention (the TPP's token's expiry too)
+        await after.sim.router.drain()
+        for intent_id in (str(consent), request, xs2a):
+            await admin_view(after, intent_id, status=404)
+        assert [kind for kind in after.file.counts() if of_dfspa(kind)] == []
+    finally:
+        await after.sim.close()
+    again = await made_external(after)  # nothing of dfspa left to retire, nor to build
+    try:
+        assert (again.sim.psd2.obie.retired, again.sim.psd2.stet.retired) == ({}, {})
+        assert again.sim.psd2.xs2a.retired == {}
+    finally:
+        await again.sim.close()
 
 
 async def test_stet_requests_of_a_bank_made_external_are_rjct_and_a_dated_one_never_executes(

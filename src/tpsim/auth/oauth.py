@@ -36,7 +36,9 @@ Errors:
     │   ├── TokenExpired        past its ``expires_at``
     │   └── TokenElsewhere      issued by another issuer (another base of the server)
     ├── ConfigError (tpsim.errors)   a client's jwks that is no JWK Set (at construction)
-    └── LoginRefused (tpsim.errors)  ``OAuthJourney``: what the PSU page shows (auth.psu)
+    └── LoginRefused (tpsim.errors)  ``OAuthJourney``: what the PSU page shows (auth.psu;
+                                     ``JourneyEnded``: a refusal ended the intent, so the
+                                     request is refused, access_denied, back at the client)
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ from tpsim.auth.oauth_pkce import METHODS
 from tpsim.auth.oauth_records import OAuthRecords, key_of, new_secret
 from tpsim.auth.oauth_request import Registered, Rules, read_authorization
 from tpsim.auth.oauth_tokens import Lifetimes, TokenEndpoint
-from tpsim.auth.psu import PsuView, UnknownJourney, WrongPassword
+from tpsim.auth.psu import JourneyEnded, PsuView, UnknownJourney, WrongPassword
 from tpsim.errors import LoginRefused
 
 if TYPE_CHECKING:
@@ -418,13 +420,16 @@ class OAuthJourney:
         return self.approve(user, None, accounts)
 
     def deny(self) -> str:
-        self._approval.deny(self._intent(self._waiting()))
+        intent = self._intent(self._waiting())
+        self._checking(lambda: self._approval.deny(intent))
         return self._server.refuse(self._id)
 
     def _checking(self, check: Callable[[], _T]) -> _T:
-        """``check`` the user's password through the dialect: its last wrong one (none
-        left, and the dialect names no way back) refuses the request, and the user goes
-        back to the client with ``access_denied``."""
+        """``check`` the user's decision (or sign-in) through the dialect: its last wrong
+        password (none left, and the dialect names no way back) refuses the request, and
+        the user goes back to the client with ``access_denied``; so does any refusal that
+        ended the intent (a payment whose date passed, or that expired while the page was
+        open: ``JourneyEnded``, saying why), since nothing can be decided any more."""
         try:
             return check()
         except WrongPassword as exc:
@@ -432,6 +437,25 @@ class OAuthJourney:
                 raise
             redirect = self._server.refuse(self._id, description="too many wrong passwords")
             raise WrongPassword(str(exc), left=0, redirect=redirect) from None
+        except UnknownJourney:
+            raise
+        except LoginRefused as exc:
+            back = self._ended(str(exc))
+            if back is None:
+                raise
+            raise JourneyEnded(str(exc), redirect=back) from None
+
+    def _ended(self, why: str) -> str | None:
+        """When the intent no longer awaits the user's decision and the request still
+        waits: the request refused (``access_denied``, ``why``), and the URL that tells
+        the client; else None."""
+        try:
+            pending = self._server.waiting(self._id)
+        except PendingClosed:
+            return None
+        if pending.intent_id is None or self._approval.view(pending.intent_id).closed is None:
+            return None
+        return self._server.refuse(self._id, description=why)
 
     def _signing_in(self) -> SigningInApproval:
         if not isinstance(self._approval, SigningInApproval):

@@ -15,7 +15,9 @@ page asks user id and password, and shows the view ``sign_in`` gives for that us
     LoginRefused (tpsim.errors)   the page refuses what the user entered: shows the form
     │                             again with the message (401, 400), or "nothing to
     │                             approve" (409: the journey no longer waits for the user)
-    └── UnknownJourney            the bank has no such journey: the 404 page
+    ├── UnknownJourney            the bank has no such journey: the 404 page
+    └── JourneyEnded              what was refused has ended the journey, and its requester
+                                  is told: the browser goes back to ``redirect`` (303)
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ class PsuJourney(Protocol):
     """One thing a user is asked to approve at a simulated bank.
 
     ``approve`` and ``deny`` return the URL the user's browser is sent to (303) or raise
-    ``LoginRefused`` (401 wrong user or password, 400 nothing chosen, 409 no longer open);
-    either decision is final for the journey. Every method may raise ``UnknownJourney``.
+    ``LoginRefused`` (401 wrong user or password, 400 nothing chosen, 409 no longer open;
+    ``JourneyEnded`` when the refusal itself ended the journey, with the way back); either
+    decision is final for the journey. Every method may raise ``UnknownJourney``.
     The journey counts its wrong passwords (``WrongPassword``, at most
     ``MAX_WRONG_PASSWORDS`` by default): at the last one it ends as a denial would and
     names the way back in ``WrongPassword.redirect``; the page then shows the lock-out.
@@ -105,6 +108,16 @@ class WrongPassword(LoginRefused):
     def __init__(self, detail: str, *, left: int, redirect: str | None = None) -> None:
         self.left, self.redirect = left, redirect
         super().__init__(detail, http_status=401)
+
+
+class JourneyEnded(LoginRefused):
+    """What the user did was refused, and the refusal ended what they were deciding (a
+    payment whose date passed, which expired while the page was open): its requester has
+    been told, as for a denial, and the user goes back to ``redirect`` (303)."""
+
+    def __init__(self, detail: str, *, redirect: str) -> None:
+        self.redirect = redirect
+        super().__init__(detail, http_status=303)
 
 
 class UnknownJourney(LoginRefused):

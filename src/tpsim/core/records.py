@@ -148,6 +148,14 @@ class Records(Generic[R]):
             if due is not None and due <= now:
                 self.drop(key)
 
+    def next_due(self) -> datetime | None:
+        """When ``sweep`` next has a record to drop (records dropped or ended again since
+        are skipped), or None."""
+        heap = self._due
+        while heap and self._due_at(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
     def _trim(self, most: int, now: datetime | None) -> None:
         """Drop the soonest-due records that have ended until at most ``most`` are kept;
         one whose end is still ahead at ``now`` (an open quote's expiry) is live and

@@ -40,7 +40,7 @@ from multidict import MultiDict, MultiMapping
 
 from tpsim.auth.oauth_errors import OAuthError, PendingClosed
 from tpsim.auth.oauth_pkce import METHODS
-from tpsim.auth.psu import PsuJourney, UnknownJourney, WrongPassword
+from tpsim.auth.psu import JourneyEnded, PsuJourney, UnknownJourney, WrongPassword
 from tpsim.core.errors import TpsimError
 from tpsim.errors import LoginRefused
 from tpsim.serve.account_choice import AccountChoice, ChoiceFinder
@@ -282,6 +282,8 @@ def _next(
         if headless.approve:
             return journey.approve(headless.psu, None, headless.accounts)
         return journey.deny()
+    except JourneyEnded as exc:  # the journey has refused the request, saying why
+        return exc.redirect
     except LoginRefused as exc:
         if isinstance(exc, WrongPassword) and exc.redirect is not None:
             return exc.redirect

@@ -16,7 +16,8 @@ approves or denies what a PISP / TPP asks, for any dialect's ``PsuJourney``.
                   refused input → the form again with the reason (401, 400; a sign-in
                   journey's first step); a wrong password that ends the journey
                   (``auth.psu.WrongPassword`` with a redirect: the journey counts them)
-                  → 403 with the way back
+                  → 403 with the way back; a refusal that ended the journey
+                  (``auth.psu.JourneyEnded``: its requester is told) → 303 to its redirect
 
 A dialect mounts the family at its own path with ``{fsp_id}`` and ``{journey_id}`` and a
 ``JourneyFinder`` (``add_psu_pages``). Everything shown is escaped; no page is cached,
@@ -47,6 +48,7 @@ from aiohttp import web
 from multidict import MultiDict
 
 from tpsim.auth.psu import (
+    JourneyEnded,
     PsuJourney,
     PsuView,
     SigningInJourney,
@@ -151,6 +153,8 @@ class PsuPages:
             return self._act(key, view, journey, form)
         except UnknownJourney as exc:
             return _unknown(exc)
+        except JourneyEnded as exc:  # its requester is told: the user goes back there
+            return _redirect(exc.redirect)
         except LoginRefused as exc:
             if exc.http_status == 409:
                 return _page("Nothing to approve", f"<p>{escape(str(exc))}</p>", status=409)

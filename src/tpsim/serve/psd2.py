@@ -14,7 +14,9 @@ Each dialect (and the OAuth servers) is imported and built on first use, not at 
 ``oauth`` are mappings whose keys (the simulated banks) are known at once and whose values
 build their dialect when first read. A dialect never built has no payment, so nothing of it
 is due or settling; a state file that keeps a dialect's records builds it at start
-(``build_kept``), so its timers and settlements carry on after a restart.
+(``build_kept``), so its timers and settlements carry on after a restart. What it keeps of
+a bank no longer simulated (``Psd2.retire``) is dropped once its retention has passed, as
+a simulated bank's records are (``RetiredRecords``): nothing of it executes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tpsim.config_participants import Kind
 from tpsim.config_psd2 import TppConfig, redirect_allowed
 from tpsim.core.bank import Bank
 from tpsim.core.clock import Clock, IdGenerator, TimerHandle
+from tpsim.core.records import Records
 from tpsim.core.settlement import Settlement, SettlementResult
 from tpsim.core.store import Store
 
@@ -45,6 +48,8 @@ log = structlog.get_logger("tpsim.psd2")
 
 A = TypeVar("A")
 DIALECTS = ("xs2a", "obie", "stet")
+_ISSUER = "urn:tpsim:"  # + fspId: a bank's authorisation server (``server_for``)
+_OAUTH_KINDS = f"oauth:{_ISSUER}"  # its records' kinds: + fspId/… (``auth.oauth_records``)
 
 
 class Built(Mapping[str, A]):
@@ -139,11 +144,15 @@ class Psd2:
         self.stet: Built[StetApi] = Built(banks, self._stet)
         self._timer: TimerHandle | None = None
         self._armed_for: datetime | None = None
+        self._retired = RetiredRecords(bank.store, clock)
 
     def build_kept(self, kinds: Iterable[str]) -> None:
         """Build now each dialect that the state's record ``kinds`` show has records (a
         restart from a state file), so what it has due or settling carries on
-        (``kept_banks`` reads the kinds)."""
+        (``kept_banks`` reads the kinds); the records of banks no longer simulated (their
+        OAuth server's too) are dropped once their retention has passed."""
+        kinds = list(kinds)
+        self._retired.add(k for k in kinds if bank_of(k) not in (None, *self.xs2a))
         kept = {name for names in kept_banks(kinds).values() for name in names}
         dialects: dict[str, Built[Any]] = {"xs2a": self.xs2a, "obie": self.obie, "stet": self.stet}
         for name, dialect in dialects.items():
@@ -173,6 +182,7 @@ class Psd2:
             api = build(fsp_id) if name == "xs2a" else build(fsp_id, server)
             dialect.retired[fsp_id] = api
             ended[name] = api.bank.retire(cause)
+        self._retired.add(k for k in kinds if bank_of(k) == fsp_id)
         return ended
 
     def _xs2a(self, fsp_id: str) -> Xs2aApi:
@@ -242,12 +252,53 @@ class Psd2:
             *(b for api in xs2a for b in (api.auths, api.bank)),
             *(api.bank for api in self.obie.values_if_built()),
             *(api.bank for api in self.stet.values_if_built()),
+            self._retired,
         ]
 
     def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self._timer, self._armed_for = None, None
+
+
+class RetiredRecords:
+    """The records a restart found of banks no longer simulated (``Psd2.retire``): each
+    ended one is dropped once its retention has passed (``core.records``), as a simulated
+    bank's are; a tick only does that, so nothing of theirs executes. Read from the store
+    at each tick, so a record ended since (a settlement's outcome) is dropped in turn."""
+
+    fsp_id = "(banks no longer simulated)"  # as ``Ticking`` names a bank in the log
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store, self._clock = store, clock
+        self._kinds: set[str] = set()
+        self._next: datetime | None = None
+
+    def add(self, kinds: Iterable[str]) -> None:
+        """Drop the records of ``kinds`` (a ``#…`` suffix is read as its kind) too."""
+        self._kinds.update(kind.partition("#")[0] for kind in kinds)
+        self.tick()
+
+    def tick(self) -> None:
+        now, due = self._clock.now(), []
+        for kind in sorted(self._kinds):
+            records: Records[Any] = Records(self._store, kind)
+            records.sweep(now)
+            if (when := records.next_due()) is not None:
+                due.append(when)
+        self._next = min(due, default=None)
+
+    def next_due(self) -> datetime | None:
+        return self._next
+
+
+def bank_of(kind: str) -> str | None:
+    """The bank whose PSD2 records the state's record ``kind`` holds (a dialect's, or its
+    OAuth server's: ``server_for``), or None."""
+    if kind.startswith(_OAUTH_KINDS):
+        return kind.removeprefix(_OAUTH_KINDS).rpartition("/")[0] or None
+    found = kept_banks([kind])
+    return next(iter(found), None)
 
 
 def kept_banks(kinds: Iterable[str]) -> dict[str, set[str]]:
@@ -288,7 +339,7 @@ def server_for(
 
     behaviour = config.behaviour
     return AuthorizationServer(
-        f"urn:tpsim:{fsp_id}",
+        _ISSUER + fsp_id,
         [oauth_client(tpp) for tpp in config.tpps],
         store,
         clock,
