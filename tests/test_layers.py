@@ -25,7 +25,8 @@ SHARED = frozenset(
 ALLOWED: dict[str, frozenset[str]] = {
     "core": frozenset(),
     "errors": frozenset({"core"}),
-    "journal": frozenset({"core", "journal_links", "journal_sink"}),
+    "journal": frozenset({"core", "journal_body", "journal_links", "journal_sink"}),
+    "journal_body": frozenset(),
     "journal_links": frozenset(),
     "journal_sink": frozenset(),
     "files": frozenset(),

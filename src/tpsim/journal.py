@@ -40,13 +40,15 @@ import itertools
 import json
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
+from tpsim.journal_body import EXCERPT_BYTES as EXCERPT_BYTES  # the tests read it here
+from tpsim.journal_body import Kept, arrived_size, cut, kept_headers
 from tpsim.journal_links import Conversations, Reading, correlation_ids
 from tpsim.journal_sink import open_sink
 
@@ -55,7 +57,6 @@ log = logging.getLogger("tpsim.journal")
 MAX_BYTES = 64 * 1024 * 1024  # the ring's default bound in bytes
 MAX_BODY_BYTES = 1024 * 1024  # the default largest accepted body an entry keeps whole
 REFUSED_BODY_BYTES = 4096  # the largest body a refused request keeps whole
-EXCERPT_BYTES = 4096  # what an entry keeps, as text, of a body it does not keep whole
 SINK_QUEUE_BYTES = 16 * 1024 * 1024  # JSONL lines waiting for the writer thread, at most
 _ENTRY_BYTES = 1024  # an entry beside its body: fields, ids, headers
 _BUILT_BODY_BYTES = 1024  # a body tpsim built (small by construction) or as small
@@ -161,7 +162,7 @@ class JournalEntry:
     path: str
     source: str
     destination: str | None
-    headers: Mapping[str, str]  # read-only: a message's own, else a copy (``_kept``)
+    headers: Mapping[str, str]  # read-only: a message's own, else a copy (``kept_headers``)
     body: dict[str, Any] | None
     correlation_ids: list[str]
     status: int | None = None
@@ -212,49 +213,6 @@ _JSON_FIELDS = (
 )
 
 
-class _Kept(NamedTuple):
-    """What an entry keeps of a message's body: the body, or only an excerpt of it."""
-
-    body: dict[str, Any] | None
-    size: int  # the whole body's bytes, counted against the ring's bound
-    excerpt: str | None = None  # set when the body is not kept whole
-    truncated: bool = False  # the excerpt is not all of it
-
-    @property
-    def cost(self) -> int:
-        """What the kept body costs the ring when no JSONL line measures it."""
-        return self.size if self.excerpt is None else len(self.excerpt)
-
-
-def _kept(headers: Mapping[str, str]) -> Mapping[str, str]:
-    """Headers as an entry keeps them: read-only ones (a Mojaloop message's) as they are,
-    a mapping its caller could still change copied."""
-    return dict(headers) if isinstance(headers, MutableMapping) else headers
-
-
-def _arrived_size(
-    body: dict[str, Any] | None, headers: Mapping[str, str], raw: bytes | None
-) -> int:
-    """A received body's size without walking it: the bytes read, else the Content-Length
-    the edge read it by; only a request that had neither is measured as JSON."""
-    if raw is not None:
-        return len(raw)
-    if body is None:
-        return 0
-    length = headers.get("Content-Length", "")
-    if length.isdigit():
-        return int(length)
-    return len(json.dumps(body, separators=(",", ":")))
-
-
-def _cut(body: dict[str, Any] | None, raw: bytes | None, size: int) -> _Kept:
-    """The body as an excerpt: its first ``EXCERPT_BYTES`` as text (the bytes as they
-    arrived when the caller has them, else its JSON)."""
-    data = raw if raw is not None else json.dumps(body, separators=(",", ":")).encode()
-    excerpt = data[:EXCERPT_BYTES].decode("utf-8", "replace")
-    return _Kept(None, size, excerpt, len(data) > EXCERPT_BYTES)
-
-
 class Journal:
     """Bounded in-memory record of hops, with an optional JSONL file sink (the module's
     docstring says what the bounds count); ``sink_queue_bytes`` bounds the JSONL lines
@@ -281,7 +239,7 @@ class Journal:
         self._relinked = 0  # how many ids the last relink kept (``_link``)
         # Accepted bodies (by id, the body pinned so the id stays its) and what was kept of
         # them, until the hop that forwards the same object is recorded.
-        self._in_flight: OrderedDict[int, tuple[dict[str, Any], _Kept]] = OrderedDict()
+        self._in_flight: OrderedDict[int, tuple[dict[str, Any], Kept]] = OrderedDict()
         self._in_flight_bytes = 0
         self._subscribers: list[Subscriber] = []  # told of each entry (the live view)
 
@@ -350,7 +308,7 @@ class Journal:
             path=message.path,
             source=message.source,
             destination=message.destination,
-            headers=_kept(message.headers),
+            headers=kept_headers(message.headers),
             body=body,
             correlation_ids=ids,
             linked=linking,
@@ -371,7 +329,7 @@ class Journal:
 
     def _keep(
         self, hop: Hop, message: Exchange, raw: bytes | None, error: str | None
-    ) -> _Kept | None:
+    ) -> Kept | None:
         """What the entry keeps of the body and its size, or None for the body kept whole
         and counted as small (a body tpsim built, or one that arrived no bigger)."""
         body = message.body
@@ -383,18 +341,18 @@ class Journal:
             # A body tpsim built, kept whole; sized by the bytes it is sent as, when given
             # (a PSD2 answer may list a bulk's hundred payments: no fixed size bounds it).
             small = raw is None or len(raw) <= _BUILT_BODY_BYTES
-            return None if small or body is None else _Kept(body, len(raw or b""))
-        size = _arrived_size(body, message.headers, raw)
+            return None if small or body is None else Kept(body, len(raw or b""))
+        size = arrived_size(body, message.headers, raw)
         if (body is not None and size <= _BUILT_BODY_BYTES) or (body is None and raw is None):
             return None
         refused = error is not None
         limit = REFUSED_BODY_BYTES if refused else self._max_body_bytes
-        kept = _Kept(body, size) if body is not None and size <= limit else _cut(body, raw, size)
+        kept = Kept(body, size) if body is not None and size <= limit else cut(body, raw, size)
         if body is not None and not refused:
             self._pin(body, kept)
         return kept
 
-    def _pin(self, body: dict[str, Any], kept: _Kept) -> None:
+    def _pin(self, body: dict[str, Any], kept: Kept) -> None:
         """Remember an accepted body until the hop forwarding it. A hop that never comes
         must not pin memory: past ``_IN_FLIGHT`` bodies or ``max_bytes`` of them the oldest
         are forgotten (their forwards count as bodies tpsim built); the newest stays."""
@@ -406,7 +364,7 @@ class Journal:
         ):
             self._in_flight_bytes -= pinned.popitem(last=False)[1][1].size
 
-    def _append(self, entry: JournalEntry, kept: _Kept | None) -> None:
+    def _append(self, entry: JournalEntry, kept: Kept | None) -> None:
         if self._sink is not None:
             line = entry._line()
             self._sink.put(line)

@@ -13,7 +13,7 @@ import asyncio
 import sys
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -27,6 +27,8 @@ from tests.support.scheme import Scheme, transaction_request
 from tpsim.config import parse_config
 from tpsim.journal import Hop, HttpExchange, Journal
 from tpsim.serve.flows import Ended, Flows, psd2_status
+from tpsim.serve.metrics import MAX_RAW_KEYS, Metrics
+from tpsim.serve.simulation import Simulation
 from tpsim.serve.traffic import Seen
 from tpsim.serve.transports import failure_reason
 
@@ -337,3 +339,16 @@ def test_a_delivery_failure_has_a_reason_from_a_few(
     status: int | None, error: str | None, reason: str
 ) -> None:
     assert failure_reason(status, error) == reason
+
+
+def test_hops_are_counted_right_past_the_raw_values_remembered() -> None:
+    # The counters are found by a hop's raw values, remembered for MAX_RAW_KEYS of them
+    # (raw methods and paths are the clients' to choose); past that, by their labels.
+    metrics = Metrics(cast("Simulation", None))  # the journal collector is never scraped
+    hops = [seen_hop("GET", 100 + n, f"c{n}", {}) for n in range(MAX_RAW_KEYS + 10)]
+    for hop in [*hops, *hops[-3:]]:
+        metrics.seen(hop)
+    assert len(metrics._counted) == MAX_RAW_KEYS
+    route, last = "/xs2a/{fspId}/v1/payments", str(100 + MAX_RAW_KEYS + 9)
+    child = metrics.messages.labels("xs2a", "GET", route, "in", last)
+    assert child._value.get() == 2  # noqa: SLF001 - prometheus_client's own counter

@@ -57,6 +57,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 OTHER = "(other)"
 UNKNOWN = "(unknown)"
 # From a hop in-process (well under a millisecond) to a person signing by hand.
+MAX_RAW_KEYS = 4096  # hops' raw values remembered to find their counter at once
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
@@ -96,19 +97,25 @@ class Metrics:
         self._flows = Flows()
         self._routes: dict[str, set[str]] = {}
         # Each label set's child, found once: ``labels()`` validates and locks every call.
-        self._counted: dict[tuple[str, ...], Counter] = {}
+        self._by_labels: dict[tuple[str, ...], Counter] = {}
+        # The same children by the hop's raw values, which need no label made first; at
+        # most MAX_RAW_KEYS of them (raw methods and paths are the clients' to choose).
+        self._counted: dict[tuple[object, ...], Counter] = {}
 
     def seen(self, seen: Seen) -> None:
         """Count one hop (a ``serve.traffic`` listener)."""
         entry = seen.entry
-        dialect = entry.dialect or ""
-        status = "none" if seen.status is None else str(seen.status)
-        route = self._route(dialect, seen.route)
-        method = entry.method if entry.method in METHODS else OTHER
-        labels = (dialect, method, route, entry.direction.value, status)
-        counter = self._counted.get(labels)
+        # Found by the hop's own values, before any label is made of them: a route once
+        # counted keeps its label (``_route``'s choice for a route never changes).
+        key = (entry.dialect, entry.method, seen.route, entry.direction, seen.status)
+        counter = self._counted.get(key)
         if counter is None:
-            counter = self._counted[labels] = self.messages.labels(*labels)
+            labels = self._labels(seen)
+            counter = self._by_labels.get(labels)
+            if counter is None:
+                counter = self._by_labels[labels] = self.messages.labels(*labels)
+            if len(self._counted) < MAX_RAW_KEYS:
+                self._counted[key] = counter
         counter.inc()
         if seen.failed_delivery:
             self._failed(seen)
@@ -119,6 +126,15 @@ class Metrics:
         if ended.seconds is not None:
             durations = self.durations.labels(ended.dialect, ended.flow, ended.outcome)
             durations.observe(ended.seconds)
+
+    def _labels(self, seen: Seen) -> tuple[str, ...]:
+        """The labels of a hop's ``tpsim_messages``."""
+        entry = seen.entry
+        dialect = entry.dialect or ""
+        status = "none" if seen.status is None else str(seen.status)
+        route = self._route(dialect, seen.route)
+        method = entry.method if entry.method in METHODS else OTHER
+        return (dialect, method, route, entry.direction.value, status)
 
     def _failed(self, seen: Seen) -> None:
         entry = seen.entry

@@ -337,12 +337,21 @@ def correlation_id(
     Path ids are joined with ``/`` (``MSISDN/123`` for ``/parties/{Type}/{ID}``); a
     collection POST carries its id in the body field named by ``route.correlation``.
     """
-    kind, _, names = route.correlation.partition(":")
-    if kind == "path":
-        values = [params.get(name, "") for name in names.split(",")]
+    spec = _CORRELATIONS.get(route.correlation)
+    if spec is None:
+        kind, _, names = route.correlation.partition(":")
+        spec = _CORRELATIONS[route.correlation] = (kind == "path", tuple(names.split(",")))
+    in_path, names_of = spec
+    if in_path:
+        values = [params.get(name, "") for name in names_of]
         return "/".join(values) if all(values) else None
-    value = field_of(body, names)
+    value = field_of(body, *names_of)
     return value if isinstance(value, str) and value else None
+
+
+# ``Route.correlation`` → (whether the id is in the path, the names it is read by): parsed
+# once, not at every hop the switch records.
+_CORRELATIONS: dict[str, tuple[bool, tuple[str, ...]]] = {}
 
 
 def expand(template: str, params: Mapping[str, str]) -> str:
