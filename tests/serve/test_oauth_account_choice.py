@@ -7,16 +7,14 @@ instead, the choice silently dropped). XS2A's redirect page takes its headless
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 
 from tests.conftest import MakeScheme
-from tests.obie.support import scheduled_body
 from tests.serve.test_admin_input_checks import get, uk_consent, uk_status
-from tests.serve.test_obie import MITS, UkTpp
+from tests.serve.test_obie import MITS, UkTpp, authorize_query, scheduled_in_a_minute
 from tests.serve.test_xs2a import ERIKA, LUCA, PAYMENTS, Tpp, payment, with_profile
 from tests.stet.support import CLAIRE, LIVRET, LOUIS, payment_request
 from tests.support.scheme import Scheme
@@ -149,27 +147,14 @@ async def test_a_uk_headless_approval_once_a_scheduled_date_passed_is_denied_say
     scheme: Scheme,
 ) -> None:
     # Before, it was authorised, and its payment then refused (400 U003).
-    assert scheme.sim is not None
-    now = scheme.sim.clock.now()
     async with aiohttp.ClientSession() as http:
         tpp = UkTpp(scheme, http, "4.0")
-        token = await tpp.token(grant_type="client_credentials", scope="payments")
-        body = scheduled_body("4.0", now + timedelta(minutes=10))
-        path = "domestic-scheduled-payment-consents"
-        _, consent = await tpp.call("POST", path, token["access_token"], body)
-        consent_id = str(consent["Data"]["ConsentId"])
-        scheme.advance(600)  # its date is no longer ahead of the bank's clock
-        query = {
-            "response_type": "code id_token",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": "openid payments",
-            "state": "s-4",
-            "nonce": "n-4",
-            "openbanking_intent_id": consent_id,
-            "sim_decision": "approve",
-            "sim_psu": "mits",
-        }
+        consent_id, _ = await scheduled_in_a_minute(scheme, tpp)
+        scheme.advance(61)  # its date is no longer ahead of the bank's clock
+        query = authorize_query(
+            consent_id, "s-4", response_type="code id_token", nonce="n-4",
+            sim_decision="approve", sim_psu="mits",
+        )  # fmt: skip
         answered = await authorize(http, f"{scheme.url}/obie/dfspa/authorize", query)
     assert (answered["error"], answered["state"]) == ("access_denied", "s-4")
     assert "RequestedExecutionDateTime" in answered["error_description"], answered

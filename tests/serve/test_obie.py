@@ -419,31 +419,47 @@ async def test_the_admin_decides_a_consent_and_answers_the_waiting_authorize(
         assert answer["redirect"].startswith("https://tpp.example/cb?code=")
 
 
+SCHEDULED = "domestic-scheduled-payment-consents"
+
+
+async def scheduled_in_a_minute(
+    scheme: Scheme, tpp: UkTpp, *, debtor_named: bool = True
+) -> tuple[str, str]:
+    """A v4.0 scheduled consent executing a minute from now on tpsim's clock (without a
+    debtor account unless ``debtor_named``): its ConsentId and the client token."""
+    from tests.obie.support import scheduled_body
+
+    assert scheme.sim is not None
+    token = await tpp.token(grant_type="client_credentials", scope="payments")
+    body = scheduled_body("4.0", scheme.sim.clock.now() + timedelta(minutes=1))
+    if not debtor_named:
+        del body["Data"]["Initiation"]["DebtorAccount"]
+    _, consent = await tpp.call("POST", SCHEDULED, token["access_token"], body)
+    return str(consent["Data"]["ConsentId"]), str(token["access_token"])
+
+
+def authorize_query(consent_id: str, state: str, **more: str) -> dict[str, str]:
+    """The TPP's ``/authorize`` query for ``consent_id``, back to https://tpp.example/cb."""
+    return {
+        "response_type": "code",
+        "client_id": "tpp-one",
+        "redirect_uri": "https://tpp.example/cb",
+        "scope": "openid payments",
+        "state": state,
+        "openbanking_intent_id": consent_id,
+        **more,
+    }
+
+
 async def test_an_admin_approval_once_a_scheduled_date_passed_tells_the_waiting_authorize(
     scheme: Scheme,
 ) -> None:
     # The bank rejects the consent (U003). Before, the admin answered 400 and the TPP's
     # waiting /authorize was never told: it waited until it expired.
-    from tests.obie.support import scheduled_body
-
-    assert scheme.sim is not None
-    now = scheme.sim.clock.now()
     async with aiohttp.ClientSession() as http:
         tpp = UkTpp(scheme, http, "4.0")
-        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
-            "access_token"
-        ]
-        body = scheduled_body("4.0", now + timedelta(minutes=1))
-        _, consent = await tpp.call("POST", "domestic-scheduled-payment-consents", client, body)
-        consent_id = consent["Data"]["ConsentId"]
-        query = {
-            "response_type": "code",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": "openid payments",
-            "state": "s-6",
-            "openbanking_intent_id": consent_id,
-        }
+        consent_id, _ = await scheduled_in_a_minute(scheme, tpp)
+        query = authorize_query(consent_id, "s-6")
         async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False):
             pass  # the browser is on the consent page; the PSU decides in the admin API
         scheme.advance(61)  # its date is no longer ahead of the bank's clock
@@ -465,29 +481,10 @@ async def test_a_page_approval_once_a_scheduled_date_passed_sends_the_psu_back_d
 ) -> None:
     # The bank rejects the consent (U003). Before, the page showed a 400 and the TPP's
     # authorisation request waited, with no way back to it, until it expired.
-    from tests.obie.support import scheduled_body
-
-    assert scheme.sim is not None
-    now = scheme.sim.clock.now()
     async with aiohttp.ClientSession() as http:
         tpp = UkTpp(scheme, http, "4.0")
-        client = (await tpp.token(grant_type="client_credentials", scope="payments"))[
-            "access_token"
-        ]
-        body = scheduled_body("4.0", now + timedelta(minutes=1))
-        if not named:
-            del body["Data"]["Initiation"]["DebtorAccount"]
-        path = "domestic-scheduled-payment-consents"
-        _, consent = await tpp.call("POST", path, client, body)
-        consent_id = consent["Data"]["ConsentId"]
-        query = {
-            "response_type": "code",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": "openid payments",
-            "state": "s-7",
-            "openbanking_intent_id": consent_id,
-        }
+        consent_id, client = await scheduled_in_a_minute(scheme, tpp, debtor_named=named)
+        query = authorize_query(consent_id, "s-7")
         async with http.get(f"{tpp.base}/authorize", params=query) as page:
             html, form_url = await page.text(), str(page.url)
         form = {"csrf": html.split('name="csrf" value="')[1].split('"')[0]}
@@ -509,7 +506,7 @@ async def test_a_page_approval_once_a_scheduled_date_passed_sends_the_psu_back_d
         ) as back:
             assert back.status == 303, await back.text()
             location = back.headers["Location"]
-        _, read = await tpp.call("GET", f"{path}/{consent_id}", client)
+        _, read = await tpp.call("GET", f"{SCHEDULED}/{consent_id}", client)
         again_form = {**form, "decision": "approve"}
         async with http.post(form_url, data=again_form, allow_redirects=False) as again:
             assert again.status == 409, await again.text()  # nothing left to decide
