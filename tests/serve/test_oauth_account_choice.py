@@ -15,12 +15,10 @@ import aiohttp
 from tests.conftest import MakeScheme
 from tests.serve.test_admin_input_checks import get, uk_consent, uk_status
 from tests.serve.test_obie import MITS, UkTpp, authorize_query, scheduled_in_a_minute
-from tests.serve.test_xs2a import ERIKA, LUCA, PAYMENTS, Tpp, payment, with_profile
+from tests.serve.test_xs2a import ERIKA, LUCA, PAYMENTS, Tpp, payment, pkce_query, with_profile
 from tests.stet.support import CLAIRE, LIVRET, LOUIS, payment_request
 from tests.support.scheme import Scheme
 from tests.support.stet_openapi import CALLBACK, Pisp, headless, with_stet
-
-VERIFIER_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 Appendix B
 
 
 async def authorize(http: aiohttp.ClientSession, url: str, query: dict[str, str]) -> Any:
@@ -36,18 +34,11 @@ async def test_a_uk_headless_approval_from_another_account_than_the_named_one_is
 ) -> None:
     async with aiohttp.ClientSession() as http:
         consent_id = await uk_consent(scheme, http, named=True)
-        query = {
-            "response_type": "code id_token",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": "openid payments",
-            "state": "s-1",
-            "nonce": "n-1",
-            "openbanking_intent_id": consent_id,
-            "sim_decision": "approve",
-            "sim_psu": "mits",
-            "sim_account": "dfspa.mits.savings",  # hers, but the consent names her current
-        }
+        query = authorize_query(
+            consent_id, "s-1", response_type="code id_token", nonce="n-1",
+            sim_decision="approve", sim_psu="mits",
+            sim_account="dfspa.mits.savings",  # hers, but the consent names her current
+        )  # fmt: skip
         answered = await authorize(http, f"{scheme.url}/obie/dfspa/authorize", query)
     assert (answered["error"], answered["state"]) == ("access_denied", "s-1")
     assert MITS in answered["error_description"], answered
@@ -81,17 +72,10 @@ async def test_an_xs2a_headless_approval_from_another_account_than_the_debtor_is
     async with aiohttp.ClientSession() as http:
         tpp = Tpp(scheme, http)
         _, created, _ = await tpp.call("POST", PAYMENTS, payment(LUCA, "3"))
-        query = {
-            "response_type": "code",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": f"PIS:{created['paymentId']}",
-            "state": "s-3",
-            "code_challenge": VERIFIER_CHALLENGE,
-            "code_challenge_method": "S256",
-            "sim_decision": "approve",
-            "sim_account": LUCA,  # Luca's, not the debtor account Erika's
-        }
+        query = pkce_query(
+            created["paymentId"], "s-3", sim_decision="approve",
+            sim_account=LUCA,  # Luca's, not the debtor account Erika's
+        )  # fmt: skip
         answered = await authorize(http, f"{scheme.url}/xs2a/dfspa/authorize", query)
         assert (answered["error"], answered["state"]) == ("access_denied", "s-3")
         assert ERIKA in answered["error_description"], answered

@@ -89,6 +89,53 @@ class UkTpp:
             assert not operation.check_response(status, body, headers), (method, path, status)
 
 
+SCHEDULED = "domestic-scheduled-payment-consents"
+
+
+async def scheduled_in_a_minute(
+    scheme: Scheme, tpp: UkTpp, *, debtor_named: bool = True
+) -> tuple[str, str]:
+    """A v4.0 scheduled consent executing a minute from now on tpsim's clock (without a
+    debtor account unless ``debtor_named``): its ConsentId and the client token."""
+    from tests.obie.support import scheduled_body
+
+    assert scheme.sim is not None
+    token = await tpp.token(grant_type="client_credentials", scope="payments")
+    body = scheduled_body("4.0", scheme.sim.clock.now() + timedelta(minutes=1))
+    if not debtor_named:
+        del body["Data"]["Initiation"]["DebtorAccount"]
+    _, consent = await tpp.call("POST", SCHEDULED, token["access_token"], body)
+    return str(consent["Data"]["ConsentId"]), str(token["access_token"])
+
+
+def authorize_query(consent_id: str, state: str, **more: str) -> dict[str, str]:
+    """The TPP's ``/authorize`` query for ``consent_id``, back to https://tpp.example/cb."""
+    return {
+        "response_type": "code",
+        "client_id": "tpp-one",
+        "redirect_uri": "https://tpp.example/cb",
+        "scope": "openid payments",
+        "state": state,
+        "openbanking_intent_id": consent_id,
+        **more,
+    }
+
+
+async def approved_headless(
+    http: aiohttp.ClientSession, tpp: UkTpp, consent_id: str, state: str, nonce: str
+) -> dict[str, str]:
+    """The TPP's ``/authorize`` (code id_token) approved headless by Mits: what the
+    redirect back carries (its fragment, else its query)."""
+    query = authorize_query(
+        consent_id, state, response_type="code id_token", nonce=nonce,
+        sim_decision="approve", sim_psu="mits",
+    )  # fmt: skip
+    async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False) as back:
+        assert back.status in (302, 303), await back.text()
+        location = urlsplit(back.headers["Location"])
+    return dict(parse_qsl(location.fragment or location.query))
+
+
 @pytest.mark.parametrize("version", ["3.1", "4.0"])
 async def test_a_uk_payment_from_consent_to_settlement_over_http(
     scheme: Scheme, version: str
@@ -103,21 +150,7 @@ async def test_a_uk_payment_from_consent_to_settlement_over_http(
         )
         assert (status, consent["Data"]["Status"]) == (201, WORDS[version][0])
         consent_id = consent["Data"]["ConsentId"]
-        query = {
-            "response_type": "code id_token",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": "openid payments",
-            "state": "s-1",
-            "nonce": "n-1",
-            "openbanking_intent_id": consent_id,
-            "sim_decision": "approve",
-            "sim_psu": "mits",
-        }
-        async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False) as back:
-            assert back.status in (302, 303), await back.text()
-            location = back.headers["Location"]
-        answered = dict(parse_qsl(urlsplit(location).fragment or urlsplit(location).query))
+        answered = await approved_headless(http, tpp, consent_id, "s-1", "n-1")
         assert answered["state"] == "s-1" and "id_token" in answered
         psu = await tpp.token(
             grant_type="authorization_code",
@@ -164,10 +197,10 @@ async def test_a_uk_scheduled_payment_waits_for_its_date_then_pays_over_http(
             "access_token"
         ]
         due = (scheme.clock.now() + timedelta(days=1)).replace(microsecond=0)
-        body = consent_body(version)
+        body = consent_body(version)  # Harry at dfspb: paid through the switch
         body["Data"]["Permission"] = "Create"
         body["Data"]["Initiation"]["RequestedExecutionDateTime"] = due.isoformat()
-        path = "domestic-scheduled-payment-consents"
+        path = SCHEDULED
         status, consent = await tpp.call("POST", path, client, body)
         assert (status, consent["Data"]["Status"]) == (201, words[0]), consent
         consent_id = consent["Data"]["ConsentId"]
@@ -177,21 +210,7 @@ async def test_a_uk_scheduled_payment_waits_for_its_date_then_pays_over_http(
         assert status == 400 and refused["Errors"][0]["Path"] == (
             "Data.Initiation.RequestedExecutionDateTime"
         )
-        query = {
-            "response_type": "code id_token",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": "openid payments",
-            "state": "s-6",
-            "nonce": "n-6",
-            "openbanking_intent_id": consent_id,
-            "sim_decision": "approve",
-            "sim_psu": "mits",
-        }
-        async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False) as back:
-            assert back.status in (302, 303), await back.text()
-            location = back.headers["Location"]
-        code = dict(parse_qsl(urlsplit(location).fragment or urlsplit(location).query))["code"]
+        code = (await approved_headless(http, tpp, consent_id, "s-6", "n-6"))["code"]
         psu = await tpp.token(
             grant_type="authorization_code", code=code, redirect_uri="https://tpp.example/cb"
         )
@@ -245,14 +264,7 @@ async def test_the_consent_page_lets_the_psu_choose_the_account_to_pay_from(
         body = consent_body("4.0")
         del body["Data"]["Initiation"]["DebtorAccount"]  # the PSU picks it at the bank
         _, consent = await tpp.call("POST", "domestic-payment-consents", client, body)
-        query = {
-            "response_type": "code",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": "openid payments",
-            "state": "s-2",
-            "openbanking_intent_id": consent["Data"]["ConsentId"],
-        }
+        query = authorize_query(consent["Data"]["ConsentId"], "s-2")
         async with http.get(f"{tpp.base}/authorize", params=query) as page:
             html = await page.text()
             form_url = str(page.url)
@@ -399,14 +411,7 @@ async def test_the_admin_decides_a_consent_and_answers_the_waiting_authorize(
             "POST", "domestic-payment-consents", client, consent_body("4.0")
         )
         consent_id = consent["Data"]["ConsentId"]
-        query = {
-            "response_type": "code",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": "openid payments",
-            "state": "s-5",
-            "openbanking_intent_id": consent_id,
-        }
+        query = authorize_query(consent_id, "s-5")
         async with http.get(f"{tpp.base}/authorize", params=query, allow_redirects=False):
             pass  # the browser is on the consent page; the PSU decides in the admin API
         async with http.post(
@@ -417,38 +422,6 @@ async def test_the_admin_decides_a_consent_and_answers_the_waiting_authorize(
         assert decided.status == 200, answer
         assert answer["status"] == "AUTH"
         assert answer["redirect"].startswith("https://tpp.example/cb?code=")
-
-
-SCHEDULED = "domestic-scheduled-payment-consents"
-
-
-async def scheduled_in_a_minute(
-    scheme: Scheme, tpp: UkTpp, *, debtor_named: bool = True
-) -> tuple[str, str]:
-    """A v4.0 scheduled consent executing a minute from now on tpsim's clock (without a
-    debtor account unless ``debtor_named``): its ConsentId and the client token."""
-    from tests.obie.support import scheduled_body
-
-    assert scheme.sim is not None
-    token = await tpp.token(grant_type="client_credentials", scope="payments")
-    body = scheduled_body("4.0", scheme.sim.clock.now() + timedelta(minutes=1))
-    if not debtor_named:
-        del body["Data"]["Initiation"]["DebtorAccount"]
-    _, consent = await tpp.call("POST", SCHEDULED, token["access_token"], body)
-    return str(consent["Data"]["ConsentId"]), str(token["access_token"])
-
-
-def authorize_query(consent_id: str, state: str, **more: str) -> dict[str, str]:
-    """The TPP's ``/authorize`` query for ``consent_id``, back to https://tpp.example/cb."""
-    return {
-        "response_type": "code",
-        "client_id": "tpp-one",
-        "redirect_uri": "https://tpp.example/cb",
-        "scope": "openid payments",
-        "state": state,
-        "openbanking_intent_id": consent_id,
-        **more,
-    }
 
 
 async def test_an_admin_approval_once_a_scheduled_date_passed_tells_the_waiting_authorize(

@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.conftest import MakeScheme
+from tests.serve.test_oauth import CHALLENGE, VERIFIER
 from tests.support.browser import CHROMIUM, needs_browser
 from tests.support.scheme import Scheme, default_config_data
 
@@ -303,6 +304,21 @@ async def test_the_sca_page_takes_the_psus_password(scheme: Scheme) -> None:
         assert (await tpp.status(created))["transactionStatus"] == "ACCC"
 
 
+def pkce_query(payment_id: str, state: str, **more: str) -> dict[str, str]:
+    """A TPP's ``/authorize`` query for XS2A payment ``payment_id`` (OAuth SCA): the PKCE
+    code flow of RFC 7636 Appendix B's challenge, back to https://tpp.example/cb."""
+    return {
+        "response_type": "code",
+        "client_id": "tpp-one",
+        "redirect_uri": "https://tpp.example/cb",
+        "scope": f"PIS:{payment_id}",
+        "state": state,
+        "code_challenge": CHALLENGE,
+        "code_challenge_method": "S256",
+        **more,
+    }
+
+
 async def test_an_oauth_payment_is_authorised_with_a_pkce_code_flow(
     make_scheme: MakeScheme,
 ) -> None:
@@ -315,17 +331,7 @@ async def test_an_oauth_payment_is_authorised_with_a_pkce_code_flow(
         assert (status, answered["ASPSP-SCA-Approach"]) == (201, "REDIRECT")
         async with http.get(created["_links"]["scaOAuth"]["href"]) as found:
             metadata = await found.json()
-        verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B
-        query = {
-            "response_type": "code",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": f"PIS:{created['paymentId']}",
-            "state": "s-1",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-            "sim_decision": "approve",
-        }
+        query = pkce_query(created["paymentId"], "s-1", sim_decision="approve")
         async with http.get(
             metadata["authorization_endpoint"], params=query, allow_redirects=False
         ) as back:
@@ -336,7 +342,7 @@ async def test_an_oauth_payment_is_authorised_with_a_pkce_code_flow(
             "grant_type": "authorization_code",
             "code": code,
             "redirect_uri": "https://tpp.example/cb",
-            "code_verifier": verifier,
+            "code_verifier": VERIFIER,
             "client_id": "tpp-one",  # client_secret_post
             "client_secret": "tpp-one-secret",
         }
@@ -361,19 +367,10 @@ async def test_the_oauth_sca_approach_takes_s256_and_pis_scopes_only(
         async with http.get(created["_links"]["scaOAuth"]["href"]) as found:
             metadata = await found.json()
         assert metadata["code_challenge_methods_supported"] == ["S256"]
-        verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B
-        good = {
-            "response_type": "code",
-            "client_id": "tpp-one",
-            "redirect_uri": "https://tpp.example/cb",
-            "scope": f"PIS:{created['paymentId']}",
-            "state": "s-1",
-            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-            "code_challenge_method": "S256",
-        }
+        good = pkce_query(created["paymentId"], "s-1")
         refusals = [
             (
-                {"code_challenge": verifier, "code_challenge_method": "plain"},
+                {"code_challenge": VERIFIER, "code_challenge_method": "plain"},
                 "invalid_request",
                 "send code_challenge_method=S256 and",
             ),
